@@ -1,0 +1,83 @@
+"""From a hub.yaml path to a ready-to-start Hub: load, find plugins, validate, build."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import config as config_mod
+from .config import ConfigError, HubConfig
+from .core import Hub
+from .plugins import PluginManager
+from .util import dt
+from .yamlload import Problem
+
+_LOGGER = logging.getLogger(__name__)
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+@dataclass
+class Prepared:
+    """The outcome of reading a configuration: a config, the plugins, and any problems."""
+
+    config: HubConfig
+    plugins: PluginManager
+    problems: list[Problem]
+
+    def raise_on_problems(self) -> None:
+        """Raise ConfigError listing every problem, if there are any."""
+        if self.problems:
+            raise ConfigError(self.problems)
+
+
+def resolve_config_path(path: str | Path | None) -> Path:
+    """The config to use: the one given, else ./hub.yaml, else the embedded demo."""
+    if path is not None:
+        return Path(path)
+    local = Path("hub.yaml")
+    return local if local.is_file() else config_mod.DEMO_CONFIG
+
+
+def prepare(
+    path: str | Path | None = None,
+    *,
+    data_dir: Path | None = None,
+    entry_points: bool = True,
+    plugins: PluginManager | None = None,
+) -> Prepared:
+    """Read hub.yaml and its includes, load plugins, validate everything.
+
+    Never raises for user errors: every problem (YAML syntax, missing include, unknown
+    secret, wrong type, unknown key, a plugin that failed to load) is returned.
+    """
+    config_path = resolve_config_path(path)
+    raw, ctx = config_mod.read(config_path)
+    dirs, disabled = config_mod.plugin_settings(raw, config_path.parent)
+    if plugins is None:
+        plugins = PluginManager()
+        plugins.load(entry_points=entry_points, dirs=dirs, disabled=disabled)
+    plugin_problems = [Problem(None, "plugins", text) for text in plugins.collect()]
+    validated, problems = config_mod.validate(raw, plugins.config_schemas, ctx)
+    hub_config = config_mod.build(validated, config_path.resolve(), data_dir)
+    return Prepared(hub_config, plugins, problems + plugin_problems)
+
+
+def create_hub(prepared: Prepared) -> Hub:
+    """Build the Hub for a prepared configuration (raises ConfigError on problems)."""
+    prepared.raise_on_problems()
+    dt.set_site_time_zone(prepared.config.time_zone)
+    return Hub(prepared.config, prepared.plugins)
+
+
+def setup_logging(level: str = "info") -> None:
+    """Log to stderr with time, level and logger name."""
+    root = logging.getLogger()
+    if not any(getattr(h, "_meterhub", False) for h in root.handlers):
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(LOG_FORMAT))
+        handler._meterhub = True  # type: ignore[attr-defined]
+        root.addHandler(handler)
+    root.setLevel(level.upper())

@@ -1,0 +1,243 @@
+"""hub.yaml: loading, validation of the core blocks and of every plugin's own blocks.
+
+The core owns ``site``, ``http``, ``logger``, ``plugins`` and ``storage``-independent
+basics; every other top-level key belongs to whichever plugin (built-in or community)
+declares it through the ``config_schema`` hook. An unclaimed key is an error, so a typo is
+never silently ignored. Every problem is reported with file, line and key path, all at once.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import voluptuous as vol
+
+from . import validation as cv
+from .const import (
+    DEFAULT_CURRENCY,
+    DEFAULT_HTTP_HOST,
+    DEFAULT_HTTP_PORT,
+    DEFAULT_LANGUAGE,
+    DEFAULT_TIME_ZONE,
+)
+from .exceptions import HubError
+from .yamlload import LoadContext, NodeDict, Problem, load_yaml, position_of
+
+_LOGGER = logging.getLogger(__name__)
+
+DEMO_CONFIG = Path(__file__).parent / "demo" / "hub.yaml"
+LANGUAGES = ("zh-CN", "en")
+LOG_LEVELS = ("critical", "fatal", "error", "warning", "warn", "info", "debug", "notset")
+
+SITE_SCHEMA = cv.Strict(
+    {
+        vol.Optional("name", default="MeterHub"): cv.string,
+        vol.Optional("time_zone", default=DEFAULT_TIME_ZONE): cv.time_zone,
+        vol.Optional("language", default=DEFAULT_LANGUAGE): cv.one_of(*LANGUAGES),
+        vol.Optional("currency", default=DEFAULT_CURRENCY): cv.one_of("CNY"),
+    }
+)
+
+HTTP_SCHEMA = cv.Strict(
+    {
+        vol.Optional("host", default=DEFAULT_HTTP_HOST): cv.string,
+        vol.Optional("port", default=DEFAULT_HTTP_PORT): cv.port,
+    }
+)
+
+LOGGER_SCHEMA = cv.Strict(
+    {
+        vol.Optional("default", default="info"): cv.one_of(*LOG_LEVELS),
+        vol.Optional("logs", default={}): {cv.string: cv.one_of(*LOG_LEVELS)},
+    }
+)
+
+PLUGINS_SCHEMA = cv.Strict(
+    {
+        vol.Optional("dirs", default=[]): cv.ListOf(cv.string, allow_single=True),
+        vol.Optional("disable", default=[]): cv.ListOf(cv.string, allow_single=True),
+    }
+)
+
+CORE_SCHEMAS: dict[str, Any] = {
+    "site": SITE_SCHEMA,
+    "http": HTTP_SCHEMA,
+    "logger": LOGGER_SCHEMA,
+    "plugins": PLUGINS_SCHEMA,
+}
+
+
+class ConfigError(HubError):
+    """The configuration has problems; ``problems`` lists every one with file:line."""
+
+    def __init__(self, problems: list[Problem]) -> None:
+        self.problems = problems
+        count = len(problems)
+        lines = "\n".join(f"  {problem}" for problem in problems)
+        super().__init__(f"{count} problem{'s' if count != 1 else ''} in the configuration:\n"
+                         f"{lines}")
+
+
+@dataclass
+class HubConfig:
+    """The validated configuration of one hub."""
+
+    site_name: str = "MeterHub"
+    time_zone: str = DEFAULT_TIME_ZONE
+    language: str = DEFAULT_LANGUAGE
+    currency: str = DEFAULT_CURRENCY
+    http_host: str = DEFAULT_HTTP_HOST
+    http_port: int = DEFAULT_HTTP_PORT
+    log_default: str = "info"
+    log_levels: dict[str, str] = field(default_factory=dict)
+    plugin_dirs: list[Path] = field(default_factory=list)
+    disabled_plugins: list[str] = field(default_factory=list)
+    config_path: Path | None = None
+    data_dir: Path = field(default_factory=lambda: Path("meterhub-data"))
+    blocks: dict[str, Any] = field(default_factory=dict)
+    """Validated plugin-owned blocks by top-level key (``meters``, ``links``...)."""
+
+    @classmethod
+    def default(cls) -> HubConfig:
+        """A configuration with every default: no meters, no plugins' blocks."""
+        return cls()
+
+    @property
+    def config_dir(self) -> Path:
+        """The folder holding hub.yaml (relative paths in the config start here)."""
+        return self.config_path.parent if self.config_path else Path.cwd()
+
+    def block(self, key: str, default: Any = None) -> Any:
+        """Return a validated plugin block, or ``default`` when it was not written."""
+        return self.blocks.get(key, default)
+
+
+def plugin_settings(raw: Any, config_dir: Path) -> tuple[list[Path], list[str]]:
+    """Read just the ``plugins:`` block (dirs, disable) before plugins are loaded.
+
+    Errors are ignored here: full validation reports them later with file and line.
+    """
+    block = raw.get("plugins") if isinstance(raw, Mapping) else None
+    try:
+        settings = PLUGINS_SCHEMA(block or {})
+    except vol.Invalid:
+        return [], []
+    dirs = [Path(os.path.expanduser(d)) for d in settings["dirs"]]
+    return [d if d.is_absolute() else config_dir / d for d in dirs], list(settings["disable"])
+
+
+def validate(
+    raw: Any,
+    plugin_schemas: Mapping[str, tuple[str, Any]],
+    ctx: LoadContext | None = None,
+) -> tuple[dict[str, Any], list[Problem]]:
+    """Validate loaded YAML against the core schemas and the plugins' schemas.
+
+    ``plugin_schemas`` maps a top-level key to (plugin name, schema). Returns the validated
+    blocks and every problem found (load problems first).
+    """
+    problems = list(ctx.problems) if ctx else []
+    if raw is None:
+        raw = NodeDict()
+    if not isinstance(raw, Mapping):
+        problems.append(Problem(getattr(raw, "pos", None), "",
+                                "the top level of hub.yaml must be a mapping of keys"))
+        return {}, problems
+    known: dict[str, Any] = dict(CORE_SCHEMAS)
+    known.update({key: schema for key, (_plugin, schema) in plugin_schemas.items()})
+    validated: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key not in known:
+            import difflib
+
+            close = difflib.get_close_matches(str(key), list(known), 1, 0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            problems.append(Problem(
+                position_of(raw, [key]),
+                str(key),
+                f"unknown key{hint}: no loaded plugin configures '{key}'",
+            ))
+            continue
+        schema = known[key]
+        if not isinstance(schema, vol.Schema):
+            schema = vol.Schema(schema)
+        try:
+            validated[key] = schema(value if value is not None else _empty_like(schema))
+        except vol.Invalid as err:
+            for single in cv.flatten_invalid(err):
+                path, message = cv.describe_invalid(single, value)
+                problems.append(Problem(
+                    position_of(raw, [key, *path]),
+                    cv.format_path([key, *path]),
+                    message,
+                ))
+    for key, schema in known.items():
+        if key in validated or key in raw:
+            continue
+        try:
+            validated[key] = (schema if isinstance(schema, vol.Schema) else vol.Schema(schema))(
+                _empty_like(schema)
+            )
+        except vol.Invalid:
+            pass  # a block that must be written when used; absent is fine
+    return validated, problems
+
+
+def _empty_like(schema: Any) -> Any:
+    inner = schema.schema if isinstance(schema, vol.Schema) else schema
+    if isinstance(inner, cv.ListOf | list):
+        return []
+    return {}
+
+
+def build(validated: Mapping[str, Any], config_path: Path | None,
+          data_dir: Path | None = None) -> HubConfig:
+    """Turn validated blocks into a HubConfig."""
+    site = validated.get("site") or SITE_SCHEMA({})
+    http = validated.get("http") or HTTP_SCHEMA({})
+    logger = validated.get("logger") or LOGGER_SCHEMA({})
+    config_dir = config_path.parent if config_path else Path.cwd()
+    dirs, disabled = plugin_settings(validated, config_dir)
+    return HubConfig(
+        site_name=site["name"],
+        time_zone=site["time_zone"],
+        language=site["language"],
+        currency=site["currency"],
+        http_host=http["host"],
+        http_port=http["port"],
+        log_default=logger["default"],
+        log_levels=dict(logger["logs"]),
+        plugin_dirs=dirs,
+        disabled_plugins=disabled,
+        config_path=config_path,
+        data_dir=data_dir or default_data_dir(config_path),
+        blocks={k: v for k, v in validated.items() if k not in CORE_SCHEMAS},
+    )
+
+
+def default_data_dir(config_path: Path | None) -> Path:
+    """Where the database and other state live when ``--data`` is not given.
+
+    Beside a landlord's hub.yaml; for the embedded demo, in the user's data folder.
+    """
+    if config_path is None or config_path.resolve() == DEMO_CONFIG.resolve():
+        base = os.environ.get("XDG_DATA_HOME") or os.path.expanduser("~/.local/share")
+        return Path(base) / "meterhub"
+    return config_path.parent / "meterhub-data"
+
+
+def read(path: Path) -> tuple[Any, LoadContext]:
+    """Load hub.yaml and its includes; problems are kept in the returned context."""
+    return load_yaml(path, root=path.parent)
+
+
+def apply_logging(config: HubConfig) -> None:
+    """Apply the ``logger:`` block: a default level and levels per logger name."""
+    logging.getLogger().setLevel(config.log_default.upper())
+    for name, level in config.log_levels.items():
+        logging.getLogger(name).setLevel(level.upper())

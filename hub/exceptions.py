@@ -1,0 +1,36 @@
+"""Errors raised by the core. Every message names what was wrong and where."""
+
+from __future__ import annotations
+
+
+class HubError(Exception):
+    """Base of every error MeterHub raises on purpose."""
+
+
+class InvalidEntityId(HubError, ValueError):
+    """An entity id is not of the form ``domain.object_id`` in lower-case slug characters."""
+
+
+class ServiceNotFound(HubError):
+    """A service was called that nobody registered."""
+
+    def __init__(self, domain: str, service: str) -> None:
+        super().__init__(f"service {domain}.{service} is not registered")
+        self.domain = domain
+        self.service = service
+
+
+class ServiceValidationError(HubError, ValueError):
+    """Data passed to a service does not match its schema, or the handler refused it.
+
+    ``errors`` lists one human-readable line per problem, each naming the key path.
+    """
+
+    def __init__(self, service: str, errors: list[str]) -> None:
+        self.service = service
+        self.errors = errors
+        super().__init__(f"{service}: " + "; ".join(errors))
+
+
+class HubStoppingError(HubError):
+    """Work was submitted to a hub that is shutting down."""

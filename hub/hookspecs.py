@@ -1,0 +1,137 @@
+"""The plugin API: every hook a MeterHub plugin can implement, in one place.
+
+A plugin is a module (or any object) with functions marked ``@hookimpl``, registered through
+the ``meterhub`` entry-point group of its distribution, or dropped into a ``plugins_dir``::
+
+    # pyproject.toml of a community plugin
+    [project.entry-points.meterhub]
+    acme_meters = "meterhub_acme"
+
+    # meterhub_acme/__init__.py
+    from hub.hookspecs import hookimpl
+
+    @hookimpl
+    def register_meter_models():
+        return [ACME_DDSY_V2]
+
+Every ``register_*`` hook returns a list of registrations; each registration has a unique
+``name`` attribute (the word users write in YAML: ``model: ddsy``, ``type: tcp_dtu``,
+``platform: time``). A name registered twice is reported with both plugins' names and the
+second one is ignored. Hooks may be plain functions or ``async def``; results may be
+values, callables or awaitables. A plugin whose hook raises is reported by name and the hub
+starts without it.
+
+Set ``METERHUB_TRACE_PLUGINS=1`` to log every hook call with its plugin and duration.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+import pluggy
+
+if TYPE_CHECKING:
+    from .core import Hub
+
+hookspec = pluggy.HookspecMarker("meterhub")
+hookimpl = pluggy.HookimplMarker("meterhub")
+
+
+@hookspec
+def config_schema() -> dict[str, Any]:
+    """Return the top-level hub.yaml keys this plugin owns, each with its voluptuous schema.
+
+    Called once, before the configuration is validated. Example: ``{"links": LINKS_SCHEMA}``.
+    Use ``hub.validation`` validators so errors name the key path; ``check-config`` reports
+    them with file and line. Two plugins claiming the same key is an error.
+    """
+
+
+@hookspec
+def register_meter_models() -> list[Any]:
+    """Return meter models (``name``, kind, protocol, capabilities, point table, codec).
+
+    Called at start-up. A model encodes requests and decodes replies as bytes; it never
+    does I/O itself. Users pick one with ``model: <name>`` in a meter's YAML.
+    """
+
+
+@hookspec
+def register_protocols() -> list[Any]:
+    """Return protocol codecs (``hub.metering.model.ProtocolCodec``: ``name``, decode, encode)
+    offered by ``meterhub frame decode|encode --protocol <name>``."""
+
+
+@hookspec
+def register_link_types() -> list[Any]:
+    """Return link types (``name``, config schema, factory): serial buses, DTU servers...
+
+    Called at start-up. A link carries request frames to meters and replies back; users
+    pick one with ``type: <name>`` in the ``links:`` block.
+    """
+
+
+@hookspec
+def register_tariff_types() -> list[Any]:
+    """Return tariff types (``name``, config schema, pricing) for ``type:`` in ``tariffs:``."""
+
+
+@hookspec
+def register_notifier_types() -> list[Any]:
+    """Return notifier types (``name``, config schema, async send) for the ``notify:`` block."""
+
+
+@hookspec
+def register_payment_providers() -> list[Any]:
+    """Return payment providers (``name``: cash, wechatpay, alipay...) for the ``payments:``
+    block: order creation, notification verification, refunds."""
+
+
+@hookspec
+def register_automation_triggers() -> list[Any]:
+    """Return automation trigger types, selected by ``platform:`` in an automation."""
+
+
+@hookspec
+def register_automation_conditions() -> list[Any]:
+    """Return automation condition types, selected by ``condition:`` in an automation."""
+
+
+@hookspec
+def register_automation_actions() -> list[Any]:
+    """Return automation action types, selected by their key in an action step."""
+
+
+@hookspec
+def register_routes(hub: Hub) -> list[Any]:
+    """Return aiohttp route definitions (``aiohttp.web.get(...)``...) to add to the web app.
+
+    Called when the web server starts; paths should live under ``/api/<plugin>/`` or
+    ``/<plugin>/``. Handlers reach the hub through ``request.app["hub"]``.
+    """
+
+
+@hookspec
+def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add sub-commands to the ``meterhub`` CLI (``subparsers.add_parser(...)``).
+
+    Set ``func`` with ``parser.set_defaults(func=handler)``; ``handler(args)`` returns the
+    exit code (it may be ``async def``). Only installed plugins (entry points) can add
+    commands, since they are needed before any configuration is read.
+    """
+
+
+@hookspec
+def translations() -> dict[str, dict[str, str]]:
+    """Return user-facing strings: ``{language: {key: text}}`` (at least zh-CN and en)."""
+
+
+@hookspec
+def setup(hub: Hub) -> Any:
+    """Set the plugin up on a hub that is starting: register services, listeners, stages.
+
+    Called once, after the configuration is validated and before the hub's stages start;
+    read your block with ``hub.config.block("<key>")``. May be ``async def`` (bounded by a
+    timeout). May return a callable (sync or async) that is called at shutdown.
+    """

@@ -1,0 +1,1 @@
+"""Metering: meter models, links, reading plans, re-reads and online tracking."""

@@ -1,0 +1,244 @@
+"""The contract between meter models, links and the rest of the hub.
+
+A *meter model* (``ddsy``, ``dtsy``, ``nb_water``, ``sdm120``...) knows one protocol's bytes:
+it encodes requests, decodes replies and declares, as data, which points it can read and
+which capabilities it has. It never does I/O: it talks through a :class:`Transport` that a
+*link* plugin (serial bus, DTU connection, simulator) provides. Every model ships a
+:class:`Simulator` that answers the same frames, so demos and tests need no hardware.
+
+Readings use one vocabulary of point keys whatever the protocol (see :mod:`.points`), so
+storage, billing and prepaid never see a data identifier or a register address.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any, Protocol, runtime_checkable
+
+import voluptuous as vol
+
+
+class MeterKind(StrEnum):
+    """What a meter measures."""
+
+    ELECTRICITY = "electricity"
+    WATER = "water"
+
+
+class Capability(StrEnum):
+    """What a meter model can do beyond reading its main register."""
+
+    RELAY = "relay"  # can trip / close a load relay
+    VALVE = "valve"  # can open / close a water valve
+    TOU = "tou"  # keeps time-of-use tariff registers (T1..T4 = sharp/peak/flat/valley)
+    THREE_PHASE = "three_phase"
+    PREPAID = "prepaid"  # keeps its own remaining-amount / overdraft registers
+    CLOCK = "clock"  # has a readable and settable clock
+    INSTANT = "instant"  # reports instantaneous values (voltage, current, power...)
+    SLEEPY = "sleepy"  # NB-IoT style: reports on its own schedule, commands wait for it
+
+
+class Command(StrEnum):
+    """Remote control commands a model may support."""
+
+    TRIP = "trip"
+    CLOSE = "close"  # close directly (or "close allowed", per model option)
+    ALARM_ON = "alarm_on"
+    ALARM_OFF = "alarm_off"
+    PROTECT_ON = "protect_on"  # meter-side 保电: refuses trips until released
+    PROTECT_OFF = "protect_off"
+    VALVE_OPEN = "valve_open"
+    VALVE_CLOSE = "valve_close"
+
+
+class ProtocolError(Exception):
+    """A frame could not be encoded or decoded; the message says exactly why."""
+
+
+class MeterRefused(ProtocolError):
+    """The meter answered with an abnormal (error) reply; ``reasons`` are readable."""
+
+    def __init__(self, message: str, reasons: Sequence[str] = ()) -> None:
+        super().__init__(message)
+        self.reasons = list(reasons)
+
+
+class NoReply(Exception):
+    """No acceptable reply arrived within the timeout."""
+
+
+@runtime_checkable
+class FrameParser(Protocol):
+    """Finds whole frames in a byte stream (garbage, wake-up bytes, split and merged frames).
+
+    ``feed`` returns the frames completed by ``data`` in order; its buffer stays bounded.
+    """
+
+    def feed(self, data: bytes) -> list[Any]:
+        """Add bytes; return every frame now complete."""
+        ...
+
+    def reset(self) -> None:
+        """Forget any partial frame."""
+        ...
+
+
+class Transport(Protocol):
+    """What a meter model sees of a link: one request, one matching reply, or none."""
+
+    async def transact(
+        self,
+        request: bytes,
+        parser: FrameParser,
+        accept: Callable[[Any], bool],
+        timeout: float,
+    ) -> Any:
+        """Send ``request``; return the first parsed frame that ``accept`` takes.
+
+        Frames that do not match (another meter's reply, a stale answer) are skipped.
+        Raises :class:`NoReply` after ``timeout`` seconds. Requests on one bus or one DTU
+        are serialised by the link; callers never interleave.
+        """
+        ...
+
+    async def send(self, data: bytes) -> None:
+        """Send bytes that get no reply (broadcast time sync, broadcast freeze)."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class MeterRef:
+    """The parts of a meter's configuration a model needs to talk to it."""
+
+    id: str
+    address: str
+    options: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(slots=True)
+class ReadResult:
+    """What one read of a meter produced, in the hub's point vocabulary.
+
+    ``registers`` are cumulative counters (kWh, m³), ``values`` instantaneous quantities,
+    ``status`` decoded state (``relay``: open/closed, ``valve``: open/closed/abnormal,
+    ``battery_low``...) and raw status words, ``meter_time`` the meter's own clock.
+    ``errors`` maps a point that could not be read to the reason (a partial read).
+    """
+
+    registers: dict[str, Decimal] = field(default_factory=dict)
+    values: dict[str, Decimal] = field(default_factory=dict)
+    status: dict[str, Any] = field(default_factory=dict)
+    meter_time: datetime | None = None
+    errors: dict[str, str] = field(default_factory=dict)
+    frames: int = 0  # request/reply exchanges it took
+
+    def merge(self, other: ReadResult) -> None:
+        """Add another partial result to this one."""
+        self.registers.update(other.registers)
+        self.values.update(other.values)
+        self.status.update(other.status)
+        self.meter_time = other.meter_time or self.meter_time
+        self.errors.update(other.errors)
+        self.frames += other.frames
+
+
+@dataclass(frozen=True, slots=True)
+class CommandResult:
+    """The meter's answer to a command: accepted or not (acceptance is not confirmation)."""
+
+    accepted: bool
+    detail: str = ""
+
+
+class MeterModel(abc.ABC):
+    """A meter model: protocol codec plus the model's points and capabilities, as data."""
+
+    name: str
+    kind: MeterKind
+    protocol: str
+    capabilities: frozenset[Capability]
+    description: str = ""
+
+    # Extra keys a meter of this model may set in YAML (password, operator code...).
+    options_schema: Mapping[Any, Any] = {}
+
+    @abc.abstractmethod
+    def validate_address(self, address: Any) -> str:
+        """Return the address normalised, or raise ``vol.Invalid`` saying what is expected."""
+
+    def points(self) -> Sequence[str]:
+        """Every point key this model can read."""
+        return []
+
+    def default_points(self) -> Sequence[str]:
+        """The points a scheduled read fetches (registers, key values, relay status)."""
+        return self.points()
+
+    @abc.abstractmethod
+    async def read(
+        self, transport: Transport, meter: MeterRef, points: Sequence[str] | None = None
+    ) -> ReadResult:
+        """Read points (default: :meth:`default_points`) from one meter."""
+
+    async def command(
+        self, transport: Transport, meter: MeterRef, command: Command
+    ) -> CommandResult:
+        """Send a control command; confirmation is the caller's job (read status back)."""
+        raise ProtocolError(f"model {self.name} does not support {command}")
+
+    async def read_clock(self, transport: Transport, meter: MeterRef) -> datetime:
+        """Read the meter's clock (site-local time made aware)."""
+        raise ProtocolError(f"model {self.name} has no readable clock")
+
+    async def sync_time(self, transport: Transport, meter: MeterRef | None,
+                        now: datetime) -> None:
+        """Set the clock of one meter, or of every meter on the link when ``meter`` is None."""
+        raise ProtocolError(f"model {self.name} cannot set its clock")
+
+    @abc.abstractmethod
+    def create_simulator(self, address: str, **options: Any) -> Simulator:
+        """A simulated meter of this model at ``address`` (see :class:`Simulator`)."""
+
+    def options(self, raw: Mapping[str, Any]) -> Mapping[str, Any]:
+        """Validate a meter's model options; raises ``vol.Invalid`` with the key path."""
+        return dict(vol.Schema(dict(self.options_schema))(dict(raw)))
+
+
+class ProtocolCodec(abc.ABC):
+    """A protocol as a field technician's frame tool sees it (``meterhub frame ...``)."""
+
+    name: str  # dlt645, cjt188, modbus_rtu
+    description: str = ""
+    actions: Sequence[str] = ()  # what encode() can build: read, trip, close, time-sync...
+
+    @abc.abstractmethod
+    def decode(self, data: bytes) -> dict[str, Any]:
+        """Decode one frame into a JSON-friendly dict (address, control and its meaning,
+        direction, data identifier and its name, values with units, error reasons).
+
+        Raises :class:`ProtocolError` with a one-line reason for anything invalid.
+        """
+
+    @abc.abstractmethod
+    def encode(self, action: str, address: str, **params: Any) -> bytes:
+        """Build a request frame; raises :class:`ProtocolError` naming a bad argument."""
+
+
+class Simulator(abc.ABC):
+    """A simulated meter that answers real frames, addressed to it, with real frames."""
+
+    address: str
+    protocol: str
+
+    @abc.abstractmethod
+    def new_parser(self) -> FrameParser:
+        """A parser for the requests this simulator understands."""
+
+    @abc.abstractmethod
+    def handle_frame(self, frame: Any) -> bytes | None:
+        """Answer one parsed request frame (None: not for me, or no answer)."""

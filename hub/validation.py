@@ -1,0 +1,418 @@
+"""Voluptuous validators shared by config, services and plugins, and readable errors.
+
+Error lines name the key path (``meters[3].address``), say what was expected and show
+what was given: ``meters[3].address: expected 12 decimal digits, got '12AB'``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import time as dt_time
+from datetime import timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import voluptuous as vol
+
+__all__ = [
+    "ListOf",
+    "boolean",
+    "decimal",
+    "duration",
+    "ensure_list",
+    "entity_id",
+    "format_path",
+    "humanize_invalid",
+    "money",
+    "non_negative_decimal",
+    "port",
+    "positive_int",
+    "show_value",
+    "slug",
+    "string",
+    "time_of_day",
+    "time_zone",
+]
+
+_SLUG_RE = re.compile(r"^[a-z0-9_]+$")
+_ID_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.\-]*$")
+_ENTITY_RE = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
+_TIME_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+_DURATION_RE = re.compile(r"^\s*(?:(\d+)\s*d)?\s*(?:(\d+)\s*h)?\s*(?:(\d+)\s*m(?:in)?)?"
+                          r"\s*(?:(\d+)\s*s)?\s*$")
+
+
+class SecretStr(str):
+    """A string that came from ``!secret``: shown as ``<secret>`` in any error message."""
+
+    __slots__ = ()
+
+    def __repr__(self) -> str:
+        return "'<secret>'"
+
+
+def show_value(value: Any, limit: int = 60) -> str:
+    """Render a value for an error message: short, quoted, secrets hidden."""
+    if isinstance(value, SecretStr):
+        return "'<secret>'"
+    if isinstance(value, Mapping):
+        return "a mapping"
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, str):
+        text = value if len(value) <= limit else value[: limit - 1] + "…"
+        return repr(text)
+    if value is None:
+        return "nothing (null)"
+    return repr(value) if not isinstance(value, Decimal) else str(value)
+
+
+def format_path(path: Sequence[Any], root: str = "") -> str:
+    """Format a key path as ``meters[3].address``."""
+    out = root
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            key = str(part)
+            out += f".{key}" if out else key
+    return out
+
+
+def lookup(data: Any, path: Sequence[Any]) -> tuple[bool, Any]:
+    """Follow ``path`` into nested data; return (found, value)."""
+    current = data
+    for part in path:
+        if isinstance(current, Mapping) and part in current:
+            current = current[part]
+        elif isinstance(current, list) and isinstance(part, int) and 0 <= part < len(current):
+            current = current[part]
+        else:
+            return False, None
+    return True, current
+
+
+def _path_keys(err: vol.Invalid) -> list[Any]:
+    # voluptuous wraps keys in Marker objects (Required/Optional) in some paths
+    return [getattr(part, "schema", part) for part in err.path]
+
+
+def flatten_invalid(err: vol.Invalid) -> list[vol.Invalid]:
+    """Return every single error inside a (possibly nested) MultipleInvalid."""
+    if isinstance(err, vol.MultipleInvalid):
+        out: list[vol.Invalid] = []
+        for sub in err.errors:
+            out.extend(flatten_invalid(sub))
+        return out
+    return [err]
+
+
+def describe_invalid(err: vol.Invalid, data: Any) -> tuple[list[Any], str]:
+    """Return (key path, message) for one voluptuous error, message made readable."""
+    path = _path_keys(err)
+    message = err.error_message or str(err.msg)
+    if message == "extra keys not allowed" and path:
+        key = path[-1]
+        found, parent = lookup(data, path[:-1])
+        hint = ""
+        if found and isinstance(parent, Mapping):
+            allowed = getattr(err, "allowed_keys", None)
+            if allowed:
+                close = difflib.get_close_matches(str(key), [str(k) for k in allowed], 1, 0.6)
+                if close:
+                    hint = f" (did you mean '{close[0]}'?)"
+        return path, f"unknown key '{key}'{hint}"
+    if message == "required key not provided":
+        return path, "required key is missing"
+    found, value = lookup(data, path)
+    if found and "got" not in message and not isinstance(value, Mapping | list):
+        message = f"{message}, got {show_value(value)}"
+    return path, message
+
+
+def humanize_invalid(err: vol.Invalid, data: Any, root: str = "") -> list[str]:
+    """Return one readable line per problem in a voluptuous error."""
+    lines = []
+    for single in flatten_invalid(err):
+        path, message = describe_invalid(single, data)
+        where = format_path(path, root)
+        lines.append(f"{where}: {message}" if where else message)
+    return lines
+
+
+class ListOf:
+    """Validate every item of a list and report the errors of *all* items, not the first.
+
+    (voluptuous stops a list at the first item with a nested error.)
+    """
+
+    def __init__(self, schema: Any, *, allow_single: bool = False) -> None:
+        self.schema = schema if isinstance(schema, vol.Schema) else vol.Schema(schema)
+        self.allow_single = allow_single
+
+    def __call__(self, value: Any) -> list[Any]:
+        if value is None:
+            return []
+        if not isinstance(value, list):
+            if self.allow_single:
+                value = [value]
+            else:
+                raise vol.Invalid(f"expected a list, got {show_value(value)}")
+        out: list[Any] = []
+        errors: list[vol.Invalid] = []
+        for index, item in enumerate(value):
+            try:
+                out.append(self.schema(item))
+            except vol.Invalid as err:
+                for single in flatten_invalid(err):
+                    single.prepend([index])
+                    errors.append(single)
+        if errors:
+            raise vol.MultipleInvalid(errors)
+        return out
+
+
+class Strict(vol.Schema):
+    """A mapping schema whose unknown-key errors carry the allowed keys (for hints)."""
+
+    def __call__(self, data: Any) -> Any:
+        try:
+            return vol.Schema.__call__(self, data)  # type: ignore[no-untyped-call]
+        except vol.Invalid as err:
+            allowed = keys_of(self.schema) if isinstance(self.schema, dict) else []
+            for single in flatten_invalid(err):
+                if single.error_message == "extra keys not allowed":
+                    setattr(single, "allowed_keys", allowed)  # noqa: B010
+            raise
+
+
+def string(value: Any) -> str:
+    """Coerce a scalar to str; reject mappings, lists and null."""
+    if value is None or isinstance(value, Mapping | list):
+        raise vol.Invalid(f"expected text, got {show_value(value)}")
+    if isinstance(value, bool):
+        raise vol.Invalid(f"expected text, got {value!r} (quote it)")
+    return str(value)
+
+
+def slug(value: Any) -> str:
+    """A lower-case id of letters, digits and underscores."""
+    text = string(value)
+    if not _SLUG_RE.match(text):
+        raise vol.Invalid(
+            f"expected lower-case letters, digits and underscores, got {show_value(value)}"
+        )
+    return text
+
+
+def identifier(value: Any) -> str:
+    """A stable id: letters, digits, '_', '-', '.'; starts with a letter, digit or '_'."""
+    text = string(value)
+    if not _ID_RE.match(text):
+        raise vol.Invalid(
+            f"expected an id of letters, digits, '_', '-' or '.', got {show_value(value)}"
+        )
+    return text
+
+
+def entity_id(value: Any) -> str:
+    """An entity id such as ``meter.r101_e``."""
+    text = string(value).lower()
+    if not _ENTITY_RE.match(text):
+        raise vol.Invalid(f"expected an entity id like 'meter.r101_e', got {show_value(value)}")
+    return text
+
+
+def boolean(value: Any) -> bool:
+    """A yes/no value (true/false, on/off, yes/no, 1/0)."""
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str):
+        lowered = value.strip().lower()
+        if lowered in ("true", "on", "yes", "1", "enable"):
+            return True
+        if lowered in ("false", "off", "no", "0", "disable"):
+            return False
+    if isinstance(value, int):
+        return bool(value)
+    raise vol.Invalid(f"expected true or false, got {show_value(value)}")
+
+
+def positive_int(value: Any) -> int:
+    """A whole number of at least 1."""
+    number = _int(value)
+    if number < 1:
+        raise vol.Invalid(f"expected a whole number of at least 1, got {show_value(value)}")
+    return number
+
+
+def non_negative_int(value: Any) -> int:
+    """A whole number of at least 0."""
+    number = _int(value)
+    if number < 0:
+        raise vol.Invalid(f"expected a whole number of at least 0, got {show_value(value)}")
+    return number
+
+
+def _int(value: Any) -> int:
+    if isinstance(value, bool):
+        raise vol.Invalid(f"expected a whole number, got {value!r}")
+    if isinstance(value, int):
+        return value
+    if isinstance(value, Decimal) and value == value.to_integral_value():
+        return int(value)
+    if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        return int(value)
+    raise vol.Invalid(f"expected a whole number, got {show_value(value)}")
+
+
+def port(value: Any) -> int:
+    """A TCP/UDP port number."""
+    number = _int(value)
+    if not 1 <= number <= 65535:
+        raise vol.Invalid(f"expected a port number from 1 to 65535, got {number}")
+    return number
+
+
+def decimal(value: Any) -> Decimal:
+    """An exact decimal number (YAML numbers load as Decimal; floats go through their text)."""
+    if isinstance(value, bool):
+        raise vol.Invalid(f"expected a number, got {value!r}")
+    if isinstance(value, Decimal):
+        result = value
+    elif isinstance(value, int):
+        result = Decimal(value)
+    elif isinstance(value, float):
+        result = Decimal(repr(value))
+    elif isinstance(value, str):
+        try:
+            result = Decimal(value.strip())
+        except InvalidOperation:
+            raise vol.Invalid(f"expected a number, got {show_value(value)}") from None
+    else:
+        raise vol.Invalid(f"expected a number, got {show_value(value)}")
+    if not result.is_finite():
+        raise vol.Invalid(f"expected a finite number, got {show_value(value)}")
+    return result
+
+
+def non_negative_decimal(value: Any) -> Decimal:
+    """A decimal number of at least 0."""
+    result = decimal(value)
+    if result < 0:
+        raise vol.Invalid(f"expected a number of at least 0, got {show_value(value)}")
+    return result
+
+
+def money(value: Any) -> Decimal:
+    """An amount of money in yuan with at most 2 decimals (fen)."""
+    result = decimal(value)
+    if result != result.quantize(Decimal("0.01")):
+        raise vol.Invalid(f"expected yuan with at most 2 decimals, got {show_value(value)}")
+    return result.quantize(Decimal("0.01"))
+
+
+def time_of_day(value: Any) -> dt_time:
+    """A local time of day 'HH:MM' or 'HH:MM:SS' (24 h)."""
+    if isinstance(value, dt_time):
+        return value
+    if isinstance(value, int) and not isinstance(value, bool):
+        # YAML 1.1 reads an unquoted 10:00 as the sexagesimal number 600
+        value = f"{value // 3600:02d}:{value // 60 % 60:02d}:{value % 60:02d}"
+    match = _TIME_RE.match(string(value).strip())
+    if match:
+        hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
+        if hour < 24 and minute < 60 and second < 60:
+            return dt_time(hour, minute, second)
+    raise vol.Invalid(f"expected a time of day like '23:00', got {show_value(value)}")
+
+
+def duration(value: Any) -> timedelta:
+    """A duration: seconds as a number, 'HH:MM[:SS]', '1d 2h 30m 10s', or a mapping."""
+    if isinstance(value, timedelta):
+        return value
+    if isinstance(value, int | Decimal) and not isinstance(value, bool):
+        if value < 0:
+            raise vol.Invalid(f"expected a duration of at least 0, got {value}")
+        return timedelta(seconds=float(value))
+    if isinstance(value, Mapping):
+        allowed = {"days", "hours", "minutes", "seconds"}
+        unknown = set(value) - allowed
+        if unknown:
+            raise vol.Invalid(f"unknown duration unit(s) {sorted(unknown)}: use {sorted(allowed)}")
+        return timedelta(**{key: float(decimal(val)) for key, val in value.items()})
+    text = string(value).strip()
+    match = _TIME_RE.match(text)
+    if match:
+        return timedelta(hours=int(match[1]), minutes=int(match[2]), seconds=int(match[3] or 0))
+    match = _DURATION_RE.match(text)
+    if match and any(match.groups()):
+        days, hours, minutes, seconds = (int(group or 0) for group in match.groups())
+        return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
+    raise vol.Invalid(f"expected a duration like '90s', '15m', '1h 30m' or '01:30:00', "
+                      f"got {show_value(value)}")
+
+
+def time_zone(value: Any) -> str:
+    """An IANA time zone name such as 'Asia/Shanghai'."""
+    text = string(value)
+    try:
+        ZoneInfo(text)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise vol.Invalid(f"unknown time zone {show_value(value)}, "
+                          "expected a name like 'Asia/Shanghai'") from None
+    return text
+
+
+def ensure_list(value: Any) -> list[Any]:
+    """Wrap a single value in a list; null becomes an empty list."""
+    if value is None:
+        return []
+    return value if isinstance(value, list) else [value]
+
+
+def one_of(*choices: str) -> Callable[[Any], str]:
+    """One of a fixed set of words, with the choices named in the error."""
+    options = list(choices)
+
+    def _validate(value: Any) -> str:
+        text = string(value)
+        if text not in options:
+            close = difflib.get_close_matches(text, options, 1, 0.6)
+            hint = f" (did you mean '{close[0]}'?)" if close else ""
+            raise vol.Invalid(f"expected one of {', '.join(options)}, got {show_value(value)}"
+                              f"{hint}")
+        return text
+
+    return _validate
+
+
+def unique_ids(key: str = "id") -> Callable[[list[Any]], list[Any]]:
+    """Reject a list of mappings in which two items share the same ``key``."""
+
+    def _validate(items: list[Any]) -> list[Any]:
+        seen: dict[Any, int] = {}
+        errors: list[vol.Invalid] = []
+        for index, item in enumerate(items):
+            if isinstance(item, Mapping) and key in item:
+                ident = item[key]
+                if ident in seen:
+                    errors.append(vol.Invalid(
+                        f"duplicate {key} {show_value(ident)} (first used at item {seen[ident]})",
+                        path=[index, key],
+                    ))
+                else:
+                    seen[ident] = index
+        if errors:
+            raise vol.MultipleInvalid(errors)
+        return items
+
+    return _validate
+
+
+def keys_of(mapping: Iterable[Any]) -> list[str]:
+    """Return the plain string keys of a schema mapping (markers unwrapped)."""
+    return [str(getattr(key, "schema", key)) for key in mapping]

@@ -1,0 +1,25 @@
+"""The web server: dashboard pages and the REST API (aiohttp), started as the last stage."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING
+
+from ..hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from ..core import Hub
+
+_LOGGER = logging.getLogger(__name__)
+
+WEB_STAGE_ORDER = 90
+
+
+@hookimpl
+def setup(hub: Hub) -> None:
+    """Serve the dashboard and API on the configured host and port once the hub is up."""
+    from .server import WebServer
+
+    server = WebServer(hub)
+    hub.add_component("web", server)
+    hub.add_stage("web", order=WEB_STAGE_ORDER, start=server.start, stop=server.stop)

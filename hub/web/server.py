@@ -1,0 +1,136 @@
+"""aiohttp application: the dashboard page, a read-only REST API, and plugins' routes."""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from aiohttp import web
+from meterhub_frontend import STATIC, TEMPLATES
+
+from .. import __version__
+from ..util.jsonutil import dumps
+
+if TYPE_CHECKING:
+    from ..core import Hub
+
+_LOGGER = logging.getLogger(__name__)
+
+HUB_KEY: web.AppKey[Hub] = web.AppKey("hub")
+
+
+def json_response(value: Any, status: int = 200) -> web.Response:
+    """A JSON response encoded with :func:`dumps`."""
+    return web.json_response(value, status=status, dumps=dumps)
+
+
+class WebServer:
+    """Runs the aiohttp app on ``http.host``/``http.port``."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.runner: web.AppRunner | None = None
+        self.port: int | None = None
+        self.templates = jinja2.Environment(
+            loader=jinja2.FileSystemLoader(str(TEMPLATES)),
+            autoescape=jinja2.select_autoescape(["html"]),
+            enable_async=False,
+        )
+
+    def build_app(self) -> web.Application:
+        """Create the application with core routes and every plugin's routes."""
+        app = web.Application()
+        app[HUB_KEY] = self.hub
+        app.add_routes([
+            web.get("/", self.dashboard),
+            web.get("/api/", self.api_status),
+            web.get("/api/states", self.api_states),
+            web.get("/api/states/{entity_id}", self.api_state),
+            web.get("/api/services", self.api_services),
+            web.get("/api/plugins", self.api_plugins),
+            web.static("/static", str(STATIC)),
+        ])
+        for info, routes in self.hub.plugins.call_each("register_routes", hub=self.hub):
+            try:
+                app.add_routes(routes or [])
+            except Exception:
+                _LOGGER.exception("Routes of plugin %s could not be added", info.name)
+        return app
+
+    async def start(self) -> None:
+        """Start serving; the bound port is in ``self.port`` (useful with port 0)."""
+        config = self.hub.config
+        self.runner = web.AppRunner(self.build_app(), access_log=None)
+        await self.runner.setup()
+        site = web.TCPSite(self.runner, config.http_host, config.http_port,
+                           reuse_address=True)
+        await site.start()
+        server = site._server  # aiohttp has no public accessor for the bound socket
+        sockets = getattr(server, "sockets", None) or []
+        self.port = sockets[0].getsockname()[1] if sockets else config.http_port
+        _LOGGER.info("Dashboard on http://%s:%s/", _display_host(config.http_host), self.port)
+
+    async def stop(self) -> None:
+        """Stop serving."""
+        if self.runner is not None:
+            await self.runner.cleanup()
+            self.runner = None
+
+    async def dashboard(self, request: web.Request) -> web.Response:
+        """The dashboard's first page: entities and plugins."""
+        hub = self.hub
+        language = request.query.get("lang") or hub.config.language
+        t = hub.i18n
+        states = sorted(hub.states.all(), key=lambda s: s.entity_id)
+        html = self.templates.get_template("dashboard.html").render(
+            t=lambda key, **kw: t(key, language, **kw),
+            site=hub.config.site_name,
+            language=language,
+            states=states,
+            plugins=sorted(hub.plugins.all(), key=lambda p: p.name),
+            version=__version__,
+        )
+        return web.Response(text=html, content_type="text/html")
+
+    async def api_status(self, request: web.Request) -> web.Response:
+        """Hub status: version, site, life-cycle state."""
+        hub = self.hub
+        return json_response({
+            "message": "MeterHub API running",
+            "version": __version__,
+            "site": hub.config.site_name,
+            "state": hub.state,
+            "time_zone": hub.config.time_zone,
+        })
+
+    async def api_states(self, request: web.Request) -> web.Response:
+        """All entity states (``?domain=meter`` to filter)."""
+        domain = request.query.get("domain")
+        return json_response([state.as_dict() for state in self.hub.states.all(domain)])
+
+    async def api_state(self, request: web.Request) -> web.Response:
+        """One entity's state."""
+        entity_id = request.match_info["entity_id"]
+        state = self.hub.states.get(entity_id)
+        if state is None:
+            return json_response({"error": f"unknown entity {entity_id}"}, status=404)
+        return json_response(state.as_dict())
+
+    async def api_services(self, request: web.Request) -> web.Response:
+        """Registered services by domain, with their descriptions."""
+        return json_response({
+            domain: {
+                name: {"description": svc.description, "response": svc.supports_response}
+                for name, svc in services.items()
+            }
+            for domain, services in self.hub.services.all().items()
+        })
+
+    async def api_plugins(self, request: web.Request) -> web.Response:
+        """Every plugin seen, with its status and hooks."""
+        return json_response([info.as_dict() for info in self.hub.plugins.all()])
+
+
+def _display_host(host: str) -> str:
+    return "localhost" if host in ("0.0.0.0", "::", "") else host

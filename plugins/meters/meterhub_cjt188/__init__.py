@@ -1,0 +1,1 @@
+"""MeterHub built-in plugin: cjt188 meters (codec, models, simulator)."""

@@ -1,0 +1,1 @@
+"""MeterHub built-in plugin: dlt645 meters (codec, models, simulator)."""

@@ -1,0 +1,24 @@
+"""Shared fixtures: a fresh hub per test, and a check that no test leaves tasks running."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from hub.core import Hub
+from hub.plugins import PluginManager
+
+
+@pytest.fixture
+async def hub() -> AsyncIterator[Hub]:
+    """A started hub with no plugins; stopped (and checked for leftovers) after the test."""
+    plugins = PluginManager()
+    instance = Hub(plugins=plugins)
+    await instance.start()
+    yield instance
+    await instance.stop()
+    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
+                 and not t.done()]
+    assert not leftovers, f"test left tasks running: {leftovers}"
