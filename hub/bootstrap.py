@@ -6,6 +6,7 @@ import logging
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 from . import config as config_mod
 from .config import ConfigError, HubConfig
@@ -60,7 +61,13 @@ def prepare(
         plugins = PluginManager()
         plugins.load(entry_points=entry_points, dirs=dirs, disabled=disabled)
     plugin_problems = [Problem(None, "plugins", text) for text in plugins.collect()]
-    validated, problems = config_mod.validate(raw, plugins.config_schemas, ctx)
+    def cross_check(blocks: dict[str, Any]) -> list[tuple[list[Any], str]]:
+        found: list[tuple[list[Any], str]] = []
+        for _info, result in plugins.call_each("check_config", config=blocks):
+            found.extend(result or [])
+        return found
+
+    validated, problems = config_mod.validate(raw, plugins.config_schemas, ctx, cross_check)
     hub_config = config_mod.build(validated, config_path.resolve(), data_dir)
     return Prepared(hub_config, plugins, problems + plugin_problems)
 

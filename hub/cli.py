@@ -204,7 +204,7 @@ def _print_problems(problems: Sequence[Any], path: Path | None) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``meterhub`` command."""
     plugins = PluginManager()
-    plugins.load(core=False)
+    plugins.load()
     parser = build_parser(plugins)
     args = parser.parse_args(argv)
     func = getattr(args, "func", None)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -47,6 +47,7 @@ HTTP_SCHEMA = cv.Strict(
     {
         vol.Optional("host", default=DEFAULT_HTTP_HOST): cv.string,
         vol.Optional("port", default=DEFAULT_HTTP_PORT): cv.port,
+        vol.Optional("api_token"): cv.string,
     }
 )
 
@@ -93,6 +94,7 @@ class HubConfig:
     currency: str = DEFAULT_CURRENCY
     http_host: str = DEFAULT_HTTP_HOST
     http_port: int = DEFAULT_HTTP_PORT
+    api_token: str | None = None
     log_default: str = "info"
     log_levels: dict[str, str] = field(default_factory=dict)
     plugin_dirs: list[Path] = field(default_factory=list)
@@ -131,15 +133,20 @@ def plugin_settings(raw: Any, config_dir: Path) -> tuple[list[Path], list[str]]:
     return [d if d.is_absolute() else config_dir / d for d in dirs], list(settings["disable"])
 
 
+CrossCheck = Callable[[dict[str, Any]], list[tuple[list[Any], str]]]
+
+
 def validate(
     raw: Any,
     plugin_schemas: Mapping[str, tuple[str, Any]],
     ctx: LoadContext | None = None,
+    cross_check: CrossCheck | None = None,
 ) -> tuple[dict[str, Any], list[Problem]]:
     """Validate loaded YAML against the core schemas and the plugins' schemas.
 
-    ``plugin_schemas`` maps a top-level key to (plugin name, schema). Returns the validated
-    blocks and every problem found (load problems first).
+    ``plugin_schemas`` maps a top-level key to (plugin name, schema); ``cross_check`` then
+    looks at references between blocks (only when every block passed its schema). Returns
+    the validated blocks and every problem found (load problems first).
     """
     problems = list(ctx.problems) if ctx else []
     if raw is None:
@@ -185,6 +192,9 @@ def validate(
             )
         except vol.Invalid:
             pass  # a block that must be written when used; absent is fine
+    if cross_check is not None and not problems:
+        for path, message in cross_check(validated):
+            problems.append(Problem(position_of(raw, path), cv.format_path(path), message))
     return validated, problems
 
 
@@ -210,6 +220,7 @@ def build(validated: Mapping[str, Any], config_path: Path | None,
         currency=site["currency"],
         http_host=http["host"],
         http_port=http["port"],
+        api_token=http.get("api_token"),
         log_default=logger["default"],
         log_levels=dict(logger["logs"]),
         plugin_dirs=dirs,

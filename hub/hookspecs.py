@@ -33,18 +33,31 @@ import pluggy
 
 if TYPE_CHECKING:
     from .core import Hub
+    from .plugins import Registries
 
 hookspec = pluggy.HookspecMarker("meterhub")
 hookimpl = pluggy.HookimplMarker("meterhub")
 
 
 @hookspec
-def config_schema() -> dict[str, Any]:
+def config_schema(registries: Registries) -> dict[str, Any]:
     """Return the top-level hub.yaml keys this plugin owns, each with its voluptuous schema.
 
     Called once, before the configuration is validated. Example: ``{"links": LINKS_SCHEMA}``.
     Use ``hub.validation`` validators so errors name the key path; ``check-config`` reports
-    them with file and line. Two plugins claiming the same key is an error.
+    them with file and line. Two plugins claiming the same key is an error. ``registries``
+    (meter models, link types, tariff types...) is filled by the time the schema runs, so a
+    schema can dispatch on ``type:`` or ``model:`` to a registered class's own schema.
+    """
+
+
+@hookspec
+def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
+    """Check references between blocks after each block passed its schema.
+
+    ``config`` maps every top-level key to its validated value. Return problems as
+    ``(key path, message)``, e.g. ``(["meters", 3, "link"], "unknown link 'bus9'")``; the path
+    is turned into file:line like any schema error.
     """
 
 

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 # Core modules that implement hooks, registered before anything else.
-CORE_PLUGINS: tuple[str, ...] = ("hub.web",)
+CORE_PLUGINS: tuple[str, ...] = ("hub.web", "hub.metering")
 
 _T = TypeVar("_T")
 
@@ -364,7 +364,7 @@ class PluginManager:
         if self._collected:
             return problems
         self._collected = True
-        for info, schemas in self.call_each("config_schema"):
+        for info, schemas in self.call_each("config_schema", registries=self.registries):
             if not isinstance(schemas, dict):
                 self._failed(info, "config_schema must return a dict of key: schema")
                 continue

@@ -1,1 +1,111 @@
-"""Metering: meter models, links, reading plans, re-reads and online tracking."""
+"""Metering: links and meters from YAML, reading plans, re-reads, online tracking.
+
+A core plugin: it claims the ``links``, ``meters``, ``reading`` and ``metering`` blocks and
+starts the links (stage 20) and the reading scheduler (stage 30).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+
+from .. import validation as cv
+from ..const import SupportsResponse
+from ..exceptions import ServiceValidationError
+from ..hookspecs import hookimpl
+from .config import (
+    METERING_SCHEMA,
+    READING_SCHEMA,
+    check_references,
+    links_schema,
+    meter_schema,
+)
+from .const import LINKS_STAGE_ORDER, METERING_STAGE_ORDER
+from .reading import ReadingSource
+from .scheduler import Scheduler
+from .service import MeteringService, ReadFailed
+
+if TYPE_CHECKING:
+    from ..core import Hub, ServiceCall
+    from ..plugins import Registries
+
+_LOGGER = logging.getLogger(__name__)
+
+_registries: Registries | None = None
+
+READ_SCHEMA = vol.Schema({
+    vol.Optional("meter_id"): cv.identifier,
+    vol.Optional("meters"): cv.ListOf(cv.identifier, allow_single=True),
+    vol.Optional("tags"): vol.Schema({cv.slug: cv.string}),
+    vol.Optional("link"): cv.identifier,
+    vol.Optional("points"): cv.ListOf(cv.slug, allow_single=True),
+})
+
+
+@hookimpl
+def config_schema(registries: Registries) -> dict[str, Any]:
+    """Claim links, meters, reading and metering."""
+    global _registries
+    _registries = registries
+    return {
+        "links": links_schema(registries),
+        "meters": meter_schema(registries),
+        "reading": READING_SCHEMA,
+        "metering": METERING_SCHEMA,
+    }
+
+
+@hookimpl
+def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
+    """Meters name existing links; parents and plan meters exist."""
+    if _registries is None:
+        return []
+    return check_references(config, _registries)
+
+
+@hookimpl
+def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """``meterhub read``."""
+    from .cli import add_commands
+
+    add_commands(subparsers)
+
+
+@hookimpl
+def setup(hub: Hub) -> None:
+    """Create the metering service, its stages and the meter.* services."""
+    blocks = {key: hub.config.block(key) for key in ("links", "meters", "reading", "metering")}
+    service = MeteringService(hub, blocks)
+    scheduler = Scheduler(hub, service, list(blocks["reading"] or []),
+                          blocks["metering"] or METERING_SCHEMA({}))
+    hub.add_component("metering", service)
+    hub.add_component("metering.scheduler", scheduler)
+    hub.add_stage("links", order=LINKS_STAGE_ORDER, start=service.start_links,
+                  stop=service.stop_links)
+    hub.add_stage("metering", order=METERING_STAGE_ORDER, start=scheduler.start,
+                  stop=scheduler.stop)
+
+    async def read(call: ServiceCall) -> dict[str, Any]:
+        """Read meters now: one (meter_id), several (meters), or by tags / link."""
+        data = call.data
+        if "meter_id" in data:
+            try:
+                reading = await service.read(data["meter_id"], points=data.get("points"),
+                                             context=call.context)
+            except KeyError as err:
+                raise ServiceValidationError("meter.read", [f"meter_id: {err.args[0]}"]) from None
+            except ReadFailed as err:
+                return {"read": [], "failed": [data["meter_id"]], "errors": [str(err)]}
+            return {"read": [data["meter_id"]], "failed": [], "readings": [reading]}
+        meters = service.select(meters=data.get("meters", ()), tags=data.get("tags"),
+                                link=data.get("link"))
+        ok, failed = await service.read_many(meters, source=ReadingSource.ON_DEMAND,
+                                             points=data.get("points"), context=call.context)
+        scheduler.publish_stats()
+        return {"read": ok, "failed": failed}
+
+    hub.services.register("meter", "read", read, READ_SCHEMA,
+                          supports_response=SupportsResponse.OPTIONAL)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from typing import TYPE_CHECKING, Any
 
 import jinja2
 from aiohttp import web
+
 from meterhub_frontend import STATIC, TEMPLATES
 
 from .. import __version__
+from ..core import Context
+from ..exceptions import ServiceNotFound, ServiceValidationError
 from ..util.jsonutil import dumps
 
 if TYPE_CHECKING:
@@ -40,7 +44,7 @@ class WebServer:
 
     def build_app(self) -> web.Application:
         """Create the application with core routes and every plugin's routes."""
-        app = web.Application()
+        app = web.Application(middlewares=[self.guard])
         app[HUB_KEY] = self.hub
         app.add_routes([
             web.get("/", self.dashboard),
@@ -49,6 +53,7 @@ class WebServer:
             web.get("/api/states/{entity_id}", self.api_state),
             web.get("/api/services", self.api_services),
             web.get("/api/plugins", self.api_plugins),
+            web.post("/api/services/{domain}/{service}", self.api_call_service),
             web.static("/static", str(STATIC)),
         ])
         for info, routes in self.hub.plugins.call_each("register_routes", hub=self.hub):
@@ -76,6 +81,43 @@ class WebServer:
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+
+    @web.middleware
+    async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
+        """Until user accounts exist: changes only from this machine or with the API token."""
+        token = self.hub.config.api_token
+        if token and request.headers.get("Authorization") == f"Bearer {token}":
+            return await handler(request)  # type: ignore[no-any-return]
+        if request.method not in ("GET", "HEAD") and not _is_loopback(request.remote):
+            return json_response({"error": "changes need the API token "
+                                  "(Authorization: Bearer ...) or a request from the hub"},
+                                 status=403)
+        if token and request.path.startswith("/api/") and not _is_loopback(request.remote):
+            return json_response({"error": "the API needs the API token"}, status=401)
+        return await handler(request)  # type: ignore[no-any-return]
+
+    async def api_call_service(self, request: web.Request) -> web.Response:
+        """Call a service: JSON body = data; ``?return_response=1`` to get its answer."""
+        domain, service = request.match_info["domain"], request.match_info["service"]
+        try:
+            data = await request.json() if request.can_read_body else {}
+        except ValueError:
+            return json_response({"error": "the body is not valid JSON"}, status=400)
+        if not isinstance(data, dict):
+            return json_response({"error": "the body must be a JSON object"}, status=400)
+        want = request.query.get("return_response", "") in ("1", "true", "yes")
+        context = Context(origin="api", user_id=None)
+        try:
+            response = await self.hub.services.call(domain, service, data, context=context,
+                                                    return_response=want)
+        except ServiceNotFound as err:
+            return json_response({"error": str(err)}, status=404)
+        except ServiceValidationError as err:
+            return json_response({"error": str(err), "errors": err.errors}, status=400)
+        except Exception as err:
+            _LOGGER.exception("Service %s.%s failed", domain, service)
+            return json_response({"error": f"{type(err).__name__}: {err}"}, status=500)
+        return json_response({"context": context.id, "response": response})
 
     async def dashboard(self, request: web.Request) -> web.Response:
         """The dashboard's first page: entities and plugins."""
@@ -130,6 +172,15 @@ class WebServer:
     async def api_plugins(self, request: web.Request) -> web.Response:
         """Every plugin seen, with its status and hooks."""
         return json_response([info.as_dict() for info in self.hub.plugins.all()])
+
+
+def _is_loopback(remote: str | None) -> bool:
+    if not remote:
+        return False
+    try:
+        return ipaddress.ip_address(remote).is_loopback
+    except ValueError:
+        return remote == "localhost"
 
 
 def _display_host(host: str) -> str:

@@ -1,0 +1,178 @@
+"""YAML schemas of ``links:``, ``meters:``, ``reading:`` and ``metering:``.
+
+A link entry is validated by its link type's own schema (``type:``), a meter's ``address``
+and ``options`` by its model (``model:``): a typo anywhere is reported with file and line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+
+from .. import validation as cv
+
+if TYPE_CHECKING:
+    from ..plugins import Registries
+
+TAG_KEYS_DOC = "building, floor, room, line, department or any key"
+
+_TAGS = vol.Schema({cv.slug: cv.string})
+
+METERING_SCHEMA = cv.Strict({
+    vol.Optional("timeout", default=timedelta(seconds=3)): cv.duration,
+    vol.Optional("retries", default=2): cv.non_negative_int,
+    vol.Optional("retry_delay", default=timedelta(seconds=1)): cv.duration,
+    vol.Optional("offline_after", default=3): cv.positive_int,
+    vol.Optional("reread", default={}): cv.Strict({
+        vol.Optional("enabled", default=True): cv.boolean,
+        vol.Optional("first_delay", default=timedelta(minutes=1)): cv.duration,
+        vol.Optional("max_delay", default=timedelta(minutes=30)): cv.duration,
+        vol.Optional("factor", default=2): cv.positive_int,
+    }),
+    vol.Optional("concurrency", default=256): cv.positive_int,
+    vol.Optional("time_sync", default={}): cv.Strict({
+        vol.Optional("mode", default="off"): cv.one_of("off", "broadcast", "per_meter"),
+        vol.Optional("at", default="03:00"): cv.time_of_day,
+        vol.Optional("drift_alarm", default=timedelta(minutes=5)): cv.duration,
+    }),
+})
+
+PLAN_SCHEMA = cv.Strict({
+    vol.Required("plan"): cv.one_of("daily", "every"),
+    vol.Optional("id"): cv.slug,
+    vol.Optional("at"): cv.time_of_day,
+    vol.Optional("minutes"): cv.positive_int,
+    vol.Optional("tags", default={}): _TAGS,
+    vol.Optional("meters", default=[]): cv.ListOf(cv.identifier, allow_single=True),
+    vol.Optional("points"): cv.ListOf(cv.slug, allow_single=True),
+})
+
+
+def _plan(value: Any) -> dict[str, Any]:
+    plan: dict[str, Any] = PLAN_SCHEMA(value)
+    if plan["plan"] == "daily" and "at" not in plan:
+        raise vol.Invalid("a daily plan needs 'at' (a time like '00:05')", path=["at"])
+    if plan["plan"] == "every" and "minutes" not in plan:
+        raise vol.Invalid("an 'every' plan needs 'minutes'", path=["minutes"])
+    if plan["plan"] == "daily" and "minutes" in plan:
+        raise vol.Invalid("'minutes' belongs to an 'every' plan", path=["minutes"])
+    if plan["plan"] == "every" and "at" in plan:
+        raise vol.Invalid("'at' belongs to a 'daily' plan", path=["at"])
+    return plan
+
+
+READING_SCHEMA = vol.All(cv.ListOf(_plan), cv.unique_ids("id"))
+
+METER_BASE = cv.Strict({
+    vol.Required("id"): cv.identifier,
+    vol.Optional("name"): cv.string,
+    vol.Required("model"): cv.string,
+    vol.Required("link"): cv.identifier,
+    vol.Required("address"): vol.Any(cv.string, int),
+    vol.Optional("options", default={}): dict,
+    vol.Optional("link_options", default={}): dict,
+    vol.Optional("tags", default={}): _TAGS,
+    vol.Optional("parent"): cv.identifier,
+    vol.Optional("account"): cv.identifier,
+    vol.Optional("tariff"): cv.identifier,
+    vol.Optional("share_group"): cv.identifier,
+    vol.Optional("alarms", default={}): dict,
+    vol.Optional("enabled", default=True): cv.boolean,
+})
+
+
+def meter_schema(registries: Registries) -> Any:
+    """A meter entry: base keys, then address and options checked by its model."""
+
+    def _validate(value: Any) -> dict[str, Any]:
+        meter: dict[str, Any] = METER_BASE(value)
+        model = registries.meter_models.get(meter["model"])
+        if model is None:
+            known = ", ".join(registries.meter_models.names()) or "none loaded"
+            raise vol.Invalid(f"unknown meter model {cv.show_value(meter['model'])} "
+                              f"(known: {known})", path=["model"])
+        errors: list[vol.Invalid] = []
+        try:
+            meter["address"] = model.validate_address(meter["address"])
+        except vol.Invalid as err:
+            err.prepend(["address"])
+            errors.append(err)
+        try:
+            meter["options"] = dict(model.options(meter["options"]))
+        except vol.Invalid as err:
+            for single in cv.flatten_invalid(err):
+                single.prepend(["options"])
+                errors.append(single)
+        if errors:
+            raise vol.MultipleInvalid(errors)
+        return meter
+
+    return vol.All(cv.ListOf(_validate), cv.unique_ids("id"))
+
+
+def links_schema(registries: Registries) -> Any:
+    """A link entry, validated by the schema of its ``type``."""
+    base = vol.Schema({vol.Required("id"): cv.identifier, vol.Required("type"): cv.string},
+                      extra=vol.ALLOW_EXTRA)
+
+    def _validate(value: Any) -> dict[str, Any]:
+        head = base(value)
+        link_type = registries.link_types.get(head["type"])
+        if link_type is None:
+            known = ", ".join(registries.link_types.names()) or "none loaded"
+            raise vol.Invalid(f"unknown link type {cv.show_value(head['type'])} "
+                              f"(known: {known})", path=["type"])
+        schema = link_type.schema()
+        result: dict[str, Any] = (schema if isinstance(schema, vol.Schema)
+                                  else vol.Schema(schema))(value)
+        return result
+
+    return vol.All(cv.ListOf(_validate), cv.unique_ids("id"))
+
+
+def check_references(config: Mapping[str, Any],
+                     registries: Registries) -> list[tuple[list[Any], str]]:
+    """Meters must name existing links (and their link options must suit the link type);
+    parents must be existing meters of the same kind; plans must name existing meters."""
+    problems: list[tuple[list[Any], str]] = []
+    links = {link["id"]: link for link in config.get("links") or []}
+    meters = config.get("meters") or []
+    meter_ids = {meter["id"]: meter for meter in meters}
+    for index, meter in enumerate(meters):
+        link = links.get(meter["link"])
+        if link is None:
+            known = ", ".join(sorted(links)) or "none configured"
+            problems.append(([ "meters", index, "link"],
+                             f"unknown link '{meter['link']}' (links: {known})"))
+        else:
+            link_type = registries.link_types.get(link["type"])
+            keys = dict(getattr(link_type, "meter_keys", {}) or {})
+            try:
+                cv.Strict(keys)(meter["link_options"])
+            except vol.Invalid as err:
+                for single in cv.flatten_invalid(err):
+                    path, message = cv.describe_invalid(single, meter["link_options"])
+                    problems.append((["meters", index, "link_options", *path],
+                                     f"{message} (for a {link['type']} link)"))
+        parent = meter.get("parent")
+        if parent is not None:
+            if parent not in meter_ids:
+                problems.append((["meters", index, "parent"], f"unknown meter '{parent}'"))
+            elif parent == meter["id"]:
+                problems.append((["meters", index, "parent"], "a meter cannot be its own parent"))
+            else:
+                mine = registries.meter_models.get(meter["model"])
+                theirs = registries.meter_models.get(meter_ids[parent]["model"])
+                if mine is not None and theirs is not None and mine.kind != theirs.kind:
+                    problems.append((["meters", index, "parent"],
+                                     f"parent '{parent}' measures {theirs.kind}, "
+                                     f"this meter {mine.kind}"))
+    for index, plan in enumerate(config.get("reading") or []):
+        for position, meter_id in enumerate(plan.get("meters", [])):
+            if meter_id not in meter_ids:
+                problems.append((["reading", index, "meters", position],
+                                 f"unknown meter '{meter_id}'"))
+    return problems

@@ -1,0 +1,112 @@
+"""Links: the ways frames reach meters (a serial bus, DTUs, NB-IoT, a simulator).
+
+A link *type* (registered by a plugin with ``register_link_types``) validates its YAML
+block and creates :class:`Link` objects. A link hands out a :class:`~.model.Transport`
+for each meter on it; the metering service never touches sockets or serial ports.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from .model import MeterModel, MeterRef, ReadResult, Transport
+
+if TYPE_CHECKING:
+    from ..core import Hub
+
+
+class LinkUnavailable(Exception):
+    """The link cannot reach the meter now (port missing, DTU not connected...)."""
+
+
+@dataclass
+class LinkStats:
+    """Counters a link keeps; shown on the dashboard and used for health checks."""
+
+    requests: int = 0
+    replies: int = 0
+    timeouts: int = 0
+    errors: int = 0
+    bytes_in: int = 0
+    bytes_out: int = 0
+    garbage_bytes: int = 0
+    connects: int = 0
+    disconnects: int = 0
+    extra: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict."""
+        return {
+            "requests": self.requests, "replies": self.replies, "timeouts": self.timeouts,
+            "errors": self.errors, "bytes_in": self.bytes_in, "bytes_out": self.bytes_out,
+            "garbage_bytes": self.garbage_bytes, "connects": self.connects,
+            "disconnects": self.disconnects, **self.extra,
+        }
+
+
+# Sleeping meters push their readings: the link calls this with the meter's id and result.
+UplinkHandler = Callable[[str, ReadResult, Mapping[str, Any]], Any]
+
+
+class Link(abc.ABC):
+    """One configured link (``links: - {id: bus1, type: rs485, ...}``)."""
+
+    type_name: str = ""
+
+    def __init__(self, hub: Hub, config: Mapping[str, Any]) -> None:
+        self.hub = hub
+        self.config = config
+        self.id: str = config["id"]
+        self.stats = LinkStats()
+        self.on_uplink: UplinkHandler | None = None
+
+    async def start(self) -> None:  # noqa: B027 - optional hook
+        """Open ports, start servers. Must not block on a meter or a DTU being there."""
+
+    async def stop(self) -> None:  # noqa: B027 - optional hook
+        """Close everything; pending requests fail with LinkUnavailable or NoReply."""
+
+    def add_meter(self, meter: MeterRef, model: MeterModel,  # noqa: B027 - optional hook
+                  settings: Mapping[str, Any]) -> None:
+        """Tell the link a meter of ``model`` sits on it (``settings``: its link_options)."""
+
+    @abc.abstractmethod
+    def transport_for(self, meter: MeterRef) -> Transport:
+        """The transport reaching ``meter`` now, or raise LinkUnavailable."""
+
+    def group_of(self, meter: MeterRef) -> str:
+        """The unit requests are serialised on (the bus, or the DTU a meter sits behind).
+
+        Reads of meters in different groups run concurrently.
+        """
+        return self.id
+
+    @property
+    def online(self) -> bool:
+        """Whether the link can carry requests now."""
+        return True
+
+    def status(self) -> dict[str, Any]:
+        """State and counters for the dashboard."""
+        return {"id": self.id, "type": self.type_name, "online": self.online,
+                **self.stats.as_dict()}
+
+
+class LinkType(abc.ABC):
+    """A kind of link: its name in YAML, its schema, and how to build one."""
+
+    name: str
+    description: str = ""
+    # Keys a meter on this link may carry (e.g. ``dtu: dtu_a`` for a DTU server link).
+    meter_keys: Mapping[Any, Any] = {}
+
+    @abc.abstractmethod
+    def schema(self) -> Any:
+        """The voluptuous schema of one ``links:`` entry of this type (``id``/``type`` incl.)."""
+
+    @abc.abstractmethod
+    def create(self, hub: Hub, config: Mapping[str, Any]) -> Link:
+        """Build the link from its validated config."""

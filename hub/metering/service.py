@@ -1,0 +1,333 @@
+"""The metering service: meters and links from YAML, reads with retries, online tracking.
+
+Reads of meters in different groups (buses, DTUs) run concurrently; within a group the link
+serialises them. A read that fails after its retries counts as a miss; ``offline_after``
+misses in a row mark a meter offline, its next success marks it online again. Every read
+fires ``reading`` or ``read_failed``, and updates the meter's state ``meter.<id>``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any
+
+from ..core import Context
+from ..util.dt import utcnow
+from ..util.ids import slugify
+from .const import (
+    EVENT_METER_OFFLINE,
+    EVENT_METER_ONLINE,
+    EVENT_READ_FAILED,
+    EVENT_READING,
+    MAIN_REGISTERS,
+)
+from .link import Link, LinkUnavailable
+from .model import (
+    Capability,
+    Command,
+    CommandResult,
+    MeterModel,
+    MeterRef,
+    NoReply,
+    ProtocolError,
+    ReadResult,
+)
+from .reading import Reading, ReadingSource
+from .stats import CollectionStats
+
+if TYPE_CHECKING:
+    from ..core import Hub
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass
+class Meter:
+    """A configured meter and what the hub knows of it now."""
+
+    id: str
+    name: str
+    model: MeterModel
+    link: Link
+    ref: MeterRef
+    tags: dict[str, str]
+    config: Mapping[str, Any]
+    entity_id: str
+    online: bool | None = None
+    misses: int = 0
+    last_reading: Reading | None = None
+    last_attempt: datetime | None = None
+    last_error: str | None = None
+    group: str = ""
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+
+    @property
+    def kind(self) -> str:
+        """electricity or water."""
+        return str(self.model.kind)
+
+
+class ReadFailed(Exception):
+    """A read of one meter failed after its retries; the message says why."""
+
+
+class MeteringService:
+    """Owns links and meters; reads, re-reads and tracks them."""
+
+    def __init__(self, hub: Hub, config: Mapping[str, Any]) -> None:
+        self.hub = hub
+        self.options: Mapping[str, Any] = config.get("metering") or {}
+        self.links: dict[str, Link] = {}
+        self.meters: dict[str, Meter] = {}
+        self.stats = CollectionStats()
+        self._semaphore = asyncio.Semaphore(int(self.options.get("concurrency", 256)))
+        self._build(config)
+
+    # --- set-up -------------------------------------------------------------------
+
+    def _build(self, config: Mapping[str, Any]) -> None:
+        registries = self.hub.plugins.registries
+        for link_config in config.get("links") or []:
+            link_type = registries.link_types.get(link_config["type"])
+            if link_type is None:
+                _LOGGER.error("Link %s: type %s is not loaded; its meters are left out",
+                              link_config["id"], link_config["type"])
+                continue
+            self.links[link_config["id"]] = link_type.create(self.hub, link_config)
+        for meter_config in config.get("meters") or []:
+            if not meter_config.get("enabled", True):
+                continue
+            model = registries.meter_models.get(meter_config["model"])
+            link = self.links.get(meter_config["link"])
+            if model is None or link is None:
+                _LOGGER.error("Meter %s left out: model %s or link %s is not available",
+                              meter_config["id"], meter_config["model"], meter_config["link"])
+                continue
+            ref = MeterRef(meter_config["id"], meter_config["address"],
+                           dict(meter_config.get("options") or {}))
+            meter = Meter(
+                id=meter_config["id"],
+                name=meter_config.get("name") or meter_config["id"],
+                model=model,
+                link=link,
+                ref=ref,
+                tags=dict(meter_config.get("tags") or {}),
+                config=meter_config,
+                entity_id=f"meter.{slugify(meter_config['id'])}",
+            )
+            link.add_meter(ref, model, meter_config.get("link_options") or {})
+            meter.group = f"{link.id}/{link.group_of(ref)}"
+            self.meters[meter.id] = meter
+        for link in self.links.values():
+            link.on_uplink = self._on_uplink
+
+    async def start_links(self) -> None:
+        """Start every link; one that fails is logged and its meters stay unreachable."""
+        for link in self.links.values():
+            try:
+                await link.start()
+            except Exception:
+                _LOGGER.exception("Link %s could not start", link.id)
+
+    async def stop_links(self) -> None:
+        """Stop every link."""
+        for link in self.links.values():
+            try:
+                await link.stop()
+            except Exception:
+                _LOGGER.exception("Link %s did not stop cleanly", link.id)
+
+    # --- selection ----------------------------------------------------------------
+
+    def select(self, *, meters: Iterable[str] = (), tags: Mapping[str, str] | None = None,
+               link: str | None = None) -> list[Meter]:
+        """Meters by id, or by tags (all must match) and/or link; all if nothing given."""
+        ids = list(meters)
+        if ids:
+            return [self.meters[i] for i in ids if i in self.meters]
+        chosen = []
+        for meter in self.meters.values():
+            if link is not None and meter.link.id != link:
+                continue
+            if tags and any(meter.tags.get(k) != v for k, v in tags.items()):
+                continue
+            chosen.append(meter)
+        return chosen
+
+    # --- reading ------------------------------------------------------------------
+
+    async def read(self, meter_id: str, *, points: Sequence[str] | None = None,
+                   source: ReadingSource = ReadingSource.ON_DEMAND,
+                   context: Context | None = None) -> Reading:
+        """Read one meter now (with retries); raise ReadFailed with the reason."""
+        meter = self.meters.get(meter_id)
+        if meter is None:
+            raise KeyError(f"unknown meter '{meter_id}'")
+        if Capability.SLEEPY in meter.model.capabilities and source is not ReadingSource.UPLINK:
+            raise ReadFailed(f"meter {meter_id} sleeps (NB-IoT): it reports by itself, "
+                             "its last report is its reading")
+        retries = int(self.options.get("retries", 2))
+        delay: timedelta = self.options.get("retry_delay", timedelta(seconds=1))
+        timeout = self._timeout(meter)
+        last_error = "not attempted"
+        started = asyncio.get_running_loop().time()
+        async with self._semaphore, meter.lock:
+            for attempt in range(retries + 1):
+                if attempt:
+                    await asyncio.sleep(delay.total_seconds() * attempt)
+                meter.last_attempt = utcnow()
+                try:
+                    transport = meter.link.transport_for(meter.ref)
+                    result = await meter.model.read(_Timed(transport, timeout), meter.ref,
+                                                    points)
+                except (NoReply, LinkUnavailable, ProtocolError, TimeoutError) as err:
+                    last_error = str(err) or type(err).__name__
+                    continue
+                if result.frames and not (result.registers or result.values or result.status):
+                    last_error = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+                    continue
+                elapsed = asyncio.get_running_loop().time() - started
+                return self._accept(meter, result, source, context,
+                                    {"attempts": attempt + 1, "seconds": round(elapsed, 3)})
+        self._failure(meter, last_error, source, context, retries + 1)
+        raise ReadFailed(f"meter {meter_id}: {last_error}")
+
+    async def read_many(self, meters: Iterable[Meter], *,
+                        source: ReadingSource = ReadingSource.SCHEDULED,
+                        points: Sequence[str] | None = None,
+                        context: Context | None = None) -> tuple[list[str], list[str]]:
+        """Read meters: groups concurrently, meters of one group one after another.
+
+        Returns the ids of the meters read and of those that failed.
+        """
+        groups: dict[str, list[Meter]] = defaultdict(list)
+        for meter in meters:
+            if Capability.SLEEPY not in meter.model.capabilities:
+                groups[meter.group].append(meter)
+        ok: list[str] = []
+        failed: list[str] = []
+
+        async def _group(members: list[Meter]) -> None:
+            for meter in members:
+                try:
+                    await self.read(meter.id, points=points, source=source, context=context)
+                    ok.append(meter.id)
+                except ReadFailed:
+                    failed.append(meter.id)
+                except Exception:
+                    failed.append(meter.id)
+                    _LOGGER.exception("Read of %s failed unexpectedly", meter.id)
+
+        await asyncio.gather(*(_group(members) for members in groups.values()))
+        return ok, failed
+
+    def _accept(self, meter: Meter, result: ReadResult, source: ReadingSource,
+                context: Context | None, quality: Mapping[str, Any],
+                when: datetime | None = None) -> Reading:
+        reading = Reading.from_result(
+            meter.id, result, when or utcnow(), device=meter.ref.address,
+            link_id=meter.link.id, source=source, quality=quality,
+        )
+        meter.last_reading = reading
+        meter.last_error = None
+        meter.misses = 0
+        was_online = meter.online
+        meter.online = True
+        self.stats.record(meter, True, reading.time)
+        ctx = context or Context(origin="metering")
+        if was_online is not True:
+            self.hub.bus.fire(EVENT_METER_ONLINE, {"meter_id": meter.id}, context=ctx)
+        self.hub.bus.fire(EVENT_READING, {"meter_id": meter.id, "reading": reading},
+                          context=ctx)
+        self._update_state(meter, ctx)
+        return reading
+
+    def _failure(self, meter: Meter, error: str, source: ReadingSource,
+                 context: Context | None, attempts: int) -> None:
+        meter.misses += 1
+        meter.last_error = error
+        self.stats.record(meter, False, utcnow())
+        ctx = context or Context(origin="metering")
+        _LOGGER.warning("Read of %s failed after %d attempts: %s", meter.id, attempts, error)
+        self.hub.bus.fire(EVENT_READ_FAILED, {
+            "meter_id": meter.id, "error": error, "attempts": attempts,
+            "misses": meter.misses, "source": str(source),
+        }, context=ctx)
+        if meter.misses >= int(self.options.get("offline_after", 3)) and meter.online is not False:
+            meter.online = False
+            self.hub.bus.fire(EVENT_METER_OFFLINE, {"meter_id": meter.id, "error": error,
+                                                    "misses": meter.misses}, context=ctx)
+        self._update_state(meter, ctx)
+
+    def _on_uplink(self, meter_id: str, result: ReadResult, info: Mapping[str, Any]) -> None:
+        meter = self.meters.get(meter_id)
+        if meter is None:
+            _LOGGER.warning("Uplink for unknown meter %s ignored", meter_id)
+            return
+        when = result.meter_time or utcnow()
+        self._accept(meter, result, ReadingSource.UPLINK, None, dict(info), when=when)
+
+    def _update_state(self, meter: Meter, context: Context) -> None:
+        reading = meter.last_reading
+        value = None
+        unit = ""
+        if reading is not None:
+            for key, point_unit in MAIN_REGISTERS:
+                if key in reading.registers:
+                    value, unit = reading.registers[key], point_unit
+                    break
+        attributes: dict[str, Any] = {
+            "friendly_name": meter.name,
+            "kind": meter.kind,
+            "model": meter.model.name,
+            "link": meter.link.id,
+            "address": meter.ref.address,
+            "online": meter.online,
+            "misses": meter.misses,
+            "unit": unit,
+            "tags": dict(meter.tags),
+            "last_error": meter.last_error,
+        }
+        if reading is not None:
+            attributes["last_read"] = reading.time.isoformat()
+            attributes["registers"] = dict(reading.registers)
+            attributes["values"] = dict(reading.values)
+            attributes["status"] = dict(reading.status)
+        self.hub.states.set(meter.entity_id, value if value is not None else "unknown",
+                            attributes, context=context)
+
+    # --- commands -----------------------------------------------------------------
+
+    async def command(self, meter_id: str, command: Command) -> CommandResult:
+        """Send a control command to a meter (acceptance only; confirm by reading back)."""
+        meter = self.meters.get(meter_id)
+        if meter is None:
+            raise KeyError(f"unknown meter '{meter_id}'")
+        async with self._semaphore, meter.lock:
+            transport = meter.link.transport_for(meter.ref)
+            return await meter.model.command(_Timed(transport, self._timeout(meter)),
+                                             meter.ref, command)
+
+    def _timeout(self, meter: Meter) -> float:
+        value = meter.link.config.get("timeout") or self.options.get(
+            "timeout", timedelta(seconds=3))
+        return float(value.total_seconds() if isinstance(value, timedelta) else value)
+
+
+class _Timed:
+    """A transport that applies the configured timeout (the link's, else metering's)."""
+
+    def __init__(self, inner: Any, timeout: float) -> None:
+        self._inner = inner
+        self._timeout = timeout
+
+    async def transact(self, request: bytes, parser: Any, accept: Any, timeout: float) -> Any:
+        return await self._inner.transact(request, parser, accept, self._timeout)
+
+    async def send(self, data: bytes) -> None:
+        await self._inner.send(data)
