@@ -1,0 +1,1 @@
+"""Billing: tariffs, consumption to money, bills, cost sharing, loss analysis, reports."""

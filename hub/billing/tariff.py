@@ -1,0 +1,142 @@
+"""The contract of tariff plugins: turn consumption into exact, traceable charge lines.
+
+A tariff *type* (``flat``, ``multi_rate``, ``tiered``, ``tou``...) is registered by a plugin
+with ``register_tariff_types``; it validates one entry of the ``tariffs:`` block and builds
+a :class:`Tariff`. A tariff prices :class:`Usage` (consumption over an interval) into
+:class:`ChargeLine` objects whose ``amount`` is EXACT (not rounded). Rounding happens once,
+in billing: half-up to the fen per bill line. Because a tariff prices cumulative usage
+exactly, prepaid can charge each reading as ``round(cost(all usage so far)) -
+round(cost(usage before it))`` per line, and the sum of those charges equals the monthly
+bill to the fen.
+"""
+
+from __future__ import annotations
+
+import abc
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+FEN = Decimal("0.01")
+
+
+def round_fen(amount: Decimal) -> Decimal:
+    """The one rounding rule for money: half-up to the fen."""
+    return amount.quantize(FEN, rounding=ROUND_HALF_UP)
+
+
+@dataclass(frozen=True, slots=True)
+class Usage:
+    """Consumption of one meter over [start, end): the quantity, and per-register deltas.
+
+    ``registers`` holds the meter's own tariff-register deltas (``energy_import_t1``..``t4``)
+    when it counts TOU itself; ``sources`` names what produced it (reading ids), for tracing.
+    A usage spread over several TOU segments is apportioned linearly in time.
+    """
+
+    start: datetime
+    end: datetime
+    quantity: Decimal
+    registers: Mapping[str, Decimal] = field(default_factory=dict)
+    sources: tuple[str, ...] = ()
+
+    def __post_init__(self) -> None:
+        if self.start.tzinfo is None or self.end.tzinfo is None:
+            raise ValueError("usage times must be time-zone aware")
+        if self.end < self.start:
+            raise ValueError(f"usage ends ({self.end}) before it starts ({self.start})")
+        if self.quantity < 0:
+            raise ValueError(f"negative usage {self.quantity}")
+
+
+@dataclass(frozen=True, slots=True)
+class Occupancy:
+    """When a tenant lived there: pro-rates tier thresholds and fixed monthly fees."""
+
+    move_in: date | None = None
+    move_out: date | None = None  # the last day occupied
+
+
+@dataclass(frozen=True, slots=True)
+class ChargeLine:
+    """One priced line: quantity × unit price = amount (exact, unrounded).
+
+    ``key`` identifies the line within its tariff (``peak``, ``tier2``, ``service_fee``...),
+    ``component`` what kind of charge it is, ``price_from`` the validity start of the price
+    used, ``start``/``end`` the span it covers, ``sources`` what produced it.
+    """
+
+    tariff_id: str
+    component: str  # energy | water | tier_surcharge | fixed | minimum
+    key: str
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    amount: Decimal
+    start: datetime
+    end: datetime
+    price_from: date | None = None
+    sources: tuple[str, ...] = ()
+    detail: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def line_key(self) -> tuple[str, str, str, date | None]:
+        """Lines with the same line key are merged and rounded together on a bill."""
+        return (self.tariff_id, self.component, self.key, self.price_from)
+
+
+# Consumption already used in a tier period before the usage being priced:
+# ``history(tier_period_start) -> quantity``.
+TierHistory = Callable[[date], Decimal]
+
+
+def no_history(_period_start: date) -> Decimal:
+    """A tier history with nothing used yet."""
+    return Decimal(0)
+
+
+class Tariff(abc.ABC):
+    """One configured tariff (an entry of ``tariffs:``)."""
+
+    id: str
+    type: str
+    unit: str  # kWh or m3
+
+    @abc.abstractmethod
+    def charges(self, usage: Sequence[Usage], *, history: TierHistory = no_history,
+                occupancy: Occupancy | None = None) -> list[ChargeLine]:
+        """Price usage (in time order, not overlapping) into exact lines, one per line key.
+
+        Raises :class:`TariffError` when usage falls where no price is valid.
+        """
+
+    def period_charges(self, start: date, end: date,
+                       occupancy: Occupancy | None = None) -> list[ChargeLine]:
+        """Fixed fees for the bill period [start, end] (pro-rated by occupancy)."""
+        return []
+
+    def minimum_charge(self, lines: Sequence[ChargeLine], start: date,
+                       end: date) -> ChargeLine | None:
+        """A top-up line when the period's total is below the tariff's minimum charge."""
+        return None
+
+
+class TariffType(abc.ABC):
+    """A kind of tariff: its YAML schema and how to build one."""
+
+    name: str
+    description: str = ""
+
+    @abc.abstractmethod
+    def schema(self) -> Any:
+        """The voluptuous schema of one ``tariffs:`` entry of this type."""
+
+    @abc.abstractmethod
+    def create(self, config: Mapping[str, Any], calendar: Any) -> Tariff:
+        """Build the tariff; ``calendar`` answers holiday / make-up workday questions."""
+
+
+class TariffError(Exception):
+    """Usage cannot be priced (no valid price at that time, a meter without a tariff...)."""
