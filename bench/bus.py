@@ -15,14 +15,11 @@ import asyncio
 import gc
 import json
 import subprocess
-import sys
 import time
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from hub.core import Event, Hub  # noqa: E402
-from hub.plugins import PluginManager  # noqa: E402
+from hub.core import Event, Hub
+from hub.plugins import PluginManager
 
 HA_SCRIPT = r"""
 import asyncio, gc, json, sys, time

@@ -16,6 +16,7 @@ from .. import validation as cv
 from ..const import SupportsResponse
 from ..exceptions import ServiceValidationError
 from ..hookspecs import hookimpl
+from .alarms import ALARMS_SCHEMA, AlarmMonitor
 from .config import (
     METERING_SCHEMA,
     READING_SCHEMA,
@@ -55,6 +56,7 @@ def config_schema(registries: Registries) -> dict[str, Any]:
         "meters": meter_schema(registries),
         "reading": READING_SCHEMA,
         "metering": METERING_SCHEMA,
+        "alarms": ALARMS_SCHEMA,
     }
 
 
@@ -81,8 +83,11 @@ def setup(hub: Hub) -> None:
     service = MeteringService(hub, blocks)
     scheduler = Scheduler(hub, service, list(blocks["reading"] or []),
                           blocks["metering"] or METERING_SCHEMA({}))
+    alarms = AlarmMonitor(hub, service, hub.config.block("alarms") or ALARMS_SCHEMA({}))
+    alarms.start()
     hub.add_component("metering", service)
     hub.add_component("metering.scheduler", scheduler)
+    hub.add_component("metering.alarms", alarms)
     hub.add_stage("links", order=LINKS_STAGE_ORDER, start=service.start_links,
                   stop=service.stop_links)
     hub.add_stage("metering", order=METERING_STAGE_ORDER, start=scheduler.start,

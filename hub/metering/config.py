@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from .. import validation as cv
+from .alarms import THRESHOLDS_SCHEMA
 
 if TYPE_CHECKING:
     from ..plugins import Registries
@@ -100,6 +101,12 @@ def meter_schema(registries: Registries) -> Any:
         except vol.Invalid as err:
             err.prepend(["address"])
             errors.append(err)
+        try:
+            meter["alarms"] = THRESHOLDS_SCHEMA(meter["alarms"])
+        except vol.Invalid as err:
+            for single in cv.flatten_invalid(err):
+                single.prepend(["alarms"])
+                errors.append(single)
         try:
             meter["options"] = dict(model.options(meter["options"]))
         except vol.Invalid as err:

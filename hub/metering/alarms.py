@@ -1,0 +1,242 @@
+"""Alarms from readings: voltage, current, power and phase loss, reverse energy, valve,
+battery and clock drift — with hysteresis so a value sitting at a threshold doesn't flap.
+
+Thresholds come from ``alarms.defaults``, then every ``alarms.rules`` entry whose tags match
+the meter (in order), then the meter's own ``alarms:``; later ones override earlier keys.
+An alarm is raised when a value passes its threshold and cleared only when it comes back
+past the clear threshold (default: 2 % inside the raise threshold), firing ``alarm`` and
+``alarm_cleared`` with kind, value, threshold (and phase for three-phase meters).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import timedelta
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+
+from .. import validation as cv
+from ..core import Context, Event
+from .const import EVENT_ALARM, EVENT_ALARM_CLEARED, EVENT_READING
+from .points import VALVE_ABNORMAL
+from .reading import Reading
+
+if TYPE_CHECKING:
+    from ..core import Hub
+    from .service import MeteringService
+
+_LOGGER = logging.getLogger(__name__)
+
+HYSTERESIS = Decimal("0.02")
+
+_ABOVE = cv.Strict({vol.Required("above"): cv.decimal, vol.Optional("clear_below"): cv.decimal})
+_BELOW = cv.Strict({vol.Required("below"): cv.decimal, vol.Optional("clear_above"): cv.decimal})
+
+THRESHOLDS_SCHEMA = cv.Strict({
+    vol.Optional("over_voltage"): vol.Any(None, False, _ABOVE),
+    vol.Optional("under_voltage"): vol.Any(None, False, _BELOW),
+    vol.Optional("over_current"): vol.Any(None, False, _ABOVE),
+    vol.Optional("phase_loss"): vol.Any(None, False, _BELOW),
+    vol.Optional("power_loss"): vol.Any(None, False, _BELOW),
+    vol.Optional("reverse_energy"): vol.Any(None, False, _ABOVE),
+    vol.Optional("valve_abnormal"): cv.boolean,
+    vol.Optional("battery_low"): cv.boolean,
+    vol.Optional("clock_drift"): vol.Any(None, False, cv.Strict({
+        vol.Required("above"): cv.duration})),
+})
+
+# Defaults for a 220/380 V supply: GB/T 12325 allows +7 % / -10 % on 220 V.
+DEFAULT_THRESHOLDS: dict[str, Any] = {
+    "over_voltage": {"above": Decimal("235.4")},
+    "under_voltage": {"below": Decimal("198")},
+    "over_current": {"above": Decimal("60")},
+    "phase_loss": {"below": Decimal("110")},
+    "power_loss": {"below": Decimal("50")},
+    "reverse_energy": {"above": Decimal("0.01")},
+    "valve_abnormal": True,
+    "battery_low": True,
+    "clock_drift": {"above": timedelta(minutes=5)},
+}
+
+ALARMS_SCHEMA = cv.Strict({
+    vol.Optional("defaults", default={}): THRESHOLDS_SCHEMA,
+    vol.Optional("rules", default=[]): cv.ListOf(cv.Strict({
+        vol.Required("tags"): vol.Schema({cv.slug: cv.string}),
+        **THRESHOLDS_SCHEMA.schema,
+    })),
+})
+
+
+def _per_phase(values: Mapping[str, Decimal], name: str) -> list[tuple[str | None, Decimal]]:
+    """Phase values (a, b, c) of a three-phase meter, else the single value (phase None)."""
+    phases: list[tuple[str | None, Decimal]] = [
+        (ph, values[f"{name}_{ph}"]) for ph in "abc" if f"{name}_{ph}" in values]
+    if not phases and name in values:
+        phases.append((None, values[name]))
+    return phases
+
+
+@dataclass
+class ActiveAlarm:
+    """An alarm that is raised and not yet cleared."""
+
+    kind: str
+    phase: str | None
+    value: Any
+    threshold: Any
+
+
+def thresholds_for(meter_tags: Mapping[str, str], meter_alarms: Mapping[str, Any],
+                   config: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge defaults, matching tag rules and the meter's own thresholds."""
+    merged = dict(DEFAULT_THRESHOLDS)
+    merged.update(config.get("defaults") or {})
+    for rule in config.get("rules") or []:
+        if all(meter_tags.get(k) == v for k, v in rule["tags"].items()):
+            merged.update({k: v for k, v in rule.items() if k != "tags"})
+    merged.update(meter_alarms)
+    return {k: v for k, v in merged.items() if v not in (None, False)}
+
+
+class AlarmMonitor:
+    """Watches ``reading`` events and raises / clears alarms per meter, kind and phase."""
+
+    def __init__(self, hub: Hub, service: MeteringService, config: Mapping[str, Any]) -> None:
+        self.hub = hub
+        self.service = service
+        self.config = config
+        self.active: dict[tuple[str, str, str | None], ActiveAlarm] = {}
+        self._thresholds: dict[str, dict[str, Any]] = {}
+        self._previous: dict[str, Reading] = {}
+
+    def start(self) -> None:
+        """Listen to readings."""
+        self.hub.bus.listen(EVENT_READING, self._on_reading)
+
+    def thresholds(self, meter_id: str) -> dict[str, Any]:
+        """The effective thresholds of a meter (cached)."""
+        if meter_id not in self._thresholds:
+            meter = self.service.meters[meter_id]
+            try:
+                own = THRESHOLDS_SCHEMA(dict(meter.config.get("alarms") or {}))
+            except vol.Invalid as err:
+                _LOGGER.error("Meter %s: bad alarms settings ignored: %s", meter_id, err)
+                own = {}
+            self._thresholds[meter_id] = thresholds_for(meter.tags, own, self.config)
+        return self._thresholds[meter_id]
+
+    def _on_reading(self, event: Event) -> None:
+        reading: Reading = event.data["reading"]
+        if reading.meter_id not in self.service.meters:
+            return
+        self.check(reading, event.context)
+
+    def check(self, reading: Reading, context: Context | None = None) -> None:
+        """Evaluate one reading against its meter's thresholds."""
+        limits = self.thresholds(reading.meter_id)
+        values = reading.values
+        ctx = context.child("alarms") if context else Context(origin="alarms")
+        voltages = _per_phase(values, "voltage")
+        currents = _per_phase(values, "current")
+        all_dead = bool(voltages) and "power_loss" in limits and all(
+            v < limits["power_loss"]["below"] for _ph, v in voltages)
+        self._below(reading, "power_loss", None,
+                    min((v for _ph, v in voltages), default=None), limits, ctx)
+        for phase, volts in voltages:
+            self._above(reading, "over_voltage", phase, volts, limits, ctx)
+            if not all_dead:
+                self._below(reading, "under_voltage", phase, volts, limits, ctx)
+                if phase is not None:
+                    self._below(reading, "phase_loss", phase, volts, limits, ctx)
+        for phase, amps in currents:
+            self._above(reading, "over_current", phase, abs(amps), limits, ctx)
+        self._reverse_energy(reading, limits, ctx)
+        status = reading.status
+        if "valve" in status and limits.get("valve_abnormal"):
+            self._flag(reading, "valve_abnormal", status["valve"] == VALVE_ABNORMAL,
+                       status["valve"], ctx)
+        if "battery_low" in status and limits.get("battery_low"):
+            self._flag(reading, "battery_low", bool(status["battery_low"]),
+                       status["battery_low"], ctx)
+        if reading.meter_time is not None and "clock_drift" in limits:
+            drift = abs((reading.meter_time - reading.time).total_seconds())
+            limit = limits["clock_drift"]["above"].total_seconds()
+            key = (reading.meter_id, "clock_drift", None)
+            raised = key in self.active
+            if drift > limit or (raised and drift > limit * (1 - float(HYSTERESIS))):
+                self._raise(reading, "clock_drift", None, round(drift), round(limit), ctx)
+            else:
+                self._clear(reading, "clock_drift", None, round(drift), ctx)
+        self._previous[reading.meter_id] = reading
+
+    def _above(self, reading: Reading, kind: str, phase: str | None, value: Decimal | None,
+               limits: Mapping[str, Any], ctx: Context) -> None:
+        if value is None or kind not in limits:
+            return
+        threshold = limits[kind]["above"]
+        clear = limits[kind].get("clear_below", threshold - abs(threshold) * HYSTERESIS)
+        if value > threshold:
+            self._raise(reading, kind, phase, value, threshold, ctx)
+        elif value < clear:
+            self._clear(reading, kind, phase, value, ctx)
+
+    def _below(self, reading: Reading, kind: str, phase: str | None, value: Decimal | None,
+               limits: Mapping[str, Any], ctx: Context) -> None:
+        if value is None or kind not in limits:
+            return
+        threshold = limits[kind]["below"]
+        clear = limits[kind].get("clear_above", threshold + abs(threshold) * HYSTERESIS)
+        if value < threshold:
+            self._raise(reading, kind, phase, value, threshold, ctx)
+        elif value > clear:
+            self._clear(reading, kind, phase, value, ctx)
+
+    def _flag(self, reading: Reading, kind: str, on: bool, value: Any, ctx: Context) -> None:
+        if on:
+            self._raise(reading, kind, None, value, True, ctx)
+        else:
+            self._clear(reading, kind, None, value, ctx)
+
+    def _reverse_energy(self, reading: Reading, limits: Mapping[str, Any],
+                        ctx: Context) -> None:
+        if "reverse_energy" not in limits:
+            return
+        now = reading.registers.get("energy_export_total")
+        before = self._previous.get(reading.meter_id)
+        then = before.registers.get("energy_export_total") if before else None
+        if now is None or then is None or before is None or before.device != reading.device:
+            return
+        self._above(reading, "reverse_energy", None, now - then, limits, ctx)
+
+    def _raise(self, reading: Reading, kind: str, phase: str | None, value: Any,
+               threshold: Any, ctx: Context) -> None:
+        key = (reading.meter_id, kind, phase)
+        if key in self.active:
+            self.active[key].value = value
+            return
+        self.active[key] = ActiveAlarm(kind, phase, value, threshold)
+        _LOGGER.warning("Alarm %s on %s%s: %s (threshold %s)", kind, reading.meter_id,
+                        f" phase {phase.upper()}" if phase else "", value, threshold)
+        self.hub.bus.fire(EVENT_ALARM, {
+            "meter_id": reading.meter_id, "kind": kind, "phase": phase, "value": value,
+            "threshold": threshold, "reading_id": reading.id,
+        }, context=ctx)
+
+    def _clear(self, reading: Reading, kind: str, phase: str | None, value: Any,
+               ctx: Context) -> None:
+        alarm = self.active.pop((reading.meter_id, kind, phase), None)
+        if alarm is None:
+            return
+        _LOGGER.info("Alarm %s on %s cleared: %s", kind, reading.meter_id, value)
+        self.hub.bus.fire(EVENT_ALARM_CLEARED, {
+            "meter_id": reading.meter_id, "kind": kind, "phase": phase, "value": value,
+            "threshold": alarm.threshold, "reading_id": reading.id,
+        }, context=ctx)
+
+    def active_for(self, meter_id: str) -> list[ActiveAlarm]:
+        """Alarms raised on a meter now."""
+        return [alarm for (mid, _k, _p), alarm in self.active.items() if mid == meter_id]
