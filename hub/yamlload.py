@@ -149,6 +149,15 @@ def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> Decimal | float:
     return value if value.is_finite() else float(value)
 
 
+def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int | str:
+    text = str(loader.construct_scalar(node))
+    # YAML 1.1 reads 000000001234 as an octal number: keep digit strings with leading
+    # zeros as text (meter addresses, account numbers), as YAML 1.2 readers would not.
+    if len(text) > 1 and text[0] == "0" and text.isdigit():
+        return text
+    return int(loader.construct_yaml_int(node))
+
+
 def _scalar_arg(loader: _Loader, node: yaml.Node, tag: str) -> str | None:
     if not isinstance(node, yaml.ScalarNode):
         loader.ctx.problem(loader.pos(node), f"{tag} expects one value after it")
@@ -328,6 +337,7 @@ def _env_var(loader: _Loader, node: yaml.Node) -> Any:
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 _Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
+_Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _Loader.add_constructor("!include", _include)
 _Loader.add_constructor("!include_dir_list", _include_dir_list)
 _Loader.add_constructor("!include_dir_merge_list", _include_dir_merge_list)

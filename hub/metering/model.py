@@ -200,9 +200,20 @@ class MeterModel(abc.ABC):
         """Set the clock of one meter, or of every meter on the link when ``meter`` is None."""
         raise ProtocolError(f"model {self.name} cannot set its clock")
 
+    def decode_uplink(self, data: bytes, meter: MeterRef) -> ReadResult:
+        """Decode bytes a sleeping meter pushed by itself (an NB-IoT report) into a result.
+
+        Raises :class:`ProtocolError` with the reason when the bytes are not a report.
+        """
+        raise ProtocolError(f"model {self.name} does not push reports")
+
     @abc.abstractmethod
     def create_simulator(self, address: str, **options: Any) -> Simulator:
-        """A simulated meter of this model at ``address`` (see :class:`Simulator`)."""
+        """A simulated meter of this model at ``address`` (see :class:`Simulator`).
+
+        ``options`` carry ``clock`` (a SimClock), ``load`` (a LoadProfile) and the meter's
+        model options from YAML (password, DI order...); unknown keys are ignored.
+        """
 
     def options(self, raw: Mapping[str, Any]) -> Mapping[str, Any]:
         """Validate a meter's model options; raises ``vol.Invalid`` with the key path."""

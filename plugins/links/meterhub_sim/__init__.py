@@ -125,8 +125,8 @@ class SimLink(Link):
                   settings: Mapping[str, Any]) -> None:
         """Create the meter's simulator (its model's) and put it on the simulated bus."""
         simulator: Simulator = model.create_simulator(
-            meter.address, clock=self.clock,
-            load=make_load(settings.get("load"), seed=len(self.simulators)),
+            meter.address, **{**meter.options, "clock": self.clock,
+                              "load": make_load(settings.get("load"), seed=len(self.simulators))},
         )
         faults = settings.get("faults")
         if faults and isinstance(simulator, SimulatedMeter):

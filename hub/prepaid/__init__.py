@@ -1,0 +1,1 @@
+"""Prepaid accounts: ledger, balances, thresholds, trip policy and confirmed commands."""

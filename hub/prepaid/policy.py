@@ -1,0 +1,202 @@
+"""Pure decisions of prepaid control: thresholds crossed, when a trip may go out.
+
+No I/O here: the account service feeds balances and times in and acts on the answers, so
+every rule can be tested exhaustively (and property-tested: no trip for an account above its
+trip threshold, ever).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from decimal import Decimal
+from enum import StrEnum
+
+from ..util.dt import as_local
+
+
+class TripMode(StrEnum):
+    """What happens when an account runs out of money."""
+
+    IMMEDIATE = "immediate"  # trip at once
+    NEVER = "never"  # alarm only
+    DELAYED = "delayed"  # every day at a set local time, trip those still in arrears
+
+
+class HoldKind(StrEnum):
+    """An operator's override of the trip policy."""
+
+    KEEP_ON = "keep_on"  # 保电: never trip until the hold ends
+    FORCE_OFF = "force_off"  # keep off whatever the balance
+
+
+@dataclass(frozen=True, slots=True)
+class Hold:
+    """A hold with its reason and end (None: until removed)."""
+
+    kind: HoldKind
+    reason: str
+    until: datetime | None = None
+    operator: str | None = None
+
+    def active(self, now: datetime) -> bool:
+        """Whether the hold applies at ``now``."""
+        return self.until is None or now < self.until
+
+
+@dataclass(frozen=True, slots=True)
+class ProtectionWindows:
+    """Times in which no trip is sent: nights, weekends, public holidays, listed dates."""
+
+    nights: tuple[time, time] | None = None  # (from, to), may wrap midnight
+    weekends: bool = False
+    holidays: bool = False
+    dates: frozenset[date] = frozenset()
+
+    def protects(self, when: datetime, is_holiday: Callable[[date], bool],
+                 is_workday: Callable[[date], bool]) -> bool:
+        """Whether ``when`` (any zone; judged in the site's) falls in a protection window."""
+        local = as_local(when)
+        day = local.date()
+        if day in self.dates:
+            return True
+        if self.holidays and is_holiday(day):
+            return True
+        if self.weekends and local.weekday() >= 5 and not is_workday(day):
+            return True
+        if self.nights is not None:
+            start, end = self.nights
+            now_t = local.time()
+            if start <= end:
+                return start <= now_t < end
+            return now_t >= start or now_t < end
+        return False
+
+    def next_open(self, when: datetime, is_holiday: Callable[[date], bool],
+                  is_workday: Callable[[date], bool], step: timedelta = timedelta(minutes=1),
+                  limit: timedelta = timedelta(days=31)) -> datetime | None:
+        """The first instant at or after ``when`` outside every window (None within limit)."""
+        cursor = when
+        end = when + limit
+        while cursor < end:
+            if not self.protects(cursor, is_holiday, is_workday):
+                return cursor
+            cursor = _next_boundary(cursor, step)
+        return None
+
+
+def _next_boundary(cursor: datetime, step: timedelta) -> datetime:
+    seconds = step.total_seconds()
+    epoch = cursor.timestamp()
+    return cursor + timedelta(seconds=seconds - (epoch % seconds) if epoch % seconds else seconds)
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    """Low-balance warning levels (yuan, descending) and the overdraft limit."""
+
+    low: tuple[Decimal, ...] = (Decimal(20), Decimal(5))
+    overdraft: Decimal = Decimal(0)  # 透支额度: trip at -overdraft, not at 0
+
+    @property
+    def trip_level(self) -> Decimal:
+        """The balance at or below which an account is exhausted."""
+        return -self.overdraft
+
+
+@dataclass(frozen=True, slots=True)
+class Crossings:
+    """What a balance change crossed."""
+
+    low: tuple[Decimal, ...] = ()  # warning levels crossed downward
+    exhausted: bool = False  # crossed down to the trip level
+    restored: bool = False  # crossed back above the trip level
+    recovered: tuple[Decimal, ...] = field(default=())  # warning levels crossed upward
+
+
+def crossings(before: Decimal, after: Decimal, thresholds: Thresholds) -> Crossings:
+    """Which levels a change from ``before`` to ``after`` crossed (each once per crossing).
+
+    A warning level L is crossed downward when before > L >= after; the exhausted level T
+    when before > T >= after; restoration when before <= T < after.
+    """
+    trip = thresholds.trip_level
+    low = tuple(level for level in sorted(thresholds.low, reverse=True)
+                if before > level >= after)
+    recovered = tuple(level for level in sorted(thresholds.low)
+                      if before <= level < after)
+    return Crossings(
+        low=low,
+        exhausted=before > trip >= after,
+        restored=before <= trip < after,
+        recovered=recovered,
+    )
+
+
+def in_arrears(balance: Decimal, thresholds: Thresholds) -> bool:
+    """Whether an account is at or below its trip level."""
+    return balance <= thresholds.trip_level
+
+
+class Decision(StrEnum):
+    """What the policy says to do with a meter's relay now."""
+
+    NOTHING = "nothing"
+    TRIP = "trip"
+    CLOSE = "close"
+    WAIT = "wait"  # a trip is due but a protection window or the daily time defers it
+
+
+@dataclass(frozen=True, slots=True)
+class Verdict:
+    """A decision, why, and (for WAIT) when to look again."""
+
+    decision: Decision
+    reason: str
+    retry_at: datetime | None = None
+
+
+def decide(
+    *,
+    balance: Decimal,
+    thresholds: Thresholds,
+    mode: TripMode,
+    relay_open: bool | None,
+    holds: Sequence[Hold],
+    now: datetime,
+    windows: ProtectionWindows,
+    is_holiday: Callable[[date], bool],
+    is_workday: Callable[[date], bool],
+    delayed_due: bool = False,
+    postpaid_overdue: bool | None = None,
+) -> Verdict:
+    """Decide trip / close / nothing for one meter of one account.
+
+    ``delayed_due`` is true when the daily check of a delayed policy runs now;
+    ``postpaid_overdue`` replaces the balance test for postpaid accounts (True once the
+    grace period after the due date has passed with the bill unpaid).
+    """
+    active = [hold for hold in holds if hold.active(now)]
+    if any(hold.kind is HoldKind.FORCE_OFF for hold in active):
+        if relay_open is True:
+            return Verdict(Decision.NOTHING, "force-off hold: already off")
+        return Verdict(Decision.TRIP, "force-off hold")
+    owing = postpaid_overdue if postpaid_overdue is not None else in_arrears(balance, thresholds)
+    if not owing:
+        if relay_open is False:
+            return Verdict(Decision.NOTHING, "paid up and on")
+        return Verdict(Decision.CLOSE, "balance restored")
+    if any(hold.kind is HoldKind.KEEP_ON for hold in active):
+        return Verdict(Decision.NOTHING if relay_open is False else Decision.CLOSE,
+                       "keep-on hold (保电)")
+    if mode is TripMode.NEVER:
+        return Verdict(Decision.NOTHING, "trip mode never: alarm only")
+    if relay_open is True:
+        return Verdict(Decision.NOTHING, "in arrears and already off")
+    if mode is TripMode.DELAYED and not delayed_due:
+        return Verdict(Decision.WAIT, "delayed trip: waiting for the daily check time")
+    if windows.protects(now, is_holiday, is_workday):
+        return Verdict(Decision.WAIT, "inside a protection window",
+                       windows.next_open(now, is_holiday, is_workday))
+    return Verdict(Decision.TRIP, "in arrears")
