@@ -8,8 +8,10 @@ never silently ignored. Every problem is reported with file, line and key path, 
 
 from __future__ import annotations
 
+import difflib
 import logging
 import os
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -160,8 +162,6 @@ def validate(
     validated: dict[str, Any] = {}
     for key, value in raw.items():
         if key not in known:
-            import difflib
-
             close = difflib.get_close_matches(str(key), list(known), 1, 0.6)
             hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(Problem(
@@ -195,6 +195,15 @@ def validate(
     if cross_check is not None and not problems:
         for path, message in cross_check(validated):
             problems.append(Problem(position_of(raw, path), cv.format_path(path), message))
+    secrets = sorted(ctx.secret_texts, key=len, reverse=True) if ctx else []
+    if secrets:
+        redacted = []
+        for problem in problems:
+            message = problem.message
+            for text in secrets:
+                message = re.sub(rf"(?<!\w){re.escape(text)}(?!\w)", "<secret>", message)
+            redacted.append(Problem(problem.position, problem.path, message))
+        problems = redacted
     return validated, problems
 
 

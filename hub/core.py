@@ -156,13 +156,16 @@ class Event:
     ) -> None:
         setattr_ = object.__setattr__
         setattr_(self, "event_type", event_type)
-        setattr_(self, "data", data)
+        setattr_(self, "data", data if type(data) is MappingProxyType else MappingProxyType(data))
         setattr_(self, "time_fired_ts", time_fired_ts)
         setattr_(self, "context", context)
         setattr_(self, "_time", None)
 
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"Event is immutable (tried to set {name!r})")
+
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"Event is immutable (tried to delete {name!r})")
 
     @property
     def time_fired(self) -> datetime:
@@ -429,6 +432,9 @@ class State:
     def __setattr__(self, name: str, value: object) -> None:
         raise AttributeError(f"State is immutable (tried to set {name!r})")
 
+    def __delattr__(self, name: str) -> None:
+        raise AttributeError(f"State is immutable (tried to delete {name!r})")
+
     def as_dict(self) -> dict[str, Any]:
         """Return the state as a JSON-friendly dict (Decimals stay Decimals)."""
         return {
@@ -468,7 +474,7 @@ class States:
 
     def get(self, entity_id: str) -> State | None:
         """Return the state of an entity, or None."""
-        return self._states.get(entity_id)
+        return self._states.get(entity_id.lower())
 
     def all(self, domain: str | None = None) -> list[State]:
         """Return all states, or those of one domain."""
@@ -484,7 +490,7 @@ class States:
         return len(self._states)
 
     def __contains__(self, entity_id: object) -> bool:
-        return entity_id in self._states
+        return isinstance(entity_id, str) and entity_id.lower() in self._states
 
     def set(
         self,
@@ -713,8 +719,8 @@ class Stage:
 
     name: str
     order: int
-    start: Callable[[], Awaitable[None]] | None
-    stop: Callable[[], Awaitable[None]] | None
+    start: Callable[[], Coroutine[Any, Any, None]] | None
+    stop: Callable[[], Coroutine[Any, Any, None]] | None
     start_timeout: float = STAGE_START_TIMEOUT
     stop_timeout: float = STAGE_STOP_TIMEOUT
     started: bool = False
@@ -822,8 +828,8 @@ class Hub:
         name: str,
         *,
         order: int,
-        start: Callable[[], Awaitable[None]] | None = None,
-        stop: Callable[[], Awaitable[None]] | None = None,
+        start: Callable[[], Coroutine[Any, Any, None]] | None = None,
+        stop: Callable[[], Coroutine[Any, Any, None]] | None = None,
         start_timeout: float = STAGE_START_TIMEOUT,
         stop_timeout: float = STAGE_STOP_TIMEOUT,
     ) -> None:
@@ -857,17 +863,22 @@ class Hub:
                 stage.started = True
                 continue
             _LOGGER.debug("Starting %s", stage.name)
-            try:
-                await asyncio.wait_for(stage.start(), stage.start_timeout)
-            except TimeoutError:
+            task = asyncio.get_running_loop().create_task(stage.start(),
+                                                          name=f"start {stage.name}")
+            done, _pending = await asyncio.wait({task}, timeout=stage.start_timeout)
+            if not done:
                 _LOGGER.error("Start-up of %s took longer than %ss", stage.name,
                               stage.start_timeout)
+                task.cancel()
+                self._background.add(task)
                 await self.stop(1)
-                raise
-            except Exception:
-                _LOGGER.exception("Start-up of %s failed", stage.name)
+                raise TimeoutError(f"start-up of {stage.name} took longer than "
+                                   f"{stage.start_timeout}s")
+            error = None if task.cancelled() else task.exception()
+            if error is not None:
+                _LOGGER.error("Start-up of %s failed", stage.name, exc_info=error)
                 await self.stop(1)
-                raise
+                raise error
             stage.started = True
         self.state = HubState.RUNNING
         self.bus.fire(EVENT_HUB_STARTED)
@@ -919,13 +930,16 @@ class Hub:
             if not stage.started or stage.stop is None:
                 continue
             _LOGGER.debug("Stopping %s", stage.name)
-            try:
-                await asyncio.wait_for(stage.stop(), stage.stop_timeout)
-            except TimeoutError:
+            task = asyncio.get_running_loop().create_task(stage.stop(),
+                                                          name=f"stop {stage.name}")
+            done, _ = await asyncio.wait({task}, timeout=stage.stop_timeout)
+            if not done:
                 _LOGGER.error("Shutdown of %s took longer than %ss: moving on", stage.name,
                               stage.stop_timeout)
-            except Exception:
-                _LOGGER.exception("Shutdown of %s failed", stage.name)
+                task.cancel()
+                self._background.add(task)
+            elif not task.cancelled() and task.exception() is not None:
+                _LOGGER.error("Shutdown of %s failed", stage.name, exc_info=task.exception())
             stage.started = False
         await self.plugins.teardown_all()
         try:
@@ -933,6 +947,10 @@ class Hub:
         except TimeoutError as err:
             _LOGGER.warning("Cancelling: %s", err)
         self.bus.fire(EVENT_HUB_FINAL_WRITE)
+        try:
+            await self.block_till_done(TASK_CANCEL_TIMEOUT)
+        except TimeoutError as err:
+            _LOGGER.warning("Cancelling after final write: %s", err)
         await _cancel_all(self._tasks | self._background)
         self.state = HubState.STOPPED
         if self._stopped is not None:

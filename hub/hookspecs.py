@@ -121,7 +121,8 @@ def register_routes(hub: Hub) -> list[Any]:
     """Return aiohttp route definitions (``aiohttp.web.get(...)``...) to add to the web app.
 
     Called when the web server starts; paths should live under ``/api/<plugin>/`` or
-    ``/<plugin>/``. Handlers reach the hub through ``request.app["hub"]``.
+    ``/<plugin>/``. Handlers reach the hub through ``request.app[HUB_KEY]``
+    (``from hub.web.server import HUB_KEY``).
     """
 
 

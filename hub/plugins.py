@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 # Core modules that implement hooks, registered before anything else.
-CORE_PLUGINS: tuple[str, ...] = ("hub.web", "hub.metering")
+CORE_PLUGINS: tuple[str, ...] = ("hub.web", "hub.metering", "hub.storage", "hub.billing.tariffs")
 
 _T = TypeVar("_T")
 
@@ -302,6 +302,10 @@ class PluginManager:
 
     def _failed(self, info: PluginInfo, error: str, hub: Hub | None = None) -> None:
         info.status, info.error = "failed", error
+        current = self._info.get(info.name)
+        if current is not None and current is not info and current.status == "loaded":
+            _LOGGER.error("Plugin %s (%s) refused: %s", info.name, info.source, error)
+            return
         self._info[info.name] = info
         _LOGGER.error("Plugin %s failed and is left out: %s", info.name, error)
         if info.module is not None and self.pm.is_registered(info.module):
@@ -341,7 +345,7 @@ class PluginManager:
         """
         results: list[tuple[PluginInfo, Any]] = []
         caller = getattr(self.pm.hook, hook)
-        for impl in reversed(caller.get_hookimpls()):  # pluggy keeps them LIFO
+        for impl in caller.get_hookimpls():  # registration order
             info = self._info.get(impl.plugin_name)
             if info is None or info.status != "loaded":
                 continue
@@ -379,6 +383,11 @@ class PluginManager:
             registry = self.registries.for_hook(hook)
             for info, items in self.call_each(hook):
                 if info.status != "loaded":
+                    continue
+                if inspect.isawaitable(items) or not isinstance(items, list | tuple | type(None)):
+                    if inspect.iscoroutine(items):
+                        items.close()
+                    self._failed(info, f"{hook} must return a list, got {type(items).__name__}")
                     continue
                 for item in items or ():
                     try:

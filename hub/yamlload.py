@@ -89,6 +89,7 @@ class LoadContext:
     problems: list[Problem] = field(default_factory=list)
     secrets_cache: dict[Path, dict[str, Any] | None] = field(default_factory=dict)
     loading: list[Path] = field(default_factory=list)
+    secret_texts: set[str] = field(default_factory=set)
 
     def display(self, path: Path) -> str:
         """Return a path as shown in messages: relative to the config folder if inside it."""
@@ -300,6 +301,8 @@ def _secret(loader: _Loader, node: yaml.Node) -> Any:
         secrets = _secrets_for(loader.ctx, folder)
         if secrets is not None and name in secrets:
             value = secrets[name]
+            if not isinstance(value, dict | list) and value is not None:
+                loader.ctx.secret_texts.add(str(value))
             return SecretStr(value) if isinstance(value, str) else value
         if folder == root or folder.parent == folder or root not in folder.parents:
             break

@@ -1,0 +1,312 @@
+"""Configuration validation: file:line and key paths, hints, all problems at once, the CLI."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+import voluptuous as vol
+from core_support import (
+    BAD_CONFIG,
+    CONFIG_TREE,
+    cli_env,
+    line_of,
+    problem_lines,
+    run_cli,
+    write,
+)
+
+from hub import validation as cv
+from hub.bootstrap import Prepared, create_hub, prepare
+from hub.config import ConfigError
+from hub.hookspecs import hookimpl
+from hub.plugins import PluginManager
+
+SECRET_TOKEN = "S3cret-Landlord-Token!"
+
+
+def twelve_digits(value: Any) -> str:
+    text = cv.string(value)
+    if not re.fullmatch(r"\d{12}", text):
+        raise vol.Invalid(f"expected 12 decimal digits, got {cv.show_value(value)}")
+    return text
+
+
+GADGET = cv.Strict({
+    vol.Required("id"): cv.slug,
+    vol.Required("address"): twelve_digits,
+    vol.Optional("price"): cv.money,
+})
+
+
+class GadgetPlugin:
+    """An in-process plugin owning the ``gadgets`` and ``gadget_site`` blocks."""
+
+    @hookimpl
+    def config_schema(self) -> dict[str, Any]:
+        return {
+            "gadgets": cv.ListOf(GADGET),
+            "gadget_site": cv.Strict({vol.Required("owner"): cv.string,
+                                      vol.Optional("rooms", default=1): cv.positive_int}),
+        }
+
+
+def prepare_with_gadgets(path: Path) -> Prepared:
+    plugins = PluginManager()
+    plugins.register(GadgetPlugin(), "gadgets")
+    return prepare(path, plugins=plugins)
+
+
+def problems_of(path: Path) -> list[str]:
+    return [str(problem) for problem in prepare_with_gadgets(path).problems]
+
+
+def expected_bad_config_problems() -> list[str]:
+    """What check-config must say about tests/fixtures/bad_config, computed from its files."""
+    hub_yaml = BAD_CONFIG / "hub.yaml"
+    rooms = BAD_CONFIG / "config/rooms.yaml"
+    broken = BAD_CONFIG / "config/broken.yaml"
+    return [
+        f"config/rooms.yaml:{line_of(rooms, 'address', 3)} duplicate key 'address' "
+        f"(first written at line {line_of(rooms, 'address', 2)})",
+        f"config/rooms.yaml:{line_of(rooms, 'no_such_secret')} "
+        "!secret: 'no_such_secret' is not defined in secrets.yaml",
+        f"hub.yaml:{line_of(hub_yaml, 'missing.yaml')} "
+        "!include: file not found: config/missing.yaml",
+        f"config/broken.yaml:{line_of(broken, 'second:')} "
+        "YAML syntax error: mapping values are not allowed here",
+        f"hub.yaml:{line_of(hub_yaml, 'nmae')} site.nmae: unknown key 'nmae' "
+        "(did you mean 'name'?)",
+        f"hub.yaml:{line_of(hub_yaml, '70000')} http.port: expected a port number from 1 "
+        "to 65535, got 70000",
+        f"hub.yaml:{line_of(hub_yaml, 'sitee')} sitee: unknown key (did you mean 'site'?): "
+        "no loaded plugin configures 'sitee'",
+        f"config/rooms.yaml:{line_of(rooms, '12AB')} bad_rooms[3].address: "
+        "expected 12 decimal digits, got '12AB'",
+        f"config/rooms.yaml:{line_of(rooms, 'landlord_token')} bad_rooms[4].id: "
+        "expected lower-case letters, digits and underscores, got '<secret>'",
+    ]
+
+
+# --- key paths and positions -----------------------------------------------------------
+
+
+def test_error_in_item_of_included_list_names_that_file_line_and_path(tmp_path: Path) -> None:
+    write(tmp_path / "hub.yaml", """
+        site: {name: Test}
+        gadgets: !include config/gadgets.yaml
+    """)
+    gadgets = write(tmp_path / "config/gadgets.yaml", """
+        - id: g0
+          address: "202400000000"
+        - id: g1
+          address: "202400000001"
+        - id: g2
+          address: "202400000002"
+        - id: g3
+          address: "12AB"
+        - id: g4
+          address: "202400000004"
+    """)
+    assert problems_of(tmp_path / "hub.yaml") == [
+        f"config/gadgets.yaml:{line_of(gadgets, '12AB')} gadgets[3].address: "
+        "expected 12 decimal digits, got '12AB'"
+    ]
+
+
+def test_errors_in_several_items_are_all_reported(tmp_path: Path) -> None:
+    path = write(tmp_path / "hub.yaml", """
+        gadgets:
+          - {id: ok, address: "202400000000"}
+          - {id: Bad Id, address: "202400000001"}
+          - {id: g2, address: "202400000002", price: 1.005}
+          - {id: g3}
+    """)
+    assert problems_of(path) == [
+        f"hub.yaml:{line_of(path, 'Bad Id')} gadgets[1].id: expected lower-case letters, "
+        "digits and underscores, got 'Bad Id'",
+        f"hub.yaml:{line_of(path, '1.005')} gadgets[2].price: expected yuan with at most 2 "
+        "decimals, got 1.005",
+        f"hub.yaml:{line_of(path, 'id: g3')} gadgets[3].address: required key is missing",
+    ]
+
+
+def test_unknown_key_in_core_block_has_did_you_mean(tmp_path: Path) -> None:
+    path = write(tmp_path / "hub.yaml", """
+        site:
+          name: Test
+          time_zon: Asia/Shanghai
+    """)
+    assert problems_of(path) == [
+        f"hub.yaml:{line_of(path, 'time_zon')} site.time_zon: unknown key 'time_zon' "
+        "(did you mean 'time_zone'?)"
+    ]
+
+
+def test_unknown_key_in_plugin_block_has_did_you_mean(tmp_path: Path) -> None:
+    path = write(tmp_path / "hub.yaml", """
+        gadget_site:
+          owner: Li
+          romos: 3
+    """)
+    assert problems_of(path) == [
+        f"hub.yaml:{line_of(path, 'romos')} gadget_site.romos: unknown key 'romos' "
+        "(did you mean 'rooms'?)"
+    ]
+
+
+def test_unknown_top_level_key_has_did_you_mean(tmp_path: Path) -> None:
+    path = write(tmp_path / "hub.yaml", """
+        site: {name: Test}
+        gadgest: []
+    """)
+    assert problems_of(path) == [
+        f"hub.yaml:{line_of(path, 'gadgest')} gadgest: unknown key (did you mean "
+        "'gadgets'?): no loaded plugin configures 'gadgest'"
+    ]
+
+
+def test_unknown_top_level_key_without_close_match_has_no_hint(tmp_path: Path) -> None:
+    path = write(tmp_path / "hub.yaml", "zzzqqq: 1\n")
+    problems = problems_of(path)
+    assert problems == ["hub.yaml:1 zzzqqq: unknown key: no loaded plugin configures 'zzzqqq'"]
+
+
+def test_wrong_value_in_core_blocks(tmp_path: Path) -> None:
+    path = write(tmp_path / "hub.yaml", """
+        site:
+          language: fr
+          time_zone: Mars/Olympus
+        logger:
+          default: loud
+    """)
+    problems = problems_of(path)
+    assert f"hub.yaml:{line_of(path, 'fr')} site.language: expected one of zh-CN, en, " \
+           "got 'fr'" in problems
+    assert any(p.startswith(f"hub.yaml:{line_of(path, 'Mars')} site.time_zone: unknown time "
+                            "zone 'Mars/Olympus'") for p in problems)
+    assert any(p.startswith(f"hub.yaml:{line_of(path, 'loud')} logger.default: expected one "
+                            "of") for p in problems)
+    assert len(problems) == 3
+
+
+def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
+    path = write(tmp_path / "hub.yaml", "- just\n- a list\n")
+    problems = problems_of(path)
+    assert len(problems) == 1
+    assert "must be a mapping" in problems[0]
+
+
+def test_empty_config_gives_defaults(tmp_path: Path) -> None:
+    prepared = prepare_with_gadgets(write(tmp_path / "hub.yaml", "# nothing\n"))
+    assert prepared.problems == []
+    config = prepared.config
+    assert (config.site_name, config.language, config.time_zone, config.currency) == (
+        "MeterHub", "zh-CN", "Asia/Shanghai", "CNY")
+    assert config.http_port == 8123
+    assert config.block("gadgets") == []
+
+
+def test_null_core_block_gives_its_defaults(tmp_path: Path) -> None:
+    prepared = prepare_with_gadgets(write(tmp_path / "hub.yaml", "site:\nhttp:\n"))
+    assert prepared.problems == []
+    assert prepared.config.site_name == "MeterHub"
+
+
+def test_validated_plugin_block_is_exact(tmp_path: Path) -> None:
+    path = write(tmp_path / "hub.yaml", """
+        gadgets:
+          - {id: g0, address: "202400000000", price: 0.58}
+    """)
+    prepared = prepare_with_gadgets(path)
+    assert prepared.problems == []
+    price = prepared.config.block("gadgets")[0]["price"]
+    assert price == Decimal("0.58")
+    assert isinstance(price, Decimal)
+
+
+# --- the fixture trees -----------------------------------------------------------------
+
+
+def test_config_tree_validates_and_builds(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("METERHUB_TEST_TREE_PORT", "18999")
+    prepared = prepare(CONFIG_TREE / "hub.yaml", entry_points=False)
+    assert [str(p) for p in prepared.problems] == []
+    config = prepared.config
+    assert config.site_name == "阳光公寓"
+    assert config.http_port == 18999
+    assert config.http_host == "127.0.0.1"
+    assert config.plugin_dirs == [CONFIG_TREE / "plugins"]
+    assert prepared.plugins.info("tree_plugin") is not None
+    assert config.block("tree_tariffs")["residential"]["price"] == Decimal("0.5883")
+    assert [m["id"] for m in config.block("tree_meters")] == ["r101_e", "r102_e", "r201_e",
+                                                               "r301_e"]
+
+
+def test_all_problems_in_all_files_are_reported_at_once() -> None:
+    prepared = prepare(BAD_CONFIG / "hub.yaml", entry_points=False)
+    assert sorted(str(p) for p in prepared.problems) == sorted(expected_bad_config_problems())
+
+
+def test_config_error_lists_every_problem_and_hides_secrets() -> None:
+    prepared = prepare(BAD_CONFIG / "hub.yaml", entry_points=False)
+    with pytest.raises(ConfigError) as info:
+        create_hub(prepared)
+    message = str(info.value)
+    assert message.startswith("9 problems in the configuration:")
+    for line in expected_bad_config_problems():
+        assert line in message
+    assert SECRET_TOKEN not in message
+
+
+# --- check-config and run in real subprocesses -------------------------------------------
+
+
+def test_check_config_exit_0_on_a_good_config(tmp_path: Path) -> None:
+    result = run_cli(["check-config", "-c", str(CONFIG_TREE / "hub.yaml")], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Configuration OK" in result.stdout
+    assert "阳光公寓" in result.stdout
+    assert "tree_meters" in result.stdout
+
+
+def test_check_config_exit_1_lists_every_problem_with_file_and_line(tmp_path: Path) -> None:
+    result = run_cli(["check-config", "-c", str(BAD_CONFIG / "hub.yaml")], cwd=tmp_path)
+    assert result.returncode == 1
+    assert "9 problems in" in result.stderr
+    assert sorted(problem_lines(result.stderr)) == sorted(expected_bad_config_problems())
+    assert SECRET_TOKEN not in result.stdout + result.stderr
+
+
+def test_check_config_missing_file_exit_1(tmp_path: Path) -> None:
+    result = run_cli(["check-config", "-c", str(tmp_path / "nope.yaml")], cwd=tmp_path)
+    assert result.returncode == 1
+    assert "configuration file not found" in result.stderr
+
+
+def test_check_config_reads_env_var_from_the_environment(tmp_path: Path) -> None:
+    path = write(tmp_path / "hub.yaml", "http:\n  port: !env_var METERHUB_TEST_PORT\n")
+    missing = run_cli(["check-config", "-c", str(path)], cwd=tmp_path)
+    assert missing.returncode == 1
+    assert "hub.yaml:2 !env_var: environment variable METERHUB_TEST_PORT is not set" in \
+        missing.stderr
+    bad = run_cli(["check-config", "-c", str(path)], cwd=tmp_path,
+                  env=cli_env(METERHUB_TEST_PORT="99999"))
+    assert bad.returncode == 1
+    assert "hub.yaml:2 http.port:" in bad.stderr
+    good = run_cli(["check-config", "-c", str(path)], cwd=tmp_path,
+                   env=cli_env(METERHUB_TEST_PORT="18080"))
+    assert good.returncode == 0, good.stderr
+
+
+def test_run_refuses_to_start_with_the_same_problems(tmp_path: Path) -> None:
+    result = run_cli(["run", "-c", str(BAD_CONFIG / "hub.yaml"), "--data", str(tmp_path)],
+                     cwd=tmp_path)
+    assert result.returncode == 1
+    assert "not starting until the configuration is fixed" in result.stderr
+    assert sorted(problem_lines(result.stderr)) == sorted(expected_bad_config_problems())
+    assert "MeterHub started" not in result.stderr
+    assert SECRET_TOKEN not in result.stdout + result.stderr
