@@ -319,9 +319,6 @@ def time_of_day(value: Any) -> dt_time:
     """A local time of day 'HH:MM' or 'HH:MM:SS' (24 h)."""
     if isinstance(value, dt_time):
         return value
-    if isinstance(value, int) and not isinstance(value, bool):
-        # YAML 1.1 reads an unquoted 10:00 as the sexagesimal number 600
-        value = f"{value // 3600:02d}:{value // 60 % 60:02d}:{value % 60:02d}"
     match = _TIME_RE.match(string(value).strip())
     if match:
         hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)

@@ -152,11 +152,20 @@ def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> Decimal | float:
 
 def _construct_int(loader: _Loader, node: yaml.ScalarNode) -> int | str:
     text = str(loader.construct_scalar(node))
-    # YAML 1.1 reads 000000001234 as an octal number: keep digit strings with leading
-    # zeros as text (meter addresses, account numbers), as YAML 1.2 readers would not.
-    if len(text) > 1 and text[0] == "0" and text.isdigit():
+    # YAML 1.1 reads 000000001234 as an octal number and 10:00 as the base-60 number 600:
+    # keep zero-padded digit strings (meter addresses) and times of day as text, as a
+    # YAML 1.2 reader would.
+    if (len(text) > 1 and text[0] == "0" and text.isdigit()) or ":" in text:
         return text
     return int(loader.construct_yaml_int(node))
+
+
+def _construct_timestamp(loader: _Loader, node: yaml.ScalarNode) -> Any:
+    try:
+        return loader.construct_yaml_timestamp(node)
+    except ValueError as err:
+        loader.ctx.problem(loader.pos(node), f"invalid date {node.value!r}: {err}")
+        return str(node.value)
 
 
 def _scalar_arg(loader: _Loader, node: yaml.Node, tag: str) -> str | None:
@@ -341,6 +350,7 @@ _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _constru
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
 _Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
+_Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)
 _Loader.add_constructor("!include", _include)
 _Loader.add_constructor("!include_dir_list", _include_dir_list)
 _Loader.add_constructor("!include_dir_merge_list", _include_dir_merge_list)

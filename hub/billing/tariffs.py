@@ -1,0 +1,320 @@
+"""Tariffs from YAML: the ``tariffs:`` and ``calendar:`` blocks, the TariffBook, the quote CLI.
+
+A core plugin. Each ``tariffs:`` entry is validated by the schema of its ``type`` (a
+registered tariff type); meters must name an existing tariff whose unit suits them. Billing
+finds tariffs through the ``tariffs`` component: ``hub.component("tariffs", TariffBook)``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import logging
+import re
+import sys
+from collections.abc import Iterator, Mapping, Sequence
+from datetime import date, datetime, tzinfo
+from decimal import Decimal, InvalidOperation
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+import voluptuous as vol
+
+from .. import validation as cv
+from ..hookspecs import hookimpl
+from .calendar import CALENDAR_SCHEMA, Calendar
+from .tariff import Tariff, TariffError, TierHistory, Usage, round_fen
+
+if TYPE_CHECKING:
+    from ..config import HubConfig
+    from ..core import Hub
+    from ..plugins import Registries, Registry
+
+_LOGGER = logging.getLogger(__name__)
+
+KIND_UNITS = {"electricity": "kWh", "water": "m3"}
+
+_registries: Registries | None = None
+
+
+def tariffs_schema(registries: Registries) -> Any:
+    """A list of tariff entries (or a mapping id: entry), each checked by its type's schema."""
+    head = vol.Schema({vol.Required("id"): cv.identifier, vol.Required("type"): cv.string},
+                      extra=vol.ALLOW_EXTRA)
+
+    def _entry(value: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise vol.Invalid(f"expected a tariff (a mapping with id and type), got "
+                              f"{cv.show_value(value)}")
+        name = head(value)["type"]
+        tariff_type = registries.tariff_types.get(name)
+        if tariff_type is None:
+            known = ", ".join(registries.tariff_types.names()) or "none loaded"
+            raise vol.Invalid(f"unknown tariff type (known: {known}), got "
+                              f"{cv.show_value(name)}", path=["type"])
+        schema = tariff_type.schema()
+        result: dict[str, Any] = (schema if callable(schema) else vol.Schema(schema))(value)
+        return result
+
+    as_list = vol.All(cv.ListOf(_entry), cv.unique_ids("id"))
+
+    def _validate(value: Any) -> list[dict[str, Any]]:
+        if not isinstance(value, Mapping):
+            result: list[dict[str, Any]] = as_list(value)
+            return result
+        entries: list[dict[str, Any]] = []
+        errors: list[vol.Invalid] = []
+        for key, item in value.items():
+            if isinstance(item, Mapping) and item.get("id", key) != key:
+                errors.append(vol.Invalid(f"the id differs from its key '{key}', "
+                                          f"got {cv.show_value(item['id'])}", path=[key, "id"]))
+                continue
+            try:
+                entries.append(_entry({"id": key, **item} if isinstance(item, Mapping)
+                                      else item))
+            except vol.Invalid as err:
+                for single in cv.flatten_invalid(err):
+                    single.prepend([key])
+                    errors.append(single)
+        if errors:
+            raise vol.MultipleInvalid(errors)
+        return entries
+
+    return _validate
+
+
+def check_meters(config: Mapping[str, Any],
+                 registries: Registries) -> list[tuple[list[Any], str]]:
+    """A meter's ``tariff`` must exist and suit it; a meter without one is billing's concern."""
+    problems: list[tuple[list[Any], str]] = []
+    tariffs = {entry["id"]: entry for entry in config.get("tariffs") or []}
+    for index, meter in enumerate(config.get("meters") or []):
+        tariff_id = meter.get("tariff")
+        if tariff_id is None:
+            continue
+        entry = tariffs.get(tariff_id)
+        if entry is None:
+            known = ", ".join(sorted(tariffs)) or "none configured"
+            problems.append((["meters", index, "tariff"],
+                             f"unknown tariff '{tariff_id}' (tariffs: {known})"))
+            continue
+        model = registries.meter_models.get(meter.get("model", ""))
+        if model is None:
+            continue
+        kind = str(getattr(model, "kind", ""))
+        unit = KIND_UNITS.get(kind)
+        if unit is not None and unit != entry["unit"]:
+            problems.append((["meters", index, "tariff"],
+                             f"tariff '{tariff_id}' is priced per {entry['unit']}, but model "
+                             f"'{model.name}' measures {kind} ({unit})"))
+            continue
+        tariff_type = registries.tariff_types.get(entry["type"])
+        needs = getattr(tariff_type, "needs_meter_registers", None)
+        capabilities = {str(c) for c in getattr(model, "capabilities", ())}
+        if callable(needs) and needs(entry) and "tou" not in capabilities:
+            problems.append((["meters", index, "tariff"],
+                             f"tariff '{tariff_id}' prices the meter's own TOU registers, but "
+                             f"model '{model.name}' keeps none"))
+    return problems
+
+
+class TariffBook:
+    """Every configured tariff, built once, by id."""
+
+    def __init__(self, entries: Sequence[Mapping[str, Any]], types: Registry[Any],
+                 calendar: Calendar) -> None:
+        self.calendar = calendar
+        self._tariffs: dict[str, Tariff] = {}
+        for entry in entries:
+            tariff_type = types.get(entry["type"])
+            if tariff_type is None:
+                raise TariffError(f"tariff '{entry['id']}': unknown type '{entry['type']}'")
+            self._tariffs[entry["id"]] = tariff_type.create(entry, calendar)
+
+    @classmethod
+    def from_config(cls, config: HubConfig, registries: Registries) -> TariffBook:
+        """Build from a validated configuration."""
+        calendar = Calendar.from_config(config.block("calendar"), config.time_zone)
+        return cls(config.block("tariffs") or [], registries.tariff_types, calendar)
+
+    def get(self, tariff_id: str) -> Tariff:
+        """The tariff with this id; TariffError naming the known ones if there is none."""
+        tariff = self._tariffs.get(tariff_id)
+        if tariff is None:
+            known = ", ".join(sorted(self._tariffs)) or "none configured"
+            raise TariffError(f"unknown tariff '{tariff_id}' (tariffs: {known})")
+        return tariff
+
+    def for_meter(self, meter: Mapping[str, Any]) -> Tariff:
+        """The tariff of a meter entry; TariffError when it has none (never a default)."""
+        tariff_id = meter.get("tariff")
+        if tariff_id is None:
+            raise TariffError(f"meter '{meter.get('id')}' has no tariff")
+        return self.get(tariff_id)
+
+    def ids(self) -> list[str]:
+        """Every tariff id, sorted."""
+        return sorted(self._tariffs)
+
+    def __contains__(self, tariff_id: object) -> bool:
+        return tariff_id in self._tariffs
+
+    def __iter__(self) -> Iterator[Tariff]:
+        return iter(self._tariffs.values())
+
+    def __len__(self) -> int:
+        return len(self._tariffs)
+
+
+@hookimpl
+def config_schema(registries: Registries) -> dict[str, Any]:
+    """Claim ``tariffs`` and ``calendar``."""
+    global _registries
+    _registries = registries
+    return {"tariffs": tariffs_schema(registries), "calendar": CALENDAR_SCHEMA}
+
+
+@hookimpl
+def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
+    """Meters name existing tariffs that suit them."""
+    if _registries is None:
+        return []
+    return check_meters(config, _registries)
+
+
+@hookimpl
+def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """``meterhub tariff quote TARIFF_ID --intervals FILE.csv``."""
+    tariff = subparsers.add_parser("tariff", help="check a tariff by hand: quote usage")
+    actions = tariff.add_subparsers(dest="tariff_command", metavar="quote", required=True)
+    quote = actions.add_parser(
+        "quote", help="price interval usage with a tariff; prints JSON lines and the total")
+    quote.add_argument("tariff_id", metavar="TARIFF_ID")
+    quote.add_argument("--intervals", required=True, type=Path, metavar="FILE.csv",
+                       help="rows start,end,kwh (ISO local times); optional columns t1..t63 "
+                            "for register-based tariffs")
+    quote.add_argument("--used", type=Decimal, metavar="QUANTITY", default=Decimal(0),
+                       help="already used in the tier period of the first interval")
+    quote.add_argument("-c", "--config", metavar="HUB_YAML", help="configuration file")
+    quote.set_defaults(func=cmd_quote)
+
+
+@hookimpl
+def setup(hub: Hub) -> None:
+    """Build the TariffBook for billing."""
+    book = TariffBook.from_config(hub.config, hub.plugins.registries)
+    hub.add_component("tariffs", book)
+    _LOGGER.debug("Tariffs: %s", ", ".join(book.ids()) or "none")
+
+
+class QuoteError(Exception):
+    """A usage file that cannot be read; the message names file and line."""
+
+
+_REGISTER_COLUMN = re.compile(r"^(?:energy_import_)?t(\d{1,2})$")
+
+
+def read_intervals(path: Path, tz: tzinfo) -> list[Usage]:
+    """Read ``start,end,kwh`` rows (a header is optional; naive times are site-local)."""
+    try:
+        with path.open(newline="", encoding="utf-8-sig") as handle:
+            rows = list(csv.reader(handle))
+    except OSError as err:
+        raise QuoteError(f"{path}: {err.strerror or err}") from None
+    columns = ["start", "end", "quantity"]
+    usage: list[Usage] = []
+    for line, row in enumerate(rows, start=1):
+        cells = [cell.strip() for cell in row]
+        if not any(cells) or cells[0].startswith("#"):
+            continue
+        if not usage and line == _first_line(rows) and not cells[0][:1].isdigit():
+            columns = [cell.lower() for cell in cells]
+            continue
+        try:
+            usage.append(_usage(dict(zip(columns, cells, strict=False)), tz, line))
+        except (ValueError, InvalidOperation) as err:
+            raise QuoteError(f"{path}:{line}: {err}") from None
+    if not usage:
+        raise QuoteError(f"{path}: no usage rows (expected start,end,kwh)")
+    return usage
+
+
+def _first_line(rows: list[list[str]]) -> int:
+    return next((n for n, row in enumerate(rows, start=1) if any(c.strip() for c in row)), 0)
+
+
+def _usage(row: dict[str, str], tz: tzinfo, line: int) -> Usage:
+    start, end = (_moment(row.get(key, ""), key, tz) for key in ("start", "end"))
+    text = next((row[key] for key in ("kwh", "m3", "quantity") if key in row), "")
+    registers: dict[str, Decimal] = {}
+    for key, value in row.items():
+        match = _REGISTER_COLUMN.match(key)
+        if match and value:
+            registers[f"energy_import_t{int(match[1])}"] = Decimal(value)
+    try:
+        quantity = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"quantity {text!r} is not a number") from None
+    return Usage(start, end, quantity, registers, (f"line {line}",))
+
+
+def _moment(text: str, name: str, tz: tzinfo) -> datetime:
+    try:
+        value = datetime.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name} {text!r} is not an ISO time like 2025-07-01T08:00") from None
+    return value if value.tzinfo else value.replace(tzinfo=tz)
+
+
+def _plain(number: Decimal) -> str:
+    return format(number.normalize(), "f")
+
+
+def _history(used: Decimal) -> TierHistory:
+    asked: list[date] = []
+
+    def history(period_start: date) -> Decimal:
+        asked.append(period_start)
+        return used if len(asked) == 1 else Decimal(0)
+
+    return history
+
+
+def quote(tariff: Tariff, usage: Sequence[Usage],
+          history: TierHistory | None = None) -> dict[str, Any]:
+    """Price usage and round each line half-up to the fen: what ``tariff quote`` prints."""
+    lines = tariff.charges(usage, history=history or _history(Decimal(0)))
+    rows = [{
+        "component": line.component, "key": line.key, "quantity": _plain(line.quantity),
+        "unit": line.unit, "unit_price": str(line.unit_price),
+        "amount": str(round_fen(line.amount)),
+        "price_from": line.price_from.isoformat() if line.price_from else None,
+    } for line in lines]
+    total = sum((round_fen(line.amount) for line in lines), Decimal("0.00"))
+    return {"tariff": tariff.id, "type": tariff.type, "unit": tariff.unit, "lines": rows,
+            "total": str(total)}
+
+
+def cmd_quote(args: argparse.Namespace) -> int:
+    """Print the priced lines of a usage file as JSON; problems give a reason and exit 1."""
+    from ..bootstrap import prepare
+    from ..util.jsonutil import dumps
+
+    prepared = prepare(args.config)
+    if prepared.problems:
+        print(f"{len(prepared.problems)} problem(s) in {prepared.config.config_path}:",
+              file=sys.stderr)
+        for problem in prepared.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    try:
+        book = TariffBook.from_config(prepared.config, prepared.plugins.registries)
+        tariff = book.get(args.tariff_id)
+        usage = read_intervals(args.intervals, ZoneInfo(prepared.config.time_zone))
+        result = quote(tariff, usage, _history(args.used))
+    except (TariffError, QuoteError) as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(dumps(result, indent=2))
+    return 0

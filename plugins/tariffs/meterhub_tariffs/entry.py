@@ -1,0 +1,160 @@
+"""One ``tariffs:`` entry: the keys every type shares, and price versions with validity dates.
+
+Without ``versions`` the entry is one version, valid from ``valid_from`` (or always) until
+``valid_until`` (or for ever). With ``versions``, each item overrides the entry's own keys
+from its ``valid_from`` (a local date; the price applies from local midnight) until its
+``valid_until`` (the last day, inclusive) or the next version's ``valid_from``. The validated
+entry keeps the merged keys of every version under ``versions``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+import voluptuous as vol
+
+from hub import validation as cv
+from hub.billing.calendar import date_value
+
+from .validators import fee
+
+_LOGGER = logging.getLogger(__name__)
+
+COMMON_KEYS: dict[Any, Any] = {
+    vol.Required("id"): cv.identifier,
+    vol.Required("type"): cv.string,
+    vol.Optional("name"): cv.string,
+    vol.Optional("note"): cv.string,
+    vol.Optional("valid_from"): date_value,
+    vol.Optional("valid_until"): date_value,
+}
+
+# Keys every type may change from one version to the next.
+VERSIONED_COMMON: dict[Any, Any] = {
+    vol.Optional("fixed_fees", default={}): vol.Schema({cv.slug: fee}),
+    vol.Optional("minimum_charge"): fee,
+}
+
+VERSION_ONLY = ("valid_from", "valid_until", "note")
+
+
+@dataclass(frozen=True)
+class EntrySpec:
+    """What a tariff type adds to an entry: its keys and its cross-checks."""
+
+    units: tuple[str, ...]  # allowed units, the first is the default
+    keys: Mapping[Any, Any]  # keys a version may change
+    fixed_keys: Mapping[Any, Any] = field(default_factory=dict)  # same in every version
+    check: Callable[[dict[str, Any]], None] | None = None  # raises vol.Invalid with paths
+
+
+def _key(part: Any) -> Any:
+    return getattr(part, "schema", part)
+
+
+def entry_schema(spec: EntrySpec) -> Callable[[Any], dict[str, Any]]:
+    """The validator of one entry of a type, with ``versions`` merged and checked."""
+    full = cv.Strict({
+        **COMMON_KEYS,
+        vol.Optional("unit", default=spec.units[0]): cv.one_of(*spec.units),
+        **spec.fixed_keys,
+        **VERSIONED_COMMON,
+        **spec.keys,
+    })
+    versioned = set(cv.keys_of(spec.keys)) | set(cv.keys_of(VERSIONED_COMMON))
+    fixed = set(cv.keys_of(full.schema)) - versioned
+
+    def _validate(value: Any) -> dict[str, Any]:
+        if not isinstance(value, Mapping):
+            raise vol.Invalid(f"expected a mapping of tariff keys, got {cv.show_value(value)}")
+        base = {key: item for key, item in value.items() if key != "versions"}
+        errors: dict[tuple[tuple[Any, ...], str], vol.Invalid] = {}
+        items: list[Mapping[str, Any] | None] = [None]
+        if "versions" in value:
+            items = list(_version_items(value["versions"], base, versioned, fixed, errors))
+        results: list[dict[str, Any]] = []
+        for index, item in enumerate(items):
+            try:
+                version: dict[str, Any] = full({**base, **(item or {})})
+                if spec.check is not None:
+                    spec.check(version)
+                results.append(version)
+            except vol.Invalid as err:
+                for single in cv.flatten_invalid(err):
+                    top = _key(single.path[0]) if single.path else None
+                    if item is not None and (top in item or top not in base):
+                        single.prepend(["versions", index])
+                    path = tuple(_key(part) for part in single.path)
+                    errors.setdefault((path, single.error_message), single)
+        if len(results) == len(items):
+            for single in _check_dates(results, "versions" in value):
+                errors.setdefault((tuple(single.path), single.error_message), single)
+        if errors:
+            raise vol.MultipleInvalid(list(errors.values()))
+        head = dict(results[0])
+        head["versions"] = results
+        return head
+
+    return _validate
+
+
+def _version_items(raw: Any, base: Mapping[str, Any], versioned: set[str], fixed: set[str],
+                   errors: dict[tuple[tuple[Any, ...], str], vol.Invalid],
+                   ) -> list[Mapping[str, Any]]:
+    def fail(path: list[Any], message: str) -> vol.Invalid:
+        return errors.setdefault((tuple(path), message), vol.Invalid(message, path=path))
+
+    for key in ("valid_from", "valid_until"):
+        if key in base:
+            fail([key], f"with versions, each version gives its own {key}, got {base[key]}")
+    if not isinstance(raw, list) or not raw:
+        fail(["versions"], "expected a list of price versions, each with valid_from")
+        return []
+    allowed = sorted(versioned | set(VERSION_ONLY))
+    items: list[Mapping[str, Any]] = []
+    for index, item in enumerate(raw):
+        if not isinstance(item, Mapping):
+            fail(["versions", index], f"expected a mapping, got {cv.show_value(item)}")
+            continue
+        if "valid_from" not in item:
+            fail(["versions", index, "valid_from"], "required key is missing")
+        for key in list(item):
+            if key in VERSION_ONLY or key in versioned:
+                continue
+            item = {k: v for k, v in item.items() if k != key}  # reported: left out
+            if key in fixed:
+                fail(["versions", index, key], f"'{key}' cannot change between versions "
+                     f"(write it once, above versions), got {cv.show_value(raw[index][key])}")
+            else:
+                unknown = fail(["versions", index, key], "extra keys not allowed")
+                setattr(unknown, "allowed_keys", allowed)  # noqa: B010 (read by the core)
+        items.append(item)
+    return items
+
+
+def _check_dates(results: list[dict[str, Any]], versions: bool) -> list[vol.Invalid]:
+    errors: list[vol.Invalid] = []
+    previous: dict[str, Any] | None = None
+    for index, version in enumerate(results):
+        where: list[Any] = ["versions", index] if versions else []
+        start: date | None = version.get("valid_from")
+        until: date | None = version.get("valid_until")
+        if start is not None and until is not None and until < start:
+            errors.append(vol.Invalid(f"valid_until is before valid_from {start}, got {until}",
+                                      path=[*where, "valid_until"]))
+        before: date | None = previous.get("valid_from") if previous else None
+        if previous is not None and start is not None and before is not None:
+            if start <= before:
+                errors.append(vol.Invalid(
+                    f"valid_from must be after the previous version's {before} (list versions "
+                    f"oldest first), got {start}", path=[*where, "valid_from"]))
+            elif previous.get("valid_until") is not None and previous["valid_until"] >= start:
+                errors.append(vol.Invalid(
+                    f"overlaps the next version, valid from {start}, got "
+                    f"{previous['valid_until']}", path=["versions", index - 1, "valid_until"]))
+        previous = version
+    return errors

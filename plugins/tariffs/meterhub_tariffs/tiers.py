@@ -1,0 +1,142 @@
+"""Tiers (阶梯): consumption counted per monthly or yearly period, thresholds pro-rated.
+
+Pro-rating: when the occupancy starts or ends inside a tier period, every threshold of that
+period is multiplied by (days occupied in the period) / (days in the period) — move-in and
+move-out days both count as occupied — and rounded half-up to 0.01 unit. A yearly 2880 kWh
+tier for a tenant who moves in on 1 July 2025 becomes 2880 × 184 / 365 = 1451.84 kWh.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import date, timedelta, tzinfo
+from decimal import ROUND_HALF_UP, Decimal
+from typing import Any
+
+from hub.billing.tariff import Occupancy, TariffError, TierHistory
+
+from .const import MONTHLY, THRESHOLD_STEP
+from .spread import ZERO, Lines, Spread, local_date, midnight
+
+_LOGGER = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True)
+class TierTable:
+    """Cumulative upper bounds (the last is None: open-ended) and their prices."""
+
+    bounds: tuple[Decimal | None, ...]
+    prices: tuple[Decimal, ...]
+
+    @classmethod
+    def from_config(cls, tiers: Sequence[dict[str, Any]], price_key: str) -> TierTable:
+        """Build from a validated tier list."""
+        return cls(tuple(tier.get("up_to") for tier in tiers),
+                   tuple(tier[price_key] for tier in tiers))
+
+
+def period_of(day: date, period: str) -> tuple[date, date]:
+    """The tier period holding ``day``: (first day, first day of the next period)."""
+    if period == MONTHLY:
+        start = day.replace(day=1)
+        following = (start + timedelta(days=32)).replace(day=1)
+        return start, following
+    return date(day.year, 1, 1), date(day.year + 1, 1, 1)
+
+
+class TierCounter:
+    """What was used in each tier period so far, while one usage list is priced."""
+
+    def __init__(self, tariff_id: str, period: str, history: TierHistory,
+                 occupancy: Occupancy | None, tz: tzinfo) -> None:
+        self.tariff_id = tariff_id
+        self.period = period
+        self.history = history
+        self.occupancy = occupancy
+        self.tz = tz
+        self._used: dict[date, Decimal] = {}
+        self._factor: dict[date, tuple[int, int]] = {}
+        self._recent: tuple[date, int, int] | None = None
+
+    def cut(self, a: int, b: int) -> Iterator[tuple[int, int, date]]:
+        """Split [a, b) at period starts: (start, end, period start) per part."""
+        while True:
+            first, _begin, edge = self._period_at(a)
+            if b <= edge:
+                yield a, b, first
+                return
+            yield a, edge, first
+            a = edge
+
+    def _period_at(self, us: int) -> tuple[date, int, int]:
+        recent = self._recent
+        if recent is not None and recent[1] <= us < recent[2]:
+            return recent
+        first, following = period_of(local_date(us, self.tz), self.period)
+        self._recent = (first, midnight(first, self.tz), midnight(following, self.tz))
+        return self._recent
+
+    def allocate(self, table: TierTable, period_start: date,
+                 quantity: Decimal) -> list[tuple[int, Decimal]]:
+        """Put ``quantity`` on top of the period's usage: (tier index, part) per tier."""
+        used = self._used.get(period_start)
+        if used is None:
+            used = self.history(period_start)
+        self._used[period_start] = used + quantity
+        parts: list[tuple[int, Decimal]] = []
+        left = quantity
+        for index, bound in enumerate(table.bounds):
+            if bound is None:
+                part = left
+            else:
+                room = self._scaled(bound, period_start) - used
+                part = min(left, max(room, ZERO))
+            if part:
+                parts.append((index, part))
+            used += part
+            left -= part
+            if not left:
+                break
+        return parts
+
+    def _scaled(self, bound: Decimal, period_start: date) -> Decimal:
+        factor = self._factor.get(period_start)
+        if factor is None:
+            factor = self._occupied(period_start)
+            self._factor[period_start] = factor
+        occupied, days = factor
+        if occupied == days:
+            return bound
+        return (bound * occupied / days).quantize(THRESHOLD_STEP, rounding=ROUND_HALF_UP)
+
+    def _occupied(self, period_start: date) -> tuple[int, int]:
+        following = period_of(period_start, self.period)[1]
+        days = (following - period_start).days
+        first, last = period_start, following - timedelta(days=1)
+        if self.occupancy is not None:
+            if self.occupancy.move_in is not None:
+                first = max(first, self.occupancy.move_in)
+            if self.occupancy.move_out is not None:
+                last = min(last, self.occupancy.move_out)
+        occupied = (last - first).days + 1
+        if occupied <= 0:
+            raise TariffError(
+                f"tariff '{self.tariff_id}': usage in the tier period from {period_start} "
+                f"lies outside the occupancy (move-in {self.occupancy and self.occupancy.move_in}"
+                f", move-out {self.occupancy and self.occupancy.move_out})")
+        return occupied, days
+
+
+def add_surcharges(lines: Lines, counter: TierCounter, table: TierTable, spread: Spread,
+                   a: int, b: int, unit: str, price_from: date | None) -> None:
+    """Count [a, b) of a usage into its tier periods; add the per-unit surcharge lines."""
+    for start, end, period_start in counter.cut(a, b):
+        quantity = spread.share(start, end)
+        for index, part in counter.allocate(table, period_start, quantity):
+            surcharge = table.prices[index]
+            if surcharge:
+                lines.add(component="tier_surcharge", key=f"tier{index + 1}", unit=unit,
+                          unit_price=surcharge, quantity=part, start=start, end=end,
+                          price_from=price_from, sources=spread.sources)

@@ -1,0 +1,197 @@
+"""``tou`` (尖峰平谷): a price per band, bands by time of day, zone, weekend and holiday.
+
+Computed on the hub from interval usage (``source: intervals``, the default: usage spread
+linearly over time across segments), or from the meter's own TOU registers
+(``source: meter_registers``, the meter applies its own schedule). Optional tier surcharges
+add a per-kWh amount above yearly or monthly thresholds (阶梯+峰谷).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import voluptuous as vol
+
+from hub import validation as cv
+from hub.billing.calendar import Calendar
+from hub.billing.tariff import TariffType
+
+from .base import BaseTariff, Version
+from .const import UNIT_KWH
+from .entry import EntrySpec, entry_schema
+from .fees import ONE_DAY
+from .registers import (
+    REGISTERS_SCHEMA,
+    SURCHARGE_FIXED,
+    SURCHARGE_KEYS,
+    Bands,
+    band_registers,
+    check_registers,
+    check_surcharges,
+    price_registers,
+)
+from .schedules import DayPlans, check_references, schedules, zones
+from .spread import Lines, Spread, at, local_date, midnight
+from .tiers import TierCounter, TierTable, add_surcharges
+from .validators import band_prices
+
+_LOGGER = logging.getLogger(__name__)
+
+INTERVALS = "intervals"
+METER_REGISTERS = "meter_registers"
+_CACHE_DAYS = 4096
+
+
+def _check(version: dict[str, Any]) -> None:
+    errors = check_references(version) + check_surcharges(version)
+    if version["source"] == INTERVALS:
+        if not version.get("schedules"):
+            errors.append(vol.Invalid("a TOU tariff priced from interval usage needs "
+                                      "schedules (or source: meter_registers)",
+                                      path=["schedules"]))
+        if version.get("registers"):
+            errors.append(vol.Invalid("registers only apply with source: meter_registers",
+                                      path=["registers"]))
+    else:
+        errors.extend(check_registers(version["prices"], version.get("registers") or {}))
+    if errors:
+        raise vol.MultipleInvalid(errors)
+
+
+SPEC = EntrySpec(
+    units=(UNIT_KWH,),
+    keys={
+        vol.Required("prices"): band_prices,
+        vol.Optional("schedules"): schedules,
+        vol.Optional("zones"): zones,
+        vol.Optional("weekend_schedule"): cv.slug,
+        vol.Optional("holiday_schedule"): cv.slug,
+        vol.Optional("registers"): REGISTERS_SCHEMA,
+        **SURCHARGE_KEYS,
+    },
+    fixed_keys={vol.Optional("source", default=INTERVALS): cv.one_of(INTERVALS, METER_REGISTERS),
+                **SURCHARGE_FIXED},
+    check=_check,
+)
+
+
+@dataclass(frozen=True)
+class TouPlan:
+    """One version: band prices, day plans, and registers or surcharges when used."""
+
+    prices: Mapping[str, Decimal]
+    days: DayPlans
+    bands: Bands | None  # set when priced from the meter's registers
+    surcharges: TierTable | None
+
+
+class TouTariff(BaseTariff[TouPlan]):
+    """Time-of-use prices."""
+
+    def __init__(self, config: Mapping[str, Any], calendar: Calendar) -> None:
+        self.tier_period = config.get("tier_period")
+        self.source = config["source"]
+        self._plans: dict[tuple[int, date], tuple[tuple[int, int, str], ...]] = {}
+        self._recent: tuple[int, tuple[tuple[int, int, str], ...]] | None = None
+        super().__init__(config, calendar)
+
+    def compile(self, entry: Mapping[str, Any]) -> TouPlan:
+        """The version's prices, schedules, zones and extras."""
+        surcharges = entry.get("tier_surcharges")
+        bands = (band_registers(entry["prices"], entry.get("registers") or {})
+                 if self.source == METER_REGISTERS else None)
+        return TouPlan(entry["prices"], DayPlans.from_config(entry), bands,
+                       TierTable.from_config(surcharges, "surcharge") if surcharges else None)
+
+    def day_plan(self, version: Version[TouPlan], day: date) -> tuple[tuple[int, int, str], ...]:
+        """The segments of one local day as (start, end, band) instants."""
+        key = (version.index, day)
+        plan = self._plans.get(key)
+        if plan is None:
+            name = version.plan.days.schedule_for(day, self.calendar.day_type(day))
+            runs = version.plan.days.segments[name]
+            starts = [at(day, seconds, self.tz) for seconds, _band in runs]
+            starts.append(midnight(day + ONE_DAY, self.tz))
+            plan = tuple((starts[i], starts[i + 1], band) for i, (_s, band) in enumerate(runs))
+            if len(self._plans) >= _CACHE_DAYS:
+                self._plans.clear()
+            self._plans[key] = plan
+        return plan
+
+    def _plan_at(self, version: Version[TouPlan], us: int) -> tuple[tuple[int, int, str], ...]:
+        recent = self._recent
+        if recent is not None and recent[0] == version.index \
+                and recent[1][0][0] <= us < recent[1][-1][1]:
+            return recent[1]
+        plan = self.day_plan(version, local_date(us, self.tz))
+        self._recent = (version.index, plan)
+        return plan
+
+    def price(self, version: Version[TouPlan], spread: Spread, a: int, b: int, lines: Lines,
+              tiers: TierCounter | None) -> None:
+        """Bands by segment (or by register), then tier surcharges on the total."""
+        plan = version.plan
+        if plan.bands is not None:
+            price_registers(lines, self.id, plan.bands, spread, a, b, version.valid_from)
+        elif a == b:
+            band = next(band for start, end, band in self._plan_at(version, a) if start <= a < end)
+            self._add(lines, version, band, spread.share(a, b), a, b, spread.sources)
+        else:
+            self._by_segment(version, spread, a, b, lines)
+        if plan.surcharges is not None and tiers is not None:
+            add_surcharges(lines, tiers, plan.surcharges, spread, a, b, self.unit,
+                           version.valid_from)
+
+    def _by_segment(self, version: Version[TouPlan], spread: Spread, a: int, b: int,
+                    lines: Lines) -> None:
+        whole = spread.usage.quantity
+        bands: dict[str, list[Any]] = {}  # band -> [quantity, start, end]
+        before = spread.cum(a, whole)
+        cursor = a
+        while cursor < b:
+            for _start, end, band in self._plan_at(version, cursor):
+                if end <= cursor:
+                    continue
+                high = min(end, b)
+                upto = spread.cum(high, whole)
+                part = bands.get(band)
+                if part is None:
+                    bands[band] = [upto - before, cursor, high]
+                else:
+                    part[0] += upto - before
+                    part[2] = high
+                before, cursor = upto, high
+                if cursor >= b:
+                    break
+        for band, (quantity, start, end) in bands.items():
+            self._add(lines, version, band, quantity, start, end, spread.sources)
+
+    def _add(self, lines: Lines, version: Version[TouPlan], band: str, quantity: Decimal,
+             start: int, end: int, sources: tuple[str, ...]) -> None:
+        lines.add(component="energy", key=band, unit=self.unit,
+                  unit_price=version.plan.prices[band], quantity=quantity, start=start,
+                  end=end, price_from=version.valid_from, sources=sources)
+
+
+class TouType(TariffType):
+    """The ``tou`` tariff type."""
+
+    name = "tou"
+    description = "尖峰平谷: band prices by day schedule, yearly zone, weekend and holiday"
+
+    def schema(self) -> Any:
+        """The YAML schema of a TOU entry."""
+        return entry_schema(SPEC)
+
+    def create(self, config: Mapping[str, Any], calendar: Calendar) -> TouTariff:
+        """Build a TOU tariff."""
+        return TouTariff(config, calendar)
+
+    def needs_meter_registers(self, config: Mapping[str, Any]) -> bool:
+        """Whether the tariff prices the meter's own TOU registers."""
+        return bool(config.get("source") == METER_REGISTERS)

@@ -1,0 +1,138 @@
+"""Validators of tariff YAML: prices, fees, month-days and tier tables."""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Callable
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+import voluptuous as vol
+
+from hub import validation as cv
+
+from .const import MAX_BANDS, MAX_TIERS
+
+_LOGGER = logging.getLogger(__name__)
+
+_MONTH_DAY_RE = re.compile(r"^(\d{1,2})-(\d{1,2})$")
+_CLOCK_RE = re.compile(r"^(\d{1,2}):(\d{2})(?::(\d{2}))?$")
+DAY_SECONDS = 86400
+
+
+def clock(value: Any, *, end: bool = False) -> int:
+    """A local time of day 'HH:MM[:SS]' as seconds after midnight ('24:00' only as an end).
+
+    YAML 1.1 reads unquoted 10:00 as the base-60 number 600 and 10:00:00 as 36000; both are
+    understood (an hour of 1 or more makes HH:MM:SS at least 3600, HH:MM at most 1440).
+    """
+    seconds: int | None = None
+    if isinstance(value, int) and not isinstance(value, bool):
+        seconds = value * 60 if value <= 24 * 60 else value
+    elif isinstance(value, str):
+        match = _CLOCK_RE.match(value.strip())
+        if match and int(match[2]) < 60 and int(match[3] or 0) < 60:
+            seconds = int(match[1]) * 3600 + int(match[2]) * 60 + int(match[3] or 0)
+    limit = DAY_SECONDS if end else DAY_SECONDS - 1
+    if seconds is None or not 0 <= seconds <= limit:
+        example = "'08:00' (or '24:00' for the end of the day)" if end else "'08:00'"
+        raise vol.Invalid(f"expected a time of day like {example}, got {cv.show_value(value)}")
+    return seconds
+
+
+def clock_end(value: Any) -> int:
+    """An end time of day; '24:00' is midnight at the end of the day."""
+    return clock(value, end=True)
+
+
+def show_clock(seconds: int) -> str:
+    """'08:00' or '08:00:30'."""
+    hours, rest = divmod(seconds, 3600)
+    minutes, secs = divmod(rest, 60)
+    return f"{hours:02d}:{minutes:02d}" + (f":{secs:02d}" if secs else "")
+
+
+def price(value: Any) -> Decimal:
+    """A unit price in yuan (any number of decimals), never negative."""
+    number = cv.decimal(value)
+    if number < 0:
+        raise vol.Invalid(f"a price cannot be negative, got {number}")
+    return number
+
+
+def fee(value: Any) -> Decimal:
+    """A fixed amount in yuan with at most 2 decimals, never negative."""
+    amount = cv.money(value)
+    if amount < 0:
+        raise vol.Invalid(f"an amount cannot be negative, got {amount}")
+    return amount
+
+
+def threshold(value: Any) -> Decimal:
+    """A tier threshold: a quantity above 0."""
+    number = cv.decimal(value)
+    if number <= 0:
+        raise vol.Invalid(f"expected a quantity above 0, got {number}")
+    return number
+
+
+def month_day(value: Any) -> tuple[int, int]:
+    """A day of the year written 'MM-DD' (quote it in YAML: "07-01")."""
+    match = _MONTH_DAY_RE.match(cv.string(value).strip())
+    if match:
+        month, day = int(match[1]), int(match[2])
+        try:
+            date(2001, month, day)  # a common year: 02-29 is not a yearly start
+        except ValueError:
+            pass
+        else:
+            return month, day
+    raise vol.Invalid(f"expected a month-day like '07-01', got {cv.show_value(value)}")
+
+
+def band_prices(value: Any) -> dict[str, Decimal]:
+    """Prices by band name (sharp, peak, flat, valley or any name), 1 to 63 bands."""
+    prices: dict[str, Decimal] = vol.Schema({cv.slug: price})(value)
+    if not prices:
+        raise vol.Invalid("expected at least one band with its price, e.g. {flat: 0.6}")
+    if len(prices) > MAX_BANDS:
+        raise vol.Invalid(f"at most {MAX_BANDS} bands (DL/T 645 rates), got {len(prices)}")
+    return prices
+
+
+def tiers(price_key: str) -> Callable[[Any], list[dict[str, Any]]]:
+    """A tier table: ``[{up_to: 2880, <price_key>: ...}, ..., {<price_key>: ...}]``."""
+    item = cv.Strict({vol.Optional("up_to"): threshold, vol.Required(price_key): price})
+    items = cv.ListOf(item)
+
+    def _validate(value: Any) -> list[dict[str, Any]]:
+        table: list[dict[str, Any]] = items(value)
+        if not table:
+            raise vol.Invalid("expected at least one tier")
+        if len(table) > MAX_TIERS:
+            raise vol.Invalid(f"at most {MAX_TIERS} tiers, got {len(table)}")
+        errors: list[vol.Invalid] = []
+        previous: Decimal | None = None
+        for index, tier in enumerate(table):
+            bound = tier.get("up_to")
+            last = index == len(table) - 1
+            if last and bound is not None:
+                errors.append(vol.Invalid(
+                    "the last tier is open-ended: remove its up_to (usage above it would have "
+                    f"no price), got {bound}", path=[index, "up_to"]))
+            elif not last and bound is None:
+                errors.append(vol.Invalid(
+                    "every tier but the last needs up_to (the total where it ends)",
+                    path=[index]))
+            elif bound is not None and previous is not None and bound <= previous:
+                errors.append(vol.Invalid(
+                    f"tiers out of order: up_to must be above the previous tier's {previous} "
+                    f"(list tiers from low to high), got {bound}", path=[index, "up_to"]))
+            previous = bound if bound is not None else previous
+        if errors:
+            raise vol.MultipleInvalid(errors)
+        return table
+
+    return _validate
