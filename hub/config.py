@@ -48,7 +48,7 @@ SITE_SCHEMA = cv.Strict(
 HTTP_SCHEMA = cv.Strict(
     {
         vol.Optional("host", default=DEFAULT_HTTP_HOST): cv.string,
-        vol.Optional("port", default=DEFAULT_HTTP_PORT): cv.port,
+        vol.Optional("port", default=DEFAULT_HTTP_PORT): cv.listen_port,
         vol.Optional("api_token"): cv.string,
     }
 )

@@ -277,6 +277,14 @@ def port(value: Any) -> int:
     return number
 
 
+def listen_port(value: Any) -> int:
+    """A port to listen on; 0 lets the system pick a free one."""
+    number = _int(value)
+    if not 0 <= number <= 65535:
+        raise vol.Invalid(f"expected a port number from 0 to 65535, got {number}")
+    return number
+
+
 def decimal(value: Any) -> Decimal:
     """An exact decimal number (YAML numbers load as Decimal; floats go through their text)."""
     if isinstance(value, bool):
