@@ -80,7 +80,7 @@ def expected_bad_config_problems() -> list[str]:
         "YAML syntax error: mapping values are not allowed here",
         f"hub.yaml:{line_of(hub_yaml, 'nmae')} site.nmae: unknown key 'nmae' "
         "(did you mean 'name'?)",
-        f"hub.yaml:{line_of(hub_yaml, '70000')} http.port: expected a port number from 1 "
+        f"hub.yaml:{line_of(hub_yaml, '70000')} http.port: expected a port number from 0 "
         "to 65535, got 70000",
         f"hub.yaml:{line_of(hub_yaml, 'sitee')} sitee: unknown key (did you mean 'site'?): "
         "no loaded plugin configures 'sitee'",
