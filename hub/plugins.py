@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 # Core modules that implement hooks, registered before anything else.
-CORE_PLUGINS: tuple[str, ...] = ("hub.web", "hub.metering", "hub.billing.tariffs")
+CORE_PLUGINS: tuple[str, ...] = ("hub.web", "hub.metering", "hub.storage", "hub.billing.tariffs")
 
 _T = TypeVar("_T")
 

@@ -127,12 +127,28 @@ class MeteringService:
             link.on_uplink = self._on_uplink
 
     async def start_links(self) -> None:
-        """Start every link; one that fails is logged and its meters stay unreachable."""
+        """Register the meters with storage, then start every link (one that fails is
+        logged and its meters stay unreachable)."""
+        await self.register_meters()
         for link in self.links.values():
             try:
                 await link.start()
             except Exception:
                 _LOGGER.exception("Link %s could not start", link.id)
+
+    async def register_meters(self) -> None:
+        """Tell storage each meter's kind, tags and device, for rollups and counter rules."""
+        if not self.hub.has_component("storage") or not self.meters:
+            return
+        from ..storage.storage import Storage
+
+        storage = self.hub.component("storage", Storage)
+        specs = [{"id": m.id, "kind": m.kind, "tags": dict(m.tags), "device": m.ref.address,
+                  "name": m.name} for m in self.meters.values()]
+        try:
+            await storage.upsert_meters(specs)
+        except Exception as err:  # storage unavailable: readings still flow, tags later
+            _LOGGER.error("Meters not registered with storage: %s", err)
 
     async def stop_links(self) -> None:
         """Stop every link."""

@@ -1,0 +1,64 @@
+"""History that lasts: readings, rollups, events, states and commands in SQLite.
+
+A core plugin: it claims the ``storage:`` block, starts first (stage order 10) and stops
+last, records the bus, restores entity states after a restart, and adds the ``meterhub
+backup | restore | export`` commands. Other parts of the hub use the :class:`Storage`
+component (``hub.component("storage", Storage)``), never SQL.
+"""
+
+from __future__ import annotations
+
+import argparse
+from typing import TYPE_CHECKING, Any
+
+from ..hookspecs import hookimpl
+from .const import STORAGE_STAGE_ORDER, STORAGE_START_TIMEOUT, STORAGE_STOP_TIMEOUT
+from .db import StorageError, StorageFull, StorageUnavailable
+from .model import ConsumptionRow, ReadingOutcome, ReadingStatus, SeriesPoint
+from .settings import STORAGE_SCHEMA, StorageSettings
+from .storage import Storage, Transaction
+
+if TYPE_CHECKING:
+    from ..core import Hub
+
+__all__ = [
+    "ConsumptionRow",
+    "ReadingOutcome",
+    "ReadingStatus",
+    "SeriesPoint",
+    "Storage",
+    "StorageError",
+    "StorageFull",
+    "StorageSettings",
+    "StorageUnavailable",
+    "Transaction",
+]
+
+
+@hookimpl
+def config_schema() -> dict[str, Any]:
+    """Claim the ``storage:`` block."""
+    return {"storage": STORAGE_SCHEMA}
+
+
+@hookimpl
+def setup(hub: Hub) -> None:
+    """Create the Storage component and its stage (first to start, last to stop)."""
+    settings = StorageSettings.from_block(hub.config.block("storage"), hub.config.data_dir)
+    storage = Storage(settings, time_zone=hub.config.time_zone, hub=hub)
+    hub.add_component("storage", storage)
+
+    async def start() -> None:
+        await storage.start(spawn=hub.create_background_task)
+        storage.attach(hub)
+
+    hub.add_stage("storage", order=STORAGE_STAGE_ORDER, start=start, stop=storage.stop,
+                  start_timeout=STORAGE_START_TIMEOUT, stop_timeout=STORAGE_STOP_TIMEOUT)
+
+
+@hookimpl
+def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add ``meterhub backup``, ``meterhub restore`` and ``meterhub export``."""
+    from .cli import add_commands
+
+    add_commands(subparsers)

@@ -1,0 +1,109 @@
+"""Records storage hands out and takes in (plain data, no SQL): outcomes, meters, rows."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from decimal import Decimal
+from enum import StrEnum
+from typing import Any
+
+from ..metering.reading import Reading
+
+
+class ReadingStatus(StrEnum):
+    """What became of a reading handed to storage."""
+
+    STORED = "stored"
+    DUPLICATE = "duplicate"
+    REJECTED = "rejected"
+
+
+VERDICT_NAMES: dict[str, str] = {
+    "": "counted",
+    "b": "baseline",
+    "w": "rollover",
+    "q": "quarantined",
+    "j": "jitter",
+}
+
+
+def verdict_name(code: str) -> str:
+    """The readable name of a verdict code (``w6`` is a rollover)."""
+    return VERDICT_NAMES.get(code[:1], code)
+
+
+@dataclass(frozen=True, slots=True)
+class ReadingOutcome:
+    """The acknowledgement of one reading: stored (committed), duplicate or rejected."""
+
+    status: ReadingStatus
+    reason: str = ""
+    verdicts: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def stored(self) -> bool:
+        """Whether the reading is now in the database (a duplicate was there before)."""
+        return self.status is not ReadingStatus.REJECTED
+
+
+@dataclass(slots=True)
+class PendingReading:
+    """A validated reading on its way to the writer."""
+
+    reading: Reading
+    ts: int
+    registers: list[tuple[str, Decimal]]
+    values: list[tuple[str, Decimal]]
+    future: asyncio.Future[ReadingOutcome] | None = None
+    outcome: ReadingOutcome | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MeterInfo:
+    """A meter as storage knows it."""
+
+    meter_id: str
+    kind: str
+    device: str
+    tags: dict[str, str]
+    attrs: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ConsumptionRow:
+    """Consumption in one period (local start) per register point."""
+
+    start: datetime
+    values: dict[str, Decimal]
+
+
+@dataclass(frozen=True, slots=True)
+class SeriesPoint:
+    """One point of a downsampled chart series."""
+
+    start: datetime
+    value: Decimal
+    min: Decimal | None = None
+    max: Decimal | None = None
+    count: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class CommandRecord:
+    """A durable command row with its transitions."""
+
+    command_id: str
+    meter_id: str
+    command: str
+    state: str
+    params: dict[str, Any]
+    created: datetime
+    updated: datetime
+    attempts: int
+    error: str | None
+    context_id: str | None
+    context_parent_id: str | None
+    context_user_id: str | None
+    transitions: list[dict[str, Any]] = field(default_factory=list)

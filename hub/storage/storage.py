@@ -1,0 +1,530 @@
+"""Storage: the one interface to the hub's history (readings, rollups, events, commands).
+
+Billing, prepaid, the web API and exports call these async methods and get plain records
+back (Readings, Decimals, aware datetimes, Events); none of them sees SQL, so this class can
+later sit on PostgreSQL/TimescaleDB with the same signatures.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import sqlite3
+import time
+from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
+from datetime import datetime, timedelta, tzinfo
+from pathlib import Path
+from typing import Any, TypeVar
+
+import voluptuous as vol
+
+from ..const import DEFAULT_TIME_ZONE
+from ..core import Context, Event, Hub, State, Unsubscribe
+from ..validation import humanize_invalid
+from . import backup as backup_mod
+from . import commands, meters, queries, retention
+from .codec import to_ms
+from .const import MS_PER_HOUR, PURGE_BATCH
+from .db import DbThread, ProcessLock, StorageError, StorageUnavailable
+from .export import ExportRequest
+from .export import export as export_rows
+from .ingest import Ingest, Interval
+from .migrations import MIGRATIONS, Migration
+from .model import (
+    CommandRecord,
+    ConsumptionRow,
+    MeterInfo,
+    PendingReading,
+    ReadingOutcome,
+    ReadingStatus,
+    SeriesPoint,
+)
+from .opening import closed_cleanly, open_writer
+from .rollups import Calendar
+from .settings import StorageSettings
+from .validate import Rejected, check_reading
+from .writer import Writer
+
+_LOGGER = logging.getLogger(__name__)
+
+_T = TypeVar("_T")
+Spawn = Callable[[Coroutine[Any, Any, Any], str], "asyncio.Task[Any]"]
+_DAY_MS = 24 * MS_PER_HOUR
+_REOPEN_MAX = 300.0
+
+
+class Transaction:
+    """An open write transaction; every call runs in the writer's thread, in order."""
+
+    def __init__(self, db: DbThread) -> None:
+        self._db = db
+
+    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
+        """Run one statement; return the rows it changed."""
+        return await self._db.run(lambda conn: int(conn.execute(sql, params).rowcount))
+
+    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
+        """Run one statement for many rows; return the rows changed."""
+        data = list(rows)
+        return await self._db.run(lambda conn: int(conn.executemany(sql, data).rowcount))
+
+    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        """Run a query inside the transaction; return every row."""
+        return await self._db.run(lambda conn: list(conn.execute(sql, params).fetchall()))
+
+    async def run(self, func: Callable[..., _T], *args: Any) -> _T:
+        """Run ``func(connection, *args)`` inside the transaction (for multi-step logic)."""
+        return await self._db.run(func, *args)
+
+
+class Storage:
+    """The hub's recorder: one writer task, reader threads, and the query API."""
+
+    def __init__(self, settings: StorageSettings, *, time_zone: str | tzinfo = DEFAULT_TIME_ZONE,
+                 hub: Hub | None = None, clock: Callable[[], float] = time.time,
+                 migrations: Sequence[Migration] = MIGRATIONS) -> None:
+        self.settings = settings
+        self.path: Path = settings.path
+        self.calendar = Calendar(time_zone)
+        self.tz: tzinfo = self.calendar.tz
+        self.hub = hub
+        self._clock = clock
+        self._migrations = migrations
+        self._wdb = DbThread("storage-writer")
+        self._readers: list[DbThread] = []
+        self._free: asyncio.Queue[DbThread] = asyncio.Queue()
+        self._ingest = Ingest(self.calendar, settings)
+        self._writer = Writer(self._wdb, self._ingest, settings)
+        self._lock = ProcessLock(self.path)
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._writer_task: asyncio.Task[None] | None = None
+        self._unsubs: list[Unsubscribe] = []
+        self._spawn: Spawn | None = None
+        self.status = "stopped"
+        self.problem: str | None = None
+        self.rejected = 0
+
+    # --- life-cycle ---------------------------------------------------------------
+
+    @property
+    def available(self) -> bool:
+        """Whether the database is open for reads and writes."""
+        return self.status == "ok"
+
+    async def start(self, spawn: Spawn | None = None) -> None:
+        """Open the database and start the writer; never raises for a database problem.
+
+        A locked, unreadable or un-migratable database leaves storage ``unavailable`` with
+        the reason logged; it retries in the background (readings fired meanwhile wait in a
+        bounded buffer) instead of stopping the hub in a crash loop.
+        """
+        self._spawn = spawn or _default_spawn
+        self.status = "starting"
+        self._writer_task = self._spawn(self._writer.run(), "storage writer")
+        try:
+            await self._open()
+        except (StorageError, sqlite3.Error, OSError) as err:
+            self._unavailable(err)
+            self._tasks.append(self._spawn(self._reopen(), "storage reopen"))
+            return
+        self._tasks.append(self._spawn(self._maintenance_loop(), "storage maintenance"))
+
+    async def _open(self) -> None:
+        self._lock.acquire()
+        try:
+            await self._wdb.open_with(open_writer, self.path, self._migrations)
+            await self._wdb.run(_set_synchronous, self.settings.synchronous)
+            await self._wdb.run(self._ingest.load)
+            for index in range(max(1, self.settings.readers)):
+                reader = DbThread(f"storage-reader-{index}")
+                await reader.open(self.path, readonly=True)
+                self._readers.append(reader)
+                self._free.put_nowait(reader)
+        except BaseException:
+            await self._close_connections()
+            self._lock.release()
+            raise
+        self.status, self.problem = "ok", None
+        _LOGGER.info("Storage open: %s", self.path)
+        if self.hub is not None and self.settings.restore_states:
+            from .recorder import restore_states
+
+            await restore_states(self.hub, self)
+        self._writer.mark_ready()
+
+    def _unavailable(self, err: BaseException) -> None:
+        self.status, self.problem = "unavailable", str(err)
+        _LOGGER.error("Storage is unavailable: %s. MeterHub keeps running; readings wait in "
+                      "memory (up to %d) and storage retries in the background",
+                      err, self.settings.max_buffer)
+
+    async def _reopen(self) -> None:
+        delay = self.settings.reopen_delay
+        while self.status == "unavailable":
+            await asyncio.sleep(delay)
+            try:
+                await self._open()
+            except (StorageError, sqlite3.Error, OSError) as err:
+                if str(err) != self.problem:
+                    self._unavailable(err)
+                delay = min(delay * 2, _REOPEN_MAX)
+                continue
+            _LOGGER.warning("Storage is available again: %s", self.path)
+            assert self._spawn is not None
+            self._tasks.append(self._spawn(self._maintenance_loop(), "storage maintenance"))
+
+    async def stop(self) -> None:
+        """Commit what is queued, close every connection, release the database."""
+        for unsub in self._unsubs:
+            unsub()
+        self._unsubs.clear()
+        current = asyncio.current_task()
+        for task in self._tasks:
+            if task is not current:
+                task.cancel()
+        for task in self._tasks:
+            if task is not current:
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+        self._tasks.clear()
+        if self._writer_task is not None:
+            await self._writer.stop()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._writer_task
+            self._writer_task = None
+        was_open = self._wdb.is_open
+        await self._close_connections()
+        await self._wdb.close()
+        if was_open:
+            closed_cleanly(self.path)
+            self._lock.release()
+        self.status = "stopped"
+
+    async def _close_connections(self) -> None:
+        for reader in self._readers:
+            await reader.close()
+        self._readers.clear()
+        self._free = asyncio.Queue()
+        if self._wdb.is_open:
+            await self._wdb.call(self._wdb._close)
+
+    def on_consumption(self, callback: Callable[[list[Interval]], None] | None) -> None:
+        """Call ``callback`` on the loop with the intervals of every committed batch."""
+        self._writer.on_consumption = callback
+
+    def attach(self, hub: Hub) -> None:
+        """Record the hub's events, states and fired readings."""
+        from .recorder import attach
+
+        self._unsubs.extend(attach(hub, self))
+
+    # --- writing readings ---------------------------------------------------------
+
+    def _prepare(self, reading: Any) -> PendingReading | ReadingOutcome:
+        now = int(self._clock() * 1000)
+        oldest = now - self.settings.retention_days * _DAY_MS
+        try:
+            ts, registers, values = check_reading(
+                reading, now, int(self.settings.future_tolerance_s * 1000), oldest)
+        except Rejected as err:
+            self.rejected += 1
+            when = getattr(getattr(reading, "time", None), "isoformat", lambda: "?")()
+            _LOGGER.warning("Reading of %s at %s rejected: %s",
+                            getattr(reading, "meter_id", "?"), when, err)
+            return ReadingOutcome(ReadingStatus.REJECTED, str(err))
+        return PendingReading(reading, ts, registers, values)
+
+    def _check_writable(self) -> None:
+        if self.status != "ok":
+            raise StorageUnavailable(f"storage is {self.status}: {self.problem or 'not started'}")
+
+    async def add_reading(self, reading: Any) -> ReadingOutcome:
+        """Store a reading; returns once it is COMMITTED (or says why it was not kept).
+
+        Many concurrent callers share one commit. Raises StorageUnavailable/StorageFull when
+        the database cannot take it: then the reading was not stored.
+        """
+        prepared = self._prepare(reading)
+        if isinstance(prepared, ReadingOutcome):
+            return prepared
+        self._check_writable()
+        prepared.future = asyncio.get_running_loop().create_future()
+        self._writer.add_reading(prepared)
+        return await prepared.future
+
+    async def add_readings(self, readings: Iterable[Any]) -> list[ReadingOutcome]:
+        """Store many readings; returns once all are committed (outcomes in order)."""
+        waits: list[asyncio.Future[ReadingOutcome]] = []
+        loop = asyncio.get_running_loop()
+        for reading in readings:
+            prepared = self._prepare(reading)
+            future: asyncio.Future[ReadingOutcome] = loop.create_future()
+            if isinstance(prepared, ReadingOutcome):
+                future.set_result(prepared)
+            else:
+                self._check_writable()
+                prepared.future = future
+                self._writer.add_reading(prepared)
+            waits.append(future)
+        return list(await asyncio.gather(*waits))
+
+    def enqueue_reading(self, reading: Any) -> bool:
+        """Queue a reading without waiting (bulk, bus); False if it was rejected."""
+        prepared = self._prepare(reading)
+        if isinstance(prepared, ReadingOutcome):
+            return False
+        self._writer.add_reading(prepared)
+        return True
+
+    async def flush(self) -> None:
+        """Commit everything queued so far."""
+        if self.status == "ok":
+            await self._writer.flush()
+
+    def record_event(self, event: Event) -> None:
+        """Queue an event (with its context) for the next commit."""
+        self._writer.add_event(event)
+
+    def record_state(self, entity_id: str, state: State | None) -> None:
+        """Remember an entity's latest state for restore after a restart."""
+        self._writer.set_state(entity_id, state)
+
+    async def upsert_meters(self, specs: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> int:
+        """Insert or update meters: id, kind, tags, device, name, max_rate, register_digits."""
+        raw = meters.as_specs(specs if isinstance(specs, Mapping) else list(specs))
+        try:
+            valid = meters.validate(raw)
+        except vol.Invalid as err:
+            raise ValueError("; ".join(humanize_invalid(err, raw, "meters"))) from None
+        self._check_writable()
+        return await self._writer.run_op(meters.upsert, valid, int(self._clock() * 1000))
+
+    # --- transactions and commands ------------------------------------------------
+
+    @contextlib.asynccontextmanager
+    async def transaction(self, durable: bool = True) -> AsyncIterator[Transaction]:
+        """An explicit write transaction between batches; ``durable`` commits with FULL sync.
+
+        Queued readings are committed first. Use it for money (ledger) and command rows::
+
+            async with storage.transaction(durable=True) as tx:
+                await tx.run(write_entries, entries)
+        """
+        self._check_writable()
+        async with self._writer.exclusive():
+            await self._wdb.run(_begin, durable)
+            try:
+                yield Transaction(self._wdb)
+                await self._wdb.run(_commit, self.settings.synchronous)
+            except BaseException:
+                await self._wdb.run(_rollback, self.settings.synchronous)
+                raise
+
+    async def create_command(self, command_id: str, meter_id: str, command: str, *,
+                             state: str = "queued", params: Mapping[str, Any] | None = None,
+                             context: Context | None = None) -> None:
+        """Durably create a command row in its first state."""
+        now = int(self._clock() * 1000)
+        async with self.transaction(durable=True) as tx:
+            await tx.run(commands.create, command_id, meter_id, command, state, params or {},
+                         now, context)
+
+    async def transition_command(self, command_id: str, state: str, *,
+                                 expected: Sequence[str] | str | None = None,
+                                 detail: Mapping[str, Any] | None = None,
+                                 error: str | None = None, attempt: bool = False,
+                                 context: Context | None = None) -> str:
+        """Durably move a command to ``state``; returns the state it left.
+
+        With ``expected``, raises CommandConflict unless the command is in (one of) it.
+        """
+        if isinstance(expected, str):
+            expected = (expected,)
+        now = int(self._clock() * 1000)
+        async with self.transaction(durable=True) as tx:
+            return await tx.run(lambda conn: commands.transition(
+                conn, command_id, state, now, expected=expected, detail=detail, error=error,
+                attempt=attempt, context=context))
+
+    async def command(self, command_id: str) -> CommandRecord | None:
+        """One command with all its transitions."""
+        return await self._read(commands.get, command_id)
+
+    async def commands(self, *, meter_id: str | None = None, states: Sequence[str] = (),
+                       since: datetime | None = None, limit: int = 1000) -> list[CommandRecord]:
+        """Commands by meter and/or state, newest first."""
+        return await self._read(lambda conn: commands.find(
+            conn, meter_id=meter_id, states=states,
+            since=to_ms(since) if since else None, limit=limit))
+
+    # --- queries --------------------------------------------------------------------
+
+    async def _read(self, func: Callable[..., _T], *args: Any) -> _T:
+        if self.status != "ok":
+            raise StorageUnavailable(f"storage is {self.status}: {self.problem or 'not started'}")
+        reader = await self._free.get()
+        try:
+            return await reader.run(func, *args)
+        finally:
+            self._free.put_nowait(reader)
+
+    async def consumption(self, meter_id: str | None = None, *,
+                          tags: Mapping[str, str] | None = None, start: datetime,
+                          end: datetime, resolution: str = "day") -> list[ConsumptionRow]:
+        """Consumption per local hour/day/month starting in [start, end), per register.
+
+        Give a meter id, or a tag filter (one ``key: value`` reads the tag's own rollups;
+        several are summed over the meters that carry them all).
+        """
+        first, last = int(start.timestamp()), math.ceil(end.timestamp())
+        return await self._read(lambda conn: queries.consumption(
+            conn, self.tz, meter_id=meter_id, tags=tags, start=first, end=last,
+            resolution=resolution))
+
+    async def latest_reading(self, meter_id: str) -> Any:
+        """The newest stored Reading of a meter, or None."""
+        return await self._read(queries.latest_reading, meter_id)
+
+    async def readings(self, meter_id: str, start: datetime, end: datetime,
+                       limit: int | None = None) -> list[Any]:
+        """A meter's Readings with start <= time < end, oldest first."""
+        return await self._read(queries.readings, meter_id, to_ms(start), to_ms(end), limit)
+
+    async def series(self, meter_id: str, point: str, start: datetime, end: datetime,
+                     max_points: int = 500, mode: str = "auto") -> list[SeriesPoint]:
+        """A chart series of at most ``max_points`` points (consumption for registers)."""
+        return await self._read(queries.series, self.tz, meter_id, point, to_ms(start),
+                                to_ms(end), max_points, mode)
+
+    async def events(self, start: datetime | None = None, end: datetime | None = None, *,
+                     event_types: Sequence[str] = (), context_id: str | None = None,
+                     limit: int = 1000) -> list[Event]:
+        """Recorded events, oldest first; by type, or by a context and its children."""
+        first = to_ms(start) if start else 0
+        last = to_ms(end) if end else int(self._clock() * 1000) + _DAY_MS
+        return await self._read(queries.events, first, last, tuple(event_types), context_id,
+                                limit)
+
+    async def meters(self, tags: Mapping[str, str] | None = None) -> list[MeterInfo]:
+        """Known meters, optionally those with all the given tags."""
+        return await self._read(queries.meters, tags)
+
+    async def saved_states(self) -> list[tuple[Any, ...]]:
+        """Every saved entity state (for restore)."""
+        return await self._read(queries.states)
+
+    async def export(self, request: ExportRequest, path: Path, fmt: str) -> int:
+        """Write a CSV or Excel export; return the number of data rows."""
+        return await self._read(export_rows, self.tz, request, path, fmt)
+
+    # --- maintenance ----------------------------------------------------------------
+
+    async def purge(self, now: datetime | None = None) -> dict[str, int]:
+        """Delete raw rows past their retention, in small chunks that yield in between."""
+        self._check_writable()
+        now_ms = to_ms(now) if now else int(self._clock() * 1000)
+        cutoff = now_ms - self.settings.retention_days * _DAY_MS
+        keys = await self._writer.run_op(retention.meter_keys)
+        removed = {"readings": 0, "events": 0, "hourly_rollups": 0}
+        while keys:
+            deleted, done = await self._writer.run_op(retention.purge_readings_chunk, keys,
+                                                      cutoff, PURGE_BATCH)
+            removed["readings"] += deleted
+            keys = keys[done:]
+            await asyncio.sleep(0.01)
+        event_cutoff = now_ms - self.settings.events_kept_days * _DAY_MS
+        while True:
+            deleted = await self._writer.run_op(retention.purge_events_chunk, event_cutoff,
+                                                PURGE_BATCH)
+            removed["events"] += deleted
+            await asyncio.sleep(0.01)
+            if deleted < PURGE_BATCH:
+                break
+        if self.settings.rollup_retention_days:
+            hour_cutoff = (now_ms - self.settings.rollup_retention_days * _DAY_MS) // 1000
+            series = await self._writer.run_op(retention.series_keys)
+            for index in range(0, len(series), 200):
+                removed["hourly_rollups"] += await self._writer.run_op(
+                    retention.purge_hourly_chunk, series[index:index + 200], hour_cutoff)
+                await asyncio.sleep(0.01)
+        if any(removed.values()):
+            _LOGGER.info("Purged %(readings)d readings, %(events)d events, "
+                         "%(hourly_rollups)d hourly rollups", removed)
+        return removed
+
+    async def maintenance(self, now: datetime | None = None) -> dict[str, Any]:
+        """Nightly work: purge, checkpoint the WAL, ``PRAGMA optimize``."""
+        removed: dict[str, Any] = dict(await self.purge(now))
+        async with self._writer.exclusive():
+            removed.update(await self._wdb.run(retention.checkpoint_and_optimize))
+        return removed
+
+    async def _maintenance_loop(self) -> None:
+        while True:
+            await asyncio.sleep(self._seconds_to_maintenance())
+            try:
+                await self.maintenance()
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                _LOGGER.exception("Nightly storage maintenance failed; it runs again tomorrow")
+
+    def _seconds_to_maintenance(self) -> float:
+        now = datetime.fromtimestamp(self._clock(), self.tz)
+        at = self.settings.maintenance_at
+        target = now.replace(hour=at.hour, minute=at.minute, second=at.second, microsecond=0)
+        if target <= now:
+            target += timedelta(days=1)
+        return max(1.0, (target - now).total_seconds())
+
+    async def backup(self, target: Path) -> backup_mod.BackupInfo:
+        """Write a consistent online backup to ``target`` (a new file)."""
+        self._check_writable()
+        return await asyncio.to_thread(backup_mod.backup, self.path, target)
+
+    @property
+    def backlog(self) -> int:
+        """Items waiting for the writer (for back-pressure in bulk imports)."""
+        return self._writer.pending
+
+    def stats(self) -> dict[str, Any]:
+        """Counters for health pages and tests."""
+        return {
+            "status": self.status,
+            "problem": self.problem or self._writer.problem,
+            "commits": self._ingest.commits,
+            "pending": self._writer.pending,
+            "dropped": self._writer.dropped,
+            "rejected": self.rejected,
+            "failed_batches": self._writer.failed_batches,
+        }
+
+
+def _default_spawn(coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
+    return asyncio.get_running_loop().create_task(coro, name=name)
+
+
+def _set_synchronous(conn: sqlite3.Connection, synchronous: str) -> None:
+    conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+
+
+def _begin(conn: sqlite3.Connection, durable: bool) -> None:
+    if durable:
+        conn.execute("PRAGMA synchronous=FULL")
+    conn.execute("BEGIN IMMEDIATE")
+
+
+def _commit(conn: sqlite3.Connection, synchronous: str) -> None:
+    conn.execute("COMMIT")
+    conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+
+
+def _rollback(conn: sqlite3.Connection, synchronous: str) -> None:
+    if conn.in_transaction:
+        conn.execute("ROLLBACK")
+    conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
+
+
+__all__ = ["ProcessLock", "Storage", "StorageSettings", "Transaction"]
