@@ -9,6 +9,10 @@ the model's frame parser, exactly as over a wire. Used by the demo, tests and be
     meters:
       - {id: r101_e, model: ddsy, link: sim1, address: "202400000101",
          link_options: {load: {daily: 1.2}, faults: {silent: false}}}
+
+The plugin also owns the ``simulation:`` block, which puts simulated devices — 4G DTUs, an
+RS-485 bus on a pty, a serial server — on the other end of *real* links (``tcp_dtu``,
+``udp``, ``rs485``, ``tcp_client``, ``carrier``); see :mod:`.simulation`.
 """
 
 from __future__ import annotations
@@ -168,3 +172,36 @@ class SimLinkType(LinkType):
 def register_link_types() -> list[LinkType]:
     """The sim link type."""
     return [SimLinkType()]
+
+
+@hookimpl
+def config_schema(registries: Any) -> dict[str, Any]:
+    """Claim the ``simulation:`` block."""
+    from .simulation import SIMULATION_SCHEMA
+
+    return {"simulation": SIMULATION_SCHEMA}
+
+
+@hookimpl
+def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
+    """Simulated devices name links they can stand in for; per-meter settings name meters."""
+    from .simulation import check_simulation
+
+    return check_simulation(config)
+
+
+@hookimpl
+def setup(hub: Hub) -> None:
+    """Build the simulated devices of the ``simulation:`` block and their start-up stages."""
+    from .simulation import BUS_STAGE_ORDER, DTU_STAGE_ORDER, Simulation
+
+    block = hub.config.block("simulation") or {}
+    if not any(block.get(key) for key in ("dtus", "serial", "servers")):
+        return
+    simulation = Simulation(hub, block)
+    simulation.build()
+    hub.add_component("simulation", simulation)
+    hub.add_stage("simulated buses", order=BUS_STAGE_ORDER, start=simulation.start_buses,
+                  stop=simulation.stop_buses)
+    hub.add_stage("simulated DTUs", order=DTU_STAGE_ORDER, start=simulation.start_dtus,
+                  stop=simulation.stop_dtus)

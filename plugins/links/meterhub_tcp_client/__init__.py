@@ -1,0 +1,50 @@
+"""MeterHub built-in plugin: the ``tcp_client`` link (a serial server or DTU in TCP-server mode).
+
+    links:
+      - {id: gw1, type: tcp_client, host: 192.168.1.50, port: 26, timeout: 2s, gap: 50ms}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+
+from hub import validation as cv
+from hub.hookspecs import hookimpl
+from hub.metering.link import LinkType
+from meterhub_rs485.schema import stream_keys
+
+from .link import TcpClientLink, open_tcp
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+__all__ = ["TcpClientLink", "TcpClientLinkType", "open_tcp", "register_link_types"]
+
+
+class TcpClientLinkType(LinkType):
+    """``type: tcp_client``."""
+
+    name = "tcp_client"
+    description = "A serial server or DTU in TCP-server mode that the hub connects to"
+
+    def schema(self) -> Any:
+        return cv.Strict({
+            vol.Required("id"): cv.identifier,
+            vol.Required("type"): "tcp_client",
+            vol.Required("host"): cv.string,
+            vol.Required("port"): cv.port,
+            **stream_keys(gap=timedelta(milliseconds=50)),
+        })
+
+    def create(self, hub: Hub, config: Mapping[str, Any]) -> TcpClientLink:
+        return TcpClientLink(hub, config)
+
+
+@hookimpl
+def register_link_types() -> list[LinkType]:
+    """The tcp_client link type."""
+    return [TcpClientLinkType()]

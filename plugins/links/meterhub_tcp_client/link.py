@@ -1,0 +1,48 @@
+"""The ``tcp_client`` link: the hub connects out to a DTU or serial server in TCP-server mode.
+
+The device on the other end (a USR/ZLAN serial server, a DTU set to TCP server) bridges the
+socket to an RS-485 bus, so the link behaves like a local bus: one request at a time, a guard
+gap, a timeout. A refused or dropped connection is retried with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from meterhub_rs485.stream import StreamLink, keepalive
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+    from meterhub_rs485.stream import LinkProtocol
+
+_LOGGER = logging.getLogger(__name__)
+
+
+async def open_tcp(protocol: LinkProtocol, host: str, port: int) -> asyncio.BaseTransport:
+    """Connect to ``host:port`` with ``protocol`` (TCP keep-alive on)."""
+    loop = asyncio.get_running_loop()
+    transport, _ = await loop.create_connection(lambda: protocol, host, port)
+    keepalive(transport.get_extra_info("socket"))
+    return transport
+
+
+class TcpClientLink(StreamLink):
+    """A bus reached through a TCP connection the hub opens."""
+
+    type_name = "tcp_client"
+
+    def __init__(self, hub: Hub, config: Mapping[str, Any]) -> None:
+        super().__init__(hub, config)
+        self.host: str = config["host"]
+        self.port: int = int(config["port"])
+
+    def endpoint(self) -> str:
+        """``host:port``."""
+        return f"{self.host}:{self.port}"
+
+    async def open_stream(self, protocol: LinkProtocol) -> asyncio.BaseTransport:
+        """Connect."""
+        return await open_tcp(protocol, self.host, self.port)

@@ -1,0 +1,376 @@
+"""The ``tcp_dtu`` link: a TCP server that 4G/Wi-Fi DTUs connect to (PROTOCOLS.md §5.1).
+
+Each connection must name its DTU with a registration packet within ``register.timeout``;
+then requests for the meters behind that DTU go out on it, one at a time, and replies are
+matched by the address inside the frame. Heartbeats and registration prefixes are removed
+before the frame parser. A newer connection registering the same DTU replaces the old one
+(cellular modules reconnect without closing); a connection silent for ``heartbeat.misses``
+heartbeat intervals is closed as half-open. Garbage, half frames and floods are bounded per
+connection: a DTU that floods is disconnected, the others never notice.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from hub.metering.link import Link, LinkUnavailable
+from hub.metering.model import MeterModel, MeterRef
+from hub.metering.transport import StreamTransport
+from meterhub_rs485.stream import (
+    BoundedReader,
+    LinkProtocol,
+    LinkTransport,
+    keepalive,
+    seconds,
+)
+
+from .dtus import Dtu, DtuTable
+from .register import (
+    MAX_REGISTRATION,
+    NEED_MORE,
+    Match,
+    Registration,
+    StreamFilter,
+    packet_bytes,
+)
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+_LOGGER = logging.getLogger(__name__)
+
+FLUSH_DELAY: Final = 0.05  # seconds a possible partial heartbeat is held back at most
+FLOOD_WINDOW: Final = 10.0  # seconds over which a DTU's bytes are counted for flood checks
+WATCH_MAX: Final = 5.0  # the liveness sweep runs at least this often (seconds)
+MAX_WARNED_HOSTS: Final = 1024  # hosts whose failed registrations were logged as warnings
+
+
+class DtuProtocol(LinkProtocol):
+    """One TCP connection from a DTU: registration, stripping, liveness, flood guard."""
+
+    def __init__(self, link: DtuServerLink) -> None:
+        super().__init__(BoundedReader(), link.stats)
+        self.link = link
+        self.loop = asyncio.get_running_loop()
+        self.peer = "?"
+        self.dtu: Dtu | None = None
+        self._stream: StreamTransport | None = None
+        self.filter: StreamFilter | None = None
+        self.last_rx = self.loop.time()
+        self.close_reason: str | None = None
+        self.refused = False
+        self._registration = bytearray()
+        self._timer: asyncio.TimerHandle | None = None
+        self._flush: asyncio.TimerHandle | None = None
+        self._window_start = self.last_rx
+        self._window_bytes = 0
+
+    # --- asyncio callbacks ------------------------------------------------------------
+
+    def connection_made(self, transport: asyncio.BaseTransport) -> None:
+        """Wait for the registration packet."""
+        super().connection_made(transport)
+        peer = transport.get_extra_info("peername")
+        self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
+        keepalive(transport.get_extra_info("socket"))
+        if len(self.link.pending_connections) >= self.link.max_pending:
+            self.drop(f"more than {self.link.max_pending} connections waiting to register")
+            return
+        self._timer = self.loop.call_later(self.link.registration_timeout,
+                                           self._registration_timeout)
+        self.link.pending_connections.add(self)
+
+    def data_received(self, data: bytes) -> None:
+        """Registration first, then heartbeat/prefix stripping, then the frame reader."""
+        now = self.loop.time()
+        self.last_rx = now
+        size = len(data)
+        self.stats.bytes_in += size
+        if now - self._window_start > FLOOD_WINDOW:
+            self._window_start, self._window_bytes = now, 0
+        self._window_bytes += size
+        if self._window_bytes > self.link.flood_limit:
+            self.stats.garbage_bytes += size
+            self.drop(f"flooding: more than {self.link.flood_limit} bytes in "
+                      f"{FLOOD_WINDOW:g} s")
+            return
+        if self.dtu is None:
+            self._register(data)
+        else:
+            self._deliver(data)
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        """Tell the link; a pending exchange fails with NoReply."""
+        for handle in (self._timer, self._flush):
+            if handle is not None:
+                handle.cancel()
+        super().connection_lost(exc)
+        self.link.connection_gone(self, self.close_reason or (
+            str(exc) if exc else "connection closed"))
+
+    # --- registration ------------------------------------------------------------------
+
+    def _register(self, data: bytes) -> None:
+        buffer = self._registration
+        buffer += data
+        heartbeat = self.link.heartbeat
+        while heartbeat and buffer.startswith(heartbeat):
+            del buffer[:len(heartbeat)]
+        if not buffer:
+            return
+        outcome = self.link.registration.match(bytes(buffer[:MAX_REGISTRATION]),
+                                               self.link.known_ids())
+        if outcome == NEED_MORE:
+            return
+        if not isinstance(outcome, Match):
+            self.stats.garbage_bytes += len(buffer)
+            self.drop(f"not a registration packet: {bytes(buffer[:40])!r}")
+            return
+        rest = bytes(buffer[len(outcome.raw):])
+        self._registration = bytearray()
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+        if not self.link.bind(self, outcome):
+            return
+        self.filter = StreamFilter(heartbeat=heartbeat,
+                                   prefix=self.link.registration.stream_prefix(outcome))
+        if rest:
+            self._deliver(rest)
+
+    def _registration_timeout(self) -> None:
+        self._timer = None
+        if self.dtu is None:
+            self.link.stats.extra["registration_timeouts"] = (
+                self.link.stats.extra.get("registration_timeouts", 0) + 1)
+            self.drop(f"no registration within {self.link.registration_timeout:g} s")
+
+    def bound(self, dtu: Dtu) -> None:
+        """Registered as ``dtu``: set up the request/reply discipline."""
+        assert self.transport is not None
+        self.dtu = dtu
+        writer = asyncio.StreamWriter(self.transport, self,  # type: ignore[arg-type]
+                                      self.reader, self.loop)
+        self._stream = StreamTransport(self.reader, writer, gap=self.link.gap,
+                                       name=f"{self.link.id}/{dtu.id}")
+
+    @property
+    def stream(self) -> StreamTransport:
+        """The request/reply discipline (set once registered)."""
+        if self._stream is None:
+            raise LinkUnavailable(f"{self.link.id}: connection from {self.peer} is not "
+                                  "registered")
+        return self._stream
+
+    # --- after registration ----------------------------------------------------------
+
+    def _deliver(self, data: bytes) -> None:
+        stream_filter = self.filter
+        dtu = self.dtu
+        if stream_filter is not None and dtu is not None:
+            beats = stream_filter.heartbeats
+            data = stream_filter.feed(data)
+            if stream_filter.heartbeats != beats:
+                dtu.heartbeats += stream_filter.heartbeats - beats
+                self.stats.extra["heartbeats"] = self.stats.extra.get("heartbeats", 0) + (
+                    stream_filter.heartbeats - beats)
+            if stream_filter.holding and self._flush is None:
+                self._flush = self.loop.call_later(FLUSH_DELAY, self._flush_held)
+        if data:
+            reader = self.reader
+            before = reader.dropped
+            reader.feed_data(data)
+            if reader.dropped != before:
+                self.stats.garbage_bytes += reader.dropped - before
+
+    def _flush_held(self) -> None:
+        self._flush = None
+        if self.filter is not None and not self.lost:
+            held = self.filter.flush()
+            if held:
+                self.reader.feed_data(held)
+
+    def drop(self, reason: str) -> None:
+        """Close the connection, saying why (logged by the link)."""
+        if self.close_reason is None:
+            self.close_reason = reason
+        self.abort()
+
+
+class DtuServerLink(Link):
+    """DTUs connecting in over TCP; each DTU is its own request queue."""
+
+    type_name = "tcp_dtu"
+
+    def __init__(self, hub: Hub, config: Mapping[str, Any]) -> None:
+        super().__init__(hub, config)
+        self.host: str = config["listen"][0]
+        self.port: int = int(config["listen"][1])
+        register = config["register"]
+        self.registration = Registration(register["match"], register["mode"])
+        self.registration_timeout = seconds(register["timeout"], 10.0)
+        beat = config.get("heartbeat") or {}
+        self.heartbeat = packet_bytes(beat) if beat else b""
+        interval = seconds(beat.get("interval"), 0.0) if beat else 0.0
+        self.liveness = interval * float(beat.get("misses", 2.5)) if interval else 0.0
+        idle = seconds(config.get("idle_timeout"), 0.0)
+        if idle:
+            self.liveness = idle
+        self.gap = seconds(config.get("gap"), 0.0)
+        self.flood_limit = int(config.get("flood_limit", 131072))
+        self.max_pending = int(config.get("max_pending", 256))
+        self.table = DtuTable(self, auto_discovery=bool(config.get("auto_discovery")))
+        for entry in config.get("dtus") or []:
+            self.table.declare(entry["id"], entry.get("name", ""))
+        self.meter_dtu: dict[str, str] = {}
+        self.pending_connections: set[DtuProtocol] = set()
+        self._server: asyncio.Server | None = None
+        self._watchdog: asyncio.Task[None] | None = None
+        self._known_cache: list[str] | None = None
+        self._warned_hosts: set[str] = set()
+
+    # --- configuration --------------------------------------------------------------
+
+    def add_meter(self, meter: MeterRef, model: MeterModel,
+                  settings: Mapping[str, Any]) -> None:
+        """Put the meter behind its DTU (``link_options: {dtu: ...}``)."""
+        dtu_id = str(settings["dtu"])
+        self.table.declare(dtu_id).meters.add(meter.id)
+        self.meter_dtu[meter.id] = dtu_id
+        self._known_cache = None
+
+    def known_ids(self) -> list[str]:
+        """Configured DTU ids (cached)."""
+        if self._known_cache is None:
+            self._known_cache = self.table.known_ids()
+        return self._known_cache
+
+    # --- life-cycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen for DTUs."""
+        loop = asyncio.get_running_loop()
+        self._server = await loop.create_server(
+            lambda: DtuProtocol(self), self.host, self.port, reuse_address=True, backlog=1024)
+        addresses = ", ".join(f"{s.getsockname()[0]}:{s.getsockname()[1]}"
+                              for s in self._server.sockets)
+        _LOGGER.info("Link %s: waiting for %d DTUs on %s", self.id, len(self.table.dtus),
+                     addresses)
+        self.table.publish_all()
+        if self.liveness:
+            self._watchdog = loop.create_task(self._watch(), name=f"link {self.id} liveness")
+
+    @property
+    def bound_port(self) -> int:
+        """The port actually listened on (``listen: 127.0.0.1:0`` picks a free one)."""
+        if self._server is None or not self._server.sockets:
+            return self.port
+        return int(self._server.sockets[0].getsockname()[1])
+
+    async def stop(self) -> None:
+        """Stop listening and close every DTU connection."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        server, self._server = self._server, None
+        if server is not None:
+            server.close()
+        protocols = list(self.pending_connections)
+        protocols += [dtu.channel for dtu in self.table.dtus.values()
+                      if isinstance(dtu.channel, DtuProtocol)]
+        for protocol in protocols:
+            protocol.close_reason = "link stopped"
+            protocol.abort()
+        if server is not None:
+            await server.wait_closed()
+        await asyncio.sleep(0)
+
+    async def _watch(self) -> None:
+        period = max(0.2, min(self.liveness / 4, WATCH_MAX))
+        while True:
+            await asyncio.sleep(period)
+            now = asyncio.get_running_loop().time()
+            for dtu in list(self.table.dtus.values()):
+                protocol = dtu.channel
+                if isinstance(protocol, DtuProtocol) and now - protocol.last_rx > self.liveness:
+                    protocol.drop(f"silent for {now - protocol.last_rx:.0f} s "
+                                  f"(half-open connection?)")
+
+    # --- connections ------------------------------------------------------------------
+
+    def bind(self, protocol: DtuProtocol, match: Match) -> bool:
+        """A connection registered as ``match.dtu_id``: admit (replacing older) or refuse."""
+        self.pending_connections.discard(protocol)
+        dtu = self.table.admit(match.dtu_id, protocol.peer)
+        if dtu is None:
+            protocol.refused = True  # the table logged it
+            protocol.drop(f"unknown DTU {match.dtu_id}")
+            return False
+        old = dtu.channel
+        protocol.bound(dtu)
+        if isinstance(old, DtuProtocol) and old is not protocol:
+            dtu.replaced += 1
+            _LOGGER.info("Link %s: DTU %s registered again from %s; closing its older "
+                         "connection from %s", self.id, dtu.id, protocol.peer, old.peer)
+            old.close_reason = f"replaced by a newer connection from {protocol.peer}"
+            dtu.channel = protocol  # before the old one's connection_lost runs
+            old.abort()
+        self.table.set_online(dtu, protocol, protocol.peer)
+        return True
+
+    def connection_gone(self, protocol: DtuProtocol, reason: str) -> None:
+        """A connection closed: mark its DTU offline if it was the DTU's current one."""
+        self.pending_connections.discard(protocol)
+        dtu = protocol.dtu
+        if dtu is None:
+            if protocol.refused:
+                return
+            host = protocol.peer.rsplit(":", 1)[0]
+            first = host not in self._warned_hosts
+            if first and len(self._warned_hosts) < MAX_WARNED_HOSTS:
+                self._warned_hosts.add(host)
+            (_LOGGER.warning if first else _LOGGER.debug)(
+                "Link %s: connection from %s closed before registering: %s", self.id,
+                protocol.peer, reason)
+            return
+        self.stats.disconnects += 1
+        if dtu.channel is protocol:
+            self.table.set_offline(dtu, reason)
+        else:
+            _LOGGER.debug("Link %s: older connection of DTU %s closed: %s", self.id, dtu.id,
+                          reason)
+
+    # --- what the metering service uses -----------------------------------------------
+
+    def group_of(self, meter: MeterRef) -> str:
+        """The DTU the meter sits behind: DTUs are read concurrently."""
+        return self.meter_dtu.get(meter.id, self.id)
+
+    def transport_for(self, meter: MeterRef) -> LinkTransport:
+        """The meter's DTU's transport, or LinkUnavailable when that DTU is offline."""
+        dtu_id = self.meter_dtu.get(meter.id)
+        dtu = self.table.dtus.get(dtu_id) if dtu_id is not None else None
+        if dtu is None:
+            raise LinkUnavailable(f"{self.id}: meter {meter.id} is behind no DTU")
+        if not dtu.online:
+            raise LinkUnavailable(f"{self.id}: DTU {dtu.id} is not connected")
+        return dtu.transport
+
+    def dtu(self, dtu_id: str) -> Dtu | None:
+        """A DTU record by id."""
+        return self.table.dtus.get(dtu_id)
+
+    @property
+    def online(self) -> bool:
+        """Listening (individual DTUs have their own online state)."""
+        return self._server is not None
+
+    def status(self) -> dict[str, Any]:
+        """Listening address, counters, and every DTU's state."""
+        return {**super().status(), "listen": f"{self.host}:{self.bound_port}",
+                "dtus_online": self.table.online_count(), "dtus_total": len(self.table.dtus),
+                "pending_connections": len(self.pending_connections),
+                "dtus": self.table.status()}

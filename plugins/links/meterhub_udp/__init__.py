@@ -1,0 +1,72 @@
+"""MeterHub built-in plugin: the ``udp`` link (DTUs carrying frames over UDP).
+
+    links:
+      - id: udp1
+        type: udp
+        listen: 0.0.0.0:9001
+        register: {match: [known, imei], mode: prefix}
+        heartbeat: {data: "ping", interval: 60s}
+        dtus: [{id: gw7, address: "10.0.0.7:9001"}]   # a DTU known by its source address
+    meters:
+      - {id: shop3_e, model: ddsy, link: udp1, address: "202400000301",
+         link_options: {dtu: "861234567890123"}}
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+
+from hub import validation as cv
+from hub.hookspecs import hookimpl
+from hub.metering.link import LinkType
+from meterhub_rs485.schema import host_port
+from meterhub_tcp_dtu import DTU_KEYS
+
+from .link import UdpLink
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+__all__ = ["UdpLink", "UdpLinkType", "register_link_types"]
+
+
+def _dtu_entry(value: Any) -> dict[str, Any]:
+    """A DTU id, or ``{id: ..., name: ..., address: host:port}``."""
+    if isinstance(value, dict):
+        entry: dict[str, Any] = cv.Strict({
+            vol.Required("id"): cv.string,
+            vol.Optional("name"): cv.string,
+            vol.Optional("address"): host_port,
+        })(value)
+        return entry
+    return {"id": cv.string(value)}
+
+
+class UdpLinkType(LinkType):
+    """``type: udp``."""
+
+    name = "udp"
+    description = "DTUs carrying meter frames in UDP datagrams (registration or source address)"
+    meter_keys = {vol.Required("dtu"): cv.string}
+
+    def schema(self) -> Any:
+        return cv.Strict({
+            vol.Required("id"): cv.identifier,
+            vol.Required("type"): "udp",
+            vol.Optional("listen", default="0.0.0.0:9001"): host_port,
+            **DTU_KEYS,
+            vol.Optional("dtus", default=[]): vol.All(cv.ListOf(_dtu_entry),
+                                                      cv.unique_ids("id")),
+        })
+
+    def create(self, hub: Hub, config: Mapping[str, Any]) -> UdpLink:
+        return UdpLink(hub, config)
+
+
+@hookimpl
+def register_link_types() -> list[LinkType]:
+    """The udp link type."""
+    return [UdpLinkType()]

@@ -1,0 +1,259 @@
+"""The ``udp`` link: DTUs that carry their bus's frames in UDP datagrams to the hub.
+
+The hub listens on one UDP port. A DTU is known by its registration packet (sent once, or
+as a prefix of every datagram; the same matchers as ``tcp_dtu``) or, for DTUs that send
+none, by a fixed source address in ``dtus:``. Requests go to the address the DTU last sent
+from (NAT rebinding is followed); a DTU's datagrams feed only that DTU's reply reader, and
+replies are matched by the address inside the frame. One request is outstanding per DTU.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any, Final
+
+from hub.metering.link import Link, LinkUnavailable
+from hub.metering.model import MeterModel, MeterRef
+from hub.metering.transport import StreamTransport
+from meterhub_rs485.stream import BoundedReader, LinkTransport, seconds
+from meterhub_tcp_dtu.dtus import Dtu, DtuTable
+from meterhub_tcp_dtu.register import Match, Registration, StreamFilter, packet_bytes
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+_LOGGER = logging.getLogger(__name__)
+
+MAX_UNKNOWN_SOURCES: Final = 1024
+WATCH_MAX: Final = 5.0
+
+Address = tuple[str, int]
+
+
+class _Sender(asyncio.WriteTransport):
+    """A write-only transport that sends each write as one datagram to a DTU."""
+
+    def __init__(self, channel: UdpChannel) -> None:
+        super().__init__()
+        self._channel = channel
+
+    def write(self, data: bytes | bytearray | memoryview) -> None:
+        self._channel.link.sendto(bytes(data), self._channel.address)
+
+    def is_closing(self) -> bool:
+        return self._channel.link.endpoint is None
+
+    def close(self) -> None:
+        pass
+
+    def get_write_buffer_size(self) -> int:
+        return 0
+
+
+class UdpChannel:
+    """A DTU's path over UDP: its address, its reply reader and request discipline."""
+
+    def __init__(self, link: UdpLink, dtu: Dtu, address: Address, prefix: bytes) -> None:
+        loop = asyncio.get_running_loop()
+        self.link = link
+        self.dtu = dtu
+        self.address = address
+        self.reader = BoundedReader()
+        self.filter = StreamFilter(heartbeat=link.heartbeat, prefix=prefix)
+        self.last_rx = loop.time()
+        protocol = asyncio.StreamReaderProtocol(self.reader)
+        writer = asyncio.StreamWriter(_Sender(self), protocol, self.reader, loop)
+        self.stream = StreamTransport(self.reader, writer, gap=link.gap,
+                                      name=f"{link.id}/{dtu.id}")
+
+    def feed(self, data: bytes) -> None:
+        """A datagram from the DTU (registration already removed)."""
+        beats = self.filter.heartbeats
+        data = self.filter.feed(data) + self.filter.flush()  # a datagram is whole
+        if self.filter.heartbeats != beats:
+            self.dtu.heartbeats += self.filter.heartbeats - beats
+        if data:
+            before = self.reader.dropped
+            self.reader.feed_data(data)
+            self.link.stats.garbage_bytes += self.reader.dropped - before
+
+
+class _Endpoint(asyncio.DatagramProtocol):
+    def __init__(self, link: UdpLink) -> None:
+        self.link = link
+
+    def datagram_received(self, data: bytes, addr: tuple[str | Any, int]) -> None:
+        self.link.datagram(data, (str(addr[0]), int(addr[1])))
+
+    def error_received(self, exc: Exception) -> None:
+        _LOGGER.debug("Link %s: UDP error: %s", self.link.id, exc)
+
+
+class UdpLink(Link):
+    """DTUs over UDP; each DTU is its own request queue."""
+
+    type_name = "udp"
+
+    def __init__(self, hub: Hub, config: Mapping[str, Any]) -> None:
+        super().__init__(hub, config)
+        self.host: str = config["listen"][0]
+        self.port: int = int(config["listen"][1])
+        register = config["register"]
+        self.registration = Registration(register["match"], register["mode"])
+        beat = config.get("heartbeat") or {}
+        self.heartbeat = packet_bytes(beat) if beat else b""
+        interval = seconds(beat.get("interval"), 0.0) if beat else 0.0
+        self.liveness = interval * float(beat.get("misses", 2.5)) if interval else 0.0
+        idle = seconds(config.get("idle_timeout"), 0.0)
+        if idle:
+            self.liveness = idle
+        self.gap = seconds(config.get("gap"), 0.0)
+        self.table = DtuTable(self, auto_discovery=bool(config.get("auto_discovery")))
+        self.static: dict[Address, str] = {}
+        for entry in config.get("dtus") or []:
+            self.table.declare(entry["id"], entry.get("name", ""))
+            if entry.get("address"):
+                self.static[entry["address"]] = entry["id"]
+        self.meter_dtu: dict[str, str] = {}
+        self.channels: dict[str, UdpChannel] = {}
+        self.by_address: dict[Address, str] = {}
+        self.endpoint: asyncio.DatagramTransport | None = None
+        self._unknown: set[Address] = set()
+        self._watchdog: asyncio.Task[None] | None = None
+
+    def add_meter(self, meter: MeterRef, model: MeterModel,
+                  settings: Mapping[str, Any]) -> None:
+        """Put the meter behind its DTU (``link_options: {dtu: ...}``)."""
+        dtu_id = str(settings["dtu"])
+        self.table.declare(dtu_id).meters.add(meter.id)
+        self.meter_dtu[meter.id] = dtu_id
+
+    # --- life-cycle -------------------------------------------------------------------
+
+    async def start(self) -> None:
+        """Listen; DTUs with a fixed address are reachable at once."""
+        loop = asyncio.get_running_loop()
+        transport, _ = await loop.create_datagram_endpoint(
+            lambda: _Endpoint(self), local_addr=(self.host, self.port), reuse_port=False)
+        self.endpoint = transport
+        _LOGGER.info("Link %s: listening for %d DTUs on UDP %s:%d", self.id,
+                     len(self.table.dtus), self.host, self.bound_port)
+        self.table.publish_all()
+        for address, dtu_id in self.static.items():
+            self._bind(self.table.dtus[dtu_id], address, b"")
+        if self.liveness:
+            self._watchdog = loop.create_task(self._watch(), name=f"link {self.id} liveness")
+
+    async def stop(self) -> None:
+        """Close the socket; pending exchanges time out."""
+        if self._watchdog is not None:
+            self._watchdog.cancel()
+            self._watchdog = None
+        endpoint, self.endpoint = self.endpoint, None
+        for channel in self.channels.values():
+            self.table.set_offline(channel.dtu, "link stopped")
+            channel.reader.feed_eof()  # a pending exchange ends now
+        self.channels.clear()
+        self.by_address.clear()
+        if endpoint is not None:
+            endpoint.close()
+        await asyncio.sleep(0)
+
+    @property
+    def bound_port(self) -> int:
+        """The UDP port actually bound (``listen: 127.0.0.1:0`` picks one)."""
+        if self.endpoint is None:
+            return self.port
+        return int(self.endpoint.get_extra_info("sockname")[1])
+
+    async def _watch(self) -> None:
+        period = max(0.2, min(self.liveness / 4, WATCH_MAX))
+        while True:
+            await asyncio.sleep(period)
+            now = asyncio.get_running_loop().time()
+            for channel in self.channels.values():
+                if channel.dtu.channel is channel and now - channel.last_rx > self.liveness:
+                    self.table.set_offline(channel.dtu, f"silent for {now - channel.last_rx:.0f} s")
+
+    # --- datagrams ----------------------------------------------------------------------
+
+    def sendto(self, data: bytes, address: Address) -> None:
+        """Send one datagram (counted)."""
+        if self.endpoint is not None:
+            self.endpoint.sendto(data, address)
+
+    def datagram(self, data: bytes, address: Address) -> None:
+        """Route a datagram to its DTU: by registration, else by known source address."""
+        self.stats.bytes_in += len(data)
+        body = data
+        if self.heartbeat:
+            while body.startswith(self.heartbeat):
+                body = body[len(self.heartbeat):]
+        outcome = self.registration.match(body, self.table.known_ids()) if body else None
+        prefix = b""
+        if isinstance(outcome, Match):
+            dtu_id: str | None = outcome.dtu_id
+            prefix = self.registration.stream_prefix(outcome)
+            data = body[len(outcome.raw):]
+        else:
+            dtu_id = self.by_address.get(address) or self.static.get(address)
+        if dtu_id is None:
+            self.stats.garbage_bytes += len(data)
+            if address not in self._unknown and len(self._unknown) < MAX_UNKNOWN_SOURCES:
+                self._unknown.add(address)
+                _LOGGER.warning("Link %s: datagram from unknown source %s:%d ignored "
+                                "(no registration, not a configured address)", self.id,
+                                *address)
+            return
+        dtu = self.table.admit(dtu_id, f"{address[0]}:{address[1]}")
+        if dtu is None:
+            return
+        channel = self._bind(dtu, address, prefix)
+        channel.last_rx = asyncio.get_running_loop().time()
+        if dtu.channel is not channel:
+            self.table.set_online(dtu, channel, f"{address[0]}:{address[1]}")
+        if data:
+            channel.feed(data)
+
+    def _bind(self, dtu: Dtu, address: Address, prefix: bytes) -> UdpChannel:
+        channel = self.channels.get(dtu.id)
+        if channel is None:
+            channel = self.channels[dtu.id] = UdpChannel(self, dtu, address, prefix)
+            self.table.set_online(dtu, channel, f"{address[0]}:{address[1]}")
+        elif channel.address != address:
+            _LOGGER.info("Link %s: DTU %s now sends from %s:%d (was %s:%d)", self.id, dtu.id,
+                         *address, *channel.address)
+            self.by_address.pop(channel.address, None)
+            channel.address = address
+        if prefix and channel.filter.prefix != prefix:
+            channel.filter = StreamFilter(heartbeat=self.heartbeat, prefix=prefix)
+        self.by_address[address] = dtu.id
+        return channel
+
+    # --- what the metering service uses -----------------------------------------------
+
+    def group_of(self, meter: MeterRef) -> str:
+        """The DTU the meter sits behind."""
+        return self.meter_dtu.get(meter.id, self.id)
+
+    def transport_for(self, meter: MeterRef) -> LinkTransport:
+        """The DTU's transport, or LinkUnavailable when its address is not known yet."""
+        dtu_id = self.meter_dtu.get(meter.id)
+        dtu = self.table.dtus.get(dtu_id) if dtu_id is not None else None
+        if dtu is None:
+            raise LinkUnavailable(f"{self.id}: meter {meter.id} is behind no DTU")
+        if not dtu.online:
+            raise LinkUnavailable(f"{self.id}: DTU {dtu.id} has not been heard from")
+        return dtu.transport
+
+    @property
+    def online(self) -> bool:
+        """Listening."""
+        return self.endpoint is not None
+
+    def status(self) -> dict[str, Any]:
+        """Listening port, counters and every DTU's state."""
+        return {**super().status(), "listen": f"{self.host}:{self.bound_port}",
+                "dtus_online": self.table.online_count(), "dtus": self.table.status()}
