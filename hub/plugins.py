@@ -33,7 +33,9 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 # Core modules that implement hooks, registered before anything else.
-CORE_PLUGINS: tuple[str, ...] = ("hub.web", "hub.metering", "hub.storage", "hub.billing.tariffs")
+CORE_PLUGINS: tuple[str, ...] = (
+    "hub.web", "hub.storage", "hub.metering", "hub.billing.tariffs", "hub.prepaid",
+)
 
 _T = TypeVar("_T")
 
