@@ -5,10 +5,15 @@ A core plugin: it claims the ``accounts`` block and checks that meters name real
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ..hookspecs import hookimpl
 from .accounts import ACCOUNTS_SCHEMA, check_accounts
+from .control import setup_control
+from .money import setup_money
+
+if TYPE_CHECKING:
+    from ..core import Hub
 
 
 @hookimpl
@@ -21,3 +26,10 @@ def config_schema() -> dict[str, Any]:
 def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
     """Meters name existing accounts."""
     return check_accounts(config)
+
+
+@hookimpl
+def setup(hub: Hub) -> None:
+    """Set up the money side (ledger, charges) and the control side (trips, commands)."""
+    setup_money(hub)
+    setup_control(hub)
