@@ -37,9 +37,11 @@ class Prepared:
 def resolve_config_path(path: str | Path | None) -> Path:
     """The config to use: the one given, else ./hub.yaml, else the embedded demo."""
     if path is not None:
-        return Path(path)
+        return Path(path).resolve()
     local = Path("hub.yaml")
-    return local if local.is_file() else config_mod.DEMO_CONFIG
+    # a symlinked hub.yaml (like this repository's, to the demo) includes files beside its
+    # real location
+    return local.resolve() if local.is_file() else config_mod.DEMO_CONFIG
 
 
 def prepare(

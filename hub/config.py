@@ -170,11 +170,13 @@ def validate(
                 f"unknown key{hint}: no loaded plugin configures '{key}'",
             ))
             continue
+        if value is None:
+            continue  # written empty (or its include failed, already reported): as if absent
         schema = known[key]
         if not isinstance(schema, vol.Schema):
             schema = vol.Schema(schema)
         try:
-            validated[key] = schema(value if value is not None else _empty_like(schema))
+            validated[key] = schema(value)
         except vol.Invalid as err:
             for single in cv.flatten_invalid(err):
                 path, message = cv.describe_invalid(single, value)
@@ -184,7 +186,7 @@ def validate(
                     message,
                 ))
     for key, schema in known.items():
-        if key in validated or key in raw:
+        if key in validated or raw.get(key) is not None:
             continue
         try:
             validated[key] = (schema if isinstance(schema, vol.Schema) else vol.Schema(schema))(

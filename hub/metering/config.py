@@ -34,6 +34,7 @@ METERING_SCHEMA = cv.Strict({
         vol.Optional("factor", default=2): cv.positive_int,
     }),
     vol.Optional("concurrency", default=256): cv.positive_int,
+    vol.Optional("read_on_start", default=True): cv.boolean,
     vol.Optional("time_sync", default={}): cv.Strict({
         vol.Optional("mode", default="off"): cv.one_of("off", "broadcast", "per_meter"),
         vol.Optional("at", default="03:00"): cv.time_of_day,

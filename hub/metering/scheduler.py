@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
+from ..const import EVENT_HUB_STARTED
 from ..core import Context
 from ..util.dt import as_local, now, utcnow
 from ..util.ids import slugify
@@ -73,6 +74,13 @@ class Scheduler:
         sync = self.options.get("time_sync") or {}
         if sync.get("mode", "off") != "off":
             self.hub.create_background_task(self._time_sync_loop(sync), "time sync")
+        if self.options.get("read_on_start", True) and self.service.meters:
+            self.hub.bus.listen_once(EVENT_HUB_STARTED, self._read_all_once)
+
+    async def _read_all_once(self, _event: Any) -> None:
+        """After start-up, read every meter once instead of waiting for the first plan."""
+        plan = {"plan": "every", "minutes": 60 * 24, "id": "start"}
+        await self.run_plan(-1, plan)
 
     async def stop(self) -> None:
         """Cancel pending re-reads (the plan loops are background tasks the hub cancels)."""

@@ -17,7 +17,7 @@ from hub.metering.service import MeteringService, ReadFailed
 CONFIG = """
 site: {name: Test, time_zone: Asia/Shanghai}
 http: {port: 0, host: 127.0.0.1}
-metering: {retries: 1, retry_delay: 0, timeout: 0.2, offline_after: 2,
+metering: {retries: 1, retry_delay: 0, timeout: 0.2, offline_after: 2, read_on_start: false,
            reread: {first_delay: 0.05, max_delay: 0.1}}
 links:
   - {id: sim1, type: sim, speed: 3600}

@@ -19,6 +19,7 @@ from hub.util.dt import utcnow
 CONFIG = """
 site: {name: Test, time_zone: Asia/Shanghai}
 http: {port: 0, host: 127.0.0.1}
+metering: {read_on_start: false}
 storage: {commit_interval: 0.05, max_rate: {electricity: 100000}}  # the sim clock runs 3600x
 links:
   - {id: sim1, type: sim, speed: 3600}

@@ -1,0 +1,91 @@
+"""The built-in demo site: `meterhub run` reads every demo meter over real links within 30 s."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from pathlib import Path
+
+from hub.config import DEMO_CONFIG
+
+DEADLINE = 30.0
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _demo_copy(tmp_path: Path) -> Path:
+    """The demo config with its fixed DTU port and pty path moved out of the way."""
+    folder = tmp_path / "demo"
+    shutil.copytree(DEMO_CONFIG.parent, folder)
+    hub_yaml = folder / "hub.yaml"
+    text = hub_yaml.read_text()
+    assert "listen: 127.0.0.1:9000" in text and "/tmp/meterhub-demo-bus1" in text
+    text = text.replace("listen: 127.0.0.1:9000", "listen: 127.0.0.1:0")
+    text = text.replace("/tmp/meterhub-demo-bus1", str(tmp_path / "bus1"))
+    hub_yaml.write_text(text)
+    return hub_yaml
+
+
+def _get(port: int, path: str) -> object:
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+        return json.loads(response.read())
+
+
+def test_demo_reads_every_meter_within_30_seconds(tmp_path: Path) -> None:
+    config = _demo_copy(tmp_path)
+    meter_count = sum(1 for line in (config.parent / "meters.yaml").read_text().splitlines()
+                      if line.startswith("- {id:"))
+    port = _free_port()
+    log = (tmp_path / "hub.log").open("w+")
+    env = {**os.environ, "PYTHONUNBUFFERED": "1"}
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hub", "run", "-c", str(config), "--data", str(tmp_path / "data"),
+         "--port", str(port)], stdout=log, stderr=subprocess.STDOUT, env=env)
+    started = time.monotonic()
+    try:
+        online: list[str] = []
+        states: list[dict[str, object]] = []
+        while time.monotonic() - started < DEADLINE + 15:
+            time.sleep(0.5)
+            assert proc.poll() is None, "the hub exited early"
+            try:
+                states = _get(port, "/api/states?domain=meter")  # type: ignore[assignment]
+            except OSError:
+                continue
+            online = [s["entity_id"] for s in states  # type: ignore[misc]
+                      if s["attributes"].get("last_read")]  # type: ignore[attr-defined]
+            if len(online) == meter_count:
+                break
+        elapsed = time.monotonic() - started
+        assert len(states) == meter_count
+        assert len(online) == meter_count, f"read {len(online)} of {meter_count} meters"
+        assert elapsed <= DEADLINE, f"all meters read only after {elapsed:.1f} s"
+        rate = _get(port, "/api/states/sensor.collection_overall")
+        assert rate["state"] == "100.0"  # type: ignore[index]
+        one = _get(port, "/api/states/meter.b101_e")  # on the simulated RS485 bus
+        assert one["attributes"]["link"] == "bus1"  # type: ignore[index]
+        dtu = _get(port, "/api/states/meter.a301_e")  # behind a simulated 4G DTU
+        assert dtu["attributes"]["link"] == "dtu_server"  # type: ignore[index]
+    finally:
+        proc.send_signal(signal.SIGTERM)
+        try:
+            assert proc.wait(timeout=15) == 0
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+            log.seek(0)
+            output = log.read()
+            log.close()
+    assert "Loaded plugins:" in output
+    assert "Traceback" not in output, output[-3000:]
