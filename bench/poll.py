@@ -80,13 +80,13 @@ def run_simulators(port: int, dtus: int, per_dtu: int, ready: Any,
 
 async def _simulators(port: int, dtus: int, per_dtu: int, ready: Any) -> None:
     from meterhub_dlt645.models import DDSY
-    from meterhub_sim.dtu import IndexedBus, SimulatedDtu
+    from meterhub_sim.dtu import SimulatedDtu
 
     clock = SimClock(speed=1)
     load = ConstantLoad("0.8")
     devices = []
     for dtu in range(dtus):
-        bus = IndexedBus(DDSY.create_simulator(address_of(dtu, slot), clock=clock, load=load)
+        bus = SimulatedBus(DDSY.create_simulator(address_of(dtu, slot), clock=clock, load=load)
                          for slot in range(per_dtu))
         devices.append(SimulatedDtu("127.0.0.1", port, dtu_id(dtu).encode(), bus,
                                     heartbeat=b"ping", heartbeat_interval=30,

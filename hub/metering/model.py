@@ -217,7 +217,10 @@ class MeterModel(abc.ABC):
 
     def options(self, raw: Mapping[str, Any]) -> Mapping[str, Any]:
         """Validate a meter's model options; raises ``vol.Invalid`` with the key path."""
-        return dict(vol.Schema(dict(self.options_schema))(dict(raw)))
+        schema = self.__dict__.get("_options_validator")
+        if schema is None:  # compiled once per model: reads call this on the hot path
+            schema = self.__dict__["_options_validator"] = vol.Schema(dict(self.options_schema))
+        return dict(schema(dict(raw)))
 
 
 class ProtocolCodec(abc.ABC):

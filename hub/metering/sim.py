@@ -193,6 +193,8 @@ class SimulatedBus:
         self.baud = baud
         self.bits_per_byte = bits_per_byte
         self.turnaround = turnaround
+        self._index: dict[tuple[str, Any], Simulator] = {}
+        self._index_size = -1
         for meter in meters:
             self.add(meter)
 
@@ -207,13 +209,19 @@ class SimulatedBus:
         return nbytes * self.bits_per_byte / self.baud if self.baud else 0.0
 
     def replies(self, data: bytes) -> list[tuple[Simulator, Any, bytes | None]]:
-        """Feed request bytes; return (meter, request frame, reply) for each answer due."""
+        """Feed request bytes; return (meter, request frame, reply) for each answer due.
+
+        A frame addressed to one known meter goes to that meter only (a meter ignores
+        frames for other addresses anyway); wildcard and broadcast frames go to all.
+        """
         out: list[tuple[Simulator, Any, bytes | None]] = []
+        index = self._address_index()
         for protocol, parser in self._parsers.items():
             for frame in parser.feed(data):
-                for meter in self.meters:
-                    if meter.protocol != protocol:
-                        continue
+                target = index.get((protocol, getattr(frame, "address", None)))
+                meters = (target,) if target is not None else [
+                    m for m in self.meters if m.protocol == protocol]
+                for meter in meters:
                     try:
                         reply = meter.handle_frame(frame)
                     except Exception:
@@ -224,6 +232,30 @@ class SimulatedBus:
                         out.append((meter, frame, reply))
         return out
 
+    def _address_index(self) -> dict[tuple[str, Any], Simulator]:
+        if self._index_size != len(self.meters):
+            self._index = {}
+            for meter in self.meters:
+                self._index.setdefault((meter.protocol, meter.address), meter)
+            self._index_size = len(self.meters)
+        return self._index
+
+    def answers(self, data: bytes) -> list[tuple[float, bytes]]:
+        """(delay, reply bytes) for each answer due to ``data``, with each meter's faults
+        applied: silent meters say nothing, slow ones wait, corrupt ones spoil the checksum.
+        The delay includes the turnaround and the reply's time on the wire."""
+        out: list[tuple[float, bytes]] = []
+        for meter, _frame, reply in self.replies(data):
+            faults: Faults | None = getattr(meter, "faults", None)
+            if reply is None or (faults is not None and faults.silent):
+                continue
+            if faults is not None and faults.corrupt_checksum and isinstance(
+                    meter, SimulatedMeter):
+                reply = meter.corrupt(reply)
+            delay = self.turnaround + (float(faults.delay) if faults is not None else 0.0)
+            out.append((delay + self.wire_time(len(reply)), reply))
+        return out
+
     async def serve(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         """Answer requests arriving on ``reader`` until it closes."""
         try:
@@ -231,15 +263,7 @@ class SimulatedBus:
                 data = await reader.read(4096)
                 if not data:
                     return
-                for meter, _frame, reply in self.replies(data):
-                    faults: Faults | None = getattr(meter, "faults", None)
-                    if reply is None or (faults is not None and faults.silent):
-                        continue
-                    if faults is not None and faults.corrupt_checksum:
-                        reply = meter.corrupt(reply) if isinstance(
-                            meter, SimulatedMeter) else reply
-                    delay = self.turnaround + (faults.delay if faults else 0.0)
-                    delay += self.wire_time(len(reply))
+                for delay, reply in self.answers(data):
                     if delay > 0:
                         await asyncio.sleep(delay)
                     writer.write(reply)

@@ -90,15 +90,9 @@ class SimTransport:
             stats.bytes_out += len(request)
             parser.reset()
             async with asyncio.timeout(timeout):
-                for meter, _frame, reply in self._bus.replies(request):
-                    faults = getattr(meter, "faults", None)
-                    if reply is None or (faults is not None and faults.silent):
-                        continue
-                    if faults is not None and faults.delay:
-                        await asyncio.sleep(float(faults.delay))
-                    if faults is not None and faults.corrupt_checksum and isinstance(
-                            meter, SimulatedMeter):
-                        reply = meter.corrupt(reply)
+                for delay, reply in self._bus.answers(request):
+                    if delay > 0:
+                        await asyncio.sleep(delay)
                     stats.bytes_in += len(reply)
                     for frame in parser.feed(reply):
                         if accept(frame):
@@ -196,7 +190,7 @@ def setup(hub: Hub) -> None:
     from .simulation import BUS_STAGE_ORDER, DTU_STAGE_ORDER, Simulation
 
     block = hub.config.block("simulation") or {}
-    if not any(block.get(key) for key in ("dtus", "serial", "servers")):
+    if not any(block.get(key) for key in ("dtus", "serial", "servers", "nbiot")):
         return
     simulation = Simulation(hub, block)
     simulation.build()

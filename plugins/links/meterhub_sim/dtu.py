@@ -13,12 +13,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
-from hub.metering.model import Simulator
-from hub.metering.sim import Faults, SimulatedBus, SimulatedMeter
+from hub.metering.sim import SimulatedBus
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -36,59 +34,6 @@ class DtuFaults:
     drop_on_request: int = 0  # drop the connection when this many more requests arrived
     mute: bool = False  # never forwards replies (the meters behind it seem silent)
     no_heartbeat: bool = False  # stops sending heartbeats (a half-open link for the hub)
-
-
-class IndexedBus(SimulatedBus):
-    """A simulated bus that hands a frame addressed to one known meter to that meter only.
-
-    Same answers as :class:`SimulatedBus` (a meter ignores frames for other addresses);
-    frames to wildcard or broadcast addresses still go to every meter. Saves asking all
-    meters behind a DTU about every frame.
-    """
-
-    def replies(self, data: bytes) -> list[tuple[Simulator, Any, bytes | None]]:
-        """Feed request bytes; return (meter, request frame, reply) for each answer due."""
-        out: list[tuple[Simulator, Any, bytes | None]] = []
-        index = self._index()
-        for protocol, parser in self._parsers.items():
-            for frame in parser.feed(data):
-                target = index.get((protocol, getattr(frame, "address", None)))
-                meters = (target,) if target is not None else [
-                    m for m in self.meters if m.protocol == protocol]
-                for meter in meters:
-                    try:
-                        reply = meter.handle_frame(frame)
-                    except Exception:
-                        _LOGGER.exception("Simulated meter %s failed on %r", meter.address,
-                                          frame)
-                        continue
-                    if reply is not None:
-                        out.append((meter, frame, reply))
-        return out
-
-    def _index(self) -> dict[tuple[str, Any], Simulator]:
-        cached: tuple[int, dict[tuple[str, Any], Simulator]] | None = getattr(
-            self, "_cache", None)
-        if cached is None or cached[0] != len(self.meters):
-            index: dict[tuple[str, Any], Simulator] = {}
-            for meter in self.meters:
-                index.setdefault((meter.protocol, meter.address), meter)
-            cached = (len(self.meters), index)
-            self._cache = cached
-        return cached[1]
-
-
-def bus_answers(bus: SimulatedBus, data: bytes) -> Iterator[tuple[float, bytes]]:
-    """(delay, reply) for each answer the bus's meters give to ``data``, faults applied."""
-    for meter, _frame, reply in bus.replies(data):
-        faults: Faults | None = getattr(meter, "faults", None)
-        if reply is None or (faults is not None and faults.silent):
-            continue
-        if faults is not None and faults.corrupt_checksum and isinstance(meter,
-                                                                         SimulatedMeter):
-            reply = meter.corrupt(reply)
-        delay = bus.turnaround + (float(faults.delay) if faults is not None else 0.0)
-        yield delay + bus.wire_time(len(reply)), reply
 
 
 class SimulatedDtu:
@@ -210,7 +155,7 @@ class SimulatedDtu:
                 if not faults.drop_on_request:
                     writer.transport.abort()
                     return
-            for delay, reply in bus_answers(self.bus, data):
+            for delay, reply in self.bus.answers(data):
                 if faults.mute:
                     continue
                 if delay > 0:
@@ -298,7 +243,7 @@ class SimulatedUdpDtu(asyncio.DatagramProtocol):
         self.requests += 1
         if self.faults.mute:
             return
-        for delay, reply in bus_answers(self.bus, data):
+        for delay, reply in self.bus.answers(data):
             if self.faults.garbage:
                 self._send(self.faults.garbage)
             if delay > 0:

@@ -30,7 +30,7 @@ from hub.metering.service import MeteringService
 from hub.metering.sim import SimClock, SimulatedBus, SimulatedMeter
 from meterhub_rs485.schema import bits_per_byte, short_duration
 
-from .dtu import IndexedBus, SimulatedDtu, SimulatedUdpDtu
+from .dtu import SimulatedDtu, SimulatedUdpDtu
 from .serial import SimulatedSerialBus
 from .tcpserver import SimulatedTcpServer
 
@@ -142,7 +142,7 @@ class Simulation:
 
     def _bus(self, link_id: str, group: Callable[[Mapping[str, Any]], Any] | None = None,
              **bus_options: Any) -> dict[Any, SimulatedBus]:
-        buses: dict[Any, SimulatedBus] = defaultdict(lambda: IndexedBus(**bus_options))
+        buses: dict[Any, SimulatedBus] = defaultdict(lambda: SimulatedBus(**bus_options))
         for meter in self._meters:
             if meter["link"] != link_id:
                 continue
@@ -160,14 +160,14 @@ class Simulation:
             buses = self._bus(link["id"], baud=int(serial.get("baud", 2400)) if line_rate
                               else None, bits_per_byte=round(bits_per_byte(serial)),
                               turnaround=entry["turnaround"].total_seconds())
-            bus = buses.get(None) or IndexedBus()
+            bus = buses.get(None) or SimulatedBus()
             self.buses[link["id"]] = SimulatedSerialBus(bus, Path(serial["port"]),
                                                         name=link["id"])
         for entry in self.config.get("servers") or []:
             link = self._links[entry["link"]]
             buses = self._bus(link["id"], turnaround=entry["turnaround"].total_seconds())
             self.servers[link["id"]] = SimulatedTcpServer(
-                buses.get(None) or IndexedBus(), link["host"], int(link["port"]),
+                buses.get(None) or SimulatedBus(), link["host"], int(link["port"]),
                 name=link["id"])
         for entry in self.config.get("dtus") or []:
             self._build_dtus(entry)

@@ -13,7 +13,7 @@ import logging
 
 from hub.metering.sim import SimulatedBus
 
-from .dtu import READ_SIZE, DtuFaults, bus_answers
+from .dtu import READ_SIZE, DtuFaults
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -62,7 +62,7 @@ class SimulatedTcpServer:
                 if not data:
                     return
                 self.requests += 1
-                for delay, reply in bus_answers(self.bus, data):
+                for delay, reply in self.bus.answers(data):
                     if self.faults.mute:
                         continue
                     if delay > 0:
