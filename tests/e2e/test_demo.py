@@ -67,12 +67,18 @@ def test_demo_reads_every_meter_within_30_seconds(tmp_path: Path) -> None:
                       if s["attributes"].get("last_read")]  # type: ignore[attr-defined]
             if len(online) == meter_count:
                 break
-        elapsed = time.monotonic() - started
+        read_all = time.monotonic() - started
+        rate: object = None
+        while time.monotonic() - started < DEADLINE + 15:
+            try:  # published when the start-up read finishes
+                rate = _get(port, "/api/states/sensor.collection_overall")
+                break
+            except OSError:
+                time.sleep(0.5)
         assert len(states) == meter_count
         assert len(online) == meter_count, f"read {len(online)} of {meter_count} meters"
-        assert elapsed <= DEADLINE, f"all meters read only after {elapsed:.1f} s"
-        rate = _get(port, "/api/states/sensor.collection_overall")
-        assert rate["state"] == "100.0"  # type: ignore[index]
+        assert read_all <= DEADLINE, f"all meters read only after {read_all:.1f} s"
+        assert rate is not None and rate["state"] == "100.0"  # type: ignore[index]
         one = _get(port, "/api/states/meter.b101_e")  # on the simulated RS485 bus
         assert one["attributes"]["link"] == "bus1"  # type: ignore[index]
         dtu = _get(port, "/api/states/meter.a301_e")  # behind a simulated 4G DTU

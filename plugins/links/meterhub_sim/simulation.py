@@ -31,6 +31,7 @@ from hub.metering.sim import SimClock, SimulatedBus, SimulatedMeter
 from meterhub_rs485.schema import bits_per_byte, short_duration
 
 from .dtu import SimulatedDtu, SimulatedUdpDtu
+from .nbiot import NBIOT_SCHEMA, NbiotSimulation
 from .serial import SimulatedSerialBus
 from .tcpserver import SimulatedTcpServer
 
@@ -74,6 +75,7 @@ SIMULATION_SCHEMA = cv.Strict({
         vol.Required("link"): cv.identifier,
         vol.Optional("turnaround", default=0): short_duration,
     })),
+    vol.Optional("nbiot", default=[]): cv.ListOf(NBIOT_SCHEMA),
     vol.Optional("meters", default={}): vol.Schema({cv.identifier: _meter_sim}),
 })
 
@@ -85,7 +87,7 @@ def check_simulation(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
     meters = {meter["id"] for meter in config.get("meters") or []}
     problems: list[tuple[list[Any], str]] = []
     for key, types in (("dtus", DTU_LINK_TYPES), ("serial", SERIAL_LINK_TYPES),
-                       ("servers", SERVER_LINK_TYPES)):
+                       ("servers", SERVER_LINK_TYPES), ("nbiot", ("nbiot",))):
         for index, entry in enumerate(sim.get(key) or []):
             link = links.get(entry["link"])
             if link is None:
@@ -118,6 +120,7 @@ class Simulation:
         self._links = {link["id"]: link for link in hub.config.block("links") or []}
         self._meters = [m for m in hub.config.block("meters") or [] if m.get("enabled", True)]
         self._seed = 0
+        self.nbiot = NbiotSimulation(self)
 
     # --- building -----------------------------------------------------------------
 
@@ -171,6 +174,8 @@ class Simulation:
                 name=link["id"])
         for entry in self.config.get("dtus") or []:
             self._build_dtus(entry)
+        for entry in self.config.get("nbiot") or []:
+            self.nbiot.build(entry)
 
     def _build_dtus(self, entry: Mapping[str, Any]) -> None:
         link = self._links[entry["link"]]
@@ -231,9 +236,11 @@ class Simulation:
                                 CONNECT_WAIT)
         if self.dtus:
             _LOGGER.info("Simulation: %d DTUs started", len(self.dtus))
+        await self.nbiot.start()
 
     async def stop_dtus(self) -> None:
         """Disconnect the DTUs."""
+        await self.nbiot.stop()
         for dtu in self.dtus.values():
             await dtu.stop()
 

@@ -1,0 +1,173 @@
+"""MeterHub built-in plugin: the ``nbiot`` link (NB-IoT meters that sleep and report).
+
+    links:
+      - id: nb1
+        type: nbiot
+        udp: 0.0.0.0:9100            # optional: meters sending raw frames straight to the hub
+        http: 0.0.0.0:9180           # optional: an own push listener (not behind the API guard)
+        command_ttl: 2d              # queued commands expire after this
+        udp_window: 5s               # how long a UDP meter listens after its uplink
+        ctwing:                      # China Telecom AEP
+          token: !secret ctwing_push_token   # optional: pushes must carry it (X-Token / ?token=)
+          api_url: https://ag-api.ctwing.cn  # downlink (command API); tests use a local server
+          app_key: !secret ctwing_app_key
+          app_secret: !secret ctwing_app_secret
+          master_key: !secret ctwing_master_key
+          product_id: "15000001"
+        onenet:                      # China Mobile OneNET
+          token: !secret onenet_token        # URL verification and push signatures
+          api_url: https://api.heclouds.com
+          api_key: !secret onenet_api_key
+    meters:
+      - {id: w101, model: nb_water, link: nb1, address: "00000000001234",
+         link_options: {imei: "861234567890123", device_id: "15000001861234567890123"}}
+
+Pushes arrive on ``/api/nbiot/<link id>/ctwing`` and ``/api/nbiot/<link id>/onenet`` of the
+hub's web server (and of the own listener). Commands: ``link.queue_command(meter, command)``
+— see :class:`~.link.NbiotLink`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+from aiohttp import web
+
+from hub import validation as cv
+from hub.hookspecs import hookimpl
+from hub.metering.link import LinkType
+from meterhub_rs485.schema import host_port, short_duration
+
+from .const import (
+    DEFAULT_CTWING_API,
+    DEFAULT_ONENET_API,
+    EVENT_COMMAND,
+    EVENT_DEVICE_EVENT,
+    EVENT_DEVICE_OFFLINE,
+    EVENT_DEVICE_ONLINE,
+    LINK_TYPE,
+    MAX_BODY_DEFAULT,
+    TIME_SYNC,
+)
+from .link import NbiotLink, QueueFull, UplinkPath
+from .platforms import PlatformError, ctwing_signature, onenet_signature
+from .push import routes
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+
+__all__ = ["EVENT_COMMAND", "EVENT_DEVICE_EVENT", "EVENT_DEVICE_OFFLINE",
+           "EVENT_DEVICE_ONLINE", "TIME_SYNC", "NbiotLink", "NbiotLinkType", "PlatformError",
+           "QueueFull", "UplinkPath", "ctwing_signature", "onenet_signature",
+           "register_link_types", "register_routes"]
+
+
+def imei(value: Any) -> str:
+    """A 15-digit IMEI (quoted or not)."""
+    text = str(value).strip() if isinstance(value, str | int) and not isinstance(
+        value, bool) else ""
+    if len(text) != 15 or not text.isdigit():
+        raise vol.Invalid(f"expected an IMEI of 15 digits, got {cv.show_value(value)}")
+    return text
+
+
+def url(value: Any) -> str:
+    """An http(s) base URL."""
+    text = cv.string(value).strip().rstrip("/")
+    if not text.startswith(("http://", "https://")) or len(text) < 10:
+        raise vol.Invalid(f"expected a URL starting with http:// or https://, got "
+                          f"{cv.show_value(value)}")
+    return text
+
+
+def _text(value: Any) -> str:
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return cv.string(value)
+
+
+def _ctwing(value: Any) -> dict[str, Any]:
+    block: dict[str, Any] = cv.Strict({
+        vol.Optional("token"): _text,
+        vol.Optional("token_header", default="X-Token"): cv.string,
+        vol.Optional("api_url"): url,
+        vol.Optional("app_key"): _text,
+        vol.Optional("app_secret"): _text,
+        vol.Optional("master_key"): _text,
+        vol.Optional("product_id"): _text,
+        vol.Optional("operator", default="meterhub"): cv.string,
+        vol.Optional("level", default=1): vol.All(cv.non_negative_int, vol.Range(max=2)),
+        vol.Optional("data_type", default=2): vol.All(cv.positive_int, vol.Range(max=2)),
+        vol.Optional("max_ttl", default=172800): cv.positive_int,
+    })(value)
+    keys = [k for k in ("app_key", "app_secret", "master_key") if block.get(k)]
+    if keys and len(keys) < 3:
+        missing = sorted({"app_key", "app_secret", "master_key"} - set(keys))
+        raise vol.Invalid(f"CTWing downlink needs app_key, app_secret and master_key "
+                          f"(missing: {', '.join(missing)})")
+    if keys:
+        block.setdefault("api_url", DEFAULT_CTWING_API)
+    return block
+
+
+def _onenet(value: Any) -> dict[str, Any]:
+    block: dict[str, Any] = cv.Strict({
+        vol.Optional("token"): _text,
+        vol.Optional("api_url"): url,
+        vol.Optional("api_key"): _text,
+        vol.Optional("obj_id", default=3200): cv.non_negative_int,
+        vol.Optional("obj_inst_id", default=0): cv.non_negative_int,
+        vol.Optional("res_id", default=5750): cv.non_negative_int,
+        vol.Optional("ds_id"): cv.string,
+        vol.Optional("property", default="payload"): cv.string,
+        vol.Optional("value_encoding", default="hex"): cv.one_of("hex", "base64"),
+    })(value)
+    if block.get("api_key"):
+        block.setdefault("api_url", DEFAULT_ONENET_API)
+    return block
+
+
+class NbiotLinkType(LinkType):
+    """``type: nbiot``."""
+
+    name = LINK_TYPE
+    description = ("NB-IoT meters that sleep and report: CTWing / OneNET pushes and raw UDP "
+                   "uplinks; commands wait in a durable queue for the next uplink")
+    meter_keys = {vol.Optional("imei"): imei, vol.Optional("device_id"): _text}
+
+    def schema(self) -> Any:
+        return cv.Strict({
+            vol.Required("id"): cv.identifier,
+            vol.Required("type"): LINK_TYPE,
+            vol.Optional("udp"): host_port,
+            vol.Optional("http"): host_port,
+            vol.Optional("max_body", default=MAX_BODY_DEFAULT): vol.All(
+                cv.positive_int, vol.Range(min=256, max=1 << 20)),
+            vol.Optional("udp_window", default=timedelta(seconds=5)): short_duration,
+            vol.Optional("command_ttl", default=timedelta(days=2)): short_duration,
+            vol.Optional("max_attempts", default=3): cv.positive_int,
+            vol.Optional("max_queue", default=16): cv.positive_int,
+            vol.Optional("expiry_check", default=timedelta(seconds=60)): short_duration,
+            vol.Optional("api_timeout", default=timedelta(seconds=15)): short_duration,
+            vol.Optional("timeout"): short_duration,
+            vol.Optional("ctwing", default={}): _ctwing,
+            vol.Optional("onenet", default={}): _onenet,
+        })
+
+    def create(self, hub: Hub, config: Mapping[str, Any]) -> NbiotLink:
+        return NbiotLink(hub, config)
+
+
+@hookimpl
+def register_link_types() -> list[LinkType]:
+    """The nbiot link type."""
+    return [NbiotLinkType()]
+
+
+@hookimpl
+def register_routes(hub: Hub) -> list[web.RouteDef]:
+    """The CTWing and OneNET push endpoints of every nbiot link."""
+    return routes()
