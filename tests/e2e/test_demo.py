@@ -33,6 +33,8 @@ def _demo_copy(tmp_path: Path) -> Path:
     assert "listen: 127.0.0.1:9000" in text and "/tmp/meterhub-demo-bus1" in text
     text = text.replace("listen: 127.0.0.1:9000", "listen: 127.0.0.1:0")
     text = text.replace("/tmp/meterhub-demo-bus1", str(tmp_path / "bus1"))
+    assert "udp: 127.0.0.1:9100" in text
+    text = text.replace("udp: 127.0.0.1:9100", "udp: 127.0.0.1:0")
     hub_yaml.write_text(text)
     return hub_yaml
 
@@ -83,6 +85,8 @@ def test_demo_reads_every_meter_within_30_seconds(tmp_path: Path) -> None:
         assert one["attributes"]["link"] == "bus1"  # type: ignore[index]
         dtu = _get(port, "/api/states/meter.a301_e")  # behind a simulated 4G DTU
         assert dtu["attributes"]["link"] == "dtu_server"  # type: ignore[index]
+        nb = _get(port, "/api/states/meter.b101_w")  # an NB-IoT meter that reported by itself
+        assert nb["attributes"]["link"] == "nb1"  # type: ignore[index]
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
