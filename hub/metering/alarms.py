@@ -142,16 +142,22 @@ class AlarmMonitor:
         ctx = context.child("alarms") if context else Context(origin="alarms")
         voltages = _per_phase(values, "voltage")
         currents = _per_phase(values, "current")
-        all_dead = bool(voltages) and "power_loss" in limits and all(
-            v < limits["power_loss"]["below"] for _ph, v in voltages)
-        self._below(reading, "power_loss", None,
-                    min((v for _ph, v in voltages), default=None), limits, ctx)
+        # power loss: every phase gone; phase loss: one phase gone while others are there.
+        # A lost phase (or supply) is not also reported as under-voltage.
+        highest = max((v for _ph, v in voltages), default=None)
+        self._below(reading, "power_loss", None, highest, limits, ctx)
+        dead = "power_loss" in limits and highest is not None and (
+            highest < limits["power_loss"]["below"])
         for phase, volts in voltages:
             self._above(reading, "over_voltage", phase, volts, limits, ctx)
-            if not all_dead:
+            lost = phase is not None and "phase_loss" in limits and (
+                volts < limits["phase_loss"]["below"])
+            if phase is not None and not dead:
+                self._below(reading, "phase_loss", phase, volts, limits, ctx)
+            if dead or lost:
+                self._clear(reading, "under_voltage", phase, volts, ctx)
+            else:
                 self._below(reading, "under_voltage", phase, volts, limits, ctx)
-                if phase is not None:
-                    self._below(reading, "phase_loss", phase, volts, limits, ctx)
         for phase, amps in currents:
             self._above(reading, "over_current", phase, abs(amps), limits, ctx)
         self._reverse_energy(reading, limits, ctx)

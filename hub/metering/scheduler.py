@@ -17,7 +17,7 @@ from ..const import EVENT_HUB_STARTED
 from ..core import Context
 from ..util.dt import as_local, now, utcnow
 from ..util.ids import slugify
-from .model import Capability
+from .model import Capability, ProtocolError
 from .reading import ReadingSource
 from .service import ReadFailed
 
@@ -186,21 +186,32 @@ class Scheduler:
             await self.sync_time(sync["mode"])
 
     async def sync_time(self, mode: str) -> int:
-        """Set meter clocks: one broadcast per bus (or DTU) and protocol, or each meter."""
+        """Set meter clocks: one broadcast per bus (or DTU) and protocol, or each meter.
+
+        A protocol without a broadcast (CJ/T 188) gets its meters set one by one.
+        Returns the number of frames sent.
+        """
         done = 0
-        seen: set[tuple[str, str]] = set()
+        broadcast_ok: dict[tuple[str, str], bool] = {}
         for meter in self.service.meters.values():
-            if Capability.CLOCK not in meter.model.capabilities:
+            if Capability.CLOCK not in meter.model.capabilities or (
+                    Capability.SLEEPY in meter.model.capabilities):
                 continue
             key = (meter.group, meter.model.protocol)
-            if mode == "broadcast" and key in seen:
+            if mode == "broadcast" and broadcast_ok.get(key):
                 continue
-            seen.add(key)
             try:
                 transport = meter.link.transport_for(meter.ref)
-                target = None if mode == "broadcast" else meter.ref
-                await meter.model.sync_time(transport, target, now())
+                if mode == "broadcast" and key not in broadcast_ok:
+                    try:
+                        await meter.model.sync_time(transport, None, now())
+                        broadcast_ok[key] = True
+                        done += 1
+                        continue
+                    except ProtocolError:
+                        broadcast_ok[key] = False  # no broadcast: set each meter instead
+                await meter.model.sync_time(transport, meter.ref, now())
                 done += 1
             except Exception as err:
-                _LOGGER.warning("Time sync via %s failed: %s", meter.id, err)
+                _LOGGER.warning("Time sync of %s failed: %s", meter.id, err)
         return done

@@ -190,6 +190,7 @@ class MeteringService:
         retries = int(self.options.get("retries", 2))
         delay: timedelta = self.options.get("retry_delay", timedelta(seconds=1))
         timeout = self._timeout(meter)
+        points = self.points_for(meter, points)
         last_error = "not attempted"
         started = asyncio.get_running_loop().time()
         async with self._semaphore, meter.lock:
@@ -212,6 +213,19 @@ class MeteringService:
                                     {"attempts": attempt + 1, "seconds": round(elapsed, 3)})
         self._failure(meter, last_error, source, context, retries + 1)
         raise ReadFailed(f"meter {meter_id}: {last_error}")
+
+    @staticmethod
+    def points_for(meter: Meter, points: Sequence[str] | None) -> list[str] | None:
+        """The points a read asks a meter for: ``default`` stands for the model's default
+        points; points the model cannot read are left out (a plan may mix meter kinds)."""
+        if points is None:
+            return None
+        known = set(meter.model.points())
+        wanted: list[str] = []
+        for point in points:
+            expanded = meter.model.default_points() if point == "default" else [point]
+            wanted.extend(p for p in expanded if p in known and p not in wanted)
+        return wanted
 
     async def read_many(self, meters: Iterable[Meter], *,
                         source: ReadingSource = ReadingSource.SCHEDULED,

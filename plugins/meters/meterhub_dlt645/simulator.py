@@ -393,7 +393,8 @@ class Dlt645Simulator(SimulatedMeter):
         kind, tariff, back = di >> 16 & 0xFF, di >> 8 & 0xFF, di & 0xFF
         if back or kind > 2 or (tariff > 4 and tariff != 0xFF):
             return None
-        registers = [Decimal("0.00")] * 5 if kind == 2 else self.registers
+        # reverse (export) energy: the total a test or the demo sets, no tariff split
+        registers = ([self.export, *[Decimal("0.00")] * 4] if kind == 2 else self.registers)
         return registers if tariff == 0xFF else registers[tariff]
 
     def _instant_value(self, di: int, spec: DataItem) -> Any:
