@@ -87,6 +87,18 @@ def test_demo_reads_every_meter_within_30_seconds(tmp_path: Path) -> None:
         assert dtu["attributes"]["link"] == "dtu_server"  # type: ignore[index]
         nb = _get(port, "/api/states/meter.b101_w")  # an NB-IoT meter that reported by itself
         assert nb["attributes"]["link"] == "nb1"  # type: ignore[index]
+        # an on-demand read from the command line, through the running hub
+        cli = subprocess.run([sys.executable, "-m", "hub", "read", "a301_e", "-c", str(config),
+                              "--port", str(port)], capture_output=True, text=True, timeout=60)
+        assert cli.returncode == 0, cli.stderr
+        answer = json.loads(cli.stdout)
+        assert answer["read"] == ["a301_e"]
+        assert answer["readings"][0]["registers"]["energy_import_total"]
+        missing = subprocess.run([sys.executable, "-m", "hub", "read", "nope", "-c", str(config),
+                                  "--port", str(port)], capture_output=True, text=True,
+                                 timeout=60)
+        assert missing.returncode == 1
+        assert "unknown meter 'nope'" in missing.stderr
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
