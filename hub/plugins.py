@@ -35,6 +35,7 @@ _LOGGER = logging.getLogger(__name__)
 # Core modules that implement hooks, registered before anything else.
 CORE_PLUGINS: tuple[str, ...] = (
     "hub.web", "hub.storage", "hub.metering", "hub.billing.tariffs", "hub.prepaid",
+    "hub.billing", "hub.billing.analysis",
 )
 
 _T = TypeVar("_T")

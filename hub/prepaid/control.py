@@ -1,12 +1,406 @@
-"""Control side of prepaid: trip policy, holds, confirmed relay and valve commands."""
+"""Control side of prepaid: trip policy, holds, confirmed relay and valve commands.
+
+``setup_control`` builds the ``control`` component (:class:`Control`: a
+:class:`~.commands.CommandQueue`, a :class:`~.holds.HoldBook` and a
+:class:`~.trips.TripPolicy`), its start-up stage and the services::
+
+    meter.trip    {meter_id | account_id, reason}        relay meters only
+    meter.close   {meter_id | account_id, reason}        refused while a force-off hold is on
+    meter.valve   {meter_id | account_id, state: open|close, reason}
+    meter.why     {command_id | meter_id | account_id}   the command and the causes behind it
+    account.hold  {account_id, kind: keep_on|force_off, reason, until, operator}
+    account.release_hold {account_id, reason, operator}
+
+A refused call (a meter without a relay, a close during a force-off hold, an unknown meter)
+raises ServiceValidationError with the reason and changes nothing. Settings come from the
+``control:`` block (see :data:`~.commands.CONTROL_SCHEMA`).
+"""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+import asyncio
+import logging
+from collections.abc import Callable, Mapping, Sequence
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+import voluptuous as vol
+
+from .. import validation as cv
+from ..const import EVENT_HUB_STARTED, SupportsResponse
+from ..core import Context
+from ..exceptions import ServiceValidationError
+from ..metering.model import Capability, Command
+from ..storage.db import StorageError
+from ..util.dt import as_local, site_time_zone, utcnow
+from .accounts import Account
+from .commands import (
+    CONTROL_SCHEMA,
+    CommandQueue,
+    CommandRefused,
+    ControlSettings,
+    target,
+)
+from .holds import HoldBook
+from .policy import Decision, HoldKind, manual_refusal
+from .trips import Trigger, TripPolicy
 
 if TYPE_CHECKING:
-    from ..core import Hub
+    from ..core import Event, Hub, ServiceCall
+    from ..metering.service import Meter
+
+_LOGGER = logging.getLogger(__name__)
+
+CONTROL_STAGE_ORDER: Final = 55  # after the ledger (15), links (20) and metering (30)
+_STORAGE_RETRY: Final = 5.0
+
+__all__ = ["CONTROL_SCHEMA", "Control", "setup_control"]
+
+
+def _until(value: Any) -> datetime:
+    """A hold's end: an ISO date (the hold covers that whole local day) or date-time."""
+    if isinstance(value, datetime):
+        return value if value.tzinfo else value.replace(tzinfo=site_time_zone())
+    if isinstance(value, date):
+        day = value + timedelta(days=1)
+        return datetime(day.year, day.month, day.day, tzinfo=site_time_zone())
+    text = cv.string(value).strip()
+    try:
+        if len(text) <= 10:
+            return _until(date.fromisoformat(text))
+        return _until(datetime.fromisoformat(text))
+    except ValueError:
+        raise vol.Invalid(f"expected a date like 2026-03-01 or a time like "
+                          f"2026-03-01T18:00, got {cv.show_value(value)}") from None
+
+
+def _reason(value: Any) -> str:
+    text = cv.string(value).strip()
+    if not text:
+        raise vol.Invalid("a reason is required (who asked, and why)")
+    return text
+
+
+def _one_target(data: dict[str, Any]) -> dict[str, Any]:
+    if "meter_id" not in data and "account_id" not in data:
+        raise vol.Invalid("give meter_id or account_id")
+    return data
+
+
+_TARGET: dict[Any, Any] = {
+    vol.Exclusive("meter_id", "target", msg="give meter_id or account_id, not both"):
+        cv.identifier,
+    vol.Exclusive("account_id", "target", msg="give meter_id or account_id, not both"):
+        cv.identifier,
+    vol.Optional("reason", default=""): cv.string,
+}
+TRIP_SCHEMA = vol.Schema(vol.All(cv.Strict(_TARGET), _one_target))
+VALVE_SCHEMA = vol.Schema(vol.All(
+    cv.Strict({**_TARGET, vol.Required("state"): cv.one_of("open", "close")}), _one_target))
+HOLD_SCHEMA = cv.Strict({
+    vol.Required("account_id"): cv.identifier,
+    vol.Required("kind"): cv.one_of(*HoldKind),
+    vol.Required("reason"): _reason,
+    vol.Optional("until"): _until,
+    vol.Optional("operator"): cv.string,
+})
+RELEASE_SCHEMA = cv.Strict({
+    vol.Required("account_id"): cv.identifier,
+    vol.Optional("reason", default=""): cv.string,
+    vol.Optional("operator"): cv.string,
+})
+WHY_SCHEMA = cv.Strict({
+    vol.Exclusive("command_id", "what"): cv.string,
+    vol.Exclusive("meter_id", "what"): cv.identifier,
+    vol.Exclusive("account_id", "what"): cv.identifier,
+})
+
+
+class Control:
+    """The ``control`` component: commands, holds and the trip policy of every account."""
+
+    def __init__(self, hub: Hub, settings: ControlSettings, accounts: Mapping[str, Account],
+                 clock: Callable[[], datetime] = utcnow) -> None:
+        from ..billing.calendar import Calendar
+
+        self.hub = hub
+        self.settings = settings
+        self.accounts = accounts
+        calendar = Calendar.from_config(hub.config.block("calendar"), hub.config.time_zone)
+        self.commands = CommandQueue(hub, settings, clock)
+        self.holds = HoldBook(hub, clock)
+        self.trips = TripPolicy(hub, accounts, self.commands, self.holds, settings, calendar,
+                                clock)
+        self._reconcile: asyncio.Task[None] | None = None
+        self._retry: asyncio.Task[None] | None = None
+        self.trips.attach()
+        self.trips.on_change = self.publish
+
+    def set_clock(self, clock: Callable[[], datetime]) -> None:
+        """Use another clock (tests move time with it)."""
+        self.commands.clock = self.holds.clock = self.trips.clock = clock
+        self.trips.wake()
+
+    async def start(self) -> None:
+        """Load holds, resume commands and scheduled trips; check accounts once started.
+
+        With storage unavailable the hub still starts: control keeps trying to load in the
+        background (nothing is sent before the durable rows are back).
+        """
+        if self.trips.reconcile_on_start:
+            self.hub.bus.listen_once(EVENT_HUB_STARTED, self._on_started)
+        try:
+            await self._load()
+        except StorageError as err:
+            _LOGGER.error("Control waits for storage (%s): no trips or closes until it is "
+                          "available", err)
+            self._retry = self.hub.create_background_task(self._load_later(),
+                                                          "control waits for storage")
+
+    async def _load(self) -> None:
+        await self.holds.load()
+        await self.commands.start()
+        await self.trips.start()
+
+    async def _load_later(self) -> None:
+        while True:
+            await asyncio.sleep(_STORAGE_RETRY)
+            try:
+                await self._load()
+            except StorageError:
+                continue
+            _LOGGER.warning("Control: storage is back; commands and scheduled trips resumed")
+            if self.trips.reconcile_on_start:
+                await self.trips.reconcile()
+            return
+
+    def _on_started(self, _event: Event) -> None:
+        if self.trips.running:
+            self._reconcile = self.hub.create_task(self.trips.reconcile(),
+                                                   "control start-up check")
+
+    async def ready(self) -> None:
+        """Wait for the start-up check of every account (tests, the CLI)."""
+        if self._reconcile is not None:
+            await asyncio.shield(self._reconcile)
+
+    async def stop(self) -> None:
+        """Stop the policy and the command drivers (durable rows stay as they are)."""
+        if self._retry is not None:
+            self._retry.cancel()
+        await self.trips.stop()
+        await self.commands.stop()
+
+    # --- operator actions ----------------------------------------------------------------
+
+    def account_of(self, meter: Meter) -> str | None:
+        """The account a meter belongs to."""
+        account = meter.config.get("account")
+        return str(account) if account else None
+
+    def resolve(self, service: str, data: Mapping[str, Any],
+                capability: Capability) -> list[Meter]:
+        """The meters a call names, each able to do ``capability`` (else a refusal)."""
+        meters = self.commands.metering.meters if self.hub.has_component("metering") else {}
+        what = "relay" if capability is Capability.RELAY else "valve"
+        if "meter_id" in data:
+            meter = meters.get(data["meter_id"])
+            if meter is None:
+                raise ServiceValidationError(service, [f"meter_id: unknown meter "
+                                                       f"'{data['meter_id']}'"])
+            if capability not in meter.model.capabilities:
+                hint = (" (use meter.valve)" if what == "relay" and Capability.VALVE in
+                        meter.model.capabilities else "")
+                raise ServiceValidationError(service, [
+                    f"meter_id: meter {meter.id} ({meter.model.name}) has no {what}{hint}"])
+            return [meter]
+        account_id = data["account_id"]
+        if account_id not in self.accounts:
+            raise ServiceValidationError(service, [f"account_id: unknown account "
+                                                   f"'{account_id}'"])
+        chosen = [m for m in meters.values() if self.account_of(m) == account_id
+                  and capability in m.model.capabilities]
+        if not chosen:
+            raise ServiceValidationError(service, [
+                f"account_id: account {account_id} has no meter with a {what}"])
+        return chosen
+
+    async def command(self, service: str, meters: Sequence[Meter], command: Command,
+                      context: Context, reason: str) -> dict[str, Any]:
+        """Queue an operator's command for meters, after checking every hold first."""
+        action = Decision.TRIP if command in (Command.TRIP, Command.VALVE_CLOSE) else \
+            Decision.CLOSE
+        now = self.commands.clock()
+        for meter in meters:
+            account_id = self.account_of(meter)
+            refusal = manual_refusal(action, self.holds.holds(account_id), now) \
+                if account_id else None
+            if refusal is not None:
+                raise ServiceValidationError(service, [f"account {account_id}: {refusal}"])
+        queued: list[str] = []
+        existing: list[str] = []
+        point, wanted = target(command)
+        for meter in meters:
+            try:
+                command_id, new = await self.commands.submit(
+                    meter.id, command, context=context.child("prepaid.control"),
+                    account_id=self.account_of(meter), reason=reason or f"operator {service}",
+                    origin=service,
+                    check_first=self.commands.known_state(meter.id, point) == wanted)
+            except (CommandRefused, StorageError) as err:
+                raise ServiceValidationError(service, [f"meter {meter.id}: {err}"]) from None
+            (queued if new else existing).append(command_id)
+        return {"queued": queued, "already_outstanding": existing,
+                "meters": [meter.id for meter in meters]}
+
+    def attributes(self, account_id: str) -> dict[str, Any]:
+        """What control adds to the ``account.<id>`` state: its hold and pending trip."""
+        hold = self.holds.active(account_id)
+        row = self.trips.pending(account_id)
+        return {
+            "hold": hold.kind if hold else None,
+            "hold_until": as_local(hold.until).isoformat() if hold and hold.until else None,
+            "hold_reason": hold.reason if hold else None,
+            "trip_scheduled": as_local(row.due).isoformat() if row else None,
+        }
+
+    def publish(self, account_id: str, context: Context | None = None) -> None:
+        """Refresh the account's state (the money side owns it) after a hold changed."""
+        money = self.hub.component("money", object) if self.hub.has_component("money") \
+            else None
+        publish = getattr(money, "publish", None)
+        if callable(publish):
+            publish(account_id, None, context)
+
+    async def why(self, command_id: str) -> dict[str, Any] | None:
+        """A command with its transitions and the recorded chain of causes behind it."""
+        from ..storage.storage import Storage
+
+        storage = self.hub.component("storage", Storage)
+        await storage.flush()
+        return await storage.control_read(lambda store: store.why(command_id))
+
+    async def why_cut(self, *, meter_id: str | None = None,
+                      account_id: str | None = None) -> dict[str, Any] | None:
+        """Why a meter (or an account's meters) was last cut off: the newest trip's chain."""
+        from ..storage.storage import Storage
+
+        storage = self.hub.component("storage", Storage)
+        ids = [meter_id] if meter_id else []
+        rows = await storage.control_read(lambda store: store.latest(
+            meter_ids=ids, account_id=account_id,
+            commands_=(str(Command.TRIP), str(Command.VALVE_CLOSE)), limit=1))
+        return await self.why(rows[0].command_id) if rows else None
+
+
+def load_accounts(hub: Hub) -> dict[str, Account]:
+    """The configured accounts, typed, by id."""
+    return {entry["id"]: Account.from_config(entry)
+            for entry in hub.config.block("accounts") or []}
+
+
+def register_services(hub: Hub, control: Control) -> None:
+    """meter.trip / close / valve / why, account.hold / release_hold."""
+
+    async def trip(call: ServiceCall) -> dict[str, Any]:
+        """Trip (cut the power of) one meter or every relay meter of an account."""
+        meters = control.resolve("meter.trip", call.data, Capability.RELAY)
+        return await control.command("meter.trip", meters, Command.TRIP, call.context,
+                                     call.data["reason"])
+
+    async def close(call: ServiceCall) -> dict[str, Any]:
+        """Close (restore the power of) one meter or every relay meter of an account."""
+        meters = control.resolve("meter.close", call.data, Capability.RELAY)
+        return await control.command("meter.close", meters, Command.CLOSE, call.context,
+                                     call.data["reason"])
+
+    async def valve(call: ServiceCall) -> dict[str, Any]:
+        """Open or close the valve of one water meter or of an account's water meters."""
+        meters = control.resolve("meter.valve", call.data, Capability.VALVE)
+        command = Command.VALVE_OPEN if call.data["state"] == "open" else Command.VALVE_CLOSE
+        return await control.command("meter.valve", meters, command, call.context,
+                                     call.data["reason"])
+
+    async def why(call: ServiceCall) -> dict[str, Any]:
+        """Why a command was sent (or why a meter / account was last cut off)."""
+        data = call.data
+        if "command_id" in data:
+            found = await control.why(data["command_id"])
+        elif "meter_id" in data or "account_id" in data:
+            found = await control.why_cut(meter_id=data.get("meter_id"),
+                                          account_id=data.get("account_id"))
+        else:
+            raise ServiceValidationError("meter.why",
+                                         ["give command_id, meter_id or account_id"])
+        if found is None:
+            raise ServiceValidationError("meter.why", ["no such command"])
+        return found
+
+    async def hold(call: ServiceCall) -> dict[str, Any]:
+        """Keep an account's power on (保电) or force it off, with a reason and an end."""
+        data = call.data
+        account_id = data["account_id"]
+        if account_id not in control.accounts:
+            raise ServiceValidationError("account.hold", [f"account_id: unknown account "
+                                                          f"'{account_id}'"])
+        operator = data.get("operator") or call.context.user_id
+        try:
+            row = await control.holds.set(account_id, HoldKind(data["kind"]), data["reason"],
+                                          data.get("until"), operator, call.context)
+        except (ValueError, StorageError) as err:
+            raise ServiceValidationError("account.hold", [f"until: {err}" if isinstance(
+                err, ValueError) else str(err)]) from None
+        outcome = await control.trips.evaluate(account_id, call.context, Trigger.HOLD)
+        control.publish(account_id, call.context)
+        return {"hold_id": row.hold_id, "kind": row.kind,
+                "until": row.until.isoformat() if row.until else None,
+                "commands": list(outcome.commands)}
+
+    async def release_hold(call: ServiceCall) -> dict[str, Any]:
+        """Release an account's hold; the trip policy applies again at once."""
+        data = call.data
+        account_id = data["account_id"]
+        if account_id not in control.accounts:
+            raise ServiceValidationError("account.release_hold", [
+                f"account_id: unknown account '{account_id}'"])
+        if not control.holds.open_rows(account_id):
+            raise ServiceValidationError("account.release_hold", [
+                f"account_id: account {account_id} has no hold"])
+        operator = data.get("operator") or call.context.user_id
+        try:
+            released = await control.holds.release(account_id, operator,
+                                                   data["reason"] or None, call.context)
+        except StorageError as err:
+            raise ServiceValidationError("account.release_hold", [str(err)]) from None
+        outcome = await control.trips.evaluate(account_id, call.context, Trigger.HOLD_END)
+        control.publish(account_id, call.context)
+        return {"released": [row.hold_id for row in released],
+                "commands": list(outcome.commands)}
+
+    register = hub.services.register
+    optional = SupportsResponse.OPTIONAL
+    register("meter", "trip", trip, TRIP_SCHEMA, supports_response=optional)
+    register("meter", "close", close, TRIP_SCHEMA, supports_response=optional)
+    register("meter", "valve", valve, VALVE_SCHEMA, supports_response=optional)
+    register("meter", "why", why, WHY_SCHEMA, supports_response=SupportsResponse.ONLY)
+    register("account", "hold", hold, HOLD_SCHEMA, supports_response=optional)
+    register("account", "release_hold", release_hold, RELEASE_SCHEMA,
+             supports_response=optional)
 
 
 def setup_control(hub: Hub) -> None:
-    """Create the command queue and the trip policy (filled in by issue 7)."""
+    """Create the command queue and the trip policy (needs storage and metering)."""
+    if not hub.has_component("storage"):
+        _LOGGER.warning("No storage: trip policy and relay/valve commands are off "
+                        "(commands must be durable)")
+        return
+    settings = ControlSettings.from_block(hub.config.block("control"))
+    control = Control(hub, settings, load_accounts(hub))
+    hub.add_component("control", control)
+    providers = getattr(hub.component("money", object), "attribute_providers", None) \
+        if hub.has_component("money") else None
+    if isinstance(providers, list):
+        providers.append(control.attributes)
+    register_services(hub, control)
+    hub.add_stage("control", order=CONTROL_STAGE_ORDER, start=control.start, stop=control.stop)
+

@@ -148,6 +148,10 @@ class Decision(StrEnum):
     WAIT = "wait"  # a trip is due but a protection window or the daily time defers it
 
 
+WAIT_DAILY = "delayed trip: waiting for the daily check time"
+WAIT_WINDOW = "inside a protection window"
+
+
 @dataclass(frozen=True, slots=True)
 class Verdict:
     """A decision, why, and (for WAIT) when to look again."""
@@ -195,8 +199,45 @@ def decide(
     if relay_open is True:
         return Verdict(Decision.NOTHING, "in arrears and already off")
     if mode is TripMode.DELAYED and not delayed_due:
-        return Verdict(Decision.WAIT, "delayed trip: waiting for the daily check time")
+        return Verdict(Decision.WAIT, WAIT_DAILY)
     if windows.protects(now, is_holiday, is_workday):
-        return Verdict(Decision.WAIT, "inside a protection window",
+        return Verdict(Decision.WAIT, WAIT_WINDOW,
                        windows.next_open(now, is_holiday, is_workday))
     return Verdict(Decision.TRIP, "in arrears")
+
+
+# --- times of scheduled trips (pure) ------------------------------------------------------
+
+
+def next_daily(now: datetime, at: time) -> datetime:
+    """The first local ``at`` strictly after ``now`` (the daily check of a delayed policy)."""
+    local = as_local(now)
+    day = local.date()
+    candidate = datetime.combine(day, at.replace(microsecond=0), local.tzinfo)
+    if candidate <= local:
+        candidate = datetime.combine(day + timedelta(days=1), at.replace(microsecond=0),
+                                     local.tzinfo)
+    return candidate
+
+
+def postpaid_applies_at(due: date, grace_days: int, now: datetime) -> datetime:
+    """When the trip policy starts to apply to an unpaid bill: the local midnight after the
+    last grace day (``due`` + ``grace_days``)."""
+    tz = as_local(now).tzinfo
+    last = due + timedelta(days=grace_days + 1)
+    return datetime(last.year, last.month, last.day, tzinfo=tz)
+
+
+def manual_refusal(action: Decision, holds: Sequence[Hold], now: datetime) -> str | None:
+    """Why an operator's trip or close must be refused because of a hold (None: allowed)."""
+    for hold in holds:
+        if not hold.active(now):
+            continue
+        until = f" until {as_local(hold.until):%Y-%m-%d %H:%M}" if hold.until else ""
+        if action is Decision.CLOSE and hold.kind is HoldKind.FORCE_OFF:
+            return (f"a force-off hold is active{until} ({hold.reason}): release it "
+                    "with account.release_hold before closing")
+        if action is Decision.TRIP and hold.kind is HoldKind.KEEP_ON:
+            return (f"a keep-on hold (保电) is active{until} ({hold.reason}): release it "
+                    "with account.release_hold before tripping")
+    return None

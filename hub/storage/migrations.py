@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from . import schema
+from . import schema, schema_control, schema_money
 from .db import StorageError
 
 _LOGGER = logging.getLogger(__name__)
@@ -37,6 +37,10 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "readings, rollups, events, states, commands", schema.create_v1),
     Migration(2, "device history per meter, compact readings, context indexes",
               schema.upgrade_v2),
+    Migration(3, "money: ledger, balances, charge states, tier usage, bills",
+              schema_money.create_v3),
+    Migration(4, "prepaid control: one outstanding command per meter, holds, scheduled trips",
+              schema_control.upgrade_v4),
 )
 
 

@@ -16,7 +16,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import voluptuous as vol
 
@@ -501,6 +501,45 @@ class Storage:
             "failed_batches": self._writer.failed_batches,
         }
 
+    # === money (prepaid ledger, charges, bills): added for issue 7 / issue 6 ===========
+    # The SQL lives in money_queries.py; callers get a MoneyStore inside one transaction.
+    # (``MoneyStore`` in the annotations is imported under TYPE_CHECKING at the end.)
+
+    async def money_write(self, work: Callable[[MoneyStore], _T]) -> _T:
+        """Run ``work(store)`` in one durable (synchronous=FULL) write transaction.
+
+        Everything ``work`` writes commits together or not at all; the result comes back only
+        after the COMMIT returned, so nothing is acknowledged before it is on disk.
+        """
+        from .money_queries import MoneyStore as _Store
+
+        async with self.transaction(durable=True) as tx:
+            return await tx.run(lambda conn: work(_Store(conn)))
+
+    async def money_read(self, work: Callable[[MoneyStore], _T]) -> _T:
+        """Run ``work(store)`` on a reader connection (committed data only)."""
+        from .money_queries import MoneyStore as _Store
+
+        return await self._read(lambda conn: work(_Store(conn)))
+    # === end of money ===================================================================
+
+    # === prepaid control (command queue, holds, scheduled trips): issue 7, control half ===
+    # The SQL lives in control_queries.py; callers get a ControlStore on one connection.
+
+    async def control_write(self, work: Callable[[ControlStore], _T]) -> _T:
+        """Run ``work(store)`` in one durable (synchronous=FULL) write transaction."""
+        from .control_queries import ControlStore as _Store
+
+        async with self.transaction(durable=True) as tx:
+            return await tx.run(lambda conn: work(_Store(conn)))
+
+    async def control_read(self, work: Callable[[ControlStore], _T]) -> _T:
+        """Run ``work(store)`` on a reader connection (committed data only)."""
+        from .control_queries import ControlStore as _Store
+
+        return await self._read(lambda conn: work(_Store(conn)))
+    # === end of prepaid control ==========================================================
+
 
 def _default_spawn(coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
     return asyncio.get_running_loop().create_task(coro, name=name)
@@ -528,3 +567,9 @@ def _rollback(conn: sqlite3.Connection, synchronous: str) -> None:
 
 
 __all__ = ["ProcessLock", "Storage", "StorageSettings", "Transaction"]
+
+if TYPE_CHECKING:  # money block (see Storage.money_write)
+    from .money_queries import MoneyStore
+
+if TYPE_CHECKING:  # prepaid control block (see Storage.control_write)
+    from .control_queries import ControlStore

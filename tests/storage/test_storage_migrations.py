@@ -11,7 +11,13 @@ from pathlib import Path
 import pytest
 from storage_helpers import MakeStorage, energy
 
-from hub.storage.migrations import MIGRATIONS, Migration, MigrationError, migrate
+from hub.storage.migrations import (
+    MIGRATIONS,
+    Migration,
+    MigrationError,
+    latest_version,
+    migrate,
+)
 
 T0 = datetime(2024, 5, 20, 0, 0, tzinfo=UTC)
 MS = int(T0.timestamp() * 1000)
@@ -66,7 +72,7 @@ async def test_upgrade_from_v1_keeps_every_row(make_storage: MakeStorage, db_pat
         storage = await make_storage()
         assert storage.status == "ok"
         version, tables, columns = schema_of(db_path)
-        assert version == 2 and "meter_device" in tables
+        assert version == latest_version() and "meter_device" in tables
         assert "device_key" in columns and "device" not in columns
         readings = await storage.readings("m1", T0, T0 + timedelta(hours=4))
         assert [(r.id, r.device, r.registers["energy_import_total"]) for r in readings] == [
@@ -102,7 +108,8 @@ def _broken(conn: sqlite3.Connection) -> None:
     raise RuntimeError("disk on fire")
 
 
-BROKEN = (*MIGRATIONS, Migration(3, "a step that fails half-way", _broken))
+LATEST = latest_version()
+BROKEN = (*MIGRATIONS, Migration(LATEST + 1, "a step that fails half-way", _broken))
 
 
 async def test_failed_migration_leaves_the_database_untouched(make_storage: MakeStorage,
@@ -115,11 +122,12 @@ async def test_failed_migration_leaves_the_database_untouched(make_storage: Make
         before = db_path.read_bytes()
         broken = await make_storage(migrations=BROKEN)
         assert broken.status == "unavailable"
-        assert "v3" in (broken.problem or "") and "disk on fire" in (broken.problem or "")
-        assert "left unchanged at v2" in (broken.problem or "")
+        assert f"v{LATEST + 1}" in (broken.problem or "")
+        assert "disk on fire" in (broken.problem or "")
+        assert f"left unchanged at v{LATEST}" in (broken.problem or "")
         await broken.stop()
     version, tables, columns = schema_of(db_path)
-    assert version == 2 and "half_done" not in tables and "extra" not in columns
+    assert version == LATEST and "half_done" not in tables and "extra" not in columns
     conn = sqlite3.connect(db_path)
     assert conn.execute("SELECT COUNT(*) FROM reading").fetchone()[0] == 2
     conn.close()
@@ -131,7 +139,7 @@ def test_failed_multi_step_upgrade_rolls_back_every_step(tmp_path: Path) -> None
     path = tmp_path / "v1.db"
     make_v1(path)
     conn = sqlite3.connect(path, isolation_level=None)
-    with pytest.raises(MigrationError, match="from schema v1 failed at v3"):
+    with pytest.raises(MigrationError, match=f"from schema v1 failed at v{LATEST + 1}"):
         migrate(conn, BROKEN)
     conn.close()
     version, tables, columns = schema_of(path)

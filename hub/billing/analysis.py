@@ -1,0 +1,182 @@
+"""Cost sharing (公摊), loss analysis and reports: a core plugin.
+
+It claims two blocks, builds the ``analysis`` component (:class:`.analysis_service.Analysis`)
+with its nightly job, serves the reports under ``/api/reports/`` and adds
+``meterhub report consumption|loss|arrears|receivable`` and ``meterhub share preview``::
+
+    share_groups:
+      - id: stair_a                # 公摊组
+        meter: a_common            # or meters: [...]; meters may also say share_group: stair_a
+        tags: {building: A}        # or members: [r101, r102]
+        split: area                # area | persons | consumption | equal
+        tariff: commercial         # default: the common meter's own tariff
+    loss:
+      threshold_percent: 8         # loss above this: alarm (possible theft or leak)
+      negative_percent: 2          # children above the parent by more: alarm (a fault)
+      min_quantity: 5              # both below this: no alarm
+      kinds: [electricity, water]
+      at: "01:00"                  # the nightly job
+      rules: [{tags: {building: B}, threshold_percent: 12}]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+from ..hookspecs import hookimpl
+from .analysis_base import UNIT_OF_KIND
+from .loss import LOSS_SCHEMA
+from .reports import LABELS
+from .sharing import SHARE_GROUPS_SCHEMA, resolve_members
+
+if TYPE_CHECKING:
+    from ..core import Hub
+    from ..plugins import Registries
+
+_LOGGER = logging.getLogger(__name__)
+
+_registries: Registries | None = None
+
+
+@hookimpl
+def config_schema(registries: Registries) -> dict[str, Any]:
+    """Claim ``share_groups`` and ``loss``."""
+    global _registries
+    _registries = registries
+    return {"share_groups": SHARE_GROUPS_SCHEMA, "loss": LOSS_SCHEMA}
+
+
+@hookimpl
+def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
+    """Share groups name real meters, accounts and tariffs, and members have what the split
+    needs; meters' ``share_group`` names a real group."""
+    return check_share_groups(config, _registries)
+
+
+def _kind(meter: Mapping[str, Any] | None, registries: Registries | None) -> str | None:
+    if meter is None or registries is None:
+        return None
+    model = registries.meter_models.get(meter.get("model", ""))
+    return str(getattr(model, "kind", "")) or None
+
+
+def check_share_groups(config: Mapping[str, Any],
+                       registries: Registries | None) -> list[tuple[list[Any], str]]:
+    """The problems of the ``share_groups`` block as (key path, message)."""
+    problems: list[tuple[list[Any], str]] = []
+    meters = {meter["id"]: meter for meter in config.get("meters") or []}
+    accounts = {account["id"]: account for account in config.get("accounts") or []}
+    tariffs = {tariff["id"]: tariff for tariff in config.get("tariffs") or []}
+    groups = config.get("share_groups") or []
+    group_ids = {group["id"] for group in groups}
+    for index, meter in enumerate(config.get("meters") or []):
+        named = meter.get("share_group")
+        if named is not None and named not in group_ids:
+            known = ", ".join(sorted(group_ids)) or "none configured"
+            problems.append((["meters", index, "share_group"],
+                             f"unknown share group '{named}' (share groups: {known})"))
+    for index, group in enumerate(groups):
+        path = ["share_groups", index]
+        common = list(group["meters"]) + [m["id"] for m in meters.values()
+                                          if m.get("share_group") == group["id"]
+                                          and m["id"] not in group["meters"]]
+        for position, meter_id in enumerate(group["meters"]):
+            if meter_id not in meters:
+                problems.append(([*path, "meters", position], f"unknown meter '{meter_id}'"))
+        if not common:
+            problems.append(([*path, "meter"], f"share group '{group['id']}' has no common "
+                             "meter: give 'meter' (or let meters say share_group: "
+                             f"{group['id']})"))
+        problems.extend(_check_tariffs(group, path, common, meters, tariffs, registries))
+        for position, account_id in enumerate(group["members"]):
+            if account_id not in accounts:
+                problems.append(([*path, "members", position],
+                                 f"unknown account '{account_id}'"))
+        members = resolve_members(
+            [a for a in group["members"] if a in accounts], group["tags"],
+            {a: dict(entry.get("tags") or {}) for a, entry in accounts.items()},
+            [(m.get("account"), dict(m.get("tags") or {})) for m in meters.values()],
+            [meters[m].get("account") or "" for m in common if m in meters])
+        if not members:
+            problems.append(([*path, "tags" if group["tags"] else "members"],
+                             f"share group '{group['id']}' matches no account"))
+        if group["split"] in ("area", "persons"):
+            for account_id in members:
+                if accounts[account_id].get(group["split"]) is None:
+                    problems.append(([*path, "split"], f"share group '{group['id']}' splits "
+                                     f"by {group['split']}, but account '{account_id}' has "
+                                     f"no {group['split']}"))
+    return problems
+
+
+def _check_tariffs(group: Mapping[str, Any], path: list[Any], common: list[str],
+                   meters: Mapping[str, Mapping[str, Any]],
+                   tariffs: Mapping[str, Mapping[str, Any]],
+                   registries: Registries | None) -> list[tuple[list[Any], str]]:
+    problems: list[tuple[list[Any], str]] = []
+    own = group.get("tariff")
+    if own is not None and own not in tariffs:
+        known = ", ".join(sorted(tariffs)) or "none configured"
+        return [([*path, "tariff"], f"unknown tariff '{own}' (tariffs: {known})")]
+    kinds = set()
+    for meter_id in common:
+        meter = meters.get(meter_id)
+        if meter is None:
+            continue
+        kind = _kind(meter, registries)
+        kinds.add(kind)
+        tariff_id = own or meter.get("tariff")
+        if tariff_id is None:
+            problems.append(([*path, "tariff"], f"common meter '{meter_id}' has no tariff: "
+                             "give the meter or the group a tariff"))
+            continue
+        unit = UNIT_OF_KIND.get(kind or "")
+        tariff = tariffs.get(tariff_id)
+        if tariff is not None and unit is not None and tariff.get("unit") not in (None, unit):
+            problems.append(([*path, "tariff"], f"tariff '{tariff_id}' is priced per "
+                             f"{tariff.get('unit')}, but common meter '{meter_id}' measures "
+                             f"{kind} ({unit})"))
+    if len({k for k in kinds if k}) > 1:
+        problems.append(([*path, "meters"], f"share group '{group['id']}' mixes electricity "
+                         "and water meters: make one group per kind"))
+    return problems
+
+
+@hookimpl
+def setup(hub: Hub) -> None:
+    """Create the ``analysis`` component and its nightly job (needs storage)."""
+    from .analysis_service import ANALYSIS_STAGE_ORDER, Analysis
+
+    if not hub.has_component("storage"):
+        _LOGGER.warning("No storage: cost sharing, loss analysis and reports are off")
+        return
+    analysis = Analysis.from_hub(hub)
+    hub.add_component("analysis", analysis)
+    hub.add_stage("analysis", order=ANALYSIS_STAGE_ORDER, start=analysis.start,
+                  stop=analysis.stop)
+
+
+@hookimpl
+def register_routes(hub: Hub) -> list[Any]:
+    """The reports and share previews, read-only, under ``/api/reports/``."""
+    from .analysis_api import routes
+
+    return routes(hub)
+
+
+@hookimpl
+def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """``meterhub report ...`` and ``meterhub share preview``."""
+    from .analysis_cli import add_commands
+
+    add_commands(subparsers)
+
+
+@hookimpl
+def translations() -> dict[str, dict[str, str]]:
+    """Report column headings."""
+    return {language: {f"report.{key}": text for key, text in table.items()}
+            for language, table in LABELS.items()}

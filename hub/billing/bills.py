@@ -1,0 +1,361 @@
+"""Bills: per account and bill period, lines from the charge states plus fixed fees.
+
+A bill's lines are, per meter: every line of its charge state (the exact cumulative amount,
+rounded half-up to the fen — the same rounding the per-read charges used, so for a prepaid
+account the bill's consumption equals the sum of the charges of the period to the fen), the
+tariff's fixed fees for the period (pro-rated by occupancy) and its minimum charge. Each line
+keeps its tariff, price version, quantity, unit price, span and how many readings fed it (the
+readings themselves are in ``charge_applied``: see ``BillingEngine.trace``). Computing a bill
+twice from the same charge states gives the identical lines and digest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, time, timedelta, tzinfo
+from decimal import Decimal
+from functools import cached_property
+from typing import Any
+
+from ..storage.codec import from_ms
+from ..storage.money_queries import BillRow
+from .charging import FEN_ZERO, ChargeState, LineTotal
+from .periods import ONE_DAY, BillPeriod, anchor, period_of
+from .tariff import ChargeLine, Occupancy, Tariff, Usage, round_fen
+
+_LOGGER = logging.getLogger(__name__)
+
+CONSUMPTION_COMPONENTS = frozenset({"energy", "water", "tier_surcharge"})
+
+
+class BillError(Exception):
+    """A bill cannot be made (a meter without a tariff, no price...); says why."""
+
+
+def bill_id_for(account_id: str, period: BillPeriod, kind: str) -> str:
+    """``<account>-<YYYYMMDD>`` for a monthly bill, with ``-final`` for a move-out."""
+    base = f"{account_id}-{period.start:%Y%m%d}"
+    return f"{base}-final" if kind == "final" else base
+
+
+@dataclass(frozen=True)
+class BillLine:
+    """One bill line: quantity × unit price, rounded once to the fen, with its trace."""
+
+    no: int
+    meter_id: str | None
+    tariff_id: str
+    component: str
+    key: str
+    price_from: date | None
+    quantity: Decimal
+    unit: str
+    unit_price: Decimal
+    amount: Decimal
+    exact: Decimal
+    start: datetime | None = None
+    end: datetime | None = None
+    readings: int = 0  # readings that added to the line (see BillingEngine.trace)
+    note: str = ""
+
+    @property
+    def is_consumption(self) -> bool:
+        """Whether the line prices usage (charged per read for prepaid accounts)."""
+        return self.component in CONSUMPTION_COMPONENTS
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict (numbers as exact text)."""
+        return {
+            "no": self.no, "meter_id": self.meter_id, "tariff_id": self.tariff_id,
+            "component": self.component, "key": self.key,
+            "price_from": self.price_from.isoformat() if self.price_from else None,
+            "quantity": _plain(self.quantity), "unit": self.unit,
+            "unit_price": str(self.unit_price), "amount": str(self.amount),
+            "exact": _plain(self.exact),
+            "start": self.start.isoformat() if self.start else None,
+            "end": self.end.isoformat() if self.end else None,
+            "readings": self.readings, "note": self.note,
+        }
+
+    @classmethod
+    def from_dict(cls, item: Mapping[str, Any]) -> BillLine:
+        """Read what :meth:`as_dict` wrote."""
+        return cls(
+            no=item["no"], meter_id=item["meter_id"], tariff_id=item["tariff_id"],
+            component=item["component"], key=item["key"],
+            price_from=date.fromisoformat(item["price_from"]) if item["price_from"] else None,
+            quantity=Decimal(item["quantity"]), unit=item["unit"],
+            unit_price=Decimal(item["unit_price"]), amount=Decimal(item["amount"]),
+            exact=Decimal(item["exact"]),
+            start=datetime.fromisoformat(item["start"]) if item["start"] else None,
+            end=datetime.fromisoformat(item["end"]) if item["end"] else None,
+            readings=item.get("readings", 0), note=item.get("note", ""))
+
+
+@dataclass(frozen=True)
+class Bill:
+    """A bill (or, for prepaid accounts, a statement) of one account for one period."""
+
+    bill_id: str
+    account_id: str
+    account_name: str
+    kind: str  # monthly | final
+    billing: str  # prepaid | postpaid
+    period: BillPeriod  # for a final bill it ends the day after the move-out
+    lines: tuple[BillLine, ...]
+    total: Decimal
+    due_date: date | None = None
+    status: str = "draft"  # draft | issued | partly_paid | paid
+    paid: Decimal = FEN_ZERO
+    overdue: bool = False
+    issued: datetime | None = None
+    created: datetime | None = None
+    reminders: tuple[int, ...] = ()
+    settlement: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def consumption(self) -> Decimal:
+        """The lines that price usage (for prepaid: what the per-read charges add up to)."""
+        return sum((line.amount for line in self.lines if line.is_consumption), FEN_ZERO)
+
+    @property
+    def fees(self) -> Decimal:
+        """Fixed fees and the minimum-charge top-up."""
+        return sum((line.amount for line in self.lines if not line.is_consumption), FEN_ZERO)
+
+    @property
+    def amount_due(self) -> Decimal:
+        """What is still unpaid."""
+        return self.total - self.paid
+
+    def core(self) -> dict[str, Any]:
+        """What the digest covers: the account, the period and the lines."""
+        return {"bill_id": self.bill_id, "account_id": self.account_id, "kind": self.kind,
+                "billing": self.billing, "period_start": self.period.start.isoformat(),
+                "period_end": self.period.last_day.isoformat(),
+                "lines": [line.as_dict() for line in self.lines], "total": str(self.total),
+                "due_date": self.due_date.isoformat() if self.due_date else None}
+
+    @cached_property
+    def core_text(self) -> str:
+        """The canonical JSON of :meth:`core` (sorted keys, no spaces)."""
+        return json.dumps(self.core(), sort_keys=True, ensure_ascii=False,
+                          separators=(",", ":"))
+
+    @cached_property
+    def digest(self) -> str:
+        """SHA-256 of the canonical JSON of :meth:`core` (equal bills, equal digests)."""
+        return hashlib.sha256(self.core_text.encode()).hexdigest()
+
+    def as_dict(self) -> dict[str, Any]:
+        """A JSON-friendly dict with status and payments."""
+        return {**self.core(), "account_name": self.account_name, "status": self.status,
+                "paid": str(self.paid), "amount_due": str(self.amount_due),
+                "overdue": self.overdue, "consumption": str(self.consumption),
+                "fees": str(self.fees),
+                "issued": self.issued.isoformat() if self.issued else None,
+                "created": self.created.isoformat() if self.created else None,
+                "reminders": list(self.reminders), "settlement": dict(self.settlement),
+                "digest": self.digest}
+
+    def to_row(self, *, created_ts: int, updated_ts: int, context: Any = None) -> BillRow:
+        """The storage row (money in fen)."""
+        extra = json.dumps({"account_name": self.account_name,
+                            "settlement": dict(self.settlement)}, ensure_ascii=False,
+                           separators=(",", ":"))
+        return BillRow(
+            bill_id=self.bill_id, account_id=self.account_id, kind=self.kind,
+            billing=self.billing, period_start=self.period.start.isoformat(),
+            period_end=self.period.last_day.isoformat(), status=self.status,
+            total=_fen(self.total), paid=_fen(self.paid),
+            due_date=self.due_date.isoformat() if self.due_date else None,
+            overdue=self.overdue, reminders=json.dumps(list(self.reminders)),
+            content=f'{{"core":{self.core_text},"extra":{extra}}}',
+            digest=self.digest, created_ts=created_ts,
+            issued_ts=int(self.issued.timestamp() * 1000) if self.issued else None,
+            updated_ts=updated_ts,
+            context_id=getattr(context, "id", None),
+            context_parent_id=getattr(context, "parent_id", None),
+            context_user_id=getattr(context, "user_id", None))
+
+    def status_row(self, updated_ts: int) -> tuple[Any, ...]:
+        """(status, paid fen, overdue, reminders, updated, bill id) for a status update."""
+        return (self.status, _fen(self.paid), int(self.overdue),
+                json.dumps(list(self.reminders)), updated_ts, self.bill_id)
+
+    @classmethod
+    def from_row(cls, row: BillRow) -> Bill:
+        """Build from a storage row."""
+        content = json.loads(row.content)
+        core, extra = content["core"], content["extra"]
+        start = date.fromisoformat(row.period_start)
+        end = date.fromisoformat(row.period_end) + timedelta(days=1)
+        return cls(
+            bill_id=row.bill_id, account_id=row.account_id,
+            account_name=extra.get("account_name", row.account_id), kind=row.kind,
+            billing=row.billing, period=BillPeriod(start, end),
+            lines=tuple(BillLine.from_dict(item) for item in core["lines"]),
+            total=Decimal(row.total).scaleb(-2),
+            due_date=date.fromisoformat(row.due_date) if row.due_date else None,
+            status=row.status, paid=Decimal(row.paid).scaleb(-2), overdue=row.overdue,
+            issued=from_ms(row.issued_ts) if row.issued_ts else None,
+            created=from_ms(row.created_ts), reminders=tuple(json.loads(row.reminders)),
+            settlement=extra.get("settlement") or {})
+
+
+def _fen(amount: Decimal) -> int:
+    return int(amount.scaleb(2))
+
+
+def _plain(number: Decimal) -> str:
+    text = format(number, "f")
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+@dataclass(frozen=True)
+class MeterBilling:
+    """One meter of the account: its tariff and its charge state for the period (if any)."""
+
+    meter_id: str
+    tariff: Tariff
+    state: ChargeState | None
+
+
+def _state_lines(state: ChargeState) -> list[tuple[str, LineTotal]]:
+    return sorted(state.lines.items())
+
+
+def _as_charge_line(total: LineTotal, period: BillPeriod) -> ChargeLine:
+    start = total.start or datetime.combine(period.start, datetime.min.time())
+    return ChargeLine(tariff_id=total.tariff_id, component=total.component, key=total.key,
+                      quantity=total.quantity, unit=total.unit, unit_price=total.unit_price,
+                      amount=total.amount, start=start, end=total.end or start,
+                      price_from=total.price_from)
+
+
+def fee_window(period: BillPeriod, settlement_day: int) -> tuple[date, date]:
+    """The days a tariff's monthly fees are counted over for a bill period.
+
+    Tariffs pro-rate fees over months anchored on the first day they are given; a settlement
+    period that starts on a short month's last day (settlement day 31, period from 30 June)
+    is still ONE month, so the window is [start, start + one month anchored on start) cut to
+    the period: a fully occupied period always pays exactly one month's fee.
+    """
+    full = period_of(period.start, settlement_day)
+    month_end = anchor(full.start.year, full.start.month + 1, full.start.day) - ONE_DAY
+    return full.start, min(month_end, full.last_day, period.last_day)
+
+
+def compute_bill(*, bill_id: str, account_id: str, account_name: str, kind: str,
+                 billing: str, period: BillPeriod, settlement_day: int,
+                 meters: Sequence[MeterBilling], occupancy: Occupancy | None,
+                 due_date: date | None, extra: Sequence[BillLine] = ()) -> Bill:
+    """Build a bill from charge states and tariffs (pure: same input, same bill)."""
+    lines: list[BillLine] = []
+    window_start, window_end = fee_window(period, settlement_day)
+    first, last = window_start, window_end
+    if occupancy is not None:
+        first = max(first, occupancy.move_in or first)
+        last = min(last, occupancy.move_out or last)
+    for meter in sorted(meters, key=lambda m: m.meter_id):
+        priced: list[ChargeLine] = []
+        if meter.state is not None:
+            for _ident, total in _state_lines(meter.state):
+                amount = round_fen(total.amount)
+                if amount != total.charged:
+                    raise BillError(f"charge state of meter '{meter.meter_id}' for {period} "
+                                    f"is inconsistent: line {_ident} charged {total.charged} "
+                                    f"but rounds to {amount}")
+                if not total.quantity and not amount:
+                    continue
+                priced.append(_as_charge_line(total, period))
+                lines.append(BillLine(
+                    len(lines) + 1, meter.meter_id, total.tariff_id, total.component, total.key,
+                    total.price_from, total.quantity, total.unit, total.unit_price, amount,
+                    total.amount, total.start, total.end, total.readings))
+        if first > last:
+            continue
+        for fee in meter.tariff.period_charges(window_start, window_end, occupancy):
+            priced.append(fee)
+            lines.append(_from_charge_line(len(lines) + 1, meter.meter_id, fee,
+                                           _fee_note(fee)))
+        minimum = meter.tariff.minimum_charge(priced, first, last)
+        if minimum is not None:
+            lines.append(_from_charge_line(len(lines) + 1, meter.meter_id, minimum,
+                                           f"minimum charge {minimum.detail.get('minimum')}"))
+    lines.extend(extra)
+    numbered = tuple(line if line.no == index else replace(line, no=index)
+                     for index, line in enumerate(lines, start=1))
+    total_amount = sum((line.amount for line in numbered), FEN_ZERO)
+    return Bill(bill_id, account_id, account_name, kind, billing, period, numbered,
+                total_amount, due_date)
+
+
+def _from_charge_line(no: int, meter_id: str, line: ChargeLine, note: str) -> BillLine:
+    return BillLine(no, meter_id, line.tariff_id, line.component, line.key, line.price_from,
+                    line.quantity, line.unit, line.unit_price, round_fen(line.amount),
+                    line.amount, line.start, line.end, 0, note)
+
+
+def _fee_note(line: ChargeLine) -> str:
+    return "monthly fee" if line.quantity == 1 else "monthly fee, pro-rated by day"
+
+
+def tier_period_start(day: date, tier_period: str) -> date:
+    """The first day of the tier period (calendar month or year) holding ``day``."""
+    return day.replace(day=1) if tier_period == "monthly" else date(day.year, 1, 1)
+
+
+def move_out_tier_lines(*, meter_id: str, tariff: Tariff, used_quantity: Decimal,
+                        tier_start: date, charged_with: Occupancy | None,
+                        final: Occupancy, tz: tzinfo) -> list[BillLine]:
+    """Re-tier a tier period's usage with thresholds pro-rated to the move-out.
+
+    Readings were charged with the occupancy known then (no move-out yet: full thresholds).
+    The tier period's whole usage is priced both ways at one instant of the occupancy; the
+    difference per line (tier quantities moving up) is the correction. Band prices are the
+    same both ways, so only tier lines and tier surcharges differ.
+    """
+    first = max(tier_start, final.move_in or tier_start)
+    moment = datetime.combine(first, time(0), tzinfo=tz)
+    usage = [Usage(moment, moment, used_quantity, {}, ("move-out",))]
+    before = {_ident(line): line for line in tariff.charges(usage, occupancy=charged_with)}
+    after = {_ident(line): line for line in tariff.charges(usage, occupancy=final)}
+    out: list[BillLine] = []
+    for ident in sorted(set(before) | set(after)):
+        new, old = after.get(ident), before.get(ident)
+        model = new or old
+        assert model is not None
+        quantity = (new.quantity if new else Decimal(0)) - (old.quantity if old else Decimal(0))
+        exact = (new.amount if new else Decimal(0)) - (old.amount if old else Decimal(0))
+        if not quantity and not exact:
+            continue
+        out.append(BillLine(0, meter_id, model.tariff_id, "tier_adjustment", model.key,
+                            model.price_from, quantity, model.unit, model.unit_price,
+                            round_fen(exact), exact, None, None, 0,
+                            f"{model.component} re-tiered for the move-out (thresholds "
+                            f"pro-rated from {tier_start})"))
+    return out
+
+
+def _ident(line: ChargeLine) -> tuple[str, str, date | None]:
+    return (line.component, line.key, line.price_from)
+
+
+def allocate_payments(bills: Sequence[Bill], unpaid_pool: Decimal) -> dict[str, Decimal]:
+    """What each issued bill still has unpaid: the debt goes to the newest bills first.
+
+    Payments settle the oldest bills first, so of an account's debt ``unpaid_pool`` the
+    newest bill takes as much as its total, then the one before it, and so on.
+    """
+    remaining = max(unpaid_pool, FEN_ZERO)
+    unpaid: dict[str, Decimal] = {}
+    for bill in sorted(bills, key=lambda b: (b.period.start, b.bill_id), reverse=True):
+        share = min(max(bill.total, FEN_ZERO), remaining)
+        unpaid[bill.bill_id] = share
+        remaining -= share
+    return unpaid

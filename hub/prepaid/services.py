@@ -1,0 +1,221 @@
+"""The ``account.*`` services: recharge, refund, adjust, reverse, emergency credit.
+
+Every refusal names what was wrong and changes nothing. Each service answers (with
+``return_response``) the entry written — or, for a repeated payment reference, the original
+entry with ``duplicate: true`` — and the balance after it.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
+
+import voluptuous as vol
+
+from .. import validation as cv
+from ..billing.periods import period_of
+from ..const import SupportsResponse
+from ..exceptions import ServiceValidationError
+from ..util.dt import site_time_zone
+from .entries import EntryKind, LedgerError, PostResult, from_fen
+
+if TYPE_CHECKING:
+    from ..core import Hub, ServiceCall
+    from .accounts import Account
+    from .ledger import Ledger
+    from .money import Money
+
+_LOGGER = logging.getLogger(__name__)
+
+DOMAIN = "account"
+METHODS = ("cash", "wechat", "alipay", "bank", "other")
+
+_reference = vol.All(cv.string, vol.Length(min=1, max=128,
+                                           msg="expected a reference of 1 to 128 characters"))
+_text = vol.All(cv.string, vol.Length(min=1, max=500, msg="expected a text of 1 to 500 "
+                                                           "characters"))
+
+RECHARGE_SCHEMA = vol.Schema({
+    vol.Required("account_id"): cv.identifier,
+    vol.Required("amount"): cv.money,
+    vol.Required("method"): cv.one_of(*METHODS),
+    vol.Required("reference"): _reference,
+    vol.Optional("operator"): _text,
+    vol.Optional("note"): _text,
+})
+REFUND_SCHEMA = vol.Schema({
+    vol.Required("account_id"): cv.identifier,
+    vol.Required("amount"): cv.money,
+    vol.Required("reference"): _reference,
+    vol.Optional("method", default="cash"): cv.one_of(*METHODS),
+    vol.Optional("reason"): _text,
+    vol.Optional("operator"): _text,
+})
+ADJUST_SCHEMA = vol.Schema({
+    vol.Required("account_id"): cv.identifier,
+    vol.Required("amount"): cv.money,
+    vol.Required("reason"): _text,
+    vol.Required("operator"): _text,
+    vol.Optional("reference"): _reference,
+})
+REVERSE_SCHEMA = vol.Schema({
+    vol.Required("entry_id"): vol.All(cv.string, vol.Length(min=1)),
+    vol.Required("reason"): _text,
+    vol.Required("operator"): _text,
+})
+EMERGENCY_SCHEMA = vol.Schema({
+    vol.Required("account_id"): cv.identifier,
+    vol.Optional("operator"): _text,
+})
+
+
+def refuse(service: str, *problems: str) -> ServiceValidationError:
+    """The error a refused call raises."""
+    return ServiceValidationError(f"{DOMAIN}.{service}", list(problems))
+
+
+def answer(ledger: Ledger, result: PostResult) -> dict[str, Any]:
+    """A service response: the entry, whether it is a repeat, the balance now."""
+    return {"entry": result.entry.as_dict(), "duplicate": not result.created,
+            "balance": str(ledger.balance(result.entry.account_id))}
+
+
+def _account(accounts: Mapping[str, Account], service: str, account_id: str) -> Account:
+    account = accounts.get(account_id)
+    if account is None:
+        known = ", ".join(sorted(accounts)[:20]) or "none configured"
+        raise refuse(service, f"account_id: unknown account '{account_id}' (accounts: {known})")
+    return account
+
+
+def _same_payment(service: str, result: PostResult, account_id: str, amount: Decimal,
+                  reference: str) -> None:
+    entry = result.entry
+    if not result.created and (entry.account_id != account_id or entry.amount != amount):
+        raise refuse(service, f"reference: '{reference}' was already used for "
+                              f"{abs(entry.amount)} on account '{entry.account_id}' "
+                              f"(entry {entry.id}); a repeated reference must be the same "
+                              "payment")
+
+
+def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
+    """Register account.recharge, refund, adjust, reverse and emergency_credit."""
+    accounts = money.accounts
+
+    async def recharge(call: ServiceCall) -> dict[str, Any]:
+        """Add a payment to an account (the reference makes it count once)."""
+        data = call.data
+        account = _account(accounts, "recharge", data["account_id"])
+        amount: Decimal = data["amount"]
+        if amount <= 0:
+            raise refuse("recharge", f"amount: a recharge must be above 0.00, got {amount}")
+        if amount > account.max_recharge:
+            raise refuse("recharge", f"amount: {amount} is above this account's maximum "
+                                     f"recharge {account.max_recharge} (max_recharge)")
+        detail = {"method": data["method"], "reference": data["reference"]}
+        if data.get("note"):
+            detail["note"] = data["note"]
+        try:
+            result = await ledger.post(account.id, EntryKind.RECHARGE, amount,
+                                       key=f"recharge:{data['reference']}", context=call.context,
+                                       detail=detail, operator=data.get("operator"))
+        except LedgerError as err:
+            raise refuse("recharge", str(err)) from None
+        _same_payment("recharge", result, account.id, amount, data["reference"])
+        return answer(ledger, result)
+
+    async def refund(call: ServiceCall) -> dict[str, Any]:
+        """Pay money back to a tenant (at most the balance)."""
+        data = call.data
+        account = _account(accounts, "refund", data["account_id"])
+        amount: Decimal = data["amount"]
+        if amount <= 0:
+            raise refuse("refund", f"amount: a refund must be above 0.00, got {amount}")
+
+        def covered(balance: int) -> None:
+            if from_fen(balance) < amount:
+                raise LedgerError(f"amount: the refund {amount} is more than the balance "
+                                  f"{from_fen(balance)}")
+
+        try:
+            result = await ledger.post(
+                account.id, EntryKind.REFUND, -amount, key=f"refund:{data['reference']}",
+                context=call.context, reason=data.get("reason"), operator=data.get("operator"),
+                detail={"method": data["method"], "reference": data["reference"]},
+                check=covered)
+        except LedgerError as err:
+            raise refuse("refund", str(err)) from None
+        _same_payment("refund", result, account.id, -amount, data["reference"])
+        return answer(ledger, result)
+
+    async def adjust(call: ServiceCall) -> dict[str, Any]:
+        """A manual correction (signed amount) with its reason and operator."""
+        data = call.data
+        account = _account(accounts, "adjust", data["account_id"])
+        amount: Decimal = data["amount"]
+        if not amount:
+            raise refuse("adjust", "amount: an adjustment must not be 0.00")
+        if not data["reason"].strip() or not data["operator"].strip():
+            raise refuse("adjust", "reason and operator: both are required and not blank")
+        reference = data.get("reference") or call.context.id
+        try:
+            result = await ledger.post(account.id, EntryKind.ADJUSTMENT, amount,
+                                       key=f"adjust:{reference}", context=call.context,
+                                       reason=data["reason"], operator=data["operator"])
+        except LedgerError as err:
+            raise refuse("adjust", str(err)) from None
+        _same_payment("adjust", result, account.id, amount, reference)
+        return answer(ledger, result)
+
+    async def reverse(call: ServiceCall) -> dict[str, Any]:
+        """Reverse (冲正) a wrong entry: post its opposite, once."""
+        data = call.data
+        if not data["reason"].strip() or not data["operator"].strip():
+            raise refuse("reverse", "reason and operator: both are required and not blank")
+        try:
+            result = await ledger.reverse(data["entry_id"], reason=data["reason"],
+                                          operator=data["operator"], context=call.context)
+        except LedgerError as err:
+            raise refuse("reverse", f"entry_id: {err}") from None
+        return answer(ledger, result)
+
+    async def emergency_credit(call: ServiceCall) -> dict[str, Any]:
+        """Give the account its emergency credit, once per period."""
+        data = call.data
+        account = _account(accounts, "emergency_credit", data["account_id"])
+        if account.billing != "prepaid":
+            raise refuse("emergency_credit", f"account_id: '{account.id}' is postpaid: "
+                                             "emergency credit is for prepaid accounts")
+        if account.emergency_amount <= 0:
+            raise refuse("emergency_credit", f"account_id: '{account.id}' has no emergency "
+                                             "credit (emergency_credit.amount is 0)")
+        today = ledger.clock().astimezone(site_time_zone()).date()
+        if account.emergency_per == "year":
+            period = str(today.year)
+        else:
+            period = period_of(today, account.settlement_day).start.isoformat()
+        try:
+            result = await ledger.post(
+                account.id, EntryKind.EMERGENCY, account.emergency_amount,
+                key=f"emergency:{account.id}:{period}", context=call.context,
+                operator=data.get("operator"), detail={"period": period})
+        except LedgerError as err:
+            raise refuse("emergency_credit", str(err)) from None
+        if not result.created:
+            raise refuse("emergency_credit", f"account_id: '{account.id}' already took its "
+                                             f"emergency credit this {account.emergency_per} "
+                                             f"(on {result.entry.time.date()}, entry "
+                                             f"{result.entry.id})")
+        return answer(ledger, result)
+
+    register = hub.services.register
+    register(DOMAIN, "recharge", recharge, RECHARGE_SCHEMA,
+             supports_response=SupportsResponse.OPTIONAL)
+    register(DOMAIN, "refund", refund, REFUND_SCHEMA, supports_response=SupportsResponse.OPTIONAL)
+    register(DOMAIN, "adjust", adjust, ADJUST_SCHEMA, supports_response=SupportsResponse.OPTIONAL)
+    register(DOMAIN, "reverse", reverse, REVERSE_SCHEMA,
+             supports_response=SupportsResponse.OPTIONAL)
+    register(DOMAIN, "emergency_credit", emergency_credit, EMERGENCY_SCHEMA,
+             supports_response=SupportsResponse.OPTIONAL)
