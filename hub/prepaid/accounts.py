@@ -83,6 +83,8 @@ ACCOUNT_SCHEMA = cv.Strict({
     vol.Optional("area"): cv.non_negative_decimal,  # m², for 公摊 by area
     vol.Optional("persons"): cv.non_negative_int,  # for 公摊 by persons
     vol.Optional("deposit", default=Decimal("0.00")): cv.money,
+    # 期初余额: the balance carried over from the previous system (or card), posted once
+    vol.Optional("opening_balance", default=Decimal("0.00")): cv.money,
     vol.Optional("move_in"): _date,
     vol.Optional("move_out"): _date,
     vol.Optional("billing", default="prepaid"): cv.one_of("prepaid", "postpaid"),
@@ -115,6 +117,7 @@ class Account:
     name: str
     billing: str
     deposit: Decimal
+    opening_balance: Decimal
     thresholds: Thresholds
     trip_mode: TripMode
     trip_at: time
@@ -143,6 +146,7 @@ class Account:
             name=config.get("name") or config["id"],
             billing=config["billing"],
             deposit=config["deposit"],
+            opening_balance=config["opening_balance"],
             thresholds=Thresholds(tuple(config["low_balance"]), config["overdraft"]),
             trip_mode=TripMode(policy["mode"]),
             trip_at=policy["at"],

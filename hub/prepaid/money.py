@@ -29,7 +29,7 @@ from ..util.dt import site_time_zone
 from ..util.ids import slugify
 from .accounts import Account
 from .charges import ChargeBook, ChargeOp
-from .entries import Entry, EntryKind
+from .entries import Entry, EntryKind, PostRequest
 from .ledger import Ledger
 from .policy import crossings, in_arrears
 
@@ -90,12 +90,27 @@ class Money:
         await self.ledger.start(spawn=self.hub.create_background_task)
         _LOGGER.debug("Ledger started: %d accounts, %d open charge states",
                       len(self.accounts), count)
+        await self._post_opening_balances()
         for account_id in self.accounts:
             self.publish(account_id, None)
         early, self._early = self._early, []
         for event in early:
             self.on_consumption(event)
         await self._catch_up(book)
+
+    async def _post_opening_balances(self) -> None:
+        """Post each account's configured opening balance (期初余额) once, ever."""
+        requests = [
+            PostRequest(account.id, EntryKind.ADJUSTMENT, account.opening_balance,
+                        f"opening:{account.id}", Context(origin="config"),
+                        {"source": "accounts.opening_balance"},
+                        "opening balance (期初余额) from the configuration", "config")
+            for account in self.accounts.values() if account.opening_balance]
+        if not requests:
+            return
+        for result in await self.ledger.post_many(requests):
+            if isinstance(result, Exception):
+                _LOGGER.error("Opening balance not posted: %s", result)
 
     async def _catch_up(self, book: ChargeBook) -> int:
         """Charge readings stored before a crash whose consumption was never charged.
