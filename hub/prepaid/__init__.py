@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..hookspecs import hookimpl
 from .accounts import ACCOUNTS_SCHEMA, check_accounts
+from .book import setup_book
 from .control import CONTROL_SCHEMA, setup_control
 from .money import setup_money
 
@@ -43,6 +44,7 @@ def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 @hookimpl
 def setup(hub: Hub) -> None:
-    """Set up the money side (ledger, charges) and the control side (trips, commands)."""
+    """Set up the account book, the money side (ledger, charges) and the control side."""
+    setup_book(hub)
     setup_money(hub)
     setup_control(hub)

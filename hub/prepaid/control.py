@@ -34,6 +34,7 @@ from ..metering.model import Capability, Command
 from ..storage.db import StorageError
 from ..util.dt import as_local, site_time_zone, utcnow
 from .accounts import Account
+from .book import AccountBook
 from .commands import (
     CONTROL_SCHEMA,
     CommandQueue,
@@ -42,6 +43,7 @@ from .commands import (
     target,
 )
 from .holds import HoldBook
+from .money import load_accounts
 from .policy import Decision, HoldKind, manual_refusal
 from .trips import Trigger, TripPolicy
 
@@ -272,6 +274,11 @@ class Control:
         if callable(publish):
             publish(account_id, None, context)
 
+    def account_changed(self, account_id: str, context: Context) -> None:
+        """An account's policy, thresholds or holds may have changed: look at it again."""
+        self.publish(account_id, context)
+        self.trips.reevaluate(account_id, context)
+
     async def why(self, command_id: str) -> dict[str, Any] | None:
         """A command with its transitions and the recorded chain of causes behind it."""
         from ..storage.storage import Storage
@@ -291,12 +298,6 @@ class Control:
             meter_ids=ids, account_id=account_id,
             commands_=(str(Command.TRIP), str(Command.VALVE_CLOSE)), limit=1))
         return await self.why(rows[0].command_id) if rows else None
-
-
-def load_accounts(hub: Hub) -> dict[str, Account]:
-    """The configured accounts, typed, by id."""
-    return {entry["id"]: Account.from_config(entry)
-            for entry in hub.config.block("accounts") or []}
 
 
 def register_services(hub: Hub, control: Control) -> None:
@@ -396,6 +397,8 @@ def setup_control(hub: Hub) -> None:
         return
     settings = ControlSettings.from_block(hub.config.block("control"))
     control = Control(hub, settings, load_accounts(hub))
+    if hub.has_component("accounts"):
+        hub.component("accounts", AccountBook).listeners.append(control.account_changed)
     hub.add_component("control", control)
     providers = getattr(hub.component("money", object), "attribute_providers", None) \
         if hub.has_component("money") else None

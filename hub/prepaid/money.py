@@ -225,8 +225,13 @@ class Money:
             self._levels[account_id] = found
         return found if isinstance(found, tuple) else None
 
+    def account_changed(self, account_id: str, context: Context) -> None:
+        """An account was changed or created at runtime: refresh its state."""
+        self._statics.pop(account_id, None)
+        self.publish(account_id, None, context)
+
     def _static(self, account_id: str) -> tuple[str, dict[str, Any]]:
-        """An account's entity id and the attributes that never change while running."""
+        """An account's entity id and the attributes that change only with the account."""
         found = self._statics.get(account_id)
         if found is None:
             account = self.accounts.get(account_id)
@@ -268,7 +273,12 @@ class Money:
 
 
 def load_accounts(hub: Hub) -> dict[str, Account]:
-    """The configured accounts, typed, by id."""
+    """The accounts in force, by id: the shared, live mapping of the account book (YAML plus
+    runtime changes) when there is one, else the YAML accounts."""
+    from .book import AccountBook
+
+    if hub.has_component("accounts"):
+        return hub.component("accounts", AccountBook).accounts
     return {entry["id"]: Account.from_config(entry) for entry in hub.config.block("accounts")
             or []}
 
@@ -286,6 +296,10 @@ def setup_money(hub: Hub) -> None:
     meters = {meter["id"]: meter for meter in hub.config.block("meters") or []}
     ledger = Ledger(storage, accounts)
     money = Money(hub, ledger, accounts, meters)
+    if hub.has_component("accounts"):
+        from .book import AccountBook
+
+        hub.component("accounts", AccountBook).listeners.append(money.account_changed)
     hub.add_component("ledger", ledger)
     hub.add_component("money", money)
     hub.bus.listen(EVENT_CONSUMPTION, money.on_consumption, money.billed)

@@ -81,6 +81,7 @@ class Trigger(StrEnum):
     HOLD = "hold"
     HOLD_END = "hold_end"
     RECONCILE = "reconcile"
+    UPDATED = "account_updated"  # its thresholds, policy or billing changed at runtime
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,6 +223,10 @@ class TripPolicy:
                 if meter.config.get("account") == account_id and controllable(meter)]
 
     # --- events in -------------------------------------------------------------------
+
+    def reevaluate(self, account_id: str, context: Context) -> None:
+        """Look at an account again (its settings changed)."""
+        self._spawn(account_id, context, Trigger.UPDATED)
 
     def _spawn(self, account_id: str, context: Context, trigger: Trigger, **kw: Any) -> None:
         if account_id not in self.accounts:
@@ -394,7 +399,7 @@ class TripPolicy:
                    now: datetime) -> bool:
         """Whether a CLOSE verdict is acted on: after a recharge (also when the state is
         unknown: read first), or when the supply is known off and a hold asks for it."""
-        if trigger in (Trigger.RESTORED, Trigger.PAID):
+        if trigger in (Trigger.RESTORED, Trigger.PAID, Trigger.UPDATED):
             return self.settings.auto_close
         if off is not True:
             return False

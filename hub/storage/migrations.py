@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from . import schema, schema_control, schema_money
+from . import schema, schema_control, schema_money, schema_overrides
 from .db import StorageError
 
 _LOGGER = logging.getLogger(__name__)
@@ -41,6 +41,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               schema_money.create_v3),
     Migration(4, "prepaid control: one outstanding command per meter, holds, scheduled trips",
               schema_control.upgrade_v4),
+    Migration(5, "settings changed at runtime on top of YAML, with their history",
+              schema_overrides.upgrade_v5),
 )
 
 

@@ -540,6 +540,33 @@ class Storage:
         return await self._read(lambda conn: work(_Store(conn)))
     # === end of prepaid control ==========================================================
 
+    # === runtime settings on top of YAML (hub/storage/schema_overrides.py) ================
+    async def overrides(self, scope: str) -> list[tuple[str, str, str, str | None, int,
+                                                        str | None]]:
+        """Every stored override of a scope: (item, field, value, base, updated_ts, user)."""
+        from .schema_overrides import read_overrides
+
+        return await self._read(lambda conn: read_overrides(conn, scope))
+
+    async def set_overrides(self, scope: str, changes: Sequence[tuple[str, str, str | None,
+                                                                      str | None, str]],
+                            context: Context | None = None) -> None:
+        """Durably set or drop overrides: (item, field, value or None, base, action)."""
+        from .schema_overrides import write_override
+
+        ts = int(self._clock() * 1000)
+        context_id = context.id if context else None
+        user_id = context.user_id if context else None
+
+        def work(conn: sqlite3.Connection) -> None:
+            for item, field, value, base, action in changes:
+                write_override(conn, scope, item, field, value, base, ts, context_id, user_id,
+                               action)
+
+        async with self.transaction(durable=True) as tx:
+            await tx.run(work)
+    # === end of runtime settings ==========================================================
+
 
 def _default_spawn(coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
     return asyncio.get_running_loop().create_task(coro, name=name)

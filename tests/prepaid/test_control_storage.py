@@ -38,7 +38,7 @@ def test_v4_upgrades_a_v3_database_and_keeps_its_commands(tmp_path: Path) -> Non
     assert migrate(conn, MIGRATIONS[:3]) == (0, 3)
     conn.execute("INSERT INTO command (command_id, meter_id, command, state, created_ts, "
                  "updated_ts) VALUES ('c0', 'm1', 'trip', 'confirmed', 1, 1)")
-    assert migrate(conn) == (3, 4)
+    assert migrate(conn, MIGRATIONS[:4]) == (3, 4)
     store = ControlStore(conn)
     assert store.command("c0") is not None
     assert {row[1] for row in conn.execute("PRAGMA table_info(command)")} >= {

@@ -1,0 +1,105 @@
+"""Accounts changed at runtime: kept across restarts; hub.yaml wins only when it changes."""
+
+from __future__ import annotations
+
+import asyncio
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+from control_support import simulator, wait_for
+from money_support import config, meters_yaml, running_hub
+
+from hub.core import Context, Hub
+from hub.exceptions import ServiceValidationError
+from hub.prepaid.book import AccountBook
+
+ACCOUNTS = """
+accounts:
+  - {id: r1, name: 张三, low_balance: [20, 5], overdraft: 0, area: 20}
+  - {id: r2, name: 李四}
+"""
+
+
+def book(hub: Hub) -> AccountBook:
+    return hub.component("accounts", AccountBook)
+
+
+async def call(hub: Hub, service: str, data: dict[str, object]) -> object:
+    async with asyncio.timeout(10):
+        return await hub.services.call("account", service, data, return_response=True,
+                                       context=Context(user_id="clerk"))
+
+
+async def test_runtime_change_survives_a_restart_until_yaml_changes_that_field(
+        tmp_path: Path) -> None:
+    text = config(ACCOUNTS)
+    async with running_hub(tmp_path, text) as hub:
+        await call(hub, "update", {"account_id": "r1",
+                                   "changes": {"low_balance": [30, 10], "name": "张三丰"}})
+        account = book(hub).accounts["r1"]
+        assert account.thresholds.low == (Decimal(30), Decimal(10))
+        assert hub.states.get("account.r1").attributes["name"] == "张三丰"  # type: ignore[union-attr]
+    async with running_hub(tmp_path, text) as hub:  # restart, same hub.yaml
+        account = book(hub).accounts["r1"]
+        assert account.thresholds.low == (Decimal(30), Decimal(10))
+        assert account.name == "张三丰"
+    # the landlord edits hub.yaml: low_balance changed there, the name did not
+    edited = text.replace("low_balance: [20, 5]", "low_balance: [50]")
+    async with running_hub(tmp_path, edited) as hub:
+        account = book(hub).accounts["r1"]
+        assert account.thresholds.low == (Decimal(50),)  # hub.yaml's newer edit wins
+        assert account.name == "张三丰"  # the runtime edit of another field stays
+        assert "low_balance" not in book(hub).runtime.get("r1", {})
+
+
+async def test_bad_changes_are_refused_and_change_nothing(tmp_path: Path) -> None:
+    async with running_hub(tmp_path, config(ACCOUNTS)) as hub:
+        with pytest.raises(ServiceValidationError, match=r"changes\.low_balance"):
+            await call(hub, "update", {"account_id": "r1", "changes": {"low_balance": "x"}})
+        with pytest.raises(ServiceValidationError, match="unknown account 'nope'"):
+            await call(hub, "update", {"account_id": "nope", "changes": {"name": "x"}})
+        with pytest.raises(ServiceValidationError, match="unknown key 'nmae'"):
+            await call(hub, "update", {"account_id": "r1", "changes": {"nmae": "x"}})
+        assert book(hub).accounts["r1"].thresholds.low == (Decimal(20), Decimal(5))
+        assert book(hub).runtime == {}
+
+
+async def test_created_account_persists_and_yields_to_hub_yaml(tmp_path: Path) -> None:
+    text = config(ACCOUNTS)
+    async with running_hub(tmp_path, text) as hub:
+        await call(hub, "create", {"account": {"id": "r9", "name": "新租客", "persons": 2}})
+        with pytest.raises(ServiceValidationError, match="already exists"):
+            await call(hub, "create", {"account": {"id": "r9"}})
+        assert hub.states.get("account.r9") is not None
+    async with running_hub(tmp_path, text) as hub:
+        assert book(hub).accounts["r9"].persons == 2
+    with_r9 = text + "  - {id: r9, name: 正式租客}\n"
+    async with running_hub(tmp_path, with_r9) as hub:
+        assert book(hub).accounts["r9"].name == "正式租客"
+        assert book(hub).accounts["r9"].persons is None
+
+
+async def test_revert_goes_back_to_hub_yaml(tmp_path: Path) -> None:
+    text = config(ACCOUNTS)
+    async with running_hub(tmp_path, text) as hub:
+        await call(hub, "update", {"account_id": "r2", "changes": {"persons": 3, "area": 15}})
+        await call(hub, "revert", {"account_id": "r2", "fields": ["persons"]})
+        assert book(hub).accounts["r2"].persons is None
+        assert book(hub).accounts["r2"].area == Decimal(15)
+    async with running_hub(tmp_path, text) as hub:
+        assert book(hub).accounts["r2"].persons is None
+        assert book(hub).accounts["r2"].area == Decimal(15)
+
+
+async def test_raising_the_overdraft_at_runtime_closes_a_tripped_meter(tmp_path: Path) -> None:
+    accounts = """
+    accounts:
+      - {id: r1, opening_balance: -5.00}
+    """
+    text = config(accounts, meters_yaml([("m1", "r1", None)]))
+    async with running_hub(tmp_path, text) as hub:
+        power = simulator(hub, "m1")
+        await wait_for(lambda: not power.relay_closed)  # -5 yuan: in arrears, cut off
+        await call(hub, "update", {"account_id": "r1", "changes": {"overdraft": 10}})
+        await wait_for(lambda: power.relay_closed)  # now within the 10 yuan overdraft
