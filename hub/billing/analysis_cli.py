@@ -9,16 +9,13 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import json
 import sys
-import urllib.error
-import urllib.parse
-import urllib.request
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from ..client import HubClient, HubRefused, HubUnreachable
 from .analysis_api import ReportError, report_table
 from .reports import Table, labels, write_table
 
@@ -26,10 +23,6 @@ if TYPE_CHECKING:
     from ..bootstrap import Prepared
 
 OFFLINE_TIMEOUT = 300.0
-
-
-class HubUnreachable(Exception):
-    """No hub answers on the configured port."""
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -114,36 +107,17 @@ def _run(args: argparse.Namespace, name: str, params: dict[str, str]) -> int:
     config = prepared.config
     try:
         try:
-            table = Table.from_dict(_get(args.port or config.http_port, config.api_token,
-                                         f"/api/reports/{name}", params))
+            table = Table.from_dict(HubClient(config, args.port).request(
+                f"/api/reports/{name}", params=params))
         except HubUnreachable:
             table = asyncio.run(_offline(prepared, name, params))
+        except HubRefused as err:
+            raise ReportError(str(err)) from None
     except ReportError as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     _output(table, args, config.language)
     return 0
-
-
-def _get(port: int, token: str | None, path: str, params: dict[str, str]) -> dict[str, Any]:
-    url = f"http://127.0.0.1:{port}{path}?{urllib.parse.urlencode(params)}"
-    request = urllib.request.Request(url)
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            body: dict[str, Any] = json.loads(response.read())
-            return body
-    except urllib.error.HTTPError as err:
-        try:
-            detail = json.loads(err.read() or b"{}").get("error", err.reason)
-        except ValueError:
-            detail = err.reason
-        if err.code == 404:  # a hub without this plugin's routes
-            raise HubUnreachable(str(detail)) from None
-        raise ReportError(str(detail)) from None
-    except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
-        raise HubUnreachable(str(err)) from None
 
 
 async def _offline(prepared: Prepared, name: str, params: dict[str, str]) -> Table:

@@ -5,11 +5,10 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import urllib.error
-import urllib.request
 from typing import Any
 
 from ..bootstrap import prepare
+from ..client import HubClient, HubRefused, HubUnreachable
 
 
 def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -46,25 +45,11 @@ def cmd_read(args: argparse.Namespace) -> int:
     if not data:
         print("error: name meters, or use --tag / --link", file=sys.stderr)
         return 1
-    config = prepare(args.config).config
-    port = args.port or config.http_port
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/services/meter/read?return_response=1",
-        data=json.dumps(data).encode(), headers={"Content-Type": "application/json"},
-        method="POST")
-    if config.api_token:
-        request.add_header("Authorization", f"Bearer {config.api_token}")
+    client = HubClient(prepare(args.config).config, args.port)
     try:
-        with urllib.request.urlopen(request, timeout=300) as response:
-            body = json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        detail = json.loads(err.read() or b"{}").get("error", err.reason)
-        print(f"error: {detail}", file=sys.stderr)
+        result = client.call_service("meter", "read", data) or {}
+    except (HubRefused, HubUnreachable) as err:
+        print(f"error: {err}", file=sys.stderr)
         return 1
-    except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
-        print(f"error: no hub answers on port {port} ({err}); start it with "
-              "'meterhub run'", file=sys.stderr)
-        return 1
-    result = body.get("response") or {}
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0 if not result.get("failed") else 1

@@ -9,18 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import urllib.error
-import urllib.request
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any
 
 from ..bootstrap import prepare
+from ..client import HubClient, HubRefused, HubUnreachable
 from .services import METHODS
-
-
-class HubUnreachable(Exception):
-    """No hub answers on the configured port."""
 
 
 def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -49,25 +44,6 @@ def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     account.set_defaults(func=cmd_account)
 
 
-def _request(port: int, token: str | None, path: str,
-             body: dict[str, Any] | None = None) -> Any:
-    data = json.dumps(body).encode() if body is not None else None
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}{path}", data=data, method="POST" if body is not None
-        else "GET", headers={"Content-Type": "application/json"})
-    if token:
-        request.add_header("Authorization", f"Bearer {token}")
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        detail = json.loads(err.read() or b"{}").get("error", err.reason)
-        raise ValueError(str(detail)) from None
-    except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
-        raise HubUnreachable(f"no hub answers on port {port} ({err}); start it with "
-                             "'meterhub run'") from None
-
-
 def _print(value: Any) -> None:
     print(json.dumps(value, ensure_ascii=False, indent=2))
 
@@ -76,14 +52,13 @@ def cmd_account(args: argparse.Namespace) -> int:
     """Run one ``account`` sub-command; problems print a reason and exit 1."""
     prepared = prepare(args.config, data_dir=getattr(args, "data", None))
     config = prepared.config
-    port = args.port or config.http_port
-    token = config.api_token
+    client = HubClient(config, args.port)
     try:
         if args.account_command == "show":
-            _print(_request(port, token, f"/api/accounts/{args.account_id}"))
+            _print(client.request(f"/api/accounts/{args.account_id}"))
         elif args.account_command == "ledger":
-            _print(_request(port, token,
-                            f"/api/accounts/{args.account_id}/ledger?limit={args.limit}"))
+            _print(client.request(f"/api/accounts/{args.account_id}/ledger",
+                                  params={"limit": str(args.limit)}))
         elif args.account_command == "recharge":
             try:
                 amount = Decimal(args.amount)
@@ -93,19 +68,18 @@ def cmd_account(args: argparse.Namespace) -> int:
                 return 1
             body = {"account_id": args.account_id, "amount": str(amount),
                     "method": args.method, "reference": args.reference}
-            _print(_request(port, token, "/api/services/account/recharge?return_response=1",
-                            body).get("response"))
+            _print(client.call_service("account", "recharge", body))
         else:
-            return _audit(port, token, config.data_dir, config.block("storage"))
-    except (ValueError, HubUnreachable) as err:
+            return _audit(client, config.data_dir, config.block("storage"))
+    except (ValueError, HubRefused, HubUnreachable) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     return 0
 
 
-def _audit(port: int, token: str | None, data_dir: Path, block: Any) -> int:
+def _audit(client: HubClient, data_dir: Path, block: Any) -> int:
     try:
-        report = _request(port, token, "/api/ledger/audit")
+        report = client.request("/api/ledger/audit")
     except HubUnreachable:
         report = _audit_file(data_dir, block)
     _print(report)

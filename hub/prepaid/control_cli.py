@@ -12,10 +12,10 @@ import argparse
 import getpass
 import json
 import sys
-import urllib.error
-import urllib.request
 from collections.abc import Mapping
 from typing import Any
+
+from ..client import HubClient, HubRefused, HubUnreachable
 
 
 def _common(parser: argparse.ArgumentParser) -> None:
@@ -153,24 +153,14 @@ def call_service(args: argparse.Namespace, domain: str, service: str,
     """POST a service call to the running hub; print its answer as JSON (exit 1 if refused)."""
     from ..bootstrap import prepare
 
-    config = prepare(args.config).config
-    port = args.port or config.http_port
-    request = urllib.request.Request(
-        f"http://127.0.0.1:{port}/api/services/{domain}/{service}?return_response=1",
-        data=json.dumps(dict(data)).encode(), headers={"Content-Type": "application/json"},
-        method="POST")
-    if config.api_token:
-        request.add_header("Authorization", f"Bearer {config.api_token}")
+    client = HubClient(prepare(args.config).config, args.port)
     try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            body = json.loads(response.read())
-    except urllib.error.HTTPError as err:
-        detail = json.loads(err.read() or b"{}").get("error", err.reason)
-        print(f"refused: {detail}", file=sys.stderr)
+        response = client.call_service(domain, service, data)
+    except HubRefused as err:
+        print(f"refused: {err}", file=sys.stderr)
         return 1
-    except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
-        print(f"error: no hub answers on port {port} ({err}); start it with "
-              "'meterhub run'", file=sys.stderr)
+    except HubUnreachable as err:
+        print(f"error: {err}", file=sys.stderr)
         return 1
-    print(json.dumps(body.get("response"), ensure_ascii=False, indent=2, default=str))
+    print(json.dumps(response, ensure_ascii=False, indent=2, default=str))
     return 0
