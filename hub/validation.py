@@ -318,9 +318,13 @@ def non_negative_decimal(value: Any) -> Decimal:
 def money(value: Any) -> Decimal:
     """An amount of money in yuan with at most 2 decimals (fen)."""
     result = decimal(value)
-    if result != result.quantize(Decimal("0.01")):
+    try:
+        rounded = result.quantize(Decimal("0.01"))
+    except InvalidOperation:  # too many digits for any amount of money
+        raise vol.Invalid(f"expected an amount of yuan, got {show_value(value)}") from None
+    if result != rounded:
         raise vol.Invalid(f"expected yuan with at most 2 decimals, got {show_value(value)}")
-    return result.quantize(Decimal("0.01"))
+    return rounded
 
 
 def time_of_day(value: Any) -> dt_time:

@@ -222,6 +222,12 @@ class BillOp(Op):
             post_entry(batch, PostRequest(
                 account.id, EntryKind.DEPOSIT, deposit, f"deposit:{bill.bill_id}",
                 context=self.request.context, detail={"bill_id": bill.bill_id}))
+        owed = batch.emergency_outstanding(account.id)
+        if owed > 0:  # emergency credit is a loan: repaid before anything is paid back
+            post_entry(batch, PostRequest(
+                account.id, EntryKind.EMERGENCY_REPAY, -from_fen(owed),
+                f"emergency_repay:moveout:{bill.bill_id}", context=self.request.context,
+                reason="move-out: emergency credit repaid", detail={"bill_id": bill.bill_id}))
         after = batch.balance(account.id)
         refund = Decimal("0.00")
         if after > 0:

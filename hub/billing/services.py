@@ -92,6 +92,13 @@ def setup_billing(hub: Hub, block: Mapping[str, Any], stage_order: int) -> None:
                                            read=data["read"], context=call.context)
         except (ValueError, BillError) as err:
             raise refused("account.move_out", str(err)) from None
+        moved_out = result.bill.as_dict().get("settlement", {}).get("move_out")
+        if moved_out and hub.has_component("accounts"):
+            # the account itself now says the tenant left (公摊 weights, reports, YAML view)
+            from ..prepaid.book import AccountBook
+
+            await hub.component("accounts", AccountBook).update(
+                data["account_id"], {"move_out": moved_out}, call.context)
         statement = result.statement
         if data["format"] == "html":
             statement = await engine.statement(result.bill.bill_id, "html") or statement

@@ -27,7 +27,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
@@ -86,6 +86,8 @@ CONTROL_SCHEMA = cv.Strict({
     vol.Optional("sleepy_expiry", default=timedelta(days=2)): cv.duration,
     vol.Optional("auto_close", default=True): cv.boolean,
     vol.Optional("check_on_start", default=True): cv.boolean,
+    # a policy command that failed (meter unreachable) is tried again after this, for ever
+    vol.Optional("retry_failed_after", default=timedelta(minutes=10)): cv.duration,
 })
 
 
@@ -102,6 +104,7 @@ class ControlSettings:
     sleepy_expiry: float = 2 * 86400.0  # a sleeping meter's command expires after this
     auto_close: bool = True  # close automatically when the balance is restored
     check_on_start: bool = True  # after start-up, trip accounts found in arrears
+    retry_failed_after: float = 600.0  # a failed policy command is evaluated again after this
 
     @classmethod
     def from_block(cls, block: Mapping[str, Any] | None) -> ControlSettings:
@@ -117,6 +120,7 @@ class ControlSettings:
             sleepy_expiry=conf["sleepy_expiry"].total_seconds(),
             auto_close=conf["auto_close"],
             check_on_start=conf["check_on_start"],
+            retry_failed_after=conf["retry_failed_after"].total_seconds(),
         )
 
     def backoff(self, attempts: int) -> float:
@@ -159,6 +163,7 @@ class Pending:
     link_command: str | None = None
     recovered: bool = False
     params: dict[str, Any] = field(default_factory=dict)
+    withdrawn: str | None = None  # its reason went away while it was out: do not retry it
 
 
 class CommandQueue:
@@ -350,6 +355,31 @@ class CommandQueue:
         self._ensure_driver(meter_id)
         return command_id, True
 
+    async def withdraw(self, meter_id: str, command: Command, context: Context,
+                       reason: str, origins: Collection[str] | None = None) -> bool:
+        """End ``command`` of a meter without sending it again (its reason went away: the
+        tenant paid before the trip went out). A queued command ends at once; one on its
+        way out finishes this attempt but is not retried if the attempt fails."""
+        pending = self._pending.get(meter_id)
+        if pending is None or pending.command is not command or pending.state not in (
+                "queued", "sent") or (origins is not None and pending.origin not in origins):
+            return False
+        async with self._locks.setdefault(meter_id, asyncio.Lock()):
+            if self._pending.get(meter_id) is not pending:
+                return False
+            if pending.state == "sent":
+                pending.withdrawn = reason
+                return True
+            await self._withdrawn(pending, context, reason)
+        return True
+
+    async def _withdrawn(self, pending: Pending, context: Context, reason: str) -> None:
+        await self._move(pending, "superseded", detail={"withdrawn": reason})
+        self._drop(pending)
+        self._fire(EVENT_COMMAND_SUPERSEDED, pending, context, state="superseded",
+                   withdrawn=reason)
+        _LOGGER.info("Control: %s %s withdrawn (%s)", pending.command, pending.meter_id, reason)
+
     # --- the driver of one meter --------------------------------------------------------
 
     def _ensure_driver(self, meter_id: str) -> None:
@@ -509,6 +539,9 @@ class CommandQueue:
                      self.settings.rechecks, self.settings.recheck_delay)
 
     async def _attempt_failed(self, pending: Pending, reason: str) -> None:
+        if pending.withdrawn is not None:
+            await self._withdrawn(pending, pending.context, pending.withdrawn)
+            return
         if pending.attempts > self.settings.retries:
             await self._finish(pending, "failed", error=(
                 f"{reason} (after {pending.attempts} attempts)"))

@@ -135,9 +135,12 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
             raise refuse("refund", f"amount: a refund must be above 0.00, got {amount}")
 
         def covered(balance: int) -> None:
-            if from_fen(balance) < amount:
-                raise LedgerError(f"amount: the refund {amount} is more than the balance "
-                                  f"{from_fen(balance)}")
+            # emergency credit is a loan, not the tenant's money: it cannot be paid out
+            available = from_fen(balance) - ledger.emergency_used(account.id)
+            if available < amount:
+                raise LedgerError(f"amount: the refund {amount} is more than the refundable "
+                                  f"balance {available} (balance {from_fen(balance)} less "
+                                  f"emergency credit not repaid)")
 
         try:
             result = await ledger.post(
@@ -159,6 +162,10 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
             raise refuse("adjust", "amount: an adjustment must not be 0.00")
         if not data["reason"].strip() or not data["operator"].strip():
             raise refuse("adjust", "reason and operator: both are required and not blank")
+        if abs(amount) > account.max_recharge:
+            raise refuse("adjust", f"amount: {amount} is beyond the account's limit of "
+                                   f"{account.max_recharge} (max_recharge); split it or raise "
+                                   "the limit")
         reference = data.get("reference") or call.context.id
         try:
             result = await ledger.post(account.id, EntryKind.ADJUSTMENT, amount,

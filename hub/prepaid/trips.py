@@ -29,7 +29,7 @@ from ..storage.codec import to_ms
 from ..storage.control_queries import ScheduleRow
 from ..util.dt import as_local, utcnow
 from ..util.ids import new_id
-from .commands import CommandQueue, CommandRefused, ControlSettings
+from .commands import EVENT_COMMAND_FAILED, CommandQueue, CommandRefused, ControlSettings
 from .holds import HoldBook
 from .policy import (
     WAIT_DAILY,
@@ -82,6 +82,11 @@ class Trigger(StrEnum):
     HOLD_END = "hold_end"
     RECONCILE = "reconcile"
     UPDATED = "account_updated"  # its thresholds, policy or billing changed at runtime
+
+
+_POLICY_TRIGGERS = frozenset(str(t) for t in Trigger if t not in (Trigger.HOLD,
+                                                                   Trigger.HOLD_END))
+_PAID_TRIGGERS = frozenset({Trigger.RESTORED, Trigger.PAID, Trigger.UPDATED})
 
 
 @dataclass(frozen=True, slots=True)
@@ -169,6 +174,7 @@ class TripPolicy:
             listen(EVENT_BALANCE_RESTORED, self._on_restored),
             listen(EVENT_BILL_OVERDUE, self._on_overdue),
             listen(EVENT_BILL_PAID, self._on_paid),
+            listen(EVENT_COMMAND_FAILED, self._on_command_failed),
         ]
 
     async def start(self) -> None:
@@ -208,8 +214,19 @@ class TripPolicy:
         for account_id in list(self.accounts):
             try:
                 await self.evaluate(account_id, context, Trigger.RECONCILE)
+                if await self._close_failed_before(account_id):
+                    # a recharge's close that failed before the restart: try it again
+                    await self.evaluate(account_id, context, Trigger.RESTORED)
             except Exception:
                 _LOGGER.exception("Control: start-up check of account %s failed", account_id)
+
+    async def _close_failed_before(self, account_id: str) -> bool:
+        rows = await self.storage.control_read(lambda store: store.latest(
+            account_id=account_id, commands_=(str(Command.CLOSE), str(Command.VALVE_OPEN),
+                                              str(Command.TRIP), str(Command.VALVE_CLOSE)),
+            limit=1))
+        return bool(rows) and rows[0].state == "failed" and rows[0].command in (
+            str(Command.CLOSE), str(Command.VALVE_OPEN))
 
     def pending(self, account_id: str) -> ScheduleRow | None:
         """The account's pending scheduled trip, if any."""
@@ -223,6 +240,23 @@ class TripPolicy:
                 if meter.config.get("account") == account_id and controllable(meter)]
 
     # --- events in -------------------------------------------------------------------
+
+    def _on_command_failed(self, event: Event) -> None:
+        """A policy command failed (meter unreachable): look at the account again later, so
+        an outage never leaves a tenant in arrears with power, or a paying one without."""
+        account_id = event.data.get("account_id")
+        origin = event.data.get("origin")
+        if not account_id or origin not in _POLICY_TRIGGERS or not self.running:
+            return
+        self.hub.create_background_task(
+            self._retry_failed(account_id, event.context, Trigger(origin)),
+            f"control retry {account_id}")
+
+    async def _retry_failed(self, account_id: str, context: Context, trigger: Trigger) -> None:
+        await asyncio.sleep(self.settings.retry_failed_after)
+        if self.running:
+            _LOGGER.info("Control: looking again at %s after a failed command", account_id)
+            self._spawn(account_id, context.child("prepaid.retry"), trigger)
 
     def reevaluate(self, account_id: str, context: Context) -> None:
         """Look at an account again (its settings changed)."""
@@ -370,6 +404,10 @@ class TripPolicy:
             elif verdict.decision is Decision.CLOSE and self._may_close(trigger, off, holds,
                                                                          now):
                 command = on_command(meter)
+            elif verdict.decision is Decision.CLOSE and trigger in _PAID_TRIGGERS:
+                # not closing automatically, but a policy trip not yet out lost its reason
+                await self.commands.withdraw(meter.id, off_command(meter), context,
+                                             verdict.reason, origins=_POLICY_TRIGGERS)
             elif verdict.decision is Decision.WAIT and wait is None:
                 wait = verdict
             if command is not None:

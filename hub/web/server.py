@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import ipaddress
+import json
 import logging
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import jinja2
@@ -112,8 +114,9 @@ class WebServer:
     async def api_call_service(self, request: web.Request) -> web.Response:
         """Call a service: JSON body = data; ``?return_response=1`` to get its answer."""
         domain, service = request.match_info["domain"], request.match_info["service"]
-        try:
-            data = await request.json() if request.can_read_body else {}
+        try:  # numbers as exact Decimals: money never passes through a float
+            data = (json.loads(await request.text(), parse_float=Decimal)
+                    if request.can_read_body else {})
         except ValueError:
             return json_response({"error": "the body is not valid JSON"}, status=400)
         if not isinstance(data, dict):

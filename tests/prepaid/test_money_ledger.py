@@ -101,7 +101,8 @@ async def test_refund_adjust_and_reversal(hub: Hub) -> None:
     call = hub.services.call
     async with asyncio.timeout(10):
         paid = await recharge(hub, "a1", "100", "bank-1", "bank")
-        with pytest.raises(ServiceValidationError, match=r"more than the balance 100\.00"):
+        with pytest.raises(ServiceValidationError,
+                           match=r"more than the refundable balance 100\.00"):
             await call("account", "refund", {"account_id": "a1", "amount": "100.01",
                                              "reference": "rf-1"})
         await call("account", "refund", {"account_id": "a1", "amount": "30",
