@@ -1,0 +1,78 @@
+"""Notifications: ``notify:`` notifiers (apprise URLs), ``notify.*`` services, built-in notices.
+
+Registered through the ``meterhub`` entry-point group exactly as a community plugin would be.
+It owns two blocks, ``notify:`` (named notifiers, each a ``notify.<name>`` service) and
+``notices:`` (which events become messages for tenants and the landlord); the reference is
+docs/notifications.md.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+from hub.hookspecs import hookimpl
+
+from . import redact
+from .apprise_type import AppriseType
+from .config import check, config_schemas
+from .const import CONF_NOTICES, CONF_NOTIFY, STAGE_ORDER
+from .dispatch import Dispatcher
+from .notices import Notices
+from .notifier import DeliveryError, Message, NotifierType, Target
+from .services import register_services
+from .strings import TRANSLATIONS
+
+if TYPE_CHECKING:
+    from hub.core import Hub
+    from hub.plugins import Registries
+
+_LOGGER = logging.getLogger(__name__)
+
+__all__ = ["AppriseType", "DeliveryError", "Message", "NotifierType", "Target"]
+
+
+@hookimpl
+def config_schema(registries: Registries) -> dict[str, Any]:
+    """Claim ``notify`` and ``notices``."""
+    redact.install()
+    return config_schemas(registries)
+
+
+@hookimpl
+def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
+    """Notices name defined notifiers; tenants' URLs are URLs apprise can use."""
+    return check(config)
+
+
+@hookimpl
+def register_notifier_types() -> list[Any]:
+    """``apprise``."""
+    return [AppriseType()]
+
+
+@hookimpl
+def translations() -> dict[str, dict[str, str]]:
+    """The notices' texts in zh-CN and en."""
+    return TRANSLATIONS
+
+
+@hookimpl
+def setup(hub: Hub) -> Any:
+    """Build the outboxes, register the services, listen for the notices' events."""
+    redact.install()
+    dispatcher = Dispatcher(hub, hub.config.block(CONF_NOTIFY) or {})
+    notices = Notices(hub, dispatcher, hub.config.block(CONF_NOTICES) or {})
+    hub.add_component("notify", dispatcher)
+    hub.add_component("notices", notices)
+    removers = register_services(hub, dispatcher, notices)
+    removers.extend(notices.attach())
+    hub.add_stage("notify", order=STAGE_ORDER, start=dispatcher.start, stop=dispatcher.stop)
+    _LOGGER.debug("Notify: %d notifier(s): %s", len(dispatcher.outboxes),
+                  ", ".join(dispatcher.outboxes) or "none")
+
+    def teardown() -> None:
+        for remove in removers:
+            remove()
+
+    return teardown

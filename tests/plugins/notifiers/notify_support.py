@@ -1,0 +1,175 @@
+"""Helpers for the notify tests: a real HTTP receiver on loopback, hubs from YAML, waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import textwrap
+import time
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from aiohttp import web
+
+from hub.bootstrap import create_hub, prepare
+from hub.core import Event, Hub
+from hub.util.dt import utcnow
+
+TZ = ZoneInfo("Asia/Shanghai")
+TOKEN = "SECRETTOKEN123"  # put in every receiver URL: it must never reach a log line
+
+
+@dataclass
+class Received:
+    """One request the receiver got."""
+
+    path: str
+    body: dict[str, Any]
+    at: float
+
+
+@dataclass
+class Receiver:
+    """An aiohttp server on 127.0.0.1 that apprise's json:// and form:// URLs post to.
+
+    ``plan`` holds the status of each next answer (then 200); ``hang`` makes it never answer;
+    paths starting with ``/fail`` always get a 500.
+    """
+
+    plan: list[int] = field(default_factory=list)
+    hang: bool = False
+    received: list[Received] = field(default_factory=list)
+    answered: int = 0
+    port: int = 0
+    release: asyncio.Event = field(default_factory=asyncio.Event)
+
+    def url(self, path: str = "hook", scheme: str = "json") -> str:
+        """An apprise URL posting to this receiver, with the secret token in its path."""
+        return f"{scheme}://127.0.0.1:{self.port}/{path}/{TOKEN}"
+
+    def bodies(self, path: str | None = None) -> list[dict[str, Any]]:
+        """The bodies received (on one path prefix, if given)."""
+        return [r.body for r in self.received if path is None or r.path.startswith(f"/{path}/")]
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Record the request, then answer as planned."""
+        if request.content_type == "application/json":
+            body = await request.json()
+        else:
+            body = dict(await request.post())
+        self.received.append(Received(request.path, body, time.monotonic()))
+        if self.hang:
+            await self.release.wait()  # until the test ends
+        status = 500 if request.path.startswith("/fail") else (
+            self.plan.pop(0) if self.plan else 200)
+        self.answered += 1
+        return web.Response(status=status, text="ok" if status < 400 else "error")
+
+
+@asynccontextmanager
+async def receiver(plan: list[int] | None = None, hang: bool = False) -> AsyncIterator[Receiver]:
+    """A started receiver, stopped (bounded) afterwards."""
+    state = Receiver(plan=list(plan or []), hang=hang)
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", state.handle)
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    server = site._server
+    assert server is not None
+    state.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
+    try:
+        yield state
+    finally:
+        state.release.set()
+        async with asyncio.timeout(10):
+            await runner.cleanup()
+
+
+BASE = """
+site: {name: 阳光公寓, time_zone: Asia/Shanghai, language: LANG}
+http: {port: 0, host: 127.0.0.1}
+metering: {read_on_start: false}
+storage: {commit_interval: 0.02}
+"""
+
+
+def config(*parts: str, language: str = "zh-CN") -> str:
+    """The base config plus dedented parts."""
+    return BASE.replace("LANG", language) + "".join(
+        textwrap.dedent(part).strip("\n") + "\n" for part in parts)
+
+
+def write(tmp_path: Path, text: str) -> Path:
+    """Write hub.yaml into tmp_path."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    path = tmp_path / "hub.yaml"
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+@asynccontextmanager
+async def running_hub(tmp_path: Path, text: str,
+                      before_start: Callable[[Hub], None] | None = None
+                      ) -> AsyncIterator[Hub]:
+    """A started hub on ``text``; stopped (bounded) afterwards."""
+    prepared = prepare(write(tmp_path, text), data_dir=tmp_path / "data")
+    assert not prepared.problems, [str(p) for p in prepared.problems]
+    hub = create_hub(prepared)
+    if before_start is not None:
+        before_start(hub)
+    async with asyncio.timeout(30):
+        await hub.start()
+    try:
+        yield hub
+    finally:
+        async with asyncio.timeout(30):
+            await hub.stop()
+
+
+def collect(hub: Hub, *event_types: str) -> list[Event]:
+    """Record events of the given types."""
+    seen: list[Event] = []
+    for event_type in event_types:
+        hub.bus.listen(event_type, seen.append)
+    return seen
+
+
+async def wait_for(predicate: Callable[[], Any], timeout: float = 10.0,
+                   step: float = 0.02) -> Any:
+    """Poll until ``predicate()`` is truthy (bounded); return its value."""
+    async with asyncio.timeout(timeout):
+        while True:
+            value = predicate()
+            if value:
+                return value
+            await asyncio.sleep(step)
+
+
+def of_type(events: list[Event], event_type: str) -> list[Event]:
+    """The events of one type."""
+    return [event for event in events if event.event_type == event_type]
+
+
+def local(text: str) -> datetime:
+    """A site-local time from '2026-03-02T10:00'."""
+    return datetime.fromisoformat(text).replace(tzinfo=TZ)
+
+
+class Clock:
+    """A movable clock for the control component: wall time shifted to a chosen start."""
+
+    def __init__(self, start: datetime) -> None:
+        self.offset = start - utcnow()
+
+    def __call__(self) -> datetime:
+        return utcnow() + self.offset
+
+    def set(self, when: datetime) -> None:
+        """Jump to ``when``."""
+        self.offset = when - utcnow()
