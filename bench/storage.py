@@ -151,7 +151,17 @@ async def bench_bytes(folder: Path) -> float:
     conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     pages, free, size = (conn.execute(f"PRAGMA {p}").fetchone()[0]
                          for p in ("page_count", "freelist_count", "page_size"))
+    count = year * len(meters)
+    tables = conn.execute(
+        "SELECT name, SUM(pgsize), SUM(payload), SUM(pgsize) - SUM(unused) FROM dbstat "
+        "GROUP BY name HAVING COUNT(*) > 1 OR SUM(ncell) > 50 ORDER BY 2 DESC").fetchall()
+    row = conn.execute("SELECT SUM(payload) * 1.0 / SUM(ncell) FROM dbstat "
+                       "WHERE name = 'reading' AND pagetype = 'leaf'").fetchone()[0]
     conn.close()
+    print(f"bytes per reading ({count} readings): " + ", ".join(
+        f"{name} {total / count:.1f} (pages {used_bytes / total:.0%} used)"
+        for name, total, _payload, used_bytes in tables)
+          + f"; reading row payload {row:.1f}", file=sys.stderr)
     used = (pages - free) * size
     return (used - empty) / len(meters)
 

@@ -26,6 +26,7 @@ from .const import CODE_BASELINE, CODE_QUARANTINED, FALLBACK_MAX_RATE
 from .counters import Rules, Sample, classify, delta_of, is_accepted, is_counted
 from .model import PendingReading, ReadingOutcome, ReadingStatus, verdict_name
 from .rollups import Calendar, RollupDelta, to_units, upsert_sql
+from .schema_compact import READING_COLUMNS, MetaInterner
 from .settings import StorageSettings
 
 _LOGGER = logging.getLogger(__name__)
@@ -37,8 +38,7 @@ _NEIGHBOUR_SCAN = 20_000
 _LOAD_BACK = 200
 
 INSERT_READING = (
-    "INSERT INTO reading (meter_key, ts, rid, device_key, registers, vals, status, source, "
-    "link, meter_time, quality) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+    f"INSERT INTO reading ({READING_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
 )
 
 
@@ -144,6 +144,7 @@ class Ingest:
         self.device_names: dict[int, str] = {}
         self.series_keys: dict[tuple[str, int], int] = {}
         self.event_types: dict[str, int] = {}
+        self.metas = MetaInterner()
         self.rows: list[tuple[Any, ...]] = []
         self.recodes: list[tuple[int, int, int, str]] = []
         self.rollups = RollupDelta(calendar)
@@ -163,6 +164,7 @@ class Ingest:
         self.device_names.clear()
         self.series_keys.clear()
         self.event_types.clear()
+        self.metas.clear()
         self.rows.clear()
         self.recodes.clear()
         self.rollups.clear()
@@ -188,6 +190,7 @@ class Ingest:
             "SELECT series_key, scope, point_key FROM series")}
         self.event_types = {name: key for key, name in conn.execute(
             "SELECT type_key, name FROM event_type")}
+        self.metas.load(conn)
         self._loaded = True
 
     def rules_for(self, kind: str, attrs: dict[str, Any]) -> Rules:
@@ -392,14 +395,15 @@ class Ingest:
              device_key: int, items: list[tuple[int, Decimal, str]]) -> tuple[Any, ...]:
         reading = pending.reading
         points = self.points
-        values = [(points.get(name) or self.point_key(conn, name), value, "")
+        values = [(points.get(name) or self.point_key(conn, name), value)
                   for name, value in pending.values]
+        meta, status, quality = self.metas.choose(
+            conn, _SOURCE_CODES.get(reading.source, 0), reading.link_id,
+            codec.dumps_cached(reading.status), codec.dumps_cached(reading.quality))
         return (
-            meter.key, pending.ts, reading.id, device_key, codec.encode_items(items),
-            codec.encode_items(values), codec.dumps_cached(reading.status),
-            _SOURCE_CODES.get(reading.source, 0), reading.link_id,
-            codec.to_ms(reading.meter_time) if reading.meter_time else None,
-            codec.dumps_cached(reading.quality),
+            meter.key, pending.ts, codec.pack_rid(reading.id), device_key,
+            codec.encode_items(items), codec.pack_values(values), meta, status, quality,
+            codec.to_ms(reading.meter_time) - pending.ts if reading.meter_time else None,
         )
 
     def _count(self, conn: sqlite3.Connection, meter: MeterState, point: int, t0: int,

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from . import schema, schema_control, schema_money, schema_overrides
+from . import schema, schema_compact, schema_control, schema_money, schema_overrides
 from .db import StorageError
 
 _LOGGER = logging.getLogger(__name__)
@@ -43,6 +43,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               schema_control.upgrade_v4),
     Migration(5, "settings changed at runtime on top of YAML, with their history",
               schema_overrides.upgrade_v5),
+    Migration(6, "compact readings: interned status/quality/link/source, packed values and ids",
+              schema_compact.upgrade_v6),
 )
 
 

@@ -90,8 +90,10 @@ def _rollup_table(resolution: str) -> str:
 
 
 _READING_SQL = (
-    "SELECT r.ts, r.rid, d.device, r.registers, r.vals, r.status, r.source, r.link, "
-    "r.meter_time, r.quality FROM reading r JOIN meter_device d ON d.device_key = r.device_key "
+    "SELECT r.ts, r.rid, d.device, r.registers, r.vals, coalesce(r.own_status, m.status), "
+    "m.source, m.link, r.meter_dt, coalesce(r.own_quality, m.quality) FROM reading r "
+    "JOIN meter_device d ON d.device_key = r.device_key "
+    "JOIN reading_meta m ON m.meta_key = r.meta "
 )
 
 
@@ -105,7 +107,7 @@ def _point_names(conn: sqlite3.Connection) -> dict[int, str]:
 
 
 def _reading(meter_id: str, row: tuple[Any, ...], names: Mapping[int, str]) -> Reading:
-    ts, rid, device, registers, vals, status, source, link, meter_time, quality = row
+    ts, rid, device, registers, vals, status, source, link, meter_dt, quality = row
     items = codec.decode_items(registers)
     quality_map = dict(codec.loads(quality) or {})
     unusual = {names.get(key, str(key)): verdict_name(code) for key, _v, code in items
@@ -118,7 +120,7 @@ def _reading(meter_id: str, row: tuple[Any, ...], names: Mapping[int, str]) -> R
         registers={names.get(key, str(key)): value for key, value, _c in items},
         values={names.get(key, str(key)): value for key, value, _c in codec.decode_items(vals)},
         status=dict(codec.loads(status) or {}),
-        meter_time=codec.from_ms(meter_time) if meter_time is not None else None,
+        meter_time=codec.from_ms(ts + meter_dt) if meter_dt is not None else None,
         device=device,
         link_id=link,
         source=SOURCES[source] if 0 <= source < len(SOURCES) else SOURCES[0],
