@@ -34,7 +34,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 from functools import lru_cache
 from typing import Any
 
-from ..storage.money_queries import ChargeStateRow
+from ..storage.money_queries import ChargeStateRow, ChargeStateValues
 from .periods import BillPeriod, local_midnight, month_key, period_of, periods_between
 from .tariff import ChargeLine, Occupancy, Tariff, TierHistory, Usage, no_history, round_fen
 
@@ -61,8 +61,18 @@ class ChargeError(Exception):
 
 def line_id(line: ChargeLine) -> str:
     """The id of a bill line within a charge state: tariff:component:key[@price_from]."""
-    base = f"{line.tariff_id}:{line.component}:{line.key}"
-    return f"{base}@{line.price_from.isoformat()}" if line.price_from else base
+    parts = (line.tariff_id, line.component, line.key, line.price_from)
+    found = _LINE_IDS.get(parts)
+    if found is None:
+        base = f"{line.tariff_id}:{line.component}:{line.key}"
+        found = f"{base}@{line.price_from.isoformat()}" if line.price_from else base
+        if len(_LINE_IDS) >= 4096:
+            _LINE_IDS.clear()
+        _LINE_IDS[parts] = found
+    return found
+
+
+_LINE_IDS: dict[tuple[str, str, str, date | None], str] = {}  # line ids repeat: made once
 
 
 def _quoted(text: str) -> str:
@@ -73,6 +83,14 @@ def _quoted(text: str) -> str:
 def jstr(text: str) -> str:
     """A JSON string literal (cached: line ids, tariff ids and keys repeat)."""
     return json.dumps(text, ensure_ascii=False)
+
+
+_PLAIN = re.compile(r'[^"\\\x00-\x1f]*')  # nothing json.dumps(ensure_ascii=False) escapes
+
+
+def jtext(text: str) -> str:
+    """A JSON string literal of a text that does not repeat (a reading id): not cached."""
+    return f'"{text}"' if _PLAIN.fullmatch(text) else json.dumps(text, ensure_ascii=False)
 
 
 def _us(moment: datetime) -> int:
@@ -146,7 +164,11 @@ def usages_from_intervals(intervals: Iterable[Mapping[str, Any]], unit: str,
 
 @dataclass(slots=True)
 class LineTotal:
-    """One bill line of a charge state: exact cumulative quantity and amount, and charged."""
+    """One bill line of a charge state: exact cumulative quantity and amount, and charged.
+
+    Never changed once in a ChargeState (copies share it; :meth:`ChargeState.apply` puts a
+    new one in its place), so its JSON is written once.
+    """
 
     tariff_id: str
     component: str
@@ -160,6 +182,9 @@ class LineTotal:
     start: datetime | None = None
     end: datetime | None = None
     readings: int = 0  # readings that added to this line
+    # json_text() once written: a LineTotal in a ChargeState is never changed (apply puts a
+    # new one in its place), so a line the reading did not touch is not written out again
+    _text: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_json(self) -> list[Any]:
         """A compact JSON list."""
@@ -171,12 +196,16 @@ class LineTotal:
 
     def json_text(self) -> str:
         """:meth:`to_json` as text, written without the json module (hot path)."""
-        return (f'[{jstr(self.tariff_id)},{jstr(self.component)},{jstr(self.key)},'
+        text = self._text
+        if text is None:
+            text = self._text = (
+                f'[{jstr(self.tariff_id)},{jstr(self.component)},{jstr(self.key)},'
                 f'{_quoted(self.price_from.isoformat()) if self.price_from else "null"},'
                 f'{jstr(self.unit)},"{self.unit_price}","{self.quantity}",'
                 f'"{self.amount}","{self.charged}",'
                 f'{_us(self.start) if self.start else "null"},'
                 f'{_us(self.end) if self.end else "null"},{self.readings}]')
+        return text
 
     @classmethod
     def from_json(cls, item: Sequence[Any]) -> LineTotal:
@@ -201,34 +230,47 @@ class ChargeState:
     closed: bool = False
 
     def copy(self) -> ChargeState:
-        """An independent copy (a batch works on copies until it commits)."""
-        return ChargeState(self.meter_id, self.account_id, self.period,
-                           {key: LineTotal(*_fields(line)) for key, line in self.lines.items()},
+        """An independent copy (a batch works on copies until it commits).
+
+        Its lines are shared: :meth:`apply` never changes a LineTotal, it puts a new one in
+        its place, so only the lines a reading touches are ever copied.
+        """
+        return ChargeState(self.meter_id, self.account_id, self.period, dict(self.lines),
                            self.readings, self.closed)
 
     def apply(self, line: ChargeLine, sign: int) -> tuple[str, Decimal]:
         """Add (sign 1) or take off (sign -1) a priced line; return its id and charge change."""
         ident = line_id(line)
-        total = self.lines.get(ident)
-        if total is None:
-            total = LineTotal(line.tariff_id, line.component, line.key, line.price_from,
-                              line.unit, line.unit_price)
-            self.lines[ident] = total
-        if sign > 0:
-            total.readings += 1
-            total.quantity = EXACT.add(total.quantity, line.quantity)
-            total.amount = EXACT.add(total.amount, line.amount)
-            if total.start is None or line.start < total.start:
-                total.start = line.start
-            if total.end is None or line.end > total.end:
-                total.end = line.end
+        old = self.lines.get(ident)
+        if old is None:
+            tariff_id, component, key, price_from = (line.tariff_id, line.component, line.key,
+                                                     line.price_from)
+            unit, unit_price = line.unit, line.unit_price
+            quantity, amount, was_charged = ZERO, ZERO, FEN_ZERO
+            start: datetime | None = None
+            end: datetime | None = None
+            readings = 0
         else:
-            total.quantity = EXACT.subtract(total.quantity, line.quantity)
-            total.amount = EXACT.subtract(total.amount, line.amount)
-        charged = round_fen(total.amount)
-        delta = charged - total.charged
-        total.charged = charged
-        return ident, delta
+            tariff_id, component, key, price_from = (old.tariff_id, old.component, old.key,
+                                                     old.price_from)
+            unit, unit_price = old.unit, old.unit_price
+            quantity, amount, was_charged = old.quantity, old.amount, old.charged
+            start, end, readings = old.start, old.end, old.readings
+        if sign > 0:
+            readings += 1
+            quantity = EXACT.add(quantity, line.quantity)
+            amount = EXACT.add(amount, line.amount)
+            if start is None or line.start < start:
+                start = line.start
+            if end is None or line.end > end:
+                end = line.end
+        else:
+            quantity = EXACT.subtract(quantity, line.quantity)
+            amount = EXACT.subtract(amount, line.amount)
+        charged = round_fen(amount)
+        self.lines[ident] = LineTotal(tariff_id, component, key, price_from, unit, unit_price,
+                                      quantity, amount, charged, start, end, readings)
+        return ident, charged - was_charged
 
     @property
     def charged(self) -> Decimal:
@@ -237,11 +279,14 @@ class ChargeState:
 
     def to_row(self) -> ChargeStateRow:
         """The storage row."""
-        return ChargeStateRow(
-            self.meter_id, self.period.start.isoformat(), self.period.end.isoformat(),
-            self.account_id, self.closed, self.readings,
-            "{" + ",".join(f"{jstr(key)}:{line.json_text()}"
-                           for key, line in self.lines.items()) + "}")
+        return ChargeStateRow(*self.row_values())
+
+    def row_values(self) -> ChargeStateValues:
+        """:meth:`to_row` as a plain tuple (the hot path: no object per state)."""
+        return (self.meter_id, self.period.start.isoformat(), self.period.end.isoformat(),
+                self.account_id, self.closed, self.readings,
+                "{" + ",".join([f"{jstr(key)}:{line.json_text()}"
+                                for key, line in self.lines.items()]) + "}")
 
     @classmethod
     def from_row(cls, row: ChargeStateRow) -> ChargeState:
@@ -257,10 +302,16 @@ def _next_month(first: date) -> date:
     return (first + timedelta(days=32)).replace(day=1)
 
 
-def _fields(line: LineTotal) -> tuple[Any, ...]:
-    return (line.tariff_id, line.component, line.key, line.price_from, line.unit,
-            line.unit_price, line.quantity, line.amount, line.charged, line.start, line.end,
-            line.readings)
+@lru_cache(maxsize=1024)
+def _month_keys(year: int, month: int, count: int) -> tuple[str, ...]:
+    """``YYYY-MM`` of ``count`` months from year-month on."""
+    return tuple(month_key(date(year + (month - 1 + step) // 12, (month - 1 + step) % 12 + 1, 1))
+                 for step in range(count))
+
+
+# Per time zone: (first day, first day of the next month, its key, local midnight of the
+# next month) of the month last counted in. Pure calendar arithmetic: never stale.
+_MONTHS: dict[tzinfo, tuple[date, date, str, datetime]] = {}
 
 
 class TierUsage:
@@ -269,9 +320,10 @@ class TierUsage:
     __slots__ = ("changed", "months", "tz")
 
     def __init__(self, months: Mapping[str, Decimal], tz: tzinfo) -> None:
-        self.months = dict(months)
+        # dict.copy() of texts and numbers stays untracked by the garbage collector
+        self.months = months.copy() if type(months) is dict else dict(months)
         self.tz = tz
-        self.changed: set[str] = set()
+        self.changed: tuple[str, ...] = ()  # the months changed (a tuple: untracked too)
 
     def copy(self) -> TierUsage:
         """An independent copy."""
@@ -282,13 +334,12 @@ class TierUsage:
         if tier_period is None:
             return no_history
         count = 1 if tier_period == "monthly" else 12
+        months = self.months
 
         def _history(period_start: date) -> Decimal:
             total = ZERO
-            year, month = period_start.year, period_start.month
-            for step in range(count):
-                y, m = year + (month - 1 + step) // 12, (month - 1 + step) % 12 + 1
-                total += self.months.get(f"{y:04d}-{m:02d}", ZERO)
+            for key in _month_keys(period_start.year, period_start.month, count):
+                total += months.get(key, ZERO)
             return total
 
         return _history
@@ -297,15 +348,22 @@ class TierUsage:
         """Count (or, sign -1, take off) a usage's quantity in its local months."""
         if not usage.quantity:
             return
-        start = usage.start.astimezone(self.tz)
-        first = start.date().replace(day=1)
-        following = _next_month(first)
-        if usage.end <= local_midnight(following, self.tz):  # within one month: no split
-            key = month_key(first)
+        tz = self.tz
+        day = usage.start.astimezone(tz).date()
+        month = _MONTHS.get(tz)  # the month of the last usage counted (nearly always this one)
+        if month is None or not month[0] <= day < month[1] or month[3].tzinfo is not tz:
+            first = day.replace(day=1)
+            following = _next_month(first)
+            month = (first, following, month_key(first), local_midnight(following, tz))
+            _MONTHS[tz] = month
+        if usage.end <= month[3]:  # within one month: no split
+            key = month[2]
             self.months[key] = EXACT.add(self.months.get(key, ZERO),
                                          usage.quantity if sign > 0 else -usage.quantity)
-            self.changed.add(key)
+            if key not in self.changed:
+                self.changed += (key,)
             return
+        first = month[0]
         cursor = usage.start
         while True:
             following = (first + timedelta(days=32)).replace(day=1)
@@ -316,13 +374,14 @@ class TierUsage:
             key = month_key(first)
             self.months[key] = EXACT.add(self.months.get(key, ZERO),
                                          share if sign > 0 else -share)
-            self.changed.add(key)
+            if key not in self.changed:
+                self.changed += (key,)
             if usage.end <= edge:
                 return
             cursor, first = edge, following
 
 
-@dataclass
+@dataclass(slots=True)
 class ReadingCharge:
     """What one reading changed: per bill period, per line (quantity, exact, charged)."""
 
@@ -330,7 +389,8 @@ class ReadingCharge:
     meter_id: str
     account_id: str
     end: datetime
-    lines: dict[BillPeriod, dict[str, list[Decimal]]] = field(default_factory=dict)
+    lines: dict[BillPeriod, dict[str, tuple[Decimal, Decimal, Decimal]]] = field(
+        default_factory=dict)
     charged: dict[BillPeriod, Decimal] = field(default_factory=dict)
 
     @property
@@ -342,8 +402,8 @@ class ReadingCharge:
         """The per-period lines as compact JSON (quantity, exact amount, charged)."""
         parts = []
         for period, lines in self.lines.items():
-            inner = ",".join(f'{jstr(key)}:["{v[0]}","{v[1]}","{v[2]}"]'
-                             for key, v in lines.items())
+            inner = ",".join([f'{jstr(key)}:["{v[0]}","{v[1]}","{v[2]}"]'
+                              for key, v in lines.items()])
             parts.append(f'"{period.start.isoformat()}":{{{inner}}}')
         return "{" + ",".join(parts) + "}"
 
@@ -373,7 +433,8 @@ def charge_reading(*, reading_id: str, meter_id: str, intervals: Sequence[Mappin
     tier_period: str | None = getattr(tariff, "tier_period", None)
     history = tiers.history(tier_period) if tiers is not None else no_history
     result = ReadingCharge(reading_id, meter_id, occupant.account_id,
-                           max(u.end for u in (*counted, *withdrawn)))
+                           counted[0].end if len(counted) == 1 and not withdrawn
+                           else max(u.end for u in (*counted, *withdrawn)))
     touched: set[int] = set()
     for sign, usages in ((-1, withdrawn), (1, counted)):
         for usage in usages:
@@ -406,11 +467,13 @@ def _record(result: ReadingCharge, state: ChargeState, lines: Sequence[ChargeLin
     charged = result.charged.get(state.period, FEN_ZERO)
     for line in lines:
         ident, delta = state.apply(line, sign)
-        values = bucket.get(ident)
-        if values is None:
-            values = bucket[ident] = [ZERO, ZERO, FEN_ZERO]
-        values[0] = EXACT.add(values[0], line.quantity if sign > 0 else -line.quantity)
-        values[1] = EXACT.add(values[1], line.amount if sign > 0 else -line.amount)
-        values[2] += delta
+        quantity, amount, was = bucket.get(ident, _NOTHING)
+        # tuples, not lists: they hold only numbers, so the collector stops tracking them
+        bucket[ident] = (EXACT.add(quantity, line.quantity if sign > 0 else -line.quantity),
+                         EXACT.add(amount, line.amount if sign > 0 else -line.amount),
+                         was + delta)
         charged += delta
     result.charged[state.period] = charged
+
+
+_NOTHING = (ZERO, ZERO, FEN_ZERO)

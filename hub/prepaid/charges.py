@@ -25,12 +25,13 @@ from ..billing.charging import (
     TierUsage,
     charge_reading,
     jstr,
+    jtext,
 )
 from ..billing.periods import BillPeriod, next_period
 from ..billing.tariff import Occupancy, Tariff, TariffError
 from ..core import Context
 from ..storage.codec import to_ms
-from ..storage.money_queries import AppliedRow, MoneyStore
+from ..storage.money_queries import AppliedValues, MoneyStore
 from .entries import EntryKind
 from .ledger import Batch, Op
 
@@ -55,7 +56,7 @@ class _Working:
     closing: set[StateKey] = field(default_factory=set)
     states: dict[StateKey, ChargeState] = field(default_factory=dict)
     tiers: dict[TierKey, TierUsage] = field(default_factory=dict)
-    rows: list[AppliedRow] = field(default_factory=list)
+    rows: list[AppliedValues] = field(default_factory=list)  # tuples: untracked by the gc
 
 
 class ChargeBook:
@@ -74,6 +75,7 @@ class ChargeBook:
         self.open_by_account: dict[str, set[StateKey]] = {}
         self.on_error: Callable[[ChargeOp, Exception], None] | None = None
         self._billing: dict[str, tuple[Account, Tariff, str | None]] = {}
+        self._occupants: dict[str, tuple[Account, date | None, Occupant]] = {}
 
     def load(self, store: MoneyStore) -> int:
         """Load every open charge state (at start-up, in a reader)."""
@@ -112,6 +114,15 @@ class ChargeBook:
         self._billing[meter_id] = found
         return found
 
+    def occupant(self, account: Account) -> Occupant:
+        """What charging needs of an account (kept while the account and its move-out are)."""
+        moved_out = self.moved_out.get(account.id)
+        found = self._occupants.get(account.id)
+        if found is None or found[0] is not account or found[1] != moved_out:
+            occupant = Occupant(account.id, account.settlement_day, self.occupancy(account))
+            found = self._occupants[account.id] = (account, moved_out, occupant)
+        return found[2]
+
     def occupancy(self, account: Account) -> Occupancy | None:
         """The account's occupancy; a move-out through the final bill wins over YAML."""
         move_out = self.moved_out.get(account.id, account.move_out)
@@ -129,24 +140,28 @@ class ChargeBook:
         ids = [op.reading_id for op in batch.ops if isinstance(op, ChargeOp)]
         work = _Working(applied=batch.store.applied(ids) if ids else set())
         batch.scratch[_SCRATCH] = work
+        now_ms = batch.now_ms  # not the batch: a closure on it would make the batch a cycle
 
         def write(store: MoneyStore) -> None:
             if work.rows:
-                store.insert_applied(work.rows, batch.now_ms)
-            rows = [state.to_row() for key, state in work.states.items()
+                store.insert_applied_values(work.rows, now_ms)
+            rows = [state.row_values() for key, state in work.states.items()
                     if key not in work.closing]
             if rows:
-                store.save_charge_states(rows, batch.now_ms)
+                store.save_charge_state_values(rows, now_ms)
             for key in work.closing:
-                store.close_charge_state(key[0], key[1], key[2].isoformat(), batch.now_ms)
+                store.close_charge_state(key[0], key[1], key[2].isoformat(), now_ms)
             changed = [(key[0], key[1], month, str(tiers.months[month]))
                        for key, tiers in work.tiers.items() for month in tiers.changed]
             if changed:
                 store.save_tier_usage(changed)
 
         def commit() -> None:
+            open_by_account = self.open_by_account
             for key, state in work.states.items():
-                keys = self.open_by_account.setdefault(key[1], set())
+                keys = open_by_account.get(key[1])
+                if keys is None:
+                    keys = open_by_account[key[1]] = set()
                 if state.closed:
                     self.states.pop(key, None)
                     keys.discard(key)
@@ -154,7 +169,7 @@ class ChargeBook:
                     self.states[key] = state
                     keys.add(key)
             for tier_key, tiers in work.tiers.items():
-                tiers.changed.clear()
+                tiers.changed = ()
                 self.tiers[tier_key] = tiers
 
         batch.writes.append(write)
@@ -219,57 +234,78 @@ class ChargeOp(Op):
         if self.reading_id in work.applied or self.reading_id in work.seen:
             return None  # a replay: charged already
         account, tariff, tier_period = book.billing_of(self.meter_id, self.reading_id)
-        local: dict[StateKey, ChargeState] = {}
-        moved_out = book.moved_out.get(account.id)
-
-        def state_for(period: BillPeriod) -> ChargeState:
-            for _hop in range(24):
-                if moved_out is not None and period.start > moved_out:
-                    raise ChargeError(
-                        f"account '{account.id}' moved out on {moved_out}: usage of meter "
-                        f"'{self.meter_id}' after it is not charged to it (give the meter its "
-                        "new account)")
-                key = (self.meter_id, account.id, period.start)
-                state = local.get(key)
-                if state is None:
-                    state = book.state(batch, work, key, period).copy()
-                if not state.closed:
-                    local[key] = state
-                    return state
-                period = next_period(period, account.settlement_day)  # billed: next period
-            raise ChargeError(f"no open bill period for meter '{self.meter_id}'")
-
+        state_for = _StateFor(book, batch, work, self.meter_id, account)
         tier_key = (self.meter_id, account.id)
         tiers = book.tier_usage(batch, work, tier_key).copy() if tier_period else None
-        occupant = Occupant(account.id, account.settlement_day, book.occupancy(account))
+        occupant = book.occupant(account)
         result = charge_reading(reading_id=self.reading_id, meter_id=self.meter_id,
                                 intervals=self.intervals, tariff=tariff, occupant=occupant,
                                 tz=book.tz, state_for=state_for, tiers=tiers)
         if result is None:
             return None
         work.seen.add(self.reading_id)
-        work.states.update(local)
+        work.states.update(state_for.local)
         if tiers is not None:
             work.tiers[tier_key] = tiers
-        work.rows.append(AppliedRow(self.reading_id, self.meter_id, account.id,
-                                    to_ms(result.end), _fen(result.total), result.lines_json()))
+        work.rows.append((self.reading_id, self.meter_id, account.id, to_ms(result.end),
+                          _fen(result.total), result.lines_json()))
         if account.billing == "prepaid":
             self._post(batch, result, tariff.id)
-        return result
+        # Only a waiter reads the result. Not keeping it for the rest of the batch (thousands
+        # of readings) frees its objects at once: far less for the garbage collector to walk.
+        return result if self.future is not None else None
 
     def _post(self, batch: Batch, result: ReadingCharge, tariff_id: str) -> None:
-        head = (f'{{"reading_id":{_q(self.reading_id)},"tariff":{_q(tariff_id)},'
+        head = (f'{{"reading_id":{jtext(self.reading_id)},"tariff":{_q(tariff_id)},'
                 f'"end":"{result.end.isoformat()}","lines":{{')
         for period, charged in result.charged.items():
             if not charged:
                 continue
-            lines = ",".join(f'{_q(key)}:["{v[0]}","{v[2]}"]'
-                             for key, v in result.lines[period].items())
+            lines = ",".join([f'{_q(key)}:["{v[0]}","{v[2]}"]'
+                              for key, v in result.lines[period].items()])
             start = period.start.isoformat()
             # a reading not charged before cannot have its key in the ledger: no lookup
             batch.add(result.account_id, _CHARGE, -_fen(charged),
                       f"charge:{self.reading_id}:{start}", self.context, period=start,
                       meter_id=self.meter_id, detail=head + lines + "}}")
+
+
+class _StateFor:
+    """``state_for`` of one reading: the working copy of the charge state of a period.
+
+    A reading works on copies (kept in ``local``) that the batch takes only when the whole
+    reading was charged. (A small object rather than a closure: fewer objects per reading.)
+    """
+
+    __slots__ = ("account", "batch", "book", "local", "meter_id", "moved_out", "work")
+
+    def __init__(self, book: ChargeBook, batch: Batch, work: _Working, meter_id: str,
+                 account: Account) -> None:
+        self.book = book
+        self.batch = batch
+        self.work = work
+        self.meter_id = meter_id
+        self.account = account
+        self.moved_out = book.moved_out.get(account.id)
+        self.local: dict[StateKey, ChargeState] = {}
+
+    def __call__(self, period: BillPeriod) -> ChargeState:
+        account, moved_out, local = self.account, self.moved_out, self.local
+        for _hop in range(24):
+            if moved_out is not None and period.start > moved_out:
+                raise ChargeError(
+                    f"account '{account.id}' moved out on {moved_out}: usage of meter "
+                    f"'{self.meter_id}' after it is not charged to it (give the meter its "
+                    "new account)")
+            key = (self.meter_id, account.id, period.start)
+            state = local.get(key)
+            if state is None:
+                state = self.book.state(self.batch, self.work, key, period).copy()
+            if not state.closed:
+                local[key] = state
+                return state
+            period = next_period(period, account.settlement_day)  # billed: next period
+        raise ChargeError(f"no open bill period for meter '{self.meter_id}'")
 
 
 def _fen(amount: Decimal) -> int:

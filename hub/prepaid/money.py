@@ -73,6 +73,7 @@ class Money:
         self._levels: dict[str, Any] = {}
         self._statics: dict[str, tuple[str, dict[str, Any]]] = {}
         self._early: list[Event] = []
+        self._time_text: tuple[int | None, str] = (None, "")  # an entry time and its text
         ledger.listeners.append(self.on_entries)
 
     # --- life-cycle ---------------------------------------------------------------
@@ -257,8 +258,10 @@ class Money:
                                     and in_arrears(balance, account.thresholds))
         attributes["emergency_credit_used"] = self.ledger.emergency_used(account_id)
         if entry is not None:
+            if entry.ts != self._time_text[0]:  # a batch's entries share their time
+                self._time_text = (entry.ts, entry.time.isoformat())
             attributes["last_entry"] = {"id": entry.id, "kind": entry.kind,
-                                        "amount": entry.amount, "time": entry.time.isoformat()}
+                                        "amount": entry.amount, "time": self._time_text[1]}
         else:
             current = self.hub.states.get(entity_id)
             if current is not None and "last_entry" in current.attributes:

@@ -62,6 +62,10 @@ class ChargeStateRow:
     lines: str
 
 
+# ChargeStateRow's fields as a plain tuple.
+ChargeStateValues = tuple[str, str, str, str, bool, int, str]
+
+
 @dataclass(slots=True)
 class AppliedRow:
     """A reading that was charged: what it added per period and line (JSON text)."""
@@ -72,6 +76,10 @@ class AppliedRow:
     ts: int
     amount: int
     lines: str
+
+
+# AppliedRow's fields as a plain tuple (reading id, meter, account, ts, amount, lines).
+AppliedValues = tuple[str, str, str, int, int, str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,11 +283,14 @@ class MoneyStore:
 
     def insert_applied(self, rows: Sequence[AppliedRow], ts: int) -> None:
         """Record charged readings."""
+        self.insert_applied_values(
+            [(r.reading_id, r.meter_id, r.account_id, r.ts, r.amount, r.lines) for r in rows], ts)
+
+    def insert_applied_values(self, rows: Sequence[AppliedValues], ts: int) -> None:
+        """:meth:`insert_applied` of plain tuples (the hot path: no object per reading)."""
         self.conn.executemany(
             "INSERT INTO charge_applied (reading_id, meter_id, account_id, ts, amount, lines, "
-            "created_ts) VALUES (?, ?, ?, ?, ?, ?, ?)",
-            [(r.reading_id, r.meter_id, r.account_id, r.ts, r.amount, r.lines, ts)
-             for r in rows])
+            "created_ts) VALUES (?, ?, ?, ?, ?, ?, ?)", [(*row, ts) for row in rows])
 
     def applied_rows(self, meter_id: str, start: int | None = None,
                      end: int | None = None) -> list[AppliedRow]:
@@ -371,6 +382,12 @@ class MoneyStore:
 
     def save_charge_states(self, rows: Sequence[ChargeStateRow], ts: int) -> None:
         """Insert or replace charge states."""
+        self.save_charge_state_values(
+            [(r.meter_id, r.period_start, r.period_end, r.account_id, r.closed, r.readings,
+              r.lines) for r in rows], ts)
+
+    def save_charge_state_values(self, rows: Sequence[ChargeStateValues], ts: int) -> None:
+        """:meth:`save_charge_states` of plain tuples (the hot path: no object per state)."""
         self.conn.executemany(
             "INSERT INTO charge_state (meter_id, period_start, period_end, account_id, closed, "
             "readings, lines, updated_ts) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
@@ -378,8 +395,8 @@ class MoneyStore:
             "period_end = excluded.period_end, closed = excluded.closed, "
             "readings = excluded.readings, lines = excluded.lines, "
             "updated_ts = excluded.updated_ts",
-            [(r.meter_id, r.period_start, r.period_end, r.account_id, int(r.closed), r.readings,
-              r.lines, ts) for r in rows])
+            [(meter_id, start, end, account_id, int(closed), readings, lines, ts)
+             for meter_id, start, end, account_id, closed, readings, lines in rows])
 
     def close_charge_state(self, meter_id: str, account_id: str, period_start: str,
                            ts: int) -> None:

@@ -25,7 +25,7 @@ from hub.billing.tariff import (
 from .const import UNIT_KWH
 from .fees import ONE_DAY, fraction, months, overlap
 from .spread import PRECISION, Lines, Spread, midnight, moment
-from .tiers import TierCounter
+from .tiers import TierCounter, TierPeriods
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -85,6 +85,12 @@ class BaseTariff(Tariff, Generic[_P]):
                 fixed_fees=dict(entry.get("fixed_fees") or {}),
                 minimum_charge=entry.get("minimum_charge"),
                 plan=self.compile(entry)))
+        # one version valid at all times: usage needs no split at price changes
+        first = self.versions[0] if len(self.versions) == 1 else None
+        self._always = first if first is not None and first.start is None \
+            and first.end is None else None
+        self._tier_periods = (TierPeriods(self.tier_period, self.tz) if self.tier_period
+                              else None)
 
     @abc.abstractmethod
     def compile(self, entry: Mapping[str, Any]) -> _P:
@@ -103,8 +109,9 @@ class BaseTariff(Tariff, Generic[_P]):
         with localcontext() as ctx:
             ctx.prec = PRECISION
             lines = Lines(self.id, self.tz)
-            tiers = (TierCounter(self.id, self.tier_period, history, occupancy, self.tz)
-                     if self.tier_period else None)
+            tiers = (TierCounter(self.id, self.tier_period, history, occupancy, self.tz,
+                                 self._tier_periods) if self.tier_period else None)
+            always = self._always
             previous: Usage | None = None
             for item in usage:
                 if previous is not None and item.start < previous.end:
@@ -113,8 +120,11 @@ class BaseTariff(Tariff, Generic[_P]):
                         f"but {item.start.isoformat()} is before the end of the previous "
                         f"usage {previous.end.isoformat()}")
                 spread = Spread(item)
-                for version, a, b in self._versions_over(spread.start, spread.end):
-                    self.price(version, spread, a, b, lines, tiers)
+                if always is not None:
+                    self.price(always, spread, spread.start, spread.end, lines, tiers)
+                else:
+                    for version, a, b in self._versions_over(spread.start, spread.end):
+                        self.price(version, spread, a, b, lines, tiers)
                 previous = item
             return lines.result()
 

@@ -38,9 +38,10 @@ class FlatTariff(BaseTariff[Decimal]):
     def price(self, version: Version[Decimal], spread: Spread, a: int, b: int, lines: Lines,
               tiers: TierCounter | None) -> None:
         """Everything at the one price."""
-        lines.add(component=self.component, key="usage", unit=self.unit,
-                  unit_price=version.plan, quantity=spread.share(a, b), start=a, end=b,
-                  price_from=version.valid_from, sources=spread.sources)
+        quantity = spread.share(a, b)
+        if quantity:
+            lines.put(self.component, "usage", self.unit, version.plan, quantity, a, b,
+                      version.valid_from, spread.sources)
 
 
 class FlatType(TariffType):

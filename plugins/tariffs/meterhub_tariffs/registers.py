@@ -106,9 +106,10 @@ def price_registers(lines: Lines, tariff_id: str, bands: Bands, spread: Spread, 
                 f"tariff '{tariff_id}' prices the meter's register {key} ({band}), but the "
                 f"usage from {moment(spread.start, lines.tz).isoformat()} has no such register "
                 "(does this meter count time-of-use itself?)")
-        lines.add(component="energy", key=band, unit="kWh", unit_price=unit_price,
-                  quantity=spread.share(a, b, total), start=a, end=b, price_from=price_from,
-                  sources=spread.sources)
+        quantity = spread.share(a, b, total)
+        if quantity:
+            lines.put("energy", band, "kWh", unit_price, quantity, a, b, price_from,
+                      spread.sources)
     priced = {key for key, _price in bands.values()}
     for key, value in registers.items():
         if value and key not in priced and _REGISTER_KEY_RE.match(key):

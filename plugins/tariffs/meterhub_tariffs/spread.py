@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -26,9 +25,22 @@ def micros(moment: datetime) -> int:
     return (moment - EPOCH) // ONE_US
 
 
+# moment() results by (instant, time zone): line bounds repeat (readings on the quarter hour,
+# segment edges, midnights). Values are immutable, so sharing them changes nothing.
+_MOMENTS: dict[tuple[int, tzinfo], datetime] = {}
+_MOMENT_CACHE = 16384
+
+
 def moment(us: int, tz: tzinfo) -> datetime:
     """The aware local datetime of a microsecond count."""
-    return (EPOCH + timedelta(microseconds=us)).astimezone(tz)
+    key = (us, tz)
+    found = _MOMENTS.get(key)
+    if found is None or found.tzinfo is not tz:  # equal is not enough: the very same tzinfo
+        found = (EPOCH + timedelta(microseconds=us)).astimezone(tz)
+        if len(_MOMENTS) >= _MOMENT_CACHE:
+            _MOMENTS.clear()
+        _MOMENTS[key] = found
+    return found
 
 
 def local_date(us: int, tz: tzinfo) -> date:
@@ -80,24 +92,32 @@ class Spread:
         return part.quantize(QUANTITY_STEP, rounding=ROUND_HALF_EVEN)
 
 
-@dataclass
 class _Open:
-    component: str
-    key: str
-    unit: str
-    unit_price: Decimal
-    price_from: date | None
-    start: int
-    end: int
-    quantity: Decimal = ZERO
-    amount: Decimal | None = None  # set for lines whose amount is not quantity × price
-    sources: dict[str, None] = field(default_factory=dict)
-    last_sources: tuple[str, ...] = ()
-    detail: dict[str, Any] = field(default_factory=dict)
+    """A line being built (amount set for lines whose amount is not quantity × price)."""
+
+    __slots__ = ("amount", "component", "detail", "end", "key", "last_sources", "price_from",
+                 "quantity", "sources", "start", "unit", "unit_price")
+
+    def __init__(self, component: str, key: str, unit: str, unit_price: Decimal,
+                 price_from: date | None, start: int, end: int) -> None:
+        self.component = component
+        self.key = key
+        self.unit = unit
+        self.unit_price = unit_price
+        self.price_from = price_from
+        self.start = start
+        self.end = end
+        self.quantity = ZERO
+        self.amount: Decimal | None = None
+        self.sources: dict[str, None] | None = None
+        self.last_sources: tuple[str, ...] = ()
+        self.detail: dict[str, Any] | None = None
 
 
 class Lines:
     """Charge lines being built, merged by line key; amounts stay exact."""
+
+    __slots__ = ("_open", "tariff_id", "tz")
 
     def __init__(self, tariff_id: str, tz: tzinfo) -> None:
         self.tariff_id = tariff_id
@@ -111,32 +131,49 @@ class Lines:
         """Add quantity (and its amount, default quantity × unit price) to a line."""
         if not quantity and amount is None:
             return
-        line = self._open.get((component, key, price_from))
-        if line is None:
-            line = _Open(component, key, unit, unit_price, price_from, start, end)
-            self._open[(component, key, price_from)] = line
-        line.quantity += quantity
+        line = self.put(component, key, unit, unit_price, quantity, start, end, price_from,
+                        sources)
         if amount is not None:
             line.amount = amount if line.amount is None else line.amount + amount
-        if start < line.start:
-            line.start = start
-        if end > line.end:
-            line.end = end
-        if sources and sources is not line.last_sources:
-            line.sources.update(dict.fromkeys(sources))
-            line.last_sources = sources
         if detail:
+            if line.detail is None:
+                line.detail = {}
             line.detail.update(detail)
+
+    def put(self, component: str, key: str, unit: str, unit_price: Decimal,
+            quantity: Decimal, start: int, end: int, price_from: date | None,
+            sources: tuple[str, ...]) -> _Open:
+        """:meth:`add` of quantity × unit price, positional (the hot path); the line.
+
+        The caller skips a zero quantity (``add`` without an amount adds nothing then).
+        """
+        found = self._open.get((component, key, price_from))
+        if found is None:
+            found = _Open(component, key, unit, unit_price, price_from, start, end)
+            self._open[(component, key, price_from)] = found
+        else:
+            if start < found.start:
+                found.start = start
+            if end > found.end:
+                found.end = end
+        found.quantity += quantity
+        if sources and sources is not found.last_sources:
+            if found.sources is None:
+                found.sources = dict.fromkeys(sources)
+            else:
+                found.sources.update(dict.fromkeys(sources))
+            found.last_sources = sources
+        return found
 
     def result(self) -> list[ChargeLine]:
         """The lines, in the order they were first added."""
+        tariff_id, tz = self.tariff_id, self.tz
         return [
             ChargeLine(
-                tariff_id=self.tariff_id, component=line.component, key=line.key,
-                quantity=line.quantity, unit=line.unit, unit_price=line.unit_price,
-                amount=line.quantity * line.unit_price if line.amount is None else line.amount,
-                start=moment(line.start, self.tz),
-                end=moment(line.end, self.tz), price_from=line.price_from,
-                sources=tuple(line.sources), detail=dict(line.detail))
+                tariff_id, line.component, line.key, line.quantity, line.unit, line.unit_price,
+                line.quantity * line.unit_price if line.amount is None else line.amount,
+                moment(line.start, tz), moment(line.end, tz), line.price_from,
+                tuple(line.sources) if line.sources else (),
+                dict(line.detail) if line.detail else {})
             for line in self._open.values()
         ]

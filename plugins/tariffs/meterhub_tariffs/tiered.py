@@ -22,7 +22,7 @@ from .base import BaseTariff, Version
 from .const import MONTHLY, UNITS, YEARLY
 from .entry import EntrySpec, entry_schema
 from .spread import Lines, Spread
-from .tiers import TierCounter, TierTable
+from .tiers import TierCounter, TierTable, tier_key
 from .validators import tiers
 
 _LOGGER = logging.getLogger(__name__)
@@ -52,9 +52,9 @@ class TieredTariff(BaseTariff[TierTable]):
         for start, end, period_start in tiers.cut(a, b):
             quantity = spread.share(start, end)
             for index, part in tiers.allocate(version.plan, period_start, quantity):
-                lines.add(component=self.component, key=f"tier{index + 1}", unit=self.unit,
-                          unit_price=version.plan.prices[index], quantity=part, start=start,
-                          end=end, price_from=version.valid_from, sources=spread.sources)
+                lines.put(self.component, tier_key(index), self.unit,
+                          version.plan.prices[index], part, start, end, version.valid_from,
+                          spread.sources)  # allocate gives no zero parts
 
 
 class TieredType(TariffType):

@@ -17,7 +17,7 @@ from typing import Any
 
 from hub.billing.tariff import Occupancy, TariffError, TierHistory
 
-from .const import MONTHLY, THRESHOLD_STEP
+from .const import MAX_TIERS, MONTHLY, THRESHOLD_STEP
 from .spread import ZERO, Lines, Spread, local_date, midnight
 
 _LOGGER = logging.getLogger(__name__)
@@ -46,11 +46,40 @@ def period_of(day: date, period: str) -> tuple[date, date]:
     return date(day.year, 1, 1), date(day.year + 1, 1, 1)
 
 
+class TierPeriods:
+    """Which tier period holds an instant: (first day, its local midnight, the next one's).
+
+    Shared by a tariff's counters; keeps the period found last (usage arrives in time order,
+    so it is nearly always the one asked for again). Pure time arithmetic: never stale.
+    """
+
+    __slots__ = ("period", "recent", "tz")
+
+    def __init__(self, period: str, tz: tzinfo) -> None:
+        self.period = period
+        self.tz = tz
+        self.recent: tuple[date, int, int] | None = None
+
+    def at(self, us: int) -> tuple[date, int, int]:
+        """The tier period holding the instant ``us``."""
+        recent = self.recent
+        if recent is not None and recent[1] <= us < recent[2]:
+            return recent
+        first, following = period_of(local_date(us, self.tz), self.period)
+        found = (first, midnight(first, self.tz), midnight(following, self.tz))
+        self.recent = found
+        return found
+
+
 class TierCounter:
     """What was used in each tier period so far, while one usage list is priced."""
 
+    __slots__ = ("_factor", "_periods", "_used", "_whole", "history", "occupancy", "period",
+                 "tariff_id", "tz")
+
     def __init__(self, tariff_id: str, period: str, history: TierHistory,
-                 occupancy: Occupancy | None, tz: tzinfo) -> None:
+                 occupancy: Occupancy | None, tz: tzinfo,
+                 periods: TierPeriods | None = None) -> None:
         self.tariff_id = tariff_id
         self.period = period
         self.history = history
@@ -58,25 +87,20 @@ class TierCounter:
         self.tz = tz
         self._used: dict[date, Decimal] = {}
         self._factor: dict[date, tuple[int, int]] = {}
-        self._recent: tuple[date, int, int] | None = None
+        self._periods = periods if periods is not None else TierPeriods(period, tz)
+        # without move-in or move-out every period is whole: thresholds are not pro-rated
+        self._whole = occupancy is None or (occupancy.move_in is None
+                                            and occupancy.move_out is None)
 
     def cut(self, a: int, b: int) -> Iterator[tuple[int, int, date]]:
         """Split [a, b) at period starts: (start, end, period start) per part."""
         while True:
-            first, _begin, edge = self._period_at(a)
+            first, _begin, edge = self._periods.at(a)
             if b <= edge:
                 yield a, b, first
                 return
             yield a, edge, first
             a = edge
-
-    def _period_at(self, us: int) -> tuple[date, int, int]:
-        recent = self._recent
-        if recent is not None and recent[1] <= us < recent[2]:
-            return recent
-        first, following = period_of(local_date(us, self.tz), self.period)
-        self._recent = (first, midnight(first, self.tz), midnight(following, self.tz))
-        return self._recent
 
     def allocate(self, table: TierTable, period_start: date,
                  quantity: Decimal) -> list[tuple[int, Decimal]]:
@@ -102,6 +126,8 @@ class TierCounter:
         return parts
 
     def _scaled(self, bound: Decimal, period_start: date) -> Decimal:
+        if self._whole:
+            return bound
         factor = self._factor.get(period_start)
         if factor is None:
             factor = self._occupied(period_start)
@@ -132,11 +158,20 @@ class TierCounter:
 def add_surcharges(lines: Lines, counter: TierCounter, table: TierTable, spread: Spread,
                    a: int, b: int, unit: str, price_from: date | None) -> None:
     """Count [a, b) of a usage into its tier periods; add the per-unit surcharge lines."""
-    for start, end, period_start in counter.cut(a, b):
+    first, _begin, edge = counter._periods.at(a)
+    parts = ((a, b, first),) if b <= edge else counter.cut(a, b)
+    for start, end, period_start in parts:
         quantity = spread.share(start, end)
         for index, part in counter.allocate(table, period_start, quantity):
             surcharge = table.prices[index]
-            if surcharge:
-                lines.add(component="tier_surcharge", key=f"tier{index + 1}", unit=unit,
-                          unit_price=surcharge, quantity=part, start=start, end=end,
-                          price_from=price_from, sources=spread.sources)
+            if surcharge:  # allocate gives no zero parts
+                lines.put("tier_surcharge", tier_key(index), unit, surcharge, part, start, end,
+                          price_from, spread.sources)
+
+
+_TIER_KEYS = tuple(f"tier{index + 1}" for index in range(MAX_TIERS))
+
+
+def tier_key(index: int) -> str:
+    """The line key of a tier: tier1, tier2..."""
+    return _TIER_KEYS[index] if index < len(_TIER_KEYS) else f"tier{index + 1}"

@@ -9,17 +9,24 @@ add a per-kWh amount above yearly or monthly thresholds (阶梯+峰谷).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from typing import Any
 
 import voluptuous as vol
 
 from hub import validation as cv
 from hub.billing.calendar import Calendar
-from hub.billing.tariff import TariffType
+from hub.billing.tariff import (
+    ChargeLine,
+    Occupancy,
+    TariffType,
+    TierHistory,
+    Usage,
+    no_history,
+)
 
 from .base import BaseTariff, Version
 from .const import UNIT_KWH
@@ -36,8 +43,8 @@ from .registers import (
     price_registers,
 )
 from .schedules import DayPlans, check_references, schedules, zones
-from .spread import Lines, Spread, at, local_date, midnight
-from .tiers import TierCounter, TierTable, add_surcharges
+from .spread import PRECISION, ZERO, Lines, Spread, at, local_date, micros, midnight, moment
+from .tiers import TierCounter, TierTable, add_surcharges, tier_key
 from .validators import band_prices
 
 _LOGGER = logging.getLogger(__name__)
@@ -132,6 +139,66 @@ class TouTariff(BaseTariff[TouPlan]):
         self._recent = (version.index, plan)
         return plan
 
+    def charges(self, usage: Sequence[Usage], *, history: TierHistory = no_history,
+                occupancy: Occupancy | None = None) -> list[ChargeLine]:
+        """Price usage into exact lines (see BaseTariff.charges).
+
+        The usual reading, one usage inside one schedule segment of a tariff with one price
+        version and no tier period change, is priced here directly: the same arithmetic in
+        the same order as the general loop, without its intermediate objects.
+        """
+        version = self._always
+        if len(usage) != 1 or version is None or version.plan.bands is not None:
+            return super().charges(usage, history=history, occupancy=occupancy)
+        item = usage[0]
+        a, b = micros(item.start), micros(item.end)
+        if a >= b:
+            return super().charges(usage, history=history, occupancy=occupancy)
+        _start, end, band = self._segment_at(version, a)
+        if b > end:  # crosses into the next segment
+            return super().charges(usage, history=history, occupancy=occupancy)
+        plan = version.plan
+        surcharges = plan.surcharges if self.tier_period else None
+        period_start: date | None = None
+        if surcharges is not None:
+            periods = self._tier_periods
+            assert periods is not None
+            period_start, _begin, edge = periods.at(a)
+            if b > edge:  # a new tier period starts within the usage
+                return super().charges(usage, history=history, occupancy=occupancy)
+        tz, unit, price_from = self.tz, self.unit, version.valid_from
+        sources = tuple(dict.fromkeys(item.sources)) if item.sources else ()
+        start, end_at = moment(a, tz), moment(b, tz)
+        out: list[ChargeLine] = []
+        with localcontext() as ctx:
+            ctx.prec = PRECISION
+            quantity = item.quantity - ZERO  # cum(b) - cum(a): the whole usage
+            if quantity:
+                quantity = ZERO + quantity  # as a line starting at zero adds it
+                price = plan.prices[band]
+                out.append(ChargeLine(self.id, "energy", band, quantity, unit, price,
+                                      quantity * price, start, end_at, price_from, sources, {}))
+            if surcharges is not None and period_start is not None:
+                assert self.tier_period is not None
+                tiers = TierCounter(self.id, self.tier_period, history, occupancy, tz,
+                                    self._tier_periods)
+                for index, part in tiers.allocate(surcharges, period_start,
+                                                  item.quantity - ZERO):
+                    surcharge = surcharges.prices[index]
+                    if surcharge:
+                        part = ZERO + part
+                        out.append(ChargeLine(self.id, "tier_surcharge", tier_key(index), part,
+                                              unit, surcharge, part * surcharge, start, end_at,
+                                              price_from, sources, {}))
+        return out
+
+    def _segment_at(self, version: Version[TouPlan], us: int) -> tuple[int, int, str]:
+        """The (start, end, band) segment holding the instant ``us``."""
+        for segment in self._plan_at(version, us):
+            if segment[1] > us:
+                return segment
+        raise AssertionError("a day plan covers its whole day")  # pragma: no cover
+
     def price(self, version: Version[TouPlan], spread: Spread, a: int, b: int, lines: Lines,
               tiers: TierCounter | None) -> None:
         """Bands by segment (or by register), then tier surcharges on the total."""
@@ -150,6 +217,13 @@ class TouTariff(BaseTariff[TouPlan]):
     def _by_segment(self, version: Version[TouPlan], spread: Spread, a: int, b: int,
                     lines: Lines) -> None:
         whole = spread.usage.quantity
+        for _start, end, band in self._plan_at(version, a):
+            if end > a:
+                if b <= end:  # within one segment (the usual reading): one band
+                    self._add(lines, version, band, spread.cum(b, whole) - spread.cum(a, whole),
+                              a, b, spread.sources)
+                    return
+                break
         bands: dict[str, list[Any]] = {}  # band -> [quantity, start, end]
         before = spread.cum(a, whole)
         cursor = a
@@ -173,9 +247,9 @@ class TouTariff(BaseTariff[TouPlan]):
 
     def _add(self, lines: Lines, version: Version[TouPlan], band: str, quantity: Decimal,
              start: int, end: int, sources: tuple[str, ...]) -> None:
-        lines.add(component="energy", key=band, unit=self.unit,
-                  unit_price=version.plan.prices[band], quantity=quantity, start=start,
-                  end=end, price_from=version.valid_from, sources=sources)
+        if quantity:
+            lines.put("energy", band, self.unit, version.plan.prices[band], quantity, start, end,
+                      version.valid_from, sources)
 
 
 class TouType(TariffType):
