@@ -12,7 +12,7 @@ import csv
 import logging
 import re
 import sys
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -89,23 +89,29 @@ def check_meters(config: Mapping[str, Any],
     """A meter's ``tariff`` must exist and suit it; a meter without one is billing's concern."""
     problems: list[tuple[list[Any], str]] = []
     tariffs = {entry["id"]: entry for entry in config.get("tariffs") or []}
+    rules = config.get("tariff_defaults") or []
+    for index, rule in enumerate(rules):
+        if rule["tariff"] not in tariffs:
+            known = ", ".join(sorted(tariffs)) or "none configured"
+            problems.append((["tariff_defaults", index, "tariff"],
+                             f"unknown tariff '{rule['tariff']}' (tariffs: {known})"))
     for index, meter in enumerate(config.get("meters") or []):
-        tariff_id = meter.get("tariff")
+        model = registries.meter_models.get(meter.get("model", ""))
+        kind = str(getattr(model, "kind", "")) if model is not None else ""
+        tariff_id = meter.get("tariff") or default_tariff(meter, kind, rules)
         if tariff_id is None:
-            continue
+            continue  # not billed here: charging reports it (billing_error) if it must be
+        where = ["meters", index, "tariff"] if meter.get("tariff") else ["meters", index]
         entry = tariffs.get(tariff_id)
         if entry is None:
             known = ", ".join(sorted(tariffs)) or "none configured"
-            problems.append((["meters", index, "tariff"],
-                             f"unknown tariff '{tariff_id}' (tariffs: {known})"))
+            problems.append((where, f"unknown tariff '{tariff_id}' (tariffs: {known})"))
             continue
-        model = registries.meter_models.get(meter.get("model", ""))
         if model is None:
             continue
-        kind = str(getattr(model, "kind", ""))
         unit = KIND_UNITS.get(kind)
         if unit is not None and unit != entry["unit"]:
-            problems.append((["meters", index, "tariff"],
+            problems.append((where,
                              f"tariff '{tariff_id}' is priced per {entry['unit']}, but model "
                              f"'{model.name}' measures {kind} ({unit})"))
             continue
@@ -113,18 +119,45 @@ def check_meters(config: Mapping[str, Any],
         needs = getattr(tariff_type, "needs_meter_registers", None)
         capabilities = {str(c) for c in getattr(model, "capabilities", ())}
         if callable(needs) and needs(entry) and "tou" not in capabilities:
-            problems.append((["meters", index, "tariff"],
+            problems.append((where,
                              f"tariff '{tariff_id}' prices the meter's own TOU registers, but "
                              f"model '{model.name}' keeps none"))
     return problems
 
 
+DEFAULTS_SCHEMA = cv.ListOf(cv.Strict({
+    vol.Required("tariff"): cv.identifier,
+    vol.Optional("kind"): cv.one_of("electricity", "water"),
+    vol.Optional("tags", default={}): vol.Schema({cv.slug: cv.string}),
+    vol.Optional("accounts", default=[]): cv.ListOf(cv.identifier, allow_single=True),
+}))
+
+
+def default_tariff(meter: Mapping[str, Any], kind: str,
+                   rules: Sequence[Mapping[str, Any]]) -> str | None:
+    """The first ``tariff_defaults`` rule that fits a meter without its own ``tariff``:
+    its kind, every tag it names, and (if it lists accounts) the meter's account."""
+    tags = meter.get("tags") or {}
+    for rule in rules:
+        if rule.get("kind") and rule["kind"] != kind:
+            continue
+        if any(tags.get(key) != value for key, value in rule["tags"].items()):
+            continue
+        if rule["accounts"] and meter.get("account") not in rule["accounts"]:
+            continue
+        return str(rule["tariff"])
+    return None
+
+
 class TariffBook:
-    """Every configured tariff, built once, by id."""
+    """Every configured tariff, built once, by id; and which one a meter uses."""
 
     def __init__(self, entries: Sequence[Mapping[str, Any]], types: Registry[Any],
-                 calendar: Calendar) -> None:
+                 calendar: Calendar, defaults: Sequence[Mapping[str, Any]] = (),
+                 kind_of: Callable[[Mapping[str, Any]], str] | None = None) -> None:
         self.calendar = calendar
+        self.defaults = list(defaults)
+        self._kind_of = kind_of or (lambda meter: "")
         self._tariffs: dict[str, Tariff] = {}
         for entry in entries:
             tariff_type = types.get(entry["type"])
@@ -136,7 +169,13 @@ class TariffBook:
     def from_config(cls, config: HubConfig, registries: Registries) -> TariffBook:
         """Build from a validated configuration."""
         calendar = Calendar.from_config(config.block("calendar"), config.time_zone)
-        return cls(config.block("tariffs") or [], registries.tariff_types, calendar)
+
+        def kind_of(meter: Mapping[str, Any]) -> str:
+            model = registries.meter_models.get(str(meter.get("model", "")))
+            return str(getattr(model, "kind", "")) if model is not None else ""
+
+        return cls(config.block("tariffs") or [], registries.tariff_types, calendar,
+                   config.block("tariff_defaults") or [], kind_of)
 
     def get(self, tariff_id: str) -> Tariff:
         """The tariff with this id; TariffError naming the known ones if there is none."""
@@ -147,10 +186,13 @@ class TariffBook:
         return tariff
 
     def for_meter(self, meter: Mapping[str, Any]) -> Tariff:
-        """The tariff of a meter entry; TariffError when it has none (never a default)."""
-        tariff_id = meter.get("tariff")
+        """A meter's tariff: its own ``tariff``, else the first fitting ``tariff_defaults``
+        rule; TariffError when neither gives one (never a silent price)."""
+        tariff_id = meter.get("tariff") or default_tariff(meter, self._kind_of(meter),
+                                                          self.defaults)
         if tariff_id is None:
-            raise TariffError(f"meter '{meter.get('id')}' has no tariff")
+            raise TariffError(f"meter '{meter.get('id')}' has no tariff (set its tariff: or "
+                              "a tariff_defaults rule)")
         return self.get(tariff_id)
 
     def ids(self) -> list[str]:
@@ -172,7 +214,8 @@ def config_schema(registries: Registries) -> dict[str, Any]:
     """Claim ``tariffs`` and ``calendar``."""
     global _registries
     _registries = registries
-    return {"tariffs": tariffs_schema(registries), "calendar": CALENDAR_SCHEMA}
+    return {"tariffs": tariffs_schema(registries), "calendar": CALENDAR_SCHEMA,
+            "tariff_defaults": DEFAULTS_SCHEMA}
 
 
 @hookimpl
