@@ -326,8 +326,10 @@ class TierUsage:
         self.changed: tuple[str, ...] = ()  # the months changed (a tuple: untracked too)
 
     def copy(self) -> TierUsage:
-        """An independent copy."""
-        return TierUsage(self.months, self.tz)
+        """An independent copy (with the months changed so far, still to be saved)."""
+        twin = TierUsage(self.months, self.tz)
+        twin.changed = self.changed
+        return twin
 
     def history(self, tier_period: str | None) -> TierHistory:
         """The tariff's history function: usage already counted in a tier period."""

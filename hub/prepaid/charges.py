@@ -91,6 +91,11 @@ class ChargeBook:
         return sum((self.states[key].charged for key in self.open_by_account.get(account_id, ())
                     if key in self.states), Decimal("0.00"))
 
+    def forget_account(self, account_id: str) -> None:
+        """An account changed at runtime: look its meters' billing up again next time."""
+        for meter_id in [m for m, found in self._billing.items() if found[0].id == account_id]:
+            del self._billing[meter_id]
+
     def billing_of(self, meter_id: str, reading_id: str) -> tuple[Account, Tariff, str | None]:
         """A meter's account, tariff and tier period (ChargeError when it has none)."""
         found = self._billing.get(meter_id)

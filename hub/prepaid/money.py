@@ -227,8 +227,11 @@ class Money:
         return found if isinstance(found, tuple) else None
 
     def account_changed(self, account_id: str, context: Context) -> None:
-        """An account was changed or created at runtime: refresh its state."""
+        """An account was changed or created at runtime: charge, watch and show it anew."""
         self._statics.pop(account_id, None)
+        self._levels.pop(account_id, None)
+        if self.book is not None:
+            self.book.forget_account(account_id)
         self.publish(account_id, None, context)
 
     def _static(self, account_id: str) -> tuple[str, dict[str, Any]]:

@@ -13,6 +13,7 @@ from money_support import config, meters_yaml, running_hub
 from hub.core import Context, Hub
 from hub.exceptions import ServiceValidationError
 from hub.prepaid.book import AccountBook
+from hub.prepaid.ledger import Ledger
 
 ACCOUNTS = """
 accounts:
@@ -103,3 +104,30 @@ async def test_raising_the_overdraft_at_runtime_closes_a_tripped_meter(tmp_path:
         await wait_for(lambda: not power.relay_closed)  # -5 yuan: in arrears, cut off
         await call(hub, "update", {"account_id": "r1", "changes": {"overdraft": 10}})
         await wait_for(lambda: power.relay_closed)  # now within the 10 yuan overdraft
+
+
+async def test_runtime_changes_reach_charging_and_thresholds(tmp_path: Path) -> None:
+    from money_support import consumption, settle, t
+
+    accounts = """
+    accounts:
+      - {id: r1, opening_balance: -10.00}
+    tariffs:
+      - {id: one, type: flat, price: 1.00}
+    """
+    text = config(accounts, meters_yaml([("m1", "r1", "one")]))
+    async with running_hub(tmp_path, text) as hub:
+        events: list[str] = []
+        hub.bus.listen("balance_exhausted", lambda e: events.append(e.data["account_id"]))
+        await call(hub, "update", {"account_id": "r1", "changes": {"overdraft": 30}})
+        # 30 kWh at 1.00: from -10.00 to -40.00, past the new trip level of -30.00
+        consumption(hub, "m1", t("2026-03-01T00:00"), t("2026-03-01T01:00"), "30")
+        await settle(hub)
+        assert events == ["r1"]
+        # postpaid from now on: readings are no longer charged to the balance at once
+        await call(hub, "update", {"account_id": "r1", "changes": {"billing": "postpaid"}})
+        ledger = hub.component("ledger", Ledger)
+        before = ledger.balance("r1")
+        consumption(hub, "m1", t("2026-03-01T01:00"), t("2026-03-01T02:00"), "5")
+        await settle(hub)
+        assert ledger.balance("r1") == before
