@@ -344,6 +344,10 @@ def register_services(hub: Hub, control: Control) -> None:
         if account_id not in control.accounts:
             raise ServiceValidationError("account.hold", [f"account_id: unknown account "
                                                           f"'{account_id}'"])
+        if data["kind"] == HoldKind.KEEP_ON and data.get("until") is None:
+            # 保电 suspends collection: it must end by itself, not be forgotten for ever
+            raise ServiceValidationError("account.hold", [
+                "until: a keep-on hold (保电) needs an end date (force-off holds may be open)"])
         operator = data.get("operator") or call.context.user_id
         try:
             row = await control.holds.set(account_id, HoldKind(data["kind"]), data["reason"],

@@ -14,7 +14,14 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from . import schema, schema_compact, schema_control, schema_money, schema_overrides
+from . import (
+    schema,
+    schema_compact,
+    schema_control,
+    schema_guards,
+    schema_money,
+    schema_overrides,
+)
 from .db import StorageError
 
 _LOGGER = logging.getLogger(__name__)
@@ -45,6 +52,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               schema_overrides.upgrade_v5),
     Migration(6, "compact readings: interned status/quality/link/source, packed values and ids",
               schema_compact.upgrade_v6),
+    Migration(7, "the ledger is append-only in the database (no UPDATE, no DELETE)",
+              schema_guards.upgrade_v7),
 )
 
 

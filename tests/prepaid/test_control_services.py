@@ -90,6 +90,8 @@ async def test_holds_need_a_reason_a_known_account_and_a_future_end(tmp_path: Pa
         await refused(hub, "account", "hold", {"account_id": "r101", "kind": "keep_on",
                                                "reason": "x", "until": "soon"},
                       "expected a date")
+        await refused(hub, "account", "hold", {"account_id": "r101", "kind": "keep_on",
+                                               "reason": "保电"}, "needs an end date")
         await refused(hub, "account", "release_hold", {"account_id": "r101"}, "has no hold")
         assert control_of(hub).holds.open_rows("r101") == []
 
@@ -154,7 +156,7 @@ async def test_a_new_hold_replaces_the_old_and_holds_survive_a_restart(
             "account_id": "r103", "kind": "force_off", "reason": "inspection"})
         second = await hub.services.call("account", "hold", {
             "account_id": "r103", "kind": "keep_on", "reason": "inspection over, 保电",
-            "operator": "li"}, return_response=True)
+            "operator": "li", "until": "2099-01-01"}, return_response=True)
         assert events[1].data["replaced"] == [events[0].data["hold_id"]]
         rows = control_of(hub).holds.open_rows("r103")
         assert [row.hold_id for row in rows] == [second["hold_id"]]

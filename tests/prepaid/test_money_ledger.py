@@ -222,6 +222,12 @@ async def test_audit_finds_a_tampered_running_total(tmp_path: Path) -> None:
     conn = sqlite3.connect(db)
     with conn:
         conn.execute("UPDATE account_balance SET balance = 4000 WHERE account_id = 'a1'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("UPDATE ledger_entry SET amount = 6100 WHERE account_id = 'a2'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            conn.execute("DELETE FROM ledger_entry WHERE account_id = 'a2'")
+        # a deliberate forger drops the guard first: the audit still finds the change
+        conn.execute("DROP TRIGGER ledger_entry_no_update")
         conn.execute("UPDATE ledger_entry SET amount = 6100 WHERE account_id = 'a2'")
     conn.close()
     from hub.storage.money_queries import audit_file
