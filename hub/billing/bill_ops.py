@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from decimal import Decimal
+from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context
@@ -32,6 +33,7 @@ from .bills import (
     bill_id_for,
     compute_bill,
     move_out_tier_lines,
+    tier_parts,
     tier_period_start,
 )
 from .charging import ChargeState
@@ -174,19 +176,34 @@ class BillOp(Op):
         if charged_with == final:
             return []
         lines: list[BillLine] = []
+        work = book.working(batch)
+        account_id = request.account.id
         for meter in meters:
             tier_period = getattr(meter.tariff, "tier_period", None)
             if not tier_period:
                 continue
             start = tier_period_start(request.move_out, tier_period)
-            tiers = book.tier_usage(batch, book.working(batch),
-                                    (meter.meter_id, request.account.id))
-            used = tiers.history(tier_period)(start)
-            if used:
-                lines += move_out_tier_lines(
-                    meter_id=meter.meter_id, tariff=meter.tariff, used_quantity=used,
-                    tier_start=start, charged_with=charged_with, final=final, tz=book.tz)
+            tiers = book.tier_usage(batch, work, (meter.meter_id, account_id))
+            parts = tier_parts(
+                tariff=meter.tariff, tier_period=tier_period, tier_start=start,
+                first=max(start, final.move_in or start), last=request.move_out,
+                months=tiers.months,
+                states=partial(self._all_states, batch, meter.meter_id))
+            lines += move_out_tier_lines(
+                meter_id=meter.meter_id, tariff=meter.tariff, parts=parts, tier_start=start,
+                charged_with=charged_with, final=final, tz=book.tz)
         return lines
+
+    def _all_states(self, batch: Batch, meter_id: str) -> list[ChargeState]:
+        """Every charge state of a meter for the account, this batch's where it changed."""
+        account_id = self.request.account.id
+        states = {date.fromisoformat(row.period_start): ChargeState.from_row(row)
+                  for row in batch.store.charge_states(meter_id=meter_id,
+                                                       account_id=account_id)}
+        for (meter, account, start), state in self.engine.book.working(batch).states.items():
+            if meter == meter_id and account == account_id:
+                states[start] = state
+        return [states[start] for start in sorted(states)]
 
     def _occupancy(self, book: ChargeBook) -> Occupancy | None:
         account = self.request.account

@@ -14,17 +14,18 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta, tzinfo
-from decimal import Decimal
+from decimal import Decimal, localcontext
 from functools import cached_property
+from itertools import pairwise
 from typing import Any
 
 from ..storage.codec import from_ms
 from ..storage.money_queries import BillRow
-from .charging import FEN_ZERO, ChargeState, LineTotal
-from .periods import ONE_DAY, BillPeriod, anchor, period_of
+from .charging import FEN_ZERO, ZERO, ChargeState, LineTotal
+from .periods import ONE_DAY, BillPeriod, anchor, month_key, period_of
 from .tariff import ChargeLine, Occupancy, Tariff, Usage, round_fen
 
 _LOGGER = logging.getLogger(__name__)
@@ -250,17 +251,33 @@ def fee_window(period: BillPeriod, settlement_day: int) -> tuple[date, date]:
     return full.start, min(month_end, full.last_day, period.last_day)
 
 
+def period_fees(tariff: Tariff, period: BillPeriod, settlement_day: int,
+                occupancy: Occupancy | None,
+                priced: Sequence[ChargeLine]) -> tuple[list[ChargeLine], ChargeLine | None]:
+    """A bill period's fixed fees and minimum-charge top-up for one meter's tariff.
+
+    The fees are counted over the period's :func:`fee_window`, pro-rated by the occupancy;
+    the minimum over the occupied part of the window, against the usage lines ``priced`` and
+    the fees. Nothing when the occupancy does not touch the window. ``meterhub tariff quote
+    --period`` uses this too, so a quote shows the fees exactly as a bill does.
+    """
+    window_start, window_end = fee_window(period, settlement_day)
+    first, last = window_start, window_end
+    if occupancy is not None:
+        first = max(first, occupancy.move_in or first)
+        last = min(last, occupancy.move_out or last)
+    if first > last:
+        return [], None
+    fees = tariff.period_charges(window_start, window_end, occupancy)
+    return fees, tariff.minimum_charge([*priced, *fees], first, last)
+
+
 def compute_bill(*, bill_id: str, account_id: str, account_name: str, kind: str,
                  billing: str, period: BillPeriod, settlement_day: int,
                  meters: Sequence[MeterBilling], occupancy: Occupancy | None,
                  due_date: date | None, extra: Sequence[BillLine] = ()) -> Bill:
     """Build a bill from charge states and tariffs (pure: same input, same bill)."""
     lines: list[BillLine] = []
-    window_start, window_end = fee_window(period, settlement_day)
-    first, last = window_start, window_end
-    if occupancy is not None:
-        first = max(first, occupancy.move_in or first)
-        last = min(last, occupancy.move_out or last)
     for meter in sorted(meters, key=lambda m: m.meter_id):
         priced: list[ChargeLine] = []
         if meter.state is not None:
@@ -277,13 +294,10 @@ def compute_bill(*, bill_id: str, account_id: str, account_name: str, kind: str,
                     len(lines) + 1, meter.meter_id, total.tariff_id, total.component, total.key,
                     total.price_from, total.quantity, total.unit, total.unit_price, amount,
                     total.amount, total.start, total.end, total.readings))
-        if first > last:
-            continue
-        for fee in meter.tariff.period_charges(window_start, window_end, occupancy):
-            priced.append(fee)
+        fees, minimum = period_fees(meter.tariff, period, settlement_day, occupancy, priced)
+        for fee in fees:
             lines.append(_from_charge_line(len(lines) + 1, meter.meter_id, fee,
                                            _fee_note(fee)))
-        minimum = meter.tariff.minimum_charge(priced, first, last)
         if minimum is not None:
             lines.append(_from_charge_line(len(lines) + 1, meter.meter_id, minimum,
                                            f"minimum charge {minimum.detail.get('minimum')}"))
@@ -310,23 +324,119 @@ def tier_period_start(day: date, tier_period: str) -> date:
     return day.replace(day=1) if tier_period == "monthly" else date(day.year, 1, 1)
 
 
-def move_out_tier_lines(*, meter_id: str, tariff: Tariff, used_quantity: Decimal,
-                        tier_start: date, charged_with: Occupancy | None,
-                        final: Occupancy, tz: tzinfo) -> list[BillLine]:
+def tier_period_end(start: date, tier_period: str) -> date:
+    """The first day of the tier period after the one starting on ``start``."""
+    if tier_period == "monthly":
+        return _next_month(start)
+    return date(start.year + 1, 1, 1)
+
+
+def _next_month(day: date) -> date:
+    return (day.replace(day=1) + timedelta(days=32)).replace(day=1)
+
+
+def _month_keys(start: date, end: date) -> Iterator[str]:
+    """``YYYY-MM`` of every month from ``start``'s up to (not including) ``end``'s."""
+    day = start.replace(day=1)
+    while day < end:
+        yield month_key(day)
+        day = _next_month(day)
+
+
+def tier_parts(*, tariff: Tariff, tier_period: str, tier_start: date, first: date,
+               last: date, months: Mapping[str, Decimal],
+               states: Callable[[], Iterable[ChargeState]]) -> list[tuple[date, Decimal]]:
+    """A tier period's usage of one meter and tenant, cut where the tariff's price changes.
+
+    Returns (first day, quantity) per part, in time order: the part from ``first`` (the tier
+    period's start or the move-in) and one from each day in (first, last] on which a price
+    version starts; parts without usage are left out. The tier usage (``months``: ``YYYY-MM``
+    -> quantity, the history the readings were charged with) gives the whole, and the usage
+    before a price change on the 1st of a month. For a change inside a month the charge states
+    (``states()``, every period of this meter and tenant) tell: their usage lines carry the
+    price version, so what was priced at a version from that day on is taken off the whole.
+    """
+    with localcontext() as ctx:
+        ctx.prec = 60
+        end = tier_period_end(tier_start, tier_period)
+        total = sum((months.get(key, ZERO) for key in _month_keys(tier_start, end)), ZERO)
+        find = getattr(tariff, "price_changes", None)
+        changes: list[date] = list(find(first, last)) if callable(find) else []
+        loaded: list[ChargeState] | None = None
+        marks: list[tuple[date, Decimal]] = [(first, ZERO)]
+        for day in changes:
+            if day.day == 1:
+                before = sum((months.get(key, ZERO) for key in _month_keys(tier_start, day)),
+                             ZERO)
+            else:
+                if loaded is None:
+                    loaded = list(states())
+                before = total - _priced_from(tariff, day, loaded, end)
+            marks.append((day, before))
+        marks.append((end, total))
+        parts: list[tuple[date, Decimal]] = []
+        for (day, before), (following, upto) in pairwise(marks):
+            quantity = upto - before
+            if quantity < 0:
+                raise BillError(
+                    f"tariff '{tariff.id}': the tier usage from {tier_start} ({total}) and the "
+                    f"charge states disagree: {quantity} used from {day} to {following}; the "
+                    "move-out's tiers cannot be re-priced")
+            if quantity:
+                parts.append((day, quantity))
+        return parts
+
+
+def _priced_from(tariff: Tariff, day: date, states: Iterable[ChargeState],
+                 end: date) -> Decimal:
+    """The usage the charge states priced at price versions starting on ``day`` or later."""
+    component = getattr(tariff, "usage_component", None)
+    if component is None:
+        raise BillError(
+            f"tariff '{tariff.id}' changes its price on {day}, inside a month, and its lines "
+            "are the meter's own register deltas: the tier usage before and after the change "
+            "cannot be told apart, so the move-out's tiers cannot be re-priced exactly (move "
+            "the price change to the 1st of a month)")
+    used = ZERO
+    for state in states:
+        if state.period.start >= end:
+            continue
+        for line in state.lines.values():
+            if (line.tariff_id == tariff.id and line.component == component
+                    and line.price_from is not None and line.price_from >= day):
+                used += line.quantity
+    return used
+
+
+# Every register a tariff may price, with no delta: re-priced tier usage has a quantity only
+# (register-based band lines come out empty and are the same both ways anyway).
+_NO_REGISTERS: Mapping[str, Decimal] = {f"energy_import_t{number}": ZERO
+                                        for number in range(1, 64)}
+
+
+def move_out_tier_lines(*, meter_id: str, tariff: Tariff,
+                        parts: Sequence[tuple[date, Decimal]], tier_start: date,
+                        charged_with: Occupancy | None, final: Occupancy,
+                        tz: tzinfo) -> list[BillLine]:
     """Re-tier a tier period's usage with thresholds pro-rated to the move-out.
 
     Readings were charged with the occupancy known then (no move-out yet: full thresholds).
-    The tier period's whole usage is priced both ways at one instant of the occupancy; the
-    difference per line (tier quantities moving up) is the correction. Band prices are the
-    same both ways, so only tier lines and tier surcharges differ.
+    The tier period's usage, as :func:`tier_parts` cut it at price changes, is priced both
+    ways, each part at the start of its price version and on top of the parts before it (the
+    order the readings filled the tiers in); the difference per line (tier, price version) is
+    the correction, rounded half-up to the fen. Band prices are the same both ways, so only
+    tier lines and tier surcharges differ.
     """
-    first = max(tier_start, final.move_in or tier_start)
-    moment = datetime.combine(first, time(0), tzinfo=tz)
-    usage = [Usage(moment, moment, used_quantity, {}, ("move-out",))]
+    usage: list[Usage] = []
+    for day, quantity in parts:
+        at = datetime.combine(day, time(0), tzinfo=tz)
+        usage.append(Usage(at, at, quantity, _NO_REGISTERS, ("move-out",)))
+    if not usage:
+        return []
     before = {_ident(line): line for line in tariff.charges(usage, occupancy=charged_with)}
     after = {_ident(line): line for line in tariff.charges(usage, occupancy=final)}
     out: list[BillLine] = []
-    for ident in sorted(set(before) | set(after)):
+    for ident in sorted(set(before) | set(after), key=_ident_order):
         new, old = after.get(ident), before.get(ident)
         model = new or old
         assert model is not None
@@ -344,6 +454,10 @@ def move_out_tier_lines(*, meter_id: str, tariff: Tariff, used_quantity: Decimal
 
 def _ident(line: ChargeLine) -> tuple[str, str, date | None]:
     return (line.component, line.key, line.price_from)
+
+
+def _ident_order(ident: tuple[str, str, date | None]) -> tuple[str, str, date]:
+    return (ident[0], ident[1], ident[2] or date.min)  # the first version may have no date
 
 
 def allocate_payments(bills: Sequence[Bill], unpaid_pool: Decimal) -> dict[str, Decimal]:

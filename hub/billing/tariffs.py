@@ -24,7 +24,8 @@ import voluptuous as vol
 from .. import validation as cv
 from ..hookspecs import hookimpl
 from .calendar import CALENDAR_SCHEMA, Calendar
-from .tariff import Tariff, TariffError, TierHistory, Usage, round_fen
+from .periods import ONE_DAY, BillPeriod, anchor, local_midnight
+from .tariff import Occupancy, Tariff, TariffError, TierHistory, Usage, round_fen
 
 if TYPE_CHECKING:
     from ..config import HubConfig
@@ -228,7 +229,7 @@ def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
 
 @hookimpl
 def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """``meterhub tariff quote TARIFF_ID --intervals FILE.csv``."""
+    """``meterhub tariff quote TARIFF_ID --intervals FILE.csv [--period START:END]``."""
     tariff = subparsers.add_parser("tariff", help="check a tariff by hand: quote usage")
     actions = tariff.add_subparsers(dest="tariff_command", metavar="quote", required=True)
     quote = actions.add_parser(
@@ -239,6 +240,14 @@ def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
                             "for register-based tariffs")
     quote.add_argument("--used", type=Decimal, metavar="QUANTITY", default=Decimal(0),
                        help="already used in the tier period of the first interval")
+    quote.add_argument("--period", type=_period_arg, metavar="START:END",
+                       help="the bill period (dates, END its last day, at most one month): "
+                            "adds its fixed fees and minimum charge as a bill does")
+    quote.add_argument("--move-in", type=_date_arg, metavar="DATE",
+                       help="with --period: the tenant's move-in (pro-rates fees, minimum "
+                            "and tier thresholds)")
+    quote.add_argument("--move-out", type=_date_arg, metavar="DATE",
+                       help="with --period: the tenant's last day (pro-rates as --move-in)")
     quote.add_argument("-c", "--config", metavar="HUB_YAML", help="configuration file")
     quote.set_defaults(func=cmd_quote)
 
@@ -324,10 +333,65 @@ def _history(used: Decimal) -> TierHistory:
     return history
 
 
-def quote(tariff: Tariff, usage: Sequence[Usage],
-          history: TierHistory | None = None) -> dict[str, Any]:
-    """Price usage and round each line half-up to the fen: what ``tariff quote`` prints."""
-    lines = tariff.charges(usage, history=history or _history(Decimal(0)))
+def _date_arg(text: str) -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-03-01") from None
+
+
+def _period_arg(text: str) -> BillPeriod:
+    """``START:END`` (ISO dates, END the period's last day) as a bill period."""
+    start_text, sep, end_text = text.partition(":")
+    if not sep:
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a period like 2026-03-01:2026-03-31 (START:END, END its last day)")
+    start, last = _date_arg(start_text.strip()), _date_arg(end_text.strip())
+    # the longest bill period from ``start``: settlement day 31 from a short month's last day
+    month_end = max(anchor(start.year, start.month + 1, day) - ONE_DAY
+                    for day in range(start.day, 32)
+                    if anchor(start.year, start.month, day) == start)
+    if not start <= last <= month_end:
+        raise argparse.ArgumentTypeError(
+            f"a bill period ends on or after its start and lasts at most one month: from "
+            f"{start} it ends by {month_end}, got {last}")
+    return BillPeriod(start, last + ONE_DAY)
+
+
+def usage_in_period(usage: Sequence[Usage], period: BillPeriod, tz: tzinfo) -> list[Usage]:
+    """The part of each usage inside the bill period, split as charging splits a reading.
+
+    A usage wholly outside the period is an error (it belongs to another bill).
+    """
+    from .charging import slice_usage
+
+    start, end = local_midnight(period.start, tz), local_midnight(period.end, tz)
+    out: list[Usage] = []
+    for item in usage:
+        if not (item.start < end and (item.end > start or item.start == start)):
+            where = ", ".join(item.sources) or "a row"
+            raise QuoteError(
+                f"{where} ({item.start.isoformat()} – {item.end.isoformat()}) lies outside the "
+                f"period {period.start} – {period.last_day}: give the period's usage only")
+        out.append(slice_usage(item, start, end))
+    return out
+
+
+def quote(tariff: Tariff, usage: Sequence[Usage], history: TierHistory | None = None, *,
+          period: BillPeriod | None = None,
+          occupancy: Occupancy | None = None) -> dict[str, Any]:
+    """Price usage and round each line half-up to the fen: what ``tariff quote`` prints.
+
+    With ``period``, the period's fixed fees and minimum charge follow the usage lines, as a
+    bill has them (pro-rated by ``occupancy``, which also pro-rates tier thresholds).
+    """
+    lines = tariff.charges(usage, history=history or _history(Decimal(0)),
+                           occupancy=occupancy)
+    if period is not None:
+        from .bills import period_fees
+
+        fees, minimum = period_fees(tariff, period, period.start.day, occupancy, lines)
+        lines = [*lines, *fees, *([minimum] if minimum is not None else [])]
     rows = [{
         "component": line.component, "key": line.key, "quantity": _plain(line.quantity),
         "unit": line.unit, "unit_price": str(line.unit_price),
@@ -335,8 +399,31 @@ def quote(tariff: Tariff, usage: Sequence[Usage],
         "price_from": line.price_from.isoformat() if line.price_from else None,
     } for line in lines]
     total = sum((round_fen(line.amount) for line in lines), Decimal("0.00"))
-    return {"tariff": tariff.id, "type": tariff.type, "unit": tariff.unit, "lines": rows,
-            "total": str(total)}
+    result: dict[str, Any] = {"tariff": tariff.id, "type": tariff.type, "unit": tariff.unit}
+    if period is not None:
+        result["period"] = {
+            "start": period.start.isoformat(), "end": period.last_day.isoformat(),
+            "move_in": occupancy.move_in.isoformat() if occupancy and occupancy.move_in
+            else None,
+            "move_out": occupancy.move_out.isoformat() if occupancy and occupancy.move_out
+            else None}
+    return {**result, "lines": rows, "total": str(total)}
+
+
+def _occupancy(period: BillPeriod | None, move_in: date | None,
+               move_out: date | None) -> Occupancy | None:
+    """The tenant's occupancy from --move-in / --move-out (which need --period)."""
+    if move_in is None and move_out is None:
+        return None
+    if period is None:
+        raise QuoteError("--move-in and --move-out pro-rate a bill period: give --period too")
+    if move_in is not None and move_out is not None and move_out < move_in:
+        raise QuoteError(f"--move-out {move_out} is before --move-in {move_in}")
+    if (move_in is not None and move_in > period.last_day) or (
+            move_out is not None and move_out < period.start):
+        raise QuoteError(f"the tenant (move-in {move_in}, move-out {move_out}) does not live "
+                         f"there in the period {period.start} – {period.last_day}")
+    return Occupancy(move_in, move_out)
 
 
 def cmd_quote(args: argparse.Namespace) -> int:
@@ -354,8 +441,13 @@ def cmd_quote(args: argparse.Namespace) -> int:
     try:
         book = TariffBook.from_config(prepared.config, prepared.plugins.registries)
         tariff = book.get(args.tariff_id)
-        usage = read_intervals(args.intervals, ZoneInfo(prepared.config.time_zone))
-        result = quote(tariff, usage, _history(args.used))
+        tz = ZoneInfo(prepared.config.time_zone)
+        usage = read_intervals(args.intervals, tz)
+        period: BillPeriod | None = args.period
+        occupancy = _occupancy(period, args.move_in, args.move_out)
+        if period is not None:
+            usage = usage_in_period(usage, period, tz)
+        result = quote(tariff, usage, _history(args.used), period=period, occupancy=occupancy)
     except (TariffError, QuoteError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1

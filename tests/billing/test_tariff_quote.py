@@ -6,10 +6,19 @@ import json
 import os
 import subprocess
 import sys
+from datetime import date, datetime, time
 from pathlib import Path
+from typing import Any
 
 import pytest
-from tariff_support import write
+import yaml
+from tariff_support import TZ, build, write
+
+from hub.billing.bills import MeterBilling, compute_bill
+from hub.billing.charging import ChargeState, slice_usage
+from hub.billing.periods import BillPeriod
+from hub.billing.tariff import Occupancy
+from hub.billing.tariffs import read_intervals
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "tariffs.yaml"
 
@@ -83,3 +92,112 @@ def test_quote_errors_name_the_problem(site: Path) -> None:
     assert result.returncode == 1
     assert "error: tariff 'room_electricity' has no price valid at 2024-12-31T23:00:00+08:00" \
         in result.stderr
+
+
+# --- a bill period's fixed fees and minimum charge --------------------------------------------
+
+# room_electricity (config/tariffs.yaml): 0.60 until 30 June 2025, 0.62 from 1 July; fees
+# service_fee 5.00 and meter_rent 2.00 a month; minimum charge 10.00 a month.
+PERIOD_USAGE = """
+start,end,kwh
+2025-06-22T08:00,2025-06-22T09:00,2
+2025-07-14T23:00,2025-07-15T01:00,2
+"""
+
+
+def rows(body: dict[str, Any]) -> list[tuple[str, str, str | None, str, str, str]]:
+    return [(x["component"], x["key"], x["price_from"], x["quantity"], x["unit_price"],
+             x["amount"]) for x in body["lines"]]
+
+
+def as_bill(tariff_id: str, csv: Path, period: BillPeriod, settlement_day: int,
+            occupancy: Occupancy) -> list[tuple[str, str, str | None, str]]:
+    """The same usage charged and billed in-process (charge state, then compute_bill)."""
+    entry = next(e for e in yaml.safe_load(EXAMPLES.read_text(encoding="utf-8"))
+                 if e["id"] == tariff_id)
+    tariff = build(entry)
+    start, end = (datetime.combine(day, time(0), tzinfo=TZ) for day in (period.start, period.end))
+    usage = [slice_usage(item, start, end) for item in read_intervals(csv, TZ)]
+    state = ChargeState("m1", "a1", period)
+    for line in tariff.charges(usage, occupancy=occupancy):
+        state.apply(line, 1)
+    bill = compute_bill(bill_id="b1", account_id="a1", account_name="A", kind="monthly",
+                        billing="postpaid", period=period, settlement_day=settlement_day,
+                        meters=[MeterBilling("m1", tariff, state)], occupancy=occupancy,
+                        due_date=None)
+    return [(x.component, x.key, x.price_from.isoformat() if x.price_from else None,
+             str(x.amount)) for x in bill.lines] + [("total", "", None, str(bill.total))]
+
+
+def test_quote_a_bill_period_with_fees_and_minimum(site: Path) -> None:
+    csv = write(site / "period.csv", PERIOD_USAGE)
+    result = quote(site, "room_electricity", "--intervals", str(csv),
+                   "--period", "2025-06-15:2025-07-14", "--move-in", "2025-06-21")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    assert body["period"] == {"start": "2025-06-15", "end": "2025-07-14",
+                              "move_in": "2025-06-21", "move_out": None}
+    # Usage: 2 kWh on 22 June at 0.60; of the 2 kWh from 23:00 on 14 July to 01:00 on the
+    # 15th only the hour inside the period, 1 kWh, at 0.62 (split as charging splits it).
+    # Fees: the period 15 June – 14 July is one month of 30 days; occupied from 21 June: 10
+    # days at the first price version (21–30 June) and 14 at the second (1–14 July):
+    #   service_fee 5.00 × 10/30 = 1.666666667 → 1.67, × 14/30 = 2.333333333 → 2.33
+    #   meter_rent  2.00 × 10/30 = 0.666666667 → 0.67, × 14/30 = 0.933333333 → 0.93
+    # Minimum: 10.00 × (10 + 14)/30 = 8.00 over the occupied days; the lines add up to
+    # 1.20 + 0.62 + 1.67 + 0.67 + 2.33 + 0.93 = 7.42, so the top-up is 0.58.
+    assert rows(body) == [
+        ("energy", "usage", "2025-01-01", "2", "0.60", "1.20"),
+        ("energy", "usage", "2025-07-01", "1", "0.62", "0.62"),
+        ("fixed", "service_fee", "2025-01-01", "0.333333333", "5.00", "1.67"),
+        ("fixed", "meter_rent", "2025-01-01", "0.333333333", "2.00", "0.67"),
+        ("fixed", "service_fee", "2025-07-01", "0.466666667", "5.00", "2.33"),
+        ("fixed", "meter_rent", "2025-07-01", "0.466666667", "2.00", "0.93"),
+        ("minimum", "minimum", None, "1", "0.58", "0.58"),
+    ]
+    assert body["total"] == "8.00"
+    # exactly what a bill of that period has
+    period = BillPeriod(date(2025, 6, 15), date(2025, 7, 15))
+    assert [(c, k, p, a) for c, k, p, _q, _u, a in rows(body)] + [
+        ("total", "", None, body["total"])] == as_bill(
+        "room_electricity", csv, period, 15, Occupancy(date(2025, 6, 21), None))
+
+
+def test_quote_a_final_bill_period(site: Path) -> None:
+    csv = write(site / "final.csv", "2025-07-03T10:00,2025-07-03T11:00,1\n")
+    result = quote(site, "room_electricity", "--intervals", str(csv),
+                   "--period", "2025-07-01:2025-07-10", "--move-out", "2025-07-10")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    # 10 of July's 31 days: fees 5.00 × 10/31 = 1.612903226 → 1.61 and 2.00 × 10/31 =
+    # 0.645161290 → 0.65; minimum 10.00 × 10/31 = 3.225806452 → 3.23; lines 0.62 + 1.61 +
+    # 0.65 = 2.88, top-up 0.35
+    assert [(x[0], x[1], x[5]) for x in rows(body)] == [
+        ("energy", "usage", "0.62"), ("fixed", "service_fee", "1.61"),
+        ("fixed", "meter_rent", "0.65"), ("minimum", "minimum", "0.35")]
+    assert body["total"] == "3.23"
+    period = BillPeriod(date(2025, 7, 1), date(2025, 7, 11))
+    assert [(c, k, p, a) for c, k, p, _q, _u, a in rows(body)] + [
+        ("total", "", None, body["total"])] == as_bill(
+        "room_electricity", csv, period, 1, Occupancy(None, date(2025, 7, 10)))
+
+
+def test_quote_period_problems_are_named(site: Path) -> None:
+    csv = write(site / "period.csv", PERIOD_USAGE)
+    alone = quote(site, "room_electricity", "--intervals", str(csv), "--move-in", "2025-06-21")
+    assert alone.returncode == 1
+    assert "error: --move-in and --move-out pro-rate a bill period: give --period too" \
+        in alone.stderr
+    long = quote(site, "room_electricity", "--intervals", str(csv),
+                 "--period", "2025-06-15:2025-07-15")
+    assert long.returncode == 2
+    assert "lasts at most one month: from 2025-06-15 it ends by 2025-07-14, got 2025-07-15" \
+        in long.stderr
+    outside = quote(site, "room_electricity", "--intervals", str(csv),
+                    "--period", "2025-07-01:2025-07-31")
+    assert outside.returncode == 1
+    assert "error: line 2 (2025-06-22T08:00:00+08:00 – 2025-06-22T09:00:00+08:00) lies " \
+        "outside the period 2025-07-01 – 2025-07-31" in outside.stderr
+    away = quote(site, "room_electricity", "--intervals", str(csv),
+                 "--period", "2025-06-15:2025-07-14", "--move-out", "2025-06-01")
+    assert away.returncode == 1
+    assert "does not live there in the period 2025-06-15 – 2025-07-14" in away.stderr

@@ -145,6 +145,22 @@ class BaseTariff(Tariff, Generic[_P]):
     def _validity(self) -> str:
         return "; ".join(version.describe() for version in self.versions)
 
+    # --- price changes (for re-pricing a tier period) ------------------------------------
+
+    def price_changes(self, first: date, last: date) -> list[date]:
+        """The days in (first, last] on which a price version starts, in time order."""
+        return [version.valid_from for version in self.versions
+                if version.valid_from is not None and first < version.valid_from <= last]
+
+    @property
+    def usage_component(self) -> str | None:
+        """The component whose lines add up exactly to the usage priced, per price version.
+
+        None when a tariff's usage lines come from the meter's own registers (their sum need
+        not be the quantity that tiers count).
+        """
+        return self.component
+
     # --- fixed fees and minimum charge -------------------------------------------------
 
     def _days(self, start: date, end: date, lo: date | None,

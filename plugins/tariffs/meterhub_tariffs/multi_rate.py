@@ -67,6 +67,11 @@ class MultiRateTariff(BaseTariff[RegisterPlan]):
         self.tier_period = config.get("tier_period")
         super().__init__(config, calendar)
 
+    @property
+    def usage_component(self) -> str | None:
+        """None: the lines are the meter's register deltas (see BaseTariff)."""
+        return None
+
     def compile(self, entry: Mapping[str, Any]) -> RegisterPlan:
         """The version's band registers and surcharges."""
         surcharges = entry.get("tier_surcharges")

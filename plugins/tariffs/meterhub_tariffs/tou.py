@@ -107,6 +107,11 @@ class TouTariff(BaseTariff[TouPlan]):
         self._recent: tuple[int, tuple[tuple[int, int, str], ...]] | None = None
         super().__init__(config, calendar)
 
+    @property
+    def usage_component(self) -> str | None:
+        """``energy`` when the bands split interval usage; None on the meter's registers."""
+        return "energy" if self.source == INTERVALS else None
+
     def compile(self, entry: Mapping[str, Any]) -> TouPlan:
         """The version's prices, schedules, zones and extras."""
         surcharges = entry.get("tier_surcharges")
