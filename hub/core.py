@@ -57,6 +57,10 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
+# gc thresholds of a running hub: young objects before a collection, then how many young and
+# middle collections before the next older one (Python's defaults: 700, 10, 10)
+GC_THRESHOLDS: Final = (50_000, 20, 100)
+
 _ENTITY_ID_RE: Final = re.compile(r"^[a-z0-9_]+\.[a-z0-9_]+$")
 
 EventData: TypeAlias = Mapping[str, Any]
@@ -884,6 +888,9 @@ class Hub:
         self.state = HubState.RUNNING
         self.bus.fire(EVENT_HUB_STARTED)
         gc.freeze()  # start-up's long-lived objects leave the collector's full passes: less GC
+        # Reading, charging and storing allocate many short-lived objects: with the default
+        # threshold (700) the collector ran thousands of times a second on a busy hub.
+        gc.set_threshold(*GC_THRESHOLDS)
         _LOGGER.info("MeterHub started: %d plugins, %d services, %d entities",
                      len(self.plugins.loaded()), sum(map(len, self.services.all().values())),
                      len(self.states))

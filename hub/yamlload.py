@@ -103,14 +103,19 @@ class LoadContext:
         self.problems.append(Problem(pos, path, message))
 
 
-class _Loader(yaml.SafeLoader):
+# libyaml's parser when PyYAML was built with it (ten times faster on a big meters list)
+_SafeLoader: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_SafeLoader):  # type: ignore[valid-type,misc]
     """SafeLoader that builds NodeDict/NodeList with positions and handles our tags."""
 
     ctx: LoadContext
     file: Path
+    shown: str  # the file as messages show it
 
     def pos(self, node: yaml.Node) -> Position:
-        return Position(self.ctx.display(self.file), node.start_mark.line + 1)
+        return Position(self.shown, node.start_mark.line + 1)
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> NodeDict:
@@ -393,6 +398,7 @@ def load_file(path: Path, ctx: LoadContext, *, allow_secrets: bool = True) -> An
     loader = loader_cls(text)
     loader.ctx = ctx
     loader.file = path
+    loader.shown = shown
     ctx.loading.append(resolved)
     try:
         return loader.get_single_data()

@@ -161,9 +161,12 @@ class Catalog:
     def __init__(self, meters: Iterable[MeterFacts]) -> None:
         self.meters: dict[str, MeterFacts] = {meter.id: meter for meter in meters}
         self._children: dict[str, list[str]] = {}
-        for meter in self.meters.values():
+        self._by_account: dict[str, list[MeterFacts]] = {}
+        for meter in sorted(self.meters.values(), key=lambda m: m.id):
             if meter.parent is not None:
                 self._children.setdefault(meter.parent, []).append(meter.id)
+            if meter.account is not None:
+                self._by_account.setdefault(meter.account, []).append(meter)
 
     @classmethod
     def from_config(cls, meters: Sequence[Mapping[str, Any]] | None,
@@ -193,8 +196,7 @@ class Catalog:
 
     def of_account(self, account_id: str) -> list[MeterFacts]:
         """The meters an account pays for, sorted by id."""
-        return sorted((m for m in self.meters.values() if m.account == account_id),
-                      key=lambda m: m.id)
+        return list(self._by_account.get(account_id, ()))
 
     def building_of(self, account_id: str, tags: Mapping[str, str] | None = None,
                     key: str = "building") -> str:

@@ -80,6 +80,22 @@ def _per_phase(values: Mapping[str, Decimal], name: str) -> list[tuple[str | Non
     return phases
 
 
+class _LazyContext:
+    """The alarms' child of a reading's context, made only when an alarm fires or clears."""
+
+    __slots__ = ("child", "parent")
+
+    def __init__(self, parent: Context | None) -> None:
+        self.parent = parent
+        self.child: Context | None = None
+
+    def get(self) -> Context:
+        if self.child is None:
+            self.child = (self.parent.child("alarms") if self.parent
+                          else Context(origin="alarms"))
+        return self.child
+
+
 @dataclass
 class ActiveAlarm:
     """An alarm that is raised and not yet cleared."""
@@ -100,6 +116,20 @@ def thresholds_for(meter_tags: Mapping[str, str], meter_alarms: Mapping[str, Any
             merged.update({k: v for k, v in rule.items() if k != "tags"})
     merged.update(meter_alarms)
     return {k: v for k, v in merged.items() if v not in (None, False)}
+
+
+def _with_clear_levels(limits: dict[str, Any]) -> dict[str, Any]:
+    """Limits with the level each alarm clears at filled in (the hysteresis band)."""
+    out: dict[str, Any] = {}
+    for kind, spec in limits.items():
+        if isinstance(spec, Mapping) and "above" in spec and "clear_below" not in spec \
+                and isinstance(spec["above"], Decimal):
+            spec = {**spec, "clear_below": spec["above"] - abs(spec["above"]) * HYSTERESIS}
+        elif isinstance(spec, Mapping) and "below" in spec and "clear_above" not in spec \
+                and isinstance(spec["below"], Decimal):
+            spec = {**spec, "clear_above": spec["below"] + abs(spec["below"]) * HYSTERESIS}
+        out[kind] = spec
+    return out
 
 
 class AlarmMonitor:
@@ -126,7 +156,8 @@ class AlarmMonitor:
             except vol.Invalid as err:
                 _LOGGER.error("Meter %s: bad alarms settings ignored: %s", meter_id, err)
                 own = {}
-            self._thresholds[meter_id] = thresholds_for(meter.tags, own, self.config)
+            self._thresholds[meter_id] = _with_clear_levels(
+                thresholds_for(meter.tags, own, self.config))
         return self._thresholds[meter_id]
 
     def _on_reading(self, event: Event) -> None:
@@ -139,7 +170,7 @@ class AlarmMonitor:
         """Evaluate one reading against its meter's thresholds."""
         limits = self.thresholds(reading.meter_id)
         values = reading.values
-        ctx = context.child("alarms") if context else Context(origin="alarms")
+        ctx = _LazyContext(context)
         voltages = _per_phase(values, "voltage")
         currents = _per_phase(values, "current")
         # power loss: every phase gone; phase loss: one phase gone while others are there.
@@ -180,35 +211,42 @@ class AlarmMonitor:
         self._previous[reading.meter_id] = reading
 
     def _above(self, reading: Reading, kind: str, phase: str | None, value: Decimal | None,
-               limits: Mapping[str, Any], ctx: Context) -> None:
+               limits: Mapping[str, Any], ctx: _LazyContext) -> None:
         if value is None or kind not in limits:
             return
-        threshold = limits[kind]["above"]
-        clear = limits[kind].get("clear_below", threshold - abs(threshold) * HYSTERESIS)
+        spec = limits[kind]
+        threshold = spec["above"]
+        clear = spec.get("clear_below")
+        if clear is None:
+            clear = threshold - abs(threshold) * HYSTERESIS
         if value > threshold:
             self._raise(reading, kind, phase, value, threshold, ctx)
         elif value < clear:
             self._clear(reading, kind, phase, value, ctx)
 
     def _below(self, reading: Reading, kind: str, phase: str | None, value: Decimal | None,
-               limits: Mapping[str, Any], ctx: Context) -> None:
+               limits: Mapping[str, Any], ctx: _LazyContext) -> None:
         if value is None or kind not in limits:
             return
-        threshold = limits[kind]["below"]
-        clear = limits[kind].get("clear_above", threshold + abs(threshold) * HYSTERESIS)
+        spec = limits[kind]
+        threshold = spec["below"]
+        clear = spec.get("clear_above")
+        if clear is None:
+            clear = threshold + abs(threshold) * HYSTERESIS
         if value < threshold:
             self._raise(reading, kind, phase, value, threshold, ctx)
         elif value > clear:
             self._clear(reading, kind, phase, value, ctx)
 
-    def _flag(self, reading: Reading, kind: str, on: bool, value: Any, ctx: Context) -> None:
+    def _flag(self, reading: Reading, kind: str, on: bool, value: Any,
+              ctx: _LazyContext) -> None:
         if on:
             self._raise(reading, kind, None, value, True, ctx)
         else:
             self._clear(reading, kind, None, value, ctx)
 
     def _reverse_energy(self, reading: Reading, limits: Mapping[str, Any],
-                        ctx: Context) -> None:
+                        ctx: _LazyContext) -> None:
         if "reverse_energy" not in limits:
             return
         now = reading.registers.get("energy_export_total")
@@ -219,7 +257,7 @@ class AlarmMonitor:
         self._above(reading, "reverse_energy", None, now - then, limits, ctx)
 
     def _raise(self, reading: Reading, kind: str, phase: str | None, value: Any,
-               threshold: Any, ctx: Context) -> None:
+               threshold: Any, ctx: _LazyContext) -> None:
         key = (reading.meter_id, kind, phase)
         if key in self.active:
             self.active[key].value = value
@@ -230,10 +268,10 @@ class AlarmMonitor:
         self.hub.bus.fire(EVENT_ALARM, {
             "meter_id": reading.meter_id, "kind": kind, "phase": phase, "value": value,
             "threshold": threshold, "reading_id": reading.id,
-        }, context=ctx)
+        }, context=ctx.get())
 
     def _clear(self, reading: Reading, kind: str, phase: str | None, value: Any,
-               ctx: Context) -> None:
+               ctx: _LazyContext) -> None:
         alarm = self.active.pop((reading.meter_id, kind, phase), None)
         if alarm is None:
             return
@@ -241,7 +279,7 @@ class AlarmMonitor:
         self.hub.bus.fire(EVENT_ALARM_CLEARED, {
             "meter_id": reading.meter_id, "kind": kind, "phase": phase, "value": value,
             "threshold": alarm.threshold, "reading_id": reading.id,
-        }, context=ctx)
+        }, context=ctx.get())
 
     def active_for(self, meter_id: str) -> list[ActiveAlarm]:
         """Alarms raised on a meter now."""

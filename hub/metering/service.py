@@ -84,6 +84,7 @@ class MeteringService:
         self.options: Mapping[str, Any] = config.get("metering") or {}
         self.links: dict[str, Link] = {}
         self.meters: dict[str, Meter] = {}
+        self._by_account: dict[str, list[Meter]] = {}
         self.stats = CollectionStats()
         self._semaphore = asyncio.Semaphore(int(self.options.get("concurrency", 256)))
         self._build(config)
@@ -123,6 +124,8 @@ class MeteringService:
             link.add_meter(ref, model, meter_config.get("link_options") or {})
             meter.group = f"{link.id}/{link.group_of(ref)}"
             self.meters[meter.id] = meter
+            if meter_config.get("account"):
+                self._by_account.setdefault(meter_config["account"], []).append(meter)
         for link in self.links.values():
             link.on_uplink = self._on_uplink
 
@@ -174,6 +177,10 @@ class MeteringService:
                 continue
             chosen.append(meter)
         return chosen
+
+    def meters_of(self, account_id: str) -> list[Meter]:
+        """The meters an account pays for (as configured)."""
+        return list(self._by_account.get(account_id, ()))
 
     # --- reading ------------------------------------------------------------------
 

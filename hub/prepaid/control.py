@@ -220,8 +220,8 @@ class Control:
         if account_id not in self.accounts:
             raise ServiceValidationError(service, [f"account_id: unknown account "
                                                    f"'{account_id}'"])
-        chosen = [m for m in meters.values() if self.account_of(m) == account_id
-                  and capability in m.model.capabilities]
+        chosen = [m for m in self.commands.metering.meters_of(account_id)
+                  if capability in m.model.capabilities] if meters else []
         if not chosen:
             raise ServiceValidationError(service, [
                 f"account_id: account {account_id} has no meter with a {what}"])

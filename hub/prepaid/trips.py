@@ -236,8 +236,8 @@ class TripPolicy:
         """The account's meters that have a relay or a valve."""
         if not self.hub.has_component("metering"):
             return []
-        return [meter for meter in self.commands.metering.meters.values()
-                if meter.config.get("account") == account_id and controllable(meter)]
+        return [meter for meter in self.commands.metering.meters_of(account_id)
+                if controllable(meter)]
 
     # --- events in -------------------------------------------------------------------
 

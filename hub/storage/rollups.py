@@ -11,7 +11,7 @@ the same interval always yields the same pieces, so a late reading can take them
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable
 from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal
@@ -21,6 +21,9 @@ from .const import MS_PER_HOUR, ROLLUP_EXP
 
 _SLOT_MS = 900_000  # offsets are constant within every quarter hour in every real zone
 _CACHE_LIMIT = 500_000
+# An interval at most this long with the same UTC offset at both ends has it throughout: no
+# zone changes its offset twice within 26 hours.
+_STEADY_MS = 26 * MS_PER_HOUR
 
 TABLES = ("rollup_hour", "rollup_day", "rollup_month")
 
@@ -95,6 +98,8 @@ class Calendar:
         if first == last:
             return [(first // 1000, amount)]
         total = t1 - t0
+        if total <= _STEADY_MS and self.offset_ms(t0) == self.offset_ms(t1 - 1):
+            return self._apportion_steady(t0, t1, amount, first, last)
         pieces: list[tuple[int, int]] = []
         covered = 0
         given = 0
@@ -112,45 +117,78 @@ class Calendar:
         return pieces
 
 
+    @staticmethod
+    def _apportion_steady(t0: int, t1: int, amount: int, first: int,
+                          last: int) -> list[tuple[int, int]]:
+        """:meth:`apportion` of an interval in which the UTC offset does not change: every
+        hour is 3,600 s long (the same pieces, without looking the offset up per hour)."""
+        total = t1 - t0
+        pieces: list[tuple[int, int]] = []
+        given = 0
+        for start in range(first, last + 1, MS_PER_HOUR):
+            end = start + MS_PER_HOUR
+            share = amount * ((end if end < t1 else t1) - t0) // total
+            if share != given:
+                pieces.append((start // 1000, share - given))
+                given = share
+        return pieces
+
+
 class RollupDelta:
     """Changes to the rollup tables gathered during one batch, written with one upsert each.
 
-    Pieces are gathered per (series group, local hour) and spread to every series and to
+    Pieces are gathered per series group and local hour, and spread to every series and to
     days and months only when written, so a meter read four times an hour costs one spread.
     """
 
     def __init__(self, calendar: Calendar) -> None:
         self.calendar = calendar
-        self._pieces: defaultdict[tuple[tuple[int, ...], int], int] = defaultdict(int)
+        self._pieces: dict[tuple[int, ...], dict[int, int]] = {}
 
     def add(self, series: tuple[int, ...], pieces: Iterable[tuple[int, int]],
             sign: int = 1) -> None:
         """Add (or with ``sign=-1`` take out) an interval's pieces for each series."""
-        gathered = self._pieces
+        hours = self._pieces.get(series)
+        if hours is None:
+            hours = self._pieces[series] = {}
+        get = hours.get
         for start, part in pieces:
-            gathered[(series, start)] += part * sign
+            hours[start] = get(start, 0) + part * sign
 
     def __bool__(self) -> bool:
         return bool(self._pieces)
 
     def rows(self) -> list[tuple[str, list[tuple[int, int, int]]]]:
         """(table, [(series, start, amount)]) with zero changes left out."""
-        hour: defaultdict[tuple[int, int], int] = defaultdict(int)
-        day: defaultdict[tuple[int, int], int] = defaultdict(int)
-        month: defaultdict[tuple[int, int], int] = defaultdict(int)
+        groups = Counter(key for series in self._pieces for key in series)
+        hour_rows: list[tuple[int, int, int]] = []
+        shared: defaultdict[tuple[int, int], int] = defaultdict(int)
+        by_day: defaultdict[tuple[tuple[int, ...], int], int] = defaultdict(int)
+        by_month: defaultdict[tuple[tuple[int, ...], int], int] = defaultdict(int)
         periods = self.calendar.periods
-        for (series, start), amount in self._pieces.items():
-            if not amount:
-                continue
-            day_start, month_start = periods(start)
+        for series, hours in self._pieces.items():
+            for start, amount in hours.items():
+                if amount:
+                    day_start, month_start = periods(start)
+                    by_day[(series, day_start)] += amount
+                    by_month[(series, month_start)] += amount
             for key in series:
-                hour[(key, start)] += amount
-                day[(key, day_start)] += amount
-                month[(key, month_start)] += amount
-        return [
-            (table, [(key, start, amount) for (key, start), amount in changes.items() if amount])
-            for table, changes in zip(TABLES, (hour, day, month), strict=True)
-        ]
+                if groups[key] == 1:  # a meter's own series: its hours are its rows
+                    hour_rows += [(key, start, amount) for start, amount in hours.items()
+                                  if amount]
+                else:  # a tag's series, in several groups: summed first
+                    for start, amount in hours.items():
+                        shared[(key, start)] += amount
+        hour_rows += [(key, start, amount) for (key, start), amount in shared.items() if amount]
+        out = [("rollup_hour", hour_rows)]
+        for table, grouped in (("rollup_day", by_day), ("rollup_month", by_month)):
+            changes: defaultdict[tuple[int, int], int] = defaultdict(int)
+            for (series, start), amount in grouped.items():
+                for key in series:
+                    changes[(key, start)] += amount
+            out.append((table, [(key, start, amount) for (key, start), amount in changes.items()
+                                if amount]))
+        return out
 
     def clear(self) -> None:
         """Forget the gathered changes (after they were written)."""

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 import voluptuous as vol
+import yaml
 from core_support import (
     BAD_CONFIG,
     CONFIG_TREE,
@@ -20,6 +21,7 @@ from core_support import (
 )
 
 from hub import validation as cv
+from hub import yamlload
 from hub.bootstrap import Prepared, create_hub, prepare
 from hub.config import ConfigError
 from hub.hookspecs import hookimpl
@@ -77,7 +79,8 @@ def expected_bad_config_problems() -> list[str]:
         f"hub.yaml:{line_of(hub_yaml, 'missing.yaml')} "
         "!include: file not found: config/missing.yaml",
         f"config/broken.yaml:{line_of(broken, 'second:')} "
-        "YAML syntax error: mapping values are not allowed here",
+        "YAML syntax error: mapping values are not allowed "
+        + ("here" if yamlload._SafeLoader is yaml.SafeLoader else "in this context"),
         f"hub.yaml:{line_of(hub_yaml, 'nmae')} site.nmae: unknown key 'nmae' "
         "(did you mean 'name'?)",
         f"hub.yaml:{line_of(hub_yaml, '70000')} http.port: expected a port number from 0 "

@@ -39,6 +39,49 @@ def test_apportion_is_linear_and_exact() -> None:
     assert cal.apportion(start, start + 10, 5) == [(pieces[0][0], 5)]
 
 
+def reference_pieces(zone: str, t0: int, t1: int, amount: int) -> list[tuple[int, int]]:
+    """Local hours found by walking the zone's clock every 15 minutes; cumulative flooring."""
+    tz = ZoneInfo(zone)
+    found = []
+    t = t0 - t0 % 900_000 - 7_200_000
+    while t < t1:
+        if datetime.fromtimestamp(t / 1000, tz).minute == 0:
+            found.append(t)
+        t += 900_000
+    starts = [s for i, s in enumerate(found) if i + 1 == len(found) or found[i + 1] > t0]
+    pieces, given = [], 0
+    for index, start in enumerate(starts):
+        end = starts[index + 1] if index + 1 < len(starts) else t1
+        share = amount * (min(end, t1) - t0) // (t1 - t0)
+        if share != given:
+            pieces.append((start // 1000, share - given))
+            given = share
+    return pieces
+
+
+def test_apportion_matches_the_zone_clock_across_offset_changes() -> None:
+    """Steady stretches (priced hour by hour arithmetically) and offset changes (looked up)
+    give the pieces a walk along the zone's own clock gives."""
+    cases = [
+        ("Asia/Shanghai", datetime(2025, 7, 1, 0, 0, tzinfo=UTC), 24),
+        ("Asia/Shanghai", datetime(2025, 7, 1, 3, 17, tzinfo=UTC), 26),
+        ("Asia/Kolkata", datetime(2025, 7, 1, 0, 10, tzinfo=UTC), 25),
+        ("Europe/Berlin", datetime(2025, 3, 29, 20, 0, tzinfo=UTC), 24),  # spring forward
+        ("Europe/Berlin", datetime(2025, 10, 25, 21, 45, tzinfo=UTC), 24),  # fall back
+        ("Europe/Berlin", datetime(2025, 10, 26, 0, 30, tzinfo=UTC), 3),
+        ("America/New_York", datetime(2025, 3, 8, 12, 0, tzinfo=UTC), 48),
+    ]
+    for zone, begin, hours in cases:
+        cal = Calendar(zone)
+        t0 = int(begin.timestamp() * 1000)
+        for extra in (0, 1_234_567, 3_600_000 * hours):
+            t1 = t0 + 3_600_000 * hours + extra
+            for amount in (1, 7, 24_000_001, 987_654_321):
+                got = cal.apportion(t0, t1, amount)
+                assert got == reference_pieces(zone, t0, t1, amount), (zone, begin, extra)
+                assert sum(part for _, part in got) == amount
+
+
 def test_calendar_boundaries_are_local() -> None:
     cal = Calendar(TZ)
     hour = int(sh(2024, 2, 1, 0, 0).timestamp())

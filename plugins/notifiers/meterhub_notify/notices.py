@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-_PRUNE_AT = 5000  # remembered notices before old ones are forgotten
+_PRUNE_AT = 5000  # remembered notices before the oldest are looked at for forgetting
 
 
 class Notices:
@@ -117,9 +117,16 @@ class Notices:
         last = self._last.get(key)
         if last is not None and now - last < window:
             return True
-        self._last[key] = now
+        self._last.pop(key, None)
+        self._last[key] = now  # kept oldest first, so forgetting stops at the first recent one
         if len(self._last) > _PRUNE_AT:
             longest = max(dedupe_of(self.config, spec.kind).total_seconds()
                           for spec in CATALOG)
-            self._last = {k: t for k, t in self._last.items() if now - t < longest}
+            stale = []
+            for old_key, sent in self._last.items():
+                if now - sent < longest:
+                    break
+                stale.append(old_key)
+            for old_key in stale:
+                del self._last[old_key]
         return False

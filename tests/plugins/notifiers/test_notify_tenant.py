@@ -161,3 +161,24 @@ async def test_dtus_closed_by_the_hub_s_own_shutdown_are_not_news(tmp_path: Path
         await asyncio.sleep(0.2)
         assert [body["message"] for body in rx.bodies("landlord")] == [
             "【阳光公寓】DTU d2（链路 dtu_a）已离线：closed。"]
+
+
+async def test_dedupe_memory_forgets_only_notices_older_than_every_window(
+        tmp_path: Path) -> None:
+    notices_yaml = """
+        notices:
+          dedupe: 10m
+        """
+    async with receiver() as rx, running_hub(tmp_path, site(rx, notices_yaml)) as hub:
+        notices = hub.component("notices", Notices)
+        now = [0.0]
+        notices.clock = lambda: now[0]
+        for n in range(4000):  # old notices, ten minutes apart from the recent ones
+            assert not notices._duplicate(("balance_low", f"old{n}"), 600)
+        now[0] = 601.0
+        for n in range(3000):
+            assert not notices._duplicate(("balance_low", f"new{n}"), 600)
+        # past the memory's limit: the old ones are forgotten, every recent one is kept
+        assert len(notices._last) == 3000
+        assert all(notices._duplicate(("balance_low", f"new{n}"), 600) for n in range(3000))
+        assert not notices._duplicate(("balance_low", "old7"), 600)
