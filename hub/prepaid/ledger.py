@@ -163,6 +163,11 @@ class Ledger:
 
     # --- writing ----------------------------------------------------------------------
 
+    @property
+    def backlog(self) -> int:
+        """Operations queued and not yet taken into a batch."""
+        return len(self._queue)
+
     def submit(self, op: Op, *, wait: bool = True) -> asyncio.Future[Any] | None:
         """Queue work; with ``wait`` the returned future resolves after its commit."""
         if wait:
