@@ -7,7 +7,8 @@
 - ``GET /api/bills?account_id=&status=`` — bills, newest first
 - ``GET /api/bills/{id}`` — one bill with its lines
 - ``GET /api/bills/{id}/statement?format=text|html&lang=en`` — printable statement
-- ``GET /api/bills/{id}/lines/{no}/readings`` — the readings behind a bill line
+- ``GET /api/bills/{id}/lines/{no}/readings`` — the readings behind a bill line (with the
+  time-of-use schedule stretches of each, for a band line)
 
 Changes go through the services (``POST /api/services/account/recharge``...).
 """

@@ -52,6 +52,8 @@ QUANTITY_REGISTERS: Mapping[str, tuple[str, ...]] = {
 }
 TARIFF_REGISTER = re.compile(r"^energy_import_t\d{1,2}$")
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+# the key, beside the periods, under which a reading's applied lines keep the usage priced
+USAGE_KEY = "usage"
 _US = timedelta(microseconds=1)
 
 
@@ -394,6 +396,8 @@ class ReadingCharge:
     lines: dict[BillPeriod, dict[str, tuple[Decimal, Decimal, Decimal]]] = field(
         default_factory=dict)
     charged: dict[BillPeriod, Decimal] = field(default_factory=dict)
+    # the usage priced: (1 counted | -1 withdrawn, start, end, quantity), for tracing
+    usage: tuple[tuple[int, Usage], ...] = ()
 
     @property
     def total(self) -> Decimal:
@@ -407,6 +411,10 @@ class ReadingCharge:
             inner = ",".join([f'{jstr(key)}:["{v[0]}","{v[1]}","{v[2]}"]'
                               for key, v in lines.items()])
             parts.append(f'"{period.start.isoformat()}":{{{inner}}}')
+        if self.usage:
+            spans = ",".join([f'[{sign},{_us(item.start)},{_us(item.end)},"{item.quantity}"]'
+                              for sign, item in self.usage])
+            parts.append(f'"{USAGE_KEY}":[{spans}]')
         return "{" + ",".join(parts) + "}"
 
 
@@ -436,7 +444,9 @@ def charge_reading(*, reading_id: str, meter_id: str, intervals: Sequence[Mappin
     history = tiers.history(tier_period) if tiers is not None else no_history
     result = ReadingCharge(reading_id, meter_id, occupant.account_id,
                            counted[0].end if len(counted) == 1 and not withdrawn
-                           else max(u.end for u in (*counted, *withdrawn)))
+                           else max(u.end for u in (*counted, *withdrawn)),
+                           usage=((1, counted[0]),) if len(counted) == 1 and not withdrawn
+                           else (*((-1, u) for u in withdrawn), *((1, u) for u in counted)))
     touched: set[int] = set()
     for sign, usages in ((-1, withdrawn), (1, counted)):
         for usage in usages:
@@ -479,3 +489,11 @@ def _record(result: ReadingCharge, state: ChargeState, lines: Sequence[ChargeLin
 
 
 _NOTHING = (ZERO, ZERO, FEN_ZERO)
+
+
+def stored_usage(lines: Mapping[str, Any]) -> list[tuple[int, Usage]]:
+    """The usage a reading's applied lines were priced from (empty for rows written before
+    it was kept): (1 counted | -1 withdrawn, usage)."""
+    return [(int(sign), Usage(_EPOCH + timedelta(microseconds=start),
+                              _EPOCH + timedelta(microseconds=end), Decimal(quantity)))
+            for sign, start, end, quantity in lines.get(USAGE_KEY, ())]

@@ -36,9 +36,10 @@ from ..prepaid.entries import Entry, from_fen
 from ..storage.codec import from_ms, to_ms
 from ..util.dt import site_time_zone
 from .bill_ops import BillOp, BillOutcome, BillRequest, BillStatusOp
-from .bills import Bill, allocate_payments
-from .charging import FEN_ZERO
-from .periods import BillPeriod, period_of, previous_period
+from .bills import Bill, BillLine, allocate_payments
+from .charging import FEN_ZERO, slice_usage, stored_usage
+from .periods import BillPeriod, local_midnight, period_of, previous_period
+from .tariff import Tariff, TariffError, Usage
 
 if TYPE_CHECKING:
     from ..core import Hub
@@ -443,15 +444,47 @@ class BillingEngine:
         period = bill.period.start.isoformat()
         rows = await self.ledger.storage.money_read(lambda s: s.applied_rows(line.meter_id or ""))
         ident = _line_ident(line.tariff_id, line.component, line.key, line.price_from)
+        tz = site_time_zone()
+        bounds = (local_midnight(bill.period.start, tz), local_midnight(bill.period.end, tz))
+        tariffs = self.book.tariffs
+        try:
+            tariff = tariffs.get(line.tariff_id) if tariffs is not None else None
+        except TariffError:  # a tariff since taken out of the configuration
+            tariff = None
         out = []
         for row in rows:
-            lines = json.loads(row.lines).get(period, {})
+            applied = json.loads(row.lines)
+            lines = applied.get(period, {})
             if ident in lines and row.account_id == bill.account_id:
                 quantity, exact, charged = lines[ident]
-                out.append({"reading_id": row.reading_id, "quantity": quantity,
-                            "exact": exact, "charged": charged,
-                            "end": to_iso(row.ts)})
+                item: dict[str, Any] = {"reading_id": row.reading_id, "quantity": quantity,
+                                        "exact": exact, "charged": charged,
+                                        "end": to_iso(row.ts)}
+                usage = stored_usage(applied)
+                if usage:
+                    item["start"] = min(part.start for _sign, part in usage).astimezone(
+                        tz).isoformat()
+                if usage and tariff is not None and line.component == tariff.usage_component:
+                    item["segments"] = _segments(tariff, usage, bounds, line)
+                out.append(item)
         return out
+
+
+def _segments(tariff: Tariff, usage: Sequence[tuple[int, Usage]],
+              bounds: tuple[datetime, datetime], line: BillLine) -> list[dict[str, str]]:
+    """The schedule stretches of a bill line's band in one reading's usage, in its period."""
+    tz = site_time_zone()
+    out = []
+    for sign, whole in usage:
+        a, b = max(whole.start, bounds[0]), min(whole.end, bounds[1])
+        if a >= b:
+            continue
+        for part in tariff.segments(slice_usage(whole, a, b)):
+            if part.key == line.key and part.price_from == line.price_from and part.quantity:
+                out.append({"start": part.start.astimezone(tz).isoformat(),
+                            "end": part.end.astimezone(tz).isoformat(), "band": part.key,
+                            "quantity": str(part.quantity if sign > 0 else -part.quantity)})
+    return out
 
 
 def _line_ident(tariff_id: str, component: str, key: str, price_from: date | None) -> str:

@@ -97,6 +97,18 @@ def no_history(_period_start: date) -> Decimal:
     return Decimal(0)
 
 
+@dataclass(frozen=True, slots=True)
+class SegmentPart:
+    """The part of a usage that fell in one stretch of one band (a TOU schedule segment, or
+    several adjacent ones of the same band), for tracing a bill line to the clock."""
+
+    start: datetime
+    end: datetime
+    key: str  # the band
+    price_from: date | None  # the price version
+    quantity: Decimal  # exactly as pricing apportioned it: the parts of a band add up
+
+
 class Tariff(abc.ABC):
     """One configured tariff (an entry of ``tariffs:``)."""
 
@@ -115,6 +127,16 @@ class Tariff(abc.ABC):
     def period_charges(self, start: date, end: date,
                        occupancy: Occupancy | None = None) -> list[ChargeLine]:
         """Fixed fees for the bill period [start, end] (pro-rated by occupancy)."""
+        return []
+
+    @property
+    def usage_component(self) -> str | None:
+        """The component of the lines that price the usage itself (``energy``...)."""
+        return None
+
+    def segments(self, usage: Usage) -> list[SegmentPart]:
+        """Where a usage's band lines come from on the clock (empty: not a time-of-use
+        tariff, or one priced from the meter's own registers)."""
         return []
 
     def minimum_charge(self, lines: Sequence[ChargeLine], start: date,

@@ -18,6 +18,7 @@ from bills_support import (
     running_hub,
     settle,
     t,
+    use,
 )
 
 from hub.billing.periods import BillPeriod
@@ -141,3 +142,48 @@ async def test_re_running_a_bill_gives_the_identical_result(tmp_path: Path) -> N
             late = await hub.component("ledger", Ledger).entries("a1", limit=1)
             assert late[0].period == t("2025-08-01T00:00").date()
             assert (await engine(hub).bill(first.bill_id)).digest == first.digest  # type: ignore[union-attr]
+
+
+@bounded()
+async def test_a_band_line_traces_to_the_schedule_stretches_of_each_reading(
+        tmp_path: Path) -> None:
+    clock = Clock("2025-08-03T10:00")
+    async with running_hub(tmp_path, CFG, clock) as hub:
+        # Tuesday 06:00 to Wednesday 06:00 (2 kWh an hour), then Friday 18:00 into Saturday
+        # 09:00 (1 kWh an hour), when the weekend schedule takes over
+        use(hub, "e1", t("2025-07-01T06:00"), t("2025-07-02T06:00"), D("48"))
+        use(hub, "e1", t("2025-07-04T18:00"), t("2025-07-05T09:00"), D("15"))
+        await settle(hub)
+        bill = await engine(hub).create("a1", BillPeriod(t("2025-07-01T00:00").date(),
+                                                         t("2025-08-01T00:00").date()))
+        lines = {(line.component, line.key): line for line in bill.lines}
+
+        async def stretches(key: str) -> list[list[tuple[str, str, Decimal]]]:
+            trace = await engine(hub).trace(bill.bill_id, lines[("energy", key)].no)
+            for item in trace:
+                assert sum(D(s["quantity"]) for s in item["segments"]) == D(item["quantity"])
+                assert all(s["band"] == key for s in item["segments"])
+            return [[(s["start"][5:16], s["end"][5:16], D(s["quantity"]))
+                     for s in item["segments"]] for item in trace]
+
+        assert await stretches("peak") == [
+            [("07-01T10:00", "07-01T11:00", 2), ("07-01T14:00", "07-01T19:00", 10)],
+            [("07-04T18:00", "07-04T19:00", 1)]]
+        assert await stretches("flat") == [
+            [("07-01T08:00", "07-01T10:00", 4), ("07-01T12:00", "07-01T14:00", 4),
+             ("07-01T19:00", "07-02T00:00", 10)],
+            [("07-04T19:00", "07-05T00:00", 5), ("07-05T08:00", "07-05T09:00", 1)]]
+        assert await stretches("valley") == [
+            [("07-01T06:00", "07-01T08:00", 4), ("07-02T00:00", "07-02T06:00", 12)],
+            [("07-05T00:00", "07-05T08:00", 8)]]
+        trace = await engine(hub).trace(bill.bill_id, lines[("energy", "sharp")].no)
+        assert trace[0]["start"] == "2025-07-01T06:00:00+08:00"
+        assert trace[0]["end"] == "2025-07-02T06:00:00+08:00"
+        # a tier surcharge comes from the period's running total, not from the clock
+        use(hub, "e2", t("2025-07-16T00:00"), t("2025-07-17T00:00"), D("400"))
+        await settle(hub)
+        other = await engine(hub).create("a2", BillPeriod(t("2025-07-15T00:00").date(),
+                                                          t("2025-08-15T00:00").date()))
+        tier = next(line for line in other.lines if line.component == "tier_surcharge")
+        traced = await engine(hub).trace(other.bill_id, tier.no)
+        assert traced and all("segments" not in item for item in traced)

@@ -152,3 +152,35 @@ def test_per_reading_prepaid_charges_telescope_to_the_bill(
     bill = rounded(tariff.charges(usage))
     assert {k: v for k, v in charged.items() if v or k in bill} == bill
     assert sum(charged.values(), D(0)) == sum(bill.values(), D(0))
+
+
+@pytest.mark.parametrize("name", ["tou", "tou_tiers", "tou_park"])
+@settings(max_examples=40, deadline=None)
+@given(base=st.sampled_from(BASES), offset=st.integers(0, 86400),
+       length=st.integers(1, 3 * 86400), quantity=st.integers(1, 10**9))
+def test_segments_add_up_to_the_band_lines_and_follow_the_schedule(
+        name: str, base: datetime, offset: int, length: int, quantity: int) -> None:
+    """A TOU usage's schedule stretches carry exactly its band lines' quantities (per band
+    and price version), cover it without gaps, and each lies inside its band's segments."""
+    tariff = BUILT[name]
+    start = base + timedelta(seconds=offset)
+    usage = Usage(start, start + timedelta(seconds=length), quantity * MICRO)
+    parts = tariff.segments(usage)
+    assert parts[0].start == usage.start and parts[-1].end == usage.end
+    assert all(a.end == b.start for a, b in pairwise(parts))
+    summed: dict[tuple[str, date | None], Decimal] = defaultdict(Decimal)
+    for part in parts:
+        summed[(part.key, part.price_from)] += part.quantity
+        probe = part.start + (part.end - part.start) / 2
+        one = tariff.charges([Usage(probe, probe + (part.end - part.start) / 4, D(1))])
+        assert [line.key for line in one if line.component == "energy"] == [part.key]
+    energy = {(line.key, line.price_from): line.quantity
+              for line in tariff.charges([usage]) if line.component == "energy"}
+    assert {key: value for key, value in summed.items() if value} == energy
+    assert sum(summed.values()) == usage.quantity
+
+
+def test_segments_of_a_register_priced_or_flat_tariff_are_empty() -> None:
+    usage = Usage(BASES[0], BASES[0] + timedelta(hours=30), D(12))
+    assert BUILT["tou_registers"].segments(usage) == []
+    assert BUILT["flat"].segments(usage) == []

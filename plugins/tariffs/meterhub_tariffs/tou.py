@@ -22,6 +22,7 @@ from hub.billing.calendar import Calendar
 from hub.billing.tariff import (
     ChargeLine,
     Occupancy,
+    SegmentPart,
     TariffType,
     TierHistory,
     Usage,
@@ -196,6 +197,37 @@ class TouTariff(BaseTariff[TouPlan]):
                                               unit, surcharge, part * surcharge, start, end_at,
                                               price_from, sources, {}))
         return out
+
+    def segments(self, usage: Usage) -> list[SegmentPart]:
+        """The schedule stretches a usage covered, band by band, with the quantity pricing
+        gave each (adjacent segments of one band and price version are one stretch)."""
+        if self.source != INTERVALS:
+            return []
+        with localcontext() as ctx:
+            ctx.prec = PRECISION
+            spread = Spread(usage)
+            whole = usage.quantity
+            stretches: list[list[Any]] = []  # [start, end, band, version]
+            for version, a, b in self._versions_over(spread.start, spread.end):
+                cursor = a
+                while cursor < b:
+                    for _start, end, band in self._plan_at(version, cursor):
+                        if end <= cursor:
+                            continue
+                        high = min(end, b)
+                        last = stretches[-1] if stretches else None
+                        if last is not None and last[1] == cursor and last[2] == band \
+                                and last[3] is version:
+                            last[1] = high
+                        else:
+                            stretches.append([cursor, high, band, version])
+                        cursor = high
+                        if cursor >= b:
+                            break
+            return [SegmentPart(moment(a, self.tz), moment(b, self.tz), band,
+                                version.valid_from,
+                                spread.cum(b, whole) - spread.cum(a, whole))
+                    for a, b, band, version in stretches]
 
     def _segment_at(self, version: Version[TouPlan], us: int) -> tuple[int, int, str]:
         """The (start, end, band) segment holding the instant ``us``."""
