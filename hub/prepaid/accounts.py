@@ -29,6 +29,8 @@ def _date(value: Any) -> date:
 
 
 def _night(value: Any) -> tuple[time, time]:
+    if isinstance(value, list | tuple) and len(value) == 2:  # validated before (or its JSON)
+        return cv.time_of_day(value[0]), cv.time_of_day(value[1])
     text = cv.string(value)
     start, sep, end = text.partition("-")
     if not sep:

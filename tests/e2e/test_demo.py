@@ -111,3 +111,5 @@ def test_demo_reads_every_meter_within_30_seconds(tmp_path: Path) -> None:
             log.close()
     assert "Loaded plugins:" in output
     assert "Traceback" not in output, output[-3000:]
+    errors = [line for line in output.splitlines() if " ERROR " in line]
+    assert not errors, errors[:5]

@@ -131,3 +131,20 @@ async def test_runtime_changes_reach_charging_and_thresholds(tmp_path: Path) -> 
         consumption(hub, "m1", t("2026-03-01T01:00"), t("2026-03-01T02:00"), "5")
         await settle(hub)
         assert ledger.balance("r1") == before
+
+
+def test_every_demo_account_validates_again_to_itself(tmp_path: Path) -> None:
+    """The book re-validates YAML entries merged with runtime changes: validating a validated
+    entry must give it back (a time range or a duration already parsed is accepted)."""
+    from hub.bootstrap import prepare
+    from hub.prepaid.accounts import Account
+    from hub.prepaid.book import _validate, canonical
+
+    demo = Path(__file__).resolve().parents[2] / "hub" / "demo" / "hub.yaml"
+    prepared = prepare(demo, data_dir=tmp_path)
+    entries = prepared.config.block("accounts")
+    assert any("nights" in (e.get("trip_policy") or {}).get("protection", {}) for e in entries)
+    for entry in entries:
+        again = _validate(dict(entry))
+        assert canonical(again) == canonical(entry), entry["id"]
+        assert Account.from_config(again) == Account.from_config(entry)
