@@ -25,7 +25,7 @@ from typing import Any
 from ..storage.codec import from_ms
 from ..storage.money_queries import BillRow
 from .charging import FEN_ZERO, ZERO, ChargeState, LineTotal
-from .periods import ONE_DAY, BillPeriod, anchor, month_key, period_of
+from .periods import BillPeriod, month_key, period_of
 from .tariff import ChargeLine, Occupancy, Tariff, Usage, round_fen
 
 _LOGGER = logging.getLogger(__name__)
@@ -239,16 +239,14 @@ def _as_charge_line(total: LineTotal, period: BillPeriod) -> ChargeLine:
 
 
 def fee_window(period: BillPeriod, settlement_day: int) -> tuple[date, date]:
-    """The days a tariff's monthly fees are counted over for a bill period.
-
-    Tariffs pro-rate fees over months anchored on the first day they are given; a settlement
-    period that starts on a short month's last day (settlement day 31, period from 30 June)
-    is still ONE month, so the window is [start, start + one month anchored on start) cut to
-    the period: a fully occupied period always pays exactly one month's fee.
+    """The days a tariff's monthly fees are counted over for a bill period: its whole
+    settlement period (cut where a final bill ends it). The tariff counts them in months that
+    begin on the settlement day, so a settlement period is ONE month whatever its length
+    (from 30 June to 30 July for settlement day 31 is 31 days), a fully occupied period pays
+    exactly one month's fee, and a partly occupied one pays occupied days / period days.
     """
     full = period_of(period.start, settlement_day)
-    month_end = anchor(full.start.year, full.start.month + 1, full.start.day) - ONE_DAY
-    return full.start, min(month_end, full.last_day, period.last_day)
+    return full.start, min(full.last_day, period.last_day)
 
 
 def period_fees(tariff: Tariff, period: BillPeriod, settlement_day: int,
@@ -268,8 +266,8 @@ def period_fees(tariff: Tariff, period: BillPeriod, settlement_day: int,
         last = min(last, occupancy.move_out or last)
     if first > last:
         return [], None
-    fees = tariff.period_charges(window_start, window_end, occupancy)
-    return fees, tariff.minimum_charge([*priced, *fees], first, last)
+    fees = tariff.period_charges(window_start, window_end, occupancy, settlement_day)
+    return fees, tariff.minimum_charge([*priced, *fees], first, last, settlement_day)
 
 
 def compute_bill(*, bill_id: str, account_id: str, account_name: str, kind: str,

@@ -124,9 +124,10 @@ class Tariff(abc.ABC):
         Raises :class:`TariffError` when usage falls where no price is valid.
         """
 
-    def period_charges(self, start: date, end: date,
-                       occupancy: Occupancy | None = None) -> list[ChargeLine]:
-        """Fixed fees for the bill period [start, end] (pro-rated by occupancy)."""
+    def period_charges(self, start: date, end: date, occupancy: Occupancy | None = None,
+                       anchor_day: int | None = None) -> list[ChargeLine]:
+        """Fixed fees for the days [start, end] (pro-rated by occupancy), counted in months
+        that begin on ``anchor_day`` (a settlement day; default: the day of ``start``)."""
         return []
 
     @property
@@ -139,9 +140,10 @@ class Tariff(abc.ABC):
         tariff, or one priced from the meter's own registers)."""
         return []
 
-    def minimum_charge(self, lines: Sequence[ChargeLine], start: date,
-                       end: date) -> ChargeLine | None:
-        """A top-up line when the period's total is below the tariff's minimum charge."""
+    def minimum_charge(self, lines: Sequence[ChargeLine], start: date, end: date,
+                       anchor_day: int | None = None) -> ChargeLine | None:
+        """A top-up line when the total of [start, end] is below the tariff's minimum charge
+        (pro-rated by day in months that begin on ``anchor_day``, as ``period_charges``)."""
         return None
 
 

@@ -358,6 +358,17 @@ def _period_arg(text: str) -> BillPeriod:
     return BillPeriod(start, last + ONE_DAY)
 
 
+def settlement_day_of(period: BillPeriod) -> int:
+    """The settlement day a quoted period stands for: the one whose period from its start
+    ends on its last day (30 June – 30 July: 31), else the day of its start."""
+    start = period.start
+    for day in range(start.day, 32):
+        if anchor(start.year, start.month, day) == start \
+                and anchor(start.year, start.month + 1, day) == period.end:
+            return day
+    return start.day
+
+
 def usage_in_period(usage: Sequence[Usage], period: BillPeriod, tz: tzinfo) -> list[Usage]:
     """The part of each usage inside the bill period, split as charging splits a reading.
 
@@ -390,7 +401,8 @@ def quote(tariff: Tariff, usage: Sequence[Usage], history: TierHistory | None = 
     if period is not None:
         from .bills import period_fees
 
-        fees, minimum = period_fees(tariff, period, period.start.day, occupancy, lines)
+        fees, minimum = period_fees(tariff, period, settlement_day_of(period), occupancy,
+                                    lines)
         lines = [*lines, *fees, *([minimum] if minimum is not None else [])]
     rows = [{
         "component": line.component, "key": line.key, "quantity": _plain(line.quantity),

@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pytest
 from bills_support import Clock, bounded, config, engine, running_hub, settle, t, use
+from tariff_support import build
 
-from hub.billing.bills import fee_window
+from hub.billing.bills import fee_window, period_fees
 from hub.billing.periods import BillPeriod, next_period, period_of, periods_between
+from hub.billing.tariff import Occupancy, round_fen
 from hub.prepaid.ledger import Ledger
 
 D = Decimal
@@ -54,11 +56,32 @@ def test_usage_is_cut_at_local_midnight_of_the_settlement_day() -> None:
 
 def test_a_full_period_pays_exactly_one_month_of_fees() -> None:
     assert fee_window(BillPeriod(d("2025-06-30"), d("2025-07-31")), 31) == (
-        d("2025-06-30"), d("2025-07-29"))
+        d("2025-06-30"), d("2025-07-30"))
     assert fee_window(BillPeriod(d("2025-02-28"), d("2025-03-31")), 31) == (
-        d("2025-02-28"), d("2025-03-27"))
+        d("2025-02-28"), d("2025-03-30"))
     assert fee_window(BillPeriod(d("2025-02-28"), d("2025-03-11")), 31) == (
         d("2025-02-28"), d("2025-03-10"))
+    tariff = build({"id": "room", "type": "flat", "price": "1.00", "minimum_charge": "10.00",
+                    "fixed_fees": {"service_fee": "5.00", "meter_rent": "2.00"}})
+
+    def fees(period: BillPeriod, move_in: str | None = None) -> dict[str, Decimal]:
+        occupancy = Occupancy(d(move_in), None) if move_in else None
+        lines, minimum = period_fees(tariff, period, 31, occupancy, [])
+        out = {line.key: round_fen(line.amount) for line in lines}
+        if minimum is not None:
+            out["minimum"] = minimum.amount
+        return out
+
+    for period in (period_of(d("2025-07-10"), 31), period_of(d("2025-03-10"), 31),
+                   period_of(d("2025-02-10"), 31)):  # 31, 31 and 31 days; 28 days
+        assert fees(period) == {"service_fee": D("5.00"), "meter_rent": D("2.00"),
+                                "minimum": D("3.00")}
+    # moving in for the last two days of 28 February – 30 March (31 days): 2/31 of a month
+    assert fees(period_of(d("2025-03-10"), 31), "2025-03-29") == {
+        "service_fee": D("0.32"), "meter_rent": D("0.13"), "minimum": D("0.20")}
+    # 15 to 30 July of 30 June – 30 July: 16 of its 31 days
+    assert fees(period_of(d("2025-07-10"), 31), "2025-07-15") == {
+        "service_fee": D("2.58"), "meter_rent": D("1.03"), "minimum": D("1.55")}
 
 
 CFG = config([("e1", "ddsy", "a31", "flat")], """

@@ -181,6 +181,24 @@ def test_quote_a_final_bill_period(site: Path) -> None:
         "room_electricity", csv, period, 1, Occupancy(None, date(2025, 7, 10)))
 
 
+def test_quote_a_settlement_day_31_period_counts_its_last_days(site: Path) -> None:
+    csv = write(site / "late.csv", "2025-03-29T00:00,2025-03-31T00:00,2\n")
+    result = quote(site, "room_electricity", "--intervals", str(csv),
+                   "--period", "2025-02-28:2025-03-30", "--move-in", "2025-03-29")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    # 28 February – 30 March is settlement day 31's period: one month of 31 days, 2 of them
+    # occupied: 5.00 × 2/31 → 0.32, 2.00 × 2/31 → 0.13, minimum 10.00 × 2/31 → 0.65
+    assert [(x[0], x[1], x[5]) for x in rows(body)] == [
+        ("energy", "usage", "1.20"), ("fixed", "service_fee", "0.32"),
+        ("fixed", "meter_rent", "0.13")]
+    assert body["total"] == "1.65"
+    period = BillPeriod(date(2025, 2, 28), date(2025, 3, 31))
+    assert [(c, k, p, a) for c, k, p, _q, _u, a in rows(body)] + [
+        ("total", "", None, body["total"])] == as_bill(
+        "room_electricity", csv, period, 31, Occupancy(date(2025, 3, 29), None))
+
+
 def test_quote_period_problems_are_named(site: Path) -> None:
     csv = write(site / "period.csv", PERIOD_USAGE)
     alone = quote(site, "room_electricity", "--intervals", str(csv), "--move-in", "2025-06-21")

@@ -163,10 +163,11 @@ class BaseTariff(Tariff, Generic[_P]):
 
     # --- fixed fees and minimum charge -------------------------------------------------
 
-    def _days(self, start: date, end: date, lo: date | None,
-              hi: date | None) -> Iterator[tuple[Version[_P], int, int, date, date]]:
+    def _days(self, start: date, end: date, lo: date | None, hi: date | None,
+              anchor_day: int | None = None,
+              ) -> Iterator[tuple[Version[_P], int, int, date, date]]:
         """(version, days, month length, first, last) for each month piece of [start, end]."""
-        for first_day, following in months(start, end):
+        for first_day, following in months(start, end, anchor_day):
             month_days = (following - first_day).days
             first, last = overlap(first_day, following - ONE_DAY, start, end)
             first, last = overlap(first, last, lo, hi)
@@ -182,8 +183,8 @@ class BaseTariff(Tariff, Generic[_P]):
                 yield version, (v_last - v_first).days + 1, month_days, v_first, v_last
                 day = v_last + ONE_DAY
 
-    def period_charges(self, start: date, end: date,
-                       occupancy: Occupancy | None = None) -> list[ChargeLine]:
+    def period_charges(self, start: date, end: date, occupancy: Occupancy | None = None,
+                       anchor_day: int | None = None) -> list[ChargeLine]:
         """Monthly fixed fees for [start, end], pro-rated by day (see ``fees``)."""
         if not any(v.fixed_fees for v in self.versions):
             return []
@@ -192,7 +193,8 @@ class BaseTariff(Tariff, Generic[_P]):
         with localcontext() as ctx:
             ctx.prec = PRECISION
             lines = Lines(self.id, self.tz)
-            for version, days, month_days, first, last in self._days(start, end, lo, hi):
+            for version, days, month_days, first, last in self._days(start, end, lo, hi,
+                                                                     anchor_day):
                 for name, fee in version.fixed_fees.items():
                     lines.add(component="fixed", key=name, unit="month", unit_price=fee,
                               quantity=fraction(days, month_days),
@@ -202,15 +204,16 @@ class BaseTariff(Tariff, Generic[_P]):
                               price_from=version.valid_from)
             return lines.result()
 
-    def minimum_charge(self, lines: Sequence[ChargeLine], start: date,
-                       end: date) -> ChargeLine | None:
+    def minimum_charge(self, lines: Sequence[ChargeLine], start: date, end: date,
+                       anchor_day: int | None = None) -> ChargeLine | None:
         """Top the period's rounded total of this tariff's lines up to its minimum charge."""
         if not any(v.minimum_charge for v in self.versions):
             return None
         with localcontext() as ctx:
             ctx.prec = PRECISION
             minimum = Decimal(0)
-            for version, days, month_days, _first, _last in self._days(start, end, None, None):
+            for version, days, month_days, _first, _last in self._days(start, end, None, None,
+                                                                       anchor_day):
                 if version.minimum_charge:
                     minimum += fraction(days, month_days, version.minimum_charge)
             merged: dict[tuple[Any, ...], Decimal] = {}

@@ -1,7 +1,8 @@
 """Fixed monthly fees and minimum charges, pro-rated by day.
 
-A bill period [start, end] is cut into months anchored on ``start`` (a period from the 15th
-to the 14th is one month; an anchor day 29–31 falls on a short month's last day). A monthly
+A bill period [start, end] is cut into months anchored on the settlement day (default: the
+day of ``start``; a period from the 15th to the 14th is one month, and so is one from 30 June
+to 30 July for settlement day 31: an anchor day 29–31 falls on a short month's last day). A monthly
 fee counts days / days-in-that-month of each month, for the days that are in the period,
 in the occupancy and in a price version; a full month is exactly the fee. Pro-rated amounts
 and quantities are exact to 1e-9 (a true half fen is never mis-rounded).
@@ -27,12 +28,16 @@ def _anchor(year: int, month: int, day: int) -> date:
     return date(year, month, min(day, calendar.monthrange(year, month)[1]))
 
 
-def months(start: date, end: date) -> Iterator[tuple[date, date]]:
-    """Months anchored on ``start`` that overlap [start, end]: (first day, next first day)."""
-    index = 0
+def months(start: date, end: date,
+           anchor_day: int | None = None) -> Iterator[tuple[date, date]]:
+    """Months that overlap [start, end], each starting on ``anchor_day`` (default: the day of
+    ``start``; a day past a short month's end falls on its last day): (first day, next
+    first day). The first one holds ``start``."""
+    day = anchor_day or start.day
+    index = -1 if _anchor(start.year, start.month, day) > start else 0
     while True:
-        first = _anchor(start.year, start.month + index, start.day)
-        following = _anchor(start.year, start.month + index + 1, start.day)
+        first = _anchor(start.year, start.month + index, day)
+        following = _anchor(start.year, start.month + index + 1, day)
         if first > end:
             return
         yield first, following
