@@ -15,6 +15,7 @@ import sys
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
+from itertools import pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -238,7 +239,7 @@ def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     quote.add_argument("--intervals", required=True, type=Path, metavar="FILE.csv",
                        help="rows start,end,kwh (ISO local times); optional columns t1..t63 "
                             "for register-based tariffs")
-    quote.add_argument("--used", type=Decimal, metavar="QUANTITY", default=Decimal(0),
+    quote.add_argument("--used", type=_used_arg, metavar="QUANTITY", default=Decimal(0),
                        help="already used in the tier period of the first interval")
     quote.add_argument("--period", type=_period_arg, metavar="START:END",
                        help="the bill period (dates, END its last day, at most one month): "
@@ -265,6 +266,35 @@ class QuoteError(Exception):
 
 
 _REGISTER_COLUMN = re.compile(r"^(?:energy_import_)?t(\d{1,2})$")
+_QUANTITY_COLUMNS = ("kwh", "m3", "quantity")
+# more than any meter counts in one interval: a typo, or a number in another unit
+_MAX_QUANTITY = Decimal("1e9")
+
+
+def _used_arg(text: str) -> Decimal:
+    try:
+        return _quantity(text, "--used")
+    except ValueError as err:
+        raise argparse.ArgumentTypeError(str(err)) from None
+
+
+def _quantity(text: str, name: str) -> Decimal:
+    """A quantity of usage: a finite number from 0 up to a billion; ValueError naming it."""
+    try:
+        value = Decimal(text)
+    except InvalidOperation:
+        raise ValueError(f"{name} {text!r} is not a number") from None
+    if not value.is_finite():
+        raise ValueError(f"{name} {text!r} is not a finite number")
+    if value < 0:
+        raise ValueError(f"{name} {text!r} is negative: usage is 0 or more")
+    if value > _MAX_QUANTITY:
+        raise ValueError(f"{name} {text!r} is more than {_MAX_QUANTITY:,f} (a typo?)")
+    return value
+
+
+def _known_column(name: str) -> bool:
+    return name in ("start", "end", *_QUANTITY_COLUMNS) or bool(_REGISTER_COLUMN.match(name))
 
 
 def read_intervals(path: Path, tz: tzinfo) -> list[Usage]:
@@ -278,17 +308,38 @@ def read_intervals(path: Path, tz: tzinfo) -> list[Usage]:
     usage: list[Usage] = []
     for line, row in enumerate(rows, start=1):
         cells = [cell.strip() for cell in row]
-        if not any(cells) or cells[0].startswith("#"):
+        while cells and not cells[-1]:
+            cells.pop()  # trailing empty cells (a spreadsheet's export)
+        if not cells or cells[0].startswith("#"):
             continue
         if not usage and line == _first_line(rows) and not cells[0][:1].isdigit():
-            columns = [cell.lower() for cell in cells]
+            names = [cell.lower() for cell in cells]
+            unknown = [cell for cell, name in zip(cells, names, strict=True)
+                       if not _known_column(name)]
+            if unknown or "start" not in names or "end" not in names:
+                raise QuoteError(
+                    f"{path}:{line}: not a header of start,end,kwh (optionally t1..t63): "
+                    + (f"unknown column(s) {', '.join(map(repr, unknown))}" if unknown
+                       else "start and end are both needed"))
+            columns = names
             continue
+        if len(cells) > len(columns):
+            raise QuoteError(
+                f"{path}:{line}: {len(cells)} values but {len(columns)} columns "
+                f"({','.join(columns)}); write numbers without thousands separators")
         try:
             usage.append(_usage(dict(zip(columns, cells, strict=False)), tz, line))
         except (ValueError, InvalidOperation) as err:
             raise QuoteError(f"{path}:{line}: {err}") from None
     if not usage:
         raise QuoteError(f"{path}: no usage rows (expected start,end,kwh)")
+    usage.sort(key=lambda item: (item.start, item.end))
+    for before, after in pairwise(usage):
+        if after.start < before.end:
+            raise QuoteError(
+                f"{path}: {after.sources[0]} ({after.start.isoformat()} – "
+                f"{after.end.isoformat()}) overlaps {before.sources[0]} "
+                f"({before.start.isoformat()} – {before.end.isoformat()})")
     return usage
 
 
@@ -298,17 +349,13 @@ def _first_line(rows: list[list[str]]) -> int:
 
 def _usage(row: dict[str, str], tz: tzinfo, line: int) -> Usage:
     start, end = (_moment(row.get(key, ""), key, tz) for key in ("start", "end"))
-    text = next((row[key] for key in ("kwh", "m3", "quantity") if key in row), "")
+    text = next((row[key] for key in _QUANTITY_COLUMNS if key in row), "")
     registers: dict[str, Decimal] = {}
     for key, value in row.items():
         match = _REGISTER_COLUMN.match(key)
         if match and value:
-            registers[f"energy_import_t{int(match[1])}"] = Decimal(value)
-    try:
-        quantity = Decimal(text)
-    except InvalidOperation:
-        raise ValueError(f"quantity {text!r} is not a number") from None
-    return Usage(start, end, quantity, registers, (f"line {line}",))
+            registers[f"energy_import_t{int(match[1])}"] = _quantity(value, key)
+    return Usage(start, end, _quantity(text, "quantity"), registers, (f"line {line}",))
 
 
 def _moment(text: str, name: str, tz: tzinfo) -> datetime:

@@ -94,6 +94,11 @@ BAD_TARIFFS = """
   versions:
     - {valid_from: 2025-07-01, price: 0.62}
     - {valid_from: 2025-01-01, price: 0.60, prise: 1}
+- id: gap_between_versions
+  type: flat
+  versions:
+    - {valid_from: 2025-01-01, valid_until: 2025-03-31, price: 0.60}
+    - {valid_from: 2025-05-01, price: 0.62}
 """
 
 
@@ -142,6 +147,9 @@ def test_bad_tariffs_are_reported_with_file_line_and_path(site: Path) -> None:
         "after the previous version's 2025-07-01 (list versions oldest first), got 2025-01-01",
         at("prise: 1") + "tariffs[9].versions[1].prise: unknown key 'prise' (did you mean "
         "'price'?)",
+        at("valid_until: 2025-03-31") + "tariffs[10].versions[0].valid_until: gap: "
+        "2025-04-01 – 2025-04-30 would have no price (the next version is valid from "
+        "2025-05-01; end this one on 2025-04-30 or leave valid_until out), got 2025-03-31",
     ]
     for line in expected:
         assert line in found, f"missing: {line}\nfound:\n" + "\n".join(found)

@@ -18,7 +18,7 @@ from hub.billing.bills import MeterBilling, compute_bill
 from hub.billing.charging import ChargeState, slice_usage
 from hub.billing.periods import BillPeriod
 from hub.billing.tariff import Occupancy
-from hub.billing.tariffs import read_intervals
+from hub.billing.tariffs import QuoteError, read_intervals
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "config" / "tariffs.yaml"
 
@@ -92,6 +92,48 @@ def test_quote_errors_name_the_problem(site: Path) -> None:
     assert result.returncode == 1
     assert "error: tariff 'room_electricity' has no price valid at 2024-12-31T23:00:00+08:00" \
         in result.stderr
+
+
+@pytest.mark.parametrize(("text", "message"), [
+    ("2025-07-01T00:00,2025-07-02T00:00,Infinity\n",
+     ":1: quantity 'Infinity' is not a finite number"),
+    ("2025-07-01T00:00,2025-07-02T00:00,NaN\n", ":1: quantity 'NaN' is not a finite number"),
+    ("2025-07-01T00:00,2025-07-02T00:00,1e400000000\n",
+     ":1: quantity '1e400000000' is more than 1,000,000,000 (a typo?)"),
+    ("2025-07-01T00:00,2025-07-02T00:00,-3\n", ":1: quantity '-3' is negative"),
+    ("start,end,kwh,t3\n2025-07-01T00:00,2025-07-02T00:00,1,x\n",
+     ":2: t3 'x' is not a number"),
+    ("2025-07-01T00:00,2025-07-02T00:00,1,000\n",
+     ":1: 4 values but 3 columns (start,end,quantity); write numbers without thousands"),
+    ("July 1,2025-07-02T00:00,1\n",
+     ":1: not a header of start,end,kwh (optionally t1..t63): unknown column(s) 'July 1'"),
+    ("start,kwh\n2025-07-01T00:00,1\n",
+     ":1: not a header of start,end,kwh (optionally t1..t63): start and end are both"),
+    ("2025-07-01T00:00,2025-07-02T00:00,5\n2025-07-01T12:00,2025-07-03T00:00,1\n",
+     ": line 2 (2025-07-01T12:00:00+08:00 – 2025-07-03T00:00:00+08:00) overlaps line 1 "
+     "(2025-07-01T00:00:00+08:00 – 2025-07-02T00:00:00+08:00)"),
+])
+def test_usage_rows_that_cannot_be_priced_are_named(tmp_path: Path, text: str,
+                                                     message: str) -> None:
+    path = write(tmp_path / "usage.csv", text)
+    with pytest.raises(QuoteError) as caught:
+        read_intervals(path, TZ)
+    assert f"{path}{message}" in str(caught.value)
+
+
+def test_rows_out_of_order_are_sorted_and_trailing_empty_cells_ignored(tmp_path: Path) -> None:
+    path = write(tmp_path / "usage.csv", "2025-07-02T00:00,2025-07-03T00:00,2,,\n"
+                 "2025-07-01T00:00,2025-07-02T00:00,1\n")
+    assert [(u.start.day, u.quantity, u.sources) for u in read_intervals(path, TZ)] == [
+        (1, 1, ("line 2",)), (2, 2, ("line 1",))]
+
+
+def test_quote_refuses_an_impossible_used_quantity(site: Path) -> None:
+    for used in ("-500", "NaN"):
+        result = quote(site, "beijing_residential", "--intervals", str(site / "usage.csv"),
+                       "--used", used)
+        assert result.returncode == 2
+        assert f"argument --used: --used '{used}' is " in result.stderr
 
 
 # --- a bill period's fixed fees and minimum charge --------------------------------------------

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
 
 import voluptuous as vol
@@ -23,6 +23,8 @@ from hub.billing.calendar import date_value
 from .validators import fee
 
 _LOGGER = logging.getLogger(__name__)
+
+ONE_DAY = timedelta(days=1)
 
 COMMON_KEYS: dict[Any, Any] = {
     vol.Required("id"): cv.identifier,
@@ -155,6 +157,13 @@ def _check_dates(results: list[dict[str, Any]], versions: bool) -> list[vol.Inva
             elif previous.get("valid_until") is not None and previous["valid_until"] >= start:
                 errors.append(vol.Invalid(
                     f"overlaps the next version, valid from {start}, got "
+                    f"{previous['valid_until']}", path=["versions", index - 1, "valid_until"]))
+            elif previous.get("valid_until") is not None \
+                    and previous["valid_until"] + ONE_DAY < start:
+                errors.append(vol.Invalid(
+                    f"gap: {previous['valid_until'] + ONE_DAY} – {start - ONE_DAY} would have "
+                    f"no price (the next version is valid from {start}; end this one on "
+                    f"{start - ONE_DAY} or leave valid_until out), got "
                     f"{previous['valid_until']}", path=["versions", index - 1, "valid_until"]))
         previous = version
     return errors
