@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import time as dt_time
 from datetime import timedelta
 from decimal import Decimal, InvalidOperation
@@ -146,12 +146,15 @@ def humanize_invalid(err: vol.Invalid, data: Any, root: str = "") -> list[str]:
 class ListOf:
     """Validate every item of a list and report the errors of *all* items, not the first.
 
-    (voluptuous stops a list at the first item with a nested error.)
+    (voluptuous stops a list at the first item with a nested error.) With ``unique="id"``
+    two items with the same ``id`` are an error too, reported with the items' own errors.
     """
 
-    def __init__(self, schema: Any, *, allow_single: bool = False) -> None:
+    def __init__(self, schema: Any, *, allow_single: bool = False,
+                 unique: str | None = None) -> None:
         self.schema = schema if isinstance(schema, vol.Schema) else vol.Schema(schema)
         self.allow_single = allow_single
+        self.unique = unique
 
     def __call__(self, value: Any) -> list[Any]:
         if value is None:
@@ -170,6 +173,8 @@ class ListOf:
                 for single in flatten_invalid(err):
                     single.prepend([index])
                     errors.append(single)
+        if self.unique is not None:
+            errors += duplicates(value, self.unique)
         if errors:
             raise vol.MultipleInvalid(errors)
         return out
@@ -399,27 +404,22 @@ def one_of(*choices: str) -> Callable[[Any], str]:
     return _validate
 
 
-def unique_ids(key: str = "id") -> Callable[[list[Any]], list[Any]]:
-    """Reject a list of mappings in which two items share the same ``key``."""
+def duplicates(items: list[Any], key: str = "id") -> list[vol.Invalid]:
+    """An error for each item of a list of mappings whose ``key`` an earlier item has."""
+    seen: dict[Any, int] = {}
+    errors: list[vol.Invalid] = []
+    for index, item in enumerate(items):
+        if isinstance(item, Mapping) and key in item and isinstance(item[key], Hashable):
+            ident = item[key]
+            if ident in seen:
+                errors.append(vol.Invalid(
+                    f"duplicate {key} {show_value(ident)} (first used at item {seen[ident]})",
+                    path=[index, key],
+                ))
+            else:
+                seen[ident] = index
+    return errors
 
-    def _validate(items: list[Any]) -> list[Any]:
-        seen: dict[Any, int] = {}
-        errors: list[vol.Invalid] = []
-        for index, item in enumerate(items):
-            if isinstance(item, Mapping) and key in item:
-                ident = item[key]
-                if ident in seen:
-                    errors.append(vol.Invalid(
-                        f"duplicate {key} {show_value(ident)} (first used at item {seen[ident]})",
-                        path=[index, key],
-                    ))
-                else:
-                    seen[ident] = index
-        if errors:
-            raise vol.MultipleInvalid(errors)
-        return items
-
-    return _validate
 
 
 def keys_of(mapping: Iterable[Any]) -> list[str]:

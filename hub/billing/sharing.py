@@ -84,7 +84,7 @@ SHARE_GROUP_SCHEMA = vol.All(cv.Strict({
     vol.Optional("post", default=True): cv.boolean,
 }), _group)
 
-SHARE_GROUPS_SCHEMA = vol.All(cv.ListOf(SHARE_GROUP_SCHEMA), cv.unique_ids("id"))
+SHARE_GROUPS_SCHEMA = cv.ListOf(SHARE_GROUP_SCHEMA, unique="id")
 
 
 class ShareError(Exception):

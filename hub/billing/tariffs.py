@@ -59,7 +59,7 @@ def tariffs_schema(registries: Registries) -> Any:
         result: dict[str, Any] = (schema if callable(schema) else vol.Schema(schema))(value)
         return result
 
-    as_list = vol.All(cv.ListOf(_entry), cv.unique_ids("id"))
+    as_list = cv.ListOf(_entry, unique="id")
 
     def _validate(value: Any) -> list[dict[str, Any]]:
         if not isinstance(value, Mapping):

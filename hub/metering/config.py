@@ -66,7 +66,7 @@ def _plan(value: Any) -> dict[str, Any]:
     return plan
 
 
-READING_SCHEMA = vol.All(cv.ListOf(_plan), cv.unique_ids("id"))
+READING_SCHEMA = cv.ListOf(_plan, unique="id")
 
 METER_BASE = cv.Strict({
     vol.Required("id"): cv.identifier,
@@ -118,7 +118,7 @@ def meter_schema(registries: Registries) -> Any:
             raise vol.MultipleInvalid(errors)
         return meter
 
-    return vol.All(cv.ListOf(_validate), cv.unique_ids("id"))
+    return cv.ListOf(_validate, unique="id")
 
 
 def links_schema(registries: Registries) -> Any:
@@ -138,7 +138,7 @@ def links_schema(registries: Registries) -> Any:
                                   else vol.Schema(schema))(value)
         return result
 
-    return vol.All(cv.ListOf(_validate), cv.unique_ids("id"))
+    return cv.ListOf(_validate, unique="id")
 
 
 def check_references(config: Mapping[str, Any],

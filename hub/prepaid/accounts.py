@@ -108,7 +108,7 @@ def _move_dates(account: dict[str, Any]) -> dict[str, Any]:
     return account
 
 
-ACCOUNTS_SCHEMA = vol.All(cv.ListOf(vol.All(ACCOUNT_SCHEMA, _move_dates)), cv.unique_ids("id"))
+ACCOUNTS_SCHEMA = cv.ListOf(vol.All(ACCOUNT_SCHEMA, _move_dates), unique="id")
 
 
 @dataclass(frozen=True)

@@ -99,6 +99,13 @@ BAD_TARIFFS = """
   versions:
     - {valid_from: 2025-01-01, valid_until: 2025-03-31, price: 0.60}
     - {valid_from: 2025-05-01, price: 0.62}
+- id: order_and_price
+  type: tiered
+  tier_period: yearly
+  tiers: [{up_to: 4800, price: 0.5}, {up_to: 2880, price: 0.6}, {price: -0.7}]
+- id: gap_between_versions
+  type: flat
+  price: abc
 """
 
 
@@ -150,6 +157,13 @@ def test_bad_tariffs_are_reported_with_file_line_and_path(site: Path) -> None:
         at("valid_until: 2025-03-31") + "tariffs[10].versions[0].valid_until: gap: "
         "2025-04-01 – 2025-04-30 would have no price (the next version is valid from "
         "2025-05-01; end this one on 2025-04-30 or leave valid_until out), got 2025-03-31",
+        # one mistake does not hide another in the same list
+        at("up_to: 4800") + "tariffs[11].tiers[2].price: a price cannot be negative, got -0.7",
+        at("up_to: 4800") + "tariffs[11].tiers[1].up_to: tiers out of order: up_to must be "
+        "above the previous tier's 4800 (list tiers from low to high), got 2880",
+        at("price: abc") + "tariffs[12].price: expected a number, got 'abc'",
+        at("id: gap_between_versions", 2) + "tariffs[12].id: duplicate id "
+        "'gap_between_versions' (first used at item 10), got 'gap_between_versions'",
     ]
     for line in expected:
         assert line in found, f"missing: {line}\nfound:\n" + "\n".join(found)

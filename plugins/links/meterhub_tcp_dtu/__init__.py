@@ -92,8 +92,7 @@ class TcpDtuLinkType(LinkType):
             vol.Required("type"): "tcp_dtu",
             vol.Optional("listen", default="0.0.0.0:9000"): host_port,
             vol.Optional("max_pending", default=256): cv.positive_int,
-            vol.Optional("dtus", default=[]): vol.All(cv.ListOf(_dtu_entry),
-                                                      cv.unique_ids("id")),
+            vol.Optional("dtus", default=[]): cv.ListOf(_dtu_entry, unique="id"),
             **DTU_KEYS,
         })
 

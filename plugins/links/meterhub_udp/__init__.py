@@ -58,8 +58,7 @@ class UdpLinkType(LinkType):
             vol.Required("type"): "udp",
             vol.Optional("listen", default="0.0.0.0:9001"): host_port,
             **DTU_KEYS,
-            vol.Optional("dtus", default=[]): vol.All(cv.ListOf(_dtu_entry),
-                                                      cv.unique_ids("id")),
+            vol.Optional("dtus", default=[]): cv.ListOf(_dtu_entry, unique="id"),
         })
 
     def create(self, hub: Hub, config: Mapping[str, Any]) -> UdpLink:

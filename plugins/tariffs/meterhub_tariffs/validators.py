@@ -102,35 +102,65 @@ def band_prices(value: Any) -> dict[str, Decimal]:
     return prices
 
 
+_BAD = object()  # a threshold that did not validate (reported by the item's own error)
+
+
+def _bounds(value: Any) -> list[Any]:
+    """Each raw tier's threshold: a Decimal, None when it has none, _BAD when invalid."""
+    if not isinstance(value, list):
+        return []
+    out: list[Any] = []
+    for tier in value:
+        if not isinstance(tier, dict) or tier.get("up_to") is None:
+            out.append(None if isinstance(tier, dict) else _BAD)
+            continue
+        try:
+            out.append(threshold(tier["up_to"]))
+        except vol.Invalid:
+            out.append(_BAD)
+    return out
+
+
+def _order(bounds: list[Any]) -> list[vol.Invalid]:
+    """Thresholds rise, every tier but the last has one, the last has none."""
+    errors: list[vol.Invalid] = []
+    previous: Decimal | None = None
+    for index, bound in enumerate(bounds):
+        if bound is _BAD:
+            continue
+        last = index == len(bounds) - 1
+        if last and bound is not None:
+            errors.append(vol.Invalid(
+                "the last tier is open-ended: remove its up_to (usage above it would have "
+                f"no price), got {bound}", path=[index, "up_to"]))
+        elif not last and bound is None:
+            errors.append(vol.Invalid(
+                "every tier but the last needs up_to (the total where it ends)",
+                path=[index]))
+        elif bound is not None and previous is not None and bound <= previous:
+            errors.append(vol.Invalid(
+                f"tiers out of order: up_to must be above the previous tier's {previous} "
+                f"(list tiers from low to high), got {bound}", path=[index, "up_to"]))
+        previous = bound if bound is not None else previous
+    return errors
+
+
 def tiers(price_key: str) -> Callable[[Any], list[dict[str, Any]]]:
     """A tier table: ``[{up_to: 2880, <price_key>: ...}, ..., {<price_key>: ...}]``."""
     item = cv.Strict({vol.Optional("up_to"): threshold, vol.Required(price_key): price})
     items = cv.ListOf(item)
 
     def _validate(value: Any) -> list[dict[str, Any]]:
-        table: list[dict[str, Any]] = items(value)
+        try:
+            table: list[dict[str, Any]] = items(value)
+        except vol.Invalid as err:  # the order of the thresholds that are valid, too
+            raise vol.MultipleInvalid([*cv.flatten_invalid(err), *_order(_bounds(value))]) \
+                from None
         if not table:
             raise vol.Invalid("expected at least one tier")
         if len(table) > MAX_TIERS:
             raise vol.Invalid(f"at most {MAX_TIERS} tiers, got {len(table)}")
-        errors: list[vol.Invalid] = []
-        previous: Decimal | None = None
-        for index, tier in enumerate(table):
-            bound = tier.get("up_to")
-            last = index == len(table) - 1
-            if last and bound is not None:
-                errors.append(vol.Invalid(
-                    "the last tier is open-ended: remove its up_to (usage above it would have "
-                    f"no price), got {bound}", path=[index, "up_to"]))
-            elif not last and bound is None:
-                errors.append(vol.Invalid(
-                    "every tier but the last needs up_to (the total where it ends)",
-                    path=[index]))
-            elif bound is not None and previous is not None and bound <= previous:
-                errors.append(vol.Invalid(
-                    f"tiers out of order: up_to must be above the previous tier's {previous} "
-                    f"(list tiers from low to high), got {bound}", path=[index, "up_to"]))
-            previous = bound if bound is not None else previous
+        errors = _order([tier.get("up_to") for tier in table])
         if errors:
             raise vol.MultipleInvalid(errors)
         return table
