@@ -106,6 +106,20 @@ BAD_TARIFFS = """
 - id: gap_between_versions
   type: flat
   price: abc
+- id: version_drops_a_band
+  type: tou
+  prices: {peak: 1.0, flat: 0.6, valley: 0.3}
+  schedules:
+    day: [{start: "00:00", band: valley}, {start: "08:00", band: peak}]
+  versions:
+    - {valid_from: 2025-01-01}
+    - {valid_from: 2025-07-01, prices: {peak: 1.1, flat: 0.55}}
+- id: dates_and_a_bad_version
+  type: flat
+  versions:
+    - {valid_from: 2025-07-01, price: 0.62}
+    - {valid_from: 2025-01-01, price: 0.60}
+    - {valid_from: 2025-09-01, price: abc}
 """
 
 
@@ -164,6 +178,13 @@ def test_bad_tariffs_are_reported_with_file_line_and_path(site: Path) -> None:
         at("price: abc") + "tariffs[12].price: expected a number, got 'abc'",
         at("id: gap_between_versions", 2) + "tariffs[12].id: duplicate id "
         "'gap_between_versions' (first used at item 10), got 'gap_between_versions'",
+        # a mistake that only a version's own keys make is named at the version
+        at("prices: {peak: 1.1") + "tariffs[13].versions[1].schedules.day[0].band: this band "
+        "has no price (prices: flat, peak), got 'valley'",
+        at("price: abc}") + "tariffs[14].versions[2].price: expected a number, got 'abc'",
+        at("valid_from: 2025-01-01, price: 0.60}") + "tariffs[14].versions[1].valid_from: "
+        "valid_from must be after the previous version's 2025-07-01 (list versions oldest "
+        "first), got 2025-01-01",
     ]
     for line in expected:
         assert line in found, f"missing: {line}\nfound:\n" + "\n".join(found)

@@ -78,7 +78,9 @@ def entry_schema(spec: EntrySpec) -> Callable[[Any], dict[str, Any]]:
         items: list[Mapping[str, Any] | None] = [None]
         if "versions" in value:
             items = list(_version_items(value["versions"], base, versioned, fixed, errors))
-        results: list[dict[str, Any]] = []
+        results: list[dict[str, Any] | None] = []
+        # errors at keys a version takes from the base entry, with the versions that have them
+        inherited: dict[tuple[tuple[Any, ...], str], list[tuple[int, vol.Invalid]]] = {}
         for index, item in enumerate(items):
             try:
                 version: dict[str, Any] = full({**base, **(item or {})})
@@ -86,19 +88,32 @@ def entry_schema(spec: EntrySpec) -> Callable[[Any], dict[str, Any]]:
                     spec.check(version)
                 results.append(version)
             except vol.Invalid as err:
+                results.append(None)
                 for single in cv.flatten_invalid(err):
                     top = _key(single.path[0]) if single.path else None
                     if item is not None and (top in item or top not in base):
                         single.prepend(["versions", index])
                     path = tuple(_key(part) for part in single.path)
-                    errors.setdefault((path, single.error_message), single)
-        if len(results) == len(items):
-            for single in _check_dates(results, "versions" in value):
-                errors.setdefault((tuple(single.path), single.error_message), single)
+                    if item is not None and not (top in item or top not in base):
+                        inherited.setdefault((path, single.error_message), []).append(
+                            (index, single))
+                    else:
+                        errors.setdefault((path, single.error_message), single)
+        for key, found in inherited.items():
+            if len(found) == len(items):  # the base entry's own mistake
+                errors.setdefault(key, found[0][1])
+                continue
+            for index, single in found:  # only where a version's own keys meet the base
+                single.prepend(["versions", index])
+                errors.setdefault((tuple(_key(part) for part in single.path),
+                                   single.error_message), single)
+        for single in _check_dates(results, "versions" in value):
+            errors.setdefault((tuple(single.path), single.error_message), single)
         if errors:
             raise vol.MultipleInvalid(list(errors.values()))
-        head = dict(results[0])
-        head["versions"] = results
+        valid = [result for result in results if result is not None]
+        head = dict(valid[0])
+        head["versions"] = valid
         return head
 
     return _validate
@@ -138,10 +153,14 @@ def _version_items(raw: Any, base: Mapping[str, Any], versioned: set[str], fixed
     return items
 
 
-def _check_dates(results: list[dict[str, Any]], versions: bool) -> list[vol.Invalid]:
+def _check_dates(results: list[dict[str, Any] | None], versions: bool) -> list[vol.Invalid]:
+    """Validity dates of the versions that validated (None: one that did not, skipped)."""
     errors: list[vol.Invalid] = []
     previous: dict[str, Any] | None = None
     for index, version in enumerate(results):
+        if version is None:
+            previous = None  # its dates are unknown: nothing to compare the next one with
+            continue
         where: list[Any] = ["versions", index] if versions else []
         start: date | None = version.get("valid_from")
         until: date | None = version.get("valid_until")
