@@ -187,6 +187,9 @@ def post_entry(batch: Batch, request: PostRequest, *, fresh: bool = False) -> Po
     return PostResult(batch.ledger.entry_of(row), True)
 
 
+_EMERGENCY_KINDS = (EntryKind.EMERGENCY, EntryKind.EMERGENCY_REPAY)
+
+
 def _nonzero(fen: int) -> None:
     if fen == 0:
         raise LedgerError("a reversal needs an amount other than 0")
@@ -212,13 +215,18 @@ class ReverseOp(Op):
         if original.kind == EntryKind.REVERSAL:
             raise LedgerError(f"entry '{self.entry_id}' is itself a reversal: post an "
                               "adjustment instead")
-        return post_entry(batch, PostRequest(
+        result = post_entry(batch, PostRequest(
             original.account_id, EntryKind.REVERSAL, from_fen(-original.amount),
             f"reverse:{self.entry_id}", context=self.context, reason=self.reason,
             operator=self.operator, meter_id=original.meter_id, reverses=self.entry_id,
             period=date.fromisoformat(original.period) if original.period else None,
             detail={"reversed": {"kind": original.kind, "amount": str(from_fen(
                 original.amount)), "key": original.idem_key}}))
+        if result.created and original.kind in _EMERGENCY_KINDS:
+            # undoing emergency credit (or its repayment) changes what is still owed for it
+            account = original.account_id
+            batch.emergency[account] = batch.emergency_outstanding(account) - original.amount
+        return result
 
 
 @dataclass(frozen=True)

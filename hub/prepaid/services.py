@@ -32,8 +32,18 @@ _LOGGER = logging.getLogger(__name__)
 DOMAIN = "account"
 METHODS = ("cash", "wechat", "alipay", "bank", "other")
 
-_reference = vol.All(cv.string, vol.Length(min=1, max=128,
-                                           msg="expected a reference of 1 to 128 characters"))
+def _reference(value: Any) -> str:
+    """A payment or receipt reference, as the idempotency key of its entry: trimmed (a
+    reference pasted with a space or a newline is the same payment), printable, 1-128."""
+    text = cv.string(value).strip()
+    if not 1 <= len(text) <= 128:
+        raise vol.Invalid(f"expected a reference of 1 to 128 characters, got {len(text)}")
+    if not text.isprintable():
+        raise vol.Invalid(f"a reference is printable text without line breaks or control "
+                          f"characters, got {text!r}")
+    return text
+
+
 _text = vol.All(cv.string, vol.Length(min=1, max=500, msg="expected a text of 1 to 500 "
                                                            "characters"))
 

@@ -69,6 +69,8 @@ async def test_a_payment_reference_counts_once(hub: Hub) -> None:
     ({"account_id": "nobody"}, "unknown account 'nobody'"),
     ({"method": "bitcoin"}, "method"),
     ({"reference": ""}, "reference"),
+    ({"reference": "   "}, "expected a reference of 1 to 128 characters, got 0"),
+    ({"reference": "wx\u0000-1"}, "a reference is printable text"),
 ])
 @bounded()
 async def test_bad_recharges_are_refused_and_change_nothing(hub: Hub, data: dict[str, str],
@@ -81,6 +83,18 @@ async def test_bad_recharges_are_refused_and_change_nothing(hub: Hub, data: dict
             await hub.services.call("account", "recharge", payload)
         assert needle in str(caught.value)
         assert ledger.balance("a1") == 0 and await count(ledger, "a1") == 0
+
+
+@bounded()
+async def test_a_reference_pasted_with_spaces_or_a_line_break_is_the_same_payment(
+        hub: Hub) -> None:
+    ledger = hub.component("ledger", Ledger)
+    async with asyncio.timeout(10):
+        first = await recharge(hub, "a1", "50", "DEMO-1")
+        for pasted in ("DEMO-1 ", "DEMO-1\n", "\tDEMO-1"):
+            again = await recharge(hub, "a1", "50", pasted)
+            assert again["duplicate"] is True and again["entry"] == first["entry"]
+        assert ledger.balance("a1") == D("50.00") and await count(ledger, "a1") == 1
 
 
 @bounded()
@@ -163,6 +177,43 @@ async def test_emergency_credit_once_per_period_repaid_by_the_next_recharge(hub:
         kinds = [e.kind for e in reversed(await ledger.entries("a1", limit=None))]
         assert kinds == ["emergency_credit", "recharge", "emergency_repay", "recharge",
                          "emergency_repay"]
+
+
+@bounded()
+async def test_reversing_emergency_credit_cancels_what_is_owed_for_it(tmp_path: Path) -> None:
+    call_args = {"reason": "given by mistake", "operator": "bob"}
+    async with running_hub(tmp_path, CFG) as hub:
+        ledger = hub.component("ledger", Ledger)
+        call = hub.services.call
+        async with asyncio.timeout(10):
+            taken = await call("account", "emergency_credit", {"account_id": "a1"},
+                               return_response=True)
+            await call("account", "reverse", {"entry_id": taken["entry"]["id"], **call_args})
+            assert ledger.balance("a1") == 0 and ledger.emergency_used("a1") == 0
+            await recharge(hub, "a1", "20", "pay-1", "cash")
+            assert ledger.balance("a1") == D("20.00")  # nothing taken back a second time
+    # a repayment reversed is owed again, also as the ledger is read at start-up
+    two = CFG.replace("{id: a2, name: 李四}",
+                      "{id: a2, name: 李四, emergency_credit: {amount: 16}}")
+    async with running_hub(tmp_path, two) as hub:
+        ledger = hub.component("ledger", Ledger)
+        call = hub.services.call
+        async with asyncio.timeout(10):
+            assert ledger.emergency_used("a1") == 0
+            taken = await call("account", "emergency_credit", {"account_id": "a2"},
+                               return_response=True)
+            assert taken["entry"]["amount"] == "16.00"
+            await recharge(hub, "a2", "10", "pay-2", "cash")
+            assert ledger.emergency_used("a2") == D("6.00")
+            repay = next(e for e in await ledger.entries("a2", limit=None)
+                         if e.kind == "emergency_repay")
+            await call("account", "reverse", {"entry_id": repay.id, **call_args})
+            assert ledger.emergency_used("a2") == D("16.00")
+    async with running_hub(tmp_path, two) as hub:
+        ledger = hub.component("ledger", Ledger)
+        assert ledger.emergency_used("a1") == 0
+        assert ledger.emergency_used("a2") == D("16.00")
+        assert ledger.balance("a2") == D("26.00")  # 16 + 10, the repayment undone
 
 
 @bounded()
