@@ -163,6 +163,10 @@ class Control:
         await self.holds.load()
         await self.commands.start()
         await self.trips.start()
+        # the money side published every account before holds and schedules were known
+        for account_id in list(self.accounts):
+            if self.holds.active(account_id) is not None or self.trips.pending(account_id):
+                self.publish(account_id)
 
     async def _load_later(self) -> None:
         while True:
@@ -300,6 +304,20 @@ class Control:
         return await self.why(rows[0].command_id) if rows else None
 
 
+def _why_missing(control: Control, data: Mapping[str, Any]) -> str:
+    """Why ``meter.why`` has no answer: an unknown meter, account or command, or no trip."""
+    if "command_id" in data:
+        return f"command_id: unknown command '{data['command_id']}'"
+    metering = control.commands.metering if control.hub.has_component("metering") else None
+    if "meter_id" in data:
+        if metering is None or data["meter_id"] not in metering.meters:
+            return f"meter_id: unknown meter '{data['meter_id']}'"
+        return f"meter_id: meter {data['meter_id']} has never been cut off"
+    if data["account_id"] not in control.accounts:
+        return f"account_id: unknown account '{data['account_id']}'"
+    return f"account_id: no meter of account {data['account_id']} has ever been cut off"
+
+
 def register_services(hub: Hub, control: Control) -> None:
     """meter.trip / close / valve / why, account.hold / release_hold."""
 
@@ -334,7 +352,7 @@ def register_services(hub: Hub, control: Control) -> None:
             raise ServiceValidationError("meter.why",
                                          ["give command_id, meter_id or account_id"])
         if found is None:
-            raise ServiceValidationError("meter.why", ["no such command"])
+            raise ServiceValidationError("meter.why", [_why_missing(control, data)])
         return found
 
     async def hold(call: ServiceCall) -> dict[str, Any]:

@@ -222,3 +222,34 @@ async def test_the_cli_holds_releases_refuses_and_explains_through_the_api(
                                        "-c", cfg, "--port", port) == 0
         out = capsys.readouterr().out
         assert '"command": "trip"' in out and '"call_service"' in out
+
+
+async def test_an_account_state_shows_its_hold_again_after_a_restart(tmp_path: Path) -> None:
+    async with running_hub(tmp_path, TEXT, fake_ledger=False) as (hub, _fake):
+        await hub.services.call("account", "hold", {
+            "account_id": "r103", "kind": "keep_on", "reason": "住院", "until": "2099-01-01"})
+        await hub.services.call("account", "hold", {
+            "account_id": "r102", "kind": "force_off", "reason": "eviction"})
+        assert hub.states.get("account.r103").attributes["hold"] == "keep_on"
+    async with running_hub(tmp_path, TEXT, fake_ledger=False) as (hub, _fake):
+        await control_of(hub).ready()
+        kept, cut = hub.states.get("account.r103"), hub.states.get("account.r102")
+        assert kept is not None and cut is not None
+        assert (kept.attributes["hold"], kept.attributes["hold_reason"]) == ("keep_on", "住院")
+        assert kept.attributes["hold_until"].startswith("2099-01-02T00:00:00")  # the end of the day
+        assert (cut.attributes["hold"], cut.attributes["hold_reason"]) == (
+            "force_off", "eviction")
+        assert hub.states.get("account.r101").attributes["hold"] is None
+
+
+async def test_why_without_an_answer_says_what_is_missing(tmp_path: Path) -> None:
+    async with running_hub(tmp_path, TEXT) as (hub, _fake):
+        await refused(hub, "meter", "why", {"meter_id": "nope"}, "unknown meter 'nope'")
+        await refused(hub, "meter", "why", {"account_id": "r_zzz"},
+                      "unknown account 'r_zzz'")
+        await refused(hub, "meter", "why", {"meter_id": "r102_e"},
+                      "meter r102_e has never been cut off")
+        await refused(hub, "meter", "why", {"account_id": "r102"},
+                      "no meter of account r102 has ever been cut off")
+        await refused(hub, "meter", "why", {"command_id": "c-missing"},
+                      "unknown command 'c-missing'")
