@@ -65,8 +65,19 @@ POSTPAID_SCHEMA = cv.Strict({
     vol.Optional("remind_days", default=[-3, 0, 3, 7]): cv.ListOf(int, allow_single=True),
 })
 
+def _at_least(low: Decimal, what: str) -> Any:
+    """Money of at least ``low``, refused with what it is for."""
+    def _validate(value: Any) -> Decimal:
+        amount: Decimal = cv.money(value)
+        if amount < low:
+            raise vol.Invalid(f"{what} is at least {low}, got {amount}")
+        return amount
+    return _validate
+
+
 EMERGENCY_SCHEMA = cv.Strict({
-    vol.Optional("amount", default=Decimal("10.00")): cv.money,
+    vol.Optional("amount", default=Decimal("10.00")): _at_least(Decimal("0.00"),
+                                                                "emergency credit"),
     vol.Optional("per", default="month"): cv.one_of("month", "year"),
 })
 
@@ -84,7 +95,7 @@ ACCOUNT_SCHEMA = cv.Strict({
     vol.Optional("contacts", default={}): CONTACTS_SCHEMA,
     vol.Optional("area"): cv.non_negative_decimal,  # m², for 公摊 by area
     vol.Optional("persons"): cv.non_negative_int,  # for 公摊 by persons
-    vol.Optional("deposit", default=Decimal("0.00")): cv.money,
+    vol.Optional("deposit", default=Decimal("0.00")): _at_least(Decimal("0.00"), "a deposit"),
     # 期初余额: the balance carried over from the previous system (or card), posted once
     vol.Optional("opening_balance", default=Decimal("0.00")): cv.money,
     vol.Optional("move_in"): _date,
@@ -95,7 +106,8 @@ ACCOUNT_SCHEMA = cv.Strict({
     vol.Optional("low_balance", default=[Decimal(20), Decimal(5)]): _levels,
     vol.Optional("overdraft", default=Decimal("0.00")): vol.All(cv.money, vol.Range(min=0)),
     vol.Optional("emergency_credit", default={}): EMERGENCY_SCHEMA,
-    vol.Optional("max_recharge", default=Decimal("5000.00")): cv.money,
+    vol.Optional("max_recharge", default=Decimal("5000.00")): _at_least(
+        Decimal("0.01"), "the largest recharge"),
     vol.Optional("postpaid", default={}): POSTPAID_SCHEMA,
     vol.Optional("tags", default={}): vol.Schema({cv.slug: cv.string}),
 })

@@ -173,9 +173,18 @@ class AccountBook:
     async def revert(self, account_id: str, fields: Iterable[str] | None,
                      context: Context) -> Account:
         """Go back to hub.yaml for some fields (all when ``fields`` is None)."""
+        if account_id not in self.accounts:
+            raise ServiceValidationError("account.revert", [f"unknown account '{account_id}'"])
         if account_id not in self.yaml:
             raise ServiceValidationError("account.revert", [
                 f"account '{account_id}' is not in hub.yaml: nothing to go back to"])
+        known = cv.keys_of(ACCOUNT_SCHEMA.schema)
+        unknown = [name for name in fields or () if name not in known]
+        if unknown:
+            raise ServiceValidationError("account.revert", [
+                f"fields: {', '.join(map(repr, unknown))} "
+                f"{'is not an account field' if len(unknown) == 1 else 'are not account fields'}"
+                f" (fields: {', '.join(sorted(known))})"])
         runtime = self.runtime.get(account_id, {})
         names = list(runtime) if fields is None else [f for f in fields if f in runtime]
         storage = self._storage()

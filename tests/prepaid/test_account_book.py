@@ -62,6 +62,14 @@ async def test_bad_changes_are_refused_and_change_nothing(tmp_path: Path) -> Non
             await call(hub, "update", {"account_id": "nope", "changes": {"name": "x"}})
         with pytest.raises(ServiceValidationError, match="unknown key 'nmae'"):
             await call(hub, "update", {"account_id": "r1", "changes": {"nmae": "x"}})
+        for changes, message in (
+                ({"max_recharge": "-1"}, "the largest recharge is at least 0.01, got -1.00"),
+                ({"max_recharge": "0"}, "the largest recharge is at least 0.01, got 0.00"),
+                ({"deposit": "-500"}, "a deposit is at least 0.00, got -500.00"),
+                ({"emergency_credit": {"amount": "-50"}},
+                 "emergency credit is at least 0.00, got -50.00")):
+            with pytest.raises(ServiceValidationError, match=message):
+                await call(hub, "update", {"account_id": "r1", "changes": changes})
         assert book(hub).accounts["r1"].thresholds.low == (Decimal(20), Decimal(5))
         assert book(hub).runtime == {}
 
@@ -88,6 +96,12 @@ async def test_revert_goes_back_to_hub_yaml(tmp_path: Path) -> None:
         await call(hub, "revert", {"account_id": "r2", "fields": ["persons"]})
         assert book(hub).accounts["r2"].persons is None
         assert book(hub).accounts["r2"].area == Decimal(15)
+        with pytest.raises(ServiceValidationError,
+                           match=r"fields: 'nonexistent' is not an account field \(fields: "):
+            await call(hub, "revert", {"account_id": "r2", "fields": ["area", "nonexistent"]})
+        with pytest.raises(ServiceValidationError, match="unknown account 'r_zz'"):
+            await call(hub, "revert", {"account_id": "r_zz"})
+        assert book(hub).accounts["r2"].area == Decimal(15)  # nothing reverted
     async with running_hub(tmp_path, text) as hub:
         assert book(hub).accounts["r2"].persons is None
         assert book(hub).accounts["r2"].area == Decimal(15)
