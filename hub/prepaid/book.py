@@ -132,6 +132,10 @@ class AccountBook:
             raise ServiceValidationError("account.update", [f"unknown account '{account_id}'"])
         if "id" in changes:
             raise ServiceValidationError("account.update", ["changes.id: an id never changes"])
+        if "opening_balance" in changes:
+            raise ServiceValidationError("account.update", [
+                "changes.opening_balance: the opening balance (期初余额) is posted once, when "
+                "the account starts; change a balance with account.adjust (with a reason)"])
         runtime = {**self.runtime.get(account_id, {}), **changes}
         base_entry = self.created.get(account_id) or self.yaml[account_id]
         try:

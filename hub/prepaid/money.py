@@ -99,14 +99,23 @@ class Money:
             self.on_consumption(event)
         await self._catch_up(book)
 
-    async def _post_opening_balances(self) -> None:
-        """Post each account's configured opening balance (期初余额) once, ever."""
+    async def _post_opening_balances(self, account_ids: list[str] | None = None,
+                                     context: Context | None = None) -> None:
+        """Post each account's opening balance (期初余额) once, ever: those of hub.yaml at
+        start-up, that of an account created at runtime at once (``account_ids``)."""
+        accounts = [self.accounts[i] for i in account_ids if i in self.accounts] \
+            if account_ids is not None else list(self.accounts.values())
+        created = account_ids is not None
         requests = [
             PostRequest(account.id, EntryKind.ADJUSTMENT, account.opening_balance,
-                        f"opening:{account.id}", Context(origin="config"),
-                        {"source": "accounts.opening_balance"},
-                        "opening balance (期初余额) from the configuration", "config")
-            for account in self.accounts.values() if account.opening_balance]
+                        f"opening:{account.id}", context or Context(origin="config"),
+                        {"source": "account.create" if created
+                         else "accounts.opening_balance"},
+                        "opening balance (期初余额) given when the account was created"
+                        if created else "opening balance (期初余额) from the configuration",
+                        (context.user_id if context else None) or ("account.create" if created
+                                                                   else "config"))
+            for account in accounts if account.opening_balance]
         if not requests:
             return
         for result in await self.ledger.post_many(requests):
@@ -234,6 +243,13 @@ class Money:
             self.book.forget_account(account_id)
         self.publish(account_id, None, context)
 
+    def on_account_created(self, event: Event) -> None:
+        """An account created at runtime gets its opening balance at once."""
+        if self.book is not None:
+            self.hub.create_task(self._post_opening_balances([event.data["account_id"]],
+                                                             event.context),
+                                 f"opening balance of {event.data['account_id']}")
+
     def _static(self, account_id: str) -> tuple[str, dict[str, Any]]:
         """An account's entity id and the attributes that change only with the account."""
         found = self._statics.get(account_id)
@@ -303,9 +319,11 @@ def setup_money(hub: Hub) -> None:
     ledger = Ledger(storage, accounts)
     money = Money(hub, ledger, accounts, meters)
     if hub.has_component("accounts"):
-        from .book import AccountBook
+        from .book import EVENT_ACCOUNT_UPDATED, AccountBook
 
         hub.component("accounts", AccountBook).listeners.append(money.account_changed)
+        hub.bus.listen(EVENT_ACCOUNT_UPDATED, money.on_account_created,
+                       lambda data: data.get("fields") == ["*"])
     hub.add_component("ledger", ledger)
     hub.add_component("money", money)
     hub.bus.listen(EVENT_CONSUMPTION, money.on_consumption, money.billed)

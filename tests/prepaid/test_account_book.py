@@ -74,6 +74,27 @@ async def test_bad_changes_are_refused_and_change_nothing(tmp_path: Path) -> Non
         assert book(hub).runtime == {}
 
 
+async def test_opening_balance_is_posted_once_when_the_account_starts(tmp_path: Path) -> None:
+    text = config(ACCOUNTS)
+    async with running_hub(tmp_path, text) as hub:
+        ledger = hub.component("ledger", Ledger)
+        await call(hub, "create", {"account": {"id": "r9", "opening_balance": "30"}})
+        async with asyncio.timeout(10):
+            while ledger.balance("r9") != Decimal(30):
+                await asyncio.sleep(0.01)
+        entry = (await ledger.entries("r9", limit=None))[0]
+        assert (entry.kind, entry.operator, entry.context.user_id) == (
+            "adjustment", "clerk", "clerk")
+        with pytest.raises(ServiceValidationError, match=r"changes\.opening_balance: the "
+                           r"opening balance .* account\.adjust"):
+            await call(hub, "update", {"account_id": "r1", "changes": {"opening_balance": 55}})
+        assert book(hub).runtime == {}
+    async with running_hub(tmp_path, text) as hub:  # not posted again at start-up
+        ledger = hub.component("ledger", Ledger)
+        assert ledger.balance("r9") == Decimal(30)
+        assert len(await ledger.entries("r9", limit=None)) == 1
+
+
 async def test_created_account_persists_and_yields_to_hub_yaml(tmp_path: Path) -> None:
     text = config(ACCOUNTS)
     async with running_hub(tmp_path, text) as hub:
