@@ -44,7 +44,7 @@ from .commands import (
 )
 from .holds import HoldBook
 from .money import load_accounts
-from .policy import Decision, HoldKind, manual_refusal
+from .policy import Decision, HoldKind, TripMode, in_arrears, manual_refusal
 from .trips import Trigger, TripPolicy
 
 if TYPE_CHECKING:
@@ -241,6 +241,8 @@ class Control:
             account_id = self.account_of(meter)
             refusal = manual_refusal(action, self.holds.holds(account_id), now) \
                 if account_id else None
+            if refusal is None and action is Decision.CLOSE and account_id:
+                refusal = await self._close_in_arrears(account_id, now)
             if refusal is not None:
                 raise ServiceValidationError(service, [f"account {account_id}: {refusal}"])
         queued: list[str] = []
@@ -258,6 +260,23 @@ class Control:
             (queued if new else existing).append(command_id)
         return {"queued": queued, "already_outstanding": existing,
                 "meters": [meter.id for meter in meters]}
+
+    async def _close_in_arrears(self, account_id: str, now: datetime) -> str | None:
+        """Why an operator may not close a prepaid account's supply while it owes: its trip
+        policy would cut it off again, and an untracked close is a 保电 nobody recorded."""
+        account = self.accounts.get(account_id)
+        if account is None or account.billing != "prepaid" \
+                or account.trip_mode is TripMode.NEVER:
+            return None
+        if any(hold.kind is HoldKind.KEEP_ON and hold.active(now)
+               for hold in self.holds.holds(account_id)):
+            return None
+        balance = await self.trips.balance(account_id)
+        if balance is None or not in_arrears(balance, account.thresholds):
+            return None
+        return (f"is in arrears (balance {balance}): its trip policy would cut the supply "
+                "off again; to keep it on, set a keep-on hold (保电: account.hold with kind "
+                "keep_on, a reason and an end), or recharge")
 
     def attributes(self, account_id: str) -> dict[str, Any]:
         """What control adds to the ``account.<id>`` state: its hold and pending trip."""

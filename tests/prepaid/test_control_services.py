@@ -135,7 +135,7 @@ async def test_an_operator_trip_by_account_carries_the_user_and_answers_why(
         record = await storage_of(hub).command(again["queued"][0])
         assert record is not None and record.state == "confirmed" and record.attempts == 0
         assert simulator(hub, "r101_e").requests > frames_before  # it was read
-        await refused(hub, "meter", "why", {"command_id": "cmd-none"}, "no such command")
+        await refused(hub, "meter", "why", {"command_id": "cmd-none"}, "unknown command 'cmd-none'")
 
 
 async def test_valve_service_closes_and_opens_a_water_meter(tmp_path: Path) -> None:
@@ -253,3 +253,21 @@ async def test_why_without_an_answer_says_what_is_missing(tmp_path: Path) -> Non
                       "no meter of account r102 has ever been cut off")
         await refused(hub, "meter", "why", {"command_id": "c-missing"},
                       "unknown command 'c-missing'")
+
+
+async def test_an_operator_close_in_arrears_needs_a_keep_on_hold(tmp_path: Path) -> None:
+    async with running_hub(tmp_path, TEXT) as (hub, fake):
+        assert fake is not None
+        fake.set("r102", "-12.50")
+        await wait_for(lambda: not simulator(hub, "r102_e").relay_closed)
+        await refused(hub, "meter", "close", {"meter_id": "r102_e", "reason": "asked nicely"},
+                      r"account r102: is in arrears \(balance -12\.50\): its trip policy would "
+                      r"cut the supply off again; to keep it on, set a keep-on hold")
+        assert not simulator(hub, "r102_e").relay_closed
+        await hub.services.call("account", "hold", {
+            "account_id": "r102", "kind": "keep_on", "reason": "住院", "until": "2099-01-01"})
+        await wait_for(lambda: simulator(hub, "r102_e").relay_closed)  # the hold closes it
+        fake.set("r103", "5")  # not in arrears: an operator may close (nothing to do here)
+        answer = await hub.services.call("meter", "close", {"meter_id": "r103_e"},
+                                         return_response=True)
+        assert answer["meters"] == ["r103_e"]
