@@ -8,6 +8,18 @@ checks are durable rows (``trip_schedule``, one pending per account): a restart 
 at their time, neither lost nor doubled. ``balance_restored`` cancels the pending check and
 closes the supply (unless a force-off hold says otherwise). Holds, and the ends of holds,
 re-evaluate the account. Every command carries the context of what caused it.
+
+Events: ``trip_scheduled`` {account_id, schedule_id, kind, due, reason, warn_at} (with the
+schedule row's context, a child of its cause), ``trip_warning`` {account_id, schedule_id,
+due, kind, reason, meters}, ``trip_due`` {account_id, schedule_id, kind, due, reason} when a
+scheduled check comes due (with a new context whose parent is the row's: the context of the
+check's commands, so ``meter.why`` walks back through ``trip_scheduled`` to what scheduled it,
+also after a restart), ``trip_cancelled`` {account_id, schedule_id, reason},
+``arrears_alarm`` and ``control_check``.
+
+An account in ``never`` mode keeps no pending trip: a change of policy to ``never`` cancels it
+at once, and a trip check still pending when it comes due is cancelled, not acted on (a
+postpaid grace check stays: in ``never`` mode it only raises the alarm).
 """
 
 from __future__ import annotations
@@ -61,6 +73,7 @@ EVENT_ARREARS_ALARM: Final = "arrears_alarm"
 EVENT_TRIP_SCHEDULED: Final = "trip_scheduled"
 EVENT_TRIP_WARNING: Final = "trip_warning"
 EVENT_TRIP_CANCELLED: Final = "trip_cancelled"
+EVENT_TRIP_DUE: Final = "trip_due"  # a scheduled check came due: the cause of what it does
 EVENT_CONTROL_CHECK: Final = "control_check"  # the start-up check of every account
 
 WAIT_GRACE: Final = "postpaid bill unpaid: in its grace period"
@@ -87,6 +100,8 @@ class Trigger(StrEnum):
 _POLICY_TRIGGERS = frozenset(str(t) for t in Trigger if t not in (Trigger.HOLD,
                                                                    Trigger.HOLD_END))
 _PAID_TRIGGERS = frozenset({Trigger.RESTORED, Trigger.PAID, Trigger.UPDATED})
+_TRIP_KINDS = frozenset({"delayed", "deferred"})  # rows that stand for a trip to send
+_NEVER_REASON: Final = "trip mode never: no trip is sent"
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,7 +401,7 @@ class TripPolicy:
         holds = self.holds.holds(account.id)
         keep_on = self.holds.active(account.id, now)
         keep_on_active = keep_on is not None and keep_on.kind == HoldKind.KEEP_ON
-        due_check = row is not None and row.kind in ("delayed", "deferred")
+        due_check = row is not None and row.kind in _TRIP_KINDS
         issued: list[str] = []
         verdicts: list[tuple[str, Verdict]] = []
         wait: Verdict | None = None
@@ -486,7 +501,15 @@ class TripPolicy:
             return None
         if existing is not None and not owing:
             await self._finish(existing, "cancelled", context, reason=f"{trigger}: not owing")
+        elif existing is not None and self._never_trips(account, existing):
+            await self._finish(existing, "cancelled", context,
+                               reason=f"{trigger}: {_NEVER_REASON}")
         return None
+
+    @staticmethod
+    def _never_trips(account: Account, row: ScheduleRow) -> bool:
+        """Whether a scheduled row stands for a trip the account's policy never sends."""
+        return account.trip_mode is TripMode.NEVER and row.kind in _TRIP_KINDS
 
     async def _schedule(self, account: Account, kind: str, due: datetime, reason: str,
                         cause: Context, row: ScheduleRow | None) -> ScheduleRow:
@@ -578,14 +601,33 @@ class TripPolicy:
     async def _fire_row(self, row: ScheduleRow) -> None:
         if self._rows.get(row.account_id) is not row:
             return
-        _LOGGER.info("Control: account %s: scheduled trip check %s is due", row.account_id,
-                     row.schedule_id)
-        context = Context(parent_id=row.context.id, user_id=row.context.user_id,
-                          origin="prepaid.schedule")
-        if row.account_id not in self.accounts:
-            await self._finish(row, "cancelled", context, reason="account no longer configured")
-            return
-        await self.evaluate(row.account_id, context, Trigger.SCHEDULE, row=row)
+        async with self._locks.setdefault(row.account_id, asyncio.Lock()):
+            if self._rows.get(row.account_id) is not row:
+                return  # cancelled or moved while waiting for the account
+            _LOGGER.info("Control: account %s: scheduled trip check %s is due",
+                         row.account_id, row.schedule_id)
+            # the cause of whatever the check does: recorded (storage keeps every event with
+            # its context), its parent the row's context, so "why" walks on from here
+            context = Context(parent_id=row.context.id, user_id=row.context.user_id,
+                              origin="prepaid.schedule")
+            self.hub.bus.fire(EVENT_TRIP_DUE, {
+                "account_id": row.account_id, "schedule_id": row.schedule_id,
+                "kind": row.kind, "due": as_local(row.due).isoformat(), "reason": row.reason,
+            }, context=context)
+            account = self.accounts.get(row.account_id)
+            if account is None:
+                await self._finish(row, "cancelled", context,
+                                   reason="account no longer configured")
+                return
+            if self._never_trips(account, row):
+                _LOGGER.warning("Control: account %s: scheduled trip %s not sent: %s",
+                                account.id, row.schedule_id, _NEVER_REASON)
+                await self._finish(row, "cancelled", context,
+                                   reason=f"{Trigger.SCHEDULE}: {_NEVER_REASON}")
+                if self.on_change is not None:
+                    self.on_change(account.id, context)
+                return
+            await self._evaluate(account, context, Trigger.SCHEDULE, None, row)
 
     async def _warn(self, row: ScheduleRow) -> None:
         account = self.accounts.get(row.account_id)
