@@ -103,18 +103,20 @@ class Money:
                                      context: Context | None = None) -> None:
         """Post each account's opening balance (期初余额) once, ever: those of hub.yaml at
         start-up, that of an account created at runtime at once (``account_ids``)."""
-        accounts = [self.accounts[i] for i in account_ids if i in self.accounts] \
-            if account_ids is not None else list(self.accounts.values())
-        created = account_ids is not None
+        if account_ids is None:
+            accounts = list(self.accounts.values())
+            source, reason, operator = ("accounts.opening_balance",
+                                        "opening balance (期初余额) from the configuration",
+                                        "config")
+        else:
+            accounts = [self.accounts[i] for i in account_ids if i in self.accounts]
+            source, reason = ("account.create",
+                              "opening balance (期初余额) given when the account was created")
+            operator = (context.user_id if context else None) or source
         requests = [
             PostRequest(account.id, EntryKind.ADJUSTMENT, account.opening_balance,
                         f"opening:{account.id}", context or Context(origin="config"),
-                        {"source": "account.create" if created
-                         else "accounts.opening_balance"},
-                        "opening balance (期初余额) given when the account was created"
-                        if created else "opening balance (期初余额) from the configuration",
-                        (context.user_id if context else None) or ("account.create" if created
-                                                                   else "config"))
+                        {"source": source}, reason, operator)
             for account in accounts if account.opening_balance]
         if not requests:
             return
