@@ -118,20 +118,6 @@ def thresholds_for(meter_tags: Mapping[str, str], meter_alarms: Mapping[str, Any
     return {k: v for k, v in merged.items() if v not in (None, False)}
 
 
-def _with_clear_levels(limits: dict[str, Any]) -> dict[str, Any]:
-    """Limits with the level each alarm clears at filled in (the hysteresis band)."""
-    out: dict[str, Any] = {}
-    for kind, spec in limits.items():
-        if isinstance(spec, Mapping) and "above" in spec and "clear_below" not in spec \
-                and isinstance(spec["above"], Decimal):
-            spec = {**spec, "clear_below": spec["above"] - abs(spec["above"]) * HYSTERESIS}
-        elif isinstance(spec, Mapping) and "below" in spec and "clear_above" not in spec \
-                and isinstance(spec["below"], Decimal):
-            spec = {**spec, "clear_above": spec["below"] + abs(spec["below"]) * HYSTERESIS}
-        out[kind] = spec
-    return out
-
-
 class AlarmMonitor:
     """Watches ``reading`` events and raises / clears alarms per meter, kind and phase."""
 
@@ -156,8 +142,7 @@ class AlarmMonitor:
             except vol.Invalid as err:
                 _LOGGER.error("Meter %s: bad alarms settings ignored: %s", meter_id, err)
                 own = {}
-            self._thresholds[meter_id] = _with_clear_levels(
-                thresholds_for(meter.tags, own, self.config))
+            self._thresholds[meter_id] = thresholds_for(meter.tags, own, self.config)
         return self._thresholds[meter_id]
 
     def _on_reading(self, event: Event) -> None:
