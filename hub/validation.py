@@ -411,6 +411,8 @@ def duplicates(items: list[Any], key: str = "id") -> list[vol.Invalid]:
     for index, item in enumerate(items):
         if isinstance(item, Mapping) and key in item and isinstance(item[key], Hashable):
             ident = item[key]
+            if isinstance(ident, int | float | Decimal) and not isinstance(ident, bool):
+                ident = str(ident)  # as an id validates: 101 and "101" are the same id
             if ident in seen:
                 errors.append(vol.Invalid(
                     f"duplicate {key} {show_value(ident)} (first used at item {seen[ident]})",

@@ -190,6 +190,15 @@ def post_entry(batch: Batch, request: PostRequest, *, fresh: bool = False) -> Po
 _EMERGENCY_KINDS = (EntryKind.EMERGENCY, EntryKind.EMERGENCY_REPAY)
 
 
+def _repaid_since(batch: Batch, credit: EntryRow) -> bool:
+    """Whether a repayment of emergency credit, not reversed, came after ``credit``."""
+    if any(row.account_id == credit.account_id and row.kind == EntryKind.EMERGENCY_REPAY
+           for row in batch.rows):
+        return True
+    return credit.entry_key is not None and batch.store.unreversed_after(
+        credit.account_id, credit.entry_key, EntryKind.EMERGENCY_REPAY) > 0
+
+
 def _nonzero(fen: int) -> None:
     if fen == 0:
         raise LedgerError("a reversal needs an amount other than 0")
@@ -215,6 +224,12 @@ class ReverseOp(Op):
         if original.kind == EntryKind.REVERSAL:
             raise LedgerError(f"entry '{self.entry_id}' is itself a reversal: post an "
                               "adjustment instead")
+        if original.kind == EntryKind.EMERGENCY and batch.find(
+                f"reverse:{self.entry_id}") is None and _repaid_since(batch, original):
+            raise LedgerError(
+                f"emergency credit '{self.entry_id}' ({from_fen(original.amount)}) has been "
+                "repaid since, in part or in full: reverse those emergency_repay entries "
+                "first, then the credit")
         result = post_entry(batch, PostRequest(
             original.account_id, EntryKind.REVERSAL, from_fen(-original.amount),
             f"reverse:{self.entry_id}", context=self.context, reason=self.reason,
@@ -225,7 +240,8 @@ class ReverseOp(Op):
         if result.created and original.kind in _EMERGENCY_KINDS:
             # undoing emergency credit (or its repayment) changes what is still owed for it
             account = original.account_id
-            batch.emergency[account] = batch.emergency_outstanding(account) - original.amount
+            batch.emergency[account] = max(
+                0, batch.emergency_outstanding(account) - original.amount)
         return result
 
 

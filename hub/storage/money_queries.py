@@ -164,6 +164,16 @@ class MoneyStore:
         row = self.conn.execute(_ENTRY_SELECT + "WHERE entry_id = ?", (entry_id,)).fetchone()
         return EntryRow(*row) if row else None
 
+    def unreversed_after(self, account_id: str, entry_key: int, kind: str) -> int:
+        """How many entries of ``kind`` an account has after ``entry_key`` that were not
+        reversed since."""
+        row = self.conn.execute(
+            "SELECT COUNT(*) FROM ledger_entry e WHERE e.account_id = ? AND e.entry_key > ? "
+            "AND e.kind = ? AND NOT EXISTS (SELECT 1 FROM ledger_entry r "
+            "WHERE r.idem_key = 'reverse:' || e.entry_id)", (account_id, entry_key, kind)
+        ).fetchone()
+        return int(row[0])
+
     def insert_entries(self, rows: Sequence[EntryRow]) -> None:
         """Append entries (the ledger is append-only)."""
         self.conn.executemany(

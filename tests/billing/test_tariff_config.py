@@ -120,6 +120,12 @@ BAD_TARIFFS = """
     - {valid_from: 2025-07-01, price: 0.62}
     - {valid_from: 2025-01-01, price: 0.60}
     - {valid_from: 2025-09-01, price: abc}
+- id: base_price_bad
+  type: flat
+  price: -1
+  versions:
+    - {valid_from: 2024-01-01}
+    - {valid_from: 2025-01-01, price: 1.00}
 """
 
 
@@ -185,6 +191,8 @@ def test_bad_tariffs_are_reported_with_file_line_and_path(site: Path) -> None:
         at("valid_from: 2025-01-01, price: 0.60}") + "tariffs[14].versions[1].valid_from: "
         "valid_from must be after the previous version's 2025-07-01 (list versions oldest "
         "first), got 2025-01-01",
+        # the base entry's own mistake stays at the base, even when a version overrides it
+        at("price: -1") + "tariffs[15].price: a price cannot be negative, got -1",
     ]
     for line in expected:
         assert line in found, f"missing: {line}\nfound:\n" + "\n".join(found)

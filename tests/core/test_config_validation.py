@@ -313,3 +313,15 @@ def test_run_refuses_to_start_with_the_same_problems(tmp_path: Path) -> None:
     assert sorted(problem_lines(result.stderr)) == sorted(expected_bad_config_problems())
     assert "MeterHub started" not in result.stderr
     assert SECRET_TOKEN not in result.stdout + result.stderr
+
+
+def test_a_list_with_unique_ids_reports_duplicates_with_its_items_errors() -> None:
+    schema = cv.ListOf(cv.Strict({vol.Required("id"): cv.identifier,
+                                  vol.Optional("size"): cv.positive_int}), unique="id")
+    with pytest.raises(vol.MultipleInvalid) as caught:
+        schema([{"id": 101}, {"id": "101", "size": -1}, {"id": "a"}, {"id": "a"}])
+    found = sorted((cv.format_path(list(e.path)), e.error_message) for e in caught.value.errors)
+    assert [path for path, _message in found] == ["[1].id", "[1].size", "[3].id"]
+    assert "duplicate id '101' (first used at item 0)" in dict(found)["[1].id"]
+    assert "duplicate id 'a' (first used at item 2)" in dict(found)["[3].id"]
+    assert schema([{"id": "a"}, {"id": "b"}]) == [{"id": "a"}, {"id": "b"}]

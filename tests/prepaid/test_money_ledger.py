@@ -217,6 +217,34 @@ async def test_reversing_emergency_credit_cancels_what_is_owed_for_it(tmp_path: 
 
 
 @bounded()
+async def test_a_repaid_emergency_credit_is_reversed_only_after_its_repayment(
+        hub: Hub) -> None:
+    ledger = hub.component("ledger", Ledger)
+    call = hub.services.call
+    why = {"reason": "given by mistake", "operator": "bob"}
+    async with asyncio.timeout(10):
+        taken = await call("account", "emergency_credit", {"account_id": "a1"},
+                           return_response=True)
+        await recharge(hub, "a1", "10", "pay-1", "cash")  # repays 10 of the 15
+        assert ledger.balance("a1") == D("15.00") and ledger.emergency_used("a1") == D("5.00")
+        with pytest.raises(ServiceValidationError, match="has been repaid since, in part or "
+                           "in full: reverse those emergency_repay entries first"):
+            await call("account", "reverse", {"entry_id": taken["entry"]["id"], **why})
+        assert ledger.balance("a1") == D("15.00") and ledger.emergency_used("a1") == D("5.00")
+        repay = next(e for e in await ledger.entries("a1", limit=None)
+                     if e.kind == "emergency_repay")
+        await call("account", "reverse", {"entry_id": repay.id, **why})
+        assert ledger.balance("a1") == D("25.00") and ledger.emergency_used("a1") == D("15.00")
+        await call("account", "reverse", {"entry_id": taken["entry"]["id"], **why})
+        # the tenant keeps exactly the 10 paid, owes nothing, and cannot refund more
+        assert ledger.balance("a1") == D("10.00") and ledger.emergency_used("a1") == 0
+        with pytest.raises(ServiceValidationError):
+            await call("account", "refund", {"account_id": "a1", "amount": "10.01",
+                                             "reference": "back-1"})
+        assert ledger.balance("a1") == D("10.00")
+
+
+@bounded()
 async def test_post_api_for_other_parts(hub: Hub) -> None:
     ledger = hub.component("ledger", Ledger)
     async with asyncio.timeout(10):

@@ -70,6 +70,17 @@ def entry_schema(spec: EntrySpec) -> Callable[[Any], dict[str, Any]]:
     versioned = set(cv.keys_of(spec.keys)) | set(cv.keys_of(VERSIONED_COMMON))
     fixed = set(cv.keys_of(full.schema)) - versioned
 
+    def _own_errors(base: Mapping[str, Any]) -> set[tuple[tuple[Any, ...], str]]:
+        """The mistakes the base entry makes on its own, without any version."""
+        try:
+            alone = full(dict(base))
+            if spec.check is not None:
+                spec.check(alone)
+        except vol.Invalid as err:
+            return {(tuple(_key(part) for part in single.path), single.error_message)
+                    for single in cv.flatten_invalid(err)}
+        return set()
+
     def _validate(value: Any) -> dict[str, Any]:
         if not isinstance(value, Mapping):
             raise vol.Invalid(f"expected a mapping of tariff keys, got {cv.show_value(value)}")
@@ -99,8 +110,9 @@ def entry_schema(spec: EntrySpec) -> Callable[[Any], dict[str, Any]]:
                             (index, single))
                     else:
                         errors.setdefault((path, single.error_message), single)
+        own = _own_errors(base) if inherited else set()
         for key, found in inherited.items():
-            if len(found) == len(items):  # the base entry's own mistake
+            if len(found) == len(items) or key in own:  # the base entry's own mistake
                 errors.setdefault(key, found[0][1])
                 continue
             for index, single in found:  # only where a version's own keys meet the base
