@@ -101,21 +101,19 @@ class Calendar:
         if total <= _STEADY_MS and self.offset_ms(t0) == self.offset_ms(t1 - 1):
             return self._apportion_steady(t0, t1, amount, first, last)
         pieces: list[tuple[int, int]] = []
-        covered = 0
         given = 0
         start = first
-        while start <= last:
+        while start < t1:  # to the end of the interval whatever the offsets do on the way
             nxt = self.hour_start_ms(start + MS_PER_HOUR)
             if nxt <= start:
                 nxt = start + MS_PER_HOUR
-            covered += min(nxt, t1) - max(start, t0)
-            share = amount * covered // total
+            # cumulative, so never below the last (a shifted hour may even end before t0)
+            share = amount * max(min(nxt, t1) - t0, 0) // total
             if share != given:
                 pieces.append((start // 1000, share - given))
                 given = share
             start = nxt
         return pieces
-
 
     @staticmethod
     def _apportion_steady(t0: int, t1: int, amount: int, first: int,

@@ -7,6 +7,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 from storage_helpers import TZ, energy
 
 from hub.metering.reading import Reading
@@ -201,3 +203,24 @@ async def test_instant_values_are_bucketed(storage: Storage) -> None:
             (Decimal(220), Decimal(223), 8)}
         assert points[0].value == Decimal("221.5")
         assert points[0].start == start
+
+
+@settings(max_examples=300, deadline=None)
+@given(zone=st.sampled_from(["Australia/Lord_Howe", "Europe/Berlin", "America/St_Johns",
+                             "Asia/Kolkata", "Asia/Shanghai"]),
+       month=st.sampled_from([3, 4, 10, 11]), day=st.integers(1, 28),
+       offset=st.integers(0, 86_400_000), length=st.integers(1, 5 * 86_400_000),
+       amount=st.integers(1, 10**12))
+# the hour before Lord Howe's clock moves on by half an hour ends before an interval starting
+# in it: that hour took a negative piece
+@example(zone="Australia/Lord_Howe", month=10, day=4, offset=54_807_630, length=176_798_080,
+         amount=947_552_427)
+def test_apportion_never_loses_splits_negatively_or_repeats_an_hour(
+        zone: str, month: int, day: int, offset: int, length: int, amount: int) -> None:
+    """Whatever the zone's offset changes (half-hour ones on Lord Howe Island included)."""
+    t0 = int(datetime(2025, month, day, tzinfo=UTC).timestamp() * 1000) + offset
+    pieces = Calendar(zone).apportion(t0, t0 + length, amount)
+    starts = [start for start, _part in pieces]
+    assert sum(part for _start, part in pieces) == amount
+    assert all(part > 0 for _start, part in pieces)
+    assert starts == sorted(set(starts))
