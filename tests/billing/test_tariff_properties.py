@@ -180,6 +180,15 @@ def test_segments_add_up_to_the_band_lines_and_follow_the_schedule(
     assert sum(summed.values()) == usage.quantity
 
 
+def test_a_zero_length_usage_is_one_segment_at_its_band() -> None:
+    at = datetime(2025, 7, 2, 10, 30, tzinfo=TZ)
+    usage = Usage(at, at, D("0.5"))
+    parts = BUILT["tou"].segments(usage)
+    lines = [line for line in BUILT["tou"].charges([usage]) if line.component == "energy"]
+    assert [(p.start, p.end, p.key, p.quantity) for p in parts] == [
+        (at, at, lines[0].key, D("0.5"))]
+
+
 def test_segments_of_a_register_priced_or_flat_tariff_are_empty() -> None:
     usage = Usage(BASES[0], BASES[0] + timedelta(hours=30), D(12))
     assert BUILT["tou_registers"].segments(usage) == []

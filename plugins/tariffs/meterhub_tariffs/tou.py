@@ -207,6 +207,11 @@ class TouTariff(BaseTariff[TouPlan]):
             ctx.prec = PRECISION
             spread = Spread(usage)
             whole = usage.quantity
+            if spread.start == spread.end:  # an instant: priced at the band it falls in
+                version = next(v for v, _a, _b in self._versions_over(spread.start,
+                                                                    spread.end))
+                _start, _end, band = self._segment_at(version, spread.start)
+                return [SegmentPart(usage.start, usage.end, band, version.valid_from, whole)]
             stretches: list[list[Any]] = []  # [start, end, band, version]
             for version, a, b in self._versions_over(spread.start, spread.end):
                 cursor = a
