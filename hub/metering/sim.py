@@ -9,6 +9,7 @@ does: every meter hears every frame and only the addressed one answers.
 
 from __future__ import annotations
 
+import abc
 import asyncio
 import logging
 import random
@@ -50,12 +51,12 @@ class SimClock:
         self._offset += delta if isinstance(delta, timedelta) else timedelta(seconds=delta)
 
 
-class LoadProfile:
+class LoadProfile(abc.ABC):
     """A load in kW (electricity) or m³/h (water) over time; integrates to kWh or m³."""
 
+    @abc.abstractmethod
     def rate_at(self, when: datetime) -> Decimal:
         """The load at one instant."""
-        raise NotImplementedError
 
     def breakpoints(self, start: datetime, end: datetime) -> Iterable[datetime]:
         """Instants in (start, end) where the rate may change (it is constant between)."""

@@ -10,6 +10,7 @@ taken out of the byte stream before the meters' frame parser sees it (they may c
 
 from __future__ import annotations
 
+import abc
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -47,14 +48,14 @@ def _printable(raw: bytes) -> str:
     return raw.hex().upper()
 
 
-class Matcher:
+class Matcher(abc.ABC):
     """Recognises one kind of registration packet at the start of the bytes."""
 
     kind = ""
 
+    @abc.abstractmethod
     def match(self, data: bytes, known: Collection[str]) -> MatchOutcome:
         """A Match, NEED_MORE (a prefix of one), or None."""
-        raise NotImplementedError
 
 
 class KnownIds(Matcher):
