@@ -9,7 +9,7 @@ add a per-kWh amount above yearly or monthly thresholds (阶梯+峰谷).
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
@@ -214,21 +214,13 @@ class TouTariff(BaseTariff[TouPlan]):
                 return [SegmentPart(usage.start, usage.end, band, version.valid_from, whole)]
             stretches: list[list[Any]] = []  # [start, end, band, version]
             for version, a, b in self._versions_over(spread.start, spread.end):
-                cursor = a
-                while cursor < b:
-                    for _start, end, band in self._plan_at(version, cursor):
-                        if end <= cursor:
-                            continue
-                        high = min(end, b)
-                        last = stretches[-1] if stretches else None
-                        if last is not None and last[1] == cursor and last[2] == band \
-                                and last[3] is version:
-                            last[1] = high
-                        else:
-                            stretches.append([cursor, high, band, version])
-                        cursor = high
-                        if cursor >= b:
-                            break
+                for low, high, band in self._walk(version, a, b):
+                    last = stretches[-1] if stretches else None
+                    if last is not None and last[1] == low and last[2] == band \
+                            and last[3] is version:
+                        last[1] = high
+                    else:
+                        stretches.append([low, high, band, version])
             return [SegmentPart(moment(a, self.tz), moment(b, self.tz), band,
                                 version.valid_from,
                                 spread.cum(b, whole) - spread.cum(a, whole))
@@ -268,24 +260,31 @@ class TouTariff(BaseTariff[TouPlan]):
                 break
         bands: dict[str, list[Any]] = {}  # band -> [quantity, start, end]
         before = spread.cum(a, whole)
+        for low, high, band in self._walk(version, a, b):
+            upto = spread.cum(high, whole)
+            part = bands.get(band)
+            if part is None:
+                bands[band] = [upto - before, low, high]
+            else:
+                part[0] += upto - before
+                part[2] = high
+            before = upto
+        for band, (quantity, start, end) in bands.items():
+            self._add(lines, version, band, quantity, start, end, spread.sources)
+
+    def _walk(self, version: Version[TouPlan], a: int,
+              b: int) -> Iterator[tuple[int, int, str]]:
+        """The schedule segments over [a, b), cut to it: (start, end, band), in time order."""
         cursor = a
         while cursor < b:
             for _start, end, band in self._plan_at(version, cursor):
                 if end <= cursor:
                     continue
                 high = min(end, b)
-                upto = spread.cum(high, whole)
-                part = bands.get(band)
-                if part is None:
-                    bands[band] = [upto - before, cursor, high]
-                else:
-                    part[0] += upto - before
-                    part[2] = high
-                before, cursor = upto, high
+                yield cursor, high, band
+                cursor = high
                 if cursor >= b:
                     break
-        for band, (quantity, start, end) in bands.items():
-            self._add(lines, version, band, quantity, start, end, spread.sources)
 
     def _add(self, lines: Lines, version: Version[TouPlan], band: str, quantity: Decimal,
              start: int, end: int, sources: tuple[str, ...]) -> None:
