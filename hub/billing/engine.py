@@ -26,7 +26,7 @@ import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -465,15 +465,15 @@ class BillingEngine:
                     item["start"] = min(part.start for _sign, part in usage).astimezone(
                         tz).isoformat()
                 if usage and tariff is not None and line.component == tariff.usage_component:
-                    item["segments"] = _segments(tariff, usage, bounds, line)
+                    item["segments"] = _segments(tariff, usage, bounds, line, tz)
                 out.append(item)
         return out
 
 
 def _segments(tariff: Tariff, usage: Sequence[tuple[int, Usage]],
-              bounds: tuple[datetime, datetime], line: BillLine) -> list[dict[str, str]]:
+              bounds: tuple[datetime, datetime], line: BillLine,
+              tz: tzinfo) -> list[dict[str, str]]:
     """The schedule stretches of a bill line's band in one reading's usage, in its period."""
-    tz = site_time_zone()
     out = []
     for sign, whole in usage:
         a, b = max(whole.start, bounds[0]), min(whole.end, bounds[1])

@@ -68,7 +68,7 @@ class Ledger:
     async def start(self, spawn: Callable[..., asyncio.Task[Any]] | None = None) -> None:
         """Load the running totals and start the worker."""
         totals = await self.storage.money_read(lambda s: (s.balances(), s.kind_sums(
-            [EntryKind.EMERGENCY, EntryKind.EMERGENCY_REPAY], with_reversals=True)))
+            [EntryKind.EMERGENCY, EntryKind.EMERGENCY_REPAY])))
         balances, sums = totals
         self._balances = {account: value[0] for account, value in balances.items()}
         self._counts = {account: value[1] for account, value in balances.items()}

@@ -238,21 +238,19 @@ class MoneyStore:
             "SELECT kind, SUM(amount) FROM ledger_entry WHERE account_id = ? AND ts >= ? "
             "AND ts < ? GROUP BY kind", (account_id, start, end))}
 
-    def kind_sums(self, kinds: Sequence[str], *,
-                  with_reversals: bool = False) -> dict[str, dict[str, int]]:
-        """Per account, the sum of amounts per kind, for the given kinds; with
-        ``with_reversals`` the reversals of such entries count under the reversed kind."""
+    def kind_sums(self, kinds: Sequence[str]) -> dict[str, dict[str, int]]:
+        """Per account, the sum of amounts per kind, for the given kinds; the reversals of
+        such entries count under the kind they reverse."""
         out: dict[str, dict[str, int]] = {}
         marks = _marks(len(kinds))
         rows = list(self.conn.execute(
             f"SELECT account_id, kind, SUM(amount) FROM ledger_entry WHERE kind IN ({marks}) "
             "GROUP BY account_id, kind", list(kinds)))
-        if with_reversals:
-            rows += self.conn.execute(
-                f"SELECT e.account_id, o.kind, SUM(e.amount) FROM ledger_entry e "
-                f"JOIN ledger_entry o ON o.entry_id = e.reverses "
-                f"WHERE e.kind = 'reversal' AND o.kind IN ({marks}) "
-                f"GROUP BY e.account_id, o.kind", list(kinds))
+        rows += self.conn.execute(
+            f"SELECT e.account_id, o.kind, SUM(e.amount) FROM ledger_entry e "
+            f"JOIN ledger_entry o ON o.entry_id = e.reverses "
+            f"WHERE e.kind = 'reversal' AND o.kind IN ({marks}) "
+            f"GROUP BY e.account_id, o.kind", list(kinds))
         for account_id, kind, total in rows:
             sums = out.setdefault(account_id, {})
             sums[kind] = sums.get(kind, 0) + int(total)
