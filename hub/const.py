@@ -5,6 +5,31 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Final
 
+__all__ = [
+    "DEFAULT_CURRENCY",
+    "DEFAULT_HTTP_HOST",
+    "DEFAULT_HTTP_PORT",
+    "DEFAULT_LANGUAGE",
+    "DEFAULT_TIME_ZONE",
+    "ENTRY_POINT_GROUP",
+    "EVENT_CALL_SERVICE",
+    "EVENT_HUB_FINAL_WRITE",
+    "EVENT_HUB_START",
+    "EVENT_HUB_STARTED",
+    "EVENT_HUB_STOP",
+    "EVENT_PLUGIN_FAILED",
+    "EVENT_SERVICE_REGISTERED",
+    "EVENT_SERVICE_REMOVED",
+    "EVENT_STATE_CHANGED",
+    "MATCH_ALL",
+    "PLUGIN_SETUP_TIMEOUT",
+    "STAGE_START_TIMEOUT",
+    "STAGE_STOP_TIMEOUT",
+    "TASK_CANCEL_TIMEOUT",
+    "HubState",
+    "SupportsResponse",
+]
+
 MATCH_ALL: Final = "*"
 
 # Core event types. Subsystems add their own (reading, alarm, command_*, balance_*...)

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from .core import Hub
     from .plugins import Registries
 
+__all__ = [
+    "hookimpl", "hookspec",
+]
+
 hookspec = pluggy.HookspecMarker("meterhub")
 hookimpl = pluggy.HookimplMarker("meterhub")
 
@@ -93,27 +97,6 @@ def register_tariff_types() -> list[Any]:
 @hookspec
 def register_notifier_types() -> list[Any]:
     """Return notifier types (``name``, config schema, async send) for the ``notify:`` block."""
-
-
-@hookspec
-def register_payment_providers() -> list[Any]:
-    """Return payment providers (``name``: cash, wechatpay, alipay...) for the ``payments:``
-    block: order creation, notification verification, refunds."""
-
-
-@hookspec
-def register_automation_triggers() -> list[Any]:
-    """Return automation trigger types, selected by ``platform:`` in an automation."""
-
-
-@hookspec
-def register_automation_conditions() -> list[Any]:
-    """Return automation condition types, selected by ``condition:`` in an automation."""
-
-
-@hookspec
-def register_automation_actions() -> list[Any]:
-    """Return automation action types, selected by their key in an action step."""
 
 
 @hookspec

@@ -30,6 +30,10 @@ from .const import ENTRY_POINT_GROUP, EVENT_PLUGIN_FAILED, PLUGIN_SETUP_TIMEOUT
 if TYPE_CHECKING:
     from .core import Hub
 
+__all__ = [
+    "DuplicateName", "PluginInfo", "PluginManager", "Registries", "Registry",
+]
+
 _LOGGER = logging.getLogger(__name__)
 
 # Core modules that implement hooks, registered before anything else.
@@ -146,10 +150,6 @@ REGISTRY_HOOKS: dict[str, str] = {
     "register_link_types": "link type",
     "register_tariff_types": "tariff type",
     "register_notifier_types": "notifier type",
-    "register_payment_providers": "payment provider",
-    "register_automation_triggers": "automation trigger",
-    "register_automation_conditions": "automation condition",
-    "register_automation_actions": "automation action",
 }
 
 
@@ -162,14 +162,6 @@ class Registries:
     link_types: Registry[Any] = field(default_factory=lambda: Registry("link type"))
     tariff_types: Registry[Any] = field(default_factory=lambda: Registry("tariff type"))
     notifier_types: Registry[Any] = field(default_factory=lambda: Registry("notifier type"))
-    payment_providers: Registry[Any] = field(
-        default_factory=lambda: Registry("payment provider"))
-    automation_triggers: Registry[Any] = field(
-        default_factory=lambda: Registry("automation trigger"))
-    automation_conditions: Registry[Any] = field(
-        default_factory=lambda: Registry("automation condition"))
-    automation_actions: Registry[Any] = field(
-        default_factory=lambda: Registry("automation action"))
 
     def for_hook(self, hook: str) -> Registry[Any]:
         """Return the registry a ``register_*`` hook fills."""

@@ -30,8 +30,6 @@ BILLS_SCHEMA = cv.Strict({
     vol.Optional("check_every", default=timedelta(minutes=10)): cv.duration,
 })
 
-BILLING_STAGE_ORDER = 40
-
 
 @hookimpl
 def config_schema() -> dict[str, Any]:
@@ -44,7 +42,7 @@ def setup(hub: Hub) -> None:
     """Create the billing engine and its services (needs the ledger)."""
     from .services import setup_billing
 
-    setup_billing(hub, hub.config.block("bills") or BILLS_SCHEMA({}), BILLING_STAGE_ORDER)
+    setup_billing(hub, hub.config.block("bills") or BILLS_SCHEMA({}))
 
 
 @hookimpl

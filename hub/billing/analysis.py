@@ -148,15 +148,15 @@ def _check_tariffs(group: Mapping[str, Any], path: list[Any], common: list[str],
 @hookimpl
 def setup(hub: Hub) -> None:
     """Create the ``analysis`` component and its nightly job (needs storage)."""
-    from .analysis_service import ANALYSIS_STAGE_ORDER, Analysis
+    from .analysis_service import Analysis
 
     if not hub.has_component("storage"):
         _LOGGER.warning("No storage: cost sharing, loss analysis and reports are off")
         return
     analysis = Analysis.from_hub(hub)
     hub.add_component("analysis", analysis)
-    hub.add_stage("analysis", order=ANALYSIS_STAGE_ORDER, start=analysis.start,
-                  stop=analysis.stop)
+    hub.add_stage("analysis", start=analysis.start, stop=analysis.stop, requires=("storage",),
+                  after=("billing",))
 
 
 @hookimpl

@@ -48,7 +48,6 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 EVENT_SHARE_FAILED = "share_failed"
-ANALYSIS_STAGE_ORDER = 45  # after billing (40)
 STARTUP_DELAY = 120.0  # seconds before the catch-up run: let the first reads come in
 MONTH_CHECK_DAYS = 3  # a month's loss is checked on the first days of the next one
 

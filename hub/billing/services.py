@@ -35,7 +35,7 @@ MOVE_OUT_SCHEMA = vol.Schema({
 })
 
 
-def setup_billing(hub: Hub, block: Mapping[str, Any], stage_order: int) -> None:
+def setup_billing(hub: Hub, block: Mapping[str, Any]) -> None:
     """Create the ``billing`` component, its stage and services."""
     from ..prepaid.ledger import Ledger
     from ..prepaid.money import Money
@@ -47,7 +47,8 @@ def setup_billing(hub: Hub, block: Mapping[str, Any], stage_order: int) -> None:
     engine = BillingEngine(hub, hub.component("ledger", Ledger), hub.component("money", Money),
                            settings)
     hub.add_component("billing", engine)
-    hub.add_stage("billing", order=stage_order, start=engine.start, stop=engine.stop)
+    hub.add_stage("billing", start=engine.start, stop=engine.stop, requires=("ledger",),
+                  after=("metering",))
 
     def refused(service: str, *problems: str) -> ServiceValidationError:
         return ServiceValidationError(service, list(problems))

@@ -24,7 +24,6 @@ from .config import (
     links_schema,
     meter_schema,
 )
-from .const import LINKS_STAGE_ORDER, METERING_STAGE_ORDER
 from .reading import ReadingSource
 from .scheduler import Scheduler
 from .service import MeteringService, ReadFailed
@@ -88,10 +87,10 @@ def setup(hub: Hub) -> None:
     hub.add_component("metering", service)
     hub.add_component("metering.scheduler", scheduler)
     hub.add_component("metering.alarms", alarms)
-    hub.add_stage("links", order=LINKS_STAGE_ORDER, start=service.start_links,
-                  stop=service.stop_links)
-    hub.add_stage("metering", order=METERING_STAGE_ORDER, start=scheduler.start,
-                  stop=scheduler.stop)
+    hub.add_stage("links", start=service.start_links, stop=service.stop_links,
+                  after=("storage",))
+    hub.add_stage("metering", start=scheduler.start, stop=scheduler.stop, requires=("links",),
+                  after=("storage",))
 
     async def read(call: ServiceCall) -> dict[str, Any]:
         """Read meters now: one (meter_id), several (meters), or by tags / link."""

@@ -218,8 +218,6 @@ CREATE_SCHEMA = vol.Schema({vol.Required("account"): dict})
 REVERT_SCHEMA = vol.Schema({vol.Required("account_id"): cv.identifier,
                             vol.Optional("fields"): cv.ListOf(cv.string, allow_single=True)})
 
-ACCOUNTS_STAGE_ORDER = 12  # after storage (10), before the ledger (15)
-
 
 def setup_book(hub: Hub) -> AccountBook:
     """Create the account book, load runtime changes at start-up, register its services."""
@@ -228,7 +226,7 @@ def setup_book(hub: Hub) -> AccountBook:
 
     book = AccountBook(hub, hub.config.block("accounts") or [])
     hub.add_component("accounts", book)
-    hub.add_stage("accounts", order=ACCOUNTS_STAGE_ORDER, start=book.load)
+    hub.add_stage("accounts", start=book.load, after=("storage",))
 
     async def update(call: ServiceCall) -> dict[str, Any]:
         """Change an account's fields at runtime (kept across restarts; see README)."""

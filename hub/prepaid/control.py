@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-CONTROL_STAGE_ORDER: Final = 55  # after the ledger (15), links (20) and metering (30)
 _STORAGE_RETRY: Final = 5.0
 
 __all__ = ["CONTROL_SCHEMA", "Control", "setup_control"]
@@ -446,5 +445,6 @@ def setup_control(hub: Hub) -> None:
     if isinstance(providers, list):
         providers.append(control.attributes)
     register_services(hub, control)
-    hub.add_stage("control", order=CONTROL_STAGE_ORDER, start=control.start, stop=control.stop)
+    hub.add_stage("control", start=control.start, stop=control.stop, requires=("storage",),
+                  after=("ledger", "links", "metering", "billing", "analysis"))
 

@@ -46,7 +46,6 @@ EVENT_PAYMENT_RECEIVED = "payment_received"
 EVENT_BILLING_ERROR = "billing_error"
 EVENT_CONSUMPTION = "consumption"
 
-LEDGER_STAGE_ORDER = 15  # after storage, before links and metering: up while readings flow
 LEDGER_STOP_TIMEOUT = 60.0  # what is queued is charged and committed before storage closes
 _ERROR_LOG_EVERY = 3600.0
 
@@ -330,5 +329,7 @@ def setup_money(hub: Hub) -> None:
     hub.add_component("money", money)
     hub.bus.listen(EVENT_CONSUMPTION, money.on_consumption, money.billed)
     register_services(hub, ledger, money)
-    hub.add_stage("ledger", order=LEDGER_STAGE_ORDER, start=money.start, stop=money.stop,
+    # up before the links: a reading may arrive as soon as a link is open
+    hub.add_stage("ledger", start=money.start, stop=money.stop, requires=("storage",),
+                  after=("accounts",), before=("links",),
                   stop_timeout=LEDGER_STOP_TIMEOUT)

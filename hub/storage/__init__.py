@@ -12,7 +12,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from ..hookspecs import hookimpl
-from .const import STORAGE_STAGE_ORDER, STORAGE_START_TIMEOUT, STORAGE_STOP_TIMEOUT
+from .const import STORAGE_START_TIMEOUT, STORAGE_STOP_TIMEOUT
 from .db import StorageError, StorageFull, StorageUnavailable
 from .model import ConsumptionRow, ReadingOutcome, ReadingStatus, SeriesPoint
 from .settings import STORAGE_SCHEMA, StorageSettings
@@ -52,7 +52,7 @@ def setup(hub: Hub) -> None:
         await storage.start(spawn=hub.create_background_task)
         storage.attach(hub)
 
-    hub.add_stage("storage", order=STORAGE_STAGE_ORDER, start=start, stop=storage.stop,
+    hub.add_stage("storage", start=start, stop=storage.stop,
                   start_timeout=STORAGE_START_TIMEOUT, stop_timeout=STORAGE_STOP_TIMEOUT)
 
 

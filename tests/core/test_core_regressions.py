@@ -79,7 +79,7 @@ async def test_stage_stop_ignoring_cancellation_does_not_hang_shutdown(
         except asyncio.CancelledError:
             await release.wait()  # ignores the cancellation until released
 
-    hub.add_stage("stubborn", order=10, stop=stubborn_stop, stop_timeout=0.05)
+    hub.add_stage("stubborn", stop=stubborn_stop, stop_timeout=0.05)
     await hub.start()
     stopping = asyncio.create_task(hub.stop())
     done, _pending = await asyncio.wait({stopping}, timeout=1.0)

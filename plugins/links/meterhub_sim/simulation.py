@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-BUS_STAGE_ORDER: Final = 15  # before the links (20): a pty or server exists when they open it
-DTU_STAGE_ORDER: Final = 25  # after the links: the DTUs connect to a listening link
 CONNECT_WAIT: Final = 3.0  # seconds the DTU stage waits for the DTUs to connect
 
 DTU_LINK_TYPES: Final = ("tcp_dtu", "udp")

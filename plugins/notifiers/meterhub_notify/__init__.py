@@ -16,7 +16,7 @@ from hub.hookspecs import hookimpl
 from . import redact
 from .apprise_type import AppriseType
 from .config import check, config_schemas
-from .const import CONF_NOTICES, CONF_NOTIFY, STAGE_ORDER
+from .const import CONF_NOTICES, CONF_NOTIFY
 from .dispatch import Dispatcher
 from .notices import Notices
 from .notifier import DeliveryError, Message, NotifierType, Target
@@ -67,7 +67,9 @@ def setup(hub: Hub) -> Any:
     hub.add_component("notices", notices)
     removers = register_services(hub, dispatcher, notices)
     removers.extend(notices.attach())
-    hub.add_stage("notify", order=STAGE_ORDER, start=dispatcher.start, stop=dispatcher.stop)
+    # the workers deliver what every other stage says, from before storage starts (every
+    # stage that has something to say comes after it) until the last of them stopped
+    hub.add_stage("notify", start=dispatcher.start, stop=dispatcher.stop, before=("storage",))
     _LOGGER.debug("Notify: %d notifier(s): %s", len(dispatcher.outboxes),
                   ", ".join(dispatcher.outboxes) or "none")
 
