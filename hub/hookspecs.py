@@ -100,6 +100,20 @@ def register_notifier_types() -> list[Any]:
 
 
 @hookspec
+def register_event_types() -> list[Any]:
+    """Return the event types this plugin fires (``hub.events.EventType``: ``name``, data
+    TypedDict, one-line meaning, ``fired_by``), usually its ``events.EVENT_TYPES``.
+
+    Collected at start-up into the event catalog (``PluginManager.event_catalog``) with the
+    core's: automations' ``event`` triggers and ``check-config`` validate event names and data
+    keys against it, and ``docs/events.md`` lists it. A name the core or another plugin
+    already defines is reported with both sources and ignored. Define the TypedDicts in a
+    module without ``from __future__ import annotations`` (Python 3.11 loses ``NotRequired``
+    otherwise).
+    """
+
+
+@hookspec
 def register_routes(hub: Hub) -> list[Any]:
     """Return aiohttp route definitions (``aiohttp.web.get(...)``...) to add to the web app.
 

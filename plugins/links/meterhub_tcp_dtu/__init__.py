@@ -28,11 +28,13 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.events import EventType
 from hub.hookspecs import hookimpl
 from hub.metering.link import LinkType
 from meterhub_rs485.schema import host_port, short_duration
 
 from .dtus import EVENT_DTU_OFFLINE, EVENT_DTU_ONLINE, Dtu, DtuTable
+from .events import EVENT_TYPES
 from .register import REGISTER_SCHEMA, hex_bytes
 from .server import DtuServerLink
 
@@ -98,6 +100,12 @@ class TcpDtuLinkType(LinkType):
 
     def create(self, hub: Hub, config: Mapping[str, Any]) -> DtuServerLink:
         return DtuServerLink(hub, config)
+
+
+@hookimpl
+def register_event_types() -> list[EventType]:
+    """The events this plugin fires (see docs/events.md)."""
+    return list(EVENT_TYPES)
 
 
 @hookimpl

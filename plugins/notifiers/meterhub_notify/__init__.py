@@ -11,6 +11,7 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from hub.events import EventType
 from hub.hookspecs import hookimpl
 
 from . import redact
@@ -18,6 +19,7 @@ from .apprise_type import AppriseType
 from .config import check, config_schemas
 from .const import CONF_NOTICES, CONF_NOTIFY
 from .dispatch import Dispatcher
+from .events import EVENT_TYPES
 from .notices import Notices
 from .notifier import DeliveryError, Message, NotifierType, Target
 from .services import register_services
@@ -49,6 +51,12 @@ def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
 def register_notifier_types() -> list[Any]:
     """``apprise``."""
     return [AppriseType()]
+
+
+@hookimpl
+def register_event_types() -> list[EventType]:
+    """The events this plugin fires (see docs/events.md)."""
+    return list(EVENT_TYPES)
 
 
 @hookimpl
