@@ -64,10 +64,10 @@ from hub.billing.bills import Bill
 from hub.billing.engine import BillingEngine
 from hub.bootstrap import create_hub, prepare
 from hub.core import Context, Hub
+from hub.ledger.entries import EntryKind, PostRequest
+from hub.ledger.ledger import Ledger
 from hub.metering.const import EVENT_READING
 from hub.metering.reading import Reading, ReadingSource
-from hub.prepaid.entries import EntryKind, PostRequest
-from hub.prepaid.ledger import Ledger
 from hub.storage.storage import Storage
 
 ACCOUNTS = 10_000

@@ -28,8 +28,8 @@ _LOGGER = logging.getLogger(__name__)
 
 def routes(hub: Hub) -> list[Any]:
     """The route definitions (empty when the ledger is off)."""
-    from ..prepaid.ledger import Ledger
-    from ..prepaid.money import Money, account_entity_id
+    from ..ledger.ledger import Ledger
+    from ..ledger.money import Money, account_entity_id
     from ..web.server import json_response
     from .engine import BillingEngine
 
