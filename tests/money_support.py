@@ -1,4 +1,5 @@
-"""Helpers for the money tests: hubs on real storage, consumption events, waiting."""
+"""Helpers for the money tests of ledger, billing and prepaid (imported by name: tests/ is on
+sys.path): hubs on real storage, consumption events, waiting."""
 
 from __future__ import annotations
 
