@@ -23,6 +23,7 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..ledger.money import account_entity_id
 from .analysis.base import (
     KIND_REGISTERS,
     UNIT_OF_KIND,
@@ -290,8 +291,6 @@ async def arrears_report(accounts: Mapping[str, Account], catalog: Catalog,
 
     Balances come from the ledger, else from the ``account.<id>`` states.
     """
-    from ..ledger.money import account_entity_id
-
     found: list[tuple[Any, ...]] = []
     for account_id in sorted(accounts):
         account = accounts[account_id]

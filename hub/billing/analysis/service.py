@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ...core import Context
+from ...ledger import Ledger, load_accounts
 from ...util import dt
 from ..loss import LossAlarms, LossRow, LossSettings, analyse
 from ..reports import (
@@ -41,7 +42,6 @@ from .base import Catalog, Period
 if TYPE_CHECKING:
     from ...core import Hub, States
     from ...ledger.accounts import Account
-    from ...ledger.ledger import Ledger
     from ...storage.storage import Storage
     from ..tariffs import TariffBook
 
@@ -78,8 +78,6 @@ class Analysis:
     @classmethod
     def from_hub(cls, hub: Hub) -> Analysis:
         """Build from a hub set up with storage (and, when there, tariffs and the ledger)."""
-        from ...ledger.ledger import Ledger
-        from ...ledger.money import load_accounts
         from ...storage.storage import Storage
         from ..tariffs import TariffBook
 
@@ -135,8 +133,6 @@ class Analysis:
 
     def _ledger(self) -> Ledger | None:
         """The ledger when it can take posts (reports need only a LedgerView)."""
-        from ...ledger.ledger import Ledger
-
         return self.ledger if isinstance(self.ledger, Ledger) else None
 
     async def _already_posted(self, allocation: Allocation) -> bool:
