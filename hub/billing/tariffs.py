@@ -24,7 +24,7 @@ import voluptuous as vol
 
 from .. import validation as cv
 from ..hookspecs import hookimpl
-from .calendar import CALENDAR_SCHEMA, Calendar
+from ..util.calendar import CALENDAR_SCHEMA, Calendar
 from .periods import ONE_DAY, BillPeriod, anchor, local_midnight
 from .tariff import Occupancy, Tariff, TariffError, TierHistory, Usage, round_fen
 

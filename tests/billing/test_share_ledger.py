@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from analysis_support import collect, energy, hub_yaml, running_hub, settle, store
 
-from hub.billing.analysis import check_share_groups
-from hub.billing.analysis_api import ReportError, report_table
-from hub.billing.analysis_base import Period
-from hub.billing.analysis_service import Analysis
+from hub.billing.analysis.api import ReportError, report_table
+from hub.billing.analysis.base import Period
+from hub.billing.analysis.checks import check_share_groups
+from hub.billing.analysis.service import Analysis
 from hub.billing.sharing import SHARE_GROUPS_SCHEMA, ShareError
 from hub.bootstrap import prepare
-from hub.prepaid.ledger import Ledger
+from hub.ledger.ledger import Ledger
 from hub.storage import Storage
 
 D = Decimal

@@ -32,9 +32,9 @@ from control_support import (
 from money_support import bounded
 
 from hub.core import Context, Hub
-from hub.prepaid.book import AccountBook
-from hub.prepaid.ledger import Ledger
-from hub.prepaid.policy import Thresholds, TripMode
+from hub.ledger import Thresholds, TripMode
+from hub.ledger.book import AccountBook
+from hub.ledger.ledger import Ledger
 
 D = Decimal
 MONDAY_9 = local("2026-03-02T09:00")  # a workday

@@ -16,7 +16,7 @@ from typing import Any
 import voluptuous as vol
 
 from .. import validation as cv
-from .policy import ProtectionWindows, Thresholds, TripMode
+from .terms import ProtectionWindows, Thresholds, TripMode
 
 
 def _date(value: Any) -> date:

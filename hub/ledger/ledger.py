@@ -27,7 +27,10 @@ from ..util.dt import utcnow
 from .batch import AuditReport, Batch, Op, PostOp, ReverseOp, post_entry
 from .entries import Entry, EntryKind, LedgerError, PostRequest, PostResult, from_fen
 
-__all__ = ["AuditReport", "Batch", "Ledger", "Op", "PostOp", "ReverseOp", "post_entry"]
+__all__ = [
+    "AuditReport", "Batch", "DueProvider", "EntriesListener", "Ledger", "Op", "PostOp",
+    "ReverseOp", "post_entry",
+]
 
 if TYPE_CHECKING:
     from ..storage.storage import Storage
@@ -39,6 +42,9 @@ _RETRIES = 5
 
 
 EntriesListener = Callable[[list[Entry]], None]
+"""Called with the entries of each committed batch (billing's open bills, the balances)."""
+DueProvider = Callable[[str], date | None]
+"""Answers since when an account owes (the due date of its oldest unpaid bill): billing."""
 
 
 class Ledger:
@@ -58,10 +64,19 @@ class Ledger:
         self._idle.set()
         self._task: asyncio.Task[None] | None = None
         self._started = False
-        self.listeners: list[EntriesListener] = []
+        self._listeners: list[EntriesListener] = []
         self.batches = 0
-        # billing answers "since when does a postpaid account owe" (see overdue_since)
-        self.due_provider: Callable[[str], date | None] | None = None
+        self._due_provider: DueProvider | None = None
+
+    # --- what the layers above register -------------------------------------------------
+
+    def add_listener(self, listener: EntriesListener) -> None:
+        """Call ``listener`` with the entries of every committed batch, in registration order."""
+        self._listeners.append(listener)
+
+    def register_due_provider(self, provider: DueProvider) -> None:
+        """Let ``provider`` answer :meth:`overdue_since` (billing, which knows the bills)."""
+        self._due_provider = provider
 
     # --- life-cycle ---------------------------------------------------------------
 
@@ -115,7 +130,7 @@ class Ledger:
 
     def overdue_since(self, account_id: str) -> date | None:
         """The due date of the account's oldest unpaid postpaid bill (None: nothing owed)."""
-        return self.due_provider(account_id) if self.due_provider is not None else None
+        return self._due_provider(account_id) if self._due_provider is not None else None
 
     def emergency_used(self, account_id: str) -> Decimal:
         """Emergency credit taken and not repaid yet."""
@@ -275,7 +290,7 @@ class Ledger:
                     op.future.set_result(op.result)
         if batch.rows:
             entries = [Entry.from_row(row) for row in batch.rows]
-            for listener in self.listeners:
+            for listener in self._listeners:
                 try:
                     listener(entries)
                 except Exception:

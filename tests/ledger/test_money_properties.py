@@ -13,8 +13,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from hub.prepaid.entries import EntryKind, LedgerError, PostResult
-from hub.prepaid.ledger import Ledger
+from hub.ledger.entries import EntryKind, LedgerError, PostResult
+from hub.ledger.ledger import Ledger
 from hub.storage import Storage, StorageSettings
 
 _T = TypeVar("_T")

@@ -21,8 +21,8 @@ from money_support import (
 from hub.billing.tariff import Usage, round_fen
 from hub.billing.tariffs import TariffBook
 from hub.core import Context, Event
+from hub.ledger.ledger import Ledger
 from hub.metering.service import MeteringService
-from hub.prepaid.ledger import Ledger
 
 D = Decimal
 
@@ -175,7 +175,7 @@ async def test_reads_on_the_sim_link_are_charged_end_to_end(tmp_path: Path) -> N
 @bounded()
 async def test_readings_stored_but_not_charged_before_a_crash_are_charged_on_restart(
         tmp_path: Path) -> None:
-    from hub.prepaid.money import Money
+    from hub.billing.charger import Charger
 
     readings = []
     async with running_hub(tmp_path, SIM) as hub:
@@ -189,7 +189,7 @@ async def test_readings_stored_but_not_charged_before_a_crash_are_charged_on_res
             await settle(hub)
             charged_before = D(100) - hub.component("ledger", Ledger).balance("r101")
             assert charged_before > 0
-            hub.component("money", Money).book = None  # the crash window: stored, not charged
+            hub.component("charging", Charger).book = None  # the crash window: stored, not charged
             for _ in range(3):
                 readings.append(await service.read("r101_e"))
                 await asyncio.sleep(0.05)

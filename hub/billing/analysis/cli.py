@@ -15,12 +15,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ..client import HubClient, HubRefused, HubUnreachable
-from .analysis_api import ReportError, report_table
-from .reports import Table, labels, write_table
+from ...client import HubClient, HubRefused, HubUnreachable
+from ..reports import Table, labels, write_table
+from .api import ReportError, report_table
 
 if TYPE_CHECKING:
-    from ..bootstrap import Prepared
+    from ...bootstrap import Prepared
 
 OFFLINE_TIMEOUT = 300.0
 
@@ -95,7 +95,7 @@ def cmd_share(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace, name: str, params: dict[str, str]) -> int:
-    from ..bootstrap import prepare
+    from ...bootstrap import prepare
 
     prepared = prepare(args.config, data_dir=args.data)
     if prepared.problems:
@@ -122,16 +122,16 @@ def _run(args: argparse.Namespace, name: str, params: dict[str, str]) -> int:
 
 async def _offline(prepared: Prepared, name: str, params: dict[str, str]) -> Table:
     """Open the database (the hub is stopped) and build the report here."""
-    from ..prepaid.accounts import Account
-    from ..prepaid.ledger import Ledger
-    from ..storage.settings import StorageSettings
-    from ..storage.storage import Storage
-    from ..util import dt
-    from .analysis_base import Catalog
-    from .analysis_service import Analysis
-    from .loss import LossSettings
-    from .sharing import ShareGroup
-    from .tariffs import TariffBook
+    from ...ledger.accounts import Account
+    from ...ledger.ledger import Ledger
+    from ...storage.settings import StorageSettings
+    from ...storage.storage import Storage
+    from ...util import dt
+    from ..loss import LossSettings
+    from ..sharing import ShareGroup
+    from ..tariffs import TariffBook
+    from .base import Catalog
+    from .service import Analysis
 
     config = prepared.config
     registries = prepared.plugins.registries
@@ -182,7 +182,7 @@ def _output(table: Table, args: argparse.Namespace, language: str) -> None:
         print(f"Wrote {count} rows of {table.title or table.name} to {args.output}")
         return
     if args.json:
-        from ..util.jsonutil import dumps
+        from ...util.jsonutil import dumps
 
         print(dumps(table.as_dict(), indent=2))
         return

@@ -8,7 +8,7 @@ from pathlib import Path
 
 from money_support import config, running_hub
 
-from hub.prepaid.ledger import Ledger
+from hub.ledger.ledger import Ledger
 
 ACCOUNTS = """
 accounts:

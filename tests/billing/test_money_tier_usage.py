@@ -8,7 +8,7 @@ from pathlib import Path
 
 from money_support import config, consumption, meters_yaml, running_hub, settle, t
 
-from hub.prepaid.ledger import Ledger
+from hub.ledger.ledger import Ledger
 
 TEXT = config(meters_yaml([("m1", "r1", "yearly")]), """
 accounts: [{id: r1}]

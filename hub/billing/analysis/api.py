@@ -18,16 +18,16 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING, Any
 
-from .analysis_base import Period, PeriodError, months_between, parse_period
-from .loss import by_tag
-from .reports import Table, loss_table, share_table, tag_loss_table
-from .sharing import ShareError
+from ..loss import by_tag
+from ..reports import Table, loss_table, share_table, tag_loss_table
+from ..sharing import ShareError
+from .base import Period, PeriodError, months_between, parse_period
 
 if TYPE_CHECKING:
     from aiohttp import web
 
-    from ..core import Hub
-    from .analysis_service import Analysis
+    from ...core import Hub
+    from .service import Analysis
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -99,8 +99,8 @@ def routes(hub: Hub) -> list[Any]:
     """The route definitions (none without the analysis component)."""
     from aiohttp import web
 
-    from ..web.server import json_response
-    from .analysis_service import Analysis
+    from ...web.server import json_response
+    from .service import Analysis
 
     if not hub.has_component("analysis"):
         return []

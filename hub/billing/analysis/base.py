@@ -17,13 +17,13 @@ from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..metering.const import MAIN_REGISTERS
-from .periods import local_midnight
+from ...metering.const import MAIN_REGISTERS
+from ..periods import local_midnight
 
 if TYPE_CHECKING:
-    from ..plugins import Registries
-    from ..storage.model import ConsumptionRow
-    from ..storage.storage import Storage
+    from ...plugins import Registries
+    from ...storage.model import ConsumptionRow
+    from ...storage.storage import Storage
 
 _LOGGER = logging.getLogger(__name__)
 

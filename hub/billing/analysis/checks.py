@@ -1,59 +1,15 @@
-"""Cost sharing (公摊), loss analysis and reports: a core plugin.
-
-It claims two blocks, builds the ``analysis`` component (:class:`.analysis_service.Analysis`)
-with its nightly job, serves the reports under ``/api/reports/`` and adds
-``meterhub report consumption|loss|arrears|receivable`` and ``meterhub share preview``::
-
-    share_groups:
-      - id: stair_a                # 公摊组
-        meter: a_common            # or meters: [...]; meters may also say share_group: stair_a
-        tags: {building: A}        # or members: [r101, r102]
-        split: area                # area | persons | consumption | equal
-        tariff: commercial         # default: the common meter's own tariff
-    loss:
-      threshold_percent: 8         # loss above this: alarm (possible theft or leak)
-      negative_percent: 2          # children above the parent by more: alarm (a fault)
-      min_quantity: 5              # both below this: no alarm
-      kinds: [electricity, water]
-      at: "01:00"                  # the nightly job
-      rules: [{tags: {building: B}, threshold_percent: 12}]
-"""
+"""Checks of the ``share_groups`` block: real meters, accounts and tariffs, feasible splits."""
 
 from __future__ import annotations
 
-import argparse
-import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..hookspecs import hookimpl
-from .analysis_base import UNIT_OF_KIND
-from .loss import LOSS_SCHEMA
-from .reports import LABELS
-from .sharing import SHARE_GROUPS_SCHEMA, resolve_members
+from ..sharing import resolve_members
+from .base import UNIT_OF_KIND
 
 if TYPE_CHECKING:
-    from ..core import Hub
-    from ..plugins import Registries
-
-_LOGGER = logging.getLogger(__name__)
-
-_registries: Registries | None = None
-
-
-@hookimpl
-def config_schema(registries: Registries) -> dict[str, Any]:
-    """Claim ``share_groups`` and ``loss``."""
-    global _registries
-    _registries = registries
-    return {"share_groups": SHARE_GROUPS_SCHEMA, "loss": LOSS_SCHEMA}
-
-
-@hookimpl
-def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
-    """Share groups name real meters, accounts and tariffs, and members have what the split
-    needs; meters' ``share_group`` names a real group."""
-    return check_share_groups(config, _registries)
+    from ...plugins import Registries
 
 
 def _kind(meter: Mapping[str, Any] | None, registries: Registries | None) -> str | None:
@@ -143,40 +99,3 @@ def _check_tariffs(group: Mapping[str, Any], path: list[Any], common: list[str],
         problems.append(([*path, "meters"], f"share group '{group['id']}' mixes electricity "
                          "and water meters: make one group per kind"))
     return problems
-
-
-@hookimpl
-def setup(hub: Hub) -> None:
-    """Create the ``analysis`` component and its nightly job (needs storage)."""
-    from .analysis_service import Analysis
-
-    if not hub.has_component("storage"):
-        _LOGGER.warning("No storage: cost sharing, loss analysis and reports are off")
-        return
-    analysis = Analysis.from_hub(hub)
-    hub.add_component("analysis", analysis)
-    hub.add_stage("analysis", start=analysis.start, stop=analysis.stop, requires=("storage",),
-                  after=("billing",))
-
-
-@hookimpl
-def register_routes(hub: Hub) -> list[Any]:
-    """The reports and share previews, read-only, under ``/api/reports/``."""
-    from .analysis_api import routes
-
-    return routes(hub)
-
-
-@hookimpl
-def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """``meterhub report ...`` and ``meterhub share preview``."""
-    from .analysis_cli import add_commands
-
-    add_commands(subparsers)
-
-
-@hookimpl
-def translations() -> dict[str, dict[str, str]]:
-    """Report column headings."""
-    return {language: {f"report.{key}": text for key, text in table.items()}
-            for language, table in LABELS.items()}

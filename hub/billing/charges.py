@@ -17,7 +17,12 @@ from datetime import date, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
-from ..billing.charging import (
+from ..core import Context
+from ..ledger.entries import EntryKind
+from ..ledger.ledger import Batch, Op
+from ..storage.codec import to_ms
+from ..storage.money_queries import AppliedValues, MoneyStore
+from .charging import (
     ChargeError,
     ChargeState,
     Occupant,
@@ -27,17 +32,12 @@ from ..billing.charging import (
     jstr,
     jtext,
 )
-from ..billing.periods import BillPeriod, next_period
-from ..billing.tariff import Occupancy, Tariff, TariffError
-from ..core import Context
-from ..storage.codec import to_ms
-from ..storage.money_queries import AppliedValues, MoneyStore
-from .entries import EntryKind
-from .ledger import Batch, Op
+from .periods import BillPeriod, next_period
+from .tariff import Occupancy, Tariff, TariffError
 
 if TYPE_CHECKING:
-    from ..billing.tariffs import TariffBook
-    from .accounts import Account
+    from ..ledger.accounts import Account
+    from .tariffs import TariffBook
 
 _LOGGER = logging.getLogger(__name__)
 

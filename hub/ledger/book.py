@@ -41,6 +41,9 @@ SCOPE = "account"
 WHOLE = "*"  # the field name of an account created at runtime
 EVENT_ACCOUNT_UPDATED = "account_updated"
 
+AccountListener = Callable[[str, Context], None]
+"""Told the id of an account changed at runtime, with the context of the change."""
+
 
 def canonical(value: Any) -> str:
     """A stable JSON text of a (validated) value, to tell whether YAML changed."""
@@ -74,7 +77,11 @@ class AccountBook:
         self.created: dict[str, dict[str, Any]] = {}  # id -> raw entry of a runtime account
         self.accounts: dict[str, Account] = {
             account_id: Account.from_config(entry) for account_id, entry in self.yaml.items()}
-        self.listeners: list[Callable[[str, Context], None]] = []
+        self._listeners: list[AccountListener] = []
+
+    def add_listener(self, listener: AccountListener) -> None:
+        """Call ``listener(account_id, context)`` after every runtime change of an account."""
+        self._listeners.append(listener)
 
     def _storage(self) -> Storage | None:
         from ..storage.storage import Storage
@@ -205,7 +212,7 @@ class AccountBook:
         self.accounts[account_id] = Account.from_config(entry)
         self.hub.bus.fire(EVENT_ACCOUNT_UPDATED, {"account_id": account_id, "fields": fields},
                           context=context)
-        for listener in self.listeners:
+        for listener in self._listeners:
             try:
                 listener(account_id, context)
             except Exception:

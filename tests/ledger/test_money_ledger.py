@@ -13,8 +13,8 @@ from money_support import bounded, config, meters_yaml, running_hub, settle
 
 from hub.core import Context, Hub
 from hub.exceptions import ServiceValidationError
-from hub.prepaid.entries import EntryKind, LedgerError
-from hub.prepaid.ledger import Ledger
+from hub.ledger.entries import EntryKind, LedgerError
+from hub.ledger.ledger import Ledger
 
 D = Decimal
 

@@ -1,4 +1,5 @@
-"""Helpers for the money tests: hubs on real storage, consumption events, waiting."""
+"""Helpers for the money tests of ledger, billing and prepaid (imported by name: tests/ is on
+sys.path): hubs on real storage, consumption events, waiting."""
 
 from __future__ import annotations
 
@@ -15,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from hub.bootstrap import create_hub, prepare
 from hub.core import Context, Event, Hub
-from hub.prepaid.ledger import Ledger
+from hub.ledger.ledger import Ledger
 from hub.storage.storage import Storage
 from hub.util.ids import new_id
 

@@ -18,18 +18,18 @@ from collections.abc import Callable, Mapping, Sequence
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..core import Context
-from ..util import dt
-from .analysis_base import Catalog, Period
-from .loss import LossAlarms, LossRow, LossSettings, analyse
-from .reports import (
+from ...core import Context
+from ...ledger import Ledger, load_accounts
+from ...util import dt
+from ..loss import LossAlarms, LossRow, LossSettings, analyse
+from ..reports import (
     LedgerView,
     Table,
     arrears_report,
     consumption_report,
     receivable_report,
 )
-from .sharing import (
+from ..sharing import (
     EVENT_SHARE_ALLOCATED,
     Allocation,
     ShareCalculator,
@@ -37,13 +37,13 @@ from .sharing import (
     ShareGroup,
     post_allocation,
 )
+from .base import Catalog, Period
 
 if TYPE_CHECKING:
-    from ..core import Hub, States
-    from ..prepaid.accounts import Account
-    from ..prepaid.ledger import Ledger
-    from ..storage.storage import Storage
-    from .tariffs import TariffBook
+    from ...core import Hub, States
+    from ...ledger.accounts import Account
+    from ...storage.storage import Storage
+    from ..tariffs import TariffBook
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,10 +77,8 @@ class Analysis:
     @classmethod
     def from_hub(cls, hub: Hub) -> Analysis:
         """Build from a hub set up with storage (and, when there, tariffs and the ledger)."""
-        from ..prepaid.ledger import Ledger
-        from ..prepaid.money import load_accounts
-        from ..storage.storage import Storage
-        from .tariffs import TariffBook
+        from ...storage.storage import Storage
+        from ..tariffs import TariffBook
 
         catalog = Catalog.from_config(hub.config.block("meters"), hub.plugins.registries)
         ledger = hub.component("ledger", Ledger) if hub.has_component("ledger") else None
@@ -134,8 +132,6 @@ class Analysis:
 
     def _ledger(self) -> Ledger | None:
         """The ledger when it can take posts (reports need only a LedgerView)."""
-        from ..prepaid.ledger import Ledger
-
         return self.ledger if isinstance(self.ledger, Ledger) else None
 
     async def _already_posted(self, allocation: Allocation) -> bool:
