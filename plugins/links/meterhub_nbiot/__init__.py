@@ -39,7 +39,7 @@ from aiohttp import web
 from hub import validation as cv
 from hub.hookspecs import hookimpl
 from hub.metering.link import LinkType
-from meterhub_rs485.schema import host_port, short_duration
+from hub.metering.link_schema import host_port, short_duration
 
 from .const import (
     DEFAULT_CTWING_API,
