@@ -16,6 +16,7 @@ import voluptuous as vol
 
 from .. import validation as cv
 from .alarms import THRESHOLDS_SCHEMA
+from .model import MeterRef, ProtocolError
 
 if TYPE_CHECKING:
     from ..plugins import Registries
@@ -159,6 +160,18 @@ def links_schema(registries: Registries) -> Any:
     return cv.ListOf(_validate, unique="id")
 
 
+def _kind(meter: Mapping[str, Any]) -> str | None:
+    """What a validated meter entry measures (its model may say per meter)."""
+    model = getattr(meter, "model", None)
+    if model is None:
+        return None
+    ref = MeterRef(meter["id"], meter["address"], dict(meter.get("options") or {}))
+    try:
+        return str(model.kind_of(ref))
+    except ProtocolError:
+        return str(model.kind)
+
+
 def check_references(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
     """Meters must name existing links (and their link options must suit the link type);
     parents must be existing meters of the same kind; plans must name existing meters."""
@@ -189,12 +202,11 @@ def check_references(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
             elif parent == meter["id"]:
                 problems.append((["meters", index, "parent"], "a meter cannot be its own parent"))
             else:
-                mine = getattr(meter, "model", None)
-                theirs = getattr(meter_ids[parent], "model", None)
-                if mine is not None and theirs is not None and mine.kind != theirs.kind:
+                mine, theirs = _kind(meter), _kind(meter_ids[parent])
+                if mine is not None and theirs is not None and mine != theirs:
                     problems.append((["meters", index, "parent"],
-                                     f"parent '{parent}' measures {theirs.kind}, "
-                                     f"this meter {mine.kind}"))
+                                     f"parent '{parent}' measures {theirs}, "
+                                     f"this meter {mine}"))
     for index, plan in enumerate(config.get("reading") or []):
         for position, meter_id in enumerate(plan.get("meters", [])):
             if meter_id not in meter_ids:

@@ -84,7 +84,7 @@ class Meter:
     @property
     def kind(self) -> str:
         """electricity or water."""
-        return str(self.model.kind)
+        return str(self.model.kind_of(self.ref))
 
 
 class ReadFailed(Exception):
