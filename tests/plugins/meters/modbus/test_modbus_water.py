@@ -29,14 +29,13 @@ meters:
 
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
-    path = tmp_path / "hub.yaml"
-    path.write_text(CONFIG)
-    prepared = prepare(path, data_dir=tmp_path / "data")
-    assert not prepared.problems, prepared.problems
-    instance = create_hub(prepared)
-    await instance.start()
-    yield instance
-    await instance.stop()
+    (tmp_path / "hub.yaml").write_text(CONFIG)
+    running = create_hub(prepare(tmp_path / "hub.yaml", data_dir=tmp_path / "data"))
+    await running.start()
+    try:
+        yield running
+    finally:
+        await running.stop()
 
 
 def test_kind_defaults_to_electricity_and_is_checked() -> None:
