@@ -119,7 +119,8 @@ def register_routes(hub: Hub) -> list[Any]:
 
     Called when the web server starts; paths should live under ``/api/<plugin>/`` or
     ``/<plugin>/``. Handlers reach the hub through ``request.app[HUB_KEY]``
-    (``from hub.web.server import HUB_KEY``).
+    (``from hub.web.routes import HUB_KEY``); mark a handler that checks its caller
+    itself (a signed platform push) with ``hub.web.routes.self_authenticated``.
     """
 
 

@@ -28,7 +28,7 @@ class EventType:
     name: str
     data: type  # a TypedDict class
     meaning: str  # one line, in the words of a landlord or an automation author
-    fired_by: str  # the subsystem or plugin: "ledger", "prepaid control", "plugin nbiot"...
+    fired_by: str  # the subsystem or plugin: "ledger", "prepaid control", "plugin notify"...
 
 
 class EventCatalog:

@@ -12,8 +12,12 @@ from .catalog import EventType
 __all__ = [
     "ALARM",
     "ALARM_CLEARED",
+    "DTU_OFFLINE",
+    "DTU_ONLINE",
     "EVENT_ALARM",
     "EVENT_ALARM_CLEARED",
+    "EVENT_DTU_OFFLINE",
+    "EVENT_DTU_ONLINE",
     "EVENT_METER_OFFLINE",
     "EVENT_METER_ONLINE",
     "EVENT_READING",
@@ -24,6 +28,8 @@ __all__ = [
     "READING",
     "READ_FAILED",
     "AlarmData",
+    "DtuOfflineData",
+    "DtuOnlineData",
     "MeterOfflineData",
     "MeterOnlineData",
     "ReadFailedData",
@@ -36,6 +42,8 @@ ReadingObject: TypeAlias = Annotated[Any, "Reading"]  # hub.metering.reading.Rea
 
 
 EVENT_READING: Final = "reading"
+EVENT_DTU_ONLINE: Final = "dtu_online"
+EVENT_DTU_OFFLINE: Final = "dtu_offline"
 EVENT_READ_FAILED: Final = "read_failed"
 EVENT_METER_ONLINE: Final = "meter_online"
 EVENT_METER_OFFLINE: Final = "meter_offline"
@@ -112,7 +120,31 @@ ALARM = EventType(EVENT_ALARM, AlarmData, "A meter's value passed an alarm thres
 ALARM_CLEARED = EventType(EVENT_ALARM_CLEARED, AlarmData, "A raised alarm is over: the value is "
                           "back inside its clear threshold", "metering; billing (loss analysis)")
 
+
+
+class DtuOnlineData(TypedDict):
+    """``dtu_online``."""
+
+    link: str
+    dtu: str  # the DTU's id (IMEI, ICCID or configured id)
+    peer: str  # the address it connected from
+
+
+class DtuOfflineData(TypedDict):
+    """``dtu_offline``."""
+
+    link: str
+    dtu: str  # the DTU's id (IMEI, ICCID or configured id)
+    reason: str  # why the connection ended
+
+
+DTU_ONLINE = EventType(EVENT_DTU_ONLINE, DtuOnlineData, "A DTU (4G/Wi-Fi modem with meters "
+                       "behind it) connected and registered", "metering (DTU links)")
+DTU_OFFLINE = EventType(EVENT_DTU_OFFLINE, DtuOfflineData, "A DTU's connection was lost or "
+                        "closed: its meters cannot be read", "metering (DTU links)")
+
 EVENT_TYPES: Final[tuple[EventType, ...]] = (
-    READING, READ_FAILED, METER_ONLINE, METER_OFFLINE, ALARM, ALARM_CLEARED,
+    READING, READ_FAILED, METER_ONLINE, METER_OFFLINE, ALARM, ALARM_CLEARED, DTU_ONLINE,
+    DTU_OFFLINE,
 )
 

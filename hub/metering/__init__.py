@@ -26,15 +26,15 @@ from .config import (
 )
 from .reading import ReadingSource
 from .scheduler import Scheduler
-from .service import MeteringService, ReadFailed
+from .service import Meter, MeteringService, ReadFailed
 
 if TYPE_CHECKING:
     from ..core import Hub, ServiceCall
     from ..plugins import Registries
 
-_LOGGER = logging.getLogger(__name__)
+__all__ = ["Meter", "MeteringService", "ReadFailed", "ReadingSource"]
 
-_registries: Registries | None = None
+_LOGGER = logging.getLogger(__name__)
 
 READ_SCHEMA = vol.Schema({
     vol.Optional("meter_id"): cv.identifier,
@@ -48,8 +48,6 @@ READ_SCHEMA = vol.Schema({
 @hookimpl
 def config_schema(registries: Registries) -> dict[str, Any]:
     """Claim links, meters, reading and metering."""
-    global _registries
-    _registries = registries
     return {
         "links": links_schema(registries),
         "meters": meter_schema(registries),
@@ -62,9 +60,7 @@ def config_schema(registries: Registries) -> dict[str, Any]:
 @hookimpl
 def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
     """Meters name existing links; parents and plan meters exist."""
-    if _registries is None:
-        return []
-    return check_references(config, _registries)
+    return check_references(config)
 
 
 @hookimpl

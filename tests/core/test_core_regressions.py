@@ -20,7 +20,8 @@ from hub.core import Event, Hub
 from hub.exceptions import InvalidEntityId
 from hub.hookspecs import hookimpl
 from hub.plugins import PluginManager
-from hub.web.server import HUB_KEY, WebServer
+from hub.web.routes import HUB_KEY
+from hub.web.server import WebServer
 
 
 @dataclass(frozen=True)

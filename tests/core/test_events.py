@@ -53,7 +53,7 @@ def test_docs_list_every_event_and_the_plugins_ones(catalog: EventCatalog) -> No
     for name in catalog.names():
         assert f"## `{name}`" in text
     assert catalog.source("nbiot_command") == "nbiot"
-    assert catalog.source("dtu_offline") == "tcp_dtu"
+    assert catalog.source("notify_failed") == "notify"
     assert catalog.source("notify_sent") == "notify"
     assert "| `account_id` | `str \\| None` | yes |" in text  # pipes escaped in tables
     assert "| `meter_id` | `str` | no |" in text  # billing_error's optional key

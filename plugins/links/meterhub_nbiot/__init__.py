@@ -40,7 +40,7 @@ from hub import validation as cv
 from hub.events import EventType
 from hub.hookspecs import hookimpl
 from hub.metering.link import LinkType
-from meterhub_rs485.schema import host_port, short_duration
+from hub.metering.link_schema import host_port, short_duration
 
 from .const import (
     DEFAULT_CTWING_API,

@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any, Final
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.metering.link_schema import bits_per_byte, short_duration
 from hub.metering.service import MeteringService
 from hub.metering.sim import SimClock, SimulatedBus, SimulatedMeter
-from meterhub_rs485.schema import bits_per_byte, short_duration
 
 from .dtu import SimulatedDtu, SimulatedUdpDtu
 from .nbiot import NBIOT_SCHEMA, NbiotSimulation

@@ -1,7 +1,10 @@
-"""The DTUs a link knows: which meters sit behind each, who is online, events and states.
+"""Link toolkit: DTUs, which meters sit behind each, who is online, events and states.
 
-Shared by the ``tcp_dtu`` and ``udp`` links. A DTU going online or offline fires
-``dtu_online`` / ``dtu_offline`` on the hub's bus and sets the state
+Public API for links whose meters sit behind DTUs (the ``tcp_dtu`` and ``udp`` links):
+:class:`DtuLink` is the base (registration, heartbeats, liveness, one request queue per
+DTU, ``link_options: {dtu: ...}``), :class:`DtuTable` admits DTUs and tracks them, and
+:data:`DTU_KEYS` are the YAML keys such a link type shares. A DTU going online or offline
+fires ``dtu_online`` / ``dtu_offline`` on the hub's bus and sets the state
 ``dtu.<link>_<dtu>`` (``online`` / ``offline``) with its peer address and counters.
 """
 
@@ -10,21 +13,39 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections.abc import Mapping
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any, Final
 
-from hub.const import HubState
-from hub.core import Context
-from hub.metering.link import LinkStats
-from hub.util.ids import slugify
-from meterhub_rs485.stream import Channel, LinkTransport
+import voluptuous as vol
+
+from .. import validation as cv
+from ..const import HubState
+from ..core import Context
+from ..events import EVENT_DTU_OFFLINE, EVENT_DTU_ONLINE
+from ..util.ids import slugify
+from .link import Link, LinkStats, LinkUnavailable
+from .link_schema import short_duration
+from .model import MeterModel, MeterRef
+from .registration import REGISTER_SCHEMA, Registration, hex_bytes, packet_bytes
+from .stream import Channel, LinkTransport, seconds
 
 if TYPE_CHECKING:
-    from hub.metering.link import Link
+    from ..core import Hub
+
+__all__ = [
+    "DTU_KEYS",
+    "EVENT_DTU_OFFLINE",
+    "EVENT_DTU_ONLINE",
+    "HEARTBEAT_KEYS",
+    "Dtu",
+    "DtuLink",
+    "DtuTable",
+    "heartbeat",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
-EVENT_DTU_ONLINE: Final = "dtu_online"
-EVENT_DTU_OFFLINE: Final = "dtu_offline"
 MAX_REFUSED_REMEMBERED: Final = 1024
 
 
@@ -174,3 +195,85 @@ class DtuTable:
     def status(self) -> dict[str, Any]:
         """Every DTU's summary, by id."""
         return {dtu_id: dtu.status() for dtu_id, dtu in self.dtus.items()}
+
+
+def heartbeat(value: Any) -> dict[str, Any]:
+    """A DTU's heartbeat: ``{data: ping, interval: 60s}`` or ``{hex: "FE", interval: 30s}``."""
+    beat: dict[str, Any] = HEARTBEAT_KEYS(value)
+    if beat.get("data") and beat.get("hex"):
+        raise vol.Invalid("give the heartbeat as 'data' or as 'hex', not both")
+    return beat
+
+
+HEARTBEAT_KEYS = cv.Strict({
+    vol.Optional("data"): cv.string,
+    vol.Optional("hex"): hex_bytes,
+    vol.Required("interval"): short_duration,
+    vol.Optional("misses", default=2.5): vol.All(cv.decimal, vol.Range(min=1)),
+})
+
+# Keys every DTU link type shares (each adds ``listen`` and its own ``dtus:`` entries).
+DTU_KEYS: dict[Any, Any] = {
+    vol.Optional("register", default={}): REGISTER_SCHEMA,
+    vol.Optional("heartbeat"): heartbeat,
+    vol.Optional("idle_timeout"): short_duration,
+    vol.Optional("auto_discovery", default=False): cv.boolean,
+    vol.Optional("timeout", default=timedelta(seconds=5)): short_duration,
+    vol.Optional("gap", default=timedelta(milliseconds=50)): short_duration,
+    vol.Optional("flood_limit", default=131072): cv.positive_int,
+}
+
+
+class DtuLink(Link):
+    """A link whose meters sit behind DTUs; each DTU is its own request queue.
+
+    Reads ``listen``, :data:`DTU_KEYS` and the ``id``/``name`` of each ``dtus:`` entry; a
+    meter names its DTU with ``link_options: {dtu: ...}``. Subclasses carry the bytes.
+    """
+
+    # How transport_for says a DTU cannot be reached now ("DTU x is not connected").
+    offline_reason = "is not connected"
+
+    def __init__(self, hub: Hub, config: Mapping[str, Any]) -> None:
+        super().__init__(hub, config)
+        self.host: str = config["listen"][0]
+        self.port: int = int(config["listen"][1])
+        register = config["register"]
+        self.registration = Registration(register["match"], register["mode"])
+        beat = config.get("heartbeat") or {}
+        self.heartbeat = packet_bytes(beat) if beat else b""
+        interval = seconds(beat.get("interval"), 0.0) if beat else 0.0
+        self.liveness = interval * float(beat.get("misses", 2.5)) if interval else 0.0
+        idle = seconds(config.get("idle_timeout"), 0.0)
+        if idle:
+            self.liveness = idle
+        self.gap = seconds(config.get("gap"), 0.0)
+        self.table = DtuTable(self, auto_discovery=bool(config.get("auto_discovery")))
+        for entry in config.get("dtus") or []:
+            self.table.declare(entry["id"], entry.get("name", ""))
+        self.meter_dtu: dict[str, str] = {}
+
+    def add_meter(self, meter: MeterRef, model: MeterModel,
+                  settings: Mapping[str, Any]) -> None:
+        """Put the meter behind its DTU (``link_options: {dtu: ...}``)."""
+        dtu_id = str(settings["dtu"])
+        self.table.declare(dtu_id).meters.add(meter.id)
+        self.meter_dtu[meter.id] = dtu_id
+
+    def group_of(self, meter: MeterRef) -> str:
+        """The DTU the meter sits behind: DTUs are read concurrently."""
+        return self.meter_dtu.get(meter.id, self.id)
+
+    def transport_for(self, meter: MeterRef) -> LinkTransport:
+        """The meter's DTU's transport, or LinkUnavailable when that DTU is offline."""
+        dtu_id = self.meter_dtu.get(meter.id)
+        dtu = self.table.dtus.get(dtu_id) if dtu_id is not None else None
+        if dtu is None:
+            raise LinkUnavailable(f"{self.id}: meter {meter.id} is behind no DTU")
+        if not dtu.online:
+            raise LinkUnavailable(f"{self.id}: DTU {dtu.id} {self.offline_reason}")
+        return dtu.transport
+
+    def dtu(self, dtu_id: str) -> Dtu | None:
+        """A DTU record by id."""
+        return self.table.dtus.get(dtu_id)

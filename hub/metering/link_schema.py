@@ -1,4 +1,9 @@
-"""Validators shared by the stream links: short durations, serial settings, host:port."""
+"""Link toolkit: validators link types share (short durations, serial settings, host:port).
+
+Public API for link plugins: build a link type's schema from :data:`SERIAL_KEYS` and
+:func:`stream_keys`, and validate its own keys with :func:`short_duration` and
+:func:`host_port`, so every link reads ``50ms``, ``9600`` or ``0.0.0.0:9000`` alike.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,19 @@ from typing import Any
 
 import voluptuous as vol
 
-from hub import validation as cv
+from .. import validation as cv
+
+__all__ = [
+    "BAUD_RATES",
+    "SERIAL_KEYS",
+    "baud",
+    "bits_per_byte",
+    "host_port",
+    "parity",
+    "short_duration",
+    "stop_bits",
+    "stream_keys",
+]
 
 BAUD_RATES = (1200, 2400, 4800, 9600, 19200, 38400, 57600, 115200)
 _MS_RE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*ms\s*$")
@@ -81,6 +98,7 @@ SERIAL_KEYS: dict[Any, Any] = {
     vol.Optional("data_bits", default=8): vol.All(cv.positive_int, vol.Range(min=5, max=8)),
     vol.Optional("stop_bits", default=1.0): stop_bits,
 }
+
 
 def _optional(key: str, default: timedelta | None) -> vol.Optional:
     return vol.Optional(key) if default is None else vol.Optional(key, default=default)

@@ -1,4 +1,4 @@
-"""DTU registration packets (注册包) and the bytes a DTU adds to its stream.
+"""Link toolkit: DTU registration packets (注册包) and the bytes a DTU adds to its stream.
 
 A transparent DTU names itself with a registration packet — a fixed ID string, its IMEI
 (15 ASCII digits), its SIM's ICCID (20 characters starting ``89``) or a vendor packet
@@ -6,6 +6,9 @@ described by a hex pattern or a regular expression — sent once after connectin
 prefix of every packet. It keeps the session alive with heartbeat packets. Both must be
 taken out of the byte stream before the meters' frame parser sees it (they may contain
 ``68``). Matchers are tried in order; the first that recognises the packet names the DTU.
+
+Public API for DTU links: :class:`Registration` (from ``register:``), :class:`StreamFilter`,
+:data:`REGISTER_SCHEMA`, :func:`packet_bytes` and :func:`hex_bytes`.
 """
 
 from __future__ import annotations
@@ -18,7 +21,24 @@ from typing import Any, Final
 
 import voluptuous as vol
 
-from hub import validation as cv
+from .. import validation as cv
+
+__all__ = [
+    "ANYWHERE_MIN",
+    "MAX_REGISTRATION",
+    "NEED_MORE",
+    "REGISTER_SCHEMA",
+    "Match",
+    "MatchOutcome",
+    "Matcher",
+    "Registration",
+    "StreamFilter",
+    "build_matcher",
+    "hex_bytes",
+    "hex_matcher",
+    "matcher_spec",
+    "packet_bytes",
+]
 
 MAX_REGISTRATION: Final = 256  # bytes of a connection's start searched for a registration
 ANYWHERE_MIN: Final = 4  # tokens this long are removed wherever they appear in the stream

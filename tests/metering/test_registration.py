@@ -7,7 +7,7 @@ import voluptuous as vol
 from hypothesis import given
 from hypothesis import strategies as st
 
-from meterhub_tcp_dtu.register import (
+from hub.metering.registration import (
     NEED_MORE,
     REGISTER_SCHEMA,
     Match,

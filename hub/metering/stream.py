@@ -1,7 +1,7 @@
-"""Stream links: one byte stream (serial port, TCP connection) that reopens itself when lost.
+"""Link toolkit: stream links, one byte stream (serial port, TCP connection) reopened when lost.
 
-The pieces here are shared by the ``rs485``, ``tcp_client`` and ``carrier`` links and, for the
-per-connection parts, by the ``tcp_dtu`` server:
+Public API for link plugins (the ``rs485``, ``tcp_client`` and ``carrier`` links build on
+:class:`StreamLink`; the DTU links on the per-connection parts):
 
 * :class:`BoundedReader` keeps bytes only while an exchange is waiting for them, never more
   than ``cap``; bytes arriving between exchanges are stale and dropped at once, so a meter
@@ -12,13 +12,16 @@ per-connection parts, by the ``tcp_dtu`` server:
   exchange at a time on whatever connection is current (the lock outlives reconnects), over
   the core's :class:`~hub.metering.transport.StreamTransport`; socket and port errors become
   :class:`~hub.metering.link.LinkUnavailable`.
-* :class:`StreamLink` opens its stream at start and reopens it with exponential backoff.
+* :class:`StreamLink` opens its stream at start and reopens it with exponential backoff; a
+  concrete link gives :meth:`StreamLink.endpoint` and :meth:`StreamLink.open_stream` (with
+  :func:`~hub.metering.ports.open_serial` or :func:`~hub.metering.ports.open_tcp`).
 """
 
 from __future__ import annotations
 
 import abc
 import asyncio
+import contextlib
 import logging
 import random
 import socket
@@ -26,12 +29,25 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, SupportsIndex
 
-from hub.metering.link import Link, LinkStats, LinkUnavailable
-from hub.metering.model import FrameParser, MeterRef, NoReply
-from hub.metering.transport import StreamTransport
+from .link import Link, LinkStats, LinkUnavailable
+from .model import FrameParser, MeterRef, NoReply
+from .transport import StreamTransport
 
 if TYPE_CHECKING:
-    from hub.core import Hub
+    from ..core import Hub
+
+__all__ = [
+    "READ_CAP",
+    "BoundedReader",
+    "Channel",
+    "Connection",
+    "LinkProtocol",
+    "LinkTransport",
+    "StreamLink",
+    "describe_error",
+    "keepalive",
+    "seconds",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -311,10 +327,8 @@ class StreamLink(Link):
         task, self._task = self._task, None
         if task is not None:
             task.cancel()
-            try:
+            with contextlib.suppress(asyncio.CancelledError):
                 await task
-            except asyncio.CancelledError:
-                pass
         conn, self._conn = self._conn, None
         self._connected.clear()
         if conn is not None:
