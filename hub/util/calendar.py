@@ -32,6 +32,15 @@ import voluptuous as vol
 from .. import validation as cv
 from ..const import DEFAULT_TIME_ZONE
 
+__all__ = [
+    "CALENDAR_SCHEMA",
+    "COUNTRY",
+    "MAX_RANGE_DAYS",
+    "Calendar",
+    "DayType",
+    "date_value",
+]
+
 _LOGGER = logging.getLogger(__name__)
 
 COUNTRY = "CN"

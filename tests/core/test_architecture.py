@@ -21,11 +21,11 @@ HUB = ROOT / "hub"
 PLUGIN_ROOTS = [path for path in (ROOT / "plugins", ROOT / "integrations") if path.is_dir()]
 PLUGIN_API_DOC = ROOT / "docs" / "plugin-api.md"
 
-# hub's top-level modules and the event catalog (hub.events) make up the core: bus, states,
-# services, config, plugins, hookspecs, start-up, event catalog. These are the faces and glue
+# hub's top-level modules, its utilities (hub.util) and the event catalog (hub.events) make
+# up the core: bus, states, services, config, plugins, hookspecs, start-up, event catalog. These are the faces and glue
 # on top of every package: the CLI, its HTTP client, bootstrap, the catalog's doc generator.
 FACES = {"hub.cli", "hub.client", "hub.bootstrap", "hub.__main__", "hub.events.__main__"}
-CORE_PACKAGES = {"hub.events"}
+CORE_PACKAGES = {"hub.events", "hub.util"}
 
 
 @dataclass(frozen=True)
@@ -47,7 +47,7 @@ def imports_of(path: Path, root: Path) -> Iterator[Import]:
     """Every import in a file, wherever it stands (functions, TYPE_CHECKING blocks...)."""
     module = module_name(path, root)
     package = module if path.name == "__init__.py" else module.rpartition(".")[0]
-    where = path.relative_to(ROOT)
+    where = path.relative_to(ROOT) if path.is_relative_to(ROOT) else path
     for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"), str(path))):
         if isinstance(node, ast.Import):
             for alias in node.names:
@@ -138,6 +138,27 @@ def test_no_import_cycle_between_hub_packages() -> None:
     found = cycles(graph)
     assert not found, "import cycles between hub packages:\n" + "\n".join(
         describe_cycle(graph, members) for members in found)
+
+
+# The layers of docs/architecture.md, bottom first: a package imports only from layers below
+# it (or its own). The faces (web, CLI, its client, bootstrap) are on top; a package's own
+# CLI and API modules may use their toolkit (hub.bootstrap, hub.client, hub.web.routes).
+LAYERS = ["hub (core)", "hub.metering", "hub.storage", "hub.ledger", "hub.billing",
+          "hub.prepaid"]
+TOP = {"hub.web", *FACES}
+
+
+def test_layers_import_only_downwards() -> None:
+    graph = hub_import_graph()
+    rank = {name: position for position, name in enumerate(LAYERS)}
+    unknown = sorted(node for node in {*graph, *(t for ts in graph.values() for t in ts)}
+                     if node not in rank and node not in TOP)
+    assert not unknown, f"packages with no layer in LAYERS (docs/architecture.md): {unknown}"
+    upwards = [f"{source} -> {target}: {', '.join(places[:3])}"
+               for source, targets in sorted(graph.items()) if source in rank
+               for target, places in sorted(targets.items())
+               if target in rank and rank[target] > rank[source]]
+    assert not upwards, "imports from a higher layer:\n" + "\n".join(upwards)
 
 
 def test_cycle_finder_finds_a_cycle_and_names_its_imports() -> None:
