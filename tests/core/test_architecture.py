@@ -22,8 +22,9 @@ PLUGIN_ROOTS = [path for path in (ROOT / "plugins", ROOT / "integrations") if pa
 PLUGIN_API_DOC = ROOT / "docs" / "plugin-api.md"
 
 # hub's top-level modules, its utilities (hub.util) and the event catalog (hub.events) make
-# up the core: bus, states, services, config, plugins, hookspecs, start-up, event catalog. These are the faces and glue
-# on top of every package: the CLI, its HTTP client, bootstrap, the catalog's doc generator.
+# up the core: bus, states, services, config, plugins, hookspecs, start-up, event catalog.
+# These are the faces and glue on top of every package: the CLI, its HTTP client, bootstrap,
+# the catalog's doc generator.
 FACES = {"hub.cli", "hub.client", "hub.bootstrap", "hub.__main__", "hub.events.__main__"}
 CORE_PACKAGES = {"hub.events", "hub.util"}
 
