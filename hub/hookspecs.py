@@ -56,10 +56,11 @@ def config_schema(registries: Registries) -> dict[str, Any]:
 
 
 @hookspec
-def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
+def check_config(config: dict[str, Any], registries: Registries) -> list[tuple[list[Any], str]]:
     """Check references between blocks after each block passed its schema.
 
-    ``config`` maps every top-level key to its validated value. Return problems as
+    ``config`` maps every top-level key to its validated value; ``registries`` are those
+    ``config_schema`` had (declare the argument only if you need it). Return problems as
     ``(key path, message)``, e.g. ``(["meters", 3, "link"], "unknown link 'bus9'")``; the path
     is turned into file:line like any schema error.
     """

@@ -160,9 +160,12 @@ def links_schema(registries: Registries) -> Any:
     return cv.ListOf(_validate, unique="id")
 
 
-def _kind(meter: Mapping[str, Any]) -> str | None:
-    """What a validated meter entry measures (its model may say per meter)."""
+def meter_kind(meter: Mapping[str, Any], registries: Registries | None = None) -> str | None:
+    """What a meter entry measures (its model may say per meter): the model that validated
+    it, else the one its ``model`` names in ``registries``; None when neither is known."""
     model = getattr(meter, "model", None)
+    if model is None and registries is not None:
+        model = registries.meter_models.get(str(meter.get("model", "")))
     if model is None:
         return None
     ref = MeterRef(meter["id"], meter["address"], dict(meter.get("options") or {}))
@@ -202,7 +205,7 @@ def check_references(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
             elif parent == meter["id"]:
                 problems.append((["meters", index, "parent"], "a meter cannot be its own parent"))
             else:
-                mine, theirs = _kind(meter), _kind(meter_ids[parent])
+                mine, theirs = meter_kind(meter), meter_kind(meter_ids[parent])
                 if mine is not None and theirs is not None and mine != theirs:
                     problems.append((["meters", index, "parent"],
                                      f"parent '{parent}' measures {theirs}, "

@@ -167,7 +167,7 @@ def test_check_config_tariff_and_empty_groups() -> None:
     ])
     config = {"meters": [{"id": "m1", "model": "ddsy"}, {"id": "m2", "model": "ddsy"}],
               "accounts": [{"id": "a1"}], "tariffs": [], "share_groups": groups}
-    messages = [message for _path, message in check_share_groups(config, None)]
+    messages = [message for _path, message in check_share_groups(config)]
     assert "unknown tariff 'nope' (tariffs: none configured)" in messages
     assert "common meter 'm2' has no tariff: give the meter or the group a tariff" in messages
     assert "share group 'g2' matches no account" in messages

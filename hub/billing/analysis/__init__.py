@@ -29,21 +29,15 @@ from ...hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from ...core import Hub
-    from ...plugins import Registries
 
 _LOGGER = logging.getLogger(__name__)
 
-_registries: Registries | None = None
-
-
 @hookimpl
-def config_schema(registries: Registries) -> dict[str, Any]:
+def config_schema() -> dict[str, Any]:
     """Claim ``share_groups`` and ``loss``."""
     from ..loss import LOSS_SCHEMA
     from ..sharing import SHARE_GROUPS_SCHEMA
 
-    global _registries
-    _registries = registries
     return {"share_groups": SHARE_GROUPS_SCHEMA, "loss": LOSS_SCHEMA}
 
 
@@ -53,7 +47,7 @@ def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
     needs; meters' ``share_group`` names a real group."""
     from .checks import check_share_groups
 
-    return check_share_groups(config, _registries)
+    return check_share_groups(config)
 
 
 @hookimpl

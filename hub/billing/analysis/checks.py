@@ -3,24 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
+from ...metering.config import meter_kind
 from ..sharing import resolve_members
 from .base import UNIT_OF_KIND
 
-if TYPE_CHECKING:
-    from ...plugins import Registries
 
-
-def _kind(meter: Mapping[str, Any] | None, registries: Registries | None) -> str | None:
-    if meter is None or registries is None:
-        return None
-    model = registries.meter_models.get(meter.get("model", ""))
-    return str(getattr(model, "kind", "")) or None
-
-
-def check_share_groups(config: Mapping[str, Any],
-                       registries: Registries | None) -> list[tuple[list[Any], str]]:
+def check_share_groups(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
     """The problems of the ``share_groups`` block as (key path, message)."""
     problems: list[tuple[list[Any], str]] = []
     meters = {meter["id"]: meter for meter in config.get("meters") or []}
@@ -46,7 +36,7 @@ def check_share_groups(config: Mapping[str, Any],
             problems.append(([*path, "meter"], f"share group '{group['id']}' has no common "
                              "meter: give 'meter' (or let meters say share_group: "
                              f"{group['id']})"))
-        problems.extend(_check_tariffs(group, path, common, meters, tariffs, registries))
+        problems.extend(_check_tariffs(group, path, common, meters, tariffs))
         for position, account_id in enumerate(group["members"]):
             if account_id not in accounts:
                 problems.append(([*path, "members", position],
@@ -70,8 +60,7 @@ def check_share_groups(config: Mapping[str, Any],
 
 def _check_tariffs(group: Mapping[str, Any], path: list[Any], common: list[str],
                    meters: Mapping[str, Mapping[str, Any]],
-                   tariffs: Mapping[str, Mapping[str, Any]],
-                   registries: Registries | None) -> list[tuple[list[Any], str]]:
+                   tariffs: Mapping[str, Mapping[str, Any]]) -> list[tuple[list[Any], str]]:
     problems: list[tuple[list[Any], str]] = []
     own = group.get("tariff")
     if own is not None and own not in tariffs:
@@ -82,7 +71,7 @@ def _check_tariffs(group: Mapping[str, Any], path: list[Any], common: list[str],
         meter = meters.get(meter_id)
         if meter is None:
             continue
-        kind = _kind(meter, registries)
+        kind = meter_kind(meter)
         kinds.add(kind)
         tariff_id = own or meter.get("tariff")
         if tariff_id is None:
