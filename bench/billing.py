@@ -64,9 +64,9 @@ from hub.billing.bills import Bill
 from hub.billing.engine import BillingEngine
 from hub.bootstrap import create_hub, prepare
 from hub.core import Context, Hub
+from hub.events import EVENT_READING
 from hub.ledger.entries import EntryKind, PostRequest
 from hub.ledger.ledger import Ledger
-from hub.metering.const import EVENT_READING
 from hub.metering.reading import Reading, ReadingSource
 from hub.storage.storage import Storage
 

@@ -32,8 +32,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins" / "tar
 from hub.billing.charger import Charger
 from hub.billing.tariffs import TariffBook
 from hub.core import Context, Hub
+from hub.events import EVENT_CONSUMPTION
 from hub.ledger import ACCOUNT_SCHEMA, Account, EntryKind, Ledger, Money, PostRequest
-from hub.ledger.money import EVENT_CONSUMPTION
 from hub.plugins import Registry
 from hub.prepaid import ThresholdWatcher
 from hub.storage import Storage, StorageSettings

@@ -1,23 +1,10 @@
-"""Constants shared by the core and plugins: event types, hub states, defaults."""
+"""Constants shared by the core and plugins: hub states, defaults (event types are in the
+event catalog, hub.events)."""
 
 from __future__ import annotations
 
 from enum import StrEnum
 from typing import Final
-
-# The core's own event types, defined in the event catalog (hub.events), where every
-# subsystem's and plugin's event types are too.
-from .events.core import (
-    EVENT_CALL_SERVICE,
-    EVENT_HUB_FINAL_WRITE,
-    EVENT_HUB_START,
-    EVENT_HUB_STARTED,
-    EVENT_HUB_STOP,
-    EVENT_PLUGIN_FAILED,
-    EVENT_SERVICE_REGISTERED,
-    EVENT_SERVICE_REMOVED,
-    EVENT_STATE_CHANGED,
-)
 
 __all__ = [
     "DEFAULT_CURRENCY",
@@ -26,15 +13,6 @@ __all__ = [
     "DEFAULT_LANGUAGE",
     "DEFAULT_TIME_ZONE",
     "ENTRY_POINT_GROUP",
-    "EVENT_CALL_SERVICE",
-    "EVENT_HUB_FINAL_WRITE",
-    "EVENT_HUB_START",
-    "EVENT_HUB_STARTED",
-    "EVENT_HUB_STOP",
-    "EVENT_PLUGIN_FAILED",
-    "EVENT_SERVICE_REGISTERED",
-    "EVENT_SERVICE_REMOVED",
-    "EVENT_STATE_CHANGED",
     "MATCH_ALL",
     "PLUGIN_SETUP_TIMEOUT",
     "STAGE_START_TIMEOUT",

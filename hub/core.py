@@ -25,6 +25,14 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias, TypeVar
 import voluptuous as vol
 
 from .const import (
+    MATCH_ALL,
+    STAGE_START_TIMEOUT,
+    STAGE_STOP_TIMEOUT,
+    TASK_CANCEL_TIMEOUT,
+    HubState,
+    SupportsResponse,
+)
+from .events import (
     EVENT_CALL_SERVICE,
     EVENT_HUB_FINAL_WRITE,
     EVENT_HUB_START,
@@ -33,12 +41,6 @@ from .const import (
     EVENT_SERVICE_REGISTERED,
     EVENT_SERVICE_REMOVED,
     EVENT_STATE_CHANGED,
-    MATCH_ALL,
-    STAGE_START_TIMEOUT,
-    STAGE_STOP_TIMEOUT,
-    TASK_CANCEL_TIMEOUT,
-    HubState,
-    SupportsResponse,
 )
 from .exceptions import (
     HubStoppingError,
@@ -844,6 +846,10 @@ class Hub:
             raise ValueError(f"stage {name!r} is already added")
         self._stages.append(Stage(name, start, stop, tuple(requires), tuple(after),
                                   tuple(before), start_timeout, stop_timeout))
+
+    def stage_order(self) -> list[str]:
+        """The stages' names in the order they start (StartupOrderError if there is none)."""
+        return [stage.name for stage in start_order(self._stages)]
 
     async def start(self) -> None:
         """Set up plugins, then start every stage in order; fire ``hub_started``.

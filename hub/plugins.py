@@ -25,8 +25,8 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 import pluggy
 
 from . import hookspecs
-from .const import ENTRY_POINT_GROUP, EVENT_PLUGIN_FAILED, PLUGIN_SETUP_TIMEOUT
-from .events import EventCatalog
+from .const import ENTRY_POINT_GROUP, PLUGIN_SETUP_TIMEOUT
+from .events import EVENT_PLUGIN_FAILED, EventCatalog
 
 if TYPE_CHECKING:
     from .core import Hub
@@ -37,10 +37,12 @@ __all__ = [
 
 _LOGGER = logging.getLogger(__name__)
 
-# Core modules that implement hooks, registered before anything else.
+# Core modules that implement hooks, registered before anything else, bottom layer first
+# (docs/architecture.md): a set-up finds the components of the layers below it. When each
+# stage starts is declared by the stages themselves (hub.startup).
 CORE_PLUGINS: tuple[str, ...] = (
-    "hub.web", "hub.storage", "hub.metering", "hub.billing.tariffs", "hub.prepaid",
-    "hub.billing", "hub.billing.analysis",
+    "hub.storage", "hub.metering", "hub.ledger", "hub.billing.tariffs", "hub.billing",
+    "hub.billing.analysis", "hub.prepaid", "hub.web",
 )
 
 _T = TypeVar("_T")

@@ -15,8 +15,9 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context, Event
+from ..events import EVENT_BILLING_ERROR, EVENT_CONSUMPTION
 from ..ledger.book import AccountBook
-from ..ledger.money import EVENT_BILLING_ERROR, EVENT_CONSUMPTION, Money
+from ..ledger.money import Money
 from ..storage.codec import from_ms
 from ..util.dt import site_time_zone
 from .charges import ChargeBook, ChargeOp

@@ -31,6 +31,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context
+from ..events import EVENT_BILL_ISSUED, EVENT_BILL_OVERDUE, EVENT_BILL_PAID, EVENT_BILL_REMINDER
 from ..ledger.entries import Entry, from_fen
 from ..storage.codec import from_ms, to_ms
 from ..util.dt import site_time_zone
@@ -50,10 +51,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-EVENT_BILL_ISSUED = "bill_issued"
-EVENT_BILL_PAID = "bill_paid"
-EVENT_BILL_REMINDER = "bill_reminder"
-EVENT_BILL_OVERDUE = "bill_overdue"
 LOOK_BACK_PERIODS = 3
 
 

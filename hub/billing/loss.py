@@ -30,7 +30,7 @@ import voluptuous as vol
 
 from .. import validation as cv
 from ..core import Context
-from ..metering.const import EVENT_ALARM, EVENT_ALARM_CLEARED
+from ..events import EVENT_ALARM, EVENT_ALARM_CLEARED
 from ..util.ids import slugify
 from .analysis.base import ZERO, Catalog, MeterFacts, Period, meter_quantity, missing_data
 

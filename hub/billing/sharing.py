@@ -53,7 +53,6 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 SPLITS = ("area", "persons", "consumption", "equal")
-EVENT_SHARE_ALLOCATED = "share_allocated"
 HISTORY_DAYS = 366  # tier history looked up before a period (yearly tiers)
 _WEIGHT_PLACES = Decimal("0.000001")
 

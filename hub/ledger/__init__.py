@@ -13,11 +13,12 @@ above need to add, they register at set-up through the interfaces declared here:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
+from ..hookspecs import hookimpl
 from .accounts import ACCOUNT_SCHEMA, ACCOUNTS_SCHEMA, Account, check_accounts
 from .batch import AuditReport, Batch, Op
-from .book import EVENT_ACCOUNT_UPDATED, AccountBook, AccountListener, setup_book
+from .book import AccountBook, AccountListener, setup_book
 from .entries import Entry, EntryKind, LedgerError, PostRequest, PostResult, from_fen, to_fen
 from .ledger import DueProvider, EntriesListener, Ledger
 from .money import (
@@ -35,7 +36,7 @@ if TYPE_CHECKING:
     from ..core import Hub
 
 __all__ = [
-    "ACCOUNTS_SCHEMA", "ACCOUNT_SCHEMA", "EVENT_ACCOUNT_UPDATED", "Account", "AccountBook",
+    "ACCOUNTS_SCHEMA", "ACCOUNT_SCHEMA", "Account", "AccountBook",
     "AccountListener", "AttributeProvider", "AuditReport", "Batch", "DueProvider",
     "EntriesListener", "Entry", "EntryKind", "EntryWatcher", "Ledger", "LedgerClient",
     "LedgerError", "Money", "Op", "PostRequest", "PostResult", "ProtectionWindows", "Thresholds",
@@ -48,3 +49,21 @@ def setup_ledger(hub: Hub) -> Money | None:
     """Create the account book, the ledger and the balances (None without storage)."""
     setup_book(hub)
     return setup_money(hub)
+
+
+@hookimpl
+def config_schema() -> dict[str, Any]:
+    """Claim ``accounts``."""
+    return {"accounts": ACCOUNTS_SCHEMA}
+
+
+@hookimpl
+def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
+    """Meters name existing accounts."""
+    return check_accounts(config)
+
+
+@hookimpl
+def setup(hub: Hub) -> None:
+    """The account book, the ledger and the balances (a core plugin, below billing)."""
+    setup_ledger(hub)

@@ -28,6 +28,7 @@ import voluptuous as vol
 
 from .. import validation as cv
 from ..core import Context
+from ..events import EVENT_ACCOUNT_UPDATED
 from ..exceptions import ServiceValidationError
 from .accounts import ACCOUNT_SCHEMA, Account, _move_dates
 
@@ -39,7 +40,6 @@ _LOGGER = logging.getLogger(__name__)
 
 SCOPE = "account"
 WHOLE = "*"  # the field name of an account created at runtime
-EVENT_ACCOUNT_UPDATED = "account_updated"
 
 AccountListener = Callable[[str, Context], None]
 """Told the id of an account changed at runtime, with the context of the change."""

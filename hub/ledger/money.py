@@ -21,9 +21,10 @@ from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core import Context, Event
+from ..events import EVENT_ACCOUNT_UPDATED, EVENT_PAYMENT_RECEIVED
 from ..util.ids import slugify
 from .accounts import Account
-from .book import EVENT_ACCOUNT_UPDATED, AccountBook
+from .book import AccountBook
 from .entries import Entry, EntryKind, PostRequest
 from .ledger import Ledger
 from .terms import in_arrears
@@ -34,12 +35,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-EVENT_BALANCE_LOW = "balance_low"
-EVENT_BALANCE_EXHAUSTED = "balance_exhausted"
-EVENT_BALANCE_RESTORED = "balance_restored"
-EVENT_PAYMENT_RECEIVED = "payment_received"
-EVENT_BILLING_ERROR = "billing_error"
-EVENT_CONSUMPTION = "consumption"
 
 LEDGER_STOP_TIMEOUT = 60.0  # what is queued is charged and committed before storage closes
 

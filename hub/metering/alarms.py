@@ -21,7 +21,7 @@ import voluptuous as vol
 
 from .. import validation as cv
 from ..core import Context, Event
-from .const import EVENT_ALARM, EVENT_ALARM_CLEARED, EVENT_READING
+from ..events import EVENT_ALARM, EVENT_ALARM_CLEARED, EVENT_READING
 from .points import VALVE_ABNORMAL
 from .reading import Reading
 

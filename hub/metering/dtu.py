@@ -35,8 +35,6 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DTU_KEYS",
-    "EVENT_DTU_OFFLINE",
-    "EVENT_DTU_ONLINE",
     "HEARTBEAT_KEYS",
     "Dtu",
     "DtuLink",

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from datetime import datetime, time, timedelta
 from typing import TYPE_CHECKING, Any
 
-from ..const import EVENT_HUB_STARTED
 from ..core import Context
+from ..events import EVENT_HUB_STARTED
 from ..util.dt import as_local, now, utcnow
 from ..util.ids import slugify
 from .model import Capability, ProtocolError

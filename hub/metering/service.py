@@ -21,15 +21,10 @@ from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..core import Context
+from ..events import EVENT_METER_OFFLINE, EVENT_METER_ONLINE, EVENT_READ_FAILED, EVENT_READING
 from ..util.dt import utcnow
 from ..util.ids import slugify
-from .const import (
-    EVENT_METER_OFFLINE,
-    EVENT_METER_ONLINE,
-    EVENT_READ_FAILED,
-    EVENT_READING,
-    MAIN_REGISTERS,
-)
+from .const import MAIN_REGISTERS
 from .link import Link, LinkUnavailable
 from .model import (
     Capability,

@@ -1,9 +1,7 @@
 """Prepaid control: thresholds, trip policy, holds, protection windows and confirmed commands.
 
-A core plugin: it claims the ``accounts`` block and checks that meters name real accounts. It
-sets up the ledger first (:func:`hub.ledger.setup_ledger`: the core plugins set up in a fixed
-order and this one's comes before billing's), then the thresholds on its balances, the
-``account.*`` money services and control.
+A core plugin above the ledger and billing: it claims the ``control`` block and sets up the
+thresholds on the ledger's balances, the ``account.*`` money services and control.
 """
 
 from __future__ import annotations
@@ -12,7 +10,7 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from ..hookspecs import hookimpl
-from ..ledger import ACCOUNTS_SCHEMA, check_accounts, setup_ledger
+from ..ledger import Money
 from .commands import CommandQueue, CommandRefused, ControlSettings
 from .control import CONTROL_SCHEMA, Control, setup_control
 from .holds import HoldBook
@@ -33,14 +31,8 @@ __all__ = [
 
 @hookimpl
 def config_schema() -> dict[str, Any]:
-    """Claim ``accounts`` and ``control`` (command retries, read-back timing)."""
-    return {"accounts": ACCOUNTS_SCHEMA, "control": CONTROL_SCHEMA}
-
-
-@hookimpl
-def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
-    """Meters name existing accounts."""
-    return check_accounts(config)
+    """Claim ``control`` (command retries, read-back timing)."""
+    return {"control": CONTROL_SCHEMA}
 
 
 @hookimpl
@@ -57,9 +49,9 @@ def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 @hookimpl
 def setup(hub: Hub) -> None:
-    """Set up the ledger (account book, ledger, balances), thresholds, services and control."""
-    money = setup_ledger(hub)
-    if money is not None:
+    """Thresholds on the ledger's balances, the money services and control."""
+    if hub.has_component("money"):  # the ledger is up (it needs storage)
+        money = hub.component("money", Money)
         setup_thresholds(hub)
         register_services(hub, money.ledger, money)
     setup_control(hub)

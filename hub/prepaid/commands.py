@@ -36,7 +36,16 @@ import voluptuous as vol
 
 from .. import validation as cv
 from ..core import Context, Event, Unsubscribe
-from ..metering.const import EVENT_READING
+from ..events import (
+    EVENT_COMMAND_CONFIRMED,
+    EVENT_COMMAND_FAILED,
+    EVENT_COMMAND_QUEUED,
+    EVENT_COMMAND_SENT,
+    EVENT_COMMAND_SUPERSEDED,
+    EVENT_READING,
+    EVENT_RELAY_CHANGED,
+    EVENT_VALVE_CHANGED,
+)
 from ..metering.link import DownlinkQueue, LinkUnavailable
 from ..metering.model import Capability, Command, MeterRefused, NoReply, ProtocolError
 from ..metering.points import RELAY_CLOSED, RELAY_OPEN, VALVE_CLOSED, VALVE_OPEN
@@ -54,13 +63,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-EVENT_COMMAND_QUEUED: Final = "command_queued"
-EVENT_COMMAND_SENT: Final = "command_sent"
-EVENT_COMMAND_CONFIRMED: Final = "command_confirmed"
-EVENT_COMMAND_FAILED: Final = "command_failed"
-EVENT_COMMAND_SUPERSEDED: Final = "command_superseded"
-EVENT_RELAY_CHANGED: Final = "relay_changed"
-EVENT_VALVE_CHANGED: Final = "valve_changed"
 
 CONTROL_COMMANDS: Final = (Command.TRIP, Command.CLOSE, Command.VALVE_CLOSE, Command.VALVE_OPEN)
 # point read back, the value that confirms, the capability needed, the meter's own flag

@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Any, Final
 import voluptuous as vol
 
 from .. import validation as cv
-from ..const import EVENT_HUB_STARTED, SupportsResponse
+from ..const import SupportsResponse
 from ..core import Context
+from ..events import EVENT_HUB_STARTED
 from ..exceptions import ServiceValidationError
 from ..ledger import Account, AccountBook, Money, TripMode, in_arrears, load_accounts
 from ..metering.model import Capability, Command

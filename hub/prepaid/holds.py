@@ -11,9 +11,10 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any
 
 from ..core import Context
+from ..events import EVENT_HOLD_RELEASED, EVENT_HOLD_SET
 from ..storage.codec import to_ms
 from ..storage.control_queries import HoldRow
 from ..util.dt import utcnow
@@ -26,8 +27,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-EVENT_HOLD_SET: Final = "hold_set"
-EVENT_HOLD_RELEASED: Final = "hold_released"
 
 
 def as_hold(row: HoldRow) -> Hold:

@@ -16,13 +16,9 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ..events import EVENT_BALANCE_EXHAUSTED, EVENT_BALANCE_LOW, EVENT_BALANCE_RESTORED
 from ..ledger.book import AccountBook
-from ..ledger.money import (
-    EVENT_BALANCE_EXHAUSTED,
-    EVENT_BALANCE_LOW,
-    EVENT_BALANCE_RESTORED,
-    Money,
-)
+from ..ledger.money import Money
 from .policy import crossings
 
 if TYPE_CHECKING:

@@ -36,13 +36,26 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 from ..core import Context, Event, Unsubscribe
+from ..events import (
+    EVENT_ARREARS_ALARM,
+    EVENT_BALANCE_EXHAUSTED,
+    EVENT_BALANCE_RESTORED,
+    EVENT_BILL_OVERDUE,
+    EVENT_BILL_PAID,
+    EVENT_COMMAND_FAILED,
+    EVENT_CONTROL_CHECK,
+    EVENT_TRIP_CANCELLED,
+    EVENT_TRIP_DUE,
+    EVENT_TRIP_SCHEDULED,
+    EVENT_TRIP_WARNING,
+)
 from ..ledger import TripMode, in_arrears
 from ..metering.model import Capability, Command
 from ..storage.codec import to_ms
 from ..storage.control_queries import ScheduleRow
 from ..util.dt import as_local, utcnow
 from ..util.ids import new_id
-from .commands import EVENT_COMMAND_FAILED, CommandQueue, CommandRefused, ControlSettings
+from .commands import CommandQueue, CommandRefused, ControlSettings
 from .holds import HoldBook
 from .policy import (
     WAIT_DAILY,
@@ -64,16 +77,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-EVENT_BALANCE_EXHAUSTED: Final = "balance_exhausted"
-EVENT_BALANCE_RESTORED: Final = "balance_restored"
-EVENT_BILL_OVERDUE: Final = "bill_overdue"  # postpaid: {account_id, bill_id, due}
-EVENT_BILL_PAID: Final = "bill_paid"  # postpaid: {account_id, bill_id}
-EVENT_ARREARS_ALARM: Final = "arrears_alarm"
-EVENT_TRIP_SCHEDULED: Final = "trip_scheduled"
-EVENT_TRIP_WARNING: Final = "trip_warning"
-EVENT_TRIP_CANCELLED: Final = "trip_cancelled"
-EVENT_TRIP_DUE: Final = "trip_due"  # a scheduled check came due: the cause of what it does
-EVENT_CONTROL_CHECK: Final = "control_check"  # the start-up check of every account
 
 WAIT_GRACE: Final = "postpaid bill unpaid: in its grace period"
 _IDLE_WAIT: Final = 60.0

@@ -6,10 +6,10 @@ import logging
 from collections import OrderedDict
 from typing import TYPE_CHECKING
 
-from ..const import EVENT_STATE_CHANGED, MATCH_ALL
+from ..const import MATCH_ALL
 from ..core import Context, Event, Hub, State, Unsubscribe
+from ..events import EVENT_READING, EVENT_STATE_CHANGED
 from ..exceptions import InvalidEntityId
-from ..metering.const import EVENT_READING
 from ..metering.reading import Reading
 from .codec import from_ms
 from .const import EVENT_CONSUMPTION

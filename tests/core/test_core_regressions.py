@@ -15,8 +15,8 @@ from core_support import HubFactory, write
 
 from hub import validation as cv
 from hub.bootstrap import prepare
-from hub.const import EVENT_HUB_FINAL_WRITE
 from hub.core import Event, Hub
+from hub.events import EVENT_HUB_FINAL_WRITE
 from hub.exceptions import InvalidEntityId
 from hub.hookspecs import hookimpl
 from hub.plugins import PluginManager

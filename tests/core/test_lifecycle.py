@@ -4,21 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
+from pathlib import Path
 
 import pytest
 from core_support import HubFactory
 
 import hub.core as core_mod
-from hub.const import (
-    EVENT_HUB_FINAL_WRITE,
-    EVENT_HUB_START,
-    EVENT_HUB_STARTED,
-    EVENT_HUB_STOP,
-    MATCH_ALL,
-    HubState,
-)
+from hub.bootstrap import create_hub, prepare
+from hub.config import DEMO_CONFIG
+from hub.const import MATCH_ALL, HubState
 from hub.core import Event, Hub
+from hub.events import EVENT_HUB_FINAL_WRITE, EVENT_HUB_START, EVENT_HUB_STARTED, EVENT_HUB_STOP
 from hub.exceptions import HubStoppingError
 from hub.startup import Stage, StartupOrderError, start_order
 
@@ -468,3 +466,18 @@ def test_core_stages_as_declared_start_in_the_order_numbers_gave_before() -> Non
     ordered = [stage.name for stage in start_order(stages)]
     assert ordered == ["notify", "storage", "accounts", "ledger", "simulated buses", "links",
                        "metering", "billing", "web"]
+
+
+async def test_the_demo_hub_starts_its_stages_in_the_documented_order(tmp_path: Path) -> None:
+    prepared = prepare(DEMO_CONFIG, data_dir=tmp_path)
+    hub = create_hub(prepared)
+    hub.plugins.collect()
+    await hub.plugins.setup_all(hub)
+    try:
+        order = hub.stage_order()
+    finally:
+        await hub.plugins.teardown_all()
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "architecture.md").read_text("utf-8")
+    found = re.search(r"The built-in order:\s*(.*?)\.\n", doc, re.S)
+    assert found, "docs/architecture.md states the built-in order"
+    assert order == [name.strip() for name in found.group(1).replace("\n", " ").split(",")]

@@ -15,8 +15,9 @@ from core_support import PLUGINS_BROKEN, PLUGINS_GOOD, HubFactory, write
 
 import hub.plugins as plugins_mod
 from hub.bootstrap import create_hub, prepare
-from hub.const import EVENT_PLUGIN_FAILED, HubState
+from hub.const import HubState
 from hub.core import Event, Hub
+from hub.events import EVENT_PLUGIN_FAILED
 from hub.hookspecs import hookimpl
 from hub.plugins import PluginManager, await_me_maybe
 

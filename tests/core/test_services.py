@@ -10,13 +10,9 @@ import pytest
 import voluptuous as vol
 
 from hub import validation as cv
-from hub.const import (
-    EVENT_CALL_SERVICE,
-    EVENT_SERVICE_REGISTERED,
-    EVENT_SERVICE_REMOVED,
-    SupportsResponse,
-)
+from hub.const import SupportsResponse
 from hub.core import Context, Event, Hub, ServiceCall
+from hub.events import EVENT_CALL_SERVICE, EVENT_SERVICE_REGISTERED, EVENT_SERVICE_REMOVED
 from hub.exceptions import ServiceNotFound, ServiceValidationError
 
 RECHARGE_SCHEMA = vol.Schema(

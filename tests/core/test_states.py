@@ -7,8 +7,8 @@ from decimal import Decimal
 
 import pytest
 
-from hub.const import EVENT_STATE_CHANGED
 from hub.core import Context, Event, Hub, State
+from hub.events import EVENT_STATE_CHANGED
 from hub.exceptions import InvalidEntityId
 
 T0 = datetime(2024, 5, 1, 8, 0, tzinfo=UTC)

@@ -9,6 +9,7 @@ from pathlib import Path
 import meterhub_nbiot
 import meterhub_rs485
 from hub.metering.link import DownlinkQueue, Link
+from meterhub_nbiot.events import EVENT_COMMAND
 
 REPO = Path(__file__).resolve().parents[2]
 
@@ -16,7 +17,7 @@ REPO = Path(__file__).resolve().parents[2]
 def test_sleeping_meters_queue_commands_through_the_link_contract() -> None:
     assert Link.downlink_queue is meterhub_rs485.Rs485Link.downlink_queue  # awake: None
     assert issubclass(meterhub_nbiot.NbiotLink, DownlinkQueue)
-    assert meterhub_nbiot.NbiotLink.command_event == meterhub_nbiot.EVENT_COMMAND
+    assert meterhub_nbiot.NbiotLink.command_event == EVENT_COMMAND
 
 
 def test_no_hub_code_names_a_link_type_or_duck_types_a_link() -> None:

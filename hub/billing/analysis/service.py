@@ -19,6 +19,7 @@ from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from ...core import Context
+from ...events import EVENT_SHARE_ALLOCATED, EVENT_SHARE_FAILED
 from ...ledger import Ledger, load_accounts
 from ...util import dt
 from ..loss import LossAlarms, LossRow, LossSettings, analyse
@@ -29,14 +30,7 @@ from ..reports import (
     consumption_report,
     receivable_report,
 )
-from ..sharing import (
-    EVENT_SHARE_ALLOCATED,
-    Allocation,
-    ShareCalculator,
-    ShareError,
-    ShareGroup,
-    post_allocation,
-)
+from ..sharing import Allocation, ShareCalculator, ShareError, ShareGroup, post_allocation
 from .base import Catalog, Period
 
 if TYPE_CHECKING:
@@ -47,7 +41,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-EVENT_SHARE_FAILED = "share_failed"
 STARTUP_DELAY = 120.0  # seconds before the catch-up run: let the first reads come in
 MONTH_CHECK_DAYS = 3  # a month's loss is checked on the first days of the next one
 

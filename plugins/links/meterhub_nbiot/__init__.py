@@ -42,17 +42,7 @@ from hub.hookspecs import hookimpl
 from hub.metering.link import LinkType
 from hub.metering.link_schema import host_port, short_duration
 
-from .const import (
-    DEFAULT_CTWING_API,
-    DEFAULT_ONENET_API,
-    EVENT_COMMAND,
-    EVENT_DEVICE_EVENT,
-    EVENT_DEVICE_OFFLINE,
-    EVENT_DEVICE_ONLINE,
-    LINK_TYPE,
-    MAX_BODY_DEFAULT,
-    TIME_SYNC,
-)
+from .const import DEFAULT_CTWING_API, DEFAULT_ONENET_API, LINK_TYPE, MAX_BODY_DEFAULT, TIME_SYNC
 from .events import EVENT_TYPES
 from .link import NbiotLink, QueueFull, UplinkPath
 from .platforms import PlatformError, ctwing_signature, onenet_signature
@@ -61,8 +51,7 @@ from .push import routes
 if TYPE_CHECKING:
     from hub.core import Hub
 
-__all__ = ["EVENT_COMMAND", "EVENT_DEVICE_EVENT", "EVENT_DEVICE_OFFLINE",
-           "EVENT_DEVICE_ONLINE", "TIME_SYNC", "NbiotLink", "NbiotLinkType", "PlatformError",
+__all__ = ["TIME_SYNC", "NbiotLink", "NbiotLinkType", "PlatformError",
            "QueueFull", "UplinkPath", "ctwing_signature", "onenet_signature",
            "register_link_types", "register_routes"]
 

@@ -7,10 +7,6 @@ from typing import Final
 LINK_TYPE: Final = "nbiot"
 
 # Events (all carry ``link`` and ``meter_id``).
-EVENT_COMMAND: Final = "nbiot_command"  # a queued command changed state (``state``, ``previous``)
-EVENT_DEVICE_ONLINE: Final = "nbiot_device_online"  # platform says the module attached
-EVENT_DEVICE_OFFLINE: Final = "nbiot_device_offline"  # platform says the module detached
-EVENT_DEVICE_EVENT: Final = "nbiot_device_event"  # a platform eventReport (alarm...)
 
 # Command rows (storage ``command`` table, ``params.queue == "nbiot"``).
 QUEUE_NAME: Final = "nbiot"

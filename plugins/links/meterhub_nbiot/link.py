@@ -56,10 +56,6 @@ from hub.util.ids import new_id
 from hub.web.routes import HUB_KEY
 
 from .const import (
-    EVENT_COMMAND,
-    EVENT_DEVICE_EVENT,
-    EVENT_DEVICE_OFFLINE,
-    EVENT_DEVICE_ONLINE,
     LINK_TYPE,
     MAX_DATAGRAM,
     MAX_LOGGED_PER_MINUTE,
@@ -75,6 +71,12 @@ from .const import (
     STATE_SENDING,
     STATE_SENT,
     TIME_SYNC,
+)
+from .events import (
+    EVENT_COMMAND,
+    EVENT_DEVICE_EVENT,
+    EVENT_DEVICE_OFFLINE,
+    EVENT_DEVICE_ONLINE,
 )
 from .frames import Address, Captured, CaptureTransport, WindowTransport, frame_addresses
 from .platforms import CtwingApi, OneNetApi, PlatformError

@@ -195,8 +195,9 @@ def setup(hub: Hub) -> None:
     simulation = Simulation(hub, block)
     simulation.build()
     hub.add_component("simulation", simulation)
-    # a pty or server exists before the links open it; the DTUs dial links that listen
+    # a pty or server exists before the links open it; the DTUs dial links that listen,
+    # before the first scheduled reads
     hub.add_stage("simulated buses", start=simulation.start_buses, stop=simulation.stop_buses,
                   before=("links",))
     hub.add_stage("simulated DTUs", start=simulation.start_dtus, stop=simulation.stop_dtus,
-                  after=("links",))
+                  after=("links",), before=("metering",))

@@ -28,7 +28,7 @@ import voluptuous as vol
 
 from hub import validation as cv
 from hub.hookspecs import hookimpl
-from hub.metering.dtu import DTU_KEYS, EVENT_DTU_OFFLINE, EVENT_DTU_ONLINE, Dtu, DtuTable
+from hub.metering.dtu import DTU_KEYS, Dtu, DtuTable
 from hub.metering.link import LinkType
 from hub.metering.link_schema import host_port
 
@@ -37,7 +37,7 @@ from .server import DtuServerLink
 if TYPE_CHECKING:
     from hub.core import Hub
 
-__all__ = ["EVENT_DTU_OFFLINE", "EVENT_DTU_ONLINE", "Dtu", "DtuServerLink", "DtuTable",
+__all__ = ["Dtu", "DtuServerLink", "DtuTable",
            "TcpDtuLinkType", "register_link_types"]
 
 

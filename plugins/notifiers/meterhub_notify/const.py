@@ -12,9 +12,6 @@ TENANT: Final = "tenant"  # notify.tenant: the account's own contacts.notify URL
 LANDLORD: Final = "landlord"  # the notifier landlord notices go to by default
 DEFAULT_TYPE: Final = "apprise"
 
-EVENT_NOTIFY_SENT: Final = "notify_sent"  # {notifier, target, attempts, notice, account_id}
-EVENT_NOTIFY_FAILED: Final = "notify_failed"  # ... + error (never a URL)
-EVENT_NOTIFY_SKIPPED: Final = "notify_skipped"  # {notice, account_id, reason}
 
 # Reasons in notify_skipped / notify_failed.
 REASON_NO_CONTACTS: Final = "no_contacts"

@@ -12,13 +12,13 @@ from hub.core import Context
 from .apprise_type import AppriseType
 from .const import (
     DEFAULT_TYPE,
-    EVENT_NOTIFY_SKIPPED,
     REASON_NO_CONTACTS,
     REASON_QUEUE_FULL,
     REASON_UNKNOWN_ACCOUNT,
     TENANT,
     TENANT_WORKERS,
 )
+from .events import EVENT_NOTIFY_SKIPPED
 from .notifier import DeliverySettings, Message, NotifierType, Target
 from .outbox import Job, Outbox
 

@@ -19,8 +19,9 @@ from hub.core import Context, Event
 
 from .catalog import CATALOG, NOTICES, NoticeSpec, variables
 from .config import dedupe_of
-from .const import EVENT_NOTIFY_SKIPPED, LANDLORD, REASON_DUPLICATE
+from .const import LANDLORD, REASON_DUPLICATE
 from .dispatch import Dispatcher
+from .events import EVENT_NOTIFY_SKIPPED
 from .notifier import Message
 from .templates import render_or
 

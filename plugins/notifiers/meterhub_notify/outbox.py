@@ -19,7 +19,8 @@ from typing import TYPE_CHECKING, Any
 
 from hub.core import Context
 
-from .const import DRAIN_TIMEOUT, EVENT_NOTIFY_FAILED, EVENT_NOTIFY_SENT, REASON_QUEUE_FULL
+from .const import DRAIN_TIMEOUT, REASON_QUEUE_FULL
+from .events import EVENT_NOTIFY_FAILED, EVENT_NOTIFY_SENT
 from .notifier import DeliveryError, DeliverySettings, Message, Target
 from .redact import redact
 

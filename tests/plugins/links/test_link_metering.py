@@ -14,12 +14,7 @@ from conftest import StartHub
 from link_support import Recorder, config_problems, metering, until, within
 
 from hub.core import Hub
-from hub.metering.const import (
-    EVENT_METER_OFFLINE,
-    EVENT_METER_ONLINE,
-    EVENT_READ_FAILED,
-    EVENT_READING,
-)
+from hub.events import EVENT_METER_OFFLINE, EVENT_METER_ONLINE, EVENT_READ_FAILED, EVENT_READING
 from hub.metering.model import Command
 from hub.metering.reading import ReadingSource
 from hub.metering.scheduler import Scheduler

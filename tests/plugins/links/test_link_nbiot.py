@@ -25,7 +25,7 @@ from link_support import Recorder, until, within
 
 from hub.bootstrap import create_hub, prepare
 from hub.core import Hub
-from hub.metering.const import EVENT_READING
+from hub.events import EVENT_READING
 from hub.metering.link import LinkUnavailable
 from hub.metering.model import Command, MeterRef
 from hub.metering.reading import ReadingSource
@@ -34,13 +34,8 @@ from hub.storage.storage import Storage
 from hub.web.server import WebServer
 from meterhub_cjt188.models import NbWaterModel
 from meterhub_cjt188.simulator import CjT188Simulator
-from meterhub_nbiot import (
-    EVENT_COMMAND,
-    EVENT_DEVICE_OFFLINE,
-    EVENT_DEVICE_ONLINE,
-    NbiotLink,
-    QueueFull,
-)
+from meterhub_nbiot import NbiotLink, QueueFull
+from meterhub_nbiot.events import EVENT_COMMAND, EVENT_DEVICE_OFFLINE, EVENT_DEVICE_ONLINE
 from meterhub_nbiot.frames import frame_addresses
 from meterhub_sim.nbiot import SimulatedNbMeter
 from meterhub_sim.simulation import Simulation

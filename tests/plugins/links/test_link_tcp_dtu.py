@@ -12,11 +12,12 @@ from link_support import TOY, Recorder, make_link, meter, until, within
 from link_toy import ToySimulator
 
 from hub.core import Hub
+from hub.events import EVENT_DTU_OFFLINE, EVENT_DTU_ONLINE
 from hub.metering.link import LinkUnavailable
 from hub.metering.model import MeterRef, NoReply
 from hub.metering.sim import SimulatedBus
 from meterhub_sim.dtu import SimulatedDtu
-from meterhub_tcp_dtu import EVENT_DTU_OFFLINE, EVENT_DTU_ONLINE, DtuServerLink, TcpDtuLinkType
+from meterhub_tcp_dtu import DtuServerLink, TcpDtuLinkType
 
 TCP_DTU = TcpDtuLinkType()
 IMEI = "861234567890123"

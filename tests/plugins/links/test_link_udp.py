@@ -13,7 +13,7 @@ from link_support import TOY, Recorder, make_link, meter, until, within
 from link_toy import ToySimulator
 
 from hub.core import Hub
-from hub.metering.dtu import EVENT_DTU_OFFLINE
+from hub.events import EVENT_DTU_OFFLINE
 from hub.metering.link import LinkUnavailable
 from hub.metering.model import MeterRef, NoReply
 from hub.metering.sim import SimulatedBus
