@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from common import assert_no_leftover_tasks
 
 from hub.core import Hub
 from hub.plugins import PluginManager
@@ -19,6 +19,4 @@ async def hub() -> AsyncIterator[Hub]:
     await instance.start()
     yield instance
     await instance.stop()
-    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
-                 and not t.done()]
-    assert not leftovers, f"test left tasks running: {leftovers}"
+    assert_no_leftover_tasks()

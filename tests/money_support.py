@@ -1,27 +1,22 @@
 """Helpers for the money tests of ledger, billing and prepaid (imported by name: tests/ is on
-sys.path): hubs on real storage, consumption events, waiting."""
+sys.path): configs, hubs on real storage, consumption events. Generic helpers: common.py."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import textwrap
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
-from typing import Any, TypeVar, cast
-from zoneinfo import ZoneInfo
+from typing import Any
 
-from hub.bootstrap import create_hub, prepare
-from hub.core import Context, Event, Hub
+from common import start_hub
+
+from hub.core import Context, Hub
 from hub.ledger.ledger import Ledger
-from hub.storage.storage import Storage
 from hub.util.ids import new_id
 
-_F = TypeVar("_F", bound=Callable[..., Any])
-TZ = ZoneInfo("Asia/Shanghai")
 D = Decimal
 
 BASE = """
@@ -32,11 +27,6 @@ storage: {commit_interval: 0.02}
 links:
   - {id: sim1, type: sim, speed: 0}
 """
-
-
-def t(text: str) -> datetime:
-    """A site-local time from '2025-07-01T08:00'."""
-    return datetime.fromisoformat(text).replace(tzinfo=TZ)
 
 
 def meters_yaml(meters: Iterable[tuple[str, str | None, str | None]]) -> str:
@@ -58,23 +48,15 @@ def config(*parts: str) -> str:
 @asynccontextmanager
 async def running_hub(tmp_path: Path, text: str, *, data: str = "data",
                       clock: Callable[[], datetime] | None = None) -> AsyncIterator[Hub]:
-    """A started hub on ``text``; its data dir survives for a restart test."""
-    path = tmp_path / "hub.yaml"
-    path.write_text(text, encoding="utf-8")
-    prepared = prepare(path, data_dir=tmp_path / data)
-    assert not prepared.problems, prepared.problems
-    hub = create_hub(prepared)
-    if clock is not None and hub.has_component("ledger"):
-        hub.component("ledger", Ledger).clock = clock
-    async with asyncio.timeout(30):
-        await hub.start()
-    if clock is not None:
-        hub.component("ledger", Ledger).clock = clock
-    try:
+    """A started hub on ``text`` whose ledger uses ``clock``; its data dir survives."""
+    def use_clock(hub: Hub) -> None:
+        if clock is not None and hub.has_component("ledger"):
+            hub.component("ledger", Ledger).clock = clock
+
+    async with start_hub(tmp_path, text, data=data, before_start=use_clock) as hub:
+        if clock is not None:
+            hub.component("ledger", Ledger).clock = clock
         yield hub
-    finally:
-        async with asyncio.timeout(30):
-            await hub.stop()
 
 
 def consumption(hub: Hub, meter_id: str, start: datetime, end: datetime,
@@ -98,31 +80,3 @@ def hourly(hub: Hub, meter_id: str, start: datetime, hours: int,
     """Fire one consumption event per hour of ``quantity`` each."""
     return [consumption(hub, meter_id, start + timedelta(hours=h),
                         start + timedelta(hours=h + 1), quantity) for h in range(hours)]
-
-
-async def settle(hub: Hub) -> None:
-    """Wait (bounded) until every queued charge and post is committed."""
-    async with asyncio.timeout(20):
-        await hub.component("storage", Storage).flush()  # stored readings fire consumption
-        await asyncio.sleep(0)
-        await hub.component("ledger", Ledger).drain()
-        await hub.block_till_done()
-
-
-def collect(hub: Hub, *event_types: str) -> list[Event]:
-    """Record events of the given types."""
-    seen: list[Event] = []
-    for event_type in event_types:
-        hub.bus.listen(event_type, seen.append)
-    return seen
-
-
-def bounded(seconds: float = 45) -> Callable[[_F], _F]:
-    """Run an async test inside ``asyncio.timeout``: no wait in it can hang."""
-    def wrap(test: _F) -> _F:
-        @functools.wraps(test)
-        async def run(*args: Any, **kwargs: Any) -> Any:
-            async with asyncio.timeout(seconds):
-                return await test(*args, **kwargs)
-        return cast(_F, run)
-    return wrap

@@ -1,4 +1,6 @@
-"""Helpers for the share, loss and report tests: real storage, hubs from YAML, readings."""
+"""Helpers for the share, loss and report tests: real storage, hubs from YAML, readings.
+
+Generic helpers (site time, the clock, collect, settle) are in common.py."""
 
 from __future__ import annotations
 
@@ -9,15 +11,14 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
-from zoneinfo import ZoneInfo
 
-from hub.bootstrap import create_hub, prepare
-from hub.core import Event, Hub
+from common import TZ, Clock, start_hub, t
+
+from hub.core import Hub
 from hub.ledger.ledger import Ledger
 from hub.metering.reading import Reading
 from hub.storage import Storage, StorageSettings
 
-TZ = ZoneInfo("Asia/Shanghai")
 D = Decimal
 
 BASE = """
@@ -31,27 +32,9 @@ links:
 """
 
 
-def t(text: str) -> datetime:
-    """A site-local time from '2026-10-01T00:00'."""
-    return datetime.fromisoformat(text).replace(tzinfo=TZ)
-
-
 def hub_yaml(*parts: str) -> str:
     """The base config plus dedented parts."""
     return BASE + "".join(textwrap.dedent(part).strip("\n") + "\n" for part in parts)
-
-
-class Clock:
-    """A settable clock (for the ledger)."""
-
-    def __init__(self, start: str) -> None:
-        self.now = t(start)
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def set(self, text: str) -> None:
-        self.now = t(text)
 
 
 @asynccontextmanager
@@ -96,34 +79,7 @@ async def register(storage: Storage, meters: Mapping[str, tuple[str, Mapping[str
 async def running_hub(tmp_path: Path, text: str, clock: Clock | None = None
                       ) -> AsyncIterator[Hub]:
     """A started hub from YAML (data in tmp_path/data); the ledger uses ``clock``."""
-    path = tmp_path / "hub.yaml"
-    path.write_text(text, encoding="utf-8")
-    prepared = prepare(path, data_dir=tmp_path / "data")
-    assert not prepared.problems, prepared.problems
-    hub = create_hub(prepared)
-    async with asyncio.timeout(30):
-        await hub.start()
-    if clock is not None:
-        hub.component("ledger", Ledger).clock = clock
-    try:
+    async with start_hub(tmp_path, text) as hub:
+        if clock is not None:
+            hub.component("ledger", Ledger).clock = clock
         yield hub
-    finally:
-        async with asyncio.timeout(30):
-            await hub.stop()
-
-
-async def settle(hub: Hub) -> None:
-    """Wait (bounded) until stored readings are charged and posts committed."""
-    async with asyncio.timeout(30):
-        await hub.component("storage", Storage).flush()
-        await asyncio.sleep(0)
-        await hub.component("ledger", Ledger).drain()
-        await hub.block_till_done()
-
-
-def collect(hub: Hub, *event_types: str) -> list[Event]:
-    """Record events of the given types."""
-    seen: list[Event] = []
-    for event_type in event_types:
-        hub.bus.listen(event_type, seen.append)
-    return seen

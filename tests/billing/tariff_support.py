@@ -2,26 +2,19 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from datetime import date
 from decimal import Decimal
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
+
+from common import TZ, t
 
 from hub.billing.tariff import ChargeLine, Tariff, Usage, round_fen
 from hub.util.calendar import Calendar
 from meterhub_tariffs import register_tariff_types
 
-TZ = ZoneInfo("Asia/Shanghai")
 TYPES = {tariff_type.name: tariff_type for tariff_type in register_tariff_types()}
 D = Decimal
-
-
-def t(text: str) -> datetime:
-    """A site-local time from '2025-07-01T08:00'."""
-    return datetime.fromisoformat(text).replace(tzinfo=TZ)
 
 
 def use(start: str, end: str, quantity: str | Decimal | int, **registers: str) -> Usage:
@@ -102,24 +95,6 @@ BEIJING_TOU: dict[str, Any] = {
     "tier_surcharges": [{"up_to": 2880, "surcharge": 0}, {"up_to": 4800, "surcharge": "0.05"},
                         {"surcharge": "0.30"}],
 }
-
-
-def line_of(path: Path, needle: str, occurrence: int = 1) -> int:
-    """The 1-based line number of the ``occurrence``-th line containing ``needle``."""
-    seen = 0
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if needle in line:
-            seen += 1
-            if seen == occurrence:
-                return number
-    raise AssertionError(f"{needle!r} not found {occurrence}x in {path}")
-
-
-def write(path: Path, text: str) -> Path:
-    """Write dedented text (creating folders) and return the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
 
 
 # A local plugin with meter models and a link type of its own, for configs with meters.

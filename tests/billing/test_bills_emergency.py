@@ -8,7 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from bills_support import Clock, bounded, config, running_hub
+from bills_support import config, running_hub
+from common import Clock, bounded
 
 from hub.exceptions import ServiceValidationError
 from hub.ledger.book import AccountBook

@@ -9,20 +9,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from bills_support import (
-    TZ,
-    Clock,
-    bounded,
-    collect,
-    config,
-    engine,
-    hourly,
-    pseudo_random,
-    running_hub,
-    settle,
-    t,
-    use,
-)
+from bills_support import config, engine, hourly, pseudo_random, running_hub, use
+from common import TZ, Clock, bounded, collect, settle, t
 from tariff_support import BEIJING_TOU, build
 
 from hub.billing.bills import BillError, move_out_tier_lines, tier_parts

@@ -8,7 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from bills_support import Clock, bounded, config, engine, running_hub, settle, t, use
+from bills_support import config, engine, running_hub, use
+from common import Clock, bounded, settle, t
 from tariff_support import build
 
 from hub.billing.bills import fee_window, period_fees

@@ -7,7 +7,8 @@ from datetime import date
 from decimal import Decimal
 from pathlib import Path
 
-from bills_support import Clock, bounded, collect, config, engine, hourly, running_hub, settle
+from bills_support import config, engine, hourly, running_hub
+from common import Clock, bounded, collect, settle
 
 from hub.ledger.ledger import Ledger
 

@@ -7,19 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from bills_support import (
-    Clock,
-    bounded,
-    collect,
-    config,
-    engine,
-    hourly,
-    pseudo_random,
-    running_hub,
-    settle,
-    t,
-    use,
-)
+from bills_support import config, engine, hourly, pseudo_random, running_hub, use
+from common import Clock, bounded, collect, settle, t
 
 from hub.billing.periods import BillPeriod
 from hub.billing.tariff import Usage, round_fen

@@ -9,16 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from analysis_support import (
-    collect,
-    energy,
-    hub_yaml,
-    open_storage,
-    register,
-    running_hub,
-    store,
-    t,
-)
+from analysis_support import energy, hub_yaml, open_storage, register, running_hub, store
+from common import collect, t
 
 from hub.billing.analysis.base import Catalog, MeterFacts, Period
 from hub.billing.analysis.service import Analysis

@@ -7,16 +7,8 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
-from money_support import (
-    bounded,
-    collect,
-    config,
-    consumption,
-    meters_yaml,
-    running_hub,
-    settle,
-    t,
-)
+from common import bounded, collect, settle, t
+from money_support import config, consumption, meters_yaml, running_hub
 
 from hub.billing.tariff import Usage, round_fen
 from hub.billing.tariffs import TariffBook

@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from money_support import config, consumption, meters_yaml, running_hub, settle, t
+from common import settle, t
+from money_support import config, consumption, meters_yaml, running_hub
 
 from hub.ledger.ledger import Ledger
 

@@ -9,7 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from analysis_support import energy, open_storage, register, store, t, water
+from analysis_support import energy, open_storage, register, store, water
+from common import t
 
 from hub.billing.analysis.base import Period, months_between
 from hub.billing.reports import Table, change_percent, consumption_report, write_table

@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from analysis_support import Clock, hub_yaml, running_hub, settle, t
+from analysis_support import hub_yaml, running_hub
+from common import Clock, settle, t
 
 from hub.billing.analysis.api import ReportError, report_table
 from hub.billing.analysis.service import Analysis

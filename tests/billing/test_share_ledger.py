@@ -8,7 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from analysis_support import collect, energy, hub_yaml, running_hub, settle, store
+from analysis_support import energy, hub_yaml, running_hub, store
+from common import collect, settle
 
 from hub.billing.analysis.api import ReportError, report_table
 from hub.billing.analysis.base import Period

@@ -7,7 +7,8 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from tariff_support import MODELS_PLUGIN, line_of, use, write
+from common import line_of, write
+from tariff_support import MODELS_PLUGIN, use
 
 from hub.billing import tariffs as tariffs_plugin
 from hub.billing.tariff import TariffError

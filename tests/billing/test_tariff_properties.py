@@ -10,9 +10,10 @@ from itertools import pairwise
 from typing import Any
 
 import pytest
+from common import TZ
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from tariff_support import BEIJING_TOU, GUANGDONG, PARK, TZ, D, build, history, seg
+from tariff_support import BEIJING_TOU, GUANGDONG, PARK, D, build, history, seg
 
 from hub.billing.tariff import ChargeLine, Usage, round_fen
 

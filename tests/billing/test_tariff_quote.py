@@ -12,7 +12,8 @@ from typing import Any
 
 import pytest
 import yaml
-from tariff_support import TZ, build, write
+from common import TZ, write
+from tariff_support import build
 
 from hub.billing.bills import MeterBilling, compute_bill
 from hub.billing.charging import ChargeState, slice_usage

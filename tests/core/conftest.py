@@ -10,6 +10,7 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from common import assert_no_leftover_tasks
 from core_support import SAMPLE_PLUGIN, HubFactory
 
 from hub.config import HubConfig
@@ -31,9 +32,7 @@ async def make_hub() -> AsyncIterator[HubFactory]:
     async with asyncio.timeout(10):
         for instance in created:
             await instance.stop()
-    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
-                 and not t.done()]
-    assert not leftovers, f"test left tasks running: {leftovers}"
+    assert_no_leftover_tasks()
 
 
 @pytest.fixture(scope="session")

@@ -1,12 +1,10 @@
-"""Helpers shared by the core tests: fixture paths, YAML files, subprocess CLI runs."""
+"""Helpers shared by the core tests: fixture paths, subprocess CLI runs (generic: common.py)."""
 
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
-import textwrap
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 
@@ -24,24 +22,6 @@ CLI_TIMEOUT = 30.0
 
 HubFactory = Callable[..., Hub]
 """The ``make_hub`` fixture: build a not-yet-started hub (config=None, plugins=None)."""
-
-
-def write(path: Path, text: str) -> Path:
-    """Write dedented text to ``path`` (creating folders) and return the path."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(textwrap.dedent(text).lstrip("\n"), encoding="utf-8")
-    return path
-
-
-def line_of(path: Path, needle: str, occurrence: int = 1) -> int:
-    """Return the 1-based line number of the ``occurrence``-th line containing ``needle``."""
-    seen = 0
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
-        if needle in line:
-            seen += 1
-            if seen == occurrence:
-                return number
-    raise AssertionError(f"{needle!r} not found {occurrence}x in {path}")
 
 
 def cli_env(extra_path: Sequence[Path] = (), **overrides: str) -> dict[str, str]:
@@ -80,11 +60,3 @@ def run_cli(
 def problem_lines(output: str) -> list[str]:
     """The indented problem lines of a check-config / run report."""
     return [line.strip() for line in output.splitlines() if line.startswith("  ")]
-
-
-def free_port() -> int:
-    """Return a TCP port on 127.0.0.1 that nobody listens on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port

@@ -15,7 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from core_support import cli_env, free_port, run_cli, write
+from common import free_port, write
+from core_support import cli_env, run_cli
 
 import hub
 

@@ -10,15 +10,8 @@ from typing import Any
 import pytest
 import voluptuous as vol
 import yaml
-from core_support import (
-    BAD_CONFIG,
-    CONFIG_TREE,
-    cli_env,
-    line_of,
-    problem_lines,
-    run_cli,
-    write,
-)
+from common import line_of, write
+from core_support import BAD_CONFIG, CONFIG_TREE, cli_env, problem_lines, run_cli
 
 from hub import validation as cv
 from hub import yamlload

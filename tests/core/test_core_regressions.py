@@ -11,7 +11,8 @@ from typing import Any
 import voluptuous as vol
 from aiohttp import web
 from aiohttp.test_utils import TestClient, TestServer
-from core_support import HubFactory, write
+from common import write
+from core_support import HubFactory
 
 from hub import validation as cv
 from hub.bootstrap import prepare

@@ -11,7 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from core_support import PLUGINS_BROKEN, PLUGINS_GOOD, HubFactory, write
+from common import write
+from core_support import PLUGINS_BROKEN, PLUGINS_GOOD, HubFactory
 
 import hub.plugins as plugins_mod
 from hub.bootstrap import create_hub, prepare

@@ -7,7 +7,8 @@ import importlib.metadata
 from pathlib import Path
 
 import pytest
-from core_support import HubFactory, cli_env, line_of, problem_lines, run_cli, write
+from common import line_of, write
+from core_support import HubFactory, cli_env, problem_lines, run_cli
 
 from hub.bootstrap import prepare
 from hub.const import ENTRY_POINT_GROUP

@@ -7,7 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from core_support import CONFIG_TREE, line_of, write
+from common import line_of, write
+from core_support import CONFIG_TREE
 
 from hub.validation import SecretStr
 from hub.yamlload import LoadContext, NodeDict, NodeList, load_yaml

@@ -6,22 +6,17 @@ import json
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
 import urllib.request
 from pathlib import Path
 
+from common import free_port
+
 from hub.config import DEMO_CONFIG
 
 DEADLINE = 30.0
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _demo_copy(tmp_path: Path) -> Path:
@@ -48,7 +43,7 @@ def test_demo_reads_every_meter_within_30_seconds(tmp_path: Path) -> None:
     config = _demo_copy(tmp_path)
     meter_count = sum(1 for line in (config.parent / "meters.yaml").read_text().splitlines()
                       if line.startswith("- {id:"))
-    port = _free_port()
+    port = free_port()
     log = (tmp_path / "hub.log").open("w+")
     env = {**os.environ, "PYTHONUNBUFFERED": "1"}
     proc = subprocess.Popen(

@@ -9,7 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from money_support import bounded, config, meters_yaml, running_hub, settle
+from common import bounded, settle
+from money_support import config, meters_yaml, running_hub
 
 from hub.core import Context, Hub
 from hub.exceptions import ServiceValidationError

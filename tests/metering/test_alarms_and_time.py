@@ -11,8 +11,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from common import start_hub
 
-from hub.bootstrap import create_hub, prepare
 from hub.core import Event, Hub
 from hub.metering.scheduler import Scheduler
 from hub.metering.service import MeteringService
@@ -40,14 +40,8 @@ meters:
 
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
-    path = tmp_path / "hub.yaml"
-    path.write_text(CONFIG)
-    prepared = prepare(path, data_dir=tmp_path / "data")
-    assert not prepared.problems, prepared.problems
-    instance = create_hub(prepared)
-    await instance.start()
-    yield instance
-    await instance.stop()
+    async with start_hub(tmp_path, CONFIG) as instance:
+        yield instance
 
 
 def _alarms(hub: Hub) -> list[tuple[str, str, str, Any]]:

@@ -9,9 +9,9 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from common import collect, start_hub
 
-from hub.bootstrap import create_hub, prepare
-from hub.core import Event, Hub
+from hub.core import Hub
 from hub.metering.service import MeteringService, ReadFailed
 
 CONFIG = """
@@ -35,21 +35,8 @@ meters:
 
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
-    path = tmp_path / "hub.yaml"
-    path.write_text(CONFIG)
-    prepared = prepare(path, data_dir=tmp_path / "data")
-    assert not prepared.problems, prepared.problems
-    instance = create_hub(prepared)
-    await instance.start()
-    yield instance
-    await instance.stop()
-
-
-def _events(hub: Hub, *types: str) -> list[Event]:
-    seen: list[Event] = []
-    for event_type in types:
-        hub.bus.listen(event_type, seen.append)
-    return seen
+    async with start_hub(tmp_path, CONFIG) as instance:
+        yield instance
 
 
 def service_of(hub: Hub) -> MeteringService:
@@ -57,7 +44,7 @@ def service_of(hub: Hub) -> MeteringService:
 
 
 async def test_read_service_returns_a_reading_with_registers_and_status(hub: Hub) -> None:
-    events = _events(hub, "reading", "meter_online")
+    events = collect(hub, "reading", "meter_online")
     async with asyncio.timeout(10):
         result = await hub.services.call("meter", "read", {"meter_id": "r101_e"},
                                          return_response=True)
@@ -96,7 +83,7 @@ async def test_water_and_three_phase_meters_read_in_their_own_protocols(hub: Hub
 
 
 async def test_silent_meter_fails_and_goes_offline_after_misses(hub: Hub) -> None:
-    events = _events(hub, "read_failed", "meter_offline")
+    events = collect(hub, "read_failed", "meter_offline")
     service = service_of(hub)
     async with asyncio.timeout(10):
         with pytest.raises(ReadFailed):
@@ -131,7 +118,7 @@ async def test_plan_run_rereads_a_meter_that_recovers(hub: Hub) -> None:
     scheduler = hub.component("metering.scheduler", Scheduler)
     sim = service.meters["r102_e"].link.simulators["r102_e"]  # type: ignore[attr-defined]
     sim.faults.silent = True
-    events = _events(hub, "reading")
+    events = collect(hub, "reading")
     plan: dict[str, Any] = {"plan": "every", "minutes": 60, "meters": ["r102_e"]}
     async with asyncio.timeout(10):
         ok, failed = await scheduler.run_plan(0, plan)
@@ -149,7 +136,7 @@ async def test_plan_run_rereads_a_meter_that_recovers(hub: Hub) -> None:
 async def test_over_voltage_raises_an_alarm_and_clears_with_hysteresis(hub: Hub) -> None:
     service = service_of(hub)
     sim = service.meters["r101_e"].link.simulators["r101_e"]  # type: ignore[attr-defined]
-    events = _events(hub, "alarm", "alarm_cleared")
+    events = collect(hub, "alarm", "alarm_cleared")
     async with asyncio.timeout(10):
         sim.set_voltage("240.0")
         await service.read("r101_e")

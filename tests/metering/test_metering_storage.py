@@ -9,8 +9,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
+from common import start_hub
 
-from hub.bootstrap import create_hub, prepare
 from hub.core import Event, Hub
 from hub.metering.service import MeteringService
 from hub.storage.storage import Storage
@@ -33,14 +33,8 @@ meters:
 
 @pytest.fixture
 async def hub(tmp_path: Path) -> AsyncIterator[Hub]:
-    path = tmp_path / "hub.yaml"
-    path.write_text(CONFIG)
-    prepared = prepare(path, data_dir=tmp_path / "data")
-    assert not prepared.problems, prepared.problems
-    instance = create_hub(prepared)
-    await instance.start()
-    yield instance
-    await instance.stop()
+    async with start_hub(tmp_path, CONFIG) as instance:
+        yield instance
 
 
 async def test_consumption_event_follows_each_counted_reading(hub: Hub) -> None:

@@ -1,4 +1,6 @@
-"""Helpers for the control tests: hubs on the sim link with real storage, a fake ledger."""
+"""Helpers for the control tests: hubs on the sim link with real storage, a fake ledger.
+
+Generic helpers (site time, clocks, collect, waiting, settle) are in common.py."""
 
 from __future__ import annotations
 
@@ -6,23 +8,21 @@ import asyncio
 import textwrap
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import date, datetime, timedelta
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
-from hub.bootstrap import create_hub, prepare
-from hub.core import Context, Event, Hub
+from common import HUB_TIMEOUT, start_hub
+
+from hub.core import Context, Hub
 from hub.hookspecs import hookimpl
 from hub.ledger import Thresholds
 from hub.metering.service import MeteringService
 from hub.prepaid.control import Control
 from hub.prepaid.policy import crossings
 from hub.storage.storage import Storage
-from hub.util.dt import utcnow
 
-TZ = ZoneInfo("Asia/Shanghai")
 D = Decimal
 
 BASE = """
@@ -122,25 +122,14 @@ async def running_hub(tmp_path: Path, text: str, *, fake_ledger: bool = True,
                       before_start: Callable[[Hub], None] | None = None
                       ) -> AsyncIterator[tuple[Hub, FakeLedger | None]]:
     """A started hub on ``text`` (data dir kept for restarts) and its fake ledger."""
-    path = tmp_path / "hub.yaml"
-    path.write_text(text, encoding="utf-8")
-    prepared = prepare(path, data_dir=tmp_path / data)
-    assert not prepared.problems, prepared.problems
     holder: list[FakeLedger] = []
-    if fake_ledger:
-        prepared.plugins.register(_FakeLedgerPlugin(holder), "fake_ledger")
-    hub = create_hub(prepared)
-    if before_start is not None:
-        before_start(hub)
-    async with asyncio.timeout(30):
-        await hub.start()
+    plugins = [(_FakeLedgerPlugin(holder), "fake_ledger")] if fake_ledger else []
+    async with start_hub(tmp_path, text, data=data, plugins=plugins,
+                         before_start=before_start) as hub:
         if hub.has_component("control"):
-            await control_of(hub).ready()
-    try:
+            async with asyncio.timeout(HUB_TIMEOUT):
+                await control_of(hub).ready()
         yield hub, (holder[0] if holder else None)
-    finally:
-        async with asyncio.timeout(30):
-            await hub.stop()
 
 
 def control_of(hub: Hub) -> Control:
@@ -157,57 +146,3 @@ def simulator(hub: Hub, meter_id: str) -> Any:
     """The simulated meter behind a meter id."""
     service = hub.component("metering", MeteringService)
     return service.meters[meter_id].link.simulators[meter_id]  # type: ignore[attr-defined]
-
-
-def collect(hub: Hub, *event_types: str) -> list[Event]:
-    """Record events of the given types."""
-    seen: list[Event] = []
-    for event_type in event_types:
-        hub.bus.listen(event_type, seen.append)
-    return seen
-
-
-async def wait_for(predicate: Callable[[], Any], timeout: float = 10.0,
-                   step: float = 0.02) -> Any:
-    """Poll until ``predicate()`` is truthy (bounded); return its value."""
-    async with asyncio.timeout(timeout):
-        while True:
-            value = predicate()
-            if value:
-                return value
-            await asyncio.sleep(step)
-
-
-async def settle(hub: Hub) -> None:
-    """Wait (bounded) for the hub's tracked tasks and a storage commit."""
-    async with asyncio.timeout(10):
-        await hub.block_till_done()
-        await storage_of(hub).flush()
-
-
-def types(events: list[Event]) -> list[str]:
-    """The event types, in order."""
-    return [event.event_type for event in events]
-
-
-class Clock:
-    """A clock for the control component: wall time shifted to a chosen start, movable."""
-
-    def __init__(self, start: datetime) -> None:
-        self.offset = start - utcnow()
-
-    def __call__(self) -> datetime:
-        return utcnow() + self.offset
-
-    def advance(self, delta: timedelta) -> None:
-        """Move time forward."""
-        self.offset += delta
-
-    def set(self, when: datetime) -> None:
-        """Jump to ``when``."""
-        self.offset = when - utcnow()
-
-
-def local(text: str) -> datetime:
-    """A site-local time from '2026-03-02T10:00'."""
-    return datetime.fromisoformat(text).replace(tzinfo=TZ)

@@ -7,7 +7,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from control_support import simulator, wait_for
+from common import wait_for
+from control_support import simulator
 from money_support import config, meters_yaml, running_hub
 
 from hub.core import Context, Hub
@@ -142,7 +143,8 @@ async def test_raising_the_overdraft_at_runtime_closes_a_tripped_meter(tmp_path:
 
 
 async def test_runtime_changes_reach_charging_and_thresholds(tmp_path: Path) -> None:
-    from money_support import consumption, settle, t
+    from common import settle, t
+    from money_support import consumption
 
     accounts = """
     accounts:

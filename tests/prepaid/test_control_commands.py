@@ -8,16 +8,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from control_support import (
-    collect,
-    config,
-    control_of,
-    running_hub,
-    simulator,
-    storage_of,
-    types,
-    wait_for,
-)
+from common import collect, types, wait_for
+from control_support import config, control_of, running_hub, simulator, storage_of
 
 from hub.core import Context, Hub
 from hub.metering.model import Command

@@ -15,19 +15,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from control_support import (
-    Clock,
-    FakeLedger,
-    collect,
-    config,
-    control_of,
-    local,
-    running_hub,
-    simulator,
-    storage_of,
-    types,
-    wait_for,
-)
+from common import Clock, collect, t, types, wait_for
+from control_support import FakeLedger, config, control_of, running_hub, simulator, storage_of
 
 from hub.core import Context, Hub
 from hub.exceptions import ServiceValidationError
@@ -56,7 +45,7 @@ accounts:
   - {id: r103}
 """
 
-MONDAY_9 = local("2026-03-02T09:00")  # a workday
+MONDAY_9 = t("2026-03-02T09:00")  # a workday
 
 
 async def register(hub: Hub, meter_id: str) -> Decimal:
@@ -124,7 +113,7 @@ async def test_never_mode_only_alarms(tmp_path: Path) -> None:
 
 async def test_delayed_trips_only_at_its_time_after_a_warning(tmp_path: Path) -> None:
     async with running_hub(tmp_path, config(ACCOUNTS)) as (hub, fake):
-        clock = Clock(MONDAY_9)
+        clock = Clock(MONDAY_9, running=True)
         control_of(hub).set_clock(clock)
         events = collect(hub, "trip_scheduled", "trip_warning", "command_queued",
                          "trip_cancelled")
@@ -133,23 +122,23 @@ async def test_delayed_trips_only_at_its_time_after_a_warning(tmp_path: Path) ->
         scheduled = events[0].data
         assert scheduled["kind"] == "delayed"
         state = await wait_for(lambda: hub.states.get("account.r103"))
-        assert state.attributes["trip_scheduled"] == local("2026-03-02T10:00").isoformat()
-        assert scheduled["due"] == local("2026-03-02T10:00").isoformat()
-        clock.set(local("2026-03-02T09:29"))
+        assert state.attributes["trip_scheduled"] == t("2026-03-02T10:00").isoformat()
+        assert scheduled["due"] == t("2026-03-02T10:00").isoformat()
+        clock.set(t("2026-03-02T09:29"))
         control_of(hub).trips.wake()
         await asyncio.sleep(0.3)
         assert types(events) == ["trip_scheduled"]  # no warning yet, no trip
-        clock.set(local("2026-03-02T09:31"))
+        clock.set(t("2026-03-02T09:31"))
         control_of(hub).trips.wake()
         await wait_for(lambda: "trip_warning" in types(events))
         assert simulator(hub, "r103_e").relay_closed
-        clock.set(local("2026-03-02T10:00:01"))
+        clock.set(t("2026-03-02T10:00:01"))
         control_of(hub).trips.wake()
         await wait_for(lambda: not simulator(hub, "r103_e").relay_closed)
         assert types(events)[:3] == ["trip_scheduled", "trip_warning", "command_queued"]
         # still in arrears: tomorrow's check is pending, one row
         next_row = await wait_for(lambda: control_of(hub).trips.pending("r103"))
-        assert next_row.due == local("2026-03-03T10:00")
+        assert next_row.due == t("2026-03-03T10:00")
         ledger_of(fake).set("r103", "20")
         await wait_for(lambda: simulator(hub, "r103_e").relay_closed)
         await wait_for(lambda: "trip_cancelled" in types(events))
@@ -158,20 +147,20 @@ async def test_delayed_trips_only_at_its_time_after_a_warning(tmp_path: Path) ->
 
 async def test_delayed_trip_is_deferred_out_of_a_protection_window(tmp_path: Path) -> None:
     async with running_hub(tmp_path, config(WINDOWED)) as (hub, fake):
-        clock = Clock(MONDAY_9)
+        clock = Clock(MONDAY_9, running=True)
         control_of(hub).set_clock(clock)
         scheduled = collect(hub, "trip_scheduled")
         ledger_of(fake).set("r103", "-1")
         await wait_for(lambda: scheduled)
-        clock.set(local("2026-03-02T10:00:01"))  # its time, but the whole day is protected
+        clock.set(t("2026-03-02T10:00:01"))  # its time, but the whole day is protected
         control_of(hub).trips.wake()
         await wait_for(lambda: len(scheduled) == 2)
         assert scheduled[1].data["kind"] == "deferred"
-        assert scheduled[1].data["due"] == local("2026-03-03T00:00").isoformat()
+        assert scheduled[1].data["due"] == t("2026-03-03T00:00").isoformat()
         await asyncio.sleep(0.3)
         assert simulator(hub, "r103_e").relay_closed
         assert await commands_of(hub, "r103_e") == []
-        clock.set(local("2026-03-03T00:00:05"))
+        clock.set(t("2026-03-03T00:00:05"))
         control_of(hub).trips.wake()
         await wait_for(lambda: not simulator(hub, "r103_e").relay_closed)
 
@@ -226,7 +215,7 @@ async def test_a_force_off_hold_keeps_the_supply_off_whatever_the_balance(
 async def test_postpaid_trips_only_after_the_grace_period(tmp_path: Path) -> None:
     async with running_hub(tmp_path, config(POSTPAID)) as (hub, fake):
         bills = ledger_of(fake)
-        clock = Clock(MONDAY_9)
+        clock = Clock(MONDAY_9, running=True)
         trips = control_of(hub).trips
         control_of(hub).set_clock(clock)
         bills.set("r101", "-500")  # a postpaid balance means nothing by itself
@@ -234,10 +223,10 @@ async def test_postpaid_trips_only_after_the_grace_period(tmp_path: Path) -> Non
         scheduled = collect(hub, "trip_scheduled")
         await trips.evaluate("r101", Context(), Trigger.RECONCILE)
         assert scheduled[0].data["kind"] == "postpaid"  # the policy waits for the grace end
-        assert scheduled[0].data["due"] == local("2026-03-05T00:00").isoformat()
+        assert scheduled[0].data["due"] == t("2026-03-05T00:00").isoformat()
         await asyncio.sleep(0.2)
         assert simulator(hub, "r101_e").relay_closed
-        clock.set(local("2026-03-05T00:00:01"))
+        clock.set(t("2026-03-05T00:00:01"))
         bills.late.add("r101")  # the billing engine marks the bill overdue
         trips.wake()
         await wait_for(lambda: not simulator(hub, "r101_e").relay_closed)
@@ -282,7 +271,7 @@ async def test_why_walks_back_through_recorded_causes(tmp_path: Path) -> None:
 async def test_a_recharge_cancels_a_pending_delayed_trip_before_its_time(
         tmp_path: Path) -> None:
     async with running_hub(tmp_path, config(ACCOUNTS)) as (hub, fake):
-        control_of(hub).set_clock(Clock(MONDAY_9))
+        control_of(hub).set_clock(Clock(MONDAY_9, running=True))
         cancelled = collect(hub, "trip_cancelled")
         ledger = ledger_of(fake)
         ledger.set("r103", "-1")

@@ -12,7 +12,8 @@ import contextlib
 from decimal import Decimal
 from pathlib import Path
 
-from control_support import collect, config, control_of, running_hub, simulator, wait_for
+from common import collect, wait_for
+from control_support import config, control_of, running_hub, simulator
 
 from hub.core import Context, Hub
 from hub.ledger.ledger import Ledger

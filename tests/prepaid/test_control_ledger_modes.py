@@ -10,17 +10,8 @@ from collections.abc import Sequence
 from decimal import Decimal
 from pathlib import Path
 
-from control_support import (
-    Clock,
-    collect,
-    config,
-    control_of,
-    local,
-    running_hub,
-    simulator,
-    types,
-    wait_for,
-)
+from common import Clock, collect, t, types, wait_for
+from control_support import config, control_of, running_hub, simulator
 
 from hub.core import Context, Hub
 from hub.ledger.ledger import Ledger
@@ -104,7 +95,7 @@ async def test_never_mode_runs_into_arrears_with_an_alarm_and_no_trip(tmp_path: 
 
 async def test_delayed_mode_trips_at_its_time_after_real_charges(tmp_path: Path) -> None:
     async with running_hub(tmp_path, text(), fake_ledger=False) as (hub, _none):
-        clock = Clock(local("2026-03-02T09:00"))  # a Monday morning
+        clock = Clock(t("2026-03-02T09:00"), running=True)  # a Monday morning
         control_of(hub).set_clock(clock)
         ledger = hub.component("ledger", Ledger)
         events = collect(hub, "balance_exhausted", "trip_scheduled", "trip_warning")
@@ -112,11 +103,11 @@ async def test_delayed_mode_trips_at_its_time_after_real_charges(tmp_path: Path)
             await wait_for(lambda: "trip_scheduled" in types(events), timeout=20)
         assert ledger.balance("delayed") <= 0
         assert simulator(hub, "d_e").relay_closed  # not before 10:00
-        clock.set(local("2026-03-02T09:31"))  # the 30-minute warning
+        clock.set(t("2026-03-02T09:31"))  # the 30-minute warning
         control_of(hub).trips.wake()
         await wait_for(lambda: "trip_warning" in types(events))
         assert simulator(hub, "d_e").relay_closed
-        clock.set(local("2026-03-02T10:00:01"))
+        clock.set(t("2026-03-02T10:00:01"))
         control_of(hub).trips.wake()
         await wait_for(lambda: not simulator(hub, "d_e").relay_closed)
         await hub.services.call("account", "recharge", {

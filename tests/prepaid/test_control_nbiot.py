@@ -6,7 +6,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from control_support import collect, control_of, running_hub, storage_of, wait_for
+from common import collect, wait_for
+from control_support import control_of, running_hub, storage_of
 
 from hub.core import Hub
 from meterhub_cjt188.simulator import CjT188Simulator

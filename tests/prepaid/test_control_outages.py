@@ -7,7 +7,8 @@ from __future__ import annotations
 import asyncio
 from pathlib import Path
 
-from control_support import collect, config, running_hub, simulator, wait_for
+from common import collect, wait_for
+from control_support import config, running_hub, simulator
 
 from hub.core import Hub
 from hub.storage.storage import Storage

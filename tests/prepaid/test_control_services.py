@@ -7,17 +7,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from control_support import (
-    Clock,
-    collect,
-    config,
-    control_of,
-    local,
-    running_hub,
-    simulator,
-    storage_of,
-    wait_for,
-)
+from common import Clock, collect, t, wait_for
+from control_support import config, control_of, running_hub, simulator, storage_of
 
 from hub.core import Context, Hub
 from hub.exceptions import ServiceValidationError
@@ -174,7 +165,7 @@ async def test_a_new_hold_replaces_the_old_and_holds_survive_a_restart(
 async def test_the_end_of_a_keep_on_hold_lets_the_policy_trip(tmp_path: Path) -> None:
     async with running_hub(tmp_path, TEXT) as (hub, fake):
         assert fake is not None
-        clock = Clock(local("2026-03-02T09:00"))
+        clock = Clock(t("2026-03-02T09:00"), running=True)
         control_of(hub).set_clock(clock)
         released = collect(hub, "hold_released")
         await hub.services.call("account", "hold", {
@@ -183,7 +174,7 @@ async def test_the_end_of_a_keep_on_hold_lets_the_policy_trip(tmp_path: Path) ->
         fake.set("r102", "-2")
         await asyncio.sleep(0.3)
         assert simulator(hub, "r102_e").relay_closed
-        clock.set(local("2026-03-02T12:00:01"))
+        clock.set(t("2026-03-02T12:00:01"))
         control_of(hub).trips.wake()
         await wait_for(lambda: not simulator(hub, "r102_e").relay_closed)
         assert released[0].data["expired"] is True

@@ -16,20 +16,8 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any, cast
 
-from control_support import (
-    Clock,
-    FakeLedger,
-    collect,
-    config,
-    control_of,
-    local,
-    running_hub,
-    simulator,
-    storage_of,
-    types,
-    wait_for,
-)
-from money_support import bounded
+from common import Clock, bounded, collect, t, types, wait_for
+from control_support import FakeLedger, config, control_of, running_hub, simulator, storage_of
 
 from hub.core import Context, Hub
 from hub.ledger import Thresholds, TripMode
@@ -37,7 +25,7 @@ from hub.ledger.book import AccountBook
 from hub.ledger.ledger import Ledger
 
 D = Decimal
-MONDAY_9 = local("2026-03-02T09:00")  # a workday
+MONDAY_9 = t("2026-03-02T09:00")  # a workday
 
 DELAYED = """
 accounts:
@@ -110,7 +98,7 @@ def assert_leads_back_to_carol(result: dict[str, Any], call: Context) -> None:
     due = chain[0]["events"][0]["data"]
     assert due["account_id"] == "r101"
     assert due["kind"] == "deferred"
-    assert due["due"] == local("2026-03-03T00:00").isoformat()
+    assert due["due"] == t("2026-03-03T00:00").isoformat()
     assert result["user_id"] == "carol"
 
 
@@ -130,17 +118,17 @@ async def adjust_by_carol(hub: Hub) -> Context:
 async def test_why_of_a_trip_deferred_out_of_a_protection_window(tmp_path: Path) -> None:
     text = config(REAL_LEDGER, meters=ONE_METER, extra=TARIFF)
     async with running_hub(tmp_path, text, fake_ledger=False) as (hub, _none):
-        clock = Clock(MONDAY_9)
+        clock = Clock(MONDAY_9, running=True)
         control_of(hub).set_clock(clock)
         events = collect(hub, "trip_scheduled", "trip_due")
         call = await adjust_by_carol(hub)
         assert hub.component("ledger", Ledger).balance("r101") < 0
         await wait_for(lambda: control_of(hub).trips.pending("r101") is not None)
         assert types(events) == ["trip_scheduled"]
-        assert events[0].data["due"] == local("2026-03-03T00:00").isoformat()
+        assert events[0].data["due"] == t("2026-03-03T00:00").isoformat()
         await asyncio.sleep(0.2)
         assert simulator(hub, "r101_e").relay_closed  # protected all day
-        clock.set(local("2026-03-03T00:00:05"))  # the window's end
+        clock.set(t("2026-03-03T00:00:05"))  # the window's end
         control_of(hub).trips.wake()
         await wait_for(lambda: not simulator(hub, "r101_e").relay_closed)
         assert types(events) == ["trip_scheduled", "trip_due"]
@@ -153,11 +141,11 @@ async def test_why_of_a_trip_deferred_out_of_a_protection_window(tmp_path: Path)
 async def test_why_of_a_scheduled_trip_that_fires_after_a_restart(tmp_path: Path) -> None:
     text = config(REAL_LEDGER, meters=ONE_METER, extra=TARIFF)
     async with running_hub(tmp_path, text, fake_ledger=False) as (hub, _none):
-        control_of(hub).set_clock(Clock(MONDAY_9))
+        control_of(hub).set_clock(Clock(MONDAY_9, running=True))
         call = await adjust_by_carol(hub)
         row = await wait_for(lambda: control_of(hub).trips.pending("r101"))
-        assert row.due == local("2026-03-03T00:00")
-    clock = Clock(local("2026-03-02T22:00"))  # still inside the window after the restart
+        assert row.due == t("2026-03-03T00:00")
+    clock = Clock(t("2026-03-02T22:00"), running=True)  # still inside the window after the restart
 
     def before_start(hub: Hub) -> None:
         async def set_clock() -> None:  # once control exists, before it loads its rows
@@ -173,7 +161,7 @@ async def test_why_of_a_scheduled_trip_that_fires_after_a_restart(tmp_path: Path
         assert again.context.id == row.context.id
         assert simulator(hub, "r101_e").relay_closed
         due = collect(hub, "trip_due")
-        clock.set(local("2026-03-03T00:00:05"))
+        clock.set(t("2026-03-03T00:00:05"))
         trips.wake()
         await wait_for(lambda: not simulator(hub, "r101_e").relay_closed)
         assert types(due) == ["trip_due"]
@@ -184,13 +172,13 @@ async def test_why_of_a_scheduled_trip_that_fires_after_a_restart(tmp_path: Path
 @bounded()
 async def test_why_of_a_delayed_trip_leads_back_to_the_balance_event(tmp_path: Path) -> None:
     async with running_hub(tmp_path, config(DELAYED)) as (hub, fake):
-        clock = Clock(MONDAY_9)
+        clock = Clock(MONDAY_9, running=True)
         control_of(hub).set_clock(clock)
         cause = Context(user_id="carol", origin="test.ledger")
         ledger_of(fake).set("r103", "-1", context=cause)
         row = await wait_for(lambda: control_of(hub).trips.pending("r103"))
         assert row.kind == "delayed"
-        clock.set(local("2026-03-02T10:00:01"))
+        clock.set(t("2026-03-02T10:00:01"))
         control_of(hub).trips.wake()
         await wait_for(lambda: not simulator(hub, "r103_e").relay_closed)
         result = await why_of_trip(hub, "r103_e")
@@ -207,7 +195,7 @@ async def test_why_of_a_delayed_trip_leads_back_to_the_balance_event(tmp_path: P
 async def test_switching_to_never_cancels_a_pending_delayed_trip_at_once(
         tmp_path: Path) -> None:
     async with running_hub(tmp_path, config(DELAYED)) as (hub, fake):
-        clock = Clock(MONDAY_9)
+        clock = Clock(MONDAY_9, running=True)
         control_of(hub).set_clock(clock)
         events = collect(hub, "trip_cancelled", "trip_warning", "trip_due", "command_queued")
         ledger_of(fake).set("r103", "-1")
@@ -230,10 +218,10 @@ async def test_switching_to_never_cancels_a_pending_delayed_trip_at_once(
         stored = await schedule_rows(hub, "r103")
         assert [(r.schedule_id, r.state) for r in stored] == [(row.schedule_id, "cancelled")]
         # the warning time and the trip time pass: nothing at all
-        clock.set(local("2026-03-02T09:45"))
+        clock.set(t("2026-03-02T09:45"))
         control_of(hub).trips.wake()
         await asyncio.sleep(0.2)
-        clock.set(local("2026-03-02T10:00:05"))
+        clock.set(t("2026-03-02T10:00:05"))
         control_of(hub).trips.wake()
         await asyncio.sleep(0.3)
         await hub.block_till_done()
@@ -246,7 +234,7 @@ async def test_switching_to_never_cancels_a_pending_delayed_trip_at_once(
 async def test_a_trip_check_due_for_a_never_account_is_cancelled_not_fired(
         tmp_path: Path) -> None:
     async with running_hub(tmp_path, config(DELAYED)) as (hub, fake):
-        clock = Clock(MONDAY_9)
+        clock = Clock(MONDAY_9, running=True)
         control_of(hub).set_clock(clock)
         events = collect(hub, "trip_cancelled", "command_queued", "trip_scheduled")
         ledger_of(fake).set("r103", "-1")
@@ -257,7 +245,7 @@ async def test_a_trip_check_due_for_a_never_account_is_cancelled_not_fired(
         book.accounts["r103"] = dataclasses.replace(book.accounts["r103"],
                                                     trip_mode=TripMode.NEVER)
         assert control_of(hub).trips.pending("r103") is not None
-        clock.set(local("2026-03-02T10:00:01"))
+        clock.set(t("2026-03-02T10:00:01"))
         control_of(hub).trips.wake()
         await wait_for(lambda: "trip_cancelled" in types(events), timeout=5)
         assert control_of(hub).trips.pending("r103") is None
@@ -276,7 +264,7 @@ async def test_a_trip_check_due_for_a_never_account_is_cancelled_not_fired(
 async def test_a_larger_overdraft_lifts_the_arrears_and_cancels_the_pending_trip(
         tmp_path: Path) -> None:
     async with running_hub(tmp_path, config(DELAYED)) as (hub, fake):
-        clock = Clock(MONDAY_9)
+        clock = Clock(MONDAY_9, running=True)
         control_of(hub).set_clock(clock)
         events = collect(hub, "trip_cancelled", "command_queued")
         ledger_of(fake).set("r103", "-1")
@@ -288,7 +276,7 @@ async def test_a_larger_overdraft_lifts_the_arrears_and_cancels_the_pending_trip
         assert control_of(hub).trips.pending("r103") is None
         cancelled = [e for e in events if e.event_type == "trip_cancelled"]
         assert [e.data["schedule_id"] for e in cancelled] == [row.schedule_id]
-        clock.set(local("2026-03-02T10:00:01"))
+        clock.set(t("2026-03-02T10:00:01"))
         control_of(hub).trips.wake()
         await asyncio.sleep(0.3)
         await hub.block_till_done()
@@ -298,6 +286,6 @@ async def test_a_larger_overdraft_lifts_the_arrears_and_cancels_the_pending_trip
         ledger_of(fake).thresholds["r103"] = Thresholds(overdraft=D(10))
         ledger_of(fake).set("r103", "-12")
         again = await wait_for(lambda: control_of(hub).trips.pending("r103"))
-        assert again.due == local("2026-03-03T10:00")
+        assert again.due == t("2026-03-03T10:00")
         assert again.schedule_id != row.schedule_id
         assert again.due - clock() < timedelta(days=1)

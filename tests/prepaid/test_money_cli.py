@@ -10,7 +10,8 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from money_support import bounded, config, consumption, meters_yaml, running_hub, settle, t
+from common import bounded, settle, t
+from money_support import config, consumption, meters_yaml, running_hub
 
 from hub.prepaid.cli import cmd_account
 from hub.web.server import WebServer

@@ -6,16 +6,8 @@ import asyncio
 from decimal import Decimal
 from pathlib import Path
 
-from money_support import (
-    bounded,
-    collect,
-    config,
-    consumption,
-    meters_yaml,
-    running_hub,
-    settle,
-    t,
-)
+from common import bounded, collect, settle, t
+from money_support import config, consumption, meters_yaml, running_hub
 
 from hub.core import Context
 from hub.ledger.ledger import Ledger

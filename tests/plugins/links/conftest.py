@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from common import assert_no_leftover_tasks
 from link_support import hub_config, plugin_manager
 
 from hub.core import Hub
@@ -35,6 +36,4 @@ async def start_hub(tmp_path: Path) -> AsyncIterator[StartHub]:
     async with asyncio.timeout(20):
         for instance in created:
             await instance.stop()
-    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
-                 and not t.done()]
-    assert not leftovers, f"test left tasks running: {leftovers}"
+    assert_no_leftover_tasks()

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 import link_toy
+from common import collect, of_type, wait_for
 
 import hub.metering
 import meterhub_carrier
@@ -46,6 +47,19 @@ def plugin_manager() -> PluginManager:
 def hub_config(raw: Mapping[str, Any], plugins: PluginManager, data_dir: Path
                ) -> config_mod.HubConfig:
     """Validate ``raw`` like hub.yaml (every problem fails the test)."""
+    validated, problems = _validate(raw, plugins)
+    assert not problems, [str(p) for p in problems]
+    return config_mod.build(validated, None, data_dir)
+
+
+def config_problems(raw: Mapping[str, Any]) -> list[str]:
+    """The problems a config has (as text)."""
+    _validated, problems = _validate(raw, plugin_manager())
+    return [str(p) for p in problems]
+
+
+def _validate(raw: Mapping[str, Any], plugins: PluginManager) -> tuple[Any, list[Any]]:
+    """Validate ``raw`` with the plugins' schemas and their check_config hooks."""
 
     def cross_check(blocks: dict[str, Any]) -> list[tuple[list[Any], str]]:
         found: list[tuple[list[Any], str]] = []
@@ -55,23 +69,7 @@ def hub_config(raw: Mapping[str, Any], plugins: PluginManager, data_dir: Path
 
     validated, problems = config_mod.validate(dict(raw), plugins.config_schemas, None,
                                               cross_check)
-    assert not problems, [str(p) for p in problems]
-    return config_mod.build(validated, None, data_dir)
-
-
-def config_problems(raw: Mapping[str, Any]) -> list[str]:
-    """The problems a config has (as text)."""
-    plugins = plugin_manager()
-
-    def cross_check(blocks: dict[str, Any]) -> list[tuple[list[Any], str]]:
-        found: list[tuple[list[Any], str]] = []
-        for _info, result in plugins.call_each("check_config", config=blocks):
-            found.extend(result or [])
-        return found
-
-    _validated, problems = config_mod.validate(dict(raw), plugins.config_schemas, None,
-                                               cross_check)
-    return [str(p) for p in problems]
+    return validated, list(problems)
 
 
 def make_link(link_type: LinkType, hub: Hub, config: Mapping[str, Any]) -> Link:
@@ -96,21 +94,16 @@ class Recorder:
     """Collects events of some types."""
 
     def __init__(self, hub: Hub, *types: str) -> None:
-        self.events: list[Event] = []
-        for event_type in types:
-            hub.bus.listen(event_type, self.events.append)
+        self.events: list[Event] = collect(hub, *types)
 
     def of(self, event_type: str) -> list[Event]:
         """The events of one type, in order."""
-        return [e for e in self.events if e.event_type == event_type]
+        return of_type(self.events, event_type)
 
 
-async def until(predicate: Callable[[], bool], timeout: float = 5.0,
-                step: float = 0.01) -> None:
-    """Wait until ``predicate()`` holds (TimeoutError after ``timeout`` seconds)."""
-    async with asyncio.timeout(timeout):
-        while not predicate():
-            await asyncio.sleep(step)
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    """``wait_for`` with the link tests' bound (5 s) and fast polling (10 ms)."""
+    await wait_for(predicate, timeout, step=0.01)
 
 
 async def within(awaitable: Awaitable[Any], timeout: float = 10.0) -> Any:

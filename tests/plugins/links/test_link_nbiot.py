@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -21,9 +22,9 @@ import aiohttp
 import pytest
 import yaml
 from aiohttp import web
+from common import assert_no_leftover_tasks, free_port, start_hub
 from link_support import Recorder, until, within
 
-from hub.bootstrap import create_hub, prepare
 from hub.core import Hub
 from hub.events import EVENT_READING
 from hub.metering.link import LinkUnavailable
@@ -53,13 +54,6 @@ C2_REPLY = bytes.fromhex("68 10 34 12 00 00 00 00 00 84 05 17 A0 01 01 00 00 16"
 MODEL = NbWaterModel()
 
 Factory = Callable[..., Awaitable[Hub]]
-
-
-def free_port() -> int:
-    """A free TCP port on loopback."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def site(*, ctwing_api: str | None = None, onenet_api: str | None = None,
@@ -95,26 +89,18 @@ def site(*, ctwing_api: str | None = None, onenet_api: str | None = None,
 @pytest.fixture
 async def make_hub(tmp_path: Path) -> AsyncIterator[Factory]:
     """Start hubs from configs (data dir shared unless ``data`` names another)."""
-    hubs: list[Hub] = []
+    async with contextlib.AsyncExitStack() as stack:
+        started: list[Hub] = []
 
-    async def factory(config: dict[str, Any], data: str = "data") -> Hub:
-        path = tmp_path / f"hub{len(hubs)}.yaml"
-        path.write_text(yaml.safe_dump(config, allow_unicode=True))
-        prepared = prepare(path, data_dir=tmp_path / data)
-        assert not prepared.problems, [str(p) for p in prepared.problems]
-        hub = create_hub(prepared)
-        hubs.append(hub)
-        async with asyncio.timeout(15):
-            await hub.start()
-        return hub
+        async def factory(config: dict[str, Any], data: str = "data") -> Hub:
+            hub = await stack.enter_async_context(start_hub(
+                tmp_path, yaml.safe_dump(config, allow_unicode=True), data=data,
+                name=f"hub{len(started)}.yaml"))
+            started.append(hub)
+            return hub
 
-    yield factory
-    async with asyncio.timeout(20):
-        for hub in hubs:
-            await hub.stop()
-    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
-                 and not t.done()]
-    assert not leftovers, f"test left tasks running: {leftovers}"
+        yield factory
+    assert_no_leftover_tasks()
 
 
 def nb_link(hub: Hub) -> NbiotLink:

@@ -6,6 +6,7 @@ import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
+from common import assert_no_leftover_tasks
 
 
 @pytest.fixture(autouse=True)
@@ -13,6 +14,4 @@ async def no_leftover_tasks() -> AsyncIterator[None]:
     """Fail a test that leaves tasks behind."""
     yield
     await asyncio.sleep(0)
-    leftovers = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()
-                 and not t.done()]
-    assert not leftovers, f"test left tasks running: {leftovers}"
+    assert_no_leftover_tasks()

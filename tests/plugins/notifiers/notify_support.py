@@ -1,25 +1,17 @@
-"""Helpers for the notify tests: a real HTTP receiver on loopback, hubs from YAML, waiting."""
+"""Helpers for the notify tests: a real HTTP receiver on loopback, configs (generic: common.py)."""
 
 from __future__ import annotations
 
 import asyncio
 import textwrap
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
-from datetime import datetime
-from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from aiohttp import web
 
-from hub.bootstrap import create_hub, prepare
-from hub.core import Event, Hub
-from hub.util.dt import utcnow
-
-TZ = ZoneInfo("Asia/Shanghai")
 TOKEN = "SECRETTOKEN123"  # put in every receiver URL: it must never reach a log line
 
 
@@ -103,73 +95,3 @@ def config(*parts: str, language: str = "zh-CN") -> str:
     """The base config plus dedented parts."""
     return BASE.replace("LANG", language) + "".join(
         textwrap.dedent(part).strip("\n") + "\n" for part in parts)
-
-
-def write(tmp_path: Path, text: str) -> Path:
-    """Write hub.yaml into tmp_path."""
-    tmp_path.mkdir(parents=True, exist_ok=True)
-    path = tmp_path / "hub.yaml"
-    path.write_text(text, encoding="utf-8")
-    return path
-
-
-@asynccontextmanager
-async def running_hub(tmp_path: Path, text: str,
-                      before_start: Callable[[Hub], None] | None = None
-                      ) -> AsyncIterator[Hub]:
-    """A started hub on ``text``; stopped (bounded) afterwards."""
-    prepared = prepare(write(tmp_path, text), data_dir=tmp_path / "data")
-    assert not prepared.problems, [str(p) for p in prepared.problems]
-    hub = create_hub(prepared)
-    if before_start is not None:
-        before_start(hub)
-    async with asyncio.timeout(30):
-        await hub.start()
-    try:
-        yield hub
-    finally:
-        async with asyncio.timeout(30):
-            await hub.stop()
-
-
-def collect(hub: Hub, *event_types: str) -> list[Event]:
-    """Record events of the given types."""
-    seen: list[Event] = []
-    for event_type in event_types:
-        hub.bus.listen(event_type, seen.append)
-    return seen
-
-
-async def wait_for(predicate: Callable[[], Any], timeout: float = 10.0,
-                   step: float = 0.02) -> Any:
-    """Poll until ``predicate()`` is truthy (bounded); return its value."""
-    async with asyncio.timeout(timeout):
-        while True:
-            value = predicate()
-            if value:
-                return value
-            await asyncio.sleep(step)
-
-
-def of_type(events: list[Event], event_type: str) -> list[Event]:
-    """The events of one type."""
-    return [event for event in events if event.event_type == event_type]
-
-
-def local(text: str) -> datetime:
-    """A site-local time from '2026-03-02T10:00'."""
-    return datetime.fromisoformat(text).replace(tzinfo=TZ)
-
-
-class Clock:
-    """A movable clock for the control component: wall time shifted to a chosen start."""
-
-    def __init__(self, start: datetime) -> None:
-        self.offset = start - utcnow()
-
-    def __call__(self) -> datetime:
-        return utcnow() + self.offset
-
-    def set(self, when: datetime) -> None:
-        """Jump to ``when``."""
-        self.offset = when - utcnow()

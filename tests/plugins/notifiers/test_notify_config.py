@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from notify_support import TOKEN, config, write
+from common import write_hub_yaml
+from notify_support import TOKEN, config
 
 from hub.bootstrap import prepare
 
 
 def problems_of(tmp_path: Path, text: str) -> list[str]:
-    prepared = prepare(write(tmp_path, text), data_dir=tmp_path / "data")
+    prepared = prepare(write_hub_yaml(tmp_path, text), data_dir=tmp_path / "data")
     return [str(problem) for problem in prepared.problems]
 
 

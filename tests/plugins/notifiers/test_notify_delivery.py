@@ -8,15 +8,8 @@ import time
 from pathlib import Path
 
 import pytest
-from notify_support import (
-    TOKEN,
-    collect,
-    config,
-    of_type,
-    receiver,
-    running_hub,
-    wait_for,
-)
+from common import collect, of_type, start_hub, wait_for
+from notify_support import TOKEN, config, receiver
 
 from hub.exceptions import ServiceValidationError
 
@@ -32,7 +25,7 @@ async def test_a_message_reaches_every_url_with_title_and_formatted_money(
                 urls: ["{rx.url('one')}", "{rx.url('two', 'form')}"]
                 title: "{{{{ site }}}} 通知"
             """)
-        async with running_hub(tmp_path, text) as hub:
+        async with start_hub(tmp_path, text) as hub:
             sent = collect(hub, "notify_sent")
             answer = await hub.services.call(
                 "notify", "landlord",
@@ -54,7 +47,7 @@ async def test_a_built_in_template_renders_in_the_site_language(tmp_path: Path) 
                 ("zh-CN", "余额不足提醒", "您的账户余额为 ¥8.50，已低于提醒线 ¥20.00"),
                 ("en", "Low balance", "your balance is ¥8.50, below ¥20.00")):
             text = config(f'notify: {{ops: "{rx.url(language)}"}}', language=language)
-            async with running_hub(tmp_path / language, text) as hub:
+            async with start_hub(tmp_path / language, text) as hub:
                 sent = collect(hub, "notify_sent")
                 await hub.services.call("notify", "ops", {
                     "template": "balance_low",
@@ -68,7 +61,7 @@ async def test_a_built_in_template_renders_in_the_site_language(tmp_path: Path) 
 async def test_bad_calls_are_refused_before_anything_is_queued(tmp_path: Path) -> None:
     async with receiver() as rx:
         text = config(f'notify: {{ops: "{rx.url()}"}}')
-        async with running_hub(tmp_path, text) as hub:
+        async with start_hub(tmp_path, text) as hub:
             for data in ({}, {"message": "a", "template": "balance_low"},
                          {"template": "no_such_notice"}, {"message": "{{ x | nope }}"},
                          {"message": "{{ ''.__class__ }}"}):
@@ -85,7 +78,7 @@ async def test_a_failed_send_is_retried_with_back_off_until_it_goes_through(
             notify:
               ops: {{urls: "{rx.url()}", {FAST}}}
             """)
-        async with running_hub(tmp_path, text) as hub:
+        async with start_hub(tmp_path, text) as hub:
             events = collect(hub, "notify_sent", "notify_failed")
             await hub.services.call("notify", "ops", {"message": "retry me"})
             await wait_for(lambda: events, timeout=5)
@@ -102,7 +95,7 @@ async def test_a_send_that_keeps_failing_gives_up_with_notify_failed(tmp_path: P
             notify:
               ops: {{urls: "{rx.url()}", {FAST}}}
             """)
-        async with running_hub(tmp_path, text) as hub:
+        async with start_hub(tmp_path, text) as hub:
             failed = collect(hub, "notify_failed")
             await hub.services.call("notify", "ops", {"message": "never"})
             await wait_for(lambda: failed, timeout=5)
@@ -119,7 +112,7 @@ async def test_a_hanging_receiver_times_out_without_blocking_the_hub(tmp_path: P
             notify:
               ops: {{urls: "{rx.url()}", timeout: 0.4, retries: 1, retry_delay: 0.05}}
             """)
-        async with running_hub(tmp_path, text) as hub:
+        async with start_hub(tmp_path, text) as hub:
             failed = collect(hub, "notify_failed")
             started = time.monotonic()
             await hub.services.call("notify", "ops", {"message": "hello?"})
@@ -143,7 +136,7 @@ async def test_the_queue_is_bounded(tmp_path: Path) -> None:
             notify:
               ops: {{urls: "{rx.url()}", timeout: 0.5, retries: 0, queue_size: 2}}
             """)
-        async with running_hub(tmp_path, text) as hub:
+        async with start_hub(tmp_path, text) as hub:
             failed = collect(hub, "notify_failed")
             answers = []
             for index in range(5):
@@ -165,7 +158,7 @@ async def test_no_url_or_token_reaches_the_logs(tmp_path: Path,
               bad: {{urls: "{rx.url('fail')}", timeout: 1, retries: 1, retry_delay: 0.05}}
               good: "{rx.url('good')}"
             """)
-        async with running_hub(tmp_path, text) as hub:
+        async with start_hub(tmp_path, text) as hub:
             events = collect(hub, "notify_sent", "notify_failed")
             await hub.services.call("notify", "bad", {"message": "x"})
             await hub.services.call("notify", "good", {"message": "y"})

@@ -13,26 +13,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from notify_support import (
-    Clock,
-    Receiver,
-    collect,
-    config,
-    local,
-    of_type,
-    receiver,
-    running_hub,
-    wait_for,
-)
+from common import Clock, collect, of_type, settle, start_hub, t, wait_for
+from notify_support import Receiver, config, receiver
 
 from hub.core import Context, Hub
-from hub.ledger.ledger import Ledger
 from hub.prepaid.control import Control
-from hub.storage.storage import Storage
 from hub.util.ids import new_id
 
 D = Decimal
-MONDAY_9 = local("2026-03-02T09:00")
+MONDAY_9 = t("2026-03-02T09:00")
 
 
 def site(rx: Receiver, *, notices: str = "") -> str:
@@ -73,14 +62,6 @@ def consume(hub: Hub, meter_id: str, kwh: str, hour: int) -> None:
         context=Context(origin="test"))
 
 
-async def settle(hub: Hub) -> None:
-    """Wait (bounded) until queued charges are committed and their events fired."""
-    async with asyncio.timeout(10):
-        await hub.component("storage", Storage).flush()
-        await hub.component("ledger", Ledger).drain()
-        await hub.block_till_done()
-
-
 async def recharge(hub: Hub, account_id: str, amount: str) -> None:
     await hub.services.call("account", "recharge", {
         "account_id": account_id, "amount": amount, "method": "cash",
@@ -94,7 +75,7 @@ def titled(rx: Receiver, path: str, title: str) -> list[dict[str, Any]]:
 
 async def test_balance_low_from_the_ledger_reaches_the_tenant_once_per_window(
         tmp_path: Path) -> None:
-    async with receiver() as rx, running_hub(tmp_path, site(rx)) as hub:
+    async with receiver() as rx, start_hub(tmp_path, site(rx)) as hub:
         events = collect(hub, "balance_low", "notify_sent", "notify_skipped")
         await recharge(hub, "a1", "30")
         consume(hub, "m1", "12.7", 0)  # 30 -> 17.30: below 20
@@ -127,7 +108,7 @@ async def test_balance_low_from_the_ledger_reaches_the_tenant_once_per_window(
 
 
 async def test_a_tenant_without_contacts_is_skipped_and_logged(tmp_path: Path) -> None:
-    async with receiver() as rx, running_hub(tmp_path, site(rx)) as hub:
+    async with receiver() as rx, start_hub(tmp_path, site(rx)) as hub:
         skipped = collect(hub, "notify_skipped")
         await recharge(hub, "a2", "25")
         consume(hub, "m2", "10", 0)
@@ -140,17 +121,17 @@ async def test_a_tenant_without_contacts_is_skipped_and_logged(tmp_path: Path) -
 
 
 async def test_a_delayed_trip_is_announced_with_its_time(tmp_path: Path) -> None:
-    async with receiver() as rx, running_hub(tmp_path, site(rx)) as hub:
+    async with receiver() as rx, start_hub(tmp_path, site(rx)) as hub:
         control = hub.component("control", Control)
         await control.ready()
-        clock = Clock(MONDAY_9)
+        clock = Clock(MONDAY_9, running=True)
         control.set_clock(clock)
         scheduled = collect(hub, "trip_scheduled", "trip_warning")
         consume(hub, "m3", "10", 0)  # 5 -> -5: in arrears, trip at 10:00
         await settle(hub)
         await wait_for(lambda: of_type(scheduled, "trip_scheduled"))
         assert not titled(rx, "a3", "停电预告")
-        clock.set(local("2026-03-02T09:31"))
+        clock.set(t("2026-03-02T09:31"))
         control.trips.wake()
         await wait_for(lambda: of_type(scheduled, "trip_warning"))
         warning = await wait_for(lambda: titled(rx, "a3", "停电预告"))
@@ -169,7 +150,7 @@ async def test_an_immediate_trip_and_the_close_after_a_recharge_are_told(
           language: en
           relay_tripped: {notify: landlord}
         """
-    async with receiver() as rx, running_hub(tmp_path, site(rx, notices=notices)) as hub:
+    async with receiver() as rx, start_hub(tmp_path, site(rx, notices=notices)) as hub:
         await hub.component("control", Control).ready()
         confirmed = collect(hub, "command_confirmed")
         await recharge(hub, "a1", "3")

@@ -8,7 +8,8 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from notify_support import Receiver, collect, config, of_type, receiver, running_hub, wait_for
+from common import collect, of_type, start_hub, wait_for
+from notify_support import Receiver, config, receiver
 
 from hub.const import HubState
 from hub.core import Context
@@ -36,7 +37,7 @@ def site(rx: Receiver, notices: str = "", language: str = "zh-CN") -> str:
 
 
 async def test_notify_tenant_sends_to_every_url_of_the_account(tmp_path: Path) -> None:
-    async with receiver() as rx, running_hub(tmp_path, site(rx)) as hub:
+    async with receiver() as rx, start_hub(tmp_path, site(rx)) as hub:
         sent = collect(hub, "notify_sent")
         answer = await hub.services.call("notify", "tenant", {
             "account": "r302", "message": "{{ account }}，本月水费 {{ fee | money }}。",
@@ -58,7 +59,7 @@ async def test_notify_tenant_sends_to_every_url_of_the_account(tmp_path: Path) -
 
 async def test_notify_tenant_refuses_an_unknown_account_and_skips_one_without_urls(
         tmp_path: Path) -> None:
-    async with receiver() as rx, running_hub(tmp_path, site(rx)) as hub:
+    async with receiver() as rx, start_hub(tmp_path, site(rx)) as hub:
         skipped = collect(hub, "notify_skipped")
         with pytest.raises(ServiceValidationError, match="unknown account 'r999'"):
             await hub.services.call("notify", "tenant", {"account_id": "r999", "message": "x"})
@@ -73,7 +74,7 @@ async def test_notify_tenant_refuses_an_unknown_account_and_skips_one_without_ur
 
 
 async def test_meter_and_dtu_problems_go_to_the_landlord(tmp_path: Path) -> None:
-    async with receiver() as rx, running_hub(tmp_path, site(rx)) as hub:
+    async with receiver() as rx, start_hub(tmp_path, site(rx)) as hub:
         fire = hub.bus.fire
         fire("alarm", {"meter_id": "r302_e", "kind": "over_current", "phase": "a",
                        "value": D("63.20"), "threshold": D("60"), "reading_id": "x"})
@@ -94,7 +95,7 @@ async def test_meter_and_dtu_problems_go_to_the_landlord(tmp_path: Path) -> None
 
 async def test_bills_reach_the_tenant_and_overdue_bills_the_landlord_too(
         tmp_path: Path) -> None:
-    async with receiver() as rx, running_hub(tmp_path, site(rx, language="en")) as hub:
+    async with receiver() as rx, start_hub(tmp_path, site(rx, language="en")) as hub:
         hub.bus.fire("bill_issued", {
             "bill_id": "b1", "account_id": "r302", "kind": "monthly", "billing": "postpaid",
             "period_start": date(2026, 2, 1), "period_end": date(2026, 2, 28),
@@ -125,7 +126,7 @@ async def test_overrides_disabling_and_the_dedupe_window(tmp_path: Path) -> None
           meter_offline: {enabled: false}
           alarm: {dedupe: 0}
         """
-    async with receiver() as rx, running_hub(tmp_path, site(rx, notices)) as hub:
+    async with receiver() as rx, start_hub(tmp_path, site(rx, notices)) as hub:
         skipped = collect(hub, "notify_skipped")
         now = [1000.0]
         hub.component("notices", Notices).clock = lambda: now[0]
@@ -152,7 +153,7 @@ async def test_overrides_disabling_and_the_dedupe_window(tmp_path: Path) -> None
 
 
 async def test_dtus_closed_by_the_hub_s_own_shutdown_are_not_news(tmp_path: Path) -> None:
-    async with receiver() as rx, running_hub(tmp_path, site(rx)) as hub:
+    async with receiver() as rx, start_hub(tmp_path, site(rx)) as hub:
         hub.state = HubState.STOPPING  # as while the links close at shutdown
         hub.bus.fire("dtu_offline", {"link": "dtu_a", "dtu": "d1", "reason": "hub stopping"})
         hub.state = HubState.RUNNING
@@ -169,7 +170,7 @@ async def test_dedupe_memory_forgets_only_notices_older_than_every_window(
         notices:
           dedupe: 10m
         """
-    async with receiver() as rx, running_hub(tmp_path, site(rx, notices_yaml)) as hub:
+    async with receiver() as rx, start_hub(tmp_path, site(rx, notices_yaml)) as hub:
         notices = hub.component("notices", Notices)
         now = [0.0]
         notices.clock = lambda: now[0]
