@@ -33,6 +33,16 @@ class Prepared:
         if self.problems:
             raise ConfigError(self.problems)
 
+    def report_problems(self) -> bool:
+        """Print every problem to stderr under a count line; True if there were any."""
+        count = len(self.problems)
+        if count:
+            print(f"{count} problem{'s' if count != 1 else ''} in {self.config.config_path}:",
+                  file=sys.stderr)
+            for problem in self.problems:
+                print(f"  {problem}", file=sys.stderr)
+        return bool(count)
+
 
 def resolve_config_path(path: str | Path | None) -> Path:
     """The config to use: the one given, else ./hub.yaml, else the embedded demo."""

@@ -79,8 +79,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     """Start the hub; stop cleanly on SIGINT/SIGTERM."""
     setup_logging("debug" if args.verbose else "info")
     prepared = prepare(args.config, data_dir=args.data)
-    if prepared.problems:
-        _print_problems(prepared.problems, prepared.config.config_path)
+    if prepared.report_problems():
         print("meterhub: not starting until the configuration is fixed", file=sys.stderr)
         return 1
     if args.port is not None:
@@ -107,8 +106,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate hub.yaml, its includes and every plugin's blocks; print all problems."""
     prepared = prepare(args.config)
-    if prepared.problems:
-        _print_problems(prepared.problems, prepared.config.config_path)
+    if prepared.report_problems():
         return 1
     blocks = ", ".join(sorted(k for k, v in prepared.config.blocks.items() if v)) or "none"
     print(f"Configuration OK: {prepared.config.config_path} "
@@ -192,13 +190,6 @@ def cmd_frame_encode(args: argparse.Namespace) -> int:
         return 1
     print(frame.hex().upper())
     return 0
-
-
-def _print_problems(problems: Sequence[Any], path: Path | None) -> None:
-    count = len(problems)
-    print(f"{count} problem{'s' if count != 1 else ''} in {path}:", file=sys.stderr)
-    for problem in problems:
-        print(f"  {problem}", file=sys.stderr)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

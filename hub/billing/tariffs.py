@@ -487,11 +487,7 @@ def cmd_quote(args: argparse.Namespace) -> int:
     from ..util.jsonutil import dumps
 
     prepared = prepare(args.config)
-    if prepared.problems:
-        print(f"{len(prepared.problems)} problem(s) in {prepared.config.config_path}:",
-              file=sys.stderr)
-        for problem in prepared.problems:
-            print(f"  {problem}", file=sys.stderr)
+    if prepared.report_problems():
         return 1
     try:
         book = TariffBook.from_config(prepared.config, prepared.plugins.registries)

@@ -98,11 +98,7 @@ def _run(args: argparse.Namespace, name: str, params: dict[str, str]) -> int:
     from ...bootstrap import prepare
 
     prepared = prepare(args.config, data_dir=args.data)
-    if prepared.problems:
-        print(f"{len(prepared.problems)} problem(s) in {prepared.config.config_path}:",
-              file=sys.stderr)
-        for problem in prepared.problems:
-            print(f"  {problem}", file=sys.stderr)
+    if prepared.report_problems():
         return 1
     config = prepared.config
     try:
