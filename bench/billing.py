@@ -68,7 +68,7 @@ from hub.metering.const import EVENT_READING
 from hub.metering.reading import Reading, ReadingSource
 from hub.prepaid.entries import EntryKind, PostRequest
 from hub.prepaid.ledger import Ledger
-from hub.storage.storage import Storage
+from hub.storage import Storage
 
 ACCOUNTS = 10_000
 TZ = ZoneInfo("Asia/Shanghai")

@@ -124,8 +124,7 @@ async def _offline(prepared: Prepared, name: str, params: dict[str, str]) -> Tab
     """Open the database (the hub is stopped) and build the report here."""
     from ..prepaid.accounts import Account
     from ..prepaid.ledger import Ledger
-    from ..storage.settings import StorageSettings
-    from ..storage.storage import Storage
+    from ..storage import Storage, StorageSettings
     from ..util import dt
     from .analysis_base import Catalog
     from .analysis_service import Analysis

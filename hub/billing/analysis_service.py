@@ -42,7 +42,7 @@ if TYPE_CHECKING:
     from ..core import Hub, States
     from ..prepaid.accounts import Account
     from ..prepaid.ledger import Ledger
-    from ..storage.storage import Storage
+    from ..storage import Storage
     from .tariffs import TariffBook
 
 _LOGGER = logging.getLogger(__name__)
@@ -80,7 +80,7 @@ class Analysis:
         """Build from a hub set up with storage (and, when there, tariffs and the ledger)."""
         from ..prepaid.ledger import Ledger
         from ..prepaid.money import load_accounts
-        from ..storage.storage import Storage
+        from ..storage import Storage
         from .tariffs import TariffBook
 
         catalog = Catalog.from_config(hub.config.block("meters"), hub.plugins.registries)

@@ -23,8 +23,7 @@ from ..core import Context
 from ..prepaid.charges import ChargeBook
 from ..prepaid.entries import EntryKind, PostRequest, from_fen
 from ..prepaid.ledger import Batch, Op, post_entry
-from ..storage.codec import from_ms
-from ..storage.money_queries import MoneyStore
+from ..storage import MoneyStore, from_ms
 from .bills import (
     Bill,
     BillError,

@@ -35,7 +35,7 @@ from .analysis_base import (
 if TYPE_CHECKING:
     from ..core import States
     from ..prepaid.accounts import Account
-    from ..storage.storage import Storage
+    from ..storage import Storage
     from .loss import LossRow, TagLoss
     from .sharing import Allocation
 

@@ -47,7 +47,7 @@ if TYPE_CHECKING:
     from ..prepaid.accounts import Account
     from ..prepaid.entries import PostResult
     from ..prepaid.ledger import Ledger
-    from ..storage.storage import Storage
+    from ..storage import Storage
     from .tariffs import TariffBook
 
 _LOGGER = logging.getLogger(__name__)

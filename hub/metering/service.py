@@ -143,7 +143,7 @@ class MeteringService:
         """Tell storage each meter's kind, tags and device, for rollups and counter rules."""
         if not self.hub.has_component("storage") or not self.meters:
             return
-        from ..storage.storage import Storage
+        from ..storage import Storage
 
         storage = self.hub.component("storage", Storage)
         specs = [{"id": m.id, "kind": m.kind, "tags": dict(m.tags), "device": m.ref.address,

@@ -33,7 +33,7 @@ from .accounts import ACCOUNT_SCHEMA, Account, _move_dates
 
 if TYPE_CHECKING:
     from ..core import Hub
-    from ..storage.storage import Storage
+    from ..storage import Storage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -77,7 +77,7 @@ class AccountBook:
         self.listeners: list[Callable[[str, Context], None]] = []
 
     def _storage(self) -> Storage | None:
-        from ..storage.storage import Storage
+        from ..storage import Storage
 
         return self.hub.component("storage", Storage) if self.hub.has_component(
             "storage") else None

@@ -30,8 +30,7 @@ from ..billing.charging import (
 from ..billing.periods import BillPeriod, next_period
 from ..billing.tariff import Occupancy, Tariff, TariffError
 from ..core import Context
-from ..storage.codec import to_ms
-from ..storage.money_queries import AppliedValues, MoneyStore
+from ..storage import AppliedValues, MoneyStore, to_ms
 from .entries import EntryKind
 from .ledger import Batch, Op
 

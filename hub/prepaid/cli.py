@@ -87,8 +87,7 @@ def _audit(client: HubClient, data_dir: Path, block: Any) -> int:
 
 
 def _audit_file(data_dir: Path, block: Any) -> dict[str, Any]:
-    from ..storage.money_queries import audit_file
-    from ..storage.settings import StorageSettings
+    from ..storage import StorageSettings, audit_file
     from .entries import from_fen
     from .ledger import AuditReport
 

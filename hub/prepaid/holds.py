@@ -14,15 +14,14 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, Final
 
 from ..core import Context
-from ..storage.codec import to_ms
-from ..storage.control_queries import HoldRow
+from ..storage import HoldRow, to_ms
 from ..util.dt import utcnow
 from ..util.ids import new_id
 from .policy import Hold, HoldKind
 
 if TYPE_CHECKING:
     from ..core import Hub
-    from ..storage.storage import Storage
+    from ..storage import Storage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ class HoldBook:
     @property
     def storage(self) -> Storage:
         """Storage (hold rows)."""
-        from ..storage.storage import Storage
+        from ..storage import Storage
 
         return self.hub.component("storage", Storage)
 

@@ -21,8 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context
-from ..storage.codec import to_ms
-from ..storage.money_queries import EntryRow, MoneyStore
+from ..storage import EntryRow, MoneyStore, to_ms
 from ..util.dt import utcnow
 from .batch import AuditReport, Batch, Op, PostOp, ReverseOp, post_entry
 from .entries import Entry, EntryKind, LedgerError, PostRequest, PostResult, from_fen
@@ -30,7 +29,7 @@ from .entries import Entry, EntryKind, LedgerError, PostRequest, PostResult, fro
 __all__ = ["AuditReport", "Batch", "Ledger", "Op", "PostOp", "ReverseOp", "post_entry"]
 
 if TYPE_CHECKING:
-    from ..storage.storage import Storage
+    from ..storage import Storage
 
 _LOGGER = logging.getLogger(__name__)
 

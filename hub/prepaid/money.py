@@ -24,7 +24,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context, Event
-from ..storage.codec import from_ms
+from ..storage import from_ms
 from ..util.dt import site_time_zone
 from ..util.ids import slugify
 from .accounts import Account
@@ -35,7 +35,7 @@ from .policy import crossings, in_arrears
 
 if TYPE_CHECKING:
     from ..core import Hub
-    from ..storage.storage import Storage
+    from ..storage import Storage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -309,7 +309,7 @@ def load_accounts(hub: Hub) -> dict[str, Account]:
 
 def setup_money(hub: Hub) -> None:
     """Create the ledger, charge every read, keep balances, thresholds and services."""
-    from ..storage.storage import Storage
+    from ..storage import Storage
     from .services import register_services
 
     if not hub.has_component("storage"):

@@ -37,8 +37,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..core import Context, Event, Unsubscribe
 from ..metering.model import Capability, Command
-from ..storage.codec import to_ms
-from ..storage.control_queries import ScheduleRow
+from ..storage import ScheduleRow, to_ms
 from ..util.dt import as_local, utcnow
 from ..util.ids import new_id
 from .commands import EVENT_COMMAND_FAILED, CommandQueue, CommandRefused, ControlSettings
@@ -60,7 +59,7 @@ if TYPE_CHECKING:
     from ..billing.calendar import Calendar
     from ..core import Hub
     from ..metering.service import Meter
-    from ..storage.storage import Storage
+    from ..storage import Storage
     from .accounts import Account
 
 _LOGGER = logging.getLogger(__name__)
@@ -174,7 +173,7 @@ class TripPolicy:
     @property
     def storage(self) -> Storage:
         """Storage (scheduled trips)."""
-        from ..storage.storage import Storage
+        from ..storage import Storage
 
         return self.hub.component("storage", Storage)
 

@@ -13,7 +13,7 @@ from ..metering.const import EVENT_READING
 from ..metering.reading import Reading
 from .codec import from_ms
 from .const import EVENT_CONSUMPTION
-from .ingest import Interval
+from .write.ingest import Interval
 
 if TYPE_CHECKING:
     from .storage import Storage

@@ -23,7 +23,7 @@ from .const import FINAL_STATES, OPEN_STATES, QUEUE_NAME, STATE_QUEUED, STATE_SE
 
 if TYPE_CHECKING:
     from hub.core import Hub
-    from hub.storage.storage import Storage
+    from hub.storage import Storage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -75,7 +75,7 @@ class CommandStore:
                 _LOGGER.warning("Link %s: no storage component; queued NB-IoT commands are "
                                 "kept in memory only and lost on restart", self.link_id)
             return None
-        from hub.storage.storage import Storage
+        from hub.storage import Storage
 
         return self.hub.component("storage", Storage)
 
@@ -135,7 +135,7 @@ class CommandStore:
                                 f"{' or '.join(expected)}")
         storage = self._storage()
         if storage is not None:
-            from hub.storage.commands import CommandConflict
+            from hub.storage import CommandConflict
 
             try:
                 await storage.transition_command(item.command_id, state, expected=expected,
