@@ -179,7 +179,6 @@ class Storage:
             self._writer_task = None
         was_open = self._wdb.is_open
         await self._close_connections()
-        await self._wdb.close()
         if was_open:
             closed_cleanly(self.path)
             self._lock.release()
@@ -190,8 +189,7 @@ class Storage:
             await reader.close()
         self._readers.clear()
         self._free = asyncio.Queue()
-        if self._wdb.is_open:
-            await self._wdb.call(self._wdb._close)
+        await self._wdb.close()
 
     def on_consumption(self, callback: Callable[[list[Interval]], None] | None) -> None:
         """Call ``callback`` on the loop with the intervals of every committed batch."""

@@ -1,25 +1,31 @@
-"""The asyncio bridge: one SQLite connection and the single thread that uses it.
+"""The asyncio bridge: one SQLite connection in the thread aiosqlite gives it.
 
-Every connection lives in its own thread, and storage hands that thread whole functions (a
-batch with its counter rules, a query with its post-processing) instead of one statement per
-hop, so the event loop never blocks and never waits on a round trip per row. The writer's
-connection is the only one that writes.
+aiosqlite owns the thread and its queue; storage hands that thread whole functions (a batch
+with its counter rules, a query with its post-processing, a migration) instead of one
+statement per hop, so the event loop never blocks and never waits on a round trip per row.
+aiosqlite's statement API cannot run a function on its connection, so this module is the one
+place that uses its function queue (``Connection._execute``) and connection (``_conn``);
+``tests/storage/database/test_storage_bridge.py`` pins that contract. The writer's connection
+is the only one that writes.
 """
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
+import functools
 import sqlite3
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
+
+import aiosqlite
 
 from ..errors import StorageUnavailable
 from .connection import connect
 
 _T = TypeVar("_T")
+
+_ITER_CHUNK = 64  # aiosqlite's default, for cursors (storage iterates inside its functions)
 
 
 class DbThread:
@@ -27,59 +33,46 @@ class DbThread:
 
     def __init__(self, name: str) -> None:
         self.name = name
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=name)
-        self._conn: sqlite3.Connection | None = None
-
-    @property
-    def conn(self) -> sqlite3.Connection:
-        """The connection (only to be used from inside functions given to :meth:`run`)."""
-        if self._conn is None:
-            raise StorageUnavailable(f"{self.name}: the database is not open")
-        return self._conn
-
-    async def open(self, path: Path, *, readonly: bool = False) -> None:
-        """Open the connection in the thread."""
-        await self.call(self._open, path, readonly)
-
-    def _open(self, path: Path, readonly: bool) -> None:
-        self._conn = connect(path, readonly=readonly)
-
-    async def open_with(self, opener: Callable[..., sqlite3.Connection], *args: Any) -> None:
-        """Open the connection with ``opener(*args)``, called in the thread."""
-        await self.call(self._open_with, opener, *args)
-
-    def _open_with(self, opener: Callable[..., sqlite3.Connection], *args: Any) -> None:
-        self._close()
-        self._conn = opener(*args)
+        self._db: aiosqlite.Connection | None = None
 
     @property
     def is_open(self) -> bool:
         """Whether the connection is open."""
-        return self._conn is not None
+        return self._db is not None
 
-    async def call(self, func: Callable[..., _T], *args: Any) -> _T:
-        """Run ``func(*args)`` in the connection's thread and return its result."""
-        loop = asyncio.get_running_loop()
-        return await loop.run_in_executor(self._executor, func, *args)
+    async def open(self, path: Path, *, readonly: bool = False) -> None:
+        """Open the connection (with storage's pragmas) in its thread."""
+        await self.open_with(functools.partial(connect, readonly=readonly), path)
+
+    async def open_with(self, opener: Callable[..., sqlite3.Connection], *args: Any) -> None:
+        """Open the connection with ``opener(*args)``, called in the connection's thread."""
+        await self.close()
+        db = aiosqlite.Connection(functools.partial(opener, *args), _ITER_CHUNK)
+        self._db = await db
 
     async def run(self, func: Callable[..., _T], *args: Any) -> _T:
         """Run ``func(conn, *args)`` in the connection's thread and return its result."""
-        return await self.call(self._with_conn, func, *args)
-
-    def _with_conn(self, func: Callable[..., _T], *args: Any) -> _T:
-        return func(self.conn, *args)
+        db = self._db
+        if db is None:
+            raise StorageUnavailable(f"{self.name}: the database is not open")
+        result: _T = await _in_thread(db, func, db._conn, *args)
+        return result
 
     async def close(self) -> None:
-        """Close the connection and end the thread."""
-        try:
-            await self.call(self._close)
-        finally:
-            self._executor.shutdown(wait=False)
+        """Roll back what is open, close the connection and end its thread."""
+        db, self._db = self._db, None
+        if db is None:
+            return
+        with contextlib.suppress(sqlite3.Error):
+            await _in_thread(db, _rollback_open, db._conn)
+        await db.close()
 
-    def _close(self) -> None:
-        if self._conn is not None:
-            conn, self._conn = self._conn, None
-            with contextlib.suppress(sqlite3.Error):
-                if conn.in_transaction:
-                    conn.rollback()
-            conn.close()
+
+async def _in_thread(db: aiosqlite.Connection, func: Callable[..., Any], *args: Any) -> Any:
+    """Queue ``func(*args)`` on the connection's thread (aiosqlite's own function queue)."""
+    return await db._execute(func, *args)  # type: ignore[no-untyped-call]
+
+
+def _rollback_open(conn: sqlite3.Connection) -> None:
+    if conn.in_transaction:
+        conn.rollback()

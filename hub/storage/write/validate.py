@@ -37,7 +37,7 @@ def _number(name: str, value: Any, *, register: bool) -> Decimal:
 
 
 def _numbers(mapping: Mapping[str, Any], *, register: bool) -> list[tuple[str, Decimal]]:
-    if not isinstance(mapping, Mapping):
+    if type(mapping) is not dict and not isinstance(mapping, Mapping):  # dict: the usual case
         raise Rejected(f"{'registers' if register else 'values'} are not a mapping")
     out = []
     for name, value in mapping.items():
