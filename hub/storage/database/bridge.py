@@ -14,6 +14,8 @@ from __future__ import annotations
 import contextlib
 import functools
 import sqlite3
+import threading
+import weakref
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -26,6 +28,21 @@ from .connection import connect
 _T = TypeVar("_T")
 
 _ITER_CHUNK = 64  # aiosqlite's default, for cursors (storage iterates inside its functions)
+
+# aiosqlite's thread is not a daemon and only ends when its connection is closed, so a process
+# that exits without stopping storage would wait for it forever. Like concurrent.futures'
+# executors, connections still open when the interpreter shuts down are stopped from the hook
+# that runs before non-daemon threads are joined: each thread finishes what it was given,
+# closes its connection and ends.
+_OPEN: weakref.WeakSet[aiosqlite.Connection] = weakref.WeakSet()
+
+
+def _stop_open_connections() -> None:
+    for db in list(_OPEN):
+        db.stop()
+
+
+threading._register_atexit(_stop_open_connections)  # type: ignore[attr-defined]
 
 
 class DbThread:
@@ -49,6 +66,7 @@ class DbThread:
         await self.close()
         db = aiosqlite.Connection(functools.partial(opener, *args), _ITER_CHUNK)
         self._db = await db
+        _OPEN.add(db)
 
     async def run(self, func: Callable[..., _T], *args: Any) -> _T:
         """Run ``func(conn, *args)`` in the connection's thread and return its result."""
@@ -63,6 +81,7 @@ class DbThread:
         db, self._db = self._db, None
         if db is None:
             return
+        _OPEN.discard(db)
         with contextlib.suppress(sqlite3.Error):
             await _in_thread(db, _rollback_open, db._conn)
         await db.close()

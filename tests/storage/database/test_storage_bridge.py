@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import sqlite3
+import sys
 import threading
 from pathlib import Path
 
@@ -11,6 +12,8 @@ import pytest
 
 from hub.storage import StorageUnavailable
 from hub.storage.database.bridge import DbThread
+
+ROOT = Path(__file__).resolve().parents[3]
 
 
 async def test_functions_run_in_order_on_one_thread_off_the_loop(tmp_path: Path) -> None:
@@ -45,3 +48,28 @@ async def test_errors_come_back_and_a_closed_bridge_refuses_work(tmp_path: Path)
         assert await db.run(lambda conn: conn.in_transaction) is False
         await db.close()
         await db.close()
+
+
+async def test_a_process_that_never_stops_storage_still_exits(tmp_path: Path) -> None:
+    script = (
+        "import asyncio, sys\n"
+        "from pathlib import Path\n"
+        "from hub.storage import Storage, StorageSettings\n"
+        "async def main():\n"
+        "    storage = Storage(StorageSettings(path=Path(sys.argv[1])))\n"
+        "    await storage.start()\n"
+        "    return storage\n"
+        "kept = asyncio.run(main())\n"
+        "print('open', flush=True)\n"
+    )
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-c", script, str(tmp_path / "left-open.db"),
+        stdout=asyncio.subprocess.PIPE, cwd=ROOT)
+    try:
+        async with asyncio.timeout(30):
+            out, _ = await proc.communicate()
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+    assert out == b"open\n" and proc.returncode == 0
