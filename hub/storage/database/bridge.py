@@ -64,8 +64,22 @@ class DbThread:
     async def open_with(self, opener: Callable[..., sqlite3.Connection], *args: Any) -> None:
         """Open the connection with ``opener(*args)``, called in the connection's thread."""
         await self.close()
-        db = aiosqlite.Connection(functools.partial(opener, *args), _ITER_CHUNK)
-        self._db = await db
+        failed: list[Exception] = []
+
+        def connector() -> sqlite3.Connection:
+            # A failure is raised here on the loop, after the thread was closed and joined:
+            # aiosqlite's own failure path stops the thread with nobody awaiting it.
+            try:
+                return opener(*args)
+            except Exception as err:
+                failed.append(err)
+                return sqlite3.connect(":memory:")
+
+        db = await aiosqlite.Connection(connector, _ITER_CHUNK)
+        if failed:
+            await db.close()
+            raise failed[0]
+        self._db = db
         _OPEN.add(db)
 
     async def run(self, func: Callable[..., _T], *args: Any) -> _T:

@@ -58,6 +58,7 @@ class Writer:
         self._seq_in = 0
         self._seq_out = 0
         self._stopping = False
+        self._writing = False  # a batch taken off the queues is being written
         self._ready = asyncio.Event()
         self.problem: str | None = None
         self.dropped = 0
@@ -109,7 +110,7 @@ class Writer:
 
     async def flush(self) -> None:
         """Commit everything queued so far, now (later arrivals may share the commit)."""
-        if not self.pending:
+        if not self.pending and not self._writing:
             return
         future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
         self._flush_waiters.append((self._seq_in, future))
@@ -162,10 +163,12 @@ class Writer:
                 self._resolve_flushes()
                 continue
             batch, ops, acked = self._take()
+            self._writing = True
             try:
                 await self._db.run(self._ingest.write_batch, batch)
             except Exception as err:
                 retry = await self._failed(batch, ops, acked, err)
+                self._writing = False
                 if self._exclusive:  # let an explicit transaction try (and fail on its own)
                     await self._serve_exclusive()
                 if retry:
@@ -176,6 +179,7 @@ class Writer:
                     await asyncio.sleep(backoff)
                     backoff = min(backoff * 2, _MAX_BACKOFF)
                 continue
+            self._writing = False
             backoff = 1.0
             if self.problem is not None:
                 _LOGGER.warning("Storage writes work again (%s is over)", self.problem)

@@ -50,6 +50,20 @@ async def test_errors_come_back_and_a_closed_bridge_refuses_work(tmp_path: Path)
         await db.close()
 
 
+
+async def test_a_failed_open_raises_its_error_and_ends_its_thread(tmp_path: Path) -> None:
+    def broken(path: Path) -> sqlite3.Connection:
+        raise sqlite3.DatabaseError(f"{path.name} is not a database")
+
+    before = threading.active_count()
+    db = DbThread("test")
+    async with asyncio.timeout(10):
+        with pytest.raises(sqlite3.DatabaseError, match=r"x\.db is not a database"):
+            await db.open_with(broken, tmp_path / "x.db")
+        assert not db.is_open
+        while threading.active_count() > before:
+            await asyncio.sleep(0.01)
+
 async def test_a_process_that_never_stops_storage_still_exits(tmp_path: Path) -> None:
     script = (
         "import asyncio, sys\n"

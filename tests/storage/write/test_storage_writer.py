@@ -9,6 +9,7 @@ import time
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -72,6 +73,23 @@ async def test_enqueue_and_flush(storage, db_path: Path) -> None:  # type: ignor
         await storage.flush()
         assert rows_on_disk(db_path) == 250
         assert storage.backlog == 0
+
+
+async def test_flush_waits_for_the_batch_being_written(storage, db_path: Path,  # type: ignore[no-untyped-def]
+                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    write_batch = storage._ingest.write_batch
+
+    def slow_write_batch(conn: sqlite3.Connection, batch: Any) -> None:
+        time.sleep(0.3)  # in the writer's thread: the batch is off the queue, not committed
+        write_batch(conn, batch)
+
+    monkeypatch.setattr(storage._ingest, "write_batch", slow_write_batch)
+    async with asyncio.timeout(10):
+        assert storage.enqueue_reading(energy("m1", T0, "5"))
+        while storage.backlog:  # the writer took it
+            await asyncio.sleep(0.005)
+        await storage.flush()
+        assert rows_on_disk(db_path) == 1
 
 
 async def test_durable_transaction_uses_full_sync_and_rolls_back(storage) -> None:  # type: ignore[no-untyped-def]
