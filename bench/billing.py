@@ -21,7 +21,7 @@ Everything goes through the product's own data path, on a real hub in a temporar
    month) and by day (weekends, ±30 %). Storage stores the readings, counts the register
    deltas (rollups per meter and per building) and, after each commit, fires
    ``consumption``; the ledger charges every reading at its tariff in durable batches
-   (``hub/prepaid/money.py``, ``hub/prepaid/charges.py``). Printed: the ingest time (every
+   (``hub/billing/charger.py``, ``hub/billing/charges.py``). Printed: the ingest time (every
    reading committed: ``storage.flush()``) and the charging time (every reading charged:
    ``ledger.drain()``), both from the first reading fired.
 3. **Timed** (the METRIC): the month's bill run, ``BillingEngine.tick()`` — the call the
@@ -64,10 +64,10 @@ from hub.billing.bills import Bill
 from hub.billing.engine import BillingEngine
 from hub.bootstrap import create_hub, prepare
 from hub.core import Context, Hub
+from hub.ledger.entries import EntryKind, PostRequest
+from hub.ledger.ledger import Ledger
 from hub.metering.const import EVENT_READING
 from hub.metering.reading import Reading, ReadingSource
-from hub.prepaid.entries import EntryKind, PostRequest
-from hub.prepaid.ledger import Ledger
 from hub.storage import Storage
 
 ACCOUNTS = 10_000

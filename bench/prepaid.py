@@ -29,15 +29,15 @@ from zoneinfo import ZoneInfo
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "plugins" / "tariffs"))
 
-from hub.billing.calendar import Calendar
+from hub.billing.charger import Charger
 from hub.billing.tariffs import TariffBook
 from hub.core import Context, Hub
+from hub.ledger import ACCOUNT_SCHEMA, Account, EntryKind, Ledger, Money, PostRequest
+from hub.ledger.money import EVENT_CONSUMPTION
 from hub.plugins import Registry
-from hub.prepaid.accounts import ACCOUNT_SCHEMA, Account
-from hub.prepaid.entries import EntryKind, PostRequest
-from hub.prepaid.ledger import Ledger
-from hub.prepaid.money import EVENT_CONSUMPTION, Money
+from hub.prepaid import ThresholdWatcher
 from hub.storage import Storage, StorageSettings
+from hub.util.calendar import Calendar
 from hub.util.dt import set_site_time_zone
 from meterhub_tariffs import register_tariff_types
 
@@ -70,7 +70,7 @@ def tariff_book() -> TariffBook:
 
 
 async def build(folder: Path) -> tuple[Hub, Storage, Ledger, Money]:
-    """A hub with storage, the ledger and the money glue (no meters read: events are fed)."""
+    """A hub with storage, the ledger, charging and thresholds (no meters read: events are fed)."""
     set_site_time_zone(TZ)
     hub = Hub()
     storage = Storage(StorageSettings(path=folder / "bench.db"), time_zone=TZ)
@@ -82,8 +82,11 @@ async def build(folder: Path) -> tuple[Hub, Storage, Ledger, Money]:
     meters = {f"m{n:05d}": {"id": f"m{n:05d}", "account": f"a{n:05d}", "tariff": "tou_tiers"}
               for n in range(ACCOUNTS)}
     ledger = Ledger(storage, accounts)
-    money = Money(hub, ledger, accounts, meters)
-    hub.bus.listen(EVENT_CONSUMPTION, money.on_consumption, money.billed)
+    money = Money(hub, ledger, accounts)
+    charger = Charger(hub, ledger, accounts, meters)
+    money.register_client(charger)
+    money.register_entry_watcher(ThresholdWatcher(hub, accounts))
+    hub.bus.listen(EVENT_CONSUMPTION, charger.on_consumption, charger.billed)
     await money.start()
     return hub, storage, ledger, money
 

@@ -65,7 +65,8 @@ def prepare(
     plugin_problems = [Problem(None, "plugins", text) for text in plugins.collect()]
     def cross_check(blocks: dict[str, Any]) -> list[tuple[list[Any], str]]:
         found: list[tuple[list[Any], str]] = []
-        for _info, result in plugins.call_each("check_config", config=blocks):
+        for _info, result in plugins.call_each("check_config", config=blocks,
+                                                   registries=plugins.registries):
             found.extend(result or [])
         return found
 

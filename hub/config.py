@@ -30,6 +30,12 @@ from .const import (
 from .exceptions import HubError
 from .yamlload import LoadContext, NodeDict, Problem, load_yaml, position_of
 
+__all__ = [
+    "LANGUAGES",
+    "ConfigError",
+    "HubConfig",
+]
+
 _LOGGER = logging.getLogger(__name__)
 
 DEMO_CONFIG = Path(__file__).parent / "demo" / "hub.yaml"

@@ -47,6 +47,7 @@ from .exceptions import (
     ServiceValidationError,
 )
 from .i18n import Translator
+from .startup import Stage, StartupOrderError, start_order
 from .util.dt import utc_from_timestamp, utcnow
 from .util.ids import new_id
 from .validation import humanize_invalid
@@ -54,6 +55,11 @@ from .validation import humanize_invalid
 if TYPE_CHECKING:
     from .config import HubConfig
     from .plugins import PluginManager
+
+__all__ = [
+    "Context", "Event", "EventBus", "EventData", "EventFilter", "Hub", "Listener", "ServiceCall",
+    "ServiceHandler", "ServiceRegistry", "State", "States", "Unsubscribe", "valid_entity_id",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -718,19 +724,6 @@ class ServiceRegistry:
             _LOGGER.exception("Error in service %s (%s)", call.name, callable_name(entry.handler))
 
 
-@dataclass
-class Stage:
-    """One part of the hub started in order at start-up and stopped in reverse order."""
-
-    name: str
-    order: int
-    start: Callable[[], Coroutine[Any, Any, None]] | None
-    stop: Callable[[], Coroutine[Any, Any, None]] | None
-    start_timeout: float = STAGE_START_TIMEOUT
-    stop_timeout: float = STAGE_STOP_TIMEOUT
-    started: bool = False
-
-
 class Hub:
     """One running MeterHub: bus, states, services, config, plugins and life-cycle."""
 
@@ -832,20 +825,25 @@ class Hub:
         self,
         name: str,
         *,
-        order: int,
         start: Callable[[], Coroutine[Any, Any, None]] | None = None,
         stop: Callable[[], Coroutine[Any, Any, None]] | None = None,
+        requires: Iterable[str] = (),
+        after: Iterable[str] = (),
+        before: Iterable[str] = (),
         start_timeout: float = STAGE_START_TIMEOUT,
         stop_timeout: float = STAGE_STOP_TIMEOUT,
     ) -> None:
-        """Add a start-up/shutdown stage. Lower ``order`` starts first and stops last.
+        """Add a start-up/shutdown stage, placed by what it depends on (``hub.startup``).
 
-        Core subsystems use: storage 10, links 20, metering 30, billing 40, prepaid 50,
-        automation 60, integrations 70, web 90.
+        ``requires``: stages that must exist and start first; ``after``/``before``: stages
+        this one starts after/before when they exist. Stages stop in the reverse order.
         """
         if self.state not in (HubState.NOT_RUNNING, HubState.STARTING):
             raise RuntimeError(f"stage {name!r} added after start-up")
-        self._stages.append(Stage(name, order, start, stop, start_timeout, stop_timeout))
+        if any(stage.name == name for stage in self._stages):
+            raise ValueError(f"stage {name!r} is already added")
+        self._stages.append(Stage(name, start, stop, tuple(requires), tuple(after),
+                                  tuple(before), start_timeout, stop_timeout))
 
     async def start(self) -> None:
         """Set up plugins, then start every stage in order; fire ``hub_started``.
@@ -862,7 +860,12 @@ class Hub:
         self.plugins.collect()
         self.i18n.add(self.plugins.translations())
         await self.plugins.setup_all(self)
-        self._stages.sort(key=lambda stage: stage.order)
+        try:
+            self._stages = start_order(self._stages)
+        except StartupOrderError:
+            _LOGGER.error("Start-up order: declared dependencies cannot be met")
+            await self.stop(1)
+            raise
         for stage in self._stages:
             if stage.start is None:
                 stage.started = True

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+__all__ = [
+    "HubError", "HubStoppingError", "InvalidEntityId", "ServiceNotFound", "ServiceValidationError",
+]
+
 
 class HubError(Exception):
     """Base of every error MeterHub raises on purpose."""

@@ -35,6 +35,10 @@ if TYPE_CHECKING:
     from .core import Hub
     from .plugins import Registries
 
+__all__ = [
+    "hookimpl", "hookspec",
+]
+
 hookspec = pluggy.HookspecMarker("meterhub")
 hookimpl = pluggy.HookimplMarker("meterhub")
 
@@ -52,10 +56,11 @@ def config_schema(registries: Registries) -> dict[str, Any]:
 
 
 @hookspec
-def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
+def check_config(config: dict[str, Any], registries: Registries) -> list[tuple[list[Any], str]]:
     """Check references between blocks after each block passed its schema.
 
-    ``config`` maps every top-level key to its validated value. Return problems as
+    ``config`` maps every top-level key to its validated value; ``registries`` are those
+    ``config_schema`` had (declare the argument only if you need it). Return problems as
     ``(key path, message)``, e.g. ``(["meters", 3, "link"], "unknown link 'bus9'")``; the path
     is turned into file:line like any schema error.
     """
@@ -96,24 +101,17 @@ def register_notifier_types() -> list[Any]:
 
 
 @hookspec
-def register_payment_providers() -> list[Any]:
-    """Return payment providers (``name``: cash, wechatpay, alipay...) for the ``payments:``
-    block: order creation, notification verification, refunds."""
+def register_event_types() -> list[Any]:
+    """Return the event types this plugin fires (``hub.events.EventType``: ``name``, data
+    TypedDict, one-line meaning, ``fired_by``), usually its ``events.EVENT_TYPES``.
 
-
-@hookspec
-def register_automation_triggers() -> list[Any]:
-    """Return automation trigger types, selected by ``platform:`` in an automation."""
-
-
-@hookspec
-def register_automation_conditions() -> list[Any]:
-    """Return automation condition types, selected by ``condition:`` in an automation."""
-
-
-@hookspec
-def register_automation_actions() -> list[Any]:
-    """Return automation action types, selected by their key in an action step."""
+    Collected at start-up into the event catalog (``PluginManager.event_catalog``) with the
+    core's: automations' ``event`` triggers and ``check-config`` validate event names and data
+    keys against it, and ``docs/events.md`` lists it. A name the core or another plugin
+    already defines is reported with both sources and ignored. Define the TypedDicts in a
+    module without ``from __future__ import annotations`` (Python 3.11 loses ``NotRequired``
+    otherwise).
+    """
 
 
 @hookspec
@@ -122,7 +120,8 @@ def register_routes(hub: Hub) -> list[Any]:
 
     Called when the web server starts; paths should live under ``/api/<plugin>/`` or
     ``/<plugin>/``. Handlers reach the hub through ``request.app[HUB_KEY]``
-    (``from hub.web.server import HUB_KEY``).
+    (``from hub.web.routes import HUB_KEY``); mark a handler that checks its caller
+    itself (a signed platform push) with ``hub.web.routes.self_authenticated``.
     """
 
 

@@ -6,6 +6,10 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
+__all__ = [
+    "FALLBACK_LANGUAGE", "Translator",
+]
+
 _LOGGER = logging.getLogger(__name__)
 
 FALLBACK_LANGUAGE = "en"

@@ -26,9 +26,14 @@ import pluggy
 
 from . import hookspecs
 from .const import ENTRY_POINT_GROUP, EVENT_PLUGIN_FAILED, PLUGIN_SETUP_TIMEOUT
+from .events import EventCatalog
 
 if TYPE_CHECKING:
     from .core import Hub
+
+__all__ = [
+    "DuplicateName", "PluginInfo", "PluginManager", "Registries", "Registry",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -135,6 +140,10 @@ class Registry(Generic[_T]):
     def __iter__(self) -> Iterator[_T]:
         return iter(item for _plugin, item in self._items.values())
 
+    def by_plugin(self) -> list[tuple[str, _T]]:
+        """Return (plugin, item) for every registration, in the order they were added."""
+        return list(self._items.values())
+
     def __len__(self) -> int:
         return len(self._items)
 
@@ -146,10 +155,7 @@ REGISTRY_HOOKS: dict[str, str] = {
     "register_link_types": "link type",
     "register_tariff_types": "tariff type",
     "register_notifier_types": "notifier type",
-    "register_payment_providers": "payment provider",
-    "register_automation_triggers": "automation trigger",
-    "register_automation_conditions": "automation condition",
-    "register_automation_actions": "automation action",
+    "register_event_types": "event type",
 }
 
 
@@ -162,14 +168,7 @@ class Registries:
     link_types: Registry[Any] = field(default_factory=lambda: Registry("link type"))
     tariff_types: Registry[Any] = field(default_factory=lambda: Registry("tariff type"))
     notifier_types: Registry[Any] = field(default_factory=lambda: Registry("notifier type"))
-    payment_providers: Registry[Any] = field(
-        default_factory=lambda: Registry("payment provider"))
-    automation_triggers: Registry[Any] = field(
-        default_factory=lambda: Registry("automation trigger"))
-    automation_conditions: Registry[Any] = field(
-        default_factory=lambda: Registry("automation condition"))
-    automation_actions: Registry[Any] = field(
-        default_factory=lambda: Registry("automation action"))
+    event_types: Registry[Any] = field(default_factory=lambda: Registry("event type"))
 
     def for_hook(self, hook: str) -> Registry[Any]:
         """Return the registry a ``register_*`` hook fills."""
@@ -190,6 +189,8 @@ class PluginManager:
         self.pm.add_hookspecs(hookspecs)
         self.registries = Registries()
         self.config_schemas: dict[str, tuple[str, Any]] = {}
+        # the core's event types; collect() adds the plugins'
+        self.event_catalog = EventCatalog()
         self._info: dict[str, PluginInfo] = {}
         self._trace = os.environ.get("METERHUB_TRACE_PLUGINS", "") not in ("", "0")
         self._collected = False
@@ -397,8 +398,19 @@ class PluginManager:
                         registry.add(info.name, item)
                     except (DuplicateName, TypeError) as err:
                         problems.append(str(err))
+        problems.extend(self._catalog_events())
         for problem in problems:
             _LOGGER.error("%s", problem)
+        return problems
+
+    def _catalog_events(self) -> list[str]:
+        """Add the plugins' event types to the catalog; return the ones refused."""
+        problems = []
+        for plugin, event_type in self.registries.event_types.by_plugin():
+            try:
+                self.event_catalog.add(event_type, plugin)
+            except (TypeError, ValueError) as err:
+                problems.append(f"{err}: ignored")
         return problems
 
     async def setup_all(self, hub: Hub) -> None:

@@ -23,6 +23,10 @@ import yaml
 
 from .validation import SecretStr
 
+__all__ = [
+    "Position", "load_yaml", "position_of",
+]
+
 _LOGGER = logging.getLogger(__name__)
 
 SECRETS_FILE = "secrets.yaml"

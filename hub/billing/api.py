@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ..ledger import Ledger, Money, account_entity_id
+
 if TYPE_CHECKING:
     from ..core import Hub
 
@@ -28,8 +30,6 @@ _LOGGER = logging.getLogger(__name__)
 
 def routes(hub: Hub) -> list[Any]:
     """The route definitions (empty when the ledger is off)."""
-    from ..prepaid.ledger import Ledger
-    from ..prepaid.money import Money, account_entity_id
     from ..web.server import json_response
     from .engine import BillingEngine
 

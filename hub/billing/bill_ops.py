@@ -20,9 +20,8 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context
-from ..prepaid.charges import ChargeBook
-from ..prepaid.entries import EntryKind, PostRequest, from_fen
-from ..prepaid.ledger import Batch, Op, post_entry
+from ..ledger.entries import EntryKind, PostRequest, from_fen
+from ..ledger.ledger import Batch, Op, post_entry
 from ..storage import MoneyStore, from_ms
 from .bills import (
     Bill,
@@ -35,12 +34,13 @@ from .bills import (
     tier_parts,
     tier_period_start,
 )
+from .charges import ChargeBook
 from .charging import ChargeState
 from .periods import BillPeriod
 from .tariff import Occupancy, Tariff, TariffError
 
 if TYPE_CHECKING:
-    from ..prepaid.accounts import Account
+    from ..ledger.accounts import Account
     from .engine import BillingEngine
 
 _LOGGER = logging.getLogger(__name__)

@@ -31,21 +31,22 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context
-from ..prepaid.charges import ChargeBook
-from ..prepaid.entries import Entry, from_fen
+from ..ledger.entries import Entry, from_fen
 from ..storage import from_ms, to_ms
 from ..util.dt import site_time_zone
 from .bill_ops import BillOp, BillOutcome, BillRequest, BillStatusOp
 from .bills import Bill, BillLine, allocate_payments
+from .charges import ChargeBook
 from .charging import FEN_ZERO, slice_usage, stored_usage
 from .periods import BillPeriod, local_midnight, period_of, previous_period
 from .tariff import Tariff, TariffError, Usage
 
 if TYPE_CHECKING:
     from ..core import Hub
-    from ..prepaid.accounts import Account
-    from ..prepaid.ledger import Ledger
-    from ..prepaid.money import Money
+    from ..ledger.accounts import Account
+    from ..ledger.ledger import Ledger
+    from ..ledger.money import Money
+    from .charger import Charger
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -78,30 +79,28 @@ class MoveOut:
 class BillingEngine:
     """Bills per account and period on the ledger's worker; the ``billing`` component."""
 
-    def __init__(self, hub: Hub, ledger: Ledger, money: Money,
+    def __init__(self, hub: Hub, ledger: Ledger, money: Money, charger: Charger,
                  settings: BillSettings = BillSettings()) -> None:
         self.hub = hub
         self.ledger = ledger
         self.money = money
+        self.charger = charger
         self.settings = settings
         self.accounts: Mapping[str, Account] = money.accounts
         self._meters_by_account: dict[str, list[str]] = {}
-        for meter_id, meter in money.meters.items():
+        for meter_id, meter in charger.meters.items():
             if meter.get("account"):
                 self._meters_by_account.setdefault(meter["account"], []).append(meter_id)
         self.open: dict[str, list[Bill]] = {}  # issued bills not fully paid, by account
         self.known: set[tuple[str, str]] = set()  # (account, period start) with a bill
         self._task: asyncio.Task[None] | None = None
-        money.attribute_providers.append(self.attributes)
-        ledger.listeners.append(self.on_entries)
-        ledger.due_provider = self.oldest_due
 
     @property
     def book(self) -> ChargeBook:
         """The charge states (available once the ledger started)."""
-        if self.money.book is None:
+        if self.charger.book is None:
             raise RuntimeError("the ledger has not started yet")
-        return self.money.book
+        return self.charger.book
 
     def meters_of(self, account_id: str) -> list[str]:
         """The configured meters of an account."""

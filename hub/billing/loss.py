@@ -32,7 +32,7 @@ from .. import validation as cv
 from ..core import Context
 from ..metering.const import EVENT_ALARM, EVENT_ALARM_CLEARED
 from ..util.ids import slugify
-from .analysis_base import ZERO, Catalog, MeterFacts, Period, meter_quantity, missing_data
+from .analysis.base import ZERO, Catalog, MeterFacts, Period, meter_quantity, missing_data
 
 if TYPE_CHECKING:
     from ..core import Hub

@@ -23,7 +23,8 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
-from .analysis_base import (
+from ..ledger.money import account_entity_id
+from .analysis.base import (
     KIND_REGISTERS,
     UNIT_OF_KIND,
     ZERO,
@@ -34,7 +35,7 @@ from .analysis_base import (
 
 if TYPE_CHECKING:
     from ..core import States
-    from ..prepaid.accounts import Account
+    from ..ledger.accounts import Account
     from ..storage import Storage
     from .loss import LossRow, TagLoss
     from .sharing import Allocation
@@ -266,7 +267,7 @@ class EntryView(Protocol):
 
 
 class LedgerView(Protocol):
-    """What reports need of the ledger (``hub.prepaid.ledger.Ledger`` fits it)."""
+    """What reports need of the ledger (``hub.ledger.ledger.Ledger`` fits it)."""
 
     def balance(self, account_id: str) -> Decimal:
         """An account's committed balance."""
@@ -290,8 +291,6 @@ async def arrears_report(accounts: Mapping[str, Account], catalog: Catalog,
 
     Balances come from the ledger, else from the ``account.<id>`` states.
     """
-    from ..prepaid.money import account_entity_id
-
     found: list[tuple[Any, ...]] = []
     for account_id in sorted(accounts):
         account = accounts[account_id]

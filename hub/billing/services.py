@@ -11,13 +11,15 @@ import voluptuous as vol
 from .. import validation as cv
 from ..const import SupportsResponse
 from ..exceptions import ServiceValidationError
+from ..ledger import AccountBook, Money
+from ..util.calendar import date_value
 from .bills import BillError
-from .calendar import date_value
 from .engine import BillingEngine, BillSettings
 from .periods import period_of
 
 if TYPE_CHECKING:
     from ..core import Hub, ServiceCall
+    from .charger import Charger
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -35,19 +37,20 @@ MOVE_OUT_SCHEMA = vol.Schema({
 })
 
 
-def setup_billing(hub: Hub, block: Mapping[str, Any], stage_order: int) -> None:
-    """Create the ``billing`` component, its stage and services."""
-    from ..prepaid.ledger import Ledger
-    from ..prepaid.money import Money
-
-    if not hub.has_component("ledger"):
+def setup_billing(hub: Hub, block: Mapping[str, Any], charger: Charger | None) -> None:
+    """Create the ``billing`` component, register it with the ledger, its stage and services."""
+    if charger is None:
         _LOGGER.warning("No ledger (storage is off): bills are off too")
         return
     settings = BillSettings(block["issue_after"], block["auto_issue"], block["check_every"])
-    engine = BillingEngine(hub, hub.component("ledger", Ledger), hub.component("money", Money),
-                           settings)
+    money, ledger = hub.component("money", Money), charger.ledger
+    engine = BillingEngine(hub, ledger, money, charger, settings)
+    ledger.add_listener(engine.on_entries)  # open bills follow payments
+    ledger.register_due_provider(engine.oldest_due)  # since when a postpaid account owes
+    money.register_attribute_provider(engine.attributes)  # bills in the account's state
     hub.add_component("billing", engine)
-    hub.add_stage("billing", order=stage_order, start=engine.start, stop=engine.stop)
+    hub.add_stage("billing", start=engine.start, stop=engine.stop, requires=("ledger",),
+                  after=("metering",))
 
     def refused(service: str, *problems: str) -> ServiceValidationError:
         return ServiceValidationError(service, list(problems))
@@ -95,8 +98,6 @@ def setup_billing(hub: Hub, block: Mapping[str, Any], stage_order: int) -> None:
         moved_out = result.bill.as_dict().get("settlement", {}).get("move_out")
         if moved_out and hub.has_component("accounts"):
             # the account itself now says the tenant left (公摊 weights, reports, YAML view)
-            from ..prepaid.book import AccountBook
-
             await hub.component("accounts", AccountBook).update(
                 data["account_id"], {"move_out": moved_out}, call.context)
         statement = result.statement

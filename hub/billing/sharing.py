@@ -31,7 +31,8 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from .. import validation as cv
-from .analysis_base import (
+from ..ledger.entries import EntryKind, PostRequest, PostResult
+from .analysis.base import (
     KIND_REGISTERS,
     ZERO,
     Catalog,
@@ -44,9 +45,8 @@ from .analysis_base import (
 from .tariff import ChargeLine, Tariff, TariffError, Usage, round_fen
 
 if TYPE_CHECKING:
-    from ..prepaid.accounts import Account
-    from ..prepaid.entries import PostResult
-    from ..prepaid.ledger import Ledger
+    from ..ledger.accounts import Account
+    from ..ledger.ledger import Ledger
     from ..storage import Storage
     from .tariffs import TariffBook
 
@@ -409,8 +409,6 @@ async def post_allocation(ledger: Ledger, allocation: Allocation,
                           context: Any = None) -> list[PostResult | Exception]:
     """Post every non-zero share as a ``share`` debit with key
     ``share:<group>:<period>:<account>`` (posting again changes nothing)."""
-    from ..prepaid.entries import EntryKind, PostRequest
-
     requests = [PostRequest(
         line.account_id, EntryKind.SHARE, -line.amount, allocation.key(line.account_id),
         context=context, period=bill_period_start(accounts[line.account_id], allocation.period),

@@ -12,7 +12,7 @@ import jinja2
 from .bills import Bill
 
 if TYPE_CHECKING:
-    from ..prepaid.accounts import Account
+    from ..ledger.accounts import Account
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -19,6 +19,20 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+__all__ = [
+    "FEN",
+    "ChargeLine",
+    "Occupancy",
+    "SegmentPart",
+    "Tariff",
+    "TariffError",
+    "TariffType",
+    "TierHistory",
+    "Usage",
+    "no_history",
+    "round_fen",
+]
+
 FEN = Decimal("0.01")
 
 

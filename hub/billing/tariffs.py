@@ -24,7 +24,8 @@ import voluptuous as vol
 
 from .. import validation as cv
 from ..hookspecs import hookimpl
-from .calendar import CALENDAR_SCHEMA, Calendar
+from ..metering.config import meter_kind
+from ..util.calendar import CALENDAR_SCHEMA, Calendar
 from .periods import ONE_DAY, BillPeriod, anchor, local_midnight
 from .tariff import Occupancy, Tariff, TariffError, TierHistory, Usage, round_fen
 
@@ -37,7 +38,6 @@ _LOGGER = logging.getLogger(__name__)
 
 KIND_UNITS = {"electricity": "kWh", "water": "m3"}
 
-_registries: Registries | None = None
 
 
 def tariffs_schema(registries: Registries) -> Any:
@@ -98,8 +98,9 @@ def check_meters(config: Mapping[str, Any],
             problems.append((["tariff_defaults", index, "tariff"],
                              f"unknown tariff '{rule['tariff']}' (tariffs: {known})"))
     for index, meter in enumerate(config.get("meters") or []):
-        model = registries.meter_models.get(meter.get("model", ""))
-        kind = str(getattr(model, "kind", "")) if model is not None else ""
+        model = getattr(meter, "model", None) or registries.meter_models.get(
+            meter.get("model", ""))
+        kind = meter_kind(meter, registries) or ""
         tariff_id = meter.get("tariff") or default_tariff(meter, kind, rules)
         if tariff_id is None:
             continue  # not billed here: charging reports it (billing_error) if it must be
@@ -173,8 +174,7 @@ class TariffBook:
         calendar = Calendar.from_config(config.block("calendar"), config.time_zone)
 
         def kind_of(meter: Mapping[str, Any]) -> str:
-            model = registries.meter_models.get(str(meter.get("model", "")))
-            return str(getattr(model, "kind", "")) if model is not None else ""
+            return meter_kind(meter, registries) or ""
 
         return cls(config.block("tariffs") or [], registries.tariff_types, calendar,
                    config.block("tariff_defaults") or [], kind_of)
@@ -214,18 +214,14 @@ class TariffBook:
 @hookimpl
 def config_schema(registries: Registries) -> dict[str, Any]:
     """Claim ``tariffs`` and ``calendar``."""
-    global _registries
-    _registries = registries
     return {"tariffs": tariffs_schema(registries), "calendar": CALENDAR_SCHEMA,
             "tariff_defaults": DEFAULTS_SCHEMA}
 
 
 @hookimpl
-def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
+def check_config(config: dict[str, Any], registries: Registries) -> list[tuple[list[Any], str]]:
     """Meters name existing tariffs that suit them."""
-    if _registries is None:
-        return []
-    return check_meters(config, _registries)
+    return check_meters(config, registries)
 
 
 @hookimpl

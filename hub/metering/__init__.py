@@ -24,18 +24,17 @@ from .config import (
     links_schema,
     meter_schema,
 )
-from .const import LINKS_STAGE_ORDER, METERING_STAGE_ORDER
 from .reading import ReadingSource
 from .scheduler import Scheduler
-from .service import MeteringService, ReadFailed
+from .service import Meter, MeteringService, ReadFailed
 
 if TYPE_CHECKING:
     from ..core import Hub, ServiceCall
     from ..plugins import Registries
 
-_LOGGER = logging.getLogger(__name__)
+__all__ = ["Meter", "MeteringService", "ReadFailed", "ReadingSource"]
 
-_registries: Registries | None = None
+_LOGGER = logging.getLogger(__name__)
 
 READ_SCHEMA = vol.Schema({
     vol.Optional("meter_id"): cv.identifier,
@@ -49,8 +48,6 @@ READ_SCHEMA = vol.Schema({
 @hookimpl
 def config_schema(registries: Registries) -> dict[str, Any]:
     """Claim links, meters, reading and metering."""
-    global _registries
-    _registries = registries
     return {
         "links": links_schema(registries),
         "meters": meter_schema(registries),
@@ -63,9 +60,7 @@ def config_schema(registries: Registries) -> dict[str, Any]:
 @hookimpl
 def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
     """Meters name existing links; parents and plan meters exist."""
-    if _registries is None:
-        return []
-    return check_references(config, _registries)
+    return check_references(config)
 
 
 @hookimpl
@@ -88,10 +83,10 @@ def setup(hub: Hub) -> None:
     hub.add_component("metering", service)
     hub.add_component("metering.scheduler", scheduler)
     hub.add_component("metering.alarms", alarms)
-    hub.add_stage("links", order=LINKS_STAGE_ORDER, start=service.start_links,
-                  stop=service.stop_links)
-    hub.add_stage("metering", order=METERING_STAGE_ORDER, start=scheduler.start,
-                  stop=scheduler.stop)
+    hub.add_stage("links", start=service.start_links, stop=service.stop_links,
+                  after=("storage",))
+    hub.add_stage("metering", start=scheduler.start, stop=scheduler.stop, requires=("links",),
+                  after=("storage",))
 
     async def read(call: ServiceCall) -> dict[str, Any]:
         """Read meters now: one (meter_id), several (meters), or by tags / link."""

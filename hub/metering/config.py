@@ -2,6 +2,8 @@
 
 A link entry is validated by its link type's own schema (``type:``), a meter's ``address``
 and ``options`` by its model (``model:``): a typo anywhere is reported with file and line.
+A validated entry remembers the link type or model that validated it, so the check of
+references between blocks (:func:`check_references`) needs no registry.
 """
 
 from __future__ import annotations
@@ -14,9 +16,12 @@ import voluptuous as vol
 
 from .. import validation as cv
 from .alarms import THRESHOLDS_SCHEMA
+from .model import MeterRef, ProtocolError
 
 if TYPE_CHECKING:
     from ..plugins import Registries
+    from .link import LinkType
+    from .model import MeterModel
 
 TAG_KEYS_DOC = "building, floor, room, line, department or any key"
 
@@ -86,11 +91,23 @@ METER_BASE = cv.Strict({
 })
 
 
+class LinkEntry(dict[str, Any]):
+    """A validated ``links:`` entry; ``link_type`` is the type whose schema validated it."""
+
+    link_type: LinkType | None = None
+
+
+class MeterEntry(dict[str, Any]):
+    """A validated ``meters:`` entry; ``model`` is the meter model that validated it."""
+
+    model: MeterModel | None = None
+
+
 def meter_schema(registries: Registries) -> Any:
     """A meter entry: base keys, then address and options checked by its model."""
 
-    def _validate(value: Any) -> dict[str, Any]:
-        meter: dict[str, Any] = METER_BASE(value)
+    def _validate(value: Any) -> MeterEntry:
+        meter = MeterEntry(METER_BASE(value))
         model = registries.meter_models.get(meter["model"])
         if model is None:
             known = ", ".join(registries.meter_models.names()) or "none loaded"
@@ -116,6 +133,7 @@ def meter_schema(registries: Registries) -> Any:
                 errors.append(single)
         if errors:
             raise vol.MultipleInvalid(errors)
+        meter.model = model
         return meter
 
     return cv.ListOf(_validate, unique="id")
@@ -126,7 +144,7 @@ def links_schema(registries: Registries) -> Any:
     base = vol.Schema({vol.Required("id"): cv.identifier, vol.Required("type"): cv.string},
                       extra=vol.ALLOW_EXTRA)
 
-    def _validate(value: Any) -> dict[str, Any]:
+    def _validate(value: Any) -> LinkEntry:
         head = base(value)
         link_type = registries.link_types.get(head["type"])
         if link_type is None:
@@ -134,15 +152,30 @@ def links_schema(registries: Registries) -> Any:
             raise vol.Invalid(f"unknown link type {cv.show_value(head['type'])} "
                               f"(known: {known})", path=["type"])
         schema = link_type.schema()
-        result: dict[str, Any] = (schema if isinstance(schema, vol.Schema)
-                                  else vol.Schema(schema))(value)
+        result = LinkEntry((schema if isinstance(schema, vol.Schema)
+                            else vol.Schema(schema))(value))
+        result.link_type = link_type
         return result
 
     return cv.ListOf(_validate, unique="id")
 
 
-def check_references(config: Mapping[str, Any],
-                     registries: Registries) -> list[tuple[list[Any], str]]:
+def meter_kind(meter: Mapping[str, Any], registries: Registries | None = None) -> str | None:
+    """What a meter entry measures (its model may say per meter): the model that validated
+    it, else the one its ``model`` names in ``registries``; None when neither is known."""
+    model = getattr(meter, "model", None)
+    if model is None and registries is not None:
+        model = registries.meter_models.get(str(meter.get("model", "")))
+    if model is None:
+        return None
+    ref = MeterRef(meter["id"], meter["address"], dict(meter.get("options") or {}))
+    try:
+        return str(model.kind_of(ref))
+    except ProtocolError:
+        return str(model.kind)
+
+
+def check_references(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
     """Meters must name existing links (and their link options must suit the link type);
     parents must be existing meters of the same kind; plans must name existing meters."""
     problems: list[tuple[list[Any], str]] = []
@@ -156,7 +189,7 @@ def check_references(config: Mapping[str, Any],
             problems.append(([ "meters", index, "link"],
                              f"unknown link '{meter['link']}' (links: {known})"))
         else:
-            link_type = registries.link_types.get(link["type"])
+            link_type = getattr(link, "link_type", None)
             keys = dict(getattr(link_type, "meter_keys", {}) or {})
             try:
                 cv.Strict(keys)(meter["link_options"])
@@ -172,12 +205,11 @@ def check_references(config: Mapping[str, Any],
             elif parent == meter["id"]:
                 problems.append((["meters", index, "parent"], "a meter cannot be its own parent"))
             else:
-                mine = registries.meter_models.get(meter["model"])
-                theirs = registries.meter_models.get(meter_ids[parent]["model"])
-                if mine is not None and theirs is not None and mine.kind != theirs.kind:
+                mine, theirs = meter_kind(meter), meter_kind(meter_ids[parent])
+                if mine is not None and theirs is not None and mine != theirs:
                     problems.append((["meters", index, "parent"],
-                                     f"parent '{parent}' measures {theirs.kind}, "
-                                     f"this meter {mine.kind}"))
+                                     f"parent '{parent}' measures {theirs}, "
+                                     f"this meter {mine}"))
     for index, plan in enumerate(config.get("reading") or []):
         for position, meter_id in enumerate(plan.get("meters", [])):
             if meter_id not in meter_ids:

@@ -18,5 +18,3 @@ MAIN_REGISTERS: Final = (
     ("water_total", "m3"),
 )
 
-METERING_STAGE_ORDER: Final = 30
-LINKS_STAGE_ORDER: Final = 20

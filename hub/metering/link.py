@@ -2,7 +2,9 @@
 
 A link *type* (registered by a plugin with ``register_link_types``) validates its YAML
 block and creates :class:`Link` objects. A link hands out a :class:`~.model.Transport`
-for each meter on it; the metering service never touches sockets or serial ports.
+for each meter on it; the metering service never touches sockets or serial ports. A link
+whose meters sleep (NB-IoT) cannot hand out a transport: it keeps their commands in a
+:class:`DownlinkQueue` (see :meth:`Link.downlink_queue`) and sends them when a meter reports.
 """
 
 from __future__ import annotations
@@ -10,12 +12,22 @@ from __future__ import annotations
 import abc
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from .model import MeterModel, MeterRef, ReadResult, Transport
+from .model import Command, MeterModel, MeterRef, ReadResult, Transport
 
 if TYPE_CHECKING:
-    from ..core import Hub
+    from ..core import Context, Hub
+
+__all__ = [
+    "DownlinkQueue",
+    "Link",
+    "LinkStats",
+    "LinkType",
+    "LinkUnavailable",
+    "UplinkHandler",
+]
 
 
 class LinkUnavailable(Exception):
@@ -51,6 +63,34 @@ class LinkStats:
 UplinkHandler = Callable[[str, ReadResult, Mapping[str, Any]], Any]
 
 
+class DownlinkQueue(abc.ABC):
+    """A link's queue of commands for its sleeping meters: each goes out when its meter next
+    reports, and every change of a command's state is fired as :attr:`command_event`.
+
+    The event's data carries ``link``, ``meter_id``, ``command_id`` (as returned by
+    :meth:`queue_command`), ``command``, ``state`` (queued, sending, sent, done, failed,
+    expired, cancelled), ``previous`` and, when it failed, ``error``.
+    """
+
+    command_event: str
+
+    @abc.abstractmethod
+    async def queue_command(self, meter: MeterRef | str, command: Command | str,
+                            context: Context | None = None, *,
+                            ttl: timedelta | float | None = None,
+                            params: Mapping[str, Any] | None = None) -> str:
+        """Queue ``command`` for ``meter``; return the queued command's id at once.
+
+        ``ttl`` (seconds or a timedelta) bounds the wait; ``params`` are kept with the
+        command. Raises KeyError (meter not on this link) or ValueError (its model cannot
+        do it); any other error means "not now, try again later".
+        """
+
+    @abc.abstractmethod
+    async def cancel_command(self, command_id: str, context: Context | None = None) -> bool:
+        """Withdraw a command that has not gone out yet; False if it is no longer queued."""
+
+
 class Link(abc.ABC):
     """One configured link (``links: - {id: bus1, type: rs485, ...}``)."""
 
@@ -76,6 +116,11 @@ class Link(abc.ABC):
     @abc.abstractmethod
     def transport_for(self, meter: MeterRef) -> Transport:
         """The transport reaching ``meter`` now, or raise LinkUnavailable."""
+
+    def downlink_queue(self) -> DownlinkQueue | None:
+        """Where commands for this link's sleeping meters wait, or None: commands go out
+        at once through :meth:`transport_for` (every link whose meters are awake)."""
+        return None
 
     def group_of(self, meter: MeterRef) -> str:
         """The unit requests are serialised on (the bus, or the DTU a meter sits behind).

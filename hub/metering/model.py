@@ -22,6 +22,23 @@ from typing import Any, Protocol, runtime_checkable
 
 import voluptuous as vol
 
+__all__ = [
+    "Capability",
+    "Command",
+    "CommandResult",
+    "FrameParser",
+    "MeterKind",
+    "MeterModel",
+    "MeterRef",
+    "MeterRefused",
+    "NoReply",
+    "ProtocolCodec",
+    "ProtocolError",
+    "ReadResult",
+    "Simulator",
+    "Transport",
+]
+
 
 class MeterKind(StrEnum):
     """What a meter measures."""
@@ -170,6 +187,10 @@ class MeterModel(abc.ABC):
     @abc.abstractmethod
     def validate_address(self, address: Any) -> str:
         """Return the address normalised, or raise ``vol.Invalid`` saying what is expected."""
+
+    def kind_of(self, meter: MeterRef) -> MeterKind:
+        """What one meter of this model measures (a map-driven model may say per meter)."""
+        return self.kind
 
     def points(self) -> Sequence[str]:
         """Every point key this model can read."""

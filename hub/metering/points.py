@@ -10,6 +10,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from enum import StrEnum
 
+__all__ = [
+    "POINTS",
+    "RELAY_CLOSED",
+    "RELAY_OPEN",
+    "VALVE_ABNORMAL",
+    "VALVE_CLOSED",
+    "VALVE_OPEN",
+    "PointInfo",
+    "PointType",
+    "point",
+]
+
 
 class PointType(StrEnum):
     """How a point behaves."""

@@ -4,6 +4,10 @@ Reads of meters in different groups (buses, DTUs) run concurrently; within a gro
 serialises them. A read that fails after its retries counts as a miss; ``offline_after``
 misses in a row mark a meter offline, its next success marks it online again. Every read
 fires ``reading`` or ``read_failed``, and updates the meter's state ``meter.<id>``.
+
+Metering sits below storage: it never imports it. What it needs of the ``storage``
+component (a place to record each meter's kind and tags) is the :class:`MeterRegistry`
+interface, which storage's component provides.
 """
 
 from __future__ import annotations
@@ -14,7 +18,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
 
 from ..core import Context
 from ..util.dt import utcnow
@@ -43,7 +47,18 @@ from .stats import CollectionStats
 if TYPE_CHECKING:
     from ..core import Hub
 
+__all__ = ["Meter", "MeterRegistry", "MeteringService", "ReadFailed"]
+
 _LOGGER = logging.getLogger(__name__)
+
+
+@runtime_checkable
+class MeterRegistry(Protocol):
+    """What metering asks of the ``storage`` component: record the configured meters."""
+
+    async def upsert_meters(self, specs: Iterable[Mapping[str, Any]]) -> int:
+        """Add or update meters (``id``, ``kind``, ``tags``, ``device``, ``name``)."""
+        ...
 
 
 @dataclass
@@ -69,7 +84,7 @@ class Meter:
     @property
     def kind(self) -> str:
         """electricity or water."""
-        return str(self.model.kind)
+        return str(self.model.kind_of(self.ref))
 
 
 class ReadFailed(Exception):
@@ -143,9 +158,10 @@ class MeteringService:
         """Tell storage each meter's kind, tags and device, for rollups and counter rules."""
         if not self.hub.has_component("storage") or not self.meters:
             return
-        from ..storage import Storage
-
-        storage = self.hub.component("storage", Storage)
+        storage = self.hub.component("storage", object)
+        if not isinstance(storage, MeterRegistry):
+            raise TypeError(f"component 'storage' is a {type(storage).__name__}, not a "
+                            "MeterRegistry")
         specs = [{"id": m.id, "kind": m.kind, "tags": dict(m.tags), "device": m.ref.address,
                   "name": m.name} for m in self.meters.values()]
         try:

@@ -23,6 +23,17 @@ from typing import Any
 from ..util.dt import site_time_zone
 from .model import FrameParser, Simulator
 
+__all__ = [
+    "ConstantLoad",
+    "DailyCurve",
+    "Faults",
+    "LoadProfile",
+    "RandomWalk",
+    "SimClock",
+    "SimulatedBus",
+    "SimulatedMeter",
+]
+
 _LOGGER = logging.getLogger(__name__)
 
 HOUR = Decimal(3600)

@@ -14,6 +14,8 @@ from typing import Any
 
 from .model import FrameParser, NoReply
 
+__all__ = ["READ_CHUNK", "StreamTransport"]
+
 _LOGGER = logging.getLogger(__name__)
 
 READ_CHUNK = 4096

@@ -1,6 +1,9 @@
-"""Prepaid accounts: ledger, balances, thresholds, trip policy and confirmed commands.
+"""Prepaid control: thresholds, trip policy, holds, protection windows and confirmed commands.
 
-A core plugin: it claims the ``accounts`` block and checks that meters name real accounts.
+A core plugin: it claims the ``accounts`` block and checks that meters name real accounts. It
+sets up the ledger first (:func:`hub.ledger.setup_ledger`: the core plugins set up in a fixed
+order and this one's comes before billing's), then the thresholds on its balances, the
+``account.*`` money services and control.
 """
 
 from __future__ import annotations
@@ -9,13 +12,23 @@ import argparse
 from typing import TYPE_CHECKING, Any
 
 from ..hookspecs import hookimpl
-from .accounts import ACCOUNTS_SCHEMA, check_accounts
-from .book import setup_book
-from .control import CONTROL_SCHEMA, setup_control
-from .money import setup_money
+from ..ledger import ACCOUNTS_SCHEMA, check_accounts, setup_ledger
+from .commands import CommandQueue, CommandRefused, ControlSettings
+from .control import CONTROL_SCHEMA, Control, setup_control
+from .holds import HoldBook
+from .policy import Decision, Hold, HoldKind, crossings, decide, manual_refusal
+from .services import register_services
+from .thresholds import ThresholdWatcher, setup_thresholds
+from .trips import Trigger, TripPolicy
 
 if TYPE_CHECKING:
     from ..core import Hub
+
+__all__ = [
+    "CONTROL_SCHEMA", "CommandQueue", "CommandRefused", "Control", "ControlSettings",
+    "Decision", "Hold", "HoldBook", "HoldKind", "ThresholdWatcher", "Trigger", "TripPolicy",
+    "crossings", "decide", "manual_refusal",
+]
 
 
 @hookimpl
@@ -44,7 +57,10 @@ def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 @hookimpl
 def setup(hub: Hub) -> None:
-    """Set up the account book, the money side (ledger, charges) and the control side."""
-    setup_book(hub)
-    setup_money(hub)
+    """Set up the ledger (account book, ledger, balances), thresholds, services and control."""
+    money = setup_ledger(hub)
+    if money is not None:
+        setup_thresholds(hub)
+        register_services(hub, money.ledger, money)
     setup_control(hub)
+

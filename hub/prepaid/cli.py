@@ -87,9 +87,8 @@ def _audit(client: HubClient, data_dir: Path, block: Any) -> int:
 
 
 def _audit_file(data_dir: Path, block: Any) -> dict[str, Any]:
+    from ..ledger import AuditReport, from_fen
     from ..storage import StorageSettings, audit_file
-    from .entries import from_fen
-    from .ledger import AuditReport
 
     path = StorageSettings.from_block(block, data_dir).path
     if not path.is_file():

@@ -16,8 +16,8 @@ reads before it sends again. A meter that accepted a command but did not move ye
 re-checked ``rechecks`` times, ``recheck_delay`` apart, before the command is sent again.
 
 Sleeping (NB-IoT) meters: a command waits ``queued`` until the meter reports. A link with its
-own downlink queue (``link.queue_command``) gets the command at once and is followed by its
-``nbiot_command`` events; otherwise the command goes out on the meter's next uplink (a
+own downlink queue (``link.downlink_queue()``) gets the command at once and is followed by
+the queue's ``command_event``; otherwise the command goes out on the meter's next uplink (a
 ``reading`` with source uplink, or :meth:`CommandQueue.on_uplink`) and is confirmed from the
 report after it.
 """
@@ -37,7 +37,7 @@ import voluptuous as vol
 from .. import validation as cv
 from ..core import Context, Event, Unsubscribe
 from ..metering.const import EVENT_READING
-from ..metering.link import LinkUnavailable
+from ..metering.link import DownlinkQueue, LinkUnavailable
 from ..metering.model import Capability, Command, MeterRefused, NoReply, ProtocolError
 from ..metering.points import RELAY_CLOSED, RELAY_OPEN, VALVE_CLOSED, VALVE_OPEN
 from ..metering.reading import Reading, ReadingSource
@@ -59,7 +59,6 @@ EVENT_COMMAND_FAILED: Final = "command_failed"
 EVENT_COMMAND_SUPERSEDED: Final = "command_superseded"
 EVENT_RELAY_CHANGED: Final = "relay_changed"
 EVENT_VALVE_CHANGED: Final = "valve_changed"
-EVENT_LINK_COMMAND: Final = "nbiot_command"  # a link's own downlink queue (NB-IoT)
 
 CONTROL_COMMANDS: Final = (Command.TRIP, Command.CLOSE, Command.VALVE_CLOSE, Command.VALVE_OPEN)
 # point read back, the value that confirms, the capability needed, the meter's own flag
@@ -212,7 +211,8 @@ class CommandQueue:
             return
         rows = await self.storage.control_read(lambda store: store.outstanding())
         self._unsubs.append(self.hub.bus.listen(EVENT_READING, self._on_reading))
-        self._unsubs.append(self.hub.bus.listen(EVENT_LINK_COMMAND, self._on_link_command))
+        for event_type in self._link_command_events():
+            self._unsubs.append(self.hub.bus.listen(event_type, self._on_link_command))
         now = self.clock()
         for row in rows:
             await self._resume(row, now)
@@ -579,9 +579,14 @@ class CommandQueue:
     # --- sleeping meters -------------------------------------------------------------------
 
     @staticmethod
-    def _link_queue(meter: Meter) -> Callable[..., Any] | None:
-        queue = getattr(meter.link, "queue_command", None)
-        return queue if callable(queue) else None
+    def _link_queue(meter: Meter) -> DownlinkQueue | None:
+        return meter.link.downlink_queue()
+
+    def _link_command_events(self) -> set[str]:
+        if not self.hub.has_component("metering"):
+            return set()
+        return {queue.command_event for link in self.metering.links.values()
+                if (queue := link.downlink_queue()) is not None}
 
     async def _hand_to_link(self, pending: Pending, meter: Meter) -> None:
         queue = self._link_queue(meter)
@@ -590,8 +595,9 @@ class CommandQueue:
         if pending.expires_at is not None:
             ttl = max((pending.expires_at - self.clock()).total_seconds(), 1.0)
         try:
-            link_id = str(await queue(meter.id, pending.command, pending.context, ttl=ttl,
-                                      params={"control_command": pending.command_id}))
+            link_id = str(await queue.queue_command(
+                meter.id, pending.command, pending.context, ttl=ttl,
+                params={"control_command": pending.command_id}))
         except (KeyError, ValueError, LinkUnavailable) as err:
             await self._finish(pending, "failed", error=f"link {meter.link.id} refused: {err}")
             return
@@ -609,10 +615,10 @@ class CommandQueue:
         meter = self.meter(pending.meter_id)
         if pending.link_command is None or meter is None:
             return
-        cancel = getattr(meter.link, "cancel_command", None)
-        if callable(cancel):
+        queue = self._link_queue(meter)
+        if queue is not None:
             with contextlib.suppress(Exception):
-                await cancel(pending.link_command, pending.context)
+                await queue.cancel_command(pending.link_command, pending.context)
 
     def _on_link_command(self, event: Event) -> None:
         command_id = self._link_commands.get(str(event.data.get("command_id")))

@@ -30,11 +30,11 @@ from .. import validation as cv
 from ..const import EVENT_HUB_STARTED, SupportsResponse
 from ..core import Context
 from ..exceptions import ServiceValidationError
+from ..ledger import Account, AccountBook, Money, TripMode, in_arrears, load_accounts
 from ..metering.model import Capability, Command
 from ..storage import StorageError
+from ..util.calendar import Calendar
 from ..util.dt import as_local, site_time_zone, utcnow
-from .accounts import Account
-from .book import AccountBook
 from .commands import (
     CONTROL_SCHEMA,
     CommandQueue,
@@ -43,8 +43,7 @@ from .commands import (
     target,
 )
 from .holds import HoldBook
-from .money import load_accounts
-from .policy import Decision, HoldKind, TripMode, in_arrears, manual_refusal
+from .policy import Decision, HoldKind, manual_refusal
 from .trips import Trigger, TripPolicy
 
 if TYPE_CHECKING:
@@ -53,7 +52,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-CONTROL_STAGE_ORDER: Final = 55  # after the ledger (15), links (20) and metering (30)
 _STORAGE_RETRY: Final = 5.0
 
 __all__ = ["CONTROL_SCHEMA", "Control", "setup_control"]
@@ -123,8 +121,6 @@ class Control:
 
     def __init__(self, hub: Hub, settings: ControlSettings, accounts: Mapping[str, Account],
                  clock: Callable[[], datetime] = utcnow) -> None:
-        from ..billing.calendar import Calendar
-
         self.hub = hub
         self.settings = settings
         self.accounts = accounts
@@ -291,11 +287,8 @@ class Control:
 
     def publish(self, account_id: str, context: Context | None = None) -> None:
         """Refresh the account's state (the money side owns it) after a hold changed."""
-        money = self.hub.component("money", object) if self.hub.has_component("money") \
-            else None
-        publish = getattr(money, "publish", None)
-        if callable(publish):
-            publish(account_id, None, context)
+        if self.hub.has_component("money"):
+            self.hub.component("money", Money).publish(account_id, None, context)
 
     def account_changed(self, account_id: str, context: Context) -> None:
         """An account's policy, thresholds or holds may have changed: look at it again."""
@@ -439,12 +432,11 @@ def setup_control(hub: Hub) -> None:
     settings = ControlSettings.from_block(hub.config.block("control"))
     control = Control(hub, settings, load_accounts(hub))
     if hub.has_component("accounts"):
-        hub.component("accounts", AccountBook).listeners.append(control.account_changed)
+        hub.component("accounts", AccountBook).add_listener(control.account_changed)
     hub.add_component("control", control)
-    providers = getattr(hub.component("money", object), "attribute_providers", None) \
-        if hub.has_component("money") else None
-    if isinstance(providers, list):
-        providers.append(control.attributes)
+    if hub.has_component("money"):
+        hub.component("money", Money).register_attribute_provider(control.attributes)
     register_services(hub, control)
-    hub.add_stage("control", order=CONTROL_STAGE_ORDER, start=control.start, stop=control.stop)
+    hub.add_stage("control", start=control.start, stop=control.stop, requires=("storage",),
+                  after=("ledger", "links", "metering", "billing", "analysis"))
 

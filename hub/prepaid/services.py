@@ -18,14 +18,12 @@ from .. import validation as cv
 from ..billing.periods import period_of
 from ..const import SupportsResponse
 from ..exceptions import ServiceValidationError
+from ..ledger import EntryKind, LedgerError, PostResult, from_fen
 from ..util.dt import site_time_zone
-from .entries import EntryKind, LedgerError, PostResult, from_fen
 
 if TYPE_CHECKING:
     from ..core import Hub, ServiceCall
-    from .accounts import Account
-    from .ledger import Ledger
-    from .money import Money
+    from ..ledger import Account, Ledger, Money
 
 _LOGGER = logging.getLogger(__name__)
 

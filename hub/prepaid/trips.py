@@ -36,6 +36,7 @@ from enum import StrEnum
 from typing import TYPE_CHECKING, Any, Final
 
 from ..core import Context, Event, Unsubscribe
+from ..ledger import TripMode, in_arrears
 from ..metering.model import Capability, Command
 from ..storage import ScheduleRow, to_ms
 from ..util.dt import as_local, utcnow
@@ -47,20 +48,18 @@ from .policy import (
     Decision,
     Hold,
     HoldKind,
-    TripMode,
     Verdict,
     decide,
-    in_arrears,
     next_daily,
     postpaid_applies_at,
 )
 
 if TYPE_CHECKING:
-    from ..billing.calendar import Calendar
     from ..core import Hub
+    from ..ledger import Account
     from ..metering.service import Meter
     from ..storage import Storage
-    from .accounts import Account
+    from ..util.calendar import Calendar
 
 _LOGGER = logging.getLogger(__name__)
 

@@ -1,6 +1,6 @@
 """History that lasts: readings, rollups, events, states and commands in SQLite.
 
-A core plugin: it claims the ``storage:`` block, starts first (stage order 10) and stops
+A core plugin: it claims the ``storage:`` block, starts before the parts that require it, stops
 last, records the bus, restores entity states after a restart, and adds the ``meterhub
 backup | restore | export`` commands. Other parts of the hub use the :class:`Storage`
 component (``hub.component("storage", Storage)``), never SQL: code outside
@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..hookspecs import hookimpl
 from .codec import from_ms, to_ms
-from .const import STORAGE_STAGE_ORDER, STORAGE_START_TIMEOUT, STORAGE_STOP_TIMEOUT
+from .const import STORAGE_START_TIMEOUT, STORAGE_STOP_TIMEOUT
 from .errors import StorageError, StorageFull, StorageUnavailable
 from .model import (
     CommandRecord,
@@ -97,7 +97,7 @@ def setup(hub: Hub) -> None:
         await storage.start(spawn=hub.create_background_task)
         storage.attach(hub)
 
-    hub.add_stage("storage", order=STORAGE_STAGE_ORDER, start=start, stop=storage.stop,
+    hub.add_stage("storage", start=start, stop=storage.stop,
                   start_timeout=STORAGE_START_TIMEOUT, stop_timeout=STORAGE_STOP_TIMEOUT)
 
 

@@ -1,11 +1,10 @@
-"""Constants of the storage layer: defaults, stage order, scales and verdict codes."""
+"""Constants of the storage layer: defaults, timeouts, scales and verdict codes."""
 
 from __future__ import annotations
 
 from decimal import Decimal
 from typing import Final
 
-STORAGE_STAGE_ORDER: Final = 10
 STORAGE_START_TIMEOUT: Final = 600.0  # a quick_check after a crash may take a while
 STORAGE_STOP_TIMEOUT: Final = 60.0
 

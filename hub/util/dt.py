@@ -6,6 +6,11 @@ import time
 from datetime import UTC, datetime, tzinfo
 from zoneinfo import ZoneInfo
 
+__all__ = [
+    "as_local", "now", "set_site_time_zone", "site_time_zone", "timestamp", "utc_from_timestamp",
+    "utcnow",
+]
+
 _site_tz: tzinfo = ZoneInfo("Asia/Shanghai")
 
 

@@ -8,6 +8,10 @@ import re
 import time
 import unicodedata
 
+__all__ = [
+    "new_id", "slugify",
+]
+
 # Ids are <boot prefix><counter>: the prefix (start time in ms + random bits) makes them
 # unique across restarts; the counter keeps generation at ~100 ns on the hot path.
 _PREFIX = f"{int(time.time() * 1000):011x}{os.urandom(3).hex()}"

@@ -12,8 +12,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-WEB_STAGE_ORDER = 90
-
 
 @hookimpl
 def setup(hub: Hub) -> None:
@@ -22,4 +20,7 @@ def setup(hub: Hub) -> None:
 
     server = WebServer(hub)
     hub.add_component("web", server)
-    hub.add_stage("web", order=WEB_STAGE_ORDER, start=server.start, stop=server.stop)
+    # the faces come up after what they show (and the NB-IoT pushes they take reach links)
+    hub.add_stage("web", start=server.start, stop=server.stop,
+                  after=("storage", "links", "metering", "ledger", "billing", "analysis",
+                         "control"))

@@ -6,7 +6,7 @@ import ipaddress
 import json
 import logging
 from decimal import Decimal
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, Any
 
 import jinja2
 from aiohttp import web
@@ -17,25 +17,12 @@ from .. import __version__
 from ..core import Context
 from ..exceptions import ServiceNotFound, ServiceValidationError
 from ..util.jsonutil import dumps
+from .routes import HUB_KEY, is_self_authenticated
 
 if TYPE_CHECKING:
     from ..core import Hub
 
 _LOGGER = logging.getLogger(__name__)
-
-HUB_KEY: web.AppKey[Hub] = web.AppKey("hub")
-
-_SELF_AUTHENTICATED = "meterhub_self_authenticated"
-
-_H = TypeVar("_H")
-
-
-def self_authenticated(handler: _H) -> _H:
-    """Mark a route handler that checks its caller itself (a platform push with a signature,
-    a payment notification): the hub's API token guard lets its requests through."""
-    setattr(handler, _SELF_AUTHENTICATED, True)
-    return handler
-
 
 def json_response(value: Any, status: int = 200) -> web.Response:
     """A JSON response encoded with :func:`dumps`."""
@@ -98,7 +85,7 @@ class WebServer:
     @web.middleware
     async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
         """Until user accounts exist: changes only from this machine or with the API token."""
-        if getattr(request.match_info.handler, _SELF_AUTHENTICATED, False):
+        if is_self_authenticated(request.match_info.handler):
             return await handler(request)  # type: ignore[no-any-return]
         token = self.hub.config.api_token
         if token and request.headers.get("Authorization") == f"Bearer {token}":

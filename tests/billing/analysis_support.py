@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 from hub.bootstrap import create_hub, prepare
 from hub.core import Event, Hub
+from hub.ledger.ledger import Ledger
 from hub.metering.reading import Reading
-from hub.prepaid.ledger import Ledger
 from hub.storage import Storage, StorageSettings
 
 TZ = ZoneInfo("Asia/Shanghai")

@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 from hub.billing.engine import BillingEngine
 from hub.bootstrap import create_hub, prepare
 from hub.core import Context, Event, Hub
-from hub.prepaid.ledger import Ledger
+from hub.ledger.ledger import Ledger
 from hub.storage.storage import Storage
 from hub.util.ids import new_id
 

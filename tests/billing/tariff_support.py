@@ -10,8 +10,8 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from hub.billing.calendar import Calendar
 from hub.billing.tariff import ChargeLine, Tariff, Usage, round_fen
+from hub.util.calendar import Calendar
 from meterhub_tariffs import register_tariff_types
 
 TZ = ZoneInfo("Asia/Shanghai")

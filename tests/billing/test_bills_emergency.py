@@ -11,8 +11,8 @@ import pytest
 from bills_support import Clock, bounded, config, running_hub
 
 from hub.exceptions import ServiceValidationError
-from hub.prepaid.book import AccountBook
-from hub.prepaid.ledger import Ledger
+from hub.ledger.book import AccountBook
+from hub.ledger.ledger import Ledger
 
 D = Decimal
 

@@ -29,7 +29,7 @@ from hub.billing.bills import BillError, move_out_tier_lines, tier_parts
 from hub.billing.charging import ChargeState, Occupant, TierUsage, charge_reading
 from hub.billing.periods import BillPeriod
 from hub.billing.tariff import Occupancy, Usage, round_fen
-from hub.prepaid.ledger import Ledger
+from hub.ledger.ledger import Ledger
 
 D = Decimal
 

@@ -14,7 +14,7 @@ from tariff_support import build
 from hub.billing.bills import fee_window, period_fees
 from hub.billing.periods import BillPeriod, next_period, period_of, periods_between
 from hub.billing.tariff import Occupancy, round_fen
-from hub.prepaid.ledger import Ledger
+from hub.ledger.ledger import Ledger
 
 D = Decimal
 d = date.fromisoformat

@@ -9,7 +9,7 @@ from pathlib import Path
 
 from bills_support import Clock, bounded, collect, config, engine, hourly, running_hub, settle
 
-from hub.prepaid.ledger import Ledger
+from hub.ledger.ledger import Ledger
 
 D = Decimal
 

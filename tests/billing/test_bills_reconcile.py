@@ -24,7 +24,7 @@ from bills_support import (
 from hub.billing.periods import BillPeriod
 from hub.billing.tariff import Usage, round_fen
 from hub.billing.tariffs import TariffBook
-from hub.prepaid.ledger import Ledger
+from hub.ledger.ledger import Ledger
 
 D = Decimal
 

@@ -20,8 +20,8 @@ from analysis_support import (
     t,
 )
 
-from hub.billing.analysis_base import Catalog, MeterFacts, Period
-from hub.billing.analysis_service import Analysis
+from hub.billing.analysis.base import Catalog, MeterFacts, Period
+from hub.billing.analysis.service import Analysis
 from hub.billing.loss import (
     LOSS_SCHEMA,
     LossAlarms,

@@ -19,10 +19,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from tariff_support import BEIJING_TOU, D, build, seg
 
-from hub.billing.calendar import Calendar
 from hub.billing.charging import ChargeState, TierUsage, jstr, jtext
 from hub.billing.periods import BillPeriod
 from hub.billing.tariff import ChargeLine, Occupancy, Tariff, Usage
+from hub.util.calendar import Calendar
 from meterhub_tariffs.base import BaseTariff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from analysis_support import energy, open_storage, register, store, t, water
 
-from hub.billing.analysis_base import Period, months_between
+from hub.billing.analysis.base import Period, months_between
 from hub.billing.reports import Table, change_percent, consumption_report, write_table
 from hub.storage import Storage
 

@@ -12,11 +12,11 @@ from typing import Any
 import pytest
 from analysis_support import Clock, hub_yaml, running_hub, settle, t
 
-from hub.billing.analysis_api import ReportError, report_table
-from hub.billing.analysis_service import Analysis
+from hub.billing.analysis.api import ReportError, report_table
+from hub.billing.analysis.service import Analysis
 from hub.cli import main
 from hub.core import Hub
-from hub.prepaid.ledger import Ledger
+from hub.ledger.ledger import Ledger
 
 D = Decimal
 

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 from analysis_support import collect, energy, hub_yaml, running_hub, settle, store
 
-from hub.billing.analysis import check_share_groups
-from hub.billing.analysis_api import ReportError, report_table
-from hub.billing.analysis_base import Period
-from hub.billing.analysis_service import Analysis
+from hub.billing.analysis.api import ReportError, report_table
+from hub.billing.analysis.base import Period
+from hub.billing.analysis.checks import check_share_groups
+from hub.billing.analysis.service import Analysis
 from hub.billing.sharing import SHARE_GROUPS_SCHEMA, ShareError
 from hub.bootstrap import prepare
-from hub.prepaid.ledger import Ledger
+from hub.ledger.ledger import Ledger
 from hub.storage import Storage
 
 D = Decimal
@@ -167,7 +167,7 @@ def test_check_config_tariff_and_empty_groups() -> None:
     ])
     config = {"meters": [{"id": "m1", "model": "ddsy"}, {"id": "m2", "model": "ddsy"}],
               "accounts": [{"id": "a1"}], "tariffs": [], "share_groups": groups}
-    messages = [message for _path, message in check_share_groups(config, None)]
+    messages = [message for _path, message in check_share_groups(config)]
     assert "unknown tariff 'nope' (tariffs: none configured)" in messages
     assert "common meter 'm2' has no tariff: give the meter or the group a tariff" in messages
     assert "share group 'g2' matches no account" in messages

@@ -10,7 +10,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hub.billing.analysis_base import Period, parse_period
+from hub.billing.analysis.base import Period, parse_period
 from hub.billing.sharing import (
     ShareError,
     ShareGroup,
@@ -19,7 +19,7 @@ from hub.billing.sharing import (
     resolve_members,
     split_largest_remainder,
 )
-from hub.prepaid.accounts import ACCOUNT_SCHEMA, Account
+from hub.ledger.accounts import ACCOUNT_SCHEMA, Account
 
 D = Decimal
 OCT = Period.month(2026, 10)

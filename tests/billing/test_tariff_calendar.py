@@ -8,7 +8,7 @@ from datetime import date
 import pytest
 import voluptuous as vol
 
-from hub.billing.calendar import CALENDAR_SCHEMA, Calendar, DayType
+from hub.util.calendar import CALENDAR_SCHEMA, Calendar, DayType
 
 W, E, H = DayType.WORKDAY, DayType.WEEKEND, DayType.HOLIDAY
 
@@ -39,7 +39,7 @@ def test_yaml_days_for_a_year_the_package_does_not_know(
         "workdays": ["2027-02-20"],
     })
     calendar = Calendar.from_config(block)
-    with caplog.at_level(logging.WARNING, logger="hub.billing.calendar"):
+    with caplog.at_level(logging.WARNING, logger="hub.util.calendar"):
         assert calendar.is_known(2027)
         assert calendar.day_type(date(2027, 2, 10)) is H
         assert calendar.holiday_name(date(2027, 2, 10)) == "春节"
@@ -51,7 +51,7 @@ def test_yaml_days_for_a_year_the_package_does_not_know(
 def test_a_year_nobody_knows_warns_once_and_keeps_statutory_days(
         caplog: pytest.LogCaptureFixture) -> None:
     calendar = Calendar()
-    with caplog.at_level(logging.WARNING, logger="hub.billing.calendar"):
+    with caplog.at_level(logging.WARNING, logger="hub.util.calendar"):
         assert not calendar.is_known(2031)
         assert calendar.day_type(date(2031, 10, 1)) is H  # National Day is statutory
         assert calendar.day_type(date(2031, 10, 2)) is H

@@ -223,6 +223,39 @@ def test_meters_must_name_a_tariff_that_suits_them(site: Path) -> None:
     ]
 
 
+def test_a_modbus_meter_measures_what_its_register_map_says(site: Path) -> None:
+    """The kind of a map-driven model is per meter: a water map's meter takes water tariffs
+    and gets water's default tariff."""
+    write(site / "tariffs.yaml", f"!include {EXAMPLES}\n")
+    write(site / "hub.yaml", HUB.replace("type: tariff_test_link}]", "type: rs485, "
+                                         "port: /dev/null}]") + """
+tariff_defaults:
+  - {kind: electricity, tariff: beijing_residential}
+  - {kind: water, tariff: beijing_water}
+""")
+    maps = REPO / "config" / "modbus_maps"
+    meters = write(site / "meters.yaml", f"""
+        - {{id: w1, model: modbus, link: bus1, address: 1,
+            options: {{map: !include {maps / "water_meter.yaml"}}}, tariff: beijing_water}}
+        - {{id: w2, model: modbus, link: bus1, address: 2,
+            options: {{map: !include {maps / "water_meter.yaml"}}},
+            tariff: beijing_residential}}
+        - {{id: w3, model: modbus, link: bus1, address: 3,
+            options: {{map: !include {maps / "water_meter.yaml"}}}}}
+        - {{id: e1, model: modbus, link: bus1, address: 4,
+            options: {{map: !include {maps / "dds238_2.yaml"}}}}}
+    """)
+    prepared = prepare(site / "hub.yaml")
+    assert [str(problem) for problem in prepared.problems] == [
+        f"meters.yaml:{line_of(meters, 'tariff: beijing_residential')} meters[1].tariff: "
+        "tariff 'beijing_residential' is priced per kWh, but model 'modbus' measures water "
+        "(m3)"]
+    book = TariffBook.from_config(prepared.config, prepared.plugins.registries)
+    by_id = {meter["id"]: meter for meter in prepared.config.block("meters")}
+    assert book.for_meter(by_id["w3"]).id == "beijing_water"
+    assert book.for_meter(by_id["e1"]).id == "beijing_residential"
+
+
 def test_the_shipped_examples_validate_and_price(site: Path) -> None:
     write(site / "tariffs.yaml", f"!include {EXAMPLES}\n")
     prepared = prepare(site / "hub.yaml")

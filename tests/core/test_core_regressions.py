@@ -20,7 +20,8 @@ from hub.core import Event, Hub
 from hub.exceptions import InvalidEntityId
 from hub.hookspecs import hookimpl
 from hub.plugins import PluginManager
-from hub.web.server import HUB_KEY, WebServer
+from hub.web.routes import HUB_KEY
+from hub.web.server import WebServer
 
 
 @dataclass(frozen=True)
@@ -79,7 +80,7 @@ async def test_stage_stop_ignoring_cancellation_does_not_hang_shutdown(
         except asyncio.CancelledError:
             await release.wait()  # ignores the cancellation until released
 
-    hub.add_stage("stubborn", order=10, stop=stubborn_stop, stop_timeout=0.05)
+    hub.add_stage("stubborn", stop=stubborn_stop, stop_timeout=0.05)
     await hub.start()
     stopping = asyncio.create_task(hub.stop())
     done, _pending = await asyncio.wait({stopping}, timeout=1.0)

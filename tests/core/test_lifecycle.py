@@ -20,6 +20,7 @@ from hub.const import (
 )
 from hub.core import Event, Hub
 from hub.exceptions import HubStoppingError
+from hub.startup import Stage, StartupOrderError, start_order
 
 
 def _recording(log: list[str], label: str) -> Callable[[], Awaitable[None]]:
@@ -41,12 +42,14 @@ def _hub_events(hub: Hub) -> list[str]:
     return seen
 
 
-async def test_stages_start_by_order_and_stop_in_reverse(make_hub: HubFactory) -> None:
+async def test_stages_start_after_what_they_require_and_stop_in_reverse(
+        make_hub: HubFactory) -> None:
     hub = make_hub()
     log: list[str] = []
     # added out of order on purpose
-    for name, order in [("web", 90), ("storage", 10), ("metering", 30), ("links", 20)]:
-        hub.add_stage(name, order=order, start=_recording(log, f"start {name}"),
+    for name, requires in [("web", ("metering",)), ("metering", ("links", "storage")),
+                           ("storage", ()), ("links", ("storage",))]:
+        hub.add_stage(name, requires=requires, start=_recording(log, f"start {name}"),
                       stop=_recording(log, f"stop {name}"))
 
     await hub.start()
@@ -70,8 +73,8 @@ async def test_life_cycle_events_fire_in_order(make_hub: HubFactory) -> None:
 async def test_stage_without_start_or_stop_is_fine(make_hub: HubFactory) -> None:
     hub = make_hub()
     log: list[str] = []
-    hub.add_stage("only_stop", order=1, stop=_recording(log, "stop only_stop"))
-    hub.add_stage("only_start", order=2, start=_recording(log, "start only_start"))
+    hub.add_stage("only_stop", stop=_recording(log, "stop only_stop"))
+    hub.add_stage("only_start", after=("only_stop",), start=_recording(log, "start only_start"))
     await hub.start()
     await hub.stop()
     assert log == ["start only_start", "stop only_stop"]
@@ -86,10 +89,11 @@ async def test_stage_start_failure_stops_started_stages_and_raises(
     async def broken_start() -> None:
         raise OSError("serial port /dev/ttyUSB9 not found")
 
-    hub.add_stage("storage", order=10, start=_recording(log, "start storage"),
+    hub.add_stage("storage", start=_recording(log, "start storage"),
                   stop=_recording(log, "stop storage"))
-    hub.add_stage("links", order=20, start=broken_start, stop=_recording(log, "stop links"))
-    hub.add_stage("web", order=90, start=_recording(log, "start web"),
+    hub.add_stage("links", requires=("storage",), start=broken_start,
+                  stop=_recording(log, "stop links"))
+    hub.add_stage("web", requires=("links",), start=_recording(log, "start web"),
                   stop=_recording(log, "stop web"))
 
     with pytest.raises(OSError, match="ttyUSB9"):
@@ -111,9 +115,9 @@ async def test_stage_start_timeout_stops_the_hub(
     async def hangs() -> None:
         await asyncio.sleep(3600)
 
-    hub.add_stage("storage", order=10, start=_recording(log, "start storage"),
+    hub.add_stage("storage", start=_recording(log, "start storage"),
                   stop=_recording(log, "stop storage"))
-    hub.add_stage("links", order=20, start=hangs, stop=_recording(log, "stop links"),
+    hub.add_stage("links", requires=("storage",), start=hangs, stop=_recording(log, "stop links"),
                   start_timeout=0.05)
 
     async with asyncio.timeout(5):
@@ -136,9 +140,9 @@ async def test_stage_stop_timeout_does_not_hang_shutdown(
     async def hangs() -> None:
         await asyncio.sleep(3600)
 
-    hub.add_stage("storage", order=10, stop=_recording(log, "stop storage"))
-    hub.add_stage("links", order=20, stop=hangs, stop_timeout=0.05)
-    hub.add_stage("web", order=90, stop=_recording(log, "stop web"))
+    hub.add_stage("storage", stop=_recording(log, "stop storage"))
+    hub.add_stage("links", requires=("storage",), stop=hangs, stop_timeout=0.05)
+    hub.add_stage("web", requires=("links",), stop=_recording(log, "stop web"))
     await hub.start()
 
     async with asyncio.timeout(3):
@@ -159,8 +163,8 @@ async def test_stage_stop_failure_is_logged_and_others_still_stop(
     async def broken_stop() -> None:
         raise RuntimeError("flush failed")
 
-    hub.add_stage("storage", order=10, stop=_recording(log, "stop storage"))
-    hub.add_stage("links", order=20, stop=broken_stop)
+    hub.add_stage("storage", stop=_recording(log, "stop storage"))
+    hub.add_stage("links", requires=("storage",), stop=broken_stop)
     await hub.start()
     await hub.stop()
 
@@ -171,7 +175,7 @@ async def test_stage_stop_failure_is_logged_and_others_still_stop(
 
 async def test_stage_cannot_be_added_after_start(hub: Hub) -> None:
     with pytest.raises(RuntimeError, match="after start-up"):
-        hub.add_stage("late", order=5)
+        hub.add_stage("late")
 
 
 async def test_hub_cannot_be_started_twice(hub: Hub) -> None:
@@ -182,7 +186,7 @@ async def test_hub_cannot_be_started_twice(hub: Hub) -> None:
 async def test_stop_twice_is_harmless(make_hub: HubFactory) -> None:
     hub = make_hub()
     log: list[str] = []
-    hub.add_stage("storage", order=10, stop=_recording(log, "stop storage"))
+    hub.add_stage("storage", stop=_recording(log, "stop storage"))
     await hub.start()
     await asyncio.gather(hub.stop(), hub.stop())
     await hub.stop()
@@ -340,7 +344,7 @@ async def test_create_task_after_stop_is_refused(make_hub: HubFactory) -> None:
 async def test_run_returns_the_requested_exit_code(make_hub: HubFactory) -> None:
     hub = make_hub()
     log: list[str] = []
-    hub.add_stage("storage", order=10, stop=_recording(log, "stop storage"))
+    hub.add_stage("storage", stop=_recording(log, "stop storage"))
 
     def stop_when_started(event: Event) -> None:
         hub.request_stop(3)
@@ -367,3 +371,100 @@ async def test_components_are_registered_once_and_type_checked(hub: Hub) -> None
         hub.component("storage", int)
     with pytest.raises(KeyError, match="billing"):
         hub.component("billing", Storage)
+
+
+# --- start-up order from declared dependencies ---------------------------------------
+
+
+async def test_after_and_before_order_stages_that_exist_and_ignore_absent_ones(
+        make_hub: HubFactory) -> None:
+    hub = make_hub()
+    log: list[str] = []
+    hub.add_stage("web", after=("control", "automation"), start=_recording(log, "web"))
+    hub.add_stage("control", after=("ledger",), start=_recording(log, "control"))
+    hub.add_stage("ledger", before=("links", "payments"), start=_recording(log, "ledger"))
+    hub.add_stage("links", start=_recording(log, "links"))
+
+    await hub.start()
+    await hub.stop()
+    assert log == ["ledger", "control", "web", "links"]
+
+
+async def test_unrelated_stages_keep_the_order_they_were_added_in(
+        make_hub: HubFactory) -> None:
+    hub = make_hub()
+    log: list[str] = []
+    for name in ("c", "a", "b"):
+        hub.add_stage(name, start=_recording(log, name))
+    await hub.start()
+    await hub.stop()
+    assert log == ["c", "a", "b"]
+
+
+async def test_missing_requirement_names_both_sides_and_starts_nothing(
+        make_hub: HubFactory, caplog: pytest.LogCaptureFixture) -> None:
+    hub = make_hub()
+    log: list[str] = []
+    hub.add_stage("storage", start=_recording(log, "storage"))
+    hub.add_stage("billing", requires=("storage", "ledger"), start=_recording(log, "billing"))
+
+    with pytest.raises(StartupOrderError,
+                       match="stage 'billing' requires 'ledger', which no plugin added"):
+        await hub.start()
+    assert log == []
+    assert hub.state is HubState.STOPPED
+    assert hub.exit_code == 1
+    assert any("Start-up order" in r.getMessage() for r in caplog.records
+               if r.levelno >= logging.ERROR)
+
+
+async def test_cycle_is_an_error_naming_each_edge(make_hub: HubFactory) -> None:
+    hub = make_hub()
+    hub.add_stage("storage")
+    hub.add_stage("a", requires=("storage", "c"))
+    hub.add_stage("b", requires=("a",))
+    hub.add_stage("c", after=("b",))
+    hub.add_stage("d", requires=("c",))  # waits behind the cycle without being on it
+
+    with pytest.raises(StartupOrderError) as caught:
+        await hub.start()
+    message = str(caught.value)
+    assert message.startswith("start-up order has a cycle: ")
+    edges = message.removeprefix("start-up order has a cycle: ").split(", ")
+    assert sorted(edges) == ["'a' requires 'c'", "'b' requires 'a'", "'c' after 'b'"]
+    assert "'d'" not in message
+
+
+def test_before_edge_in_a_cycle_is_named_from_its_declaring_side() -> None:
+    stages = [Stage("x", None, None, before=("y",)), Stage("y", None, None, before=("x",))]
+    with pytest.raises(StartupOrderError) as caught:
+        start_order(stages)
+    assert sorted(str(caught.value).split(": ", 1)[1].split(", ")) == [
+        "'x' before 'y'", "'y' before 'x'"]
+
+
+def test_a_stage_name_is_added_once(make_hub: HubFactory) -> None:
+    hub = make_hub()
+    hub.add_stage("storage")
+    with pytest.raises(ValueError, match="stage 'storage' is already added"):
+        hub.add_stage("storage")
+
+
+def test_core_stages_as_declared_start_in_the_order_numbers_gave_before() -> None:
+    """The built-in stages' declarations give the order the numeric stages had."""
+    stages = [
+        Stage("web", None, None, after=("storage", "links", "metering", "ledger", "billing",
+                                         "analysis", "control")),
+        Stage("storage", None, None),
+        Stage("links", None, None, after=("storage",)),
+        Stage("metering", None, None, requires=("links",), after=("storage",)),
+        Stage("accounts", None, None, after=("storage",)),
+        Stage("ledger", None, None, requires=("storage",), after=("accounts",),
+              before=("links",)),
+        Stage("billing", None, None, requires=("ledger",), after=("metering",)),
+        Stage("notify", None, None, before=("storage",)),
+        Stage("simulated buses", None, None, before=("links",)),
+    ]
+    ordered = [stage.name for stage in start_order(stages)]
+    assert ordered == ["notify", "storage", "accounts", "ledger", "simulated buses", "links",
+                       "metering", "billing", "web"]

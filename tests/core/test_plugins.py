@@ -376,7 +376,7 @@ async def test_setup_hook_returning_a_coroutine_is_awaited(make_hub: HubFactory)
             async def start() -> None:
                 stage_log.append(f"stage start after {order}")
 
-            hub.add_stage("staged", order=50, start=start)
+            hub.add_stage("staged", start=start)
 
     manager = PluginManager()
     manager.register(SlowSetup(), "slow_setup")

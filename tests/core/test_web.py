@@ -17,7 +17,8 @@ from hub import __version__
 from hub.config import HubConfig
 from hub.core import Hub, ServiceCall
 from hub.plugins import PluginManager
-from hub.web.server import HUB_KEY, WebServer
+from hub.web.routes import HUB_KEY
+from hub.web.server import WebServer
 
 
 @pytest.fixture

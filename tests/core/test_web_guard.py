@@ -13,7 +13,8 @@ from aiohttp.test_utils import make_mocked_request
 from hub.config import HubConfig
 from hub.core import Hub
 from hub.plugins import PluginManager
-from hub.web.server import WebServer, self_authenticated
+from hub.web.routes import self_authenticated
+from hub.web.server import WebServer
 
 
 async def _ok(request: web.Request) -> web.Response:

@@ -15,9 +15,10 @@ from zoneinfo import ZoneInfo
 from hub.bootstrap import create_hub, prepare
 from hub.core import Context, Event, Hub
 from hub.hookspecs import hookimpl
+from hub.ledger import Thresholds
 from hub.metering.service import MeteringService
 from hub.prepaid.control import Control
-from hub.prepaid.policy import Thresholds, crossings
+from hub.prepaid.policy import crossings
 from hub.storage.storage import Storage
 from hub.util.dt import utcnow
 

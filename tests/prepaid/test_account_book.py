@@ -12,8 +12,8 @@ from money_support import config, meters_yaml, running_hub
 
 from hub.core import Context, Hub
 from hub.exceptions import ServiceValidationError
-from hub.prepaid.book import AccountBook
-from hub.prepaid.ledger import Ledger
+from hub.ledger.book import AccountBook
+from hub.ledger.ledger import Ledger
 
 ACCOUNTS = """
 accounts:
@@ -172,8 +172,8 @@ def test_every_demo_account_validates_again_to_itself(tmp_path: Path) -> None:
     """The book re-validates YAML entries merged with runtime changes: validating a validated
     entry must give it back (a time range or a duration already parsed is accepted)."""
     from hub.bootstrap import prepare
-    from hub.prepaid.accounts import Account
-    from hub.prepaid.book import _validate, canonical
+    from hub.ledger.accounts import Account
+    from hub.ledger.book import _validate, canonical
 
     demo = Path(__file__).resolve().parents[2] / "hub" / "demo" / "hub.yaml"
     prepared = prepare(demo, data_dir=tmp_path)

@@ -15,8 +15,8 @@ from pathlib import Path
 from control_support import collect, config, control_of, running_hub, simulator, wait_for
 
 from hub.core import Context, Hub
+from hub.ledger.ledger import Ledger
 from hub.metering.service import MeteringService, ReadFailed
-from hub.prepaid.ledger import Ledger
 
 D = Decimal
 

@@ -23,8 +23,8 @@ from control_support import (
 )
 
 from hub.core import Context, Hub
+from hub.ledger.ledger import Ledger
 from hub.metering.service import MeteringService, ReadFailed
-from hub.prepaid.ledger import Ledger
 
 METERS = """
 meters:

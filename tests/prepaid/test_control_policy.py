@@ -9,14 +9,12 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from hub.ledger import ProtectionWindows, Thresholds, TripMode
 from hub.prepaid.policy import (
     WAIT_WINDOW,
     Decision,
     Hold,
     HoldKind,
-    ProtectionWindows,
-    Thresholds,
-    TripMode,
     decide,
     manual_refusal,
     next_daily,

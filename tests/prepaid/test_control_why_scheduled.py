@@ -32,10 +32,9 @@ from control_support import (
 from money_support import bounded
 
 from hub.core import Context, Hub
-from hub.prepaid.book import AccountBook
-from hub.prepaid.control import CONTROL_STAGE_ORDER
-from hub.prepaid.ledger import Ledger
-from hub.prepaid.policy import Thresholds, TripMode
+from hub.ledger import Thresholds, TripMode
+from hub.ledger.book import AccountBook
+from hub.ledger.ledger import Ledger
 
 D = Decimal
 MONDAY_9 = local("2026-03-02T09:00")  # a workday
@@ -164,7 +163,7 @@ async def test_why_of_a_scheduled_trip_that_fires_after_a_restart(tmp_path: Path
         async def set_clock() -> None:  # once control exists, before it loads its rows
             control_of(hub).set_clock(clock)
 
-        hub.add_stage("test clock", order=CONTROL_STAGE_ORDER - 1, start=set_clock)
+        hub.add_stage("test clock", start=set_clock, before=("control",))
 
     async with running_hub(tmp_path, text, fake_ledger=False,
                            before_start=before_start) as (hub, _none):

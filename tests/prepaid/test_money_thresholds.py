@@ -18,7 +18,7 @@ from money_support import (
 )
 
 from hub.core import Context
-from hub.prepaid.ledger import Ledger
+from hub.ledger.ledger import Ledger
 
 D = Decimal
 
@@ -127,8 +127,8 @@ async def test_postpaid_accounts_are_not_charged_per_read_nor_warned(tmp_path: P
             await settle(hub)
         ledger = hub.component("ledger", Ledger)
         assert ledger.balance("a4") == 0 and not seen
-        from hub.prepaid.money import Money
+        from hub.billing.charger import Charger
 
-        book = hub.component("money", Money).book
+        book = hub.component("charging", Charger).book
         assert book is not None
         assert book.pending_charged("a4") == D("5.00")

@@ -20,7 +20,7 @@ import voluptuous as vol
 from hub import validation as cv
 from hub.hookspecs import hookimpl
 from hub.metering.link import LinkType
-from meterhub_rs485.schema import SERIAL_KEYS, stream_keys
+from hub.metering.link_schema import SERIAL_KEYS, stream_keys
 
 from .link import CarrierLink
 
@@ -28,6 +28,7 @@ if TYPE_CHECKING:
     from hub.core import Hub
 
 __all__ = ["CarrierLink", "CarrierLinkType", "register_link_types"]
+
 
 def _one_way(config: dict[str, Any]) -> dict[str, Any]:
     if ("host" in config) == ("serial" in config):

@@ -32,20 +32,16 @@ reply, plus services to manage the node list; the meter models stay unchanged.
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from meterhub_rs485.link import open_serial
-from meterhub_rs485.schema import bits_per_byte
-from meterhub_rs485.stream import StreamLink
-from meterhub_tcp_client.link import open_tcp
+from hub.metering.link_schema import bits_per_byte
+from hub.metering.ports import open_serial, open_tcp
+from hub.metering.stream import StreamLink
 
 if TYPE_CHECKING:
     from hub.core import Hub
-    from meterhub_rs485.stream import LinkProtocol
-
-_LOGGER = logging.getLogger(__name__)
+    from hub.metering.stream import LinkProtocol
 
 
 class CarrierLink(StreamLink):

@@ -37,9 +37,10 @@ import voluptuous as vol
 from aiohttp import web
 
 from hub import validation as cv
+from hub.events import EventType
 from hub.hookspecs import hookimpl
 from hub.metering.link import LinkType
-from meterhub_rs485.schema import host_port, short_duration
+from hub.metering.link_schema import host_port, short_duration
 
 from .const import (
     DEFAULT_CTWING_API,
@@ -52,6 +53,7 @@ from .const import (
     MAX_BODY_DEFAULT,
     TIME_SYNC,
 )
+from .events import EVENT_TYPES
 from .link import NbiotLink, QueueFull, UplinkPath
 from .platforms import PlatformError, ctwing_signature, onenet_signature
 from .push import routes
@@ -165,6 +167,12 @@ class NbiotLinkType(LinkType):
 def register_link_types() -> list[LinkType]:
     """The nbiot link type."""
     return [NbiotLinkType()]
+
+
+@hookimpl
+def register_event_types() -> list[EventType]:
+    """The events this plugin fires (see docs/events.md)."""
+    return list(EVENT_TYPES)
 
 
 @hookimpl

@@ -6,8 +6,9 @@ names the meter). Each is decoded by the meter's model (``decode_uplink``) and h
 the metering service (``on_uplink``), which makes it a Reading with source ``uplink``.
 
 Commands cannot be sent to a sleeping meter: ``transport_for`` raises LinkUnavailable and
-callers queue them instead with :meth:`NbiotLink.queue_command`. The queue is durable
-(storage command rows, see :mod:`.queue`); a command goes out on the meter's next uplink
+callers queue them instead with :meth:`NbiotLink.queue_command` (the link is its own
+:class:`~hub.metering.link.DownlinkQueue`, see ``Link.downlink_queue``). The queue is
+durable (storage command rows, see :mod:`.queue`); a command goes out on the meter's next uplink
 through the path that uplink came by: a UDP meter gets the frame at once in its receive
 window and answers there; a platform meter's command is handed to CTWing or OneNET, which
 cache it until the meter's next wake-up, and the meter's acknowledgement (a write reply in
@@ -37,7 +38,7 @@ import aiohttp
 from aiohttp import web
 
 from hub.core import Context
-from hub.metering.link import Link, LinkUnavailable
+from hub.metering.link import DownlinkQueue, Link, LinkUnavailable
 from hub.metering.model import (
     Command,
     CommandResult,
@@ -49,8 +50,10 @@ from hub.metering.model import (
     ReadResult,
     Transport,
 )
+from hub.metering.service import MeteringService
 from hub.util.dt import utcnow
 from hub.util.ids import new_id
+from hub.web.routes import HUB_KEY
 
 from .const import (
     EVENT_COMMAND,
@@ -131,9 +134,6 @@ class NbMeter:
 
 def find_link(request: web.Request, link_id: str) -> NbiotLink | None:
     """The nbiot link a push URL names (on the hub's web app or a link's own listener)."""
-    from hub.metering.service import MeteringService
-    from hub.web.server import HUB_KEY
-
     own = request.app.get(_LINK_KEY)
     if own is not None:
         return own if own.id == link_id else None
@@ -166,10 +166,11 @@ def _seconds(value: Any, default: float) -> float:
     return float(value)
 
 
-class NbiotLink(Link):
+class NbiotLink(Link, DownlinkQueue):
     """NB-IoT meters: pushed uplinks, a durable downlink queue, no polling."""
 
     type_name = LINK_TYPE
+    command_event = EVENT_COMMAND
 
     def __init__(self, hub: Hub, config: Mapping[str, Any]) -> None:
         super().__init__(hub, config)
@@ -266,8 +267,6 @@ class NbiotLink(Link):
             self.endpoint = transport
         if self.http_listen is not None:
             app = web.Application(client_max_size=self.max_body)
-            from hub.web.server import HUB_KEY
-
             app[HUB_KEY] = self.hub
             app[_LINK_KEY] = self
             app.add_routes(routes())
@@ -320,6 +319,10 @@ class NbiotLink(Link):
     def online(self) -> bool:
         """Started (pushes and datagrams are taken)."""
         return self._started
+
+    def downlink_queue(self) -> DownlinkQueue:
+        """This link: commands wait for the meter's next uplink."""
+        return self
 
     def transport_for(self, meter: MeterRef) -> Transport:
         """Never: a sleeping meter cannot be polled; queue commands with queue_command()."""

@@ -25,7 +25,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from aiohttp import web
 
-from hub.web.server import self_authenticated
+from hub.web.routes import self_authenticated
 
 from .const import PATH_CTWING, PATH_ONENET
 from .platforms import onenet_signature

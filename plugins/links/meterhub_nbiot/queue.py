@@ -17,13 +17,13 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from hub.core import Context
+from hub.storage import Storage, StorageError, StorageFull, StorageUnavailable
 from hub.util.dt import utcnow
 
 from .const import FINAL_STATES, OPEN_STATES, QUEUE_NAME, STATE_QUEUED, STATE_SENDING
 
 if TYPE_CHECKING:
     from hub.core import Hub
-    from hub.storage import Storage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -51,6 +51,15 @@ class QueuedCommand:
         return now >= self.expires
 
 
+def _is_conflict(err: StorageError) -> bool:
+    """Whether storage refused a transition because the row is not in the expected state.
+
+    Of what ``transition_command`` raises, that is the StorageError that is neither "storage
+    cannot write now" nor "no such command" (a KeyError).
+    """
+    return not isinstance(err, StorageUnavailable | StorageFull | KeyError)
+
+
 def _ms(value: datetime) -> int:
     return int(value.timestamp() * 1000)
 
@@ -75,8 +84,6 @@ class CommandStore:
                 _LOGGER.warning("Link %s: no storage component; queued NB-IoT commands are "
                                 "kept in memory only and lost on restart", self.link_id)
             return None
-        from hub.storage import Storage
-
         return self.hub.component("storage", Storage)
 
     @property
@@ -135,13 +142,13 @@ class CommandStore:
                                 f"{' or '.join(expected)}")
         storage = self._storage()
         if storage is not None:
-            from hub.storage import CommandConflict
-
             try:
                 await storage.transition_command(item.command_id, state, expected=expected,
                                                  detail=detail, error=error, attempt=attempt,
                                                  context=context)
-            except CommandConflict as err:
+            except StorageError as err:
+                if not _is_conflict(err):
+                    raise
                 raise QueueConflict(str(err)) from None
         old = item.state
         item.state = state

@@ -21,9 +21,9 @@ import voluptuous as vol
 from hub import validation as cv
 from hub.hookspecs import hookimpl
 from hub.metering.link import LinkType
+from hub.metering.link_schema import SERIAL_KEYS, stream_keys
 
 from .link import Rs485Link
-from .schema import SERIAL_KEYS, stream_keys
 
 if TYPE_CHECKING:
     from hub.core import Hub

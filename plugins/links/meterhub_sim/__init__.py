@@ -187,7 +187,7 @@ def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
 @hookimpl
 def setup(hub: Hub) -> None:
     """Build the simulated devices of the ``simulation:`` block and their start-up stages."""
-    from .simulation import BUS_STAGE_ORDER, DTU_STAGE_ORDER, Simulation
+    from .simulation import Simulation
 
     block = hub.config.block("simulation") or {}
     if not any(block.get(key) for key in ("dtus", "serial", "servers", "nbiot")):
@@ -195,7 +195,8 @@ def setup(hub: Hub) -> None:
     simulation = Simulation(hub, block)
     simulation.build()
     hub.add_component("simulation", simulation)
-    hub.add_stage("simulated buses", order=BUS_STAGE_ORDER, start=simulation.start_buses,
-                  stop=simulation.stop_buses)
-    hub.add_stage("simulated DTUs", order=DTU_STAGE_ORDER, start=simulation.start_dtus,
-                  stop=simulation.stop_dtus)
+    # a pty or server exists before the links open it; the DTUs dial links that listen
+    hub.add_stage("simulated buses", start=simulation.start_buses, stop=simulation.stop_buses,
+                  before=("links",))
+    hub.add_stage("simulated DTUs", start=simulation.start_dtus, stop=simulation.stop_dtus,
+                  after=("links",))

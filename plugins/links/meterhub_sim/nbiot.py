@@ -39,7 +39,7 @@ import voluptuous as vol
 from aiohttp import web
 
 from hub import validation as cv
-from meterhub_rs485.schema import short_duration
+from hub.metering.link_schema import short_duration
 
 if TYPE_CHECKING:
     from .simulation import Simulation
@@ -331,11 +331,9 @@ class NbiotSimulation:
             live = self._live_link(link_id)
             port = getattr(live, "http_port", None)
             if not port:
-                from hub.web.server import WebServer
+                from hub.web.routes import web_port
 
-                hub = self.simulation.hub
-                if hub.has_component("web"):
-                    port = hub.component("web", WebServer).port
+                port = web_port(self.simulation.hub)
             return f"http://{host}:{port}/api/nbiot/{link_id}/ctwing" if port else None
         return url
 

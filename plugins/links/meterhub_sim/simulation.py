@@ -26,9 +26,9 @@ from typing import TYPE_CHECKING, Any, Final
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.metering.link_schema import bits_per_byte, short_duration
 from hub.metering.service import MeteringService
 from hub.metering.sim import SimClock, SimulatedBus, SimulatedMeter
-from meterhub_rs485.schema import bits_per_byte, short_duration
 
 from .dtu import SimulatedDtu, SimulatedUdpDtu
 from .nbiot import NBIOT_SCHEMA, NbiotSimulation
@@ -41,8 +41,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-BUS_STAGE_ORDER: Final = 15  # before the links (20): a pty or server exists when they open it
-DTU_STAGE_ORDER: Final = 25  # after the links: the DTUs connect to a listening link
 CONNECT_WAIT: Final = 3.0  # seconds the DTU stage waits for the DTUs to connect
 
 DTU_LINK_TYPES: Final = ("tcp_dtu", "udp")

@@ -15,14 +15,14 @@ import voluptuous as vol
 from hub import validation as cv
 from hub.hookspecs import hookimpl
 from hub.metering.link import LinkType
-from meterhub_rs485.schema import stream_keys
+from hub.metering.link_schema import stream_keys
 
-from .link import TcpClientLink, open_tcp
+from .link import TcpClientLink
 
 if TYPE_CHECKING:
     from hub.core import Hub
 
-__all__ = ["TcpClientLink", "TcpClientLinkType", "open_tcp", "register_link_types"]
+__all__ = ["TcpClientLink", "TcpClientLinkType", "register_link_types"]
 
 
 class TcpClientLinkType(LinkType):

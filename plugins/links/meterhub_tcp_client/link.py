@@ -8,25 +8,15 @@ gap, a timeout. A refused or dropped connection is retried with exponential back
 from __future__ import annotations
 
 import asyncio
-import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from meterhub_rs485.stream import StreamLink, keepalive
+from hub.metering.ports import open_tcp
+from hub.metering.stream import StreamLink
 
 if TYPE_CHECKING:
     from hub.core import Hub
-    from meterhub_rs485.stream import LinkProtocol
-
-_LOGGER = logging.getLogger(__name__)
-
-
-async def open_tcp(protocol: LinkProtocol, host: str, port: int) -> asyncio.BaseTransport:
-    """Connect to ``host:port`` with ``protocol`` (TCP keep-alive on)."""
-    loop = asyncio.get_running_loop()
-    transport, _ = await loop.create_connection(lambda: protocol, host, port)
-    keepalive(transport.get_extra_info("socket"))
-    return transport
+    from hub.metering.stream import LinkProtocol
 
 
 class TcpClientLink(StreamLink):

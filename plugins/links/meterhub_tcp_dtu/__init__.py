@@ -22,18 +22,16 @@ as a prefix of every packet, or both; either way it is removed from the stream.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
 
 from hub import validation as cv
 from hub.hookspecs import hookimpl
+from hub.metering.dtu import DTU_KEYS, EVENT_DTU_OFFLINE, EVENT_DTU_ONLINE, Dtu, DtuTable
 from hub.metering.link import LinkType
-from meterhub_rs485.schema import host_port, short_duration
+from hub.metering.link_schema import host_port
 
-from .dtus import EVENT_DTU_OFFLINE, EVENT_DTU_ONLINE, Dtu, DtuTable
-from .register import REGISTER_SCHEMA, hex_bytes
 from .server import DtuServerLink
 
 if TYPE_CHECKING:
@@ -50,32 +48,6 @@ def _dtu_entry(value: Any) -> dict[str, Any]:
                                            vol.Optional("name"): cv.string})(value)
         return entry
     return {"id": cv.string(value)}
-
-
-def _heartbeat(value: Any) -> dict[str, Any]:
-    beat: dict[str, Any] = HEARTBEAT_KEYS(value)
-    if beat.get("data") and beat.get("hex"):
-        raise vol.Invalid("give the heartbeat as 'data' or as 'hex', not both")
-    return beat
-
-
-HEARTBEAT_KEYS = cv.Strict({
-    vol.Optional("data"): cv.string,
-    vol.Optional("hex"): hex_bytes,
-    vol.Required("interval"): short_duration,
-    vol.Optional("misses", default=2.5): vol.All(cv.decimal, vol.Range(min=1)),
-})
-
-# Keys shared with the udp link (which has its own ``dtus:`` with addresses).
-DTU_KEYS: dict[Any, Any] = {
-    vol.Optional("register", default={}): REGISTER_SCHEMA,
-    vol.Optional("heartbeat"): _heartbeat,
-    vol.Optional("idle_timeout"): short_duration,
-    vol.Optional("auto_discovery", default=False): cv.boolean,
-    vol.Optional("timeout", default=timedelta(seconds=5)): short_duration,
-    vol.Optional("gap", default=timedelta(milliseconds=50)): short_duration,
-    vol.Optional("flood_limit", default=131072): cv.positive_int,
-}
 
 
 class TcpDtuLinkType(LinkType):

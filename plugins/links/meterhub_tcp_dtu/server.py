@@ -16,26 +16,12 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from hub.metering.link import Link, LinkUnavailable
+from hub.metering.dtu import Dtu, DtuLink
+from hub.metering.link import LinkUnavailable
 from hub.metering.model import MeterModel, MeterRef
+from hub.metering.registration import MAX_REGISTRATION, NEED_MORE, Match, StreamFilter
+from hub.metering.stream import BoundedReader, LinkProtocol, keepalive, seconds
 from hub.metering.transport import StreamTransport
-from meterhub_rs485.stream import (
-    BoundedReader,
-    LinkProtocol,
-    LinkTransport,
-    keepalive,
-    seconds,
-)
-
-from .dtus import Dtu, DtuTable
-from .register import (
-    MAX_REGISTRATION,
-    NEED_MORE,
-    Match,
-    Registration,
-    StreamFilter,
-    packet_bytes,
-)
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -200,32 +186,16 @@ class DtuProtocol(LinkProtocol):
         self.abort()
 
 
-class DtuServerLink(Link):
+class DtuServerLink(DtuLink):
     """DTUs connecting in over TCP; each DTU is its own request queue."""
 
     type_name = "tcp_dtu"
 
     def __init__(self, hub: Hub, config: Mapping[str, Any]) -> None:
         super().__init__(hub, config)
-        self.host: str = config["listen"][0]
-        self.port: int = int(config["listen"][1])
-        register = config["register"]
-        self.registration = Registration(register["match"], register["mode"])
-        self.registration_timeout = seconds(register["timeout"], 10.0)
-        beat = config.get("heartbeat") or {}
-        self.heartbeat = packet_bytes(beat) if beat else b""
-        interval = seconds(beat.get("interval"), 0.0) if beat else 0.0
-        self.liveness = interval * float(beat.get("misses", 2.5)) if interval else 0.0
-        idle = seconds(config.get("idle_timeout"), 0.0)
-        if idle:
-            self.liveness = idle
-        self.gap = seconds(config.get("gap"), 0.0)
+        self.registration_timeout = seconds(config["register"]["timeout"], 10.0)
         self.flood_limit = int(config.get("flood_limit", 131072))
         self.max_pending = int(config.get("max_pending", 256))
-        self.table = DtuTable(self, auto_discovery=bool(config.get("auto_discovery")))
-        for entry in config.get("dtus") or []:
-            self.table.declare(entry["id"], entry.get("name", ""))
-        self.meter_dtu: dict[str, str] = {}
         self.pending_connections: set[DtuProtocol] = set()
         self._server: asyncio.Server | None = None
         self._watchdog: asyncio.Task[None] | None = None
@@ -237,9 +207,7 @@ class DtuServerLink(Link):
     def add_meter(self, meter: MeterRef, model: MeterModel,
                   settings: Mapping[str, Any]) -> None:
         """Put the meter behind its DTU (``link_options: {dtu: ...}``)."""
-        dtu_id = str(settings["dtu"])
-        self.table.declare(dtu_id).meters.add(meter.id)
-        self.meter_dtu[meter.id] = dtu_id
+        super().add_meter(meter, model, settings)
         self._known_cache = None
 
     def known_ids(self) -> list[str]:
@@ -344,24 +312,6 @@ class DtuServerLink(Link):
                           reason)
 
     # --- what the metering service uses -----------------------------------------------
-
-    def group_of(self, meter: MeterRef) -> str:
-        """The DTU the meter sits behind: DTUs are read concurrently."""
-        return self.meter_dtu.get(meter.id, self.id)
-
-    def transport_for(self, meter: MeterRef) -> LinkTransport:
-        """The meter's DTU's transport, or LinkUnavailable when that DTU is offline."""
-        dtu_id = self.meter_dtu.get(meter.id)
-        dtu = self.table.dtus.get(dtu_id) if dtu_id is not None else None
-        if dtu is None:
-            raise LinkUnavailable(f"{self.id}: meter {meter.id} is behind no DTU")
-        if not dtu.online:
-            raise LinkUnavailable(f"{self.id}: DTU {dtu.id} is not connected")
-        return dtu.transport
-
-    def dtu(self, dtu_id: str) -> Dtu | None:
-        """A DTU record by id."""
-        return self.table.dtus.get(dtu_id)
 
     @property
     def online(self) -> bool:

@@ -21,9 +21,9 @@ import voluptuous as vol
 
 from hub import validation as cv
 from hub.hookspecs import hookimpl
+from hub.metering.dtu import DTU_KEYS
 from hub.metering.link import LinkType
-from meterhub_rs485.schema import host_port
-from meterhub_tcp_dtu import DTU_KEYS
+from hub.metering.link_schema import host_port
 
 from .link import UdpLink
 

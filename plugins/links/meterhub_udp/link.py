@@ -14,12 +14,10 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
-from hub.metering.link import Link, LinkUnavailable
-from hub.metering.model import MeterModel, MeterRef
+from hub.metering.dtu import Dtu, DtuLink
+from hub.metering.registration import Match, StreamFilter
+from hub.metering.stream import BoundedReader
 from hub.metering.transport import StreamTransport
-from meterhub_rs485.stream import BoundedReader, LinkTransport, seconds
-from meterhub_tcp_dtu.dtus import Dtu, DtuTable
-from meterhub_tcp_dtu.register import Match, Registration, StreamFilter, packet_bytes
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -91,44 +89,22 @@ class _Endpoint(asyncio.DatagramProtocol):
         _LOGGER.debug("Link %s: UDP error: %s", self.link.id, exc)
 
 
-class UdpLink(Link):
+class UdpLink(DtuLink):
     """DTUs over UDP; each DTU is its own request queue."""
 
     type_name = "udp"
+    offline_reason = "has not been heard from"
 
     def __init__(self, hub: Hub, config: Mapping[str, Any]) -> None:
         super().__init__(hub, config)
-        self.host: str = config["listen"][0]
-        self.port: int = int(config["listen"][1])
-        register = config["register"]
-        self.registration = Registration(register["match"], register["mode"])
-        beat = config.get("heartbeat") or {}
-        self.heartbeat = packet_bytes(beat) if beat else b""
-        interval = seconds(beat.get("interval"), 0.0) if beat else 0.0
-        self.liveness = interval * float(beat.get("misses", 2.5)) if interval else 0.0
-        idle = seconds(config.get("idle_timeout"), 0.0)
-        if idle:
-            self.liveness = idle
-        self.gap = seconds(config.get("gap"), 0.0)
-        self.table = DtuTable(self, auto_discovery=bool(config.get("auto_discovery")))
-        self.static: dict[Address, str] = {}
-        for entry in config.get("dtus") or []:
-            self.table.declare(entry["id"], entry.get("name", ""))
-            if entry.get("address"):
-                self.static[entry["address"]] = entry["id"]
-        self.meter_dtu: dict[str, str] = {}
+        self.static: dict[Address, str] = {
+            entry["address"]: entry["id"] for entry in config.get("dtus") or []
+            if entry.get("address")}
         self.channels: dict[str, UdpChannel] = {}
         self.by_address: dict[Address, str] = {}
         self.endpoint: asyncio.DatagramTransport | None = None
         self._unknown: set[Address] = set()
         self._watchdog: asyncio.Task[None] | None = None
-
-    def add_meter(self, meter: MeterRef, model: MeterModel,
-                  settings: Mapping[str, Any]) -> None:
-        """Put the meter behind its DTU (``link_options: {dtu: ...}``)."""
-        dtu_id = str(settings["dtu"])
-        self.table.declare(dtu_id).meters.add(meter.id)
-        self.meter_dtu[meter.id] = dtu_id
 
     # --- life-cycle -------------------------------------------------------------------
 
@@ -233,20 +209,6 @@ class UdpLink(Link):
         return channel
 
     # --- what the metering service uses -----------------------------------------------
-
-    def group_of(self, meter: MeterRef) -> str:
-        """The DTU the meter sits behind."""
-        return self.meter_dtu.get(meter.id, self.id)
-
-    def transport_for(self, meter: MeterRef) -> LinkTransport:
-        """The DTU's transport, or LinkUnavailable when its address is not known yet."""
-        dtu_id = self.meter_dtu.get(meter.id)
-        dtu = self.table.dtus.get(dtu_id) if dtu_id is not None else None
-        if dtu is None:
-            raise LinkUnavailable(f"{self.id}: meter {meter.id} is behind no DTU")
-        if not dtu.online:
-            raise LinkUnavailable(f"{self.id}: DTU {dtu.id} has not been heard from")
-        return dtu.transport
 
     @property
     def online(self) -> bool:

@@ -1,4 +1,12 @@
-"""MeterHub built-in plugin: DL/T 645-2007 meters (codec, models ddsy/dtsy, simulator)."""
+"""MeterHub built-in plugin: DL/T 645-2007 meters (codec, models ddsy/dtsy, simulator).
+
+Its public API (``__all__``) is what a community DL/T 645 meter model needs: a point table
+(:data:`PointTable`: hub point key -> data identifier), a :class:`Dlt645Model` and one
+``register_meter_models`` hook. A vendor-specific data identifier is described with
+:class:`DataItem` and a value format (:func:`number` for BCD numbers, e.g. ``XXXXXX.XX``)
+and added with :func:`add_data_item` before a point table names it. See
+docs/plugin-api.md, "DL/T 645 meter models".
+"""
 
 from __future__ import annotations
 
@@ -7,9 +15,29 @@ from typing import Any
 
 from hub.hookspecs import hookimpl
 
+from .bcd import ValueFormat, number
 from .const import ERROR_BITS, RELAY_ACTION_NAMES
-from .models import MODELS
+from .dis import DataItem, add_data_item
+from .dis import item as data_item
+from .models import DDSY, DDSY_POINTS, DTSY, DTSY_POINTS, MODELS, Dlt645Model, PointTable
 from .protocol import CODEC
+
+__all__ = [
+    "DDSY",
+    "DDSY_POINTS",
+    "DTSY",
+    "DTSY_POINTS",
+    "DataItem",
+    "Dlt645Model",
+    "PointTable",
+    "ValueFormat",
+    "add_data_item",
+    "data_item",
+    "number",
+    "register_meter_models",
+    "register_protocols",
+    "translations",
+]
 
 _LOGGER = logging.getLogger(__name__)
 

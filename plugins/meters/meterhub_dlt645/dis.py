@@ -87,6 +87,16 @@ def _add(item: DataItem) -> None:
     DATA_ITEMS[item.di] = item
 
 
+def add_data_item(data_item: DataItem) -> DataItem:
+    """Add a vendor-specific data identifier to the table, before a model's point table
+    names it; adding the same item again is harmless, another item for a taken DI is a
+    ValueError."""
+    if DATA_ITEMS.get(data_item.di) == data_item:
+        return data_item
+    _add(data_item)
+    return data_item
+
+
 def item(di: int) -> DataItem:
     """The table entry of a DI; ``Dlt645Error('unknown DI 0x...')`` if there is none."""
     try:

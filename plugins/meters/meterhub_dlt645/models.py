@@ -2,7 +2,9 @@
 
 A model is a :class:`Dlt645Model` built from a point table (hub point key -> DI). ``ddsy``
 is the single-phase prepaid meter (relay, prepaid registers, TOU registers), ``dtsy`` the
-three-phase one with per-phase values.
+three-phase one with per-phase values. A community model is the same: a :data:`PointTable`
+and a ``Dlt645Model(...)`` (vendor DIs added first with
+:func:`~meterhub_dlt645.dis.add_data_item`).
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ from .simulator import Dlt645Simulator
 from .status import hub_status
 
 _LOGGER = logging.getLogger(__name__)
+
+# A model's points: hub point key -> the DI it is read from (written DI3..DI0, 0x00010000).
+PointTable = Mapping[str, int]
 
 MAX_FOLLOW_UPS = 16
 MAX_SILENT = 2  # consecutive unanswered points after which a read gives up
@@ -167,21 +172,28 @@ def refusal(frame: Frame, what: str) -> MeterRefused:
 
 
 class Dlt645Model(MeterModel):
-    """A DL/T 645-2007 meter model defined by its point table."""
+    """A DL/T 645-2007 meter model defined by its point table.
+
+    ``default_points`` (default: every point) are what a scheduled read fetches;
+    ``simulator_defaults`` are keyword arguments of its simulator (``three_phase``,
+    ``price``, ``balance``...).
+    """
 
     kind = MeterKind.ELECTRICITY
     protocol = PROTOCOL
     options_schema = OPTIONS_SCHEMA
 
     def __init__(self, name: str, description: str, capabilities: frozenset[Capability],
-                 point_table: Mapping[str, int], default_points: Sequence[str],
-                 simulator_defaults: Mapping[str, Any]) -> None:
+                 point_table: PointTable, default_points: Sequence[str] | None = None,
+                 simulator_defaults: Mapping[str, Any] | None = None) -> None:
         self.name = name
         self.description = description
         self.capabilities = capabilities
         self.point_table = dict(point_table)
+        if default_points is None:
+            default_points = self.points()
         self._default_points = list(default_points)
-        self.simulator_defaults = dict(simulator_defaults)
+        self.simulator_defaults = dict(simulator_defaults or {})
         for key, di in self.point_table.items():
             if key not in POINTS:
                 raise ValueError(f"model {name}: {key!r} is not a hub point")

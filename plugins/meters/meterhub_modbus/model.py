@@ -76,6 +76,7 @@ class ModbusMeterModel(MeterModel):
     def __init__(self, name: str, regmap: RegisterMap | None, description: str = "") -> None:
         self.name = name
         self._map = regmap
+        self.kind = regmap.kind if regmap else MeterKind.ELECTRICITY
         self.description = description or (regmap.description if regmap else "")
         caps = {Capability.INSTANT}
         if regmap is None or regmap.relay is not None:
@@ -89,6 +90,10 @@ class ModbusMeterModel(MeterModel):
     def validate_address(self, address: Any) -> str:
         """The slave id 1..247."""
         return slave_id(address)
+
+    def kind_of(self, meter: MeterRef) -> MeterKind:
+        """What the meter's map says it measures (``kind:``, electricity by default)."""
+        return self._settings(meter).map.kind
 
     def points(self) -> Sequence[str]:
         """Every point of the shipped map (a ``modbus`` meter's come from its own map)."""

@@ -1,7 +1,8 @@
 """Register maps: which registers hold which hub point, as data (YAML or a Python table).
 
-A map lists registers (``point``, ``address``, ``type``, optional ``function``, ``order``,
-``scale`` and ``unit``) and optionally a ``relay``. Values are ``raw × scale`` in ``unit``
+A map says what the meter measures (``kind: electricity`` by default, or ``water``), lists
+registers (``point``, ``address``, ``type``, optional ``function``, ``order``, ``scale``
+and ``unit``) and optionally a ``relay``. Values are ``raw × scale`` in ``unit``
 (the unit the meter uses), then converted exactly to the hub point's unit (W → kW...).
 Reads are planned as few requests as possible: points of one function whose registers
 touch (or lie within ``max_gap`` registers of each other) share a request of at most
@@ -20,6 +21,7 @@ from typing import Any, Final
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.metering.model import MeterKind
 from hub.metering.points import POINTS, RELAY_CLOSED, RELAY_OPEN, PointType
 from hub.yamlload import load_yaml, position_of
 
@@ -134,6 +136,7 @@ class RegisterMap:
     points: tuple[RegisterPoint, ...]
     relay: RelayMap | None = None
     description: str = ""
+    kind: MeterKind = MeterKind.ELECTRICITY
     max_gap: int = 0
     max_span: int = MAX_READ_REGISTERS
     source: dict[str, Any] = field(default_factory=dict, compare=False)
@@ -266,6 +269,8 @@ RELAY_SCHEMA = cv.Strict({
 MAP_KEYS: Final[dict[Any, Any]] = {
     vol.Optional("name"): cv.string,
     vol.Optional("description"): cv.string,
+    vol.Optional("kind", default=MeterKind.ELECTRICITY.value): cv.one_of(
+        *(kind.value for kind in MeterKind)),
     vol.Optional("function", default=READ_INPUT): _REGISTER_FUNCTION,
     vol.Optional("byte_order", default=ByteOrder.ABCD.value): _ORDERS,
     vol.Optional("max_gap", default=0): vol.All(cv.non_negative_int,
@@ -399,7 +404,9 @@ def compile_map(raw: Any, name: str = "modbus") -> RegisterMap:
                          read_address=spec["read_address"], closed=spec["closed"],
                          open=spec["open"])
     return RegisterMap(name=data.get("name", name), points=points, relay=relay,
-                       description=data.get("description", ""), max_gap=data["max_gap"],
+                       description=data.get("description", ""),
+                       kind=MeterKind(data.get("kind", MeterKind.ELECTRICITY)),
+                       max_gap=data["max_gap"],
                        max_span=data["max_span"], source=data)
 
 

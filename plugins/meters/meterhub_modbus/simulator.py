@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from decimal import Decimal
 from typing import Any, Final
 
+from hub.metering.model import MeterKind
 from hub.metering.sim import LoadProfile, SimClock, SimulatedMeter
 
 from .const import (
@@ -136,6 +137,9 @@ class ModbusSimulator(SimulatedMeter):
             values[f"current_{phase}"] = (current / 3).quantize(_MILLI)
             values[f"power_{phase}"] = (power / 3).quantize(_MILLI)
             values[f"power_factor_{phase}"] = self.power_factor
+        if self.map.kind is MeterKind.WATER:  # a water meter: the load flows in m³ (m³/h)
+            values["water_total"] = self.energy_import
+            values["flow_rate"] = power
         return values
 
     # --- frames -------------------------------------------------------------------------

@@ -11,13 +11,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from hub.events import EventType
 from hub.hookspecs import hookimpl
 
 from . import redact
 from .apprise_type import AppriseType
 from .config import check, config_schemas
-from .const import CONF_NOTICES, CONF_NOTIFY, STAGE_ORDER
+from .const import CONF_NOTICES, CONF_NOTIFY
 from .dispatch import Dispatcher
+from .events import EVENT_TYPES
 from .notices import Notices
 from .notifier import DeliveryError, Message, NotifierType, Target
 from .services import register_services
@@ -52,6 +54,12 @@ def register_notifier_types() -> list[Any]:
 
 
 @hookimpl
+def register_event_types() -> list[EventType]:
+    """The events this plugin fires (see docs/events.md)."""
+    return list(EVENT_TYPES)
+
+
+@hookimpl
 def translations() -> dict[str, dict[str, str]]:
     """The notices' texts in zh-CN and en."""
     return TRANSLATIONS
@@ -67,7 +75,9 @@ def setup(hub: Hub) -> Any:
     hub.add_component("notices", notices)
     removers = register_services(hub, dispatcher, notices)
     removers.extend(notices.attach())
-    hub.add_stage("notify", order=STAGE_ORDER, start=dispatcher.start, stop=dispatcher.stop)
+    # the workers deliver what every other stage says, from before storage starts (every
+    # stage that has something to say comes after it) until the last of them stopped
+    hub.add_stage("notify", start=dispatcher.start, stop=dispatcher.stop, before=("storage",))
     _LOGGER.debug("Notify: %d notifier(s): %s", len(dispatcher.outboxes),
                   ", ".join(dispatcher.outboxes) or "none")
 

@@ -30,4 +30,3 @@ DEFAULT_QUEUE_SIZE: Final = 100
 DEFAULT_DEDUPE: Final = timedelta(minutes=30)
 TENANT_WORKERS: Final = 4  # tenant messages go to many URLs: a slow one must not hold all
 DRAIN_TIMEOUT: Final = 3.0  # at shutdown, how long queued messages may still go out
-STAGE_ORDER: Final = 5  # workers start before storage (10) and stop after everything else

@@ -24,7 +24,7 @@ from .outbox import Job, Outbox
 
 if TYPE_CHECKING:
     from hub.core import Hub
-    from hub.prepaid.accounts import Account
+    from hub.ledger import Account
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -102,7 +102,7 @@ class Dispatcher:
         """The account in force (YAML plus runtime changes), or None."""
         if not account_id or not self.hub.has_component("accounts"):
             return None
-        from hub.prepaid.book import AccountBook
+        from hub.ledger import AccountBook
 
         book = self.hub.component("accounts", AccountBook)
         return book.accounts.get(account_id)

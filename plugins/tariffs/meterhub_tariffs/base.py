@@ -10,7 +10,6 @@ from datetime import date, timedelta
 from decimal import Decimal, localcontext
 from typing import Any, Generic, TypeVar
 
-from hub.billing.calendar import Calendar
 from hub.billing.tariff import (
     ChargeLine,
     Occupancy,
@@ -21,6 +20,7 @@ from hub.billing.tariff import (
     no_history,
     round_fen,
 )
+from hub.util.calendar import Calendar
 
 from .const import UNIT_KWH
 from .fees import ONE_DAY, fraction, months, overlap

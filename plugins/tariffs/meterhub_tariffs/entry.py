@@ -18,7 +18,7 @@ from typing import Any
 import voluptuous as vol
 
 from hub import validation as cv
-from hub.billing.calendar import date_value
+from hub.util.calendar import date_value
 
 from .validators import fee
 

@@ -18,7 +18,7 @@ from typing import Any
 import voluptuous as vol
 
 from hub import validation as cv
-from hub.billing.calendar import DayType
+from hub.util.calendar import DayType
 
 from .const import MAX_SCHEDULES, MAX_SEGMENTS, MAX_ZONES
 from .validators import DAY_SECONDS, clock, clock_end, month_day, show_clock

@@ -15,8 +15,8 @@ from typing import Any
 import voluptuous as vol
 
 from hub import validation as cv
-from hub.billing.calendar import Calendar
 from hub.billing.tariff import TariffType
+from hub.util.calendar import Calendar
 
 from .base import BaseTariff, Version
 from .const import MONTHLY, UNITS, YEARLY

@@ -18,7 +18,6 @@ from typing import Any
 import voluptuous as vol
 
 from hub import validation as cv
-from hub.billing.calendar import Calendar
 from hub.billing.tariff import (
     ChargeLine,
     Occupancy,
@@ -28,6 +27,7 @@ from hub.billing.tariff import (
     Usage,
     no_history,
 )
+from hub.util.calendar import Calendar
 
 from .base import BaseTariff, Version
 from .const import UNIT_KWH

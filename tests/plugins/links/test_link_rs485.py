@@ -15,8 +15,8 @@ from hub.core import Hub
 from hub.metering.link import LinkUnavailable
 from hub.metering.model import NoReply
 from hub.metering.sim import SimulatedBus
+from hub.metering.stream import BoundedReader
 from meterhub_rs485 import Rs485LinkType
-from meterhub_rs485.stream import BoundedReader
 from meterhub_sim.serial import SimulatedSerialBus
 
 RS485 = Rs485LinkType()

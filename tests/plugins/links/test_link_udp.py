@@ -13,11 +13,11 @@ from link_support import TOY, Recorder, make_link, meter, until, within
 from link_toy import ToySimulator
 
 from hub.core import Hub
+from hub.metering.dtu import EVENT_DTU_OFFLINE
 from hub.metering.link import LinkUnavailable
 from hub.metering.model import MeterRef, NoReply
 from hub.metering.sim import SimulatedBus
 from meterhub_sim.dtu import SimulatedUdpDtu
-from meterhub_tcp_dtu import EVENT_DTU_OFFLINE
 from meterhub_udp import UdpLink, UdpLinkType
 
 UDP = UdpLinkType()

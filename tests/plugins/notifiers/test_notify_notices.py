@@ -26,8 +26,8 @@ from notify_support import (
 )
 
 from hub.core import Context, Hub
+from hub.ledger.ledger import Ledger
 from hub.prepaid.control import Control
-from hub.prepaid.ledger import Ledger
 from hub.storage.storage import Storage
 from hub.util.ids import new_id
 

@@ -16,7 +16,9 @@ from hub.metering.sim import SimClock, SimulatedBus
 from hub.metering.transport import StreamTransport
 
 VECTORS = Path("/work/shared/vectors/modbus.json")
-EXAMPLE_MAP = Path(__file__).resolve().parents[4] / "config" / "modbus_maps" / "dds238_2.yaml"
+MAPS = Path(__file__).resolve().parents[4] / "config" / "modbus_maps"
+EXAMPLE_MAP = MAPS / "dds238_2.yaml"
+WATER_MAP = MAPS / "water_meter.yaml"
 START = datetime(2024, 6, 1, 8, 0, tzinfo=UTC)
 
 

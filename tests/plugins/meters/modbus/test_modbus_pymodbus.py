@@ -12,13 +12,13 @@ import contextlib
 from collections.abc import AsyncIterator
 from decimal import Decimal
 
-from modbus_support import EXAMPLE_MAP, frozen_clock, meter
+from modbus_support import EXAMPLE_MAP, WATER_MAP, frozen_clock, meter
 from pymodbus.client import AsyncModbusTcpClient
 from pymodbus.framer import FramerType
 from pymodbus.server import ModbusTcpServer
 from pymodbus.simulator import DataType, SimData, SimDevice
 
-from hub.metering.model import Command
+from hub.metering.model import Command, MeterKind
 from hub.metering.sim import ConstantLoad, SimulatedBus
 from hub.metering.transport import StreamTransport
 from meterhub_modbus.model import shipped_models
@@ -158,3 +158,24 @@ async def test_pymodbus_client_reads_and_trips_our_simulator() -> None:
         server.close()
         async with asyncio.timeout(10):
             await server.wait_closed()
+
+
+WATER_DEVICE = SimDevice(id=12, simdata=(_BIT, _BIT, [
+    SimData(0x0000, values=[1234567], datatype=DataType.UINT32),  # litres
+    SimData(0x0002, values=[1250], datatype=DataType.UINT32),  # 1.250 m³/h
+    SimData(0x0004, values=[0, 0], datatype=DataType.UINT16),
+    SimData(0x0006, values=[361], datatype=DataType.UINT16),  # 3.61 V
+], _floats({0: 0.0})))
+
+
+async def test_water_map_reads_water_from_a_pymodbus_server() -> None:
+    """``kind: water`` in a map: the meter is a water meter and its readings are in m³."""
+    model = MODELS["modbus"]
+    ref = meter("12", {"map": str(WATER_MAP)})
+    assert model.kind_of(ref) is MeterKind.WATER
+    assert model.kind_of(meter("7", {"map": str(EXAMPLE_MAP)})) is MeterKind.ELECTRICITY
+    async with pymodbus_server(WATER_DEVICE) as transport, asyncio.timeout(20):
+        result = await model.read(transport, ref)
+    assert not result.errors
+    assert result.registers == {"water_total": Decimal("1234.567")}
+    assert result.values == {"flow_rate": Decimal("1.250"), "battery_voltage": Decimal("3.61")}

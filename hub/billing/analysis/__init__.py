@@ -1,0 +1,89 @@
+"""Cost sharing (公摊), loss analysis and reports: a core plugin.
+
+It claims two blocks, builds the ``analysis`` component (:class:`.service.Analysis`)
+with its nightly job, serves the reports under ``/api/reports/`` and adds
+``meterhub report consumption|loss|arrears|receivable`` and ``meterhub share preview``::
+
+    share_groups:
+      - id: stair_a                # 公摊组
+        meter: a_common            # or meters: [...]; meters may also say share_group: stair_a
+        tags: {building: A}        # or members: [r101, r102]
+        split: area                # area | persons | consumption | equal
+        tariff: commercial         # default: the common meter's own tariff
+    loss:
+      threshold_percent: 8         # loss above this: alarm (possible theft or leak)
+      negative_percent: 2          # children above the parent by more: alarm (a fault)
+      min_quantity: 5              # both below this: no alarm
+      kinds: [electricity, water]
+      at: "01:00"                  # the nightly job
+      rules: [{tags: {building: B}, threshold_percent: 12}]
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+from typing import TYPE_CHECKING, Any
+
+from ...hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from ...core import Hub
+
+_LOGGER = logging.getLogger(__name__)
+
+@hookimpl
+def config_schema() -> dict[str, Any]:
+    """Claim ``share_groups`` and ``loss``."""
+    from ..loss import LOSS_SCHEMA
+    from ..sharing import SHARE_GROUPS_SCHEMA
+
+    return {"share_groups": SHARE_GROUPS_SCHEMA, "loss": LOSS_SCHEMA}
+
+
+@hookimpl
+def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
+    """Share groups name real meters, accounts and tariffs, and members have what the split
+    needs; meters' ``share_group`` names a real group."""
+    from .checks import check_share_groups
+
+    return check_share_groups(config)
+
+
+@hookimpl
+def setup(hub: Hub) -> None:
+    """Create the ``analysis`` component and its nightly job (needs storage)."""
+    from .service import Analysis
+
+    if not hub.has_component("storage"):
+        _LOGGER.warning("No storage: cost sharing, loss analysis and reports are off")
+        return
+    analysis = Analysis.from_hub(hub)
+    hub.add_component("analysis", analysis)
+    hub.add_stage("analysis", start=analysis.start, stop=analysis.stop, requires=("storage",),
+                  after=("billing",))
+
+
+@hookimpl
+def register_routes(hub: Hub) -> list[Any]:
+    """The reports and share previews, read-only, under ``/api/reports/``."""
+    from .api import routes
+
+    return routes(hub)
+
+
+@hookimpl
+def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """``meterhub report ...`` and ``meterhub share preview``."""
+    from .cli import add_commands
+
+    add_commands(subparsers)
+
+
+@hookimpl
+def translations() -> dict[str, dict[str, str]]:
+    """Report column headings."""
+    from ..reports import LABELS
+
+    return {language: {f"report.{key}": text for key, text in table.items()}
+            for language, table in LABELS.items()}

@@ -1,0 +1,204 @@
+"""``meterhub report consumption|loss|arrears|receivable`` and ``meterhub share preview``.
+
+Each asks the running hub (``/api/reports/...``); when no hub answers, it opens the database
+itself (the hub must then be stopped: one process per database). With ``-o FILE.csv`` or
+``-o FILE.xlsx`` the table is written to the file, else printed (``--json`` for JSON).
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from ...client import HubClient, HubRefused, HubUnreachable
+from ..reports import Table, labels, write_table
+from .api import ReportError, report_table
+
+if TYPE_CHECKING:
+    from ...bootstrap import Prepared
+
+OFFLINE_TIMEOUT = 300.0
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("-c", "--config", metavar="HUB_YAML", help="configuration file")
+    parser.add_argument("--data", metavar="DIR", type=Path,
+                        help="data folder, when the hub is stopped (default: beside hub.yaml)")
+    parser.add_argument("--port", type=int, help="the hub's HTTP port (default: from config)")
+    parser.add_argument("-o", "--output", type=Path, metavar="FILE",
+                        help="write the table to FILE.csv or FILE.xlsx")
+    parser.add_argument("--format", choices=("csv", "xlsx"),
+                        help="file format (default: from the output's extension)")
+    parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
+
+
+def _months(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--month", metavar="YYYY-MM", help="one month (default: last month)")
+    parser.add_argument("--from", dest="first", metavar="YYYY-MM", help="first month")
+    parser.add_argument("--to", dest="last", metavar="YYYY-MM", help="last month (included)")
+
+
+def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
+    """Add ``report`` and ``share``."""
+    report = subparsers.add_parser("report", help="reports: consumption per tag (环比/同比), "
+                                                  "loss, arrears, receivable vs received")
+    kinds = report.add_subparsers(dest="report", metavar="consumption|loss|arrears|receivable",
+                                  required=True)
+    consumption = kinds.add_parser("consumption", help="usage per tag value and month with "
+                                                       "month-over-month and year-over-year")
+    consumption.add_argument("--tag", required=True, metavar="KEY",
+                             help="tag to group by: building, floor, line, department...")
+    consumption.add_argument("--kind", choices=("electricity", "water"),
+                             help="only this kind (default: both)")
+    _months(consumption)
+    loss = kinds.add_parser("loss", help="parent meters against the sum of their children")
+    loss.add_argument("--period", metavar="YYYY-MM[-DD]", help="a month or a day "
+                                                               "(default: yesterday)")
+    loss.add_argument("--by", metavar="KEY", help="sum per value of this tag (building, line)")
+    kinds.add_parser("arrears", help="accounts below zero or at their trip level")
+    receivable = kinds.add_parser("receivable", help="应收/实收 per month, landlord, building")
+    _months(receivable)
+    for parser in (consumption, loss, receivable, kinds.choices["arrears"]):
+        _common(parser)
+    report.set_defaults(func=cmd_report)
+
+    share = subparsers.add_parser("share", help="cost sharing (公摊) of common meters")
+    actions = share.add_subparsers(dest="share_command", metavar="preview", required=True)
+    preview = actions.add_parser("preview", help="how a group's cost for a month would be "
+                                                 "split (nothing is posted)")
+    preview.add_argument("group", metavar="GROUP")
+    preview.add_argument("--period", metavar="YYYY-MM", help="the month (default: last month)")
+    _common(preview)
+    share.set_defaults(func=cmd_share)
+
+
+def _params(args: argparse.Namespace) -> dict[str, str]:
+    names = {"tag": "tag", "kind": "kind", "month": "month", "first": "from", "last": "to",
+             "period": "period", "by": "by", "group": "group"}
+    return {query: str(getattr(args, attr)) for attr, query in names.items()
+            if getattr(args, attr, None)}
+
+
+def cmd_report(args: argparse.Namespace) -> int:
+    """Run ``meterhub report <name>``."""
+    return _run(args, args.report, _params(args))
+
+
+def cmd_share(args: argparse.Namespace) -> int:
+    """Run ``meterhub share preview GROUP``."""
+    return _run(args, "share", _params(args))
+
+
+def _run(args: argparse.Namespace, name: str, params: dict[str, str]) -> int:
+    from ...bootstrap import prepare
+
+    prepared = prepare(args.config, data_dir=args.data)
+    if prepared.problems:
+        print(f"{len(prepared.problems)} problem(s) in {prepared.config.config_path}:",
+              file=sys.stderr)
+        for problem in prepared.problems:
+            print(f"  {problem}", file=sys.stderr)
+        return 1
+    config = prepared.config
+    try:
+        try:
+            table = Table.from_dict(HubClient(config, args.port).request(
+                f"/api/reports/{name}", params=params))
+        except HubUnreachable:
+            table = asyncio.run(_offline(prepared, name, params))
+        except HubRefused as err:
+            raise ReportError(str(err)) from None
+    except ReportError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    _output(table, args, config.language)
+    return 0
+
+
+async def _offline(prepared: Prepared, name: str, params: dict[str, str]) -> Table:
+    """Open the database (the hub is stopped) and build the report here."""
+    from ...ledger.accounts import Account
+    from ...ledger.ledger import Ledger
+    from ...storage import Storage, StorageSettings
+    from ...util import dt
+    from ..loss import LossSettings
+    from ..sharing import ShareGroup
+    from ..tariffs import TariffBook
+    from .base import Catalog
+    from .service import Analysis
+
+    config = prepared.config
+    registries = prepared.plugins.registries
+    settings = StorageSettings.from_block(config.block("storage"), config.data_dir)
+    if not settings.path.is_file():
+        raise ReportError(f"no hub answers and there is no database at {settings.path}")
+    dt.set_site_time_zone(config.time_zone)
+    storage = Storage(settings, time_zone=config.time_zone)
+    async with asyncio.timeout(OFFLINE_TIMEOUT):
+        await storage.start()
+        ledger: Ledger | None = None
+        try:
+            if storage.status != "ok":
+                raise ReportError(f"no hub answers on port {config.http_port} and the "
+                                  f"database cannot be opened: {storage.problem}")
+            accounts = {entry["id"]: Account.from_config(entry)
+                        for entry in config.block("accounts") or []}
+            ledger = Ledger(storage, accounts)
+            await ledger.start()
+            catalog = Catalog.from_config(config.block("meters"), registries)
+            analysis = Analysis(
+                storage, catalog, accounts, tariffs=TariffBook.from_config(config, registries),
+                ledger=ledger, loss=LossSettings.from_block(config.block("loss")),
+                groups=[ShareGroup.from_config(entry, catalog)
+                        for entry in config.block("share_groups") or []])
+            return await report_table(analysis, name, params, dt.now().date())
+        finally:
+            if ledger is not None:
+                await ledger.stop()
+            await storage.stop()
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, Decimal):
+        return format(value, "f")
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _output(table: Table, args: argparse.Namespace, language: str) -> None:
+    if args.output is not None:
+        count = write_table(table, args.output, args.format, language=language)
+        print(f"Wrote {count} rows of {table.title or table.name} to {args.output}")
+        return
+    if args.json:
+        from ...util.jsonutil import dumps
+
+        print(dumps(table.as_dict(), indent=2))
+        return
+    heads = [labels(language).get(column, column) for column in table.columns]
+    cells = [[_text(value) for value in row] for row in table.rows]
+    widths = [max([_width(head)] + [_width(row[i]) for row in cells])
+              for i, head in enumerate(heads)]
+    for row in [heads, *cells]:
+        print("  ".join(_pad(text, width) for text, width in zip(row, widths, strict=True)))
+    if not cells:
+        print("(no rows)")
+
+
+def _width(text: str) -> int:
+    """Display width: CJK characters take two columns."""
+    return sum(2 if ord(ch) > 0x2E80 else 1 for ch in text)
+
+
+def _pad(text: str, width: int) -> str:
+    return text + " " * (width - _width(text))
