@@ -1,8 +1,8 @@
 """History that lasts: readings, rollups, events, states and commands in SQLite.
 
-A core plugin: it claims the ``storage:`` block, starts before the parts that require it, stops
-last, records the bus, restores entity states after a restart, and adds the ``meterhub
-backup | restore | export`` commands. Other parts of the hub use the :class:`Storage`
+A core plugin: it claims the ``storage:`` block, starts before the parts that require it and
+stops after them, records the bus, restores entity states after a restart, and adds the
+``meterhub backup | restore | export`` commands. Other parts of the hub use the :class:`Storage`
 component (``hub.component("storage", Storage)``), never SQL: code outside
 hub/storage imports only the names in ``__all__`` below, from this package.
 """
