@@ -54,8 +54,8 @@ class PendingReading:
 
     reading: Reading
     ts: int
-    registers: list[tuple[str, Decimal]]
-    values: list[tuple[str, Decimal]]
+    registers: tuple[tuple[str, Decimal], ...]
+    values: tuple[tuple[str, Decimal], ...]
     future: asyncio.Future[ReadingOutcome] | None = None
     outcome: ReadingOutcome | None = None
 

@@ -36,7 +36,7 @@ def _number(name: str, value: Any, *, register: bool) -> Decimal:
     return number
 
 
-def _numbers(mapping: Mapping[str, Any], *, register: bool) -> list[tuple[str, Decimal]]:
+def _numbers(mapping: Mapping[str, Any], *, register: bool) -> tuple[tuple[str, Decimal], ...]:
     if type(mapping) is not dict and not isinstance(mapping, Mapping):  # dict: the usual case
         raise Rejected(f"{'registers' if register else 'values'} are not a mapping")
     out = []
@@ -47,10 +47,12 @@ def _numbers(mapping: Mapping[str, Any], *, register: bool) -> list[tuple[str, D
             out.append((name, value))  # the usual case, checked in one line
         else:
             out.append((name, _number(name, value, register=register)))
-    return out
+    # a tuple of tuples of atomic values: the garbage collector stops tracking it after its
+    # first pass, so a backlog of queued readings costs the full collections much less
+    return tuple(out)
 
 
-Numbers = list[tuple[str, Decimal]]
+Numbers = tuple[tuple[str, Decimal], ...]
 
 
 def check_reading(reading: Any, now_ms: int, future_ms: int,
