@@ -215,7 +215,7 @@ class Storage:
             _LOGGER.warning("Reading of %s at %s rejected: %s",
                             getattr(reading, "meter_id", "?"), when, err)
             return ReadingOutcome(ReadingStatus.REJECTED, str(err))
-        return PendingReading(reading, ts, registers, values)
+        return PendingReading.of(reading, ts, registers, values)
 
     def _check_writable(self) -> None:
         if self.status != "ok":

@@ -23,7 +23,7 @@ from ...core import Event, State
 from ...metering.points import POINTS
 from .. import codec
 from ..const import CODE_BASELINE, CODE_QUARANTINED, FALLBACK_MAX_RATE
-from ..layout import SOURCE_CODES, meter_scope, tag_scope, to_units
+from ..layout import meter_scope, tag_scope, to_units
 from ..model import PendingReading, ReadingOutcome, ReadingStatus, verdict_name
 from ..schema.compact import READING_COLUMNS, MetaInterner
 from ..settings import StorageSettings
@@ -371,15 +371,14 @@ class Ingest:
 
     def add_reading(self, conn: sqlite3.Connection, pending: PendingReading) -> None:
         """Apply the counter rules to one validated reading and gather its row."""
-        reading = pending.reading
-        self._reading = (reading.meter_id, reading.id)
-        meter = self.meters.get(reading.meter_id)
+        self._reading = (pending.meter_id, pending.reading_id)
+        meter = self.meters.get(pending.meter_id)
         if meter is None or not meter.loaded:
-            meter = self.meter(conn, reading.meter_id, [name for name, _ in pending.registers])
+            meter = self.meter(conn, pending.meter_id, [name for name, _ in pending.registers])
         if meter.last_ts is not None and pending.ts <= meter.last_ts:
             self._add_late(conn, meter, pending)
             return
-        device = reading.device or meter.device
+        device = pending.device or meter.device
         device_key = self.devices.get((meter.key, device))
         if device_key is None:
             device_key = self.device_key(conn, meter, device, pending.ts)
@@ -398,21 +397,19 @@ class Ingest:
 
     def _row(self, conn: sqlite3.Connection, meter: MeterState, pending: PendingReading,
              device_key: int, items: list[tuple[int, Decimal, str]]) -> tuple[Any, ...]:
-        reading = pending.reading
         points = self.points
         values = [(points.get(name) or self.point_key(conn, name), value)
                   for name, value in pending.values]
         meta, status, quality = self.metas.choose(
-            conn, SOURCE_CODES.get(reading.source, 0), reading.link_id,
-            codec.dumps_cached(reading.status), codec.dumps_cached(reading.quality))
-        rid = codec.pack_rid(reading.id)
+            conn, pending.source, pending.link_id, pending.status, pending.quality)
+        rid = codec.pack_rid(pending.reading_id)
         packed = codec.pack_values(values)
         row = (meter.key, pending.ts, bytearray(rid) if type(rid) is bytes else rid, device_key,
                codec.encode_items(items), None if packed is None else bytearray(packed), meta)
-        if status is None and quality is None and reading.meter_time is None:
+        meter_time = pending.meter_time
+        if status is None and quality is None and meter_time is None:
             return row
-        meter_dt = codec.to_ms(reading.meter_time) - pending.ts if reading.meter_time else None
-        return (*row, status, quality, meter_dt)
+        return (*row, status, quality, None if meter_time is None else meter_time - pending.ts)
 
     def _count(self, conn: sqlite3.Connection, meter: MeterState, point: int, t0: int,
                t1: int, delta: Decimal, sign: int = 1) -> None:
@@ -481,8 +478,7 @@ class Ingest:
             pending.outcome = ReadingOutcome(ReadingStatus.DUPLICATE,
                                              "a reading of this meter at this time is stored")
             return
-        reading = pending.reading
-        device = reading.device or meter.device
+        device = pending.device or meter.device
         device_key = self.device_key(conn, meter, device, pending.ts)
         items: list[tuple[int, Decimal, str]] = []
         for name, value in pending.registers:

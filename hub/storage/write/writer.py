@@ -18,6 +18,7 @@ from collections.abc import AsyncIterator, Callable
 from typing import Any, TypeVar
 
 from ...core import Event, State
+from ..codec import from_ms
 from ..database.bridge import DbThread
 from ..database.connection import is_disk_full, is_locked
 from ..errors import StorageError, StorageFull, StorageUnavailable
@@ -352,8 +353,8 @@ class Writer:
 
 def _describe(batch: Batch) -> str:
     if batch.readings:
-        reading = batch.readings[0].reading
-        return f"reading of {reading.meter_id} at {reading.time.isoformat()}"
+        pending = batch.readings[0]
+        return f"reading of {pending.meter_id} at {from_ms(pending.ts).isoformat()}"
     if batch.events:
         return f"event {batch.events[0].event_type}"
     if batch.ops:

@@ -352,8 +352,8 @@ def _ingest(path: Path, limit: int | None = None) -> tuple[sqlite3.Connection, I
 
 
 def _pending(reading: Reading) -> PendingReading:
-    return PendingReading(reading, codec.to_ms(reading.time), list(reading.registers.items()),
-                          list(reading.values.items()))
+    return PendingReading.of(reading, codec.to_ms(reading.time),
+                             tuple(reading.registers.items()), tuple(reading.values.items()))
 
 
 def test_full_meta_table_and_rollback_lose_nothing(tmp_path: Path) -> None:
