@@ -68,7 +68,7 @@ from hub.events import EVENT_READING
 from hub.ledger.entries import EntryKind, PostRequest
 from hub.ledger.ledger import Ledger
 from hub.metering.reading import Reading, ReadingSource
-from hub.storage.storage import Storage
+from hub.storage import Storage
 
 ACCOUNTS = 10_000
 TZ = ZoneInfo("Asia/Shanghai")

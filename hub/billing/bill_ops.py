@@ -22,8 +22,7 @@ from typing import TYPE_CHECKING, Any
 from ..core import Context
 from ..ledger.entries import EntryKind, PostRequest, from_fen
 from ..ledger.ledger import Batch, Op, post_entry
-from ..storage.codec import from_ms
-from ..storage.money_queries import MoneyStore
+from ..storage import MoneyStore, from_ms
 from .bills import (
     Bill,
     BillError,

@@ -22,8 +22,7 @@ from functools import cached_property
 from itertools import pairwise
 from typing import Any
 
-from ..storage.codec import from_ms
-from ..storage.money_queries import BillRow
+from ..storage import BillRow, from_ms
 from .charging import FEN_ZERO, ZERO, ChargeState, LineTotal
 from .periods import BillPeriod, month_key, period_of
 from .tariff import ChargeLine, Occupancy, Tariff, Usage, round_fen

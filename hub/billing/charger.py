@@ -18,7 +18,7 @@ from ..core import Context, Event
 from ..events import EVENT_BILLING_ERROR, EVENT_CONSUMPTION
 from ..ledger.book import AccountBook
 from ..ledger.money import Money
-from ..storage.codec import from_ms
+from ..storage import from_ms
 from ..util.dt import site_time_zone
 from .charges import ChargeBook, ChargeOp
 from .tariffs import TariffBook

@@ -20,8 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ..core import Context
 from ..ledger.entries import EntryKind
 from ..ledger.ledger import Batch, Op
-from ..storage.codec import to_ms
-from ..storage.money_queries import AppliedValues, MoneyStore
+from ..storage import AppliedValues, MoneyStore, to_ms
 from .charging import (
     ChargeError,
     ChargeState,

@@ -34,7 +34,7 @@ from decimal import ROUND_HALF_EVEN, Context, Decimal
 from functools import lru_cache
 from typing import Any
 
-from ..storage.money_queries import ChargeStateRow, ChargeStateValues
+from ..storage import ChargeStateRow, ChargeStateValues
 from .periods import BillPeriod, local_midnight, month_key, period_of, periods_between
 from .tariff import ChargeLine, Occupancy, Tariff, TierHistory, Usage, no_history, round_fen
 

@@ -33,7 +33,7 @@ from typing import TYPE_CHECKING, Any
 from ..core import Context
 from ..events import EVENT_BILL_ISSUED, EVENT_BILL_OVERDUE, EVENT_BILL_PAID, EVENT_BILL_REMINDER
 from ..ledger.entries import Entry, from_fen
-from ..storage.codec import from_ms, to_ms
+from ..storage import from_ms, to_ms
 from ..util.dt import site_time_zone
 from .bill_ops import BillOp, BillOutcome, BillRequest, BillStatusOp
 from .bills import Bill, BillLine, allocate_payments

@@ -36,7 +36,7 @@ from .analysis.base import ZERO, Catalog, MeterFacts, Period, meter_quantity, mi
 
 if TYPE_CHECKING:
     from ..core import Hub
-    from ..storage.storage import Storage
+    from ..storage import Storage
 
 _LOGGER = logging.getLogger(__name__)
 

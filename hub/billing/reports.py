@@ -36,7 +36,7 @@ from .analysis.base import (
 if TYPE_CHECKING:
     from ..core import States
     from ..ledger.accounts import Account
-    from ..storage.storage import Storage
+    from ..storage import Storage
     from .loss import LossRow, TagLoss
     from .sharing import Allocation
 

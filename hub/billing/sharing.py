@@ -47,7 +47,7 @@ from .tariff import ChargeLine, Tariff, TariffError, Usage, round_fen
 if TYPE_CHECKING:
     from ..ledger.accounts import Account
     from ..ledger.ledger import Ledger
-    from ..storage.storage import Storage
+    from ..storage import Storage
     from .tariffs import TariffBook
 
 _LOGGER = logging.getLogger(__name__)

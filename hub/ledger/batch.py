@@ -18,7 +18,7 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context
-from ..storage.money_queries import AuditRow, EntryRow, MoneyStore
+from ..storage import AuditRow, EntryRow, MoneyStore
 from ..util.ids import new_id
 from .entries import (
     EntryKind,

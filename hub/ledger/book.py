@@ -34,7 +34,7 @@ from .accounts import ACCOUNT_SCHEMA, Account, _move_dates
 
 if TYPE_CHECKING:
     from ..core import Hub
-    from ..storage.storage import Storage
+    from ..storage import Storage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -84,7 +84,7 @@ class AccountBook:
         self._listeners.append(listener)
 
     def _storage(self) -> Storage | None:
-        from ..storage.storage import Storage
+        from ..storage import Storage
 
         return self.hub.component("storage", Storage) if self.hub.has_component(
             "storage") else None

@@ -11,8 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..core import Context
-from ..storage.codec import from_ms
-from ..storage.money_queries import EntryRow
+from ..storage import EntryRow, from_ms
 from ..util.jsonutil import dumps
 
 FEN = Decimal("0.01")

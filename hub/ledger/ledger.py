@@ -21,8 +21,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context
-from ..storage.codec import to_ms
-from ..storage.money_queries import EntryRow, MoneyStore
+from ..storage import EntryRow, MoneyStore, to_ms
 from ..util.dt import utcnow
 from .batch import AuditReport, Batch, Op, PostOp, ReverseOp, post_entry
 from .entries import Entry, EntryKind, LedgerError, PostRequest, PostResult, from_fen
@@ -33,7 +32,7 @@ __all__ = [
 ]
 
 if TYPE_CHECKING:
-    from ..storage.storage import Storage
+    from ..storage import Storage
 
 _LOGGER = logging.getLogger(__name__)
 

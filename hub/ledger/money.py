@@ -31,7 +31,7 @@ from .terms import in_arrears
 
 if TYPE_CHECKING:
     from ..core import Hub
-    from ..storage.storage import Storage
+    from ..storage import Storage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -223,7 +223,7 @@ def load_accounts(hub: Hub) -> dict[str, Account]:
 
 def setup_money(hub: Hub) -> Money | None:
     """Create the ledger and the balances (None without storage: the ledger is off)."""
-    from ..storage.storage import Storage
+    from ..storage import Storage
 
     if not hub.has_component("storage"):
         _LOGGER.warning("No storage: the ledger, charges and account services are off")

@@ -88,8 +88,7 @@ def _audit(client: HubClient, data_dir: Path, block: Any) -> int:
 
 def _audit_file(data_dir: Path, block: Any) -> dict[str, Any]:
     from ..ledger import AuditReport, from_fen
-    from ..storage.money_queries import audit_file
-    from ..storage.settings import StorageSettings
+    from ..storage import StorageSettings, audit_file
 
     path = StorageSettings.from_block(block, data_dir).path
     if not path.is_file():

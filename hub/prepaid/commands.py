@@ -50,16 +50,14 @@ from ..metering.link import DownlinkQueue, LinkUnavailable
 from ..metering.model import Capability, Command, MeterRefused, NoReply, ProtocolError
 from ..metering.points import RELAY_CLOSED, RELAY_OPEN, VALVE_CLOSED, VALVE_OPEN
 from ..metering.reading import Reading, ReadingSource
-from ..storage.commands import CommandConflict
-from ..storage.db import StorageError
+from ..storage import CommandConflict, StorageError
 from ..util.dt import utcnow
 from ..util.ids import new_id
 
 if TYPE_CHECKING:
     from ..core import Hub
     from ..metering.service import Meter, MeteringService
-    from ..storage.control_queries import ControlCommand, ControlStore
-    from ..storage.storage import Storage
+    from ..storage import ControlCommand, ControlStore, Storage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -197,7 +195,7 @@ class CommandQueue:
     @property
     def storage(self) -> Storage:
         """Storage (durable command rows)."""
-        from ..storage.storage import Storage
+        from ..storage import Storage
 
         return self.hub.component("storage", Storage)
 

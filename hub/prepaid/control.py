@@ -33,7 +33,7 @@ from ..events import EVENT_HUB_STARTED
 from ..exceptions import ServiceValidationError
 from ..ledger import Account, AccountBook, Money, TripMode, in_arrears, load_accounts
 from ..metering.model import Capability, Command
-from ..storage.db import StorageError
+from ..storage import StorageError
 from ..util.calendar import Calendar
 from ..util.dt import as_local, site_time_zone, utcnow
 from .commands import (
@@ -298,7 +298,7 @@ class Control:
 
     async def why(self, command_id: str) -> dict[str, Any] | None:
         """A command with its transitions and the recorded chain of causes behind it."""
-        from ..storage.storage import Storage
+        from ..storage import Storage
 
         storage = self.hub.component("storage", Storage)
         await storage.flush()
@@ -307,7 +307,7 @@ class Control:
     async def why_cut(self, *, meter_id: str | None = None,
                       account_id: str | None = None) -> dict[str, Any] | None:
         """Why a meter (or an account's meters) was last cut off: the newest trip's chain."""
-        from ..storage.storage import Storage
+        from ..storage import Storage
 
         storage = self.hub.component("storage", Storage)
         ids = [meter_id] if meter_id else []

@@ -15,15 +15,14 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import Context
 from ..events import EVENT_HOLD_RELEASED, EVENT_HOLD_SET
-from ..storage.codec import to_ms
-from ..storage.control_queries import HoldRow
+from ..storage import HoldRow, to_ms
 from ..util.dt import utcnow
 from ..util.ids import new_id
 from .policy import Hold, HoldKind
 
 if TYPE_CHECKING:
     from ..core import Hub
-    from ..storage.storage import Storage
+    from ..storage import Storage
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -45,7 +44,7 @@ class HoldBook:
     @property
     def storage(self) -> Storage:
         """Storage (hold rows)."""
-        from ..storage.storage import Storage
+        from ..storage import Storage
 
         return self.hub.component("storage", Storage)
 

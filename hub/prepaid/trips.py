@@ -51,8 +51,7 @@ from ..events import (
 )
 from ..ledger import TripMode, in_arrears
 from ..metering.model import Capability, Command
-from ..storage.codec import to_ms
-from ..storage.control_queries import ScheduleRow
+from ..storage import ScheduleRow, to_ms
 from ..util.dt import as_local, utcnow
 from ..util.ids import new_id
 from .commands import CommandQueue, CommandRefused, ControlSettings
@@ -72,7 +71,7 @@ if TYPE_CHECKING:
     from ..core import Hub
     from ..ledger import Account
     from ..metering.service import Meter
-    from ..storage.storage import Storage
+    from ..storage import Storage
     from ..util.calendar import Calendar
 
 _LOGGER = logging.getLogger(__name__)
@@ -176,7 +175,7 @@ class TripPolicy:
     @property
     def storage(self) -> Storage:
         """Storage (scheduled trips)."""
-        from ..storage.storage import Storage
+        from ..storage import Storage
 
         return self.hub.component("storage", Storage)
 

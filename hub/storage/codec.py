@@ -2,7 +2,7 @@
 
 Registers are stored as ``"<point_key>:<decimal>[verdict]"`` items joined by spaces
 (``"1:1234.56 2:301.20w6"``): exact decimal text, a small integer per point name, and the
-counter verdict of each register (see counters.py). Instantaneous values (schema v6 on) are
+counter verdict of each register (see write/counters.py). Instantaneous values (schema v6 on) are
 the same items packed as bytes, about half the text (see :func:`pack_items`); every
 decoder here takes either form. States and event data are JSON in which Decimals and
 datetimes keep their type (``{"$d": "1.50"}``, ``{"$t": iso}``).

@@ -1,4 +1,4 @@
-"""Constants of the storage layer: defaults, stage order, scales and verdict codes."""
+"""Constants of the storage layer: defaults, timeouts, scales and verdict codes."""
 
 from __future__ import annotations
 
@@ -48,7 +48,3 @@ CODE_WRAP: Final = "w"  # counted across a rollover; followed by the modulus dig
 CODE_QUARANTINED: Final = "q"  # spike or unexplained drop: not counted, not a baseline
 CODE_JITTER: Final = "j"  # tiny backward step: ignored, the baseline stays
 
-EVENT_STORAGE_STATUS: Final = "storage_status"
-
-# Fired after commit with the consumption a reading counted (see ingest.Interval).
-EVENT_CONSUMPTION: Final = "consumption"

@@ -10,6 +10,8 @@ from enum import StrEnum
 from typing import Any
 
 from ..metering.reading import Reading
+from . import codec
+from .layout import SOURCE_CODES
 
 
 class ReadingStatus(StrEnum):
@@ -50,14 +52,36 @@ class ReadingOutcome:
 
 @dataclass(slots=True)
 class PendingReading:
-    """A validated reading on its way to the writer."""
+    """A validated reading on its way to the writer: what will be stored, as plain values.
 
-    reading: Reading
+    It keeps no reference to the Reading (nor its mappings: status and quality are already
+    typed JSON), so the Reading is freed once queued and a backlog of these costs the garbage
+    collector's full passes one object each.
+    """
+
+    meter_id: str
+    reading_id: str
     ts: int
-    registers: list[tuple[str, Decimal]]
-    values: list[tuple[str, Decimal]]
+    device: str
+    source: int  # the index of the reading's source in layout.SOURCES
+    link_id: str | None
+    status: str | None
+    quality: str | None
+    meter_time: int | None  # epoch ms
+    registers: tuple[tuple[str, Decimal], ...]
+    values: tuple[tuple[str, Decimal], ...]
     future: asyncio.Future[ReadingOutcome] | None = None
     outcome: ReadingOutcome | None = None
+
+    @classmethod
+    def of(cls, reading: Reading, ts: int, registers: tuple[tuple[str, Decimal], ...],
+           values: tuple[tuple[str, Decimal], ...]) -> PendingReading:
+        """The pending form of a validated reading (``ts``: its time in epoch ms)."""
+        return cls(reading.meter_id, reading.id, ts, reading.device,
+                   SOURCE_CODES.get(reading.source, 0), reading.link_id,
+                   codec.dumps_cached(reading.status), codec.dumps_cached(reading.quality),
+                   codec.to_ms(reading.meter_time) if reading.meter_time else None,
+                   registers, values)
 
 
 @dataclass(frozen=True, slots=True)

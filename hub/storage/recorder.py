@@ -8,12 +8,11 @@ from typing import TYPE_CHECKING
 
 from ..const import MATCH_ALL
 from ..core import Context, Event, Hub, State, Unsubscribe
-from ..events import EVENT_READING, EVENT_STATE_CHANGED
+from ..events import EVENT_CONSUMPTION, EVENT_READING, EVENT_STATE_CHANGED
 from ..exceptions import InvalidEntityId
 from ..metering.reading import Reading
 from .codec import from_ms
-from .const import EVENT_CONSUMPTION
-from .ingest import Interval
+from .write.ingest import Interval
 
 if TYPE_CHECKING:
     from .storage import Storage

@@ -16,22 +16,19 @@ import time
 from collections.abc import AsyncIterator, Callable, Coroutine, Iterable, Mapping, Sequence
 from datetime import datetime, timedelta, tzinfo
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import Any, TypeVar
 
 import voluptuous as vol
 
 from ..const import DEFAULT_TIME_ZONE
 from ..core import Context, Event, Hub, State, Unsubscribe
 from ..validation import humanize_invalid
-from . import backup as backup_mod
-from . import commands, meters, queries, retention
 from .codec import to_ms
 from .const import MS_PER_HOUR, PURGE_BATCH
-from .db import DbThread, ProcessLock, StorageError, StorageUnavailable
-from .export import ExportRequest
-from .export import export as export_rows
-from .ingest import Ingest, Interval
-from .migrations import MIGRATIONS, Migration
+from .database.bridge import DbThread
+from .database.lock import ProcessLock
+from .database.opening import closed_cleanly, open_writer
+from .errors import StorageError, StorageUnavailable
 from .model import (
     CommandRecord,
     ConsumptionRow,
@@ -41,11 +38,21 @@ from .model import (
     ReadingStatus,
     SeriesPoint,
 )
-from .opening import closed_cleanly, open_writer
-from .rollups import Calendar
+from .queries import commands, history
+from .queries.control import ControlStore
+from .queries.money import MoneyStore
+from .queries.overrides import read_overrides, write_override
+from .schema.migrations import MIGRATIONS, Migration
 from .settings import StorageSettings
-from .validate import Rejected, check_reading
-from .writer import Writer
+from .tools import backup as backup_mod
+from .tools.export import ExportRequest
+from .tools.export import export as export_rows
+from .write import meters, retention, transaction
+from .write.ingest import Ingest, Interval
+from .write.rollups import Calendar
+from .write.transaction import Transaction
+from .write.validate import Rejected, check_reading
+from .write.writer import Writer
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -53,30 +60,6 @@ _T = TypeVar("_T")
 Spawn = Callable[[Coroutine[Any, Any, Any], str], "asyncio.Task[Any]"]
 _DAY_MS = 24 * MS_PER_HOUR
 _REOPEN_MAX = 300.0
-
-
-class Transaction:
-    """An open write transaction; every call runs in the writer's thread, in order."""
-
-    def __init__(self, db: DbThread) -> None:
-        self._db = db
-
-    async def execute(self, sql: str, params: Sequence[Any] = ()) -> int:
-        """Run one statement; return the rows it changed."""
-        return await self._db.run(lambda conn: int(conn.execute(sql, params).rowcount))
-
-    async def executemany(self, sql: str, rows: Iterable[Sequence[Any]]) -> int:
-        """Run one statement for many rows; return the rows changed."""
-        data = list(rows)
-        return await self._db.run(lambda conn: int(conn.executemany(sql, data).rowcount))
-
-    async def fetchall(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
-        """Run a query inside the transaction; return every row."""
-        return await self._db.run(lambda conn: list(conn.execute(sql, params).fetchall()))
-
-    async def run(self, func: Callable[..., _T], *args: Any) -> _T:
-        """Run ``func(connection, *args)`` inside the transaction (for multi-step logic)."""
-        return await self._db.run(func, *args)
 
 
 class Storage:
@@ -135,7 +118,7 @@ class Storage:
         self._lock.acquire()
         try:
             await self._wdb.open_with(open_writer, self.path, self._migrations)
-            await self._wdb.run(_set_synchronous, self.settings.synchronous)
+            await self._wdb.run(transaction.set_synchronous, self.settings.synchronous)
             await self._wdb.run(self._ingest.load)
             for index in range(max(1, self.settings.readers)):
                 reader = DbThread(f"storage-reader-{index}")
@@ -196,7 +179,6 @@ class Storage:
             self._writer_task = None
         was_open = self._wdb.is_open
         await self._close_connections()
-        await self._wdb.close()
         if was_open:
             closed_cleanly(self.path)
             self._lock.release()
@@ -207,8 +189,7 @@ class Storage:
             await reader.close()
         self._readers.clear()
         self._free = asyncio.Queue()
-        if self._wdb.is_open:
-            await self._wdb.call(self._wdb._close)
+        await self._wdb.close()
 
     def on_consumption(self, callback: Callable[[list[Interval]], None] | None) -> None:
         """Call ``callback`` on the loop with the intervals of every committed batch."""
@@ -234,7 +215,7 @@ class Storage:
             _LOGGER.warning("Reading of %s at %s rejected: %s",
                             getattr(reading, "meter_id", "?"), when, err)
             return ReadingOutcome(ReadingStatus.REJECTED, str(err))
-        return PendingReading(reading, ts, registers, values)
+        return PendingReading.of(reading, ts, registers, values)
 
     def _check_writable(self) -> None:
         if self.status != "ok":
@@ -314,12 +295,12 @@ class Storage:
         """
         self._check_writable()
         async with self._writer.exclusive():
-            await self._wdb.run(_begin, durable)
+            await self._wdb.run(transaction.begin, durable)
             try:
                 yield Transaction(self._wdb)
-                await self._wdb.run(_commit, self.settings.synchronous)
+                await self._wdb.run(transaction.commit, self.settings.synchronous)
             except BaseException:
-                await self._wdb.run(_rollback, self.settings.synchronous)
+                await self._wdb.run(transaction.rollback, self.settings.synchronous)
                 raise
 
     async def create_command(self, command_id: str, meter_id: str, command: str, *,
@@ -379,23 +360,23 @@ class Storage:
         several are summed over the meters that carry them all).
         """
         first, last = int(start.timestamp()), math.ceil(end.timestamp())
-        return await self._read(lambda conn: queries.consumption(
+        return await self._read(lambda conn: history.consumption(
             conn, self.tz, meter_id=meter_id, tags=tags, start=first, end=last,
             resolution=resolution))
 
     async def latest_reading(self, meter_id: str) -> Any:
         """The newest stored Reading of a meter, or None."""
-        return await self._read(queries.latest_reading, meter_id)
+        return await self._read(history.latest_reading, meter_id)
 
     async def readings(self, meter_id: str, start: datetime, end: datetime,
                        limit: int | None = None) -> list[Any]:
         """A meter's Readings with start <= time < end, oldest first."""
-        return await self._read(queries.readings, meter_id, to_ms(start), to_ms(end), limit)
+        return await self._read(history.readings, meter_id, to_ms(start), to_ms(end), limit)
 
     async def series(self, meter_id: str, point: str, start: datetime, end: datetime,
                      max_points: int = 500, mode: str = "auto") -> list[SeriesPoint]:
         """A chart series of at most ``max_points`` points (consumption for registers)."""
-        return await self._read(queries.series, self.tz, meter_id, point, to_ms(start),
+        return await self._read(history.series, self.tz, meter_id, point, to_ms(start),
                                 to_ms(end), max_points, mode)
 
     async def events(self, start: datetime | None = None, end: datetime | None = None, *,
@@ -404,16 +385,16 @@ class Storage:
         """Recorded events, oldest first; by type, or by a context and its children."""
         first = to_ms(start) if start else 0
         last = to_ms(end) if end else int(self._clock() * 1000) + _DAY_MS
-        return await self._read(queries.events, first, last, tuple(event_types), context_id,
+        return await self._read(history.events, first, last, tuple(event_types), context_id,
                                 limit)
 
     async def meters(self, tags: Mapping[str, str] | None = None) -> list[MeterInfo]:
         """Known meters, optionally those with all the given tags."""
-        return await self._read(queries.meters, tags)
+        return await self._read(history.meters, tags)
 
     async def saved_states(self) -> list[tuple[Any, ...]]:
         """Every saved entity state (for restore)."""
-        return await self._read(queries.states)
+        return await self._read(history.states)
 
     async def export(self, request: ExportRequest, path: Path, fmt: str) -> int:
         """Write a CSV or Excel export; return the number of data rows."""
@@ -501,9 +482,7 @@ class Storage:
             "failed_batches": self._writer.failed_batches,
         }
 
-    # === money (prepaid ledger, charges, bills): added for issue 7 / issue 6 ===========
-    # The SQL lives in money_queries.py; callers get a MoneyStore inside one transaction.
-    # (``MoneyStore`` in the annotations is imported under TYPE_CHECKING at the end.)
+    # --- money and control: stores handed to prepaid and billing -------------------
 
     async def money_write(self, work: Callable[[MoneyStore], _T]) -> _T:
         """Run ``work(store)`` in one durable (synchronous=FULL) write transaction.
@@ -511,49 +490,33 @@ class Storage:
         Everything ``work`` writes commits together or not at all; the result comes back only
         after the COMMIT returned, so nothing is acknowledged before it is on disk.
         """
-        from .money_queries import MoneyStore as _Store
-
         async with self.transaction(durable=True) as tx:
-            return await tx.run(lambda conn: work(_Store(conn)))
+            return await tx.run(lambda conn: work(MoneyStore(conn)))
 
     async def money_read(self, work: Callable[[MoneyStore], _T]) -> _T:
         """Run ``work(store)`` on a reader connection (committed data only)."""
-        from .money_queries import MoneyStore as _Store
-
-        return await self._read(lambda conn: work(_Store(conn)))
-    # === end of money ===================================================================
-
-    # === prepaid control (command queue, holds, scheduled trips): issue 7, control half ===
-    # The SQL lives in control_queries.py; callers get a ControlStore on one connection.
+        return await self._read(lambda conn: work(MoneyStore(conn)))
 
     async def control_write(self, work: Callable[[ControlStore], _T]) -> _T:
         """Run ``work(store)`` in one durable (synchronous=FULL) write transaction."""
-        from .control_queries import ControlStore as _Store
-
         async with self.transaction(durable=True) as tx:
-            return await tx.run(lambda conn: work(_Store(conn)))
+            return await tx.run(lambda conn: work(ControlStore(conn)))
 
     async def control_read(self, work: Callable[[ControlStore], _T]) -> _T:
         """Run ``work(store)`` on a reader connection (committed data only)."""
-        from .control_queries import ControlStore as _Store
+        return await self._read(lambda conn: work(ControlStore(conn)))
 
-        return await self._read(lambda conn: work(_Store(conn)))
-    # === end of prepaid control ==========================================================
+    # --- runtime settings on top of YAML ----------------------------------------------
 
-    # === runtime settings on top of YAML (hub/storage/schema_overrides.py) ================
     async def overrides(self, scope: str) -> list[tuple[str, str, str, str | None, int,
                                                         str | None]]:
         """Every stored override of a scope: (item, field, value, base, updated_ts, user)."""
-        from .schema_overrides import read_overrides
-
         return await self._read(lambda conn: read_overrides(conn, scope))
 
     async def set_overrides(self, scope: str, changes: Sequence[tuple[str, str, str | None,
                                                                       str | None, str]],
                             context: Context | None = None) -> None:
         """Durably set or drop overrides: (item, field, value or None, base, action)."""
-        from .schema_overrides import write_override
-
         ts = int(self._clock() * 1000)
         context_id = context.id if context else None
         user_id = context.user_id if context else None
@@ -565,38 +528,10 @@ class Storage:
 
         async with self.transaction(durable=True) as tx:
             await tx.run(work)
-    # === end of runtime settings ==========================================================
 
 
 def _default_spawn(coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:
     return asyncio.get_running_loop().create_task(coro, name=name)
 
 
-def _set_synchronous(conn: sqlite3.Connection, synchronous: str) -> None:
-    conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
-
-
-def _begin(conn: sqlite3.Connection, durable: bool) -> None:
-    if durable:
-        conn.execute("PRAGMA synchronous=FULL")
-    conn.execute("BEGIN IMMEDIATE")
-
-
-def _commit(conn: sqlite3.Connection, synchronous: str) -> None:
-    conn.execute("COMMIT")
-    conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
-
-
-def _rollback(conn: sqlite3.Connection, synchronous: str) -> None:
-    if conn.in_transaction:
-        conn.execute("ROLLBACK")
-    conn.execute(f"PRAGMA synchronous={synchronous.upper()}")
-
-
-__all__ = ["ProcessLock", "Storage", "StorageSettings", "Transaction"]
-
-if TYPE_CHECKING:  # money block (see Storage.money_write)
-    from .money_queries import MoneyStore
-
-if TYPE_CHECKING:  # prepaid control block (see Storage.control_write)
-    from .control_queries import ControlStore
+__all__ = ["Storage", "Transaction"]

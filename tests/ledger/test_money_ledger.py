@@ -310,7 +310,7 @@ async def test_audit_finds_a_tampered_running_total(tmp_path: Path) -> None:
         conn.execute("DROP TRIGGER ledger_entry_no_update")
         conn.execute("UPDATE ledger_entry SET amount = 6100 WHERE account_id = 'a2'")
     conn.close()
-    from hub.storage.money_queries import audit_file
+    from hub.storage import audit_file
 
     problems, accounts = audit_file(db)
     assert accounts == 2

@@ -57,6 +57,7 @@ def test_installed_wheel_runs_check_config_and_lists_plugins(wheel: Path,
     plugins = subprocess.run([sys.executable, "-m", "hub", "plugins"], capture_output=True,
                              text=True, env=env, cwd=tmp_path, timeout=60)
     assert "dlt645 0.1.0 [entry_point] loaded" in plugins.stdout
+    assert plugins.returncode == 0, plugins.stdout  # 1 when a plugin failed to load
     statuses = re.findall(r"^\S+ (?:\S+ )?\[\w+\] (\w+)$", plugins.stdout, re.MULTILINE)
     assert len(statuses) >= 12 and set(statuses) == {"loaded"}, plugins.stdout
     check = subprocess.run([sys.executable, "-m", "hub", "check-config"], capture_output=True,

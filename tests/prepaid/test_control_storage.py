@@ -10,10 +10,8 @@ from pathlib import Path
 import pytest
 
 from hub.core import Context
-from hub.storage import codec
-from hub.storage.commands import CommandConflict
-from hub.storage.control_queries import ControlStore, HoldRow, ScheduleRow
-from hub.storage.migrations import MIGRATIONS, migrate
+from hub.storage import CommandConflict, ControlStore, HoldRow, ScheduleRow, codec
+from hub.storage.schema.migrations import MIGRATIONS, migrate
 
 NOW = datetime(2026, 3, 2, 2, 0, tzinfo=UTC)
 TS = codec.to_ms(NOW)

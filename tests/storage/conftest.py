@@ -11,7 +11,7 @@ import pytest
 from storage_helpers import NOW, TZ, MakeStorage
 
 from hub.storage import Storage, StorageSettings
-from hub.storage.migrations import MIGRATIONS, Migration
+from hub.storage.schema.migrations import MIGRATIONS, Migration
 
 
 @pytest.fixture

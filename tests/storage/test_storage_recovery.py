@@ -14,7 +14,7 @@ from storage_helpers import NOW, MakeStorage, energy
 
 import hub.storage.storage as storage_module
 from hub.core import Context, Event
-from hub.storage.migrations import latest_version
+from hub.storage.schema.migrations import latest_version
 
 
 async def test_a_file_that_is_not_a_database_is_moved_aside(
@@ -108,7 +108,7 @@ async def test_maintenance_time_is_local(make_storage: MakeStorage) -> None:
 
 
 def test_wal_and_normal_sync_are_used(tmp_path: Path) -> None:
-    from hub.storage.opening import open_writer
+    from hub.storage.database.opening import open_writer
 
     conn = open_writer(tmp_path / "x.db")
     try:

@@ -22,8 +22,7 @@ from ..periods import local_midnight
 
 if TYPE_CHECKING:
     from ...plugins import Registries
-    from ...storage.model import ConsumptionRow
-    from ...storage.storage import Storage
+    from ...storage import ConsumptionRow, Storage
 
 _LOGGER = logging.getLogger(__name__)
 

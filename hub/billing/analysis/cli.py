@@ -120,8 +120,7 @@ async def _offline(prepared: Prepared, name: str, params: dict[str, str]) -> Tab
     """Open the database (the hub is stopped) and build the report here."""
     from ...ledger.accounts import Account
     from ...ledger.ledger import Ledger
-    from ...storage.settings import StorageSettings
-    from ...storage.storage import Storage
+    from ...storage import Storage, StorageSettings
     from ...util import dt
     from ..loss import LossSettings
     from ..sharing import ShareGroup

@@ -36,7 +36,7 @@ from .base import Catalog, Period
 if TYPE_CHECKING:
     from ...core import Hub, States
     from ...ledger.accounts import Account
-    from ...storage.storage import Storage
+    from ...storage import Storage
     from ..tariffs import TariffBook
 
 _LOGGER = logging.getLogger(__name__)
@@ -70,7 +70,7 @@ class Analysis:
     @classmethod
     def from_hub(cls, hub: Hub) -> Analysis:
         """Build from a hub set up with storage (and, when there, tariffs and the ledger)."""
-        from ...storage.storage import Storage
+        from ...storage import Storage
         from ..tariffs import TariffBook
 
         catalog = Catalog.from_config(hub.config.block("meters"), hub.plugins.registries)

@@ -1,0 +1,1 @@
+"""Schema versions and the migrations that bring a database up to the latest one."""

@@ -1,0 +1,1 @@
+"""Working on the database file from the command line: backup, restore, export."""

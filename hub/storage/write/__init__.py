@@ -1,0 +1,1 @@
+"""The write path: the batching writer, ingest with the counter rules, rollups, retention."""
