@@ -2,7 +2,7 @@
 rounding differently) is kept as jitter, counts nothing, and the next value is counted from
 the value before it, so a tenant is charged exactly the register's rise, never a dip twice.
 
-Through real storage and the ledger (the counter rules are hub/storage/counters.py, rule 4).
+Through real storage and the ledger (the counter rules are hub/storage/write/counters.py, rule 4).
 """
 
 from __future__ import annotations
