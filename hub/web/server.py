@@ -84,16 +84,21 @@ class WebServer:
 
     @web.middleware
     async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        """Until user accounts exist: changes only from this machine or with the API token."""
+        """Until user accounts exist: changes only from this machine (not from another site's
+        page in its browser) or with the API token."""
         if is_self_authenticated(request.match_info.handler):
             return await handler(request)  # type: ignore[no-any-return]
         token = self.hub.config.api_token
         if token and request.headers.get("Authorization") == f"Bearer {token}":
             return await handler(request)  # type: ignore[no-any-return]
-        if request.method not in ("GET", "HEAD") and not _is_loopback(request.remote):
-            return json_response({"error": "changes need the API token "
-                                  "(Authorization: Bearer ...) or a request from the hub"},
-                                 status=403)
+        if request.method not in ("GET", "HEAD"):
+            if not _is_loopback(request.remote):
+                return json_response({"error": "changes need the API token "
+                                      "(Authorization: Bearer ...) or a request from the hub"},
+                                     status=403)
+            if _from_another_site(request):  # a page elsewhere, in a browser on the hub
+                return json_response({"error": "changes from another site's page need the "
+                                      "API token"}, status=403)
         if token and request.path.startswith("/api/") and not _is_loopback(request.remote):
             return json_response({"error": "the API needs the API token"}, status=401)
         return await handler(request)  # type: ignore[no-any-return]
@@ -175,6 +180,18 @@ class WebServer:
     async def api_plugins(self, request: web.Request) -> web.Response:
         """Every plugin seen, with its status and hooks."""
         return json_response([info.as_dict() for info in self.hub.plugins.all()])
+
+
+def _from_another_site(request: web.Request) -> bool:
+    """A browser's request made by a page that is not the hub's own (its Origin differs).
+
+    A browser on the hub's machine comes from 127.0.0.1, and a page from anywhere can make it
+    post a form (``text/plain`` needs no CORS preflight): the peer address alone cannot tell.
+    """
+    origin = request.headers.get("Origin")
+    if origin is None:  # older browsers omit it; Fetch Metadata says where the page is
+        return request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site")
+    return origin != f"{request.scheme}://{request.host}"
 
 
 def _is_loopback(remote: str | None) -> bool:

@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from common import bounded, collect, settle, t
 from money_support import config, consumption, meters_yaml, running_hub
 
 from hub.billing.tariff import Usage, round_fen
 from hub.billing.tariffs import TariffBook
 from hub.core import Context, Event
+from hub.events import EVENT_BILLING_ERROR
 from hub.ledger.ledger import Ledger
 from hub.metering.service import MeteringService
 
@@ -50,22 +53,37 @@ async def test_each_reading_is_charged_the_change_of_the_rounded_cumulative(
             assert ledger.balance("a1") == D("-1.00")
 
 
-@bounded()
-async def test_a_replayed_consumption_event_is_charged_once(tmp_path: Path) -> None:
+@bounded(60)
+async def test_a_replayed_consumption_event_is_charged_once(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    """A replay in the same batch as the original, and one after it, charge once; no batch fails.
+
+    Without the replay check the original and its replay post the same idempotency key in
+    one transaction: the batch fails, is retried and both are dropped (money lost) — the
+    later replay would then charge once and hide it. So: one charge entry for the reading,
+    the balance, and no failed batch (no ledger error logged, no ``billing_error``).
+    """
+    caplog.set_level(logging.WARNING, logger="hub")
     async with running_hub(tmp_path, CFG) as hub:
         ledger = hub.component("ledger", Ledger)
-        async with asyncio.timeout(20):
+        errors = collect(hub, EVENT_BILLING_ERROR)
+        async with asyncio.timeout(40):
             reading = consumption(hub, "m1", t("2025-07-01T00:00"), t("2025-07-01T01:00"), "2")
             consumption(hub, "m1", t("2025-07-01T00:00"), t("2025-07-01T01:00"), "2",
-                        reading_id=reading)
+                        reading_id=reading)  # queued with the original: one batch
             await settle(hub)
+            assert ledger.balance("a1") == D("-2.00")  # before any later replay can hide a loss
             consumption(hub, "m1", t("2025-07-01T00:00"), t("2025-07-01T01:00"), "2",
-                        reading_id=reading)
+                        reading_id=reading)  # a replay after the commit
             await settle(hub)
-        assert await charges(ledger, "a1") == [D("2.00")]
-        entry = (await ledger.entries("a1"))[0]
-        assert entry.key == f"charge:{reading}:2025-07-01"
-        assert entry.detail["lines"] == {"flat:energy:usage": ["2", "2.00"]}
+        entries = await ledger.entries("a1", kinds=["charge"], limit=None)
+        assert [entry.key for entry in entries] == [f"charge:{reading}:2025-07-01"]
+        assert entries[0].amount == D("-2.00")
+        assert entries[0].detail["lines"] == {"flat:energy:usage": ["2", "2.00"]}
+        assert ledger.balance("a1") == D("-2.00")
+        assert errors == []
+    failed = [record for record in caplog.records if record.levelno >= logging.ERROR]
+    assert failed == [], [record.getMessage() for record in failed]
 
 
 @bounded()

@@ -101,6 +101,7 @@ def test_demo_reads_every_meter_within_30_seconds(tmp_path: Path) -> None:
         finally:
             if proc.poll() is None:
                 proc.kill()
+                proc.wait(timeout=10)
             log.seek(0)
             output = log.read()
             log.close()

@@ -12,6 +12,7 @@ hub, as a real meter does, and counts every relay frame it receives.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import sqlite3
@@ -21,7 +22,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from common import TZ
+from common import TZ, child_process
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -96,35 +97,40 @@ class Proc:
             await self.proc.wait()
 
 
-async def _spawn(name: str, *args: str, stdin: bool = False, log: Path | None = None) -> Proc:
-    err = log.open("ab") if log is not None else asyncio.subprocess.DEVNULL
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, *args, stdout=asyncio.subprocess.PIPE, stderr=err,
-        stdin=asyncio.subprocess.PIPE if stdin else None, env=ENV, cwd=ROOT)
-    return Proc(proc, name)
+@asynccontextmanager
+async def _spawn(name: str, *args: str, stdin: bool = False,
+                 log: Path | None = None) -> AsyncIterator[Proc]:
+    """A Python child process; SIGKILLed and reaped on the way out, whatever happened."""
+    with contextlib.ExitStack() as files:
+        err = files.enter_context(log.open("ab")) if log is not None else (
+            asyncio.subprocess.DEVNULL)
+        async with child_process(sys.executable, *args, stdout=asyncio.subprocess.PIPE,
+                                 stderr=err, stdin=asyncio.subprocess.PIPE if stdin else None,
+                                 env=ENV, cwd=ROOT) as proc:
+            yield Proc(proc, name)
 
 
 @asynccontextmanager
 async def meter_server(trip_delay: float) -> AsyncIterator[tuple[Proc, int]]:
     """The simulated meter process; yields it and its port."""
-    meter = await _spawn("meter", str(HERE / "control_meter_server.py"), "202400000101",
-                         str(trip_delay), stdin=True)
-    try:
-        port = int((await meter.expect(lambda line: line.startswith("PORT "))).split()[1])
-        yield meter, port
-    finally:
-        if meter.proc.stdin is not None:
-            meter.proc.stdin.close()
-        await meter.kill()
+    async with _spawn("meter", str(HERE / "control_meter_server.py"), "202400000101",
+                      str(trip_delay), stdin=True) as meter:
+        try:
+            port = int((await meter.expect(lambda line: line.startswith("PORT "))).split()[1])
+            yield meter, port
+        finally:
+            if meter.proc.stdin is not None:
+                meter.proc.stdin.close()
 
 
-async def hub_process(tmp_path: Path, *balances: str) -> Proc:
-    """A hub process on tmp_path's hub.yaml and data dir, ready."""
-    hub = await _spawn("hub", str(HERE / "control_crash_hub.py"), str(tmp_path / "hub.yaml"),
-                       str(tmp_path / "data"), *balances, log=tmp_path / "hub.log")
-    await hub.expect(lambda line: line == "READY" or line.startswith("PROBLEMS"), 30)
-    assert "READY" in hub.lines, hub.lines
-    return hub
+@asynccontextmanager
+async def hub_process(tmp_path: Path, *balances: str) -> AsyncIterator[Proc]:
+    """A hub process on tmp_path's hub.yaml and data dir, ready; killed on the way out."""
+    async with _spawn("hub", str(HERE / "control_crash_hub.py"), str(tmp_path / "hub.yaml"),
+                      str(tmp_path / "data"), *balances, log=tmp_path / "hub.log") as hub:
+        await hub.expect(lambda line: line == "READY" or line.startswith("PROBLEMS"), 30)
+        assert "READY" in hub.lines, hub.lines
+        yield hub
 
 
 async def stop(hub: Proc) -> None:
@@ -156,21 +162,21 @@ async def test_killed_between_sent_and_confirmed_is_rechecked_not_resent(
     async with asyncio.timeout(50), meter_server(trip_delay=3.0) as (meter, port):
         (tmp_path / "hub.yaml").write_text(CONFIG.format(port=port,
                                                          policy="{mode: immediate}"))
-        first = await hub_process(tmp_path, "r101=10", "--then", "r101=-1")
-        await meter.expect(lambda line: line == "RELAY 1A")  # the trip reached the meter
-        await first.kill()  # ...and the hub dies before it could confirm it
+        async with hub_process(tmp_path, "r101=10", "--then", "r101=-1") as first:
+            await meter.expect(lambda line: line == "RELAY 1A")  # the trip reached the meter
+            await first.kill()  # ...and the hub dies before it could confirm it
         sent = rows(tmp_path, "SELECT command_id, state, attempts FROM command "
                               "WHERE command = 'trip'")
         assert len(sent) == 1 and sent[0][1] == "sent" and sent[0][2] == 1
         command_id = str(sent[0][0])
         assert "commanded=1" in await meter_state(meter)  # it holds the trip (pre-trip delay)
 
-        second = await hub_process(tmp_path, "r101=-1")
-        confirmed = await second.expect(lambda line: line.startswith(
-            "EVENT command_confirmed"), 20)
-        assert command_id in confirmed
-        await second.drain(0.5)
-        await stop(second)
+        async with hub_process(tmp_path, "r101=-1") as second:
+            confirmed = await second.expect(lambda line: line.startswith(
+                "EVENT command_confirmed"), 20)
+            assert command_id in confirmed
+            await second.drain(0.5)
+            await stop(second)
         assert "relay=open" in await meter_state(meter)  # (reads the meter's output so far)
         assert meter.count("RELAY 1A") == 1  # re-checked by reading: never sent again
         assert not [line for line in second.lines if line.startswith("EVENT command_sent")]
@@ -187,20 +193,21 @@ async def test_killed_while_a_delayed_trip_is_pending_fires_once_at_its_time(
     policy = f'{{mode: delayed, at: "{due:%H:%M:%S}", warn_before: 0}}'
     async with asyncio.timeout(50), meter_server(trip_delay=0) as (meter, port):
         (tmp_path / "hub.yaml").write_text(CONFIG.format(port=port, policy=policy))
-        first = await hub_process(tmp_path, "r101=10", "--then", "r101=-1")
-        scheduled = await first.expect(lambda line: line.startswith("EVENT trip_scheduled"))
-        assert due.isoformat() in scheduled
-        await first.kill()
+        async with hub_process(tmp_path, "r101=10", "--then", "r101=-1") as first:
+            scheduled = await first.expect(lambda line: line.startswith("EVENT trip_scheduled"))
+            assert due.isoformat() in scheduled
+            await first.kill()
         assert rows(tmp_path, "SELECT state FROM trip_schedule") == [("pending",)]
         assert datetime.now(TZ) < due - timedelta(seconds=1), "the kill came too late"
 
-        second = await hub_process(tmp_path, "r101=-1")
-        assert not [line for line in second.lines if line.startswith("EVENT command_queued")]
-        confirmed = await second.expect(lambda line: line.startswith(
-            "EVENT command_confirmed"), 20)
-        assert datetime.now(TZ) >= due  # not before its time
-        await second.drain(1.0)
-        await stop(second)
+        async with hub_process(tmp_path, "r101=-1") as second:
+            assert not [line for line in second.lines
+                        if line.startswith("EVENT command_queued")]
+            confirmed = await second.expect(lambda line: line.startswith(
+                "EVENT command_confirmed"), 20)
+            assert datetime.now(TZ) >= due  # not before its time
+            await second.drain(1.0)
+            await stop(second)
         assert "relay=open" in await meter_state(meter)  # (reads the meter's output so far)
         assert meter.count("RELAY 1A") == 1
         assert sum(1 for line in second.lines if line.startswith("EVENT command_queued")) == 1

@@ -11,6 +11,8 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
+from common import child_process
+
 from hub.metering.model import Simulator
 from hub.metering.sim import SimulatedBus
 from hub.metering.transport import StreamTransport
@@ -75,19 +77,19 @@ json.dump(results, sys.stdout)
 
 async def run_cli(*args: str) -> tuple[int, str, str]:
     """``python -m hub <args>`` as a subprocess: (exit code, stdout, stderr)."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "hub", *args, cwd=REPO,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await proc.communicate()
+    async with child_process(sys.executable, "-m", "hub", *args, cwd=REPO,
+                             stdout=asyncio.subprocess.PIPE,
+                             stderr=asyncio.subprocess.PIPE) as proc:
+        out, err = await proc.communicate()
     assert proc.returncode is not None
     return proc.returncode, out.decode(), err.decode()
 
 
 async def run_cli_batch(argvs: list[list[str]]) -> list[tuple[int, str, str]]:
     """Run the CLI's ``main`` once per argument list, in a subprocess of its own."""
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-c", _CLI_DRIVER, cwd=REPO, stdin=asyncio.subprocess.PIPE,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE)
-    out, err = await proc.communicate(json.dumps(argvs).encode())
+    async with child_process(sys.executable, "-c", _CLI_DRIVER, cwd=REPO,
+                             stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
+                             stderr=asyncio.subprocess.PIPE) as proc:
+        out, err = await proc.communicate(json.dumps(argvs).encode())
     assert proc.returncode == 0, err.decode()
     return [(code, stdout, stderr) for code, stdout, stderr in json.loads(out)]
