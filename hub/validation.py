@@ -18,6 +18,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 import voluptuous as vol
 
 __all__ = [
+    "MONEY_FORM",
     "ListOf",
     "SecretStr",
     "Strict",
@@ -331,8 +332,21 @@ def non_negative_decimal(value: Any) -> Decimal:
     return result
 
 
+_MONEY_TEXT_RE = re.compile(r"^-?[0-9]+(?:\.[0-9]{1,2})?$")
+MONEY_FORM = "digits with at most 2 decimals, like 12.5, 12.50 or 1000"
+
+
 def money(value: Any) -> Decimal:
-    """An amount of money in yuan with at most 2 decimals (fen)."""
+    """An amount of money in yuan with at most 2 decimals (fen).
+
+    Text, as a person types it (CLI, forms), must be plain digits with at most 2 decimals:
+    ``1e3``, ``1,000`` or ``.5`` are refused with the accepted form, never read as a number
+    the person did not mean. A number written with an exponent is refused too.
+    """
+    if isinstance(value, str) and not _MONEY_TEXT_RE.match(value.strip()):
+        raise vol.Invalid(f"expected yuan as {MONEY_FORM}, got {show_value(value)}")
+    if isinstance(value, Decimal) and "E" in str(value):
+        raise vol.Invalid(f"expected yuan as {MONEY_FORM}, got {value}")
     result = decimal(value)
     try:
         rounded = result.quantize(Decimal("0.01"))

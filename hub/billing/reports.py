@@ -63,7 +63,8 @@ LABELS: dict[str, dict[str, str]] = {
         "trip_level": "Trip level", "in_arrears": "At trip level", "since": "Below zero since",
         "overdue_since": "Overdue since", "accounts": "Accounts", "receivable": "Receivable",
         "received": "Received", "refunded": "Refunded", "adjustments": "Adjustments",
-        "collection_percent": "Collected %", "meter_id": "Meter", "period": "Period",
+        "collection_percent": "Collected %", "advance": "Paid in advance", "meter_id": "Meter",
+        "period": "Period",
         "parent_quantity": "Parent", "children_quantity": "Children", "loss": "Loss",
         "loss_percent": "Loss %", "status": "Status", "threshold": "Threshold %",
         "group": "Share group", "split": "Split", "basis": "Basis", "days": "Days",
@@ -77,7 +78,7 @@ LABELS: dict[str, dict[str, str]] = {
         "balance": "余额", "trip_level": "断电线", "in_arrears": "已到断电线",
         "since": "欠费起始", "overdue_since": "逾期起始", "accounts": "户数",
         "receivable": "应收", "received": "实收", "refunded": "退款", "adjustments": "调整",
-        "collection_percent": "收缴率%", "meter_id": "表计", "period": "期间",
+        "collection_percent": "收缴率%", "advance": "预收", "meter_id": "表计", "period": "期间",
         "parent_quantity": "总表用量", "children_quantity": "分表合计", "loss": "损耗",
         "loss_percent": "损耗率%", "status": "状态", "threshold": "阈值%",
         "group": "公摊组", "split": "分摊方式", "basis": "分摊基数", "days": "天数",
@@ -388,20 +389,35 @@ async def receivable_report(accounts: Mapping[str, Account], catalog: Catalog,
     rows = []
     for key in sorted(totals):
         sums = totals[key]
-        receivable = sums["receivable"]
-        collected = (None if not receivable else
-                     (sums["received"] * 100 / receivable).quantize(CHANGE_PLACES,
-                                                                     ROUND_HALF_UP))
-        rows.append((*key, len(members[key]), receivable, sums["received"], sums["refunded"],
-                     sums["adjustments"], collected))
+        percent, advance = collection(sums["receivable"], sums["received"], sums["refunded"])
+        rows.append((*key, len(members[key]), sums["receivable"], sums["received"],
+                     sums["refunded"], sums["adjustments"], percent, advance))
     return _receivable_table(rows)
+
+
+def collection(receivable: Decimal, received: Decimal,
+               refunded: Decimal) -> tuple[Decimal | None, Decimal]:
+    """The month's collection rate (收缴率) and what was paid in advance (预收).
+
+    What was received net of refunds covers the month's receivable up to all of it: the rate
+    is that part of the receivable, 0–100 %, rounded half-up to 0.1 (None when nothing was
+    receivable). What was received beyond the receivable is not a rate above 100 % but money
+    paid ahead (prepaid recharges, mostly): it is the ``advance``.
+    """
+    net = max(received - refunded, Decimal("0.00"))
+    if receivable <= 0:
+        return None, net
+    covered = min(net, receivable)
+    percent = (covered * 100 / receivable).quantize(CHANGE_PLACES, ROUND_HALF_UP)
+    return percent, net - covered
 
 
 def _receivable_table(rows: list[tuple[Any, ...]]) -> Table:
     return Table("receivable", ("month", "landlord", "building", "accounts", "receivable",
-                                "received", "refunded", "adjustments", "collection_percent"),
+                                "received", "refunded", "adjustments", "collection_percent",
+                                "advance"),
                  ("text", "text", "text", "int", "money", "money", "money", "money",
-                  "percent"), rows, "receivable vs received")
+                  "percent", "money"), rows, "receivable vs received")
 
 
 # --- loss and share tables ------------------------------------------------------------------

@@ -9,10 +9,13 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import voluptuous as vol
+
+from .. import validation as cv
 from ..bootstrap import prepare
 from ..client import HubClient, HubRefused, HubUnreachable
 from .services import METHODS
@@ -61,10 +64,9 @@ def cmd_account(args: argparse.Namespace) -> int:
                                   params={"limit": str(args.limit)}))
         elif args.account_command == "recharge":
             try:
-                amount = Decimal(args.amount)
-            except InvalidOperation:
-                print(f"error: AMOUNT must be a number of yuan, got {args.amount!r}",
-                      file=sys.stderr)
+                amount = cv.money(args.amount)
+            except vol.Invalid as err:
+                print(f"error: AMOUNT: {err.msg}", file=sys.stderr)
                 return 1
             body = {"account_id": args.account_id, "amount": str(amount),
                     "method": args.method, "reference": args.reference}

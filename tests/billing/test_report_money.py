@@ -12,9 +12,12 @@ from typing import Any
 import pytest
 from analysis_support import hub_yaml, running_hub
 from common import Clock, settle, t
+from hypothesis import given
+from hypothesis import strategies as st
 
 from hub.billing.analysis.api import ReportError, report_table
 from hub.billing.analysis.service import Analysis
+from hub.billing.reports import collection
 from hub.cli import main
 from hub.core import Hub
 from hub.ledger.ledger import Ledger
@@ -75,18 +78,20 @@ async def test_receivable_and_received_per_landlord_and_building(tmp_path: Path)
             table = await report_table(analysis, "receivable",
                                        {"from": "2026-10", "to": "2026-11"}, date(2026, 12, 1))
         rows = _rows(table)
-        # r1: charges 20.00 + 7.50, the 7.50 reversed -> 20.00 receivable; 100.00 received
+        # r1: charges 20.00 + 7.50, the 7.50 reversed -> 20.00 receivable; 100.00 received:
+        # all of it collected, 80.00 paid ahead (not a rate of 500 %)
         assert rows[("2026-10", "wang", "A")] == {
             "month": "2026-10", "landlord": "wang", "building": "A", "accounts": 1,
             "receivable": D("20.00"), "received": D("100.00"), "refunded": D("0.00"),
-            "adjustments": D("0.00"), "collection_percent": D("500.0")}
+            "adjustments": D("0.00"), "collection_percent": D("100.0"), "advance": D("80.00")}
         b = rows[("2026-10", "wang", "B")]
         assert (b["receivable"], b["received"], b["refunded"]) == (D("5.00"), D("50.00"),
                                                                   D("10.00"))
+        assert (b["collection_percent"], b["advance"]) == (D("100.0"), D("35.00"))
         # li in building A (r3, by its meter's tag): 12.34 shared, 5.00 paid -> 40.5 %
         li_a = rows[("2026-10", "li", "A")]
-        assert (li_a["receivable"], li_a["received"], li_a["collection_percent"]) == (
-            D("12.34"), D("5.00"), D("40.5"))
+        assert (li_a["receivable"], li_a["received"], li_a["collection_percent"],
+                li_a["advance"]) == (D("12.34"), D("5.00"), D("40.5"), D("0.00"))
         li_c = rows[("2026-10", "li", "C")]  # r4 and r5; r4's 23:59 payment is October's
         assert (li_c["accounts"], li_c["receivable"], li_c["received"]) == (2, D("40.00"),
                                                                             D("10.00"))
@@ -137,7 +142,8 @@ def test_report_and_share_commands_with_the_hub_stopped(tmp_path: Path,
     with out.open(encoding="utf-8-sig", newline="") as handle:
         lines = list(csv.reader(handle))
     assert lines[0][:5] == ["Month", "Landlord", "Building", "Accounts", "Receivable"]
-    assert ["2026-10", "wang", "A", "1", "20.00", "100.00", "0.00", "0.00", "500.0"] in lines
+    assert ["2026-10", "wang", "A", "1", "20.00", "100.00", "0.00", "0.00", "100.0",
+            "80.00"] in lines
     xlsx = tmp_path / "arrears.xlsx"
     assert main(["report", "arrears", *base, "-o", str(xlsx)]) == 0
     from openpyxl import load_workbook
@@ -183,3 +189,21 @@ async def test_report_through_the_running_hub(tmp_path: Path,
             code = await asyncio.to_thread(main, ["share", "preview", "nope", *base])
             assert code == 1  # the hub says why: the same message as offline
             assert "unknown share group 'nope'" in capsys.readouterr().err
+
+
+@given(receivable=st.decimals(min_value=-100, max_value=10**6, places=2),
+       received=st.decimals(min_value=0, max_value=10**6, places=2),
+       refunded=st.decimals(min_value=0, max_value=10**6, places=2))
+def test_a_collection_rate_is_0_to_100_and_the_rest_is_paid_in_advance(
+        receivable: D, received: D, refunded: D) -> None:
+    percent, advance = collection(receivable, received, refunded)
+    net = max(received - refunded, D("0.00"))
+    assert advance >= 0
+    if receivable <= 0:
+        assert percent is None and advance == net
+        return
+    assert percent is not None and D("0.0") <= percent <= D("100.0")
+    collected = net - advance
+    assert 0 <= collected <= receivable
+    assert collected == min(net, receivable)
+    assert (advance > 0) <= (percent == D("100.0"))  # ahead only once all is collected

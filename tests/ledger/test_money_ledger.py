@@ -67,6 +67,13 @@ async def test_a_payment_reference_counts_once(hub: Hub) -> None:
     ({"amount": "0"}, "above 0.00"),
     ({"amount": "1000.01"}, "maximum recharge 1000.00"),
     ({"amount": "1.001"}, "at most 2 decimals"),
+    # money a person types is plain digits: never 1,000 yuan from "1e3"
+    ({"amount": "1e3"}, "expected yuan as digits with at most 2 decimals, like 12.5, 12.50 "
+                        "or 1000, got '1e3'"),
+    ({"amount": D("1E+3")}, "expected yuan as digits with at most 2 decimals"),  # JSON 1e3
+    ({"amount": "1,000"}, "got '1,000'"),
+    ({"amount": ".5"}, "got '.5'"),
+    ({"amount": "１０"}, "got '１０'"),
     ({"account_id": "nobody"}, "unknown account 'nobody'"),
     ({"method": "bitcoin"}, "method"),
     ({"reference": ""}, "reference"),
@@ -74,7 +81,7 @@ async def test_a_payment_reference_counts_once(hub: Hub) -> None:
     ({"reference": "wx\u0000-1"}, "a reference is printable text"),
 ])
 @bounded()
-async def test_bad_recharges_are_refused_and_change_nothing(hub: Hub, data: dict[str, str],
+async def test_bad_recharges_are_refused_and_change_nothing(hub: Hub, data: dict[str, object],
                                                             needle: str) -> None:
     ledger = hub.component("ledger", Ledger)
     payload = {"account_id": "a1", "amount": "10", "method": "cash", "reference": "r1",
@@ -84,6 +91,16 @@ async def test_bad_recharges_are_refused_and_change_nothing(hub: Hub, data: dict
             await hub.services.call("account", "recharge", payload)
         assert needle in str(caught.value)
         assert ledger.balance("a1") == 0 and await count(ledger, "a1") == 0
+
+
+@pytest.mark.parametrize(("typed", "amount"), [
+    ("12.5", "12.50"), ("12.50", "12.50"), ("1000", "1000.00"), (" 7 ", "7.00")])
+@bounded()
+async def test_money_typed_as_digits_is_accepted(hub: Hub, typed: str, amount: str) -> None:
+    async with asyncio.timeout(10):
+        result = await recharge(hub, "a1", typed, f"typed-{typed.strip()}")
+    assert hub.component("ledger", Ledger).balance("a1") == D(amount)
+    assert result["duplicate"] is False
 
 
 @bounded()

@@ -48,6 +48,11 @@ async def test_cli_through_the_running_hub(tmp_path: Path,
             code = await run_cli(args(path, port, "recharge", account_id="a1", amount="-1",
                                       method="cash", reference="cli-2"))
             assert code == 1 and "above 0.00" in capsys.readouterr().err
+            code = await run_cli(args(path, port, "recharge", account_id="a1", amount="1e3",
+                                      method="cash", reference="cli-3"))
+            assert code == 1 and capsys.readouterr().err == (
+                "error: AMOUNT: expected yuan as digits with at most 2 decimals, like 12.5, "
+                "12.50 or 1000, got '1e3'\n")
             consumption(hub, "m1", t("2025-07-01T00:00"), t("2025-07-01T01:00"), "2.5")
             await settle(hub)
             assert await run_cli(args(path, port, "show", account_id="a1")) == 0
