@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..ledger.money import account_entity_id
+from ..util.output import table_format
 from .analysis.base import (
     KIND_REGISTERS,
     UNIT_OF_KIND,
@@ -151,8 +152,10 @@ def labels(language: str | None) -> dict[str, str]:
 
 def write_table(table: Table, path: Path, fmt: str | None = None, *,
                 language: str | None = None, tz: tzinfo | None = None) -> int:
-    """Write ``table`` as ``csv`` or ``xlsx`` (default: by the file's suffix); return rows."""
-    fmt = fmt or ("xlsx" if path.suffix.lower() == ".xlsx" else "csv")
+    """Write ``table`` as ``csv`` or ``xlsx`` (default: by the file's suffix); return rows.
+
+    OutputError for an unknown format or a folder that does not exist."""
+    fmt = table_format(path, fmt)
     heads = [labels(language).get(column, column) for column in table.columns]
     if fmt == "csv":
         with path.open("w", newline="", encoding="utf-8-sig") as handle:
@@ -160,10 +163,8 @@ def write_table(table: Table, path: Path, fmt: str | None = None, *,
             writer.writerow(heads)
             for row in table.rows:
                 writer.writerow([_csv_cell(value, tz) for value in row])
-    elif fmt == "xlsx":
-        _write_xlsx(table, heads, path, tz)
     else:
-        raise ValueError(f"format must be csv or xlsx, not {fmt!r}")
+        _write_xlsx(table, heads, path, tz)
     return len(table.rows)
 
 

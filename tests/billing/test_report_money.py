@@ -144,6 +144,12 @@ def test_report_and_share_commands_with_the_hub_stopped(tmp_path: Path,
     assert lines[0][:5] == ["Month", "Landlord", "Building", "Accounts", "Receivable"]
     assert ["2026-10", "wang", "A", "1", "20.00", "100.00", "0.00", "0.00", "100.0",
             "80.00"] in lines
+    capsys.readouterr()
+    pdf = tmp_path / "receivable.pdf"  # no CSV under a .pdf name
+    assert main(["report", "receivable", *base, "--month", "2026-10", "-o", str(pdf)]) == 1
+    assert capsys.readouterr().err == (f"error: cannot tell the format of {pdf}: name it .csv "
+                                       "or .xlsx (or give --format csv|xlsx)\n")
+    assert not pdf.exists()
     xlsx = tmp_path / "arrears.xlsx"
     assert main(["report", "arrears", *base, "-o", str(xlsx)]) == 0
     from openpyxl import load_workbook

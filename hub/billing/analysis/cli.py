@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ...client import HubClient, HubRefused, HubUnreachable
+from ...util.output import OutputError, table_format
 from ..reports import Table, labels, write_table
 from .api import ReportError, report_table
 
@@ -101,6 +102,12 @@ def _run(args: argparse.Namespace, name: str, params: dict[str, str]) -> int:
     if prepared.report_problems():
         return 1
     config = prepared.config
+    try:
+        if args.output is not None:  # refused before any work: a .pdf is no CSV
+            table_format(args.output, args.format)
+    except OutputError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     try:
         try:
             table = Table.from_dict(HubClient(config, args.port).request(

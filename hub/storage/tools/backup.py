@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ...util.dt import utcnow
+from ...util.output import OutputError, output_folder
 from ..database.connection import BUSY_TIMEOUT_MS, check_integrity
 from ..database.lock import ProcessLock
 from ..errors import StorageError
@@ -40,7 +41,10 @@ def backup(source: Path, target: Path) -> BackupInfo:
         raise StorageError(f"no database at {source}")
     if target.exists():
         raise StorageError(f"{target} exists already: choose a new file name")
-    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        output_folder(target)
+    except OutputError as err:
+        raise StorageError(str(err)) from None
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     src = sqlite3.connect(str(source), isolation_level=None)

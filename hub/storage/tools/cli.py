@@ -11,6 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from ...const import DEFAULT_TIME_ZONE
+from ...util.output import OutputError, table_format
 from ..errors import StorageError
 from .export import ExportRequest, export
 
@@ -120,13 +121,21 @@ def cmd_export(args: argparse.Namespace) -> int:
             print(f"meterhub export: --tag expects KEY=VALUE, got {item!r}", file=sys.stderr)
             return 1
         tags[key.strip()] = value.strip()
-    fmt = args.format or ("xlsx" if args.output.suffix.lower() == ".xlsx" else "csv")
+    try:
+        fmt = table_format(args.output, args.format)
+    except OutputError as err:
+        print(f"meterhub export: {err}", file=sys.stderr)
+        return 1
     try:
         request = ExportRequest(args.what, parse_when(args.start, tz, end=False),
                                 parse_when(args.end, tz, end=True), args.meter, tags,
                                 args.resolution)
     except ValueError as err:
         print(f"meterhub export: bad time: {err}", file=sys.stderr)
+        return 1
+    if request.end <= request.start:
+        print(f"meterhub export: --end {args.end} is not after --start {args.start}: "
+              "nothing lies between them", file=sys.stderr)
         return 1
     if not path.exists():
         print(f"meterhub export: no database at {path}", file=sys.stderr)

@@ -195,3 +195,41 @@ async def test_export_excel_contents(make_storage: MakeStorage, db_path: Path,
     assert rows[1][:3] == ["a2", datetime(2024, 5, 1, 1, 0), "w"]
     assert Decimal(str(rows[1][4])) == Decimal("5.125")
     assert len(rows) == 3
+
+
+async def test_unwritable_asks_are_errors_that_write_nothing(
+        make_storage: MakeStorage, db_path: Path, tmp_path: Path, capsys) -> None:  # type: ignore[no-untyped-def]
+    """A .pdf is no CSV, a reversed range is no empty export, a mistyped folder is not
+    created."""
+    import argparse
+
+    async with asyncio.timeout(10):
+        await _fill_for_export(make_storage)
+
+    def export_args(output: Path, start: str = "2024-05-01", end: str = "2024-05-02",
+                    fmt: str | None = None) -> argparse.Namespace:
+        return argparse.Namespace(config=None, data=None, db=db_path, what="readings",
+                                  start=start, end=end, meter=[], tag=[], resolution="day",
+                                  format=fmt, output=output)
+
+    pdf = tmp_path / "x.pdf"
+    assert cmd_export(export_args(pdf)) == 1
+    assert capsys.readouterr().err == (f"meterhub export: cannot tell the format of {pdf}: "
+                                       "name it .csv or .xlsx (or give --format csv|xlsx)\n")
+    assert cmd_export(export_args(tmp_path / "x.csv", fmt="xlsx")) == 1
+    assert "says .csv but the format is xlsx" in capsys.readouterr().err
+    assert cmd_export(export_args(tmp_path / "x.csv", start="2024-05-05",
+                                  end="2024-05-01")) == 1
+    assert capsys.readouterr().err == ("meterhub export: --end 2024-05-01 is not after "
+                                       "--start 2024-05-05: nothing lies between them\n")
+    missing = tmp_path / "no" / "such" / "dir"
+    assert cmd_export(export_args(missing / "x.csv")) == 1
+    assert f"the folder {missing} does not exist" in capsys.readouterr().err
+    backup_args = argparse.Namespace(config=None, data=None, db=db_path,
+                                     output=missing / "b.db")
+    assert cmd_backup(backup_args) == 1
+    assert f"the folder {missing} does not exist" in capsys.readouterr().err
+    assert not pdf.exists() and not (tmp_path / "x.csv").exists()
+    assert not (tmp_path / "no").exists()  # no folder made up
+    with pytest.raises(StorageError, match="does not exist"):
+        backup(db_path, missing / "b.db")
