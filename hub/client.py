@@ -6,17 +6,41 @@ so the CLI is a small HTTP client of the hub's API on this machine.
 
 from __future__ import annotations
 
+import argparse
 import json
 import urllib.error
 import urllib.parse
 import urllib.request
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .config import HubConfig
 
 DEFAULT_TIMEOUT = 300.0
+
+
+def add_hub_options(command: argparse.ArgumentParser | None,
+                    actions: Iterable[argparse.ArgumentParser] = (), *,
+                    data_help: str | None = None) -> None:
+    """Give a command and each of its sub-commands (``actions``) the options that find the
+    hub: ``-c``, ``--port`` and, with ``data_help``, ``--data``. They may stand before or
+    after the sub-command (``account --port 8124 show a1`` or ``account show a1 --port
+    8124``); a sub-command's copy has no default, so it never undoes the command's. (None:
+    sub-commands added later to a command that has the options already.)"""
+    targets: list[tuple[argparse.ArgumentParser, str | None]] = [
+        (action, argparse.SUPPRESS) for action in actions]
+    if command is not None:
+        targets.insert(0, (command, None))
+    for target, default in targets:
+        target.add_argument("-c", "--config", metavar="HUB_YAML", default=default,
+                            help="configuration file")
+        target.add_argument("--port", type=int, default=default,
+                            help="the hub's HTTP port (default: from config)")
+        if data_help is not None:
+            target.add_argument("--data", metavar="DIR", type=Path, default=default,
+                                help=data_help)
 
 
 class HubUnreachable(Exception):

@@ -17,7 +17,7 @@ import voluptuous as vol
 
 from .. import validation as cv
 from ..bootstrap import prepare
-from ..client import HubClient, HubRefused, HubUnreachable
+from ..client import HubClient, HubRefused, HubUnreachable, add_hub_options
 from .services import METHODS
 
 
@@ -25,11 +25,6 @@ def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add ``account`` and its sub-commands."""
     account = subparsers.add_parser("account", help="prepaid accounts: balance, recharge, "
                                                     "ledger, audit")
-    account.add_argument("-c", "--config", metavar="HUB_YAML", help="configuration file")
-    account.add_argument("--port", type=int, help="the hub's HTTP port (default: from config)")
-    account.add_argument("--data", metavar="DIR", type=Path,
-                         help="data folder, for audit with the hub stopped (default: beside "
-                              "hub.yaml)")
     actions = account.add_subparsers(dest="account_command", metavar="show|recharge|ledger|audit",
                                      required=True)
     show = actions.add_parser("show", help="an account's balance and state")
@@ -43,7 +38,10 @@ def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     ledger = actions.add_parser("ledger", help="an account's ledger entries, newest first")
     ledger.add_argument("account_id", metavar="ID")
     ledger.add_argument("--limit", type=int, default=50)
-    actions.add_parser("audit", help="re-derive every balance from the ledger")
+    audit = actions.add_parser("audit", help="re-derive every balance from the ledger")
+    add_hub_options(account, (show, recharge, ledger, audit),
+                    data_help="data folder, for audit with the hub stopped (default: beside "
+                              "hub.yaml)")
     account.set_defaults(func=cmd_account)
 
 

@@ -15,12 +15,7 @@ import sys
 from collections.abc import Mapping
 from typing import Any
 
-from ..client import HubClient, HubRefused, HubUnreachable
-
-
-def _common(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("-c", "--config", metavar="HUB_YAML", help="configuration file")
-    parser.add_argument("--port", type=int, help="the hub's HTTP port (default: from config)")
+from ..client import HubClient, HubRefused, HubUnreachable, add_hub_options
 
 
 def _target(parser: argparse.ArgumentParser) -> None:
@@ -30,7 +25,7 @@ def _target(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--reason", default="", help="why (kept with the command)")
 
 
-def _add_hold(sub: argparse._SubParsersAction[Any], *, common: bool = True) -> None:
+def _add_hold(sub: argparse._SubParsersAction[Any]) -> list[argparse.ArgumentParser]:
     hold = sub.add_parser("hold", help="keep an account's power on (保电) or force it off")
     hold.add_argument("account", metavar="ACCOUNT_ID")
     kind = hold.add_mutually_exclusive_group(required=True)
@@ -41,17 +36,14 @@ def _add_hold(sub: argparse._SubParsersAction[Any], *, common: bool = True) -> N
     hold.add_argument("--reason", required=True, help="why (required)")
     hold.add_argument("--until", help="end: a date (that whole day) or 2026-03-01T18:00")
     hold.add_argument("--operator", default=None, help="who (default: your login name)")
-    if common:
-        _common(hold)
     hold.set_defaults(func=cmd_hold)
 
     release = sub.add_parser("release", help="release an account's hold")
     release.add_argument("account", metavar="ACCOUNT_ID")
     release.add_argument("--reason", default="", help="why")
     release.add_argument("--operator", default=None, help="who (default: your login name)")
-    if common:
-        _common(release)
     release.set_defaults(func=cmd_release)
+    return [hold, release]
 
 
 def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -59,31 +51,30 @@ def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     control = subparsers.add_parser(
         "control", help="trip / close relays, open / close valves, holds, 'why' of a command")
     sub = control.add_subparsers(dest="control_command", metavar="ACTION", required=True)
+    actions = []
     for name, text in (("trip", "trip (cut) a meter's relay"),
                        ("close", "close (restore) a meter's relay")):
         parser = sub.add_parser(name, help=text)
         _target(parser)
-        _common(parser)
         parser.set_defaults(func=cmd_relay, action=name)
+        actions.append(parser)
     valve = sub.add_parser("valve", help="open or close a water meter's valve")
     valve.add_argument("state", choices=("open", "close"))
     _target(valve)
-    _common(valve)
     valve.set_defaults(func=cmd_valve)
-    _add_hold(sub)
     why = sub.add_parser("why", help="why a command was sent / a meter was last cut off")
     what = why.add_mutually_exclusive_group(required=True)
     what.add_argument("--command", dest="command_id", metavar="COMMAND_ID")
     what.add_argument("--meter", metavar="METER_ID")
     what.add_argument("--account", metavar="ACCOUNT_ID")
-    _common(why)
     why.set_defaults(func=cmd_why)
+    add_hub_options(control, [*actions, valve, *_add_hold(sub), why])
 
 
 def add_account_commands(account_subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add ``hold`` and ``release`` to the sub-commands of ``meterhub account`` (whose own
     parser carries ``-c`` and ``--port``)."""
-    _add_hold(account_subparsers, common=False)
+    add_hub_options(None, _add_hold(account_subparsers))
 
 
 def add_to_account(subparsers: argparse._SubParsersAction[Any]) -> bool:
