@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import argparse
 import csv
+import json
 import logging
 import re
 import sys
+import tempfile
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from datetime import date, datetime, tzinfo
 from decimal import Decimal, InvalidOperation
@@ -465,6 +467,22 @@ def quote(tariff: Tariff, usage: Sequence[Usage], history: TierHistory | None = 
     return {**result, "lines": rows, "total": str(total)}
 
 
+def _quote_config(path: str | None, folder: Path) -> str | None:
+    """The hub.yaml to quote from: ``path`` itself, or — when it holds a list of tariffs (a
+    file hub.yaml includes) — a hub.yaml written in ``folder`` that includes it."""
+    from ..config import read
+
+    if path is None or not Path(path).is_file():
+        return path
+    raw, _ctx = read(Path(path))
+    if not isinstance(raw, list):
+        return path
+    hub_yaml = folder / "hub.yaml"
+    hub_yaml.write_text(f"tariffs: !include {json.dumps(str(Path(path).resolve()))}\n",
+                        encoding="utf-8")
+    return str(hub_yaml)
+
+
 def _occupancy(period: BillPeriod | None, move_in: date | None,
                move_out: date | None) -> Occupancy | None:
     """The tenant's occupancy from --move-in / --move-out (which need --period)."""
@@ -482,11 +500,14 @@ def _occupancy(period: BillPeriod | None, move_in: date | None,
 
 
 def cmd_quote(args: argparse.Namespace) -> int:
-    """Print the priced lines of a usage file as JSON; problems give a reason and exit 1."""
+    """Print the priced lines of a usage file as JSON; problems give a reason and exit 1.
+
+    ``-c`` names a hub.yaml, or a file of tariffs alone (a list, like config/tariffs.yaml)."""
     from ..bootstrap import prepare
     from ..util.jsonutil import dumps
 
-    prepared = prepare(args.config)
+    with tempfile.TemporaryDirectory(prefix="meterhub-quote-") as folder:
+        prepared = prepare(_quote_config(args.config, Path(folder)))
     if prepared.report_problems():
         return 1
     try:

@@ -79,6 +79,23 @@ def test_quote_a_tiered_tariff_with_earlier_usage(site: Path) -> None:
     assert body["total"] == "18.88"
 
 
+def test_quote_from_the_tariffs_file_itself(site: Path) -> None:
+    """``-c config/tariffs.yaml`` (a list of tariffs, not a hub.yaml) works as given."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METERHUB_")}
+    args = [sys.executable, "-m", "hub", "tariff", "quote", "beijing_residential",
+            "--intervals", str(site / "usage.csv"), "-c", str(EXAMPLES), "--used", "2870"]
+    result = subprocess.run(args, cwd=site, env=env, capture_output=True, text=True,
+                            timeout=30, check=False)
+    assert result.returncode == 0, result.stderr
+    assert json.loads(result.stdout)["total"] == "18.88"
+    broken = write(site / "tariffs.yaml", "- {id: x, type: flat, unit: kWh, price: -1}\n")
+    args[args.index(str(EXAMPLES))] = str(broken)
+    result = subprocess.run(args, cwd=site, env=env, capture_output=True, text=True,
+                            timeout=30, check=False)
+    assert result.returncode == 1
+    assert f"{broken}:1 tariffs[0].price: a price cannot be negative, got -1" in result.stderr
+
+
 def test_quote_errors_name_the_problem(site: Path) -> None:
     unknown = quote(site, "nope", "--intervals", str(site / "usage.csv"))
     assert unknown.returncode == 1
