@@ -34,7 +34,7 @@ def test_hub_options_in_any_position(parser, argv: str) -> None:  # type: ignore
 
 
 def test_a_sub_commands_missing_option_keeps_the_commands(parser) -> None:  # type: ignore[no-untyped-def]
-    args = parser.parse_args("account --data /d --port 1 audit".split())
+    args = parser.parse_args(["account", "--data", "/d", "--port", "1", "audit"])
     assert (args.port, args.data, args.config) == (1, Path("/d"), None)
-    args = parser.parse_args("account audit --data /e".split())
+    args = parser.parse_args(["account", "audit", "--data", "/e"])
     assert (args.port, args.data) == (None, Path("/e"))
