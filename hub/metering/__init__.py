@@ -24,6 +24,7 @@ from .config import (
     links_schema,
     meter_schema,
 )
+from .model import Capability
 from .reading import ReadingSource
 from .scheduler import Scheduler
 from .service import Meter, MeteringService, ReadFailed
@@ -71,6 +72,25 @@ def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     add_commands(subparsers)
 
 
+def sleeps(meter: Meter) -> bool:
+    """Whether a meter sleeps (NB-IoT): it reports by itself and cannot be read on demand."""
+    return Capability.SLEEPY in meter.model.capabilities
+
+
+def reports_by_itself(meters: list[Meter]) -> dict[str, Any]:
+    """What a read request answers for sleeping meters: each one's last report."""
+    return {
+        "reports_by_itself": [
+            {"meter_id": meter.id, "link": meter.link.id,
+             "last_report": meter.last_reading.time.isoformat() if meter.last_reading
+             else None}
+            for meter in meters],
+        "note": "NB-IoT meters sleep and report by themselves (usually once a day): they "
+                "cannot be read on demand; reports_by_itself lists each one's last report "
+                "(null: none since the hub started)",
+    }
+
+
 @hookimpl
 def setup(hub: Hub) -> None:
     """Create the metering service, its stages and the meter.* services."""
@@ -89,8 +109,15 @@ def setup(hub: Hub) -> None:
                   after=("storage",))
 
     async def read(call: ServiceCall) -> dict[str, Any]:
-        """Read meters now: one (meter_id), several (meters), or by tags / link."""
+        """Read meters now: one (meter_id), several (meters), or by tags / link.
+
+        A sleeping (NB-IoT) meter cannot be asked: it is listed under ``reports_by_itself``
+        with its last report, and a ``note`` says so, never an unexplained empty answer."""
         data = call.data
+        if "meter_id" in data and data["meter_id"] in service.meters and sleeps(
+                service.meters[data["meter_id"]]):
+            return {"read": [], "failed": [],
+                    **reports_by_itself([service.meters[data["meter_id"]]])}
         if "meter_id" in data:
             try:
                 reading = await service.read(data["meter_id"], points=data.get("points"),
@@ -105,7 +132,9 @@ def setup(hub: Hub) -> None:
         ok, failed = await service.read_many(meters, source=ReadingSource.ON_DEMAND,
                                              points=data.get("points"), context=call.context)
         scheduler.publish_stats()
-        return {"read": ok, "failed": failed}
+        sleeping = [meter for meter in meters if sleeps(meter)]
+        return {"read": ok, "failed": failed,
+                **(reports_by_itself(sleeping) if sleeping else {})}
 
     hub.services.register("meter", "read", read, READ_SCHEMA,
                           supports_response=SupportsResponse.OPTIONAL)

@@ -277,6 +277,28 @@ async def test_a_udp_uplink_becomes_a_reading(make_hub: Factory) -> None:
     assert link.stats.garbage_bytes == len(b"not a frame at all")
 
 
+async def test_a_read_request_lists_sleeping_meters_with_their_last_report(
+        make_hub: Factory) -> None:
+    """NB-IoT meters cannot be read on demand: meter.read says so and shows each one's last
+    report (was an empty list)."""
+    hub = await make_hub(site())
+    by_link = await hub.services.call("meter", "read", {"link": "nb1"},
+                                      return_response=True)
+    assert by_link["read"] == [] and by_link["failed"] == []
+    assert {(m["meter_id"], m["last_report"]) for m in by_link["reports_by_itself"]} == {
+        ("w1", None), ("w2", None), ("w3", None)}
+    assert "report by themselves" in by_link["note"]
+    recorder = Recorder(hub, EVENT_READING)
+    status, _body = await post(hub, "/api/nbiot/nb1/ctwing", data_report(C1_APPDATA),
+                               headers=TOKEN)
+    assert status == 200
+    await until(lambda: bool(recorder.of(EVENT_READING)))
+    reported = recorder.of(EVENT_READING)[0].data["reading"].time.isoformat()
+    one = await hub.services.call("meter", "read", {"meter_id": "w1"}, return_response=True)
+    assert one["failed"] == [] and one["reports_by_itself"] == [
+        {"meter_id": "w1", "link": "nb1", "last_report": reported}]
+
+
 def test_frame_addresses_of_both_protocols() -> None:
     assert ADDR_1 in frame_addresses(b"\xfe\xfe" + C2_CLOSE)
     dlt645 = bytes.fromhex("68 01 00 00 00 00 00 68 11 04 33 33 34 33 B3 16")
