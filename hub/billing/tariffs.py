@@ -8,6 +8,7 @@ finds tariffs through the ``tariffs`` component: ``hub.component("tariffs", Tari
 from __future__ import annotations
 
 import argparse
+import asyncio
 import csv
 import json
 import logging
@@ -25,9 +26,10 @@ from zoneinfo import ZoneInfo
 import voluptuous as vol
 
 from .. import validation as cv
+from ..events import EVENT_CALENDAR_UNKNOWN_YEAR
 from ..hookspecs import hookimpl
 from ..metering.config import meter_kind
-from ..util.calendar import CALENDAR_SCHEMA, Calendar
+from ..util.calendar import CALENDAR_SCHEMA, Calendar, holidays_version, newest_official_year
 from .periods import ONE_DAY, BillPeriod, anchor, local_midnight
 from .tariff import Occupancy, Tariff, TariffError, TierHistory, Usage, round_fen
 
@@ -253,8 +255,17 @@ def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 @hookimpl
 def setup(hub: Hub) -> None:
-    """Build the TariffBook for billing."""
+    """Build the TariffBook for billing; a priced date in a year the calendar does not know
+    raises an alarm (``calendar_unknown_year``, a landlord notice), not only a log line."""
     book = TariffBook.from_config(hub.config, hub.plugins.registries)
+    loop = asyncio.get_running_loop()
+
+    def unknown_year(year: int) -> None:
+        hub.bus.fire_threadsafe(loop, EVENT_CALENDAR_UNKNOWN_YEAR, {
+            "year": year, "newest_known": newest_official_year(),
+            "holidays_version": holidays_version()})
+
+    book.calendar.on_unknown_year = unknown_year
     hub.add_component("tariffs", book)
     _LOGGER.debug("Tariffs: %s", ", ".join(book.ids()) or "none")
 

@@ -16,11 +16,13 @@ __all__ = [
     "BILL_OVERDUE",
     "BILL_PAID",
     "BILL_REMINDER",
+    "CALENDAR_UNKNOWN_YEAR",
     "EVENT_BILLING_ERROR",
     "EVENT_BILL_ISSUED",
     "EVENT_BILL_OVERDUE",
     "EVENT_BILL_PAID",
     "EVENT_BILL_REMINDER",
+    "EVENT_CALENDAR_UNKNOWN_YEAR",
     "EVENT_SHARE_ALLOCATED",
     "EVENT_SHARE_FAILED",
     "EVENT_TYPES",
@@ -31,6 +33,7 @@ __all__ = [
     "BillPaidData",
     "BillReminderData",
     "BillingErrorData",
+    "CalendarUnknownYearData",
     "ShareAllocatedData",
     "ShareFailedData",
     "ShareLineData",
@@ -45,6 +48,7 @@ EVENT_BILL_REMINDER: Final = "bill_reminder"
 EVENT_BILL_OVERDUE: Final = "bill_overdue"
 EVENT_SHARE_ALLOCATED: Final = "share_allocated"
 EVENT_SHARE_FAILED: Final = "share_failed"
+EVENT_CALENDAR_UNKNOWN_YEAR: Final = "calendar_unknown_year"
 
 
 class BillingErrorData(TypedDict):
@@ -155,6 +159,14 @@ class ShareFailedData(TypedDict):
     error: str
 
 
+class CalendarUnknownYearData(TypedDict):
+    """``calendar_unknown_year``."""
+
+    year: int  # the year of the date being priced
+    newest_known: int  # the last year whose official schedule the calendar has
+    holidays_version: str  # the installed holidays package
+
+
 BILLING_ERROR = EventType(EVENT_BILLING_ERROR, BillingErrorData, "A reading could not be "
                           "charged, or a bill could not be made", "billing")
 BILL_ISSUED = EventType(EVENT_BILL_ISSUED, BillIssuedData, "A bill (or a prepaid statement) was "
@@ -169,8 +181,13 @@ SHARE_ALLOCATED = EventType(EVENT_SHARE_ALLOCATED, ShareAllocatedData, "A share 
 SHARE_FAILED = EventType(EVENT_SHARE_FAILED, ShareFailedData, "A share group's month could not "
                          "be split", "billing")
 
+CALENDAR_UNKNOWN_YEAR = EventType(
+    EVENT_CALENDAR_UNKNOWN_YEAR, CalendarUnknownYearData, "A date being priced falls in a year "
+    "whose public holidays and make-up working days (调休) the calendar does not know",
+    "billing (tariff calendar)")
+
 EVENT_TYPES: Final[tuple[EventType, ...]] = (
     BILLING_ERROR, BILL_ISSUED, BILL_PAID, BILL_REMINDER, BILL_OVERDUE, SHARE_ALLOCATED,
-    SHARE_FAILED,
+    SHARE_FAILED, CALENDAR_UNKNOWN_YEAR,
 )
 

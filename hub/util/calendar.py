@@ -20,7 +20,7 @@ Sundays are weekend days; everything else is a workday. YAML entries win over th
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from datetime import date, datetime, timedelta, tzinfo
 from enum import StrEnum
 from functools import cache
@@ -111,10 +111,16 @@ def _official_years() -> frozenset[int]:
     return frozenset(pkg.country_holidays(COUNTRY).special_public_holidays)
 
 
-def _package_version() -> str:
+def holidays_version() -> str:
+    """The installed holidays package's version."""
     import holidays as pkg
 
     return str(getattr(pkg, "__version__", "?"))
+
+
+def newest_official_year() -> int:
+    """The last year whose official schedule (holidays and 调休) the package carries."""
+    return max(_official_years(), default=0)
 
 
 class Calendar:
@@ -129,6 +135,9 @@ class Calendar:
         self._listed_years = {day.year for day in self._listed_holidays}
         self._years: dict[int, tuple[dict[date, str], frozenset[date]]] = {}
         self.unknown_years: set[int] = set()
+        # told once per year whose schedule is not known, when a date of it is first needed;
+        # may be called from any thread (pricing runs in the ledger's database thread)
+        self.on_unknown_year: Callable[[int], None] | None = None
 
     @classmethod
     def from_config(cls, block: Mapping[str, Any] | None,
@@ -189,13 +198,15 @@ class Calendar:
         official = year in _official_years()
         if not official and year not in self._listed_years:
             self.unknown_years.add(year)
-            newest = max(_official_years(), default=0)
+            if self.on_unknown_year is not None:
+                self.on_unknown_year(year)
+            newest = newest_official_year()
             _LOGGER.warning(
                 "Public holidays and make-up working days (调休) of %s are not known: the "
                 "holidays package %s has China's official schedule up to %s and the calendar: "
                 "block of hub.yaml lists nothing in %s. Using the statutory holidays only, "
                 "without make-up working days; add the State Council's schedule to calendar: "
-                "holidays / workdays", year, _package_version(), newest, year)
+                "holidays / workdays", year, holidays_version(), newest, year)
         # Before a year is official, the package's "observed" days are guesses: leave them out.
         country = pkg.country_holidays(COUNTRY, years=year, observed=official)
         days = {day: str(name) for day, name in country.items() if day.year == year}

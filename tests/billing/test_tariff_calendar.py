@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import logging
 from datetime import date
+from pathlib import Path
 
 import pytest
 import voluptuous as vol
 
-from hub.util.calendar import CALENDAR_SCHEMA, Calendar, DayType
+from hub.util.calendar import CALENDAR_SCHEMA, Calendar, DayType, newest_official_year
 
+PYPROJECT = Path(__file__).resolve().parents[2] / "pyproject.toml"
 W, E, H = DayType.WORKDAY, DayType.WEEKEND, DayType.HOLIDAY
 
 
@@ -60,6 +62,25 @@ def test_a_year_nobody_knows_warns_once_and_keeps_statutory_days(
     assert len(warnings) == 1
     assert "2031 are not known" in warnings[0] and "calendar:" in warnings[0]
     assert calendar.unknown_years == {2031}
+
+
+def test_an_unknown_year_is_told_once_to_the_hook() -> None:
+    calendar = Calendar()
+    told: list[int] = []
+    calendar.on_unknown_year = told.append
+    for day in (date(2031, 10, 1), date(2031, 10, 2), date(2032, 1, 1), date(2026, 2, 14)):
+        calendar.day_type(day)
+    assert told == [2031, 2032]
+
+
+def test_the_required_holidays_package_knows_2026() -> None:
+    """pyproject requires a holidays release with China's 2026 schedule (0.85): without it
+    2026-02-14, a make-up working Saturday, was priced as a holiday."""
+    assert Calendar().is_known(2026)
+    assert newest_official_year() >= 2026
+    requirement = next(line for line in PYPROJECT.read_text("utf-8").splitlines()
+                       if line.strip().startswith('"holidays'))
+    assert '"holidays>=0.85"' in requirement
 
 
 def test_yaml_overrides_the_package() -> None:

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import asyncio
+from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from common import line_of, write
+from common import collect, line_of, wait_for, write
 from tariff_support import MODELS_PLUGIN, use
 
 from hub.billing import tariffs as tariffs_plugin
@@ -15,6 +17,8 @@ from hub.billing.tariff import TariffError
 from hub.billing.tariffs import TariffBook
 from hub.bootstrap import prepare
 from hub.core import Hub
+from hub.events import EventCatalog
+from hub.util.calendar import holidays_version, newest_official_year
 
 REPO = Path(__file__).resolve().parents[2]
 EXAMPLES = REPO / "config" / "tariffs.yaml"
@@ -295,7 +299,7 @@ def test_calendar_block_problems_have_positions(site: Path) -> None:
                                  "expected a date like 2025-07-01, got '2027-13-01'"]
 
 
-def test_setup_offers_the_tariff_book_to_billing(site: Path) -> None:
+async def test_setup_offers_the_tariff_book_to_billing(site: Path) -> None:
     write(site / "tariffs.yaml", f"!include {EXAMPLES}\n")
     prepared = prepare(site / "hub.yaml")
     hub = Hub(prepared.config, prepared.plugins)
@@ -303,3 +307,14 @@ def test_setup_offers_the_tariff_book_to_billing(site: Path) -> None:
     book = hub.component("tariffs", TariffBook)
     assert book.ids()[0] == "beijing_residential"
     assert book.calendar.time_zone == ZoneInfo("Asia/Shanghai")
+    # pricing a date of a year the calendar does not know raises an alarm, once, from the
+    # thread pricing runs in (the ledger's database thread)
+    seen = collect(hub, "calendar_unknown_year")
+    await asyncio.to_thread(book.calendar.day_type, date(2199, 5, 1))
+    await asyncio.to_thread(book.calendar.day_type, date(2199, 5, 2))
+    await wait_for(lambda: seen, timeout=10)
+    await asyncio.sleep(0.05)
+    assert [event.data for event in seen] == [{
+        "year": 2199, "newest_known": newest_official_year(),
+        "holidays_version": holidays_version()}]
+    assert EventCatalog().check_data("calendar_unknown_year", seen[0].data) == []

@@ -47,6 +47,8 @@ CATALOG: tuple[NoticeSpec, ...] = (
                when_stopping=False),
     NoticeSpec("dtu_offline", "dtu_offline", False, True, variant=("link", "dtu"),
                when_stopping=False),
+    NoticeSpec("calendar_unknown_year", "calendar_unknown_year", False, True,
+               variant=("year",)),
 )
 NOTICES: dict[str, NoticeSpec] = {spec.kind: spec for spec in CATALOG}
 

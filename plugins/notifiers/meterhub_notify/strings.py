@@ -55,6 +55,11 @@ ZH_CN: dict[str, str] = {
         "【{site}】表计 {meter}{where} 连续 {misses} 次抄表失败，已离线。"),
     "notify.dtu_offline.title": "DTU 离线",
     "notify.dtu_offline.message": "【{site}】DTU {dtu}（链路 {link}）已离线：{reason}。",
+    "notify.calendar_unknown_year.title": "计费日历缺少年份",
+    "notify.calendar_unknown_year.message": (
+        "【{site}】计费日历不知道 {year} 年的节假日与调休安排（holidays {holidays_version} "
+        "只到 {newest_known} 年）：{year} 年暂按法定节假日计价、不含调休。请升级 holidays，"
+        "或在 hub.yaml 的 calendar: 中填写国务院公布的安排。"),
     "notify.where": "（{account}）",
     "notify.phase": "（{phase} 相）",
     "notify.alarm_kind.over_voltage": "过压",
@@ -122,6 +127,12 @@ EN: dict[str, str] = {
         "{site}: meter {meter}{where} missed {misses} reads in a row and is offline."),
     "notify.dtu_offline.title": "DTU offline",
     "notify.dtu_offline.message": "{site}: DTU {dtu} (link {link}) went offline: {reason}.",
+    "notify.calendar_unknown_year.title": "Billing calendar lacks a year",
+    "notify.calendar_unknown_year.message": (
+        "{site}: the billing calendar does not know the holidays and make-up working days "
+        "(调休) of {year} (holidays {holidays_version} goes up to {newest_known}): {year} is "
+        "priced with the statutory holidays only, no make-up days. Upgrade holidays, or add "
+        "the State Council's schedule under calendar: in hub.yaml."),
     "notify.where": " ({account})",
     "notify.phase": " (phase {phase})",
     "notify.alarm_kind.over_voltage": "over-voltage",
