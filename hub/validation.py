@@ -353,7 +353,7 @@ def money(value: Any) -> Decimal:
     except InvalidOperation:  # too many digits for any amount of money
         raise vol.Invalid(f"expected an amount of yuan, got {show_value(value)}") from None
     if result != rounded:
-        raise vol.Invalid(f"expected yuan with at most 2 decimals, got {show_value(value)}")
+        raise vol.Invalid(f"expected yuan as {MONEY_FORM}, got {show_value(value)}")
     return rounded
 
 

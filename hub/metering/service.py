@@ -71,6 +71,11 @@ class Meter:
     online: bool | None = None
     misses: int = 0
     last_reading: Reading | None = None
+    # the latest value of every point read so far: a partial read (a command's read-back of
+    # the relay) updates what it read and keeps the rest
+    registers: dict[str, Any] = field(default_factory=dict)
+    values: dict[str, Any] = field(default_factory=dict)
+    status: dict[str, Any] = field(default_factory=dict)
     last_attempt: datetime | None = None
     last_error: str | None = None
     group: str = ""
@@ -282,6 +287,9 @@ class MeteringService:
             link_id=meter.link.id, source=source, quality=quality,
         )
         meter.last_reading = reading
+        meter.registers.update(reading.registers)
+        meter.values.update(reading.values)
+        meter.status.update(reading.status)
         meter.last_error = None
         meter.misses = 0
         was_online = meter.online
@@ -324,11 +332,10 @@ class MeteringService:
         reading = meter.last_reading
         value = None
         unit = ""
-        if reading is not None:
-            for key, point_unit in MAIN_REGISTERS:
-                if key in reading.registers:
-                    value, unit = reading.registers[key], point_unit
-                    break
+        for key, point_unit in MAIN_REGISTERS:
+            if key in meter.registers:
+                value, unit = meter.registers[key], point_unit
+                break
         attributes: dict[str, Any] = {
             "friendly_name": meter.name,
             "kind": meter.kind,
@@ -343,9 +350,9 @@ class MeteringService:
         }
         if reading is not None:
             attributes["last_read"] = reading.time.isoformat()
-            attributes["registers"] = dict(reading.registers)
-            attributes["values"] = dict(reading.values)
-            attributes["status"] = dict(reading.status)
+            attributes["registers"] = dict(meter.registers)
+            attributes["values"] = dict(meter.values)
+            attributes["status"] = dict(meter.status)
         self.hub.states.set(meter.entity_id, value if value is not None else "unknown",
                             attributes, context=context)
 

@@ -7,6 +7,7 @@ import json
 import logging
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
@@ -133,10 +134,13 @@ class WebServer:
         language = request.query.get("lang") or hub.config.language
         t = hub.i18n
         states = sorted(hub.states.all(), key=lambda s: s.entity_id)
+        zone = ZoneInfo(hub.config.time_zone)
         html = self.templates.get_template("dashboard.html").render(
             t=lambda key, **kw: t(key, language, **kw),
             site=hub.config.site_name,
             language=language,
+            # the site's own clock, as a landlord reads it (was UTC)
+            local=lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
             states=states,
             plugins=sorted(hub.plugins.all(), key=lambda p: p.name),
             version=__version__,

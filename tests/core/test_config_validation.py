@@ -124,8 +124,8 @@ def test_errors_in_several_items_are_all_reported(tmp_path: Path) -> None:
     assert problems_of(path) == [
         f"hub.yaml:{line_of(path, 'Bad Id')} gadgets[1].id: expected lower-case letters, "
         "digits and underscores, got 'Bad Id'",
-        f"hub.yaml:{line_of(path, '1.005')} gadgets[2].price: expected yuan with at most 2 "
-        "decimals, got 1.005",
+        f"hub.yaml:{line_of(path, '1.005')} gadgets[2].price: expected yuan as digits with at "
+        "most 2 decimals, like 12.5, 12.50 or 1000, got 1.005",
         f"hub.yaml:{line_of(path, 'id: g3')} gadgets[3].address: required key is missing",
     ]
 

@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import replace
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import aiohttp
 import pytest
@@ -204,3 +205,21 @@ async def test_plugin_routes_are_added(make_hub: HubFactory) -> None:
         response = await client.get("/api/routes_plugin/hello")
         assert response.status == 200
         assert await response.json() == {"site": "MeterHub"}
+
+
+async def test_dashboard_shows_site_times_and_no_none(make_hub: HubFactory) -> None:
+    """Times in the site's zone (Asia/Shanghai: UTC+8), never 'UTC'; a value-less state is a
+    dash, never the text None."""
+    hub = make_hub()
+    await hub.start()
+    hub.states.set("sensor.empty", None, {"friendly_name": "空"})
+    hub.states.set("meter.r101_e", Decimal("12.5"), {"unit": "kWh"})
+    updated = hub.states.get("meter.r101_e")
+    assert updated is not None
+    local = updated.last_updated.astimezone(ZoneInfo(hub.config.time_zone))
+    async with TestClient(TestServer(WebServer(hub).build_app())) as client:
+        html = await (await client.get("/")).text()
+    assert local.strftime("%Y-%m-%d %H:%M:%S") in html
+    assert "UTC" not in html and "None" not in html
+    row = html[html.index('data-entity="sensor.empty"'):]
+    assert "<td>—</td>" in row[:row.index("</tr>")]

@@ -12,6 +12,8 @@ import pytest
 from common import collect, start_hub
 
 from hub.core import Hub
+from hub.metering.model import Command
+from hub.metering.reading import ReadingSource
 from hub.metering.service import MeteringService, ReadFailed
 
 CONFIG = """
@@ -59,6 +61,22 @@ async def test_read_service_returns_a_reading_with_registers_and_status(hub: Hub
     assert state.state == reading.registers["energy_import_total"]
     assert state.attributes["online"] is True
     assert state.attributes["unit"] == "kWh"
+
+
+async def test_a_partial_read_updates_what_it_read_and_keeps_the_rest(hub: Hub) -> None:
+    """A command's read-back reads the relay alone: the meter's state shows the relay read
+    back at once and keeps its energy (it showed 'unknown' until the next full read)."""
+    async with asyncio.timeout(10):
+        full = await service_of(hub).read("r101_e")
+        await service_of(hub).command("r101_e", Command.TRIP)
+        back = await service_of(hub).read("r101_e", points=["relay"],
+                                          source=ReadingSource.CONFIRM)
+    assert back.registers == {} and back.status["relay"] == "open"
+    state = hub.states.get("meter.r101_e")
+    assert state is not None
+    assert state.state == full.registers["energy_import_total"]
+    assert state.attributes["status"]["relay"] == "open"
+    assert state.attributes["values"]["voltage"] == full.values["voltage"]
 
 
 async def test_energy_rises_between_reads_with_a_fast_clock(hub: Hub) -> None:
