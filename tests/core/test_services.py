@@ -56,7 +56,8 @@ async def test_valid_call_reaches_handler_with_validated_data(hub: Hub) -> None:
     [
         ({"amount": "50"}, "data.account: required key is missing"),
         ({"account": "R 101", "amount": "50"}, "data.account: expected lower-case"),
-        ({"account": "r101", "amount": "1.234"}, "data.amount: expected yuan as digits with at most 2"),
+        ({"account": "r101", "amount": "1.234"},
+         "data.amount: expected yuan as digits with at most 2"),
         ({"account": "r101", "amount": "5", "target": {"meters": ["meter.ok", "bad id"]}},
          "data.target.meters[1]: expected an entity id"),
         ({"account": "r101", "amount": "5", "amonut": 1}, "data.amonut: unknown key"),
