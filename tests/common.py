@@ -7,6 +7,7 @@ belongs to one area (its YAML builders, fakes, fixtures) stays in that area's su
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import functools
 import socket
 import textwrap
@@ -178,6 +179,32 @@ def bounded(seconds: float = 45) -> Callable[[_F], _F]:
                 return await test(*args, **kwargs)
         return cast(_F, run)
     return wrap
+
+
+# --- child processes -------------------------------------------------------------------------
+
+CHILD_REAP_TIMEOUT = 10.0
+"""The bound on reaping a SIGKILLed child."""
+
+
+@asynccontextmanager
+async def child_process(*argv: str, **kwargs: Any) -> AsyncIterator[asyncio.subprocess.Process]:
+    """``asyncio.create_subprocess_exec(*argv, **kwargs)``, SIGKILLed and reaped on the way out
+    whatever happened (a failed assertion, a timeout): a test never leaves a child running."""
+    proc = await asyncio.create_subprocess_exec(*argv, **kwargs)
+    try:
+        yield proc
+    finally:
+        await reap(proc)
+
+
+async def reap(proc: asyncio.subprocess.Process, timeout: float = CHILD_REAP_TIMEOUT) -> None:
+    """SIGKILL ``proc`` unless it has ended, and wait (bounded) until it has."""
+    if proc.returncode is None:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+    async with asyncio.timeout(timeout):
+        await proc.wait()
 
 
 # --- files and ports -------------------------------------------------------------------------
