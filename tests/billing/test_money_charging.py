@@ -180,39 +180,3 @@ async def test_reads_on_the_sim_link_are_charged_end_to_end(tmp_path: Path) -> N
         state = hub.states.get("account.r101")
         assert state is not None and state.state == ledger.balance("r101")
         assert (await ledger.audit()).ok
-
-
-@bounded()
-async def test_readings_stored_but_not_charged_before_a_crash_are_charged_on_restart(
-        tmp_path: Path) -> None:
-    from hub.billing.charger import Charger
-
-    readings = []
-    async with running_hub(tmp_path, SIM) as hub:
-        service = hub.component("metering", MeteringService)
-        async with asyncio.timeout(20):
-            await hub.services.call("account", "recharge", {  # in credit: the relay stays on
-                "account_id": "r101", "amount": "100", "method": "cash", "reference": "p"})
-            for _ in range(3):
-                readings.append(await service.read("r101_e"))
-                await asyncio.sleep(0.05)
-            await settle(hub)
-            charged_before = D(100) - hub.component("ledger", Ledger).balance("r101")
-            assert charged_before > 0
-            hub.component("charging", Charger).book = None  # the crash window: stored, not charged
-            for _ in range(3):
-                readings.append(await service.read("r101_e"))
-                await asyncio.sleep(0.05)
-            await settle(hub)
-            assert D(100) - hub.component("ledger", Ledger).balance("r101") == charged_before
-    async with running_hub(tmp_path, SIM) as hub:
-        ledger = hub.component("ledger", Ledger)
-        total = (readings[-1].registers["energy_import_total"]
-                 - readings[0].registers["energy_import_total"])
-        assert D(100) - ledger.balance("r101") == round_fen(total * D("0.6"))
-        recovered = await ledger.entries("r101", kinds=["charge"], limit=None)
-        assert {e.detail["reading_id"] for e in recovered} <= {r.id for r in readings[1:]}
-        assert {e.detail["reading_id"] for e in recovered
-                if e.context.origin == "ledger_recovery"} <= {r.id for r in readings[3:]}
-        assert any(e.context.origin == "ledger_recovery" for e in recovered)
-        assert (await ledger.audit()).ok

@@ -1,4 +1,5 @@
-"""Helpers for the control tests: hubs on the sim link with real storage, a fake ledger.
+"""Helpers for the control tests: hubs on the sim link with real storage; balances moved
+through the real ledger (end-to-end and crash tests) or set on a fake one (unit tests).
 
 Generic helpers (site time, clocks, collect, waiting, settle) are in common.py."""
 
@@ -18,10 +19,13 @@ from common import HUB_TIMEOUT, start_hub
 from hub.core import Context, Hub
 from hub.hookspecs import hookimpl
 from hub.ledger import Thresholds
+from hub.ledger.entries import EntryKind
+from hub.ledger.ledger import Ledger
 from hub.metering.service import MeteringService
 from hub.prepaid.control import Control
 from hub.prepaid.policy import crossings
 from hub.storage.storage import Storage
+from hub.util.ids import new_id
 
 D = Decimal
 
@@ -97,6 +101,36 @@ class FakeLedger:
             self.hub.bus.fire("balance_exhausted", base, context=ctx)
         if crossed.restored:
             self.hub.bus.fire("balance_restored", base, context=ctx)
+        return ctx
+
+
+class RealMoney:
+    """Moves an account's REAL balance: a recharge (the ``account.recharge`` service) up, a
+    charge posted to the ledger down. Thresholds fire from the committed entries, as in use."""
+
+    def __init__(self, hub: Hub) -> None:
+        self.hub = hub
+        self.ledger = hub.component("ledger", Ledger)
+
+    def balance(self, account_id: str) -> Decimal:
+        """The ledger's balance."""
+        return self.ledger.balance(account_id)
+
+    async def set(self, account_id: str, balance: Decimal | str | int,
+                  context: Context | None = None) -> Context:
+        """Post what moves the balance to ``balance``; return the entry's context."""
+        ctx = context or Context(origin="test.money")
+        async with asyncio.timeout(HUB_TIMEOUT):
+            await self.ledger.drain()
+            change = D(balance) - self.ledger.balance(account_id)
+            if change > 0:
+                await self.hub.services.call("account", "recharge", {
+                    "account_id": account_id, "amount": str(change), "method": "cash",
+                    "reference": f"test-{new_id()}"}, context=ctx)
+            elif change < 0:
+                await self.ledger.post(account_id, EntryKind.CHARGE, change,
+                                       key=f"charge:test-{new_id()}", context=ctx)
+        assert self.ledger.balance(account_id) == D(balance)
         return ctx
 
 

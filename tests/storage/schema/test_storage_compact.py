@@ -3,14 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import random
+import signal
 import sqlite3
+import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pytest
+from common import child_process
 from storage_helpers import MakeStorage, energy
 
 from hub.metering.reading import Reading, ReadingSource
@@ -24,6 +28,8 @@ from hub.storage.write.ingest import Batch, Ingest, OpItem
 from hub.storage.write.rollups import Calendar
 from hub.util.ids import new_id
 
+ROOT = Path(__file__).resolve().parents[3]
+MIGRATION_CHILD = Path(__file__).with_name("migration_child.py")
 T0 = datetime(2024, 5, 20, 0, 0, tzinfo=UTC)
 MS = int(T0.timestamp() * 1000)
 QUARTER_MS = 900_000
@@ -275,7 +281,7 @@ def test_failed_v6_upgrade_leaves_v5_rows_untouched(tmp_path: Path,
         nonlocal calls
         calls += 1
         if calls > 40:
-            raise RuntimeError("power cut")
+            raise RuntimeError("conversion failed")  # an error; a kill: the test below
         return real(*args)
 
     monkeypatch.setattr(schema_compact, "_CHUNK", 16)
@@ -286,6 +292,44 @@ def test_failed_v6_upgrade_leaves_v5_rows_untouched(tmp_path: Path,
     conn.close()
     assert _raw(path, "SELECT MAX(version) FROM schema_version") == [(5,)]
     assert _raw(path, RAW_V5) == before
+
+
+async def test_upgrade_killed_mid_way_is_not_applied_and_completes_on_restart(
+        make_storage: MakeStorage, tmp_path: Path) -> None:
+    path = tmp_path / "data" / "v5.db"
+    make_v5(path, count=400)
+    before = _raw(path, RAW_V5)
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    lines: list[str] = []
+    async with child_process(sys.executable, str(MIGRATION_CHILD), str(path), "16", "200",
+                             stdout=asyncio.subprocess.PIPE, env=env, cwd=ROOT) as proc:
+        assert proc.stdout is not None
+        async with asyncio.timeout(60):  # a loaded 2-core machine
+            while "MIDWAY" not in lines:
+                raw = await proc.stdout.readline()
+                assert raw, f"the upgrade ended before its pause: {lines}"
+                lines.append(raw.decode().strip())
+        wal = path.with_name(path.name + "-wal")
+        assert wal.exists() and wal.stat().st_size > 0  # 12 chunks written, not committed
+        proc.send_signal(signal.SIGKILL)
+        async with asyncio.timeout(30):
+            await proc.wait()
+        assert proc.returncode == -signal.SIGKILL
+    # what a restart finds: v5, every reading as it was, no half-converted table
+    assert _raw(path, "SELECT MAX(version) FROM schema_version") == [(5,)]
+    assert _raw(path, RAW_V5) == before
+    tables = {row[0] for row in _raw(path, "SELECT name FROM sqlite_master")}
+    assert "reading_v6" not in tables and "reading_meta" not in tables
+    assert _raw(path, "PRAGMA integrity_check") == [("ok",)]
+    async with asyncio.timeout(60):
+        storage = await make_storage(path=path)
+        assert storage.status == "ok"
+        await storage.stop()
+    assert not list(path.parent.glob("*.corrupt-*"))  # nothing moved aside
+    assert _raw(path, "SELECT MAX(version) FROM schema_version") == [(latest_version(),)]
+    after = _raw(path, RAW_V6)
+    assert len(after) == len(before)
+    assert all(_same_row(old, new) for old, new in zip(before, after, strict=True))
 
 
 # --- the writer ----------------------------------------------------------------------------
