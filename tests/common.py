@@ -105,6 +105,19 @@ async def start_hub(tmp_path: Path, text: str, *, data: str = "data", name: str 
             await hub.stop()
 
 
+async def child_hub(config_path: str, data_dir: str) -> Hub | None:
+    """In a crash test's child process: the hub of ``config_path``, started (bounded); None
+    (after printing ``PROBLEMS ...`` for the parent) when the configuration has problems."""
+    prepared = prepare(Path(config_path), data_dir=Path(data_dir))
+    if prepared.problems:
+        print(f"PROBLEMS {prepared.problems}", flush=True)
+        return None
+    hub = create_hub(prepared)
+    async with asyncio.timeout(HUB_TIMEOUT):
+        await hub.start()
+    return hub
+
+
 async def settle(hub: Hub) -> None:
     """Wait (bounded) for stored readings, queued charges and posts, and the hub's tasks."""
     storage = _component(hub, "storage", Storage)

@@ -80,3 +80,21 @@ def hourly(hub: Hub, meter_id: str, start: datetime, hours: int,
     """Fire one consumption event per hour of ``quantity`` each."""
     return [consumption(hub, meter_id, start + timedelta(hours=h),
                         start + timedelta(hours=h + 1), quantity) for h in range(hours)]
+
+
+# one ddsy meter on a simulated bus whose clock runs 3600x, charged at a flat 0.6
+SIM = """
+site: {name: Test, time_zone: Asia/Shanghai}
+http: {port: 0, host: 127.0.0.1}
+metering: {read_on_start: false}
+storage: {commit_interval: 0.02, max_rate: {electricity: 100000}}  # the sim clock runs 3600x
+links:
+  - {id: sim1, type: sim, speed: 3600}
+meters:
+  - {id: r101_e, model: ddsy, link: sim1, address: "202400000101", account: r101,
+     tariff: room, link_options: {load: {constant: 2}}}
+accounts:
+  - {id: r101, name: 张三}
+tariffs:
+  - {id: room, type: flat, price: 0.6}
+"""

@@ -16,24 +16,18 @@ import sys
 import time
 from collections.abc import Sequence
 from decimal import Decimal
-from pathlib import Path
 
 from bills_support import engine, hourly
-from common import HUB_TIMEOUT, Clock, settle
+from common import HUB_TIMEOUT, Clock, child_hub, settle
 
-from hub.bootstrap import create_hub, prepare
 from hub.ledger.ledger import Ledger
 from hub.storage import BillRow, MoneyStore
 
 
 async def main(config_path: str, data_dir: str) -> int:
-    prepared = prepare(Path(config_path), data_dir=Path(data_dir))
-    if prepared.problems:
-        print(f"PROBLEMS {prepared.problems}", flush=True)
+    hub = await child_hub(config_path, data_dir)
+    if hub is None:
         return 2
-    hub = create_hub(prepared)
-    async with asyncio.timeout(HUB_TIMEOUT):
-        await hub.start()
     clock = Clock("2025-07-20T12:00")
     hub.component("ledger", Ledger).clock = clock
     for index, meter_id in enumerate(("e1", "e2", "e3")):

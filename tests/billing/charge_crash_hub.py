@@ -15,25 +15,19 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from pathlib import Path
 from typing import Any
 
-from common import HUB_TIMEOUT, settle
+from common import HUB_TIMEOUT, child_hub, settle
 
-from hub.bootstrap import create_hub, prepare
 from hub.ledger.ledger import Ledger
 from hub.metering.service import MeteringService
 from hub.storage import Storage
 
 
 async def main(config_path: str, data_dir: str) -> int:
-    prepared = prepare(Path(config_path), data_dir=Path(data_dir))
-    if prepared.problems:
-        print(f"PROBLEMS {prepared.problems}", flush=True)
+    hub = await child_hub(config_path, data_dir)
+    if hub is None:
         return 2
-    hub = create_hub(prepared)
-    async with asyncio.timeout(HUB_TIMEOUT):
-        await hub.start()
     service = hub.component("metering", MeteringService)
     ledger = hub.component("ledger", Ledger)
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 from common import bounded, collect, settle, t
-from money_support import config, consumption, meters_yaml, running_hub
+from money_support import SIM, config, consumption, meters_yaml, running_hub
 
 from hub.billing.tariff import Usage, round_fen
 from hub.billing.tariffs import TariffBook
@@ -133,21 +133,6 @@ async def test_a_restart_continues_charging_exactly(tmp_path: Path) -> None:
     assert len(charged) == 15
 
 
-SIM = """
-site: {name: Test, time_zone: Asia/Shanghai}
-http: {port: 0, host: 127.0.0.1}
-metering: {read_on_start: false}
-storage: {commit_interval: 0.02, max_rate: {electricity: 100000}}  # the sim clock runs 3600x
-links:
-  - {id: sim1, type: sim, speed: 3600}
-meters:
-  - {id: r101_e, model: ddsy, link: sim1, address: "202400000101", account: r101,
-     tariff: room, link_options: {load: {constant: 2}}}
-accounts:
-  - {id: r101, name: 张三}
-tariffs:
-  - {id: room, type: flat, price: 0.6}
-"""
 
 
 @bounded()

@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import IO
 
 from common import child_process, write_hub_yaml
-from money_support import running_hub
+from money_support import SIM, running_hub
 
 from hub.billing.tariff import round_fen
 from hub.ledger.ledger import Ledger
@@ -25,21 +25,6 @@ CHILD = Path(__file__).with_name("charge_crash_hub.py")
 ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests")])}
 STEP = 60.0  # each step of the child, on a loaded 2-core machine
 
-SIM = """
-site: {name: Test, time_zone: Asia/Shanghai}
-http: {port: 0, host: 127.0.0.1}
-metering: {read_on_start: false}
-storage: {commit_interval: 0.02, max_rate: {electricity: 100000}}  # the sim clock runs 3600x
-links:
-  - {id: sim1, type: sim, speed: 3600}
-meters:
-  - {id: r101_e, model: ddsy, link: sim1, address: "202400000101", account: r101,
-     tariff: room, link_options: {load: {constant: 2}}}
-accounts:
-  - {id: r101, name: 张三}
-tariffs:
-  - {id: room, type: flat, price: 0.6}
-"""
 
 
 async def run_until_killed(config: Path, data: Path, log: IO[bytes], lines: list[str]) -> None:
