@@ -302,7 +302,8 @@ class LossAlarms:
         threshold = (row.limits.negative_percent if kind == ALARM_NEGATIVE
                      else row.limits.threshold_percent)
         data.update({"kind": kind, "phase": None, "value": row.loss_percent,
-                     "threshold": threshold})
+                     "threshold": threshold, "value_unit": "%",
+                     "message": f"loss {row.loss_percent} % (threshold {threshold} %)"})
         if event_type == EVENT_ALARM:
             _LOGGER.warning("%s on %s for %s: loss %s %% (%s of %s %s; threshold %s %%)",
                             "Possible theft or leak" if kind == ALARM_LOSS

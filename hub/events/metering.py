@@ -92,6 +92,8 @@ class AlarmData(TypedDict):
     value: Any  # Decimal (V, A, kWh, loss %), int seconds (clock_drift), raw status value
     threshold: Decimal | int | bool  # True for status flags, int seconds for clock_drift
     reading_id: NotRequired[str]  # alarms from a reading: the reading
+    value_unit: NotRequired[str]  # unit of value and threshold: V, A, kWh, s, %; "" for flags
+    message: NotRequired[str]  # one line with units: "clock off by 28821 s (threshold 300 s)"
     unit: NotRequired[str]  # loss: the parent meter's unit
     tags: NotRequired[dict[str, str]]  # loss: the parent meter's tags
     period: NotRequired[str]  # loss: 2026-05 (month) or 2026-05-14 (day)

@@ -5,7 +5,8 @@ Thresholds come from ``alarms.defaults``, then every ``alarms.rules`` entry whos
 the meter (in order), then the meter's own ``alarms:``; later ones override earlier keys.
 An alarm is raised when a value passes its threshold and cleared only when it comes back
 past the clear threshold (default: 2 % inside the raise threshold), firing ``alarm`` and
-``alarm_cleared`` with kind, value, threshold (and phase for three-phase meters).
+``alarm_cleared`` with kind, value, threshold (and phase for three-phase meters), the unit
+of value and threshold (``value_unit``: V, A, kWh, s) and a ``message`` saying it with units.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import voluptuous as vol
 from .. import validation as cv
 from ..core import Context, Event
 from ..events import EVENT_ALARM, EVENT_ALARM_CLEARED, EVENT_READING
+from .alarm_text import alarm_message, alarm_unit
 from .points import VALVE_ABNORMAL
 from .reading import Reading
 
@@ -248,11 +250,12 @@ class AlarmMonitor:
             self.active[key].value = value
             return
         self.active[key] = ActiveAlarm(kind, phase, value, threshold)
-        _LOGGER.warning("Alarm %s on %s%s: %s (threshold %s)", kind, reading.meter_id,
-                        f" phase {phase.upper()}" if phase else "", value, threshold)
+        message = alarm_message(kind, phase, value, threshold)
+        _LOGGER.warning("Alarm %s on %s: %s", kind, reading.meter_id, message)
         self.hub.bus.fire(EVENT_ALARM, {
             "meter_id": reading.meter_id, "kind": kind, "phase": phase, "value": value,
-            "threshold": threshold, "reading_id": reading.id,
+            "threshold": threshold, "value_unit": alarm_unit(kind), "message": message,
+            "reading_id": reading.id,
         }, context=ctx.get())
 
     def _clear(self, reading: Reading, kind: str, phase: str | None, value: Any,
@@ -260,10 +263,12 @@ class AlarmMonitor:
         alarm = self.active.pop((reading.meter_id, kind, phase), None)
         if alarm is None:
             return
-        _LOGGER.info("Alarm %s on %s cleared: %s", kind, reading.meter_id, value)
+        message = alarm_message(kind, phase, value, alarm.threshold)
+        _LOGGER.info("Alarm %s on %s cleared: %s", kind, reading.meter_id, message)
         self.hub.bus.fire(EVENT_ALARM_CLEARED, {
             "meter_id": reading.meter_id, "kind": kind, "phase": phase, "value": value,
-            "threshold": alarm.threshold, "reading_id": reading.id,
+            "threshold": alarm.threshold, "value_unit": alarm_unit(kind), "message": message,
+            "reading_id": reading.id,
         }, context=ctx.get())
 
     def active_for(self, meter_id: str) -> list[ActiveAlarm]:

@@ -78,11 +78,22 @@ class ProtocolError(Exception):
 
 
 class MeterRefused(ProtocolError):
-    """The meter answered with an abnormal (error) reply; ``reasons`` are readable."""
+    """The meter answered with an abnormal (error) reply; ``reasons`` are readable, ``code``
+    is the protocol's error word as printed (``ERR 01``), if it has one."""
 
-    def __init__(self, message: str, reasons: Sequence[str] = ()) -> None:
+    def __init__(self, message: str, reasons: Sequence[str] = (), code: str | None = None
+                 ) -> None:
         super().__init__(message)
         self.reasons = list(reasons)
+        self.code = code
+
+    @property
+    def summary(self) -> str:
+        """Each reason once, then the error word: ``other error (ERR 01)``; else the message."""
+        reasons = "; ".join(dict.fromkeys(self.reasons))
+        if not reasons:
+            return str(self)
+        return f"{reasons} ({self.code})" if self.code else reasons
 
 
 class NoReply(Exception):

@@ -474,8 +474,7 @@ class CommandQueue:
         try:
             result = await self.metering.command(pending.meter_id, pending.command)
         except MeterRefused as err:
-            reasons = "; ".join(err.reasons)
-            return f"meter refused: {err}" + (f" ({reasons})" if reasons else "")
+            return f"meter refused: {err.summary}"
         except (NoReply, TimeoutError) as err:
             return f"no reply from the meter ({err or 'timeout'})"
         except LinkUnavailable as err:

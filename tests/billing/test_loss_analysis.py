@@ -174,6 +174,7 @@ async def test_alarm_data_names_the_parent_value_threshold_and_quantities(
     data = next(e.data for e in seen if e.data["meter_id"] == "main")
     assert data["kind"] == "loss" and data["value"] == D("10.00")
     assert data["threshold"] == D(8) and data["period"] == "2026-10-24"
+    assert (data["value_unit"], data["message"]) == ("%", "loss 10.00 % (threshold 8 %)")
     assert data["resolution"] == "day" and data["phase"] is None
     assert (data["parent_quantity"], data["children_quantity"], data["loss_quantity"]) == (
         D(100), D(90), D(10))

@@ -173,3 +173,34 @@ async def test_reverse_energy_is_an_alarm(hub: Hub) -> None:
     sim.export += Decimal("0.50")  # the meter counted energy flowing back
     await _read(hub, "a_e")
     assert ("alarm", "a_e", "reverse_energy", None) in alarms
+
+
+async def test_alarm_events_and_log_say_their_units(hub: Hub,
+                                                    caplog: pytest.LogCaptureFixture) -> None:
+    events: list[Event] = []
+    hub.bus.listen("alarm", events.append)
+    hub.bus.listen("alarm_cleared", events.append)
+    sim = _sim(hub, "a_e")
+    sim.set_meter_time((now() - timedelta(seconds=28821)).replace(tzinfo=None))
+    sim.set_current("45")
+    three = _sim(hub, "main")
+    three.set_voltage("0.0", phase="b")
+    await _read(hub, "a_e", "main")
+    by_kind = {event.data["kind"]: event.data for event in events}
+    drift = by_kind["clock_drift"]
+    assert drift["value_unit"] == "s" and drift["threshold"] == 300
+    assert abs(drift["value"] - 28821) <= 2  # the read takes a moment
+    assert drift["message"] == f"clock off by {drift['value']} s (threshold 300 s)"
+    assert f"Alarm clock_drift on a_e: {drift['message']}" in caplog.text
+    current = by_kind["over_current"]
+    assert (current["value_unit"], current["message"]) == (
+        "A", "current 45.000 A (threshold 40 A)")
+    lost = by_kind["phase_loss"]
+    assert (lost["value_unit"], lost["message"]) == (
+        "V", "phase B voltage 0.0 V (threshold 110 V)")
+    sim.set_current("1")
+    await _read(hub, "a_e")
+    cleared = events[-1].data
+    assert (events[-1].event_type, cleared["kind"], cleared["value_unit"]) == (
+        "alarm_cleared", "over_current", "A")
+    assert cleared["message"].startswith("current 1.000 A (threshold 40 A")

@@ -181,7 +181,8 @@ async def test_a_refusing_meter_fails_after_the_retries(tmp_path: Path) -> None:
         command_id = await submit(hub, "r102_e", Command.TRIP)
         assert await wait_state(hub, command_id, "confirmed", "failed", timeout=15) == "failed"
         record = await storage_of(hub).command(command_id)
-        assert record is not None and "meter refused" in (record.error or "")
+        assert record is not None and record.error == (
+            "meter refused: other error (ERR 01) (after 3 attempts)")
         assert sim.relay_closed
 
 

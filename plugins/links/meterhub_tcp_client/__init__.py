@@ -2,6 +2,12 @@
 
     links:
       - {id: gw1, type: tcp_client, host: 192.168.1.50, port: 26, timeout: 2s, gap: 50ms}
+      - {id: mb1, type: tcp_client, host: 192.168.1.51, port: 502, framing: mbap}
+
+``framing``: ``rtu`` (the default) sends the meters' own frames as they are on the bus
+(DL/T 645, CJ/T 188, Modbus RTU: a transparent serial server or DTU); ``mbap`` is Modbus/TCP
+for Modbus meters behind a Modbus/TCP gateway (MBAP header, unit id = the meter's address,
+no CRC).
 """
 
 from __future__ import annotations
@@ -17,6 +23,7 @@ from hub.hookspecs import hookimpl
 from hub.metering.link import LinkType
 from hub.metering.link_schema import stream_keys
 
+from .framing import FRAMING_RTU, FRAMINGS
 from .link import TcpClientLink
 
 if TYPE_CHECKING:
@@ -37,6 +44,8 @@ class TcpClientLinkType(LinkType):
             vol.Required("type"): "tcp_client",
             vol.Required("host"): cv.string,
             vol.Required("port"): cv.port,
+            vol.Optional("framing", default=FRAMING_RTU): vol.In(
+                FRAMINGS, msg=f"framing is one of {', '.join(FRAMINGS)}"),
             **stream_keys(gap=timedelta(milliseconds=50)),
         })
 

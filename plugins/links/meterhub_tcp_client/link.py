@@ -3,6 +3,8 @@
 The device on the other end (a USR/ZLAN serial server, a DTU set to TCP server) bridges the
 socket to an RS-485 bus, so the link behaves like a local bus: one request at a time, a guard
 gap, a timeout. A refused or dropped connection is retried with exponential backoff.
+With ``framing: mbap`` the other end is a Modbus/TCP gateway: Modbus RTU requests travel in
+MBAP frames (see :mod:`.framing`).
 """
 
 from __future__ import annotations
@@ -11,8 +13,11 @@ import asyncio
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from hub.metering.model import MeterRef
 from hub.metering.ports import open_tcp
 from hub.metering.stream import StreamLink
+
+from .framing import FRAMING_RTU, FramedTransport
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -28,6 +33,8 @@ class TcpClientLink(StreamLink):
         super().__init__(hub, config)
         self.host: str = config["host"]
         self.port: int = int(config["port"])
+        self.framing: str = config.get("framing", FRAMING_RTU)
+        self.framed = FramedTransport(self.transport, self.framing, self.id, self.port)
 
     def endpoint(self) -> str:
         """``host:port``."""
@@ -36,3 +43,12 @@ class TcpClientLink(StreamLink):
     async def open_stream(self, protocol: LinkProtocol) -> asyncio.BaseTransport:
         """Connect."""
         return await open_tcp(protocol, self.host, self.port)
+
+    def transport_for(self, meter: MeterRef) -> FramedTransport:  # type: ignore[override]
+        """The link's transport in its framing, or LinkUnavailable while not connected."""
+        super().transport_for(meter)
+        return self.framed
+
+    def status(self) -> dict[str, Any]:
+        """The stream link's status and the framing."""
+        return {**super().status(), "framing": self.framing}

@@ -454,11 +454,44 @@ def time_sync_request(when: datetime, address: str = BROADCAST) -> bytes:
     return encode_frame(address, Function.BROADCAST_TIME, encode_datetime(when))
 
 
-def freeze_request(address: str, at: str = "99999999") -> bytes:
-    """0x16 freeze at ``MMDDhhmm`` as printed (``99`` = every); sent minutes first."""
+# Fields of a freeze time MMDDhhmm: name, first digit, lowest and highest value.
+_FREEZE_FIELDS: tuple[tuple[str, int, int, int], ...] = (
+    ("month", 0, 1, 12), ("day", 2, 1, 31), ("hour", 4, 0, 23), ("minute", 6, 0, 59))
+FREEZE_EVERY = "99"
+FREEZE_NOW = "99999999"
+
+
+def check_freeze_time(at: Any) -> str:
+    """A valid freeze time ``MMDDhhmm`` (DL/T 645-2007 §7.8), else Dlt645Error naming the field.
+
+    ``99`` in the leading fields means "every": ``99DDhhmm`` monthly, ``9999hhmm`` daily,
+    ``999999mm`` hourly; ``99999999`` freezes at once. The minute is always 00-59 except in
+    ``99999999``, and a ``99`` never follows a field that is set (``12991230`` is refused).
+    """
     text = str(at).strip()
     if len(text) != 8 or not text.isdigit() or not text.isascii():
         raise Dlt645Error(f"expected a freeze time MMDDhhmm (99 = every), got {at!r}")
+    if text == FREEZE_NOW:
+        return text
+    wildcard = True
+    for name, start, low, high in _FREEZE_FIELDS:
+        field = text[start:start + 2]
+        if field == FREEZE_EVERY and name != "minute":
+            if not wildcard:
+                raise Dlt645Error(f"freeze time {text}: {name} 99 (every) may only follow "
+                                  f"fields that are 99 too")
+            continue
+        wildcard = False
+        if not low <= int(field) <= high:
+            every = ", or 99 = every" if name != "minute" else ""
+            raise Dlt645Error(f"freeze time {text}: {name} {field} is out of range "
+                              f"({low:02d}-{high:02d}{every})")
+    return text
+
+
+def freeze_request(address: str, at: str = FREEZE_NOW) -> bytes:
+    """0x16 freeze at ``MMDDhhmm`` as printed (``99`` = every); sent minutes first."""
+    text = check_freeze_time(at)
     return encode_frame(address, Function.FREEZE, bytes.fromhex(text)[::-1])
 
 
@@ -516,7 +549,7 @@ def parse_freeze(frame: Frame) -> str:
     text = frame.data[::-1].hex()
     if not text.isdigit():
         raise Dlt645Error(f"freeze time is not BCD: {text.upper()}")
-    return text
+    return check_freeze_time(text)
 
 
 # --- replies (used by the simulator) ----------------------------------------------------

@@ -163,9 +163,9 @@ def refusal(frame: Frame, what: str) -> MeterRefused:
     """A MeterRefused naming the decoded ERR reasons."""
     reasons = frame.error_reasons
     code = frame.error_code
-    word = f" (ERR {code:02X})" if code is not None else ""
-    return MeterRefused(f"meter {frame.address} refused {what}: {'; '.join(reasons)}{word}",
-                        reasons)
+    word = f"ERR {code:02X}" if code is not None else None
+    return MeterRefused(f"meter {frame.address} refused {what}: {'; '.join(reasons)}"
+                        + (f" ({word})" if word else ""), reasons, word)
 
 
 # --- the model --------------------------------------------------------------------------
@@ -361,7 +361,7 @@ class Dlt645Model(MeterModel):
                 answered = True
                 silent = 0
                 for key in keys:
-                    result.errors[key] = f"meter refused: {'; '.join(err.reasons)}"
+                    result.errors[key] = f"meter refused: {err.summary}"
             except ProtocolError as err:
                 answered = True
                 silent = 0

@@ -1,10 +1,12 @@
 """A simulated DL/T 645-2007 prepaid meter (DDSY single-phase, DTSY three-phase).
 
 It answers real frames at its address (and AA wildcard reads); broadcasts are applied but
-never answered. Energy accumulates from the load profile by the simulation clock, into the
-total and the TOU register of the band the meter's *own* clock is in; a tripped relay cuts
-the load. Relay commands check the password and the validity end time; protect refuses
-trips. Voltage, current and phase loss can be injected; status words follow.
+never answered (a broadcast time more than ``max_broadcast_correction``, 5 min by default,
+from the meter's clock is ignored, as real meters do). Energy accumulates from the load
+profile by the simulation clock, into the total and the TOU register of the band the
+meter's *own* clock is in; a tripped relay cuts the load. Relay commands check the
+password and the validity end time; protect refuses trips. Voltage, current and phase
+loss can be injected; status words follow.
 """
 
 from __future__ import annotations
@@ -61,6 +63,10 @@ DEFAULT_TOU: tuple[tuple[str, str], ...] = (
 
 _WILDCARD_FUNCTIONS = frozenset((Function.READ, Function.READ_FOLLOW_UP, Function.READ_ADDRESS))
 _CENT = Decimal("0.01")
+# A broadcast time sync further than this from the meter's clock is ignored (seconds; the
+# simulator option max_broadcast_correction, None = any): real meters accept only a small
+# correction by broadcast; a badly wrong clock is set by a write with the password.
+MAX_BROADCAST_CORRECTION = 300.0
 _PHASES = "abc"
 
 
@@ -120,7 +126,7 @@ class Dlt645Simulator(SimulatedMeter):
         trip_delay: float | Decimal = 0.0,
         restore_delay: float | Decimal = 1800.0,
         max_reply_data: int = 200,
-        max_broadcast_correction: float | Decimal | None = None,
+        max_broadcast_correction: float | Decimal | None = MAX_BROADCAST_CORRECTION,
     ) -> None:
         super().__init__(address, clock, load)
         self.three_phase = three_phase

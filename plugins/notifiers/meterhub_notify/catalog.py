@@ -114,8 +114,10 @@ def _alarm(data: Mapping[str, Any], values: dict[str, Any],
     name = translate(key)
     phase = data.get("phase")
     threshold = data.get("threshold")
+    unit = f" {data['value_unit']}" if data.get("value_unit") else ""
     detail = "" if isinstance(threshold, bool) or threshold is None else translate(
-        "notify.alarm_detail", value=values.get("value", ""), threshold=values["threshold"])
+        "notify.alarm_detail", value=f"{values.get('value', '')}{unit}",
+        threshold=f"{values['threshold']}{unit}")
     return {**_where(data, values, translate), "alarm": kind if name == key else name,
             "phase": translate("notify.phase", phase=str(phase).upper()) if phase else "",
             "detail": detail}

@@ -77,7 +77,8 @@ async def test_meter_and_dtu_problems_go_to_the_landlord(tmp_path: Path) -> None
     async with receiver() as rx, start_hub(tmp_path, site(rx)) as hub:
         fire = hub.bus.fire
         fire("alarm", {"meter_id": "r302_e", "kind": "over_current", "phase": "a",
-                       "value": D("63.20"), "threshold": D("60"), "reading_id": "x"})
+                       "value": D("63.20"), "threshold": D("60"), "value_unit": "A",
+                       "reading_id": "x"})
         fire("alarm", {"meter_id": "hall_e", "kind": "battery_low", "phase": None,
                        "value": True, "threshold": True, "reading_id": "y"})
         fire("meter_offline", {"meter_id": "hall_e", "error": "timeout", "misses": 3})
@@ -87,7 +88,7 @@ async def test_meter_and_dtu_problems_go_to_the_landlord(tmp_path: Path) -> None
         await wait_for(lambda: len(rx.bodies("landlord")) == 5)
         messages = {body["message"] for body in rx.bodies("landlord")}
         assert messages == {
-            "【阳光公寓】表计 r302_e（张三）：过流（A 相），当前值 63.20（阈值 60）。",
+            "【阳光公寓】表计 r302_e（张三）：过流（A 相），当前值 63.20 A（阈值 60 A）。",
             "【阳光公寓】表计 hall_e：电池电量低。",
             "【阳光公寓】表计 hall_e 连续 3 次抄表失败，已离线。",
             "【阳光公寓】DTU 861234567890123（链路 dtu_a）已离线：closed。",

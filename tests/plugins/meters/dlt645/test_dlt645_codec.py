@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
+from dlt645_support import METER
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -221,3 +222,30 @@ def test_round_trip_every_control_code(address: str, control: int, data: bytes,
     assert len(raw) == wake + 12 + len(data)
     assert raw[wake + 8] == control and raw[wake + 9] == len(data)
     assert decode_frame(raw) == Frame(address, control, data)
+
+
+@pytest.mark.parametrize(("at", "reason"), [
+    ("30010712", "month 30 is out of range (01-12, or 99 = every)"),
+    ("00010712", "month 00 is out of range (01-12, or 99 = every)"),
+    ("12320712", "day 32 is out of range (01-31, or 99 = every)"),
+    ("12000712", "day 00 is out of range (01-31, or 99 = every)"),
+    ("12312412", "hour 24 is out of range (00-23, or 99 = every)"),
+    ("12310860", "minute 60 is out of range (00-59)"),
+    ("99999960", "minute 60 is out of range (00-59)"),
+    ("12310899", "minute 99 is out of range (00-59)"),
+    ("12990830", "day 99 (every) may only follow fields that are 99 too"),
+    ("99319930", "hour 99 (every) may only follow fields that are 99 too"),
+])
+def test_freeze_times_are_range_checked(at: str, reason: str) -> None:
+    with pytest.raises(Dlt645Error) as err:
+        freeze_request(METER, at)
+    assert str(err.value) == f"freeze time {at}: {reason}"
+    with pytest.raises(Dlt645Error, match=reason.split(" (")[0]):
+        parse_freeze(decode_frame(encode_frame(METER, 0x16, bytes.fromhex(at)[::-1])))
+
+
+@pytest.mark.parametrize("at", ["01010000", "12312359", "99312359", "99992359", "99999959",
+                                "99999999", "02290000"])
+def test_valid_freeze_times_encode_minutes_first(at: str) -> None:
+    frame = decode_frame(freeze_request(METER, at))
+    assert frame.data == bytes.fromhex(at)[::-1] and parse_freeze(frame) == at

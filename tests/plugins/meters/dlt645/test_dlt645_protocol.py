@@ -121,6 +121,8 @@ BAD_CLI = [
     (["encode", "-p", "dlt645", "read", "--address", "12AB", "--di", "00010000"],
      "error: expected an address of 12 decimal digits"),
     (["encode", "-p", "dlt645", "read", "--address", METER], "error: read needs di"),
+    (["encode", "-p", "dlt645", "freeze", "--address", METER, "--param", "at=30010712"],
+     "error: freeze time 30010712: month 30 is out of range (01-12, or 99 = every)"),
     (["encode", "-p", "dlt645", "trip", "--address", METER, "--param", "password=12"],
      None),  # short passwords are left-padded: this one succeeds
 ]

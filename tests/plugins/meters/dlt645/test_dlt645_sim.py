@@ -236,7 +236,7 @@ async def test_partial_reads_are_results() -> None:
     async with asyncio.timeout(10), bus_link([sim]) as (transport, _bus):
         result = await DDSY.read(transport, ref(), [ENERGY, "balance", "water_total"])
     assert result.registers == {ENERGY: Decimal("0.00")}
-    assert result.errors == {"balance": "meter refused: no requested data",
+    assert result.errors == {"balance": "meter refused: no requested data (ERR 02)",
                              "water_total": "not a point of model ddsy"}
     fading = Fading(METER, clock=SimClock(speed=0))
     points = [ENERGY, "voltage", "current", "power", "relay"]
@@ -250,7 +250,7 @@ async def test_partial_reads_are_results() -> None:
 
 
 async def test_clock_read_and_time_sync() -> None:
-    sim = frozen()
+    sim = frozen(max_broadcast_correction=None)  # any broadcast time
     target = datetime(2025, 6, 1, 12, 0, 5, tzinfo=site_time_zone())
     async with asyncio.timeout(10), bus_link([sim]) as (transport, _bus):
         assert await DDSY.read_clock(transport, ref()) == start_time()
@@ -263,12 +263,24 @@ async def test_clock_read_and_time_sync() -> None:
         assert result.meter_time == later and result.frames == 2
         with pytest.raises(MeterRefused, match="password"):
             await DDSY.sync_time(transport, ref(password="999999"), target)
-    limited = frozen(max_broadcast_correction=300)
+    limited = frozen(max_broadcast_correction=60)
     async with asyncio.timeout(10), bus_link([limited]) as (transport, _bus):
-        await DDSY.sync_time(transport, None, target)  # months off: ignored by the meter
-        assert await DDSY.read_clock(transport, ref()) == start_time()
         await DDSY.sync_time(transport, None, start_time() + timedelta(seconds=100))
-        assert await DDSY.read_clock(transport, ref()) == start_time() + timedelta(seconds=100)
+        assert await DDSY.read_clock(transport, ref()) == start_time()  # beyond its 60 s
+        await DDSY.sync_time(transport, None, start_time() + timedelta(seconds=50))
+        assert await DDSY.read_clock(transport, ref()) == start_time() + timedelta(seconds=50)
+
+
+async def test_broadcast_time_beyond_five_minutes_is_ignored_by_default() -> None:
+    sim = frozen()
+    async with asyncio.timeout(10), bus_link([sim]) as (transport, _bus):
+        for far in (timedelta(days=90), timedelta(minutes=6), -timedelta(seconds=301)):
+            await DDSY.sync_time(transport, None, start_time() + far)  # no reply either way
+            assert await DDSY.read_clock(transport, ref()) == start_time()
+        for near in (-timedelta(minutes=5), timedelta(minutes=4, seconds=59)):
+            before = await DDSY.read_clock(transport, ref())
+            await DDSY.sync_time(transport, None, before + near)
+            assert await DDSY.read_clock(transport, ref()) == before + near
 
 
 async def test_write_a_parameter_with_the_password() -> None:

@@ -147,14 +147,35 @@ def test_writes_need_the_password_and_a_writable_di() -> None:
 
 def test_broadcasts_are_applied_and_never_answered() -> None:
     sim = meter()
-    assert ask(sim, time_sync_request(datetime(2025, 3, 14, 8, 0))) is None
-    assert sim.meter_now() == datetime(2025, 3, 14, 8, 0)
+    target = sim.meter_now() + timedelta(minutes=4)  # within the default ±5 min
+    assert ask(sim, time_sync_request(target)) is None
+    assert sim.meter_now() == target
     assert ask(sim, freeze_request("999999999999")) is None
     assert ask(sim, read_request("999999999999", 0x00010000)) is None
     assert len(sim.freezes) == 1
     reply = ask(sim, freeze_request(METER, "99999999"))
     assert reply is not None and reply.control == 0x96 and len(sim.freezes) == 2
     assert sim.requests == 1  # broadcasts are not requests to this meter
+
+
+@pytest.mark.parametrize("at", ["30010712", "13010000", "00010000", "12320000", "12002400",
+                                "12312360", "99992400", "12991230", "99129999"])
+def test_an_invalid_freeze_time_is_refused(at: str) -> None:
+    sim = meter()
+    raw = encode_frame(METER, 0x16, bytes.fromhex(at)[::-1])  # as a careless master sends
+    reply = ask(sim, raw)
+    assert reply is not None and reply.control == 0xD6 and reply.data == b"\x01"
+    assert ask(sim, encode_frame("999999999999", 0x16, bytes.fromhex(at)[::-1])) is None
+    assert sim.freezes == []
+
+
+@pytest.mark.parametrize("at", ["12310830", "99310830", "99990830", "99999930", "99999999",
+                                "01010000"])
+def test_a_valid_freeze_time_is_acknowledged(at: str) -> None:
+    sim = meter()
+    reply = ask(sim, freeze_request(METER, at))
+    assert reply is not None and reply.control == 0x96 and reply.data == b""
+    assert [freeze[0] for freeze in sim.freezes] == [at]
 
 
 def test_change_baud_echoes_the_word() -> None:

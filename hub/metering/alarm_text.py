@@ -1,0 +1,37 @@
+"""What an alarm says: the unit of each kind's value and the one-line message with units."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+# kind -> (what the value is, its unit); status flags (valve, battery) have no unit.
+ALARM_QUANTITIES: Final[dict[str, tuple[str, str]]] = {
+    "over_voltage": ("voltage", "V"),
+    "under_voltage": ("voltage", "V"),
+    "phase_loss": ("voltage", "V"),
+    "power_loss": ("voltage", "V"),
+    "over_current": ("current", "A"),
+    "reverse_energy": ("reverse energy", "kWh"),
+    "clock_drift": ("clock off by", "s"),
+    "valve_abnormal": ("valve status", ""),
+    "battery_low": ("battery low", ""),
+}
+
+
+def alarm_unit(kind: str) -> str:
+    """The unit of an alarm kind's value and threshold (V, A, kWh, s), "" for status flags."""
+    return ALARM_QUANTITIES.get(kind, ("", ""))[1]
+
+
+def _with_unit(value: Any, unit: str) -> str:
+    return f"{value} {unit}" if unit else str(value)
+
+
+def alarm_message(kind: str, phase: str | None, value: Any, threshold: Any) -> str:
+    """``clock off by 28821 s (threshold 300 s)``, ``phase B voltage 96.0 V (threshold 110 V)``."""
+    label, unit = ALARM_QUANTITIES.get(kind, (kind.replace("_", " "), ""))
+    where = f"phase {phase.upper()} " if phase else ""
+    text = f"{where}{label} {_with_unit(value, unit)}"
+    if isinstance(threshold, bool) or threshold is None:
+        return text
+    return f"{text} (threshold {_with_unit(threshold, unit)})"
