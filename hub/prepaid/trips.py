@@ -7,7 +7,10 @@ it). A trip that falls in a protection window is deferred to the window's end. S
 checks are durable rows (``trip_schedule``, one pending per account): a restart resumes them
 at their time, neither lost nor doubled. ``balance_restored`` cancels the pending check and
 closes the supply (unless a force-off hold says otherwise). Holds, and the ends of holds,
-re-evaluate the account. Every command carries the context of what caused it.
+re-evaluate the account. A supply is closed again only after a cut the hub made or saw: a
+meter whose first reading (no earlier reading, no restored state) shows its relay open or its
+valve closed while its account is in credit is closed (``found_off``); the start-up check
+closes nothing. Every command carries the context of what caused it.
 
 Events: ``trip_scheduled`` {account_id, schedule_id, kind, due, reason, warn_at} (with the
 schedule row's context, a child of its cause), ``trip_warning`` {account_id, schedule_id,
