@@ -70,6 +70,7 @@ _TARGET: Final[dict[Command, tuple[str, str, Capability, str | None]]] = {
     Command.VALVE_CLOSE: ("valve", VALVE_CLOSED, Capability.VALVE, None),
     Command.VALVE_OPEN: ("valve", VALVE_OPEN, Capability.VALVE, None),
 }
+_OFF: Final = {"relay": RELAY_OPEN, "valve": VALVE_CLOSED}  # a point's supply-off state
 _LINK_ACTIVE: Final = frozenset({"sending", "sent", "done"})
 _LINK_ENDED: Final = frozenset({"failed", "expired", "cancelled"})
 _IDLE_WAIT: Final = 60.0  # longest sleep of a driver: wall-clock jumps are noticed
@@ -706,8 +707,8 @@ class CommandQueue:
             self._known.setdefault(meter_id, {})[point] = str(new)
             if old is not None and old != str(new):
                 self._fire_change(event_type, meter_id, point, old, str(new), event.context)
-            elif (old is None and str(new) in (RELAY_OPEN, VALVE_CLOSED)
-                  and meter_id not in self._pending and self.on_found_off is not None):
+            elif (old is None and str(new) == _OFF[point] and meter_id not in self._pending
+                  and self.on_found_off is not None):
                 self.on_found_off(meter_id, event.context)
         if reading.source is ReadingSource.UPLINK and meter_id in self._pending:
             self._track(self.hub.create_task(self.on_uplink(meter_id, dict(reading.status)),

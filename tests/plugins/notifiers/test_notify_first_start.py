@@ -146,6 +146,11 @@ async def test_first_start_messages_are_true_and_not_repeated(tmp_path: Path) ->
         low = [r.body for r in rx.received if r.path.startswith("/r_low/")]
         assert "¥8.00" in low[0]["message"] and "¥20.00" in low[0]["message"]
         assert not [line for line in lines if "Traceback" in line]
+        # closed because found off: r_off's two meters, nothing else (a relay read closed is
+        # not a valve found closed)
+        found = sorted(line.split("Control: ")[1].split(" queued")[0] for line in lines
+                       if "queued (found off" in line)
+        assert found == ["close off_e", "valve_open off_w"], found
 
         rx.received.clear()
         # the meters as the first run left them: r_zero's cut, r_off's closed again
