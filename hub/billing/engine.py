@@ -2,7 +2,9 @@
 
 - **Monthly bills**: ``issue_after`` (default 2 h) after a bill period ends, every account
   with usage or an occupancy in it gets its bill, issued at once (``auto_issue``) or left a
-  draft (after a stop, up to 3 periods back are billed for the usage charged in them). A
+  draft (after a stop, up to 3 periods back are billed for the usage charged in them). Fees
+  alone are billed only for a period the hub watched: one that ended after the hub's first
+  start (when its database was created), so a first start never bills the month before it. A
   prepaid account's bill is a statement of what was charged reading by reading plus its
   fixed fees; a postpaid account's bill is charged to its ledger when issued and is due
   ``due_days`` after the period's last day.
@@ -91,6 +93,8 @@ class BillingEngine:
         self.open: dict[str, list[Bill]] = {}  # issued bills not fully paid, by account
         self.known: set[tuple[str, str]] = set()  # (account, period start) with a bill
         self._task: asyncio.Task[None] | None = None
+        # the hub watched a period when the period ended after this (set at start)
+        self.watched_since: datetime | None = None
 
     @property
     def book(self) -> ChargeBook:
@@ -111,8 +115,13 @@ class BillingEngine:
 
     async def start(self) -> None:
         """Load open bills and move-outs; start the periodic check."""
-        rows, keys, finals = await self.ledger.storage.money_read(lambda s: (
-            s.bills(statuses=("issued", "partly_paid")), s.bill_keys(""), s.final_bills()))
+        rows, keys, finals, created = await self.ledger.storage.money_read(lambda s: (
+            s.bills(statuses=("issued", "partly_paid")), s.bill_keys(""), s.final_bills(),
+            s.first_start_ms()))
+        # the hub's first start: when its database was created (the ledger's clock when that
+        # is earlier: a test's clock set in the past)
+        now = self.ledger.clock()
+        self.watched_since = min(from_ms(created), now) if created is not None else now
         for row in rows:
             self.open.setdefault(row.account_id, []).append(Bill.from_row(row))
         self.known = {(account, start) for account, start, _kind in keys}
@@ -335,16 +344,25 @@ class BillingEngine:
                                      account.settlement_day)
             for back in range(LOOK_BACK_PERIODS):
                 # an earlier period is billed late only for usage charged in it (never
-                # fees alone: those months may have been billed before the hub)
+                # fees alone: those months may have been billed before the hub), and fees
+                # alone only for a period the hub watched (it ended after the first start)
                 if (account.id, period.start.isoformat()) not in self.known and (
                         moved_out is None or period.start <= moved_out) and (
                         (account.id, period.start) in states
-                        or (back == 0 and _occupied(account, period))):
+                        or (back == 0 and _occupied(account, period)
+                            and self.watched(period))):
                     requests.append(BillRequest(account, period,
                                                 issue=self.settings.auto_issue,
                                                 context=Context(origin="billing")))
                 period = previous_period(period, account.settlement_day)
         return requests
+
+    def watched(self, period: BillPeriod) -> bool:
+        """Whether the hub watched ``period``: it ended after the hub's first start (a
+        period that ended before the hub existed is not the hub's to bill on fees alone)."""
+        if self.watched_since is None:
+            return True
+        return period.bounds(site_time_zone())[1] > self.watched_since
 
     async def tick(self, now: datetime | None = None) -> dict[str, int]:
         """Make the bills that are due, refresh statuses, send reminders."""

@@ -41,6 +41,14 @@ class LedgerError(Exception):
     """A post was refused; the message says why. Nothing was written."""
 
 
+OPENING_KEY_PREFIX = "opening:"
+
+
+def opening_key(account_id: str) -> str:
+    """The idempotency key of an account's opening balance (期初余额), posted once ever."""
+    return f"{OPENING_KEY_PREFIX}{account_id}"
+
+
 def to_fen(amount: Decimal) -> int:
     """Yuan (at most 2 decimals) as integer fen; LedgerError for anything finer."""
     if not isinstance(amount, Decimal) or not amount.is_finite():
@@ -108,6 +116,13 @@ class Entry:
     def key(self) -> str:
         """The idempotency key."""
         return self._row.idem_key
+
+    @property
+    def opening(self) -> bool:
+        """Whether this is the account's opening balance (期初余额): where its balance
+        starts, not a payment and not a change from an earlier balance."""
+        return self._row.kind == EntryKind.ADJUSTMENT and self._row.idem_key.startswith(
+            OPENING_KEY_PREFIX)
 
     @property
     def ts(self) -> int:

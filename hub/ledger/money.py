@@ -25,7 +25,7 @@ from ..events import EVENT_ACCOUNT_UPDATED, EVENT_PAYMENT_RECEIVED
 from ..util.ids import slugify
 from .accounts import Account
 from .book import AccountBook
-from .entries import Entry, EntryKind, PostRequest
+from .entries import Entry, EntryKind, PostRequest, opening_key
 from .ledger import Ledger
 from .terms import in_arrears
 
@@ -119,7 +119,7 @@ class Money:
             operator = (context.user_id if context else None) or source
         requests = [
             PostRequest(account.id, EntryKind.ADJUSTMENT, account.opening_balance,
-                        f"opening:{account.id}", context or Context(origin="config"),
+                        opening_key(account.id), context or Context(origin="config"),
                         {"source": source}, reason, operator)
             for account in accounts if account.opening_balance]
         if not requests:

@@ -70,6 +70,7 @@ _TARGET: Final[dict[Command, tuple[str, str, Capability, str | None]]] = {
     Command.VALVE_CLOSE: ("valve", VALVE_CLOSED, Capability.VALVE, None),
     Command.VALVE_OPEN: ("valve", VALVE_OPEN, Capability.VALVE, None),
 }
+_OFF: Final = {"relay": RELAY_OPEN, "valve": VALVE_CLOSED}  # a point's supply-off state
 _LINK_ACTIVE: Final = frozenset({"sending", "sent", "done"})
 _LINK_ENDED: Final = frozenset({"failed", "expired", "cancelled"})
 _IDLE_WAIT: Final = 60.0  # longest sleep of a driver: wall-clock jumps are noticed
@@ -182,6 +183,9 @@ class CommandQueue:
         self._unsubs: list[Unsubscribe] = []
         self._inflight: set[asyncio.Task[None]] = set()
         self.running = False
+        # told (meter id, context) when a reading first shows a meter's supply off that the
+        # hub knew nothing of (no earlier reading, no restored state): the trip policy
+        self.on_found_off: Callable[[str, Context], None] | None = None
 
     # --- components ------------------------------------------------------------------
 
@@ -668,8 +672,10 @@ class CommandQueue:
         point, wanted = target(pending.command)
         actual = status.get(point)
         if actual == wanted:
-            note = "reported" if pending.state == "sent" else "already so: nothing sent"
-            await self._finish(pending, "confirmed", detail={point: actual, "note": note})
+            sent = pending.state == "sent"
+            note = "reported" if sent else "already so: nothing sent"
+            await self._finish(pending, "confirmed", detail={point: actual, "note": note,
+                                                             "sent": None if sent else False})
             await self._cancel_link_command(pending)
             return
         if self._link_queue(meter) is not None:
@@ -700,6 +706,9 @@ class CommandQueue:
             self._known.setdefault(meter_id, {})[point] = str(new)
             if old is not None and old != str(new):
                 self._fire_change(event_type, meter_id, point, old, str(new), event.context)
+            elif (old is None and str(new) == _OFF[point] and meter_id not in self._pending
+                  and self.on_found_off is not None):
+                self.on_found_off(meter_id, event.context)
         if reading.source is ReadingSource.UPLINK and meter_id in self._pending:
             self._track(self.hub.create_task(self.on_uplink(meter_id, dict(reading.status)),
                                              f"control uplink {meter_id}"))

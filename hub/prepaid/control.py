@@ -134,6 +134,7 @@ class Control:
         self._retry: asyncio.Task[None] | None = None
         self.trips.attach()
         self.trips.on_change = self.publish
+        self.commands.on_found_off = self.trips.found_off
 
     def set_clock(self, clock: Callable[[], datetime]) -> None:
         """Use another clock (tests move time with it)."""

@@ -6,6 +6,13 @@ After each committed ledger change, with the context of what caused it:
 - ``balance_exhausted`` {account_id, level, balance, entry_id}: down to 0, or to -overdraft;
 - ``balance_restored`` {account_id, level, balance, entry_id}: back above that level.
 
+An opening balance (期初余额) is where an account's balance starts, not a change from an
+earlier one: it restores nothing (the account was never exhausted, and nobody paid). It fires
+one event when it starts somewhere a tenant must hear of: ``balance_exhausted`` when it starts
+at or below the trip level, else ``balance_low`` once, at the lowest warning level it is at or
+below (B305 opening at ¥8 with levels 20 and 5 is low at 20; a later fall below 5 is a new
+crossing).
+
 Threshold events are for prepaid accounts; postpaid accounts are chased by their bills. The
 watcher registers itself with the ledger's balances (``Money.register_entry_watcher``).
 """
@@ -17,6 +24,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..events import EVENT_BALANCE_EXHAUSTED, EVENT_BALANCE_LOW, EVENT_BALANCE_RESTORED
+from ..ledger import in_arrears
 from ..ledger.book import AccountBook
 from ..ledger.money import Money
 from .policy import crossings
@@ -41,6 +49,9 @@ class ThresholdWatcher:
         if watch is None:
             return
         after = entry.balance
+        if entry.opening:
+            self._opening(entry)
+            return
         before = after - entry.amount
         if not any(before > level >= after or after > level >= before for level in watch):
             return  # no level between the two balances: nothing crossed
@@ -56,6 +67,20 @@ class ThresholdWatcher:
         if crossed.restored:
             fire(EVENT_BALANCE_RESTORED, {**base, "level": account.thresholds.trip_level},
                  context=entry.context)
+
+    def _opening(self, entry: Entry) -> None:
+        """Where an opening balance starts the account: exhausted, low once, or nothing."""
+        thresholds = self.accounts[entry.account_id].thresholds
+        balance = entry.balance
+        base = {"account_id": entry.account_id, "balance": balance, "entry_id": entry.id}
+        if in_arrears(balance, thresholds):
+            self.hub.bus.fire(EVENT_BALANCE_EXHAUSTED, {**base, "level": thresholds.trip_level},
+                              context=entry.context)
+            return
+        below = [level for level in thresholds.low if balance <= level]
+        if below:
+            self.hub.bus.fire(EVENT_BALANCE_LOW, {**base, "level": min(below)},
+                              context=entry.context)
 
     def _watch(self, account_id: str) -> tuple[Decimal, ...] | None:
         """The levels a prepaid account's balance is watched at (None: not watched)."""

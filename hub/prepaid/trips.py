@@ -7,7 +7,10 @@ it). A trip that falls in a protection window is deferred to the window's end. S
 checks are durable rows (``trip_schedule``, one pending per account): a restart resumes them
 at their time, neither lost nor doubled. ``balance_restored`` cancels the pending check and
 closes the supply (unless a force-off hold says otherwise). Holds, and the ends of holds,
-re-evaluate the account. Every command carries the context of what caused it.
+re-evaluate the account. A supply is closed again only after a cut the hub made or saw: a
+meter whose first reading (no earlier reading, no restored state) shows its relay open or its
+valve closed while its account is in credit is closed (``found_off``); the start-up check
+closes nothing. Every command carries the context of what caused it.
 
 Events: ``trip_scheduled`` {account_id, schedule_id, kind, due, reason, warn_at} (with the
 schedule row's context, a child of its cause), ``trip_warning`` {account_id, schedule_id,
@@ -95,6 +98,7 @@ class Trigger(StrEnum):
     HOLD = "hold"
     HOLD_END = "hold_end"
     RECONCILE = "reconcile"
+    FOUND_OFF = "found_off"  # a first reading shows a supply off the hub did not cut
     UPDATED = "account_updated"  # its thresholds, policy or billing changed at runtime
 
 
@@ -298,6 +302,15 @@ class TripPolicy:
         except Exception:
             _LOGGER.exception("Control: %s of account %s not handled", trigger, account_id)
 
+    def found_off(self, meter_id: str, context: Context) -> None:
+        """A reading shows a meter's supply off that the hub never saw before (its first
+        reading: a relay open when the hub first starts). An account in credit gets it
+        closed; one in arrears, or with a force-off hold, keeps it off."""
+        meter = self.commands.meter(meter_id)
+        account_id = meter.config.get("account") if meter is not None else None
+        if account_id and self.running:
+            self._spawn(str(account_id), context, Trigger.FOUND_OFF, only=meter_id)
+
     def _on_exhausted(self, event: Event) -> None:
         balance = event.data.get("balance")
         self._spawn(str(event.data.get("account_id")), event.context, Trigger.EXHAUSTED,
@@ -376,17 +389,18 @@ class TripPolicy:
     # --- the decision ----------------------------------------------------------------------
 
     async def evaluate(self, account_id: str, context: Context, trigger: Trigger, *,
-                       balance: Decimal | None = None,
-                       row: ScheduleRow | None = None) -> Outcome:
-        """Decide and act for every controllable meter of one account."""
+                       balance: Decimal | None = None, row: ScheduleRow | None = None,
+                       only: str | None = None) -> Outcome:
+        """Decide and act for every controllable meter of one account (or the one ``only``)."""
         account = self.accounts.get(account_id)
         if account is None:
             return Outcome()
         async with self._locks.setdefault(account_id, asyncio.Lock()):
-            return await self._evaluate(account, context, trigger, balance, row)
+            return await self._evaluate(account, context, trigger, balance, row, only)
 
     async def _evaluate(self, account: Account, context: Context, trigger: Trigger,
-                        balance: Decimal | None, row: ScheduleRow | None) -> Outcome:
+                        balance: Decimal | None, row: ScheduleRow | None,
+                        only: str | None = None) -> Outcome:
         now = self.clock()
         postpaid = account.billing == "postpaid"
         overdue: bool | None = None
@@ -407,6 +421,8 @@ class TripPolicy:
         verdicts: list[tuple[str, Verdict]] = []
         wait: Verdict | None = None
         for meter in self.meters_of(account.id):
+            if only is not None and meter.id != only:
+                continue
             off = self.commands.supply_off(meter.id)
             verdict = decide(
                 balance=value, thresholds=account.thresholds, mode=account.trip_mode,
@@ -427,8 +443,10 @@ class TripPolicy:
             elif verdict.decision is Decision.WAIT and wait is None:
                 wait = verdict
             if command is not None:
+                reason = (f"found off at its first reading; {verdict.reason}"
+                          if trigger is Trigger.FOUND_OFF else verdict.reason)
                 issued += await self._submit(meter, command, context, account.id,
-                                             verdict.reason, trigger, off is None)
+                                             reason, trigger, off is None)
         if applies is not None and applies > now and not overdue and wait is None:
             wait = Verdict(Decision.WAIT, WAIT_GRACE, applies)
         before = self._rows.get(account.id)
@@ -457,6 +475,8 @@ class TripPolicy:
             return self.settings.auto_close
         if off is not True:
             return False
+        if trigger is Trigger.FOUND_OFF:
+            return self.settings.auto_close
         if trigger in (Trigger.HOLD, Trigger.HOLD_END):
             return True
         return any(h.kind is HoldKind.KEEP_ON and h.active(now) for h in holds)

@@ -124,3 +124,28 @@ async def test_postpaid_accounts_are_not_charged_per_read_nor_warned(tmp_path: P
         book = hub.component("charging", Charger).book
         assert book is not None
         assert book.pending_charged("a4") == D("5.00")
+
+
+@bounded()
+async def test_an_opening_balance_is_where_an_account_starts_not_a_payment(
+        tmp_path: Path) -> None:
+    async with running_hub(tmp_path, CFG) as hub:
+        seen = collect(hub, "balance_low", "balance_exhausted", "balance_restored",
+                       "payment_received")
+        ledger = hub.component("ledger", Ledger)
+        openings = {"o_full": "100", "o_low": "8", "o_lower": "3", "o_owing": "-5"}
+        async with asyncio.timeout(20):
+            for account_id, opening in openings.items():
+                await hub.services.call("account", "create", {"account": {
+                    "id": account_id, "opening_balance": opening, "low_balance": [20, 5]}})
+            while any(ledger.balance(a) != D(o) for a, o in openings.items()):
+                await asyncio.sleep(0.01)
+            await settle(hub)
+        # nothing restored (none was ever exhausted) and nobody paid; a start below a level
+        # is low once, at the lowest level it is under; a start in arrears is exhausted
+        assert sorted((e.event_type, e.data["account_id"], e.data.get("level"))
+                      for e in seen) == [
+            ("balance_exhausted", "o_owing", D("0.00")),
+            ("balance_low", "o_low", D("20.00")),
+            ("balance_low", "o_lower", D("5.00")),
+        ]

@@ -458,6 +458,12 @@ class MoneyStore:
         return [(row[0], row[1], row[2]) for row in self.conn.execute(
             "SELECT account_id, period_start, kind FROM bill WHERE period_start >= ?", (since,))]
 
+    def first_start_ms(self) -> int | None:
+        """When this database was created (its first schema version applied), UTC epoch ms:
+        the hub's first start on this data folder."""
+        row = self.conn.execute("SELECT MIN(applied_ts) FROM schema_version").fetchone()
+        return int(row[0]) if row and row[0] is not None else None
+
     def final_bills(self) -> dict[str, str]:
         """Account -> last day of its issued final (move-out) bill."""
         return {row[0]: row[1] for row in self.conn.execute(

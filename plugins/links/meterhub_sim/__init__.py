@@ -9,6 +9,8 @@ the model's frame parser, exactly as over a wire. Used by the demo, tests and be
     meters:
       - {id: r101_e, model: ddsy, link: sim1, address: "202400000101",
          link_options: {load: {daily: 1.2}, faults: {silent: false}}}
+      - {id: r102_e, model: ddsy, link: sim1, address: "202400000102",
+         link_options: {supply_off: true}}        # starts with its relay open (a valve: closed)
 
 The plugin also owns the ``simulation:`` block, which puts simulated devices — 4G DTUs, an
 RS-485 bus on a pty, a serial server — on the other end of *real* links (``tcp_dtu``,
@@ -60,6 +62,16 @@ FAULTS_SCHEMA = cv.Strict({
     vol.Optional("delay", default=0): cv.non_negative_decimal,
     vol.Optional("corrupt_checksum", default=False): cv.boolean,
 })
+
+
+def _start_off(simulator: Simulator) -> None:
+    """Cut a simulated meter's supply before the hub first sees it."""
+    if hasattr(simulator, "relay_closed"):
+        simulator.relay_closed = False
+    elif hasattr(simulator, "valve_open"):
+        simulator.valve_open = False
+    else:
+        raise vol.Invalid("supply_off: this meter model has no relay or valve")
 
 
 def make_load(spec: Mapping[str, Any] | None, seed: int = 0) -> LoadProfile:
@@ -131,6 +143,8 @@ class SimLink(Link):
             simulator.faults.silent = bool(faults.get("silent"))
             simulator.faults.delay = float(Decimal(faults.get("delay", 0)))
             simulator.faults.corrupt_checksum = bool(faults.get("corrupt_checksum"))
+        if settings.get("supply_off"):
+            _start_off(simulator)
         self.bus.add(simulator)
         self.simulators[meter.id] = simulator
 
@@ -148,6 +162,8 @@ class SimLinkType(LinkType):
     meter_keys = {
         vol.Optional("load"): LOAD_SCHEMA,
         vol.Optional("faults"): FAULTS_SCHEMA,
+        # the meter starts with its supply cut (relay open, valve closed), as found on site
+        vol.Optional("supply_off", default=False): cv.boolean,
     }
 
     def schema(self) -> Any:

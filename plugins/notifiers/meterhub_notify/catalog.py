@@ -26,8 +26,14 @@ class NoticeSpec:
     when_stopping: bool = True  # False: the hub's own shutdown causes it (links closing)
 
     def matches(self, data: Mapping[str, Any]) -> bool:
-        """Whether an event of ``self.event`` is this notice."""
-        return self.command is None or str(data.get("command")) == self.command
+        """Whether an event of ``self.event`` is this notice.
+
+        A command notice ("power restored", "water shut off") tells of a change: a command
+        confirmed without anything sent (the relay or valve was already so) changed nothing.
+        """
+        if self.command is None:
+            return True
+        return str(data.get("command")) == self.command and data.get("sent") is not False
 
 
 CATALOG: tuple[NoticeSpec, ...] = (

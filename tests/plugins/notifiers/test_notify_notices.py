@@ -166,3 +166,21 @@ async def test_an_immediate_trip_and_the_close_after_a_recharge_are_told(
         closed = await wait_for(lambda: titled(rx, "a1", "Power restored"), timeout=10)
         assert closed[0]["message"] == "阳光公寓: 张三, meter m1 is switched on again."
         assert not titled(rx, "landlord", "Power restored")  # not asked for
+
+
+async def test_a_close_that_found_the_power_on_is_not_told_as_restored(
+        tmp_path: Path) -> None:
+    notices = """
+        notices: {language: en}
+        """
+    async with receiver() as rx, start_hub(tmp_path, site(rx, notices=notices)) as hub:
+        await hub.component("control", Control).ready()
+        confirmed = collect(hub, "command_confirmed")
+        consume(hub, "m3", "6", 0)  # a3: 5 -> -1, a delayed trip: the power stays on for now
+        await settle(hub)
+        await recharge(hub, "a3", "20")  # the close reads the relay first: already closed
+        done = await wait_for(lambda: of_type(confirmed, "command_confirmed"), timeout=10)
+        assert (done[0].data["command"], done[0].data["sent"]) == ("close", False)
+        assert await wait_for(lambda: titled(rx, "a3", "Payment received"))  # it was paid
+        await asyncio.sleep(0.5)
+        assert not titled(rx, "a3", "Power restored")  # nothing had been cut
