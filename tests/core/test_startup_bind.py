@@ -7,8 +7,10 @@ start order, then every start. A bind that raises StartupRefused stops the hub b
 
 from __future__ import annotations
 
+import os
 import socket
 from collections.abc import Callable, Coroutine
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -19,7 +21,8 @@ from hub.core import Hub
 from hub.exceptions import StartupRefused
 from hub.listen import PortInUse, bind_tcp, bind_udp
 from hub.plugins import PluginManager
-from hub.storage.database.lock import describe_holder
+from hub.storage.database.lock import ProcessLock, describe_holder
+from hub.storage.errors import DatabaseLocked
 from hub.web.server import WebServer
 
 Step = Callable[[], Coroutine[Any, Any, None]]
@@ -146,3 +149,18 @@ def test_the_lock_file_names_its_holder() -> None:
     assert describe_holder('{"pid": 42}') == "pid 42"
     assert describe_holder("42\n") == "pid 42"  # written by an older MeterHub
     assert describe_holder("") == "pid unknown"
+
+
+def test_a_held_database_lock_refuses_naming_the_holder(tmp_path: Path) -> None:
+    db = tmp_path / "data" / "meterhub.db"
+    holder = ProcessLock(db)
+    holder.acquire()
+    try:
+        holder.note(web_port=8123)
+        with pytest.raises(DatabaseLocked, match=rf"\(pid {os.getpid()}, web port 8123\)"):
+            ProcessLock(db).acquire()
+    finally:
+        holder.release()
+    second = ProcessLock(db)
+    second.acquire()  # free again once released
+    second.release()
