@@ -14,6 +14,7 @@ from typing import Any
 from . import __version__
 from .bootstrap import create_hub, prepare, setup_logging
 from .config import apply_logging
+from .exceptions import StartupRefused
 from .plugins import PluginManager
 
 _LOGGER = logging.getLogger(__name__)
@@ -87,15 +88,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.verbose:
         apply_logging(prepared.config)
     hub = create_hub(prepared)
-    loaded = prepared.plugins.loaded()
-    _LOGGER.info("Configuration %s, data in %s", prepared.config.config_path,
-                 prepared.config.data_dir)
-    _LOGGER.info("Loaded plugins: %s", ", ".join(
-        f"{p.name} {p.version or ''}".strip() for p in loaded) or "none")
+    # what was loaded is logged by the hub once it holds its data and ports: a refused
+    # start-up prints its one line alone
     for failed in prepared.plugins.failed():
         _LOGGER.error("Plugin %s left out: %s", failed.name, failed.error)
     try:
         return asyncio.run(hub.run())
+    except StartupRefused as err:  # refused before anything acted: one line, no traceback
+        print(f"meterhub: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         return 130
     except Exception:

@@ -47,6 +47,7 @@ from .exceptions import (
     InvalidEntityId,
     ServiceNotFound,
     ServiceValidationError,
+    StartupRefused,
 )
 from .i18n import Translator
 from .startup import Stage, StartupOrderError, start_order
@@ -751,6 +752,8 @@ class Hub:
         self._stopped: asyncio.Event | None = None
         self._stop_requested: asyncio.Event | None = None
         self._components: dict[str, object] = {}
+        # ports bound in the bind phase, by listener ("web", "link dtu1"), for messages
+        self.ports: dict[str, int] = {}
 
     # --- components ---------------------------------------------------------------
 
@@ -829,6 +832,7 @@ class Hub:
         *,
         start: Callable[[], Coroutine[Any, Any, None]] | None = None,
         stop: Callable[[], Coroutine[Any, Any, None]] | None = None,
+        bind: Callable[[], Coroutine[Any, Any, None]] | None = None,
         requires: Iterable[str] = (),
         after: Iterable[str] = (),
         before: Iterable[str] = (),
@@ -839,23 +843,30 @@ class Hub:
 
         ``requires``: stages that must exist and start first; ``after``/``before``: stages
         this one starts after/before when they exist. Stages stop in the reverse order.
+        ``bind``: what the stage must hold alone (a lock, its listening ports), taken for
+        every stage before any starts; it raises StartupRefused when it cannot, and ``stop``
+        releases what it took even if ``start`` never ran.
         """
         if self.state not in (HubState.NOT_RUNNING, HubState.STARTING):
             raise RuntimeError(f"stage {name!r} added after start-up")
         if any(stage.name == name for stage in self._stages):
             raise ValueError(f"stage {name!r} is already added")
         self._stages.append(Stage(name, start, stop, tuple(requires), tuple(after),
-                                  tuple(before), start_timeout, stop_timeout))
+                                  tuple(before), start_timeout, stop_timeout, bind))
 
     def stage_order(self) -> list[str]:
         """The stages' names in the order they start (StartupOrderError if there is none)."""
         return [stage.name for stage in start_order(self._stages)]
 
     async def start(self) -> None:
-        """Set up plugins, then start every stage in order; fire ``hub_started``.
+        """Set up plugins, bind every stage, then start every stage in order; fire
+        ``hub_started``.
 
-        A plugin whose setup fails is reported by name and left out; a core stage that
-        fails to start stops the hub (and raises), since the hub cannot run without it.
+        A plugin whose setup fails is reported by name and left out. The bind phase takes
+        what stages must hold alone (the database lock, listening ports) before any stage
+        starts: one that cannot stops the hub and raises StartupRefused, with nothing read,
+        commanded or notified. A core stage that fails to start stops the hub (and raises),
+        since the hub cannot run without it.
         """
         if self.state is not HubState.NOT_RUNNING:
             raise RuntimeError(f"hub cannot start from state {self.state}")
@@ -872,6 +883,13 @@ class Hub:
             _LOGGER.error("Start-up order: declared dependencies cannot be met")
             await self.stop(1)
             raise
+        await self._bind_stages()
+        _LOGGER.info("Configuration %s, data in %s, listening on %s",
+                     self.config.config_path, self.config.data_dir,
+                     ", ".join(f"{name} port {port}" for name, port in self.ports.items())
+                     or "no port")
+        _LOGGER.info("Loaded plugins: %s", ", ".join(
+            f"{p.name} {p.version or ''}".strip() for p in self.plugins.loaded()) or "none")
         for stage in self._stages:
             if stage.start is None:
                 stage.started = True
@@ -903,6 +921,25 @@ class Hub:
         _LOGGER.info("MeterHub started: %d plugins, %d services, %d entities",
                      len(self.plugins.loaded()), sum(map(len, self.services.all().values())),
                      len(self.states))
+
+    async def _bind_stages(self) -> None:
+        """Run every stage's ``bind`` in start order; on a failure stop the hub and raise."""
+        for stage in self._stages:
+            if stage.bind is None:
+                continue
+            _LOGGER.debug("Binding %s", stage.name)
+            stage.bound = True  # stop releases what a bind took, even one that failed half-way
+            try:
+                async with asyncio.timeout(stage.start_timeout):
+                    await stage.bind()
+            except StartupRefused as err:
+                _LOGGER.debug("Start-up refused by %s: %s", stage.name, err)
+                await self.stop(1)
+                raise
+            except BaseException as err:
+                _LOGGER.error("Binding %s failed", stage.name, exc_info=err)
+                await self.stop(1)
+                raise
 
     def request_stop(self, exit_code: int = 0) -> None:
         """Ask a running hub to stop (from a signal handler, a service or a test)."""
@@ -943,9 +980,11 @@ class Hub:
         if exit_code is not None:
             self.exit_code = exit_code
         self.state = HubState.STOPPING
+        ran = any(stage.started for stage in self._stages)
         self.bus.fire(EVENT_HUB_STOP)
         for stage in reversed(self._stages):
-            if not stage.started or stage.stop is None:
+            if not (stage.started or stage.bound) or stage.stop is None:
+                stage.bound = False
                 continue
             _LOGGER.debug("Stopping %s", stage.name)
             task = asyncio.get_running_loop().create_task(stage.stop(),
@@ -958,7 +997,7 @@ class Hub:
                 self._background.add(task)
             elif not task.cancelled() and task.exception() is not None:
                 _LOGGER.error("Shutdown of %s failed", stage.name, exc_info=task.exception())
-            stage.started = False
+            stage.started = stage.bound = False
         await self.plugins.teardown_all()
         try:
             await self.block_till_done(TASK_CANCEL_TIMEOUT)
@@ -973,7 +1012,8 @@ class Hub:
         self.state = HubState.STOPPED
         if self._stopped is not None:
             self._stopped.set()
-        _LOGGER.info("MeterHub stopped")
+        # a start refused in the bind phase says so in one line, not followed by this one
+        (_LOGGER.info if ran else _LOGGER.debug)("MeterHub stopped")
 
 
 async def _cancel_all(tasks: Iterable[asyncio.Task[Any]]) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 __all__ = [
     "HubError", "HubStoppingError", "InvalidEntityId", "ServiceNotFound", "ServiceValidationError",
+    "StartupRefused",
 ]
 
 
@@ -38,3 +39,9 @@ class ServiceValidationError(HubError, ValueError):
 
 class HubStoppingError(HubError):
     """Work was submitted to a hub that is shutting down."""
+
+
+class StartupRefused(HubError):
+    """Start-up cannot go on, and nothing has acted yet: a port is taken, another hub holds
+    the database. The message is one line for the person starting the hub: what is wrong and
+    which setting changes it."""

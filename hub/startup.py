@@ -13,6 +13,12 @@ ledger, the links, the web server...). It declares its place by name, never by n
 
 Stages are started in an order that satisfies every edge, ties kept in the order they were
 added, and stopped in the reverse order. A cycle is an error listing the stages on it.
+
+A stage may also declare ``bind``: what it must hold alone (the database's process lock, the
+ports it listens on), taken in the hub's bind phase, for every stage in the same order, before
+any stage starts. A bind that fails (:class:`~hub.exceptions.StartupRefused`) stops start-up
+before anything has read, commanded or notified; ``stop`` releases what ``bind`` took even
+when ``start`` never ran.
 """
 
 from __future__ import annotations
@@ -45,6 +51,8 @@ class Stage:
     before: tuple[str, ...] = ()
     start_timeout: float = STAGE_START_TIMEOUT
     stop_timeout: float = STAGE_STOP_TIMEOUT
+    bind: Callable[[], Coroutine[Any, Any, None]] | None = None
+    bound: bool = field(default=False, compare=False)
     started: bool = field(default=False, compare=False)
 
 

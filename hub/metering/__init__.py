@@ -103,8 +103,8 @@ def setup(hub: Hub) -> None:
     hub.add_component("metering", service)
     hub.add_component("metering.scheduler", scheduler)
     hub.add_component("metering.alarms", alarms)
-    hub.add_stage("links", start=service.start_links, stop=service.stop_links,
-                  after=("storage",))
+    hub.add_stage("links", bind=service.bind_links, start=service.start_links,
+                  stop=service.stop_links, after=("storage",))
     hub.add_stage("metering", start=scheduler.start, stop=scheduler.stop, requires=("links",),
                   after=("storage",))
 

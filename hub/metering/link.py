@@ -102,12 +102,26 @@ class Link(abc.ABC):
         self.id: str = config["id"]
         self.stats = LinkStats()
         self.on_uplink: UplinkHandler | None = None
+        # where this link is written, for messages: links[2] (set by the metering service)
+        self.config_key = "links"
+
+    def setting(self, key: str) -> str:
+        """Where one of this link's settings is changed: ``links[2].listen in hub.yaml:
+        link dtu1``."""
+        return f"{self.config_key}.{key} in hub.yaml: link {self.id}"
+
+    async def bind(self) -> None:  # noqa: B027 - optional hook
+        """Bind every port the link listens on (:func:`hub.listen.bind_tcp`, ``bind_udp``,
+        keyed by :meth:`setting`), before any stage starts; raise PortInUse when one is
+        taken. :meth:`start` then serves on them; :meth:`stop` closes them even if it never
+        started. Nothing else: no reading, no sending."""
 
     async def start(self) -> None:  # noqa: B027 - optional hook
         """Open ports, start servers. Must not block on a meter or a DTU being there."""
 
     async def stop(self) -> None:  # noqa: B027 - optional hook
-        """Close everything; pending requests fail with LinkUnavailable or NoReply."""
+        """Close everything, also what :meth:`bind` took; pending requests fail with
+        LinkUnavailable or NoReply."""
 
     def add_meter(self, meter: MeterRef, model: MeterModel,  # noqa: B027 - optional hook
                   settings: Mapping[str, Any]) -> None:

@@ -108,13 +108,14 @@ class MeteringService:
 
     def _build(self, config: Mapping[str, Any]) -> None:
         registries = self.hub.plugins.registries
-        for link_config in config.get("links") or []:
+        for index, link_config in enumerate(config.get("links") or []):
             link_type = registries.link_types.get(link_config["type"])
             if link_type is None:
                 _LOGGER.error("Link %s: type %s is not loaded; its meters are left out",
                               link_config["id"], link_config["type"])
                 continue
-            self.links[link_config["id"]] = link_type.create(self.hub, link_config)
+            link = self.links[link_config["id"]] = link_type.create(self.hub, link_config)
+            link.config_key = f"links[{index}]"
         for meter_config in config.get("meters") or []:
             if not meter_config.get("enabled", True):
                 continue
@@ -143,6 +144,12 @@ class MeteringService:
                 self._by_account.setdefault(meter_config["account"], []).append(meter)
         for link in self.links.values():
             link.on_uplink = self._on_uplink
+
+    async def bind_links(self) -> None:
+        """Bind every link's listening ports (the hub's bind phase): PortInUse for the first
+        that is taken; those bound before it are closed by :meth:`stop_links`."""
+        for link in self.links.values():
+            await link.bind()
 
     async def start_links(self) -> None:
         """Register the meters with storage, then start every link (one that fails is

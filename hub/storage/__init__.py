@@ -12,10 +12,11 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING, Any
 
+from ..exceptions import StartupRefused
 from ..hookspecs import hookimpl
 from .codec import from_ms, to_ms
 from .const import STORAGE_START_TIMEOUT, STORAGE_STOP_TIMEOUT
-from .errors import StorageError, StorageFull, StorageUnavailable
+from .errors import DatabaseLocked, StorageError, StorageFull, StorageUnavailable
 from .model import (
     CommandRecord,
     ConsumptionRow,
@@ -88,16 +89,26 @@ def config_schema() -> dict[str, Any]:
 
 @hookimpl
 def setup(hub: Hub) -> None:
-    """Create the Storage component and its stage (first to start, last to stop)."""
+    """Create the Storage component and its stage: the first to bind (the database's process
+    lock, before any port: a second hub on the same data is refused naming the first) and
+    to start, and the last to stop."""
     settings = StorageSettings.from_block(hub.config.block("storage"), hub.config.data_dir)
     storage = Storage(settings, time_zone=hub.config.time_zone, hub=hub)
     hub.add_component("storage", storage)
 
+    async def bind() -> None:
+        try:
+            storage.claim()
+        except DatabaseLocked as err:
+            raise StartupRefused(f"{err}, or give this one another --data folder") from None
+
     async def start() -> None:
+        # every port is bound by now: a hub refused by the lock can name this one's web port
+        storage.note_holder(web_port=hub.ports.get("web"))
         await storage.start(spawn=hub.create_background_task)
         storage.attach(hub)
 
-    hub.add_stage("storage", start=start, stop=storage.stop,
+    hub.add_stage("storage", bind=bind, start=start, stop=storage.stop,
                   start_timeout=STORAGE_START_TIMEOUT, stop_timeout=STORAGE_STOP_TIMEOUT)
 
 

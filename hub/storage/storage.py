@@ -96,6 +96,16 @@ class Storage:
         """Whether the database is open for reads and writes."""
         return self.status == "ok"
 
+    def claim(self) -> None:
+        """Take the database's process lock now (the hub's bind phase), or raise
+        DatabaseLocked naming the MeterHub that holds it; kept until :meth:`stop`."""
+        self._lock.acquire()
+
+    def note_holder(self, **facts: Any) -> None:
+        """Record facts about this process in the lock (``web_port=8123``) for a MeterHub
+        refused by it to show."""
+        self._lock.note(**facts)
+
     async def start(self, spawn: Spawn | None = None) -> None:
         """Open the database and start the writer; never raises for a database problem.
 
@@ -115,7 +125,9 @@ class Storage:
         self._tasks.append(self._spawn(self._maintenance_loop(), "storage maintenance"))
 
     async def _open(self) -> None:
-        self._lock.acquire()
+        claimed = self._lock.held  # taken by claim(): kept through a failed open
+        if not claimed:
+            self._lock.acquire()
         try:
             await self._wdb.open_with(open_writer, self.path, self._migrations)
             await self._wdb.run(transaction.set_synchronous, self.settings.synchronous)
@@ -127,7 +139,8 @@ class Storage:
                 self._free.put_nowait(reader)
         except BaseException:
             await self._close_connections()
-            self._lock.release()
+            if not claimed:
+                self._lock.release()
             raise
         self.status, self.problem = "ok", None
         _LOGGER.info("Storage open: %s", self.path)
@@ -181,7 +194,7 @@ class Storage:
         await self._close_connections()
         if was_open:
             closed_cleanly(self.path)
-            self._lock.release()
+        self._lock.release()  # also a claim never opened
         self.status = "stopped"
 
     async def _close_connections(self) -> None:

@@ -21,6 +21,7 @@ def setup(hub: Hub) -> None:
     server = WebServer(hub)
     hub.add_component("web", server)
     # the faces come up after what they show (and the NB-IoT pushes they take reach links)
-    hub.add_stage("web", start=server.start, stop=server.stop,
+    # its port is bound with every other before any stage starts (a taken port acts on nothing)
+    hub.add_stage("web", bind=server.bind, start=server.start, stop=server.stop,
                   after=("storage", "links", "metering", "ledger", "billing", "analysis",
                          "control"))

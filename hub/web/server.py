@@ -17,6 +17,7 @@ from meterhub_frontend import STATIC, TEMPLATES
 from .. import __version__
 from ..core import Context
 from ..exceptions import ServiceNotFound, ServiceValidationError
+from ..listen import Listening, bind_tcp
 from ..util.jsonutil import dumps
 from .routes import HUB_KEY, is_self_authenticated
 
@@ -31,12 +32,14 @@ def json_response(value: Any, status: int = 200) -> web.Response:
 
 
 class WebServer:
-    """Runs the aiohttp app on ``http.host``/``http.port``."""
+    """Runs the aiohttp app on ``http.host``/``http.port``: bound in the hub's bind phase,
+    served once every stage before it has started."""
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.runner: web.AppRunner | None = None
         self.port: int | None = None
+        self.listening: Listening | None = None
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(TEMPLATES)),
             autoescape=jinja2.select_autoescape(["html"]),
@@ -64,24 +67,35 @@ class WebServer:
                 _LOGGER.exception("Routes of plugin %s could not be added", info.name)
         return app
 
-    async def start(self) -> None:
-        """Start serving; the bound port is in ``self.port`` (useful with port 0)."""
+    async def bind(self) -> None:
+        """Bind ``http.host``/``http.port`` (PortInUse naming the key when it is taken); the
+        bound port is in ``self.port`` (useful with port 0)."""
         config = self.hub.config
+        self.listening = bind_tcp(config.http_host, config.http_port,
+                                  key="http: port in hub.yaml, or --port")
+        self.port = self.listening.port
+        self.hub.ports["web"] = self.port
+
+    async def start(self) -> None:
+        """Serve on the bound socket (bound now if :meth:`bind` did not run)."""
+        if self.listening is None:
+            await self.bind()
+        assert self.listening is not None
         self.runner = web.AppRunner(self.build_app(), access_log=None)
         await self.runner.setup()
-        site = web.TCPSite(self.runner, config.http_host, config.http_port,
-                           reuse_address=True)
-        await site.start()
-        server = site._server  # aiohttp has no public accessor for the bound socket
-        sockets = getattr(server, "sockets", None) or []
-        self.port = sockets[0].getsockname()[1] if sockets else config.http_port
-        _LOGGER.info("Dashboard on http://%s:%s/", _display_host(config.http_host), self.port)
+        for sock in self.listening.take():
+            await web.SockSite(self.runner, sock).start()
+        _LOGGER.info("Dashboard on http://%s:%s/", _display_host(self.hub.config.http_host),
+                     self.port)
 
     async def stop(self) -> None:
-        """Stop serving."""
+        """Stop serving; close a socket bound but never served."""
         if self.runner is not None:
             await self.runner.cleanup()
             self.runner = None
+        if self.listening is not None:
+            self.listening.close()
+            self.listening = None
 
     @web.middleware
     async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:

@@ -38,6 +38,7 @@ import aiohttp
 from aiohttp import web
 
 from hub.core import Context
+from hub.listen import Listening, bind_tcp, bind_udp
 from hub.metering.link import DownlinkQueue, Link, LinkUnavailable
 from hub.metering.model import (
     Command,
@@ -205,6 +206,8 @@ class NbiotLink(Link, DownlinkQueue):
         self._delivering: dict[str, asyncio.Task[None]] = {}
         self._confirming: set[asyncio.Task[None]] = set()
         self._runner: web.AppRunner | None = None
+        self._udp_bound: Listening | None = None
+        self._http_bound: Listening | None = None
         self.http_port: int | None = None
         self._session: aiohttp.ClientSession | None = None
         self._expiry: asyncio.Task[None] | None = None
@@ -252,9 +255,24 @@ class NbiotLink(Link, DownlinkQueue):
 
     # --- life-cycle ---------------------------------------------------------------------
 
+    async def bind(self) -> None:
+        """Bind the ``udp`` socket and the own push listener (``http``) if set, before any
+        stage starts (PortInUse naming ``links[i].udp`` / ``links[i].http``). Pushes
+        through the hub's web server need nothing here: the web server binds its own port."""
+        if self.udp_listen is not None:
+            self._udp_bound = bind_udp(*self.udp_listen, key=self.setting("udp"))
+            self.hub.ports[f"link {self.id} udp"] = self._udp_bound.port
+        if self.http_listen is not None:
+            self._http_bound = bind_tcp(*self.http_listen, key=self.setting("http"))
+            self.http_port = self._http_bound.port
+            self.hub.ports[f"link {self.id} http"] = self.http_port
+
     async def start(self) -> None:
-        """Load open commands, open the UDP socket and the own push listener if set."""
+        """Load open commands, serve the UDP socket and the own push listener if set (on
+        the sockets bound by :meth:`bind`; bound now if it did not run)."""
         loop = asyncio.get_running_loop()
+        if self._udp_bound is None and self._http_bound is None:
+            await self.bind()
         try:
             loaded = await self.store.load()
         except Exception as err:  # storage down: keep running, commands cannot be queued
@@ -263,23 +281,19 @@ class NbiotLink(Link, DownlinkQueue):
         if loaded:
             _LOGGER.info("Link %s: %d queued commands wait for their meters", self.id,
                          len(loaded))
-        if self.udp_listen is not None:
+        if self._udp_bound is not None:
             transport, _ = await loop.create_datagram_endpoint(
-                lambda: _Endpoint(self), local_addr=self.udp_listen)
+                lambda: _Endpoint(self), sock=self._udp_bound.take()[0])
             self.endpoint = transport
-        if self.http_listen is not None:
+        if self._http_bound is not None:
             app = web.Application(client_max_size=self.max_body)
             app[HUB_KEY] = self.hub
             app[_LINK_KEY] = self
             app.add_routes(routes())
             self._runner = web.AppRunner(app, access_log=None)
             await self._runner.setup()
-            site = web.TCPSite(self._runner, self.http_listen[0], self.http_listen[1])
-            await site.start()
-            server = site._server  # aiohttp has no public accessor for the bound socket
-            sockets = getattr(server, "sockets", None) or []
-            self.http_port = (int(sockets[0].getsockname()[1]) if sockets
-                              else self.http_listen[1])
+            for sock in self._http_bound.take():
+                await web.SockSite(self._runner, sock).start()
         self._expiry = self.hub.create_background_task(self._expiry_loop(),
                                                        f"link {self.id} expiry")
         self._started = True
@@ -306,6 +320,10 @@ class NbiotLink(Link, DownlinkQueue):
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        for bound in (self._udp_bound, self._http_bound):  # bound, perhaps never served
+            if bound is not None:
+                bound.close()
+        self._udp_bound = self._http_bound = None
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -16,6 +16,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from hub.listen import Listening, bind_tcp
 from hub.metering.dtu import Dtu, DtuLink
 from hub.metering.link import LinkUnavailable
 from hub.metering.model import MeterModel, MeterRef
@@ -120,7 +121,7 @@ class DtuProtocol(LinkProtocol):
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if not self.link.bind(self, outcome):
+        if not self.link.register_connection(self, outcome):
             return
         self.filter = StreamFilter(heartbeat=heartbeat,
                                    prefix=self.link.registration.stream_prefix(outcome))
@@ -197,7 +198,8 @@ class DtuServerLink(DtuLink):
         self.flood_limit = int(config.get("flood_limit", 131072))
         self.max_pending = int(config.get("max_pending", 256))
         self.pending_connections: set[DtuProtocol] = set()
-        self._server: asyncio.Server | None = None
+        self.listening: Listening | None = None
+        self._servers: list[asyncio.Server] = []
         self._watchdog: asyncio.Task[None] | None = None
         self._known_cache: list[str] | None = None
         self._warned_hosts: set[str] = set()
@@ -218,13 +220,22 @@ class DtuServerLink(DtuLink):
 
     # --- life-cycle -------------------------------------------------------------------
 
+    async def bind(self) -> None:
+        """Bind ``listen`` before any stage starts (PortInUse naming ``links[i].listen``)."""
+        self.listening = bind_tcp(self.host, self.port, key=self.setting("listen"))
+        self.hub.ports[f"link {self.id}"] = self.listening.port
+
     async def start(self) -> None:
-        """Listen for DTUs."""
+        """Listen for DTUs on the bound socket (bound now if :meth:`bind` did not run)."""
+        if self.listening is None:
+            await self.bind()
+        assert self.listening is not None
         loop = asyncio.get_running_loop()
-        self._server = await loop.create_server(
-            lambda: DtuProtocol(self), self.host, self.port, reuse_address=True, backlog=1024)
+        for sock in self.listening.take():
+            self._servers.append(await loop.create_server(
+                lambda: DtuProtocol(self), sock=sock, backlog=1024))
         addresses = ", ".join(f"{s.getsockname()[0]}:{s.getsockname()[1]}"
-                              for s in self._server.sockets)
+                              for server in self._servers for s in server.sockets)
         _LOGGER.info("Link %s: waiting for %d DTUs on %s", self.id, len(self.table.dtus),
                      addresses)
         self.table.publish_all()
@@ -234,25 +245,28 @@ class DtuServerLink(DtuLink):
     @property
     def bound_port(self) -> int:
         """The port actually listened on (``listen: 127.0.0.1:0`` picks a free one)."""
-        if self._server is None or not self._server.sockets:
-            return self.port
-        return int(self._server.sockets[0].getsockname()[1])
+        if not self._servers or not self._servers[0].sockets:
+            return self.listening.port if self.listening and self.listening.sockets else self.port
+        return int(self._servers[0].sockets[0].getsockname()[1])
 
     async def stop(self) -> None:
         """Stop listening and close every DTU connection."""
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
-        server, self._server = self._server, None
-        if server is not None:
+        servers, self._servers = self._servers, []
+        for server in servers:
             server.close()
+        if self.listening is not None:  # bound, never served
+            self.listening.close()
+            self.listening = None
         protocols = list(self.pending_connections)
         protocols += [dtu.channel for dtu in self.table.dtus.values()
                       if isinstance(dtu.channel, DtuProtocol)]
         for protocol in protocols:
             protocol.close_reason = "link stopped"
             protocol.abort()
-        if server is not None:
+        for server in servers:
             await server.wait_closed()
         await asyncio.sleep(0)
 
@@ -269,7 +283,7 @@ class DtuServerLink(DtuLink):
 
     # --- connections ------------------------------------------------------------------
 
-    def bind(self, protocol: DtuProtocol, match: Match) -> bool:
+    def register_connection(self, protocol: DtuProtocol, match: Match) -> bool:
         """A connection registered as ``match.dtu_id``: admit (replacing older) or refuse."""
         self.pending_connections.discard(protocol)
         dtu = self.table.admit(match.dtu_id, protocol.peer)
@@ -316,7 +330,7 @@ class DtuServerLink(DtuLink):
     @property
     def online(self) -> bool:
         """Listening (individual DTUs have their own online state)."""
-        return self._server is not None
+        return bool(self._servers)
 
     def status(self) -> dict[str, Any]:
         """Listening address, counters, and every DTU's state."""

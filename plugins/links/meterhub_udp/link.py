@@ -14,6 +14,7 @@ import logging
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from hub.listen import Listening, bind_udp
 from hub.metering.dtu import Dtu, DtuLink
 from hub.metering.registration import Match, StreamFilter
 from hub.metering.stream import BoundedReader
@@ -103,16 +104,26 @@ class UdpLink(DtuLink):
         self.channels: dict[str, UdpChannel] = {}
         self.by_address: dict[Address, str] = {}
         self.endpoint: asyncio.DatagramTransport | None = None
+        self.listening: Listening | None = None
         self._unknown: set[Address] = set()
         self._watchdog: asyncio.Task[None] | None = None
 
     # --- life-cycle -------------------------------------------------------------------
 
+    async def bind(self) -> None:
+        """Bind ``listen`` before any stage starts (PortInUse naming ``links[i].listen``)."""
+        self.listening = bind_udp(self.host, self.port, key=self.setting("listen"))
+        self.hub.ports[f"link {self.id}"] = self.listening.port
+
     async def start(self) -> None:
-        """Listen; DTUs with a fixed address are reachable at once."""
+        """Listen on the bound socket (bound now if :meth:`bind` did not run); DTUs with a
+        fixed address are reachable at once."""
+        if self.listening is None:
+            await self.bind()
+        assert self.listening is not None
         loop = asyncio.get_running_loop()
-        transport, _ = await loop.create_datagram_endpoint(
-            lambda: _Endpoint(self), local_addr=(self.host, self.port), reuse_port=False)
+        sock = self.listening.take()[0]
+        transport, _ = await loop.create_datagram_endpoint(lambda: _Endpoint(self), sock=sock)
         self.endpoint = transport
         _LOGGER.info("Link %s: listening for %d DTUs on UDP %s:%d", self.id,
                      len(self.table.dtus), self.host, self.bound_port)
@@ -135,6 +146,9 @@ class UdpLink(DtuLink):
         self.by_address.clear()
         if endpoint is not None:
             endpoint.close()
+        if self.listening is not None:  # bound, never served
+            self.listening.close()
+            self.listening = None
         await asyncio.sleep(0)
 
     @property
