@@ -215,7 +215,7 @@ class Storage:
         now = int(self._clock() * 1000)
         oldest = now - self.settings.retention_days * _DAY_MS
         try:
-            ts, registers, values = check_reading(
+            ts, checked = check_reading(
                 reading, now, int(self.settings.future_tolerance_s * 1000), oldest)
         except Rejected as err:
             self.rejected += 1
@@ -223,7 +223,11 @@ class Storage:
             _LOGGER.warning("Reading of %s at %s rejected: %s",
                             getattr(reading, "meter_id", "?"), when, err)
             return ReadingOutcome(ReadingStatus.REJECTED, str(err))
-        return PendingReading.of(reading, ts, registers, values)
+        if checked.flagged:
+            _LOGGER.warning("Reading of %s at %s: %s left out, the rest is kept", reading.meter_id,
+                            reading.time.isoformat(),
+                            "; ".join(why for _name, why in checked.flagged))
+        return PendingReading.of(reading, ts, checked)
 
     def _check_writable(self) -> None:
         if self.status != "ok":
