@@ -8,7 +8,8 @@ cumulative)``. So the charges of a period always add up to its bill (each line r
 to the fen, whatever the number of readings.
 
 Usage comes from storage's ``consumption`` intervals: the tariff's quantity register
-(``energy_import_total``, else ``energy_combined_total``, for kWh; ``water_total`` for m3)
+(``energy_import_total`` for kWh; ``water_total`` for m3; combined energy is a signed register
+that storage never counts)
 gives the quantity, the meter's own tariff registers (``energy_import_t1``..) go to
 ``Usage.registers``; other registers (export...) are not billed. A withdrawn interval (a late
 reading re-split it; negative quantity) is priced like usage and subtracted.
@@ -47,7 +48,7 @@ QUANTITY_STEP = Decimal("1e-9")
 EXACT = Context(prec=60, rounding=ROUND_HALF_EVEN)
 
 QUANTITY_REGISTERS: Mapping[str, tuple[str, ...]] = {
-    "kWh": ("energy_import_total", "energy_combined_total"),
+    "kWh": ("energy_import_total",),
     "m3": ("water_total",),
 }
 TARIFF_REGISTER = re.compile(r"^energy_import_t\d{1,2}$")

@@ -91,6 +91,14 @@ def reports_by_itself(meters: list[Meter]) -> dict[str, Any]:
     }
 
 
+def _storage_note(not_stored: dict[str, str]) -> dict[str, Any]:
+    """What a read answer adds about storage: every reading it names is committed (the
+    answer waited for that), or ``not_stored`` says plainly which is not and why."""
+    if not not_stored:
+        return {"stored": True}
+    return {"stored": False, "not_stored": not_stored}
+
+
 @hookimpl
 def setup(hub: Hub) -> None:
     """Create the metering service, its stages and the meter.* services."""
@@ -111,6 +119,10 @@ def setup(hub: Hub) -> None:
     async def read(call: ServiceCall) -> dict[str, Any]:
         """Read meters now: one (meter_id), several (meters), or by tags / link.
 
+        The answer comes once storage committed every reading it reports (``stored: true``),
+        so a reading it names survives a crash; otherwise ``stored: false`` and
+        ``not_stored`` says which meter's reading is not stored and why.
+
         A sleeping (NB-IoT) meter cannot be asked: it is listed under ``reports_by_itself``
         with its last report, and a ``note`` says so, never an unexplained empty answer."""
         data = call.data
@@ -120,20 +132,22 @@ def setup(hub: Hub) -> None:
                     **reports_by_itself([service.meters[data["meter_id"]]])}
         if "meter_id" in data:
             try:
-                reading = await service.read(data["meter_id"], points=data.get("points"),
-                                             context=call.context)
+                reading, not_stored = await service.read_stored(
+                    data["meter_id"], points=data.get("points"), context=call.context)
             except KeyError as err:
                 raise ServiceValidationError("meter.read", [f"meter_id: {err.args[0]}"]) from None
             except ReadFailed as err:
                 return {"read": [], "failed": [data["meter_id"]], "errors": [str(err)]}
-            return {"read": [data["meter_id"]], "failed": [], "readings": [reading]}
+            return {"read": [data["meter_id"]], "failed": [], "readings": [reading],
+                    **_storage_note({reading.meter_id: not_stored} if not_stored else {})}
         meters = service.select(meters=data.get("meters", ()), tags=data.get("tags"),
                                 link=data.get("link"))
-        ok, failed = await service.read_many(meters, source=ReadingSource.ON_DEMAND,
-                                             points=data.get("points"), context=call.context)
+        done = await service.read_many_stored(meters, source=ReadingSource.ON_DEMAND,
+                                              points=data.get("points"), context=call.context)
         scheduler.publish_stats()
         sleeping = [meter for meter in meters if sleeps(meter)]
-        return {"read": ok, "failed": failed,
+        return {"read": done.read, "failed": done.failed,
+                **(_storage_note(done.not_stored) if done.read else {}),
                 **(reports_by_itself(sleeping) if sleeping else {})}
 
     hub.services.register("meter", "read", read, READ_SCHEMA,

@@ -11,3 +11,7 @@ MAIN_REGISTERS: Final = (
     ("water_total", "m3"),
 )
 
+
+# How long a read that answers a user waits for storage to commit its reading (seconds);
+# past it the answer says the reading is not stored yet.
+STORE_WAIT_S: Final = 30.0

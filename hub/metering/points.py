@@ -14,6 +14,7 @@ __all__ = [
     "POINTS",
     "RELAY_CLOSED",
     "RELAY_OPEN",
+    "SIGNED_REGISTERS",
     "VALVE_ABNORMAL",
     "VALVE_CLOSED",
     "VALVE_OPEN",
@@ -26,7 +27,7 @@ __all__ = [
 class PointType(StrEnum):
     """How a point behaves."""
 
-    REGISTER = "register"  # cumulative counter: consumption is its delta
+    REGISTER = "register"  # cumulative: consumption is its delta (unless the point is signed)
     INSTANT = "instant"  # instantaneous value
     STATUS = "status"  # decoded status (relay, valve, flags, raw words)
     MONEY = "money"  # an amount kept by the meter (prepaid balance)
@@ -34,17 +35,24 @@ class PointType(StrEnum):
 
 @dataclass(frozen=True, slots=True)
 class PointInfo:
-    """What a point key means."""
+    """What a point key means.
+
+    A ``signed`` register is cumulative but not a counter: it may fall and go below zero
+    (DL/T 645 combined active energy, DI ``00000000``, is forward minus reverse on a net
+    meter and signed by the standard). Storage keeps its values and never counts them.
+    """
 
     key: str
     type: PointType
     unit: str
     name_en: str
     name_zh: str
+    signed: bool = False
 
 
-def _p(key: str, type_: PointType, unit: str, en: str, zh: str) -> PointInfo:
-    return PointInfo(key, type_, unit, en, zh)
+def _p(key: str, type_: PointType, unit: str, en: str, zh: str,
+       signed: bool = False) -> PointInfo:
+    return PointInfo(key, type_, unit, en, zh, signed)
 
 
 _R, _I, _S, _M = PointType.REGISTER, PointType.INSTANT, PointType.STATUS, PointType.MONEY
@@ -57,9 +65,10 @@ _POINTS: list[PointInfo] = [
     _p("energy_export_total", _R, "kWh", "Reverse active energy, total", "反向有功总电能"),
     *(_p(f"energy_export_{t}", _R, "kWh", f"Reverse active energy, tariff {t[1]} ({en})",
          f"反向有功{zh}电能") for t, en, zh in _BANDS),
-    _p("energy_combined_total", _R, "kWh", "Combined active energy, total", "组合有功总电能"),
+    _p("energy_combined_total", _R, "kWh", "Combined active energy, total", "组合有功总电能",
+       signed=True),
     *(_p(f"energy_combined_{t}", _R, "kWh", f"Combined active energy, tariff {t[1]} ({en})",
-         f"组合有功{zh}电能") for t, en, zh in _BANDS),
+         f"组合有功{zh}电能", signed=True) for t, en, zh in _BANDS),
     _p("water_total", _R, "m3", "Cumulative flow", "累计流量"),
     _p("water_settlement", _R, "m3", "Flow at the settlement day", "结算日累计流量"),
     _p("voltage", _I, "V", "Voltage", "电压"),
@@ -89,6 +98,10 @@ _POINTS: list[PointInfo] = [
 ]
 
 POINTS: dict[str, PointInfo] = {point.key: point for point in _POINTS}
+
+SIGNED_REGISTERS: frozenset[str] = frozenset(
+    point.key for point in _POINTS if point.type is PointType.REGISTER and point.signed)
+"""Registers that are not counters: kept as read, never counted (see :class:`PointInfo`)."""
 
 RELAY_OPEN = "open"  # tripped: no power to the tenant
 RELAY_CLOSED = "closed"

@@ -6,8 +6,10 @@ misses in a row mark a meter offline, its next success marks it online again. Ev
 fires ``reading`` or ``read_failed``, and updates the meter's state ``meter.<id>``.
 
 Metering sits below storage: it never imports it. What it needs of the ``storage``
-component (a place to record each meter's kind and tags) is the :class:`MeterRegistry`
-interface, which storage's component provides.
+component is declared here and storage's component provides it: a place to record each
+meter's kind and tags (:class:`MeterRegistry`), and word of when a reading is committed
+(:class:`ReadingCommits`), so a read that answers a user with a reading answers only once the
+reading is stored. Scheduled reads never wait for it.
 """
 
 from __future__ import annotations
@@ -24,7 +26,7 @@ from ..core import Context
 from ..events import EVENT_METER_OFFLINE, EVENT_METER_ONLINE, EVENT_READ_FAILED, EVENT_READING
 from ..util.dt import utcnow
 from ..util.ids import slugify
-from .const import MAIN_REGISTERS
+from .const import MAIN_REGISTERS, STORE_WAIT_S
 from .link import Link, LinkUnavailable
 from .model import (
     Capability,
@@ -42,7 +44,14 @@ from .stats import CollectionStats
 if TYPE_CHECKING:
     from ..core import Hub
 
-__all__ = ["Meter", "MeterRegistry", "MeteringService", "ReadFailed"]
+__all__ = [
+    "Meter",
+    "MeterRegistry",
+    "MeteringService",
+    "ReadFailed",
+    "ReadingCommits",
+    "StoredReads",
+]
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -54,6 +63,41 @@ class MeterRegistry(Protocol):
     async def upsert_meters(self, specs: Iterable[Mapping[str, Any]]) -> int:
         """Add or update meters (``id``, ``kind``, ``tags``, ``device``, ``name``)."""
         ...
+
+
+class CommitOutcome(Protocol):
+    """What a committed (or refused) reading's future resolves to."""
+
+    @property
+    def stored(self) -> bool:
+        """Whether the reading is in the database now."""
+        ...
+
+    @property
+    def reason(self) -> str:
+        """Why it is not (empty when stored)."""
+        ...
+
+
+@runtime_checkable
+class ReadingCommits(Protocol):
+    """What an on-demand read asks of the ``storage`` component: when is a reading committed."""
+
+    def watch_commit(self, reading_id: str) -> asyncio.Future[CommitOutcome] | None:
+        """Called before the reading is fired: a future resolved with its outcome once the
+        COMMIT that holds it returned (or failed with why it was not stored); None when
+        readings fired on the bus are not recorded."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class StoredReads:
+    """Reads that waited for storage: who was read, who failed, whose reading is not stored."""
+
+    read: list[str]
+    failed: list[str]
+    readings: list[Reading]
+    not_stored: dict[str, str]
 
 
 @dataclass
@@ -210,7 +254,26 @@ class MeteringService:
     async def read(self, meter_id: str, *, points: Sequence[str] | None = None,
                    source: ReadingSource = ReadingSource.ON_DEMAND,
                    context: Context | None = None) -> Reading:
-        """Read one meter now (with retries); raise ReadFailed with the reason."""
+        """Read one meter now (with retries); raise ReadFailed with the reason.
+
+        The reading is fired and queued for storage; this does not wait for its commit
+        (see :meth:`read_stored`)."""
+        reading, _commit = await self._read(meter_id, points, source, context, durable=False)
+        return reading
+
+    async def read_stored(self, meter_id: str, *, points: Sequence[str] | None = None,
+                          source: ReadingSource = ReadingSource.ON_DEMAND,
+                          context: Context | None = None) -> tuple[Reading, str | None]:
+        """Read one meter now and wait until storage committed the reading.
+
+        Returns the reading and None once it is stored, or the reading and why it is not
+        stored (yet): a user is told a reading was taken only with what became of it."""
+        reading, commit = await self._read(meter_id, points, source, context, durable=True)
+        return reading, await self._not_stored(reading, commit)
+
+    async def _read(self, meter_id: str, points: Sequence[str] | None,
+                    source: ReadingSource, context: Context | None, *,
+                    durable: bool) -> tuple[Reading, asyncio.Future[CommitOutcome] | None]:
         meter = self.meters.get(meter_id)
         if meter is None:
             raise KeyError(f"unknown meter '{meter_id}'")
@@ -240,7 +303,8 @@ class MeteringService:
                     continue
                 elapsed = asyncio.get_running_loop().time() - started
                 return self._accept(meter, result, source, context,
-                                    {"attempts": attempt + 1, "seconds": round(elapsed, 3)})
+                                    {"attempts": attempt + 1, "seconds": round(elapsed, 3)},
+                                    durable=durable)
         self._failure(meter, last_error, source, context, retries + 1)
         raise ReadFailed(f"meter {meter_id}: {last_error}")
 
@@ -263,36 +327,91 @@ class MeteringService:
                         context: Context | None = None) -> tuple[list[str], list[str]]:
         """Read meters: groups concurrently, meters of one group one after another.
 
-        Returns the ids of the meters read and of those that failed.
+        Returns the ids of the meters read and of those that failed. Never waits for
+        storage: a reading plan's throughput is the links' alone.
         """
+        done = await self._read_groups(meters, source, points, context, durable=False)
+        return done.read, done.failed
+
+    async def read_many_stored(self, meters: Iterable[Meter], *,
+                               source: ReadingSource = ReadingSource.ON_DEMAND,
+                               points: Sequence[str] | None = None,
+                               context: Context | None = None) -> StoredReads:
+        """Like :meth:`read_many`, answering once every reading is committed (or says why
+        one is not stored)."""
+        return await self._read_groups(meters, source, points, context, durable=True)
+
+    async def _read_groups(self, meters: Iterable[Meter], source: ReadingSource,
+                           points: Sequence[str] | None, context: Context | None, *,
+                           durable: bool) -> StoredReads:
         groups: dict[str, list[Meter]] = defaultdict(list)
         for meter in meters:
             if Capability.SLEEPY not in meter.model.capabilities:
                 groups[meter.group].append(meter)
-        ok: list[str] = []
-        failed: list[str] = []
+        done = StoredReads([], [], [], {})
+        waits: list[Any] = []
+
+        async def _stored(reading: Reading,
+                          commit: asyncio.Future[CommitOutcome] | None) -> None:
+            why = await self._not_stored(reading, commit)
+            if why is not None:
+                done.not_stored[reading.meter_id] = why
 
         async def _group(members: list[Meter]) -> None:
             for meter in members:
                 try:
-                    await self.read(meter.id, points=points, source=source, context=context)
-                    ok.append(meter.id)
+                    reading, commit = await self._read(meter.id, points, source, context,
+                                                       durable=durable)
+                    done.read.append(meter.id)
+                    if durable:
+                        done.readings.append(reading)
+                        waits.append(_stored(reading, commit))
                 except ReadFailed:
-                    failed.append(meter.id)
+                    done.failed.append(meter.id)
                 except Exception:
-                    failed.append(meter.id)
+                    done.failed.append(meter.id)
                     _LOGGER.exception("Read of %s failed unexpectedly", meter.id)
 
         await asyncio.gather(*(_group(members) for members in groups.values()))
-        return ok, failed
+        await asyncio.gather(*waits)
+        return done
+
+    def _watch_commit(self, reading: Reading) -> asyncio.Future[CommitOutcome] | None:
+        """Ask storage (before the reading is fired) to tell when it is committed."""
+        if not self.hub.has_component("storage"):
+            return None
+        storage = self.hub.component("storage", object)
+        if not isinstance(storage, ReadingCommits):
+            return None
+        return storage.watch_commit(reading.id)
+
+    @staticmethod
+    async def _not_stored(reading: Reading,
+                          commit: asyncio.Future[CommitOutcome] | None) -> str | None:
+        """Wait (bounded) for a watched reading's commit; None once stored, else why not."""
+        if commit is None:
+            return f"reading {reading.id} is not stored: readings are not recorded"
+        try:
+            async with asyncio.timeout(STORE_WAIT_S):
+                outcome = await commit
+        except TimeoutError:
+            return (f"reading {reading.id} is not stored yet: storage did not commit it "
+                    f"within {STORE_WAIT_S:g} s")
+        except Exception as err:  # storage refused it (disk full, stopped...)
+            return f"reading {reading.id} is not stored: {err}"
+        if not outcome.stored:
+            return f"reading {reading.id} is not stored: {outcome.reason}"
+        return None
 
     def _accept(self, meter: Meter, result: ReadResult, source: ReadingSource,
                 context: Context | None, quality: Mapping[str, Any],
-                when: datetime | None = None) -> Reading:
+                when: datetime | None = None, *, durable: bool = False,
+                ) -> tuple[Reading, asyncio.Future[CommitOutcome] | None]:
         reading = Reading.from_result(
             meter.id, result, when or utcnow(), device=meter.ref.address,
             link_id=meter.link.id, source=source, quality=quality,
         )
+        commit = self._watch_commit(reading) if durable else None
         meter.last_reading = reading
         meter.registers.update(reading.registers)
         meter.values.update(reading.values)
@@ -308,7 +427,7 @@ class MeteringService:
         self.hub.bus.fire(EVENT_READING, {"meter_id": meter.id, "reading": reading},
                           context=ctx)
         self._update_state(meter, ctx)
-        return reading
+        return reading, commit
 
     def _failure(self, meter: Meter, error: str, source: ReadingSource,
                  context: Context | None, attempts: int) -> None:

@@ -47,4 +47,5 @@ CODE_BASELINE: Final = "b"  # a new baseline: first value, new device or confirm
 CODE_WRAP: Final = "w"  # counted across a rollover; followed by the modulus digits
 CODE_QUARANTINED: Final = "q"  # spike or unexplained drop: not counted, not a baseline
 CODE_JITTER: Final = "j"  # tiny backward step: ignored, the baseline stays
+CODE_SIGNED: Final = "s"  # a signed register (combined energy): kept as read, never counted
 

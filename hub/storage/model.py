@@ -28,6 +28,7 @@ VERDICT_NAMES: dict[str, str] = {
     "w": "rollover",
     "q": "quarantined",
     "j": "jitter",
+    "s": "signed",
 }
 
 
@@ -38,11 +39,15 @@ def verdict_name(code: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class ReadingOutcome:
-    """The acknowledgement of one reading: stored (committed), duplicate or rejected."""
+    """The acknowledgement of one reading: stored (committed), duplicate or rejected.
+
+    ``verdicts``: each stored register's counter verdict; ``flagged``: the points that failed
+    their rule and were left out (the rest of the reading is stored), with why."""
 
     status: ReadingStatus
     reason: str = ""
     verdicts: dict[str, str] = field(default_factory=dict)
+    flagged: dict[str, str] = field(default_factory=dict)
 
     @property
     def stored(self) -> bool:
@@ -68,20 +73,36 @@ class PendingReading:
     status: str | None
     quality: str | None
     meter_time: int | None  # epoch ms
-    registers: tuple[tuple[str, Decimal], ...]
+    registers: tuple[tuple[str, Decimal], ...]  # counters: through the counter rules
     values: tuple[tuple[str, Decimal], ...]
+    signed: tuple[tuple[str, Decimal], ...] = ()  # signed registers: kept, never counted
+    flagged: tuple[tuple[str, str], ...] = ()  # points left out: (name, why)
     future: asyncio.Future[ReadingOutcome] | None = None
     outcome: ReadingOutcome | None = None
 
     @classmethod
-    def of(cls, reading: Reading, ts: int, registers: tuple[tuple[str, Decimal], ...],
-           values: tuple[tuple[str, Decimal], ...]) -> PendingReading:
-        """The pending form of a validated reading (``ts``: its time in epoch ms)."""
+    def of(cls, reading: Reading, ts: int, checked: CheckedPoints) -> PendingReading:
+        """The pending form of a validated reading (``ts``: its time in epoch ms).
+
+        Flagged points are recorded in the reading's quality (``flagged``: name -> why)."""
+        quality = reading.quality
+        if checked.flagged:
+            quality = {**quality, "flagged": dict(checked.flagged)}
         return cls(reading.meter_id, reading.id, ts, reading.device,
                    SOURCE_CODES.get(reading.source, 0), reading.link_id,
-                   codec.dumps_cached(reading.status), codec.dumps_cached(reading.quality),
+                   codec.dumps_cached(reading.status), codec.dumps_cached(quality),
                    codec.to_ms(reading.meter_time) if reading.meter_time else None,
-                   registers, values)
+                   checked.registers, checked.values, checked.signed, checked.flagged)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedPoints:
+    """A reading's points after the checks: counters, values, signed registers, flagged."""
+
+    registers: tuple[tuple[str, Decimal], ...]
+    values: tuple[tuple[str, Decimal], ...]
+    signed: tuple[tuple[str, Decimal], ...] = ()
+    flagged: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

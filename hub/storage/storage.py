@@ -88,6 +88,9 @@ class Storage:
         self.status = "stopped"
         self.problem: str | None = None
         self.rejected = 0
+        # readings someone waits on (an on-demand read): their id -> the future the writer
+        # resolves after the commit that holds them (see watch_commit)
+        self._watched: dict[str, asyncio.Future[ReadingOutcome]] = {}
 
     # --- life-cycle ---------------------------------------------------------------
 
@@ -176,6 +179,11 @@ class Storage:
         for unsub in self._unsubs:
             unsub()
         self._unsubs.clear()
+        for future in list(self._watched.values()):
+            if not future.done():
+                future.set_exception(StorageUnavailable("storage stopped before this reading "
+                                                        "was queued"))
+        self._watched.clear()
         current = asyncio.current_task()
         for task in self._tasks:
             if task is not current:
@@ -220,7 +228,7 @@ class Storage:
         now = int(self._clock() * 1000)
         oldest = now - self.settings.retention_days * _DAY_MS
         try:
-            ts, registers, values = check_reading(
+            ts, checked = check_reading(
                 reading, now, int(self.settings.future_tolerance_s * 1000), oldest)
         except Rejected as err:
             self.rejected += 1
@@ -228,7 +236,11 @@ class Storage:
             _LOGGER.warning("Reading of %s at %s rejected: %s",
                             getattr(reading, "meter_id", "?"), when, err)
             return ReadingOutcome(ReadingStatus.REJECTED, str(err))
-        return PendingReading.of(reading, ts, registers, values)
+        if checked.flagged:
+            _LOGGER.warning("Reading of %s at %s: %s left out, the rest is kept", reading.meter_id,
+                            reading.time.isoformat(),
+                            "; ".join(why for _name, why in checked.flagged))
+        return PendingReading.of(reading, ts, checked)
 
     def _check_writable(self) -> None:
         if self.status != "ok":
@@ -265,12 +277,39 @@ class Storage:
         return list(await asyncio.gather(*waits))
 
     def enqueue_reading(self, reading: Any) -> bool:
-        """Queue a reading without waiting (bulk, bus); False if it was rejected."""
+        """Queue a reading without waiting (bulk, bus); False if it was rejected.
+
+        A reading someone watches (:meth:`watch_commit`) carries its watcher's future to the
+        writer, which resolves it after the commit that holds the reading."""
         prepared = self._prepare(reading)
+        watched = self._watched.pop(getattr(reading, "id", ""), None) if self._watched else None
         if isinstance(prepared, ReadingOutcome):
+            if watched is not None and not watched.done():
+                watched.set_result(prepared)
             return False
+        if watched is not None and not watched.done():
+            prepared.future = watched
         self._writer.add_reading(prepared)
         return True
+
+    def watch_commit(self, reading_id: str) -> asyncio.Future[ReadingOutcome] | None:
+        """Before a reading is fired on the bus: a future resolved with its outcome once the
+        COMMIT that holds it returned (rejected: at once; not written: an error).
+
+        None when storage does not record the bus's readings. This is how an on-demand read
+        answers only after its reading is stored (metering's ``ReadingCommits``); scheduled
+        reads do not ask, so their throughput does not depend on commits."""
+        if not self.settings.record_readings or not self._unsubs:
+            return None
+        future: asyncio.Future[ReadingOutcome] = asyncio.get_running_loop().create_future()
+        self._watched[reading_id] = future
+
+        def forget(done: asyncio.Future[ReadingOutcome]) -> None:
+            if self._watched.get(reading_id) is done:
+                del self._watched[reading_id]
+
+        future.add_done_callback(forget)
+        return future
 
     async def flush(self) -> None:
         """Commit everything queued so far."""

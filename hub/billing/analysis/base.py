@@ -1,9 +1,9 @@
 """What cost sharing, loss analysis and reports share: periods, meter facts, quantities.
 
 A :class:`Period` is a local calendar day or month, [start, end) in local dates. A meter's
-*quantity* over a period is its consumption of its main register (``energy_import_total``,
-else ``energy_combined_total``, for electricity; ``water_total`` for water) summed from
-storage's rollups; nothing here sees SQL.
+*quantity* over a period is its consumption of its main register (``energy_import_total``
+for electricity; ``water_total`` for water; combined energy is signed and never counted)
+summed from storage's rollups; nothing here sees SQL.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ...metering.const import MAIN_REGISTERS
+from ...metering.points import SIGNED_REGISTERS
 from ..periods import local_midnight
 
 if TYPE_CHECKING:
@@ -29,9 +30,11 @@ _LOGGER = logging.getLogger(__name__)
 ZERO = Decimal(0)
 KIND_OF_UNIT = {"kWh": "electricity", "m3": "water"}
 UNIT_OF_KIND = {kind: unit for unit, kind in KIND_OF_UNIT.items()}
-# Registers that measure a kind's consumption, the first one present wins.
+# Registers that measure a kind's consumption, the first one present wins (signed registers
+# are never counted, so they measure none).
 KIND_REGISTERS: dict[str, tuple[str, ...]] = {
-    kind: tuple(name for name, unit in MAIN_REGISTERS if unit == own_unit)
+    kind: tuple(name for name, unit in MAIN_REGISTERS
+                if unit == own_unit and name not in SIGNED_REGISTERS)
     for own_unit, kind in KIND_OF_UNIT.items()
 }
 

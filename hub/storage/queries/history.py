@@ -147,7 +147,8 @@ def series(conn: sqlite3.Connection, tz: tzinfo, meter_id: str, point: str, star
         raise ValueError("max_points must be at least 1")
     info = POINTS.get(point)
     if mode == "auto":
-        mode = "consumption" if info is not None and info.type is PointType.REGISTER else "value"
+        mode = ("consumption" if info is not None and info.type is PointType.REGISTER
+                and not info.signed else "value")
     if mode == "consumption":
         return _consumption_series(conn, tz, meter_id, point, start, end, max_points)
     if mode != "value":

@@ -34,8 +34,15 @@ meter, and each accepted value is stored with a verdict code (``storage/codec.py
    quarantined. Late quarantined values never confirm a reset.
 9. **Rejected before storing**: a reading without meter id, with a time more than
    ``future_tolerance`` (10 min) ahead of the hub's clock or older than ``retention_days``,
-   with a missing (null), non-numeric, non-finite or negative register, or with nothing in
-   it at all, is rejected with its reason logged; it is not stored and never crashes anything.
+   or with nothing keepable in it at all, is rejected with its reason logged; it is not
+   stored and never crashes anything.
+10. **Flagged, not rejected**: one point that fails its rule (a missing (null), non-numeric
+    or non-finite value, a negative counter) is left out and named with its reason in the
+    stored reading's quality (``flagged``) and in the outcome; the rest of the reading is
+    stored and counted. One bad register never costs the good ones.
+11. **Signed registers are not counters** (``PointInfo.signed``: DL/T 645 combined active
+    energy, forward minus reverse, signed by the standard): their values, negative ones
+    included, are stored as read with the verdict ``s`` and never counted, never a baseline.
 """
 
 from __future__ import annotations
@@ -49,6 +56,7 @@ from ..const import (
     CODE_COUNTED,
     CODE_JITTER,
     CODE_QUARANTINED,
+    CODE_SIGNED,
     CODE_WRAP,
     MS_PER_HOUR,
 )
@@ -129,7 +137,7 @@ def classify(prev: Sample | None, new: Sample, rules: Rules) -> tuple[str, Decim
 
 def is_accepted(code: str) -> bool:
     """Whether a verdict makes the value part of the counted chain."""
-    return code not in (CODE_QUARANTINED, CODE_JITTER)
+    return code not in (CODE_QUARANTINED, CODE_JITTER, CODE_SIGNED)
 
 
 def is_counted(code: str) -> bool:

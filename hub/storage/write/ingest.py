@@ -22,7 +22,7 @@ from typing import Any, NamedTuple
 from ...core import Event, State
 from ...metering.points import POINTS
 from .. import codec
-from ..const import CODE_BASELINE, CODE_QUARANTINED, FALLBACK_MAX_RATE
+from ..const import CODE_BASELINE, CODE_QUARANTINED, CODE_SIGNED, FALLBACK_MAX_RATE
 from ..layout import meter_scope, tag_scope, to_units
 from ..model import PendingReading, ReadingOutcome, ReadingStatus, verdict_name
 from ..schema.compact import READING_COLUMNS, MetaInterner
@@ -390,10 +390,19 @@ class Ingest:
                 point = self.point_key(conn, name)
             code = self._advance(conn, meter, point, Sample(pending.ts, value, device), name)
             items.append((point, value, code))
+        if pending.signed:
+            self._add_signed(conn, pending, items)
         self.rows.append(self._row(conn, meter, pending, device_key, items))
         meter.last_ts = pending.ts
         if pending.future is not None:
             pending.outcome = _stored(pending, items)
+
+    def _add_signed(self, conn: sqlite3.Connection, pending: PendingReading,
+                    items: list[tuple[int, Decimal, str]]) -> None:
+        """Signed registers (combined energy): stored as read, outside every counter chain."""
+        for name, value in pending.signed:
+            items.append((self.points.get(name) or self.point_key(conn, name), value,
+                          CODE_SIGNED))
 
     def _row(self, conn: sqlite3.Connection, meter: MeterState, pending: PendingReading,
              device_key: int, items: list[tuple[int, Decimal, str]]) -> tuple[Any, ...]:
@@ -485,6 +494,8 @@ class Ingest:
             point = self.point_key(conn, name)
             code = self._insert_late(conn, meter, point, Sample(pending.ts, value, device))
             items.append((point, value, code))
+        if pending.signed:
+            self._add_signed(conn, pending, items)
         self.rows.append(self._row(conn, meter, pending, device_key, items))
         pending.outcome = _stored(pending, items)
 
@@ -596,9 +607,10 @@ class Ingest:
 
 
 def _stored(pending: PendingReading, items: list[tuple[int, Decimal, str]]) -> ReadingOutcome:
+    names = (*pending.registers, *pending.signed)
     verdicts = {name: verdict_name(code)
-                for (name, _value), (_key, _v, code) in zip(pending.registers, items, strict=True)}
-    return ReadingOutcome(ReadingStatus.STORED, verdicts=verdicts)
+                for (name, _value), (_key, _v, code) in zip(names, items, strict=True)}
+    return ReadingOutcome(ReadingStatus.STORED, verdicts=verdicts, flagged=dict(pending.flagged))
 
 
 def _why(base: Sample | None, sample: Sample, rules: Rules) -> str:

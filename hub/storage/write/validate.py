@@ -1,4 +1,4 @@
-"""Checks a reading must pass before it is queued (rule 9 of the counter rules)."""
+"""Checks a reading must pass before it is queued (rules 9 and 10 of the counter rules)."""
 
 from __future__ import annotations
 
@@ -6,15 +6,17 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+from ...metering.points import SIGNED_REGISTERS
 from ...metering.reading import Reading
 from ..codec import to_ms
+from ..model import CheckedPoints
 
 
 class Rejected(ValueError):
     """A reading storage will not keep; the message is the reason."""
 
 
-def _number(name: str, value: Any, *, register: bool) -> Decimal:
+def _number(name: str, value: Any, *, register: bool, signed: bool = False) -> Decimal:
     kind = "register" if register else "value"
     if value is None:
         raise Rejected(f"{kind} {name} is missing (null)")
@@ -31,33 +33,52 @@ def _number(name: str, value: Any, *, register: bool) -> Decimal:
                        f"({type(value).__name__})")
     if not number.is_finite():
         raise Rejected(f"{kind} {name} is not a finite number: {number}")
-    if register and number < 0:
+    if register and not signed and number < 0:
         raise Rejected(f"register {name} is negative ({number}): a counter cannot be")
     return number
 
 
-def _numbers(mapping: Mapping[str, Any], *, register: bool) -> tuple[tuple[str, Decimal], ...]:
+Numbers = tuple[tuple[str, Decimal], ...]
+Flags = list[tuple[str, str]]
+
+
+def _numbers(mapping: Mapping[str, Any], flagged: Flags, *,
+             register: bool) -> tuple[Numbers, Numbers]:
+    """(counters or values, signed registers); a point failing its rule goes to ``flagged``."""
     if type(mapping) is not dict and not isinstance(mapping, Mapping):  # dict: the usual case
         raise Rejected(f"{'registers' if register else 'values'} are not a mapping")
     out = []
+    signed = []
     for name, value in mapping.items():
         if not isinstance(name, str) or not name:
-            raise Rejected(f"point name {name!r} is not a name")
+            flagged.append((repr(name), f"point name {name!r} is not a name"))
+            continue
+        if register and name in SIGNED_REGISTERS:
+            try:
+                signed.append((name, _number(name, value, register=True, signed=True)))
+            except Rejected as err:
+                flagged.append((name, str(err)))
+            continue
         if type(value) is Decimal and value.is_finite() and (not register or value >= 0):
             out.append((name, value))  # the usual case, checked in one line
-        else:
+            continue
+        try:
             out.append((name, _number(name, value, register=register)))
+        except Rejected as err:
+            flagged.append((name, str(err)))
     # a tuple of tuples of atomic values: the garbage collector stops tracking it after its
     # first pass, so a backlog of queued readings costs the full collections much less
-    return tuple(out)
-
-
-Numbers = tuple[tuple[str, Decimal], ...]
+    return tuple(out), tuple(signed)
 
 
 def check_reading(reading: Any, now_ms: int, future_ms: int,
-                  oldest_ms: int) -> tuple[int, Numbers, Numbers]:
-    """Return (time in ms, registers, values) of a keepable reading or raise Rejected."""
+                  oldest_ms: int) -> tuple[int, CheckedPoints]:
+    """Return (time in ms, checked points) of a keepable reading or raise Rejected.
+
+    A point that fails its rule (null, not a number, not finite, a negative counter) is
+    flagged and left out; the rest of the reading is kept. A reading left with nothing is
+    rejected, with the flags as its reason.
+    """
     if not isinstance(reading, Reading):
         raise Rejected(f"not a Reading: {type(reading).__name__}")
     if not isinstance(reading.meter_id, str) or not reading.meter_id:
@@ -69,8 +90,11 @@ def check_reading(reading: Any, now_ms: int, future_ms: int,
     if ts < oldest_ms:
         raise Rejected(f"time {reading.time.isoformat()} is older than the readings kept "
                        "(retention_days)")
-    registers = _numbers(reading.registers, register=True)
-    values = _numbers(reading.values, register=False)
-    if not registers and not values and not reading.status:
+    flagged: Flags = []
+    registers, signed = _numbers(reading.registers, flagged, register=True)
+    values, _none = _numbers(reading.values, flagged, register=False)
+    if not registers and not signed and not values and not reading.status:
+        if flagged:
+            raise Rejected("nothing left to keep: " + "; ".join(why for _n, why in flagged))
         raise Rejected("the reading holds nothing: no register, value or status")
-    return ts, registers, values
+    return ts, CheckedPoints(registers, values, signed, tuple(flagged))

@@ -315,11 +315,11 @@ class Writer:
     def _requeue(self, batch: Batch, error: StorageError) -> None:
         keep = []
         for item in batch.readings:
-            if item.future is not None:
+            if item.future is not None and not item.future.done():
                 self._seq_out += 1
-                if not item.future.done():
-                    item.future.set_exception(error)
-            else:
+                item.future.set_exception(error)
+            else:  # fire-and-forget, or nobody waits any more: kept and retried
+                item.future = None
                 keep.append(item)
         self._readings = keep + self._readings
         self._events = batch.events + self._events

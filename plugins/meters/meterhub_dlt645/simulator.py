@@ -401,6 +401,8 @@ class Dlt645Simulator(SimulatedMeter):
             return None
         # reverse (export) energy: the total a test or the demo sets, no tariff split
         registers = ([self.export, *[Decimal("0.00")] * 4] if kind == 2 else self.registers)
+        if kind == 0:  # combined active: forward minus reverse (a net meter's combination
+            registers = [registers[0] - self.export, *registers[1:]]  # word); signed
         return registers if tariff == 0xFF else registers[tariff]
 
     def _instant_value(self, di: int, spec: DataItem) -> Any:

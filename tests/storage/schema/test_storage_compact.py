@@ -20,7 +20,7 @@ from storage_helpers import MakeStorage, energy
 from hub.metering.reading import Reading, ReadingSource
 from hub.storage import codec
 from hub.storage.layout import SOURCES
-from hub.storage.model import PendingReading
+from hub.storage.model import CheckedPoints, PendingReading
 from hub.storage.schema import compact as schema_compact
 from hub.storage.schema.migrations import MIGRATIONS, latest_version, migrate
 from hub.storage.settings import StorageSettings
@@ -396,8 +396,8 @@ def _ingest(path: Path, limit: int | None = None) -> tuple[sqlite3.Connection, I
 
 
 def _pending(reading: Reading) -> PendingReading:
-    return PendingReading.of(reading, codec.to_ms(reading.time),
-                             tuple(reading.registers.items()), tuple(reading.values.items()))
+    return PendingReading.of(reading, codec.to_ms(reading.time), CheckedPoints(
+        tuple(reading.registers.items()), tuple(reading.values.items())))
 
 
 def test_full_meta_table_and_rollback_lose_nothing(tmp_path: Path) -> None:
