@@ -112,6 +112,9 @@ def cmd_check_config(args: argparse.Namespace) -> int:
     blocks = ", ".join(sorted(k for k, v in prepared.config.blocks.items() if v)) or "none"
     print(f"Configuration OK: {prepared.config.config_path} "
           f"(site '{prepared.config.site_name}', blocks: {blocks})")
+    if not prepared.config.block("meters"):
+        print("Note: no meters are configured: the hub will read nothing (add links: and "
+              "meters:)")
     return 0
 
 

@@ -157,6 +157,9 @@ def validate(
     the validated blocks and every problem found (load problems first).
     """
     problems = list(ctx.problems) if ctx else []
+    if raw is None and not problems:  # an empty file (or comments only) is no site
+        problems.append(Problem(None, "", "the file is empty: a site needs at least links: and "
+                                          "meters: (see the README's configuration reference)"))
     if raw is None:
         raw = NodeDict()
     if not isinstance(raw, Mapping):

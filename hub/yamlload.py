@@ -201,7 +201,7 @@ def _include(loader: _Loader, node: yaml.Node) -> Any:
     if not path.is_file():
         loader.ctx.problem(loader.pos(node), f"!include: file not found: {name}")
         return None
-    return load_file(path, loader.ctx)
+    return load_file(path, loader.ctx, included_at=loader.pos(node))
 
 
 def _yaml_files(loader: _Loader, node: yaml.Node, tag: str) -> list[Path] | None:
@@ -227,7 +227,8 @@ def _include_dir_list(loader: _Loader, node: yaml.Node) -> NodeList | None:
         return None
     result = NodeList(loader.pos(node))
     for path in files:
-        result.add(load_file(path, loader.ctx), Position(loader.ctx.display(path), 1))
+        result.add(load_file(path, loader.ctx, included_at=loader.pos(node)),
+                   Position(loader.ctx.display(path), 1))
     return result
 
 
@@ -237,7 +238,7 @@ def _include_dir_merge_list(loader: _Loader, node: yaml.Node) -> NodeList | None
         return None
     result = NodeList(loader.pos(node))
     for path in files:
-        content = load_file(path, loader.ctx)
+        content = load_file(path, loader.ctx, included_at=loader.pos(node))
         if content is None:
             continue
         where = Position(loader.ctx.display(path), 1)
@@ -261,7 +262,7 @@ def _include_dir_named(loader: _Loader, node: yaml.Node) -> NodeDict | None:
         if key in result:
             loader.ctx.problem(where, f"!include_dir_named: two files are named '{key}'")
             continue
-        result[key] = load_file(path, loader.ctx)
+        result[key] = load_file(path, loader.ctx, included_at=loader.pos(node))
         result.key_pos[key] = where
         result.value_pos[key] = where
     return result
@@ -273,7 +274,7 @@ def _include_dir_merge_named(loader: _Loader, node: yaml.Node) -> NodeDict | Non
         return None
     result = NodeDict(loader.pos(node))
     for path in files:
-        content = load_file(path, loader.ctx)
+        content = load_file(path, loader.ctx, included_at=loader.pos(node))
         if content is None:
             continue
         if not isinstance(content, NodeDict):
@@ -383,17 +384,28 @@ def _unknown_tag(loader: _Loader, suffix: str, node: yaml.Node) -> None:
 _Loader.add_multi_constructor("!", _unknown_tag)
 
 
-def load_file(path: Path, ctx: LoadContext, *, allow_secrets: bool = True) -> Any:
-    """Load one YAML file into positioned nodes; problems go to ``ctx.problems``."""
+def load_file(path: Path, ctx: LoadContext, *, allow_secrets: bool = True,
+              included_at: Position | None = None) -> Any:
+    """Load one YAML file into positioned nodes; problems go to ``ctx.problems``.
+
+    ``included_at``: the ``!include`` that asked for it (where an include loop is reported:
+    at the include that closes the loop, not at line 1 of a file)."""
     resolved = path.resolve()
     shown = ctx.display(path)
     if resolved in ctx.loading:
-        ctx.problem(Position(shown, 1), "!include loop: this file includes itself")
+        chain = " -> ".join(ctx.display(item) for item in
+                            [*ctx.loading[ctx.loading.index(resolved):], resolved])
+        ctx.problem(included_at or Position(shown, 1),
+                    f"!include loop: {chain} (a file cannot include itself)")
         return None
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        raw = path.read_bytes()
+        text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as err:
-        ctx.problem(Position(shown, 1), f"not UTF-8 text: {err.reason} at byte {err.start}")
+        start = err.start + (3 if raw.startswith(b"\xef\xbb\xbf") else 0)
+        line = raw[:start].count(b"\n") + 1
+        ctx.problem(Position(shown, line), f"not UTF-8 text: {err.reason} at byte {start} "
+                    "(save the file as UTF-8)")
         return None
     except OSError as err:
         ctx.problem(Position(shown, 1), f"cannot read file: {err.strerror or err}")

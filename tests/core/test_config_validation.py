@@ -16,7 +16,7 @@ from core_support import BAD_CONFIG, CONFIG_TREE, cli_env, problem_lines, run_cl
 from hub import validation as cv
 from hub import yamlload
 from hub.bootstrap import Prepared, create_hub, prepare
-from hub.config import ConfigError
+from hub.config import DEMO_CONFIG, ConfigError
 from hub.hookspecs import hookimpl
 from hub.plugins import PluginManager
 
@@ -196,9 +196,11 @@ def test_top_level_must_be_a_mapping(tmp_path: Path) -> None:
     assert "must be a mapping" in problems[0]
 
 
-def test_empty_config_gives_defaults(tmp_path: Path) -> None:
+def test_empty_config_gives_defaults_and_says_it_is_empty(tmp_path: Path) -> None:
     prepared = prepare_with_gadgets(write(tmp_path / "hub.yaml", "# nothing\n"))
-    assert prepared.problems == []
+    assert [problem.message for problem in prepared.problems] == [
+        "the file is empty: a site needs at least links: and meters: (see the README's "
+        "configuration reference)"]
     config = prepared.config
     assert (config.site_name, config.language, config.time_zone, config.currency) == (
         "MeterHub", "zh-CN", "Asia/Shanghai", "CNY")
@@ -281,6 +283,25 @@ def test_check_config_missing_file_exit_1(tmp_path: Path) -> None:
     result = run_cli(["check-config", "-c", str(tmp_path / "nope.yaml")], cwd=tmp_path)
     assert result.returncode == 1
     assert "configuration file not found" in result.stderr
+
+
+@pytest.mark.parametrize("text", ["", "# nothing but a comment\n"])
+def test_check_config_says_an_empty_file_is_no_site(tmp_path: Path, text: str) -> None:
+    path = write(tmp_path / "hub.yaml", text)
+    result = run_cli(["check-config", "-c", str(path)], cwd=tmp_path)
+    assert result.returncode == 1 and "Configuration OK" not in result.stdout
+    assert problem_lines(result.stderr) == [
+        "the file is empty: a site needs at least links: and meters: (see the README's "
+        "configuration reference)"]
+
+
+def test_check_config_notes_a_site_without_meters(tmp_path: Path) -> None:
+    path = write(tmp_path / "hub.yaml", "site: {name: 空站}\n")
+    result = run_cli(["check-config", "-c", str(path)], cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "Note: no meters are configured: the hub will read nothing" in result.stdout
+    demo = run_cli(["check-config", "-c", str(DEMO_CONFIG)], cwd=tmp_path)
+    assert demo.returncode == 0 and "Note:" not in demo.stdout
 
 
 def test_check_config_reads_env_var_from_the_environment(tmp_path: Path) -> None:

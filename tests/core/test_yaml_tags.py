@@ -295,13 +295,14 @@ def test_missing_include_folder_is_an_error(tmp_path: Path) -> None:
     assert problems == ["hub.yaml:1 !include_dir_merge_list: folder not found: config/none"]
 
 
-def test_include_loop_is_reported_not_recursed(tmp_path: Path) -> None:
+def test_include_loop_is_reported_at_the_include_that_closes_it(tmp_path: Path) -> None:
     write(tmp_path / "hub.yaml", "a: !include a.yaml\n")
     write(tmp_path / "a.yaml", "b: !include b.yaml\n")
-    write(tmp_path / "b.yaml", "a: !include a.yaml\n")
+    closing = write(tmp_path / "b.yaml", "x: 1\n# the include that closes the loop:\n"
+                                         "a: !include a.yaml\n")
     _data, problems = load(tmp_path / "hub.yaml")
-    assert len(problems) == 1
-    assert problems[0].startswith("a.yaml:1 !include loop")
+    assert problems == [f"b.yaml:{line_of(closing, 'a: !include')} !include loop: a.yaml -> "
+                        "b.yaml -> a.yaml (a file cannot include itself)"]
 
 
 def test_merge_list_file_that_is_not_a_list(tmp_path: Path) -> None:
@@ -344,6 +345,16 @@ def test_not_utf8_file(tmp_path: Path) -> None:
     _data, problems = load(tmp_path / "hub.yaml")
     assert len(problems) == 1
     assert problems[0].startswith("hub.yaml:1 not UTF-8 text")
+
+
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"])
+def test_not_utf8_bytes_are_reported_at_their_line(tmp_path: Path, bom: bytes) -> None:
+    text = "site: {name: x}\nlinks: []\n# 阳光公寓\nmeters: []\n"
+    (tmp_path / "hub.yaml").write_bytes(bom + text.encode("utf-8")[:28]
+                                        + "阳光".encode("gbk") + text.encode("utf-8")[28:])
+    _data, problems = load(tmp_path / "hub.yaml")
+    assert problems == [f"hub.yaml:3 not UTF-8 text: invalid continuation byte at byte "
+                        f"{28 + len(bom)} (save the file as UTF-8)"]
 
 
 def test_problems_from_several_files_are_all_collected(tmp_path: Path) -> None:
