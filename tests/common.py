@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import signal
 import socket
 import textwrap
 from collections.abc import AsyncIterator, Callable, Iterable
@@ -209,6 +210,23 @@ async def child_process(*argv: str, **kwargs: Any) -> AsyncIterator[asyncio.subp
         yield proc
     finally:
         await reap(proc)
+
+
+async def kill_child_at(argv: list[str], marker: str, lines: list[str], *, step: float,
+                        **kwargs: Any) -> None:
+    """Run a child, collect its stdout lines into ``lines`` until one starts with ``marker``,
+    then SIGKILL it there (reaped whatever happens); each wait bounded by ``step``."""
+    async with child_process(*argv, stdout=asyncio.subprocess.PIPE, **kwargs) as proc:
+        assert proc.stdout is not None
+        async with asyncio.timeout(step):
+            while not any(line.startswith(marker) for line in lines):
+                raw = await proc.stdout.readline()
+                assert raw, f"the child ended before {marker}: {lines}"
+                lines.append(raw.decode().strip())
+        proc.send_signal(signal.SIGKILL)
+        async with asyncio.timeout(step):
+            await proc.wait()
+        assert proc.returncode == -signal.SIGKILL
 
 
 async def reap(proc: asyncio.subprocess.Process, timeout: float = CHILD_REAP_TIMEOUT) -> None:

@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import signal
 import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
 from bills_support import config, engine, running_hub
-from common import Clock, child_process, settle, write_hub_yaml
+from common import Clock, kill_child_at, settle, write_hub_yaml
 
 from hub.ledger.ledger import Ledger
 
@@ -42,19 +41,8 @@ async def run_until_midway(config_path: Path, data: Path, log: IO[bytes],
                            lines: list[str]) -> None:
     """Run the child until its bill run is mid-way, then SIGKILL it (reaped whatever
     happens)."""
-    async with child_process(sys.executable, str(CHILD), str(config_path), str(data),
-                             stdout=asyncio.subprocess.PIPE, stderr=log, env=ENV,
-                             cwd=ROOT) as proc:
-        assert proc.stdout is not None
-        async with asyncio.timeout(STEP):
-            while not any(line.startswith("MIDWAY") for line in lines):
-                raw = await proc.stdout.readline()
-                assert raw, f"the hub ended before the bill run was mid-way: {lines}"
-                lines.append(raw.decode().strip())
-        proc.send_signal(signal.SIGKILL)
-        async with asyncio.timeout(STEP):
-            await proc.wait()
-        assert proc.returncode == -signal.SIGKILL
+    await kill_child_at([sys.executable, str(CHILD), str(config_path), str(data)], "MIDWAY",
+                        lines, step=STEP, stderr=log, env=ENV, cwd=ROOT)
 
 
 async def test_a_bill_run_killed_mid_way_leaves_nothing_and_runs_again_exactly(

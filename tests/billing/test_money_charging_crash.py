@@ -5,15 +5,13 @@ a hub restarted on its database charges exactly those readings, once.
 
 from __future__ import annotations
 
-import asyncio
 import os
-import signal
 import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import IO
 
-from common import child_process, write_hub_yaml
+from common import kill_child_at, write_hub_yaml
 from money_support import SIM, running_hub
 
 from hub.billing.tariff import round_fen
@@ -30,19 +28,9 @@ STEP = 60.0  # each step of the child, on a loaded 2-core machine
 async def run_until_killed(config: Path, data: Path, log: IO[bytes], lines: list[str]) -> None:
     """Run the child until its later readings are stored, then SIGKILL it (reaped whatever
     happens)."""
-    async with child_process(sys.executable, str(CHILD), str(config), str(data),
-                             stdout=asyncio.subprocess.PIPE, stderr=log, env=ENV,
-                             cwd=ROOT) as proc:
-        assert proc.stdout is not None
-        async with asyncio.timeout(STEP):
-            while "STORED" not in lines:
-                raw = await proc.stdout.readline()
-                assert raw, f"the hub ended early: {lines}"
-                lines.append(raw.decode().strip())
-        proc.send_signal(signal.SIGKILL)  # in the window: stored, queued, not charged
-        async with asyncio.timeout(STEP):
-            await proc.wait()
-        assert proc.returncode == -signal.SIGKILL
+    # killed in the window: stored, queued, not charged
+    await kill_child_at([sys.executable, str(CHILD), str(config), str(data)], "STORED", lines,
+                        step=STEP, stderr=log, env=ENV, cwd=ROOT)
 
 
 async def test_readings_stored_but_not_charged_when_killed_are_charged_on_restart(
