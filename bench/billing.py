@@ -73,6 +73,8 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fleet import account_id, address, meter_id
+
 from hub.billing.bills import Bill
 from hub.billing.charger import Charger
 from hub.billing.engine import BillingEngine
@@ -170,18 +172,6 @@ class Lcg:
     def next(self, modulus: int) -> int:
         self.value = (self.value * 1103515245 + 12345) % (2 ** 31)
         return (self.value >> 8) % modulus
-
-
-def meter_id(n: int) -> str:
-    return f"m{n:05d}"
-
-
-def account_id(n: int) -> str:
-    return f"a{n:05d}"
-
-
-def address(n: int) -> str:
-    return f"2024{n:08d}"
 
 
 def load_class(n: int) -> int:

@@ -61,6 +61,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from fleet import account_id, address, meter_id
+
 from hub.bootstrap import create_hub, prepare
 from hub.core import Context, Event, Hub
 from hub.events import (
@@ -93,18 +95,6 @@ TARIFF: dict[str, Any] = {
     "tier_surcharges": [{"up_to": 1, "surcharge": "0"}, {"up_to": 3, "surcharge": "0.05"},
                         {"surcharge": "0.30"}],
 }
-
-
-def meter_id(n: int) -> str:
-    return f"m{n:05d}"
-
-
-def account_id(n: int) -> str:
-    return f"a{n:05d}"
-
-
-def address(n: int) -> str:
-    return f"2024{n:08d}"
 
 
 def recharge(n: int) -> Decimal:
