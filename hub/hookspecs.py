@@ -115,6 +115,27 @@ def register_event_types() -> list[Any]:
 
 
 @hookspec
+def register_automation_triggers() -> list[Any]:
+    """Return trigger types for automations (``hub.automation.TriggerType``: ``name``, the
+    schema of its keys, ``attach(env, config, fire, where)`` returning the function that
+    stops it). The engine's own (event, state, time, balance...) come through this hook too.
+    """
+
+
+@hookspec
+def register_automation_conditions() -> list[Any]:
+    """Return condition types for automations (``hub.automation.ConditionType``: ``name``,
+    schema, ``build(env, config, where)`` returning a check of the run's variables)."""
+
+
+@hookspec
+def register_automation_actions() -> list[Any]:
+    """Return action types for automations (``hub.automation.ActionType``: ``name`` — the
+    key that marks the step —, schema, ``async run(env, config, variables)`` returning what
+    the trace records)."""
+
+
+@hookspec
 def register_routes(hub: Hub) -> list[Any]:
     """Return aiohttp route definitions (``aiohttp.web.get(...)``...) to add to the web app.
 

@@ -464,6 +464,7 @@ class MeteringService:
                 break
         attributes: dict[str, Any] = {
             "friendly_name": meter.name,
+            "meter_id": meter.id,
             "kind": meter.kind,
             "model": meter.model.name,
             "link": meter.link.id,
