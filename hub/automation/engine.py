@@ -13,10 +13,11 @@ an automation's own run too many levels deep is refused (a loop), and so are run
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import contextvars
 import logging
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import AsyncIterator, Callable, Iterator, Mapping
 from datetime import datetime, timedelta
 from typing import Any, Final, cast
 from zoneinfo import ZoneInfo
@@ -27,10 +28,12 @@ from .. import validation as cv
 from ..core import Context, Hub
 from ..events.catalog import EventCatalog
 from ..plugins import Registry
+from ..storage import Storage, WaitRow, from_ms
 from ..util.calendar import Calendar
 from ..util.dt import utcnow
 from ..util.ids import slugify
 from .conditions import compile_condition, condition_schema
+from .persist import Marks, Persistence, Resume, decode, wait_row
 from .script import RunState, Step, StepError, StopRun, action_schema, compile_steps, run_steps
 from .template import Template, TemplateError, compile_data, hub_globals, is_template, render_data
 from .timers import Timers
@@ -110,6 +113,7 @@ def automations_schema(triggers: Registry[TriggerType], conditions: Registry[Con
         vol.Optional("mode", default="single"): cv.one_of(*MODES),
         vol.Optional("max", default=10): vol.All(cv.positive_int, vol.Range(max=1000)),
         vol.Optional("max_per_minute", default=120): cv.positive_int,
+        vol.Optional("max_late"): cv.duration,
         vol.Optional("enabled", default=True): cv.boolean,
         vol.Optional("variables", default={}): vol.Schema({cv.slug: object}),
         vol.Required("triggers"): trigger,
@@ -201,26 +205,29 @@ class Compiler:
                                       where))
         return stops
 
-    async def wait(self, run: RunState, until: datetime) -> None:
-        """A delay: until the engine's clock reaches ``until``."""
-        await self.env.timers.sleep_until(until)
+    async def wait(self, run: RunState, until: datetime, path: str, kind: str) -> None:
+        """A delay: until the engine's clock reaches ``until``, recorded while it lasts."""
+        async with self.engine.waiting(run, Resume(path, kind, until)):
+            await self.env.timers.sleep_until(until)
 
     async def wait_for(self, run: RunState, future: asyncio.Future[Any],
-                       timeout: timedelta | None) -> bool:
-        """Wait for ``future``; False when ``timeout`` (engine clock) passed first."""
-        if timeout is None:
-            await future
-            return True
-        sleeper = asyncio.ensure_future(self.wait(run, self.env.clock() + timeout))
-        try:
-            done, _ = await asyncio.wait({future, sleeper}, return_when=asyncio.FIRST_COMPLETED)
-        finally:
-            sleeper.cancel()
-        if future in done:
-            future.result()  # raises a template's error
-            return True
-        future.cancel()
-        return False
+                       deadline: datetime | None, path: str, kind: str) -> bool:
+        """Wait for ``future``; False when the engine's clock reached ``deadline`` first."""
+        async with self.engine.waiting(run, Resume(path, kind, deadline)):
+            if deadline is None:
+                await future
+                return True
+            sleeper = asyncio.ensure_future(self.env.timers.sleep_until(deadline))
+            try:
+                done, _ = await asyncio.wait({future, sleeper},
+                                             return_when=asyncio.FIRST_COMPLETED)
+            finally:
+                sleeper.cancel()
+            if future in done:
+                future.result()  # raises a template's error
+                return True
+            future.cancel()
+            return False
 
 
 class Automation:
@@ -307,8 +314,7 @@ class Automation:
             trace.finish("skipped", refusal)
             _LOGGER.error("Automation %s not run: %s", self.id, refusal)
             return trace
-        base: dict[str, Any] = {**engine.env.template_globals, "this": {
-            "id": self.id, "alias": self.alias, "entity_id": self.entity_id}}
+        base = self.base_variables()
         all_variables = {**base, **dict(variables)}
         token = _CURRENT_TRACE.set(trace)
         try:
@@ -339,12 +345,48 @@ class Automation:
         engine.remember_chain(run_context, context)
         trace.variables = {key: value for key, value in all_variables.items()
                            if key not in base}
-        task = engine.hub.create_task(self._run(trace, all_variables, run_context),
-                                      f"automation {self.id}")
+        self._start(trace, all_variables, run_context)
+        return trace
+
+    def base_variables(self) -> dict[str, Any]:
+        """What every run sees besides its own variables (never recorded)."""
+        return {**self.engine.env.template_globals, "this": {
+            "id": self.id, "alias": self.alias, "entity_id": self.entity_id}}
+
+    async def resume(self, row: WaitRow) -> RunTrace:
+        """Go on with a run that was waiting when the hub stopped (or expire it)."""
+        engine = self.engine
+        until = from_ms(row.until_ts) if row.until_ts is not None else None
+        context = Context(id=row.context_id, parent_id=row.parent_id, user_id=row.user_id,
+                          origin=f"automation.{self.id}")
+        trace = RunTrace(self.id, decode(row.trigger), context, run_id=row.run_id)
+        trace.resumed = True
+        self.traces.append(trace)
+        max_late: timedelta | None = self.config.get("max_late")
+        if until is not None and max_late is not None and engine.now() - until > max_late:
+            late = engine.now() - until
+            trace.finish("expired", f"its {row.kind} at {row.path} ended {late} before the "
+                                    f"restart, more than max_late {max_late}")
+            _LOGGER.warning("Automation %s: %s", self.id, trace.error)
+            assert engine.persistence is not None
+            await engine.persistence.drop(row.run_id)
+            return trace
+        saved = decode(row.variables)
+        variables = {**self.base_variables(), **saved["variables"]}
+        trace.variables = dict(saved["variables"])
+        _LOGGER.info("Automation %s: resuming a run waiting in %s (%s)", self.id, row.path,
+                     f"until {until.isoformat()}" if until else "no timeout")
+        self._start(trace, variables, context, Resume(row.path, row.kind, until),
+                    {key: int(value) for key, value in saved["loops"].items()})
+        return trace
+
+    def _start(self, trace: RunTrace, variables: dict[str, Any], context: Context,
+               resume: Resume | None = None, loops: dict[str, int] | None = None) -> None:
+        task = self.engine.hub.create_task(
+            self._run(trace, variables, context, resume, loops or {}), f"automation {self.id}")
         self.runs.add(task)
         task.add_done_callback(self._done)
         self.publish()
-        return trace
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.runs.discard(task)
@@ -360,13 +402,15 @@ class Automation:
         self._recent.append(now)
         return None
 
-    async def _run(self, trace: RunTrace, variables: dict[str, Any], context: Context) -> None:
+    async def _run(self, trace: RunTrace, variables: dict[str, Any], context: Context,
+                   resume: Resume | None, loops: dict[str, int]) -> None:
         _CURRENT_TRACE.set(trace)
         if self.mode == "queued":
             await self._queue.acquire()
         try:
-            await run_steps(self.steps, RunState(self.engine.env, self.id, context, trace,
-                                                 variables))
+            await run_steps(self.steps, RunState(
+                self.engine.env, self.id, context, trace, variables, resume, loops,
+                frozenset(self.base_variables())))
             trace.finish("finished")
         except StopRun as stop:
             trace.finish("error" if stop.error else "stopped", stop.reason)
@@ -405,9 +449,11 @@ class AutomationEngine:
         self.timers = Timers(hub, self.now)
         calendar = Calendar.from_config(hub.config.block("calendar"), hub.config.time_zone)
         self.env = AutomationEnv(hub, self.timers, self.now, ZoneInfo(hub.config.time_zone),
-                                 calendar, catalog, hub_globals(hub))
+                                 calendar, catalog, hub_globals(hub), Marks())
         self.automations: dict[str, Automation] = {}
         self._chain: OrderedDict[str, int] = OrderedDict()
+        self.persistence: Persistence | None = None
+        self.stopping = False
 
     def now(self) -> datetime:
         """The engine's clock: every trigger, condition, delay and wait reads it."""
@@ -429,17 +475,57 @@ class AutomationEngine:
         return {config["id"]: Automation(self, config) for config in configs}
 
     async def start(self, configs: list[Mapping[str, Any]]) -> None:
-        """Compile, attach and publish every automation; start the clock."""
+        """Compile, attach and publish every automation; start the clock; resume the runs
+        that were waiting when the hub stopped."""
+        if self.hub.has_component("storage"):
+            storage = self.hub.component("storage", Storage)
+            if storage.available:
+                self.persistence = Persistence(self.hub, storage)
+                self.env.marks.use(self.persistence, await self.persistence.fired())
         self.timers.start()
         self.automations = self.compile(configs)
         for automation in self.automations.values():
             automation.attach()
             automation.publish()
+        if self.persistence is not None:
+            for row in await self.persistence.waits():
+                await self._resume(row)
+
+    async def _resume(self, row: WaitRow) -> None:
+        automation = self.automations.get(row.automation_id)
+        if automation is not None and automation.enabled:
+            await automation.resume(row)
+            return
+        _LOGGER.warning("A run of automation %s was waiting in %s when the hub stopped; the "
+                        "automation is %s now: the run is dropped", row.automation_id, row.path,
+                        "off" if automation is not None else "gone")
+        assert self.persistence is not None
+        await self.persistence.drop(row.run_id)
 
     async def stop(self) -> None:
+        """Stop every run; runs waiting in a delay stay recorded, to resume at the next start."""
+        self.stopping = True
         for automation in self.automations.values():
             await automation.shutdown()
         await self.timers.stop()
+
+    @contextlib.asynccontextmanager
+    async def waiting(self, run: RunState, resume: Resume) -> AsyncIterator[None]:
+        """Record a run's wait while it lasts (not inside ``parallel``: its branches resume
+        no further than the block)."""
+        persistence = self.persistence
+        if persistence is None or "/parallel/" in resume.path:
+            yield
+            return
+        saved = {"variables": {key: value for key, value in run.variables.items()
+                               if key not in run.exclude}, "loops": run.loops}
+        await persistence.save(wait_row(run.trace.run_id, run.automation_id, resume, saved,
+                                        run.trace.trigger, run.context, self.now()))
+        try:
+            yield
+        finally:
+            if not self.stopping:  # a hub that stops keeps it, to resume the run
+                await persistence.drop(run.trace.run_id)
 
     async def replace(self, configs: list[Mapping[str, Any]]) -> int:
         """Swap in a new set (compiled first: a broken one leaves the old set running)."""

@@ -13,7 +13,7 @@ import asyncio
 import logging
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 import voluptuous as vol
@@ -23,7 +23,8 @@ from ..core import Context
 from ..exceptions import HubError, ServiceNotFound, ServiceValidationError
 from ..plugins import Registry
 from ..util.dt import utcnow
-from .conditions import ConditionRecorder, condition_schema
+from .conditions import condition_schema
+from .persist import Resume
 from .subjects import tagged
 from .template import Template, TemplateError, compile_data, is_template, render_data
 from .trace import RunTrace, plain
@@ -63,16 +64,31 @@ class StepError(HubError):
 
 @dataclass
 class RunState:
-    """One run: its variables, context and trace."""
+    """One run: its variables, context and trace; ``resume`` while a restored run finds the
+    step it was waiting in."""
 
     env: AutomationEnv
     automation_id: str
     context: Context
     trace: RunTrace
     variables: dict[str, Any] = field(default_factory=dict)
+    resume: Resume | None = None
+    loops: dict[str, int] = field(default_factory=dict)  # each repeat's round, by its path
+    exclude: frozenset[str] = frozenset()  # variables every run has: never recorded
 
-    def record(self) -> ConditionRecorder:
-        return self.trace.condition
+    def resumed_here(self, path: str) -> Resume | None:
+        """The resume point if it is this step (and stop resuming: the run goes on)."""
+        resume = self.resume
+        if resume is not None and resume.path == path:
+            self.resume = None
+            return resume
+        return None
+
+    def resuming_inside(self, path: str) -> str | None:
+        """The rest of the resume point's path below this container step, if it is inside."""
+        if self.resume is not None and self.resume.path.startswith(path + "/"):
+            return self.resume.path[len(path) + 1:]
+        return None
 
 
 Step = Callable[[RunState], Awaitable[None]]
@@ -238,6 +254,9 @@ def _compile(compiler: Compiler, config: Mapping[str, Any], path: str) -> Step:
     async def step(run: RunState) -> None:
         if not enabled:
             return
+        if run.resume is not None and run.resume.path != path and \
+                not run.resume.path.startswith(path + "/"):
+            return  # a restored run: this step was done before the restart
         entry = run.trace.step(path, kind, alias)
         started = utcnow()
         try:
@@ -351,13 +370,18 @@ def _delay(compiler: Compiler, config: Mapping[str, Any], path: str, where: str)
     env = compiler.env
 
     async def body(run: RunState, entry: dict[str, Any]) -> Any:
-        duration = _duration(template.render(run.variables)) if template else value
-        if isinstance(duration, str):
-            raise StepError(f"delay rendered to {duration!r}, not a duration")
-        until = env.clock() + duration
+        resumed = run.resumed_here(path)
+        if resumed is not None and resumed.until is not None:
+            until = resumed.until
+            entry["resumed"] = True
+        else:
+            duration = _duration(template.render(run.variables)) if template else value
+            if isinstance(duration, str):
+                raise StepError(f"delay rendered to {duration!r}, not a duration")
+            until = env.clock() + duration
         entry["until"] = until.isoformat()
-        await compiler.wait(run, until)
-        return {"delay": str(duration)}
+        await compiler.wait(run, until, path, "delay")
+        return {"until": until.isoformat()}
     return body
 
 
@@ -377,10 +401,11 @@ def _wait_template(compiler: Compiler, config: Mapping[str, Any], path: str,
                 if not future.done():
                     future.set_exception(err)
         from ..events import EVENT_STATE_CHANGED
+        deadline = _deadline(compiler, run, path, config.get("timeout"), entry)
         check()
         unsub = compiler.env.hub.bus.listen(EVENT_STATE_CHANGED, check)
         try:
-            completed = await compiler.wait_for(run, future, config.get("timeout"))
+            completed = await compiler.wait_for(run, future, deadline, path, "wait_template")
         finally:
             unsub()
         return _after_wait(run, config, completed, None)
@@ -395,15 +420,27 @@ def _wait_for_trigger(compiler: Compiler, config: Mapping[str, Any], path: str,
         def fired(variables: dict[str, Any], context: Context | None = None) -> None:
             if not future.done():
                 future.set_result(variables["trigger"])
+        deadline = _deadline(compiler, run, path, config.get("timeout"), entry)
         stops = compiler.attach_triggers(config["wait_for_trigger"], fired, f"{path}/wait")
         try:
-            completed = await compiler.wait_for(run, future, config.get("timeout"))
+            completed = await compiler.wait_for(run, future, deadline, path,
+                                                "wait_for_trigger")
         finally:
             for stop in stops:
                 stop()
         trigger = future.result() if completed else None
         return _after_wait(run, config, completed, trigger)
     return body
+
+
+def _deadline(compiler: Compiler, run: RunState, path: str, timeout: timedelta | None,
+              entry: dict[str, Any]) -> datetime | None:
+    """When a wait times out: as recorded for a restored run, else ``timeout`` from now."""
+    resumed = run.resumed_here(path)
+    if resumed is not None:
+        entry["resumed"] = True
+        return resumed.until
+    return compiler.env.clock() + timeout if timeout is not None else None
 
 
 def _after_wait(run: RunState, config: Mapping[str, Any], completed: bool,
@@ -426,6 +463,13 @@ def _choose(compiler: Compiler, config: Mapping[str, Any], path: str, where: str
     default = compile_steps(compiler, config.get("default") or [], f"{path}/default")
 
     async def body(run: RunState, entry: dict[str, Any]) -> Any:
+        inside = run.resuming_inside(path)
+        if inside is not None:  # a restored run goes back into the branch it was in
+            chosen: int | str = ("default" if inside.startswith("default/")
+                                 else int(inside.split("/")[1]))
+            entry["chosen"] = chosen
+            await run_steps(default if chosen == "default" else options[int(chosen)][1], run)
+            return {"chosen": chosen}
         for index, (check, steps) in enumerate(options):
             if check(run.variables):
                 entry["chosen"] = index
@@ -443,7 +487,8 @@ def _if(compiler: Compiler, config: Mapping[str, Any], path: str, where: str) ->
     otherwise = compile_steps(compiler, config.get("else") or [], f"{path}/else")
 
     async def body(run: RunState, entry: dict[str, Any]) -> Any:
-        result = check(run.variables)
+        inside = run.resuming_inside(path)
+        result = inside.startswith("then/") if inside is not None else check(run.variables)
         await run_steps(then if result else otherwise, run)
         return {"if": result}
     return body
@@ -463,7 +508,9 @@ def _repeat(compiler: Compiler, config: Mapping[str, Any], path: str, where: str
     items_data = compile_data(items, where) if isinstance(items, list) else None
 
     async def body(run: RunState, entry: dict[str, Any]) -> Any:
-        outer = run.variables.get("repeat")
+        # a restored run goes on with the round it was in (its repeat.index was kept)
+        start = run.loops.get(path, 1) if run.resuming_inside(path) is not None else 1
+        outer = run.variables.get("repeat") if start == 1 else None
         try:
             if count is not None or items is not None:
                 if items is not None:
@@ -478,23 +525,29 @@ def _repeat(compiler: Compiler, config: Mapping[str, Any], path: str, where: str
                 if len(values) > MAX_REPEAT:
                     raise StepError(f"at most {MAX_REPEAT} repeats, got {len(values)}")
                 for index, item in enumerate(values, 1):
+                    if index < start:
+                        continue
                     run.variables["repeat"] = {"index": index, "first": index == 1,
                                                "last": index == len(values), "item": item}
+                    run.loops[path] = index
                     await run_steps(steps, run)
                 return {"iterations": len(values)}
-            index = 0
+            index = start - 1
             while True:
                 index += 1
                 if index > MAX_REPEAT:
                     raise StepError(f"stopped after {MAX_REPEAT} repeats")
                 run.variables["repeat"] = {"index": index, "first": index == 1}
-                if while_check is not None and not while_check(run.variables):
+                run.loops[path] = index
+                if while_check is not None and run.resume is None and \
+                        not while_check(run.variables):
                     return {"iterations": index - 1}
                 await run_steps(steps, run)
                 if until_check is not None and until_check(run.variables):
                     return {"iterations": index}
                 await asyncio.sleep(0)  # a tight loop lets the hub breathe
         finally:
+            run.loops.pop(path, None)
             if outer is None:
                 run.variables.pop("repeat", None)
             else:

@@ -47,8 +47,10 @@ def plain(value: Any, depth: int = 0) -> Any:
 class RunTrace:
     """The record of one run."""
 
-    def __init__(self, automation_id: str, trigger: Mapping[str, Any], context: Context) -> None:
-        self.run_id = new_id()
+    def __init__(self, automation_id: str, trigger: Mapping[str, Any], context: Context,
+                 run_id: str | None = None) -> None:
+        self.run_id = run_id or new_id()
+        self.resumed = False  # a run that was waiting when the hub stopped, resumed
         self.automation_id = automation_id
         self.trigger = plain(trigger)
         self.context = context
@@ -86,7 +88,7 @@ class RunTrace:
     def as_dict(self) -> dict[str, Any]:
         """The trace as JSON-friendly data."""
         return {
-            "run_id": self.run_id, "automation_id": self.automation_id,
+            "run_id": self.run_id, "automation_id": self.automation_id, "resumed": self.resumed,
             "state": self.state, "outcome": self.outcome, "error": self.error,
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat() if self.finished else None,

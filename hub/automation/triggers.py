@@ -356,6 +356,36 @@ def _follow_entity(env: AutomationEnv, entity_id: str, again: Callable[[], None]
                               lambda data: data.get("entity_id") == entity_id)
 
 
+def previous_daily(env: AutomationEnv, at: time, weekdays: set[int] | None,
+                   current: datetime) -> datetime | None:
+    """The last local ``at`` at or before ``current`` on one of ``weekdays``."""
+    local = current.astimezone(env.zone)
+    for offset in range(8):
+        candidate = datetime.combine(local.date() - timedelta(days=offset), at, tzinfo=env.zone)
+        if candidate <= local and (weekdays is None or candidate.weekday() in weekdays):
+            return candidate
+    return None
+
+
+def _catch_up(env: AutomationEnv, config: Mapping[str, Any], weekdays: set[int] | None,
+              action: TriggerAction, where: str, now: datetime) -> None:
+    """Run once for the latest time missed since the trigger last fired (while the hub was
+    down); a trigger never seen before just starts counting from now."""
+    last = env.marks.last(where)
+    if last is None:
+        env.marks.mark(where, now)
+        return
+    missed = [moment for at in config["at"] if isinstance(at, time)
+              and (moment := previous_daily(env, at, weekdays, now)) is not None
+              and last < moment]
+    if not missed:
+        return
+    moment = max(missed).astimezone(env.zone)
+    env.marks.mark(where, moment)
+    action({"platform": "time", "now": now.astimezone(env.zone), "scheduled": moment,
+            "catch_up": True, "description": f"time {moment:%H:%M:%S}, missed: run at start"})
+
+
 def attach_time(env: AutomationEnv, config: Mapping[str, Any], action: TriggerAction,
                 where: str) -> Unsub:
     weekdays = ({WEEKDAYS.index(day) for day in config["weekday"]}
@@ -378,12 +408,17 @@ def attach_time(env: AutomationEnv, config: Mapping[str, Any], action: TriggerAc
         def due() -> None:
             cancels.pop(index, None)
             local = moment.astimezone(env.zone)
-            action({"platform": "time", "now": local, "scheduled": local,
+            if catch_up:
+                env.marks.mark(where, moment)
+            action({"platform": "time", "now": local, "scheduled": local, "catch_up": False,
                     "description": f"time {local:%H:%M:%S}"})
             schedule(index, at, moment)
         cancels[index] = env.timers.at(moment, due)
 
+    catch_up = config["catch_up"]
     now = env.clock()
+    if catch_up:
+        _catch_up(env, config, weekdays, action, where, now)
     for index, at in enumerate(config["at"]):
         schedule(index, at, now)
         if isinstance(at, str):  # the entity's time moved: schedule again
@@ -400,6 +435,7 @@ def attach_time(env: AutomationEnv, config: Mapping[str, Any], action: TriggerAc
 TRIGGER_TIME = TriggerType("time", {
     vol.Required("at"): cv.ListOf(_time_or_entity, allow_single=True),
     vol.Optional("weekday"): WEEKDAY_LIST,
+    vol.Optional("catch_up", default=False): cv.boolean,
 }, attach_time, "a time of day (site time), on some weekdays, or an entity's time")
 
 

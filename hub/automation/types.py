@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from ..core import Context, Hub
     from ..events.catalog import EventCatalog
     from ..util.calendar import Calendar
+    from .persist import Marks
     from .timers import Timers
 
 __all__ = [
@@ -38,6 +39,12 @@ class TriggerAction(Protocol):
     def __call__(self, variables: dict[str, Any], context: Context | None = None) -> None: ...
 
 
+def _marks() -> Marks:
+    from .persist import Marks
+
+    return Marks()
+
+
 @dataclass(frozen=True, slots=True)
 class AutomationEnv:
     """What triggers, conditions and actions may use: the hub and the engine's clock."""
@@ -49,6 +56,7 @@ class AutomationEnv:
     calendar: Calendar
     catalog: EventCatalog
     template_globals: Mapping[str, Any] = field(default_factory=dict)
+    marks: Marks = field(default_factory=lambda: _marks())
 
     def local_now(self) -> datetime:
         """The site's local time now."""

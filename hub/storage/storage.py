@@ -558,6 +558,17 @@ class Storage:
         """Run ``work(store)`` on a reader connection (committed data only)."""
         return await self._read(lambda conn: work(ControlStore(conn)))
 
+    # --- automations: waiting runs, time triggers' last firing ----------------------
+
+    async def automation_write(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``work(conn)`` (hub.storage.queries.automation) in one durable transaction."""
+        async with self.transaction(durable=True) as tx:
+            return await tx.run(work)
+
+    async def automation_read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``work(conn)`` on a reader connection (committed data only)."""
+        return await self._read(work)
+
     # --- runtime settings on top of YAML ----------------------------------------------
 
     async def overrides(self, scope: str) -> list[tuple[str, str, str, str | None, int,

@@ -13,6 +13,7 @@ from common import Clock, start_hub, wait_for
 
 from hub.automation import AutomationEngine
 from hub.core import Hub
+from hub.hookspecs import hookimpl
 
 SITE = """
 site: {name: Test, time_zone: Asia/Shanghai}
@@ -49,10 +50,16 @@ def engine_of(hub: Hub) -> AutomationEngine:
 @asynccontextmanager
 async def running(tmp_path: Path, text: str, clock: Clock | None = None,
                   data: str = "data") -> AsyncIterator[Hub]:
-    """A started hub whose automation engine runs on ``clock`` (when given)."""
-    async with start_hub(tmp_path, text, data=data) as hub:
-        if clock is not None:
-            engine_of(hub).use_clock(clock)
+    """A started hub whose automation engine runs on ``clock`` (when given) from its start
+    (a plugin set up after the engine hands it the clock: resumed runs and catch-up see it)."""
+    class UseClock:
+        @staticmethod
+        @hookimpl
+        def setup(hub: Hub) -> None:
+            if clock is not None:
+                engine_of(hub).use_clock(clock)
+
+    async with start_hub(tmp_path, text, data=data, plugins=[(UseClock, "test_clock")]) as hub:
         yield hub
 
 
