@@ -20,6 +20,7 @@ from ..core import ServiceCall
 from ..exceptions import ServiceValidationError
 from ..hookspecs import hookimpl
 from ..yamlload import Problem, position_of
+from .check import reference_problems, service_problems
 from .conditions import BUILTIN_CONDITIONS
 from .engine import Automation, AutomationEngine, automations_schema
 from .script import MAX_DELAY, MAX_REPEAT
@@ -46,7 +47,6 @@ __all__ = [
 ]
 
 DOMAIN = "automation"
-CUSTOM_EVENT_PREFIX = "custom_"  # a landlord's own events, fired and heard by automations
 
 
 @hookimpl
@@ -84,39 +84,7 @@ def check_config(config: dict[str, Any], registries: Registries) -> list[tuple[l
     accounts = {account["id"] for account in config.get("accounts") or []}
     problems: list[tuple[list[Any], str]] = []
     for index, automation in enumerate(config.get(DOMAIN) or []):
-        problems += _check_items(catalog, meters, accounts, automation, [DOMAIN, index])
-    return problems
-
-
-def _check_items(catalog: Any, meters: set[str], accounts: set[str], node: Any,
-                 path: list[Any]) -> list[tuple[list[Any], str]]:
-    """Walk an automation's config: every event type, meter id and account id it names."""
-    problems: list[tuple[list[Any], str]] = []
-    if isinstance(node, Mapping):
-        if node.get("trigger") == "event":
-            for position, name in enumerate(node.get("event_type") or []):
-                if catalog.get(name) is None and not name.startswith(CUSTOM_EVENT_PREFIX):
-                    problems.append(([*path, "event_type", position],
-                                     catalog.check_data(name, {})[0] + ": use a catalog event "
-                                     f"(docs/events.md) or your own '{CUSTOM_EVENT_PREFIX}...'"))
-        if node.get("kind") == "event" and catalog.get(node["event"]) is None \
-                and not node["event"].startswith(CUSTOM_EVENT_PREFIX):
-            problems.append(([*path, "event"], catalog.check_data(node["event"], {})[0]
-                             + f": fire a catalog event or your own '{CUSTOM_EVENT_PREFIX}...'"))
-        for key, known, what in (("meter_id", meters, "meter"),
-                                 ("account_id", accounts, "account")):
-            if key in node and not (node.get("kind") == "action" and key == "data"):
-                for position, value in enumerate(cv.ensure_list(node[key])):
-                    if isinstance(value, str) and "{" not in value and value not in known:
-                        problems.append(([*path, key, position] if isinstance(node[key], list)
-                                         else [*path, key], f"unknown {what} '{value}'"))
-        for key, value in node.items():
-            if key in ("meter_id", "account_id"):
-                continue
-            problems += _check_items(catalog, meters, accounts, value, [*path, key])
-    elif isinstance(node, list):
-        for position, item in enumerate(node):
-            problems += _check_items(catalog, meters, accounts, item, [*path, position])
+        problems += reference_problems(catalog, meters, accounts, automation, [DOMAIN, index])
     return problems
 
 
@@ -154,6 +122,9 @@ def _register_services(hub: Hub, engine: AutomationEngine) -> None:
     async def trigger(call: ServiceCall) -> dict[str, Any]:
         """Run an automation now (its conditions skipped unless skip_condition: false)."""
         automation = find(call)
+        if automation.problems:
+            raise ServiceValidationError(call.name, [f"automation '{automation.id}' is not set "
+                                                     "up", *automation.problems])
         trace = automation.trigger(
             {"trigger": {"platform": "manual", "description": "run by hand"},
              **call.data["variables"]}, call.context,
@@ -222,6 +193,9 @@ async def reload_automations(hub: Hub, engine: AutomationEngine, name: str) -> i
         others = {key: hub.config.block(key) for key in ("meters", "accounts")}
         problems += [_problem(raw, where, message) for where, message in check_config(
             {**others, DOMAIN: validated}, hub.plugins.registries)]
+        problems += [_problem(raw, [DOMAIN, index, *where], message)
+                     for index, automation in enumerate(validated)
+                     for where, message in service_problems(hub, automation, [])]
     if problems:
         raise ServiceValidationError(name, ["the running automations are kept: "
                                             f"{len(problems)} problem(s) in {path}", *problems])

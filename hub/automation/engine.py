@@ -32,6 +32,7 @@ from ..storage import Storage, WaitRow, from_ms
 from ..util.calendar import Calendar
 from ..util.dt import utcnow
 from ..util.ids import slugify
+from .check import service_problems
 from .conditions import compile_condition, condition_schema
 from .persist import Marks, Persistence, Resume, decode, wait_row
 from .script import RunState, Step, StepError, StopRun, action_schema, compile_steps, run_steps
@@ -255,12 +256,15 @@ class Automation:
         self._queue = asyncio.Lock()
         self._stops: list[Callable[[], None]] = []
         self._recent: deque[float] = deque()
+        # what it calls that the hub does not have: it is not attached ("unavailable")
+        self.problems: list[str] = [f"{cv.format_path(path)}: {message}" for path, message
+                                    in service_problems(engine.hub, config, [])]
 
     # --- life-cycle ---
 
     def attach(self) -> None:
-        """Start watching the triggers (when enabled)."""
-        if self.enabled and not self._stops:
+        """Start watching the triggers (when enabled and without problems)."""
+        if self.enabled and not self.problems and not self._stops:
             self._stops = self._compiler.attach_triggers(self.config["triggers"], self.fired,
                                                          "trigger")
 
@@ -288,7 +292,9 @@ class Automation:
 
     def publish(self) -> None:
         """Set ``automation.<id>``: on/off, with what a dashboard shows."""
-        self.engine.hub.states.set(self.entity_id, "on" if self.enabled else "off", {
+        state = "unavailable" if self.problems else "on" if self.enabled else "off"
+        self.engine.hub.states.set(self.entity_id, state, {
+            "problems": list(self.problems),
             "friendly_name": self.alias, "id": self.id, "mode": self.mode,
             "last_triggered": self.last_triggered.isoformat() if self.last_triggered else None,
             "current": len(self.runs), "description": self.config.get("description", ""),
@@ -304,6 +310,8 @@ class Automation:
                 skip_condition: bool = False, user_id: str | None = None) -> RunTrace:
         """Start a run (conditions first, unless skipped); returns its trace."""
         engine = self.engine
+        if self.problems:
+            raise ValueError(f"automation '{self.id}' is not set up: {'; '.join(self.problems)}")
         run_context = Context(parent_id=context.id if context else None,
                               user_id=user_id or (context.user_id if context else None),
                               origin=f"automation.{self.id}")
@@ -485,6 +493,8 @@ class AutomationEngine:
         self.timers.start()
         self.automations = self.compile(configs)
         for automation in self.automations.values():
+            for problem in automation.problems:
+                _LOGGER.error("Automation %s is not set up: %s", automation.id, problem)
             automation.attach()
             automation.publish()
         if self.persistence is not None:

@@ -276,3 +276,32 @@ def test_check_config_finds_unknown_events_accounts_and_meters(tmp_path: Path) -
     assert "unknown meter 'ghost_meter'" in joined
     assert "unknown account 'ghost'" in joined
     assert "'not_custom'" in joined and "custom_" in joined
+
+
+async def test_unknown_services_and_refused_data_leave_that_automation_unavailable(
+        tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
+    text = site("""
+        - id: typo
+          triggers: {trigger: event, event_type: custom_go}
+          actions: {action: meter.tirp, data: {meter_id: a101}}
+        - id: bad_data
+          triggers: {trigger: event, event_type: custom_go}
+          actions: {action: account.adjust, target: {tags: {building: B}}, data: {amount: x}}
+        - id: good
+          triggers: {trigger: event, event_type: custom_go}
+          actions: {action: account.adjust, target: {tags: {building: B}},
+                    data: {amount: -1, reason: r, operator: o}}
+        """)
+    with caplog.at_level(logging.ERROR):
+        async with running(tmp_path, text) as hub:
+            typo, bad = hub.states.get("automation.typo"), hub.states.get("automation.bad_data")
+            assert typo is not None and typo.state == "unavailable"
+            assert "did you mean 'meter.trip'" in typo.attributes["problems"][0]
+            assert bad is not None and bad.state == "unavailable"
+            assert any("amount" in problem for problem in bad.attributes["problems"])
+            hub.bus.fire("custom_go", {})
+            await runs_done(hub, "good")
+            assert traces(hub, "typo") == [] and traces(hub, "bad_data") == []
+            with pytest.raises(ServiceValidationError, match="not set up"):
+                await hub.services.call("automation", "trigger", {"automation_id": "typo"})
+    assert "Automation typo is not set up" in caplog.text
