@@ -15,6 +15,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import contextvars
+import functools
 import logging
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Callable, Iterator, Mapping
@@ -36,6 +37,7 @@ from .check import service_problems
 from .conditions import compile_condition, condition_schema
 from .persist import Marks, Persistence, Resume, decode, wait_row
 from .script import RunState, Step, StepError, StopRun, action_schema, compile_steps, run_steps
+from .states import StateIndex
 from .template import Template, TemplateError, compile_data, hub_globals, is_template, render_data
 from .timers import Timers
 from .trace import RunTrace
@@ -53,6 +55,7 @@ __all__ = ["MAX_CHAIN", "Automation", "AutomationEngine", "Compiler", "automatio
 _LOGGER = logging.getLogger(__name__)
 
 MAX_CHAIN: Final = 10
+PUBLISH_EVERY: Final = 1.0  # seconds between two updates of an automation's state
 MODES: Final = ("single", "restart", "queued", "parallel")
 _CHAIN_MEMORY: Final = 10_000
 _CURRENT_TRACE: contextvars.ContextVar[RunTrace | None] = contextvars.ContextVar(
@@ -256,6 +259,9 @@ class Automation:
         self._queue = asyncio.Lock()
         self._stops: list[Callable[[], None]] = []
         self._recent: deque[float] = deque()
+        self._publish_handle: asyncio.TimerHandle | None = None
+        self._base_keys = frozenset(self.base_variables())
+        self._shown_triggered: datetime | None = None
         # what it calls that the hub does not have: it is not attached ("unavailable")
         self.problems: list[str] = [f"{cv.format_path(path)}: {message}" for path, message
                                     in service_problems(engine.hub, config, [])]
@@ -277,6 +283,9 @@ class Automation:
     async def shutdown(self) -> None:
         """Detach and cancel the runs."""
         self.detach()
+        if self._publish_handle is not None:
+            self._publish_handle.cancel()
+            self._publish_handle = None
         for task in list(self.runs):
             task.cancel()
         if self.runs:
@@ -292,12 +301,13 @@ class Automation:
 
     def publish(self) -> None:
         """Set ``automation.<id>``: on/off, with what a dashboard shows."""
+        self._shown_triggered = self.last_triggered
         state = "unavailable" if self.problems else "on" if self.enabled else "off"
         self.engine.hub.states.set(self.entity_id, state, {
             "problems": list(self.problems),
             "friendly_name": self.alias, "id": self.id, "mode": self.mode,
             "last_triggered": self.last_triggered.isoformat() if self.last_triggered else None,
-            "current": len(self.runs), "description": self.config.get("description", ""),
+            "description": self.config.get("description", ""),
         })
 
     # --- runs ---
@@ -350,6 +360,7 @@ class Automation:
             for task in list(self.runs):
                 task.cancel()
         self.last_triggered = engine.env.clock()
+        self._publish_soon()
         engine.remember_chain(run_context, context)
         trace.variables = {key: value for key, value in all_variables.items()
                            if key not in base}
@@ -358,6 +369,10 @@ class Automation:
 
     def base_variables(self) -> dict[str, Any]:
         """What every run sees besides its own variables (never recorded)."""
+        return self._base
+
+    @functools.cached_property
+    def _base(self) -> dict[str, Any]:
         return {**self.engine.env.template_globals, "this": {
             "id": self.id, "alias": self.alias, "entity_id": self.entity_id}}
 
@@ -394,12 +409,23 @@ class Automation:
             self._run(trace, variables, context, resume, loops or {}), f"automation {self.id}")
         self.runs.add(task)
         task.add_done_callback(self._done)
+
+    def _publish_soon(self) -> None:
+        """``last_triggered`` in the state: at once, then at most once a second (a busy
+        automation would otherwise double the hub's state changes)."""
+        if self._publish_handle is not None:
+            return
         self.publish()
+        self._publish_handle = asyncio.get_running_loop().call_later(PUBLISH_EVERY,
+                                                                     self._published)
+
+    def _published(self) -> None:
+        self._publish_handle = None
+        if self.last_triggered != self._shown_triggered:
+            self._publish_soon()
 
     def _done(self, task: asyncio.Task[None]) -> None:
         self.runs.discard(task)
-        if self.engine.hub.state.value != "stopped":
-            self.publish()
 
     def _over_rate(self) -> str | None:
         now = asyncio.get_running_loop().time()
@@ -418,7 +444,7 @@ class Automation:
         try:
             await run_steps(self.steps, RunState(
                 self.engine.env, self.id, context, trace, variables, resume, loops,
-                frozenset(self.base_variables())))
+                self._base_keys))
             trace.finish("finished")
         except StopRun as stop:
             trace.finish("error" if stop.error else "stopped", stop.reason)
@@ -457,7 +483,8 @@ class AutomationEngine:
         self.timers = Timers(hub, self.now)
         calendar = Calendar.from_config(hub.config.block("calendar"), hub.config.time_zone)
         self.env = AutomationEnv(hub, self.timers, self.now, ZoneInfo(hub.config.time_zone),
-                                 calendar, catalog, hub_globals(hub), Marks())
+                                 calendar, catalog, hub_globals(hub), Marks(),
+                                 StateIndex(hub.bus))
         self.automations: dict[str, Automation] = {}
         self._chain: OrderedDict[str, int] = OrderedDict()
         self.persistence: Persistence | None = None

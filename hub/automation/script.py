@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -22,7 +23,6 @@ from .. import validation as cv
 from ..core import Context
 from ..exceptions import HubError, ServiceNotFound, ServiceValidationError
 from ..plugins import Registry
-from ..util.dt import utcnow
 from .conditions import condition_schema
 from .persist import Resume
 from .subjects import tagged
@@ -258,7 +258,7 @@ def _compile(compiler: Compiler, config: Mapping[str, Any], path: str) -> Step:
                 not run.resume.path.startswith(path + "/"):
             return  # a restored run: this step was done before the restart
         entry = run.trace.step(path, kind, alias)
-        started = utcnow()
+        started = time.perf_counter()
         try:
             result = await body(run, entry)
             if result is not None:
@@ -285,7 +285,7 @@ def _compile(compiler: Compiler, config: Mapping[str, Any], path: str) -> Step:
             if not continue_on_error:
                 raise StepError(f"{where}: {type(err).__name__}: {err}", True) from err
         finally:
-            entry["duration_ms"] = round((utcnow() - started).total_seconds() * 1000, 1)
+            entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return step
 
 

@@ -6,13 +6,14 @@ the JSON the services and the API return.
 
 from __future__ import annotations
 
+import time
 from collections.abc import Mapping
 from datetime import datetime
 from decimal import Decimal
 from typing import Any
 
 from ..core import Context, Event, State
-from ..util.dt import utcnow
+from ..util.dt import utc_from_timestamp, utcnow
 from ..util.ids import new_id
 
 __all__ = ["RunTrace", "plain"]
@@ -52,7 +53,7 @@ class RunTrace:
         self.run_id = run_id or new_id()
         self.resumed = False  # a run that was waiting when the hub stopped, resumed
         self.automation_id = automation_id
-        self.trigger = plain(trigger)
+        self.trigger = trigger  # made plain when shown (as_dict): a run costs no copy
         self.context = context
         self.started = utcnow()
         self.finished: datetime | None = None
@@ -72,7 +73,8 @@ class RunTrace:
 
     def step(self, path: str, kind: str, alias: str | None) -> dict[str, Any]:
         """Open a step's record; the runner fills ``result``/``error`` and ``finished``."""
-        entry: dict[str, Any] = {"path": path, "action": kind, "started": utcnow().isoformat()}
+        # times as wall-clock seconds while running; as_dict shows them as ISO 8601
+        entry: dict[str, Any] = {"path": path, "action": kind, "started": time.time()}
         if alias:
             entry["alias"] = alias
         self.steps.append(entry)
@@ -92,6 +94,11 @@ class RunTrace:
             "state": self.state, "outcome": self.outcome, "error": self.error,
             "started": self.started.isoformat(),
             "finished": self.finished.isoformat() if self.finished else None,
-            "trigger": self.trigger, "conditions": self.conditions, "steps": self.steps,
+            "trigger": plain(self.trigger), "conditions": self.conditions,
+            "steps": [{**step, "started": _iso(step["started"])} for step in self.steps],
             "variables": plain(self.variables), "context": self.context.as_dict(),
         }
+
+
+def _iso(ts: float) -> str:
+    return utc_from_timestamp(ts).isoformat()

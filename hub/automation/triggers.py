@@ -25,7 +25,6 @@ from ..events import (
     EVENT_METER_OFFLINE,
     EVENT_METER_ONLINE,
     EVENT_PAYMENT_RECEIVED,
-    EVENT_STATE_CHANGED,
 )
 from .subjects import has_tags, tags_of
 from .types import AutomationEnv, TriggerAction, TriggerType
@@ -209,8 +208,7 @@ def attach_state(env: AutomationEnv, config: Mapping[str, Any], action: TriggerA
                     "description": f"state of {entity_id}"}, event.context)
         holder.start(entity_id, run)
 
-    unsub = env.hub.bus.listen(EVENT_STATE_CHANGED, handle,
-                               lambda data: data.get("entity_id") in entities)
+    unsub = env.states.watch(entities, handle)
 
     def stop() -> None:
         unsub()
@@ -279,8 +277,7 @@ def attach_numeric_state(env: AutomationEnv, config: Mapping[str, Any], action: 
                     "description": f"numeric state of {entity_id}"}, event.context)
         holder.start(entity_id, run)
 
-    unsub = env.hub.bus.listen(EVENT_STATE_CHANGED, handle,
-                               lambda data: data.get("entity_id") in entities)
+    unsub = env.states.watch(entities, handle)
 
     def stop() -> None:
         unsub()
@@ -352,8 +349,7 @@ def _reschedule(schedule: Callable[[int, time | str, datetime], None], index: in
 
 def _follow_entity(env: AutomationEnv, entity_id: str, again: Callable[[], None]) -> Unsub:
     """Call ``again`` when ``entity_id``'s state changes."""
-    return env.hub.bus.listen(EVENT_STATE_CHANGED, lambda _event: again(),
-                              lambda data: data.get("entity_id") == entity_id)
+    return env.states.watch([entity_id], lambda _event: again())
 
 
 def previous_daily(env: AutomationEnv, at: time, weekdays: set[int] | None,
@@ -543,8 +539,6 @@ def attach_balance(env: AutomationEnv, config: Mapping[str, Any], action: Trigge
     tags: Mapping[str, str] = config.get("tags") or {}
 
     def subject(data: Mapping[str, Any]) -> bool:
-        if not str(data.get("entity_id", "")).startswith("account."):
-            return False
         new = data.get("new_state")
         if new is None:
             return False
@@ -571,7 +565,8 @@ def attach_balance(env: AutomationEnv, config: Mapping[str, Any], action: Trigge
                 "description": f"balance of {new.attributes.get('account_id')} crossed {level}"},
                event.context)
 
-    return env.hub.bus.listen(EVENT_STATE_CHANGED, handle, subject)
+    return env.states.watch_domain("account", lambda event: handle(event)
+                                   if subject(event.data) else None)
 
 
 TRIGGER_BALANCE = TriggerType("balance", vol.All({

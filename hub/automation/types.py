@@ -7,7 +7,7 @@ and ``register_automation_actions``; the engine registers its own through the sa
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, tzinfo
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -16,6 +16,7 @@ if TYPE_CHECKING:
     from ..events.catalog import EventCatalog
     from ..util.calendar import Calendar
     from .persist import Marks
+    from .states import StateIndex
     from .timers import Timers
 
 __all__ = [
@@ -39,12 +40,6 @@ class TriggerAction(Protocol):
     def __call__(self, variables: dict[str, Any], context: Context | None = None) -> None: ...
 
 
-def _marks() -> Marks:
-    from .persist import Marks
-
-    return Marks()
-
-
 @dataclass(frozen=True, slots=True)
 class AutomationEnv:
     """What triggers, conditions and actions may use: the hub and the engine's clock."""
@@ -55,8 +50,9 @@ class AutomationEnv:
     zone: tzinfo
     calendar: Calendar
     catalog: EventCatalog
-    template_globals: Mapping[str, Any] = field(default_factory=dict)
-    marks: Marks = field(default_factory=lambda: _marks())
+    template_globals: Mapping[str, Any]
+    marks: Marks  # time triggers' last firings (catch_up)
+    states: StateIndex  # state changes by entity
 
     def local_now(self) -> datetime:
         """The site's local time now."""
