@@ -67,6 +67,16 @@ def check_config(config: dict[str, Any], registries: Registries) -> list[tuple[l
 
 
 @hookspec
+def check_setup(hub: Hub) -> list[tuple[list[Any], str]]:
+    """Problems only a set-up hub can see, e.g. the services an automation calls.
+
+    ``meterhub check-config`` calls it after every plugin's ``setup(hub)`` on a hub that is
+    never started (nothing is bound, read, commanded or sent). Return ``(key path, message)``
+    like ``check_config``; the path is turned into file:line.
+    """
+
+
+@hookspec
 def register_meter_models() -> list[Any]:
     """Return meter models (``name``, kind, protocol, capabilities, point table, codec).
 

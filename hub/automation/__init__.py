@@ -89,6 +89,14 @@ def check_config(config: dict[str, Any], registries: Registries) -> list[tuple[l
 
 
 @hookimpl
+def check_setup(hub: Hub) -> list[tuple[list[Any], str]]:
+    """The services each automation calls, and their data, against the hub's services."""
+    return [([DOMAIN, index, *path], message)
+            for index, automation in enumerate(hub.config.block(DOMAIN) or [])
+            for path, message in service_problems(hub, automation, [])]
+
+
+@hookimpl
 def setup(hub: Hub) -> None:
     """The engine as the ``automation`` stage, and the automation.* services."""
     registries = hub.plugins.registries

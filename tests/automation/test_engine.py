@@ -5,6 +5,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -305,3 +308,27 @@ async def test_unknown_services_and_refused_data_leave_that_automation_unavailab
             with pytest.raises(ServiceValidationError, match="not set up"):
                 await hub.services.call("automation", "trigger", {"automation_id": "typo"})
     assert "Automation typo is not set up" in caplog.text
+
+
+def test_check_config_names_unknown_services_after_a_dry_set_up(tmp_path: Path) -> None:
+    path = tmp_path / "hub.yaml"
+    path.write_text(SITE + """automation:
+  - id: typo
+    triggers: {trigger: hub_start}
+    actions:
+      - {action: meter.tirp, data: {meter_id: a101}}
+      - {action: account.adjust, data: {account_id: ra101, amount: 1}}
+      - {notify: nobody, message: hi}
+""", encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, "-m", "hub", "check-config", "-c", str(path)],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                          env={**os.environ, "PYTHONPATH": str(root)}, check=False)
+    assert done.returncode == 1, done
+    for needle, message in (("meter.tirp", "did you mean 'meter.trip'"),
+                            ("amount: 1}", "reason"),
+                            ("nobody", "unknown service 'notify.nobody'")):
+        line = f"hub.yaml:{line_of(path, needle)} "
+        assert any(line in row and message in row for row in done.stderr.splitlines()), (
+            needle, done.stderr)
+    assert not (tmp_path / "meterhub-data").exists()  # nothing was started or written
