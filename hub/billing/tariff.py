@@ -102,7 +102,10 @@ class ChargeLine:
 
 
 # Consumption already used in a tier period before the usage being priced:
-# ``history(tier_period_start) -> quantity``.
+# ``history(tier_period_start) -> quantity``. A history may also have a method
+# ``before(tier_period_start, month_first_day) -> quantity``: what the tier period had used
+# before that local month (crossing-month rules ask it; without it the usage priced is taken
+# to start its month).
 TierHistory = Callable[[date], Decimal]
 
 

@@ -379,14 +379,26 @@ def _plain(number: Decimal) -> str:
     return format(number.normalize(), "f")
 
 
+class _QuoteHistory:
+    """``--used``: what the tier period of the first row used before it (and before its
+    month: a quote's rows start their month); later tier periods start from nothing."""
+
+    def __init__(self, used: Decimal) -> None:
+        self.used = used
+        self.first: date | None = None
+
+    def __call__(self, period_start: date) -> Decimal:
+        if self.first is None:
+            self.first = period_start
+        return self.used if period_start == self.first else Decimal(0)
+
+    def before(self, period_start: date, _month: date) -> Decimal:
+        """What the period used before the month (the same: the rows start their month)."""
+        return self(period_start)
+
+
 def _history(used: Decimal) -> TierHistory:
-    asked: list[date] = []
-
-    def history(period_start: date) -> Decimal:
-        asked.append(period_start)
-        return used if len(asked) == 1 else Decimal(0)
-
-    return history
+    return _QuoteHistory(used)
 
 
 def _date_arg(text: str) -> date:

@@ -126,6 +126,8 @@ class BaseTariff(Tariff, Generic[_P]):
                     for version, a, b in self._versions_over(spread.start, spread.end):
                         self.price(version, spread, a, b, lines, tiers)
                 previous = item
+            if tiers is not None and tiers.pending is not None:
+                tiers.pending.finish()  # what a rule held back to the end (a month)
             return lines.result()
 
     def _versions_over(self, a: int, b: int) -> Iterator[tuple[Version[_P], int, int]]:

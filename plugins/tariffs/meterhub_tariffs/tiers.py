@@ -74,8 +74,8 @@ class TierPeriods:
 class TierCounter:
     """What was used in each tier period so far, while one usage list is priced."""
 
-    __slots__ = ("_factor", "_periods", "_used", "_whole", "history", "occupancy", "period",
-                 "tariff_id", "tz")
+    __slots__ = ("_factor", "_months", "_periods", "_used", "_whole", "history", "occupancy",
+                 "pending", "period", "tariff_id", "tz")
 
     def __init__(self, tariff_id: str, period: str, history: TierHistory,
                  occupancy: Occupancy | None, tz: tzinfo,
@@ -86,6 +86,8 @@ class TierCounter:
         self.occupancy = occupancy
         self.tz = tz
         self._used: dict[date, Decimal] = {}
+        self._months: dict[tuple[date, date], Decimal] = {}
+        self.pending: Any = None  # what a pricing rule holds until the call's end
         self._factor: dict[date, tuple[int, int]] = {}
         self._periods = periods if periods is not None else TierPeriods(period, tz)
         # without move-in or move-out every period is whole: thresholds are not pro-rated
@@ -124,6 +126,28 @@ class TierCounter:
             if not left:
                 break
         return parts
+
+    def month_start(self, period_start: date, month: date) -> Decimal:
+        """The tier period's total at the start of the local month ``month`` (first day).
+
+        From the usage this call counted when it has counted some in the period, else from
+        the history: its ``before(period_start, month)`` when it has one, else all of it
+        (the usage priced then starts its month).
+        """
+        key = (period_start, month)
+        found = self._months.get(key)
+        if found is None:
+            found = self._used.get(period_start)
+            if found is None:
+                before = getattr(self.history, "before", None)
+                found = before(period_start, month) if callable(before) \
+                    else self.history(period_start)
+            self._months[key] = found
+        return found
+
+    def threshold(self, bound: Decimal, period_start: date) -> Decimal:
+        """A tier's threshold in a period, pro-rated by the occupancy."""
+        return self._scaled(bound, period_start)
 
     def _scaled(self, bound: Decimal, period_start: date) -> Decimal:
         if self._whole:
