@@ -22,7 +22,7 @@ from hub import validation as cv
 from hub.billing.tariff import TariffError
 
 from .banded import CROSSING_RULES, SHANGHAI, BandPricer, BandTiers, Group, banded, month_parts
-from .const import BAND_REGISTERS, MAX_BANDS, MONTHLY, REGISTER_KEY, YEARLY
+from .const import BAND_REGISTERS, DAYS, MAX_BANDS, MONTHLY, MONTHS, REGISTER_KEY, YEARLY
 from .spread import Lines, Spread, moment
 from .tiers import TierCounter
 from .validators import surcharge_tiers
@@ -53,6 +53,7 @@ SURCHARGE_KEYS: dict[Any, Any] = {vol.Optional("tier_surcharges"): surcharge_tie
 SURCHARGE_FIXED: dict[Any, Any] = {
     vol.Optional("tier_period"): cv.one_of(MONTHLY, YEARLY),
     vol.Optional("crossing_month"): cv.one_of(*CROSSING_RULES),
+    vol.Optional("tier_prorate", default=DAYS): cv.one_of(DAYS, MONTHS),
 }
 
 

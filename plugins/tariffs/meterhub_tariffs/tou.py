@@ -195,7 +195,7 @@ class TouTariff(BaseTariff[TouPlan]):
             if surcharges is not None and period_start is not None:
                 assert self.tier_period is not None
                 tiers = TierCounter(self.id, self.tier_period, history, occupancy, tz,
-                                    self._tier_periods)
+                                    self._tier_periods, self.tier_prorate)
                 for index, part in tiers.allocate(surcharges, period_start,
                                                   item.quantity - ZERO):
                     surcharge = surcharges.prices[index]
