@@ -29,6 +29,7 @@ from ...hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from ...core import Hub
+    from .service import Analysis
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -60,8 +61,28 @@ def setup(hub: Hub) -> None:
         return
     analysis = Analysis.from_hub(hub)
     hub.add_component("analysis", analysis)
+    register_services(hub, analysis)
     hub.add_stage("analysis", start=analysis.start, stop=analysis.stop, requires=("storage",),
                   after=("billing",))
+
+
+def register_services(hub: Hub, analysis: Analysis) -> None:
+    """``share.split``: an invoice's amount split among a share group (posted with post)."""
+    from ...const import SupportsResponse
+    from ...core import ServiceCall
+    from ...exceptions import ServiceValidationError
+    from ..invoice_split import SPLIT_SCHEMA
+    from ..sharing import ShareError
+
+    async def split(call: ServiceCall) -> dict[str, Any]:
+        """Split (and with post, post) an invoice's amount."""
+        try:
+            return await analysis.share_split(call.data, context=call.context)
+        except ShareError as err:
+            raise ServiceValidationError("share.split", [str(err)]) from None
+
+    hub.services.register("share", "split", split, SPLIT_SCHEMA,
+                          supports_response=SupportsResponse.OPTIONAL)
 
 
 @hookimpl
