@@ -64,6 +64,9 @@ def _group(value: dict[str, Any]) -> dict[str, Any]:
     if single is not None and single not in meters:
         meters.insert(0, single)
     value["meters"] = meters
+    if value.get("amount") is not None and value["meters"]:
+        raise vol.Invalid("a share group splits its common meters' cost or a fixed monthly "
+                          "amount, not both", path=["amount"])
     if value.get("split") == "ratios":
         if not value.get("ratios"):
             raise vol.Invalid("split: ratios needs ratios: {account: weight, ...}",
@@ -74,6 +77,13 @@ def _group(value: dict[str, Any]) -> dict[str, Any]:
         raise vol.Invalid("a share group needs 'members' (account ids) or 'tags' "
                           "(accounts whose meters or selves carry them)", path=["members"])
     return value
+
+
+def _monthly_amount(value: Any) -> Decimal:
+    amount = cv.money(value)
+    if amount <= 0:
+        raise vol.Invalid(f"a monthly amount is above 0, got {amount}")
+    return amount
 
 
 def ratio(value: Any) -> Decimal:
@@ -98,6 +108,7 @@ SHARE_GROUP_SCHEMA = vol.All(cv.Strict({
     vol.Optional("post", default=True): cv.boolean,
     vol.Optional("ratios", default={}): vol.Schema({cv.identifier: ratio}),
     vol.Optional("invoices_only", default=False): cv.boolean,
+    vol.Optional("amount"): _monthly_amount,
 }), _group)
 
 SHARE_GROUPS_SCHEMA = cv.ListOf(SHARE_GROUP_SCHEMA, unique="id")
@@ -122,6 +133,7 @@ class ShareGroup:
     post: bool = True
     ratios: Mapping[str, Decimal] = field(default_factory=dict)
     invoices_only: bool = False  # no common meter: it splits invoices (see invoice_split)
+    amount: Decimal | None = None  # a fixed monthly cost split instead of a meter's
 
     @classmethod
     def from_config(cls, entry: Mapping[str, Any], catalog: Catalog | None = None) -> ShareGroup:
@@ -135,7 +147,8 @@ class ShareGroup:
                    tariff=entry.get("tariff"), name=entry.get("name") or entry["id"],
                    wait_days=int(entry.get("wait_days", 3)), post=bool(entry.get("post", True)),
                    ratios=dict(entry.get("ratios") or {}),
-                   invoices_only=bool(entry.get("invoices_only", False)))
+                   invoices_only=bool(entry.get("invoices_only", False)),
+                   amount=entry.get("amount"))
 
 
 def resolve_members(members: Iterable[str], tags: Mapping[str, str],
@@ -310,6 +323,11 @@ class ShareCalculator:
 
     async def allocation(self, group: ShareGroup, period: Period) -> Allocation:
         """The group's allocation for a period (pure: the same data gives the same result)."""
+        if not group.meters and group.amount is not None:
+            members = self.members(group)
+            bases = await self._bases(group, members, "", period)
+            return Allocation(group.id, period, group.split, (), group.amount,
+                              allocate(group, period, group.amount, bases))
         if not group.meters:
             raise ShareError(f"share group '{group.id}' has no common meter (it splits "
                              "invoices: meterhub share split)")
