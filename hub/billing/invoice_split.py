@@ -25,13 +25,14 @@ from ..ledger.entries import EntryKind, PostRequest
 from ..util.calendar import date_value
 from .analysis.base import Period
 from .sharing import (
+    RATIOS_SCHEMA,
     ShareError,
     ShareGroup,
     ShareLine,
     allocate,
     bill_period_start,
     occupied_days,
-    ratio,
+    positive_money,
     weight_decimal,
 )
 
@@ -45,15 +46,6 @@ INVOICE_SPLITS = ("area", "persons", "equal", "ratios")
 MAX_INVOICE_DAYS = 3660  # ten years: a typo in a year otherwise splits by nonsense days
 
 
-def positive_money(value: Any) -> Decimal:
-    """An invoice amount: yuan above zero with at most 2 decimals."""
-    amount = cv.money(value)
-    if amount <= 0:
-        raise vol.Invalid(f"an invoice amount is above 0, got {amount}")
-    return amount
-
-
-RATIOS_SCHEMA = vol.Schema({cv.identifier: ratio})
 
 SPLIT_SCHEMA = vol.Schema({
     vol.Required("group"): cv.identifier,

@@ -79,20 +79,15 @@ def _group(value: dict[str, Any]) -> dict[str, Any]:
     return value
 
 
-def _monthly_amount(value: Any) -> Decimal:
+def positive_money(value: Any) -> Decimal:
+    """An amount to split: yuan above zero with at most 2 decimals."""
     amount = cv.money(value)
     if amount <= 0:
-        raise vol.Invalid(f"a monthly amount is above 0, got {amount}")
+        raise vol.Invalid(f"an amount to split is above 0, got {amount}")
     return amount
 
 
-def ratio(value: Any) -> Decimal:
-    """A fixed share's weight: a number, not negative."""
-    number = cv.decimal(value)
-    if number < 0:
-        raise vol.Invalid(f"a ratio cannot be negative, got {number}")
-    return number
-
+RATIOS_SCHEMA = vol.Schema({cv.identifier: cv.non_negative_decimal})
 
 SHARE_GROUP_SCHEMA = vol.All(cv.Strict({
     vol.Required("id"): cv.identifier,
@@ -106,9 +101,9 @@ SHARE_GROUP_SCHEMA = vol.All(cv.Strict({
     vol.Optional("period", default="monthly"): cv.one_of("monthly"),
     vol.Optional("wait_days", default=3): cv.non_negative_int,
     vol.Optional("post", default=True): cv.boolean,
-    vol.Optional("ratios", default={}): vol.Schema({cv.identifier: ratio}),
+    vol.Optional("ratios", default={}): RATIOS_SCHEMA,
     vol.Optional("invoices_only", default=False): cv.boolean,
-    vol.Optional("amount"): _monthly_amount,
+    vol.Optional("amount"): positive_money,
 }), _group)
 
 SHARE_GROUPS_SCHEMA = cv.ListOf(SHARE_GROUP_SCHEMA, unique="id")

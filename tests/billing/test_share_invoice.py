@@ -123,7 +123,7 @@ async def test_the_service_posts_an_invoice_once_with_its_number(tmp_path: Path)
         for bad, message in [({"group": "nope"}, "unknown share group 'nope'"),
                              ({"amount": "1e3"}, "expected yuan as"),
                              ({"amount": "10.005"}, "expected yuan as"),
-                             ({"amount": "-3"}, "an invoice amount is above 0")]:
+                             ({"amount": "-3"}, "an amount to split is above 0")]:
             with pytest.raises(ServiceValidationError, match=message):
                 await split(hub, **{"group": "lift", "amount": "10.00", "start": "2026-10-01",
                                     "end": "2026-10-31", **bad})

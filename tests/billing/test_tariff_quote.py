@@ -301,3 +301,21 @@ def test_quote_a_year_of_yearly_tiers_after_a_move_in(site: Path) -> None:
     assert len(body["months"]) == 12
     assert body["months"][9] == {"start": "2025-10-01", "end": "2025-10-31", "total": "515.70"}
     assert body["total"] == "1004.00"
+
+
+def test_quote_the_shanghai_crossing_month_by_hand(site: Path) -> None:
+    csv = write(site / "july.csv", """
+        start,end,kwh
+        2025-07-01T00:00,2025-07-01T06:00,10
+        2025-07-01T06:00,2025-07-01T22:00,10
+    """)
+    result = quote(site, "shanghai_residential_tou", "--intervals", str(csv), "--used", "3110")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    # July crosses 3120: peak 10 × 0.617 + valley 10 × 0.307 + the 10 kWh above 3120 × 0.05
+    # = 9.74, as one line per band and tier
+    assert [(x["key"], x["quantity"], x["unit_price"], x["amount"]) for x in body["lines"]] == [
+        ("valley/tier1", "10", "0.307", "3.07"),
+        ("peak/tier2/crossing", "10", "0.667", "6.67"),
+    ]
+    assert body["total"] == "9.74"
