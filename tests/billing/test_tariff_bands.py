@@ -234,3 +234,33 @@ def test_check_config_names_a_wrong_band_tier_at_its_line(tmp_path: Any) -> None
     assert f"{where}.surcharge.valey: band 'valey' has no price under prices (bands: peak, " \
         "valley), got 0.03" in found, found
     assert len(found) == 2, found
+
+
+def test_a_move_out_re_tiers_band_tiers_by_the_periods_band_usage() -> None:
+    from common import TZ
+
+    from hub.billing.bills import band_totals, move_out_tier_lines
+    from hub.billing.charging import ChargeState
+    from hub.billing.periods import BillPeriod
+    from hub.billing.tariff import Occupancy
+
+    tariff = build(SHANGHAI)
+    state = ChargeState("m1", "a1", BillPeriod(date(2025, 6, 1), date(2025, 7, 1)))
+    for line in tariff.charges([use("2025-06-01T00:00", "2025-06-01T06:00", "500"),
+                                use("2025-06-01T06:00", "2025-06-01T22:00", "1500")]):
+        state.apply(line, 1)
+    bands = band_totals("sh", [state], date(2025, 1, 1), date(2026, 1, 1))
+    assert bands == {"valley": D(500), "peak": D(1500)}
+    lines = move_out_tier_lines(
+        meter_id="m1", tariff=tariff, parts=[(date(2025, 1, 1), D(2000))],
+        tier_start=date(2025, 1, 1), charged_with=None,
+        final=Occupancy(None, date(2025, 6, 30)), tz=TZ, bands=bands)
+    # 3120 × 181 / 365 = 1547.18: 452.82 kWh move to tier 2, spread 1 : 3 over valley and
+    # peak: 113.205 valley and 339.615 peak kWh pay 0.03 and 0.06 more
+    assert {(line.key, line.quantity, line.amount) for line in lines} == {
+        ("valley/tier1", D("-113.205"), D("-34.75")),
+        ("valley/tier2", D("113.205"), D("38.15")),
+        ("peak/tier1", D("-339.615"), D("-209.54")),
+        ("peak/tier2", D("339.615"), D("229.92")),
+    }
+    assert sum(line.amount for line in lines) == D("23.78")  # 23.77305 exact

@@ -32,6 +32,8 @@ from datetime import date
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
 
+from hub.billing.tariff import BAND_SHARE
+
 from .const import MONTHLY, QUANTITY_STEP
 from .spread import ZERO, Lines, local_date
 from .tiers import TierCounter, TierPeriods, TierTable
@@ -74,6 +76,14 @@ class BandTiers:
             crossing.append(tier.get("crossing", ZERO))
         bounds = tuple(tier.get("up_to") for tier in tiers)
         return cls(TierTable(bounds, tuple(crossing)), tuple(surcharges), rule or TIME_ORDER)
+
+
+def band_shares(registers: Mapping[str, Decimal],
+                known: Mapping[str, Any]) -> dict[str, Decimal]:
+    """The ``band:<name>`` weights of an instant usage for the ``known`` bands (empty: none
+    given)."""
+    return {key[len(BAND_SHARE):]: value for key, value in registers.items()
+            if key.startswith(BAND_SHARE) and value and key[len(BAND_SHARE):] in known}
 
 
 def month_parts(a: int, b: int, months: TierPeriods) -> list[tuple[int, int]]:

@@ -21,7 +21,16 @@ import voluptuous as vol
 from hub import validation as cv
 from hub.billing.tariff import TariffError
 
-from .banded import CROSSING_RULES, SHANGHAI, BandPricer, BandTiers, Group, banded, month_parts
+from .banded import (
+    CROSSING_RULES,
+    SHANGHAI,
+    BandPricer,
+    BandTiers,
+    Group,
+    band_shares,
+    banded,
+    month_parts,
+)
 from .const import BAND_REGISTERS, DAYS, MAX_BANDS, MONTHLY, MONTHS, REGISTER_KEY, YEARLY
 from .spread import Lines, Spread, moment
 from .tiers import TierCounter
@@ -176,8 +185,9 @@ def price_register_tiers(lines: Lines, counter: TierCounter, tariff_id: str, ban
     goes to the tiers, each tier part spread over the registers in proportion to them."""
     pricer = BandPricer.of(counter, lines, "energy", "kWh")
     prices = {band: unit_price for band, (_key, unit_price) in bands.items()}
+    given = band_shares(spread.usage.registers, bands) if a == b else {}
     for start, end in month_parts(a, b, pricer.months):
-        shares = register_shares(tariff_id, bands, spread, start, end, lines.tz)
+        shares = given or register_shares(tariff_id, bands, spread, start, end, lines.tz)
         total = spread.share(start, end)
         if total or any(shares.values()):
             pricer.add(Group(start, end, total, shares, prices, tiers, price_from,

@@ -29,7 +29,7 @@ from hub.billing.tariff import (
 )
 from hub.util.calendar import Calendar
 
-from .banded import BandPricer, BandTiers, Group, banded
+from .banded import BandPricer, BandTiers, Group, band_shares, banded, split
 from .base import BaseTariff, Version
 from .const import UNIT_KWH
 from .entry import EntrySpec, entry_schema
@@ -268,6 +268,13 @@ class TouTariff(BaseTariff[TouPlan]):
         """Each schedule stretch in time order, priced per band and tier."""
         pricer = BandPricer.of(tiers, lines, "energy", self.unit)
         prices = version.plan.prices
+        shares = band_shares(spread.usage.registers, prices) if a == b else {}
+        if shares:  # a re-pricing that knows the bands only as shares
+            quantity = spread.share(a, b)
+            pricer.add(Group(a, b, quantity, dict(zip(shares, split(quantity, list(
+                shares.values())), strict=True)), prices, band_tiers, version.valid_from,
+                spread.sources))
+            return
         if a == b:
             stretches: Iterator[tuple[int, int, str]] = iter([self._segment_at(version, a)])
         else:
