@@ -264,3 +264,28 @@ def test_a_move_out_re_tiers_band_tiers_by_the_periods_band_usage() -> None:
         ("peak/tier2", D("339.615"), D("229.92")),
     }
     assert sum(line.amount for line in lines) == D("23.78")  # 23.77305 exact
+
+
+@pytest.mark.parametrize("rule", ["time_order", "shanghai"])
+def test_readings_charged_one_by_one_add_up_to_the_month_priced_at_once(rule: str) -> None:
+    """As charging does: each reading priced with the tier history of the months so far."""
+    from common import TZ
+
+    from hub.billing.charging import TierUsage
+
+    tariff = build(sh(crossing_month=rule))
+    readings = [use(f"2025-07-{day:02d}T{hour:02d}:00", f"2025-07-{day:02d}T{hour + 4:02d}:00",
+                    "7.5") for day in (1, 2, 3) for hour in (2, 10, 16)]
+    readings += [use("2025-08-01T10:00", "2025-08-01T14:00", "8")]
+    tiers = TierUsage({"2025-06": D(3100)}, TZ)
+    one_by_one: dict[str, Decimal] = {}
+    for reading in readings:
+        for line in tariff.charges([reading], history=tiers.history("yearly")):
+            one_by_one[line.key] = one_by_one.get(line.key, D(0)) + line.amount
+        tiers.add(reading, 1)
+    at_once = {line.key: line.amount
+               for line in tariff.charges(readings, history=history(y2025_01_01="3100"))}
+    assert one_by_one == at_once
+    # July crossed 3120 (67.5 kWh on top of 3100); August pays the per-band surcharge
+    assert ("peak/tier2/crossing" in at_once) == (rule == "shanghai")
+    assert "peak/tier2" in at_once
