@@ -1,15 +1,18 @@
 """Cost sharing (公摊), loss analysis and reports: a core plugin.
 
 It claims two blocks, builds the ``analysis`` component (:class:`.service.Analysis`)
-with its nightly job, serves the reports under ``/api/reports/`` and adds
-``meterhub report consumption|loss|arrears|receivable`` and ``meterhub share preview``::
+with its nightly job and the ``share.split`` service (an invoice's amount split among a group),
+serves the reports under ``/api/reports/`` and adds ``meterhub report
+consumption|loss|arrears|receivable`` and ``meterhub share preview|split``::
 
     share_groups:
       - id: stair_a                # 公摊组
         meter: a_common            # or meters: [...]; meters may also say share_group: stair_a
         tags: {building: A}        # or members: [r101, r102]
-        split: area                # area | persons | consumption | equal
+        split: area                # area | persons | consumption | equal | ratios
         tariff: commercial         # default: the common meter's own tariff
+                                   # (amount: 300.00 instead of a meter: a fixed monthly cost;
+                                   # invoices_only: true: no meter, invoices only)
     loss:
       threshold_percent: 8         # loss above this: alarm (possible theft or leak)
       negative_percent: 2          # children above the parent by more: alarm (a fault)
@@ -95,7 +98,7 @@ def register_routes(hub: Hub) -> list[Any]:
 
 @hookimpl
 def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """``meterhub report ...`` and ``meterhub share preview``."""
+    """``meterhub report ...`` and ``meterhub share preview|split``."""
     from .cli import add_commands
 
     add_commands(subparsers)
