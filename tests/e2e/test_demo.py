@@ -104,6 +104,15 @@ def test_demo_reads_every_meter_within_30_seconds(tmp_path: Path) -> None:
         amounts = [Decimal(str(row["amount"])) for row in rows]
         assert len(amounts) == 20 and all(amount > 0 for amount in amounts), rows
         assert sum(amounts) == Decimal("300.00")
+        # an invoice split through the running hub's share.split service (nothing posted)
+        split = subprocess.run([sys.executable, "-m", "hub", "share", "split", "lift_a",
+                                "--amount", "88.80", "--from", "2026-11-01", "--to",
+                                "2026-11-30", "-c", str(config), "--port", str(port)],
+                               capture_output=True, text=True, timeout=60)
+        assert split.returncode == 0, split.stderr
+        answer = json.loads(split.stdout)
+        assert answer["posted"] is None and answer["days"] == 30
+        assert sum(Decimal(s["amount"]) for s in answer["shares"]) == Decimal("88.80")
     finally:
         proc.send_signal(signal.SIGTERM)
         try:
