@@ -347,12 +347,17 @@ class Storage:
         """
         self._check_writable()
         async with self._writer.exclusive():
-            await self._wdb.run(transaction.begin, durable)
             try:
+                # inside the try: a caller cancelled while its BEGIN waits in the writer's
+                # thread still has it run there, and must roll it back
+                await self._wdb.run(transaction.begin, durable)
                 yield Transaction(self._wdb)
                 await self._wdb.run(transaction.commit, self.settings.synchronous)
             except BaseException:
-                await self._wdb.run(transaction.rollback, self.settings.synchronous)
+                # queued behind whatever the thread still runs for us; shielded, so a second
+                # cancellation cannot leave the connection in a transaction either
+                await asyncio.shield(self._wdb.run(transaction.rollback,
+                                                   self.settings.synchronous))
                 raise
 
     async def create_command(self, command_id: str, meter_id: str, command: str, *,
