@@ -8,7 +8,7 @@
         command_ttl: 2d              # queued commands expire after this
         udp_window: 5s               # how long a UDP meter listens after its uplink
         ctwing:                      # China Telecom AEP
-          token: !secret ctwing_push_token   # optional: pushes must carry it (X-Token / ?token=)
+          token: !secret ctwing_push_token   # required: pushes must carry it (X-Token / ?token=)
           api_url: https://ag-api.ctwing.cn  # downlink (command API); tests use a local server
           app_key: !secret ctwing_app_key
           app_secret: !secret ctwing_app_secret
@@ -23,8 +23,11 @@
          link_options: {imei: "861234567890123", device_id: "15000001861234567890123"}}
 
 Pushes arrive on ``/api/nbiot/<link id>/ctwing`` and ``/api/nbiot/<link id>/onenet`` of the
-hub's web server (and of the own listener). Commands: ``link.queue_command(meter, command)``
-— see :class:`~.link.NbiotLink`.
+hub's web server (and of the own listener). A platform's pushes are refused (404) while its
+``token`` is not set, and without the right token or signature (401); each refusal fires a
+``link_alarm`` (``push_refused``). ``check-config`` makes a ``ctwing:`` or ``onenet:`` block
+without its ``token`` an error, as it does a link its meters cannot reach at all. Commands:
+``link.queue_command(meter, command)`` — see :class:`~.link.NbiotLink`.
 """
 
 from __future__ import annotations
@@ -121,6 +124,9 @@ def _onenet(value: Any) -> dict[str, Any]:
     return block
 
 
+_DEFAULTS = {"ctwing": _ctwing({}), "onenet": _onenet({})}  # a block not written
+
+
 class NbiotLinkType(LinkType):
     """``type: nbiot``."""
 
@@ -156,6 +162,28 @@ class NbiotLinkType(LinkType):
 def register_link_types() -> list[LinkType]:
     """The nbiot link type."""
     return [NbiotLinkType()]
+
+
+@hookimpl
+def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
+    """A platform block without its push token, or a link nothing can report to, is an error."""
+    problems: list[tuple[list[Any], str]] = []
+    for index, link in enumerate(config.get("links") or []):
+        if not isinstance(link, Mapping) or link.get("type") != LINK_TYPE:
+            continue
+        for key, platform, how in (
+                ("ctwing", "CTWing", "the token of the CTWing subscription (sent as X-Token)"),
+                ("onenet", "OneNET", "the token of the OneNET push (it signs every push)")):
+            block = link.get(key) or {}
+            if block != _DEFAULTS[key] and not block.get("token"):
+                problems.append((["links", index, key], f"link {link.get('id')}: {platform} "
+                                 f"pushes are refused without {key}.token: set it to {how}"))
+        ways = [link.get("udp"), (link.get("ctwing") or {}).get("token"),
+                (link.get("onenet") or {}).get("token")]
+        if not any(ways):
+            problems.append((["links", index], f"link {link.get('id')}: its meters cannot "
+                             "report: set udp, ctwing.token or onenet.token"))
+    return problems
 
 
 @hookimpl

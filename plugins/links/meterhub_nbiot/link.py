@@ -57,6 +57,7 @@ from hub.util.ids import new_id
 from hub.web.routes import HUB_KEY
 
 from .const import (
+    FORGED_PUSH_REASONS,
     LINK_TYPE,
     MAX_DATAGRAM,
     MAX_LOGGED_PER_MINUTE,
@@ -380,12 +381,17 @@ class NbiotLink(Link, DownlinkQueue):
             _LOGGER.warning("Link %s: more bad input this minute; counting it only "
                             "(see the link's stats)", self.id)
         self._log_budget = (start, logged + 1)
+        if reason in FORGED_PUSH_REASONS:
+            self.alarm("push_refused", source or "?", f"push refused ({reason}): {message}",
+                       source=source or "?")
 
     def check_ctwing_token(self, request: web.Request) -> None:
-        """Refuse (401) a CTWing push without the configured shared token."""
+        """Refuse a CTWing push without the configured shared token (401), and every CTWing
+        push while no token is configured (404)."""
         token = self._ctwing_token
         if not token:
-            return
+            raise PushError(404, "not_configured", f"CTWing push is not configured on link "
+                            f"{self.id} (set ctwing.token): pushes without one are refused")
         given = request.headers.get(self.ctwing_token_header) or request.query.get("token")
         if given is None or not hmac.compare_digest(given.encode("utf-8", "replace"),
                                                     token.encode()):
