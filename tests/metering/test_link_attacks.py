@@ -205,6 +205,7 @@ async def test_a_flood_of_idle_connections_never_locks_the_real_dtu_out(
 async def test_a_wrong_registration_secret_is_refused(tmp_path: Path) -> None:
     secret = ('{id: dtus, type: tcp_dtu, listen: "127.0.0.1:0", register: {match: [imei]}, '
               f'timeout: 1s, gap: 0, dtus: [{{id: "{IMEI}", secret: s3cret-7}}]}}')
+    secret = secret.replace("register: {match: [imei]}", "register: {match: [imei], timeout: 3s}")
     async with attacked_site(tmp_path, site(secret)) as (hub, events):
         link = dtu_link(hub)
         started = utcnow()
@@ -216,8 +217,11 @@ async def test_a_wrong_registration_secret_is_refused(tmp_path: Path) -> None:
         try:
             await wait_for(lambda: link.stats.extra.get("link_alarms", {}).get(
                 "registration_refused") == 1, 30)  # a packet one byte short waits...
+            assert impostors[1].connected.is_set()
             await wait_for(lambda: impostors[1].connections == 1
                            and not impostors[1].connected.is_set(), 30)  # ...then times out
+            assert link.stats.extra["link_alarms"]["registration_refused"] == 2
+            assert len(alarms(events, "registration_refused")) == 1  # same host, same DTU
             alarm = alarms(events, "registration_refused")[0].data
             assert alarm["dtu"] == IMEI and alarm["peer"].startswith(f"{ATTACKER}:")
             assert "s3cret" not in alarm["message"]  # the secret is never told

@@ -58,6 +58,7 @@ class DtuProtocol(LinkProtocol):
         self.close_reason: str | None = None
         self.refused = False
         self.claiming: str | None = None  # the DTU it claims while the live one is probed
+        self.awaiting_secret: str | None = None  # the DTU it named, its secret still missing
         self._registration = bytearray()
         self._timer: asyncio.TimerHandle | None = None
         self._flush: asyncio.TimerHandle | None = None
@@ -134,6 +135,7 @@ class DtuProtocol(LinkProtocol):
             return
         checked = self.link.check_secret(bytes(buffer), outcome)
         if checked == NEED_MORE:
+            self.awaiting_secret = outcome.dtu_id
             return
         if not isinstance(checked, Match):
             self.refused = True
@@ -159,6 +161,9 @@ class DtuProtocol(LinkProtocol):
         if self.dtu is None:
             self.link.stats.extra["registration_timeouts"] = (
                 self.link.stats.extra.get("registration_timeouts", 0) + 1)
+            if self.awaiting_secret is not None:
+                self.refused = True
+                self.link.refuse_secret(self.peer, self.awaiting_secret)
             self.drop(f"no registration within {self.link.registration_timeout:g} s")
 
     def bound(self, dtu: Dtu) -> None:
