@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -127,27 +127,45 @@ def untouched(devices: Iterable[Any]) -> bool:
     return all(meter.requests == 0 for device in devices for meter in device.bus.meters)
 
 
+async def unharmed(hub: Hub, started: datetime, *devices: Any) -> None:
+    """The real meters are read afresh, the impostors' meters never asked, nothing forged."""
+    await fresh_readings(hub, started)
+    assert untouched(devices)
+    await nothing_forged(hub)
+
+
+@asynccontextmanager
+async def impostor(link: DtuLink, packet: bytes = IMEI.encode()
+                   ) -> AsyncIterator[SimulatedDtu]:
+    """A TCP DTU on another host registering with ``packet``, forged meters behind it."""
+    device = SimulatedDtu("127.0.0.1", link.bound_port, packet, forged_bus(),
+                          reconnect_delay=60, local_host=ATTACKER)
+    await device.start()
+    try:
+        yield device
+    finally:
+        await device.stop()
+
+
+def real_dtu(hub: Hub) -> Any:
+    """The simulated real DTU of the site."""
+    return next(iter(hub.component("simulation", Simulation).dtus.values()))
+
+
 async def test_a_second_tcp_connection_claiming_a_live_imei_is_refused(tmp_path: Path) -> None:
     async with attacked_site(tmp_path, site(TCP)) as (hub, events):
         link = dtu_link(hub)
         live = link.table.dtus[IMEI].peer
         started = utcnow()
-        impostor = SimulatedDtu("127.0.0.1", link.bound_port, IMEI.encode(), forged_bus(),
-                                reconnect_delay=60, local_host=ATTACKER)
-        await impostor.start()
-        try:
+        async with impostor(link) as device:
             await wait_for(lambda: alarms(events, "dtu_conflict"), 30)
-            await wait_for(lambda: impostor.connections == 1
-                           and not impostor.connected.is_set(), 10)  # its socket closed
+            await wait_for(lambda: device.connections == 1
+                           and not device.connected.is_set(), 10)  # its socket closed
             alarm = alarms(events, "dtu_conflict")[0].data
             assert alarm["dtu"] == IMEI and alarm["live_peer"] == live
             assert alarm["peer"].startswith(f"{ATTACKER}:") and live.startswith("127.0.0.1:")
             assert link.table.dtus[IMEI].peer == live and link.table.dtus[IMEI].conflicts == 1
-            await fresh_readings(hub, started)
-            assert untouched([impostor])
-            await nothing_forged(hub)
-        finally:
-            await impostor.stop()
+            await unharmed(hub, started, device)
 
 
 async def test_a_udp_datagram_cannot_redirect_a_live_dtu(tmp_path: Path) -> None:
@@ -157,22 +175,21 @@ async def test_a_udp_datagram_cannot_redirect_a_live_dtu(tmp_path: Path) -> None
         link = dtu_link(hub)
         live = link.table.dtus[IMEI].peer
         started = utcnow()
-        impostor = SimulatedUdpDtu("127.0.0.1", link.bound_port, IMEI.encode(), forged_bus(),
-                                   local_addr=(ATTACKER, 0))
-        await impostor.start()
+        udp_impostor = SimulatedUdpDtu("127.0.0.1", link.bound_port, IMEI.encode(),
+                                       forged_bus(), local_addr=(ATTACKER, 0))
+        await udp_impostor.start()
         try:
             await wait_for(lambda: alarms(events, "dtu_conflict"), 30)
             alarm = alarms(events, "dtu_conflict")[0].data
             assert alarm["peer"].startswith(f"{ATTACKER}:") and alarm["live_peer"] == live
             assert link.table.dtus[IMEI].peer == live
             await fresh_readings(hub, started)
-            impostor.send_raw(IMEI.encode())  # again: still refused, alarmed once
+            udp_impostor.send_raw(IMEI.encode())  # again: still refused, alarmed once
             await wait_for(lambda: link.stats.extra["link_alarms"]["dtu_conflict"] == 2, 30)
-            await fresh_readings(hub, started)
-            assert untouched([impostor]) and len(alarms(events, "dtu_conflict")) == 1
-            await nothing_forged(hub)
+            assert len(alarms(events, "dtu_conflict")) == 1
+            await unharmed(hub, started, udp_impostor)
         finally:
-            await impostor.stop()
+            await udp_impostor.stop()
 
 
 async def test_a_flood_of_idle_connections_never_locks_the_real_dtu_out(
@@ -188,7 +205,7 @@ async def test_a_flood_of_idle_connections_never_locks_the_real_dtu_out(
                     "127.0.0.1", port, local_addr=(host, 0)))[1])
             await wait_for(lambda: len(link.pending_connections) == 256, 30)  # type: ignore[attr-defined]
             started = utcnow()
-            device = next(iter(hub.component("simulation", Simulation).dtus.values()))
+            device = real_dtu(hub)
             device.disconnect()  # the real DTU drops and reconnects within 100 ms
             await wait_for(lambda: device.connections == 2
                            and link.table.online_count() == 1, 10)
@@ -209,29 +226,20 @@ async def test_a_wrong_registration_secret_is_refused(tmp_path: Path) -> None:
     async with attacked_site(tmp_path, site(secret)) as (hub, events):
         link = dtu_link(hub)
         started = utcnow()
-        impostors = [SimulatedDtu("127.0.0.1", link.bound_port, packet, forged_bus(),
-                                  reconnect_delay=60, local_host=ATTACKER)
-                     for packet in (f"{IMEI},guess-123".encode(), IMEI.encode() + b",s3cret-")]
-        for impostor in impostors:
-            await impostor.start()
-        try:
+        async with impostor(link, f"{IMEI},guess-123".encode()) as wrong, \
+                impostor(link, IMEI.encode() + b",s3cret-") as short:
             await wait_for(lambda: link.stats.extra.get("link_alarms", {}).get(
                 "registration_refused") == 1, 30)  # a packet one byte short waits...
-            assert impostors[1].connected.is_set()
-            await wait_for(lambda: impostors[1].connections == 1
-                           and not impostors[1].connected.is_set(), 30)  # ...then times out
+            assert short.connected.is_set()
+            await wait_for(lambda: short.connections == 1
+                           and not short.connected.is_set(), 30)  # ...then times out
             assert link.stats.extra["link_alarms"]["registration_refused"] == 2
             assert len(alarms(events, "registration_refused")) == 1  # same host, same DTU
             alarm = alarms(events, "registration_refused")[0].data
             assert alarm["dtu"] == IMEI and alarm["peer"].startswith(f"{ATTACKER}:")
             assert "s3cret" not in alarm["message"]  # the secret is never told
             assert link.table.dtus[IMEI].peer.startswith("127.0.0.1:")
-            await fresh_readings(hub, started)
-            assert untouched(impostors)
-            await nothing_forged(hub)
-        finally:
-            for impostor in impostors:
-                await impostor.stop()
+            await unharmed(hub, started, wrong, short)
 
 
 async def test_a_source_outside_the_allowed_networks_is_refused(tmp_path: Path) -> None:
@@ -240,32 +248,21 @@ async def test_a_source_outside_the_allowed_networks_is_refused(tmp_path: Path) 
     async with attacked_site(tmp_path, site(allowed)) as (hub, events):
         link = dtu_link(hub)
         started = utcnow()
-        impostor = SimulatedDtu("127.0.0.1", link.bound_port, IMEI.encode(), forged_bus(),
-                                reconnect_delay=60, local_host=ATTACKER)
-        await impostor.start()
-        try:
+        async with impostor(link) as device:
             await wait_for(lambda: alarms(events, "source_refused"), 30)
             assert alarms(events, "source_refused")[0].data["peer"].startswith(f"{ATTACKER}:")
-            await wait_for(lambda: not impostor.connected.is_set(), 10)
+            await wait_for(lambda: not device.connected.is_set(), 10)
             assert not alarms(events, "dtu_conflict")  # refused before it could claim
-            await fresh_readings(hub, started)
-            assert untouched([impostor])
-            await nothing_forged(hub)
-        finally:
-            await impostor.stop()
+            await unharmed(hub, started, device)
 
 
 async def test_readings_through_a_dtu_taken_over_after_it_went_away_are_quarantined(
         tmp_path: Path) -> None:
     async with attacked_site(tmp_path, site(TCP)) as (hub, _events):
         link = dtu_link(hub)
-        device = next(iter(hub.component("simulation", Simulation).dtus.values()))
-        device.pause()  # the real DTU is gone (out of coverage)
+        real_dtu(hub).pause()  # the real DTU is gone (out of coverage)
         await wait_for(lambda: link.table.online_count() == 0, 10)
-        impostor = SimulatedDtu("127.0.0.1", link.bound_port, IMEI.encode(), forged_bus(),
-                                reconnect_delay=60, local_host=ATTACKER)
-        await impostor.start()
-        try:
+        async with impostor(link):
             await wait_for(lambda: link.table.online_count() == 1, 10)
             service = hub.component("metering", MeteringService)
             for _ in range(4):  # more than the readings that would confirm a reset
@@ -279,5 +276,3 @@ async def test_readings_through_a_dtu_taken_over_after_it_went_away_are_quaranti
                         for r in stored]
             assert verdicts[-4:] == ["suspect"] * 4
             await nothing_forged(hub)
-        finally:
-            await impostor.stop()
