@@ -14,12 +14,15 @@ import yaml
 from common import collect, line_of, wait_for, write_hub_yaml
 from test_link_nbiot import (
     ADDR_2,
+    ADDR_3,
     C1_APPDATA,
+    IMEI_3,
     PUSH_TOKEN,
     Factory,
     data_report,
     make_hub,
     nb_link,
+    onenet_sign,
     post,
     simulator,
     site,
@@ -91,6 +94,29 @@ async def test_a_forged_ctwing_push_is_refused_and_alarmed(
     await real_meter_reports(hub)
     assert [e.data["meter_id"] for e in readings] == ["w2"]
     await nothing_from_w1(hub)
+
+
+@pytest.mark.parametrize(("configured", "status", "reason"), [
+    (False, 404, "not_configured"), (True, 401, "bad_signature")])
+async def test_a_forged_onenet_push_is_refused_and_alarmed(
+        make_hub: Factory, configured: bool, status: int, reason: str) -> None:
+    config = charged_site()
+    if not configured:
+        del config["links"][0]["onenet"]
+    hub = await make_hub(config)
+    alarms = collect(hub, EVENT_LINK_ALARM)
+    readings = collect(hub, EVENT_READING)
+    msg = json.dumps({"type": 1, "imei": IMEI_3, "ds_id": "3200_0_5750",
+                      "value": simulator(ADDR_3, flow="9999.99").uplink().hex()})
+    forged = {"msg": msg, "nonce": "n1", "signature": onenet_sign("n1", msg, token="guess")}
+    got, body = await post(hub, "/api/nbiot/nb1/onenet", forged)
+    assert (got, body["reason"]) == (status, reason)
+    assert [(a.data["kind"], a.data["peer"]) for a in alarms] == [("push_refused",
+                                                                   "127.0.0.1")]
+    assert not readings
+    await real_meter_reports(hub)
+    storage = hub.component("storage", Storage)
+    assert await storage.latest_reading("w3") is None
 
 
 def test_check_config_needs_each_platforms_push_token(tmp_path: Path) -> None:
