@@ -56,6 +56,7 @@ __all__ = [
 _LOGGER = logging.getLogger(__name__)
 
 MAX_REFUSED_REMEMBERED: Final = 1024
+PROBE_METERS: Final = 3  # meters behind a DTU a probe tries to read, one after another
 
 
 class Dtu:
@@ -401,18 +402,24 @@ class DtuLink(Link):
         return alive
 
     async def _probe_read(self, dtu: Dtu) -> bool:
+        """True once a meter behind the DTU answers; never returns False before every one
+        of the first few was tried, and then waits (bytes or the probe's timeout decide):
+        one broken meter must not make a live DTU look gone."""
         found = [self.meter_refs[m] for m in sorted(dtu.meters) if m in self.meter_refs]
-        if not found:  # nothing to read: only bytes on the channel can tell
-            await asyncio.get_running_loop().create_future()
-        ref, model = found[0]
-        points = list(model.default_points())[:1] or None
-        try:
-            result = await model.read(dtu.transport, ref, points)
-        except ProtocolError:  # a garbled or refused answer is still an answer
-            return True
-        except (NoReply, LinkUnavailable, OSError):
-            return False
-        return result.frames > 0
+        for ref, model in found[:PROBE_METERS]:
+            points = list(model.default_points())[:1] or None
+            try:
+                result = await model.read(dtu.transport, ref, points)
+            except ProtocolError:  # a garbled or refused answer is still an answer
+                return True
+            except LinkUnavailable:
+                return False
+            except (NoReply, OSError):
+                continue
+            if result.frames > 0:
+                return True
+        await asyncio.get_running_loop().create_future()  # cancelled at the probe's end
+        return False
 
     def conflict(self, dtu: Dtu, claimant: str) -> None:
         """A claim on a DTU that answered its probe: refused, alarmed."""

@@ -188,6 +188,23 @@ async def test_a_newer_registration_replaces_a_connection_that_does_not_answer(
     assert not recorder.of(EVENT_DTU_OFFLINE) and len(recorder.of(EVENT_DTU_ONLINE)) == 1
 
 
+async def test_a_live_dtu_with_a_broken_first_meter_keeps_its_id(site: Site) -> None:
+    site.meter("m1", 1, "DTU-A")  # the first meter the probe tries is not on the bus
+    second = site.meter("m2", 2, "DTU-A")
+    recorder = Recorder(site.hub, EVENT_LINK_ALARM)
+    await site.dtu(b"DTU-A", _bus(2))
+    await site.online("DTU-A")
+    dtu = site.link.dtu("DTU-A")
+    assert dtu is not None
+    live = dtu.channel
+    claimant = await site.dtu(b"DTU-A", _bus(1, 2), reconnect_delay=30,
+                              local_host="127.0.0.2")
+    await until(lambda: bool(recorder.of(EVENT_LINK_ALARM)), timeout=15)
+    assert recorder.of(EVENT_LINK_ALARM)[0].data["kind"] == "dtu_conflict"
+    assert dtu.channel is live and dtu.replaced == 0 and dtu.conflicts == 1
+    assert (await site.read(second)).frames == 3 and claimant.requests == 0
+
+
 async def test_a_dtu_reconnecting_mid_read(site: Site) -> None:
     ref = site.meter("m1", 1, "DTU-A")
     device = await site.dtu(b"DTU-A", _bus(1))
