@@ -26,7 +26,7 @@ from ..core import Context
 from ..events import EVENT_DTU_OFFLINE, EVENT_DTU_ONLINE
 from ..util.ids import slugify
 from .link import Link, LinkStats, LinkUnavailable, host_of
-from .link_schema import network, short_duration
+from .link_schema import in_networks, network, short_duration
 from .model import MeterModel, MeterRef, NoReply, ProtocolError
 from .registration import (
     REGISTER_SCHEMA,
@@ -337,13 +337,7 @@ class DtuLink(Link):
 
     def source_allowed(self, peer: str) -> bool:
         """Whether ``peer`` (host:port) is inside ``allow_from`` (everything without it)."""
-        if not self.allow_from:
-            return True
-        try:
-            address = ipaddress.ip_address(host_of(peer).strip("[]"))
-        except ValueError:
-            return False
-        return any(address in net for net in self.allow_from)
+        return not self.allow_from or in_networks(host_of(peer), self.allow_from)
 
     def refuse_source(self, peer: str) -> None:
         """Log, count and alarm a source outside ``allow_from``."""

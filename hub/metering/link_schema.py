@@ -23,6 +23,7 @@ __all__ = [
     "baud",
     "bits_per_byte",
     "host_port",
+    "in_networks",
     "network",
     "parity",
     "short_duration",
@@ -110,6 +111,16 @@ def network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     except ValueError:
         raise vol.Invalid(f"expected a network like 10.0.0.0/8 or an address like "
                           f"192.168.1.7, got {cv.show_value(value)}") from None
+
+
+def in_networks(host: str, networks: Any) -> bool:
+    """Whether ``host`` (an IP address, IPv6 maybe in brackets) is inside one of
+    ``networks`` (validated by :func:`network`); a host that is no address is not."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return any(address in net for net in networks)
 
 
 def _optional(key: str, default: timedelta | None) -> vol.Optional:

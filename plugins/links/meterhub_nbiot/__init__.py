@@ -4,6 +4,7 @@
       - id: nb1
         type: nbiot
         udp: 0.0.0.0:9100            # optional: meters sending raw frames straight to the hub
+        allow_from: [10.0.0.0/8]     # optional: the networks raw UDP uplinks may come from
         http: 0.0.0.0:9180           # optional: an own push listener (not behind the API guard)
         command_ttl: 2d              # queued commands expire after this
         udp_window: 5s               # how long a UDP meter listens after its uplink
@@ -43,7 +44,7 @@ from hub import validation as cv
 from hub.events import EventType
 from hub.hookspecs import hookimpl
 from hub.metering.link import LinkType
-from hub.metering.link_schema import host_port, short_duration
+from hub.metering.link_schema import host_port, network, short_duration
 
 from .const import DEFAULT_CTWING_API, DEFAULT_ONENET_API, LINK_TYPE, MAX_BODY_DEFAULT, TIME_SYNC
 from .events import EVENT_TYPES
@@ -140,6 +141,7 @@ class NbiotLinkType(LinkType):
             vol.Required("id"): cv.identifier,
             vol.Required("type"): LINK_TYPE,
             vol.Optional("udp"): host_port,
+            vol.Optional("allow_from"): cv.ListOf(network, allow_single=True),
             vol.Optional("http"): host_port,
             vol.Optional("max_body", default=MAX_BODY_DEFAULT): vol.All(
                 cv.positive_int, vol.Range(min=256, max=1 << 20)),

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import socket
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -117,6 +118,26 @@ async def test_a_forged_onenet_push_is_refused_and_alarmed(
     await real_meter_reports(hub)
     storage = hub.component("storage", Storage)
     assert await storage.latest_reading("w3") is None
+
+
+async def test_raw_udp_uplinks_only_from_the_allowed_networks(make_hub: Factory) -> None:
+    hub = await make_hub(charged_site(allow_from=["127.0.0.1/32"]))
+    alarms = collect(hub, EVENT_LINK_ALARM)
+    readings = collect(hub, EVENT_READING)
+    forged = simulator(ADDR_2, flow="9999.99").uplink()
+    with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
+        sock.bind(("127.0.0.2", 0))
+        for _ in range(2):
+            sock.sendto(forged, ("127.0.0.1", nb_link(hub).udp_port))
+        await wait_for(lambda: nb_link(hub).stats.extra.get("link_alarms"), 10)
+        await wait_for(lambda: nb_link(hub).stats.extra["rejected"]["source_refused"] == 2, 10)
+    assert [(a.data["kind"], a.data["peer"].rsplit(":", 1)[0]) for a in alarms] == [
+        ("source_refused", "127.0.0.2")]
+    assert not readings
+    await real_meter_reports(hub)  # from 127.0.0.1: taken
+    storage = hub.component("storage", Storage)
+    reading = await storage.latest_reading("w2")
+    assert reading.registers["water_total"] == Decimal("7.25")
 
 
 def test_check_config_needs_each_platforms_push_token(tmp_path: Path) -> None:
