@@ -222,13 +222,18 @@ class DtuTable:
         for dtu in self.dtus.values():
             self._state(dtu)
 
+    def publish(self, dtu: Dtu) -> None:
+        """Set one DTU's state again (its counters changed)."""
+        self._state(dtu)
+
     def _state(self, dtu: Dtu) -> None:
         self.link.hub.states.set(
             f"dtu.{slugify(self.link.id)}_{slugify(dtu.id)}",
             "online" if dtu.online else "offline",
             {"friendly_name": f"DTU {dtu.name}", "link": self.link.id, "dtu": dtu.id,
              "peer": dtu.peer, "meters": len(dtu.meters),
-             "last_offline_reason": dtu.last_offline_reason},
+             "last_offline_reason": dtu.last_offline_reason, "conflicts": dtu.conflicts,
+             "moved_from": dtu.moved[0] if dtu.moved else None},
             context=self._context,
         )
 
@@ -418,6 +423,7 @@ class DtuLink(Link):
     def conflict(self, dtu: Dtu, claimant: str) -> None:
         """A claim on a DTU that answered its probe: refused, alarmed."""
         dtu.conflicts += 1
+        self.table.publish(dtu)
         self.alarm("dtu_conflict", claimant, f"{claimant} claimed DTU {dtu.id}, which is "
                    f"alive at {dtu.peer}: the claim is refused, the DTU kept",
                    dtu=dtu.id, live_peer=str(dtu.peer))

@@ -165,6 +165,8 @@ async def test_a_second_tcp_connection_claiming_a_live_imei_is_refused(tmp_path:
             assert alarm["dtu"] == IMEI and alarm["live_peer"] == live
             assert alarm["peer"].startswith(f"{ATTACKER}:") and live.startswith("127.0.0.1:")
             assert link.table.dtus[IMEI].peer == live and link.table.dtus[IMEI].conflicts == 1
+            state = hub.states.get(f"dtu.dtus_{IMEI}")
+            assert state is not None and state.attributes["conflicts"] == 1
             await unharmed(hub, started, device)
 
 
