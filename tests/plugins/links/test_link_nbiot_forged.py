@@ -30,7 +30,7 @@ from test_link_nbiot import (
 )
 
 from hub.bootstrap import prepare
-from hub.core import Hub
+from hub.core import Event, Hub
 from hub.events import EVENT_LINK_ALARM, EVENT_READING
 from hub.ledger.ledger import Ledger
 from hub.storage.storage import Storage
@@ -46,6 +46,16 @@ def charged_site(**link: Any) -> dict[str, Any]:
     config["accounts"] = [{"id": "a1", "name": "张三"}]
     config["tariffs"] = [{"id": "water", "type": "flat", "unit": "m3", "price": "5.00"}]
     return config
+
+
+async def hub_without(make_hub: Factory, platform: str | None,
+                      **link: Any) -> tuple[Hub, list[Event], list[Event]]:
+    """A started charged site (without ``platform``'s block), its alarms and readings."""
+    config = charged_site(**link)
+    if platform is not None:
+        del config["links"][0][platform]
+    hub = await make_hub(config)
+    return hub, collect(hub, EVENT_LINK_ALARM), collect(hub, EVENT_READING)
 
 
 async def real_meter_reports(hub: Hub) -> None:
@@ -75,12 +85,7 @@ async def nothing_from_w1(hub: Hub) -> None:
 async def test_a_forged_ctwing_push_is_refused_and_alarmed(
         make_hub: Factory, configured: bool, headers: dict[str, str], status: int,
         reason: str) -> None:
-    config = charged_site()
-    if not configured:
-        del config["links"][0]["ctwing"]
-    hub = await make_hub(config)
-    alarms = collect(hub, EVENT_LINK_ALARM)
-    readings = collect(hub, EVENT_READING)
+    hub, alarms, readings = await hub_without(make_hub, None if configured else "ctwing")
     for sn in (1, 2):
         got, body = await post(hub, "/api/nbiot/nb1/ctwing", data_report(C1_APPDATA, sn=sn),
                                headers=headers)
@@ -101,12 +106,7 @@ async def test_a_forged_ctwing_push_is_refused_and_alarmed(
     (False, 404, "not_configured"), (True, 401, "bad_signature")])
 async def test_a_forged_onenet_push_is_refused_and_alarmed(
         make_hub: Factory, configured: bool, status: int, reason: str) -> None:
-    config = charged_site()
-    if not configured:
-        del config["links"][0]["onenet"]
-    hub = await make_hub(config)
-    alarms = collect(hub, EVENT_LINK_ALARM)
-    readings = collect(hub, EVENT_READING)
+    hub, alarms, readings = await hub_without(make_hub, None if configured else "onenet")
     msg = json.dumps({"type": 1, "imei": IMEI_3, "ds_id": "3200_0_5750",
                       "value": simulator(ADDR_3, flow="9999.99").uplink().hex()})
     forged = {"msg": msg, "nonce": "n1", "signature": onenet_sign("n1", msg, token="guess")}
@@ -121,9 +121,7 @@ async def test_a_forged_onenet_push_is_refused_and_alarmed(
 
 
 async def test_raw_udp_uplinks_only_from_the_allowed_networks(make_hub: Factory) -> None:
-    hub = await make_hub(charged_site(allow_from=["127.0.0.1/32"]))
-    alarms = collect(hub, EVENT_LINK_ALARM)
-    readings = collect(hub, EVENT_READING)
+    hub, alarms, readings = await hub_without(make_hub, None, allow_from=["127.0.0.1/32"])
     forged = simulator(ADDR_2, flow="9999.99").uplink()
     with socket.socket(socket.AF_INET, socket.SOCK_DGRAM) as sock:
         sock.bind(("127.0.0.2", 0))
