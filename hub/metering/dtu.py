@@ -218,17 +218,25 @@ class DtuTable:
         self._state(dtu)
 
     def publish_all(self) -> None:
-        """Set the state of every DTU (at start-up)."""
+        """Set the state of every DTU (at start-up), remembering from a state restored from
+        before a restart the host each DTU last registered from (a move stays a move)."""
         for dtu in self.dtus.values():
+            saved = self.link.hub.states.get(self._entity_id(dtu))
+            peer = saved.attributes.get("peer") if saved is not None else None
+            if dtu.host is None and isinstance(peer, str) and peer:
+                dtu.peer, dtu.host = peer, host_of(peer)
             self._state(dtu)
 
     def publish(self, dtu: Dtu) -> None:
         """Set one DTU's state again (its counters changed)."""
         self._state(dtu)
 
+    def _entity_id(self, dtu: Dtu) -> str:
+        return f"dtu.{slugify(self.link.id)}_{slugify(dtu.id)}"
+
     def _state(self, dtu: Dtu) -> None:
         self.link.hub.states.set(
-            f"dtu.{slugify(self.link.id)}_{slugify(dtu.id)}",
+            self._entity_id(dtu),
             "online" if dtu.online else "offline",
             {"friendly_name": f"DTU {dtu.name}", "link": self.link.id, "dtu": dtu.id,
              "peer": dtu.peer, "meters": len(dtu.meters),

@@ -278,3 +278,19 @@ async def test_readings_through_a_dtu_taken_over_after_it_went_away_are_quaranti
                         for r in stored]
             assert verdicts[-4:] == ["suspect"] * 4
             await nothing_forged(hub)
+
+
+async def test_a_takeover_right_after_a_restart_is_still_a_move(tmp_path: Path) -> None:
+    async with attacked_site(tmp_path, site(TCP)):
+        pass  # the real DTU registered from 127.0.0.1 before the restart
+    text = site(TCP, simulation="{link: dtus, reconnect: 100ms, host: 127.0.0.9}")
+    async with start_hub(tmp_path, text) as hub:  # its simulated DTU never reaches it
+        link = dtu_link(hub)
+        assert link.table.dtus[IMEI].host == "127.0.0.1"
+        async with impostor(link):
+            await wait_for(lambda: link.table.online_count() == 1, 10)
+            service = hub.component("metering", MeteringService)
+            reading, _ = await asyncio.wait_for(service.read_stored("r101"), 30)
+            assert reading.quality["link_moved"].startswith(
+                f"DTU {IMEI} moved from 127.0.0.1 to {ATTACKER}")
+            await nothing_forged(hub)
