@@ -197,9 +197,9 @@ class DtuTable:
         host = host_of(peer)
         if dtu.host is not None and host != dtu.host:
             dtu.moved = (dtu.host, host, time.time())
-            _LOGGER.warning("Link %s: DTU %s re-registered from a new address %s (was %s): "
-                            "implausible readings through it are quarantined for now",
-                            self.link.id, dtu.id, host, dtu.host)
+            _LOGGER.info("Link %s: DTU %s re-registered from a new address %s (was %s): "
+                         "implausible readings through it are quarantined for now",
+                         self.link.id, dtu.id, host, dtu.host)
         dtu.host = host
 
     def set_offline(self, dtu: Dtu, reason: str) -> None:
