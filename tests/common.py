@@ -19,11 +19,16 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
+from aiohttp.test_utils import TestClient, TestServer
+
+from hub.auth import Auth
 from hub.bootstrap import create_hub, prepare
+from hub.const import CLI_TOKEN_FILE
 from hub.core import Event, Hub
 from hub.ledger import Ledger
-from hub.storage import Storage
+from hub.storage import Storage, StorageSettings
 from hub.util.dt import utcnow
+from hub.web.server import WebServer
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -149,6 +154,45 @@ def assert_no_leftover_tasks() -> None:
     leftovers = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()
                  and not task.done()]
     assert not leftovers, f"test left tasks running: {leftovers}"
+
+
+# --- the API, with credentials ---------------------------------------------------------------
+
+def token_headers(data_dir: Path) -> dict[str, str]:
+    """``Authorization`` with the CLI token a running hub wrote to its data folder: how a
+    test (or a script on the hub's machine) calls the API, there being no free pass."""
+    token = (data_dir / CLI_TOKEN_FILE).read_text(encoding="utf-8").strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def hub_headers(hub: Hub) -> dict[str, str]:
+    """:func:`token_headers` of a started hub."""
+    return token_headers(hub.config.data_dir)
+
+
+@asynccontextmanager
+async def web_client(hub: Hub, folder: Path) -> AsyncIterator[TestClient[Any, Any]]:
+    """aiohttp's test client on the hub's web app, sending the hub's CLI token with every
+    request. A hub started without storage (a bare ``Hub``) gets a real database in
+    ``folder`` and its access control, so the guard checks the token as it always does."""
+    auth: Auth | None = None
+    storage: Storage | None = None
+    if not hub.has_component("auth"):
+        storage = Storage(StorageSettings.from_block(None, folder))
+        storage.claim()
+        await storage.start()
+        auth = Auth(storage, folder)
+        await auth.start()
+        hub.add_component("auth", auth)
+    data_dir = auth.data_dir if auth is not None else hub.config.data_dir
+    try:
+        async with TestClient(TestServer(WebServer(hub).build_app()),
+                              headers=token_headers(data_dir)) as client:
+            yield client
+    finally:
+        if auth is not None and storage is not None:
+            await auth.stop()
+            await storage.stop()
 
 
 # --- events ----------------------------------------------------------------------------------

@@ -380,7 +380,7 @@ def register_services(hub: Hub, control: Control) -> None:
             # 保电 suspends collection: it must end by itself, not be forgotten for ever
             raise ServiceValidationError("account.hold", [
                 "until: a keep-on hold (保电) needs an end date (force-off holds may be open)"])
-        operator = data.get("operator") or call.context.user_id
+        operator = call.context.user_id or data.get("operator")  # the authenticated author
         try:
             row = await control.holds.set(account_id, HoldKind(data["kind"]), data["reason"],
                                           data.get("until"), operator, call.context)
@@ -403,7 +403,7 @@ def register_services(hub: Hub, control: Control) -> None:
         if not control.holds.open_rows(account_id):
             raise ServiceValidationError("account.release_hold", [
                 f"account_id: account {account_id} has no hold"])
-        operator = data.get("operator") or call.context.user_id
+        operator = call.context.user_id or data.get("operator")  # the authenticated author
         try:
             released = await control.holds.release(account_id, operator,
                                                    data["reason"] or None, call.context)

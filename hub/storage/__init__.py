@@ -25,6 +25,7 @@ from .model import (
     ReadingStatus,
     SeriesPoint,
 )
+from .queries.auth import AuditFilter, AuthStore, SessionRow, TokenRow, UserRow
 from .queries.commands import CommandConflict, CommandNotFound
 from .queries.control import ControlCommand, ControlStore, HoldRow, ScheduleRow
 from .queries.money import (
@@ -49,7 +50,9 @@ if TYPE_CHECKING:
 __all__ = [
     "STORAGE_SCHEMA",
     "AppliedValues",
+    "AuditFilter",
     "AuditRow",
+    "AuthStore",
     "BackupInfo",
     "BillRow",
     "ChargeStateRow",
@@ -69,12 +72,15 @@ __all__ = [
     "ReadingStatus",
     "ScheduleRow",
     "SeriesPoint",
+    "SessionRow",
     "Storage",
     "StorageError",
     "StorageFull",
     "StorageSettings",
     "StorageUnavailable",
+    "TokenRow",
     "Transaction",
+    "UserRow",
     "audit_file",
     "from_ms",
     "to_ms",
