@@ -6,7 +6,8 @@ In order, for every request:
    addresses, localhost, and the address the connection came in on): a page on another
    site that re-points its own name at the hub (DNS rebinding) gets 421.
 2. A body larger than :data:`MAX_BODY` is refused (413) before it is read; one that does
-   not arrive within ``body_timeout`` ends the request (408).
+   not arrive within ``body_timeout`` ends the request (408). (Self-authenticated routes
+   read their own bodies, with their own cap: an NB-IoT push link's ``max_body``.)
 3. The caller: ``Authorization: Bearer`` (an API token, or the CLI's), else the session
    cookie. A bad bearer token is 401 (never a fall-back to the cookie).
 4. Routes anyone may reach (login, static files, self-authenticated pushes, tenant links)
@@ -162,9 +163,8 @@ class Guard:
             _LOGGER.warning("Request for host %r from %s refused (not in http.allowed_hosts)",
                             request.headers.get("Host", ""), address)
             return json_error("unknown host: add it to http.allowed_hosts", 421)
-        refused = await self._read_body(request)
-        if refused is not None:
-            return refused
+        if request.content_length is not None and request.content_length > MAX_BODY:
+            return json_error(f"the body is larger than {MAX_BODY} bytes", 413)
         match_info = request.match_info
         if isinstance(match_info.route.resource, web.StaticResource) or \
                 match_info.http_exception is not None:
@@ -185,15 +185,22 @@ class Guard:
         if access.anyone is not None:
             if principal is not None:
                 request[PRINCIPAL_KEY] = principal
-            if access.anyone == "public" and request.method not in SAFE_METHODS and \
-                    self.foreign_page(request):
-                return json_error("a change from another site's page is refused", 403)
+            if access.anyone == "public":
+                if request.method not in SAFE_METHODS and self.foreign_page(request):
+                    return json_error("a change from another site's page is refused", 403)
+                refused = await self._read_body(request)
+                if refused is not None:
+                    return refused
+            # a self-authenticated route (or tenant link) reads its own body, capped
             return await handler(request)
         if principal is None:
             if request.method in ("GET", "HEAD") and not request.path.startswith("/api/"):
                 raise web.HTTPSeeOther(f"/login?next={request.path}")
             return json_error("log in first (or send Authorization: Bearer <token>)", 401)
         request[PRINCIPAL_KEY] = principal
+        refused = await self._read_body(request)
+        if refused is not None:
+            return refused
         if request.method not in SAFE_METHODS:
             refused = await self._check_write(request, principal, bearer is not None, address)
             if refused is not None:
@@ -204,8 +211,6 @@ class Guard:
         return await handler(request)
 
     async def _read_body(self, request: web.Request) -> web.Response | None:
-        if request.content_length is not None and request.content_length > MAX_BODY:
-            return json_error(f"the body is larger than {MAX_BODY} bytes", 413)
         if not request.body_exists:
             return None
         try:
