@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import json
-import re
 import os
+import re
 import shutil
 import signal
 import subprocess
@@ -89,14 +89,15 @@ def test_demo_reads_every_meter_within_30_seconds(tmp_path: Path) -> None:
         assert nb["attributes"]["link"] == "nb1"  # type: ignore[index]
         # an on-demand read from the command line, through the running hub
         cli = subprocess.run([sys.executable, "-m", "hub", "read", "a301_e", "-c", str(config),
-                              "--port", str(port), "--data", str(data)], capture_output=True, text=True, timeout=60)
+                              "--port", str(port), "--data", str(data)],
+                             capture_output=True, text=True, timeout=60)
         assert cli.returncode == 0, cli.stderr
         answer = json.loads(cli.stdout)
         assert answer["read"] == ["a301_e"]
         assert answer["readings"][0]["registers"]["energy_import_total"]
         missing = subprocess.run([sys.executable, "-m", "hub", "read", "nope", "-c", str(config),
-                                  "--port", str(port), "--data", str(data)], capture_output=True, text=True,
-                                 timeout=60)
+                                  "--port", str(port), "--data", str(data)],
+                                 capture_output=True, text=True, timeout=60)
         assert missing.returncode == 1
         assert "unknown meter 'nope'" in missing.stderr
     finally:
