@@ -30,6 +30,7 @@ _LOGGER = logging.getLogger(__name__)
 
 def routes(hub: Hub) -> list[Any]:
     """The route definitions (empty when the ledger is off)."""
+    from ..web.routes import allow, caller_sees
     from ..web.server import json_response
     from .engine import BillingEngine
 
@@ -44,9 +45,14 @@ def routes(hub: Hub) -> list[Any]:
         return {"id": account_id, "balance": str(ledger.balance(account_id)),
                 "attributes": dict(state.attributes) if state else {}}
 
+    # a landlord or operator sees only the accounts in their scope (the guard answers 404
+    # for another's id in the path, like for an id that does not exist)
+    @allow(scoped=True)
     async def accounts(request: web.Request) -> web.Response:
-        return json_response([_account(account_id) for account_id in sorted(money.accounts)])
+        return json_response([_account(account_id) for account_id in sorted(money.accounts)
+                              if caller_sees(request, "account_id", account_id)])
 
+    @allow(scoped=True)
     async def account(request: web.Request) -> web.Response:
         account_id = request.match_info["account_id"]
         if account_id not in money.accounts:
@@ -56,6 +62,7 @@ def routes(hub: Hub) -> list[Any]:
             body["open_bills"] = [bill.as_dict() for bill in engine.open.get(account_id, ())]
         return json_response(body)
 
+    @allow(scoped=True)
     async def entries(request: web.Request) -> web.Response:
         account_id = request.match_info["account_id"]
         if account_id not in money.accounts:

@@ -50,9 +50,17 @@ PATH_IDS = ("meter_id", "account_id", "entity_id")
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
+ACCESS_HEADER = "X-Access"
+"""Set on every answer the access rules gave (``denied``: 401/403, ``hidden``: 404 for what
+is outside the caller's scope, ``refused``: a bad host, body or content type): the page and
+the tests tell the guard's refusals from a handler's own errors."""
+
+
 def json_error(message: str, status: int) -> web.Response:
-    """A JSON ``{"error": ...}`` answer."""
-    return web.json_response({"error": message}, status=status)
+    """A JSON ``{"error": ...}`` answer of the access rules (see :data:`ACCESS_HEADER`)."""
+    kind = {401: "denied", 403: "denied", 404: "hidden"}.get(status, "refused")
+    return web.json_response({"error": message}, status=status,
+                             headers={ACCESS_HEADER: kind})
 
 
 def machine_hosts(configured_host: str) -> frozenset[str]:
@@ -195,7 +203,8 @@ class Guard:
             return await handler(request)
         if principal is None:
             if request.method in ("GET", "HEAD") and not request.path.startswith("/api/"):
-                raise web.HTTPSeeOther(f"/login?next={request.path}")
+                raise web.HTTPSeeOther(f"/login?next={request.path}",
+                                       headers={ACCESS_HEADER: "denied"})
             return json_error("log in first (or send Authorization: Bearer <token>)", 401)
         request[PRINCIPAL_KEY] = principal
         refused = await self._read_body(request)

@@ -182,7 +182,7 @@ class AccessRoutes:
             return _json({"error": str(err)}, err.status)
         return self._logged_in(request, principal, secret, form, fields.get("next"))
 
-    @allow()
+    @allow(scoped=True)
     async def logout(self, request: web.Request) -> web.StreamResponse:
         """End the caller's session and clear its cookie."""
         principal = _caller(request)

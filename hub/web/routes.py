@@ -24,8 +24,9 @@ if TYPE_CHECKING:
     from ..auth import Principal
     from ..core import Hub
 
-__all__ = ["HUB_KEY", "PRINCIPAL_KEY", "Access", "access_of", "allow", "is_self_authenticated",
-           "principal_of", "public", "self_authenticated", "tenant_link", "web_port"]
+__all__ = ["HUB_KEY", "PRINCIPAL_KEY", "Access", "access_of", "allow", "caller_sees",
+           "is_self_authenticated", "principal_of", "public", "self_authenticated",
+           "tenant_link", "web_port"]
 
 HUB_KEY: web.AppKey[Hub] = web.AppKey("hub")
 PRINCIPAL_KEY: Any = (web.RequestKey("meterhub_principal") if hasattr(web, "RequestKey")
@@ -104,6 +105,17 @@ def principal_of(request: web.Request) -> Principal | None:
     return found
 
 
+
+
+def caller_sees(request: web.Request, kind: str, value: str) -> bool:
+    """Whether the caller may see a ``meter_id``, ``account_id`` or ``entity_id`` (always,
+    without a scope): what a ``scoped`` handler filters its lists with."""
+    principal = principal_of(request)
+    if principal is None or not principal.scoped:
+        return True
+    from .scope import ScopeIndex
+
+    return ScopeIndex(request.app[HUB_KEY]).visible(principal, kind, value)
 
 
 def web_port(hub: Hub) -> int | None:

@@ -19,7 +19,7 @@ from ..auth import SCOPED_SERVICES, Auth, may, right_of_service
 from ..exceptions import ServiceNotFound, ServiceValidationError, StartupRefused
 from ..listen import Listening, bind_tcp
 from ..util.jsonutil import dumps
-from .access import MAX_BODY, Guard
+from .access import MAX_BODY, Guard, json_error
 from .login import AccessRoutes
 from .routes import HUB_KEY, allow, principal_of
 from .scope import ScopeIndex
@@ -139,8 +139,7 @@ class WebServer:
             return json_response({"error": f"unknown service {name}"}, status=404)
         if not may(principal.role, right_of_service(name)):
             _LOGGER.warning("%s (%s) may not call %s", principal.user_id, principal.role, name)
-            return json_response({"error": f"a {principal.role} may not call {name}"},
-                                 status=403)
+            return json_error(f"a {principal.role} may not call {name}", 403)
         try:  # numbers as exact Decimals: money never passes through a float
             data = (json.loads(await request.text(), parse_float=Decimal)
                     if request.body_exists else {})
@@ -148,9 +147,10 @@ class WebServer:
             return json_response({"error": "the body is not valid JSON"}, status=400)
         if not isinstance(data, dict):
             return json_response({"error": "the body must be a JSON object"}, status=400)
-        if principal.scoped and (name not in SCOPED_SERVICES
-                                 or not self.scopes.call_in_scope(principal, data)):
-            return json_response({"error": "not found"}, status=404)
+        if principal.scoped and name not in SCOPED_SERVICES:
+            return json_error(f"{name} is not available to a user with a scope", 403)
+        if not self.scopes.call_in_scope(principal, data):
+            return json_error("not found", 404)  # as an unknown target: nothing said of it
         want = request.query.get("return_response", "") in ("1", "true", "yes")
         context = principal.context()
         try:
