@@ -140,7 +140,7 @@ class AccessRoutes:
                    form: bool, next_path: str | None) -> web.Response:
         response: web.Response
         if form:
-            response = web.HTTPSeeOther(_safe_next(next_path))
+            response = _see_other(_safe_next(next_path))
         else:
             response = _json({**principal.as_dict(), "csrf": principal.csrf})
         response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="Strict",
@@ -189,9 +189,8 @@ class AccessRoutes:
         if principal.via == "session" and principal.credential_id:
             await self._auth().revoke_session(principal.credential_id, by=principal,
                                               address=self.guard.client_address(request))
-        response: web.Response = (web.HTTPSeeOther("/login")
-                                  if request.content_type != "application/json"
-                                  else _json({"logged_out": True}))
+        response = (_see_other("/login") if request.content_type != "application/json"
+                    else _json({"logged_out": True}))
         response.del_cookie(SESSION_COOKIE, path="/")
         return response
 
@@ -325,6 +324,10 @@ class AccessRoutes:
         except ValueError as err:
             return _json({"error": str(err)}, 400)
         return _json(audit_rows(await self._auth().audit(where)))
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
 
 
 def _caller(request: web.Request) -> Principal:
