@@ -241,8 +241,8 @@ class AuthStore:
              "NULL, hold_id, NULL, reason FROM account_hold "
              "WHERE COALESCE(context_user_id, operator) IS NOT NULL"),
             ("SELECT ts, 'setting', scope || '.' || field || ' ' || action, user_id, "
-             "CASE WHEN scope = 'accounts' THEN item END, "
-             "CASE WHEN scope = 'meters' THEN item END, item, NULL, value "
+             "CASE WHEN scope = 'account' THEN item END, "
+             "CASE WHEN scope = 'meter' THEN item END, item, NULL, value "
              "FROM config_override_log WHERE user_id IS NOT NULL"),
             ("SELECT ts, 'access', action, user_id, NULL, NULL, target, NULL, address "
              "FROM auth_log"),
