@@ -283,13 +283,14 @@ class Auth:
         if user.disabled:
             raise AuthError(f"user: '{owner}' is disabled")
         token_scope = dict(scope if scope is not None else user.scope)
-        token_role = check_role(role or user.role, token_scope)
-        if user.role != Role.ADMIN and token_role != user.role:
+        wanted = role or user.role
+        if user.role != Role.ADMIN and wanted != user.role:
             raise AuthError(f"role: a token of '{owner}' can only have their role "
                             f"({user.role})")
         if not narrower(token_scope, user.scope):
             raise AuthError(f"scope: a token of '{owner}' must stay inside their scope "
                             f"{user.scope}")
+        token_role = check_role(wanted, token_scope)
         if not name.strip():
             raise AuthError("name: say what the token is for")
         secret = new_secret(TOKEN_PREFIX)
