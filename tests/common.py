@@ -11,6 +11,7 @@ import contextlib
 import functools
 import signal
 import socket
+import sqlite3
 import textwrap
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -300,6 +301,15 @@ def line_of(path: Path, needle: str, occurrence: int = 1) -> int:
             if seen == occurrence:
                 return number
     raise AssertionError(f"{needle!r} not found {occurrence}x in {path}")
+
+
+def db_rows(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` on the hub database in ``data_dir``, opened read-only."""
+    conn = sqlite3.connect(f"file:{data_dir / 'meterhub.db'}?mode=ro", uri=True)
+    try:
+        return list(conn.execute(sql))
+    finally:
+        conn.close()
 
 
 def free_port() -> int:

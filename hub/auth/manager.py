@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from ..const import CLI_TOKEN_FILE
 from ..storage import AuditFilter, AuthStore, SessionRow, Storage, TokenRow, UserRow
@@ -260,9 +260,7 @@ class Auth:
         now = self.now_ms()
 
         def work(store: AuthStore) -> None:
-            row = store.session(session_id)
-            if row is None or (row.user_id != by.user_id and by.role != Role.ADMIN):
-                raise AuthError(f"session: no session '{session_id}'", 404)
+            _check_owner(store.session(session_id), by, "session", session_id)
             store.revoke_sessions(now, session_id=session_id)
             store.log(now, "session_revoke", by.user_id, session_id, address)
         await self.storage.auth_write(work)
@@ -337,9 +335,7 @@ class Auth:
         now = self.now_ms()
 
         def work(store: AuthStore) -> TokenRow:
-            row = store.token(token_id)
-            if row is None or (row.user_id != by.user_id and by.role != Role.ADMIN):
-                raise AuthError(f"token: no token '{token_id}'", 404)
+            row = _check_owner(store.token(token_id), by, "token", token_id)
             store.revoke_token(token_id, now)
             store.log(now, "token_revoke", by.user_id, token_id, address)
             return replace(row, revoked_ms=row.revoked_ms or now)
@@ -358,6 +354,17 @@ class Auth:
         now = self.now_ms()
         await self.storage.auth_write(lambda s: s.log(now, action, user_id, target, address),
                                       durable=False)
+
+
+_Owned = TypeVar("_Owned", SessionRow, TokenRow)
+
+
+def _check_owner(row: _Owned | None, by: Principal, kind: str, ident: str) -> _Owned:
+    """``row`` if ``by`` may act on it (their own; an admin: anyone's), else "no such"
+    (404: another's is not said to exist)."""
+    if row is None or (row.user_id != by.user_id and by.role != Role.ADMIN):
+        raise AuthError(f"{kind}: no {kind} '{ident}'", 404)
+    return row
 
 
 def csrf_token(session_secret: str) -> str:

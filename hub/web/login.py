@@ -263,9 +263,7 @@ class AccessRoutes:
     @allow(scoped=True)
     async def sessions(self, request: web.Request) -> web.Response:
         """The caller's open sessions (an admin: everyone's with ``?all=1``)."""
-        principal = _caller(request)
-        everyone = principal.role == "admin" and request.query.get("all") in ("1", "true")
-        rows = await self._auth().sessions(None if everyone else principal.user_id)
+        rows = await self._auth().sessions(_whose(request))
         return _json([session_dict(row) for row in rows])
 
     @allow(scoped=True)
@@ -281,9 +279,7 @@ class AccessRoutes:
     @allow(scoped=True)
     async def tokens(self, request: web.Request) -> web.Response:
         """The caller's tokens (an admin: everyone's with ``?all=1``)."""
-        principal = _caller(request)
-        everyone = principal.role == "admin" and request.query.get("all") in ("1", "true")
-        rows = await self._auth().tokens(None if everyone else principal.user_id)
+        rows = await self._auth().tokens(_whose(request))
         return _json([token_dict(row) for row in rows])
 
     @allow(scoped=True)
@@ -324,6 +320,13 @@ class AccessRoutes:
         except ValueError as err:
             return _json({"error": str(err)}, 400)
         return _json(audit_rows(await self._auth().audit(where)))
+
+
+def _whose(request: web.Request) -> str | None:
+    """Whose sessions or tokens to list: the caller's; an admin's ``?all=1``, everyone's."""
+    principal = _caller(request)
+    everyone = principal.role == "admin" and request.query.get("all") in ("1", "true")
+    return None if everyone else principal.user_id
 
 
 def _see_other(location: str) -> web.Response:

@@ -3,37 +3,28 @@ never wider than their owner."""
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 from access_support import PASSWORD, ROOT, access_site
-from common import bounded, write
+from common import bounded, db_rows, write
 
 from hub.auth import AuthError, LoginRefused, Principal, Role
 from hub.bootstrap import prepare
-
-
-def _stored(data: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(f"file:{data / 'meterhub.db'}?mode=ro", uri=True)
-    try:
-        return list(conn.execute(sql))
-    finally:
-        conn.close()
 
 
 @bounded(120)
 async def test_passwords_are_argon2id_and_secrets_are_never_stored(tmp_path: Path) -> None:
     async with access_site(tmp_path) as site:
         data = site.hub.config.data_dir
-        hashes = [row[0] for row in _stored(data, "SELECT password_hash FROM auth_user")]
+        hashes = [row[0] for row in db_rows(data, "SELECT password_hash FROM auth_user")]
         assert hashes and all(str(h).startswith("$argon2id$") for h in hashes)
         assert len(set(hashes)) == len(hashes)  # salted: one password, six hashes
         principal, secret = await site.auth.login("viewer", PASSWORD, "127.0.0.1")
         assert principal.role == Role.VIEWER
-        dump = "\n".join(map(str, _stored(data, "SELECT * FROM auth_session")
-                             + _stored(data, "SELECT * FROM auth_token")
-                             + _stored(data, "SELECT * FROM auth_user")))
+        dump = "\n".join(map(str, db_rows(data, "SELECT * FROM auth_session")
+                             + db_rows(data, "SELECT * FROM auth_token")
+                             + db_rows(data, "SELECT * FROM auth_user")))
         for value in (PASSWORD, secret, *site.tokens.values()):
             assert value not in dump
 

@@ -3,19 +3,10 @@ typed; ``GET /api/audit`` lists who did what, by user, account, meter and time."
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 from access_support import Site, access_site
-from common import bounded, settle
-
-
-def _rows(site: Site, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(f"file:{site.hub.config.data_dir / 'meterhub.db'}?mode=ro", uri=True)
-    try:
-        return list(conn.execute(sql))
-    finally:
-        conn.close()
+from common import bounded, db_rows, settle
 
 
 async def _call(site: Site, caller: str, service: str, data: dict[str, object]) -> None:
@@ -40,17 +31,18 @@ async def test_entries_commands_holds_and_settings_carry_the_authenticated_autho
         await _call(site, "landlord_a", "account.update", {
             "account_id": "acc_a", "changes": {"name": "甲二"}})
         await settle(site.hub)
-        entries = _rows(site, "SELECT kind, operator, context_user_id, detail FROM "
-                              "ledger_entry WHERE kind IN ('recharge', 'adjustment') "
-                              "ORDER BY entry_key")
+        data = site.hub.config.data_dir
+        entries = db_rows(data, "SELECT kind, operator, context_user_id, detail FROM "
+                                "ledger_entry WHERE kind IN ('recharge', 'adjustment') "
+                                "ORDER BY entry_key")
         assert [(k, o, u) for k, o, u, _d in entries] == [
             ("recharge", "finance", "finance"), ("adjustment", "admin", "admin")]
         assert '"operator_note":"admin"' in str(entries[0][3])
-        assert _rows(site, "SELECT operator, context_user_id FROM account_hold") == [
+        assert db_rows(data, "SELECT operator, context_user_id FROM account_hold") == [
             ("operator", "operator")]
         # the commands the recharge (close) and the force-off hold (trip) caused are theirs
-        assert {("finance",), ("operator",)} <= set(_rows(
-            site, "SELECT context_user_id FROM command WHERE meter_id = 'a1'"))
+        assert {("finance",), ("operator",)} <= set(db_rows(
+            data, "SELECT context_user_id FROM command WHERE meter_id = 'a1'"))
         admin = site.bearer("admin")
         _s, rows, _ = await site.call("GET", "/api/audit?account=acc_a", headers=admin)
         got = {(row["source"], row["action"], row["user"]) for row in rows}
