@@ -29,6 +29,10 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
+IDLE_TIMEOUT = 30.0
+"""Seconds a connection may stay idle or take to send its request headers."""
+
+
 def json_response(value: Any, status: int = 200) -> web.Response:
     """A JSON response encoded with :func:`dumps`."""
     return web.json_response(value, status=status, dumps=dumps)
@@ -43,6 +47,7 @@ class WebServer:
         self.runner: web.AppRunner | None = None
         self.port: int | None = None
         self.listening: Listening | None = None
+        self.idle_timeout = IDLE_TIMEOUT
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(TEMPLATES)),
             autoescape=jinja2.select_autoescape(["html"]),
@@ -94,7 +99,10 @@ class WebServer:
         if self.listening is None:
             await self.bind()
         assert self.listening is not None
-        self.runner = web.AppRunner(self.build_app(), access_log=None)
+        # a connection idle that long, or whose request headers are still unfinished, is
+        # closed: slow clients cannot hold sockets open for ever
+        self.runner = web.AppRunner(self.build_app(), access_log=None,
+                                    keepalive_timeout=self.idle_timeout)
         await self.runner.setup()
         context = self._ssl_context()
         for sock in self.listening.take():

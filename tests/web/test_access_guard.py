@@ -306,6 +306,21 @@ async def test_a_huge_body_is_refused_and_a_slow_one_is_dropped(tmp_path: Path) 
         assert await _balance(site) == "0.00"
 
 
+@bounded(60)
+async def test_a_client_that_never_finishes_its_headers_is_cut_off(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("hub.web.server.IDLE_TIMEOUT", 1.0)
+    async with start_hub(tmp_path, SITE) as hub:
+        port = hub.component("web", WebServer).port
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+        writer.write(b"GET /api/ HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ")
+        await writer.drain()
+        started = time.monotonic()
+        assert await asyncio.wait_for(reader.read(), 20) == b""  # closed, nothing served
+        writer.close()
+        assert time.monotonic() - started < 10
+
+
 # --- routes of plugins -----------------------------------------------------------------------
 
 class _Plugin:
