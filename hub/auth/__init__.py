@@ -25,6 +25,7 @@ from .roles import (
     Role,
     in_scope,
     may,
+    narrower,
     right_of_service,
 )
 
@@ -44,6 +45,7 @@ __all__ = [
     "csrf_token",
     "in_scope",
     "may",
+    "narrower",
     "right_of_service",
 ]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
-from ..auth import Principal, in_scope
+from ..auth import Principal, in_scope, narrower
 
 if TYPE_CHECKING:
     from ..core import Hub
@@ -75,10 +75,14 @@ class ScopeIndex:
 
     def call_in_scope(self, principal: Principal, data: Mapping[str, Any]) -> bool:
         """Whether every target a service call names lies in the caller's scope (and it
-        names at least one, by ``meter_id``, ``meters`` or ``account_id`` only)."""
+        names at least one, by ``meter_id``, ``meters``, ``account_id`` or ``tags`` that
+        hold every tag of the scope)."""
         if not principal.scoped:
             return True
-        known = {"meter_id", "meters", "account_id"}
+        tags = data.get("tags")
+        if "tags" in data and not (isinstance(tags, Mapping) and narrower(tags, principal.scope)):
+            return False
+        known = {"meter_id", "meters", "account_id", "tags"}
         targets = [key for key in ("meter_id", "meters", "account_id", "tags", "link",
                                    "command_id", "entry_id", "bill_id") if key in data]
         if not targets or any(key not in known for key in targets):

@@ -183,3 +183,22 @@ async def test_lists_show_a_scoped_caller_only_their_buildings(tmp_path: Path,
             status, body, access = await site.call("GET", path, headers=site.bearer(caller))
             answers.add((status, str(body), access))
         assert answers == {(404, "{'error': 'not found'}", "hidden")}
+
+
+@bounded(120)
+async def test_a_scoped_read_by_tags_stays_inside_the_scope(tmp_path: Path) -> None:
+    async with access_site(tmp_path) as site:
+        answers = {}
+        for tags in ({"building": "A"}, {"building": "B"}, {}, {"floor": "1"}):
+            status, body, access = await site.call(
+                "POST", "/api/services/meter/read?return_response=1", json={"tags": tags},
+                headers=site.bearer("landlord_a"))
+            answers[str(tags)] = (status, access, sorted((body.get("response") or {})
+                                                         .get("read", [])) if status == 200
+                                  else body)
+        assert answers == {
+            "{'building': 'A'}": (200, "", ["a1"]),
+            "{'building': 'B'}": (404, "hidden", {"error": "not found"}),
+            "{}": (404, "hidden", {"error": "not found"}),
+            "{'floor': '1'}": (404, "hidden", {"error": "not found"}),
+        }
