@@ -321,6 +321,18 @@ async def test_a_client_that_never_finishes_its_headers_is_cut_off(
         assert time.monotonic() - started < 10
 
 
+@bounded(60)
+async def test_static_files_do_not_lead_outside_their_folder(tmp_path: Path) -> None:
+    async with access_site(tmp_path) as site:
+        for path in ("/static/../../hub/auth/manager.py", "/static/..%2f..%2fpyproject.toml",
+                     "/static/%2e%2e/%2e%2e/pyproject.toml"):
+            status, body, _ = await site.call("GET", path)
+            assert status in (403, 404), path
+            assert "argon2" not in str(body) and "import" not in str(body)
+        status, css, _ = await site.call("GET", "/static/hub.css")
+        assert status == 200 and "{" in css
+
+
 # --- routes of plugins -----------------------------------------------------------------------
 
 class _Plugin:
