@@ -18,6 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..client import HubClient, HubRefused, HubUnreachable, add_hub_options
+from ..storage import StorageError
 from .model import CLI_USER, AuthError, Principal
 from .roles import ROLES, Role
 from .views import audit_filter, audit_rows, token_dict, user_dict
@@ -122,7 +123,7 @@ def _run(args: argparse.Namespace, online: Callable[[HubClient], Any], offline: 
             result = online(HubClient(prepared.config, args.port))
         except HubUnreachable:
             result = asyncio.run(_offline(prepared.config, offline))
-    except (HubRefused, AuthError, ValueError) as err:
+    except (HubRefused, AuthError, StorageError, ValueError) as err:
         print(f"error: {err}", file=sys.stderr)
         return 1
     print(json.dumps(result, ensure_ascii=False, indent=2))

@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
+import pytest
 from access_support import PASSWORD, SITE
 from common import bounded, child_process, free_port, token_headers, wait_for, write
 
@@ -39,6 +40,7 @@ async def meterhub(*args: str, stdin: str = "", env: dict[str, str] | None = Non
     return proc.returncode, parsed, err.decode()
 
 
+@pytest.mark.timeout(330)
 @bounded(300)
 async def test_user_token_and_audit_commands_through_the_running_hub(tmp_path: Path) -> None:
     port = free_port()
@@ -122,4 +124,8 @@ async def test_user_token_and_audit_commands_through_the_running_hub(tmp_path: P
             code, out, err = await meterhub("user", "list", *where,
                                             env={"METERHUB_TOKEN": "mht_forged"})
             assert code == 1 and "unknown, revoked or expired" in err
+            # no hub on that port, and the database is the running hub's: said, not a crash
+            code, out, err = await meterhub("user", "list", *where, "--port",
+                                            str(free_port()))
+            assert code == 1 and "in use by another MeterHub" in err, err
             assert await wait_for(lambda: "Traceback" not in log.read_text())

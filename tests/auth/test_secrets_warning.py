@@ -14,7 +14,8 @@ from hub.const import CLI_TOKEN_FILE
 
 
 @pytest.mark.parametrize(("mode", "warned"), [(0o644, True), (0o640, True), (0o600, False)])
-@bounded(60)
+@pytest.mark.timeout(150)
+@bounded(120)
 async def test_a_secrets_file_others_can_read_is_warned_about(
         tmp_path: Path, caplog: pytest.LogCaptureFixture, mode: int, warned: bool) -> None:
     secrets = write(tmp_path / "secrets.yaml", "pin: '1234'\n")
@@ -27,7 +28,8 @@ async def test_a_secrets_file_others_can_read_is_warned_about(
         assert "chmod 600" in found[0] and "1234" not in caplog.text
 
 
-@bounded(60)
+@pytest.mark.timeout(150)
+@bounded(120)
 async def test_no_secret_reaches_the_log(tmp_path: Path,
                                          caplog: pytest.LogCaptureFixture) -> None:
     caplog.set_level(logging.DEBUG)

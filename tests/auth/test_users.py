@@ -13,6 +13,7 @@ from hub.auth import AuthError, LoginRefused, Principal, Role
 from hub.bootstrap import prepare
 
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_passwords_are_argon2id_and_secrets_are_never_stored(tmp_path: Path) -> None:
     async with access_site(tmp_path) as site:
@@ -38,7 +39,8 @@ async def test_passwords_are_argon2id_and_secrets_are_never_stored(tmp_path: Pat
     ("carol", "viewer", {}, "short", "at least 8 characters"),
     ("viewer", "viewer", {}, PASSWORD, "exists already"),
 ])
-@bounded(60)
+@pytest.mark.timeout(150)
+@bounded(120)
 async def test_a_bad_user_is_refused_naming_what(tmp_path: Path, name: str, role: str,
                                                  scope: dict[str, str], password: str,
                                                  message: str) -> None:
@@ -48,6 +50,7 @@ async def test_a_bad_user_is_refused_naming_what(tmp_path: Path, name: str, role
         assert len(await site.auth.users()) == 6
 
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_a_token_is_never_wider_than_its_owner(tmp_path: Path) -> None:
     async with access_site(tmp_path) as site:

@@ -57,6 +57,7 @@ async def _post(session: aiohttp.ClientSession, url: str, **kwargs: Any) -> int:
 
 # --- cross-site requests (CSRF) --------------------------------------------------------------
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_a_cross_origin_form_post_and_a_no_cors_fetch_are_refused(tmp_path: Path) -> None:
     async with access_site(tmp_path) as site, _browser(site) as browser:
@@ -83,6 +84,7 @@ async def test_a_cross_origin_form_post_and_a_no_cors_fetch_are_refused(tmp_path
         assert await _balance(site) == "77.00"
 
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_a_form_needs_its_own_sessions_csrf_token(tmp_path: Path) -> None:
     async with access_site(tmp_path) as site, _browser(site) as first, \
@@ -102,6 +104,7 @@ async def test_a_form_needs_its_own_sessions_csrf_token(tmp_path: Path) -> None:
 
 # --- Host (DNS rebinding) --------------------------------------------------------------------
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_a_foreign_host_name_is_refused_even_with_a_token(tmp_path: Path) -> None:
     async with access_site(tmp_path) as site:
@@ -118,6 +121,7 @@ async def test_a_foreign_host_name_is_refused_even_with_a_token(tmp_path: Path) 
         assert got == 421  # the login page too: a rebound name gets nothing
 
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_allowed_hosts_replace_the_default(tmp_path: Path) -> None:
     text = SITE.replace("http: {host: 127.0.0.1, port: 0}",
@@ -132,6 +136,7 @@ async def test_allowed_hosts_replace_the_default(tmp_path: Path) -> None:
 
 # --- logins ----------------------------------------------------------------------------------
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_failed_logins_are_limited_per_user_and_per_address(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -153,6 +158,7 @@ async def test_failed_logins_are_limited_per_user_and_per_address(
         assert [r["action"] for r in rows].count("login_failed") == 5
 
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_the_session_cookie_is_httponly_strict_and_secure_behind_tls(
         tmp_path: Path) -> None:
@@ -169,6 +175,7 @@ async def test_the_session_cookie_is_httponly_strict_and_secure_behind_tls(
             assert bool(cookie["secure"]) is secure
 
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_the_login_page_works_with_a_plain_form(tmp_path: Path) -> None:
     async with access_site(tmp_path) as site, _browser(site) as browser:
@@ -190,6 +197,7 @@ async def test_the_login_page_works_with_a_plain_form(tmp_path: Path) -> None:
             assert response.status == 403  # a login form not from the hub's page
 
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_the_set_up_code_makes_the_first_admin_once(
         tmp_path: Path, caplog: pytest.LogCaptureFixture) -> None:
@@ -214,6 +222,7 @@ async def test_the_set_up_code_makes_the_first_admin_once(
 
 # --- revocation, disabled users, stale cookies ----------------------------------------------
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_a_revoked_token_stops_and_its_last_use_is_recorded(tmp_path: Path) -> None:
     async with access_site(tmp_path) as site:
@@ -238,6 +247,7 @@ async def test_a_revoked_token_stops_and_its_last_use_is_recorded(tmp_path: Path
         assert status == 404
 
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_a_revoked_session_and_a_disabled_user_are_logged_out(tmp_path: Path) -> None:
     async with access_site(tmp_path) as site, _browser(site) as phone, \
@@ -265,6 +275,7 @@ async def test_a_revoked_session_and_a_disabled_user_are_logged_out(tmp_path: Pa
         assert (await login(site.session, site.base, "operator"))[0] == 401
 
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_a_tampered_or_expired_cookie_is_nobody(tmp_path: Path) -> None:
     async with access_site(tmp_path) as site, _browser(site) as browser:
@@ -286,6 +297,7 @@ async def test_a_tampered_or_expired_cookie_is_nobody(tmp_path: Path) -> None:
 
 # --- bodies ----------------------------------------------------------------------------------
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_a_huge_body_is_refused_and_a_slow_one_is_dropped(tmp_path: Path) -> None:
     async with access_site(tmp_path) as site:
@@ -306,7 +318,8 @@ async def test_a_huge_body_is_refused_and_a_slow_one_is_dropped(tmp_path: Path) 
         assert await _balance(site) == "0.00"
 
 
-@bounded(60)
+@pytest.mark.timeout(150)
+@bounded(120)
 async def test_a_client_that_never_finishes_its_headers_is_cut_off(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("hub.web.server.IDLE_TIMEOUT", 1.0)
@@ -321,7 +334,8 @@ async def test_a_client_that_never_finishes_its_headers_is_cut_off(
         assert time.monotonic() - started < 10
 
 
-@bounded(60)
+@pytest.mark.timeout(150)
+@bounded(120)
 async def test_static_files_do_not_lead_outside_their_folder(tmp_path: Path) -> None:
     async with access_site(tmp_path) as site:
         for path in ("/static/../../hub/auth/manager.py", "/static/..%2f..%2fpyproject.toml",
@@ -348,6 +362,7 @@ class _Plugin:
         return [web.post("/api/plugin/change", change), web.get("/api/plugin/read", read)]
 
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_a_plugin_route_without_a_rule_is_admin_only_for_changes(tmp_path: Path) -> None:
     async with start_hub(tmp_path, SITE, plugins=[(_Plugin(), "p")]) as hub, \

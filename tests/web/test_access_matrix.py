@@ -107,6 +107,7 @@ def _routes(site: Site) -> set[tuple[str, str]]:
             if route.resource is not None and route.method != "HEAD"}
 
 
+@pytest.mark.timeout(270)
 @bounded(240)
 async def test_every_route_answers_every_caller_as_the_table_says(tmp_path: Path) -> None:
     async with access_site(tmp_path) as site:
@@ -127,6 +128,7 @@ async def test_every_route_answers_every_caller_as_the_table_says(tmp_path: Path
         assert not wrong, "\n".join(wrong)
 
 
+@pytest.mark.timeout(270)
 @bounded(240)
 async def test_each_service_is_called_only_by_the_roles_the_table_names(
         tmp_path: Path) -> None:
@@ -159,6 +161,7 @@ async def test_each_service_is_called_only_by_the_roles_the_table_names(
 
 
 @pytest.mark.parametrize("caller", ["landlord_a", "landlord_b", "operator"])
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_lists_show_a_scoped_caller_only_their_buildings(tmp_path: Path,
                                                                caller: str) -> None:
@@ -185,6 +188,7 @@ async def test_lists_show_a_scoped_caller_only_their_buildings(tmp_path: Path,
         assert answers == {(404, "{'error': 'not found'}", "hidden")}
 
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_a_scoped_read_by_tags_stays_inside_the_scope(tmp_path: Path) -> None:
     async with access_site(tmp_path) as site:

@@ -35,6 +35,7 @@ def _tls_site(cert: Path, key: Path) -> str:
                         f"ssl_key: {key}}}")
 
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_https_serves_and_the_cookie_is_secure(tmp_path: Path) -> None:
     cert, key = await asyncio.to_thread(_certificate, tmp_path)
@@ -54,7 +55,8 @@ async def test_https_serves_and_the_cookie_is_secure(tmp_path: Path) -> None:
                     await response.read()
 
 
-@bounded(60)
+@pytest.mark.timeout(150)
+@bounded(120)
 async def test_an_unusable_certificate_stops_start_up_naming_the_keys(tmp_path: Path) -> None:
     bad = tmp_path / "bad.pem"
     bad.write_text("not a certificate\n")

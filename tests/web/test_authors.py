@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from access_support import Site, access_site
 from common import bounded, db_rows, settle
 
@@ -16,6 +17,7 @@ async def _call(site: Site, caller: str, service: str, data: dict[str, object]) 
     assert status == 200, (service, caller, body)
 
 
+@pytest.mark.timeout(150)
 @bounded(120)
 async def test_entries_commands_holds_and_settings_carry_the_authenticated_author(
         tmp_path: Path) -> None:
