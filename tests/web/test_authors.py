@@ -41,7 +41,7 @@ async def test_entries_commands_holds_and_settings_carry_the_authenticated_autho
             ("recharge", "finance", "finance"), ("adjustment", "admin", "admin")]
         assert '"operator_note":"admin"' in str(entries[0][3])
         assert db_rows(data, "SELECT operator, context_user_id FROM account_hold") == [
-            ("operator", "operator")]
+            ("operator (somebody)", "operator")]  # the typed name: a note beside the author
         # the commands the recharge (close) and the force-off hold (trip) caused are theirs
         assert {("finance",), ("operator",)} <= set(db_rows(
             data, "SELECT context_user_id FROM command WHERE meter_id = 'a1'"))
