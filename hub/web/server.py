@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import ssl
@@ -19,7 +20,7 @@ from ..auth import SCOPED_SERVICES, Auth, may, right_of_service
 from ..exceptions import ServiceNotFound, ServiceValidationError, StartupRefused
 from ..listen import Listening, bind_tcp
 from ..util.jsonutil import dumps
-from .access import MAX_BODY, Guard, json_error
+from .access import MAX_BODY, Guard, json_error, machine_hosts
 from .login import AccessRoutes
 from .routes import HUB_KEY, allow, principal_of
 from .scope import ScopeIndex
@@ -48,6 +49,7 @@ class WebServer:
         self.port: int | None = None
         self.listening: Listening | None = None
         self.idle_timeout = IDLE_TIMEOUT
+        self.machine_hosts: frozenset[str] | None = None  # looked up at start, off the loop
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(TEMPLATES)),
             autoescape=jinja2.select_autoescape(["html"]),
@@ -61,7 +63,8 @@ class WebServer:
         """Create the application with core routes and every plugin's routes."""
         config = self.hub.config
         self.scopes = ScopeIndex(self.hub)
-        self.guard = Guard(self._auth(), self.scopes, allowed_hosts=config.allowed_hosts,
+        hosts = config.allowed_hosts if config.allowed_hosts is not None else self.machine_hosts
+        self.guard = Guard(self._auth(), self.scopes, allowed_hosts=hosts,
                            configured_host=config.http_host,
                            trusted_proxies=config.trusted_proxies)
         app = web.Application(middlewares=[self.guard.middleware], client_max_size=MAX_BODY)
@@ -101,6 +104,9 @@ class WebServer:
         assert self.listening is not None
         # a connection idle that long, or whose request headers are still unfinished, is
         # closed: slow clients cannot hold sockets open for ever
+        if self.hub.config.allowed_hosts is None:  # name lookups may take seconds on a Pi
+            self.machine_hosts = await asyncio.to_thread(machine_hosts,
+                                                         self.hub.config.http_host)
         self.runner = web.AppRunner(self.build_app(), access_log=None,
                                     keepalive_timeout=self.idle_timeout)
         await self.runner.setup()
