@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from ..core import Hub
 
 __all__ = ["HUB_KEY", "PRINCIPAL_KEY", "Access", "access_of", "allow", "caller_sees",
-           "is_self_authenticated", "principal_of", "public", "self_authenticated",
-           "tenant_link", "web_port"]
+           "is_self_authenticated", "not_found", "principal_of", "public",
+           "self_authenticated", "tenant_link", "web_port"]
 
 HUB_KEY: web.AppKey[Hub] = web.AppKey("hub")
 PRINCIPAL_KEY: Any = (web.RequestKey("meterhub_principal") if hasattr(web, "RequestKey")
@@ -116,6 +116,14 @@ def caller_sees(request: web.Request, kind: str, value: str) -> bool:
     from .scope import ScopeIndex
 
     return ScopeIndex(request.app[HUB_KEY]).visible(principal, kind, value)
+
+
+def not_found() -> web.Response:
+    """The answer for what lies outside the caller's scope: the same 404 as for an id that
+    does not exist (a scoped handler gives it for both)."""
+    from .access import json_error
+
+    return json_error("not found", 404)
 
 
 def web_port(hub: Hub) -> int | None:

@@ -5,7 +5,8 @@ Callers: anonymous, and a token of each role (viewer, operator of building A, fi
 landlord A, landlord B, admin). Outcomes: ``ok`` (the guard let it through; the handler
 answered, maybe with its own error), ``denied`` (401/403 from the access rules),
 ``hidden`` (404 from the access rules: outside the caller's scope, said like "unknown").
-The paths use building A's ids, so landlord B is the one who must find nothing. No route
+The paths use building A's ids (and a bill of A's account), so landlord B is the one who
+must find nothing. No route
 takes a tenant-portal link yet (the ``tenant_link`` hook exists; its column comes with it).
 """
 
@@ -63,11 +64,11 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
     ("GET", "/api/accounts/{account_id}"): ("/api/accounts/acc_a", {}, A_ONLY),
     ("GET", "/api/accounts/{account_id}/ledger"): ("/api/accounts/acc_a/ledger", {}, A_ONLY),
     ("GET", "/api/ledger/audit"): ("/api/ledger/audit", {}, WHOLE_SITE),
-    ("GET", "/api/bills"): ("/api/bills", {}, WHOLE_SITE),
-    ("GET", "/api/bills/{bill_id}"): ("/api/bills/nope", {}, WHOLE_SITE),
-    ("GET", "/api/bills/{bill_id}/statement"): ("/api/bills/nope/statement", {}, WHOLE_SITE),
+    ("GET", "/api/bills"): ("/api/bills", {}, USERS),
+    ("GET", "/api/bills/{bill_id}"): ("/api/bills/BILL", {}, A_ONLY),
+    ("GET", "/api/bills/{bill_id}/statement"): ("/api/bills/BILL/statement", {}, A_ONLY),
     ("GET", "/api/bills/{bill_id}/lines/{no}/readings"): (
-        "/api/bills/nope/lines/1/readings", {}, WHOLE_SITE),
+        "/api/bills/BILL/lines/1/readings", {}, A_ONLY),
     ("GET", "/api/reports/{name}"): ("/api/reports/consumption", {}, WHOLE_SITE),
     # platform pushes check their own token or signature (none configured here: 404 link)
     ("POST", "/api/nbiot/{link_id}/ctwing"): ("/api/nbiot/nb1/ctwing", {"json": {}}, EVERYONE),
@@ -115,8 +116,14 @@ async def test_every_route_answers_every_caller_as_the_table_says(tmp_path: Path
         assert routes == set(MATRIX), (
             f"routes without a row in MATRIX: {sorted(routes - set(MATRIX))}; rows of no "
             f"route: {sorted(set(MATRIX) - routes)}")
+        status, made, _ = await site.call(  # building A's bill, for the bill routes
+            "POST", "/api/services/bill/create?return_response=1",
+            json={"account_id": "acc_a"}, headers=site.bearer("admin"))
+        assert status == 200, made
+        bill = made["response"]["bill_id"]
         wrong = []
-        for (method, route), (path, request, expected) in sorted(MATRIX.items()):
+        for (method, route), (template, request, expected) in sorted(MATRIX.items()):
+            path = template.replace("BILL", bill)
             for caller in CALLERS:
                 for verb in (method, "HEAD") if method == "GET" else (method,):
                     status, body, access = await site.call(
@@ -179,10 +186,20 @@ async def test_lists_show_a_scoped_caller_only_their_buildings(tmp_path: Path,
         status, page, _ = await site.call("GET", "/", headers=site.bearer(caller))
         other = "b" if mine == "a" else "a"
         assert status == 200 and f"acc_{mine}" in page and f"acc_{other}" not in page
+        bills = {}
+        for account in ("acc_a", "acc_b"):
+            _status, made, _ = await site.call(
+                "POST", "/api/services/bill/create?return_response=1",
+                json={"account_id": account}, headers=site.bearer("admin"))
+            bills[account] = made["response"]["bill_id"]
+        _status, listed, _ = await site.call("GET", "/api/bills", headers=site.bearer(caller))
+        assert [bill["bill_id"] for bill in listed] == [bills[f"acc_{mine}"]]
         # another landlord's id, a made-up id and a filter: all "not found", alike
         answers = set()
         for path in (f"/api/accounts/acc_{other}", "/api/accounts/acc_zz",
-                     f"/api/states/meter.{other}1", "/api/states/meter.zz"):
+                     f"/api/states/meter.{other}1", "/api/states/meter.zz",
+                     f"/api/bills/{bills[f'acc_{other}']}", "/api/bills/zz",
+                     f"/api/bills/{bills[f'acc_{other}']}/statement"):
             status, body, access = await site.call("GET", path, headers=site.bearer(caller))
             answers.add((status, str(body), access))
         assert answers == {(404, "{'error': 'not found'}", "hidden")}
