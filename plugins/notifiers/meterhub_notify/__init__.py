@@ -15,6 +15,7 @@ from hub.events import EventType
 from hub.hookspecs import hookimpl
 
 from . import redact
+from .aliyun_sms import AliyunSmsType
 from .apprise_type import AppriseType
 from .config import check, config_schemas
 from .const import CONF_NOTICES, CONF_NOTIFY
@@ -49,8 +50,8 @@ def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
 
 @hookimpl
 def register_notifier_types() -> list[Any]:
-    """``apprise``."""
-    return [AppriseType()]
+    """``apprise`` and ``aliyun_sms``."""
+    return [AppriseType(), AliyunSmsType()]
 
 
 @hookimpl
