@@ -25,6 +25,7 @@ from .notices import Notices
 from .notifier import DeliveryError, Message, NotifierType, Target
 from .services import register_services
 from .strings import TRANSLATIONS
+from .tencent_sms import TencentSmsType
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -50,8 +51,8 @@ def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
 
 @hookimpl
 def register_notifier_types() -> list[Any]:
-    """``apprise`` and ``aliyun_sms``."""
-    return [AppriseType(), AliyunSmsType()]
+    """``apprise``, ``aliyun_sms`` and ``tencent_sms``."""
+    return [AppriseType(), AliyunSmsType(), TencentSmsType()]
 
 
 @hookimpl
