@@ -26,6 +26,7 @@ from .notifier import DeliveryError, Message, NotifierType, Target
 from .services import register_services
 from .strings import TRANSLATIONS
 from .tencent_sms import TencentSmsType
+from .wechat_mp import WechatTemplateType
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -51,8 +52,8 @@ def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
 
 @hookimpl
 def register_notifier_types() -> list[Any]:
-    """``apprise``, ``aliyun_sms`` and ``tencent_sms``."""
-    return [AppriseType(), AliyunSmsType(), TencentSmsType()]
+    """``apprise``, ``aliyun_sms``, ``tencent_sms`` and ``wechat_template``."""
+    return [AppriseType(), AliyunSmsType(), TencentSmsType(), WechatTemplateType()]
 
 
 @hookimpl
