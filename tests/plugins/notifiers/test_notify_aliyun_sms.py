@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -152,3 +153,19 @@ def test_check_config_names_missing_recipients_and_bad_numbers(tmp_path: Path) -
     assert "notify.b.phones[0]: expected a phone number" in found
     assert "notify.b.params.x: template error" in found
     assert KEY_SECRET not in found
+
+
+async def test_a_built_in_notice_reaches_the_tenant_by_sms(tmp_path: Path) -> None:
+    async with serving(Aliyun({KEY_ID: KEY_SECRET})) as provider:
+        secrets(tmp_path)
+        block = sms_block(provider).replace('phones: ["139-0013-9000"]', "phones: []")
+        text = config(ACCOUNTS, block, "notices: {balance_low: {notify: [sms]}}")
+        async with start_hub(tmp_path, text) as hub:
+            sent = collect(hub, "notify_sent")
+            hub.bus.fire("balance_low", {"account_id": "r302", "balance": Decimal("4.5"),
+                                         "level": Decimal("5")})
+            await wait_for(lambda: sent)
+        (request,) = provider.received
+        assert request["PhoneNumbers"] == "13800138000"  # the account's contacts.phone
+        assert json.loads(request["TemplateParam"]) == {"name": "张三", "amount": "¥4.50"}
+        assert sent[0].data["notice"] == "balance_low"
