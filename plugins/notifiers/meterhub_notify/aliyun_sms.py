@@ -22,20 +22,19 @@ import voluptuous as vol
 
 from hub import validation as cv
 
-from .notifier import DeliveryError, Message, Target
+from .notifier import Message, Target
 from .providers import (
     PARAMS,
     ErrorCode,
-    Progress,
+    ProviderTarget,
+    ProviderType,
     endpoint_url,
     exchange,
     national,
     phone_number,
     provider_error,
-    recipient_keys,
     recipients,
     render_params,
-    require_recipients,
     secret,
 )
 
@@ -113,14 +112,11 @@ def sign(method: str, host: str, query: Mapping[str, str], headers: Mapping[str,
     return signed
 
 
-class AliyunSmsTarget:
+class AliyunSmsTarget(ProviderTarget):
     """One notifier: its sign name, template and recipients."""
 
     label = NAME
-
-    def __init__(self, config: Mapping[str, Any]) -> None:
-        self.config = config
-        self.progress = Progress()
+    provider = "Aliyun SMS"
 
     async def send(self, message: Message, timeout: float) -> None:
         """Send the template SMS to every recipient not yet served; DeliveryError if refused."""
@@ -143,25 +139,24 @@ class AliyunSmsTarget:
             "x-acs-signature-nonce": secrets.token_hex(16)}, b"",
             config["access_key_id"], config["access_key_secret"])
         url = endpoint + "/?" + "&".join(f"{percent(k)}={percent(v)}" for k, v in query.items())
-        reply = await exchange("POST", url, timeout, provider="Aliyun SMS", headers=headers,
+        reply = await exchange("POST", url, timeout, provider=self.provider, headers=headers,
                                data=b"")
         code = str(reply.body.get("Code") or f"HTTP {reply.status}")
         if code != "OK":
-            raise provider_error("Aliyun SMS", code, str(reply.body.get("Message") or ""),
+            raise provider_error(self.provider, code, str(reply.body.get("Message") or ""),
                                  ERRORS, RETRIED, reply.status)
         self.progress.served(message, numbers)
-        if self.progress.pending(message, wanted):
-            raise DeliveryError("Aliyun SMS: more numbers left; sending the rest")
-        self.progress.finished(message)
+        self.finish(message, wanted)
 
 
-class AliyunSmsType:
+class AliyunSmsType(ProviderType):
     """``type: aliyun_sms``."""
 
     name = NAME
+    recipient = staticmethod(phone_number)
 
-    def schema(self) -> Mapping[Any, Any]:
-        """Credentials, sign name, template code, its parameters and the recipients."""
+    def keys(self) -> dict[Any, Any]:
+        """Credentials, sign name, template code, its parameters."""
         return {
             vol.Required("access_key_id"): secret,
             vol.Required("access_key_secret"): secret,
@@ -169,16 +164,8 @@ class AliyunSmsType:
             vol.Required("template_code"): cv.string,
             vol.Optional("params", default={}): PARAMS,
             vol.Optional("endpoint", default=DEFAULT_ENDPOINT): endpoint_url,
-            **recipient_keys("phones", phone_number),
         }
 
-    def check_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
-        """Someone must receive."""
-        return require_recipients(entry, "phones")
-
-    def targets(self, notifier: str, config: Mapping[str, Any]) -> list[Target]:
-        """One target: a call takes every number."""
-        return [AliyunSmsTarget(config)]
-
-    def close(self) -> None:
-        """Nothing held (a session per call)."""
+    def target(self, config: Mapping[str, Any]) -> Target:
+        """A call takes every number."""
+        return AliyunSmsTarget(config)

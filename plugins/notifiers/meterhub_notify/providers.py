@@ -24,7 +24,7 @@ from jinja2 import TemplateError
 from hub import validation as cv
 
 from . import redact
-from .notifier import DeliveryError, Message
+from .notifier import DeliveryError, Message, Target
 from .templates import render, template
 
 _LOGGER = logging.getLogger(__name__)
@@ -206,3 +206,51 @@ def provider_error(provider: str, code: str, detail: str, table: Mapping[str, Er
         text = "retried" if not permanent else "not retried"
     shown = redact.redact(detail)[:200]
     return DeliveryError(f"{provider} refused ({code}: {shown}): {text}", permanent=permanent)
+
+
+class ProviderTarget:
+    """A provider notifier's target: its validated entry and who already took a message."""
+
+    label = "provider"
+    provider = "provider"  # the provider's name in errors
+
+    def __init__(self, config: Mapping[str, Any]) -> None:
+        self.config = config
+        self.progress = Progress()
+
+    def finish(self, message: Message, wanted: list[str]) -> None:
+        """Forget a message every recipient took; else ask the outbox to send the rest."""
+        if self.progress.pending(message, wanted):
+            raise DeliveryError(f"{self.provider}: more recipients left; sending the rest")
+        self.progress.finished(message)
+
+
+class ProviderType:
+    """A provider notifier type: its own keys, the recipient keys, one target per entry."""
+
+    name = "provider"
+    recipient_key = "phones"  # the entry's own recipients
+    recipient: Any = staticmethod(cv.string)  # the validator of one of them
+
+    def keys(self) -> dict[Any, Any]:
+        """The type's keys besides the recipients."""
+        raise NotImplementedError
+
+    def schema(self) -> Mapping[Any, Any]:
+        """The type's keys and the recipient keys."""
+        return {**self.keys(), **recipient_keys(self.recipient_key, self.recipient)}
+
+    def check_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
+        """Someone must receive."""
+        return require_recipients(entry, self.recipient_key)
+
+    def target(self, config: Mapping[str, Any]) -> Target:
+        """The target of one entry."""
+        raise NotImplementedError
+
+    def targets(self, notifier: str, config: Mapping[str, Any]) -> list[Target]:
+        """One target: a call reaches every recipient."""
+        return [self.target(config)]
+
+    def close(self) -> None:
+        """Nothing held (a session per call)."""

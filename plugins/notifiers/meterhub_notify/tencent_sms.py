@@ -26,16 +26,15 @@ from .notifier import DeliveryError, Message, Target
 from .providers import (
     PARAMS,
     ErrorCode,
-    Progress,
+    ProviderTarget,
+    ProviderType,
     e164,
     endpoint_url,
     exchange,
     phone_number,
     provider_error,
-    recipient_keys,
     recipients,
     render_params,
-    require_recipients,
     secret,
 )
 
@@ -121,14 +120,11 @@ def positional(value: Any) -> dict[str, str]:
     return {key: params[key] for key in order}
 
 
-class TencentSmsTarget:
+class TencentSmsTarget(ProviderTarget):
     """One notifier: its SDK app, sign name, template and recipients."""
 
     label = NAME
-
-    def __init__(self, config: Mapping[str, Any]) -> None:
-        self.config = config
-        self.progress = Progress()
+    provider = "Tencent SMS"
 
     async def send(self, message: Message, timeout: float) -> None:
         """Send the template SMS to every recipient not yet served; DeliveryError if refused."""
@@ -152,7 +148,7 @@ class TencentSmsTarget:
             "Content-Type": CONTENT_TYPE, "Host": signed["host"], "X-TC-Action": ACTION,
             "X-TC-Version": VERSION, "X-TC-Timestamp": str(now), "X-TC-Region": config["region"],
         }
-        reply = await exchange("POST", endpoint + "/", timeout, provider="Tencent SMS",
+        reply = await exchange("POST", endpoint + "/", timeout, provider=self.provider,
                                headers=headers, data=body)
         answer = reply.body.get("Response")
         if not isinstance(answer, Mapping):
@@ -160,7 +156,7 @@ class TencentSmsTarget:
                                 permanent=reply.status < 500)
         error = answer.get("Error")
         if isinstance(error, Mapping):
-            raise provider_error("Tencent SMS", str(error.get("Code")),
+            raise provider_error(self.provider, str(error.get("Code")),
                                  str(error.get("Message") or ""), ERRORS, RETRIED,
                                  reply.status)
         self._settle(message, numbers, wanted, answer.get("SendStatusSet") or [])
@@ -177,24 +173,23 @@ class TencentSmsTarget:
             if code == "Ok":
                 self.progress.served(message, [number])
             else:
-                failed.append(provider_error("Tencent SMS", code, str(
+                failed.append(provider_error(self.provider, code, str(
                     (status or {}).get("Message") or ""), ERRORS, RETRIED))
         if failed:
             first = failed[0]
             raise DeliveryError(f"{len(failed)} of {len(numbers)} number(s) refused; {first}",
                                 permanent=all(error.permanent for error in failed))
-        if self.progress.pending(message, wanted):
-            raise DeliveryError("Tencent SMS: more numbers left; sending the rest")
-        self.progress.finished(message)
+        self.finish(message, wanted)
 
 
-class TencentSmsType:
+class TencentSmsType(ProviderType):
     """``type: tencent_sms``."""
 
     name = NAME
+    recipient = staticmethod(phone_number)
 
-    def schema(self) -> Mapping[Any, Any]:
-        """Credentials, SDK app, sign name, template, its parameters and the recipients."""
+    def keys(self) -> dict[Any, Any]:
+        """Credentials, SDK app, sign name, template, its parameters, region."""
         return {
             vol.Required("secret_id"): secret,
             vol.Required("secret_key"): secret,
@@ -204,16 +199,8 @@ class TencentSmsType:
             vol.Optional("params", default={}): positional,
             vol.Optional("region", default="ap-guangzhou"): cv.string,
             vol.Optional("endpoint", default=DEFAULT_ENDPOINT): endpoint_url,
-            **recipient_keys("phones", phone_number),
         }
 
-    def check_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
-        """Someone must receive."""
-        return require_recipients(entry, "phones")
-
-    def targets(self, notifier: str, config: Mapping[str, Any]) -> list[Target]:
-        """One target: a call takes every number."""
-        return [TencentSmsTarget(config)]
-
-    def close(self) -> None:
-        """Nothing held (a session per call)."""
+    def target(self, config: Mapping[str, Any]) -> Target:
+        """A call takes every number."""
+        return TencentSmsTarget(config)

@@ -26,14 +26,13 @@ from .notifier import DeliveryError, Message, Target
 from .providers import (
     PARAMS,
     ErrorCode,
-    Progress,
+    ProviderTarget,
+    ProviderType,
     endpoint_url,
     exchange,
     provider_error,
-    recipient_keys,
     recipients,
     render_params,
-    require_recipients,
     secret,
 )
 from .templates import template
@@ -101,15 +100,15 @@ def _error(body: Mapping[str, Any], what: str) -> DeliveryError:
                           RETRIED)
 
 
-class WechatTemplateTarget:
+class WechatTemplateTarget(ProviderTarget):
     """One notifier: its template, data mapping and recipients."""
 
     label = NAME
+    provider = PROVIDER
 
     def __init__(self, config: Mapping[str, Any], tokens: TokenCache) -> None:
-        self.config = config
+        super().__init__(config)
         self.tokens = tokens
-        self.progress = Progress()
 
     async def send(self, message: Message, timeout: float) -> None:
         """Send the template message to every openid not yet served; DeliveryError if not."""
@@ -126,7 +125,7 @@ class WechatTemplateTarget:
                 body["url"] = url
             await self._send_one(json.dumps(body, ensure_ascii=False).encode(), timeout)
             self.progress.served(message, [openid])
-        self.progress.finished(message)
+        self.finish(message, wanted)
 
     async def _send_one(self, body: bytes, timeout: float) -> None:
         token = await self.tokens.get(timeout)
@@ -144,16 +143,17 @@ class WechatTemplateTarget:
             raise _error(reply.body, "template message")
 
 
-class WechatTemplateType:
+class WechatTemplateType(ProviderType):
     """``type: wechat_template``."""
 
     name = NAME
+    recipient_key = "openids"
 
     def __init__(self) -> None:
         self._tokens: dict[tuple[str, str], TokenCache] = {}
 
-    def schema(self) -> Mapping[Any, Any]:
-        """AppID / AppSecret, template, its data and link, the recipients' openids."""
+    def keys(self) -> dict[Any, Any]:
+        """AppID / AppSecret, template, its data and link."""
         return {
             vol.Required("app_id"): cv.string,
             vol.Required("app_secret"): secret,
@@ -162,21 +162,16 @@ class WechatTemplateType:
                                                                 "template's data keys")),
             vol.Optional("url"): template,
             vol.Optional("endpoint", default=DEFAULT_ENDPOINT): endpoint_url,
-            **recipient_keys("openids", cv.string),
         }
 
-    def check_entry(self, entry: dict[str, Any]) -> dict[str, Any]:
-        """Someone must receive."""
-        return require_recipients(entry, "openids")
-
-    def targets(self, notifier: str, config: Mapping[str, Any]) -> list[Target]:
-        """One target; notifiers of the same account share its token."""
+    def target(self, config: Mapping[str, Any]) -> Target:
+        """The entry's target; notifiers of the same account share its token."""
         key = (config["endpoint"], config["app_id"])
         tokens = self._tokens.get(key)
         if tokens is None:
             tokens = self._tokens[key] = TokenCache(config["endpoint"], config["app_id"],
                                                     config["app_secret"])
-        return [WechatTemplateTarget(config, tokens)]
+        return WechatTemplateTarget(config, tokens)
 
     def close(self) -> None:
         """Forget the tokens."""

@@ -8,12 +8,11 @@ answers (then success); ``received`` what was accepted.
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,6 +20,7 @@ from typing import Any
 from urllib.parse import quote
 
 from aiohttp import web
+from receiver import serve_app
 
 # Accounts the messages are about: r302 has a phone and a WeChat openid, r404 nothing.
 ACCOUNTS = """
@@ -246,30 +246,15 @@ class Wechat(Provider):
         return web.json_response({"errcode": 0, "errmsg": "ok", "msgid": 200228332})
 
 
-def _routes(provider: Provider) -> Callable[[web.Application], None]:
-    def add(app: web.Application) -> None:
-        if isinstance(provider, Wechat):
-            app.router.add_get("/cgi-bin/token", provider.handle_token)
-            app.router.add_post("/cgi-bin/message/template/send", provider.handle_send)
-        elif isinstance(provider, Aliyun | Tencent):
-            app.router.add_post("/", provider.handle)
-    return add
-
-
 @asynccontextmanager
 async def serving(provider: Provider) -> AsyncIterator[Any]:
     """The provider's server on 127.0.0.1 (a free port), stopped (bounded) afterwards."""
     app = web.Application()
-    _routes(provider)(app)
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
-    await runner.setup()
-    site = web.TCPSite(runner, "127.0.0.1", 0)
-    await site.start()
-    server = site._server
-    assert server is not None
-    provider.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
-    try:
+    if isinstance(provider, Wechat):
+        app.router.add_get("/cgi-bin/token", provider.handle_token)
+        app.router.add_post("/cgi-bin/message/template/send", provider.handle_send)
+    elif isinstance(provider, Aliyun | Tencent):
+        app.router.add_post("/", provider.handle)
+    async with serve_app(app) as port:
+        provider.port = port
         yield provider
-    finally:
-        async with asyncio.timeout(10):
-            await runner.cleanup()
