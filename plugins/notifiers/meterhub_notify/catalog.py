@@ -55,6 +55,7 @@ CATALOG: tuple[NoticeSpec, ...] = (
                when_stopping=False),
     NoticeSpec("calendar_unknown_year", "calendar_unknown_year", False, True,
                variant=("year",)),
+    NoticeSpec("backup_failed", "backup_failed", False, True, variant=("target",)),
 )
 NOTICES: dict[str, NoticeSpec] = {spec.kind: spec for spec in CATALOG}
 
