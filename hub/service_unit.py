@@ -207,6 +207,15 @@ def _refusal(dry_run: bool) -> str | None:
     return None
 
 
+def _allowed_plan(args: argparse.Namespace, command: str) -> ServicePlan | None:
+    """The plan of a changing command, or None (the refusal printed) when it may not run."""
+    refused = _refusal(args.dry_run)
+    if refused:
+        print(f"meterhub service {command}: {refused}", file=sys.stderr)
+        return None
+    return _plan(args)
+
+
 def _plan(args: argparse.Namespace) -> ServicePlan:
     if args.config:
         config = Path(args.config).resolve()
@@ -225,11 +234,9 @@ def _plan(args: argparse.Namespace) -> ServicePlan:
 
 def cmd_install(args: argparse.Namespace) -> int:
     """Create the user, the data folder and the unit; enable and start the service."""
-    refused = _refusal(args.dry_run)
-    if refused:
-        print(f"meterhub service install: {refused}", file=sys.stderr)
+    plan = _allowed_plan(args, "install")
+    if plan is None:
         return 1
-    plan = _plan(args)
     if not plan.config.is_file():
         print(f"meterhub service install: no configuration at {plan.config} (give -c)",
               file=sys.stderr)
@@ -269,11 +276,9 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 def cmd_uninstall(args: argparse.Namespace) -> int:
     """Stop and disable the service and remove its unit; the data folder and user stay."""
-    refused = _refusal(args.dry_run)
-    if refused:
-        print(f"meterhub service uninstall: {refused}", file=sys.stderr)
+    plan = _allowed_plan(args, "uninstall")
+    if plan is None:
         return 1
-    plan = _plan(args)
     code = run_steps(uninstall_steps(plan), args.dry_run)
     if code == 0:
         print(f"kept: the data in {plan.data} and the user {plan.user} (remove them with "

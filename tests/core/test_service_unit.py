@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import os
 import shlex
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from common import write
-from core_support import run_cli
+from core_support import cli_env, run_cli
 
 from hub.service_unit import ServicePlan, render_unit, verify_unit
 
@@ -76,3 +79,18 @@ def test_install_refuses_a_missing_configuration(tmp_path: Path) -> None:
                      cwd=tmp_path)
     assert result.returncode == 1
     assert f"no configuration at {tmp_path / 'nope.yaml'}" in result.stderr
+
+
+def test_install_and_uninstall_refuse_a_user_who_is_not_root(tmp_path: Path) -> None:
+    config = write(tmp_path / "hub.yaml", "site: {name: Pi}\n")
+    # as root, drop to nobody for the run
+    as_nobody = ["setpriv", "--reuid", "65534", "--regid", "65534", "--clear-groups"]
+    for command in ("install", "uninstall"):
+        result = subprocess.run(
+            [*(as_nobody if os.geteuid() == 0 else []),
+             sys.executable, "-m", "hub", "service", command, "-c", str(config)],
+            cwd=tmp_path, env=cli_env(), capture_output=True, text=True, timeout=60,
+            check=False)
+        assert result.returncode == 1, result.stderr
+        assert result.stderr.strip() == (
+            f"meterhub service {command}: run it as root: sudo meterhub service ...")
