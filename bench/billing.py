@@ -125,7 +125,12 @@ FEES = Decimal("7.00")  # service_fee + meter_rent, a full month
 MINIMUM = Decimal("30.00")
 CENT = Decimal("0.01")
 BUILDING = 500  # meters a building (and its DTU)
-MAX_BACKLOG = 20_000  # readings queued for storage, or charges for the ledger: the feed waits
+MAX_BACKLOG = 20_000  # charges queued for the ledger: the feed and the release wait
+# readings queued for storage: the feed waits. A site's reading plan has a few reads in flight
+# per link and storage commits every second or 1,000 readings, so its queue stays near that;
+# a deeper queue would be the bench's generated readings held in the hub process (20,000
+# queued readings cost it about 150 MB)
+FEED_BACKLOG = 5_000
 
 TARIFF = """
 tariffs:
@@ -349,7 +354,7 @@ async def feed_month(hub: Hub, storage: Storage, ledger: Ledger, bench: BenchPip
                 await asyncio.sleep(0)
                 # storage's writer and the ledger set the pace (as a reading plan's
                 # concurrency limit does)
-                while storage.backlog > MAX_BACKLOG or ledger.backlog > MAX_BACKLOG:
+                while storage.backlog > FEED_BACKLOG or ledger.backlog > MAX_BACKLOG:
                     await asyncio.sleep(0.005)
         del totals, powers
     return fired
