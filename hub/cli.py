@@ -11,7 +11,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__, service_unit
+from . import __version__
 from .bootstrap import create_hub, prepare, setup_logging
 from .config import apply_logging
 from .exceptions import StartupRefused
@@ -70,7 +70,8 @@ def build_parser(plugins: PluginManager | None = None) -> argparse.ArgumentParse
                         help="extra protocol parameter (password, operator, time...)")
     encode.set_defaults(func=cmd_frame_encode, plugins=plugins)
 
-    service_unit.add_commands(sub)
+    from .service_unit import add_commands as add_service_commands  # meterhub service ...
+    add_service_commands(sub)
     if plugins is not None:
         for info, _result in plugins.call_each("register_commands", subparsers=sub):
             _LOGGER.debug("Commands added by plugin %s", info.name)
