@@ -13,7 +13,8 @@ from .config import ConfigError, HubConfig
 from .core import Hub
 from .plugins import PluginManager
 from .util import dt
-from .yamlload import Problem
+from .validation import format_path
+from .yamlload import Problem, position_of
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -27,6 +28,7 @@ class Prepared:
     config: HubConfig
     plugins: PluginManager
     problems: list[Problem]
+    raw: Any = None  # the loaded YAML, with the positions problems are reported at
 
     def raise_on_problems(self) -> None:
         """Raise ConfigError listing every problem, if there are any."""
@@ -82,7 +84,20 @@ def prepare(
 
     validated, problems = config_mod.validate(raw, plugins.config_schemas, ctx, cross_check)
     hub_config = config_mod.build(validated, config_path.resolve(), data_dir)
-    return Prepared(hub_config, plugins, problems + plugin_problems)
+    return Prepared(hub_config, plugins, problems + plugin_problems, raw)
+
+
+async def check_setup(prepared: Prepared) -> list[Problem]:
+    """Set every plugin up on a hub that never starts and ask ``check_setup`` what it sees."""
+    hub = create_hub(prepared)
+    await prepared.plugins.setup_all(hub)
+    try:
+        found = [problem for _info, result in prepared.plugins.call_each("check_setup", hub=hub)
+                 for problem in result or []]
+    finally:
+        await prepared.plugins.teardown_all()
+    return [Problem(position_of(prepared.raw, path), format_path(path), message)
+            for path, message in found]
 
 
 def create_hub(prepared: Prepared) -> Hub:

@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from . import __version__
-from .bootstrap import create_hub, prepare, setup_logging
+from .bootstrap import check_setup, create_hub, prepare, setup_logging
 from .config import apply_logging
 from .exceptions import StartupRefused
 from .plugins import PluginManager
@@ -109,6 +109,9 @@ def cmd_run(args: argparse.Namespace) -> int:
 def cmd_check_config(args: argparse.Namespace) -> int:
     """Validate hub.yaml, its includes and every plugin's blocks; print all problems."""
     prepared = prepare(args.config)
+    if prepared.report_problems():
+        return 1
+    prepared.problems = asyncio.run(check_setup(prepared))  # what only set-up plugins see
     if prepared.report_problems():
         return 1
     blocks = ", ".join(sorted(k for k, v in prepared.config.blocks.items() if v)) or "none"

@@ -71,6 +71,16 @@ def check_config(config: dict[str, Any], registries: Registries) -> list[tuple[l
 
 
 @hookspec
+def check_setup(hub: Hub) -> list[tuple[list[Any], str]]:
+    """Problems only a set-up hub can see, e.g. the services an automation calls.
+
+    ``meterhub check-config`` calls it after every plugin's ``setup(hub)`` on a hub that is
+    never started (nothing is bound, read, commanded or sent). Return ``(key path, message)``
+    like ``check_config``; the path is turned into file:line.
+    """
+
+
+@hookspec
 def register_meter_models() -> list[Any]:
     """Return meter models (``name``, kind, protocol, capabilities, point table, codec).
 
@@ -116,6 +126,27 @@ def register_event_types() -> list[Any]:
     module without ``from __future__ import annotations`` (Python 3.11 loses ``NotRequired``
     otherwise).
     """
+
+
+@hookspec
+def register_automation_triggers() -> list[Any]:
+    """Return trigger types for automations (``hub.automation.TriggerType``: ``name``, the
+    schema of its keys, ``attach(env, config, fire, where)`` returning the function that
+    stops it). The engine's own (event, state, time, balance...) come through this hook too.
+    """
+
+
+@hookspec
+def register_automation_conditions() -> list[Any]:
+    """Return condition types for automations (``hub.automation.ConditionType``: ``name``,
+    schema, ``build(env, config, where)`` returning a check of the run's variables)."""
+
+
+@hookspec
+def register_automation_actions() -> list[Any]:
+    """Return action types for automations (``hub.automation.ActionType``: ``name`` — the
+    key that marks the step —, schema, ``async run(env, config, variables)`` returning what
+    the trace records)."""
 
 
 @hookspec

@@ -42,7 +42,7 @@ _LOGGER = logging.getLogger(__name__)
 # stage starts is declared by the stages themselves (hub.startup).
 CORE_PLUGINS: tuple[str, ...] = (
     "hub.storage", "hub.metering", "hub.ledger", "hub.billing.tariffs", "hub.billing",
-    "hub.billing.analysis", "hub.prepaid", "hub.web",
+    "hub.billing.analysis", "hub.prepaid", "hub.automation", "hub.web",
 )
 
 _T = TypeVar("_T")
@@ -158,6 +158,9 @@ REGISTRY_HOOKS: dict[str, str] = {
     "register_tariff_types": "tariff type",
     "register_notifier_types": "notifier type",
     "register_event_types": "event type",
+    "register_automation_triggers": "automation trigger",
+    "register_automation_conditions": "automation condition",
+    "register_automation_actions": "automation action",
 }
 
 
@@ -171,6 +174,12 @@ class Registries:
     tariff_types: Registry[Any] = field(default_factory=lambda: Registry("tariff type"))
     notifier_types: Registry[Any] = field(default_factory=lambda: Registry("notifier type"))
     event_types: Registry[Any] = field(default_factory=lambda: Registry("event type"))
+    automation_triggers: Registry[Any] = field(
+        default_factory=lambda: Registry("automation trigger"))
+    automation_conditions: Registry[Any] = field(
+        default_factory=lambda: Registry("automation condition"))
+    automation_actions: Registry[Any] = field(
+        default_factory=lambda: Registry("automation action"))
 
     def for_hook(self, hook: str) -> Registry[Any]:
         """Return the registry a ``register_*`` hook fills."""

@@ -180,7 +180,8 @@ class Money:
                     "billing": account.billing,
                     "levels": [str(level) for level in account.thresholds.low],
                     "overdraft": account.thresholds.overdraft,
-                    "trip_level": account.thresholds.trip_level, "deposit": account.deposit})
+                    "trip_level": account.thresholds.trip_level, "deposit": account.deposit,
+                    "tags": dict(account.tags), "landlord": account.landlord})
             found = self._statics[account_id] = (account_entity_id(account_id), attributes)
         return found
 

@@ -25,6 +25,8 @@ from .model import (
     ReadingStatus,
     SeriesPoint,
 )
+from .queries import automation as automation_queries
+from .queries.automation import WaitRow
 from .queries.commands import CommandConflict, CommandNotFound
 from .queries.control import ControlCommand, ControlStore, HoldRow, ScheduleRow
 from .queries.money import (
@@ -75,7 +77,9 @@ __all__ = [
     "StorageSettings",
     "StorageUnavailable",
     "Transaction",
+    "WaitRow",
     "audit_file",
+    "automation_queries",
     "from_ms",
     "to_ms",
 ]

@@ -372,12 +372,17 @@ class Storage:
         """
         self._check_writable()
         async with self._writer.exclusive():
-            await self._wdb.run(transaction.begin, durable)
             try:
+                # inside the try: a caller cancelled while its BEGIN waits in the writer's
+                # thread still has it run there, and must roll it back
+                await self._wdb.run(transaction.begin, durable)
                 yield Transaction(self._wdb)
                 await self._wdb.run(transaction.commit, self.settings.synchronous)
             except BaseException:
-                await self._wdb.run(transaction.rollback, self.settings.synchronous)
+                # queued behind whatever the thread still runs for us; shielded, so a second
+                # cancellation cannot leave the connection in a transaction either
+                await asyncio.shield(self._wdb.run(transaction.rollback,
+                                                   self.settings.synchronous))
                 raise
 
     async def create_command(self, command_id: str, meter_id: str, command: str, *,
@@ -582,6 +587,17 @@ class Storage:
     async def control_read(self, work: Callable[[ControlStore], _T]) -> _T:
         """Run ``work(store)`` on a reader connection (committed data only)."""
         return await self._read(lambda conn: work(ControlStore(conn)))
+
+    # --- automations: waiting runs, time triggers' last firing ----------------------
+
+    async def automation_write(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``work(conn)`` (hub.storage.queries.automation) in one durable transaction."""
+        async with self.transaction(durable=True) as tx:
+            return await tx.run(work)
+
+    async def automation_read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
+        """Run ``work(conn)`` on a reader connection (committed data only)."""
+        return await self._read(work)
 
     # --- runtime settings on top of YAML ----------------------------------------------
 

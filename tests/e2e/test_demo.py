@@ -10,6 +10,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from decimal import Decimal
 from pathlib import Path
 
 from common import free_port
@@ -94,6 +95,24 @@ def test_demo_reads_every_meter_within_30_seconds(tmp_path: Path) -> None:
                                  timeout=60)
         assert missing.returncode == 1
         assert "unknown meter 'nope'" in missing.stderr
+        # 公摊 right after the start: the lift group's 300.00 split among building A by area
+        share = subprocess.run([sys.executable, "-m", "hub", "share", "preview", "lift_a",
+                                "-c", str(config), "--port", str(port), "--json"],
+                               capture_output=True, text=True, timeout=60)
+        assert share.returncode == 0, share.stderr
+        rows = json.loads(share.stdout)["rows"]
+        amounts = [Decimal(str(row["amount"])) for row in rows]
+        assert len(amounts) == 20 and all(amount > 0 for amount in amounts), rows
+        assert sum(amounts) == Decimal("300.00")
+        # an invoice split through the running hub's share.split service (nothing posted)
+        split = subprocess.run([sys.executable, "-m", "hub", "share", "split", "lift_a",
+                                "--amount", "88.80", "--from", "2026-11-01", "--to",
+                                "2026-11-30", "-c", str(config), "--port", str(port)],
+                               capture_output=True, text=True, timeout=60)
+        assert split.returncode == 0, split.stderr
+        answer = json.loads(split.stdout)
+        assert answer["posted"] is None and answer["days"] == 30
+        assert sum(Decimal(s["amount"]) for s in answer["shares"]) == Decimal("88.80")
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

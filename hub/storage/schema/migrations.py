@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import StorageError
-from . import compact, control, guards, history, money, overrides
+from . import automation, compact, control, guards, history, money, overrides
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,6 +47,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               compact.upgrade_v6),
     Migration(7, "the ledger is append-only in the database (no UPDATE, no DELETE)",
               guards.upgrade_v7),
+    Migration(8, "automations: runs waiting in a delay, time triggers' last firing",
+              automation.upgrade_v8),
 )
 
 
