@@ -4,8 +4,11 @@ Everything goes through the product's own data path, on a real hub in a temporar
 
 1. **Hub** (not timed): a generated ``hub.yaml`` read by ``hub.bootstrap.prepare`` and built
    by ``create_hub``: 10,000 prepaid accounts, 10,000 DDSY electricity meters (one per
-   account, tagged with a building) on a ``sim`` link at speed 0 (``metering:
-   {read_on_start: false}`` and no reading plans: nothing is read by itself), and one tariff
+   account, tagged with a building) behind 20 4G DTUs (a ``tcp_dtu`` link listening on
+   127.0.0.1, one DTU a building; none connects, and with ``metering: {read_on_start:
+   false}`` and no reading plans nothing is read by itself; an in-process ``sim`` link
+   would add 10,000 simulated meters to the hub process, which a site does not hold),
+   and one tariff
    for all: Guangdong-style commercial TOU with a summer sharp peak and a weekend schedule,
    yearly tier surcharges (阶梯), a service fee and meter rent, and a monthly minimum charge.
    Storage, the ledger, charging and billing are the components the hub builds from that
@@ -41,6 +44,24 @@ Everything goes through the product's own data path, on a real hub in a temporar
    states, ``bill_issued`` / ``bill_paid`` fired (and whatever listens to them: notices, the
    trip policy), and bill statuses updated.
 
+**The hub runs in a process of its own.** ``bench/billing.py`` spawns a fresh Python process
+(``multiprocessing``, start method ``spawn``) that builds and runs the hub and the steps
+above; this process, the bench, generates the month and keeps what the harness holds, and the
+two talk over a pipe. The meters' registers and loads live here: for each plan run the hub
+process asks for the 10,000 register values, builds the ``Reading`` objects and fires them
+(one run at a time, then dropped); the ``consumption`` events held back from charging are
+sent here as they are fired and sent back, batch by batch, when charging is released. So the
+hub process holds the hub (configuration, states, caches, storage's and the ledger's
+in-memory parts) and a pipe, not the generated month. Two more figures:
+
+5. ``METRIC start_10k_seconds``: from spawning the hub process to its web server answering
+   an HTTP request (``GET /``, any status): Python's start, imports, reading and validating
+   the 10,000-meter ``hub.yaml``, building the hub and starting every stage.
+6. ``METRIC rss_10k_meters_mb``: the hub process's resident memory (``VmRSS`` in
+   ``/proc/self/status``) after the month of readings, the charging and the bill run (and
+   the checks below), with 10,000 meters, accounts and their tariff; its peak (``VmHWM``) is
+   printed on stderr.
+
 Checks: 10,000 bills issued, none failed; for three accounts of each load class the bill's
 consumption equals the sum of that account's per-reading ``charge`` entries for July, its
 total equals max(consumption + fees, minimum charge) and its ``fee`` entries make up the rest
@@ -48,10 +69,12 @@ total equals max(consumption + fees, minimum charge) and its ``fee`` entries mak
 failed to be charged.
 
 Run: ``.venv/bin/python bench/billing.py [--reads-per-day N] [--every-days D]``. Prints
-``METRIC billing_10k_seconds <value> s`` and ``METRIC charge_readings_per_s <value>
-readings/s`` on stdout, the other figures on stderr. With the defaults, under two minutes on
-the 2-core machine (Dec 2026, shared: set-up ~12 s, ingest ~20-35 s, charging ~25-40 s, bill
-run ~6-9 s); a daily read (``--every-days 1``, 320,000 readings) takes 2.3 minutes or more,
+``METRIC billing_10k_seconds <value> s``, ``METRIC charge_readings_per_s <value>
+readings/s``, ``METRIC start_10k_seconds <value> s`` and ``METRIC rss_10k_meters_mb <value>
+MB`` on stdout, the other figures on stderr (each step's line ends with the hub process's
+resident memory then). With the defaults, 97 s on the 2-core machine shared at a load of
+about 3 (Dec 2026: start 13 s, ingest ~40 s, charging ~30 s, bill run ~7 s), 2.5 minutes at a
+load of 6; a daily read (``--every-days 1``, 320,000 readings) takes 2.3 minutes or more,
 and more reads add
 to the ingest and charging time, not to the bill run (it reads the period's charge states,
 not the readings).
@@ -62,13 +85,18 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import multiprocessing
 import sys
 import tempfile
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from multiprocessing.connection import Connection
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -85,6 +113,7 @@ from hub.ledger.entries import EntryKind, PostRequest
 from hub.ledger.ledger import Ledger
 from hub.metering.reading import Reading, ReadingSource
 from hub.storage import Storage
+from hub.web.server import WebServer
 
 ACCOUNTS = 10_000
 TZ = ZoneInfo("Asia/Shanghai")
@@ -95,7 +124,13 @@ BILL_RUN_AT = datetime(2025, 8, 1, 3, 0, tzinfo=TZ)  # issue_after (2 h) past th
 FEES = Decimal("7.00")  # service_fee + meter_rent, a full month
 MINIMUM = Decimal("30.00")
 CENT = Decimal("0.01")
-MAX_BACKLOG = 20_000  # readings queued for storage, or charges for the ledger: the feed waits
+BUILDING = 500  # meters a building (and its DTU)
+MAX_BACKLOG = 20_000  # charges queued for the ledger: the feed and the release wait
+# readings queued for storage: the feed waits. A site's reading plan has a few reads in flight
+# per link and storage commits every second or 1,000 readings, so its queue stays near that;
+# a deeper queue would be the bench's generated readings held in the hub process (20,000
+# queued readings cost it about 150 MB)
+FEED_BACKLOG = 5_000
 
 TARIFF = """
 tariffs:
@@ -184,8 +219,13 @@ def load_class(n: int) -> int:
     return len(CLASSES) - 1
 
 
+def dtu_id(n: int) -> str:
+    """The IMEI of the DTU meter ``n`` sits behind (one a building)."""
+    return f"8612345678{n // BUILDING:05d}"
+
+
 def hub_yaml() -> str:
-    """The generated configuration: site, storage, one sim link, accounts, meters, tariff."""
+    """The generated configuration: site, storage, a DTU link, accounts, meters, tariff."""
     lines = [
         "site: {name: Billing bench, time_zone: Asia/Shanghai, language: en}",
         "http: {port: 0, host: 127.0.0.1}",
@@ -198,22 +238,27 @@ def hub_yaml() -> str:
         # whole replayed month, which would make every replayed reading a late one.
         "control: {check_on_start: false, auto_close: false}",
         "links:",
-        "  - {id: sim1, type: sim, speed: 0}",
+        # the meters sit behind 4G DTUs, one per building, as on a site of this size; none
+        # connects (the month's readings are fired as the metering service fires them)
+        "  - {id: dtus, type: tcp_dtu, listen: \"127.0.0.1:0\"}",
         "accounts:",
     ]
     lines += [f"  - {{id: {account_id(n)}, name: Room {n:05d}}}" for n in range(ACCOUNTS)]
     lines.append("meters:")
-    lines += [f'  - {{id: {meter_id(n)}, model: ddsy, link: sim1, address: "{address(n)}", '
+    lines += [f'  - {{id: {meter_id(n)}, model: ddsy, link: dtus, address: "{address(n)}", '
               f"account: {account_id(n)}, tariff: shop_tou_tiers, "
-              f"tags: {{building: B{n // 500:02d}}}}}" for n in range(ACCOUNTS)]
+              f"link_options: {{dtu: \"{dtu_id(n)}\"}}, "
+              f"tags: {{building: B{n // BUILDING:02d}}}}}" for n in range(ACCOUNTS)]
     return "\n".join(lines) + "\n" + TARIFF
 
 
 class Meters:
-    """Each meter's registers, advanced interval by interval with its own daily load."""
+    """Each meter's registers, advanced interval by interval with its own daily load (held by
+    the bench process, never by the hub's)."""
 
-    def __init__(self, reads_per_day: int) -> None:
+    def __init__(self, reads_per_day: int, times: list[datetime]) -> None:
         self.per_day = reads_per_day
+        self.times = times
         hours = 24 // reads_per_day
         total = sum(HOURLY)
         self.shares = [Decimal(sum(HOURLY[i * hours:(i + 1) * hours])) / total
@@ -226,6 +271,7 @@ class Meters:
             self.base.append(low + (high - low) * Decimal(self.random.next(1000)) / 1000)
         # the total import register (kWh, 2 decimals as DL/T 645 reports it)
         self.total = [Decimal(self.random.next(2_000_000)) / 100 for _n in range(ACCOUNTS)]
+        self.power = [(base / 24).quantize(Decimal("0.0001")) for base in self.base]
 
     def advance(self, n: int, day: date, slot: int) -> None:
         """Add meter ``n``'s usage of one reading interval to its register."""
@@ -234,19 +280,32 @@ class Meters:
             daily *= Decimal("0.6")  # shops are quieter at weekends
         self.total[n] += (daily * self.shares[slot]).quantize(CENT)
 
-    def reading(self, n: int, when: datetime) -> Reading:
-        """What the metering service fires after reading meter ``n`` (a DDSY) at ``when``."""
-        power = (self.base[n] / 24).quantize(Decimal("0.0001"))
-        return Reading(
-            meter_id=meter_id(n), time=when.astimezone(UTC),
-            registers={"energy_import_total": self.total[n]},
-            values={"voltage": Decimal("220.0"),
-                    "current": (power * 1000 / 220).quantize(Decimal("0.001")),
-                    "power": power, "balance": Decimal("100.00")},
-            status={"status_word_3": 512, "relay": "closed", "relay_command": "close",
-                    "pre_trip_alarm": False, "protect": False, "meter_type": "money_prepaid"},
-            device=address(n), link_id="sim1", source=ReadingSource.SCHEDULED,
-            quality={"frames": 6, "errors": {}, "attempts": 1, "seconds": 0.12})
+    def run(self, index: int) -> tuple[list[Decimal], list[Decimal]]:
+        """Plan run ``index``: every meter's register (advanced over the intervals since the
+        previous run) and power, in meter order."""
+        hours = 24 // self.per_day
+        interval = timedelta(hours=hours)
+        previous = self.times[index - 1] if index else None
+        for n in range(ACCOUNTS):
+            begun = previous
+            while begun is not None and begun < self.times[index]:
+                self.advance(n, begun.date(), begun.hour // hours)
+                begun += interval
+        return list(self.total), self.power
+
+
+def reading(n: int, when: datetime, total: Decimal, power: Decimal) -> Reading:
+    """What the metering service fires after reading meter ``n`` (a DDSY) at ``when``."""
+    return Reading(
+        meter_id=meter_id(n), time=when.astimezone(UTC),
+        registers={"energy_import_total": total},
+        values={"voltage": Decimal("220.0"),
+                "current": (power * 1000 / 220).quantize(Decimal("0.001")),
+                "power": power, "balance": Decimal("100.00")},
+        status={"status_word_3": 512, "relay": "closed", "relay_command": "close",
+                "pre_trip_alarm": False, "protect": False, "meter_type": "money_prepaid"},
+        device=address(n), link_id="dtus", source=ReadingSource.SCHEDULED,
+        quality={"frames": 6, "errors": {}, "attempts": 1, "seconds": 0.12})
 
 
 def read_times(reads_per_day: int, every_days: int) -> list[datetime]:
@@ -261,32 +320,43 @@ def read_times(reads_per_day: int, every_days: int) -> list[datetime]:
     return [*times, MONTH_END]
 
 
-async def feed_month(hub: Hub, storage: Storage, ledger: Ledger, meters: Meters,
+class BenchPipe:
+    """The bench process seen from the hub process: asked for the month, holding for it."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+
+    async def ask(self, *message: object) -> Any:
+        """Send a request and wait (off the event loop) for the answer."""
+        self.conn.send(message)
+        return await asyncio.get_running_loop().run_in_executor(None, self.conn.recv)
+
+    def tell(self, *message: object) -> None:
+        """Send something that needs no answer."""
+        self.conn.send(message)
+
+
+async def feed_month(hub: Hub, storage: Storage, ledger: Ledger, bench: BenchPipe,
                      clock: Clock, times: list[datetime]) -> int:
     """Fire every meter's readings of the month, run by run, as a reading plan does."""
-    hours = 24 // meters.per_day
-    interval = timedelta(hours=hours)
     fired = 0
     fire = hub.bus.fire
-    previous = None
-    for when in times:
+    for index, when in enumerate(times):
+        totals, powers = await bench.ask("run", index)
         clock.now = when + timedelta(minutes=1)
         context = Context(origin="metering")  # one reading-plan run
         for n in range(ACCOUNTS):
-            begun = previous
-            while begun is not None and begun < when:  # the intervals since the last read
-                meters.advance(n, begun.date(), begun.hour // hours)
-                begun += interval
-            fire(EVENT_READING, {"meter_id": meter_id(n), "reading": meters.reading(n, when)},
+            fire(EVENT_READING, {"meter_id": meter_id(n),
+                                 "reading": reading(n, when, totals[n], powers[n])},
                  context=context)
             fired += 1
             if fired % 1000 == 0:
                 await asyncio.sleep(0)
                 # storage's writer and the ledger set the pace (as a reading plan's
                 # concurrency limit does)
-                while storage.backlog > MAX_BACKLOG or ledger.backlog > MAX_BACKLOG:
+                while storage.backlog > FEED_BACKLOG or ledger.backlog > MAX_BACKLOG:
                     await asyncio.sleep(0.005)
-        previous = when
+        del totals, powers
     return fired
 
 
@@ -311,53 +381,88 @@ async def check_bill(engine: BillingEngine, ledger: Ledger, storage: Storage, n:
     return bill
 
 
+HeldEvent = tuple[dict[str, Any], float, tuple[str, str | None, str | None, str | None]]
+
+
 class ChargeHold:
     """Holds the charging of stored readings: while on, the charger's filter sees no meter
     (so the ``consumption`` storage fires after each commit is not charged) and each such
-    event is kept; :meth:`release` hands them to the charger as the bus would have."""
+    event is sent to the bench process to keep; :meth:`release` gets them back and hands
+    them to the charger as the bus would have."""
 
-    def __init__(self, hub: Hub, charger: Charger) -> None:
+    BATCH = 1000
+
+    def __init__(self, hub: Hub, charger: Charger, bench: BenchPipe) -> None:
         self.charger = charger
-        self.held: list[Event] = []
+        self.bench = bench
+        self.batch: list[HeldEvent] = []
+        self.held = 0
         self._meters = charger.meters
         charger.meters = {}
-        self._unlisten = hub.bus.listen(EVENT_CONSUMPTION, self.held.append)
+        self._unlisten = hub.bus.listen(EVENT_CONSUMPTION, self.keep)
+
+    def keep(self, event: Event) -> None:
+        """Send a consumption event to the bench (in batches)."""
+        context = event.context
+        self.batch.append((dict(event.data), event.time_fired_ts,
+                           (context.id, context.parent_id, context.user_id, context.origin)))
+        self.held += 1
+        if len(self.batch) >= self.BATCH:
+            self.bench.tell("hold", self.batch)
+            self.batch = []
 
     async def release(self, ledger: Ledger) -> int:
         """Charge every held reading, paced by the ledger's backlog; returns how many."""
         self._unlisten()
+        if self.batch:
+            self.bench.tell("hold", self.batch)
+            self.batch = []
         self.charger.meters = self._meters
-        for index, event in enumerate(self.held, 1):
-            self.charger.on_consumption(event)  # what the bus calls for each consumption
-            if index % 1000 == 0:
-                await asyncio.sleep(0)
-                while ledger.backlog > MAX_BACKLOG:
-                    await asyncio.sleep(0.005)
-        return len(self.held)
+        count = 0
+        while (batch := await self.bench.ask("held", count // self.BATCH)) is not None:
+            for data, fired_ts, (ident, parent, user, origin) in batch:
+                # what the bus calls for each consumption
+                self.charger.on_consumption(Event(EVENT_CONSUMPTION, data, fired_ts, Context(
+                    ident, parent_id=parent, user_id=user, origin=origin)))
+                count += 1
+            del batch
+            await asyncio.sleep(0)
+            while ledger.backlog > MAX_BACKLOG:
+                await asyncio.sleep(0.005)
+        return count
 
 
-async def bench(folder: Path, reads_per_day: int, every_days: int,
-                say: Callable[[str], None]) -> tuple[float, float]:
+def memory_mb() -> tuple[float, float]:
+    """This process's resident memory now and at its peak (VmRSS, VmHWM), in MB."""
+    fields = dict(line.split(":", 1) for line in
+                  Path("/proc/self/status").read_text(encoding="ascii").splitlines())
+    return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
+
+
+async def bench(folder: Path, reads_per_day: int, every_days: int, parent: BenchPipe,
+                say: Callable[[str], None]) -> dict[str, float]:
+    """The hub process: build and start the hub, then the month, charging and the bill run."""
     started = time.perf_counter()
     path = folder / "hub.yaml"
-    path.write_text(hub_yaml(), encoding="utf-8")
     prepared = prepare(path, data_dir=folder / "data")
     assert not prepared.problems, prepared.problems[:5]
     hub = create_hub(prepared)
     read = time.perf_counter()
     await hub.start()
     up = time.perf_counter()
+    await parent.ask("serving", hub.component("web", WebServer).port)
     storage = hub.component("storage", Storage)
     ledger = hub.component("ledger", Ledger)
     engine = hub.component("billing", BillingEngine)
     charger = hub.component("charging", Charger)
     clock = Clock(MONTH_START - timedelta(hours=4))
     ledger.clock = clock
-    meters = Meters(reads_per_day)
+    recharges = await parent.ask("recharges")
     results = await ledger.post_many([
         PostRequest(account_id(n), EntryKind.RECHARGE, amount, f"pay:{account_id(n)}:{index}")
         for n in range(ACCOUNTS)
-        for index, amount in enumerate(CLASSES[meters.classes[n]][4])])
+        for index, amount in enumerate(recharges[n])])
+    del recharges
     assert not [result for result in results if isinstance(result, Exception)], results[:3]
     await hub.block_till_done(timeout=600)
     await storage.flush()
@@ -366,10 +471,10 @@ async def bench(folder: Path, reads_per_day: int, every_days: int,
     say(f"setup: {ACCOUNTS} accounts and meters: hub.yaml read in {read - started:.1f} s, "
         f"hub started in {up - read:.1f} s, recharges posted in {time.perf_counter() - up:.1f} s")
 
-    hold = ChargeHold(hub, charger)
+    hold = ChargeHold(hub, charger, parent)
     begun = time.perf_counter()
     times = read_times(reads_per_day, every_days)
-    fired = await feed_month(hub, storage, ledger, meters, clock, times)
+    fired = await feed_month(hub, storage, ledger, parent, clock, times)
     await storage.flush()
     await hub.block_till_done(timeout=600)
     ingested = time.perf_counter() - begun
@@ -378,7 +483,7 @@ async def bench(folder: Path, reads_per_day: int, every_days: int,
     say(f"ingest: {fired} readings ({len(times)} plan runs: {reads_per_day} a day every "
         f"{every_days} day(s) + the period's end) stored in "
         f"{ingested:.1f} s ({fired / ingested:.0f} readings/s, {stats['commits']} commits), "
-        f"charging held: {len(hold.held)} readings with consumption")
+        f"charging held: {hold.held} readings with consumption")
 
     clock.now = MONTH_END + timedelta(minutes=5)
     batches = ledger.batches
@@ -408,16 +513,16 @@ async def bench(folder: Path, reads_per_day: int, every_days: int,
     elapsed = time.perf_counter() - begun
     assert summary["bills"] == ACCOUNTS and not summary["failed"], summary
     assert len(issued) == ACCOUNTS, len(issued)
+    del issued
     say(f"bill run: {summary['bills']} bills issued, {summary['failed']} failed, in "
         f"{elapsed:.2f} s (tick() returned after {returned:.2f} s; "
         f"{ledger.batches - batches} durable batches)")
 
     samples = []
-    for index in range(len(CLASSES)):
-        picks = [n for n in range(ACCOUNTS) if meters.classes[n] == index][:3]
+    for name, picks in await parent.ask("samples"):
         for n in picks:
-            samples.append((CLASSES[index][0], await check_bill(
-                engine, ledger, storage, n, fired // ACCOUNTS)))
+            samples.append((name, await check_bill(engine, ledger, storage, n,
+                                                   fired // ACCOUNTS)))
     for name, bill in samples[::3]:
         say(f"sample bill {bill.bill_id} ({name}): total {bill.total} = consumption "
             f"{bill.consumption} + fees/minimum {bill.fees} ({len(bill.lines)} lines)")
@@ -426,9 +531,63 @@ async def bench(folder: Path, reads_per_day: int, every_days: int,
     say(f"checked: {len(samples)} meters have their {fired // ACCOUNTS} readings stored and "
         "their bills equal their accounts' per-reading charges plus fees to the fen; "
         f"ledger audit ok ({report.accounts} accounts)")
+    rss, peak = memory_mb()
+    say(f"hub process memory after the month and the bill run: {rss:.0f} MB resident, "
+        f"peak {peak:.0f} MB")
     await hub.stop()
-    say(f"total run time {time.perf_counter() - started:.1f} s")
-    return elapsed, rate
+    say(f"hub process run time {time.perf_counter() - started:.1f} s")
+    return {"billing": elapsed, "rate": rate, "rss": rss}
+
+
+def hub_process(conn: Connection, folder: Path, reads_per_day: int, every_days: int) -> None:
+    """The hub process's entry point (spawned): run :func:`bench`, send back its figures."""
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+
+    def say(text: str) -> None:
+        print(f"{text} [hub process: {memory_mb()[0]:.0f} MB resident]", file=sys.stderr,
+              flush=True)
+
+    parent = BenchPipe(conn)
+    figures = asyncio.run(bench(folder, reads_per_day, every_days, parent, say))
+    parent.tell("done", figures)
+
+
+def answers_http(port: int) -> bool:
+    """Whether a web server on 127.0.0.1:``port`` answers ``GET /`` (any status)."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=5):
+            return True
+    except urllib.error.HTTPError:
+        return True  # an answer (a login page, an error) is serving
+
+
+def serve_hub(conn: Connection, meters: Meters, spawned: float) -> dict[str, float]:
+    """Answer the hub process until it is done: the month's registers run by run, the
+    recharges, the held consumption events; measure when it starts serving."""
+    held: list[list[HeldEvent]] = []
+    figures: dict[str, float] = {}
+    while True:
+        kind, *args = conn.recv()
+        if kind == "run":
+            conn.send(meters.run(args[0]))
+        elif kind == "hold":
+            held.append(args[0])
+        elif kind == "held":
+            conn.send(held[args[0]] if args[0] < len(held) else None)
+        elif kind == "serving":
+            assert answers_http(args[0])
+            figures["start"] = time.monotonic() - spawned
+            conn.send("go")
+        elif kind == "recharges":
+            conn.send([CLASSES[meters.classes[n]][4] for n in range(ACCOUNTS)])
+        elif kind == "samples":
+            conn.send([(CLASSES[index][0],
+                        [n for n in range(ACCOUNTS) if meters.classes[n] == index][:3])
+                       for index in range(len(CLASSES))])
+        elif kind == "done":
+            return {**figures, **args[0]}
+        else:
+            raise ValueError(f"unknown request from the hub process: {kind!r}")
 
 
 def main() -> None:
@@ -440,16 +599,28 @@ def main() -> None:
     args = parser.parse_args()
     if args.reads_per_day > 1 and args.every_days != 1:
         parser.error("--reads-per-day above 1 needs --every-days 1")
-    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-
-    def say(text: str) -> None:
-        print(text, file=sys.stderr, flush=True)
-
-    with tempfile.TemporaryDirectory(prefix="meterhub-bench-") as folder:
-        seconds, rate = asyncio.run(bench(Path(folder), args.reads_per_day, args.every_days,
-                                          say))
-    print(f"METRIC billing_10k_seconds {seconds:.2f} s")
-    print(f"METRIC charge_readings_per_s {rate:.0f} readings/s")
+    started = time.perf_counter()
+    with tempfile.TemporaryDirectory(prefix="meterhub-bench-") as name:
+        folder = Path(name)
+        (folder / "hub.yaml").write_text(hub_yaml(), encoding="utf-8")
+        meters = Meters(args.reads_per_day, read_times(args.reads_per_day, args.every_days))
+        spawn = multiprocessing.get_context("spawn")
+        ours, theirs = spawn.Pipe()
+        process = spawn.Process(target=hub_process, name="meterhub-hub",
+                                args=(theirs, folder, args.reads_per_day, args.every_days))
+        spawned = time.monotonic()
+        process.start()
+        theirs.close()
+        try:
+            figures = serve_hub(ours, meters, spawned)
+        finally:
+            process.join(timeout=600)
+        assert process.exitcode == 0, f"the hub process exited with {process.exitcode}"
+    print(f"total run time {time.perf_counter() - started:.1f} s", file=sys.stderr)
+    print(f"METRIC billing_10k_seconds {figures['billing']:.2f} s")
+    print(f"METRIC charge_readings_per_s {figures['rate']:.0f} readings/s")
+    print(f"METRIC start_10k_seconds {figures['start']:.2f} s")
+    print(f"METRIC rss_10k_meters_mb {figures['rss']:.0f} MB")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,8 @@ def build_parser(plugins: PluginManager | None = None) -> argparse.ArgumentParse
                         help="extra protocol parameter (password, operator, time...)")
     encode.set_defaults(func=cmd_frame_encode, plugins=plugins)
 
+    from .service_unit import add_commands as add_service_commands  # meterhub service ...
+    add_service_commands(sub)
     if plugins is not None:
         for info, _result in plugins.call_each("register_commands", subparsers=sub):
             _LOGGER.debug("Commands added by plugin %s", info.name)

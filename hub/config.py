@@ -175,8 +175,10 @@ def validate(
     """Validate loaded YAML against the core schemas and the plugins' schemas.
 
     ``plugin_schemas`` maps a top-level key to (plugin name, schema); ``cross_check`` then
-    looks at references between blocks (only when every block passed its schema). Returns
-    the validated blocks and every problem found (load problems first).
+    looks at references between blocks. It runs whatever the schemas found, on the parts
+    that passed (see ``salvage``), so one run reports schema and reference problems alike;
+    a reference to an item that failed its schema is not reported again (its own errors
+    are). Returns the validated blocks and every problem found (load problems first).
     """
     problems = list(ctx.problems) if ctx else []
     if raw is None and not problems:  # an empty file (or comments only) is no site
@@ -188,6 +190,8 @@ def validate(
         problems.append(Problem(getattr(raw, "pos", None), "",
                                 "the top level of hub.yaml must be a mapping of keys"))
         return {}, problems
+    failed_ids: set[str] = set()
+    kept_items: dict[str, list[int]] = {}
     known: dict[str, Any] = dict(CORE_SCHEMAS)
     known.update({key: schema for key, (_plugin, schema) in plugin_schemas.items()})
     validated: dict[str, Any] = {}
@@ -216,6 +220,12 @@ def validate(
                     cv.format_path([key, *path]),
                     message,
                 ))
+            part = salvage(schema, value, err)
+            failed_ids |= part.failed_ids
+            if part.found:
+                validated[key] = part.value
+                if part.kept is not None:
+                    kept_items[key] = part.kept
     for key, schema in known.items():
         if key in validated or raw.get(key) is not None:
             continue
@@ -225,9 +235,12 @@ def validate(
             )
         except vol.Invalid:
             pass  # a block that must be written when used; absent is fine
-    if cross_check is not None and not problems:
-        for path, message in cross_check(validated):
-            problems.append(Problem(position_of(raw, path), cv.format_path(path), message))
+    if cross_check is not None:
+        failed_ids -= _ids_in(validated)
+        for found_path, message in cross_check(validated):
+            path = _original_path(found_path, kept_items)
+            if not _names_failed_item(raw, path, message, failed_ids):
+                problems.append(Problem(position_of(raw, path), cv.format_path(path), message))
     secrets = sorted(ctx.secret_texts, key=len, reverse=True) if ctx else []
     if secrets:
         redacted = []
@@ -238,6 +251,106 @@ def validate(
             redacted.append(Problem(problem.position, problem.path, message))
         problems = redacted
     return validated, problems
+
+
+_NOTHING: Any = object()
+_SALVAGE_ROUNDS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Salvaged:
+    """What of a block passed its schema once the items with errors were left out."""
+
+    value: Any
+    """The validated rest of the block, or ``_NOTHING`` when nothing of it passes."""
+    kept: list[int] | None
+    """For a list block, the original index of each item kept (cross-check paths map back)."""
+    failed_ids: set[str]
+    """The ids of the items left out (references to them are not reported again)."""
+
+    @property
+    def found(self) -> bool:
+        """Whether any part of the block passed its schema."""
+        return self.value is not _NOTHING
+
+
+def salvage(schema: Any, value: Any, err: vol.Invalid) -> Salvaged:
+    """Validate a block again without each top-level item (list item or key) an error is in.
+
+    An item whose removal leaves the block invalid (a required key) takes the whole block
+    with it; a few rounds settle errors that appear only once an item is gone.
+    """
+    if isinstance(value, list):
+        keys: list[Any] = list(range(len(value)))
+    elif isinstance(value, Mapping):
+        keys = list(value)
+    else:
+        return Salvaged(_NOTHING, None, set())
+    for _round in range(_SALVAGE_ROUNDS):
+        heads = set()
+        for single in cv.flatten_invalid(err):
+            path = list(single.path)
+            if not path:
+                heads = set(keys) | {None}  # the block as a whole is wrong
+                break
+            head = getattr(path[0], "schema", path[0])
+            heads.add(keys[head] if isinstance(value, list) and isinstance(head, int)
+                      and 0 <= head < len(keys) else head)
+        if not heads <= set(keys):  # a required item, or the block itself: nothing salvaged
+            return Salvaged(_NOTHING, None, _item_ids(value, list(range(len(value)))
+                                                      if isinstance(value, list) else list(value)))
+        keys = [key for key in keys if key not in heads]
+        part: Any = ([value[i] for i in keys] if isinstance(value, list)
+                     else {key: value[key] for key in keys})
+        try:
+            result = schema(part)
+        except vol.Invalid as again:
+            err = again
+            continue
+        dropped = [key for key in (range(len(value)) if isinstance(value, list) else value)
+                   if key not in keys]
+        return Salvaged(result, keys if isinstance(value, list) else None,
+                        _item_ids(value, dropped))
+    return Salvaged(_NOTHING, None, set())
+
+
+def _item_ids(block: Any, keys: list[Any]) -> set[str]:
+    """The ids of a block's items (an entry's ``id``, else its key in a mapping block)."""
+    ids: set[str] = set()
+    for key in keys:
+        item = block[key]
+        if not isinstance(item, Mapping):
+            continue
+        ident = item.get("id", None if isinstance(block, list) else key)
+        if isinstance(ident, str | int) and not isinstance(ident, bool):
+            ids.add(str(ident))
+    return ids
+
+
+def _ids_in(validated: Mapping[str, Any]) -> set[str]:
+    """The ids of every validated list entry (an id still valid somewhere is not failed)."""
+    return {str(item["id"]) for block in validated.values() if isinstance(block, list)
+            for item in block if isinstance(item, Mapping) and "id" in item}
+
+
+def _original_path(path: list[Any], kept_items: Mapping[str, list[int]]) -> list[Any]:
+    """Map a cross-check path into a salvaged list block back to the item's own index."""
+    if len(path) > 1 and path[0] in kept_items and isinstance(path[1], int):
+        kept = kept_items[path[0]]
+        if 0 <= path[1] < len(kept):
+            return [path[0], kept[path[1]], *path[2:]]
+    return list(path)
+
+
+def _names_failed_item(raw: Any, path: list[Any], message: str, failed_ids: set[str]) -> bool:
+    """Whether a reference problem is about an item that failed its schema (the value at its
+    path is that item's id, or the message quotes it)."""
+    if not failed_ids:
+        return False
+    found, value = cv.lookup(raw, path)
+    if found and isinstance(value, str | int) and str(value) in failed_ids:
+        return True
+    return any(f"'{ident}'" in message for ident in failed_ids)
 
 
 def _empty_like(schema: Any) -> Any:

@@ -57,9 +57,13 @@ def config_schema(registries: Registries) -> dict[str, Any]:
 
 @hookspec
 def check_config(config: dict[str, Any], registries: Registries) -> list[tuple[list[Any], str]]:
-    """Check references between blocks after each block passed its schema.
+    """Check references between blocks, on what passed the blocks' schemas.
 
-    ``config`` maps every top-level key to its validated value; ``registries`` are those
+    ``config`` maps every top-level key to its validated value; it runs even when schema
+    errors were found, so one ``check-config`` run reports both: a list block then holds
+    only its entries that passed (an entry with errors is left out; report paths by the
+    index in the list given, the hub maps them back), and a problem about a reference to a
+    left-out entry is dropped. ``registries`` are those
     ``config_schema`` had (declare the argument only if you need it). Return problems as
     ``(key path, message)``, e.g. ``(["meters", 3, "link"], "unknown link 'bus9'")``; the path
     is turned into file:line like any schema error.

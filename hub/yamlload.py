@@ -43,16 +43,21 @@ class Position:
         return f"{self.file}:{self.line}"
 
 
+_NO_POSITIONS: dict[Any, Any] = {}  # never written: the loader gives each mapping its own
+
+
 class NodeDict(dict[Any, Any]):
     """A mapping that remembers its own position and that of each key and value."""
 
     __slots__ = ("key_pos", "pos", "value_pos")
 
-    def __init__(self, pos: Position | None = None) -> None:
+    def __init__(self, pos: Position | None = None, *, positioned: bool = False) -> None:
         super().__init__()
         self.pos = pos
-        self.key_pos: dict[Any, Position] = {}
-        self.value_pos: dict[Any, Position] = {}
+        # one made elsewhere (voluptuous copies a mapping as ``data.__class__()``) records
+        # no positions: it shares one empty table instead of holding two of its own
+        self.key_pos: dict[Any, Position] = {} if positioned else _NO_POSITIONS
+        self.value_pos: dict[Any, Position] = {} if positioned else _NO_POSITIONS
 
 
 class NodeList(list[Any]):
@@ -118,13 +123,19 @@ class _Loader(_SafeLoader):  # type: ignore[valid-type,misc]
     file: Path
     shown: str  # the file as messages show it
 
+    lines: dict[int, Position]  # one Position a line (a meter on one line has many nodes)
+
     def pos(self, node: yaml.Node) -> Position:
-        return Position(self.shown, node.start_mark.line + 1)
+        line = node.start_mark.line + 1
+        found = self.lines.get(line)
+        if found is None:
+            found = self.lines[line] = Position(self.shown, line)
+        return found
 
 
 def _construct_mapping(loader: _Loader, node: yaml.MappingNode) -> NodeDict:
     loader.flatten_mapping(node)
-    result = NodeDict(loader.pos(node))
+    result = NodeDict(loader.pos(node), positioned=True)
     for key_node, value_node in node.value:
         key = loader.construct_object(key_node, deep=True)
         if isinstance(key, list | dict):
@@ -255,7 +266,7 @@ def _include_dir_named(loader: _Loader, node: yaml.Node) -> NodeDict | None:
     files = _yaml_files(loader, node, "!include_dir_named")
     if files is None:
         return None
-    result = NodeDict(loader.pos(node))
+    result = NodeDict(loader.pos(node), positioned=True)
     for path in files:
         key = path.stem
         where = Position(loader.ctx.display(path), 1)
@@ -272,7 +283,7 @@ def _include_dir_merge_named(loader: _Loader, node: yaml.Node) -> NodeDict | Non
     files = _yaml_files(loader, node, "!include_dir_merge_named")
     if files is None:
         return None
-    result = NodeDict(loader.pos(node))
+    result = NodeDict(loader.pos(node), positioned=True)
     for path in files:
         content = load_file(path, loader.ctx, included_at=loader.pos(node))
         if content is None:
@@ -415,6 +426,7 @@ def load_file(path: Path, ctx: LoadContext, *, allow_secrets: bool = True,
     loader.ctx = ctx
     loader.file = path
     loader.shown = shown
+    loader.lines = {}
     ctx.loading.append(resolved)
     try:
         return loader.get_single_data()

@@ -24,6 +24,7 @@ from .const import (
     DEFAULT_MAX_RATE,
     DEFAULT_RETENTION_DAYS,
 )
+from .tools.nightly import BackupPlan
 
 
 def _positive_number(value: Any) -> float:
@@ -38,6 +39,14 @@ def _optional_days(value: Any) -> int | None:
         return None
     return cv.positive_int(value)
 
+
+BACKUP_SCHEMA = cv.Strict(
+    {
+        vol.Required("to"): cv.string,
+        vol.Optional("at", default="04:00"): cv.time_of_day,
+        vol.Optional("keep", default=14): cv.positive_int,
+    }
+)
 
 STORAGE_SCHEMA = cv.Strict(
     {
@@ -58,6 +67,7 @@ STORAGE_SCHEMA = cv.Strict(
         vol.Optional("confirm_readings", default=DEFAULT_CONFIRM_READINGS): cv.positive_int,
         vol.Optional("future_tolerance", default=DEFAULT_FUTURE_TOLERANCE_S): cv.duration,
         vol.Optional("maintenance_at", default=DEFAULT_MAINTENANCE_AT): cv.time_of_day,
+        vol.Optional("backup"): BACKUP_SCHEMA,
     }
 )
 
@@ -81,6 +91,8 @@ class StorageSettings:
     confirm_readings: int = DEFAULT_CONFIRM_READINGS
     future_tolerance_s: float = DEFAULT_FUTURE_TOLERANCE_S
     maintenance_at: dt_time = field(default_factory=lambda: dt_time(3, 30))
+    backup: BackupPlan | None = None
+    """Nightly backups (``storage.backup``), or None."""
     readers: int = 2
     reopen_delay: float = 5.0
 
@@ -112,4 +124,14 @@ class StorageSettings:
             confirm_readings=conf["confirm_readings"],
             future_tolerance_s=conf["future_tolerance"].total_seconds(),
             maintenance_at=conf["maintenance_at"],
+            backup=_backup_plan(conf.get("backup"), data_dir),
         )
+
+
+def _backup_plan(block: Mapping[str, Any] | None, data_dir: Path) -> BackupPlan | None:
+    """The ``backup:`` block as a plan; a relative ``to`` is relative to the data folder."""
+    if block is None:
+        return None
+    folder = Path(block["to"]).expanduser()
+    return BackupPlan(folder if folder.is_absolute() else data_dir / folder, block["at"],
+                      block["keep"])

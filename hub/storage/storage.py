@@ -22,6 +22,7 @@ import voluptuous as vol
 
 from ..const import DEFAULT_TIME_ZONE
 from ..core import Context, Event, Hub, State, Unsubscribe
+from ..events import EVENT_BACKUP_FAILED, EVENT_BACKUP_WRITTEN
 from ..validation import humanize_invalid
 from .codec import to_ms
 from .const import MS_PER_HOUR, PURGE_BATCH
@@ -46,8 +47,10 @@ from .queries.overrides import read_overrides, write_override
 from .schema.migrations import MIGRATIONS, Migration
 from .settings import StorageSettings
 from .tools import backup as backup_mod
+from .tools.backup import BackupInfo
 from .tools.export import ExportRequest
 from .tools.export import export as export_rows
+from .tools.nightly import BackupPlan, BackupSchedule
 from .write import meters, retention, transaction
 from .write.ingest import Ingest, Interval
 from .write.rollups import Calendar
@@ -126,7 +129,30 @@ class Storage:
             self._unavailable(err)
             self._tasks.append(self._spawn(self._reopen(), "storage reopen"))
             return
+        self._start_nightly()
+
+    def _start_nightly(self) -> None:
+        """Start the nightly work once the database is open: maintenance, backups."""
+        assert self._spawn is not None
         self._tasks.append(self._spawn(self._maintenance_loop(), "storage maintenance"))
+        if self.settings.backup is not None:
+            self._tasks.append(self._spawn(self.backups(self.settings.backup).run(),
+                                           "storage nightly backup"))
+
+    def backups(self, plan: BackupPlan) -> BackupSchedule:
+        """The nightly backup schedule of ``plan``; a failure fires ``backup_failed``."""
+
+        def failed(folder: Path, error: str) -> None:
+            if self.hub is not None:
+                self.hub.bus.fire(EVENT_BACKUP_FAILED, {"target": str(folder), "error": error})
+
+        def written(info: BackupInfo, removed: list[Path]) -> None:
+            if self.hub is not None:
+                self.hub.bus.fire(EVENT_BACKUP_WRITTEN, {
+                    "path": str(info.path), "size": info.size, "readings": info.readings,
+                    "removed": [str(path) for path in removed]})
+
+        return BackupSchedule(self.path, plan, self.tz, self._clock, failed, written)
 
     async def _open(self) -> None:
         claimed = self._lock.held  # taken by claim(): kept through a failed open
@@ -172,8 +198,7 @@ class Storage:
                 delay = min(delay * 2, _REOPEN_MAX)
                 continue
             _LOGGER.warning("Storage is available again: %s", self.path)
-            assert self._spawn is not None
-            self._tasks.append(self._spawn(self._maintenance_loop(), "storage maintenance"))
+            self._start_nightly()
 
     async def stop(self) -> None:
         """Commit what is queued, close every connection, release the database."""

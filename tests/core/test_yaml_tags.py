@@ -7,6 +7,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import voluptuous as vol
 from common import line_of, write
 from core_support import CONFIG_TREE
 
@@ -386,3 +387,19 @@ def test_positions_are_recorded_for_keys_and_items(tmp_path: Path) -> None:
     assert data.key_pos["meters"].line == line_of(path, "meters:")
     assert meters.item_pos[1].line == line_of(path, "id: b")
     assert meters[1].key_pos["address"].line == line_of(path, "address")
+
+
+def test_positions_cost_one_object_a_line_and_copies_hold_no_tables(tmp_path: Path) -> None:
+    path = tmp_path / "meters.yaml"
+    path.write_text("".join(f'- {{id: m{n}, model: ddsy, link: bus1, address: "{n:012d}"}}\n'
+                            for n in range(3)), encoding="utf-8")
+    items, ctx = load_yaml(path)
+    assert not ctx.problems
+    for line, item in enumerate(items, 1):
+        # 10k meters a line each: 1 Position per line, not one per key and value
+        positions = {id(pos) for pos in [*item.key_pos.values(), *item.value_pos.values()]}
+        assert len(positions) == 1 and item.key_pos["address"].line == line
+    copy = vol.Schema({str: str})(items[0])  # voluptuous copies as data.__class__()
+    assert type(copy) is NodeDict and copy == items[0]
+    assert copy.key_pos is NodeDict().key_pos  # the shared empty table
+    assert copy.key_pos == {} and items[0].key_pos is not copy.key_pos

@@ -56,6 +56,7 @@ CATALOG: tuple[NoticeSpec, ...] = (
     NoticeSpec("link_alarm", "link_alarm", False, True, variant=("link", "kind", "dtu")),
     NoticeSpec("calendar_unknown_year", "calendar_unknown_year", False, True,
                variant=("year",)),
+    NoticeSpec("backup_failed", "backup_failed", False, True, variant=("target",)),
 )
 NOTICES: dict[str, NoticeSpec] = {spec.kind: spec for spec in CATALOG}
 

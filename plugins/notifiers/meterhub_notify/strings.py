@@ -63,6 +63,10 @@ ZH_CN: dict[str, str] = {
         "【{site}】计费日历不知道 {year} 年的节假日与调休安排（holidays {holidays_version} "
         "只到 {newest_known} 年）：{year} 年暂按法定节假日计价、不含调休。请升级 holidays，"
         "或在 hub.yaml 的 calendar: 中填写国务院公布的安排。"),
+    "notify.backup_failed.title": "夜间备份失败",
+    "notify.backup_failed.message": (
+        "【{site}】今晚的数据备份没有写到 {target}：{error}。请检查 U 盘或网络共享是否已挂载、"
+        "可写且有空间；明晚会再试。"),
     "notify.where": "（{account}）",
     "notify.phase": "（{phase} 相）",
     "notify.alarm_kind.over_voltage": "过压",
@@ -139,6 +143,11 @@ EN: dict[str, str] = {
         "(调休) of {year} (holidays {holidays_version} goes up to {newest_known}): {year} is "
         "priced with the statutory holidays only, no make-up days. Upgrade holidays, or add "
         "the State Council's schedule under calendar: in hub.yaml."),
+    "notify.backup_failed.title": "Nightly backup failed",
+    "notify.backup_failed.message": (
+        "{site}: tonight's backup was not written to {target}: {error}. Check that the USB "
+        "stick or network share is mounted, writable and has room; it tries again tomorrow "
+        "night."),
     "notify.where": " ({account})",
     "notify.phase": " (phase {phase})",
     "notify.alarm_kind.over_voltage": "over-voltage",
