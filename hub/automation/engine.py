@@ -322,8 +322,10 @@ class Automation:
         engine = self.engine
         if self.problems:
             raise ValueError(f"automation '{self.id}' is not set up: {'; '.join(self.problems)}")
-        run_context = Context(parent_id=context.id if context else None,
-                              user_id=user_id or (context.user_id if context else None),
+        # the run's author is the automation (origin), or the user who ran it by hand: not
+        # whoever caused its trigger (a tenant's payment does not make the SMS theirs); the
+        # parent context leads back to them
+        run_context = Context(parent_id=context.id if context else None, user_id=user_id,
                               origin=f"automation.{self.id}")
         trace = RunTrace(self.id, dict(variables.get("trigger") or {}), run_context)
         self.traces.append(trace)

@@ -109,10 +109,11 @@ def _same_payment(service: str, result: PostResult, account_id: str, amount: Dec
 
 
 def _author(call: ServiceCall) -> str:
-    """Who makes a manual entry: the authenticated user, else the ``operator`` written (an
-    automation's); the ledger keeps a typed name that differs from the user as a note."""
+    """Who makes a manual entry: the authenticated user, else the ``operator`` written, else
+    what called (``automation.<id>``, a plugin); the ledger keeps a typed name that differs
+    from the user as a note."""
     typed = str(call.data.get("operator") or "").strip()
-    return typed if not call.context.user_id else (typed or call.context.user_id)
+    return typed or call.context.author or ""
 
 
 def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:

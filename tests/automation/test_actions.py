@@ -278,3 +278,32 @@ async def test_an_event_action_with_catalog_data_is_checked(tmp_path: Path) -> N
         run = (await runs_done(hub, "fire"))[0]
         assert run["outcome"] == "error"
         assert "required key 'meter_id' is missing" in run["error"]
+
+
+async def test_an_automations_changes_are_authored_by_it_and_lead_back_to_the_cause(
+        tmp_path: Path) -> None:
+    text = site("""
+        - id: fee_on_payment
+          triggers: {trigger: payment, account_id: ra101}
+          actions:
+            - action: account.adjust
+              data: {account_id: ra102, amount: "-1", reason: 手续费}
+        """)
+    async with running(tmp_path, text) as hub:
+        from hub.core import Context
+        from hub.ledger.ledger import Ledger
+
+        cause = Context(user_id="wang", origin="api")
+        await hub.services.call("account", "recharge", {
+            "account_id": "ra101", "amount": "10", "method": "cash", "reference": "R9"},
+            context=cause)
+        run = (await runs_done(hub, "fee_on_payment"))[0]
+        assert run["outcome"] == "finished", run
+        entries = await hub.component("ledger", Ledger).entries("ra102", limit=None)
+        fee = [entry for entry in entries if entry.kind == "adjustment" and entry.amount < 0]
+        assert len(fee) == 1
+        assert fee[0].operator == "automation.fee_on_payment"  # not wang: he paid, that's all
+        assert run["context"]["user_id"] is None
+        payment = [e for e in await hub.component("ledger", Ledger).entries("ra101", limit=None)
+                   if e.kind == "recharge"][0]
+        assert run["context"]["parent_id"] == payment.context.id
