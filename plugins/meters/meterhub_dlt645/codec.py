@@ -9,6 +9,7 @@ in a byte stream (wake-up bytes, garbage, split and merged frames).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -201,9 +202,10 @@ class Frame:
 _DI_FUNCTIONS = frozenset((Function.READ, Function.READ_FOLLOW_UP, Function.WRITE))
 
 
-def control_meaning(control: int, language: str = "en") -> str:
-    """What a control byte means, e.g. ``read data: normal reply``."""
-    names = FUNCTION_NAMES.get(control & FUNCTION_MASK)
+def control_meaning(control: int, language: str = "en",
+                    functions: Mapping[int, tuple[str, str]] = FUNCTION_NAMES) -> str:
+    """What a control byte means, e.g. ``read data: normal reply`` (2007 names by default)."""
+    names = functions.get(control & FUNCTION_MASK)
     zh = language.lower().startswith("zh")
     base = (names[1] if zh else names[0]) if names else (
         f"未知功能码 {control & FUNCTION_MASK:02X}" if zh
