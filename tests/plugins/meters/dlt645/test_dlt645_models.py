@@ -184,7 +184,7 @@ def test_simulators_of_the_models() -> None:
 
 def test_hooks_register_the_models_and_the_codec() -> None:
     models = meterhub_dlt645.register_meter_models()
-    assert [m.name for m in models] == ["ddsy", "dtsy"]
+    assert [m.name for m in models] == ["ddsy", "dtsy", "ddsy1997", "dtsy1997"]
     codecs = meterhub_dlt645.register_protocols()
     assert [c.name for c in codecs] == ["dlt645", "dlt645_1997"]
     assert all(isinstance(codec, ProtocolCodec) for codec in codecs)
