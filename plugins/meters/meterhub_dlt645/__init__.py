@@ -1,4 +1,4 @@
-"""MeterHub built-in plugin: DL/T 645-2007 meters (codec, models ddsy/dtsy, simulator).
+"""MeterHub built-in plugin: DL/T 645 meters, 2007 and 1997 (codecs, models, simulator).
 
 Its public API (``__all__``) is what a community DL/T 645 meter model needs: a point table
 (:data:`PointTable`: hub point key -> data identifier), a :class:`Dlt645Model` and one
@@ -19,15 +19,31 @@ from .bcd import ValueFormat, number
 from .const import ERROR_BITS, RELAY_ACTION_NAMES
 from .dis import DataItem, add_data_item
 from .dis import item as data_item
-from .models import DDSY, DDSY_POINTS, DTSY, DTSY_POINTS, MODELS, Dlt645Model, PointTable
+from .models import (
+    DDSY,
+    DDSY1997,
+    DDSY_1997_POINTS,
+    DDSY_POINTS,
+    DTSY,
+    DTSY1997,
+    DTSY_1997_POINTS,
+    DTSY_POINTS,
+    MODELS,
+    Dlt645Model,
+    PointTable,
+)
 from .protocol import CODEC
 from .protocol1997 import CODEC_1997
 from .v1997 import ERROR_BITS_1997
 
 __all__ = [
     "DDSY",
+    "DDSY1997",
+    "DDSY_1997_POINTS",
     "DDSY_POINTS",
     "DTSY",
+    "DTSY1997",
+    "DTSY_1997_POINTS",
     "DTSY_POINTS",
     "DataItem",
     "Dlt645Model",
@@ -46,7 +62,7 @@ _LOGGER = logging.getLogger(__name__)
 
 @hookimpl
 def register_meter_models() -> list[Any]:
-    """The DL/T 645 meter models: ddsy (single-phase prepaid), dtsy (three-phase prepaid)."""
+    """The DL/T 645 meter models: ddsy, dtsy (2007 prepaid), ddsy1997, dtsy1997 (1997)."""
     return list(MODELS)
 
 

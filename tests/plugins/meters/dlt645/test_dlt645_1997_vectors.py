@@ -106,3 +106,20 @@ async def test_every_vector_through_the_cli() -> None:
     assert code == 0 and json.loads(out)["protocol"] == "dlt645_1997"
     code, out, _err = results[-1]
     assert code == 0 and out.strip() == VECTORS[0]["hex"]
+
+
+async def test_the_readme_1997_examples_say_what_the_tool_does() -> None:
+    readme = (HERE.parents[3] / "README.md").read_text(encoding="utf-8").splitlines()
+    examples = [(n, line.removeprefix("$ meterhub ").split()) for n, line in enumerate(readme)
+                if line.startswith("$ meterhub frame") and ("1997" in line or "44E9" in line)]
+    assert len(examples) == 2
+    results = await run_cli_batch([argv for _n, argv in examples])
+    (decode_at, _argv), (encode_at, _argv2) = examples
+    code, out, _err = results[0]
+    decoded = json.loads(out)
+    shown = readme[decode_at + 1] + readme[decode_at + 2]
+    assert code == 0 and decoded["version"] == "1997"
+    for key in ("address", "control", "di", "di_name", "di_name_zh", "value", "unit"):
+        assert f'"{key}": "{decoded[key]}"' in shown, key
+    code, out, _err = results[1]
+    assert code == 0 and out.strip() == readme[encode_at + 1].strip()
