@@ -132,10 +132,12 @@ def di_text(di: int) -> str:
 # --- frames -----------------------------------------------------------------------------
 
 
-def error_reasons(code: int, language: str = "en") -> list[str]:
-    """Readable reasons for the bits set in an ERR byte (``en`` or ``zh-CN``)."""
+def error_reasons(code: int, language: str = "en",
+                  bits: tuple[tuple[int, str, str], ...] = ERROR_BITS) -> list[str]:
+    """Readable reasons for the bits set in an ERR byte (``en`` or ``zh-CN``; 2007 bits by
+    default)."""
     zh = language.lower().startswith("zh")
-    reasons = [(text_zh if zh else text) for bit, text, text_zh in ERROR_BITS if code & bit]
+    reasons = [(text_zh if zh else text) for bit, text, text_zh in bits if code & bit]
     if not reasons:
         return ["错误字为00（未给原因）" if zh else "error word 00 (no reason given)"]
     return reasons

@@ -301,20 +301,25 @@ class Dlt645Codec(ProtocolCodec):
 
     # --- encode --------------------------------------------------------------------------
 
+    # what each action takes and needs (a codec of another version replaces these)
+    action_params: Mapping[str, tuple[str, ...]] = _ACTION_PARAMS
+    required_params: Mapping[str, tuple[str, ...]] = _REQUIRED
+    action_label = "action"
+
     def encode(self, action: str, address: str, **params: Any) -> bytes:
         """Build a request frame; Dlt645Error names a bad action, address or parameter."""
         name = str(action).strip().lower().replace("_", "-")
-        if name not in _ACTION_PARAMS:
-            raise Dlt645Error(f"unknown action {action!r}: expected one of "
+        if name not in self.action_params:
+            raise Dlt645Error(f"unknown {self.action_label} {action!r}: expected one of "
                               f"{', '.join(self.actions)}")
         params = dict(params)
         preamble = self._preamble(params.pop("preamble", 0))
-        allowed = _ACTION_PARAMS[name]
+        allowed = self.action_params[name]
         unknown = sorted(set(params) - set(allowed))
         if unknown:
             raise Dlt645Error(f"unknown parameter {unknown[0]!r} for {name}: expected "
                               f"{', '.join(allowed) or 'none'} (and preamble)")
-        missing = [key for key in _REQUIRED.get(name, ()) if not params.get(key)]
+        missing = [key for key in self.required_params.get(name, ()) if not params.get(key)]
         if missing:
             raise Dlt645Error(f"{name} needs {missing[0]}")
         encode_address(address)  # a bad address is named before anything else

@@ -13,8 +13,7 @@ from typing import Any
 
 from hub.util import dt as dt_util
 
-from .codec import decode_frame, encode_address, time_sync_request
-from .const import PREAMBLE
+from .codec import decode_frame, time_sync_request
 from .decode1997 import decode_1997
 from .errors import Dlt645Error
 from .protocol import Dlt645Codec, _int_param, _parse_value, _parse_when
@@ -69,6 +68,9 @@ class Dlt645V1997Codec(Dlt645Codec):
     name = PROTOCOL_1997
     description = "DL/T 645-1997 electricity meters (2-byte data identifiers, 1200 8E1)"
     actions = tuple(_ACTION_PARAMS)
+    action_params = _ACTION_PARAMS
+    required_params = _REQUIRED
+    action_label = "DL/T 645-1997 action"
 
     def decode(self, data: bytes) -> dict[str, Any]:
         """Decode one frame as DL/T 645-1997; Dlt645Error for an invalid frame."""
@@ -78,27 +80,7 @@ class Dlt645V1997Codec(Dlt645Codec):
         decode_1997(frame, out)
         return out
 
-    def encode(self, action: str, address: str, **params: Any) -> bytes:
-        """Build a 1997 request frame; Dlt645Error names a bad action, address or parameter."""
-        name = str(action).strip().lower().replace("_", "-")
-        if name not in _ACTION_PARAMS:
-            raise Dlt645Error(f"unknown DL/T 645-1997 action {action!r}: expected one of "
-                              f"{', '.join(self.actions)}")
-        params = dict(params)
-        preamble = PREAMBLE[:_int_param(params.pop("preamble", 0), "preamble", 0, 4)]
-        allowed = _ACTION_PARAMS[name]
-        unknown = sorted(set(params) - set(allowed))
-        if unknown:
-            raise Dlt645Error(f"unknown parameter {unknown[0]!r} for {name}: expected "
-                              f"{', '.join(allowed) or 'none'} (and preamble)")
-        missing = [key for key in _REQUIRED.get(name, ()) if not params.get(key)]
-        if missing:
-            raise Dlt645Error(f"{name} needs {missing[0]}")
-        encode_address(address)
-        return preamble + self._build_1997(name, address, params)
-
-    @staticmethod
-    def _build_1997(name: str, address: str, params: Mapping[str, Any]) -> bytes:
+    def _build(self, name: str, address: str, params: Mapping[str, Any]) -> bytes:
         level = _level(params.get("password_level", "02"))
         password = _password(params.get("password", "000000"))
         if name == "read":

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from enum import IntEnum
 
 from .bcd import ADDRESS_DIGITS, BYTE_BITS, DATE_WEEK, TIME, Kind, ValueFormat, number
-from .codec import encode_address, encode_frame, reply_control
+from .codec import encode_address, encode_frame, error_reasons, reply_control
 from .const import BAUD_WORD, BROADCAST
 from .dis import DataItem
 from .errors import Dlt645Error
@@ -87,12 +87,7 @@ ERR_PASSWORD = 0x04
 
 def error_reasons_1997(code: int, language: str = "en") -> list[str]:
     """Readable reasons for the bits set in a 1997 ERR byte (``en`` or ``zh-CN``)."""
-    zh = language.lower().startswith("zh")
-    reasons = [(text_zh if zh else text) for bit, text, text_zh in ERROR_BITS_1997
-               if code & bit]
-    if not reasons:
-        return ["错误字为00（未给原因）" if zh else "error word 00 (no reason given)"]
-    return reasons
+    return error_reasons(code, language, ERROR_BITS_1997)
 
 
 # --- data identifiers ---------------------------------------------------------------------
