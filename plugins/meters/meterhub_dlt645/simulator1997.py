@@ -89,6 +89,8 @@ class Answers1997:
         if entry.di2007 is None:
             return None
         value = self.meter.value_of(entry.di2007)
+        if isinstance(value, list):  # a block (901F: total and T1..T4)
+            return [fit(v, entry.item.fmt, ROUND_DOWN) for v in value]
         if isinstance(value, Decimal):
             return fit(value, entry.item.fmt, ROUND_DOWN)
         return value

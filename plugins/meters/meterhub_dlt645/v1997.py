@@ -105,10 +105,12 @@ ITEMS_1997: dict[int, Item1997] = {}
 
 
 def _add(di: int, en: str, zh: str, fmt: ValueFormat, unit: str = "", point: str | None = None,
-         di2007: int | None = None, writable: bool = False) -> None:
+         di2007: int | None = None, writable: bool = False,
+         block: tuple[str | None, ...] = ()) -> None:
     if di in ITEMS_1997:
         raise ValueError(f"DI {di:04X} defined twice")
-    ITEMS_1997[di] = Item1997(DataItem(di, en, zh, fmt, unit, point, writable=writable,
+    ITEMS_1997[di] = Item1997(DataItem(di, en, zh, fmt, unit, point, count=len(block) or 1,
+                                       variable=bool(block), points=block, writable=writable,
                                        width=DI_SIZE), di2007)
 
 
@@ -130,6 +132,9 @@ for _base, _en, _zh, _prefix, _kind in (
     for _t, _ten, _tzh, _key in _TARIFFS:
         _add(_base + _t, f"{_en}, tariff {_t} ({_ten})", f"{_zh}{_tzh}电能", ENERGY, "kWh",
              f"{_prefix}_{_key}", _kind << 16 | _t << 8)
+    _add(_base + 0xF, f"{_en}, total and tariffs", f"{_zh}电能数据块", ENERGY, "kWh", None,
+         _kind << 16 | 0xFF00,
+         block=tuple(f"{_prefix}_{k}" for k in ("total", "t1", "t2", "t3", "t4")))
 for _t, _name, _zh in ((0, "total", "总"), *((n, f"tariff {n} ({en})", zh)
                                              for n, en, zh, _k in _TARIFFS)):
     _add(0x9110 + _t, f"forward reactive energy, {_name}", f"正向无功{_zh}电能",

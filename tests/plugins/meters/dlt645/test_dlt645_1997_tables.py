@@ -13,12 +13,14 @@ from dlt645_support import METER, bus_link
 
 from hub.metering.model import NoReply
 from hub.metering.points import POINTS
-from hub.metering.sim import SimClock
+from hub.metering.sim import SimClock, SimulatedMeter
 from meterhub_dlt645.codec import Dlt645Parser, Frame, read_request
+from meterhub_dlt645.dialect import DIALECTS
+from meterhub_dlt645.errors import Dlt645Error
 from meterhub_dlt645.models import DDSY, DDSY1997, DTSY, DTSY1997, MODELS
 from meterhub_dlt645.protocol import CODEC
 from meterhub_dlt645.protocol1997 import CODEC_1997
-from meterhub_dlt645.v1997 import ITEMS_1997, item_1997
+from meterhub_dlt645.v1997 import ITEMS_1997, item_1997, read_reply_1997, write_request_1997
 
 NEW = "202400009999"
 
@@ -118,3 +120,48 @@ async def test_the_simulated_1997_meter_answers_each_command() -> None:
     assert at_new["value"] == NEW  # answered at its new address (number = address here)
     assert sim.address == NEW and sim.passwords[2] == "123456"
     assert sim.registers[0] == Decimal("12.34")
+
+
+class SplitsTheBlock(SimulatedMeter):
+    """A 1997 meter that sends 901F in two frames: A1 (total, T1), then 82 (T2..T4)."""
+
+    protocol = "dlt645"
+
+    def __init__(self, address: str) -> None:
+        super().__init__(address)
+        self.asked: list[str] = []
+
+    def new_parser(self) -> Dlt645Parser:
+        return Dlt645Parser()
+
+    def handle_frame(self, frame: Any) -> bytes | None:
+        if not isinstance(frame, Frame) or frame.address != self.address or frame.is_reply:
+            return None
+        self.asked.append(f"{frame.control:02X}")
+        value = item_1997(0x901F).encode([Decimal("1234.56"), Decimal("100"), Decimal("400"),
+                                          Decimal("500"), Decimal("234.56")])
+        if frame.function == 0x01:
+            return read_reply_1997(self.address, 0x901F, value[:8], follow_up=True)
+        return read_reply_1997(self.address, 0x901F, value[8:], function=0x02)
+
+
+async def test_a_1997_block_in_follow_up_frames() -> None:
+    sim = SplitsTheBlock(METER)
+    async with asyncio.timeout(10), bus_link([sim]) as (transport, _bus):
+        raw, frames = await DDSY1997.read_di(transport, METER, 0x901F, 2.0, DIALECTS["1997"])
+    assert frames == 2 and sim.asked == ["01", "02"]  # 02 carries the DI only (no SEQ)
+    assert item_1997(0x901F).decode(raw) == [Decimal("1234.56"), Decimal("100.00"),
+                                             Decimal("400.00"), Decimal("500.00"),
+                                             Decimal("234.56")]
+
+
+def test_length_limits_of_1997_frames() -> None:
+    assert len(write_request_1997(METER, 0xC034, bytes(44), 2, "000000")) == 12 + 50
+    with pytest.raises(Dlt645Error, match="at most 50 data bytes, got 51"):
+        write_request_1997(METER, 0xC034, bytes(45), 2, "000000")
+    with pytest.raises(Dlt645Error, match="600, 1200, 2400, 4800 or 9600"):
+        CODEC_1997.encode("change-baud", METER, baud="19200")
+    with pytest.raises(Dlt645Error, match="unknown DL/T 645-1997 action 'trip'"):
+        CODEC_1997.encode("trip", METER)
+    with pytest.raises(Dlt645Error, match="4 hex digits like 9010"):
+        CODEC_1997.encode("read", METER, di="00010000")

@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 DOC: dict[str, Any] = json.loads((HERE / "dlt645_1997_vectors.json").read_text(encoding="utf-8"))
 VECTORS: list[dict[str, Any]] = DOC["vectors"]
 IDS = [v["name"] for v in VECTORS]
-FIELDS = ("address", "control", "di", "value", "unit", "weekday", "value_part", "error",
+FIELDS = ("address", "control", "di", "value", "values", "unit", "weekday", "value_part", "error",
           "error_reasons", "error_reasons_zh", "time", "new_address", "baud", "baud_word",
           "password_level", "password", "new_password_level", "new_password", "preamble")
 
