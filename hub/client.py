@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import ssl
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -15,17 +17,23 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from .const import CLI_TOKEN_FILE
+
 if TYPE_CHECKING:
     from .config import HubConfig
 
 DEFAULT_TIMEOUT = 300.0
 
 
+DATA_HELP = "the hub's data folder, where its CLI token is (default: beside hub.yaml)"
+TOKEN_ENV = "METERHUB_TOKEN"
+
+
 def add_hub_options(command: argparse.ArgumentParser | None,
                     actions: Iterable[argparse.ArgumentParser] = (), *,
-                    data_help: str | None = None) -> None:
+                    data_help: str = DATA_HELP) -> None:
     """Give a command and each of its sub-commands (``actions``) the options that find the
-    hub: ``-c``, ``--port`` and, with ``data_help``, ``--data``. They may stand before or
+    hub: ``-c``, ``--port`` and ``--data`` (its CLI token). They may stand before or
     after the sub-command (``account --port 8124 show a1`` or ``account show a1 --port
     8124``); a sub-command's copy has no default, so it never undoes the command's. (None:
     sub-commands added later to a command that has the options already.)"""
@@ -38,9 +46,8 @@ def add_hub_options(command: argparse.ArgumentParser | None,
                             help="configuration file")
         target.add_argument("--port", type=int, default=default,
                             help="the hub's HTTP port (default: from config)")
-        if data_help is not None:
-            target.add_argument("--data", metavar="DIR", type=Path, default=default,
-                                help=data_help)
+        target.add_argument("--data", metavar="DIR", type=Path, default=default,
+                            help=data_help)
 
 
 class HubUnreachable(Exception):
@@ -51,19 +58,32 @@ class HubRefused(Exception):
     """The hub answered with an error; the message is the hub's reason."""
 
 
+def read_cli_token(data_dir: Path) -> str | None:
+    """The running hub's CLI token from its data folder (None: no such file, or no right to
+    read it: only the hub's user and root may)."""
+    try:
+        return (data_dir / CLI_TOKEN_FILE).read_text(encoding="utf-8").strip() or None
+    except OSError:
+        return None
+
+
 class HubClient:
-    """Requests to the hub's API on 127.0.0.1, with the API token if one is configured."""
+    """Requests to the hub's API on 127.0.0.1 with a bearer token: ``$METERHUB_TOKEN`` (an
+    API token of a user) if set, else the CLI token the running hub wrote to its data folder
+    (``config.data_dir``)."""
 
     def __init__(self, config: HubConfig, port: int | None = None,
                  timeout: float = DEFAULT_TIMEOUT) -> None:
         self.port = port or config.http_port
-        self.token = config.api_token
+        self.token_path = config.data_dir / CLI_TOKEN_FILE
+        self.token = os.environ.get(TOKEN_ENV) or read_cli_token(config.data_dir)
         self.timeout = timeout
+        self.scheme = "https" if config.ssl_certificate else "http"
 
     def request(self, path: str, *, params: Mapping[str, str] | None = None,
                 body: Any = None) -> Any:
         """GET (no body) or POST a JSON body; return the decoded JSON answer."""
-        url = f"http://127.0.0.1:{self.port}{path}"
+        url = f"{self.scheme}://127.0.0.1:{self.port}{path}"
         if params:
             url += "?" + urllib.parse.urlencode(params)
         data = json.dumps(body).encode() if body is not None else None
@@ -71,14 +91,20 @@ class HubClient:
                                          headers={"Content-Type": "application/json"})
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
+        # the hub's own certificate names its LAN name, not 127.0.0.1: this is loopback
+        context = ssl._create_unverified_context() if self.scheme == "https" else None
         try:
-            with urllib.request.urlopen(request, timeout=self.timeout) as response:
+            with urllib.request.urlopen(request, timeout=self.timeout,
+                                        context=context) as response:
                 return json.loads(response.read())
         except urllib.error.HTTPError as err:
             try:
                 detail = json.loads(err.read() or b"{}").get("error", err.reason)
             except ValueError:
                 detail = err.reason
+            if err.code == 401 and not self.token:
+                detail = (f"{detail}: no CLI token at {self.token_path} (is the hub running "
+                          f"with this data folder? give it with --data, or set {TOKEN_ENV})")
             raise HubRefused(str(detail)) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
             raise HubUnreachable(f"no hub answers on port {self.port} ({err}); start it with "

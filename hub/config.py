@@ -9,6 +9,7 @@ never silently ignored. Every problem is reported with file, line and key path, 
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import logging
 import os
 import re
@@ -51,11 +52,28 @@ SITE_SCHEMA = cv.Strict(
     }
 )
 
+def _api_token_removed(value: Any) -> Any:
+    raise vol.Invalid("http: api_token is gone: API tokens are per user, scoped and "
+                      "revocable now; create one with 'meterhub token create' (docs/access.md)")
+
+
+def _network(value: Any) -> str:
+    try:
+        return str(ipaddress.ip_network(str(value), strict=False))
+    except ValueError:
+        raise vol.Invalid(f"'{value}' is not an IP address or network (like 192.168.1.10 "
+                          "or 10.0.0.0/8)") from None
+
+
 HTTP_SCHEMA = cv.Strict(
     {
         vol.Optional("host", default=DEFAULT_HTTP_HOST): cv.string,
         vol.Optional("port", default=DEFAULT_HTTP_PORT): cv.listen_port,
-        vol.Optional("api_token"): cv.string,
+        vol.Optional("api_token"): _api_token_removed,
+        vol.Inclusive("ssl_certificate", "tls"): cv.string,
+        vol.Inclusive("ssl_key", "tls"): cv.string,
+        vol.Optional("trusted_proxies", default=[]): cv.ListOf(_network, allow_single=True),
+        vol.Optional("allowed_hosts"): cv.ListOf(cv.string, allow_single=True),
     }
 )
 
@@ -102,7 +120,11 @@ class HubConfig:
     currency: str = DEFAULT_CURRENCY
     http_host: str = DEFAULT_HTTP_HOST
     http_port: int = DEFAULT_HTTP_PORT
-    api_token: str | None = None
+    ssl_certificate: Path | None = None
+    ssl_key: Path | None = None
+    trusted_proxies: list[str] = field(default_factory=list)
+    allowed_hosts: list[str] | None = None
+    """Host names the web server answers to (None: this machine's names and addresses)."""
     log_default: str = "info"
     log_levels: dict[str, str] = field(default_factory=dict)
     plugin_dirs: list[Path] = field(default_factory=list)
@@ -240,7 +262,10 @@ def build(validated: Mapping[str, Any], config_path: Path | None,
         currency=site["currency"],
         http_host=http["host"],
         http_port=http["port"],
-        api_token=http.get("api_token"),
+        ssl_certificate=_path(http.get("ssl_certificate"), config_dir),
+        ssl_key=_path(http.get("ssl_key"), config_dir),
+        trusted_proxies=list(http["trusted_proxies"]),
+        allowed_hosts=list(http["allowed_hosts"]) if "allowed_hosts" in http else None,
         log_default=logger["default"],
         log_levels=dict(logger["logs"]),
         plugin_dirs=dirs,
@@ -249,6 +274,13 @@ def build(validated: Mapping[str, Any], config_path: Path | None,
         data_dir=data_dir or default_data_dir(config_path),
         blocks={k: v for k, v in validated.items() if k not in CORE_SCHEMAS},
     )
+
+
+def _path(value: str | None, config_dir: Path) -> Path | None:
+    if value is None:
+        return None
+    path = Path(os.path.expanduser(value))
+    return path if path.is_absolute() else config_dir / path
 
 
 def default_data_dir(config_path: Path | None) -> Path:

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Final
 
 __all__ = [
+    "CLI_TOKEN_FILE",
     "DEFAULT_CURRENCY",
     "DEFAULT_HTTP_HOST",
     "DEFAULT_HTTP_PORT",
@@ -38,6 +39,9 @@ DEFAULT_LANGUAGE: Final = "zh-CN"
 DEFAULT_CURRENCY: Final = "CNY"
 
 ENTRY_POINT_GROUP: Final = "meterhub"
+
+CLI_TOKEN_FILE: Final = "cli-token"
+"""The file in the data folder where the running hub keeps the CLI's token (mode 0600)."""
 
 
 class HubState(StrEnum):

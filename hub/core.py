@@ -102,7 +102,10 @@ class Context:
     """Who or what caused something: carried by every event, state and service call.
 
     ``parent_id`` links a context to the one that caused it (a reading's context is the
-    parent of the trip command it triggers), ``user_id`` names the person, if any.
+    parent of the trip command it triggers). ``user_id`` is the authenticated user behind
+    it (set by the web guard from the session or API token, ``@cli`` for the hub's own
+    command line), never a name a caller typed; ``origin`` says through what (``api:token:
+    <id>``, an automation, a plugin, ``billing``...).
     """
 
     __slots__ = ("id", "origin", "parent_id", "user_id")
@@ -123,6 +126,11 @@ class Context:
         self.parent_id = parent_id
         self.user_id = user_id
         self.origin = origin
+
+    @property
+    def author(self) -> str | None:
+        """Who caused it: the user, else the automation, plugin or part of the hub."""
+        return self.user_id or self.origin
 
     def child(self, origin: str | None = None) -> Context:
         """Return a new context caused by this one (same user)."""

@@ -151,8 +151,11 @@ def register_routes(hub: Hub) -> list[Any]:
 
     Called when the web server starts; paths should live under ``/api/<plugin>/`` or
     ``/<plugin>/``. Handlers reach the hub through ``request.app[HUB_KEY]``
-    (``from hub.web.routes import HUB_KEY``); mark a handler that checks its caller
-    itself (a signed platform push) with ``hub.web.routes.self_authenticated``.
+    (``from hub.web.routes import HUB_KEY``). Every route needs a logged-in user: an
+    unmarked GET is open to every role with the whole site in view, any other method to
+    admins only; ``hub.web.routes.allow(*roles, scoped=...)`` says otherwise, and a handler
+    that checks its caller itself (a signed platform push) is marked
+    ``hub.web.routes.self_authenticated`` (docs/access.md).
     """
 
 

@@ -41,7 +41,7 @@ _LOGGER = logging.getLogger(__name__)
 # (docs/architecture.md): a set-up finds the components of the layers below it. When each
 # stage starts is declared by the stages themselves (hub.startup).
 CORE_PLUGINS: tuple[str, ...] = (
-    "hub.storage", "hub.metering", "hub.ledger", "hub.billing.tariffs", "hub.billing",
+    "hub.storage", "hub.auth", "hub.metering", "hub.ledger", "hub.billing.tariffs", "hub.billing",
     "hub.billing.analysis", "hub.prepaid", "hub.automation", "hub.web",
 )
 

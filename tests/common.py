@@ -11,6 +11,7 @@ import contextlib
 import functools
 import signal
 import socket
+import sqlite3
 import textwrap
 from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import asynccontextmanager
@@ -19,11 +20,16 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 from zoneinfo import ZoneInfo
 
+from aiohttp.test_utils import TestClient, TestServer
+
+from hub.auth import Auth
 from hub.bootstrap import create_hub, prepare
+from hub.const import CLI_TOKEN_FILE
 from hub.core import Event, Hub
 from hub.ledger import Ledger
-from hub.storage import Storage
+from hub.storage import Storage, StorageSettings
 from hub.util.dt import utcnow
+from hub.web.server import WebServer
 
 _F = TypeVar("_F", bound=Callable[..., Any])
 
@@ -151,6 +157,45 @@ def assert_no_leftover_tasks() -> None:
     assert not leftovers, f"test left tasks running: {leftovers}"
 
 
+# --- the API, with credentials ---------------------------------------------------------------
+
+def token_headers(data_dir: Path) -> dict[str, str]:
+    """``Authorization`` with the CLI token a running hub wrote to its data folder: how a
+    test (or a script on the hub's machine) calls the API, there being no free pass."""
+    token = (data_dir / CLI_TOKEN_FILE).read_text(encoding="utf-8").strip()
+    return {"Authorization": f"Bearer {token}"}
+
+
+def hub_headers(hub: Hub) -> dict[str, str]:
+    """:func:`token_headers` of a started hub."""
+    return token_headers(hub.config.data_dir)
+
+
+@asynccontextmanager
+async def web_client(hub: Hub, folder: Path) -> AsyncIterator[TestClient[Any, Any]]:
+    """aiohttp's test client on the hub's web app, sending the hub's CLI token with every
+    request. A hub started without storage (a bare ``Hub``) gets a real database in
+    ``folder`` and its access control, so the guard checks the token as it always does."""
+    auth: Auth | None = None
+    storage: Storage | None = None
+    if not hub.has_component("auth"):
+        storage = Storage(StorageSettings.from_block(None, folder))
+        storage.claim()
+        await storage.start()
+        auth = Auth(storage, folder)
+        await auth.start()
+        hub.add_component("auth", auth)
+    data_dir = auth.data_dir if auth is not None else hub.config.data_dir
+    try:
+        async with TestClient(TestServer(WebServer(hub).build_app()),
+                              headers=token_headers(data_dir)) as client:
+            yield client
+    finally:
+        if auth is not None and storage is not None:
+            await auth.stop()
+            await storage.stop()
+
+
 # --- events ----------------------------------------------------------------------------------
 
 def collect(hub: Hub, *event_types: str) -> list[Event]:
@@ -256,6 +301,15 @@ def line_of(path: Path, needle: str, occurrence: int = 1) -> int:
             if seen == occurrence:
                 return number
     raise AssertionError(f"{needle!r} not found {occurrence}x in {path}")
+
+
+def db_rows(data_dir: Path, sql: str) -> list[tuple[Any, ...]]:
+    """The rows of ``sql`` on the hub database in ``data_dir``, opened read-only."""
+    conn = sqlite3.connect(f"file:{data_dir / 'meterhub.db'}?mode=ro", uri=True)
+    try:
+        return list(conn.execute(sql))
+    finally:
+        conn.close()
 
 
 def free_port() -> int:

@@ -63,21 +63,30 @@ class Receiver:
 
 
 @asynccontextmanager
-async def receiver(plan: list[int] | None = None, hang: bool = False) -> AsyncIterator[Receiver]:
-    """A started receiver, stopped (bounded) afterwards."""
-    state = Receiver(plan=list(plan or []), hang=hang)
-    app = web.Application()
-    app.router.add_post("/{tail:.*}", state.handle)
+async def serve_app(app: web.Application) -> AsyncIterator[int]:
+    """Serve ``app`` on 127.0.0.1 (a free port, yielded); stopped (bounded) afterwards."""
     runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
     await runner.setup()
     site = web.TCPSite(runner, "127.0.0.1", 0)
     await site.start()
     server = site._server
     assert server is not None
-    state.port = server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
     try:
-        yield state
+        yield server.sockets[0].getsockname()[1]  # type: ignore[attr-defined]
     finally:
-        state.release.set()
         async with asyncio.timeout(10):
             await runner.cleanup()
+
+
+@asynccontextmanager
+async def receiver(plan: list[int] | None = None, hang: bool = False) -> AsyncIterator[Receiver]:
+    """A started receiver, stopped (bounded) afterwards."""
+    state = Receiver(plan=list(plan or []), hang=hang)
+    app = web.Application()
+    app.router.add_post("/{tail:.*}", state.handle)
+    async with serve_app(app) as port:
+        state.port = port
+        try:
+            yield state
+        finally:
+            state.release.set()  # a hanging handler answers, so the server can stop

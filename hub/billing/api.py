@@ -30,6 +30,7 @@ _LOGGER = logging.getLogger(__name__)
 
 def routes(hub: Hub) -> list[Any]:
     """The route definitions (empty when the ledger is off)."""
+    from ..web.routes import allow, caller_sees, not_found, principal_of
     from ..web.server import json_response
     from .engine import BillingEngine
 
@@ -44,9 +45,14 @@ def routes(hub: Hub) -> list[Any]:
         return {"id": account_id, "balance": str(ledger.balance(account_id)),
                 "attributes": dict(state.attributes) if state else {}}
 
+    # a landlord or operator sees only the accounts and bills in their scope (another's id
+    # in the path is answered 404, like an id that does not exist)
+    @allow(scoped=True)
     async def accounts(request: web.Request) -> web.Response:
-        return json_response([_account(account_id) for account_id in sorted(money.accounts)])
+        return json_response([_account(account_id) for account_id in sorted(money.accounts)
+                              if caller_sees(request, "account_id", account_id)])
 
+    @allow(scoped=True)
     async def account(request: web.Request) -> web.Response:
         account_id = request.match_info["account_id"]
         if account_id not in money.accounts:
@@ -56,6 +62,7 @@ def routes(hub: Hub) -> list[Any]:
             body["open_bills"] = [bill.as_dict() for bill in engine.open.get(account_id, ())]
         return json_response(body)
 
+    @allow(scoped=True)
     async def entries(request: web.Request) -> web.Response:
         account_id = request.match_info["account_id"]
         if account_id not in money.accounts:
@@ -75,21 +82,38 @@ def routes(hub: Hub) -> list[Any]:
         report = await ledger.audit()
         return json_response(report.as_dict())
 
+    async def hidden(request: web.Request) -> bool:
+        """For a caller with a scope: whether the path's bill is unknown or another's (both
+        answered "not found" alike)."""
+        principal = principal_of(request)
+        if principal is None or not principal.scoped:
+            return False
+        found = await engine.bill(request.match_info["bill_id"]) if engine else None
+        return found is None or not caller_sees(request, "account_id", found.account_id)
+
+    @allow(scoped=True)
     async def bills(request: web.Request) -> web.Response:
         if engine is None:
             return json_response([])
         statuses = [s for s in request.query.get("status", "").split(",") if s]
         found = await engine.bills(request.query.get("account_id"), statuses)
-        return json_response([bill.as_dict() for bill in found])
+        return json_response([bill.as_dict() for bill in found
+                              if caller_sees(request, "account_id", bill.account_id)])
 
+    @allow(scoped=True)
     async def bill(request: web.Request) -> web.Response:
+        if await hidden(request):
+            return not_found()
         found = await engine.bill(request.match_info["bill_id"]) if engine else None
         if found is None:
             return json_response({"error": f"unknown bill '{request.match_info['bill_id']}'"},
                                  status=404)
         return json_response(found.as_dict())
 
+    @allow(scoped=True)
     async def statement(request: web.Request) -> web.Response:
+        if await hidden(request):
+            return not_found()
         fmt = request.query.get("format", "text")
         if fmt not in ("text", "html"):
             return json_response({"error": "format must be text or html"}, status=400)
@@ -101,7 +125,10 @@ def routes(hub: Hub) -> list[Any]:
         return web.Response(text=text, content_type="text/html" if fmt == "html"
                             else "text/plain", charset="utf-8")
 
+    @allow(scoped=True)
     async def trace(request: web.Request) -> web.Response:
+        if await hidden(request):
+            return not_found()
         if engine is None:
             return json_response({"error": "billing is off"}, status=404)
         try:

@@ -28,10 +28,12 @@ from .bills import (
     BillError,
     BillLine,
     MeterBilling,
+    band_totals,
     bill_id_for,
     compute_bill,
     move_out_tier_lines,
     tier_parts,
+    tier_period_end,
     tier_period_start,
 )
 from .charges import ChargeBook
@@ -188,9 +190,11 @@ class BillOp(Op):
                 first=max(start, final.move_in or start), last=request.move_out,
                 months=tiers.months,
                 states=partial(self._all_states, batch, meter.meter_id))
+            bands = band_totals(meter.tariff.id, self._all_states(batch, meter.meter_id),
+                                start, tier_period_end(start, tier_period))
             lines += move_out_tier_lines(
                 meter_id=meter.meter_id, tariff=meter.tariff, parts=parts, tier_start=start,
-                charged_with=charged_with, final=final, tz=book.tz)
+                charged_with=charged_with, final=final, tz=book.tz, bands=bands)
         return lines
 
     def _all_states(self, batch: Batch, meter_id: str) -> list[ChargeState]:

@@ -25,7 +25,7 @@ from typing import Any
 from ..storage import BillRow, from_ms
 from .charging import FEN_ZERO, ZERO, ChargeState, LineTotal
 from .periods import BillPeriod, month_key, period_of
-from .tariff import ChargeLine, Occupancy, Tariff, Usage, round_fen
+from .tariff import BAND_SHARE, ChargeLine, Occupancy, Tariff, Usage, round_fen
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -411,10 +411,27 @@ _NO_REGISTERS: Mapping[str, Decimal] = {f"energy_import_t{number}": ZERO
                                         for number in range(1, 64)}
 
 
+def band_totals(tariff_id: str, states: Iterable[ChargeState], tier_start: date,
+                end: date) -> dict[str, Decimal]:
+    """Each band's usage in a tier period, from the per-band tier lines (``peak/tier2``) of
+    the charge states that overlap it; empty for a tariff without tiers per band."""
+    totals: dict[str, Decimal] = {}
+    for state in states:
+        if state.period.end <= tier_start or state.period.start >= end:
+            continue
+        for line in state.lines.values():
+            if line.tariff_id == tariff_id and "/tier" in line.key \
+                    and line.component in CONSUMPTION_COMPONENTS:
+                band = line.key.split("/", 1)[0]
+                totals[band] = totals.get(band, ZERO) + line.quantity
+    return totals
+
+
 def move_out_tier_lines(*, meter_id: str, tariff: Tariff,
                         parts: Sequence[tuple[date, Decimal]], tier_start: date,
                         charged_with: Occupancy | None, final: Occupancy,
-                        tz: tzinfo) -> list[BillLine]:
+                        tz: tzinfo, bands: Mapping[str, Decimal] | None = None,
+                        ) -> list[BillLine]:
     """Re-tier a tier period's usage with thresholds pro-rated to the move-out.
 
     Readings were charged with the occupancy known then (no move-out yet: full thresholds).
@@ -422,12 +439,18 @@ def move_out_tier_lines(*, meter_id: str, tariff: Tariff,
     ways, each part at the start of its price version and on top of the parts before it (the
     order the readings filled the tiers in); the difference per line (tier, price version) is
     the correction, rounded half-up to the fen. Band prices are the same both ways, so only
-    tier lines and tier surcharges differ.
+    tier lines and tier surcharges differ. For a tariff pricing tiers per band, ``bands``
+    (:func:`band_totals`) spreads each part over the bands in proportion to the tier
+    period's band usage: which band's kWh change tier is known no finer than that.
     """
+    registers: Mapping[str, Decimal] = _NO_REGISTERS
+    if bands:
+        registers = {**_NO_REGISTERS, **{BAND_SHARE + band: quantity
+                                         for band, quantity in bands.items()}}
     usage: list[Usage] = []
     for day, quantity in parts:
         at = datetime.combine(day, time(0), tzinfo=tz)
-        usage.append(Usage(at, at, quantity, _NO_REGISTERS, ("move-out",)))
+        usage.append(Usage(at, at, quantity, registers, ("move-out",)))
     if not usage:
         return []
     before = {_ident(line): line for line in tariff.charges(usage, occupancy=charged_with)}

@@ -317,6 +317,31 @@ def _month_keys(year: int, month: int, count: int) -> tuple[str, ...]:
 _MONTHS: dict[tzinfo, tuple[date, date, str, datetime]] = {}
 
 
+class _MonthsHistory:
+    """A tier history from usage per month: the period's total, or its total before a month."""
+
+    __slots__ = ("count", "months")
+
+    def __init__(self, months: Mapping[str, Decimal], count: int) -> None:
+        self.months = months
+        self.count = count
+
+    def __call__(self, period_start: date) -> Decimal:
+        return self._sum(period_start, self.count)
+
+    def before(self, period_start: date, month: date) -> Decimal:
+        """The period's usage in the months before ``month`` (crossing-month rules)."""
+        steps = (month.year - period_start.year) * 12 + month.month - period_start.month
+        return self._sum(period_start, max(0, min(steps, self.count)))
+
+    def _sum(self, period_start: date, count: int) -> Decimal:
+        total = ZERO
+        months = self.months
+        for key in _month_keys(period_start.year, period_start.month, count):
+            total += months.get(key, ZERO)
+        return total
+
+
 class TierUsage:
     """Usage per local month of one meter for one account (see the tier history rule)."""
 
@@ -338,16 +363,7 @@ class TierUsage:
         """The tariff's history function: usage already counted in a tier period."""
         if tier_period is None:
             return no_history
-        count = 1 if tier_period == "monthly" else 12
-        months = self.months
-
-        def _history(period_start: date) -> Decimal:
-            total = ZERO
-            for key in _month_keys(period_start.year, period_start.month, count):
-                total += months.get(key, ZERO)
-            return total
-
-        return _history
+        return _MonthsHistory(self.months, 1 if tier_period == "monthly" else 12)
 
     def add(self, usage: Usage, sign: int) -> None:
         """Count (or, sign -1, take off) a usage's quantity in its local months."""

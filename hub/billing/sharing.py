@@ -52,7 +52,8 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-SPLITS = ("area", "persons", "consumption", "equal")
+SPLITS = ("area", "persons", "consumption", "equal", "ratios")
+FIXED_SPLITS = ("consumption", "ratios")  # weights not pro-rated by days occupied
 HISTORY_DAYS = 366  # tier history looked up before a period (yearly tiers)
 _WEIGHT_PLACES = Decimal("0.000001")
 
@@ -63,11 +64,30 @@ def _group(value: dict[str, Any]) -> dict[str, Any]:
     if single is not None and single not in meters:
         meters.insert(0, single)
     value["meters"] = meters
+    if value.get("amount") is not None and value["meters"]:
+        raise vol.Invalid("a share group splits its common meters' cost or a fixed monthly "
+                          "amount, not both", path=["amount"])
+    if value.get("split") == "ratios":
+        if not value.get("ratios"):
+            raise vol.Invalid("split: ratios needs ratios: {account: weight, ...}",
+                              path=["ratios"])
+        if not value.get("members") and not value.get("tags"):
+            value["members"] = sorted(value["ratios"])
     if not value.get("members") and not value.get("tags"):
         raise vol.Invalid("a share group needs 'members' (account ids) or 'tags' "
                           "(accounts whose meters or selves carry them)", path=["members"])
     return value
 
+
+def positive_money(value: Any) -> Decimal:
+    """An amount to split: yuan above zero with at most 2 decimals."""
+    amount = cv.money(value)
+    if amount <= 0:
+        raise vol.Invalid(f"an amount to split is above 0, got {amount}")
+    return amount
+
+
+RATIOS_SCHEMA = vol.Schema({cv.identifier: cv.non_negative_decimal})
 
 SHARE_GROUP_SCHEMA = vol.All(cv.Strict({
     vol.Required("id"): cv.identifier,
@@ -81,6 +101,9 @@ SHARE_GROUP_SCHEMA = vol.All(cv.Strict({
     vol.Optional("period", default="monthly"): cv.one_of("monthly"),
     vol.Optional("wait_days", default=3): cv.non_negative_int,
     vol.Optional("post", default=True): cv.boolean,
+    vol.Optional("ratios", default={}): RATIOS_SCHEMA,
+    vol.Optional("invoices_only", default=False): cv.boolean,
+    vol.Optional("amount"): positive_money,
 }), _group)
 
 SHARE_GROUPS_SCHEMA = cv.ListOf(SHARE_GROUP_SCHEMA, unique="id")
@@ -103,6 +126,9 @@ class ShareGroup:
     name: str = ""
     wait_days: int = 3
     post: bool = True
+    ratios: Mapping[str, Decimal] = field(default_factory=dict)
+    invoices_only: bool = False  # no common meter: it splits invoices (see invoice_split)
+    amount: Decimal | None = None  # a fixed monthly cost split instead of a meter's
 
     @classmethod
     def from_config(cls, entry: Mapping[str, Any], catalog: Catalog | None = None) -> ShareGroup:
@@ -114,7 +140,10 @@ class ShareGroup:
         return cls(id=entry["id"], split=entry["split"], meters=tuple(meters),
                    members=tuple(entry.get("members") or ()), tags=dict(entry.get("tags") or {}),
                    tariff=entry.get("tariff"), name=entry.get("name") or entry["id"],
-                   wait_days=int(entry.get("wait_days", 3)), post=bool(entry.get("post", True)))
+                   wait_days=int(entry.get("wait_days", 3)), post=bool(entry.get("post", True)),
+                   ratios=dict(entry.get("ratios") or {}),
+                   invoices_only=bool(entry.get("invoices_only", False)),
+                   amount=entry.get("amount"))
 
 
 def resolve_members(members: Iterable[str], tags: Mapping[str, str],
@@ -246,7 +275,7 @@ def allocate(group: ShareGroup, period: Period, cost: Decimal,
     weights: dict[str, Fraction] = {}
     for account_id, (basis, days) in bases.items():
         weight = Fraction(basis)
-        if group.split != "consumption":
+        if group.split not in FIXED_SPLITS:
             weight *= Fraction(days, period.days)
         weights[account_id] = weight
     if not weights:
@@ -289,8 +318,14 @@ class ShareCalculator:
 
     async def allocation(self, group: ShareGroup, period: Period) -> Allocation:
         """The group's allocation for a period (pure: the same data gives the same result)."""
+        if not group.meters and group.amount is not None:
+            members = self.members(group)
+            bases = await self._bases(group, members, "", period)
+            return Allocation(group.id, period, group.split, (), group.amount,
+                              allocate(group, period, group.amount, bases))
         if not group.meters:
-            raise ShareError(f"share group '{group.id}' has no common meter")
+            raise ShareError(f"share group '{group.id}' has no common meter (it splits "
+                             "invoices: meterhub share split)")
         commons = [self._meter(group, meter_id) for meter_id in group.meters]
         members = self.members(group)
         priced: list[tuple[str, ChargeLine]] = []
@@ -380,6 +415,11 @@ class ShareCalculator:
                 basis = Decimal(account.persons)
             elif group.split == "equal":
                 basis = Decimal(1)
+            elif group.split == "ratios":
+                if account_id not in group.ratios:
+                    raise ShareError(f"share group '{group.id}' splits by ratios, but "
+                                     f"account '{account_id}' has none")
+                basis = group.ratios[account_id]
             else:
                 basis = ZERO
                 for meter in self.catalog.of_account(account_id):

@@ -20,6 +20,7 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 __all__ = [
+    "BAND_SHARE",
     "FEN",
     "ChargeLine",
     "Occupancy",
@@ -34,6 +35,9 @@ __all__ = [
 ]
 
 FEN = Decimal("0.01")
+# ``Usage.registers[BAND_SHARE + band]``: a band's weight in an instant usage whose bands a
+# re-pricing knows only as shares (a move-out re-tiers a tier period's usage that way).
+BAND_SHARE = "band:"
 
 
 def round_fen(amount: Decimal) -> Decimal:
@@ -46,7 +50,9 @@ class Usage:
     """Consumption of one meter over [start, end): the quantity, and per-register deltas.
 
     ``registers`` holds the meter's own tariff-register deltas (``energy_import_t1``..``t4``)
-    when it counts TOU itself; ``sources`` names what produced it (reading ids), for tracing.
+    when it counts TOU itself, and on an instant usage may carry ``band:<name>`` weights
+    (``BAND_SHARE``): a tariff pricing tiers per band spreads the quantity over those bands;
+    ``sources`` names what produced it (reading ids), for tracing.
     A usage spread over several TOU segments is apportioned linearly in time.
     """
 
@@ -102,7 +108,10 @@ class ChargeLine:
 
 
 # Consumption already used in a tier period before the usage being priced:
-# ``history(tier_period_start) -> quantity``.
+# ``history(tier_period_start) -> quantity``. A history may also have a method
+# ``before(tier_period_start, month_first_day) -> quantity``: what the tier period had used
+# before that local month (crossing-month rules ask it; without it the usage priced is taken
+# to start its month).
 TierHistory = Callable[[date], Decimal]
 
 

@@ -30,8 +30,8 @@ from ..events import EVENT_CALENDAR_UNKNOWN_YEAR
 from ..hookspecs import hookimpl
 from ..metering.config import meter_kind
 from ..util.calendar import CALENDAR_SCHEMA, Calendar, holidays_version, newest_official_year
-from .periods import ONE_DAY, BillPeriod, anchor, local_midnight
-from .tariff import Occupancy, Tariff, TariffError, TierHistory, Usage, round_fen
+from .periods import ONE_DAY, BillPeriod, anchor, local_midnight, period_of
+from .tariff import ChargeLine, Occupancy, Tariff, TariffError, TierHistory, Usage, round_fen
 
 if TYPE_CHECKING:
     from ..config import HubConfig
@@ -242,8 +242,9 @@ def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     quote.add_argument("--used", type=_used_arg, metavar="QUANTITY", default=Decimal(0),
                        help="already used in the tier period of the first interval")
     quote.add_argument("--period", type=_period_arg, metavar="START:END",
-                       help="the bill period (dates, END its last day, at most one month): "
-                            "adds its fixed fees and minimum charge as a bill does")
+                       help="the bill period (dates, END its last day, up to a year of bill "
+                            "months): adds each month's fixed fees and minimum charge as a "
+                            "bill does")
     quote.add_argument("--move-in", type=_date_arg, metavar="DATE",
                        help="with --period: the tenant's move-in (pro-rates fees, minimum "
                             "and tier thresholds)")
@@ -379,14 +380,26 @@ def _plain(number: Decimal) -> str:
     return format(number.normalize(), "f")
 
 
+class _QuoteHistory:
+    """``--used``: what the tier period of the first row used before it (and before its
+    month: a quote's rows start their month); later tier periods start from nothing."""
+
+    def __init__(self, used: Decimal) -> None:
+        self.used = used
+        self.first: date | None = None
+
+    def __call__(self, period_start: date) -> Decimal:
+        if self.first is None:
+            self.first = period_start
+        return self.used if period_start == self.first else Decimal(0)
+
+    def before(self, period_start: date, _month: date) -> Decimal:
+        """What the period used before the month (the same: the rows start their month)."""
+        return self(period_start)
+
+
 def _history(used: Decimal) -> TierHistory:
-    asked: list[date] = []
-
-    def history(period_start: date) -> Decimal:
-        asked.append(period_start)
-        return used if len(asked) == 1 else Decimal(0)
-
-    return history
+    return _QuoteHistory(used)
 
 
 def _date_arg(text: str) -> date:
@@ -396,33 +409,47 @@ def _date_arg(text: str) -> date:
         raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-03-01") from None
 
 
+MAX_QUOTE_MONTHS = 12  # a year of bill months: every tier period of a yearly tariff
+
+
 def _period_arg(text: str) -> BillPeriod:
-    """``START:END`` (ISO dates, END the period's last day) as a bill period."""
+    """``START:END`` (ISO dates, END the period's last day) as a bill period (a year at most)."""
     start_text, sep, end_text = text.partition(":")
     if not sep:
         raise argparse.ArgumentTypeError(
             f"{text!r} is not a period like 2026-03-01:2026-03-31 (START:END, END its last day)")
     start, last = _date_arg(start_text.strip()), _date_arg(end_text.strip())
-    # the longest bill period from ``start``: settlement day 31 from a short month's last day
-    month_end = max(anchor(start.year, start.month + 1, day) - ONE_DAY
-                    for day in range(start.day, 32)
-                    if anchor(start.year, start.month, day) == start)
-    if not start <= last <= month_end:
+    # the longest period from ``start``: settlement day 31 from a short month's last day
+    limit = max(anchor(start.year, start.month + MAX_QUOTE_MONTHS, day) - ONE_DAY
+                for day in range(start.day, 32)
+                if anchor(start.year, start.month, day) == start)
+    if not start <= last <= limit:
         raise argparse.ArgumentTypeError(
-            f"a bill period ends on or after its start and lasts at most one month: from "
-            f"{start} it ends by {month_end}, got {last}")
+            f"a quoted period ends on or after its start and lasts at most "
+            f"{MAX_QUOTE_MONTHS} bill months: from {start} it ends by {limit}, got {last}")
     return BillPeriod(start, last + ONE_DAY)
 
 
 def settlement_day_of(period: BillPeriod) -> int:
-    """The settlement day a quoted period stands for: the one whose period from its start
-    ends on its last day (30 June – 30 July: 31), else the day of its start."""
+    """The settlement day a quoted period stands for: the one whose bill months from its
+    start end on its last day (30 June – 30 July: 31), else the day of its start."""
     start = period.start
     for day in range(start.day, 32):
-        if anchor(start.year, start.month, day) == start \
-                and anchor(start.year, start.month + 1, day) == period.end:
+        if anchor(start.year, start.month, day) == start and any(
+                anchor(start.year, start.month + months, day) == period.end
+                for months in range(1, MAX_QUOTE_MONTHS + 1)):
             return day
     return start.day
+
+
+def bill_months(period: BillPeriod, settlement_day: int) -> list[BillPeriod]:
+    """The bill periods a quoted period holds, the last one cut at its end."""
+    out: list[BillPeriod] = []
+    current = period_of(period.start, settlement_day)
+    while current.start < period.end:
+        out.append(BillPeriod(max(current.start, period.start), min(current.end, period.end)))
+        current = period_of(current.end, settlement_day)
+    return out
 
 
 def usage_in_period(usage: Sequence[Usage], period: BillPeriod, tz: tzinfo) -> list[Usage]:
@@ -444,37 +471,92 @@ def usage_in_period(usage: Sequence[Usage], period: BillPeriod, tz: tzinfo) -> l
     return out
 
 
+class _RunningHistory:
+    """``--used`` plus what the quote's earlier bill months used (by month, as charging
+    keeps it), for a quote that prices its months one by one."""
+
+    def __init__(self, base: TierHistory, tier_period: str | None, tz: tzinfo) -> None:
+        from .charging import TierUsage
+
+        self.base = base
+        self.tier_period = tier_period
+        self.usage = TierUsage({}, tz)
+
+    def __call__(self, period_start: date) -> Decimal:
+        return self.base(period_start) + self.usage.history(self.tier_period)(period_start)
+
+    def before(self, period_start: date, month: date) -> Decimal:
+        """What the tier period used before ``month``."""
+        earlier: Any = self.usage.history(self.tier_period)
+        used: Decimal = self.base(period_start) + earlier.before(period_start, month)
+        return used
+
+
+def _rows(lines: Sequence[ChargeLine], month: BillPeriod | None) -> list[dict[str, Any]]:
+    return [{
+        "component": line.component, "key": line.key, "quantity": _plain(line.quantity),
+        "unit": line.unit, "unit_price": str(line.unit_price),
+        "amount": str(round_fen(line.amount)),
+        "price_from": line.price_from.isoformat() if line.price_from else None,
+        **({"period": month.start.isoformat()} if month is not None else {}),
+    } for line in lines]
+
+
+def _with_fees(tariff: Tariff, lines: list[ChargeLine], period: BillPeriod,
+               settlement_day: int, occupancy: Occupancy | None) -> list[ChargeLine]:
+    from .bills import period_fees
+
+    fees, minimum = period_fees(tariff, period, settlement_day, occupancy, lines)
+    return [*lines, *fees, *([minimum] if minimum is not None else [])]
+
+
 def quote(tariff: Tariff, usage: Sequence[Usage], history: TierHistory | None = None, *,
           period: BillPeriod | None = None,
           occupancy: Occupancy | None = None) -> dict[str, Any]:
     """Price usage and round each line half-up to the fen: what ``tariff quote`` prints.
 
-    With ``period``, the period's fixed fees and minimum charge follow the usage lines, as a
-    bill has them (pro-rated by ``occupancy``, which also pro-rates tier thresholds).
+    With ``period``, each bill month's fixed fees and minimum charge follow its usage lines,
+    as a bill has them (pro-rated by ``occupancy``, which also pro-rates tier thresholds); a
+    period of several bill months prices them one after the other, tiers counting on, each
+    line naming its month.
     """
-    lines = tariff.charges(usage, history=history or _history(Decimal(0)),
-                           occupancy=occupancy)
-    if period is not None:
-        from .bills import period_fees
-
-        fees, minimum = period_fees(tariff, period, settlement_day_of(period), occupancy,
-                                    lines)
-        lines = [*lines, *fees, *([minimum] if minimum is not None else [])]
-    rows = [{
-        "component": line.component, "key": line.key, "quantity": _plain(line.quantity),
-        "unit": line.unit, "unit_price": str(line.unit_price),
-        "amount": str(round_fen(line.amount)),
-        "price_from": line.price_from.isoformat() if line.price_from else None,
-    } for line in lines]
-    total = sum((round_fen(line.amount) for line in lines), Decimal("0.00"))
+    base = history or _history(Decimal(0))
     result: dict[str, Any] = {"tariff": tariff.id, "type": tariff.type, "unit": tariff.unit}
-    if period is not None:
-        result["period"] = {
-            "start": period.start.isoformat(), "end": period.last_day.isoformat(),
-            "move_in": occupancy.move_in.isoformat() if occupancy and occupancy.move_in
-            else None,
-            "move_out": occupancy.move_out.isoformat() if occupancy and occupancy.move_out
-            else None}
+    if period is None:
+        priced = tariff.charges(usage, history=base, occupancy=occupancy)
+        rows = _rows(priced, None)
+        total = sum((round_fen(line.amount) for line in priced), Decimal("0.00"))
+        return {**result, "lines": rows, "total": str(total)}
+    from .charging import slice_usage
+
+    day = settlement_day_of(period)
+    months = bill_months(period, day)
+    tz = usage[0].start.tzinfo if usage else None
+    running = _RunningHistory(base, getattr(tariff, "tier_period", None), tz or ZoneInfo("UTC"))
+    rows, totals = [], []
+    for month in months:
+        sliced: list[Usage] = []
+        if tz is not None:
+            start, end = local_midnight(month.start, tz), local_midnight(month.end, tz)
+            sliced = [slice_usage(item, start, end) for item in usage
+                      if item.start < end and (item.end > start or item.start == start)]
+        lines = tariff.charges(sliced, history=running, occupancy=occupancy)
+        for item in sliced:
+            running.usage.add(item, 1)
+        lines = _with_fees(tariff, lines, month, day, occupancy)
+        rows.extend(_rows(lines, month if len(months) > 1 else None))
+        totals.append((month, sum((round_fen(line.amount) for line in lines),
+                                  Decimal("0.00"))))
+    result["period"] = {
+        "start": period.start.isoformat(), "end": period.last_day.isoformat(),
+        "move_in": occupancy.move_in.isoformat() if occupancy and occupancy.move_in else None,
+        "move_out": occupancy.move_out.isoformat() if occupancy and occupancy.move_out
+        else None}
+    if len(months) > 1:
+        result["months"] = [{"start": month.start.isoformat(),
+                             "end": month.last_day.isoformat(), "total": str(amount)}
+                            for month, amount in totals]
+    total = sum((amount for _month, amount in totals), Decimal("0.00"))
     return {**result, "lines": rows, "total": str(total)}
 
 

@@ -18,11 +18,13 @@ __all__ = [
     "EVENT_ALARM_CLEARED",
     "EVENT_DTU_OFFLINE",
     "EVENT_DTU_ONLINE",
+    "EVENT_LINK_ALARM",
     "EVENT_METER_OFFLINE",
     "EVENT_METER_ONLINE",
     "EVENT_READING",
     "EVENT_READ_FAILED",
     "EVENT_TYPES",
+    "LINK_ALARM",
     "METER_OFFLINE",
     "METER_ONLINE",
     "READING",
@@ -30,6 +32,7 @@ __all__ = [
     "AlarmData",
     "DtuOfflineData",
     "DtuOnlineData",
+    "LinkAlarmData",
     "MeterOfflineData",
     "MeterOnlineData",
     "ReadFailedData",
@@ -49,6 +52,7 @@ EVENT_METER_ONLINE: Final = "meter_online"
 EVENT_METER_OFFLINE: Final = "meter_offline"
 EVENT_ALARM: Final = "alarm"
 EVENT_ALARM_CLEARED: Final = "alarm_cleared"
+EVENT_LINK_ALARM: Final = "link_alarm"
 
 
 class ReadingData(TypedDict):
@@ -145,8 +149,27 @@ DTU_ONLINE = EventType(EVENT_DTU_ONLINE, DtuOnlineData, "A DTU (4G/Wi-Fi modem w
 DTU_OFFLINE = EventType(EVENT_DTU_OFFLINE, DtuOfflineData, "A DTU's connection was lost or "
                         "closed: its meters cannot be read", "metering (DTU links)")
 
+
+
+class LinkAlarmData(TypedDict):
+    """``link_alarm``."""
+
+    link: str
+    kind: str  # dtu_conflict, registration_refused, source_refused, connection_flood, push_refused
+    peer: str  # the address the attempt came from (host:port)
+    message: str  # one line saying what was refused and why
+    dtu: NotRequired[str]  # the DTU (or NB-IoT device) the attempt claimed to be
+    live_peer: NotRequired[str]  # dtu_conflict: the address of the live DTU that was kept
+
+
+LINK_ALARM = EventType(EVENT_LINK_ALARM, LinkAlarmData, "Something tried to take over or "
+                       "flood a link and was refused: a second DTU claiming a live DTU's id, "
+                       "a wrong registration secret, a source outside the allowed networks, "
+                       "a flood of idle connections, a forged platform push",
+                       "metering (DTU links, NB-IoT pushes)")
+
 EVENT_TYPES: Final[tuple[EventType, ...]] = (
     READING, READ_FAILED, METER_ONLINE, METER_OFFLINE, ALARM, ALARM_CLEARED, DTU_ONLINE,
-    DTU_OFFLINE,
+    DTU_OFFLINE, LINK_ALARM,
 )
 

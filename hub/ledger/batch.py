@@ -78,12 +78,13 @@ class Batch:
 
     def append(self, request: PostRequest, fen: int) -> EntryRow:
         """Add an entry (already checked) and move the working balance."""
+        operator, detail = request.authored()
         return self.add(
             request.account_id, str(request.kind), fen, request.key,
             request.context or Context(origin="ledger"),
             period=request.period.isoformat() if request.period else None,
-            meter_id=request.meter_id, detail=request.detail_text(),
-            reverses=request.reverses, reason=request.reason, operator=request.operator)
+            meter_id=request.meter_id, detail=detail,
+            reverses=request.reverses, reason=request.reason, operator=operator)
 
     def add(self, account: str, kind: str, fen: int, key: str, context: Context, *,
             period: str | None = None, meter_id: str | None = None,

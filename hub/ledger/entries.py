@@ -245,3 +245,14 @@ class PostRequest:
         if self.detail_json is not None:
             return self.detail_json
         return dumps(dict(self.detail), separators=(",", ":")) if self.detail else None
+
+    def authored(self) -> tuple[str | None, str | None]:
+        """(operator, detail text) as stored: the operator is the context's authenticated
+        user when there is one; a different name the caller typed stays as a note."""
+        user = self.context.user_id if self.context else None
+        if user is None:
+            return self.operator, self.detail_text()
+        if self.operator and self.operator != user and self.detail_json is None:
+            detail = {**(self.detail or {}), "operator_note": self.operator}
+            return user, dumps(detail, separators=(",", ":"))
+        return user, self.detail_text()

@@ -5,10 +5,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 from typing import Any
 
 from ..bootstrap import prepare
-from ..client import HubClient, HubRefused, HubUnreachable
+from ..client import DATA_HELP, HubClient, HubRefused, HubUnreachable
 
 
 def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -21,6 +22,7 @@ def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
                       help="read every meter with this tag (repeatable: all must match)")
     read.add_argument("--link", help="read every meter on this link")
     read.add_argument("--port", type=int, help="the hub's HTTP port (default: from config)")
+    read.add_argument("--data", metavar="DIR", type=Path, help=DATA_HELP)
     read.set_defaults(func=cmd_read)
 
 
@@ -45,7 +47,8 @@ def cmd_read(args: argparse.Namespace) -> int:
     if not data:
         print("error: name meters, or use --tag / --link", file=sys.stderr)
         return 1
-    client = HubClient(prepare(args.config).config, args.port)
+    client = HubClient(prepare(args.config, data_dir=getattr(args, "data", None)).config,
+                       args.port)
     try:
         result = client.call_service("meter", "read", data) or {}
     except (HubRefused, HubUnreachable) as err:

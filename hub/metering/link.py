@@ -10,15 +10,19 @@ whose meters sleep (NB-IoT) cannot hand out a transport: it keeps their commands
 from __future__ import annotations
 
 import abc
+import logging
+import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Final
 
+from ..core import Context
+from ..events import EVENT_LINK_ALARM
 from .model import Command, MeterModel, MeterRef, ReadResult, Transport
 
 if TYPE_CHECKING:
-    from ..core import Context, Hub
+    from ..core import Hub
 
 __all__ = [
     "DownlinkQueue",
@@ -27,7 +31,18 @@ __all__ = [
     "LinkType",
     "LinkUnavailable",
     "UplinkHandler",
+    "host_of",
 ]
+
+_LOGGER = logging.getLogger(__name__)
+
+ALARM_REPEAT: Final = 600.0  # seconds before the same link alarm (kind, DTU, host) fires again
+MAX_ALARM_KEYS: Final = 1024  # (kind, DTU, host) remembered for the repeat bound
+
+
+def host_of(peer: str) -> str:
+    """The host part of a ``host:port`` peer address."""
+    return peer.rsplit(":", 1)[0] if ":" in peer else peer
 
 
 class LinkUnavailable(Exception):
@@ -104,6 +119,7 @@ class Link(abc.ABC):
         self.on_uplink: UplinkHandler | None = None
         # where this link is written, for messages: links[2] (set by the metering service)
         self.config_key = "links"
+        self._alarmed: dict[tuple[str, str, str], float] = {}
 
     def setting(self, key: str) -> str:
         """Where one of this link's settings is changed: ``links[2].listen in hub.yaml:
@@ -146,6 +162,37 @@ class Link(abc.ABC):
     @property
     def online(self) -> bool:
         """Whether the link can carry requests now."""
+        return True
+
+    def reading_quality(self, meter: MeterRef) -> Mapping[str, Any]:
+        """What a reading taken through this link now must carry in its quality (a DTU
+        that moved to a new address adds ``link_moved``); empty for most links."""
+        return {}
+
+    def alarm(self, kind: str, peer: str, message: str, *, source: str | None = None,
+              **data: str) -> bool:
+        """Log and count an attack on the link, and fire ``link_alarm``.
+
+        The same kind from the same source (default: the peer's host; ``"*"`` for an attack
+        from many hosts at once) about the same DTU fires at most once in ``ALARM_REPEAT``
+        seconds (later ones are counted and logged at debug level), so a flood of attempts
+        is not a flood of notifications. True when the alarm fired.
+        """
+        counts = self.stats.extra.setdefault("link_alarms", {})
+        counts[kind] = counts.get(kind, 0) + 1
+        key = (kind, data.get("dtu", ""), source or host_of(peer))
+        now = time.monotonic()
+        last = self._alarmed.get(key)
+        if last is not None and now - last < ALARM_REPEAT:
+            _LOGGER.debug("Link %s: %s from %s again: %s", self.id, kind, peer, message)
+            return False
+        if len(self._alarmed) >= MAX_ALARM_KEYS and key not in self._alarmed:
+            del self._alarmed[min(self._alarmed, key=self._alarmed.__getitem__)]
+        self._alarmed[key] = now
+        _LOGGER.warning("Link %s: %s from %s: %s", self.id, kind, peer, message)
+        self.hub.bus.fire(EVENT_LINK_ALARM, {"link": self.id, "kind": kind, "peer": peer,
+                                             "message": message, **data},
+                          context=Context(origin=f"link:{self.id}"))
         return True
 
     def status(self) -> dict[str, Any]:

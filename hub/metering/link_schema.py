@@ -7,6 +7,7 @@ Public API for link plugins: build a link type's schema from :data:`SERIAL_KEYS`
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from datetime import timedelta
 from decimal import Decimal
@@ -22,6 +23,8 @@ __all__ = [
     "baud",
     "bits_per_byte",
     "host_port",
+    "in_networks",
+    "network",
     "parity",
     "short_duration",
     "stop_bits",
@@ -98,6 +101,26 @@ SERIAL_KEYS: dict[Any, Any] = {
     vol.Optional("data_bits", default=8): vol.All(cv.positive_int, vol.Range(min=5, max=8)),
     vol.Optional("stop_bits", default=1.0): stop_bits,
 }
+
+
+def network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
+    """A source network in CIDR form (``10.0.0.0/8``, ``192.168.1.7``, ``2001:db8::/32``)."""
+    text = cv.string(value).strip()
+    try:
+        return ipaddress.ip_network(text, strict=False)
+    except ValueError:
+        raise vol.Invalid(f"expected a network like 10.0.0.0/8 or an address like "
+                          f"192.168.1.7, got {cv.show_value(value)}") from None
+
+
+def in_networks(host: str, networks: Any) -> bool:
+    """Whether ``host`` (an IP address, IPv6 maybe in brackets) is inside one of
+    ``networks`` (validated by :func:`network`); a host that is no address is not."""
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return False
+    return any(address in net for net in networks)
 
 
 def _optional(key: str, default: timedelta | None) -> vol.Optional:

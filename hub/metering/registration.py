@@ -14,6 +14,7 @@ Public API for DTU links: :class:`Registration` (from ``register:``), :class:`St
 from __future__ import annotations
 
 import abc
+import hmac
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -32,6 +33,7 @@ __all__ = [
     "MatchOutcome",
     "Matcher",
     "Registration",
+    "SecretFormat",
     "StreamFilter",
     "build_matcher",
     "hex_bytes",
@@ -279,6 +281,45 @@ class StreamFilter:
         return tail
 
 
+class SecretFormat:
+    """Where a DTU's registration secret sits in its registration packet: ``{id},{secret}``.
+
+    The packet must start with the id (what the matchers recognise); the format's text
+    between ``{id}`` and ``{secret}``, and after ``{secret}``, is literal.
+    """
+
+    def __init__(self, template: str) -> None:
+        self.template = template
+        self.between, _, self.after = template[len("{id}"):].partition("{secret}")
+
+    def tail(self, secret: str) -> bytes:
+        """The bytes that must follow the id: separator, secret, end."""
+        return f"{self.between}{secret}{self.after}".encode()
+
+    def check(self, data: bytes, match: Match, secret: str) -> MatchOutcome:
+        """The match extended by the secret; NEED_MORE while too few bytes; None if wrong.
+
+        Whether bytes are missing is judged by their number only, never by their content,
+        so how the hub waits tells nothing about the secret.
+        """
+        tail = self.tail(secret)
+        rest = data[len(match.raw):len(match.raw) + len(tail)]
+        if len(rest) < len(tail):
+            return NEED_MORE
+        if hmac.compare_digest(rest, tail):
+            return Match(match.dtu_id, match.raw + tail)
+        return None
+
+
+def secret_format(value: Any) -> str:
+    """A registration packet template with one ``{id}`` at its start and one ``{secret}``."""
+    text = cv.string(value)
+    if not text.startswith("{id}") or text.count("{id}") != 1 or text.count("{secret}") != 1:
+        raise vol.Invalid(f"expected a template starting with {{id}} and holding {{secret}} "
+                          f"once, like '{{id}},{{secret}}', got {cv.show_value(value)}")
+    return text
+
+
 # --- YAML --------------------------------------------------------------------------------
 
 def matcher_spec(value: Any) -> Any:
@@ -335,4 +376,6 @@ REGISTER_SCHEMA = cv.Strict({
         cv.ListOf(matcher_spec, allow_single=True), vol.Length(min=1)),
     vol.Optional("mode", default="once"): cv.one_of("once", "prefix", "both"),
     vol.Optional("timeout", default=10): cv.duration,
+    vol.Optional("secret"): cv.string,
+    vol.Optional("secret_format", default="{id},{secret}"): secret_format,
 })

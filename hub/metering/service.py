@@ -303,7 +303,8 @@ class MeteringService:
                     continue
                 elapsed = asyncio.get_running_loop().time() - started
                 return self._accept(meter, result, source, context,
-                                    {"attempts": attempt + 1, "seconds": round(elapsed, 3)},
+                                    {"attempts": attempt + 1, "seconds": round(elapsed, 3),
+                                     **meter.link.reading_quality(meter.ref)},
                                     durable=durable)
         self._failure(meter, last_error, source, context, retries + 1)
         raise ReadFailed(f"meter {meter_id}: {last_error}")

@@ -332,6 +332,15 @@ def _why_missing(control: Control, data: Mapping[str, Any]) -> str:
     return f"account_id: no meter of account {data['account_id']} has ever been cut off"
 
 
+def _operator(call: ServiceCall) -> str | None:
+    """Who sets or releases a hold: the authenticated user, with a different name the
+    caller typed kept beside it as a note (``@cli (wang)``); without a user, what was typed."""
+    user, typed = call.context.user_id, call.data.get("operator")
+    if user and typed and typed != user:
+        return f"{user} ({typed})"
+    return user or typed
+
+
 def register_services(hub: Hub, control: Control) -> None:
     """meter.trip / close / valve / why, account.hold / release_hold."""
 
@@ -380,7 +389,7 @@ def register_services(hub: Hub, control: Control) -> None:
             # 保电 suspends collection: it must end by itself, not be forgotten for ever
             raise ServiceValidationError("account.hold", [
                 "until: a keep-on hold (保电) needs an end date (force-off holds may be open)"])
-        operator = data.get("operator") or call.context.user_id
+        operator = _operator(call)
         try:
             row = await control.holds.set(account_id, HoldKind(data["kind"]), data["reason"],
                                           data.get("until"), operator, call.context)
@@ -403,7 +412,7 @@ def register_services(hub: Hub, control: Control) -> None:
         if not control.holds.open_rows(account_id):
             raise ServiceValidationError("account.release_hold", [
                 f"account_id: account {account_id} has no hold"])
-        operator = data.get("operator") or call.context.user_id
+        operator = _operator(call)
         try:
             released = await control.holds.release(account_id, operator,
                                                    data["reason"] or None, call.context)

@@ -144,7 +144,8 @@ def call_service(args: argparse.Namespace, domain: str, service: str,
     """POST a service call to the running hub; print its answer as JSON (exit 1 if refused)."""
     from ..bootstrap import prepare
 
-    client = HubClient(prepare(args.config).config, args.port)
+    client = HubClient(prepare(args.config, data_dir=getattr(args, "data", None)).config,
+                       args.port)
     try:
         response = client.call_service(domain, service, data)
     except HubRefused as err:

@@ -95,7 +95,8 @@ class HoldBook:
         old = self._open.get(account_id, [])
         self._open[account_id] = [row]
         _LOGGER.warning("Account %s: %s hold set by %s until %s: %s", account_id, kind,
-                        operator or "?", until.isoformat() if until else "released", reason)
+                        operator or context.author or "?",
+                        until.isoformat() if until else "released", reason)
         self.hub.bus.fire(EVENT_HOLD_SET, {
             "account_id": account_id, "hold_id": row.hold_id, "kind": str(kind),
             "reason": reason, "until": until.isoformat() if until else None,

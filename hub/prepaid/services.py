@@ -65,13 +65,13 @@ ADJUST_SCHEMA = vol.Schema({
     vol.Required("account_id"): cv.identifier,
     vol.Required("amount"): cv.money,
     vol.Required("reason"): _text,
-    vol.Required("operator"): _text,
+    vol.Optional("operator"): _text,  # the logged-in user is the author; this is a note
     vol.Optional("reference"): _reference,
 })
 REVERSE_SCHEMA = vol.Schema({
     vol.Required("entry_id"): vol.All(cv.string, vol.Length(min=1)),
     vol.Required("reason"): _text,
-    vol.Required("operator"): _text,
+    vol.Optional("operator"): _text,
 })
 EMERGENCY_SCHEMA = vol.Schema({
     vol.Required("account_id"): cv.identifier,
@@ -106,6 +106,13 @@ def _same_payment(service: str, result: PostResult, account_id: str, amount: Dec
                               f"{abs(entry.amount)} on account '{entry.account_id}' "
                               f"(entry {entry.id}); a repeated reference must be the same "
                               "payment")
+
+
+def _author(call: ServiceCall) -> str:
+    """Who makes a manual entry: the authenticated user, else the ``operator`` written (an
+    automation's); the ledger keeps a typed name that differs from the user as a note."""
+    typed = str(call.data.get("operator") or "").strip()
+    return typed if not call.context.user_id else (typed or call.context.user_id)
 
 
 def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
@@ -168,7 +175,8 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         amount: Decimal = data["amount"]
         if not amount:
             raise refuse("adjust", "amount: an adjustment must not be 0.00")
-        if not data["reason"].strip() or not data["operator"].strip():
+        operator = _author(call)
+        if not data["reason"].strip() or not operator:
             raise refuse("adjust", "reason and operator: both are required and not blank")
         if abs(amount) > account.max_recharge:
             raise refuse("adjust", f"amount: {amount} is beyond the account's limit of "
@@ -178,7 +186,7 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         try:
             result = await ledger.post(account.id, EntryKind.ADJUSTMENT, amount,
                                        key=f"adjust:{reference}", context=call.context,
-                                       reason=data["reason"], operator=data["operator"])
+                                       reason=data["reason"], operator=operator)
         except LedgerError as err:
             raise refuse("adjust", str(err)) from None
         _same_payment("adjust", result, account.id, amount, reference)
@@ -187,11 +195,12 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
     async def reverse(call: ServiceCall) -> dict[str, Any]:
         """Reverse (冲正) a wrong entry: post its opposite, once."""
         data = call.data
-        if not data["reason"].strip() or not data["operator"].strip():
+        operator = _author(call)
+        if not data["reason"].strip() or not operator:
             raise refuse("reverse", "reason and operator: both are required and not blank")
         try:
             result = await ledger.reverse(data["entry_id"], reason=data["reason"],
-                                          operator=data["operator"], context=call.context)
+                                          operator=operator, context=call.context)
         except LedgerError as err:
             raise refuse("reverse", f"entry_id: {err}") from None
         return answer(ledger, result)

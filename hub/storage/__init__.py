@@ -26,6 +26,7 @@ from .model import (
     SeriesPoint,
 )
 from .queries import automation as automation_queries
+from .queries.auth import AuditFilter, AuthStore, SessionRow, TokenRow, UserRow
 from .queries.automation import WaitRow
 from .queries.commands import CommandConflict, CommandNotFound
 from .queries.control import ControlCommand, ControlStore, HoldRow, ScheduleRow
@@ -51,7 +52,9 @@ if TYPE_CHECKING:
 __all__ = [
     "STORAGE_SCHEMA",
     "AppliedValues",
+    "AuditFilter",
     "AuditRow",
+    "AuthStore",
     "BackupInfo",
     "BillRow",
     "ChargeStateRow",
@@ -71,12 +74,15 @@ __all__ = [
     "ReadingStatus",
     "ScheduleRow",
     "SeriesPoint",
+    "SessionRow",
     "Storage",
     "StorageError",
     "StorageFull",
     "StorageSettings",
     "StorageUnavailable",
+    "TokenRow",
     "Transaction",
+    "UserRow",
     "WaitRow",
     "audit_file",
     "automation_queries",

@@ -48,4 +48,5 @@ CODE_WRAP: Final = "w"  # counted across a rollover; followed by the modulus dig
 CODE_QUARANTINED: Final = "q"  # spike or unexplained drop: not counted, not a baseline
 CODE_JITTER: Final = "j"  # tiny backward step: ignored, the baseline stays
 CODE_SIGNED: Final = "s"  # a signed register (combined energy): kept as read, never counted
+CODE_SUSPECT: Final = "x"  # quarantined, and came through a DTU that moved: never confirms
 

@@ -29,6 +29,7 @@ VERDICT_NAMES: dict[str, str] = {
     "q": "quarantined",
     "j": "jitter",
     "s": "signed",
+    "x": "suspect",
 }
 
 
@@ -77,6 +78,7 @@ class PendingReading:
     values: tuple[tuple[str, Decimal], ...]
     signed: tuple[tuple[str, Decimal], ...] = ()  # signed registers: kept, never counted
     flagged: tuple[tuple[str, str], ...] = ()  # points left out: (name, why)
+    suspect: bool = False  # came through a DTU that moved (quality ``link_moved``)
     future: asyncio.Future[ReadingOutcome] | None = None
     outcome: ReadingOutcome | None = None
 
@@ -92,7 +94,8 @@ class PendingReading:
                    SOURCE_CODES.get(reading.source, 0), reading.link_id,
                    codec.dumps_cached(reading.status), codec.dumps_cached(quality),
                    codec.to_ms(reading.meter_time) if reading.meter_time else None,
-                   checked.registers, checked.values, checked.signed, checked.flagged)
+                   checked.registers, checked.values, checked.signed, checked.flagged,
+                   "link_moved" in quality)
 
 
 @dataclass(frozen=True, slots=True)

@@ -39,6 +39,7 @@ from .model import (
     SeriesPoint,
 )
 from .queries import commands, history
+from .queries.auth import AuthStore
 from .queries.control import ControlStore
 from .queries.money import MoneyStore
 from .queries.overrides import read_overrides, write_override
@@ -347,12 +348,17 @@ class Storage:
         """
         self._check_writable()
         async with self._writer.exclusive():
-            await self._wdb.run(transaction.begin, durable)
             try:
+                # inside the try: a caller cancelled while its BEGIN waits in the writer's
+                # thread still has it run there, and must roll it back
+                await self._wdb.run(transaction.begin, durable)
                 yield Transaction(self._wdb)
                 await self._wdb.run(transaction.commit, self.settings.synchronous)
             except BaseException:
-                await self._wdb.run(transaction.rollback, self.settings.synchronous)
+                # queued behind whatever the thread still runs for us; shielded, so a second
+                # cancellation cannot leave the connection in a transaction either
+                await asyncio.shield(self._wdb.run(transaction.rollback,
+                                                   self.settings.synchronous))
                 raise
 
     async def create_command(self, command_id: str, meter_id: str, command: str, *,
@@ -568,6 +574,17 @@ class Storage:
     async def automation_read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``work(conn)`` on a reader connection (committed data only)."""
         return await self._read(work)
+
+    # --- access: users, sessions, tokens --------------------------------------------
+
+    async def auth_write(self, work: Callable[[AuthStore], _T], durable: bool = True) -> _T:
+        """Run ``work(store)`` in one write transaction (users, sessions, tokens, their log)."""
+        async with self.transaction(durable=durable) as tx:
+            return await tx.run(lambda conn: work(AuthStore(conn)))
+
+    async def auth_read(self, work: Callable[[AuthStore], _T]) -> _T:
+        """Run ``work(store)`` on a reader connection (committed data only)."""
+        return await self._read(lambda conn: work(AuthStore(conn)))
 
     # --- runtime settings on top of YAML ----------------------------------------------
 

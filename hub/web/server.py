@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-import ipaddress
+import asyncio
 import json
 import logging
+import ssl
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -15,16 +16,23 @@ from aiohttp import web
 from meterhub_frontend import STATIC, TEMPLATES
 
 from .. import __version__
-from ..core import Context
-from ..exceptions import ServiceNotFound, ServiceValidationError
+from ..auth import SCOPED_SERVICES, Auth, may, right_of_service
+from ..exceptions import ServiceNotFound, ServiceValidationError, StartupRefused
 from ..listen import Listening, bind_tcp
 from ..util.jsonutil import dumps
-from .routes import HUB_KEY, is_self_authenticated
+from .access import MAX_BODY, Guard, json_error, machine_hosts
+from .login import AccessRoutes
+from .routes import HUB_KEY, allow, principal_of
+from .scope import ScopeIndex
 
 if TYPE_CHECKING:
     from ..core import Hub
 
 _LOGGER = logging.getLogger(__name__)
+
+IDLE_TIMEOUT = 30.0
+"""Seconds a connection may stay idle or take to send its request headers."""
+
 
 def json_response(value: Any, status: int = 200) -> web.Response:
     """A JSON response encoded with :func:`dumps`."""
@@ -40,16 +48,29 @@ class WebServer:
         self.runner: web.AppRunner | None = None
         self.port: int | None = None
         self.listening: Listening | None = None
+        self.idle_timeout = IDLE_TIMEOUT
+        self.machine_hosts: frozenset[str] | None = None  # looked up at start, off the loop
         self.templates = jinja2.Environment(
             loader=jinja2.FileSystemLoader(str(TEMPLATES)),
             autoescape=jinja2.select_autoescape(["html"]),
             enable_async=False,
         )
 
+    def _auth(self) -> Auth | None:
+        return self.hub.component("auth", Auth) if self.hub.has_component("auth") else None
+
     def build_app(self) -> web.Application:
         """Create the application with core routes and every plugin's routes."""
-        app = web.Application(middlewares=[self.guard])
+        config = self.hub.config
+        self.scopes = ScopeIndex(self.hub)
+        hosts = config.allowed_hosts if config.allowed_hosts is not None else self.machine_hosts
+        self.guard = Guard(self._auth(), self.scopes, allowed_hosts=hosts,
+                           configured_host=config.http_host,
+                           trusted_proxies=config.trusted_proxies)
+        app = web.Application(middlewares=[self.guard.middleware], client_max_size=MAX_BODY)
         app[HUB_KEY] = self.hub
+        app.add_routes(AccessRoutes(self.hub, self._auth(), self.guard,
+                                    self.templates).routes())
         app.add_routes([
             web.get("/", self.dashboard),
             web.get("/api/", self.api_status),
@@ -81,12 +102,32 @@ class WebServer:
         if self.listening is None:
             await self.bind()
         assert self.listening is not None
-        self.runner = web.AppRunner(self.build_app(), access_log=None)
+        # a connection idle that long, or whose request headers are still unfinished, is
+        # closed: slow clients cannot hold sockets open for ever
+        if self.hub.config.allowed_hosts is None:  # name lookups may take seconds on a Pi
+            self.machine_hosts = await asyncio.to_thread(machine_hosts,
+                                                         self.hub.config.http_host)
+        self.runner = web.AppRunner(self.build_app(), access_log=None,
+                                    keepalive_timeout=self.idle_timeout)
         await self.runner.setup()
+        context = self._ssl_context()
         for sock in self.listening.take():
-            await web.SockSite(self.runner, sock).start()
-        _LOGGER.info("Dashboard on http://%s:%s/", _display_host(self.hub.config.http_host),
-                     self.port)
+            await web.SockSite(self.runner, sock, ssl_context=context).start()
+        _LOGGER.info("Dashboard on %s://%s:%s/", "https" if context else "http",
+                     _display_host(self.hub.config.http_host), self.port)
+
+    def _ssl_context(self) -> ssl.SSLContext | None:
+        """TLS from ``http.ssl_certificate`` and ``http.ssl_key`` (None: plain HTTP)."""
+        config = self.hub.config
+        if config.ssl_certificate is None or config.ssl_key is None:
+            return None
+        context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+        try:
+            context.load_cert_chain(str(config.ssl_certificate), str(config.ssl_key))
+        except (OSError, ssl.SSLError) as err:
+            raise StartupRefused(f"http: ssl_certificate / ssl_key cannot be used "
+                                 f"({config.ssl_certificate}, {config.ssl_key}): {err}") from None
+        return context
 
     async def stop(self) -> None:
         """Stop serving; close a socket bound but never served."""
@@ -97,39 +138,35 @@ class WebServer:
             self.listening.close()
             self.listening = None
 
-    @web.middleware
-    async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
-        """Until user accounts exist: changes only from this machine (not from another site's
-        page in its browser) or with the API token."""
-        if is_self_authenticated(request.match_info.handler):
-            return await handler(request)  # type: ignore[no-any-return]
-        token = self.hub.config.api_token
-        if token and request.headers.get("Authorization") == f"Bearer {token}":
-            return await handler(request)  # type: ignore[no-any-return]
-        if request.method not in ("GET", "HEAD"):
-            if not _is_loopback(request.remote):
-                return json_response({"error": "changes need the API token "
-                                      "(Authorization: Bearer ...) or a request from the hub"},
-                                     status=403)
-            if _from_another_site(request):  # a page elsewhere, in a browser on the hub
-                return json_response({"error": "changes from another site's page need the "
-                                      "API token"}, status=403)
-        if token and request.path.startswith("/api/") and not _is_loopback(request.remote):
-            return json_response({"error": "the API needs the API token"}, status=401)
-        return await handler(request)  # type: ignore[no-any-return]
-
+    @allow(scoped=True)
     async def api_call_service(self, request: web.Request) -> web.Response:
-        """Call a service: JSON body = data; ``?return_response=1`` to get its answer."""
+        """Call a service: JSON body = data; ``?return_response=1`` to get its answer.
+
+        The caller's role must hold the service's right; a scoped caller may call only
+        services whose targets are checked, and only on its own meters and accounts (any
+        other target reads as unknown: 404, as for a service that does not exist)."""
         domain, service = request.match_info["domain"], request.match_info["service"]
+        principal = principal_of(request)
+        assert principal is not None  # the guard let no one else in
+        name = f"{domain}.{service}".lower()
+        if not self.hub.services.has(domain, service):
+            return json_response({"error": f"unknown service {name}"}, status=404)
+        if not may(principal.role, right_of_service(name)):
+            _LOGGER.warning("%s (%s) may not call %s", principal.user_id, principal.role, name)
+            return json_error(f"a {principal.role} may not call {name}", 403)
         try:  # numbers as exact Decimals: money never passes through a float
             data = (json.loads(await request.text(), parse_float=Decimal)
-                    if request.can_read_body else {})
+                    if request.body_exists else {})
         except ValueError:
             return json_response({"error": "the body is not valid JSON"}, status=400)
         if not isinstance(data, dict):
             return json_response({"error": "the body must be a JSON object"}, status=400)
+        if principal.scoped and name not in SCOPED_SERVICES:
+            return json_error(f"{name} is not available to a user with a scope", 403)
+        if not self.scopes.call_in_scope(principal, data):
+            return json_error("not found", 404)  # as an unknown target: nothing said of it
         want = request.query.get("return_response", "") in ("1", "true", "yes")
-        context = Context(origin="api", user_id=None)
+        context = principal.context()
         try:
             response = await self.hub.services.call(domain, service, data, context=context,
                                                     return_response=want)
@@ -142,12 +179,21 @@ class WebServer:
             return json_response({"error": f"{type(err).__name__}: {err}"}, status=500)
         return json_response({"context": context.id, "response": response})
 
+    def _visible_states(self, request: web.Request, domain: str | None = None) -> list[Any]:
+        principal = principal_of(request)
+        states = self.hub.states.all(domain)
+        if principal is None or not principal.scoped:
+            return list(states)
+        return [state for state in states
+                if self.scopes.visible(principal, "entity_id", state.entity_id)]
+
+    @allow(scoped=True)
     async def dashboard(self, request: web.Request) -> web.Response:
         """The dashboard's first page: entities and plugins."""
         hub = self.hub
         language = request.query.get("lang") or hub.config.language
         t = hub.i18n
-        states = sorted(hub.states.all(), key=lambda s: s.entity_id)
+        states = sorted(self._visible_states(request), key=lambda s: s.entity_id)
         zone = ZoneInfo(hub.config.time_zone)
         html = self.templates.get_template("dashboard.html").render(
             t=lambda key, **kw: t(key, language, **kw),
@@ -157,10 +203,12 @@ class WebServer:
             local=lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
             states=states,
             plugins=sorted(hub.plugins.all(), key=lambda p: p.name),
+            user=principal_of(request),
             version=__version__,
         )
         return web.Response(text=html, content_type="text/html")
 
+    @allow(scoped=True)
     async def api_status(self, request: web.Request) -> web.Response:
         """Hub status: version, site, life-cycle state."""
         hub = self.hub
@@ -172,11 +220,14 @@ class WebServer:
             "time_zone": hub.config.time_zone,
         })
 
+    @allow(scoped=True)
     async def api_states(self, request: web.Request) -> web.Response:
-        """All entity states (``?domain=meter`` to filter)."""
+        """All entity states in the caller's scope (``?domain=meter`` to filter)."""
         domain = request.query.get("domain")
-        return json_response([state.as_dict() for state in self.hub.states.all(domain)])
+        return json_response([state.as_dict()
+                              for state in self._visible_states(request, domain)])
 
+    @allow(scoped=True)  # the guard answers 404 for an entity outside the scope
     async def api_state(self, request: web.Request) -> web.Response:
         """One entity's state."""
         entity_id = request.match_info["entity_id"]
@@ -198,27 +249,6 @@ class WebServer:
     async def api_plugins(self, request: web.Request) -> web.Response:
         """Every plugin seen, with its status and hooks."""
         return json_response([info.as_dict() for info in self.hub.plugins.all()])
-
-
-def _from_another_site(request: web.Request) -> bool:
-    """A browser's request made by a page that is not the hub's own (its Origin differs).
-
-    A browser on the hub's machine comes from 127.0.0.1, and a page from anywhere can make it
-    post a form (``text/plain`` needs no CORS preflight): the peer address alone cannot tell.
-    """
-    origin = request.headers.get("Origin")
-    if origin is None:  # older browsers omit it; Fetch Metadata says where the page is
-        return request.headers.get("Sec-Fetch-Site") in ("cross-site", "same-site")
-    return origin != f"{request.scheme}://{request.host}"
-
-
-def _is_loopback(remote: str | None) -> bool:
-    if not remote:
-        return False
-    try:
-        return ipaddress.ip_address(remote).is_loopback
-    except ValueError:
-        return remote == "localhost"
 
 
 def _display_host(host: str) -> str:

@@ -96,6 +96,18 @@ BEIJING_TOU: dict[str, Any] = {
                         {"surcharge": "0.30"}],
 }
 
+# Shanghai residential 峰谷 + 阶梯 (peak 06–22, valley 22–06; tier 2 adds 0.06 / 0.03, tier 3
+# 0.36 / 0.18; in the month a threshold is crossed 0.05 / 0.30 flat): see docs/tariffs.md
+SHANGHAI: dict[str, Any] = {
+    "id": "sh", "type": "tou", "prices": {"peak": "0.617", "valley": "0.307"},
+    "schedules": {"day": seg("00:00 valley", "06:00 peak", "22:00 valley")},
+    "tier_period": "yearly",
+    "tier_surcharges": [
+        {"up_to": 3120, "surcharge": 0},
+        {"up_to": 4800, "surcharge": {"peak": "0.06", "valley": "0.03"}, "crossing": "0.05"},
+        {"surcharge": {"peak": "0.36", "valley": "0.18"}, "crossing": "0.30"}],
+}
+
 
 # A local plugin with meter models and a link type of its own, for configs with meters.
 MODELS_PLUGIN = '''

@@ -219,7 +219,7 @@ def test_meters_must_name_a_tariff_that_suits_them(site: Path) -> None:
         f"meters.yaml:{line_of(meters, 'r101_e')} meters[0].tariff: unknown tariff "
         "'beijing_residentail' (tariffs: beijing_residential, beijing_residential_tou, "
         "beijing_water, guangdong_commercial_4rate, guangdong_commercial_tou, park_shop_tou, "
-        "room_electricity)",
+        "room_electricity, shanghai_residential_tou)",
         f"meters.yaml:{line_of(meters, 'r101_w')} meters[1].tariff: tariff "
         "'beijing_residential' is priced per kWh, but model 'tt_water' measures water (m3)",
         f"meters.yaml:{line_of(meters, 'r102_e')} meters[2].tariff: tariff "
@@ -266,7 +266,7 @@ def test_the_shipped_examples_validate_and_price(site: Path) -> None:
     prepared = prepare(site / "hub.yaml")
     assert prepared.problems == []
     book = TariffBook.from_config(prepared.config, prepared.plugins.registries)
-    assert len(book) == 7
+    assert len(book) == 8
     water = book.get("beijing_water")
     lines = water.charges([use("2025-03-01T00:00", "2025-04-01T00:00", "200")])
     # 180 m³ at 5, 20 m³ at 7

@@ -266,10 +266,10 @@ def test_quote_period_problems_are_named(site: Path) -> None:
     assert "error: --move-in and --move-out pro-rate a bill period: give --period too" \
         in alone.stderr
     long = quote(site, "room_electricity", "--intervals", str(csv),
-                 "--period", "2025-06-15:2025-07-15")
+                 "--period", "2025-06-15:2026-06-15")
     assert long.returncode == 2
-    assert "lasts at most one month: from 2025-06-15 it ends by 2025-07-14, got 2025-07-15" \
-        in long.stderr
+    assert "lasts at most 12 bill months: from 2025-06-15 it ends by 2026-06-14, got " \
+        "2026-06-15" in long.stderr
     outside = quote(site, "room_electricity", "--intervals", str(csv),
                     "--period", "2025-07-01:2025-07-31")
     assert outside.returncode == 1
@@ -279,3 +279,43 @@ def test_quote_period_problems_are_named(site: Path) -> None:
                  "--period", "2025-06-15:2025-07-14", "--move-out", "2025-06-01")
     assert away.returncode == 1
     assert "does not live there in the period 2025-06-15 – 2025-07-14" in away.stderr
+
+
+def test_quote_a_year_of_yearly_tiers_after_a_move_in(site: Path) -> None:
+    csv = write(site / "year.csv", """
+        start,end,kwh
+        2025-07-10T00:00,2025-07-11T00:00,1000
+        2025-10-10T00:00,2025-10-11T00:00,1000
+    """)
+    result = quote(site, "beijing_residential", "--intervals", str(csv),
+                   "--period", "2025-01-01:2025-12-31", "--move-in", "2025-07-01")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    # 2880 kWh a year × 184 / 365 days occupied = 1451.84: July's 1000 kWh are tier 1; of
+    # October's, 451.84 more fill tier 1 and 548.16 are tier 2 (the months count on)
+    assert [(x["period"], x["key"], x["quantity"], x["amount"]) for x in body["lines"]] == [
+        ("2025-07-01", "tier1", "1000", "488.30"),
+        ("2025-10-01", "tier1", "451.84", "220.63"),
+        ("2025-10-01", "tier2", "548.16", "295.07"),
+    ]
+    assert len(body["months"]) == 12
+    assert body["months"][9] == {"start": "2025-10-01", "end": "2025-10-31", "total": "515.70"}
+    assert body["total"] == "1004.00"
+
+
+def test_quote_the_shanghai_crossing_month_by_hand(site: Path) -> None:
+    csv = write(site / "july.csv", """
+        start,end,kwh
+        2025-07-01T00:00,2025-07-01T06:00,10
+        2025-07-01T06:00,2025-07-01T22:00,10
+    """)
+    result = quote(site, "shanghai_residential_tou", "--intervals", str(csv), "--used", "3110")
+    assert result.returncode == 0, result.stderr
+    body = json.loads(result.stdout)
+    # July crosses 3120: peak 10 × 0.617 + valley 10 × 0.307 + the 10 kWh above 3120 × 0.05
+    # = 9.74, as one line per band and tier
+    assert [(x["key"], x["quantity"], x["unit_price"], x["amount"]) for x in body["lines"]] == [
+        ("valley/tier1", "10", "0.307", "3.07"),
+        ("peak/tier2/crossing", "10", "0.667", "6.67"),
+    ]
+    assert body["total"] == "9.74"

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from common import free_port, write
+from common import free_port, token_headers, write
 from core_support import cli_env, run_cli
 
 import hub
@@ -25,10 +25,12 @@ STOP_DEADLINE = 10.0
 SITE_NAME = "测试公寓 CLI"
 
 
-def http_get(url: str, timeout: float = 2.0) -> tuple[int, str, str]:
+def http_get(url: str, timeout: float = 2.0,
+             headers: dict[str, str] | None = None) -> tuple[int, str, str]:
     """GET a URL: (status, content type, body)."""
     try:
-        with urllib.request.urlopen(url, timeout=timeout) as response:
+        with urllib.request.urlopen(urllib.request.Request(url, headers=headers or {}),
+                                    timeout=timeout) as response:
             return (response.status, response.headers.get("Content-Type", ""),
                     response.read().decode("utf-8"))
     except urllib.error.HTTPError as err:
@@ -42,6 +44,11 @@ class RunningHub:
     process: subprocess.Popen[bytes]
     port: int
     log: Path
+    data: Path
+
+    def get(self, path: str, timeout: float = 2.0) -> tuple[int, str, str]:
+        """GET a path of the hub with its CLI token: (status, content type, body)."""
+        return http_get(self.base + path, timeout, token_headers(self.data))
 
     @property
     def base(self) -> str:
@@ -57,8 +64,8 @@ class RunningHub:
                 pytest.fail(f"meterhub run exited with {self.process.returncode}:\n"
                             f"{self.log_text()}")
             try:
-                status, _type, body = http_get(f"{self.base}/api/", timeout=0.5)
-            except OSError:
+                status, _type, body = self.get("/api/", timeout=0.5)
+            except OSError:  # not listening yet, or no token written yet
                 time.sleep(0.05)
                 continue
             if status == 200:
@@ -95,7 +102,7 @@ def running_hub(tmp_path: Path, sample_plugin_site: Path) -> Iterator[RunningHub
             cwd=tmp_path, env=cli_env([sample_plugin_site]),
             stdout=out, stderr=subprocess.STDOUT,
         )
-    running = RunningHub(process, port, log)
+    running = RunningHub(process, port, log, tmp_path / "data")
     try:
         yield running
     finally:
@@ -158,13 +165,13 @@ def test_run_serves_dashboard_and_stops_cleanly_on_sigterm(running_hub: RunningH
     assert status["site"] == SITE_NAME
     assert status["state"] == "running"
 
-    code, content_type, html = http_get(f"{running_hub.base}/")
+    code, content_type, html = running_hub.get("/")
     assert code == 200
     assert content_type.startswith("text/html")
     assert SITE_NAME in html
     assert '<html lang="zh-CN">' in html
 
-    code, _type, body = http_get(f"{running_hub.base}/api/services")
+    code, _type, body = running_hub.get("/api/services")
     assert code == 200
     assert "greet" in json.loads(body)["sample"]
 
@@ -200,7 +207,7 @@ def test_port_option_overrides_config(tmp_path: Path) -> None:
              "--data", str(tmp_path / "data")],
             cwd=tmp_path, env=cli_env(), stdout=out, stderr=subprocess.STDOUT,
         )
-    running = RunningHub(process, port, log)
+    running = RunningHub(process, port, log, tmp_path / "data")
     try:
         assert running.wait_until_serving()["site"] == "MeterHub"
         assert running.stop(signal.SIGTERM) == 0

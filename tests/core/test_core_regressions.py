@@ -10,8 +10,7 @@ from typing import Any
 
 import voluptuous as vol
 from aiohttp import web
-from aiohttp.test_utils import TestClient, TestServer
-from common import write
+from common import web_client, write
 from core_support import HubFactory
 
 from hub import validation as cv
@@ -22,7 +21,6 @@ from hub.exceptions import InvalidEntityId
 from hub.hookspecs import hookimpl
 from hub.plugins import PluginManager
 from hub.web.routes import HUB_KEY
-from hub.web.server import WebServer
 
 
 @dataclass(frozen=True)
@@ -273,7 +271,8 @@ def test_secret_passed_through_cv_string_is_still_hidden(tmp_path: Path) -> None
 # --- web -------------------------------------------------------------------------------
 
 
-async def test_plugin_route_reaches_hub_as_documented(make_hub: HubFactory) -> None:
+async def test_plugin_route_reaches_hub_as_documented(make_hub: HubFactory,
+                                                      tmp_path: Path) -> None:
     """hookspecs.register_routes: 'Handlers reach the hub through request.app["hub"]'.
     The app stores it under an aiohttp AppKey, so that lookup raises KeyError (HTTP 500).
     Fix the code or the documentation (then use HUB_KEY here)."""
@@ -289,7 +288,7 @@ async def test_plugin_route_reaches_hub_as_documented(make_hub: HubFactory) -> N
     manager = PluginManager()
     manager.register(RoutesPlugin(), "routes_plugin")
     hub = make_hub(plugins=manager)
-    async with TestClient(TestServer(WebServer(hub).build_app())) as client:
+    async with web_client(hub, tmp_path) as client:
         response = await client.get("/api/routes_plugin/site")
         assert response.status == 200
         assert await response.json() == {"site": "MeterHub"}

@@ -3,16 +3,16 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
-from aiohttp.test_utils import TestClient, TestServer
+from common import web_client
 
 from hub.core import Hub, ServiceCall
 from hub.plugins import PluginManager
-from hub.web.server import WebServer
 
 
-async def test_json_numbers_reach_services_as_exact_decimals() -> None:
+async def test_json_numbers_reach_services_as_exact_decimals(tmp_path: Path) -> None:
     hub = Hub(plugins=PluginManager())
     seen: list[Any] = []
 
@@ -21,8 +21,7 @@ async def test_json_numbers_reach_services_as_exact_decimals() -> None:
         return {"doubled": call.data["amount"] * 2}
 
     hub.services.register("test", "record", record, supports_response="optional")
-    server = WebServer(hub)
-    async with TestClient(TestServer(server.build_app())) as client:
+    async with web_client(hub, tmp_path) as client:
         response = await client.post("/api/services/test/record?return_response=1",
                                      data='{"amount": 0.1}',
                                      headers={"Content-Type": "application/json"})

@@ -149,9 +149,9 @@ def assert_nothing_acted(data: Path, rx: Receiver) -> None:
 
 
 def status(port: int) -> bytes | None:
-    """The hub's /api/ answer, or None while it does not serve."""
+    """The hub's login page (anyone may fetch it), or None while it does not serve."""
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/", timeout=2) as response:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/login", timeout=2) as response:
             return bytes(response.read())
     except OSError:
         return None

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from common import bounded, child_process, free_port, write
+from common import bounded, child_process, free_port, token_headers, write
 
 from hub.storage.codec import RID_SQL
 
@@ -38,15 +38,18 @@ meters:
 """
 
 
-async def _ready(session: aiohttp.ClientSession, url: str, proc: Any) -> None:
-    """Poll the API until it answers (bounded by the caller); fail if the hub ended."""
+async def _ready(session: aiohttp.ClientSession, url: str, proc: Any,
+                 data: Path) -> dict[str, str]:
+    """Poll the API until it answers (bounded by the caller) with the CLI token this start
+    wrote (the one of the previous start no longer counts); fail if the hub ended."""
     while True:
         assert proc.returncode is None, "the hub exited before it served"
         try:
-            async with session.get(f"{url}/api/services") as response:
+            headers = token_headers(data)
+            async with session.get(f"{url}/api/services", headers=headers) as response:
                 if response.status == 200:
-                    return
-        except aiohttp.ClientError:
+                    return headers
+        except (aiohttp.ClientError, OSError):
             pass
         await asyncio.sleep(0.1)
 
@@ -77,8 +80,8 @@ async def test_a_reading_meter_read_answered_with_survives_sigkill(tmp_path: Pat
                                      stderr=log, env=env, cwd=ROOT) as proc, \
                     aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
                 async with asyncio.timeout(30):
-                    await _ready(session, url, proc)
-                async with session.post(f"{url}/api/services/meter/read",
+                    headers = await _ready(session, url, proc, data)
+                async with session.post(f"{url}/api/services/meter/read", headers=headers,
                                         params={"return_response": "1"},
                                         json={"meter_id": "m1"}) as response:
                     assert response.status == 200, await response.text()

@@ -12,6 +12,7 @@ from hub.metering.registration import (
     REGISTER_SCHEMA,
     Match,
     Registration,
+    SecretFormat,
     StreamFilter,
 )
 
@@ -108,3 +109,17 @@ def test_a_short_id_is_only_stripped_in_prefix_mode() -> None:
     assert Registration(["known"], "once").stream_prefix(short) == b""
     assert Registration(["known"], "prefix").stream_prefix(short) == b"h"
     assert Registration(["imei"], "once").stream_prefix(Match("x", IMEI)) == IMEI
+
+
+def test_a_secret_follows_the_id_and_is_judged_by_length_before_content() -> None:
+    fmt = SecretFormat(REGISTER_SCHEMA({"secret_format": "{id}#{secret};"})["secret_format"])
+    match = Match("861234567890123", IMEI)
+    assert fmt.check(IMEI + b"#s3cret;\x68", match, "s3cret") == Match(
+        "861234567890123", IMEI + b"#s3cret;")
+    assert fmt.check(IMEI + b"#s3cr", match, "s3cret") == NEED_MORE
+    assert fmt.check(IMEI + b"#zzzz", match, "s3cret") == NEED_MORE  # wrong, but short
+    assert fmt.check(IMEI + b"#s3creT;", match, "s3cret") is None
+    assert fmt.check(IMEI + b"s3cret;", match, "s3cret") in (None, NEED_MORE)
+    for bad in ("{secret},{id}", "{id}", "{id},{secret}{secret}", "x{id},{secret}"):
+        with pytest.raises(vol.Invalid, match="starting with"):
+            REGISTER_SCHEMA({"secret_format": bad})

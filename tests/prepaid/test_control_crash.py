@@ -15,14 +15,13 @@ import asyncio
 import contextlib
 import os
 import signal
-import sqlite3
 import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from common import TZ, child_process
+from common import TZ, child_process, db_rows
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -142,11 +141,7 @@ async def stop(hub: Proc) -> None:
 
 
 def rows(tmp_path: Path, sql: str) -> list[tuple[object, ...]]:
-    conn = sqlite3.connect(f"file:{tmp_path / 'data' / 'meterhub.db'}?mode=ro", uri=True)
-    try:
-        return list(conn.execute(sql))
-    finally:
-        conn.close()
+    return db_rows(tmp_path / "data", sql)
 
 
 async def meter_state(meter: Proc) -> str:

@@ -190,14 +190,16 @@ async def test_the_cli_holds_releases_refuses_and_explains_through_the_api(
         port = str(hub.component("web", WebServer).port)
         cfg = str(tmp_path / "hub.yaml")
 
-        def cli(*args: str) -> int:
-            return main(list(args))
+        def cli(*args: str) -> int:  # the hub's data folder: where its CLI token is
+            return main([*args, "--data", str(tmp_path / "data")])
 
         assert await asyncio.to_thread(
             cli, "account", "-c", cfg, "--port", port, "hold", "r101", "--keep-on",
             "--reason", "exam week", "--until", "2099-01-01", "--operator", "wang") == 0
         rows = control_of(hub).holds.open_rows("r101")
-        assert [(r.kind, r.operator) for r in rows] == [("keep_on", "wang")]
+        # the author is the CLI's token; the name typed stays as a note
+        assert [(r.kind, r.operator, r.context.user_id) for r in rows] == [
+            ("keep_on", "@cli (wang)", "@cli")]
         assert await asyncio.to_thread(cli, "control", "trip", "--meter", "r101_w",
                                        "-c", cfg, "--port", port) == 1
         assert "has no relay" in capsys.readouterr().err

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import aiohttp
 import pytest
-from common import bounded, settle, t
+from common import bounded, hub_headers, settle, t
 from money_support import config, consumption, meters_yaml, running_hub
 
 from hub.prepaid.cli import cmd_account
@@ -66,7 +66,7 @@ async def test_cli_through_the_running_hub(tmp_path: Path,
             assert "unknown account 'zz'" in capsys.readouterr().err
             assert await run_cli(args(path, port, "audit")) == 0
             assert json.loads(capsys.readouterr().out)["ok"] is True
-            async with aiohttp.ClientSession() as session:
+            async with aiohttp.ClientSession(headers=hub_headers(hub)) as session:
                 base = f"http://127.0.0.1:{port}"
                 async with session.get(f"{base}/api/accounts") as response:
                     assert [a["balance"] for a in await response.json()] == ["10.00"]

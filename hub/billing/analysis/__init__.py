@@ -1,15 +1,18 @@
 """Cost sharing (公摊), loss analysis and reports: a core plugin.
 
 It claims two blocks, builds the ``analysis`` component (:class:`.service.Analysis`)
-with its nightly job, serves the reports under ``/api/reports/`` and adds
-``meterhub report consumption|loss|arrears|receivable`` and ``meterhub share preview``::
+with its nightly job and the ``share.split`` service (an invoice's amount split among a group),
+serves the reports under ``/api/reports/`` and adds ``meterhub report
+consumption|loss|arrears|receivable`` and ``meterhub share preview|split``::
 
     share_groups:
       - id: stair_a                # 公摊组
         meter: a_common            # or meters: [...]; meters may also say share_group: stair_a
         tags: {building: A}        # or members: [r101, r102]
-        split: area                # area | persons | consumption | equal
+        split: area                # area | persons | consumption | equal | ratios
         tariff: commercial         # default: the common meter's own tariff
+                                   # (amount: 300.00 instead of a meter: a fixed monthly cost;
+                                   # invoices_only: true: no meter, invoices only)
     loss:
       threshold_percent: 8         # loss above this: alarm (possible theft or leak)
       negative_percent: 2          # children above the parent by more: alarm (a fault)
@@ -29,6 +32,7 @@ from ...hookspecs import hookimpl
 
 if TYPE_CHECKING:
     from ...core import Hub
+    from .service import Analysis
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -60,8 +64,28 @@ def setup(hub: Hub) -> None:
         return
     analysis = Analysis.from_hub(hub)
     hub.add_component("analysis", analysis)
+    register_services(hub, analysis)
     hub.add_stage("analysis", start=analysis.start, stop=analysis.stop, requires=("storage",),
                   after=("billing",))
+
+
+def register_services(hub: Hub, analysis: Analysis) -> None:
+    """``share.split``: an invoice's amount split among a share group (posted with post)."""
+    from ...const import SupportsResponse
+    from ...core import ServiceCall
+    from ...exceptions import ServiceValidationError
+    from ..invoice_split import SPLIT_SCHEMA
+    from ..sharing import ShareError
+
+    async def split(call: ServiceCall) -> dict[str, Any]:
+        """Split (and with post, post) an invoice's amount."""
+        try:
+            return await analysis.share_split(call.data, context=call.context)
+        except ShareError as err:
+            raise ServiceValidationError("share.split", [str(err)]) from None
+
+    hub.services.register("share", "split", split, SPLIT_SCHEMA,
+                          supports_response=SupportsResponse.OPTIONAL)
 
 
 @hookimpl
@@ -74,7 +98,7 @@ def register_routes(hub: Hub) -> list[Any]:
 
 @hookimpl
 def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
-    """``meterhub report ...`` and ``meterhub share preview``."""
+    """``meterhub report ...`` and ``meterhub share preview|split``."""
     from .cli import add_commands
 
     add_commands(subparsers)

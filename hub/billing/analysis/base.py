@@ -51,7 +51,7 @@ class Period:
 
     start: date
     end: date
-    resolution: str  # day | month
+    resolution: str  # day | month | span (any days)
 
     @classmethod
     def month(cls, year: int, month: int) -> Period:
@@ -72,7 +72,10 @@ class Period:
 
     @property
     def label(self) -> str:
-        """``2026-10`` for a month, ``2026-10-24`` for a day."""
+        """``2026-10`` for a month, ``2026-10-24`` for a day, ``2026-10-05..2026-12-04``
+        for a span of days (an invoice's period)."""
+        if self.resolution == "span":
+            return f"{self.start.isoformat()}..{self.last_day.isoformat()}"
         return f"{self.start:%Y-%m}" if self.resolution == "month" else self.start.isoformat()
 
     @property

@@ -32,10 +32,16 @@ def check_share_groups(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]
         for position, meter_id in enumerate(group["meters"]):
             if meter_id not in meters:
                 problems.append(([*path, "meters", position], f"unknown meter '{meter_id}'"))
-        if not common:
+        fixed = group.get("amount") is not None
+        if not common and not group.get("invoices_only") and not fixed:
             problems.append(([*path, "meter"], f"share group '{group['id']}' has no common "
                              "meter: give 'meter' (or let meters say share_group: "
-                             f"{group['id']})"))
+                             f"{group['id']}; or invoices_only: true for a group that splits "
+                             "invoices)"))
+        if (group.get("invoices_only") or fixed) and group["split"] == "consumption":
+            problems.append(([*path, "split"], f"share group '{group['id']}' has no common "
+                             "meter to weigh consumption against: split by area, persons, "
+                             "equal or ratios"))
         problems.extend(_check_tariffs(group, path, common, meters, tariffs))
         for position, account_id in enumerate(group["members"]):
             if account_id not in accounts:
@@ -49,6 +55,12 @@ def check_share_groups(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]
         if not members:
             problems.append(([*path, "tags" if group["tags"] else "members"],
                              f"share group '{group['id']}' matches no account"))
+        if group["split"] == "ratios":
+            problems.extend(([*path, "ratios"], f"share group '{group['id']}' splits by "
+                             f"ratios, but account '{account_id}' has none")
+                            for account_id in members if account_id not in group["ratios"])
+            problems.extend(([*path, "ratios", account_id], f"unknown account '{account_id}'")
+                            for account_id in group["ratios"] if account_id not in accounts)
         if group["split"] in ("area", "persons"):
             for account_id in members:
                 if accounts[account_id].get(group["split"]) is None:

@@ -1,4 +1,4 @@
-"""``meterhub report consumption|loss|arrears|receivable`` and ``meterhub share preview``.
+"""``meterhub report consumption|loss|arrears|receivable``, ``meterhub share preview|split``.
 
 Each asks the running hub (``/api/reports/...``); when no hub answers, it opens the database
 itself (the hub must then be stopped: one process per database). With ``-o FILE.csv`` or
@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import sys
+from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
@@ -17,20 +19,26 @@ from typing import TYPE_CHECKING, Any
 
 from ...client import HubClient, HubRefused, HubUnreachable
 from ...util.output import OutputError, table_format
+from ..invoice_split import INVOICE_SPLITS
 from ..reports import Table, labels, write_table
 from .api import ReportError, report_table
 
 if TYPE_CHECKING:
     from ...bootstrap import Prepared
+    from .service import Analysis
 
 OFFLINE_TIMEOUT = 300.0
 
 
-def _common(parser: argparse.ArgumentParser) -> None:
+def _hub_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("-c", "--config", metavar="HUB_YAML", help="configuration file")
     parser.add_argument("--data", metavar="DIR", type=Path,
                         help="data folder, when the hub is stopped (default: beside hub.yaml)")
     parser.add_argument("--port", type=int, help="the hub's HTTP port (default: from config)")
+
+
+def _common(parser: argparse.ArgumentParser) -> None:
+    _hub_options(parser)
     parser.add_argument("-o", "--output", type=Path, metavar="FILE",
                         help="write the table to FILE.csv or FILE.xlsx")
     parser.add_argument("--format", choices=("csv", "xlsx"),
@@ -69,12 +77,31 @@ def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     report.set_defaults(func=cmd_report)
 
     share = subparsers.add_parser("share", help="cost sharing (公摊) of common meters")
-    actions = share.add_subparsers(dest="share_command", metavar="preview", required=True)
+    actions = share.add_subparsers(dest="share_command", metavar="preview|split",
+                                   required=True)
     preview = actions.add_parser("preview", help="how a group's cost for a month would be "
                                                  "split (nothing is posted)")
     preview.add_argument("group", metavar="GROUP")
     preview.add_argument("--period", metavar="YYYY-MM", help="the month (default: last month)")
     _common(preview)
+    split = actions.add_parser("split", help="split an invoice's amount (a bill with no meter "
+                                             "in the hub) among a group; --post posts it")
+    split.add_argument("group", metavar="GROUP")
+    split.add_argument("--amount", required=True, metavar="YUAN",
+                       help="the invoice's amount: digits with at most 2 decimals")
+    split.add_argument("--from", dest="start", required=True, metavar="DATE",
+                       help="the invoice period's first day")
+    split.add_argument("--to", dest="end", required=True, metavar="DATE",
+                       help="the invoice period's last day")
+    split.add_argument("--invoice", metavar="NUMBER", help="the invoice number (the "
+                                                           "entries' reference; needed to post)")
+    split.add_argument("--split", choices=INVOICE_SPLITS,
+                       help="area, persons, equal or ratios (default: the group's)")
+    split.add_argument("--ratio", action="append", default=[], metavar="ACCOUNT=WEIGHT",
+                       help="a fixed ratio (repeat it; with --split ratios)")
+    split.add_argument("--post", action="store_true",
+                       help="post each share to the ledger (once per invoice)")
+    _hub_options(split)
     share.set_defaults(func=cmd_share)
 
 
@@ -91,8 +118,73 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_share(args: argparse.Namespace) -> int:
-    """Run ``meterhub share preview GROUP``."""
+    """Run ``meterhub share preview GROUP`` or ``meterhub share split GROUP ...``."""
+    if args.share_command == "split":
+        return _split(args)
     return _run(args, "share", _params(args))
+
+
+def _split_data(args: argparse.Namespace) -> dict[str, Any]:
+    """The ``share.split`` service data from the command line; ReportError for bad input."""
+    import voluptuous as vol
+
+    from ..invoice_split import SPLIT_SCHEMA
+
+    data: dict[str, Any] = {"group": args.group, "amount": args.amount, "start": args.start,
+                            "end": args.end, "post": args.post}
+    if args.invoice:
+        data["invoice"] = args.invoice
+    if args.split:
+        data["split"] = args.split
+    if args.ratio:
+        ratios: dict[str, str] = {}
+        for item in args.ratio:
+            account, sep, weight = item.partition("=")
+            if not sep or not account.strip():
+                raise ReportError(f"--ratio {item!r}: expected ACCOUNT=WEIGHT, e.g. r101=2")
+            ratios[account.strip()] = weight.strip()
+        data["ratios"] = ratios
+    try:
+        SPLIT_SCHEMA(data)
+    except vol.Invalid as err:
+        problems = [f"{'.'.join(str(p) for p in e.path)}: {e.msg}"
+                    for e in getattr(err, "errors", [err])]
+        raise ReportError("; ".join(problems)) from None
+    return data
+
+
+def _split(args: argparse.Namespace) -> int:
+    from ...bootstrap import prepare
+    from ...util.jsonutil import dumps
+
+    prepared = prepare(args.config, data_dir=args.data)
+    if prepared.report_problems():
+        return 1
+    try:
+        data = _split_data(args)
+        try:
+            result = HubClient(prepared.config, args.port).call_service("share", "split", data)
+        except HubUnreachable:
+            result = asyncio.run(_offline_split(prepared, data))
+        except HubRefused as err:
+            raise ReportError(str(err)) from None
+    except ReportError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
+    print(dumps(result, indent=2))
+    return 0
+
+
+async def _offline_split(prepared: Prepared, data: dict[str, Any]) -> Any:
+    """Split (and post) with the database opened here (the hub is stopped)."""
+    from ..invoice_split import SPLIT_SCHEMA
+    from ..sharing import ShareError
+
+    async with _opened(prepared) as analysis:
+        try:
+            return await analysis.share_split(SPLIT_SCHEMA(data))
+        except ShareError as err:
+            raise ReportError(str(err)) from None
 
 
 def _run(args: argparse.Namespace, name: str, params: dict[str, str]) -> int:
@@ -125,6 +217,15 @@ def _run(args: argparse.Namespace, name: str, params: dict[str, str]) -> int:
 
 async def _offline(prepared: Prepared, name: str, params: dict[str, str]) -> Table:
     """Open the database (the hub is stopped) and build the report here."""
+    from ...util import dt
+
+    async with _opened(prepared) as analysis:
+        return await report_table(analysis, name, params, dt.now().date())
+
+
+@contextlib.asynccontextmanager
+async def _opened(prepared: Prepared) -> AsyncIterator[Analysis]:
+    """The analysis over the database opened here (the hub must be stopped)."""
     from ...ledger.accounts import Account
     from ...ledger.ledger import Ledger
     from ...storage import Storage, StorageSettings
@@ -154,12 +255,11 @@ async def _offline(prepared: Prepared, name: str, params: dict[str, str]) -> Tab
             ledger = Ledger(storage, accounts)
             await ledger.start()
             catalog = Catalog.from_config(config.block("meters"), registries)
-            analysis = Analysis(
+            yield Analysis(
                 storage, catalog, accounts, tariffs=TariffBook.from_config(config, registries),
                 ledger=ledger, loss=LossSettings.from_block(config.block("loss")),
                 groups=[ShareGroup.from_config(entry, catalog)
                         for entry in config.block("share_groups") or []])
-            return await report_table(analysis, name, params, dt.now().date())
         finally:
             if ledger is not None:
                 await ledger.stop()

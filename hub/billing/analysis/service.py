@@ -22,6 +22,7 @@ from ...core import Context
 from ...events import EVENT_SHARE_ALLOCATED, EVENT_SHARE_FAILED
 from ...ledger import Ledger, load_accounts
 from ...util import dt
+from ..invoice_split import post_invoice, split_invoice
 from ..loss import LossAlarms, LossRow, LossSettings, analyse
 from ..reports import (
     LedgerView,
@@ -123,6 +124,32 @@ class Analysis:
                      len(allocation.lines), posted)
         return allocation
 
+    async def share_split(self, data: Mapping[str, Any], *,
+                          context: Context | None = None) -> dict[str, Any]:
+        """Split an invoice's amount among a group's members (``share.split``); with ``post``
+        post each share once under the invoice number. ShareError says what is wrong."""
+        try:
+            group = self.group(data["group"])
+        except KeyError as err:
+            raise ShareError(str(err.args[0])) from None
+        members = [] if data.get("split", group.split) == "ratios" and "ratios" in data \
+            else self.shares.members(group)
+        result = split_invoice(group, members, self.accounts, amount=data["amount"],
+                               start=data["start"], end=data["end"],
+                               invoice=data.get("invoice"), split=data.get("split"),
+                               ratios=data.get("ratios"))
+        posted: int | None = None
+        if data.get("post"):
+            ledger = self._ledger()
+            if ledger is None:
+                raise ShareError("posting an invoice's shares needs the ledger (storage is off)")
+            posted = await post_invoice(ledger, result, self.accounts,
+                                        context or Context(origin="share"))
+            _LOGGER.info("Invoice %s of share group %s: %s split %s among %d accounts (%d "
+                         "posted)", result.invoice, group.id, result.amount, result.split,
+                         len(result.lines), posted)
+        return {**result.as_dict(), "posted": posted}
+
     def _ledger(self) -> Ledger | None:
         """The ledger when it can take posts (reports need only a LedgerView)."""
         return self.ledger if isinstance(self.ledger, Ledger) else None
@@ -139,7 +166,7 @@ class Analysis:
         period = Period.month_of(today).previous()
         done = []
         for group in self.groups.values():
-            if (group.id, period.label) in self._settled:
+            if group.invoices_only or (group.id, period.label) in self._settled:
                 continue
             try:
                 allocation = await self.shares.allocation(group, period)

@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import StorageError
-from . import automation, compact, control, guards, history, money, overrides
+from . import auth, automation, compact, control, guards, history, money, overrides
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -49,6 +49,7 @@ MIGRATIONS: tuple[Migration, ...] = (
               guards.upgrade_v7),
     Migration(8, "automations: runs waiting in a delay, time triggers' last firing",
               automation.upgrade_v8),
+    Migration(9, "access: users, login sessions, API tokens, the access log", auth.create_v9),
 )
 
 

@@ -43,6 +43,10 @@ meter, and each accepted value is stored with a verdict code (``storage/codec.py
 11. **Signed registers are not counters** (``PointInfo.signed``: DL/T 645 combined active
     energy, forward minus reverse, signed by the standard): their values, negative ones
     included, are stored as read with the verdict ``s`` and never counted, never a baseline.
+12. **Suspect** (``x``): a value rule 5 would quarantine, in a reading that came through a DTU
+    that re-registered from a new address (its quality carries ``link_moved``), is kept but
+    never joins a run that rule 6 could confirm: a link that was taken over cannot make its
+    forged counter level a baseline by repeating it. Its plausible values count as usual.
 """
 
 from __future__ import annotations
@@ -57,6 +61,7 @@ from ..const import (
     CODE_JITTER,
     CODE_QUARANTINED,
     CODE_SIGNED,
+    CODE_SUSPECT,
     CODE_WRAP,
     MS_PER_HOUR,
 )
@@ -137,7 +142,7 @@ def classify(prev: Sample | None, new: Sample, rules: Rules) -> tuple[str, Decim
 
 def is_accepted(code: str) -> bool:
     """Whether a verdict makes the value part of the counted chain."""
-    return code not in (CODE_QUARANTINED, CODE_JITTER, CODE_SIGNED)
+    return code not in (CODE_QUARANTINED, CODE_JITTER, CODE_SIGNED, CODE_SUSPECT)
 
 
 def is_counted(code: str) -> bool:

@@ -22,7 +22,13 @@ from typing import Any, NamedTuple
 from ...core import Event, State
 from ...metering.points import POINTS
 from .. import codec
-from ..const import CODE_BASELINE, CODE_QUARANTINED, CODE_SIGNED, FALLBACK_MAX_RATE
+from ..const import (
+    CODE_BASELINE,
+    CODE_QUARANTINED,
+    CODE_SIGNED,
+    CODE_SUSPECT,
+    FALLBACK_MAX_RATE,
+)
 from ..layout import meter_scope, tag_scope, to_units
 from ..model import PendingReading, ReadingOutcome, ReadingStatus, verdict_name
 from ..schema.compact import READING_COLUMNS, MetaInterner
@@ -388,7 +394,8 @@ class Ingest:
             point = points.get(name)
             if point is None:
                 point = self.point_key(conn, name)
-            code = self._advance(conn, meter, point, Sample(pending.ts, value, device), name)
+            code = self._advance(conn, meter, point, Sample(pending.ts, value, device), name,
+                                 pending.suspect)
             items.append((point, value, code))
         if pending.signed:
             self._add_signed(conn, pending, items)
@@ -436,7 +443,7 @@ class Ingest:
         return self._point_names.get(point, str(point))
 
     def _advance(self, conn: sqlite3.Connection, meter: MeterState, point: int,
-                 sample: Sample, name: str) -> str:
+                 sample: Sample, name: str, suspect: bool = False) -> str:
         chain = meter.chains.get(point)
         if chain is None:
             chain = meter.chains[point] = Chain()
@@ -454,6 +461,12 @@ class Ingest:
             return code
         if code != CODE_QUARANTINED:
             return code
+        if suspect:  # rule 12: through a DTU that moved, it never confirms a new level
+            _LOGGER.warning("Meter %s %s: %s at %s is implausible after %s and came through a "
+                            "DTU that moved to a new address; quarantined for good, never a "
+                            "baseline", meter.meter_id, name, sample.value,
+                            codec.from_ms(sample.ts).isoformat(), base.value if base else None)
+            return CODE_SUSPECT
         self._extend_run(chain, sample, meter.rules)
         pending = chain.pending
         if len(pending) < self.settings.confirm_readings:
@@ -493,6 +506,8 @@ class Ingest:
         for name, value in pending.registers:
             point = self.point_key(conn, name)
             code = self._insert_late(conn, meter, point, Sample(pending.ts, value, device))
+            if pending.suspect and code == CODE_QUARANTINED:
+                code = CODE_SUSPECT
             items.append((point, value, code))
         if pending.signed:
             self._add_signed(conn, pending, items)

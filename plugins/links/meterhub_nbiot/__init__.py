@@ -4,11 +4,12 @@
       - id: nb1
         type: nbiot
         udp: 0.0.0.0:9100            # optional: meters sending raw frames straight to the hub
+        allow_from: [10.0.0.0/8]     # optional: the networks raw UDP uplinks may come from
         http: 0.0.0.0:9180           # optional: an own push listener (not behind the API guard)
         command_ttl: 2d              # queued commands expire after this
         udp_window: 5s               # how long a UDP meter listens after its uplink
         ctwing:                      # China Telecom AEP
-          token: !secret ctwing_push_token   # optional: pushes must carry it (X-Token / ?token=)
+          token: !secret ctwing_push_token   # required: pushes must carry it (X-Token / ?token=)
           api_url: https://ag-api.ctwing.cn  # downlink (command API); tests use a local server
           app_key: !secret ctwing_app_key
           app_secret: !secret ctwing_app_secret
@@ -23,8 +24,11 @@
          link_options: {imei: "861234567890123", device_id: "15000001861234567890123"}}
 
 Pushes arrive on ``/api/nbiot/<link id>/ctwing`` and ``/api/nbiot/<link id>/onenet`` of the
-hub's web server (and of the own listener). Commands: ``link.queue_command(meter, command)``
-— see :class:`~.link.NbiotLink`.
+hub's web server (and of the own listener). A platform's pushes are refused (404) while its
+``token`` is not set, and without the right token or signature (401); each refusal fires a
+``link_alarm`` (``push_refused``). ``check-config`` makes a ``ctwing:`` or ``onenet:`` block
+without its ``token`` an error, as it does a link its meters cannot reach at all. Commands:
+``link.queue_command(meter, command)`` — see :class:`~.link.NbiotLink`.
 """
 
 from __future__ import annotations
@@ -40,7 +44,7 @@ from hub import validation as cv
 from hub.events import EventType
 from hub.hookspecs import hookimpl
 from hub.metering.link import LinkType
-from hub.metering.link_schema import host_port, short_duration
+from hub.metering.link_schema import host_port, network, short_duration
 
 from .const import DEFAULT_CTWING_API, DEFAULT_ONENET_API, LINK_TYPE, MAX_BODY_DEFAULT, TIME_SYNC
 from .events import EVENT_TYPES
@@ -121,6 +125,9 @@ def _onenet(value: Any) -> dict[str, Any]:
     return block
 
 
+_DEFAULTS = {"ctwing": _ctwing({}), "onenet": _onenet({})}  # a block not written
+
+
 class NbiotLinkType(LinkType):
     """``type: nbiot``."""
 
@@ -134,6 +141,7 @@ class NbiotLinkType(LinkType):
             vol.Required("id"): cv.identifier,
             vol.Required("type"): LINK_TYPE,
             vol.Optional("udp"): host_port,
+            vol.Optional("allow_from"): cv.ListOf(network, allow_single=True),
             vol.Optional("http"): host_port,
             vol.Optional("max_body", default=MAX_BODY_DEFAULT): vol.All(
                 cv.positive_int, vol.Range(min=256, max=1 << 20)),
@@ -156,6 +164,28 @@ class NbiotLinkType(LinkType):
 def register_link_types() -> list[LinkType]:
     """The nbiot link type."""
     return [NbiotLinkType()]
+
+
+@hookimpl
+def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
+    """A platform block without its push token, or a link nothing can report to, is an error."""
+    problems: list[tuple[list[Any], str]] = []
+    for index, link in enumerate(config.get("links") or []):
+        if not isinstance(link, Mapping) or link.get("type") != LINK_TYPE:
+            continue
+        for key, platform, how in (
+                ("ctwing", "CTWing", "the token of the CTWing subscription (sent as X-Token)"),
+                ("onenet", "OneNET", "the token of the OneNET push (it signs every push)")):
+            block = link.get(key) or {}
+            if block != _DEFAULTS[key] and not block.get("token"):
+                problems.append((["links", index, key], f"link {link.get('id')}: {platform} "
+                                 f"pushes are refused without {key}.token: set it to {how}"))
+        ways = [link.get("udp"), (link.get("ctwing") or {}).get("token"),
+                (link.get("onenet") or {}).get("token")]
+        if not any(ways):
+            problems.append((["links", index], f"link {link.get('id')}: its meters cannot "
+                             "report: set udp, ctwing.token or onenet.token"))
+    return problems
 
 
 @hookimpl

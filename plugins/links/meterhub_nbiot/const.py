@@ -37,3 +37,7 @@ ONENET_OFFLINE_EXECUTE_PATH: Final = "/nbiot/execute/offline"
 MAX_BODY_DEFAULT: Final = 16384  # bytes of one push body
 MAX_DATAGRAM: Final = 2048  # bytes of one UDP uplink taken
 MAX_LOGGED_PER_MINUTE: Final = 20  # bad-input log lines per link and minute (the rest counted)
+# Refusals that mean an uplink was forged (or the platform's token is not set), and the
+# link_alarm kind each raises.
+ALARMED_REASONS: Final = {"unauthorized": "push_refused", "bad_signature": "push_refused",
+                          "not_configured": "push_refused", "source_refused": "source_refused"}

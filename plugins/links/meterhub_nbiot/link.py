@@ -40,6 +40,7 @@ from aiohttp import web
 from hub.core import Context
 from hub.listen import Listening, bind_tcp, bind_udp
 from hub.metering.link import DownlinkQueue, Link, LinkUnavailable
+from hub.metering.link_schema import in_networks
 from hub.metering.model import (
     Command,
     CommandResult,
@@ -57,6 +58,7 @@ from hub.util.ids import new_id
 from hub.web.routes import HUB_KEY
 
 from .const import (
+    ALARMED_REASONS,
     LINK_TYPE,
     MAX_DATAGRAM,
     MAX_LOGGED_PER_MINUTE,
@@ -192,6 +194,7 @@ class NbiotLink(Link, DownlinkQueue):
         self.ctwing_token_header: str = str(ctwing.get("token_header") or "X-Token")
         self.ctwing = CtwingApi(ctwing) if ctwing.get("api_url") else None
         self.onenet_token: str = str(onenet.get("token") or "")
+        self.allow_from: list[Any] = list(config.get("allow_from") or [])
         self.onenet_ds_id: str = str(onenet.get("ds_id") or "")
         self.onenet_property: str = str(onenet.get("property") or "payload")
         self.onenet_encoding: str = str(onenet.get("value_encoding") or "hex")
@@ -380,12 +383,18 @@ class NbiotLink(Link, DownlinkQueue):
             _LOGGER.warning("Link %s: more bad input this minute; counting it only "
                             "(see the link's stats)", self.id)
         self._log_budget = (start, logged + 1)
+        kind = ALARMED_REASONS.get(reason)
+        if kind is not None:
+            self.alarm(kind, source or "?", f"uplink refused ({reason}): {message}",
+                       source=source or "?")
 
     def check_ctwing_token(self, request: web.Request) -> None:
-        """Refuse (401) a CTWing push without the configured shared token."""
+        """Refuse a CTWing push without the configured shared token (401), and every CTWing
+        push while no token is configured (404)."""
         token = self._ctwing_token
         if not token:
-            return
+            raise PushError(404, "not_configured", f"CTWing push is not configured on link "
+                            f"{self.id} (set ctwing.token): pushes without one are refused")
         given = request.headers.get(self.ctwing_token_header) or request.query.get("token")
         if given is None or not hmac.compare_digest(given.encode("utf-8", "replace"),
                                                     token.encode()):
@@ -463,8 +472,14 @@ class NbiotLink(Link, DownlinkQueue):
                                         **{k: v for k, v in info.items() if v is not None}})
 
     def datagram(self, data: bytes, address: Address) -> None:
-        """A UDP datagram: a reply in an open receive window, else an uplink."""
+        """A UDP datagram: a reply in an open receive window, else an uplink (dropped when
+        its source is outside ``allow_from``)."""
         self.stats.bytes_in += len(data)
+        if self.allow_from and not in_networks(address[0], self.allow_from):
+            self.stats.garbage_bytes += len(data)
+            self.reject("source_refused", f"{address[0]} is outside the allowed networks "
+                        f"({self.setting('allow_from')})", f"{address[0]}:{address[1]}")
+            return
         window = self._windows.get(address)
         if window is not None:
             window.put(data)

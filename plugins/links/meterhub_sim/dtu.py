@@ -41,9 +41,11 @@ class SimulatedDtu:
 
     def __init__(self, host: str, port: Port, registration: bytes, bus: SimulatedBus, *,
                  mode: str = "once", heartbeat: bytes = b"", heartbeat_interval: float = 30.0,
-                 reconnect_delay: float = 1.0, name: str = "") -> None:
+                 reconnect_delay: float = 1.0, name: str = "",
+                 local_host: str | None = None) -> None:
         self.host = host
         self._port = port
+        self.local_host = local_host  # the source address to connect from (another host)
         self.registration = registration
         self.bus = bus
         self.mode = mode
@@ -111,7 +113,9 @@ class SimulatedDtu:
                 await asyncio.sleep(0.05)
                 continue
             try:
-                reader, writer = await asyncio.open_connection(self.host, self.port)
+                reader, writer = await asyncio.open_connection(
+                    self.host, self.port,
+                    local_addr=(self.local_host, 0) if self.local_host else None)
             except OSError as err:
                 _LOGGER.debug("Simulated DTU %s: cannot connect: %s", self.name, err)
                 await asyncio.sleep(self.reconnect_delay)

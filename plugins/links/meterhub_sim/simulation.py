@@ -27,6 +27,7 @@ import voluptuous as vol
 
 from hub import validation as cv
 from hub.metering.link_schema import bits_per_byte, short_duration
+from hub.metering.registration import SecretFormat
 from hub.metering.service import MeteringService
 from hub.metering.sim import SimClock, SimulatedBus, SimulatedMeter
 
@@ -185,18 +186,24 @@ class Simulation:
             heartbeat = str(beat["data"]).encode()
         interval = (entry.get("heartbeat") or beat.get("interval"))
         seconds = interval.total_seconds() if interval is not None else 30.0
-        mode = (link.get("register") or {}).get("mode", "once")
+        register = link.get("register") or {}
+        mode = register.get("mode", "once")
+        secret_format = SecretFormat(register.get("secret_format") or "{id},{secret}")
+        secrets = {str(d["id"]): d.get("secret") for d in link.get("dtus") or []
+                   if isinstance(d, Mapping)}
         buses = self._bus(link["id"], group=lambda meter: str(meter["link_options"]["dtu"]))
         host = entry["host"]
         for dtu_id, bus in buses.items():
             key = f"{link['id']}/{dtu_id}"
+            secret = secrets.get(dtu_id) or register.get("secret")
+            packet = dtu_id.encode() + (secret_format.tail(secret) if secret else b"")
             if link["type"] == "udp":
                 self.dtus[key] = SimulatedUdpDtu(
-                    host, self._port_of(link["id"]), dtu_id.encode(), bus, mode=mode,
+                    host, self._port_of(link["id"]), packet, bus, mode=mode,
                     heartbeat=heartbeat, heartbeat_interval=seconds, name=key)
             else:
                 self.dtus[key] = SimulatedDtu(
-                    host, self._port_of(link["id"]), dtu_id.encode(), bus, mode=mode,
+                    host, self._port_of(link["id"]), packet, bus, mode=mode,
                     heartbeat=heartbeat, heartbeat_interval=seconds,
                     reconnect_delay=entry["reconnect"].total_seconds(), name=key)
 

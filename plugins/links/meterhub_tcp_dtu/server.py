@@ -1,24 +1,32 @@
 """The ``tcp_dtu`` link: a TCP server that 4G/Wi-Fi DTUs connect to (PROTOCOLS.md §5.1).
 
-Each connection must name its DTU with a registration packet within ``register.timeout``;
+Each connection must name its DTU with a registration packet (with its secret, when one is
+set) within ``register.timeout``, from a source inside ``allow_from`` when that is set;
 then requests for the meters behind that DTU go out on it, one at a time, and replies are
 matched by the address inside the frame. Heartbeats and registration prefixes are removed
-before the frame parser. A newer connection registering the same DTU replaces the old one
-(cellular modules reconnect without closing); a connection silent for ``heartbeat.misses``
-heartbeat intervals is closed as half-open. Garbage, half frames and floods are bounded per
-connection: a DTU that floods is disconnected, the others never notice.
+before the frame parser. A newer connection registering a DTU that is still connected does
+not simply replace it: the live connection is probed (a heartbeat or a meter's answer
+within ``probe_timeout``) and kept if it answers, the claim refused and a ``link_alarm``
+(``dtu_conflict``) fired; only a DTU that does not answer (a cellular module that
+reconnected without closing) is replaced. A connection silent for ``heartbeat.misses``
+heartbeat intervals is closed as half-open. Connections waiting to register are bounded
+per source address (``max_pending_per_address``) and in total (``max_pending``: the oldest
+of the busiest address is closed to make room), so idle sockets never lock a DTU out.
+Garbage, half frames and floods are bounded per connection: a DTU that floods is
+disconnected, the others never notice.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
 from hub.listen import Listening, bind_tcp
 from hub.metering.dtu import Dtu, DtuLink
-from hub.metering.link import LinkUnavailable
+from hub.metering.link import LinkUnavailable, host_of
 from hub.metering.model import MeterModel, MeterRef
 from hub.metering.registration import MAX_REGISTRATION, NEED_MORE, Match, StreamFilter
 from hub.metering.stream import BoundedReader, LinkProtocol, keepalive, seconds
@@ -49,6 +57,8 @@ class DtuProtocol(LinkProtocol):
         self.last_rx = self.loop.time()
         self.close_reason: str | None = None
         self.refused = False
+        self.claiming: str | None = None  # the DTU it claims while the live one is probed
+        self.awaiting_secret: str | None = None  # the DTU it named, its secret still missing
         self._registration = bytearray()
         self._timer: asyncio.TimerHandle | None = None
         self._flush: asyncio.TimerHandle | None = None
@@ -63,12 +73,15 @@ class DtuProtocol(LinkProtocol):
         peer = transport.get_extra_info("peername")
         self.peer = f"{peer[0]}:{peer[1]}" if isinstance(peer, tuple) else str(peer)
         keepalive(transport.get_extra_info("socket"))
-        if len(self.link.pending_connections) >= self.link.max_pending:
-            self.drop(f"more than {self.link.max_pending} connections waiting to register")
+        if not self.link.source_allowed(self.peer):
+            self.refused = True
+            self.link.refuse_source(self.peer)
+            self.drop("outside the allowed networks")
+            return
+        if not self.link.add_pending(self):
             return
         self._timer = self.loop.call_later(self.link.registration_timeout,
                                            self._registration_timeout)
-        self.link.pending_connections.add(self)
 
     def data_received(self, data: bytes) -> None:
         """Registration first, then heartbeat/prefix stripping, then the frame reader."""
@@ -84,10 +97,14 @@ class DtuProtocol(LinkProtocol):
             self.drop(f"flooding: more than {self.link.flood_limit} bytes in "
                       f"{FLOOD_WINDOW:g} s")
             return
-        if self.dtu is None:
-            self._register(data)
-        else:
-            self._deliver(data)
+        dtu = self.dtu
+        if dtu is None:
+            if self.claiming is None:  # a claimant's bytes wait for nothing: dropped
+                self._register(data)
+            return
+        if dtu.channel is self:
+            dtu.heard()
+        self._deliver(data)
 
     def connection_lost(self, exc: Exception | None) -> None:
         """Tell the link; a pending exchange fails with NoReply."""
@@ -116,15 +133,26 @@ class DtuProtocol(LinkProtocol):
             self.stats.garbage_bytes += len(buffer)
             self.drop(f"not a registration packet: {bytes(buffer[:40])!r}")
             return
-        rest = bytes(buffer[len(outcome.raw):])
+        checked = self.link.check_secret(bytes(buffer), outcome)
+        if checked == NEED_MORE:
+            self.awaiting_secret = outcome.dtu_id
+            return
+        if not isinstance(checked, Match):
+            self.refused = True
+            self.link.refuse_secret(self.peer, outcome.dtu_id)
+            self.drop(f"DTU {outcome.dtu_id}: wrong registration secret")
+            return
+        rest = bytes(buffer[len(checked.raw):])
         self._registration = bytearray()
         if self._timer is not None:
             self._timer.cancel()
             self._timer = None
-        if not self.link.register_connection(self, outcome):
-            return
-        self.filter = StreamFilter(heartbeat=heartbeat,
-                                   prefix=self.link.registration.stream_prefix(outcome))
+        self.link.register_connection(self, checked, rest)
+
+    def accept(self, match: Match, rest: bytes) -> None:
+        """Registered: strip the DTU's heartbeats and prefixes from now on."""
+        self.filter = StreamFilter(heartbeat=self.link.heartbeat,
+                                   prefix=self.link.registration.stream_prefix(match))
         if rest:
             self._deliver(rest)
 
@@ -133,6 +161,9 @@ class DtuProtocol(LinkProtocol):
         if self.dtu is None:
             self.link.stats.extra["registration_timeouts"] = (
                 self.link.stats.extra.get("registration_timeouts", 0) + 1)
+            if self.awaiting_secret is not None:
+                self.refused = True
+                self.link.refuse_secret(self.peer, self.awaiting_secret)
             self.drop(f"no registration within {self.link.registration_timeout:g} s")
 
     def bound(self, dtu: Dtu) -> None:
@@ -197,7 +228,9 @@ class DtuServerLink(DtuLink):
         self.registration_timeout = seconds(config["register"]["timeout"], 10.0)
         self.flood_limit = int(config.get("flood_limit", 131072))
         self.max_pending = int(config.get("max_pending", 256))
-        self.pending_connections: set[DtuProtocol] = set()
+        self.max_pending_per_address = int(config.get("max_pending_per_address", 8))
+        self.pending_connections: dict[DtuProtocol, None] = {}  # oldest first
+        self._pending_hosts: Counter[str] = Counter()
         self.listening: Listening | None = None
         self._servers: list[asyncio.Server] = []
         self._watchdog: asyncio.Task[None] | None = None
@@ -251,6 +284,7 @@ class DtuServerLink(DtuLink):
 
     async def stop(self) -> None:
         """Stop listening and close every DTU connection."""
+        await self.stop_probes()
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
@@ -283,29 +317,98 @@ class DtuServerLink(DtuLink):
 
     # --- connections ------------------------------------------------------------------
 
-    def register_connection(self, protocol: DtuProtocol, match: Match) -> bool:
-        """A connection registered as ``match.dtu_id``: admit (replacing older) or refuse."""
-        self.pending_connections.discard(protocol)
+    def add_pending(self, protocol: DtuProtocol) -> bool:
+        """Admit a connection that has yet to register, within the per-address and total
+        bounds: over the address's bound it is closed; over the total, the oldest waiting
+        connection of the busiest address is closed to make room."""
+        host = host_of(protocol.peer)
+        if self._pending_hosts[host] >= self.max_pending_per_address:
+            self.alarm("connection_flood", protocol.peer, f"more than "
+                       f"{self.max_pending_per_address} connections from {host} waiting to "
+                       f"register ({self.setting('max_pending_per_address')})")
+            protocol.refused = True
+            protocol.drop(f"more than {self.max_pending_per_address} connections from {host} "
+                          "waiting to register")
+            return False
+        if len(self.pending_connections) >= self.max_pending:
+            busiest = self._pending_hosts.most_common(1)[0][0]
+            victim = next(p for p in self.pending_connections if host_of(p.peer) == busiest)
+            self.alarm("connection_flood", victim.peer, f"{self.max_pending} connections "
+                       f"waiting to register ({self.setting('max_pending')}): closing the "
+                       f"oldest from {busiest}", source="*")
+            victim.refused = True
+            victim.drop("closed to make room: too many connections waiting to register")
+            self._unpend(victim)
+        self.pending_connections[protocol] = None
+        self._pending_hosts[host] += 1
+        return True
+
+    def _unpend(self, protocol: DtuProtocol) -> None:
+        if self.pending_connections.pop(protocol, False) is None:
+            host = host_of(protocol.peer)
+            self._pending_hosts[host] -= 1
+            if self._pending_hosts[host] <= 0:
+                del self._pending_hosts[host]
+
+    def register_connection(self, protocol: DtuProtocol, match: Match, rest: bytes) -> None:
+        """A connection registered as ``match.dtu_id``: admit it, refuse it (unknown), or —
+        when that DTU is connected already — probe the live one and decide then."""
         dtu = self.table.admit(match.dtu_id, protocol.peer)
         if dtu is None:
+            self._unpend(protocol)
             protocol.refused = True  # the table logged it
             protocol.drop(f"unknown DTU {match.dtu_id}")
-            return False
+            return
+        live = dtu.channel
+        if isinstance(live, DtuProtocol) and live is not protocol and not live.lost:
+            protocol.claiming = dtu.id
+            _LOGGER.info("Link %s: %s registers as DTU %s, which is connected from %s: "
+                         "probing that connection", self.id, protocol.peer, dtu.id, live.peer)
+            self.probe(dtu).add_done_callback(
+                lambda task: self._claim_decided(protocol, dtu, live, match, rest, task))
+            return
+        self._bind(protocol, dtu, match, rest)
+
+    def _claim_decided(self, protocol: DtuProtocol, dtu: Dtu, probed: DtuProtocol,
+                       match: Match, rest: bytes, task: asyncio.Task[bool]) -> None:
+        protocol.claiming = None
+        if protocol.lost:
+            self._unpend(protocol)
+            return
+        if task.cancelled() or task.exception() is not None:
+            self._unpend(protocol)
+            protocol.drop("link stopped while probing")
+            return
+        if task.result():
+            self._unpend(protocol)
+            self.conflict(dtu, protocol.peer)
+            protocol.refused = True
+            protocol.drop(f"claimed DTU {dtu.id}, which answered at {probed.peer}")
+            return
+        if dtu.channel is not probed and dtu.channel is not None:
+            self.register_connection(protocol, match, rest)  # another claimant came first
+            return
+        self._bind(protocol, dtu, match, rest)
+
+    def _bind(self, protocol: DtuProtocol, dtu: Dtu, match: Match, rest: bytes) -> None:
+        self._unpend(protocol)
         old = dtu.channel
         protocol.bound(dtu)
         if isinstance(old, DtuProtocol) and old is not protocol:
             dtu.replaced += 1
-            _LOGGER.info("Link %s: DTU %s registered again from %s; closing its older "
-                         "connection from %s", self.id, dtu.id, protocol.peer, old.peer)
-            old.close_reason = f"replaced by a newer connection from {protocol.peer}"
+            _LOGGER.warning("Link %s: DTU %s registered again from %s; its connection from "
+                            "%s did not answer a probe and is closed", self.id, dtu.id,
+                            protocol.peer, old.peer)
+            old.close_reason = (f"replaced by a newer connection from {protocol.peer} "
+                                "(no answer to a probe)")
             dtu.channel = protocol  # before the old one's connection_lost runs
             old.abort()
         self.table.set_online(dtu, protocol, protocol.peer)
-        return True
+        protocol.accept(match, rest)
 
     def connection_gone(self, protocol: DtuProtocol, reason: str) -> None:
         """A connection closed: mark its DTU offline if it was the DTU's current one."""
-        self.pending_connections.discard(protocol)
+        self._unpend(protocol)
         dtu = protocol.dtu
         if dtu is None:
             if protocol.refused:

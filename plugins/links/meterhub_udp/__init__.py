@@ -7,6 +7,8 @@
         register: {match: [known, imei], mode: prefix}
         heartbeat: {data: "ping", interval: 60s}
         dtus: [{id: gw7, address: "10.0.0.7:9001"}]   # a DTU known by its source address
+        allow_from: [10.0.0.0/8]                      # sources datagrams may come from
+        probe_timeout: 10s   # a registration from a new address: how long the DTU may answer
     meters:
       - {id: shop3_e, model: ddsy, link: udp1, address: "202400000301",
          link_options: {dtu: "861234567890123"}}
@@ -21,7 +23,7 @@ import voluptuous as vol
 
 from hub import validation as cv
 from hub.hookspecs import hookimpl
-from hub.metering.dtu import DTU_KEYS
+from hub.metering.dtu import DTU_KEYS, dtu_entry
 from hub.metering.link import LinkType
 from hub.metering.link_schema import host_port
 
@@ -34,15 +36,8 @@ __all__ = ["UdpLink", "UdpLinkType", "register_link_types"]
 
 
 def _dtu_entry(value: Any) -> dict[str, Any]:
-    """A DTU id, or ``{id: ..., name: ..., address: host:port}``."""
-    if isinstance(value, dict):
-        entry: dict[str, Any] = cv.Strict({
-            vol.Required("id"): cv.string,
-            vol.Optional("name"): cv.string,
-            vol.Optional("address"): host_port,
-        })(value)
-        return entry
-    return {"id": cv.string(value)}
+    """A DTU id, or ``{id: ..., name: ..., secret: ..., address: host:port}``."""
+    return dtu_entry(value, {vol.Optional("address"): host_port})
 
 
 class UdpLinkType(LinkType):

@@ -5,6 +5,11 @@ as a prefix of every datagram; the same matchers as ``tcp_dtu``) or, for DTUs th
 none, by a fixed source address in ``dtus:``. Requests go to the address the DTU last sent
 from (NAT rebinding is followed); a DTU's datagrams feed only that DTU's reply reader, and
 replies are matched by the address inside the frame. One request is outstanding per DTU.
+A registration from a new address does not redirect a DTU that is alive at its known one:
+the DTU is probed there (a heartbeat or a meter's answer within ``probe_timeout``), and the
+claim is refused with a ``link_alarm`` (``dtu_conflict``) if it answers; only a DTU that
+stays silent is followed to the new address. Datagrams from outside ``allow_from`` and
+registrations without the DTU's secret are dropped and alarmed.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 MAX_UNKNOWN_SOURCES: Final = 1024
+MAX_CLAIMS: Final = 64  # registrations from new addresses waiting for a probe, per link
 WATCH_MAX: Final = 5.0
 
 Address = tuple[str, int]
@@ -106,6 +112,7 @@ class UdpLink(DtuLink):
         self.endpoint: asyncio.DatagramTransport | None = None
         self.listening: Listening | None = None
         self._unknown: set[Address] = set()
+        self._claims: set[tuple[str, Address]] = set()
         self._watchdog: asyncio.Task[None] | None = None
 
     # --- life-cycle -------------------------------------------------------------------
@@ -135,6 +142,7 @@ class UdpLink(DtuLink):
 
     async def stop(self) -> None:
         """Close the socket; pending exchanges time out."""
+        await self.stop_probes()
         if self._watchdog is not None:
             self._watchdog.cancel()
             self._watchdog = None
@@ -177,6 +185,11 @@ class UdpLink(DtuLink):
     def datagram(self, data: bytes, address: Address) -> None:
         """Route a datagram to its DTU: by registration, else by known source address."""
         self.stats.bytes_in += len(data)
+        peer = f"{address[0]}:{address[1]}"
+        if not self.source_allowed(peer):
+            self.stats.garbage_bytes += len(data)
+            self.refuse_source(peer)
+            return
         body = data
         if self.heartbeat:
             while body.startswith(self.heartbeat):
@@ -184,9 +197,14 @@ class UdpLink(DtuLink):
         outcome = self.registration.match(body, self.table.known_ids()) if body else None
         prefix = b""
         if isinstance(outcome, Match):
-            dtu_id: str | None = outcome.dtu_id
-            prefix = self.registration.stream_prefix(outcome)
-            data = body[len(outcome.raw):]
+            checked = self.check_secret(body, outcome)
+            if not isinstance(checked, Match):  # a datagram is whole: nothing more comes
+                self.stats.garbage_bytes += len(data)
+                self.refuse_secret(peer, outcome.dtu_id)
+                return
+            dtu_id: str | None = checked.dtu_id
+            prefix = self.registration.stream_prefix(checked)
+            data = body[len(checked.raw):]
         else:
             dtu_id = self.by_address.get(address) or self.static.get(address)
         if dtu_id is None:
@@ -197,15 +215,46 @@ class UdpLink(DtuLink):
                                 "(no registration, not a configured address)", self.id,
                                 *address)
             return
-        dtu = self.table.admit(dtu_id, f"{address[0]}:{address[1]}")
+        dtu = self.table.admit(dtu_id, peer)
         if dtu is None:
+            return
+        known = self.channels.get(dtu.id)
+        if known is not None and known.address != address and dtu.channel is known:
+            self.stats.garbage_bytes += len(data)
+            self._claim(dtu, known, address, prefix)
             return
         channel = self._bind(dtu, address, prefix)
         channel.last_rx = asyncio.get_running_loop().time()
         if dtu.channel is not channel:
-            self.table.set_online(dtu, channel, f"{address[0]}:{address[1]}")
+            self.table.set_online(dtu, channel, peer)
+        dtu.heard()
         if data:
             channel.feed(data)
+
+    def _claim(self, dtu: Dtu, known: UdpChannel, address: Address, prefix: bytes) -> None:
+        """A registration from a new address for a DTU alive at ``known``: probe it there."""
+        claim = (dtu.id, address)
+        if claim in self._claims or len(self._claims) >= MAX_CLAIMS:
+            return
+        self._claims.add(claim)
+        _LOGGER.info("Link %s: %s:%d registers as DTU %s, which is alive at %s:%d: probing it "
+                     "there", self.id, *address, dtu.id, *known.address)
+        probed = known.address
+        self.probe(dtu).add_done_callback(
+            lambda task: self._claim_decided(dtu, probed, address, prefix, task))
+
+    def _claim_decided(self, dtu: Dtu, probed: Address, address: Address, prefix: bytes,
+                       task: asyncio.Task[bool]) -> None:
+        self._claims.discard((dtu.id, address))
+        if task.cancelled() or task.exception() is not None or self.endpoint is None:
+            return
+        channel = self.channels.get(dtu.id)
+        if channel is None or channel.address != probed:
+            return  # it moved meanwhile: the claimant must speak again
+        if task.result():
+            self.conflict(dtu, f"{address[0]}:{address[1]}")
+            return
+        self._bind(dtu, address, prefix)
 
     def _bind(self, dtu: Dtu, address: Address, prefix: bytes) -> UdpChannel:
         channel = self.channels.get(dtu.id)
@@ -217,6 +266,7 @@ class UdpLink(DtuLink):
                          *address, *channel.address)
             self.by_address.pop(channel.address, None)
             channel.address = address
+            self.table.note_peer(dtu, f"{address[0]}:{address[1]}")
         if prefix and channel.filter.prefix != prefix:
             channel.filter = StreamFilter(heartbeat=self.heartbeat, prefix=prefix)
         self.by_address[address] = dtu.id

@@ -15,6 +15,7 @@ from hub.events import EventType
 from hub.hookspecs import hookimpl
 
 from . import redact
+from .aliyun_sms import AliyunSmsType
 from .apprise_type import AppriseType
 from .config import check, config_schemas
 from .const import CONF_NOTICES, CONF_NOTIFY
@@ -24,6 +25,8 @@ from .notices import Notices
 from .notifier import DeliveryError, Message, NotifierType, Target
 from .services import register_services
 from .strings import TRANSLATIONS
+from .tencent_sms import TencentSmsType
+from .wechat_mp import WechatTemplateType
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -49,8 +52,8 @@ def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
 
 @hookimpl
 def register_notifier_types() -> list[Any]:
-    """``apprise``."""
-    return [AppriseType()]
+    """``apprise``, ``aliyun_sms``, ``tencent_sms`` and ``wechat_template``."""
+    return [AppriseType(), AliyunSmsType(), TencentSmsType(), WechatTemplateType()]
 
 
 @hookimpl

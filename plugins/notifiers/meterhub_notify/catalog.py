@@ -53,6 +53,7 @@ CATALOG: tuple[NoticeSpec, ...] = (
                when_stopping=False),
     NoticeSpec("dtu_offline", "dtu_offline", False, True, variant=("link", "dtu"),
                when_stopping=False),
+    NoticeSpec("link_alarm", "link_alarm", False, True, variant=("link", "kind", "dtu")),
     NoticeSpec("calendar_unknown_year", "calendar_unknown_year", False, True,
                variant=("year",)),
 )

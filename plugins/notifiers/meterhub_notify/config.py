@@ -70,8 +70,11 @@ def notify_schema(registries: Registries) -> Any:
         schema = cv.Strict({vol.Optional("type", default=DEFAULT_TYPE): cv.string,
                             vol.Optional("title"): template, **DELIVERY_KEYS,
                             **dict(kind.schema())})
-        result = schema(value or {})
-        return result
+        entry: dict[str, Any] = schema(value or {})
+        check_entry = getattr(kind, "check_entry", None)  # optional: checks across keys
+        if check_entry is not None:
+            entry = check_entry(entry)
+        return entry
 
     def _validate(value: Any) -> dict[str, dict[str, Any]]:
         if value is None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from hub.core import Context
@@ -71,6 +72,9 @@ class Dispatcher:
     def to_notifier(self, name: str, message: Message, context: Context) -> str:
         """Queue a message for a named notifier; the outcome word (queued, queue_full)."""
         outbox = self.outboxes[name]
+        account = self.account(message.account_id)
+        if account is not None and account.contacts:
+            message = replace(message, contacts=dict(account.contacts))
         ok = outbox.submit(Job(message, self.targets[name], context))
         return QUEUED if ok else REASON_QUEUE_FULL
 

@@ -98,7 +98,8 @@ class Notices:
         if options.get("message"):
             text = render_or(options["message"], values, text, f"notice {kind}")
         return Message(text, title, notice=kind,
-                       account_id=str(account_id) if account_id else None, data=dict(data))
+                       account_id=str(account_id) if account_id else None, data=dict(data),
+                       values=values)
 
     def values(self, kind: str | None, data: Mapping[str, Any],
                account_id: Any = None) -> dict[str, Any]:

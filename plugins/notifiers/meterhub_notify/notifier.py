@@ -33,6 +33,12 @@ class Message:
     notice: str | None = None  # the built-in notice it renders (balance_low...), if any
     account_id: str | None = None
     data: Mapping[str, Any] = field(default_factory=dict)  # extra data for types that use it
+    # the variables the text was rendered with (display texts: balance "¥12.30", account
+    # name...): template-SMS types fill their templates' parameters from them
+    values: Mapping[str, Any] = field(default_factory=dict)
+    # the contacts of the account the message is about (phone, wechat openid): filled by
+    # the dispatcher, for types that address people rather than a fixed URL
+    contacts: Mapping[str, Any] = field(default_factory=dict)
 
 
 class DeliveryError(Exception):

@@ -55,7 +55,8 @@ def _account(data: dict[str, Any]) -> dict[str, Any]:
     return data
 
 
-NOTIFY_SCHEMA = vol.Schema(vol.All(cv.Strict(_TEXT), _one_text))
+NOTIFY_SCHEMA = vol.Schema(vol.All(cv.Strict({
+    vol.Optional("account_id"): cv.identifier, **_TEXT}), _one_text))
 TENANT_SCHEMA = vol.Schema(vol.All(cv.Strict({
     vol.Optional("account_id"): cv.identifier, vol.Optional("account"): cv.identifier,
     **_TEXT}), _one_text, _account))
@@ -92,7 +93,8 @@ class Composer:
                                                    f"{err}"]) from None
         if not text:
             raise ServiceValidationError(service, ["the message is empty after rendering"])
-        return Message(text, title, notice=kind, account_id=account_id, data=dict(extra))
+        return Message(text, title, notice=kind, account_id=account_id, data=dict(extra),
+                       values=values)
 
 
 def register_services(hub: Hub, dispatcher: Dispatcher, notices: Notices) -> list[Any]:
@@ -104,7 +106,11 @@ def register_services(hub: Hub, dispatcher: Dispatcher, notices: Notices) -> lis
     def named(name: str) -> Any:
         async def send(call: ServiceCall) -> dict[str, Any]:
             """Send a message through this notifier (queued; retried on failure)."""
-            message = composer.compose(call.name, call.data, None, dispatcher.titles.get(name))
+            account_id = call.data.get("account_id")
+            if account_id is not None and dispatcher.account(account_id) is None:
+                raise ServiceValidationError(call.name, [f"unknown account '{account_id}'"])
+            message = composer.compose(call.name, call.data, account_id,
+                                       dispatcher.titles.get(name))
             outcome = dispatcher.to_notifier(name, message, call.context)
             return {"queued": outcome == QUEUED, "outcome": outcome}
         return send

@@ -55,6 +55,9 @@ ZH_CN: dict[str, str] = {
         "【{site}】表计 {meter}{where} 连续 {misses} 次抄表失败，已离线。"),
     "notify.dtu_offline.title": "DTU 离线",
     "notify.dtu_offline.message": "【{site}】DTU {dtu}（链路 {link}）已离线：{reason}。",
+    "notify.link_alarm.title": "链路告警",
+    "notify.link_alarm.message": (
+        "【{site}】链路 {link} 拒绝了来自 {peer} 的可疑接入（{kind}）：{message}。"),
     "notify.calendar_unknown_year.title": "计费日历缺少年份",
     "notify.calendar_unknown_year.message": (
         "【{site}】计费日历不知道 {year} 年的节假日与调休安排（holidays {holidays_version} "
@@ -127,6 +130,9 @@ EN: dict[str, str] = {
         "{site}: meter {meter}{where} missed {misses} reads in a row and is offline."),
     "notify.dtu_offline.title": "DTU offline",
     "notify.dtu_offline.message": "{site}: DTU {dtu} (link {link}) went offline: {reason}.",
+    "notify.link_alarm.title": "Link alarm",
+    "notify.link_alarm.message": (
+        "{site}: link {link} refused a suspicious attempt from {peer} ({kind}): {message}."),
     "notify.calendar_unknown_year.title": "Billing calendar lacks a year",
     "notify.calendar_unknown_year.message": (
         "{site}: the billing calendar does not know the holidays and make-up working days "

@@ -22,7 +22,7 @@ from hub.billing.tariff import (
 )
 from hub.util.calendar import Calendar
 
-from .const import UNIT_KWH
+from .const import DAYS, UNIT_KWH, USAGE_COMPONENTS
 from .fees import ONE_DAY, fraction, months, overlap
 from .spread import PRECISION, Lines, Spread, midnight, moment
 from .tiers import TierCounter, TierPeriods
@@ -69,6 +69,8 @@ class BaseTariff(Tariff, Generic[_P]):
         self.calendar = calendar
         self.tz = calendar.time_zone
         self.component = "energy" if self.unit == UNIT_KWH else "water"
+        self.minimum_covers: str = config.get("minimum_covers", "all")
+        self.tier_prorate: str = config.get("tier_prorate", DAYS)
         self.versions: list[Version[_P]] = []
         entries = config["versions"]
         for index, entry in enumerate(entries):
@@ -110,7 +112,8 @@ class BaseTariff(Tariff, Generic[_P]):
             ctx.prec = PRECISION
             lines = Lines(self.id, self.tz)
             tiers = (TierCounter(self.id, self.tier_period, history, occupancy, self.tz,
-                                 self._tier_periods) if self.tier_period else None)
+                                 self._tier_periods, self.tier_prorate)
+                     if self.tier_period else None)
             always = self._always
             previous: Usage | None = None
             for item in usage:
@@ -126,6 +129,8 @@ class BaseTariff(Tariff, Generic[_P]):
                     for version, a, b in self._versions_over(spread.start, spread.end):
                         self.price(version, spread, a, b, lines, tiers)
                 previous = item
+            if tiers is not None and tiers.pending is not None:
+                tiers.pending.finish()  # what a rule held back to the end (a month)
             return lines.result()
 
     def _versions_over(self, a: int, b: int) -> Iterator[tuple[Version[_P], int, int]]:
@@ -217,8 +222,10 @@ class BaseTariff(Tariff, Generic[_P]):
                 if version.minimum_charge:
                     minimum += fraction(days, month_days, version.minimum_charge)
             merged: dict[tuple[Any, ...], Decimal] = {}
+            covered = USAGE_COMPONENTS if self.minimum_covers == "usage" else None
             for line in lines:
-                if line.tariff_id == self.id and line.component != "minimum":
+                if line.tariff_id == self.id and line.component != "minimum" \
+                        and (covered is None or line.component in covered):
                     merged[line.line_key] = merged.get(line.line_key, Decimal(0)) + line.amount
             top_up = round_fen(minimum) - sum((round_fen(a) for a in merged.values()),
                                               Decimal(0))
@@ -229,4 +236,4 @@ class BaseTariff(Tariff, Generic[_P]):
             unit="", unit_price=top_up, amount=top_up,
             start=moment(midnight(start, self.tz), self.tz),
             end=moment(midnight(end + timedelta(days=1), self.tz), self.tz),
-            detail={"minimum": round_fen(minimum)})
+            detail={"minimum": round_fen(minimum), "covers": self.minimum_covers})

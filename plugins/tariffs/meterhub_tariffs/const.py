@@ -28,3 +28,10 @@ THRESHOLD_STEP: Final = Decimal("0.01")
 # Register numbers of the conventional band names (DL/T 645: T1..T4 = 尖峰平谷).
 BAND_REGISTERS: Final = {"sharp": 1, "peak": 2, "flat": 3, "valley": 4}
 REGISTER_KEY: Final = "energy_import_t{}"
+
+# Lines that price usage (what ``minimum_covers: usage`` compares the minimum with).
+USAGE_COMPONENTS: Final = frozenset({"energy", "water", "tier_surcharge"})
+
+# How tier thresholds are pro-rated for a move-in or move-out inside a tier period.
+DAYS: Final = "days"
+MONTHS: Final = "months"

@@ -33,6 +33,8 @@ COMMON_KEYS: dict[Any, Any] = {
     vol.Optional("note"): cv.string,
     vol.Optional("valid_from"): date_value,
     vol.Optional("valid_until"): date_value,
+    # what the minimum charge is compared with: every line of the tariff, or its usage only
+    vol.Optional("minimum_covers", default="all"): cv.one_of("all", "usage"),
 }
 
 # Keys every type may change from one version to the next.

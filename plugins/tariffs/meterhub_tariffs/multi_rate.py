@@ -17,6 +17,7 @@ import voluptuous as vol
 from hub.billing.tariff import TariffType
 from hub.util.calendar import Calendar
 
+from .banded import BandTiers, banded
 from .base import BaseTariff, Version
 from .const import UNIT_KWH
 from .entry import EntrySpec, entry_schema
@@ -28,6 +29,7 @@ from .registers import (
     band_registers,
     check_registers,
     check_surcharges,
+    price_register_tiers,
     price_registers,
 )
 from .spread import Lines, Spread
@@ -58,6 +60,7 @@ class RegisterPlan:
 
     bands: Bands
     surcharges: TierTable | None
+    band_tiers: BandTiers | None = None  # tier surcharges per band
 
 
 class MultiRateTariff(BaseTariff[RegisterPlan]):
@@ -75,12 +78,21 @@ class MultiRateTariff(BaseTariff[RegisterPlan]):
     def compile(self, entry: Mapping[str, Any]) -> RegisterPlan:
         """The version's band registers and surcharges."""
         surcharges = entry.get("tier_surcharges")
-        return RegisterPlan(band_registers(entry["prices"], entry["registers"]),
-                            TierTable.from_config(surcharges, "surcharge") if surcharges else None)
+        bands = band_registers(entry["prices"], entry["registers"])
+        if surcharges and banded(surcharges):
+            return RegisterPlan(bands, None, BandTiers.from_config(
+                surcharges, entry["prices"], entry.get("crossing_month")))
+        return RegisterPlan(bands, TierTable.from_config(surcharges, "surcharge")
+                            if surcharges else None)
 
     def price(self, version: Version[RegisterPlan], spread: Spread, a: int, b: int,
               lines: Lines, tiers: TierCounter | None) -> None:
         """Registers at their band prices, then tier surcharges on the quantity."""
+        plan = version.plan
+        if plan.band_tiers is not None and tiers is not None:
+            price_register_tiers(lines, tiers, self.id, plan.bands, plan.band_tiers, spread,
+                                 a, b, version.valid_from)
+            return
         price_registers(lines, self.id, version.plan.bands, spread, a, b, version.valid_from)
         if version.plan.surcharges is not None and tiers is not None:
             add_surcharges(lines, tiers, version.plan.surcharges, spread, a, b, self.unit,

@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import re
 from collections.abc import Mapping
-from datetime import date
+from datetime import date, tzinfo
 from decimal import Decimal
 from typing import Any
 
@@ -21,9 +21,20 @@ import voluptuous as vol
 from hub import validation as cv
 from hub.billing.tariff import TariffError
 
-from .const import BAND_REGISTERS, MAX_BANDS, MONTHLY, REGISTER_KEY, YEARLY
+from .banded import (
+    CROSSING_RULES,
+    SHANGHAI,
+    BandPricer,
+    BandTiers,
+    Group,
+    band_shares,
+    banded,
+    month_parts,
+)
+from .const import BAND_REGISTERS, DAYS, MAX_BANDS, MONTHLY, MONTHS, REGISTER_KEY, YEARLY
 from .spread import Lines, Spread, moment
-from .validators import tiers
+from .tiers import TierCounter
+from .validators import surcharge_tiers
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -47,16 +58,56 @@ def register_number(value: Any) -> int:
 REGISTERS_SCHEMA = vol.Schema({cv.slug: register_number})
 
 # Tier surcharges on top of band prices (阶梯+峰谷): keys for tou and multi_rate.
-SURCHARGE_KEYS: dict[Any, Any] = {vol.Optional("tier_surcharges"): tiers("surcharge")}
-SURCHARGE_FIXED: dict[Any, Any] = {vol.Optional("tier_period"): cv.one_of(MONTHLY, YEARLY)}
+SURCHARGE_KEYS: dict[Any, Any] = {vol.Optional("tier_surcharges"): surcharge_tiers}
+SURCHARGE_FIXED: dict[Any, Any] = {
+    vol.Optional("tier_period"): cv.one_of(MONTHLY, YEARLY),
+    vol.Optional("crossing_month"): cv.one_of(*CROSSING_RULES),
+    vol.Optional("tier_prorate", default=DAYS): cv.one_of(DAYS, MONTHS),
+}
 
 
 def check_surcharges(version: Mapping[str, Any]) -> list[vol.Invalid]:
-    """Tier surcharges need a tier period."""
-    if "tier_surcharges" in version and "tier_period" not in version:
-        return [vol.Invalid("tier_surcharges need tier_period: monthly or yearly",
-                            path=["tier_period"])]
-    return []
+    """Tier surcharges need a tier period; per-band ones name every priced band, no other;
+    a crossing-month rule needs per-band tiers, and ``shanghai`` a ``crossing`` surcharge."""
+    errors: list[vol.Invalid] = []
+    table = version.get("tier_surcharges")
+    if table is not None and "tier_period" not in version:
+        errors.append(vol.Invalid("tier_surcharges need tier_period: monthly or yearly",
+                                  path=["tier_period"]))
+    rule = version.get("crossing_month")
+    if table is None:
+        if rule is not None:
+            errors.append(vol.Invalid("crossing_month needs tier_surcharges",
+                                      path=["crossing_month"]))
+        return errors
+    prices = version["prices"]
+    for index, tier in enumerate(table):
+        by_band = tier.get("prices", tier.get("surcharge"))
+        if isinstance(by_band, Mapping):
+            key = "prices" if "prices" in tier else "surcharge"
+            errors.extend(vol.Invalid(
+                f"no {'price' if key == 'prices' else 'surcharge'} for band '{band}' "
+                f"(every priced band needs one: {', '.join(prices)})",
+                path=["tier_surcharges", index, key]) for band in prices if band not in by_band)
+            errors.extend(vol.Invalid(f"band '{band}' has no price under prices (bands: "
+                                      f"{', '.join(prices)})",
+                                      path=["tier_surcharges", index, key, band])
+                          for band in by_band if band not in prices)
+        if "crossing" in tier and index == 0:
+            errors.append(vol.Invalid("the first tier is the base price: crossing applies to "
+                                      "the tiers above it", path=["tier_surcharges", 0,
+                                                                  "crossing"]))
+        elif rule == SHANGHAI and index > 0 and "crossing" not in tier \
+                and isinstance(by_band, Mapping):
+            errors.append(vol.Invalid(
+                "crossing_month: shanghai needs the tier's flat surcharge in the month its "
+                "threshold is crossed, e.g. crossing: 0.05", path=["tier_surcharges", index]))
+    if rule is not None and not banded(table):
+        errors.append(vol.Invalid(
+            "crossing_month applies to tier surcharges per band (surcharge: {peak: ..., "
+            "valley: ...} or prices:); with one surcharge per tier every rule bills the same",
+            path=["crossing_month"]))
+    return errors
 
 
 def _conventional(band: str) -> int | None:
@@ -98,21 +149,46 @@ def band_registers(prices: Mapping[str, Decimal], registers: Mapping[str, int]) 
 def price_registers(lines: Lines, tariff_id: str, bands: Bands, spread: Spread, a: int,
                     b: int, price_from: date | None) -> None:
     """Price [a, b) of a usage on its register deltas (apportioned linearly in time)."""
+    for band, quantity in register_shares(tariff_id, bands, spread, a, b, lines.tz).items():
+        if quantity:
+            lines.put("energy", band, "kWh", bands[band][1], quantity, a, b, price_from,
+                      spread.sources)
+
+
+def register_shares(tariff_id: str, bands: Bands, spread: Spread, a: int, b: int,
+                    tz: tzinfo) -> dict[str, Decimal]:
+    """Each band's part of [a, b) of a usage, from its register's delta; a priced register
+    missing or an unpriced one that counted is a TariffError."""
     registers = spread.usage.registers
-    for band, (key, unit_price) in bands.items():
+    out: dict[str, Decimal] = {}
+    for band, (key, _unit_price) in bands.items():
         total = registers.get(key)
         if total is None:
             raise TariffError(
                 f"tariff '{tariff_id}' prices the meter's register {key} ({band}), but the "
-                f"usage from {moment(spread.start, lines.tz).isoformat()} has no such register "
+                f"usage from {moment(spread.start, tz).isoformat()} has no such register "
                 "(does this meter count time-of-use itself?)")
-        quantity = spread.share(a, b, total)
-        if quantity:
-            lines.put("energy", band, "kWh", unit_price, quantity, a, b, price_from,
-                      spread.sources)
+        out[band] = spread.share(a, b, total)
     priced = {key for key, _price in bands.values()}
     for key, value in registers.items():
         if value and key not in priced and _REGISTER_KEY_RE.match(key):
             raise TariffError(
                 f"tariff '{tariff_id}' has no price for register {key}, which counted {value} "
-                f"kWh in the usage from {moment(spread.start, lines.tz).isoformat()}")
+                f"kWh in the usage from {moment(spread.start, tz).isoformat()}")
+    return out
+
+
+def price_register_tiers(lines: Lines, counter: TierCounter, tariff_id: str, bands: Bands,
+                         tiers: BandTiers, spread: Spread, a: int, b: int,
+                         price_from: date | None) -> None:
+    """Price [a, b) of a usage per band and tier: each month's part of the counted quantity
+    goes to the tiers, each tier part spread over the registers in proportion to them."""
+    pricer = BandPricer.of(counter, lines, "energy", "kWh")
+    prices = {band: unit_price for band, (_key, unit_price) in bands.items()}
+    given = band_shares(spread.usage.registers, bands) if a == b else {}
+    for start, end in month_parts(a, b, pricer.months):
+        shares = given or register_shares(tariff_id, bands, spread, start, end, lines.tz)
+        total = spread.share(start, end)
+        if total or any(shares.values()):
+            pricer.add(Group(start, end, total, shares, prices, tiers, price_from,
+                             spread.sources))

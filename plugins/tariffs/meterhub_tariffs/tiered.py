@@ -19,7 +19,7 @@ from hub.billing.tariff import TariffType
 from hub.util.calendar import Calendar
 
 from .base import BaseTariff, Version
-from .const import MONTHLY, UNITS, YEARLY
+from .const import DAYS, MONTHLY, MONTHS, UNITS, YEARLY
 from .entry import EntrySpec, entry_schema
 from .spread import Lines, Spread
 from .tiers import TierCounter, TierTable, tier_key
@@ -30,7 +30,8 @@ _LOGGER = logging.getLogger(__name__)
 SPEC = EntrySpec(
     units=UNITS,
     keys={vol.Required("tiers"): tiers("price")},
-    fixed_keys={vol.Required("tier_period"): cv.one_of(MONTHLY, YEARLY)},
+    fixed_keys={vol.Required("tier_period"): cv.one_of(MONTHLY, YEARLY),
+                vol.Optional("tier_prorate", default=DAYS): cv.one_of(DAYS, MONTHS)},
 )
 
 

@@ -3,7 +3,9 @@
 Pro-rating: when the occupancy starts or ends inside a tier period, every threshold of that
 period is multiplied by (days occupied in the period) / (days in the period) — move-in and
 move-out days both count as occupied — and rounded half-up to 0.01 unit. A yearly 2880 kWh
-tier for a tenant who moves in on 1 July 2025 becomes 2880 × 184 / 365 = 1451.84 kWh.
+tier for a tenant who moves in on 1 July 2025 becomes 2880 × 184 / 365 = 1451.84 kWh. With
+``tier_prorate: months`` the factor is (calendar months the occupancy touches) / (months in
+the period): moving in on 20 July makes it 2880 × 6 / 12 = 1440 kWh.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from hub.billing.tariff import Occupancy, TariffError, TierHistory
 
-from .const import MAX_TIERS, MONTHLY, THRESHOLD_STEP
+from .const import DAYS, MAX_TIERS, MONTHLY, MONTHS, THRESHOLD_STEP
 from .spread import ZERO, Lines, Spread, local_date, midnight
 
 _LOGGER = logging.getLogger(__name__)
@@ -74,18 +76,21 @@ class TierPeriods:
 class TierCounter:
     """What was used in each tier period so far, while one usage list is priced."""
 
-    __slots__ = ("_factor", "_periods", "_used", "_whole", "history", "occupancy", "period",
-                 "tariff_id", "tz")
+    __slots__ = ("_factor", "_months", "_periods", "_used", "_whole", "history", "occupancy",
+                 "pending", "period", "prorate", "tariff_id", "tz")
 
     def __init__(self, tariff_id: str, period: str, history: TierHistory,
                  occupancy: Occupancy | None, tz: tzinfo,
-                 periods: TierPeriods | None = None) -> None:
+                 periods: TierPeriods | None = None, prorate: str = DAYS) -> None:
         self.tariff_id = tariff_id
+        self.prorate = prorate
         self.period = period
         self.history = history
         self.occupancy = occupancy
         self.tz = tz
         self._used: dict[date, Decimal] = {}
+        self._months: dict[tuple[date, date], Decimal] = {}
+        self.pending: Any = None  # what a pricing rule holds until the call's end
         self._factor: dict[date, tuple[int, int]] = {}
         self._periods = periods if periods is not None else TierPeriods(period, tz)
         # without move-in or move-out every period is whole: thresholds are not pro-rated
@@ -125,6 +130,28 @@ class TierCounter:
                 break
         return parts
 
+    def month_start(self, period_start: date, month: date) -> Decimal:
+        """The tier period's total at the start of the local month ``month`` (first day).
+
+        From the usage this call counted when it has counted some in the period, else from
+        the history: its ``before(period_start, month)`` when it has one, else all of it
+        (the usage priced then starts its month).
+        """
+        key = (period_start, month)
+        found = self._months.get(key)
+        if found is None:
+            found = self._used.get(period_start)
+            if found is None:
+                before = getattr(self.history, "before", None)
+                found = before(period_start, month) if callable(before) \
+                    else self.history(period_start)
+            self._months[key] = found
+        return found
+
+    def threshold(self, bound: Decimal, period_start: date) -> Decimal:
+        """A tier's threshold in a period, pro-rated by the occupancy."""
+        return self._scaled(bound, period_start)
+
     def _scaled(self, bound: Decimal, period_start: date) -> Decimal:
         if self._whole:
             return bound
@@ -147,6 +174,11 @@ class TierCounter:
             if self.occupancy.move_out is not None:
                 last = min(last, self.occupancy.move_out)
         occupied = (last - first).days + 1
+        if occupied > 0 and self.prorate == MONTHS:  # calendar months touched / months
+            months = (last.year - first.year) * 12 + last.month - first.month + 1
+            whole = (following.year - period_start.year) * 12 \
+                + following.month - period_start.month
+            return months, whole
         if occupied <= 0:
             raise TariffError(
                 f"tariff '{self.tariff_id}': usage in the tier period from {period_start} "

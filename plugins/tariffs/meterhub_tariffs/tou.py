@@ -29,6 +29,7 @@ from hub.billing.tariff import (
 )
 from hub.util.calendar import Calendar
 
+from .banded import BandPricer, BandTiers, Group, band_shares, banded, split
 from .base import BaseTariff, Version
 from .const import UNIT_KWH
 from .entry import EntrySpec, entry_schema
@@ -41,6 +42,7 @@ from .registers import (
     band_registers,
     check_registers,
     check_surcharges,
+    price_register_tiers,
     price_registers,
 )
 from .schedules import DayPlans, check_references, schedules, zones
@@ -96,6 +98,7 @@ class TouPlan:
     days: DayPlans
     bands: Bands | None  # set when priced from the meter's registers
     surcharges: TierTable | None
+    band_tiers: BandTiers | None = None  # tier surcharges per band
 
 
 class TouTariff(BaseTariff[TouPlan]):
@@ -118,7 +121,11 @@ class TouTariff(BaseTariff[TouPlan]):
         surcharges = entry.get("tier_surcharges")
         bands = (band_registers(entry["prices"], entry.get("registers") or {})
                  if self.source == METER_REGISTERS else None)
-        return TouPlan(entry["prices"], DayPlans.from_config(entry), bands,
+        days = DayPlans.from_config(entry)
+        if surcharges and banded(surcharges):
+            return TouPlan(entry["prices"], days, bands, None, BandTiers.from_config(
+                surcharges, entry["prices"], entry.get("crossing_month")))
+        return TouPlan(entry["prices"], days, bands,
                        TierTable.from_config(surcharges, "surcharge") if surcharges else None)
 
     def day_plan(self, version: Version[TouPlan], day: date) -> tuple[tuple[int, int, str], ...]:
@@ -154,7 +161,8 @@ class TouTariff(BaseTariff[TouPlan]):
         the same order as the general loop, without its intermediate objects.
         """
         version = self._always
-        if len(usage) != 1 or version is None or version.plan.bands is not None:
+        if len(usage) != 1 or version is None or version.plan.bands is not None \
+                or version.plan.band_tiers is not None:
             return super().charges(usage, history=history, occupancy=occupancy)
         item = usage[0]
         a, b = micros(item.start), micros(item.end)
@@ -187,7 +195,7 @@ class TouTariff(BaseTariff[TouPlan]):
             if surcharges is not None and period_start is not None:
                 assert self.tier_period is not None
                 tiers = TierCounter(self.id, self.tier_period, history, occupancy, tz,
-                                    self._tier_periods)
+                                    self._tier_periods, self.tier_prorate)
                 for index, part in tiers.allocate(surcharges, period_start,
                                                   item.quantity - ZERO):
                     surcharge = surcharges.prices[index]
@@ -237,6 +245,13 @@ class TouTariff(BaseTariff[TouPlan]):
               tiers: TierCounter | None) -> None:
         """Bands by segment (or by register), then tier surcharges on the total."""
         plan = version.plan
+        if plan.band_tiers is not None and tiers is not None:
+            if plan.bands is not None:
+                price_register_tiers(lines, tiers, self.id, plan.bands, plan.band_tiers,
+                                     spread, a, b, version.valid_from)
+            else:
+                self._band_tiers(version, plan.band_tiers, spread, a, b, lines, tiers)
+            return
         if plan.bands is not None:
             price_registers(lines, self.id, plan.bands, spread, a, b, version.valid_from)
         elif a == b:
@@ -247,6 +262,31 @@ class TouTariff(BaseTariff[TouPlan]):
         if plan.surcharges is not None and tiers is not None:
             add_surcharges(lines, tiers, plan.surcharges, spread, a, b, self.unit,
                            version.valid_from)
+
+    def _band_tiers(self, version: Version[TouPlan], band_tiers: BandTiers, spread: Spread,
+                    a: int, b: int, lines: Lines, tiers: TierCounter) -> None:
+        """Each schedule stretch in time order, priced per band and tier."""
+        pricer = BandPricer.of(tiers, lines, "energy", self.unit)
+        prices = version.plan.prices
+        shares = band_shares(spread.usage.registers, prices) if a == b else {}
+        if shares:  # a re-pricing that knows the bands only as shares
+            quantity = spread.share(a, b)
+            pricer.add(Group(a, b, quantity, dict(zip(shares, split(quantity, list(
+                shares.values())), strict=True)), prices, band_tiers, version.valid_from,
+                spread.sources))
+            return
+        if a == b:
+            stretches: Iterator[tuple[int, int, str]] = iter([self._segment_at(version, a)])
+        else:
+            stretches = self._walk(version, a, b)
+        whole = spread.usage.quantity
+        for low, high, band in stretches:
+            quantity = spread.share(a, b) if a == b \
+                else spread.cum(high, whole) - spread.cum(low, whole)
+            if quantity:
+                pricer.add(Group(max(low, a), min(high, b) if a != b else b, quantity,
+                                 {band: quantity}, prices, band_tiers, version.valid_from,
+                                 spread.sources))
 
     def _by_segment(self, version: Version[TouPlan], spread: Spread, a: int, b: int,
                     lines: Lines) -> None:

@@ -151,18 +151,57 @@ def tiers(price_key: str) -> Callable[[Any], list[dict[str, Any]]]:
     items = cv.ListOf(item)
 
     def _validate(value: Any) -> list[dict[str, Any]]:
-        try:
-            table: list[dict[str, Any]] = items(value)
-        except vol.Invalid as err:  # the order of the thresholds that are valid, too
-            raise vol.MultipleInvalid([*cv.flatten_invalid(err), *_order(_bounds(value))]) \
-                from None
-        if not table:
-            raise vol.Invalid("expected at least one tier")
-        if len(table) > MAX_TIERS:
-            raise vol.Invalid(f"at most {MAX_TIERS} tiers, got {len(table)}")
-        errors = _order([tier.get("up_to") for tier in table])
-        if errors:
-            raise vol.MultipleInvalid(errors)
-        return table
+        return _table(items, value)
 
     return _validate
+
+
+def surcharge(value: Any) -> Decimal | dict[str, Decimal]:
+    """A tier surcharge: one number for every band, or a number per band ``{peak: 0.06}``."""
+    if isinstance(value, dict):
+        by_band: dict[str, Decimal] = vol.Schema({cv.slug: price})(value)
+        if not by_band:
+            raise vol.Invalid("expected a surcharge per band, e.g. {peak: 0.06, valley: 0.03}")
+        return by_band
+    return price(value)
+
+
+def surcharge_tiers(value: Any) -> list[dict[str, Any]]:
+    """Tier surcharges on band prices: ``[{up_to: 3120, surcharge: 0}, {up_to: 4800,
+    surcharge: {peak: 0.06, valley: 0.03}, crossing: 0.05}, {prices: {peak: 0.977, ...}}]``.
+
+    Each tier gives ``surcharge`` (a number or one per band) or ``prices`` (the tier's price
+    per band); ``crossing`` is its flat surcharge in the month its threshold is crossed.
+    """
+    item = cv.Strict({vol.Optional("up_to"): threshold,
+                      vol.Optional("surcharge"): surcharge,
+                      vol.Optional("prices"): band_prices,
+                      vol.Optional("crossing"): price})
+    table = _table(cv.ListOf(item), value)
+    errors: list[vol.Invalid] = []
+    for index, tier in enumerate(table):
+        given = [key for key in ("surcharge", "prices") if key in tier]
+        if len(given) != 1:
+            errors.append(vol.Invalid(
+                "give the tier's surcharge (a number, or one per band) or its prices per band"
+                + (", not both" if given else ""), path=[index]))
+    if errors:
+        raise vol.MultipleInvalid(errors)
+    return table
+
+
+def _table(items: Callable[[Any], list[dict[str, Any]]], value: Any) -> list[dict[str, Any]]:
+    """A validated tier list with its thresholds in order (every mistake in one pass)."""
+    try:
+        table: list[dict[str, Any]] = items(value)
+    except vol.Invalid as err:  # the order of the thresholds that are valid, too
+        raise vol.MultipleInvalid([*cv.flatten_invalid(err), *_order(_bounds(value))]) \
+            from None
+    if not table:
+        raise vol.Invalid("expected at least one tier")
+    if len(table) > MAX_TIERS:
+        raise vol.Invalid(f"at most {MAX_TIERS} tiers, got {len(table)}")
+    errors = _order([tier.get("up_to") for tier in table])
+    if errors:
+        raise vol.MultipleInvalid(errors)
+    return table

@@ -12,7 +12,7 @@ from link_support import TOY, Recorder, make_link, meter, until, within
 from link_toy import ToySimulator
 
 from hub.core import Hub
-from hub.events import EVENT_DTU_OFFLINE, EVENT_DTU_ONLINE
+from hub.events import EVENT_DTU_OFFLINE, EVENT_DTU_ONLINE, EVENT_LINK_ALARM
 from hub.metering.link import LinkUnavailable
 from hub.metering.model import MeterRef, NoReply
 from hub.metering.sim import SimulatedBus
@@ -168,7 +168,8 @@ async def test_unknown_dtu_is_refused_unless_auto_discovery(
         await open_site.link.stop()
 
 
-async def test_a_newer_registration_replaces_the_old_connection(site: Site) -> None:
+async def test_a_newer_registration_replaces_a_connection_that_does_not_answer(
+        site: Site) -> None:
     ref = site.meter("m1", 1, "DTU-A")
     recorder = Recorder(site.hub, EVENT_DTU_ONLINE, EVENT_DTU_OFFLINE)
     first = await site.dtu(b"DTU-A", _bus(1), reconnect_delay=30)
@@ -176,14 +177,32 @@ async def test_a_newer_registration_replaces_the_old_connection(site: Site) -> N
     dtu = site.link.dtu("DTU-A")
     assert dtu is not None
     old = dtu.channel
+    first.faults.mute = True  # the module reconnected without closing: the old socket is dead
     second = await site.dtu(b"DTU-A", _bus(1))
-    await until(lambda: dtu.channel is not old and dtu.channel is not None)
+    await until(lambda: dtu.channel is not old and dtu.channel is not None, timeout=15)
     await until(lambda: not first.connected.is_set())  # the hub closed the older one
-    assert dtu.replaced == 1
+    assert dtu.replaced == 1 and dtu.conflicts == 0
     assert (await site.read(ref)).frames == 3
-    assert second.requests == 3 and first.requests == 0
+    assert second.requests == 3 and first.requests == 1  # the probe went to the old one
     # still online throughout: no offline event, one online event
     assert not recorder.of(EVENT_DTU_OFFLINE) and len(recorder.of(EVENT_DTU_ONLINE)) == 1
+
+
+async def test_a_live_dtu_with_a_broken_first_meter_keeps_its_id(site: Site) -> None:
+    site.meter("m1", 1, "DTU-A")  # the first meter the probe tries is not on the bus
+    second = site.meter("m2", 2, "DTU-A")
+    recorder = Recorder(site.hub, EVENT_LINK_ALARM)
+    await site.dtu(b"DTU-A", _bus(2))
+    await site.online("DTU-A")
+    dtu = site.link.dtu("DTU-A")
+    assert dtu is not None
+    live = dtu.channel
+    claimant = await site.dtu(b"DTU-A", _bus(1, 2), reconnect_delay=30,
+                              local_host="127.0.0.2")
+    await until(lambda: bool(recorder.of(EVENT_LINK_ALARM)), timeout=15)
+    assert recorder.of(EVENT_LINK_ALARM)[0].data["kind"] == "dtu_conflict"
+    assert dtu.channel is live and dtu.replaced == 0 and dtu.conflicts == 1
+    assert (await site.read(second)).frames == 3 and claimant.requests == 0
 
 
 async def test_a_dtu_reconnecting_mid_read(site: Site) -> None:
@@ -293,20 +312,41 @@ async def test_a_silent_dtu_is_taken_offline_by_the_heartbeat_timeout(hub: Hub) 
         await site.link.stop()
 
 
-async def test_too_many_unregistered_connections_are_refused(hub: Hub) -> None:
-    site = Site(hub, max_pending=2)
+async def _closed_by_hub(reader: asyncio.StreamReader) -> bool:
+    async with asyncio.timeout(5):
+        return await reader.read() == b""
+
+
+async def test_waiting_connections_are_bounded_per_address_and_in_total(hub: Hub) -> None:
+    site = Site(hub, max_pending=3, max_pending_per_address=2)
     await site.link.start()
-    writers = []
+    port = site.link.bound_port
+    opened: list[tuple[asyncio.StreamReader, asyncio.StreamWriter]] = []
+    recorder = Recorder(hub, EVENT_LINK_ALARM)
+
+    async def connect(host: str) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        pair = await asyncio.open_connection("127.0.0.1", port, local_addr=(host, 0))
+        opened.append(pair)
+        return pair
+
     try:
-        for _ in range(2):
-            writers.append((await asyncio.open_connection("127.0.0.1",
-                                                          site.link.bound_port))[1])
+        first, _ = await connect("127.0.0.1")
+        await connect("127.0.0.1")
         await until(lambda: len(site.link.pending_connections) == 2)
-        reader, writer = await asyncio.open_connection("127.0.0.1", site.link.bound_port)
-        writers.append(writer)
-        async with asyncio.timeout(5):
-            assert await reader.read() == b""
+        third, _ = await connect("127.0.0.1")  # over the per-address bound: closed at once
+        assert await _closed_by_hub(third)
+        await connect("127.0.0.2")
+        await until(lambda: len(site.link.pending_connections) == 3)
+        await connect("127.0.0.3")  # over the total: the busiest address's oldest goes
+        assert await _closed_by_hub(first)
+        await until(lambda: len(site.link.pending_connections) == 3)
+        hosts = sorted(p.peer.rsplit(":", 1)[0] for p in site.link.pending_connections)
+        assert hosts == ["127.0.0.1", "127.0.0.2", "127.0.0.3"]
+        peers = [e.data["peer"].rsplit(":", 1)[0] for e in recorder.of(EVENT_LINK_ALARM)]
+        assert peers == ["127.0.0.1", "127.0.0.1"]  # over its bound; the oldest evicted
+        assert all(e.data["kind"] == "connection_flood" for e in recorder.of(EVENT_LINK_ALARM))
+        assert site.link.stats.extra["link_alarms"]["connection_flood"] == 2
     finally:
-        for writer in writers:
+        for _reader, writer in opened:
             writer.close()
         await site.link.stop()

@@ -4,15 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from common import write_hub_yaml
-from notify_support import TOKEN, config
-
-from hub.bootstrap import prepare
-
-
-def problems_of(tmp_path: Path, text: str) -> list[str]:
-    prepared = prepare(write_hub_yaml(tmp_path, text), data_dir=tmp_path / "data")
-    return [str(problem) for problem in prepared.problems]
+from notify_support import TOKEN, config, problems_of
 
 
 def test_an_unknown_scheme_is_refused_with_file_and_line_and_no_token(
@@ -50,7 +42,8 @@ def test_types_keys_and_the_reserved_tenant_name(tmp_path: Path) -> None:
         """)
     found = problems_of(tmp_path, text)
     joined = "\n".join(found)
-    assert "notify.a.type: expected a notifier type (apprise), got unknown type 'sms'" in joined
+    assert ("notify.a.type: expected a notifier type (aliyun_sms, apprise, tencent_sms, "
+            "wechat_template), got unknown type 'sms'") in joined
     assert "notify.b.retries" in joined and "unknown key 'colour'" in joined
     assert "notify.c.urls: required key is missing" in joined
     assert "notify.tenant.urls: unknown key 'urls'" in joined

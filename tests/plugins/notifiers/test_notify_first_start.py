@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from common import bounded, child_process, free_port, write
+from common import bounded, child_process, free_port, token_headers, write
 from notify_support import Receiver, receiver
 
 FIRST = {
@@ -77,8 +77,10 @@ def site(rx: Receiver, port: int, off: str) -> str:
     ])
 
 
-def _get(port: int, path: str) -> Any:
-    with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as response:
+def _get(port: int, path: str, data: Path) -> Any:
+    request = urllib.request.Request(f"http://127.0.0.1:{port}{path}",
+                                     headers=token_headers(data))
+    with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
 
 
@@ -87,12 +89,13 @@ def heard(rx: Receiver) -> list[tuple[str, str]]:
     return sorted((r.path.split("/")[1], str(r.body.get("title"))) for r in rx.received)
 
 
-async def read_all(port: int, proc: asyncio.subprocess.Process, deadline: float) -> None:
+async def read_all(port: int, proc: asyncio.subprocess.Process, deadline: float,
+                   data: Path) -> None:
     """Wait (bounded) until the hub serves and has read every meter once."""
     while time.monotonic() < deadline:
         assert proc.returncode is None, "the hub exited early"
         try:
-            states = await asyncio.to_thread(_get, port, "/api/states?domain=meter")
+            states = await asyncio.to_thread(_get, port, "/api/states?domain=meter", data)
         except OSError:
             states = []
         if len([s for s in states if s["attributes"].get("last_read")]) == METERS:
@@ -123,7 +126,7 @@ async def run_hub(tmp_path: Path, rx: Receiver, *, off: str, expect: set[tuple[s
                                  "--data", str(tmp_path / "data"), stdout=out,
                                  stderr=asyncio.subprocess.STDOUT, env=env) as proc:
             deadline = time.monotonic() + 60
-            await read_all(port, proc, deadline)
+            await read_all(port, proc, deadline, tmp_path / "data")
             while time.monotonic() < deadline and not expect <= set(heard(rx)):
                 await asyncio.sleep(0.2)
             await quiet(rx, deadline + QUIET)

@@ -255,7 +255,9 @@ def test_upgrade_from_v5_in_chunks_reuses_the_pages_it_frees(
     before = _raw(path, RAW_V5)
     pages_before = _raw(path, "PRAGMA page_count")[0][0]
     conn = sqlite3.connect(path, isolation_level=None)
-    assert migrate(conn) == (5, latest_version())
+    # up to v6 only: the tables later versions add (automation waits, users...) are not
+    # the readings'
+    assert migrate(conn, MIGRATIONS[:6]) == (5, 6)
     conn.close()
     after = _raw(path, RAW_V6)
     assert len(after) == len(before)

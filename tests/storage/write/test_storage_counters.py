@@ -4,6 +4,7 @@ late readings and bad input. Expected numbers are worked out by hand in each tes
 from __future__ import annotations
 
 import asyncio
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -250,3 +251,29 @@ async def test_baselines_survive_a_restart(make_storage: MakeStorage) -> None:
         out = await second.add_reading(energy("m1", at(2), "12.0"))
         assert out.verdicts[E] == "counted"  # from 10.0, the spike still ignored
         assert await daily_total(second, "m1") == Decimal("2")
+
+
+def _through_moved_dtu(reading: Reading) -> Reading:
+    """The reading as it comes through a DTU that re-registered from a new address."""
+    return replace(reading, quality={"link_moved": "DTU d1 moved from 10.0.0.7 to 10.9.9.9"})
+
+
+async def test_a_moved_dtu_never_confirms_a_forged_level(make_storage: MakeStorage) -> None:
+    async with asyncio.timeout(10):
+        storage = await make_storage()
+        forged = [_through_moved_dtu(energy("m1", at(hour), f"{5000 + hour}.00"))
+                  for hour in (1, 2, 3, 4)]
+        outcomes = await storage.add_readings([energy("m1", at(0), "100.00"), *forged])
+        # four consistent readings in a row would confirm a reset (rule 6): not these
+        assert [o.verdicts[E] for o in outcomes] == ["baseline"] + ["suspect"] * 4
+        assert await daily_total(storage, "m1") == Decimal(0)
+        plausible = _through_moved_dtu(energy("m1", at(5), "101.00"))
+        assert (await storage.add_reading(plausible)).verdicts[E] == "counted"
+        await storage.stop()
+        again = await make_storage()  # after a restart the suspects still confirm nothing
+        out = await again.add_reading(energy("m1", at(6), "5007.00"))
+        assert out.verdicts[E] == "quarantined"
+        assert await daily_total(again, "m1") == Decimal(1)
+        stored = await again.readings("m1", at(1), at(2))
+        assert stored[0].quality["counter"] == {E: "suspect"}
+        assert stored[0].quality["link_moved"].startswith("DTU d1 moved")

@@ -11,6 +11,7 @@ and stores readings.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import sqlite3
 from datetime import timedelta
 from decimal import Decimal
@@ -147,3 +148,28 @@ async def test_each_durable_api_runs_at_full_and_puts_normal_back(tmp_path: Path
     finally:
         async with asyncio.timeout(15):
             await storage.stop()
+
+
+async def test_a_transaction_cancelled_while_it_begins_leaves_no_transaction_open(
+        storage: Storage) -> None:
+    """A caller cancelled (a timeout) while its BEGIN waits in the writer's thread: the BEGIN
+    still runs there, so it must be rolled back, or every later write fails with 'cannot
+    start a transaction within a transaction' (seen under load)."""
+    import time as time_mod
+
+    busy = asyncio.ensure_future(storage._wdb.run(lambda conn: time_mod.sleep(0.3)))
+    await asyncio.sleep(0.05)  # the writer's thread is busy: the BEGIN below will queue
+
+    async def write() -> None:
+        async with storage.transaction(durable=True) as tx:
+            await tx.execute("SELECT 1")
+
+    task = asyncio.ensure_future(write())
+    await asyncio.sleep(0.1)  # granted the connection, its BEGIN queued behind the sleep
+    task.cancel()
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    await busy
+    async with asyncio.timeout(10):  # the next transaction works
+        async with storage.transaction(durable=True) as tx:
+            assert await tx.fetchall("SELECT 1") == [(1,)]

@@ -1,0 +1,340 @@
+"""The login and set-up pages, logout, and the access API (users, sessions, tokens, audit).
+
+Pages are plain server-rendered forms (the dashboard styles them later). The session cookie
+is HttpOnly, SameSite=Strict and, when the browser came over TLS, Secure. The login form
+carries a CSRF token of its own (a cookie it must match), and a foreign Origin on it is
+refused by the guard like on every change.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import secrets
+from collections.abc import Mapping
+from typing import TYPE_CHECKING, Any
+
+import jinja2
+from aiohttp import web
+
+from ..auth import Auth, AuthError, LoginRefused, Principal
+from ..auth.views import audit_filter, audit_rows, session_dict, token_dict, user_dict
+from ..util.jsonutil import dumps
+from .access import LOGIN_COOKIE, SESSION_COOKIE, Guard
+from .routes import allow, principal_of, public
+
+if TYPE_CHECKING:
+    from ..core import Hub
+
+_LOGGER = logging.getLogger(__name__)
+
+SESSION_MAX_AGE = 14 * 86_400
+
+
+def _json(value: Any, status: int = 200) -> web.Response:
+    return web.json_response(value, status=status, dumps=dumps)
+
+
+def _safe_next(value: str | None) -> str:
+    """Where to go after logging in: a path on this hub only (never ``//elsewhere``)."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return "/"
+
+
+def _scope(value: Any, where: str) -> dict[str, str]:
+    if value is None:
+        return {}
+    if not isinstance(value, Mapping) or not all(
+            isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
+        raise AuthError(f"{where}: a scope is an object of tags, like {{\"building\": \"A\"}}")
+    return dict(value)
+
+
+class AccessRoutes:
+    """Login, logout, onboarding and the access API of one web server."""
+
+    def __init__(self, hub: Hub, auth: Auth | None, guard: Guard,
+                 templates: jinja2.Environment) -> None:
+        self.hub = hub
+        self.auth = auth
+        self.guard = guard
+        self.templates = templates
+
+    def routes(self) -> list[web.RouteDef]:
+        """Every route of the access pages and API."""
+        return [
+            web.get("/login", self.login_page),
+            web.post("/login", self.login),
+            web.get("/setup", self.setup_page),
+            web.post("/setup", self.setup),
+            web.post("/logout", self.logout),
+            web.get("/api/auth/me", self.me),
+            web.get("/api/auth/users", self.users),
+            web.post("/api/auth/users", self.add_user),
+            web.post("/api/auth/users/{user_id}", self.change_user),
+            web.get("/api/auth/sessions", self.sessions),
+            web.post("/api/auth/sessions/{session_id}/revoke", self.revoke_session),
+            web.get("/api/auth/tokens", self.tokens),
+            web.post("/api/auth/tokens", self.create_token),
+            web.post("/api/auth/tokens/{token_id}/revoke", self.revoke_token),
+            web.get("/api/audit", self.audit),
+        ]
+
+    def _auth(self) -> Auth:
+        if self.auth is None:
+            raise web.HTTPServiceUnavailable(text="no access control: the hub has no storage")
+        return self.auth
+
+    # --- pages ---------------------------------------------------------------------------
+
+    def _page(self, request: web.Request, *, setup: bool, error: str | None = None,
+              status: int = 200) -> web.Response:
+        language = request.query.get("lang") or self.hub.config.language
+        csrf = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
+        html = self.templates.get_template("login.html").render(
+            t=lambda key, **kw: self.hub.i18n(key, language, **kw), language=language,
+            site=self.hub.config.site_name, setup=setup, error=error, csrf=csrf,
+            next=_safe_next(request.query.get("next")))
+        response = web.Response(text=html, content_type="text/html", status=status)
+        response.set_cookie(LOGIN_COOKIE, csrf, httponly=True, samesite="Strict",
+                            secure=self.guard.is_secure(request), path="/")
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+    @public
+    async def login_page(self, request: web.Request) -> web.Response:
+        """The login form (the set-up form while the hub has no user)."""
+        if self.auth is not None and self.auth.setup_code is not None:
+            raise web.HTTPSeeOther("/setup")
+        return self._page(request, setup=False)
+
+    @public
+    async def setup_page(self, request: web.Request) -> web.Response:
+        """The first-admin form, only while no user exists."""
+        if self.auth is None or self.auth.setup_code is None:
+            raise web.HTTPSeeOther("/login")
+        return self._page(request, setup=True)
+
+    async def _fields(self, request: web.Request) -> tuple[dict[str, str], bool]:
+        """The posted fields and whether they came as a form (whose CSRF is checked)."""
+        if request.content_type == "application/json":
+            try:
+                body = json.loads(await request.text() or "{}")
+            except ValueError:
+                raise web.HTTPBadRequest(text="the body is not valid JSON") from None
+            if not isinstance(body, dict):
+                raise web.HTTPBadRequest(text="the body must be a JSON object")
+            return {k: str(v) for k, v in body.items() if isinstance(v, str)}, False
+        if request.content_type == "application/x-www-form-urlencoded":
+            form = await request.post()
+            fields = {k: v for k, v in form.items() if isinstance(v, str)}
+            expected = request.cookies.get(LOGIN_COOKIE)
+            if not expected or not secrets.compare_digest(fields.get("csrf", ""), expected):
+                raise web.HTTPForbidden(text="the form's CSRF token does not match: reload "
+                                             "the login page")
+            return fields, True
+        raise web.HTTPUnsupportedMediaType(text="post the form, or JSON")
+
+    def _logged_in(self, request: web.Request, principal: Principal, secret: str,
+                   form: bool, next_path: str | None) -> web.Response:
+        response: web.Response
+        if form:
+            response = _see_other(_safe_next(next_path))
+        else:
+            response = _json({**principal.as_dict(), "csrf": principal.csrf})
+        response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="Strict",
+                            secure=self.guard.is_secure(request), path="/",
+                            max_age=SESSION_MAX_AGE)
+        response.del_cookie(LOGIN_COOKIE, path="/")
+        return response
+
+    @public
+    async def login(self, request: web.Request) -> web.StreamResponse:
+        """Check name and password; set the session cookie."""
+        fields, form = await self._fields(request)
+        address = self.guard.client_address(request)
+        try:
+            principal, secret = await self._auth().login(
+                fields.get("user", "").strip(), fields.get("password", ""), address,
+                request.headers.get("User-Agent"))
+        except LoginRefused as err:
+            if form:
+                return self._page(request, setup=False, error=str(err), status=err.status)
+            response = _json({"error": str(err)}, err.status)
+            if err.retry_after:
+                response.headers["Retry-After"] = str(int(err.retry_after) + 1)
+            return response
+        return self._logged_in(request, principal, secret, form, fields.get("next"))
+
+    @public
+    async def setup(self, request: web.Request) -> web.StreamResponse:
+        """The one-time set-up code creates the first admin."""
+        fields, form = await self._fields(request)
+        address = self.guard.client_address(request)
+        try:
+            principal, secret = await self._auth().setup_admin(
+                fields.get("code", ""), fields.get("user", "").strip(),
+                fields.get("password", ""), address)
+        except AuthError as err:
+            if form:
+                return self._page(request, setup=True, error=str(err), status=err.status)
+            return _json({"error": str(err)}, err.status)
+        return self._logged_in(request, principal, secret, form, fields.get("next"))
+
+    @allow(scoped=True)
+    async def logout(self, request: web.Request) -> web.StreamResponse:
+        """End the caller's session and clear its cookie."""
+        principal = _caller(request)
+        if principal.via == "session" and principal.credential_id:
+            await self._auth().revoke_session(principal.credential_id, by=principal,
+                                              address=self.guard.client_address(request))
+        response = (_see_other("/login") if request.content_type != "application/json"
+                    else _json({"logged_out": True}))
+        response.del_cookie(SESSION_COOKIE, path="/")
+        return response
+
+    # --- the access API ------------------------------------------------------------------
+
+    async def _body(self, request: web.Request) -> dict[str, Any]:
+        try:
+            body = json.loads(await request.text() or "{}")
+        except ValueError:
+            raise AuthError("the body is not valid JSON") from None
+        if not isinstance(body, dict):
+            raise AuthError("the body must be a JSON object")
+        return body
+
+    async def _answer(self, request: web.Request, work: Any) -> web.Response:
+        try:
+            return _json(await work)
+        except AuthError as err:
+            return _json({"error": str(err)}, err.status)
+
+    @allow(scoped=True)
+    async def me(self, request: web.Request) -> web.Response:
+        """Who is calling, with the CSRF token a form of this session must carry."""
+        principal = _caller(request)
+        return _json({**principal.as_dict(), "csrf": principal.csrf})
+
+    @allow("admin")
+    async def users(self, request: web.Request) -> web.Response:
+        """Every user."""
+        return _json([user_dict(row) for row in await self._auth().users()])
+
+    @allow("admin")
+    async def add_user(self, request: web.Request) -> web.Response:
+        """Create a user: ``{user, role, scope?, password}``."""
+        async def work() -> dict[str, Any]:
+            body = await self._body(request)
+            password = body.get("password")
+            row = await self._auth().add_user(
+                str(body.get("user", "")), str(body.get("role", "")),
+                _scope(body.get("scope"), "scope"),
+                password if isinstance(password, str) else None,
+                by=_caller(request).user_id, address=self.guard.client_address(request))
+            return user_dict(row)
+        return await self._answer(request, work())
+
+    @allow("admin")
+    async def change_user(self, request: web.Request) -> web.Response:
+        """Change a user: ``{password}``, ``{disabled}`` or ``{role, scope}``."""
+        async def work() -> dict[str, Any]:
+            body = await self._body(request)
+            name = request.match_info["user_id"]
+            auth, by = self._auth(), _caller(request).user_id
+            address = self.guard.client_address(request)
+            if not {"password", "disabled", "role"} & body.keys():
+                raise AuthError("give password, disabled, or role (with scope)")
+            row = None
+            if isinstance(body.get("password"), str):
+                row = await auth.set_password(name, body["password"], by=by, address=address)
+            if isinstance(body.get("disabled"), bool):
+                row = await auth.set_disabled(name, body["disabled"], by=by, address=address)
+            if "role" in body:
+                row = await auth.set_role(name, str(body["role"]),
+                                          _scope(body.get("scope"), "scope"), by=by,
+                                          address=address)
+            if row is None:
+                raise AuthError("password must be text, disabled true or false")
+            return user_dict(row)
+        return await self._answer(request, work())
+
+    @allow(scoped=True)
+    async def sessions(self, request: web.Request) -> web.Response:
+        """The caller's open sessions (an admin: everyone's with ``?all=1``)."""
+        rows = await self._auth().sessions(_whose(request))
+        return _json([session_dict(row) for row in rows])
+
+    @allow(scoped=True)
+    async def revoke_session(self, request: web.Request) -> web.Response:
+        """End a session (one's own; an admin: anyone's)."""
+        async def work() -> dict[str, Any]:
+            session_id = request.match_info["session_id"]
+            await self._auth().revoke_session(session_id, by=_caller(request),
+                                              address=self.guard.client_address(request))
+            return {"revoked": session_id}
+        return await self._answer(request, work())
+
+    @allow(scoped=True)
+    async def tokens(self, request: web.Request) -> web.Response:
+        """The caller's tokens (an admin: everyone's with ``?all=1``)."""
+        rows = await self._auth().tokens(_whose(request))
+        return _json([token_dict(row) for row in rows])
+
+    @allow(scoped=True)
+    async def create_token(self, request: web.Request) -> web.Response:
+        """A new API token ``{name, user?, role?, scope?, days?}``; its secret is in this
+        answer only."""
+        async def work() -> dict[str, Any]:
+            body = await self._body(request)
+            principal = _caller(request)
+            days = body.get("days")
+            if days is not None and (not isinstance(days, int) or days <= 0):
+                raise AuthError("days: a whole number of days above 0")
+            row, secret = await self._auth().create_token(
+                str(body.get("user") or principal.user_id), str(body.get("name", "")),
+                str(body["role"]) if body.get("role") else None,
+                _scope(body["scope"], "scope") if "scope" in body else None, by=principal,
+                days=days, address=self.guard.client_address(request))
+            return {**token_dict(row), "token": secret}
+        return await self._answer(request, work())
+
+    @allow(scoped=True)
+    async def revoke_token(self, request: web.Request) -> web.Response:
+        """Revoke a token (one's own; an admin: anyone's)."""
+        async def work() -> dict[str, Any]:
+            row = await self._auth().revoke_token(request.match_info["token_id"],
+                                                  by=_caller(request),
+                                                  address=self.guard.client_address(request))
+            return token_dict(row)
+        return await self._answer(request, work())
+
+    @allow("admin", "finance")
+    async def audit(self, request: web.Request) -> web.Response:
+        """Who did what: ``?user=&account=&meter=&start=&end=&limit=`` (ISO times)."""
+        query = request.query
+        try:
+            where = audit_filter(query.get("user"), query.get("account"), query.get("meter"),
+                                 query.get("start"), query.get("end"), query.get("limit"))
+        except ValueError as err:
+            return _json({"error": str(err)}, 400)
+        return _json(audit_rows(await self._auth().audit(where)))
+
+
+def _whose(request: web.Request) -> str | None:
+    """Whose sessions or tokens to list: the caller's; an admin's ``?all=1``, everyone's."""
+    principal = _caller(request)
+    everyone = principal.role == "admin" and request.query.get("all") in ("1", "true")
+    return None if everyone else principal.user_id
+
+
+def _see_other(location: str) -> web.Response:
+    return web.Response(status=303, headers={"Location": location})
+
+
+def _caller(request: web.Request) -> Principal:
+    principal = principal_of(request)
+    if principal is None:  # the guard lets no one without a caller reach these
+        raise web.HTTPUnauthorized(text="log in first")
+    return principal

@@ -1,0 +1,225 @@
+"""The auth matrix: every route of the running hub's router, called by every kind of caller,
+answered as the table below says — so a route added without a rule fails here.
+
+Callers: anonymous, and a token of each role (viewer, operator of building A, finance,
+landlord A, landlord B, admin). Outcomes: ``ok`` (the guard let it through; the handler
+answered, maybe with its own error), ``denied`` (401/403 from the access rules),
+``hidden`` (404 from the access rules: outside the caller's scope, said like "unknown").
+The paths use building A's ids (and a bill of A's account), so landlord B is the one who
+must find nothing. No route
+takes a tenant-portal link yet (the ``tenant_link`` hook exists; its column comes with it).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+from access_support import Site, access_site
+from common import bounded
+
+from hub.web.server import WebServer
+
+CALLERS = ("anonymous", "viewer", "operator", "finance", "landlord_a", "landlord_b", "admin")
+OK, NO, HID = "ok", "denied", "hidden"
+
+EVERYONE = dict.fromkeys(CALLERS, OK)
+USERS = {**dict.fromkeys(CALLERS, OK), "anonymous": NO}
+WHOLE_SITE = {**USERS, "operator": NO, "landlord_a": NO, "landlord_b": NO}
+A_ONLY = {**USERS, "landlord_b": HID}
+ADMIN = {**dict.fromkeys(CALLERS, NO), "admin": OK}
+MONEY_READERS = {**ADMIN, "finance": OK}
+
+# (method, route as the router names it) -> (the path and request sent, outcome per caller)
+MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
+    ("GET", "/"): ("/", {}, A_ONLY | {"landlord_b": OK}),
+    ("GET", "/login"): ("/login", {}, EVERYONE),
+    ("POST", "/login"): ("/login", {"json": {"user": "viewer", "password": "wrong-pw-1"}},
+                         EVERYONE),
+    ("GET", "/setup"): ("/setup", {}, EVERYONE),
+    ("POST", "/setup"): ("/setup", {"json": {"code": "XXXX-XXXX-XXXX"}}, EVERYONE),
+    ("POST", "/logout"): ("/logout", {"json": {}}, USERS),
+    ("GET", "/api/auth/me"): ("/api/auth/me", {}, USERS),
+    ("GET", "/api/auth/users"): ("/api/auth/users", {}, ADMIN),
+    ("POST", "/api/auth/users"): ("/api/auth/users", {"json": {"user": "?"}}, ADMIN),
+    ("POST", "/api/auth/users/{user_id}"): ("/api/auth/users/viewer", {"json": {}}, ADMIN),
+    ("GET", "/api/auth/sessions"): ("/api/auth/sessions", {}, USERS),
+    ("POST", "/api/auth/sessions/{session_id}/revoke"): (
+        "/api/auth/sessions/nope/revoke", {"json": {}}, USERS),
+    ("GET", "/api/auth/tokens"): ("/api/auth/tokens", {}, USERS),
+    ("POST", "/api/auth/tokens"): ("/api/auth/tokens", {"json": {"name": ""}}, USERS),
+    ("POST", "/api/auth/tokens/{token_id}/revoke"): (
+        "/api/auth/tokens/nope/revoke", {"json": {}}, USERS),
+    ("GET", "/api/audit"): ("/api/audit", {}, MONEY_READERS),
+    ("GET", "/api/"): ("/api/", {}, USERS),
+    ("GET", "/api/states"): ("/api/states", {}, USERS),
+    ("GET", "/api/states/{entity_id}"): ("/api/states/account.acc_a", {}, A_ONLY),
+    ("GET", "/api/services"): ("/api/services", {}, WHOLE_SITE),
+    ("GET", "/api/plugins"): ("/api/plugins", {}, WHOLE_SITE),
+    ("POST", "/api/services/{domain}/{service}"): (
+        "/api/services/meter/why", {"json": {"meter_id": "a1"}}, A_ONLY),
+    ("GET", "/static"): ("/static/hub.css", {}, EVERYONE),
+    ("GET", "/api/accounts"): ("/api/accounts", {}, USERS),
+    ("GET", "/api/accounts/{account_id}"): ("/api/accounts/acc_a", {}, A_ONLY),
+    ("GET", "/api/accounts/{account_id}/ledger"): ("/api/accounts/acc_a/ledger", {}, A_ONLY),
+    ("GET", "/api/ledger/audit"): ("/api/ledger/audit", {}, WHOLE_SITE),
+    ("GET", "/api/bills"): ("/api/bills", {}, USERS),
+    ("GET", "/api/bills/{bill_id}"): ("/api/bills/BILL", {}, A_ONLY),
+    ("GET", "/api/bills/{bill_id}/statement"): ("/api/bills/BILL/statement", {}, A_ONLY),
+    ("GET", "/api/bills/{bill_id}/lines/{no}/readings"): (
+        "/api/bills/BILL/lines/1/readings", {}, A_ONLY),
+    ("GET", "/api/reports/{name}"): ("/api/reports/consumption", {}, WHOLE_SITE),
+    # platform pushes check their own token or signature (none configured here: 404 link)
+    ("POST", "/api/nbiot/{link_id}/ctwing"): ("/api/nbiot/nb1/ctwing", {"json": {}}, EVERYONE),
+    ("GET", "/api/nbiot/{link_id}/onenet"): ("/api/nbiot/nb1/onenet", {}, EVERYONE),
+    ("POST", "/api/nbiot/{link_id}/onenet"): ("/api/nbiot/nb1/onenet", {"json": {}}, EVERYONE),
+}
+
+# the service calls: which role may call which service, on building A's meter or account
+SERVICES: dict[str, tuple[dict[str, Any], dict[str, str]]] = {
+    "meter.why": ({"meter_id": "a1"}, A_ONLY),
+    "meter.trip": ({"meter_id": "a1", "reason": "matrix"},
+                   {**A_ONLY, "viewer": NO, "finance": NO}),
+    "account.recharge": ({"account_id": "acc_a", "amount": "1.00", "method": "cash",
+                          "reference": "matrix-{caller}"}, {**A_ONLY, "viewer": NO}),
+    "account.refund": ({"account_id": "acc_a", "amount": "0.01", "reference": "r-{caller}"},
+                       {**MONEY_READERS}),
+    "account.adjust": ({"account_id": "acc_a", "amount": "0.01", "reason": "matrix"},
+                       {**MONEY_READERS}),
+    "account.update": ({"account_id": "acc_a", "changes": {"name": "甲"}},
+                       {**ADMIN, "landlord_a": OK, "landlord_b": HID}),
+    "account.create": ({"account": {"id": "acc_{caller}", "name": "x"}}, ADMIN),
+    "bill.run": ({}, MONEY_READERS),
+}
+
+
+def _outcome(status: int, access: str) -> str:
+    return access if access in (NO, HID) else OK
+
+
+def _headers(site: Site, caller: str) -> dict[str, str]:
+    return {} if caller == "anonymous" else site.bearer(caller)
+
+
+def _routes(site: Site) -> set[tuple[str, str]]:
+    app = site.hub.component("web", WebServer).runner.app  # type: ignore[union-attr]
+    return {(route.method, route.resource.canonical) for route in app.router.routes()
+            if route.resource is not None and route.method != "HEAD"}
+
+
+@pytest.mark.timeout(270)
+@bounded(240)
+async def test_every_route_answers_every_caller_as_the_table_says(tmp_path: Path) -> None:
+    async with access_site(tmp_path) as site:
+        routes = _routes(site)
+        assert routes == set(MATRIX), (
+            f"routes without a row in MATRIX: {sorted(routes - set(MATRIX))}; rows of no "
+            f"route: {sorted(set(MATRIX) - routes)}")
+        status, made, _ = await site.call(  # building A's bill, for the bill routes
+            "POST", "/api/services/bill/create?return_response=1",
+            json={"account_id": "acc_a"}, headers=site.bearer("admin"))
+        assert status == 200, made
+        bill = made["response"]["bill_id"]
+        wrong = []
+        for (method, route), (template, request, expected) in sorted(MATRIX.items()):
+            path = template.replace("BILL", bill)
+            for caller in CALLERS:
+                for verb in (method, "HEAD") if method == "GET" else (method,):
+                    status, body, access = await site.call(
+                        verb, path, headers=_headers(site, caller), **request)
+                    got = _outcome(status, access)
+                    if got != expected[caller]:
+                        wrong.append(f"{verb} {route} as {caller}: {got} ({status} {body}), "
+                                     f"expected {expected[caller]}")
+        assert not wrong, "\n".join(wrong)
+
+
+@pytest.mark.timeout(270)
+@bounded(240)
+async def test_each_service_is_called_only_by_the_roles_the_table_names(
+        tmp_path: Path) -> None:
+    async with access_site(tmp_path) as site:
+        wrong = []
+        for name, (template, expected) in SERVICES.items():
+            domain, _, service = name.partition(".")
+            for caller in CALLERS:
+                data = {key: value.format(caller=caller) if isinstance(value, str) else value
+                        for key, value in template.items()}
+                if "account" in data:
+                    data["account"] = {**data["account"], "id": f"acc_{caller}"}
+                status, body, access = await site.call(
+                    "POST", f"/api/services/{domain}/{service}", json=data,
+                    headers=_headers(site, caller))
+                got = _outcome(status, access)
+                if got != expected[caller]:
+                    wrong.append(f"{name} as {caller}: {got} ({status} {body}), expected "
+                                 f"{expected[caller]}")
+                if got == HID:  # nothing about building A leaks to landlord B
+                    assert "acc_a" not in str(body) and "a1" not in str(body), body
+        assert not wrong, "\n".join(wrong)
+        # and what the denied did not do: only allowed callers' recharges are in the ledger
+        status, body, _ = await site.call("GET", "/api/accounts/acc_a/ledger",
+                                          headers=site.bearer("admin"))
+        references = sorted(entry["detail"]["reference"] for entry in body["entries"]
+                            if entry["kind"] == "recharge")
+        assert references == sorted(f"matrix-{caller}" for caller in CALLERS
+                                    if SERVICES["account.recharge"][1][caller] == OK)
+
+
+@pytest.mark.parametrize("caller", ["landlord_a", "landlord_b", "operator"])
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_lists_show_a_scoped_caller_only_their_buildings(tmp_path: Path,
+                                                               caller: str) -> None:
+    mine = {"landlord_a": "a", "operator": "a", "landlord_b": "b"}[caller]
+    async with access_site(tmp_path) as site:
+        _status, states, _ = await site.call("GET", "/api/states", headers=site.bearer(caller))
+        ids = {state["entity_id"] for state in states}
+        assert ids == {f"account.acc_{mine}", f"meter.{mine}1"} - (
+            set() if f"meter.{mine}1" in ids else {f"meter.{mine}1"})
+        assert not any(entity.endswith(("_a", "a1") if mine == "b" else ("_b", "b1"))
+                       for entity in ids)
+        _status, accounts, _ = await site.call("GET", "/api/accounts",
+                                               headers=site.bearer(caller))
+        assert [account["id"] for account in accounts] == [f"acc_{mine}"]
+        status, page, _ = await site.call("GET", "/", headers=site.bearer(caller))
+        other = "b" if mine == "a" else "a"
+        assert status == 200 and f"acc_{mine}" in page and f"acc_{other}" not in page
+        bills = {}
+        for account in ("acc_a", "acc_b"):
+            _status, made, _ = await site.call(
+                "POST", "/api/services/bill/create?return_response=1",
+                json={"account_id": account}, headers=site.bearer("admin"))
+            bills[account] = made["response"]["bill_id"]
+        _status, listed, _ = await site.call("GET", "/api/bills", headers=site.bearer(caller))
+        assert [bill["bill_id"] for bill in listed] == [bills[f"acc_{mine}"]]
+        # another landlord's id, a made-up id and a filter: all "not found", alike
+        answers = set()
+        for path in (f"/api/accounts/acc_{other}", "/api/accounts/acc_zz",
+                     f"/api/states/meter.{other}1", "/api/states/meter.zz",
+                     f"/api/bills/{bills[f'acc_{other}']}", "/api/bills/zz",
+                     f"/api/bills/{bills[f'acc_{other}']}/statement"):
+            status, body, access = await site.call("GET", path, headers=site.bearer(caller))
+            answers.add((status, str(body), access))
+        assert answers == {(404, "{'error': 'not found'}", "hidden")}
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_a_scoped_read_by_tags_stays_inside_the_scope(tmp_path: Path) -> None:
+    async with access_site(tmp_path) as site:
+        answers = {}
+        for tags in ({"building": "A"}, {"building": "B"}, {}, {"floor": "1"}):
+            status, body, access = await site.call(
+                "POST", "/api/services/meter/read?return_response=1", json={"tags": tags},
+                headers=site.bearer("landlord_a"))
+            answers[str(tags)] = (status, access, sorted((body.get("response") or {})
+                                                         .get("read", [])) if status == 200
+                                  else body)
+        assert answers == {
+            "{'building': 'A'}": (200, "", ["a1"]),
+            "{'building': 'B'}": (404, "hidden", {"error": "not found"}),
+            "{}": (404, "hidden", {"error": "not found"}),
+            "{'floor': '1'}": (404, "hidden", {"error": "not found"}),
+        }
