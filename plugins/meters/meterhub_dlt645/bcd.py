@@ -9,7 +9,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from datetime import date, datetime, time
-from decimal import Decimal
+from decimal import ROUND_HALF_UP, Decimal
 from enum import StrEnum
 from typing import Any, NamedTuple
 
@@ -203,6 +203,15 @@ class ValueFormat:
         if isinstance(value, date | time):
             return value.isoformat()
         return str(value)
+
+
+def fit(value: Decimal, fmt: ValueFormat, rounding: str = ROUND_HALF_UP) -> Decimal:
+    """Round to the format's decimals and clamp into its range."""
+    step = Decimal(1).scaleb(-fmt.decimals)
+    digits = 2 * fmt.size
+    top = (Decimal(8 * 10 ** (digits - 1)) if fmt.signed else Decimal(10 ** digits)) * step
+    value = value.quantize(step, rounding=rounding)
+    return max(min(value, top - step), -(top - step) if fmt.signed else Decimal(0))
 
 
 def number(pattern: str, *, signed: bool = False) -> ValueFormat:

@@ -9,6 +9,7 @@ in a byte stream (wake-up bytes, garbage, split and merged frames).
 from __future__ import annotations
 
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
@@ -131,10 +132,12 @@ def di_text(di: int) -> str:
 # --- frames -----------------------------------------------------------------------------
 
 
-def error_reasons(code: int, language: str = "en") -> list[str]:
-    """Readable reasons for the bits set in an ERR byte (``en`` or ``zh-CN``)."""
+def error_reasons(code: int, language: str = "en",
+                  bits: tuple[tuple[int, str, str], ...] = ERROR_BITS) -> list[str]:
+    """Readable reasons for the bits set in an ERR byte (``en`` or ``zh-CN``; 2007 bits by
+    default)."""
     zh = language.lower().startswith("zh")
-    reasons = [(text_zh if zh else text) for bit, text, text_zh in ERROR_BITS if code & bit]
+    reasons = [(text_zh if zh else text) for bit, text, text_zh in bits if code & bit]
     if not reasons:
         return ["错误字为00（未给原因）" if zh else "error word 00 (no reason given)"]
     return reasons
@@ -201,9 +204,10 @@ class Frame:
 _DI_FUNCTIONS = frozenset((Function.READ, Function.READ_FOLLOW_UP, Function.WRITE))
 
 
-def control_meaning(control: int, language: str = "en") -> str:
-    """What a control byte means, e.g. ``read data: normal reply``."""
-    names = FUNCTION_NAMES.get(control & FUNCTION_MASK)
+def control_meaning(control: int, language: str = "en",
+                    functions: Mapping[int, tuple[str, str]] = FUNCTION_NAMES) -> str:
+    """What a control byte means, e.g. ``read data: normal reply`` (2007 names by default)."""
+    names = functions.get(control & FUNCTION_MASK)
     zh = language.lower().startswith("zh")
     base = (names[1] if zh else names[0]) if names else (
         f"未知功能码 {control & FUNCTION_MASK:02X}" if zh

@@ -32,6 +32,12 @@ class DataItem:
     variable: bool = False  # block length depends on the meter (number of tariffs)
     points: tuple[str | None, ...] = ()  # point of each block element
     writable: bool = False
+    width: int = 4  # bytes of the DI: 4 in DL/T 645-2007, 2 in DL/T 645-1997
+
+    @property
+    def di_text(self) -> str:
+        """The DI as printed: ``00010000`` (2007) or ``9010`` (1997)."""
+        return f"{self.di:0{2 * self.width}X}"
 
     @property
     def is_block(self) -> bool:
@@ -48,16 +54,16 @@ class DataItem:
         fmt = self.fmt
         if self.count == 1:
             if len(raw) != fmt.size:
-                raise Dlt645Error(f"DI {self.di:08X} needs {fmt.size} value bytes, "
+                raise Dlt645Error(f"DI {self.di_text} needs {fmt.size} value bytes, "
                                   f"got {len(raw)}")
             return fmt.decode(raw)
         step = fmt.size
         if self.variable:
             if not raw or len(raw) % step:
-                raise Dlt645Error(f"DI {self.di:08X} needs a multiple of {step} value bytes, "
+                raise Dlt645Error(f"DI {self.di_text} needs a multiple of {step} value bytes, "
                                   f"got {len(raw)}")
         elif len(raw) != step * self.count:
-            raise Dlt645Error(f"DI {self.di:08X} needs {step * self.count} value bytes, "
+            raise Dlt645Error(f"DI {self.di_text} needs {step * self.count} value bytes, "
                               f"got {len(raw)}")
         return [fmt.decode(raw[k:k + step]) for k in range(0, len(raw), step)]
 
@@ -66,9 +72,9 @@ class DataItem:
         if self.count == 1:
             return self.fmt.encode(value)
         if not isinstance(value, list | tuple):
-            raise Dlt645Error(f"DI {self.di:08X} is a block: expected a list of values")
+            raise Dlt645Error(f"DI {self.di_text} is a block: expected a list of values")
         if (len(value) != self.count) if not self.variable else not value:
-            raise Dlt645Error(f"DI {self.di:08X} holds {self.count} values, got {len(value)}")
+            raise Dlt645Error(f"DI {self.di_text} holds {self.count} values, got {len(value)}")
         return b"".join(self.fmt.encode(v) for v in value)
 
     def render(self, value: Any) -> Any:

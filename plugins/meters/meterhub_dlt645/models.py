@@ -40,15 +40,12 @@ from .codec import (
     Credentials,
     Dlt645Parser,
     Frame,
-    di_bytes,
-    follow_up_request,
-    read_request,
     relay_request,
     time_sync_request,
-    write_request,
 )
 from .const import BROADCAST, PROTOCOL, Function, RelayAction
-from .dis import DI_DATE, DI_TIME, STATUS_WORD_DIS, item
+from .dialect import AUTO, DIALECTS, V1997, V2007, VERSIONS, Dialect, WrongVersion
+from .dis import STATUS_WORD_DIS
 from .errors import Dlt645Error
 from .simulator import Dlt645Simulator
 from .status import hub_status
@@ -116,6 +113,14 @@ def seconds(value: Any) -> float:
     return float(number)
 
 
+def protocol_version(value: Any) -> str:
+    """``2007``, ``1997`` or ``auto`` (YAML may give the year as a number)."""
+    text = str(value).strip().lower() if isinstance(value, str | int) else ""
+    if text not in (*VERSIONS, AUTO) or isinstance(value, bool):
+        raise vol.Invalid(f"expected protocol 2007, 1997 or auto, got {show_value(value)}")
+    return text
+
+
 OPTIONS_SCHEMA: dict[Any, Any] = {
     vol.Optional("password_level", default="02"): password_level,
     vol.Optional("password", default="000000"): password,
@@ -124,6 +129,7 @@ OPTIONS_SCHEMA: dict[Any, Any] = {
     vol.Optional("relay_validity", default=10): positive_int,  # minutes
     vol.Optional("validity_clock", default="meter"): one_of("meter", "hub"),
     vol.Optional("timeout", default=3): seconds,
+    vol.Optional("protocol"): protocol_version,  # default: the model's own version
 }
 
 
@@ -136,44 +142,25 @@ _SIMULATOR_KEYS = frozenset(inspect.signature(Dlt645Simulator).parameters) - {"a
 
 def reply_filter(address: str, function: int, di: int | None = None,
                  seq: int | None = None) -> Callable[[Any], bool]:
-    """Accept only a reply from ``address`` to ``function`` (and echoing ``di``)."""
-    normal, follow, error = function | 0x80, function | 0xA0, function | 0xC0
-    di_raw = di_bytes(di) if di is not None else b""
-    min_len = 4 + (1 if seq is not None else 0)
-
-    def accept(frame: Any) -> bool:
-        if not isinstance(frame, Frame) or frame.address != address:
-            return False
-        control = frame.control
-        if control == error:
-            return len(frame.data) >= 1
-        if control != normal and (control != follow or di is None):
-            return False
-        if di is None:
-            return True
-        data = frame.data
-        if len(data) < min_len or data[:4] != di_raw:
-            return False
-        return seq is None or data[-1] == seq & 0xFF
-
-    return accept
+    """Accept a DL/T 645-2007 reply from ``address`` to ``function`` (echoing ``di``), or a
+    1997 reply (refused as the wrong version)."""
+    return DIALECTS[V2007].reply_filter(address, function, di, seq)
 
 
 def refusal(frame: Frame, what: str) -> MeterRefused:
-    """A MeterRefused naming the decoded ERR reasons."""
-    reasons = frame.error_reasons
-    code = frame.error_code
-    word = f"ERR {code:02X}" if code is not None else None
-    return MeterRefused(f"meter {frame.address} refused {what}: {'; '.join(reasons)}"
-                        + (f" ({word})" if word else ""), reasons, word)
+    """A MeterRefused naming the decoded DL/T 645-2007 ERR reasons."""
+    return DIALECTS[V2007].refusal(frame, what)
 
 
 # --- the model --------------------------------------------------------------------------
 
 
 class Dlt645Model(MeterModel):
-    """A DL/T 645-2007 meter model defined by its point table.
+    """A DL/T 645 meter model defined by its point tables (one per protocol version).
 
+    ``point_table`` is the table of the model's own ``version`` (2007 or 1997);
+    ``other_tables`` map the other version to its table, so a meter set to that version
+    (option ``protocol``), or found speaking it (``protocol: auto``), reads the same points.
     ``default_points`` (default: every point) are what a scheduled read fetches;
     ``simulator_defaults`` are keyword arguments of its simulator (``three_phase``,
     ``price``, ``balance``...).
@@ -185,19 +172,29 @@ class Dlt645Model(MeterModel):
 
     def __init__(self, name: str, description: str, capabilities: frozenset[Capability],
                  point_table: PointTable, default_points: Sequence[str] | None = None,
-                 simulator_defaults: Mapping[str, Any] | None = None) -> None:
+                 simulator_defaults: Mapping[str, Any] | None = None, *,
+                 version: str = V2007,
+                 other_tables: Mapping[str, PointTable] | None = None) -> None:
+        if version not in VERSIONS:
+            raise ValueError(f"model {name}: version must be one of {VERSIONS}, got {version!r}")
         self.name = name
         self.description = description
         self.capabilities = capabilities
+        self.version = version
         self.point_table = dict(point_table)
+        self.tables: dict[str, dict[str, int]] = {
+            **{v: dict(t) for v, t in (other_tables or {}).items()}, version: self.point_table}
         if default_points is None:
             default_points = self.points()
         self._default_points = list(default_points)
         self.simulator_defaults = dict(simulator_defaults or {})
-        for key, di in self.point_table.items():
-            if key not in POINTS:
-                raise ValueError(f"model {name}: {key!r} is not a hub point")
-            item(di)  # unknown DI -> error at import time
+        self._detected: dict[tuple[str, str], Dialect] = {}
+        for table_version, table in self.tables.items():
+            dialect = DIALECTS[table_version]
+            for key, di in table.items():
+                if key not in POINTS:
+                    raise ValueError(f"model {name}: {key!r} is not a hub point")
+                dialect.item(di)  # unknown DI -> error at import time
         unknown = set(default_points) - set(self.points())
         if unknown:
             raise ValueError(f"model {name}: default points {sorted(unknown)} are not points")
@@ -240,6 +237,52 @@ class Dlt645Model(MeterModel):
         return Credentials.parse(options["password_level"], options["password"],
                                  options["operator"])
 
+    # --- protocol version
+
+    async def dialect_for(self, transport: Transport, meter: MeterRef,
+                          options: Mapping[str, Any] | None = None) -> Dialect:
+        """The version a meter speaks: its ``protocol`` option, else the model's own; with
+        ``auto`` the one found by :meth:`detect`, remembered for this meter (id, address)."""
+        options = options if options is not None else self._options(meter)
+        setting = options.get("protocol") or self.version
+        if setting != AUTO:
+            return DIALECTS[setting]
+        address = self.validate_address(meter.address)
+        known = self._detected.get((meter.id, address))
+        if known is not None:
+            return known
+        found = await self.detect(transport, address, options["timeout"])
+        self._detected[(meter.id, address)] = found
+        _LOGGER.info("Meter %s (%s): protocol auto-detected: %s (it answered a read of %s)",
+                     meter.id, address, found.name, found.di_text(found.probe_di))
+        return found
+
+    def forget_version(self, meter: MeterRef) -> None:
+        """Forget an auto-detected version: the next exchange probes again."""
+        self._detected.pop((meter.id, self.validate_address(meter.address)), None)
+
+    async def detect(self, transport: Transport, address: str, timeout: float) -> Dialect:
+        """Probe: a 2007 read of 00010000, then a 1997 read of 9010; the first answered wins
+        (a refusal counts: the meter understood the function code)."""
+        for version in (V2007, V1997):
+            dialect = DIALECTS[version]
+            probe = dialect.read_request(address, dialect.probe_di)
+            try:
+                await self._exchange(transport, probe, _answer_to(address, dialect.read),
+                                     timeout)
+            except NoReply:
+                _LOGGER.debug("Meter %s: no answer to a %s read", address, dialect.name)
+                continue
+            return dialect
+        raise NoReply(f"meter {address} answered neither a DL/T 645-2007 read of 00010000 "
+                      f"nor a DL/T 645-1997 read of 9010 (protocol: auto)")
+
+    def _table(self, dialect: Dialect) -> dict[str, int]:
+        table = self.tables.get(dialect.version)
+        if table is None:
+            raise ProtocolError(f"model {self.name} has no {dialect.name} point table")
+        return table
+
     # --- exchanges
 
     async def _exchange(self, transport: Transport, request: bytes,
@@ -250,41 +293,44 @@ class Dlt645Model(MeterModel):
         return frame
 
     async def read_di(self, transport: Transport, address: str, di: int,
-                      timeout: float) -> tuple[bytes, int]:
+                      timeout: float, dialect: Dialect = DIALECTS[V2007]) -> tuple[bytes, int]:
         """Read one DI's value bytes (following follow-up frames); returns (value, frames)."""
-        frame = await self._exchange(transport, read_request(address, di),
-                                     reply_filter(address, Function.READ, di), timeout)
-        if frame.is_error:
-            raise refusal(frame, f"DI {di:08X}")
-        value = frame.data[4:]
+        what = f"DI {dialect.di_text(di)}"
+        frame = dialect.check(await self._exchange(
+            transport, dialect.read_request(address, di),
+            dialect.reply_filter(address, dialect.read, di), timeout), what)
+        value = dialect.value(frame)
         frames = 1
         seq = 0
         while frame.has_follow_up:
             seq += 1
             if seq > MAX_FOLLOW_UPS:
-                raise Dlt645Error(f"DI {di:08X}: more than {MAX_FOLLOW_UPS} follow-up frames")
-            frame = await self._exchange(
-                transport, follow_up_request(address, di, seq),
-                reply_filter(address, Function.READ_FOLLOW_UP, di, seq), timeout)
+                raise Dlt645Error(f"DI {dialect.di_text(di)}: more than {MAX_FOLLOW_UPS} "
+                                  f"follow-up frames")
+            frame = dialect.check(await self._exchange(
+                transport, dialect.follow_up_request(address, di, seq),
+                dialect.reply_filter(address, dialect.follow_up, di, seq), timeout),
+                f"follow-up {seq} of DI {dialect.di_text(di)}")
             frames += 1
-            if frame.is_error:
-                raise refusal(frame, f"follow-up {seq} of DI {di:08X}")
-            value += frame.data[4:-1]
+            value += dialect.value(frame)
         return value, frames
 
     async def _read_value(self, transport: Transport, address: str, di: int,
-                          timeout: float) -> tuple[Any, int]:
-        raw, frames = await self.read_di(transport, address, di, timeout)
-        return item(di).decode(raw), frames
+                          timeout: float, dialect: Dialect) -> tuple[Any, int]:
+        raw, frames = await self.read_di(transport, address, di, timeout, dialect)
+        return dialect.item(di).decode(raw), frames
 
-    async def _clock(self, transport: Transport, address: str,
-                     timeout: float) -> tuple[datetime, int]:
+    async def _clock(self, transport: Transport, address: str, timeout: float,
+                     dialect: Dialect = DIALECTS[V2007]) -> tuple[datetime, int]:
         """Read date and time; a time just after midnight re-reads the date."""
-        day, frames = await self._read_value(transport, address, DI_DATE, timeout)
-        clock, more = await self._read_value(transport, address, DI_TIME, timeout)
+        day, frames = await self._read_value(transport, address, dialect.date_di, timeout,
+                                             dialect)
+        clock, more = await self._read_value(transport, address, dialect.time_di, timeout,
+                                             dialect)
         frames += more
         if clock < time(0, 1):
-            day, more = await self._read_value(transport, address, DI_DATE, timeout)
+            day, more = await self._read_value(transport, address, dialect.date_di, timeout,
+                                               dialect)
             frames += more
         if not isinstance(day, DateWeek) or not isinstance(clock, time):
             raise Dlt645Error("date or time DI decoded to an unexpected value")
@@ -293,25 +339,28 @@ class Dlt645Model(MeterModel):
 
     # --- reading
 
-    def _plan(self, wanted: Sequence[str], result: ReadResult) -> dict[int, list[str]]:
+    def _plan(self, wanted: Sequence[str], table: Mapping[str, int], dialect: Dialect,
+              result: ReadResult) -> dict[int, list[str]]:
         plan: dict[int, list[str]] = {}
         for key in wanted:
             if key == METER_TIME and Capability.CLOCK in self.capabilities:
                 continue
-            di = self.point_table.get(key)
+            di = table.get(key)
             if di is None:
-                result.errors[key] = f"not a point of model {self.name}"
+                where = "" if dialect.version == self.version else f" over {dialect.name}"
+                result.errors[key] = f"not a point of model {self.name}{where}"
                 continue
             plan.setdefault(di, []).append(key)
         return plan
 
-    def _apply(self, di: int, keys: Sequence[str], value: Any, result: ReadResult) -> None:
-        if di in STATUS_WORD_DIS:
+    def _apply(self, di: int, keys: Sequence[str], value: Any, result: ReadResult,
+               dialect: Dialect) -> None:
+        if dialect.version == V2007 and di in STATUS_WORD_DIS:
             result.status.update(hub_status(STATUS_WORD_DIS.index(di) + 1, value))
             return
         for key in keys:
             if isinstance(value, list):
-                raise Dlt645Error(f"point {key} maps to the block DI {di:08X}")
+                raise Dlt645Error(f"point {key} maps to the block DI {dialect.di_text(di)}")
             if POINTS[key].type is PointType.REGISTER:
                 result.registers[key] = value
             elif POINTS[key].type is PointType.STATUS:
@@ -321,13 +370,39 @@ class Dlt645Model(MeterModel):
 
     async def read(self, transport: Transport, meter: MeterRef,
                    points: Sequence[str] | None = None) -> ReadResult:
-        """Read points with one 0x11 exchange per DI; a refused point is an error entry."""
+        """Read points with one read exchange per DI; a refused point is an error entry.
+
+        With ``protocol: auto`` a reply in the other version than the remembered one (the
+        meter was replaced) forgets it and reads again after a new probe, once; a meter that
+        does not answer at all is probed again on its next read.
+        """
         options = self._options(meter)
+        auto = (options.get("protocol") or self.version) == AUTO
+        try:
+            return await self._read(transport, meter, points, options)
+        except WrongVersion as err:
+            if not auto:
+                raise
+            _LOGGER.warning("Meter %s: %s; probing its protocol again", meter.id, err)
+            self.forget_version(meter)
+            return await self._read(transport, meter, points, options)
+        except NoReply:
+            if auto:  # silent in its remembered version: perhaps replaced by the other one
+                self.forget_version(meter)
+            raise
+
+    async def _read(self, transport: Transport, meter: MeterRef,
+                    points: Sequence[str] | None, options: Mapping[str, Any]) -> ReadResult:
         timeout = options["timeout"]
         address = self.validate_address(meter.address)
-        wanted = list(points) if points is not None else self.default_points()
+        dialect = await self.dialect_for(transport, meter, options)
+        table = self._table(dialect)
+        if points is not None:
+            wanted = list(points)
+        else:  # a scheduled read of a meter set to the other version reads what it has
+            wanted = [k for k in self.default_points() if k in table or k == METER_TIME]
         result = ReadResult()
-        plan = self._plan(wanted, result)
+        plan = self._plan(wanted, table, dialect, result)
         steps: list[tuple[int | None, list[str]]] = list(plan.items())
         if METER_TIME in wanted and Capability.CLOCK in self.capabilities:
             steps.append((None, [METER_TIME]))
@@ -336,12 +411,13 @@ class Dlt645Model(MeterModel):
         for index, (di, keys) in enumerate(steps):
             try:
                 if di is None:
-                    result.meter_time, frames = await self._clock(transport, address, timeout)
+                    result.meter_time, frames = await self._clock(transport, address, timeout,
+                                                                  dialect)
                     result.frames += frames
                 else:
-                    raw, frames = await self.read_di(transport, address, di, timeout)
+                    raw, frames = await self.read_di(transport, address, di, timeout, dialect)
                     result.frames += frames
-                    self._apply(di, keys, item(di).decode(raw), result)
+                    self._apply(di, keys, dialect.item(di).decode(raw), result, dialect)
                 answered = True
                 silent = 0
             except NoReply as err:
@@ -362,6 +438,8 @@ class Dlt645Model(MeterModel):
                 silent = 0
                 for key in keys:
                     result.errors[key] = f"meter refused: {err.summary}"
+            except WrongVersion:
+                raise
             except ProtocolError as err:
                 answered = True
                 silent = 0
@@ -370,10 +448,11 @@ class Dlt645Model(MeterModel):
         return result
 
     async def read_clock(self, transport: Transport, meter: MeterRef) -> datetime:
-        """The meter clock (date 04000101 + time 04000102), site-local and aware."""
+        """The meter clock (2007: 04000101 + 04000102; 1997: C010 + C011), site-local."""
         options = self._options(meter)
+        dialect = await self.dialect_for(transport, meter, options)
         when, _frames = await self._clock(transport, self.validate_address(meter.address),
-                                          options["timeout"])
+                                          options["timeout"], dialect)
         return when
 
     # --- control
@@ -406,6 +485,10 @@ class Dlt645Model(MeterModel):
         options = self._options(meter)
         action = self._action(Command(command), options)
         address = self.validate_address(meter.address)
+        dialect = await self.dialect_for(transport, meter, options)
+        if dialect.version != V2007:
+            raise ProtocolError(f"meter {meter.id} speaks {dialect.name}, which has no remote "
+                                f"relay control (0x1C is DL/T 645-2007): {command} not sent")
         base = await self._validity_base(transport, address, options)
         valid_until = (base + timedelta(minutes=options["relay_validity"])).replace(
             microsecond=0)
@@ -421,15 +504,18 @@ class Dlt645Model(MeterModel):
                                    f"{valid_until:%Y-%m-%d %H:%M:%S})")
 
     async def write(self, transport: Transport, meter: MeterRef, di: int, value: Any) -> None:
-        """Write one parameter (0x14) with the meter's password; MeterRefused if refused."""
+        """Write one parameter (2007: 0x14, 1997: 0x04) with the meter's password; a DI of
+        the meter's version. MeterRefused if refused."""
         options = self._options(meter)
         address = self.validate_address(meter.address)
-        spec = item(di)
-        request = write_request(address, di, spec.encode(value), self._credentials(options))
-        frame = await self._exchange(transport, request, reply_filter(address, Function.WRITE),
+        dialect = await self.dialect_for(transport, meter, options)
+        spec = dialect.item(di)
+        request = dialect.write_request(address, di, spec.encode(value),
+                                        self._credentials(options))
+        frame = await self._exchange(transport, request,
+                                     dialect.reply_filter(address, dialect.write),
                                      options["timeout"])
-        if frame.is_error:
-            raise refusal(frame, f"write of DI {di:08X}")
+        dialect.check(frame, f"write of DI {dialect.di_text(di)}")
 
     async def sync_time(self, transport: Transport, meter: MeterRef | None,
                         now: datetime) -> None:
@@ -438,25 +524,39 @@ class Dlt645Model(MeterModel):
         if meter is None:
             await transport.send(time_sync_request(local))
             return
-        await self.write(transport, meter, DI_DATE, local.date())
-        await self.write(transport, meter, DI_TIME, local.time())
+        dialect = await self.dialect_for(transport, meter)
+        await self.write(transport, meter, dialect.date_di, local.date())
+        await self.write(transport, meter, dialect.time_di, local.time())
 
     def create_simulator(self, address: str, **options: Any) -> Dlt645Simulator:
         """A simulated meter at ``address``; the meter's own model options may be mixed in.
 
         A configured ``password_level``/``password`` becomes the simulated meter's password,
-        so a simulated meter accepts exactly what its configuration sends.
+        so a simulated meter accepts exactly what its configuration sends; ``protocol``
+        1997 or 2007 makes a meter of that version (``auto``: the model's own version).
         """
         settings = dict(self.simulator_defaults)
         model_options = {k: options.pop(k) for k in list(options) if k in _MODEL_OPTION_KEYS}
+        checked = self.options(model_options)
         if "password" in model_options or "password_level" in model_options:
-            checked = self.options(model_options)
             settings["passwords"] = {int(checked["password_level"], 16): checked["password"]}
+        chosen = checked.get("protocol") or self.version
+        settings["version"] = self.version if chosen == AUTO else chosen
         unknown = sorted(set(options) - _SIMULATOR_KEYS)
         if unknown:
             raise ValueError(f"unknown simulator option {unknown[0]!r} for model {self.name}")
         settings.update(options)
         return Dlt645Simulator(self.validate_address(address), **settings)
+
+
+def _answer_to(address: str, function: int) -> Callable[[Any], bool]:
+    """Any reply from ``address`` to ``function`` (normal, follow-up or refusal)."""
+
+    def accept(frame: Any) -> bool:
+        return (isinstance(frame, Frame) and frame.address == address and frame.is_reply
+                and frame.function == function)
+
+    return accept
 
 
 # --- the models -------------------------------------------------------------------------
@@ -505,8 +605,41 @@ DTSY_POINTS: dict[str, int] = {
     **{f"status_word_{n}": 0x04000500 + n for n in (4, 5, 6, 7)},
 }
 
+# DL/T 645-1997 identifiers of the same points (9010 forward active total XXXXXX.XX kWh,
+# 9011..9014 T1..T4, 9020 reverse, B611.. voltage XXX V, B621.. current XX.XX A, B630..
+# power XX.XXXX kW, B650.. power factor X.XXX): a 1997 meter reads into the same registers.
+_ENERGY_POINTS_1997: dict[str, int] = {
+    "energy_import_total": 0x9010,
+    "energy_import_t1": 0x9011,
+    "energy_import_t2": 0x9012,
+    "energy_import_t3": 0x9013,
+    "energy_import_t4": 0x9014,
+    "energy_export_total": 0x9020,
+}
+
+DDSY_1997_POINTS: dict[str, int] = {
+    **_ENERGY_POINTS_1997,
+    "voltage": 0xB611,
+    "current": 0xB621,
+    "power": 0xB630,
+    "power_factor": 0xB650,
+}
+
+DTSY_1997_POINTS: dict[str, int] = {
+    **_ENERGY_POINTS_1997,
+    **{f"voltage_{p}": 0xB610 + n for n, p in enumerate("abc", start=1)},
+    **{f"current_{p}": 0xB620 + n for n, p in enumerate("abc", start=1)},
+    "power": 0xB630,
+    **{f"power_{p}": 0xB630 + n for n, p in enumerate("abc", start=1)},
+    "power_factor": 0xB650,
+    **{f"power_factor_{p}": 0xB650 + n for n, p in enumerate("abc", start=1)},
+}
+
 _PREPAID_CAPS = frozenset({Capability.RELAY, Capability.PREPAID, Capability.TOU,
                            Capability.CLOCK, Capability.INSTANT})
+_METERING_CAPS = frozenset({Capability.TOU, Capability.CLOCK, Capability.INSTANT})
+_TOU_DEFAULTS = ("energy_import_total", "energy_import_t1", "energy_import_t2",
+                 "energy_import_t3", "energy_import_t4")
 
 DDSY = Dlt645Model(
     "ddsy",
@@ -516,6 +649,7 @@ DDSY = Dlt645Model(
     ("energy_import_total", "energy_import_t1", "energy_import_t2", "energy_import_t3",
      "energy_import_t4", "voltage", "current", "power", "balance", "relay"),
     {"three_phase": False, "price": Decimal("0.60"), "balance": Decimal("100.00")},
+    other_tables={V1997: DDSY_1997_POINTS},
 )
 
 DTSY = Dlt645Model(
@@ -527,6 +661,30 @@ DTSY = Dlt645Model(
      "energy_import_t4", "voltage_a", "voltage_b", "voltage_c", "current_a", "current_b",
      "current_c", "power", "balance", "relay"),
     {"three_phase": True, "price": Decimal("0.60"), "balance": Decimal("500.00")},
+    other_tables={V1997: DTSY_1997_POINTS},
 )
 
-MODELS: tuple[Dlt645Model, ...] = (DDSY, DTSY)
+DDSY1997 = Dlt645Model(
+    "ddsy1997",
+    "Single-phase meter, DL/T 645-1997: energy with TOU registers, clock, instant values",
+    _METERING_CAPS,
+    DDSY_1997_POINTS,
+    (*_TOU_DEFAULTS, "voltage", "current", "power"),
+    {"three_phase": False, "price": None},
+    version=V1997,
+    other_tables={V2007: DDSY_POINTS},
+)
+
+DTSY1997 = Dlt645Model(
+    "dtsy1997",
+    "Three-phase meter, DL/T 645-1997: energy with TOU registers, per-phase values, clock",
+    _METERING_CAPS | {Capability.THREE_PHASE},
+    DTSY_1997_POINTS,
+    (*_TOU_DEFAULTS, "voltage_a", "voltage_b", "voltage_c", "current_a", "current_b",
+     "current_c", "power"),
+    {"three_phase": True, "price": None},
+    version=V1997,
+    other_tables={V2007: DTSY_POINTS},
+)
+
+MODELS: tuple[Dlt645Model, ...] = (DDSY, DTSY, DDSY1997, DTSY1997)

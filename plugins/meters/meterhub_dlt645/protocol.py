@@ -15,7 +15,7 @@ from typing import Any
 from hub.metering.model import ProtocolCodec
 from hub.util import dt as dt_util
 
-from .bcd import DateWeek, Kind
+from .bcd import Kind
 from .codec import (
     Credentials,
     Frame,
@@ -51,9 +51,11 @@ from .const import (
     Function,
     RelayAction,
 )
+from .decode1997 import decode_1997, item_fields
 from .dis import DATA_ITEMS, STATUS_WORD_DIS, DataItem
 from .errors import Dlt645Error
 from .status import decode_word
+from .v1997 import ONLY_1997
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -121,7 +123,8 @@ class Dlt645Codec(ProtocolCodec):
     """DL/T 645-2007 for the frame tool."""
 
     name = PROTOCOL
-    description = "DL/T 645-2007 multi-function electricity meters (RS-485, DTU)"
+    description = ("DL/T 645-2007 multi-function electricity meters (RS-485, DTU); decodes "
+                   "DL/T 645-1997 frames too")
     actions = ("read", "read-follow-up", "read-address", "write", *_RELAY_ACTIONS,
                "time-sync", "freeze", "change-baud")
 
@@ -130,10 +133,30 @@ class Dlt645Codec(ProtocolCodec):
     def decode(self, data: bytes) -> dict[str, Any]:
         """Decode one frame into a JSON-friendly dict; Dlt645Error for an invalid frame."""
         frame = decode_frame(data)
+        out = self._header(frame, data)
+        if frame.function in ONLY_1997:  # 01/81/C1, 02, 04, 0A, 0C, 0F, 10: DL/T 645-1997
+            decode_1997(frame, out)
+            return out
+        # 08 (broadcast time) is the same frame in both versions
+        out["version"] = "both" if frame.function == Function.BROADCAST_TIME else "2007"
+        if frame.is_error:
+            self._error_fields(frame, out)
+            return out
+        handler = self._DECODERS.get((frame.function, frame.is_reply))
+        if handler is not None:
+            try:
+                handler(self, frame, out)
+            except Dlt645Error as err:
+                out["data_error"] = str(err)
+        return out
+
+    @staticmethod
+    def _header(frame: Frame, data: bytes) -> dict[str, Any]:
+        """The fields every frame has (control meaning in 2007 words)."""
         preamble = 0
         while preamble < len(data) and data[preamble] == WAKE:
             preamble += 1
-        out: dict[str, Any] = {
+        return {
             "protocol": PROTOCOL,
             "address": frame.address,
             "address_kind": address_kind(frame.address),
@@ -148,16 +171,6 @@ class Dlt645Codec(ProtocolCodec):
             "data": frame.data.hex().upper(),
             "preamble": preamble,
         }
-        if frame.is_error:
-            self._error_fields(frame, out)
-            return out
-        handler = self._DECODERS.get((frame.function, frame.is_reply))
-        if handler is not None:
-            try:
-                handler(self, frame, out)
-            except Dlt645Error as err:
-                out["data_error"] = str(err)
-        return out
 
     @staticmethod
     def _error_fields(frame: Frame, out: dict[str, Any]) -> None:
@@ -186,23 +199,9 @@ class Dlt645Codec(ProtocolCodec):
             if raw:
                 out["value_raw"] = raw.hex().upper()
             return
-        out["di_name"] = spec.name_en
-        out["di_name_zh"] = spec.name_zh
-        if spec.point:
-            out["point"] = spec.point
-        if raw is None:
+        value = item_fields(spec, raw, out)
+        if value is None:
             return
-        try:
-            value = spec.decode(raw)
-        except Dlt645Error as err:
-            out["value_error"] = str(err)
-            out["value_raw"] = raw.hex().upper()
-            return
-        out["values" if isinstance(value, list) else "value"] = spec.render(value)
-        if spec.unit:
-            out["unit"] = spec.unit
-        if isinstance(value, DateWeek):
-            out["weekday"] = value.weekday
         if di in STATUS_WORD_DIS:
             out["status"] = decode_word(STATUS_WORD_DIS.index(di) + 1, value)
         elif isinstance(value, list) and spec.fmt.kind is Kind.BITS:
@@ -302,20 +301,25 @@ class Dlt645Codec(ProtocolCodec):
 
     # --- encode --------------------------------------------------------------------------
 
+    # what each action takes and needs (a codec of another version replaces these)
+    action_params: Mapping[str, tuple[str, ...]] = _ACTION_PARAMS
+    required_params: Mapping[str, tuple[str, ...]] = _REQUIRED
+    action_label = "action"
+
     def encode(self, action: str, address: str, **params: Any) -> bytes:
         """Build a request frame; Dlt645Error names a bad action, address or parameter."""
         name = str(action).strip().lower().replace("_", "-")
-        if name not in _ACTION_PARAMS:
-            raise Dlt645Error(f"unknown action {action!r}: expected one of "
+        if name not in self.action_params:
+            raise Dlt645Error(f"unknown {self.action_label} {action!r}: expected one of "
                               f"{', '.join(self.actions)}")
         params = dict(params)
         preamble = self._preamble(params.pop("preamble", 0))
-        allowed = _ACTION_PARAMS[name]
+        allowed = self.action_params[name]
         unknown = sorted(set(params) - set(allowed))
         if unknown:
             raise Dlt645Error(f"unknown parameter {unknown[0]!r} for {name}: expected "
                               f"{', '.join(allowed) or 'none'} (and preamble)")
-        missing = [key for key in _REQUIRED.get(name, ()) if not params.get(key)]
+        missing = [key for key in self.required_params.get(name, ()) if not params.get(key)]
         if missing:
             raise Dlt645Error(f"{name} needs {missing[0]}")
         encode_address(address)  # a bad address is named before anything else

@@ -1,4 +1,4 @@
-"""A simulated DL/T 645-2007 prepaid meter (DDSY single-phase, DTSY three-phase).
+"""A simulated DL/T 645 prepaid meter (DDSY single-phase, DTSY three-phase); 2007 or 1997.
 
 It answers real frames at its address (and AA wildcard reads); broadcasts are applied but
 never answered (a broadcast time more than ``max_broadcast_correction``, 5 min by default,
@@ -14,13 +14,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import datetime, time, timedelta
-from decimal import ROUND_CEILING, ROUND_DOWN, ROUND_HALF_UP, Decimal
+from decimal import ROUND_CEILING, ROUND_DOWN, Decimal
 from typing import Any
 
 from hub.metering.sim import LoadProfile, SimClock, SimulatedMeter
 from hub.util.dt import site_time_zone
 
-from .bcd import DateWeek, ValueFormat, weekday_of
+from .bcd import DateWeek, weekday_of
+from .bcd import fit as _fit
 from .codec import (
     Credentials,
     Dlt645Parser,
@@ -49,7 +50,9 @@ from .const import (
 )
 from .dis import DATA_ITEMS, DI_DATE, DI_STATUS_BLOCK, DI_TIME, STATUS_WORD_DIS, DataItem
 from .errors import Dlt645Error
+from .simulator1997 import Answers1997
 from .status import PHASE_FAULT_BITS, WORD1_BITS, encode_flags, encode_word3
+from .v1997 import Function1997
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -61,7 +64,8 @@ DEFAULT_TOU: tuple[tuple[str, str], ...] = (
     ("18:00", "peak"), ("19:00", "sharp"), ("21:00", "peak"), ("23:00", "valley"),
 )
 
-_WILDCARD_FUNCTIONS = frozenset((Function.READ, Function.READ_FOLLOW_UP, Function.READ_ADDRESS))
+_WILDCARD_FUNCTIONS = frozenset((Function.READ, Function.READ_FOLLOW_UP, Function.READ_ADDRESS,
+                                 Function1997.READ, Function1997.READ_FOLLOW_UP))
 _CENT = Decimal("0.01")
 # A broadcast time sync further than this from the meter's clock is ignored (seconds; the
 # simulator option max_broadcast_correction, None = any): real meters accept only a small
@@ -91,15 +95,6 @@ def _dec(value: Decimal | str | int) -> Decimal:
     return value if isinstance(value, Decimal) else Decimal(value)
 
 
-def _fit(value: Decimal, fmt: ValueFormat, rounding: str = ROUND_HALF_UP) -> Decimal:
-    """Round to the format's decimals and clamp into its range."""
-    step = Decimal(1).scaleb(-fmt.decimals)
-    digits = 2 * fmt.size
-    top = (Decimal(8 * 10 ** (digits - 1)) if fmt.signed else Decimal(10 ** digits)) * step
-    value = value.quantize(step, rounding=rounding)
-    return max(min(value, top - step), -(top - step) if fmt.signed else Decimal(0))
-
-
 class Dlt645Simulator(SimulatedMeter):
     """A DL/T 645-2007 prepaid meter that answers frames computed from its state."""
 
@@ -127,8 +122,14 @@ class Dlt645Simulator(SimulatedMeter):
         restore_delay: float | Decimal = 1800.0,
         max_reply_data: int = 200,
         max_broadcast_correction: float | Decimal | None = MAX_BROADCAST_CORRECTION,
+        version: str = "2007",
+        constant: int = 1200,
     ) -> None:
         super().__init__(address, clock, load)
+        if version not in ("2007", "1997"):
+            raise ValueError(f"a DL/T 645 simulator speaks 2007 or 1997, not {version!r}")
+        self.version = version
+        self.constant = int(constant)  # imp/kWh (1997 DI C030)
         self.three_phase = three_phase
         self.phases = 3 if three_phase else 1
         self.tou = parse_schedule(tou_schedule)
@@ -183,6 +184,7 @@ class Dlt645Simulator(SimulatedMeter):
             Function.CHANGE_BAUD: self._on_change_baud,
             Function.RELAY_CONTROL: self._on_relay,
         }
+        self._v1997 = Answers1997(self)
 
     # --- the Simulator contract ----------------------------------------------------------
 
@@ -196,6 +198,8 @@ class Dlt645Simulator(SimulatedMeter):
             return None
         function = frame.function
         if frame.address == BROADCAST:
+            if self.version == "1997" and function == Function1997.WRITE_ADDRESS:
+                return self._v1997.answer(frame)  # one meter on the bus: it takes the address
             self._on_broadcast(frame)
             return None
         if frame.address != self.address and not (
@@ -204,6 +208,8 @@ class Dlt645Simulator(SimulatedMeter):
             return None
         self.requests += 1
         self._advance()
+        if self.version == "1997":
+            return self._v1997.answer(frame)
         handler = self._handlers.get(function)
         if handler is None:
             return error_reply(self.address, function, ERR_OTHER)
@@ -478,6 +484,18 @@ class Dlt645Simulator(SimulatedMeter):
     def value_bytes(self, di: int) -> bytes | None:
         """The value bytes of a DI as this meter would send them (None: unsupported)."""
         spec = DATA_ITEMS.get(di)
+        value = self.value_of(di)
+        if spec is None or value is None:
+            return None
+        if spec.fmt.kind == "number":
+            fmt = spec.fmt
+            value = ([_fit(v, fmt, ROUND_DOWN) for v in value] if isinstance(value, list)
+                     else _fit(value, fmt, ROUND_DOWN))
+        return spec.encode(value)
+
+    def value_of(self, di: int) -> Any:
+        """The value of a DL/T 645-2007 DI now, unrounded (None: unsupported)."""
+        spec = DATA_ITEMS.get(di)
         if spec is None:
             return None
         group = di >> 24
@@ -487,19 +505,17 @@ class Dlt645Simulator(SimulatedMeter):
             value = self._instant_value(di, spec)
         else:
             value = self._param_value(di)
-        if value is None:
-            return None
-        if spec.fmt.kind == "number":
-            fmt = spec.fmt
-            value = ([_fit(v, fmt, ROUND_DOWN) for v in value] if isinstance(value, list)
-                     else _fit(value, fmt, ROUND_DOWN))
-        return spec.encode(value)
+        return value
 
     # --- frame handlers ------------------------------------------------------------------
 
+    def authorised(self, level: int, password: str) -> bool:
+        """Whether ``password`` is this meter's password of ``level``."""
+        expected = self.passwords.get(level)
+        return expected is not None and expected == password
+
     def _authorised(self, credentials: Credentials) -> bool:
-        expected = self.passwords.get(credentials.level)
-        return expected is not None and expected == credentials.password
+        return self.authorised(credentials.level, credentials.password)
 
     def _on_read(self, frame: Frame) -> bytes:
         if len(frame.data) < 4:
@@ -623,6 +639,8 @@ class Dlt645Simulator(SimulatedMeter):
             self._restore_mode = action
 
     def _on_broadcast(self, frame: Frame) -> None:
+        if self.version == "1997" and frame.function != Function.BROADCAST_TIME:
+            return  # a 1997 meter knows no broadcast freeze
         if frame.function == Function.BROADCAST_TIME:
             try:
                 target = parse_time_sync(frame)

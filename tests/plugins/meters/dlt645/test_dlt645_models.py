@@ -184,12 +184,15 @@ def test_simulators_of_the_models() -> None:
 
 def test_hooks_register_the_models_and_the_codec() -> None:
     models = meterhub_dlt645.register_meter_models()
-    assert [m.name for m in models] == ["ddsy", "dtsy"]
+    assert [m.name for m in models] == ["ddsy", "dtsy", "ddsy1997", "dtsy1997"]
     codecs = meterhub_dlt645.register_protocols()
-    assert [c.name for c in codecs] == ["dlt645"] and isinstance(codecs[0], ProtocolCodec)
+    assert [c.name for c in codecs] == ["dlt645", "dlt645_1997"]
+    assert all(isinstance(codec, ProtocolCodec) for codec in codecs)
     tables = meterhub_dlt645.translations()
     assert tables["en"]["dlt645.err.04"] == "password wrong / not authorised"
     assert tables["zh-CN"]["dlt645.err.02"] == "无请求数据"
+    assert tables["en"]["dlt645_1997.err.02"] == "wrong data identifier"
+    assert tables["zh-CN"]["dlt645_1997.err.04"] == "密码错"
     assert tables["zh-CN"]["dlt645.relay.trip"] == "拉闸"
     assert set(tables["en"]) == set(tables["zh-CN"])
 
