@@ -304,6 +304,6 @@ async def test_an_automations_changes_are_authored_by_it_and_lead_back_to_the_ca
         assert len(fee) == 1
         assert fee[0].operator == "automation.fee_on_payment"  # not wang: he paid, that's all
         assert run["context"]["user_id"] is None
-        payment = [e for e in await hub.component("ledger", Ledger).entries("ra101", limit=None)
-                   if e.kind == "recharge"][0]
+        paid = await hub.component("ledger", Ledger).entries("ra101", limit=None)
+        payment = next(entry for entry in paid if entry.kind == "recharge")
         assert run["context"]["parent_id"] == payment.context.id
