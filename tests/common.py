@@ -218,7 +218,7 @@ def of_type(events: list[Event], event_type: str) -> list[Event]:
 
 # --- waiting ---------------------------------------------------------------------------------
 
-async def wait_for(predicate: Callable[[], Any], timeout: float = 10.0,
+async def wait_for(predicate: Callable[[], Any], timeout: float = 30.0,
                    step: float = 0.02) -> Any:
     """Poll until ``predicate()`` is truthy (bounded); return its value."""
     async with asyncio.timeout(timeout):
