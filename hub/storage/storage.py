@@ -347,8 +347,10 @@ class Storage:
         """
         self._check_writable()
         async with self._writer.exclusive():
-            await self._wdb.run(transaction.begin, durable)
             try:
+                # inside the try: a caller cancelled while BEGIN runs in the writer's thread
+                # (it runs all the same) rolls back, and the next batch finds no open one
+                await self._wdb.run(transaction.begin, durable)
                 yield Transaction(self._wdb)
                 await self._wdb.run(transaction.commit, self.settings.synchronous)
             except BaseException:
