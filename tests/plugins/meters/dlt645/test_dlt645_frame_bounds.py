@@ -29,7 +29,7 @@ def test_data_of_exactly_the_maximum_length_makes_a_frame() -> None:
 def test_a_cut_frame_after_wake_up_bytes_is_too_short() -> None:
     whole = encode_frame(ADDRESS, 0x11, b"\x00\x00\x01\x00")
     for cut in (6, 10):  # wake-up bytes do not count towards the 12 bytes of a frame
-        with pytest.raises(Dlt645Error, match="^frame too short$"):
+        with pytest.raises(Dlt645Error, match=r"^frame too short$"):
             decode_frame(b"\xfe" * 4 + whole[:cut])
 
 
