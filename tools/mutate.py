@@ -141,18 +141,16 @@ class _Mutator(ast.NodeTransformer):
         return node
 
     def visit_BinOp(self, node: ast.BinOp) -> ast.AST:
-        self.generic_visit(node)
-        swap = _BINOP_SWAPS.get(type(node.op))
-        if self._inside is not None and swap is not None and self._site(
-                node, f"{_op_text(node.op)} -> {_op_text(swap())}"):
-            node.op = swap()
-        return node
+        return self._swap_operator(node, "")
 
     def visit_AugAssign(self, node: ast.AugAssign) -> ast.AST:
+        return self._swap_operator(node, "=")
+
+    def _swap_operator(self, node: ast.BinOp | ast.AugAssign, suffix: str) -> ast.AST:
         self.generic_visit(node)
         swap = _BINOP_SWAPS.get(type(node.op))
         if self._inside is not None and swap is not None and self._site(
-                node, f"{_op_text(node.op)}= -> {_op_text(swap())}="):
+                node, f"{_op_text(node.op)}{suffix} -> {_op_text(swap())}{suffix}"):
             node.op = swap()
         return node
 
