@@ -282,12 +282,13 @@ class ChargeState:
 
     def to_row(self) -> ChargeStateRow:
         """The storage row."""
-        return ChargeStateRow(*self.row_values())
+        values = self.row_values()
+        return ChargeStateRow(*values[:4], self.closed, *values[5:])
 
     def row_values(self) -> ChargeStateValues:
         """:meth:`to_row` as a plain tuple (the hot path: no object per state)."""
         return (self.meter_id, self.period.start.isoformat(), self.period.end.isoformat(),
-                self.account_id, self.closed, self.readings,
+                self.account_id, 1 if self.closed else 0, self.readings,  # int: binds fastest
                 "{" + ",".join([f"{jstr(key)}:{line.json_text()}"
                                 for key, line in self.lines.items()]) + "}")
 

@@ -251,9 +251,14 @@ def _typed_hook(obj: dict[str, Any]) -> Any:
     return obj
 
 
+# json.dumps with options builds a JSONEncoder on every call (a third of the time of a small
+# value): one is kept. encode() keeps no state between calls, so threads can share it.
+_ENCODER = json.JSONEncoder(default=_typed_default, ensure_ascii=False, separators=(",", ":"))
+
+
 def dumps(value: Any) -> str:
     """Typed, compact JSON (Decimals and datetimes come back as themselves)."""
-    return json.dumps(value, default=_typed_default, ensure_ascii=False, separators=(",", ":"))
+    return _ENCODER.encode(value)
 
 
 def loads(text: str | None) -> Any:

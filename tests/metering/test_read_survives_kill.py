@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import re
 import signal
 import sqlite3
 import sys
@@ -18,7 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import aiohttp
-from common import bounded, child_process, free_port, token_headers, write
+from common import bounded, child_process, token_headers, write
 
 from hub.storage.codec import RID_SQL
 
@@ -38,17 +39,25 @@ meters:
 """
 
 
-async def _ready(session: aiohttp.ClientSession, url: str, proc: Any,
-                 data: Path) -> dict[str, str]:
-    """Poll the API until it answers (bounded by the caller) with the CLI token this start
-    wrote (the one of the previous start no longer counts); fail if the hub ended."""
+async def _ready(session: aiohttp.ClientSession, log: Path, proc: Any,
+                 data: Path) -> tuple[str, dict[str, str]]:
+    """The hub's URL (it listens on a port of the system's choosing: a port picked here could
+    be taken by someone else before the hub binds it) once the API answers (bounded by the
+    caller) with the CLI token this start wrote; fail if the hub ended."""
+    url = None
     while True:
         assert proc.returncode is None, "the hub exited before it served"
+        if url is None:
+            found = re.search(r"Dashboard on http://localhost:(\d+)/", log.read_text("utf-8"))
+            if found is None:
+                await asyncio.sleep(0.1)
+                continue
+            url = f"http://127.0.0.1:{found[1]}"
         try:
             headers = token_headers(data)
             async with session.get(f"{url}/api/services", headers=headers) as response:
                 if response.status == 200:
-                    return headers
+                    return url, headers
         except (aiohttp.ClientError, OSError):
             pass
         await asyncio.sleep(0.1)
@@ -72,15 +81,14 @@ async def test_a_reading_meter_read_answered_with_survives_sigkill(tmp_path: Pat
     answered: list[str] = []
     stored_flags: list[object] = []
     for attempt in range(ATTEMPTS):
-        port = free_port()
-        url = f"http://127.0.0.1:{port}"
-        with (tmp_path / f"hub-{attempt}.log").open("wb") as log:
+        log_path = tmp_path / f"hub-{attempt}.log"
+        with log_path.open("wb") as log:
             async with child_process(sys.executable, "-m", "hub", "run", "-c", str(config),
-                                     "--data", str(data), "--port", str(port), stdout=log,
+                                     "--data", str(data), "--port", "0", stdout=log,
                                      stderr=log, env=env, cwd=ROOT) as proc, \
                     aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as session:
                 async with asyncio.timeout(30):
-                    headers = await _ready(session, url, proc, data)
+                    url, headers = await _ready(session, log_path, proc, data)
                 async with session.post(f"{url}/api/services/meter/read", headers=headers,
                                         params={"return_response": "1"},
                                         json={"meter_id": "m1"}) as response:

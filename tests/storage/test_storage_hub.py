@@ -93,3 +93,33 @@ async def test_events_readings_and_states_across_a_restart(tmp_path: Path) -> No
         latest = await storage.latest_reading("r101_e")
         assert latest is not None and latest.registers == {"energy_import_total": Decimal("12.50")}
         await second.stop()
+
+
+async def test_consumption_is_fired_but_not_recorded_as_an_event(tmp_path: Path) -> None:
+    """``consumption`` reaches the bus after the commit; the event log does not keep it (the
+    stored readings and their rollups do), as it does not keep ``reading``."""
+    async with asyncio.timeout(20):
+        hub = make_hub(tmp_path)
+        await hub.start()
+        try:
+            storage = hub.component("storage", Storage)
+            fired: list[object] = []
+            hub.bus.listen("consumption", fired.append)
+            start = datetime(2026, 3, 1, 2, tzinfo=UTC)
+            for hours, total in ((0, "10.00"), (1, "12.50")):
+                hub.bus.fire("reading", {"meter_id": "r101_e", "reading": Reading(
+                    "r101_e", start + timedelta(hours=hours),
+                    {"energy_import_total": Decimal(total)})})
+            await storage.flush()
+            await hub.block_till_done()
+            assert len(fired) == 1  # the second reading counted 2.50 kWh
+            hub.bus.fire("alarm", {"meter_id": "r101_e"})
+            await storage.flush()
+            types = [e.event_type for e in await storage.events()]
+            assert "alarm" in types  # other events are recorded
+            assert "consumption" not in types and "reading" not in types
+            rows = await storage.consumption("r101_e", start=start - timedelta(days=1),
+                                             end=start + timedelta(days=1))
+            assert sum(row.values["energy_import_total"] for row in rows) == Decimal("2.50")
+        finally:
+            await hub.stop()

@@ -12,6 +12,7 @@ database, which is the only truth.
 
 from __future__ import annotations
 
+import functools
 import logging
 import operator
 import sqlite3
@@ -598,27 +599,43 @@ class Ingest:
     @staticmethod
     def write_states(conn: sqlite3.Connection, states: dict[str, State | None]) -> None:
         """Keep the latest state of each entity (a removed entity is forgotten)."""
-        upserts = []
+        shaped: dict[tuple[bool, bool], list[tuple[Any, ...]]] = {}
         for state in states.values():
             if state is None:
                 continue
             ctx = state.context
-            upserts.append((state.entity_id, codec.dumps(state.state),
-                            codec.dumps(dict(state.attributes)),
-                            codec.to_us(state.last_changed), codec.to_us(state.last_updated),
-                            ctx.id, ctx.parent_id, ctx.user_id))
-        if upserts:
-            conn.executemany(
-                "INSERT INTO state (entity_id, state, attributes, last_changed, last_updated, "
-                "context_id, context_parent_id, context_user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (entity_id) DO UPDATE SET state = excluded.state, "
-                "attributes = excluded.attributes, last_changed = excluded.last_changed, "
-                "last_updated = excluded.last_updated, context_id = excluded.context_id, "
-                "context_parent_id = excluded.context_parent_id, "
-                "context_user_id = excluded.context_user_id", upserts)
+            row: tuple[Any, ...] = (state.entity_id, codec.dumps(state.state),
+                                    codec.dumps(dict(state.attributes)),
+                                    codec.to_us(state.last_changed),
+                                    codec.to_us(state.last_updated), ctx.id)
+            parent, user = ctx.parent_id, ctx.user_id
+            if parent is not None:
+                row += (parent,)
+            if user is not None:
+                row += (user,)
+            shaped.setdefault((parent is not None, user is not None), []).append(row)
+        for shape, rows in shaped.items():
+            conn.executemany(_upsert_state(*shape), rows)
         removed = [(entity_id,) for entity_id, state in states.items() if state is None]
         if removed:
             conn.executemany("DELETE FROM state WHERE entity_id = ?", removed)
+
+
+@functools.lru_cache(maxsize=4)
+def _upsert_state(parent: bool, user: bool) -> str:
+    """The state upsert naming only the context columns a row has (a None parameter costs
+    sqlite3 two failed adapter look-ups; a column left out of the INSERT is NULL)."""
+    columns = ["entity_id", "state", "attributes", "last_changed", "last_updated",
+               "context_id"]
+    if parent:
+        columns.append("context_parent_id")
+    if user:
+        columns.append("context_user_id")
+    updates = ", ".join(f"{name} = excluded.{name}" for name in (
+        "state", "attributes", "last_changed", "last_updated", "context_id",
+        "context_parent_id", "context_user_id"))
+    return (f"INSERT INTO state ({', '.join(columns)}) VALUES "
+            f"({', '.join('?' * len(columns))}) ON CONFLICT (entity_id) DO UPDATE SET {updates}")
 
 
 def _stored(pending: PendingReading, items: list[tuple[int, Decimal, str]]) -> ReadingOutcome:
