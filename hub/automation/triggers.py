@@ -180,6 +180,14 @@ class _Holder:
             cancel()
         self.pending.clear()
 
+    def stopping(self, *unsubs: Unsub) -> Unsub:
+        """The trigger's stop: unsubscribe, then drop every pending wake-up."""
+        def stop() -> None:
+            for unsub in unsubs:
+                unsub()
+            self.close()
+        return stop
+
 
 def attach_state(env: AutomationEnv, config: Mapping[str, Any], action: TriggerAction,
                  where: str) -> Unsub:
@@ -208,12 +216,7 @@ def attach_state(env: AutomationEnv, config: Mapping[str, Any], action: TriggerA
                     "description": f"state of {entity_id}"}, event.context)
         holder.start(entity_id, run)
 
-    unsub = env.states.watch(entities, handle)
-
-    def stop() -> None:
-        unsub()
-        holder.close()
-    return stop
+    return holder.stopping(env.states.watch(entities, handle))
 
 
 TRIGGER_STATE = TriggerType("state", {
@@ -277,12 +280,7 @@ def attach_numeric_state(env: AutomationEnv, config: Mapping[str, Any], action: 
                     "description": f"numeric state of {entity_id}"}, event.context)
         holder.start(entity_id, run)
 
-    unsub = env.states.watch(entities, handle)
-
-    def stop() -> None:
-        unsub()
-        holder.close()
-    return stop
+    return holder.stopping(env.states.watch(entities, handle))
 
 
 TRIGGER_NUMERIC_STATE = TriggerType("numeric_state", vol.All({
@@ -615,15 +613,10 @@ def attach_meter_offline(env: AutomationEnv, config: Mapping[str, Any], action: 
              "data": dict(event.data), "for": config.get("for"),
              "description": f"meter {meter_id} offline"}, event.context))
 
-    unsubs = [env.hub.bus.listen(EVENT_METER_OFFLINE, offline, check),
-              env.hub.bus.listen(EVENT_METER_ONLINE,
-                                 lambda event: holder.cancel(event.data["meter_id"]), check)]
-
-    def stop() -> None:
-        for unsub in unsubs:
-            unsub()
-        holder.close()
-    return stop
+    return holder.stopping(
+        env.hub.bus.listen(EVENT_METER_OFFLINE, offline, check),
+        env.hub.bus.listen(EVENT_METER_ONLINE,
+                           lambda event: holder.cancel(event.data["meter_id"]), check))
 
 
 TRIGGER_METER_OFFLINE = TriggerType("meter_offline", {
