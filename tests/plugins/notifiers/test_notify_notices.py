@@ -85,7 +85,9 @@ async def test_balance_low_from_the_ledger_reaches_the_tenant_once_per_window(
             "【阳光公寓】张三，您的账户余额为 ¥17.30，已低于提醒线 ¥20.00，"
             "请及时充值，以免停电停水。")
         assert titled(rx, "a1", "充值到账")  # 0 -> 30 restored the new account
-        sent = [e for e in of_type(events, "notify_sent") if e.data["notice"] == "balance_low"]
+        # the receiver has the message before its answer reaches the hub: notify_sent follows
+        sent = await wait_for(lambda: [e for e in of_type(events, "notify_sent")
+                                       if e.data["notice"] == "balance_low"])
         assert sent[0].data["account_id"] == "a1" and sent[0].data["notifier"] == "tenant"
         cause = of_type(events, "balance_low")[0]
         assert sent[0].context.parent_id is not None
