@@ -9,6 +9,7 @@ with ``to_account: true``, those in the contacts of the account the message is a
 
 from __future__ import annotations
 
+import abc
 import json
 import logging
 import re
@@ -225,16 +226,16 @@ class ProviderTarget:
         self.progress.finished(message)
 
 
-class ProviderType:
+class ProviderType(abc.ABC):
     """A provider notifier type: its own keys, the recipient keys, one target per entry."""
 
     name = "provider"
     recipient_key = "phones"  # the entry's own recipients
     recipient: Any = staticmethod(cv.string)  # the validator of one of them
 
+    @abc.abstractmethod
     def keys(self) -> dict[Any, Any]:
         """The type's keys besides the recipients."""
-        raise NotImplementedError
 
     def schema(self) -> Mapping[Any, Any]:
         """The type's keys and the recipient keys."""
@@ -244,13 +245,13 @@ class ProviderType:
         """Someone must receive."""
         return require_recipients(entry, self.recipient_key)
 
+    @abc.abstractmethod
     def target(self, config: Mapping[str, Any]) -> Target:
         """The target of one entry."""
-        raise NotImplementedError
 
     def targets(self, notifier: str, config: Mapping[str, Any]) -> list[Target]:
         """One target: a call reaches every recipient."""
         return [self.target(config)]
 
-    def close(self) -> None:
+    def close(self) -> None:  # noqa: B027 - a hook a type overrides only if it holds something
         """Nothing held (a session per call)."""
