@@ -182,7 +182,7 @@ class Compiler:
 
     @property
     def env(self) -> AutomationEnv:
-        """The engine's current environment (its clock may be swapped by a test)."""
+        """The engine's environment."""
         return self.engine.env
 
     def conditions(self, configs: list[Mapping[str, Any]], path: str) -> ConditionCheck:

@@ -21,14 +21,15 @@ import voluptuous as vol
 
 from .. import validation as cv
 from ..core import Context
+from ..events import EVENT_STATE_CHANGED
 from ..exceptions import HubError, ServiceNotFound, ServiceValidationError
 from ..plugins import Registry
-from .conditions import condition_schema
+from .conditions import condition_schema, truthy
 from .persist import Resume
 from .subjects import tagged
 from .template import Template, TemplateError, compile_data, is_template, render_data
 from .trace import RunTrace, plain
-from .types import ActionType, AutomationEnv, ConditionCheck, ConditionType
+from .types import ActionType, AutomationEnv, ConditionType
 
 if TYPE_CHECKING:
     from .engine import Compiler
@@ -388,7 +389,6 @@ def _delay(compiler: Compiler, config: Mapping[str, Any], path: str, where: str)
 def _wait_template(compiler: Compiler, config: Mapping[str, Any], path: str,
                    where: str) -> Body:
     template = Template(config["wait_template"], where)
-    from .conditions import truthy
 
     async def body(run: RunState, entry: dict[str, Any]) -> Any:
         future: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
@@ -400,7 +400,6 @@ def _wait_template(compiler: Compiler, config: Mapping[str, Any], path: str,
             except TemplateError as err:
                 if not future.done():
                     future.set_exception(err)
-        from ..events import EVENT_STATE_CHANGED
         deadline = _deadline(compiler, run, path, config.get("timeout"), entry)
         check()
         unsub = compiler.env.hub.bus.listen(EVENT_STATE_CHANGED, check)
@@ -451,13 +450,8 @@ def _after_wait(run: RunState, config: Mapping[str, Any], completed: bool,
     return {"completed": completed}
 
 
-def _conditions(compiler: Compiler, configs: list[Mapping[str, Any]],
-                path: str) -> ConditionCheck:
-    return compiler.conditions(configs, path)
-
-
 def _choose(compiler: Compiler, config: Mapping[str, Any], path: str, where: str) -> Body:
-    options = [(_conditions(compiler, option["conditions"], f"{path}/choose/{index}"),
+    options = [(compiler.conditions(option["conditions"], f"{path}/choose/{index}"),
                 compile_steps(compiler, option["sequence"], f"{path}/choose/{index}/sequence"))
                for index, option in enumerate(config["choose"])]
     default = compile_steps(compiler, config.get("default") or [], f"{path}/default")
@@ -482,7 +476,7 @@ def _choose(compiler: Compiler, config: Mapping[str, Any], path: str, where: str
 
 
 def _if(compiler: Compiler, config: Mapping[str, Any], path: str, where: str) -> Body:
-    check = _conditions(compiler, config["if"], f"{path}/if")
+    check = compiler.conditions(config["if"], f"{path}/if")
     then = compile_steps(compiler, config["then"], f"{path}/then")
     otherwise = compile_steps(compiler, config.get("else") or [], f"{path}/else")
 
@@ -497,9 +491,9 @@ def _if(compiler: Compiler, config: Mapping[str, Any], path: str, where: str) ->
 def _repeat(compiler: Compiler, config: Mapping[str, Any], path: str, where: str) -> Body:
     spec = config["repeat"]
     steps = compile_steps(compiler, spec["sequence"], f"{path}/repeat/sequence")
-    while_check = (_conditions(compiler, spec["while"], f"{path}/repeat/while")
+    while_check = (compiler.conditions(spec["while"], f"{path}/repeat/while")
                    if "while" in spec else None)
-    until_check = (_conditions(compiler, spec["until"], f"{path}/repeat/until")
+    until_check = (compiler.conditions(spec["until"], f"{path}/repeat/until")
                    if "until" in spec else None)
     count = spec.get("count")
     count_template = Template(count, where) if isinstance(count, str) else None
@@ -619,7 +613,7 @@ def _event(compiler: Compiler, config: Mapping[str, Any], path: str, where: str)
 
 
 def _condition(compiler: Compiler, config: Mapping[str, Any], path: str, where: str) -> Body:
-    check = _conditions(compiler, [config["condition"]], path)
+    check = compiler.conditions([config["condition"]], path)
 
     async def body(run: RunState, entry: dict[str, Any]) -> Any:
         if not check(run.variables):

@@ -76,10 +76,6 @@ class Timers:
         """Look at the clock again now (it was moved)."""
         self._wake.set()
 
-    def pending(self) -> int:
-        """How many wake-ups are waiting."""
-        return sum(1 for _, _, entry in self._heap if not entry.cancelled)
-
     def start(self) -> None:
         """Start the wake-up loop."""
         if self._task is None:
