@@ -221,7 +221,10 @@ class PaymentBook:
         await self.storage.payments_write(
             lambda s: s.update_order(row.order_id, self._ms(), checkout=text))
         if checkout.paid is not None:
-            await self.apply_payment(row.order_id, checkout.paid, "counter", context)
+            outcome = await self.apply_payment(row.order_id, checkout.paid, "counter", context)
+            if outcome == "duplicate_transaction":
+                raise refuse(service, f"reference: '{checkout.paid.transaction_id}' was "
+                                      "already recorded on another order")
         found = await self.read(row.order_id)
         assert found is not None
         return order_view(found)
@@ -264,6 +267,16 @@ class PaymentBook:
                               source, payment.transaction_id)
             return "duplicate"
         paid_ms = to_ms(payment.paid_at) if payment.paid_at else self._ms()
+        if row.state in ("created", "closed") and payment.transaction_id:
+            other = await self.storage.payments_read(
+                lambda s: s.order_by_transaction(str(payment.transaction_id)))
+            if other is not None and other.order_id != order_id:
+                _LOGGER.error("Order %s: transaction %s already paid order %s: not credited "
+                              "twice", order_id, payment.transaction_id, other.order_id)
+                await self._set_state(row, "closed", context, expected=("created",),
+                                      problem=f"transaction {payment.transaction_id} already "
+                                              f"paid order {other.order_id}")
+                return "duplicate_transaction"
         if row.state in ("created", "closed"):
             if row.state == "closed":
                 _LOGGER.warning("Order %s was closed, yet %s says it was paid (transaction "
@@ -404,7 +417,8 @@ class PaymentBook:
         elif found.state == PaymentState.CLOSED:
             await self._set_state(row, "closed", None, expected=("created",))
         elif row.expires_ts <= now:
-            await provider.close_order(row.order_id)
+            if found.state != PaymentState.UNKNOWN:  # never opened there: nothing to close
+                await provider.close_order(row.order_id)
             await self._set_state(row, "closed", None, expected=("created",),
                                   problem="expired unpaid")
 

@@ -56,11 +56,12 @@ OK = "10000"
 NOT_EXIST = "ACQ.TRADE_NOT_EXIST"
 
 
-def sign_content(params: Mapping[str, Any]) -> str:
-    """The text RSA2 signs: every parameter but ``sign`` (and, for a notification,
-    ``sign_type``) with a value, sorted by name, ``key=value`` joined by ``&``."""
+def sign_content(params: Mapping[str, Any], keep_empty: bool = False) -> str:
+    """The text RSA2 signs: the parameters sorted by name, ``key=value`` joined by ``&``,
+    without ``sign``; a request leaves out empty values, a notification keeps every one
+    (its ``sign_type`` is taken out before)."""
     return "&".join(f"{key}={params[key]}" for key in sorted(params)
-                    if key not in ("sign",) and params[key] not in (None, ""))
+                    if key != "sign" and (keep_empty or params[key] not in (None, "")))
 
 
 def _fen(text: Any) -> int:
@@ -230,7 +231,8 @@ class Alipay(HttpProvider):
         signature = params.pop("sign", "")
         if params.pop("sign_type", "RSA2") != "RSA2":
             raise NotificationRejected("sign_type is not RSA2")
-        if not signature or not rsa_verify(self.alipay_key, sign_content(params), signature):
+        if not signature or not rsa_verify(self.alipay_key, sign_content(params, keep_empty=True),
+                                                 signature):
             raise NotificationRejected("bad signature (sign)")
         if params.get("app_id") != self.app_id:
             raise NotificationRejected(f"for app {params.get('app_id')!r}, not {self.app_id}")
