@@ -352,7 +352,9 @@ class AlipayServer:
         method = str(params.get("method"))
         self.methods.append(method)
         signature = str(params.pop("sign", ""))
-        if not self.checker.verify(dict(params), signature) \
+        # a request signs every non-empty parameter but sign (sign_type included), sorted
+        content = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if v != "")
+        if not self.checker._verify(content, signature) \
                 or params.get("app_id") != ALIPAY_APP_ID:
             return self._answer(method, {"code": "40002", "msg": "Invalid Arguments",
                                          "sub_code": "isv.invalid-signature",

@@ -1,0 +1,68 @@
+"""The daily reconciliation against WeChat Pay's trade bill and Alipay's order queries:
+paid but not credited (credited by it, once), credited but not paid, another amount."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from pathlib import Path
+
+from common import bounded, collect
+from payment_servers import alipay_server, wechat_server
+from payment_support import call, payment_hub
+
+from hub.ledger import Ledger
+from hub.util.dt import as_local, utcnow
+
+D = Decimal
+
+
+def today() -> str:
+    return as_local(utcnow()).date().isoformat()
+
+
+@bounded(60)
+async def test_the_bill_finds_a_paid_order_and_credits_it_once(tmp_path: Path) -> None:
+    async with wechat_server() as wx, payment_hub(tmp_path, [wx.config()]) as hub:
+        alarms = collect(hub, "payment_mismatch")
+        good = await call(hub, "create_order", account_id="r101", amount="10",
+                          provider="wechatpay", channel="native")
+        assert await wx.deliver(wx.pay(good["order_id"])) == (200, "")
+        lost = await call(hub, "create_order", account_id="r101", amount="20",
+                          provider="wechatpay", channel="native")
+        wx.pay(lost["order_id"])  # paid; no notification, no query yet
+        answer = await call(hub, "reconcile", day=today(), provider="wechatpay")
+        [report] = answer["reports"]
+        assert report["source"] == "bill" and ("GET", "/v3/bill/tradebill") in wx.requests
+        assert [x["order_id"] for x in report["paid_not_credited"]] == [lost["order_id"]]
+        assert report["paid_not_credited"][0]["outcome"] == "credited"
+        assert report["credited_not_paid"] == [] and report["amount_differs"] == []
+        assert report["paid"] == "30.00" and report["credited"] == "30.00"
+        assert hub.component("ledger", Ledger).balance("r101") == D("30.00")
+        assert [a.data["paid_not_credited"] for a in alarms] == [[lost["order_id"]]]
+        again = (await call(hub, "reconcile", day=today()))["reports"][0]
+        assert again["differences"] == 0
+        assert hub.component("ledger", Ledger).balance("r101") == D("30.00")
+        kept = (await call(hub, "reconciliation"))["reports"]
+        assert [r["differences"] for r in kept] == [0]  # the day's report, replaced
+
+
+@bounded(60)
+async def test_credited_but_not_paid_and_another_amount_are_reported(tmp_path: Path) -> None:
+    async with alipay_server() as ali, payment_hub(tmp_path, [ali.config()]) as hub:
+        alarms = collect(hub, "payment_mismatch")
+        orders = [await call(hub, "create_order", account_id="r101", amount="10",
+                             provider="alipay", channel="precreate") for _ in range(2)]
+        for order in orders:
+            assert await ali.deliver(ali.pay(order["order_id"])) == (200, "success")
+        ghost, changed = (ali.trades[o["order_id"]] for o in orders)
+        ghost.state, ghost.transaction_id = "WAIT_BUYER_PAY", ""  # Alipay does not know it paid
+        changed.amount_fen = 999
+        [report] = (await call(hub, "reconcile", day=date.fromisoformat(today()).isoformat()))[
+            "reports"]
+        assert report["source"] == "query"
+        assert [x["order_id"] for x in report["credited_not_paid"]] == [orders[0]["order_id"]]
+        assert [x["order_id"] for x in report["amount_differs"]] == [orders[1]["order_id"]]
+        assert report["amount_differs"][0]["paid"] == "9.99"
+        assert alarms[-1].data["credited_not_paid"] == [orders[0]["order_id"]]
+        assert hub.component("ledger", Ledger).balance("r101") == D("20.00")  # nothing undone
