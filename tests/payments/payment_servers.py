@@ -88,6 +88,12 @@ class Trade:
     paid_at: datetime | None = None
     refunds: dict[str, int] = field(default_factory=dict)
 
+    def paid(self, state: str, prefix: str) -> Trade:
+        """Paid now, with a new transaction id."""
+        self.state, self.paid_at = state, datetime.now(CHINA)
+        self.transaction_id = f"{prefix}{time.time_ns()}"
+        return self
+
 
 # --- WeChat Pay API v3 ---------------------------------------------------------------------
 
@@ -100,7 +106,6 @@ class WechatServer:
     requests: list[tuple[str, str]] = field(default_factory=list)
     refund_status: str = "SUCCESS"  # what a refund request answers
     refund_notifications: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
-    counter: int = 0
 
     @property
     def url(self) -> str:
@@ -260,11 +265,7 @@ class WechatServer:
     # what the test does as the payer and as the platform
     def pay(self, order_id: str) -> Trade:
         """The payer pays the order (the money is at WeChat Pay now)."""
-        trade = self.trades[order_id]
-        self.counter += 1
-        trade.state, trade.paid_at = "SUCCESS", datetime.now(CHINA)
-        trade.transaction_id = f"4200{int(time.time())}{self.counter:010d}"
-        return trade
+        return self.trades[order_id].paid("SUCCESS", "4200")
 
     def notification(self, trade: Trade, *, amount_fen: int | None = None,
                      timestamp: int | None = None, sign_key: str | None = None,
@@ -323,7 +324,6 @@ class AlipayServer:
     port: int = 0
     trades: dict[str, Trade] = field(default_factory=dict)
     methods: list[str] = field(default_factory=list)
-    counter: int = 0
 
     def __post_init__(self) -> None:
         # the SDK, turned around: it checks the app's requests with the app's public key,
@@ -418,11 +418,7 @@ class AlipayServer:
 
     def pay(self, order_id: str) -> Trade:
         """The payer pays the order."""
-        trade = self.trades[order_id]
-        self.counter += 1
-        trade.state, trade.paid_at = "TRADE_SUCCESS", datetime.now(CHINA)
-        trade.transaction_id = f"2026{int(time.time())}{self.counter:08d}"
-        return trade
+        return self.trades[order_id].paid("TRADE_SUCCESS", "2026")
 
     def notification(self, trade: Trade, *, amount_fen: int | None = None,
                      notify_time: datetime | None = None, app_id: str = ALIPAY_APP_ID,

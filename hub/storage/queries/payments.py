@@ -59,6 +59,26 @@ _REFUND_COLUMNS = ", ".join(f.name for f in fields(RefundRow))
 _OPEN_REFUNDS = ("pending", "processing", "success")
 
 
+def _where(equal: dict[str, Any], states: Sequence[str],
+           more: Sequence[tuple[str, Any]] = ()) -> tuple[str, list[Any]]:
+    """A WHERE clause (with its leading space) of columns equal to values that are not None,
+    a state among ``states`` (when given) and more ``(condition, value)`` pairs."""
+    parts: list[str] = []
+    args: list[Any] = []
+    for column, value in equal.items():
+        if value is not None:
+            parts.append(f"{column} = ?")
+            args.append(value)
+    if states:
+        parts.append(f"state IN ({', '.join('?' * len(states))})")
+        args.extend(states)
+    for condition, value in more:
+        if value is not None:
+            parts.append(condition)
+            args.append(value)
+    return (f" WHERE {' AND '.join(parts)}" if parts else ""), args
+
+
 class PaymentStore:
     """Reads and writes of the payment tables on one connection (one transaction)."""
 
@@ -88,36 +108,16 @@ class PaymentStore:
     def update_order(self, order_id: str, ts: int, *, expected: Sequence[str] = (),
                      **values: Any) -> bool:
         """Set columns of an order (in one of the ``expected`` states, if given)."""
-        sets = ", ".join(f"{name} = ?" for name in values)
-        sql = f"UPDATE payment_order SET {sets}, updated_ts = ? WHERE order_id = ?"
-        args: list[Any] = [*values.values(), ts, order_id]
-        if expected:
-            sql += f" AND state IN ({', '.join('?' * len(expected))})"
-            args.extend(expected)
-        return self.conn.execute(sql, args).rowcount == 1
+        return self._update("payment_order", "order_id", order_id, ts, expected, values)
 
     def orders(self, *, account_id: str | None = None, states: Sequence[str] = (),
                provider: str | None = None, merchant: str | None = None,
                start_ts: int | None = None, end_ts: int | None = None,
                limit: int = 1000) -> list[OrderRow]:
         """Orders by account, state, provider, merchant and creation time, oldest first."""
-        where: list[str] = []
-        args: list[Any] = []
-        for column, value in (("account_id", account_id), ("provider", provider),
-                              ("merchant", merchant)):
-            if value is not None:
-                where.append(f"{column} = ?")
-                args.append(value)
-        if states:
-            where.append(f"state IN ({', '.join('?' * len(states))})")
-            args.extend(states)
-        if start_ts is not None:
-            where.append("created_ts >= ?")
-            args.append(start_ts)
-        if end_ts is not None:
-            where.append("created_ts < ?")
-            args.append(end_ts)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        clause, args = _where({"account_id": account_id, "provider": provider,
+                               "merchant": merchant}, states,
+                              [("created_ts >= ?", start_ts), ("created_ts < ?", end_ts)])
         return [OrderRow(*row) for row in self.conn.execute(
             f"SELECT {_ORDER_COLUMNS} FROM payment_order{clause} "
             "ORDER BY created_ts, order_id LIMIT ?", (*args, limit))]
@@ -127,11 +127,7 @@ class PaymentStore:
     def add_refund(self, row: RefundRow, paid_fen: int) -> int:
         """Insert a refund unless it takes the order's refunds above ``paid_fen``; returns
         what was refundable before it (the refund is written only if it fits)."""
-        refunded = self.conn.execute(
-            f"SELECT COALESCE(SUM(amount_fen), 0) FROM payment_refund WHERE order_id = ? "
-            f"AND state IN ({', '.join('?' * len(_OPEN_REFUNDS))})",
-            (row.order_id, *_OPEN_REFUNDS)).fetchone()[0]
-        left = paid_fen - int(refunded)
+        left = paid_fen - self.refunded_fen(row.order_id)
         if row.amount_fen <= left:
             values = [getattr(row, f.name) for f in fields(RefundRow)]
             self.conn.execute(f"INSERT INTO payment_refund ({_REFUND_COLUMNS}) VALUES "
@@ -146,15 +142,7 @@ class PaymentStore:
 
     def refunds(self, order_id: str | None = None, states: Sequence[str] = ()) -> list[RefundRow]:
         """The refunds of an order (or all), by state, oldest first."""
-        where: list[str] = []
-        args: list[Any] = []
-        if order_id is not None:
-            where.append("order_id = ?")
-            args.append(order_id)
-        if states:
-            where.append(f"state IN ({', '.join('?' * len(states))})")
-            args.extend(states)
-        clause = f" WHERE {' AND '.join(where)}" if where else ""
+        clause, args = _where({"order_id": order_id}, states)
         return [RefundRow(*row) for row in self.conn.execute(
             f"SELECT {_REFUND_COLUMNS} FROM payment_refund{clause} "
             "ORDER BY created_ts, refund_id", args)]
@@ -162,13 +150,14 @@ class PaymentStore:
     def update_refund(self, refund_id: str, ts: int, *, expected: Sequence[str] = (),
                       **values: Any) -> bool:
         """Set columns of a refund (in one of the ``expected`` states, if given)."""
+        return self._update("payment_refund", "refund_id", refund_id, ts, expected, values)
+
+    def _update(self, table: str, key: str, value: str, ts: int, expected: Sequence[str],
+                values: dict[str, Any]) -> bool:
         sets = ", ".join(f"{name} = ?" for name in values)
-        sql = f"UPDATE payment_refund SET {sets}, updated_ts = ? WHERE refund_id = ?"
-        args: list[Any] = [*values.values(), ts, refund_id]
-        if expected:
-            sql += f" AND state IN ({', '.join('?' * len(expected))})"
-            args.extend(expected)
-        return self.conn.execute(sql, args).rowcount == 1
+        where, args = _where({key: value}, expected)
+        return self.conn.execute(f"UPDATE {table} SET {sets}, updated_ts = ?{where}",
+                                 [*values.values(), ts, *args]).rowcount == 1
 
     def refunded_fen(self, order_id: str) -> int:
         """What the order's successful and pending refunds take back."""

@@ -266,11 +266,8 @@ class Alipay(HttpProvider):
         return Reply(200, "success") if ok else Reply(400, "fail")
 
 
-def _create(config: Mapping[str, Any], clock: Callable[[], datetime]) -> Alipay:
-    return Alipay(config, clock)
 
-
-ALIPAY = PaymentProviderType("alipay", KEYS, _create, "Alipay open platform (RSA2)")
+ALIPAY = PaymentProviderType("alipay", KEYS, Alipay, "Alipay open platform (RSA2)")
 
 
 @hookimpl

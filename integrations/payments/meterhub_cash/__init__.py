@@ -74,11 +74,8 @@ class Cash(PaymentProvider):
         return Reply(200 if ok else 400, message)
 
 
-def _create(config: Mapping[str, Any], clock: Callable[[], datetime]) -> Cash:
-    return Cash(config, clock)
 
-
-CASH = PaymentProviderType("cash", {}, _create, "cash at the desk, with a receipt number")
+CASH = PaymentProviderType("cash", {}, Cash, "cash at the desk, with a receipt number")
 
 
 @hookimpl

@@ -366,11 +366,8 @@ def parse_bill(text: str) -> list[BillLine]:
     return lines
 
 
-def _create(config: Mapping[str, Any], clock: Callable[[], datetime]) -> WechatPay:
-    return WechatPay(config, clock)
 
-
-WECHATPAY = PaymentProviderType("wechatpay", KEYS, _create, "WeChat Pay API v3")
+WECHATPAY = PaymentProviderType("wechatpay", KEYS, WechatPay, "WeChat Pay API v3")
 
 
 @hookimpl
