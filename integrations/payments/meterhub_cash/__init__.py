@@ -8,9 +8,7 @@ is cash handed back. There is no remote record, so no notification and no reconc
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from datetime import datetime
-from typing import Any
+from collections.abc import Mapping
 
 from hub.hookspecs import hookimpl
 from hub.prepaid.payments import (
