@@ -1,0 +1,66 @@
+"""The ``payments:`` block: per-landlord merchant accounts, and errors with file and line."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from pathlib import Path
+
+from common import bounded, free_port
+from payment_servers import wechat_server
+from payment_support import book_of, call, payment_hub, site_yaml
+
+from hub.bootstrap import prepare
+from hub.ledger import Ledger
+from hub.prepaid.payments import Payment, PaymentState
+from hub.storage import OrderRow
+
+
+@bounded(60)
+async def test_each_landlord_is_paid_on_their_own_merchant_account(tmp_path: Path) -> None:
+    async with wechat_server() as wx, payment_hub(
+            tmp_path, [wx.config(), wx.config(landlord="wang")]) as hub:
+        wang = await call(hub, "create_order", account_id="r101", amount="10",
+                          provider="wechatpay", channel="native")  # r101's landlord: wang
+        site = await call(hub, "create_order", account_id="r102", amount="10",
+                          provider="wechatpay", channel="native")
+        assert wang["landlord"] == "wang" and site["landlord"] == ""
+        assert wx.trades[wang["order_id"]].notify_url.endswith("/api/payments/wechatpay/wang/"
+                                                              "notify")
+        assert wx.trades[site["order_id"]].notify_url.endswith("/api/payments/wechatpay/_/"
+                                                              "notify")
+        # wang's payment told at the site's address is not for that account: refused
+        trade = wx.pay(wang["order_id"])
+        trade.notify_url = wx.trades[site["order_id"]].notify_url
+        status, _text = await wx.deliver(trade)
+        assert status == 500
+        trade.notify_url = trade.notify_url.replace("/_/", "/wang/")
+        assert await wx.deliver(trade) == (200, "")
+        assert hub.component("ledger", Ledger).balance("r101") == Decimal("10.00")
+
+
+@bounded(60)
+async def test_a_paid_order_left_uncredited_by_a_crash_is_credited_by_the_watch(
+        tmp_path: Path) -> None:
+    async with payment_hub(tmp_path, [{"provider": "cash"}]) as hub:
+        book = book_of(hub)
+        row = OrderRow("mh-crashed", "r102", "cash", "", "counter", 2500, "created", 1, 1, 2)
+        await book.storage.payments_write(lambda s: s.add_order(row))
+        # written paid (the step before the credit), then the hub died
+        await book.storage.payments_write(lambda s: s.update_order(
+            "mh-crashed", 2, state="paid", transaction_id="R-9", paid_fen=2500))
+        await book.check_open_orders()
+        assert (await call(hub, "order", order_id="mh-crashed"))["state"] == "credited"
+        await book.apply_payment("mh-crashed", Payment("mh-crashed", PaymentState.PAID, "R-9",
+                                                       2500), "test")
+        assert hub.component("ledger", Ledger).balance("r102") == Decimal("25.00")
+
+
+def test_configuration_errors_name_the_key_and_line(tmp_path: Path) -> None:
+    path = site_yaml(tmp_path, [{"provider": "wechatpay", "mchid": "1", "appid": "wx",
+                                 "serial_no": "S", "private_key": "k", "api_v3_key": "short"},
+                                {"provider": "paypal"}], port=free_port())
+    problems = [str(p) for p in prepare(path, data_dir=tmp_path / "data").problems]
+    text = "\n".join(problems)
+    assert "payments.providers[0].api_v3_key" in text and "32-character APIv3 key" in text
+    assert "payments.providers[1].provider" in text and "unknown provider 'paypal'" in text
+    assert "hub.yaml:" in text
