@@ -105,6 +105,7 @@ class WechatServer:
     trades: dict[str, Trade] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     refund_status: str = "SUCCESS"  # what a refund request answers
+    bill_queries: list[str] = field(default_factory=list)
     refund_notifications: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
     @property
@@ -250,6 +251,7 @@ class WechatServer:
         return ("\n".join(lines) + "\n").encode()
 
     async def tradebill(self, request: web.Request) -> web.Response:
+        self.bill_queries.append(request.query_string)
         text = self.bill_text()
         return self._answer(200, {"hash_type": "SHA1",
                                   "hash_value": hashlib.sha1(text).hexdigest(),

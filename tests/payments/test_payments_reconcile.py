@@ -3,11 +3,13 @@ paid but not credited (credited by it, once), credited but not paid, another amo
 
 from __future__ import annotations
 
-from datetime import date
+import asyncio
+from datetime import date, timedelta
+from typing import Any
 from decimal import Decimal
 from pathlib import Path
 
-from common import bounded, collect
+from common import bounded, collect, wait_for
 from payment_servers import alipay_server, wechat_server
 from payment_support import call, payment_hub
 
@@ -66,3 +68,24 @@ async def test_credited_but_not_paid_and_another_amount_are_reported(tmp_path: P
         assert report["amount_differs"][0]["paid"] == "9.99"
         assert alarms[-1].data["credited_not_paid"] == [orders[0]["order_id"]]
         assert hub.component("ledger", Ledger).balance("r101") == D("20.00")  # nothing undone
+
+
+@bounded(60)
+async def test_the_nightly_run_reconciles_yesterday_at_reconcile_at(tmp_path: Path) -> None:
+    soon = as_local(utcnow() + timedelta(seconds=3)).strftime("%H:%M:%S")
+    async with wechat_server() as wx, payment_hub(
+            tmp_path, [wx.config()], payments=f'reconcile_at: "{soon}"') as hub:
+        yesterday = (as_local(utcnow()) - timedelta(days=1)).date().isoformat()
+        await wait_for(lambda: wx.bill_queries, timeout=30)  # at reconcile_at, by itself
+        reports = await wait_for_reports(hub)
+        assert [r["day"] for r in reports] == [yesterday]
+        assert f"bill_date={yesterday}" in wx.bill_queries[0]
+
+
+async def wait_for_reports(hub: Any) -> list[dict[str, Any]]:
+    async def found() -> list[dict[str, Any]]:
+        return list((await call(hub, "reconciliation"))["reports"])
+    async with asyncio.timeout(30):
+        while not (reports := await found()):
+            await asyncio.sleep(0.1)
+    return reports

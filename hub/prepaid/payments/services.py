@@ -81,7 +81,7 @@ def register_services(hub: Hub, book: PaymentBook) -> None:
     async def reconcile(call: ServiceCall) -> dict[str, Any]:
         """Reconcile a day (default: yesterday) now."""
         data = call.data
-        day = data.get("day") or (book.clock() - timedelta(days=1)).date()
+        day = data.get("day") or book.yesterday()
         landlord = data.get("landlord")
         reports = await reconcile_all(book, day, data.get("provider"),
                                       None if landlord is None else landlord.strip("_"))
@@ -91,7 +91,7 @@ def register_services(hub: Hub, book: PaymentBook) -> None:
 
     async def reconciliation(call: ServiceCall) -> dict[str, Any]:
         """The kept reconciliation reports (default: the last 7 days): the dashboard's."""
-        today = book.clock().date()
+        today = book.yesterday() + timedelta(days=1)
         end = call.data.get("end") or today
         start = call.data.get("start") or end - timedelta(days=7)
         return {"reports": await stored_reports(book, start, end)}
