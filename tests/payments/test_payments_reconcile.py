@@ -5,9 +5,9 @@ from __future__ import annotations
 
 import asyncio
 from datetime import date, timedelta
-from typing import Any
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 from common import bounded, collect, wait_for
 from payment_servers import alipay_server, wechat_server
