@@ -22,7 +22,7 @@ import json
 import logging
 from collections.abc import AsyncIterator, Callable, Mapping
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
@@ -31,6 +31,7 @@ from ...events import EVENT_PAYMENT_MISMATCH, EVENT_PAYMENT_ORDER, EVENT_PAYMENT
 from ...exceptions import ServiceValidationError
 from ...ledger import from_fen, to_fen
 from ...storage import OrderRow, PaymentStore, RefundRow, StorageError, from_ms, to_ms
+from ...util.dt import as_local
 from ...util.ids import new_id
 from .provider import (
     Channel,
@@ -155,6 +156,10 @@ class PaymentBook:
             entry[1][0] -= 1
             if not entry[1][0]:
                 self._locks.pop(order_id, None)
+
+    def yesterday(self) -> date:
+        """The site-local day before today."""
+        return as_local(self.clock()).date() - timedelta(days=1)
 
     def _ms(self) -> int:
         return to_ms(self.clock())
@@ -437,7 +442,7 @@ class PaymentBook:
         while True:
             await asyncio.sleep(seconds_to_next(self.clock(), self.settings["reconcile_at"]))
             try:
-                await reconcile_all(self, (self.clock() - timedelta(days=1)).date())
+                await reconcile_all(self, self.yesterday())
             except Exception:
                 _LOGGER.exception("The nightly payment reconciliation failed")
 
@@ -453,7 +458,10 @@ class PaymentBook:
         if row.state not in CREDITED or row.paid_fen is None:
             raise refuse(service, f"order_id: order '{row.order_id}' is {row.state}: only a "
                                   "credited order can be refunded")
-        merchant = self.merchant_of(row)
+        try:
+            merchant = self.merchant_of(row)
+        except ProviderError as err:
+            raise refuse(service, f"order_id: {err}") from None
         amount_fen = to_fen(data["amount"]) if data.get("amount") is not None else None
         now = self._ms()
         reserve = RefundRow(f"rf{new_id()}", row.order_id, 0, "pending", data.get("reason"),
