@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from common import bounded, child_process, free_port, token_headers, wait_for
+from common import bounded, child_process, db_rows, free_port, token_headers, wait_for
 from payment_servers import wechat_server
 from payment_support import site_yaml
 from receiver import TOKEN, receiver
@@ -147,3 +147,62 @@ async def _relay(api: Api, want: str) -> bool:
 async def _credited(api: Api, order_id: str) -> Any:
     found = await api.service("order", order_id=order_id)
     return found if found["state"] == "credited" else None
+
+
+@pytest.mark.timeout(300)
+@bounded(240)
+async def test_a_hub_killed_before_the_credit_commits_credits_once_after_restart(
+        tmp_path: Path) -> None:
+    async with wechat_server() as wx:
+        port = free_port()
+        config = site_yaml(tmp_path / "site", [wx.config()], port=port,
+                           payments="query_after: 1s\nquery_every: 1s")
+        data = tmp_path / "data"
+        log = (tmp_path / "hub.log").open("wb")
+        argv = [sys.executable, str(CHILD), str(config), str(data)]
+        async with aiohttp.ClientSession() as session:
+            api = Api(session, port, data)
+            async with child_process(*argv, "hold", stdout=asyncio.subprocess.PIPE,
+                                     stderr=log, env=ENV, cwd=ROOT) as proc:
+                assert proc.stdout is not None
+                await _line(proc, "READY")
+                order = await api.service("create_order", account_id="r101", amount="50",
+                                          provider="wechatpay", channel="native")
+                trade = wx.pay(order["order_id"])
+                delivery = asyncio.create_task(wx.deliver(trade))
+                await _line(proc, "HELD")  # written paid; the credit waits in the ledger
+                proc.kill()
+                await proc.wait()
+                status = await _status(delivery)
+                assert status != 200  # WeChat Pay never got its acknowledgement
+            rows = db_rows(data, "SELECT state, transaction_id FROM payment_order")
+            assert rows == [("paid", trade.transaction_id)]
+            assert db_rows(data, "SELECT COUNT(*) FROM ledger_entry WHERE kind = 'recharge'") \
+                == [(0,)]
+            async with child_process(*argv, stdout=asyncio.subprocess.PIPE, stderr=log,
+                                     env=ENV, cwd=ROOT) as proc:
+                await _line(proc, "READY")
+                done = await until(lambda: _credited(api, order["order_id"]), timeout=60)
+                assert done["balance"] == "50.00"
+                assert await wx.deliver(trade) == (200, "")  # WeChat Pay's retry
+                again = await api.service("order", order_id=order["order_id"])
+                assert again["balance"] == "50.00"
+        assert db_rows(data, "SELECT COUNT(*) FROM ledger_entry WHERE kind = 'recharge'") \
+            == [(1,)]
+
+
+async def _line(proc: Any, marker: str) -> str:
+    async with asyncio.timeout(90):
+        while True:
+            raw = await proc.stdout.readline()
+            assert raw, f"the hub ended before {marker}"
+            if raw.decode().startswith(marker):
+                return str(raw.decode())
+
+
+async def _status(delivery: asyncio.Task[tuple[int, str]]) -> int:
+    try:
+        async with asyncio.timeout(30):
+            return (await delivery)[0]
+    except aiohttp.ClientError:
+        return 0  # the connection died with the hub
