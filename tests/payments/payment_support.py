@@ -21,11 +21,14 @@ from hub.prepaid.payments import PaymentBook
 SECRET_KEYS = ("private_key", "api_v3_key", "platform_public_key", "alipay_public_key")
 
 def provider_yaml(entries: list[Mapping[str, Any]], secrets: dict[str, str]) -> str:
-    """``providers:`` entries with their keys moved to ``secrets`` (``!secret`` in YAML)."""
+    """``providers:`` entries with their keys moved to ``secrets`` (``!secret`` in YAML); a
+    key set to None is left out."""
     lines = []
     for index, entry in enumerate(entries):
         parts = []
         for key, value in entry.items():
+            if value is None:
+                continue
             if key in SECRET_KEYS:
                 name = f"p{index}_{key}"
                 secrets[name] = str(value)

@@ -6,7 +6,7 @@ from decimal import Decimal
 from pathlib import Path
 
 from common import bounded, free_port
-from payment_servers import wechat_server
+from payment_servers import API_V3_KEY, PLATFORM_KEY_ID, keys, wechat_server
 from payment_support import book_of, call, payment_hub, site_yaml
 
 from hub.bootstrap import prepare
@@ -64,3 +64,23 @@ def test_configuration_errors_name_the_key_and_line(tmp_path: Path) -> None:
     assert "payments.providers[0].api_v3_key" in text and "32-character APIv3 key" in text
     assert "payments.providers[1].provider" in text and "unknown provider 'paypal'" in text
     assert "hub.yaml:" in text
+
+
+def test_keys_that_do_not_load_are_named_by_check_config(tmp_path: Path) -> None:
+    good = {"provider": "wechatpay", "base_url": "http://127.0.0.1:9", "mchid": "1",
+            "appid": "wx", "serial_no": "S", "private_key": keys("merchant").private,
+            "api_v3_key": API_V3_KEY, "platform_public_key": keys("platform").public,
+            "platform_public_key_id": PLATFORM_KEY_ID}
+    path = site_yaml(tmp_path, [
+        good,
+        {**good, "landlord": "a", "private_key": "not a key"},
+        {**good, "landlord": "b", "platform_public_key_id": None},
+        {"provider": "alipay", "sandbox": True, "app_id": "1", "private_key": "x",
+         "alipay_public_key": keys("alipay").public},
+        {**good, "landlord": "c", "sandbox": True, "base_url": None}], port=free_port())
+    problems = [str(p) for p in prepare(path, data_dir=tmp_path / "data").problems]
+    assert not any("providers[0]" in p for p in problems), problems
+    for index, words in ((1, "wechatpay:"), (2, "PUB_KEY_ID"), (3, "alipay:"),
+                         (4, "no public sandbox host")):
+        assert any(f"payments.providers[{index}]" in p and words in p for p in problems), \
+            (index, problems)

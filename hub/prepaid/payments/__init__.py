@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from ...hookspecs import hookimpl
 from ...ledger import Money
 from ...storage import Storage
+from ...util.dt import utcnow
 from .book import Merchant, PaymentBook
 from .config import payments_schema
 from .crypto import (
@@ -70,6 +71,22 @@ def config_schema(registries: Registries) -> dict[str, Any]:
 
 
 @hookimpl
+def check_config(config: dict[str, Any], registries: Registries) -> list[tuple[list[Any], str]]:
+    """Each provider entry can be built: its keys load, its options agree."""
+    problems: list[tuple[list[Any], str]] = []
+    for index, entry in enumerate((config.get("payments") or {}).get("providers") or []):
+        kind = registries.payment_providers.get(entry.get("provider"))
+        if kind is None:
+            continue
+        try:
+            kind.create(entry, utcnow)
+        except (ValueError, TypeError) as err:
+            problems.append((["payments", "providers", index],
+                             f"{entry['provider']}: {err}"))
+    return problems
+
+
+@hookimpl
 def setup(hub: Hub) -> None:
     """The order book, its providers, services and stage (needs the ledger)."""
     settings = hub.config.block("payments")
@@ -82,8 +99,14 @@ def setup(hub: Hub) -> None:
         kind: PaymentProviderType | None = registry.get(entry["provider"])
         if kind is None:  # the schema let only registered providers through
             continue
-        merchants.append(Merchant(entry["provider"], entry.get("landlord", ""),
-                                  kind.create(entry, money.ledger.clock), entry))
+        try:
+            provider = kind.create(entry, money.ledger.clock)
+        except (ValueError, TypeError) as err:  # check-config names it with file and line
+            _LOGGER.error("Payment provider %s of landlord %s is off: %s", entry["provider"],
+                          entry.get("landlord") or "(all)", err)
+            continue
+        merchants.append(Merchant(entry["provider"], entry.get("landlord", ""), provider,
+                                  entry))
     book = PaymentBook(hub, hub.component("storage", Storage), money.ledger, money.accounts,
                        settings, merchants, money.ledger.clock)
     hub.add_component("payments", book)
