@@ -45,7 +45,7 @@ async def test_the_bill_finds_a_paid_order_and_credits_it_once(tmp_path: Path) -
         again = (await call(hub, "reconcile", day=today()))["reports"][0]
         assert again["differences"] == 0
         assert hub.component("ledger", Ledger).balance("r101") == D("30.00")
-        kept = (await call(hub, "reconciliation"))["reports"]
+        kept = (await call(hub, "reconciliation", start=today(), end=today()))["reports"]
         assert [r["differences"] for r in kept] == [0]  # the day's report, replaced
 
 
@@ -89,3 +89,14 @@ async def wait_for_reports(hub: Any) -> list[dict[str, Any]]:
         while not (reports := await found()):
             await asyncio.sleep(0.1)
     return reports
+
+
+@bounded(60)
+async def test_a_night_missed_while_the_hub_was_down_is_caught_up_at_start(
+        tmp_path: Path) -> None:
+    async with wechat_server() as wx, payment_hub(
+            tmp_path, [wx.config()], payments='reconcile_at: "00:00"') as hub:
+        yesterday = (as_local(utcnow()) - timedelta(days=1)).date().isoformat()
+        reports = await wait_for_reports(hub)
+        assert [r["day"] for r in reports] == [yesterday]
+        assert len(wx.bill_queries) == 1

@@ -437,10 +437,18 @@ class PaymentBook:
                 _LOGGER.exception("Checking open payment orders failed")
 
     async def _nightly(self) -> None:
+        """Reconcile yesterday each night at ``reconcile_at``; at start, catch up yesterday
+        if its time passed while the hub was down (no report kept for it)."""
         from .reconcile import reconcile_all, seconds_to_next
 
+        at = self.settings["reconcile_at"]
+        day = self.yesterday()
+        missed = as_local(self.clock()).time() >= at and not await self.storage.payments_read(
+            lambda s: s.reconciliations(day.isoformat(), day.isoformat()))
         while True:
-            await asyncio.sleep(seconds_to_next(self.clock(), self.settings["reconcile_at"]))
+            if not missed:
+                await asyncio.sleep(seconds_to_next(self.clock(), at))
+            missed = False
             try:
                 await reconcile_all(self, self.yesterday())
             except Exception:
