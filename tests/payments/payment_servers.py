@@ -11,9 +11,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import io
 import json
 import secrets
 import time
+import zipfile
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
@@ -418,6 +420,45 @@ class AlipayServer:
                 "refund_amount": yuan(trade.refunds[biz["out_request_no"]]),
                 "trade_no": trade.transaction_id}
 
+    def do_alipay_data_dataservice_bill_downloadurl_query(
+            self, biz: dict[str, Any], params: dict[str, Any]) -> dict[str, Any]:
+        return {"code": "10000", "msg": "Success", "bill_download_url":
+                f"http://127.0.0.1:{self.port}/bill/{biz['bill_date']}.zip?token=x"}
+
+    def bill_zip(self) -> bytes:
+        """The day's trade bill as Alipay ships it: a zip of GBK CSVs, details and summary,
+        with ``#`` comment lines around the table."""
+        header = ("支付宝交易号,商户订单号,业务类型,商品名称,创建时间,完成时间,门店编号,门店名称,"
+                  "操作员,终端号,对方账户,订单金额（元）,商家实收（元）,支付宝红包（元）,"
+                  "集分宝（元）,支付宝优惠（元）,商家优惠（元）,券核销金额（元）,券名称,"
+                  "商家红包消费金额（元）,卡消费金额（元）,退款批次号/请求号,服务费（元）,"
+                  "分润（元）,备注")
+        lines = ["#支付宝业务明细查询", "#账号：[20880000000000010156]", header]
+        for trade in self.trades.values():
+            if trade.transaction_id:
+                lines.append(",".join([
+                    trade.transaction_id, trade.order_id, "交易", "recharge",
+                    "2026-01-01 10:00:00", "2026-01-01 10:00:05", "", "", "", "", "buyer",
+                    yuan(trade.amount_fen), yuan(trade.amount_fen), "0.00", "0.00", "0.00",
+                    "0.00", "0.00", "", "0.00", "0.00", "", "-0.06", "0.00", ""]))
+                for refund_no, fen in trade.refunds.items():
+                    lines.append(",".join([
+                        trade.transaction_id, trade.order_id, "退款", "recharge",
+                        "2026-01-01 10:00:00", "2026-01-01 11:00:00", "", "", "", "", "buyer",
+                        "-" + yuan(fen), "-" + yuan(fen), "0.00", "0.00", "0.00", "0.00",
+                        "0.00", "", "0.00", "0.00", refund_no, "0.00", "0.00", ""]))
+        lines += ["#-----------------------------------------业务明细列表结束", "#导出时间：x"]
+        out = io.BytesIO()
+        with zipfile.ZipFile(out, "w") as archive:
+            archive.writestr("20880000000000010156_20260101_业务明细.csv",
+                             "\r\n".join(lines).encode("gbk"))
+            archive.writestr("20880000000000010156_20260101_业务明细(汇总).csv",
+                             "#汇总\r\n".encode("gbk"))
+        return out.getvalue()
+
+    async def bill(self, request: web.Request) -> web.Response:
+        return web.Response(body=self.bill_zip(), content_type="application/zip")
+
     def pay(self, order_id: str) -> Trade:
         """The payer pays the order."""
         return self.trades[order_id].paid("TRADE_SUCCESS", "2026")
@@ -460,6 +501,7 @@ async def alipay_server() -> AsyncIterator[AlipayServer]:
     state = AlipayServer()
     app = web.Application()
     app.router.add_post("/gateway.do", state.gateway)
+    app.router.add_get("/bill/{name}", state.bill)
     async with serve_app(app) as port:
         state.port = port
         yield state

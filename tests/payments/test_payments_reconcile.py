@@ -51,7 +51,8 @@ async def test_the_bill_finds_a_paid_order_and_credits_it_once(tmp_path: Path) -
 
 @bounded(60)
 async def test_credited_but_not_paid_and_another_amount_are_reported(tmp_path: Path) -> None:
-    async with alipay_server() as ali, payment_hub(tmp_path, [ali.config()]) as hub:
+    async with alipay_server() as ali, payment_hub(
+            tmp_path, [ali.config(daily_bill=False)]) as hub:
         alarms = collect(hub, "payment_mismatch")
         orders = [await call(hub, "create_order", account_id="r101", amount="10",
                              provider="alipay", channel="precreate") for _ in range(2)]
@@ -100,3 +101,22 @@ async def test_a_night_missed_while_the_hub_was_down_is_caught_up_at_start(
         reports = await wait_for_reports(hub)
         assert [r["day"] for r in reports] == [yesterday]
         assert len(wx.bill_queries) == 1
+
+
+@bounded(60)
+async def test_alipay_daily_bill_finds_a_paid_order(tmp_path: Path) -> None:
+    async with alipay_server() as ali, payment_hub(tmp_path, [ali.config()]) as hub:
+        told = await call(hub, "create_order", account_id="r101", amount="10",
+                          provider="alipay", channel="precreate")
+        assert await ali.deliver(ali.pay(told["order_id"])) == (200, "success")
+        await call(hub, "refund", order_id=told["order_id"], amount="4")
+        lost = await call(hub, "create_order", account_id="r101", amount="20",
+                          provider="alipay", channel="precreate")
+        ali.pay(lost["order_id"])
+        [report] = (await call(hub, "reconcile", day=today()))["reports"]
+        assert report["source"] == "bill"
+        assert "alipay.data.dataservice.bill.downloadurl.query" in ali.methods
+        assert "alipay.trade.query" not in ali.methods  # the bill, not a query per order
+        assert [x["order_id"] for x in report["paid_not_credited"]] == [lost["order_id"]]
+        assert report["credited_not_paid"] == [] and report["amount_differs"] == []
+        assert hub.component("ledger", Ledger).balance("r101") == D("26.00")

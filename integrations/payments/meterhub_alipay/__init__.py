@@ -9,9 +9,12 @@ yuan text with two decimals on the wire, fen inside. See docs/payments.md.
 
 from __future__ import annotations
 
+import csv
+import io
 import json
+import zipfile
 from collections.abc import Callable, Mapping
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
@@ -22,6 +25,7 @@ import voluptuous as vol
 from hub import validation as cv
 from hub.hookspecs import hookimpl
 from hub.prepaid.payments import (
+    BillLine,
     Channel,
     Checkout,
     HttpProvider,
@@ -48,6 +52,8 @@ KEYS: dict[Any, Any] = {
     vol.Required("alipay_public_key"): cv.string,  # 支付宝公钥
     vol.Optional("seller_id"): cv.string,  # the landlord's PID (2088...): checked if given
     vol.Optional("max_age", default="1h"): cv.duration,  # oldest notify_time accepted
+    # the app may download the daily bill (对账单 permission); false: query each order
+    vol.Optional("daily_bill", default=True): cv.boolean,
     vol.Optional("timeout", default="10s"): cv.duration,
 }
 TRADE_STATES = {"TRADE_SUCCESS": PaymentState.PAID, "TRADE_FINISHED": PaymentState.PAID,
@@ -264,6 +270,59 @@ class Alipay(HttpProvider):
     def acknowledge(self, ok: bool, message: str) -> Reply:
         """The text ``success`` stops Alipay's retries; anything else has it retry."""
         return Reply(200, "success") if ok else Reply(400, "fail")
+
+    # --- the daily bill -------------------------------------------------------------
+
+    async def daily_bill(self, day: date) -> list[BillLine] | None:
+        """alipay.data.dataservice.bill.downloadurl.query (bill_type trade), then the zip
+        it points to: the detail CSV (GBK) of the day's payments and refunds; None (query
+        each order) when the entry says ``daily_bill: false``."""
+        if not self.config.get("daily_bill", True):
+            return None
+        data = await self.call("alipay.data.dataservice.bill.downloadurl.query",
+                               {"bill_type": "trade", "bill_date": day.isoformat()})
+        if data.get("sub_code") == "isp.bill_not_exist":
+            return []
+        if data.get("code") != OK:
+            raise ProviderError(self._error(data))
+        try:
+            async with self.http.get(str(data["bill_download_url"])) as resp:
+                raw = await resp.read()
+                ok = resp.status == 200
+        except (aiohttp.ClientError, TimeoutError) as err:
+            raise ProviderError(f"Alipay bill download: {err}") from None
+        if not ok:
+            raise ProviderError("Alipay bill download failed")
+        try:
+            with zipfile.ZipFile(io.BytesIO(raw)) as archive:
+                name = next(n for n in archive.namelist()
+                            if n.endswith(".csv") and "汇总" not in n)
+                text = archive.read(name).decode("gbk")
+        except (zipfile.BadZipFile, StopIteration, UnicodeDecodeError) as err:
+            raise ProviderError(f"Alipay bill unreadable: {type(err).__name__}") from None
+        return parse_bill(text)
+
+
+def parse_bill(text: str) -> list[BillLine]:
+    """The lines of a trade bill's detail CSV: comment lines start with ``#``; 业务类型
+    交易 lines are payments, 退款 lines refunds (退款批次号/请求号: the refund's number)."""
+    rows = [row for row in csv.reader(io.StringIO(text))
+            if row and not row[0].lstrip().startswith("#")]
+    if not rows:
+        return []
+    col = {name.strip(): index for index, name in enumerate(rows[0])}
+    lines: list[BillLine] = []
+    for raw in rows[1:]:
+        row = [cell.strip() for cell in raw]
+        if len(row) < len(col):
+            continue
+        kind, amount = row[col["业务类型"]], _fen(row[col["订单金额（元）"]])
+        if kind == "交易":
+            lines.append(BillLine(row[col["商户订单号"]], row[col["支付宝交易号"]], amount))
+        elif kind == "退款":
+            lines.append(BillLine(row[col["商户订单号"]], row[col["支付宝交易号"]], abs(amount),
+                                  row[col["退款批次号/请求号"]]))
+    return lines
 
 
 
