@@ -108,6 +108,7 @@ class WechatServer:
     requests: list[tuple[str, str]] = field(default_factory=list)
     refund_status: str = "SUCCESS"  # what a refund request answers
     bill_queries: list[str] = field(default_factory=list)
+    serial: str = PLATFORM_KEY_ID  # the platform key or certificate it signs with
     refund_notifications: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
 
     @property
@@ -130,7 +131,7 @@ class WechatServer:
         return {"Wechatpay-Timestamp": stamp, "Wechatpay-Nonce": nonce,
                 "Wechatpay-Signature": rsa_sign(load_private_key(key or keys("platform").private),
                                                 message),
-                "Wechatpay-Serial": PLATFORM_KEY_ID,
+                "Wechatpay-Serial": self.serial,
                 "Wechatpay-Signature-Type": "WECHATPAY2-SHA256-RSA2048"}
 
     def _answer(self, status: int, data: dict[str, Any] | None) -> web.Response:

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 from common import bounded, free_port
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import rsa
+from cryptography.x509.oid import NameOID
 from payment_servers import API_V3_KEY, PLATFORM_KEY_ID, keys, wechat_server
 from payment_support import book_of, call, payment_hub, site_yaml
 
@@ -13,6 +18,8 @@ from hub.bootstrap import prepare
 from hub.ledger import Ledger
 from hub.prepaid.payments import Payment, PaymentState
 from hub.storage import OrderRow
+from hub.util.dt import utcnow
+from meterhub_alipay import Alipay
 
 
 @bounded(60)
@@ -84,3 +91,43 @@ def test_keys_that_do_not_load_are_named_by_check_config(tmp_path: Path) -> None
                          (4, "no public sandbox host")):
         assert any(f"payments.providers[{index}]" in p and words in p for p in problems), \
             (index, problems)
+
+
+def test_sandbox_picks_the_providers_sandbox_host_and_base_url_overrides_it() -> None:
+    entry = {"provider": "alipay", "app_id": "1", "private_key": keys("app").private,
+             "alipay_public_key": keys("alipay").public}
+    assert Alipay(entry, utcnow).base_url == "https://openapi.alipay.com/gateway.do"
+    assert Alipay({**entry, "sandbox": True}, utcnow).base_url \
+        == "https://openapi-sandbox.dl.alipaydev.com/gateway.do"
+    assert Alipay({**entry, "sandbox": True, "base_url": "http://127.0.0.1:1/gw"},
+                  utcnow).base_url == "http://127.0.0.1:1/gw"
+
+
+def _certificate(serial: int) -> str:
+    """A platform certificate (self-signed here) for the platform key, as PEM."""
+    key = serialization.load_pem_private_key(keys("platform").private.encode(), None)
+    assert isinstance(key, rsa.RSAPrivateKey)
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "Tenpay.com Root CA")])
+    now = datetime.now(UTC)
+    cert = (x509.CertificateBuilder().subject_name(name).issuer_name(name)
+            .public_key(key.public_key()).serial_number(serial)
+            .not_valid_before(now - timedelta(days=1)).not_valid_after(now + timedelta(days=1))
+            .sign(key, hashes.SHA256()))
+    return cert.public_bytes(serialization.Encoding.PEM).decode()
+
+
+@bounded(60)
+async def test_notifications_verify_with_a_platform_certificate(tmp_path: Path) -> None:
+    serial = 0x5157F09EFDC096DE15EBE81A47057A7232F1B8E2
+    async with wechat_server() as wx, payment_hub(tmp_path, [wx.config(
+            platform_public_key=None, platform_public_key_id=None,
+            platform_certificates=[_certificate(serial)])]) as hub:
+        wx.serial = format(serial, "X")  # the stand-in names the certificate it signs with
+        order = await call(hub, "create_order", account_id="r101", amount="10",
+                           provider="wechatpay", channel="native")
+        trade = wx.pay(order["order_id"])
+        assert await wx.deliver(trade) == (200, "")
+        assert hub.component("ledger", Ledger).balance("r101") == Decimal("10.00")
+        wx.serial = "0123ABCD"  # a certificate this hub does not have
+        status, text = await wx.deliver(trade)
+        assert status == 500 and "unknown platform key or certificate" in text

@@ -120,3 +120,14 @@ async def test_alipay_daily_bill_finds_a_paid_order(tmp_path: Path) -> None:
         assert [x["order_id"] for x in report["paid_not_credited"]] == [lost["order_id"]]
         assert report["credited_not_paid"] == [] and report["amount_differs"] == []
         assert hub.component("ledger", Ledger).balance("r101") == D("26.00")
+
+
+@bounded(60)
+async def test_an_unreachable_bill_is_reported_and_other_merchants_go_on(
+        tmp_path: Path) -> None:
+    async with wechat_server() as wx, alipay_server() as ali, payment_hub(
+            tmp_path, [wx.config(base_url="http://127.0.0.1:9"), ali.config()]) as hub:
+        reports = (await call(hub, "reconcile", day=today()))["reports"]
+        by_provider = {r["provider"]: r for r in reports}
+        assert "WeChat Pay GET /v3/bill/tradebill" in by_provider["wechatpay"]["errors"][0]
+        assert by_provider["alipay"]["errors"] == [] and by_provider["alipay"]["source"] == "bill"

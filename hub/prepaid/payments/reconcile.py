@@ -170,7 +170,13 @@ async def reconcile_all(book: PaymentBook, day: date, provider: str | None = Non
             continue
         if landlord is not None and merchant.landlord != landlord:
             continue
-        report = await reconcile_merchant(book, merchant, day)
+        try:
+            report = await reconcile_merchant(book, merchant, day)
+        except ProviderError as err:  # the bill could not be had: kept, said, tried next night
+            _LOGGER.warning("Payment reconciliation %s %s of %s not done: %s",
+                            merchant.provider_name, merchant.landlord or "(all)", day, err)
+            report = Report(day.isoformat(), merchant.provider_name, merchant.landlord,
+                            source="bill", errors=[str(err)])
         text = json.dumps(report.as_dict(), ensure_ascii=False)
         await _save(book, report, text)
         if report.differences:
