@@ -115,6 +115,18 @@ def register_notifier_types() -> list[Any]:
 
 
 @hookspec
+def register_payment_providers() -> list[Any]:
+    """Return payment providers (``hub.prepaid.payments.PaymentProviderType``: ``name``, the
+    keys of its ``payments: providers:`` entries, the factory of one merchant account).
+
+    Users pick one with ``provider: <name>`` (cash, wechatpay, alipay, a bank's channel);
+    the hub keeps the orders, credits the ledger once per transaction and calls the
+    provider to open, query, close and refund orders and to verify its notifications
+    (docs/payments.md).
+    """
+
+
+@hookspec
 def register_event_types() -> list[Any]:
     """Return the event types this plugin fires (``hub.events.EventType``: ``name``, data
     TypedDict, one-line meaning, ``fired_by``), usually its ``events.EVENT_TYPES``.

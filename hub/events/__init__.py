@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from . import billing, control, core, ledger, metering, storage
+from . import billing, control, core, ledger, metering, payments, storage
 from .billing import (
     BILL_ISSUED,
     BILL_OVERDUE,
@@ -179,6 +179,17 @@ from .metering import (
 from .metering import (
     ReadingObject as ReadingObject,
 )
+from .payments import (
+    EVENT_PAYMENT_MISMATCH,
+    EVENT_PAYMENT_ORDER,
+    EVENT_PAYMENT_REFUNDED,
+    PAYMENT_MISMATCH,
+    PAYMENT_ORDER,
+    PAYMENT_REFUNDED,
+    PaymentMismatchData,
+    PaymentOrderData,
+    PaymentRefundedData,
+)
 from .storage import (
     BACKUP_FAILED,
     BACKUP_WRITTEN,
@@ -254,7 +265,10 @@ __all__ = [
     "EVENT_LINK_ALARM",
     "EVENT_METER_OFFLINE",
     "EVENT_METER_ONLINE",
+    "EVENT_PAYMENT_MISMATCH",
+    "EVENT_PAYMENT_ORDER",
     "EVENT_PAYMENT_RECEIVED",
+    "EVENT_PAYMENT_REFUNDED",
     "EVENT_PLUGIN_FAILED",
     "EVENT_READING",
     "EVENT_READ_FAILED",
@@ -278,7 +292,10 @@ __all__ = [
     "LINK_ALARM",
     "METER_OFFLINE",
     "METER_ONLINE",
+    "PAYMENT_MISMATCH",
+    "PAYMENT_ORDER",
     "PAYMENT_RECEIVED",
+    "PAYMENT_REFUNDED",
     "PLUGIN_FAILED",
     "READING",
     "READ_FAILED",
@@ -324,7 +341,10 @@ __all__ = [
     "MeterOfflineData",
     "MeterOnlineData",
     "NoData",
+    "PaymentMismatchData",
+    "PaymentOrderData",
     "PaymentReceivedData",
+    "PaymentRefundedData",
     "PluginFailedData",
     "ReadFailedData",
     "ReadingData",
@@ -352,4 +372,5 @@ CORE_EVENTS: Final[tuple[EventType, ...]] = (
     *ledger.EVENT_TYPES,
     *billing.EVENT_TYPES,
     *control.EVENT_TYPES,
+    *payments.EVENT_TYPES,
 )

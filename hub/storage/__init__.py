@@ -40,6 +40,7 @@ from .queries.money import (
     MoneyStore,
     audit_file,
 )
+from .queries.payments import OrderRow, PaymentStore, RefundRow
 from .settings import STORAGE_SCHEMA, StorageSettings
 from .storage import Storage
 from .tools.backup import BackupInfo
@@ -70,8 +71,11 @@ __all__ = [
     "HoldRow",
     "MeterInfo",
     "MoneyStore",
+    "OrderRow",
+    "PaymentStore",
     "ReadingOutcome",
     "ReadingStatus",
+    "RefundRow",
     "ScheduleRow",
     "SeriesPoint",
     "SessionRow",

@@ -44,6 +44,7 @@ from .queries.auth import AuthStore
 from .queries.control import ControlStore
 from .queries.money import MoneyStore
 from .queries.overrides import read_overrides, write_override
+from .queries.payments import PaymentStore
 from .schema.migrations import MIGRATIONS, Migration
 from .settings import StorageSettings
 from .tools import backup as backup_mod
@@ -599,6 +600,17 @@ class Storage:
     async def automation_read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``work(conn)`` on a reader connection (committed data only)."""
         return await self._read(work)
+
+    # --- payments: orders, refunds, notifications, reconciliations -------------------
+
+    async def payments_write(self, work: Callable[[PaymentStore], _T]) -> _T:
+        """Run ``work(store)`` in one durable (synchronous=FULL) write transaction."""
+        async with self.transaction(durable=True) as tx:
+            return await tx.run(lambda conn: work(PaymentStore(conn)))
+
+    async def payments_read(self, work: Callable[[PaymentStore], _T]) -> _T:
+        """Run ``work(store)`` on a reader connection (committed data only)."""
+        return await self._read(lambda conn: work(PaymentStore(conn)))
 
     # --- access: users, sessions, tokens --------------------------------------------
 
