@@ -40,6 +40,7 @@ from .queries.money import (
     MoneyStore,
     audit_file,
 )
+from .queries.portal import AnnouncementRow, LinkRow, PortalStore
 from .settings import STORAGE_SCHEMA, StorageSettings
 from .storage import Storage
 from .tools.backup import BackupInfo
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STORAGE_SCHEMA",
+    "AnnouncementRow",
     "AppliedValues",
     "AuditFilter",
     "AuditRow",
@@ -68,8 +70,10 @@ __all__ = [
     "EntryRow",
     "ExportRequest",
     "HoldRow",
+    "LinkRow",
     "MeterInfo",
     "MoneyStore",
+    "PortalStore",
     "ReadingOutcome",
     "ReadingStatus",
     "ScheduleRow",

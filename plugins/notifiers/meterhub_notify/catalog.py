@@ -45,6 +45,7 @@ CATALOG: tuple[NoticeSpec, ...] = (
     NoticeSpec("relay_closed", "command_confirmed", True, False, "close", ("meter_id",)),
     NoticeSpec("valve_closed", "command_confirmed", True, False, "valve_close", ("meter_id",)),
     NoticeSpec("valve_opened", "command_confirmed", True, False, "valve_open", ("meter_id",)),
+    NoticeSpec("payment_received", "payment_received", True, False, variant=("entry_id",)),
     NoticeSpec("bill_issued", "bill_issued", True, False, variant=("bill_id",)),
     NoticeSpec("bill_reminder", "bill_reminder", True, False, variant=("bill_id", "days")),
     NoticeSpec("bill_overdue", "bill_overdue", True, True, variant=("bill_id",)),

@@ -34,6 +34,9 @@ ZH_CN: dict[str, str] = {
         "【{site}】{account}，水表 {meter} 阀门已关闭。如因欠费，充值后将自动恢复供水。"),
     "notify.valve_opened.title": "已恢复供水",
     "notify.valve_opened.message": "【{site}】{account}，水表 {meter} 阀门已打开，恢复供水。",
+    "notify.payment_received.title": "收款通知",
+    "notify.payment_received.message": (
+        "【{site}】{account}，已收到您的付款 {amount}，当前余额 {balance}。"),
     "notify.bill_issued.title": "账单通知",
     "notify.bill_issued.message": (
         "【{site}】{account}，您 {period} 的账单金额为 {total}{due_note}。"),
@@ -113,6 +116,9 @@ EN: dict[str, str] = {
     "notify.valve_opened.title": "Water restored",
     "notify.valve_opened.message": (
         "{site}: {account}, the valve of water meter {meter} is open again."),
+    "notify.payment_received.title": "Payment received",
+    "notify.payment_received.message": (
+        "{site}: {account}, your payment of {amount} was received; your balance is {balance}."),
     "notify.bill_issued.title": "New bill",
     "notify.bill_issued.message": (
         "{site}: {account}, your bill for {period} is {total}{due_note}."),
