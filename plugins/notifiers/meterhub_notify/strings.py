@@ -116,7 +116,7 @@ EN: dict[str, str] = {
     "notify.valve_opened.title": "Water restored",
     "notify.valve_opened.message": (
         "{site}: {account}, the valve of water meter {meter} is open again."),
-    "notify.payment_received.title": "Payment received",
+    "notify.payment_received.title": "Payment credited",
     "notify.payment_received.message": (
         "{site}: {account}, your payment of {amount} was received; your balance is {balance}."),
     "notify.bill_issued.title": "New bill",
