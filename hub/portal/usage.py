@@ -103,9 +103,10 @@ def chart_svg(series: Series, title: str) -> str:
                      f'data-value="{value}"><title>{escape(label)}: {value} '
                      f'{escape(series.unit)}</title></rect>')
     if bars:
-        for index in (0, len(bars) // 2, len(bars) - 1):
-            x = LEFT + step * index + step / 2
-            parts.append(f'<text x="{_number(x)}" y="{HEIGHT - 6}" class="label" '
-                         f'text-anchor="middle">{escape(bars[index][0])}</text>')
+        last = len(bars) - 1
+        for index, anchor in ((0, "start"), (last // 2, "middle"), (last, "end")):
+            x = {"start": LEFT, "end": WIDTH - LEFT}.get(anchor, LEFT + step * index + step / 2)
+            parts.append(f'<text x="{_number(Decimal(x))}" y="{HEIGHT - 6}" class="label" '
+                         f'text-anchor="{anchor}">{escape(bars[index][0])}</text>')
     parts.append("</svg>")
     return "".join(parts)
