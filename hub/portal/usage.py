@@ -105,8 +105,9 @@ def chart_svg(series: Series, title: str) -> str:
     if bars:
         last = len(bars) - 1
         for index, anchor in ((0, "start"), (last // 2, "middle"), (last, "end")):
-            x = {"start": LEFT, "end": WIDTH - LEFT}.get(anchor, LEFT + step * index + step / 2)
-            parts.append(f'<text x="{_number(Decimal(x))}" y="{HEIGHT - 6}" class="label" '
+            edge = {"start": LEFT, "end": WIDTH - LEFT}.get(anchor)
+            at = Decimal(edge) if edge is not None else LEFT + step * index + step / 2
+            parts.append(f'<text x="{_number(at)}" y="{HEIGHT - 6}" class="label" '
                          f'text-anchor="{anchor}">{escape(bars[index][0])}</text>')
     parts.append("</svg>")
     return "".join(parts)
