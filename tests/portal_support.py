@@ -37,10 +37,9 @@ APP_ID, APP_SECRET = "wxPortalAppId0001", "PortalAppSecret0123456789abcdef"
 SITE = """
 site: {name: 阳光公寓, time_zone: Asia/Shanghai, language: zh-CN}
 http: {host: 127.0.0.1, port: 0}
-metering: {read_on_start: false}
 storage: {commit_interval: 0.02}
-links:
-  - {id: sim1, type: sim, speed: 0}
+links: [{id: sim1, type: sim, speed: 0}]
+metering: {read_on_start: false}
 meters:
   - {id: a1, name: 101 电表, model: ddsy, link: sim1, address: "202400000001", account: acc_a,
      tariff: flat, tags: {building: A}}
@@ -108,6 +107,14 @@ async def portal_site(tmp_path: Path, extra: str = PORTAL,
                                   cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         yield Portal(hub, f"http://127.0.0.1:{hub.component('web', WebServer).port}", session,
                      hub_headers(hub))
+
+
+@asynccontextmanager
+async def paying_site(tmp_path: Path, extra: str) -> AsyncIterator[tuple[Portal, Payments]]:
+    """The site with ``extra`` config and the stand-in payment services."""
+    payments = Payments()
+    async with portal_site(tmp_path, extra, plugins=[(payments, "payments_standin")]) as site:
+        yield site, payments
 
 
 async def store_usage(hub: Hub, meter_id: str, totals: list[str]) -> None:

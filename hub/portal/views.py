@@ -117,8 +117,13 @@ class Portal:
                                 max_age=365 * 86400, httponly=True, samesite="Lax")
         return response
 
-    async def open(self, request: web.Request) -> Page | web.Response:
-        """The page of the request's token, or the answer for a revoked or unknown one."""
+    async def open(self, request: web.Request, *, change: bool = False) -> Page | web.Response:
+        """The page of the request's token, or the answer for a revoked or unknown one (and,
+        for a ``change``, for one made by another site's page: 403)."""
+        if change:
+            refused = self.refuse_foreign(request)
+            if refused is not None:
+                return refused
         resolved: Resolved = await self.links.resolve(request.match_info["token"])
         if resolved.status == REVOKED:
             return self.render(request, "closed.html", status=410, reason="revoked")
@@ -279,12 +284,9 @@ class Portal:
     @tenant_link
     async def emergency(self, request: web.Request) -> web.StreamResponse:
         """Take the account's emergency credit (a form post from the home page)."""
-        page = await self.open(request)
+        page = await self.open(request, change=True)
         if isinstance(page, web.Response):
             return page
-        refused = self.refuse_foreign(request)
-        if refused is not None:
-            return refused
         try:
             await self.hub.services.call("account", "emergency_credit",
                                          {"account_id": page.account.id},
@@ -298,12 +300,9 @@ class Portal:
     @tenant_link
     async def pay(self, request: web.Request) -> web.StreamResponse:
         """Create a payment order for this account: JSON ``{amount, provider}``."""
-        page = await self.open(request)
+        page = await self.open(request, change=True)
         if isinstance(page, web.Response):
             return page
-        refused = self.refuse_foreign(request)
-        if refused is not None:
-            return refused
         t = self.t(page.language)
         body = await _json_body(request)
         if body is None:

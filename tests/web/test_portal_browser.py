@@ -15,7 +15,7 @@ import numpy as np
 import pytest
 from common import bounded, settle
 from playwright.async_api import Browser, Page, async_playwright
-from portal_support import Payments, portal_site, store_usage
+from portal_support import paying_site, portal_site, store_usage
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "portal"
@@ -53,10 +53,8 @@ def decode_all(png: bytes) -> set[str]:
 @bounded(200)
 async def test_a_tenant_sees_balance_chart_and_bills_and_pays_at_390px(
         tmp_path: Path) -> None:
-    payments = Payments()
     extra = "portal: {amounts: [20, 50, 100], pay_with: [wechatpay]}\n"
-    async with portal_site(tmp_path, extra, plugins=[(payments, "payments_standin")]) as site, \
-            browser() as chromium:
+    async with paying_site(tmp_path, extra) as (site, payments), browser() as chromium:
         await store_usage(site.hub, "a1", ["100.00", "103.00", "109.00", "110.50"])
         bill = (await site.hub.services.call("bill", "create", {"account_id": "acc_a"},
                                              return_response=True))["bill_id"]

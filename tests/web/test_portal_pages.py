@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from common import bounded, settle
-from portal_support import WECHAT_UA, Payments, bars, portal_site, store_usage
+from portal_support import WECHAT_UA, bars, paying_site, portal_site, store_usage
 
 from hub.core import Context
 from hub.ledger import Ledger
@@ -111,9 +111,8 @@ async def test_emergency_credit_is_taken_once_per_period(tmp_path: Path) -> None
 @bounded(120)
 async def test_the_pay_button_creates_orders_for_this_account_and_polls_them(
         tmp_path: Path) -> None:
-    payments = Payments()
     extra = "portal: {amounts: [20, 50, 1000], min_amount: 5, pay_with: [wechatpay, alipay]}\n"
-    async with portal_site(tmp_path, extra, plugins=[(payments, "payments_standin")]) as site:
+    async with paying_site(tmp_path, extra) as (site, payments):
         token = (await site.issue("acc_a"))["token"]
         token_b = (await site.issue("acc_b"))["token"]
         status, home, _ = await site.get(f"/tenant/{token}")
