@@ -11,21 +11,22 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Mapping
+from collections import deque
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from ..config import LANGUAGES
-from ..core import Context
+from ..core import Context, Event
 from ..exceptions import HubError, ServiceNotFound, ServiceValidationError
 from ..ledger import Account, Ledger, account_entity_id
 from ..metering.points import RELAY_OPEN, VALVE_CLOSED
 from ..metering.service import MeteringService
-from ..storage import Storage
+from ..storage import Storage, from_ms
 from ..util.dt import as_local, utcnow
 from ..web.routes import tenant_link
 from .links import LIVE, REVOKED, Resolved, TenantLinks
@@ -44,6 +45,9 @@ MAX_BODY = 4096
 NOTICE_EVENTS = ("balance_low", "balance_exhausted", "balance_restored", "trip_warning",
                  "command_confirmed", "bill_issued", "payment_received")
 NOTICE_DAYS = 60
+NOTICES_SHOWN = 50
+EVENTS_PAGE = 2000  # recorded events read at a time for the notices page ...
+EVENTS_PAGES = 500  # ... in at most this many pages
 PAY_SERVICE = ("payment", "create_order")
 ORDER_SERVICE = ("payment", "order")
 HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
@@ -178,13 +182,15 @@ class Portal:
             return []
         storage = self.hub.component("storage", Storage)
         await storage.flush()
-        found = await storage.events(utcnow() - timedelta(days=NOTICE_DAYS),
-                                     event_types=NOTICE_EVENTS, limit=5000)
+
+        def wanted(event: Event) -> bool:
+            return (event.data.get("account_id") == account_id
+                    or event.data.get("meter_id") in meter_ids)
+
         out = []
-        for event in found:
+        for event in await _recent_events(storage, utcnow() - timedelta(days=NOTICE_DAYS),
+                                          wanted):
             data = event.data
-            if data.get("account_id") != account_id and data.get("meter_id") not in meter_ids:
-                continue
             kind = event.event_type
             if kind == "command_confirmed":
                 kind = f"command_{data.get('command')}"
@@ -193,7 +199,7 @@ class Portal:
                       and isinstance(value, Decimal | int | str) and _numeric(value)}
             out.append({"kind": kind, "time": as_local(event.time_fired),
                         "values": values, "meter": data.get("meter_id")})
-        return out[::-1][:50]
+        return out[::-1]
 
     # --- handlers ------------------------------------------------------------------------
 
@@ -391,6 +397,31 @@ class Portal:
             web.get(f"{base}/orders/{{order_id}}", self.order),
             web.get(f"{base}/wechat", self.wechat),
         ]
+
+
+async def _recent_events(storage: Storage, since: datetime,
+                         wanted: Callable[[Event], bool]) -> list[Event]:
+    """The newest ``NOTICES_SHOWN`` wanted notice events since ``since``, oldest first.
+
+    Storage gives events oldest first (by time, then as recorded), a page at a time: a big
+    site records more than one page in 60 days. The next page starts at the millisecond the
+    last one ended in and skips the events of it already seen; a page all in one millisecond
+    is read again, longer."""
+    kept: deque[Event] = deque(maxlen=NOTICES_SHOWN)
+    skip, limit = 0, EVENTS_PAGE  # events at ``since``'s millisecond already seen
+    for _page in range(EVENTS_PAGES):
+        batch = await storage.events(since, event_types=NOTICE_EVENTS, limit=limit)
+        if len(batch) < limit:
+            kept.extend(event for event in batch[skip:] if wanted(event))
+            break
+        last_ms = round(batch[-1].time_fired_ts * 1000)
+        at_last = sum(1 for event in batch if round(event.time_fired_ts * 1000) == last_ms)
+        if at_last == len(batch):
+            limit *= 2
+            continue
+        kept.extend(event for event in batch[skip:] if wanted(event))
+        since, skip, limit = from_ms(last_ms), at_last, EVENTS_PAGE
+    return list(kept)
 
 
 def _engine(hub: Hub) -> Any:

@@ -201,3 +201,24 @@ async def test_the_language_comes_from_the_switch_the_config_or_the_browser(
         _status, page, _ = await site.get(f"/tenant/{token}",
                                           headers={"Accept-Language": "zh-CN"})
         assert '<html lang="en">' in page
+
+
+@pytest.mark.timeout(120)
+@bounded(90)
+async def test_the_notices_page_reads_every_page_of_a_busy_sites_events(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from hub.portal import views
+
+    monkeypatch.setattr(views, "EVENTS_PAGE", 4)  # many pages, ending inside milliseconds
+    async with portal_site(tmp_path) as site:
+        token = (await site.issue("acc_a"))["token"]
+        for number in range(1, 61):
+            account = "acc_a" if number % 5 == 0 else "acc_b"
+            site.hub.bus.fire("payment_received", {
+                "account_id": account, "amount": D(number), "method": "cash",
+                "reference": f"p{number}", "balance": D(number), "entry_id": f"e{number}"},
+                context=Context(origin="test"))
+        await settle(site.hub)
+        _status, page, _ = await site.get(f"/tenant/{token}/notices?lang=en")
+        amounts = re.findall(r"Payment received: ¥(\d+)\.00", page)
+        assert amounts == [str(number) for number in range(60, 0, -5)]  # newest first, once
