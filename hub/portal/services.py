@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from .. import validation as cv
+from ..config import LANGUAGES
 from ..const import SupportsResponse
 from ..core import ServiceCall
 from ..exceptions import ServiceValidationError
@@ -32,7 +33,7 @@ LINKS_SCHEMA = vol.Schema({vol.Optional("account_id"): cv.identifier})
 SHEET_SCHEMA = vol.Schema({
     vol.Optional("account_ids"): cv.ListOf(cv.identifier, allow_single=True),
     vol.Optional("tags"): vol.Schema({cv.slug: cv.string}),
-    vol.Optional("language"): cv.string,
+    vol.Optional("language"): cv.one_of(*LANGUAGES),
 })
 ANNOUNCE_SCHEMA = vol.Schema({
     vol.Required("text"): vol.All(cv.string, vol.Length(min=1, max=2000)),

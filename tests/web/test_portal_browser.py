@@ -92,6 +92,11 @@ async def test_a_tenant_sees_balance_chart_and_bills_and_pays_at_390px(
         await shot(page, "bills-en")
         await page.locator(f'tr[data-bill="{bill}"] a').click()
         assert bill in await page.content()
+        # revoked by the landlord: the tenant is told so, in plain words
+        await site.service("tenant", "revoke", {"account_id": "acc_a"})
+        await page.goto(url)
+        assert "revoked by your landlord" in await page.locator("#closed").inner_text()
+        await shot(page, "revoked-en")
         await context.close()
 
 
