@@ -21,10 +21,11 @@ if TYPE_CHECKING:
 
 
 def qr_svg(data: str, scale: int = 4, title: str | None = None) -> str:
-    """``data`` as a QR code (error correction M), an inline ``<svg>`` element."""
+    """``data`` as a QR code (error correction M), an inline ``<svg>`` element that scales
+    to the size its page gives it (a viewBox, no fixed size)."""
     code = segno.make(data, error="m", micro=False)
     svg: str = code.svg_inline(scale=scale, title=title, dark="#000", light="#fff",
-                               border=4)
+                               border=4, omitsize=True)
     return svg
 
 

@@ -137,3 +137,5 @@ def test_the_qr_code_of_a_link_is_an_inline_svg() -> None:
     svg = qr_svg(url, scale=6, title="101")
     assert svg.startswith("<svg") and svg.endswith("</svg>") and "<title>101</title>" in svg
     assert not svg.startswith("<?xml")
+    head = svg.split(">", 1)[0]
+    assert "viewBox=" in head and "width=" not in head  # it scales to the card, not clipped
