@@ -43,6 +43,7 @@ _LOGGER = logging.getLogger(__name__)
 CORE_PLUGINS: tuple[str, ...] = (
     "hub.storage", "hub.auth", "hub.metering", "hub.ledger", "hub.billing.tariffs", "hub.billing",
     "hub.billing.analysis", "hub.prepaid", "hub.prepaid.payments", "hub.automation", "hub.web",
+    "hub.portal",
 )
 
 _T = TypeVar("_T")

@@ -41,6 +41,7 @@ from .queries.money import (
     audit_file,
 )
 from .queries.payments import OrderRow, PaymentStore, RefundRow
+from .queries.portal import AnnouncementRow, LinkRow, PortalStore
 from .settings import STORAGE_SCHEMA, StorageSettings
 from .storage import Storage
 from .tools.backup import BackupInfo
@@ -52,6 +53,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STORAGE_SCHEMA",
+    "AnnouncementRow",
     "AppliedValues",
     "AuditFilter",
     "AuditRow",
@@ -69,10 +71,12 @@ __all__ = [
     "EntryRow",
     "ExportRequest",
     "HoldRow",
+    "LinkRow",
     "MeterInfo",
     "MoneyStore",
     "OrderRow",
     "PaymentStore",
+    "PortalStore",
     "ReadingOutcome",
     "ReadingStatus",
     "RefundRow",

@@ -45,6 +45,7 @@ from .queries.control import ControlStore
 from .queries.money import MoneyStore
 from .queries.overrides import read_overrides, write_override
 from .queries.payments import PaymentStore
+from .queries.portal import PortalStore
 from .schema.migrations import MIGRATIONS, Migration
 from .settings import StorageSettings
 from .tools import backup as backup_mod
@@ -622,6 +623,17 @@ class Storage:
     async def auth_read(self, work: Callable[[AuthStore], _T]) -> _T:
         """Run ``work(store)`` on a reader connection (committed data only)."""
         return await self._read(lambda conn: work(AuthStore(conn)))
+
+    # --- the tenant portal: link tokens (hashed), announcements ---------------------
+
+    async def portal_write(self, work: Callable[[PortalStore], _T]) -> _T:
+        """Run ``work(store)`` in one durable write transaction (tenant links, announcements)."""
+        async with self.transaction(durable=True) as tx:
+            return await tx.run(lambda conn: work(PortalStore(conn)))
+
+    async def portal_read(self, work: Callable[[PortalStore], _T]) -> _T:
+        """Run ``work(store)`` on a reader connection (committed data only)."""
+        return await self._read(lambda conn: work(PortalStore(conn)))
 
     # --- runtime settings on top of YAML ----------------------------------------------
 

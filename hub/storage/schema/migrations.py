@@ -15,7 +15,18 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import StorageError
-from . import auth, automation, compact, control, guards, history, money, overrides, payments
+from . import (
+    auth,
+    automation,
+    compact,
+    control,
+    guards,
+    history,
+    money,
+    overrides,
+    payments,
+    portal,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -52,6 +63,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(9, "access: users, login sessions, API tokens, the access log", auth.create_v9),
     Migration(11, "payments: orders, refunds, notifications, reconciliations",
               payments.create_v11),
+    Migration(12, "tenant portal: link tokens (hashed), announcements", portal.create_v12),
 )
 
 
