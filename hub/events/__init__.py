@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from . import billing, control, core, ledger, metering, storage
+from . import billing, control, core, devices, ledger, metering, storage
 from .billing import (
     BILL_ISSUED,
     BILL_OVERDUE,
@@ -130,6 +130,14 @@ from .core import (
 from .core import (
     StateObject as StateObject,
 )
+from .devices import (
+    DEVICE_COMMAND,
+    DEVICE_JOB,
+    EVENT_DEVICE_COMMAND,
+    EVENT_DEVICE_JOB,
+    DeviceCommandData,
+    DeviceJobData,
+)
 from .ledger import (
     ACCOUNT_UPDATED,
     BALANCE_EXHAUSTED,
@@ -218,6 +226,8 @@ __all__ = [
     "CONTROL_CHECK",
     "CORE_EVENTS",
     "CORE_SOURCE",
+    "DEVICE_COMMAND",
+    "DEVICE_JOB",
     "DTU_OFFLINE",
     "DTU_ONLINE",
     "EVENT_ACCOUNT_UPDATED",
@@ -243,6 +253,8 @@ __all__ = [
     "EVENT_COMMAND_SUPERSEDED",
     "EVENT_CONSUMPTION",
     "EVENT_CONTROL_CHECK",
+    "EVENT_DEVICE_COMMAND",
+    "EVENT_DEVICE_JOB",
     "EVENT_DTU_OFFLINE",
     "EVENT_DTU_ONLINE",
     "EVENT_HOLD_RELEASED",
@@ -314,6 +326,8 @@ __all__ = [
     "ConsumptionData",
     "ConsumptionInterval",
     "ControlCheckData",
+    "DeviceCommandData",
+    "DeviceJobData",
     "DtuOfflineData",
     "DtuOnlineData",
     "EventCatalog",
@@ -352,4 +366,5 @@ CORE_EVENTS: Final[tuple[EventType, ...]] = (
     *ledger.EVENT_TYPES,
     *billing.EVENT_TYPES,
     *control.EVENT_TYPES,
+    *devices.EVENT_TYPES,
 )

@@ -37,6 +37,7 @@ __all__ = [
     "ReadResult",
     "Simulator",
     "Transport",
+    "WritableParam",
 ]
 
 
@@ -183,6 +184,29 @@ class CommandResult:
     detail: str = ""
 
 
+def _equal(wanted: Any, actual: Any, elapsed: float) -> bool:
+    return bool(wanted == actual)
+
+
+@dataclass(frozen=True, slots=True)
+class WritableParam:
+    """A parameter a model lets the hub write (``device.write``) and read back.
+
+    ``parse`` turns the JSON value a service call gives into the typed value the model
+    writes (raising ``vol.Invalid`` or ``ValueError`` naming what is wrong); ``dump`` turns
+    it back into JSON (stored with the durable command); ``same(wanted, read_back,
+    elapsed_seconds)`` says whether what the meter reads back is what was written
+    (a clock has moved on by ``elapsed_seconds`` since).
+    """
+
+    name: str
+    description: str
+    parse: Callable[[Any], Any]
+    dump: Callable[[Any], Any] = str
+    unit: str = ""
+    same: Callable[[Any, Any, float], bool] = _equal
+
+
 class MeterModel(abc.ABC):
     """A meter model: protocol codec plus the model's points and capabilities, as data."""
 
@@ -231,6 +255,23 @@ class MeterModel(abc.ABC):
                         now: datetime) -> None:
         """Set the clock of one meter, or of every meter on the link when ``meter`` is None."""
         raise ProtocolError(f"model {self.name} cannot set its clock")
+
+    def writable(self) -> Mapping[str, WritableParam]:
+        """The parameters ``device.write`` may set on a meter of this model (none by default)."""
+        return {}
+
+    async def write_param(self, transport: Transport, meter: MeterRef, name: str,
+                          value: Any) -> None:
+        """Write one declared parameter (a value from its ``parse``); acceptance only.
+
+        Raises :class:`MeterRefused` with the meter's reason, :class:`NoReply`, or
+        :class:`ProtocolError` for a value the protocol cannot carry.
+        """
+        raise ProtocolError(f"model {self.name} has no writable parameter {name!r}")
+
+    async def read_param(self, transport: Transport, meter: MeterRef, name: str) -> Any:
+        """Read one declared parameter back from the meter (the typed value ``parse`` gives)."""
+        raise ProtocolError(f"model {self.name} cannot read parameter {name!r} back")
 
     def decode_uplink(self, data: bytes, meter: MeterRef) -> ReadResult:
         """Decode bytes a sleeping meter pushed by itself (an NB-IoT report) into a result.

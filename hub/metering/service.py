@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from ..core import Context
 from ..events import EVENT_METER_OFFLINE, EVENT_METER_ONLINE, EVENT_READ_FAILED, EVENT_READING
@@ -37,6 +37,7 @@ from .model import (
     NoReply,
     ProtocolError,
     ReadResult,
+    Transport,
 )
 from .reading import Reading, ReadingSource
 from .stats import CollectionStats
@@ -54,6 +55,7 @@ __all__ = [
 ]
 
 _LOGGER = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @runtime_checkable
@@ -495,6 +497,22 @@ class MeteringService:
             transport = meter.link.transport_for(meter.ref)
             return await meter.model.command(_Timed(transport, self._timeout(meter)),
                                              meter.ref, command)
+
+    async def exchange(self, meter_id: str,
+                       work: Callable[[Meter, Transport], Awaitable[_T]],
+                       options: Mapping[str, Any] | None = None) -> _T:
+        """Run ``work(meter, transport)`` with the meter's link to itself (its bus or DTU
+        queue still serialises requests); ``options`` replace model options for this call
+        (a password level, an operator code)."""
+        meter = self.meters.get(meter_id)
+        if meter is None:
+            raise KeyError(f"unknown meter '{meter_id}'")
+        if options:
+            meter = replace(meter, ref=replace(meter.ref, options={**meter.ref.options,
+                                                                   **options}))
+        async with self._semaphore, self.meters[meter_id].lock:
+            transport = meter.link.transport_for(meter.ref)
+            return await work(meter, _Timed(transport, self._timeout(meter)))
 
     def _timeout(self, meter: Meter) -> float:
         value = meter.link.config.get("timeout") or self.options.get(

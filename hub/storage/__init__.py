@@ -30,6 +30,7 @@ from .queries.auth import AuditFilter, AuthStore, SessionRow, TokenRow, UserRow
 from .queries.automation import WaitRow
 from .queries.commands import CommandConflict, CommandNotFound
 from .queries.control import ControlCommand, ControlStore, HoldRow, ScheduleRow
+from .queries.devices import DeviceStore, JobItem, JobRow
 from .queries.money import (
     AppliedValues,
     AuditRow,
@@ -65,9 +66,12 @@ __all__ = [
     "ConsumptionRow",
     "ControlCommand",
     "ControlStore",
+    "DeviceStore",
     "EntryRow",
     "ExportRequest",
     "HoldRow",
+    "JobItem",
+    "JobRow",
     "MeterInfo",
     "MoneyStore",
     "ReadingOutcome",

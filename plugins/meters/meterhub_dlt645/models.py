@@ -30,6 +30,7 @@ from hub.metering.model import (
     ProtocolError,
     ReadResult,
     Transport,
+    WritableParam,
 )
 from hub.metering.points import POINTS, PointType
 from hub.util import dt as dt_util
@@ -47,6 +48,8 @@ from .const import BROADCAST, PROTOCOL, Function, RelayAction
 from .dialect import AUTO, DIALECTS, V1997, V2007, VERSIONS, Dialect, WrongVersion
 from .dis import STATUS_WORD_DIS
 from .errors import Dlt645Error
+from .params import PLAIN, read_next, read_tables, running_sets, write_next, write_tables
+from .params import writable_params as _writable_params
 from .simulator import Dlt645Simulator
 from .status import hub_status
 
@@ -516,6 +519,81 @@ class Dlt645Model(MeterModel):
                                      dialect.reply_filter(address, dialect.write),
                                      options["timeout"])
         dialect.check(frame, f"write of DI {dialect.di_text(di)}")
+
+    # --- parameters (device.write)
+
+    def writable(self) -> Mapping[str, WritableParam]:
+        """Clock, TOU tables, balance alarm levels, load and voltage limits (2007 models;
+        a 1997 model: its clock)."""
+        cached = self.__dict__.get("_writable")
+        if cached is None:
+            cached = self.__dict__["_writable"] = _writable_params(self.capabilities,
+                                                                   self.version)
+        return dict(cached)
+
+    def _check_level(self, options: Mapping[str, Any]) -> None:
+        level = options["password_level"]
+        if level in ("98", "99"):
+            raise ProtocolError(f"password level {level} means ESAM ciphertext, which "
+                                f"MeterHub cannot produce: use a plaintext level 00..09")
+        if not level.isdigit() or int(level) > 9:
+            raise ProtocolError(f"password level {level} is not one of DL/T 645's "
+                                f"00 (highest) .. 09")
+
+    async def write_param(self, transport: Transport, meter: MeterRef, name: str,
+                          value: Any) -> None:
+        """Write a declared parameter with the meter's password level, password and
+        operator code; MeterRefused carries the meter's reason in words."""
+        if name not in self.writable():
+            raise ProtocolError(f"model {self.name} has no writable parameter {name!r}")
+        options = self._options(meter)
+        self._check_level(options)
+        dialect = await self.dialect_for(transport, meter, options)
+        if name == METER_TIME:
+            when = dt_util.now() if value == "now" else value
+            await self.sync_time(transport, meter, when)
+            return
+        if dialect.version != V2007:
+            raise ProtocolError(f"meter {meter.id} speaks {dialect.name}: {name} is written "
+                                f"with DL/T 645-2007 identifiers, not sent")
+
+        async def write(di: int, data: Any) -> None:
+            await self.write(transport, meter, di, data)
+
+        async def read(di: int) -> Any:
+            value, _frames = await self._read_value(
+                transport, self.validate_address(meter.address), di, options["timeout"],
+                dialect)
+            return value
+
+        if name == "tou":
+            zone_set, day_set = await running_sets(read)
+            await write_tables(write, read, value, zone_set, day_set)
+        elif name == "tou_next":
+            await write_next(write, read, value)
+        else:
+            await write(PLAIN[name].di, value)
+
+    async def read_param(self, transport: Transport, meter: MeterRef, name: str) -> Any:
+        """Read a declared parameter back (typed as its ``parse`` gives it)."""
+        if name not in self.writable():
+            raise ProtocolError(f"model {self.name} has no writable parameter {name!r}")
+        if name == METER_TIME:
+            return await self.read_clock(transport, meter)
+        options = self._options(meter)
+        dialect = await self.dialect_for(transport, meter, options)
+        address = self.validate_address(meter.address)
+
+        async def read(di: int) -> Any:
+            value, _frames = await self._read_value(transport, address, di,
+                                                    options["timeout"], dialect)
+            return value
+
+        if name == "tou":
+            return await read_tables(read, *await running_sets(read))
+        if name == "tou_next":
+            return await read_next(read)
+        return await read(PLAIN[name].di)
 
     async def sync_time(self, transport: Transport, meter: MeterRef | None,
                         now: datetime) -> None:
