@@ -137,9 +137,10 @@ class DeviceService:
 
     def value_for(self, meter_id: str, spec: Mapping[str, Any]) -> Any:
         """The value to write to one meter: the given one, or its tariff's TOU table."""
+        param = spec["param"]
+        self.writes.declared(meter_id, param)
         if not spec.get("from_tariff"):
             return spec.get("value")
-        param = spec["param"]
         if param not in ("tou", "tou_next"):
             raise WriteRefused(f"from_tariff: only tou and tou_next come from a tariff, "
                                f"not {param}")

@@ -140,11 +140,8 @@ class DeviceWrites:
 
     # --- checking and submitting -----------------------------------------------------
 
-    def check(self, meter_id: str, param: str, value: Any,
-              credentials: Mapping[str, Any] | None = None
-              ) -> tuple[Meter, WritableParam, Any, dict[str, Any]]:
-        """The meter, the parameter, the typed value and the checked credential overrides;
-        WriteRefused naming the problem."""
+    def declared(self, meter_id: str, param: str) -> tuple[Meter, WritableParam]:
+        """The meter and its model's declaration of ``param``; WriteRefused if none."""
         meter = self.metering.meters.get(meter_id)
         if meter is None:
             raise WriteRefused(f"meter_id: unknown meter '{meter_id}'")
@@ -154,6 +151,14 @@ class DeviceWrites:
             declared = ", ".join(sorted(params)) or "none"
             raise WriteRefused(f"param: model {meter.model.name} of meter {meter_id} does not "
                                f"declare {param!r} writable (writable: {declared})")
+        return meter, spec
+
+    def check(self, meter_id: str, param: str, value: Any,
+              credentials: Mapping[str, Any] | None = None
+              ) -> tuple[Meter, WritableParam, Any, dict[str, Any]]:
+        """The meter, the parameter, the typed value and the checked credential overrides;
+        WriteRefused naming the problem."""
+        meter, spec = self.declared(meter_id, param)
         try:
             typed = spec.parse(value)
         except (vol.Invalid, ValueError, TypeError) as err:
