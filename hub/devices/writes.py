@@ -328,7 +328,8 @@ class DeviceWrites:
             await self._finish(pending, "failed", error=f"meter refused: {err.summary}")
             return
         except (NoReply, TimeoutError, LinkUnavailable) as err:
-            await self._attempt_failed(pending, f"no reply from the meter ({str(err) or 'timeout'})")
+            why = str(err) or "timeout"
+            await self._attempt_failed(pending, f"no reply from the meter ({why})")
             return
         except (ProtocolError, KeyError) as err:
             await self._finish(pending, "failed", error=f"not sent: {err}")
