@@ -79,7 +79,12 @@ def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     params.add_argument("meter_id")
     params.set_defaults(func=lambda a: call_service(a, "device", "params",
                                                     {"meter_id": a.meter_id}))
-    add_hub_options(device, [write, job, cancel, check, params])
+    history = sub.add_parser("history", help="days filled from meters' memory (日冻结)")
+    history.add_argument("meter_id", nargs="?")
+    history.set_defaults(func=lambda a: call_service(a, "device", "history",
+                                                     {"meter_id": a.meter_id} if a.meter_id
+                                                     else {}))
+    add_hub_options(device, [write, job, cancel, check, params, history])
 
 
 def cmd_write(args: argparse.Namespace) -> int:

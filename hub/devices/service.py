@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping, Sequence
-from datetime import date, datetime, time
+from datetime import date, datetime, time, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
 import voluptuous as vol
@@ -28,6 +28,7 @@ from ..metering.model import MeterRefused, NoReply, ProtocolError
 from ..metering.tou import TouTable
 from ..util import dt as dt_util
 from ..util.ids import new_id
+from .history import HistoryFiller
 from .tou import TouRefused, differences, tariff_table
 from .writes import CREDENTIAL_KEYS, DeviceWrites, PendingWrite, WriteRefused
 
@@ -63,6 +64,7 @@ CANCEL_SCHEMA = vol.Schema({vol.Optional("command_id"): cv.string,
                             vol.Optional("job_id"): cv.string,
                             vol.Optional("reason", default=""): cv.string})
 PARAMS_SCHEMA = vol.Schema({vol.Required("meter_id"): cv.identifier})
+HISTORY_SCHEMA = vol.Schema({vol.Optional("meter_id"): cv.identifier})
 
 
 def refuse(service: str, *problems: str) -> ServiceValidationError:
@@ -76,6 +78,7 @@ class DeviceService:
     def __init__(self, hub: Hub, writes: DeviceWrites) -> None:
         self.hub = hub
         self.writes = writes
+        self.history = HistoryFiller(hub, timedelta(seconds=writes.settings.fill_after))
         self._mismatch: set[str] = set()  # meters whose tou_mismatch alarm is raised
         writes.on_finished.append(self._write_ended)
 
@@ -103,7 +106,8 @@ class DeviceService:
     # --- life-cycle ------------------------------------------------------------------
 
     async def start(self) -> None:
-        """Resume writes, then queue job items a stop left unqueued."""
+        """Resume writes, then queue job items a stop left unqueued; watch for gaps."""
+        self.history.start()
         await self.writes.start()
         jobs = await self.storage.device_read(lambda s: s.jobs(states=("running",), limit=1000))
         for job in jobs:
@@ -113,7 +117,8 @@ class DeviceService:
             await self.writes.job_progress(job.job_id)
 
     async def stop(self) -> None:
-        """Stop the writers."""
+        """Stop the writers and the gap filler."""
+        await self.history.stop()
         await self.writes.stop()
 
     # --- targets and values ------------------------------------------------------------
@@ -358,8 +363,13 @@ def register_services(hub: Hub, service: DeviceService) -> None:
             for name, spec in meter.model.writable().items()},
             "pending": [_pending_json(p) for p in service.writes.pending(meter.id)]}
 
+    async def history(call: ServiceCall) -> dict[str, Any]:
+        """Days filled from each meter's memory (daily frozen data), and records refused."""
+        return {"meters": service.history.report(call.data.get("meter_id"))}
+
     register = hub.services.register
     for name, handler, schema in (("write", write, WRITE_SCHEMA), ("job", job, JOB_SCHEMA),
+                                  ("history", history, HISTORY_SCHEMA),
                                   ("cancel", cancel, CANCEL_SCHEMA),
                                   ("check_tou", check_tou, CHECK_SCHEMA),
                                   ("params", params, PARAMS_SCHEMA)):

@@ -57,6 +57,8 @@ DEVICES_SCHEMA = cv.Strict({
     vol.Optional("retry_delay", default=timedelta(seconds=30)): cv.duration,
     vol.Optional("max_retry_delay", default=timedelta(minutes=30)): cv.duration,
     vol.Optional("confirm_delay", default=timedelta(seconds=1)): cv.duration,
+    # a reading this long after the meter's previous one: fill the gap from its memory
+    vol.Optional("fill_after", default=timedelta(hours=26)): cv.duration,
 })
 
 
@@ -68,6 +70,7 @@ class DeviceSettings:
     retry_delay: float = 30.0
     max_retry_delay: float = 1800.0
     confirm_delay: float = 1.0
+    fill_after: float = 26 * 3600.0
 
     @classmethod
     def from_block(cls, block: Mapping[str, Any] | None) -> DeviceSettings:
@@ -75,7 +78,7 @@ class DeviceSettings:
         conf = DEVICES_SCHEMA(dict(block or {}))
         return cls(conf["retries"], conf["retry_delay"].total_seconds(),
                    conf["max_retry_delay"].total_seconds(),
-                   conf["confirm_delay"].total_seconds())
+                   conf["confirm_delay"].total_seconds(), conf["fill_after"].total_seconds())
 
     def backoff(self, attempts: int) -> float:
         """Seconds before attempt ``attempts + 1``."""

@@ -27,6 +27,7 @@ __all__ = [
     "Command",
     "CommandResult",
     "FrameParser",
+    "FrozenDays",
     "MeterKind",
     "MeterModel",
     "MeterRef",
@@ -59,6 +60,7 @@ class Capability(StrEnum):
     CLOCK = "clock"  # has a readable and settable clock
     INSTANT = "instant"  # reports instantaneous values (voltage, current, power...)
     SLEEPY = "sleepy"  # NB-IoT style: reports on its own schedule, commands wait for it
+    DAILY_FROZEN = "daily_frozen"  # keeps daily frozen registers (日冻结) to fill gaps from
 
 
 class Command(StrEnum):
@@ -176,6 +178,16 @@ class ReadResult:
         self.frames += other.frames
 
 
+@dataclass(slots=True)
+class FrozenDays:
+    """Daily frozen records read from a meter's memory: each a result whose ``meter_time``
+    is the freeze time (site-local, aware), oldest first; ``refused`` names the records not
+    taken and why (an impossible date, a record that does not decode)."""
+
+    records: list[ReadResult] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
 @dataclass(frozen=True, slots=True)
 class CommandResult:
     """The meter's answer to a command: accepted or not (acceptance is not confirmation)."""
@@ -255,6 +267,11 @@ class MeterModel(abc.ABC):
                         now: datetime) -> None:
         """Set the clock of one meter, or of every meter on the link when ``meter`` is None."""
         raise ProtocolError(f"model {self.name} cannot set its clock")
+
+    async def read_daily_frozen(self, transport: Transport, meter: MeterRef,
+                                after: datetime) -> FrozenDays:
+        """The daily frozen records newer than ``after`` (models with DAILY_FROZEN)."""
+        raise ProtocolError(f"model {self.name} keeps no daily frozen data")
 
     def writable(self) -> Mapping[str, WritableParam]:
         """The parameters ``device.write`` may set on a meter of this model (none by default)."""

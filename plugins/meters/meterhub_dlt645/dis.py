@@ -333,3 +333,26 @@ _PREPAID: tuple[tuple[int, str, str, ValueFormat, str, str | None], ...] = (
 )
 for _di, _en, _zh, _fmt, _unit, _key in _PREPAID:
     _add(DataItem(_di, _en, _zh, _fmt, _unit, _key))
+
+# --- daily frozen data (0506...): the time of each of the last 62 daily freezes and the
+# forward active energy (total, T1..T4) frozen then; n = 1 is the newest
+
+DAILY_FROZEN_RECORDS = 62
+
+
+def frozen_time_di(n: int) -> int:
+    """上n次日冻结时间 (YYMMDDhhmm): 05060001..0506003E."""
+    return 0x05060000 | n
+
+
+def frozen_energy_di(n: int) -> int:
+    """上n次日冻结正向有功电能数据 (total, T1..T4): 05060101..0506013E."""
+    return 0x05060100 | n
+
+
+for _n in range(1, DAILY_FROZEN_RECORDS + 1):
+    _add(DataItem(frozen_time_di(_n), f"daily freeze {_n} back: time",
+                  f"上{_n}次日冻结时间", SWITCH_TIME))
+    _add(DataItem(frozen_energy_di(_n), f"daily freeze {_n} back: forward active energy "
+                                        f"(total, T1..T4)", f"上{_n}次日冻结正向有功电能数据",
+                  ENERGY, "kWh", count=5, variable=True))

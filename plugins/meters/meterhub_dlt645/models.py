@@ -22,6 +22,7 @@ from hub.metering.model import (
     Capability,
     Command,
     CommandResult,
+    FrozenDays,
     MeterKind,
     MeterModel,
     MeterRef,
@@ -46,7 +47,12 @@ from .codec import (
 )
 from .const import BROADCAST, PROTOCOL, Function, RelayAction
 from .dialect import AUTO, DIALECTS, V1997, V2007, VERSIONS, Dialect, WrongVersion
-from .dis import STATUS_WORD_DIS
+from .dis import (
+    DAILY_FROZEN_RECORDS,
+    STATUS_WORD_DIS,
+    frozen_energy_di,
+    frozen_time_di,
+)
 from .errors import Dlt645Error
 from .params import PLAIN, read_next, read_tables, running_sets, write_next, write_tables
 from .params import writable_params as _writable_params
@@ -520,6 +526,42 @@ class Dlt645Model(MeterModel):
                                      options["timeout"])
         dialect.check(frame, f"write of DI {dialect.di_text(di)}")
 
+    # --- the meter's own history
+
+    async def read_daily_frozen(self, transport: Transport, meter: MeterRef,
+                                after: datetime) -> FrozenDays:
+        """Daily freezes newer than ``after``: 上n次日冻结时间 (0506000n) and forward
+        active energy (0506010n), n = 1 (newest) back to the first at or before ``after``,
+        at most 62. A record with an impossible date is refused, not taken."""
+        options = self._options(meter)
+        dialect = await self.dialect_for(transport, meter, options)
+        if dialect.version != V2007:
+            raise ProtocolError(f"meter {meter.id} speaks {dialect.name}: no daily frozen data")
+        address = self.validate_address(meter.address)
+        found = FrozenDays()
+        zone = dt_util.site_time_zone()
+        for n in range(1, DAILY_FROZEN_RECORDS + 1):
+            try:
+                digits, _frames = await self._read_value(transport, address, frozen_time_di(n),
+                                                         options["timeout"], dialect)
+            except MeterRefused:
+                break  # no such record (ERR 02): the meter keeps fewer
+            try:
+                when = datetime.strptime(str(digits), "%y%m%d%H%M").replace(tzinfo=zone)
+            except ValueError:
+                found.refused.append(f"daily freeze {n} back: impossible date {digits} "
+                                     f"(YYMMDDhhmm), not taken")
+                continue
+            if when <= after:
+                break
+            values, _frames = await self._read_value(transport, address, frozen_energy_di(n),
+                                                     options["timeout"], dialect)
+            keys = ("energy_import_total", "energy_import_t1", "energy_import_t2",
+                    "energy_import_t3", "energy_import_t4")
+            found.records.insert(0, ReadResult(registers=dict(zip(keys, values, strict=False)),
+                                               meter_time=when))
+        return found
+
     # --- parameters (device.write)
 
     def writable(self) -> Mapping[str, WritableParam]:
@@ -714,7 +756,7 @@ DTSY_1997_POINTS: dict[str, int] = {
 }
 
 _PREPAID_CAPS = frozenset({Capability.RELAY, Capability.PREPAID, Capability.TOU,
-                           Capability.CLOCK, Capability.INSTANT})
+                           Capability.CLOCK, Capability.INSTANT, Capability.DAILY_FROZEN})
 _METERING_CAPS = frozenset({Capability.TOU, Capability.CLOCK, Capability.INSTANT})
 _TOU_DEFAULTS = ("energy_import_total", "energy_import_t1", "energy_import_t2",
                  "energy_import_t3", "energy_import_t4")

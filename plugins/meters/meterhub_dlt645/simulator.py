@@ -49,6 +49,7 @@ from .const import (
     RelayAction,
 )
 from .dis import (
+    DAILY_FROZEN_RECORDS,
     DATA_ITEMS,
     DI_DATE,
     DI_DAY_SWITCH,
@@ -193,6 +194,9 @@ class Dlt645Simulator(SimulatedMeter):
         self.params.update(self._tou_params())
         # DIs whose writes the meter acknowledges but does not keep (a faulty meter, tests)
         self.faulty_writes: set[int] = set()
+        # daily freezes, newest first: (YYMMDDhhmm as the meter sends it, total, T1..T4)
+        self.daily_frozen: list[tuple[str, list[Decimal]]] = []
+        self._next_freeze = self._midnight_after(self._last)
         self.freezes: list[tuple[str, datetime, Decimal]] = []
         self._follow: tuple[int, bytes, int] | None = None
         self._handlers: dict[int, Callable[[Frame], bytes]] = {
@@ -253,6 +257,21 @@ class Dlt645Simulator(SimulatedMeter):
         now = self.clock.now()
         self.clock_offset = meter_time.replace(tzinfo=site_time_zone()) - now
         self._last = now
+        self._next_freeze = self._midnight_after(now)
+
+    def _midnight_after(self, sim: datetime) -> datetime:
+        """The sim time of the meter clock's next midnight (its daily freeze)."""
+        local = self._meter_time(sim)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        return self._sim_time(midnight)
+
+    def _freeze_day(self) -> None:
+        """The daily freeze (日冻结) at the meter's midnight: its registers then."""
+        local = self._meter_time(self._next_freeze)
+        values = [e.quantize(_CENT, rounding=ROUND_DOWN) for e in self.energy]
+        self.daily_frozen.insert(0, (local.strftime("%y%m%d%H%M"), values))
+        del self.daily_frozen[DAILY_FROZEN_RECORDS:]
+        self._next_freeze = self._midnight_after(self._next_freeze + timedelta(seconds=1))
 
     # --- the meter's own TOU tables (written by the hub, read back) -----------------
 
@@ -347,10 +366,13 @@ class Dlt645Simulator(SimulatedMeter):
             cursor = stop
 
     def _next_event(self) -> datetime | None:
-        times = [t for t in (self._trip_at, self._restore_at) if t is not None]
+        times = [t for t in (self._trip_at, self._restore_at, self._next_freeze)
+                 if t is not None]
         return min(times) if times else None
 
     def _fire_due(self, when: datetime) -> None:
+        if self._next_freeze <= when:
+            self._freeze_day()
         if self._trip_at is not None and self._trip_at <= when:
             self._trip_at = None
             self.relay_closed = False
@@ -368,6 +390,7 @@ class Dlt645Simulator(SimulatedMeter):
         now = self.clock.now()
         if now < self._last:  # the simulation clock was set back
             self._last = now
+            self._next_freeze = self._midnight_after(now)
             return now
         while True:
             self._fire_due(self._last)
@@ -553,6 +576,12 @@ class Dlt645Simulator(SimulatedMeter):
                 return prepaid[di]()
         if di in self.params:
             return self.params[di]
+        if di >> 16 == 0x0506 and di >> 8 & 0xFF in (0, 1):
+            n = di & 0xFF
+            if not 1 <= n <= len(self.daily_frozen):
+                return None
+            digits, values = self.daily_frozen[n - 1]
+            return digits if di >> 8 & 0xFF == 0 else values
         spec = DATA_ITEMS.get(di)
         if spec is not None and spec.writable:
             return spec.fmt.decode(bytes(spec.size))  # a zeroed parameter
