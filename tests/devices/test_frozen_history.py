@@ -60,7 +60,8 @@ async def _read_at(hub: Hub, when: datetime) -> None:
 async def _run(tmp_path: Path, name: str, *, outage: bool,
                corrupt: bool = False) -> dict[str, Any]:
     async with running_hub(tmp_path, CFG, data=name) as hub:
-        sim = hub.component("metering", MeteringService).links["sim1"].simulators["m1"]  # type: ignore[attr-defined]
+        link: Any = hub.component("metering", MeteringService).links["sim1"]
+        sim = link.simulators["m1"]
         await _read_at(hub, START)
         await settle(hub)
         if not outage:
@@ -68,12 +69,10 @@ async def _run(tmp_path: Path, name: str, *, outage: bool,
                 await _read_at(hub, START.replace(hour=0, minute=0) + timedelta(days=day))
                 await settle(hub)
         else:
-            hub.component("metering", MeteringService).links["sim1"].clock.advance(  # type: ignore[attr-defined]
-                START + timedelta(days=DAYS) - timedelta(minutes=1) - START)
-            sim.registers  # the meter runs on (and freezes its days) while the link is down
+            link.clock.advance(timedelta(days=DAYS) - timedelta(minutes=1))
+            assert sim.registers[0] > 0  # the meter runs on, freezing its days, link down
             if corrupt:
-                digits, values = sim.daily_frozen[2]
-                sim.daily_frozen[2] = ("2611310000", values)  # 31 November
+                sim.daily_frozen[2] = ("2611310000", sim.daily_frozen[2][1])  # 31 November
         await _read_at(hub, START + timedelta(days=DAYS))
         devices = hub.component("devices", DeviceService)
         if outage:
