@@ -84,7 +84,11 @@ def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     history.set_defaults(func=lambda a: call_service(a, "device", "history",
                                                      {"meter_id": a.meter_id} if a.meter_id
                                                      else {}))
-    add_hub_options(device, [write, job, cancel, check, params, history])
+    events = sub.add_parser("read-events", help="read meters' own event logs now")
+    _targets(events)
+    events.set_defaults(func=lambda a: call_service(a, "device", "read_events",
+                                                    _target_data(a)))
+    add_hub_options(device, [write, job, cancel, check, params, history, events])
 
 
 def cmd_write(args: argparse.Namespace) -> int:

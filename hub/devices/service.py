@@ -29,6 +29,7 @@ from ..metering.tou import TouTable
 from ..util import dt as dt_util
 from ..util.ids import new_id
 from .history import HistoryFiller
+from .records import EventLogReader
 from .tou import TouRefused, differences, tariff_table
 from .writes import CREDENTIAL_KEYS, DeviceWrites, PendingWrite, WriteRefused
 
@@ -79,6 +80,7 @@ class DeviceService:
         self.hub = hub
         self.writes = writes
         self.history = HistoryFiller(hub, timedelta(seconds=writes.settings.fill_after))
+        self.event_logs = EventLogReader(hub, timedelta(seconds=writes.settings.events_every))
         self._mismatch: set[str] = set()  # meters whose tou_mismatch alarm is raised
         writes.on_finished.append(self._write_ended)
 
@@ -108,6 +110,7 @@ class DeviceService:
     async def start(self) -> None:
         """Resume writes, then queue job items a stop left unqueued; watch for gaps."""
         self.history.start()
+        await self.event_logs.start()
         await self.writes.start()
         jobs = await self.storage.device_read(lambda s: s.jobs(states=("running",), limit=1000))
         for job in jobs:
@@ -119,6 +122,7 @@ class DeviceService:
     async def stop(self) -> None:
         """Stop the writers and the gap filler."""
         await self.history.stop()
+        await self.event_logs.stop()
         await self.writes.stop()
 
     # --- targets and values ------------------------------------------------------------
@@ -367,8 +371,15 @@ def register_services(hub: Hub, service: DeviceService) -> None:
         """Days filled from each meter's memory (daily frozen data), and records refused."""
         return {"meters": service.history.report(call.data.get("meter_id"))}
 
+    async def read_events(call: ServiceCall) -> dict[str, Any]:
+        """Read meters' own event logs now (new records stored, tamper ones alarmed)."""
+        meter_ids, _job = service.targets("read_events", call.data)
+        return {"meters": {meter.id: await service.event_logs.read(meter, call.context)
+                           for meter in service.event_logs.meters(meter_ids)}}
+
     register = hub.services.register
     for name, handler, schema in (("write", write, WRITE_SCHEMA), ("job", job, JOB_SCHEMA),
+                                  ("read_events", read_events, CHECK_SCHEMA),
                                   ("history", history, HISTORY_SCHEMA),
                                   ("cancel", cancel, CANCEL_SCHEMA),
                                   ("check_tou", check_tou, CHECK_SCHEMA),

@@ -59,6 +59,8 @@ DEVICES_SCHEMA = cv.Strict({
     vol.Optional("confirm_delay", default=timedelta(seconds=1)): cv.duration,
     # a reading this long after the meter's previous one: fill the gap from its memory
     vol.Optional("fill_after", default=timedelta(hours=26)): cv.duration,
+    # how often meters' event logs are read (0: only on demand, device.read_events)
+    vol.Optional("events_every", default=timedelta(hours=6)): cv.duration,
 })
 
 
@@ -71,6 +73,7 @@ class DeviceSettings:
     max_retry_delay: float = 1800.0
     confirm_delay: float = 1.0
     fill_after: float = 26 * 3600.0
+    events_every: float = 6 * 3600.0
 
     @classmethod
     def from_block(cls, block: Mapping[str, Any] | None) -> DeviceSettings:
@@ -78,7 +81,8 @@ class DeviceSettings:
         conf = DEVICES_SCHEMA(dict(block or {}))
         return cls(conf["retries"], conf["retry_delay"].total_seconds(),
                    conf["max_retry_delay"].total_seconds(),
-                   conf["confirm_delay"].total_seconds(), conf["fill_after"].total_seconds())
+                   conf["confirm_delay"].total_seconds(), conf["fill_after"].total_seconds(),
+                   conf["events_every"].total_seconds())
 
     def backoff(self, attempts: int) -> float:
         """Seconds before attempt ``attempts + 1``."""

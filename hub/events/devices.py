@@ -2,7 +2,7 @@
 
 # No ``from __future__ import annotations`` here (see hub/events/__init__.py).
 
-from typing import Final, NotRequired, TypedDict
+from typing import Any, Final, NotRequired, TypedDict
 
 from .catalog import EventType
 
@@ -11,13 +11,17 @@ __all__ = [
     "DEVICE_JOB",
     "EVENT_DEVICE_COMMAND",
     "EVENT_DEVICE_JOB",
+    "EVENT_METER_EVENT",
     "EVENT_TYPES",
+    "METER_EVENT",
     "DeviceCommandData",
     "DeviceJobData",
+    "MeterEventData",
 ]
 
 EVENT_DEVICE_COMMAND: Final = "device_command"
 EVENT_DEVICE_JOB: Final = "device_job"
+EVENT_METER_EVENT: Final = "meter_event"
 
 
 class DeviceCommandData(TypedDict):
@@ -42,9 +46,25 @@ class DeviceJobData(TypedDict):
     progress: dict[str, int]  # items per state and the total
 
 
+class MeterEventData(TypedDict):
+    """``meter_event``."""
+
+    meter_id: str
+    kind: str  # cover_open, terminal_cover_open, power_down, programming, clock_change...
+    started: str  # ISO time the meter recorded (its own clock, site-local)
+    ended: NotRequired[str]  # ISO end time, when the meter records one
+    count: int  # the meter's total count of such events when read
+    tamper: bool  # raised as an alarm too
+    detail: NotRequired[dict[str, Any]]
+
+
 DEVICE_COMMAND = EventType(EVENT_DEVICE_COMMAND, DeviceCommandData, "A parameter write (or a "
                            "firmware update) of a meter changed state: queued, sent, confirmed "
                            "by reading back, or failed", "devices")
 DEVICE_JOB = EventType(EVENT_DEVICE_JOB, DeviceJobData, "A bulk device job made progress or "
                        "ended", "devices")
-EVENT_TYPES: Final[tuple[EventType, ...]] = (DEVICE_COMMAND, DEVICE_JOB)
+METER_EVENT = EventType(EVENT_METER_EVENT, MeterEventData, "A new record from a meter's own "
+                        "event log (cover opened, power down, programming, clock change...)",
+                        "devices")
+
+EVENT_TYPES: Final[tuple[EventType, ...]] = (DEVICE_COMMAND, DEVICE_JOB, METER_EVENT)

@@ -28,6 +28,8 @@ __all__ = [
     "CommandResult",
     "FrameParser",
     "FrozenDays",
+    "MeterEventRecord",
+    "MeterEvents",
     "MeterKind",
     "MeterModel",
     "MeterRef",
@@ -61,6 +63,7 @@ class Capability(StrEnum):
     INSTANT = "instant"  # reports instantaneous values (voltage, current, power...)
     SLEEPY = "sleepy"  # NB-IoT style: reports on its own schedule, commands wait for it
     DAILY_FROZEN = "daily_frozen"  # keeps daily frozen registers (日冻结) to fill gaps from
+    EVENTS = "events"  # keeps event records (cover opened, power down, programming...)
 
 
 class Command(StrEnum):
@@ -189,6 +192,29 @@ class FrozenDays:
 
 
 @dataclass(frozen=True, slots=True)
+class MeterEventRecord:
+    """One record of a meter's own event log, with the meter's timestamps (site-local)."""
+
+    kind: str  # cover_open, terminal_cover_open, power_down, programming, clock_change...
+    started: datetime
+    ended: datetime | None = None
+    count: int = 0  # the meter's count of such events up to this one
+    tamper: bool = False
+    operator: str | None = None
+    detail: Mapping[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class MeterEvents:
+    """What a read of a meter's event log found: its counts per kind, the records newer than
+    the counts the hub knew (oldest first) and the kinds it could not read, with why."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    records: list[MeterEventRecord] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class CommandResult:
     """The meter's answer to a command: accepted or not (acceptance is not confirmation)."""
 
@@ -272,6 +298,12 @@ class MeterModel(abc.ABC):
                                 after: datetime) -> FrozenDays:
         """The daily frozen records newer than ``after`` (models with DAILY_FROZEN)."""
         raise ProtocolError(f"model {self.name} keeps no daily frozen data")
+
+    async def read_events(self, transport: Transport, meter: MeterRef,
+                          known: Mapping[str, int]) -> MeterEvents:
+        """The event records added since the counts in ``known`` (per kind; a kind not in it:
+        the latest few), models with EVENTS."""
+        raise ProtocolError(f"model {self.name} keeps no event records")
 
     def writable(self) -> Mapping[str, WritableParam]:
         """The parameters ``device.write`` may set on a meter of this model (none by default)."""

@@ -23,6 +23,8 @@ from hub.metering.model import (
     Command,
     CommandResult,
     FrozenDays,
+    MeterEventRecord,
+    MeterEvents,
     MeterKind,
     MeterModel,
     MeterRef,
@@ -56,6 +58,7 @@ from .dis import (
 from .errors import Dlt645Error
 from .params import PLAIN, read_next, read_tables, running_sets, write_next, write_tables
 from .params import writable_params as _writable_params
+from .records import KINDS, MAX_RECORDS, decode_record
 from .simulator import Dlt645Simulator
 from .status import hub_status
 
@@ -562,6 +565,43 @@ class Dlt645Model(MeterModel):
                                                meter_time=when))
         return found
 
+    async def read_events(self, transport: Transport, meter: MeterRef,
+                          known: Mapping[str, int]) -> MeterEvents:
+        """Counts of each event kind (power down, programming, clock change, cover and
+        terminal cover opened, relay trip and close) and the records added since ``known``;
+        a kind the meter does not keep (ERR 02) is named in ``errors``."""
+        options = self._options(meter)
+        dialect = await self.dialect_for(transport, meter, options)
+        if dialect.version != V2007:
+            raise ProtocolError(f"meter {meter.id} speaks {dialect.name}: no event records")
+        address = self.validate_address(meter.address)
+        found = MeterEvents()
+        for kind in KINDS:
+            try:
+                count, _frames = await self._read_value(transport, address, kind.count_di,
+                                                        options["timeout"], dialect)
+            except MeterRefused as err:
+                found.errors[kind.kind] = f"not kept by this meter ({err.summary})"
+                continue
+            count = int(count)
+            found.counts[kind.kind] = count
+            before = known.get(kind.kind)
+            new = count - before if before is not None and before <= count else count
+            for n in range(min(new, MAX_RECORDS), 0, -1):
+                try:
+                    raw, _frames = await self.read_di(transport, address, kind.record_di(n),
+                                                      options["timeout"], dialect)
+                    record = decode_record(kind, raw)
+                except (MeterRefused, Dlt645Error) as err:
+                    found.errors[f"{kind.kind}:{n}"] = f"record {n} back: {err}"
+                    continue
+                zone = dt_util.site_time_zone()
+                found.records.append(MeterEventRecord(
+                    kind.kind, record.started.replace(tzinfo=zone),
+                    record.ended.replace(tzinfo=zone) if record.ended else None,
+                    count - n + 1, kind.tamper, record.operator, record.detail))
+        return found
+
     # --- parameters (device.write)
 
     def writable(self) -> Mapping[str, WritableParam]:
@@ -756,7 +796,8 @@ DTSY_1997_POINTS: dict[str, int] = {
 }
 
 _PREPAID_CAPS = frozenset({Capability.RELAY, Capability.PREPAID, Capability.TOU,
-                           Capability.CLOCK, Capability.INSTANT, Capability.DAILY_FROZEN})
+                           Capability.CLOCK, Capability.INSTANT, Capability.DAILY_FROZEN,
+                           Capability.EVENTS})
 _METERING_CAPS = frozenset({Capability.TOU, Capability.CLOCK, Capability.INSTANT})
 _TOU_DEFAULTS = ("energy_import_total", "energy_import_t1", "energy_import_t2",
                  "energy_import_t3", "energy_import_t4")

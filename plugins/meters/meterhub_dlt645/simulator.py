@@ -68,6 +68,7 @@ from .dis import (
     zone_table_di,
 )
 from .errors import Dlt645Error
+from .records import BY_KIND, MAX_RECORDS, encode_record
 from .simulator1997 import Answers1997
 from .status import PHASE_FAULT_BITS, WORD1_BITS, encode_flags, encode_word3
 from .v1997 import Function1997
@@ -196,6 +197,8 @@ class Dlt645Simulator(SimulatedMeter):
         self.faulty_writes: set[int] = set()
         # daily freezes, newest first: (YYMMDDhhmm as the meter sends it, total, T1..T4)
         self.daily_frozen: list[tuple[str, list[Decimal]]] = []
+        # event log: kind -> (count, records newest first as the meter sends them)
+        self.event_log: dict[str, tuple[int, list[bytes]]] = {k: (0, []) for k in BY_KIND}
         self._next_freeze = self._midnight_after(self._last)
         self.freezes: list[tuple[str, datetime, Decimal]] = []
         self._follow: tuple[int, bytes, int] | None = None
@@ -454,6 +457,14 @@ class Dlt645Simulator(SimulatedMeter):
         self.purchased += value
         self.purchases += 1
 
+    def log_event(self, kind: str, started: datetime, ended: datetime | None = None,
+                  operator: str = "00000000") -> None:
+        """Record an event in the meter's own log (cover opened, power down...)."""
+        spec = BY_KIND[kind]
+        count, records = self.event_log.get(kind, (0, []))
+        records.insert(0, encode_record(spec, started, ended, operator))
+        self.event_log[kind] = (count + 1, records[:MAX_RECORDS])
+
     def press_button(self) -> None:
         """The tenant presses the button after a close-allowed: the relay closes."""
         self._advance()
@@ -576,6 +587,12 @@ class Dlt645Simulator(SimulatedMeter):
                 return prepaid[di]()
         if di in self.params:
             return self.params[di]
+        for kind, (count, records) in self.event_log.items():
+            log = BY_KIND[kind]
+            if di == log.count_di:
+                return Decimal(count)
+            if log.record_base < di <= log.record_base + len(records):
+                return list(records[di - log.record_base - 1])
         if di >> 16 == 0x0506 and di >> 8 & 0xFF in (0, 1):
             n = di & 0xFF
             if not 1 <= n <= len(self.daily_frozen):
