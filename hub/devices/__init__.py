@@ -48,5 +48,6 @@ def setup(hub: Hub) -> None:
     service = DeviceService(hub, DeviceWrites(hub, settings))
     hub.add_component("devices", service)
     register_services(hub, service)
+    # before the scheduled reads: ratio changes must be loaded before the first reading
     hub.add_stage("devices", start=service.start, stop=service.stop,
-                  requires=("storage", "links"), after=("metering", "billing", "control"))
+                  requires=("storage", "links"), before=("metering",))

@@ -124,6 +124,7 @@ class HistoryFiller:
             when = record.meter_time
             if when is None or not after < when < before:
                 continue
+            self.metering.scale(meter, record, when)  # CT/PT ratios, as every reading
             self.hub.bus.fire(EVENT_READING, {"meter_id": meter.id, "reading": Reading(
                 meter.id, when, registers=dict(record.registers), device=meter.ref.address,
                 link_id=meter.link.id, source=ReadingSource.REREAD,

@@ -24,11 +24,13 @@ from ..const import SupportsResponse
 from ..core import Context
 from ..events import EVENT_ALARM, EVENT_ALARM_CLEARED
 from ..exceptions import ServiceValidationError
+from ..metering.config import ratio
 from ..metering.model import MeterRefused, NoReply, ProtocolError
 from ..metering.tou import TouTable
 from ..util import dt as dt_util
 from ..util.ids import new_id
 from .history import HistoryFiller
+from .ratios import RatioBook
 from .records import EventLogReader
 from .tou import TouRefused, differences, tariff_table
 from .writes import CREDENTIAL_KEYS, DeviceWrites, PendingWrite, WriteRefused
@@ -66,6 +68,14 @@ CANCEL_SCHEMA = vol.Schema({vol.Optional("command_id"): cv.string,
                             vol.Optional("reason", default=""): cv.string})
 PARAMS_SCHEMA = vol.Schema({vol.Required("meter_id"): cv.identifier})
 HISTORY_SCHEMA = vol.Schema({vol.Optional("meter_id"): cv.identifier})
+RATIO_SCHEMA = vol.Schema({
+    vol.Required("meter_id"): cv.identifier,
+    vol.Optional("ct_ratio"): ratio,
+    vol.Optional("pt_ratio"): ratio,
+    vol.Optional("at"): cv.string,
+    vol.Optional("registers"): vol.Schema({cv.slug: cv.non_negative_decimal}),
+})
+RECENT = timedelta(minutes=2)  # a change "now": the meter's registers are read now
 
 
 def refuse(service: str, *problems: str) -> ServiceValidationError:
@@ -81,6 +91,8 @@ class DeviceService:
         self.writes = writes
         self.history = HistoryFiller(hub, timedelta(seconds=writes.settings.fill_after))
         self.event_logs = EventLogReader(hub, timedelta(seconds=writes.settings.events_every))
+        self.ratios = RatioBook(hub)
+        self.ratios.configure()
         self._mismatch: set[str] = set()  # meters whose tou_mismatch alarm is raised
         writes.on_finished.append(self._write_ended)
 
@@ -109,6 +121,7 @@ class DeviceService:
 
     async def start(self) -> None:
         """Resume writes, then queue job items a stop left unqueued; watch for gaps."""
+        await self.ratios.load()
         self.history.start()
         await self.event_logs.start()
         await self.writes.start()
@@ -274,6 +287,38 @@ class DeviceService:
         await self.writes.job_progress(job.job_id)
         return {"job_id": job.job_id, "cancelled": cancelled}
 
+    # --- CT / PT ratios ------------------------------------------------------------------
+
+    async def set_ratio(self, data: Mapping[str, Any], context: Context) -> dict[str, Any]:
+        """``device.set_ratio``: a ratio change effective ``at`` (default now)."""
+        meter_id = data["meter_id"]
+        if meter_id not in self.metering.meters:
+            raise refuse("set_ratio", f"meter_id: unknown meter '{meter_id}'")
+        if "ct_ratio" not in data and "pt_ratio" not in data:
+            raise refuse("set_ratio", "give ct_ratio and/or pt_ratio")
+        at = None
+        if data.get("at"):
+            try:
+                at = datetime.fromisoformat(data["at"])
+            except ValueError:
+                raise refuse("set_ratio", f"at: expected a date-time like "
+                                          f"2026-11-15T10:00, got {data['at']!r}") from None
+            at = at if at.tzinfo else at.replace(tzinfo=dt_util.site_time_zone())
+            if at > dt_util.utcnow() + RECENT:
+                raise refuse("set_ratio", "at: a ratio change cannot be in the future")
+        registers = data.get("registers")
+        if at is not None and at < dt_util.utcnow() - RECENT and registers is None:
+            raise refuse("set_ratio", "registers: a change in the past needs the meter's "
+                                      "registers at that time (they cannot be read now)")
+        try:
+            version = await self.ratios.change(meter_id, ct=data.get("ct_ratio"),
+                                               pt=data.get("pt_ratio"), at=at,
+                                               raw_at=registers, context=context)
+        except (MeterRefused, NoReply, TimeoutError, ProtocolError) as err:
+            raise refuse("set_ratio", f"the meter's registers could not be read for the "
+                                      f"change: {err}") from None
+        return {"meter_id": meter_id, "version": version.as_json()}
+
     # --- the TOU check -----------------------------------------------------------------
 
     async def check_tou(self, meter_ids: Sequence[str], context: Context) -> dict[str, Any]:
@@ -377,8 +422,21 @@ def register_services(hub: Hub, service: DeviceService) -> None:
         return {"meters": {meter.id: await service.event_logs.read(meter, call.context)
                            for meter in service.event_logs.meters(meter_ids)}}
 
+    async def set_ratio(call: ServiceCall) -> dict[str, Any]:
+        """Change a meter's CT and/or PT ratio from a time on (default now)."""
+        return await service.set_ratio(call.data, call.context)
+
+    async def ratios(call: ServiceCall) -> dict[str, Any]:
+        """A meter's ratio versions."""
+        if call.data["meter_id"] not in service.metering.meters:
+            raise refuse("ratios", f"meter_id: unknown meter '{call.data['meter_id']}'")
+        return {"meter_id": call.data["meter_id"], "versions": [
+            v.as_json() for v in service.ratios.versions.get(call.data["meter_id"], [])]}
+
     register = hub.services.register
     for name, handler, schema in (("write", write, WRITE_SCHEMA), ("job", job, JOB_SCHEMA),
+                                  ("set_ratio", set_ratio, RATIO_SCHEMA),
+                                  ("ratios", ratios, PARAMS_SCHEMA),
                                   ("read_events", read_events, CHECK_SCHEMA),
                                   ("history", history, HISTORY_SCHEMA),
                                   ("cancel", cancel, CANCEL_SCHEMA),

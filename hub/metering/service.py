@@ -148,6 +148,9 @@ class MeteringService:
         self._by_account: dict[str, list[Meter]] = {}
         self.stats = CollectionStats()
         self._semaphore = asyncio.Semaphore(int(self.options.get("concurrency", 256)))
+        # called (meter, result, reading time) before a result becomes a Reading: a higher
+        # layer registers itself here at set-up (CT/PT ratios scale registers and values)
+        self.scalers: list[Callable[[Meter, ReadResult, datetime], None]] = []
         self._build(config)
 
     # --- set-up -------------------------------------------------------------------
@@ -406,12 +409,19 @@ class MeteringService:
             return f"reading {reading.id} is not stored: {outcome.reason}"
         return None
 
+    def scale(self, meter: Meter, result: ReadResult, when: datetime) -> None:
+        """Apply the registered scalers to a result read at ``when`` (in place)."""
+        for scaler in self.scalers:
+            scaler(meter, result, when)
+
     def _accept(self, meter: Meter, result: ReadResult, source: ReadingSource,
                 context: Context | None, quality: Mapping[str, Any],
                 when: datetime | None = None, *, durable: bool = False,
                 ) -> tuple[Reading, asyncio.Future[CommitOutcome] | None]:
+        when = when or utcnow()
+        self.scale(meter, result, when)
         reading = Reading.from_result(
-            meter.id, result, when or utcnow(), device=meter.ref.address,
+            meter.id, result, when, device=meter.ref.address,
             link_id=meter.link.id, source=source, quality=quality,
         )
         commit = self._watch_commit(reading) if durable else None

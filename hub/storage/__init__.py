@@ -30,7 +30,7 @@ from .queries.auth import AuditFilter, AuthStore, SessionRow, TokenRow, UserRow
 from .queries.automation import WaitRow
 from .queries.commands import CommandConflict, CommandNotFound
 from .queries.control import ControlCommand, ControlStore, HoldRow, ScheduleRow
-from .queries.devices import DeviceStore, JobItem, JobRow
+from .queries.devices import DeviceStore, JobItem, JobRow, RatioRow
 from .queries.money import (
     AppliedValues,
     AuditRow,
@@ -74,6 +74,7 @@ __all__ = [
     "JobRow",
     "MeterInfo",
     "MoneyStore",
+    "RatioRow",
     "ReadingOutcome",
     "ReadingStatus",
     "ScheduleRow",

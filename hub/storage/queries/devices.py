@@ -7,9 +7,11 @@ final move and its job item's result are written together (:meth:`DeviceStore.fi
 
 from __future__ import annotations
 
+import json
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from ...core import Context
@@ -53,6 +55,19 @@ class JobRow:
         for item in self.items:
             counts[item.state] = counts.get(item.state, 0) + 1
         return counts
+
+
+@dataclass(frozen=True, slots=True)
+class RatioRow:
+    """A CT/PT ratio change of a meter, effective from ``effective``."""
+
+    meter_id: str
+    effective: datetime
+    ct_ratio: Decimal
+    pt_ratio: Decimal
+    raw_at: dict[str, Decimal]  # the meter's own registers at the change
+    scaled_at: dict[str, Decimal]  # their scaled values at the change (the old ratio)
+    author: str | None
 
 
 class DeviceStore(ControlStore):
@@ -168,3 +183,26 @@ class DeviceStore(ControlStore):
         args.append(limit)
         ids = [row[0] for row in self.conn.execute(sql, args)]
         return [job for job_id in ids if (job := self.job(job_id)) is not None]
+
+    # --- CT/PT ratio changes --------------------------------------------------------
+
+    def add_ratio(self, *, meter_id: str, effective: datetime, ct_ratio: Decimal,
+                  pt_ratio: Decimal, raw_at: Mapping[str, Decimal],
+                  scaled_at: Mapping[str, Decimal], ts: int, context: Context) -> None:
+        """Store a ratio change (one per meter and instant)."""
+        self.conn.execute(
+            "INSERT INTO meter_ratio (meter_id, effective_ts, ct_ratio, pt_ratio, raw_at, "
+            "scaled_at, created_ts, context_id, context_user_id) VALUES (?, ?, ?, ?, ?, ?, ?, "
+            "?, ?)", (meter_id, codec.to_ms(effective), str(ct_ratio), str(pt_ratio),
+                      json.dumps({k: str(v) for k, v in raw_at.items()}),
+                      json.dumps({k: str(v) for k, v in scaled_at.items()}), ts, context.id,
+                      context.user_id))
+
+    def ratios(self) -> list[RatioRow]:
+        """Every ratio change, by meter and time."""
+        return [RatioRow(meter_id, codec.from_ms(effective), Decimal(ct), Decimal(pt),
+                         {k: Decimal(v) for k, v in json.loads(raw).items()},
+                         {k: Decimal(v) for k, v in json.loads(scaled).items()}, user)
+                for meter_id, effective, ct, pt, raw, scaled, user in self.conn.execute(
+                    "SELECT meter_id, effective_ts, ct_ratio, pt_ratio, raw_at, scaled_at, "
+                    "context_user_id FROM meter_ratio ORDER BY meter_id, effective_ts")]

@@ -50,7 +50,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "automations: runs waiting in a delay, time triggers' last firing",
               automation.upgrade_v8),
     Migration(9, "access: users, login sessions, API tokens, the access log", auth.create_v9),
-    Migration(13, "device maintenance: bulk jobs and their per-meter results",
+    Migration(13, "device maintenance: bulk jobs, per-meter results, CT/PT ratio changes",
               devices.upgrade_v13),
 )
 
