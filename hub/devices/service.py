@@ -29,6 +29,7 @@ from ..metering.model import MeterRefused, NoReply, ProtocolError
 from ..metering.tou import TouTable
 from ..util import dt as dt_util
 from ..util.ids import new_id
+from .firmware import FirmwareJobs, FirmwareRefused
 from .history import HistoryFiller
 from .ratios import RatioBook
 from .records import EventLogReader
@@ -75,6 +76,11 @@ RATIO_SCHEMA = vol.Schema({
     vol.Optional("at"): cv.string,
     vol.Optional("registers"): vol.Schema({cv.slug: cv.non_negative_decimal}),
 })
+FIRMWARE_SCHEMA = vol.Schema({
+    **_TARGETS,
+    vol.Required("updater"): cv.string,
+    vol.Required("image"): vol.Schema({cv.slug: object}),
+})
 RECENT = timedelta(minutes=2)  # a change "now": the meter's registers are read now
 
 
@@ -93,6 +99,8 @@ class DeviceService:
         self.event_logs = EventLogReader(hub, timedelta(seconds=writes.settings.events_every))
         self.ratios = RatioBook(hub)
         self.ratios.configure()
+        self.firmware = FirmwareJobs(hub, writes,
+                                     timedelta(seconds=writes.settings.firmware_poll))
         self._mismatch: set[str] = set()  # meters whose tou_mismatch alarm is raised
         writes.on_finished.append(self._write_ended)
 
@@ -125,6 +133,7 @@ class DeviceService:
         self.history.start()
         await self.event_logs.start()
         await self.writes.start()
+        await self.firmware.start()
         jobs = await self.storage.device_read(lambda s: s.jobs(states=("running",), limit=1000))
         for job in jobs:
             for item in job.items:
@@ -136,6 +145,7 @@ class DeviceService:
         """Stop the writers and the gap filler."""
         await self.history.stop()
         await self.event_logs.stop()
+        await self.firmware.stop()
         await self.writes.stop()
 
     # --- targets and values ------------------------------------------------------------
@@ -433,8 +443,19 @@ def register_services(hub: Hub, service: DeviceService) -> None:
         return {"meter_id": call.data["meter_id"], "versions": [
             v.as_json() for v in service.ratios.versions.get(call.data["meter_id"], [])]}
 
+    async def firmware(call: ServiceCall) -> dict[str, Any]:
+        """Update meters' firmware through a plugin's updater: a job, one item per meter."""
+        meter_ids, _job = service.targets("firmware", call.data)
+        try:
+            job_id = await service.firmware.create(meter_ids, call.data["updater"],
+                                                   call.data["image"], call.context)
+        except FirmwareRefused as err:
+            raise refuse("firmware", str(err)) from None
+        return await service.job(job_id)
+
     register = hub.services.register
     for name, handler, schema in (("write", write, WRITE_SCHEMA), ("job", job, JOB_SCHEMA),
+                                  ("firmware", firmware, FIRMWARE_SCHEMA),
                                   ("set_ratio", set_ratio, RATIO_SCHEMA),
                                   ("ratios", ratios, PARAMS_SCHEMA),
                                   ("read_events", read_events, CHECK_SCHEMA),

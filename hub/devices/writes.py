@@ -61,6 +61,7 @@ DEVICES_SCHEMA = cv.Strict({
     vol.Optional("fill_after", default=timedelta(hours=26)): cv.duration,
     # how often meters' event logs are read (0: only on demand, device.read_events)
     vol.Optional("events_every", default=timedelta(hours=6)): cv.duration,
+    vol.Optional("firmware_poll", default=timedelta(minutes=1)): cv.duration,
 })
 
 
@@ -74,6 +75,7 @@ class DeviceSettings:
     confirm_delay: float = 1.0
     fill_after: float = 26 * 3600.0
     events_every: float = 6 * 3600.0
+    firmware_poll: float = 60.0
 
     @classmethod
     def from_block(cls, block: Mapping[str, Any] | None) -> DeviceSettings:
@@ -82,7 +84,7 @@ class DeviceSettings:
         return cls(conf["retries"], conf["retry_delay"].total_seconds(),
                    conf["max_retry_delay"].total_seconds(),
                    conf["confirm_delay"].total_seconds(), conf["fill_after"].total_seconds(),
-                   conf["events_every"].total_seconds())
+                   conf["events_every"].total_seconds(), conf["firmware_poll"].total_seconds())
 
     def backoff(self, attempts: int) -> float:
         """Seconds before attempt ``attempts + 1``."""
@@ -225,7 +227,8 @@ class DeviceWrites:
 
     async def start(self) -> None:
         """Resume every outstanding write (``sent`` ones are read back first)."""
-        rows = await self.storage.device_read(lambda s: s.outstanding())
+        rows = [row for row in await self.storage.device_read(lambda s: s.outstanding())
+                if row.command.startswith(WRITE_PREFIX)]  # firmware rows are the jobs'
         for row in rows:
             await self._resume(row)
         self.running = True
