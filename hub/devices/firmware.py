@@ -11,7 +11,6 @@ A meter the updater does not support is a failed item with the updater's reason.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -22,11 +21,11 @@ from ..events.devices import EVENT_DEVICE_COMMAND
 from ..metering.firmware import FirmwareProgress, FirmwareUpdater
 from ..util.dt import utcnow
 from ..util.ids import new_id
+from .parts import DevicePart, cancelled
 
 if TYPE_CHECKING:
     from ..core import Hub
-    from ..metering.service import MeteringService
-    from ..storage import ControlCommand, Storage
+    from ..storage import ControlCommand
     from .writes import DeviceWrites
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,7 +37,7 @@ class FirmwareRefused(Exception):
     """A firmware job cannot be created; the message says why."""
 
 
-class FirmwareJobs:
+class FirmwareJobs(DevicePart):
     """Starts and follows firmware updates of jobs."""
 
     def __init__(self, hub: Hub, writes: DeviceWrites, poll: timedelta) -> None:
@@ -48,20 +47,6 @@ class FirmwareJobs:
         self._running: dict[str, ControlCommand] = {}
         self._task: asyncio.Task[None] | None = None
         self._updaters: dict[str, FirmwareUpdater] | None = None
-
-    @property
-    def metering(self) -> MeteringService:
-        """The metering service."""
-        from ..metering.service import MeteringService
-
-        return self.hub.component("metering", MeteringService)
-
-    @property
-    def storage(self) -> Storage:
-        """Storage."""
-        from ..storage import Storage
-
-        return self.hub.component("storage", Storage)
 
     def updaters(self) -> dict[str, FirmwareUpdater]:
         """The updaters plugins offer (``register_firmware_updaters``), by name."""
@@ -90,11 +75,8 @@ class FirmwareJobs:
 
     async def stop(self) -> None:
         """Stop following (the rows stay)."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
 
     async def create(self, meter_ids: Sequence[str], updater_name: str,
                      image: Mapping[str, Any], context: Context) -> str:

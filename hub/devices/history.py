@@ -22,11 +22,11 @@ from ..events import EVENT_READING
 from ..metering.link import LinkUnavailable
 from ..metering.model import Capability, FrozenDays, MeterRefused, NoReply, ProtocolError
 from ..metering.reading import Reading, ReadingSource
+from .parts import DevicePart
 
 if TYPE_CHECKING:
     from ..core import Hub, Unsubscribe
-    from ..metering.service import Meter, MeteringService
-    from ..storage import Storage
+    from ..metering.service import Meter
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -34,7 +34,7 @@ FROZEN_QUALITY: Final = "frozen"
 MAX_REPORT: Final = 400  # filled days remembered per meter
 
 
-class HistoryFiller:
+class HistoryFiller(DevicePart):
     """Fills gaps between a meter's readings with its daily frozen records."""
 
     def __init__(self, hub: Hub, fill_after: timedelta = timedelta(hours=26)) -> None:
@@ -45,20 +45,6 @@ class HistoryFiller:
         self._unsub: Unsubscribe | None = None
         self.filled: dict[str, list[str]] = {}  # meter -> ISO frozen times stored
         self.refused: dict[str, list[str]] = {}  # meter -> records not taken, with the reason
-
-    @property
-    def metering(self) -> MeteringService:
-        """The metering service."""
-        from ..metering.service import MeteringService
-
-        return self.hub.component("metering", MeteringService)
-
-    @property
-    def storage(self) -> Storage:
-        """Storage."""
-        from ..storage import Storage
-
-        return self.hub.component("storage", Storage)
 
     def start(self) -> None:
         """Watch readings."""

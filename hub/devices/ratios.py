@@ -22,11 +22,12 @@ from ..core import Context
 from ..metering.model import ReadResult
 from ..metering.points import POINTS, PointType
 from ..util.dt import utcnow
+from .parts import DevicePart
 
 if TYPE_CHECKING:
     from ..core import Hub
-    from ..metering.service import Meter, MeteringService
-    from ..storage import RatioRow, Storage
+    from ..metering.service import Meter
+    from ..storage import RatioRow
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -63,26 +64,12 @@ class RatioVersion:
                 "author": self.author}
 
 
-class RatioBook:
+class RatioBook(DevicePart):
     """Every meter's ratio versions; scales results before they become readings."""
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
         self.versions: dict[str, list[RatioVersion]] = {}
-
-    @property
-    def metering(self) -> MeteringService:
-        """The metering service."""
-        from ..metering.service import MeteringService
-
-        return self.hub.component("metering", MeteringService)
-
-    @property
-    def storage(self) -> Storage:
-        """Storage."""
-        from ..storage import Storage
-
-        return self.hub.component("storage", Storage)
 
     def configure(self) -> None:
         """The YAML ratios of every meter; register the scaler with metering."""

@@ -11,7 +11,6 @@ terminal cover: 防窃电) also raise ``alarm`` with the record's kind.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Iterable
 from datetime import timedelta
@@ -30,11 +29,11 @@ from ..metering.model import (
     ProtocolError,
 )
 from ..util.dt import utcnow
+from .parts import DevicePart, cancelled
 
 if TYPE_CHECKING:
     from ..core import Hub
-    from ..metering.service import Meter, MeteringService
-    from ..storage import Storage
+    from ..metering.service import Meter
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -46,7 +45,7 @@ def record_key(meter_id: str, kind: str, started: str) -> tuple[str, str, str]:
     return (meter_id, kind, started)
 
 
-class EventLogReader:
+class EventLogReader(DevicePart):
     """Reads meters' event logs (on a schedule and on demand), de-duplicated."""
 
     def __init__(self, hub: Hub, every: timedelta | None) -> None:
@@ -55,20 +54,6 @@ class EventLogReader:
         self._counts: dict[str, dict[str, int]] = {}
         self._seen: set[tuple[str, str, str]] = set()
         self._task: asyncio.Task[None] | None = None
-
-    @property
-    def metering(self) -> MeteringService:
-        """The metering service."""
-        from ..metering.service import MeteringService
-
-        return self.hub.component("metering", MeteringService)
-
-    @property
-    def storage(self) -> Storage:
-        """Storage."""
-        from ..storage import Storage
-
-        return self.hub.component("storage", Storage)
 
     async def start(self) -> None:
         """Load the records stored before; start the schedule."""
@@ -83,11 +68,8 @@ class EventLogReader:
 
     async def stop(self) -> None:
         """Stop the schedule."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await cancelled(self._task)
+        self._task = None
 
     async def _schedule(self) -> None:
         assert self.every is not None

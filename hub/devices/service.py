@@ -31,6 +31,7 @@ from ..util import dt as dt_util
 from ..util.ids import new_id
 from .firmware import FirmwareJobs, FirmwareRefused
 from .history import HistoryFiller
+from .parts import DevicePart
 from .ratios import RatioBook
 from .records import EventLogReader
 from .tou import TouRefused, differences, tariff_table
@@ -39,8 +40,7 @@ from .writes import CREDENTIAL_KEYS, DeviceWrites, PendingWrite, WriteRefused
 if TYPE_CHECKING:
     from ..billing.tariffs import TariffBook
     from ..core import Hub, ServiceCall
-    from ..metering.service import MeteringService
-    from ..storage import JobRow, Storage
+    from ..storage import JobRow
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -89,7 +89,7 @@ def refuse(service: str, *problems: str) -> ServiceValidationError:
     return ServiceValidationError(f"{DOMAIN}.{service}", list(problems))
 
 
-class DeviceService:
+class DeviceService(DevicePart):
     """Parameter writes, jobs and the TOU check (component ``devices``)."""
 
     def __init__(self, hub: Hub, writes: DeviceWrites) -> None:
@@ -103,20 +103,6 @@ class DeviceService:
                                      timedelta(seconds=writes.settings.firmware_poll))
         self._mismatch: set[str] = set()  # meters whose tou_mismatch alarm is raised
         writes.on_finished.append(self._write_ended)
-
-    @property
-    def metering(self) -> MeteringService:
-        """The metering service."""
-        from ..metering.service import MeteringService
-
-        return self.hub.component("metering", MeteringService)
-
-    @property
-    def storage(self) -> Storage:
-        """Storage."""
-        from ..storage import Storage
-
-        return self.hub.component("storage", Storage)
 
     def tariffs(self) -> TariffBook | None:
         """The tariff book, when billing is set up."""

@@ -40,11 +40,12 @@ from ..metering.model import MeterRefused, NoReply, ProtocolError, WritableParam
 from ..storage import CommandConflict, StorageError
 from ..util.dt import utcnow
 from ..util.ids import new_id
+from .parts import DevicePart
 
 if TYPE_CHECKING:
     from ..core import Hub
-    from ..metering.service import Meter, MeteringService
-    from ..storage import ControlCommand, Storage
+    from ..metering.service import Meter
+    from ..storage import ControlCommand
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -116,7 +117,7 @@ class PendingWrite:
     missing_password: bool = False
 
 
-class DeviceWrites:
+class DeviceWrites(DevicePart):
     """Queues, sends, reads back and retries parameter writes; one at a time per meter."""
 
     def __init__(self, hub: Hub, settings: DeviceSettings,
@@ -132,20 +133,6 @@ class DeviceWrites:
         self.on_finished: list[Callable[[PendingWrite, str, Any], None]] = []
 
     # --- components ------------------------------------------------------------------
-
-    @property
-    def metering(self) -> MeteringService:
-        """The metering service."""
-        from ..metering.service import MeteringService
-
-        return self.hub.component("metering", MeteringService)
-
-    @property
-    def storage(self) -> Storage:
-        """Storage (the durable command rows)."""
-        from ..storage import Storage
-
-        return self.hub.component("storage", Storage)
 
     # --- checking and submitting -----------------------------------------------------
 

@@ -175,3 +175,40 @@ def test_tou_table_json_round_trip() -> None:
                             "rest_table": 1, "rest_days": [0, 6]})
     assert TouTable.parse(table.as_json()) == table
     assert table.rate_at(date(2027, 3, 3), 22 * 60 + 5) == 2
+
+
+CONFIG_1997 = """
+site: {name: Test, time_zone: Asia/Shanghai}
+http: {port: 0, host: 127.0.0.1}
+metering: {retries: 0, timeout: 0.5, read_on_start: false}
+devices: {retries: 0, retry_delay: 0.2, confirm_delay: 0.05}
+links:
+  - {id: sim1, type: sim, speed: 0}
+meters:
+  - {id: old_e, model: ddsy1997, link: sim1, address: "202400000197"}
+  - {id: set_e, model: ddsy, link: sim1, address: "202400000297", options: {protocol: 1997}}
+"""
+
+
+async def test_1997_meters_take_their_clock_and_refuse_2007_tables(tmp_path: Path) -> None:
+    async with start_hub(tmp_path, CONFIG_1997) as hub:
+        events = command_events(hub)
+        with pytest.raises(ServiceValidationError, match="model ddsy1997 of meter old_e does "
+                                                         "not declare 'tou' writable"):
+            await hub.services.call("device", "write", {
+                "meter_id": "old_e", "param": "tou", "value": _table(3)},
+                context=USER, return_response=True)
+        clock = await hub.services.call("device", "write", {
+            "meter_id": "old_e", "param": "meter_time", "value": "now"},
+            context=USER, return_response=True)
+        assert (await ended(events, clock["command_id"])).data["state"] == "confirmed"
+        # a 2007 model set to 1997: its TOU tables are 2007 identifiers, never sent
+        refused = await hub.services.call("device", "write", {
+            "meter_id": "set_e", "param": "tou", "value": _table(3)},
+            context=USER, return_response=True)
+        event = await ended(events, refused["command_id"])
+        assert event.data["state"] == "failed"
+        assert event.data["error"] == (
+            "not sent: meter set_e speaks DL/T 645-1997: tou is written with DL/T 645-2007 "
+            "identifiers, not sent")
+        assert simulator(hub, "set_e").requests == 0  # nothing reached the meter

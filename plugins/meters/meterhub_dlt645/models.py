@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -613,6 +613,18 @@ class Dlt645Model(MeterModel):
                                                                    self.version)
         return dict(cached)
 
+    def _reader(self, transport: Transport, meter: MeterRef, options: Mapping[str, Any],
+                dialect: Dialect) -> Callable[[int], Awaitable[Any]]:
+        """Read one DI's decoded value from the meter."""
+        address = self.validate_address(meter.address)
+
+        async def read(di: int) -> Any:
+            value, _frames = await self._read_value(transport, address, di,
+                                                    options["timeout"], dialect)
+            return value
+
+        return read
+
     def _check_level(self, options: Mapping[str, Any]) -> None:
         level = options["password_level"]
         if level in ("98", "99"):
@@ -642,12 +654,7 @@ class Dlt645Model(MeterModel):
         async def write(di: int, data: Any) -> None:
             await self.write(transport, meter, di, data)
 
-        async def read(di: int) -> Any:
-            value, _frames = await self._read_value(
-                transport, self.validate_address(meter.address), di, options["timeout"],
-                dialect)
-            return value
-
+        read = self._reader(transport, meter, options, dialect)
         if name == "tou":
             zone_set, day_set = await running_sets(read)
             await write_tables(write, read, value, zone_set, day_set)
@@ -663,14 +670,8 @@ class Dlt645Model(MeterModel):
         if name == METER_TIME:
             return await self.read_clock(transport, meter)
         options = self._options(meter)
-        dialect = await self.dialect_for(transport, meter, options)
-        address = self.validate_address(meter.address)
-
-        async def read(di: int) -> Any:
-            value, _frames = await self._read_value(transport, address, di,
-                                                    options["timeout"], dialect)
-            return value
-
+        read = self._reader(transport, meter, options,
+                            await self.dialect_for(transport, meter, options))
         if name == "tou":
             return await read_tables(read, *await running_sets(read))
         if name == "tou_next":
