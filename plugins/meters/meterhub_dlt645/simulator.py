@@ -601,7 +601,7 @@ class Dlt645Simulator(SimulatedMeter):
             return digits if di >> 8 & 0xFF == 0 else values
         spec = DATA_ITEMS.get(di)
         if spec is not None and spec.writable:
-            return spec.fmt.decode(bytes(spec.size))  # a zeroed parameter
+            return spec.decode(bytes(spec.size))  # a zeroed parameter (or block)
         return None
 
     def value_bytes(self, di: int) -> bytes | None:
