@@ -9,7 +9,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from common import collect, db_rows, start_hub
+from common import collect, db_rows, start_hub, web_client
 from device_support import command_events, devices, ended, pty_config, simulator
 
 from hub.core import Context
@@ -212,3 +212,22 @@ async def test_1997_meters_take_their_clock_and_refuse_2007_tables(tmp_path: Pat
             "not sent: meter set_e speaks DL/T 645-1997: tou is written with DL/T 645-2007 "
             "identifiers, not sent")
         assert simulator(hub, "set_e").requests == 0  # nothing reached the meter
+
+
+async def test_device_write_through_the_http_api(tmp_path: Path) -> None:
+    async with start_hub(tmp_path, pty_config(tmp_path)) as hub:
+        events = command_events(hub)
+        async with web_client(hub, tmp_path) as client:
+            response = await client.post(
+                "/api/services/device/write?return_response=1",
+                json={"meter_id": "a101", "param": "alarm_amount_2", "value": "6.50"})
+            assert response.status == 200, await response.text()
+            body = await response.json()
+            refused = await client.post(
+                "/api/services/device/write?return_response=1",
+                json={"meter_id": "a101", "param": "tou", "value": _table(15)})
+            assert refused.status == 400
+            assert "at most 14 segments a day, got 15" in await refused.text()
+        command_id = body["response"]["command_id"]
+        assert (await ended(events, command_id)).data["state"] == "confirmed"
+        assert simulator(hub, "a101").params[0x04001002] == Decimal("6.50")
