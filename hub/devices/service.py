@@ -11,6 +11,7 @@ not its tariff's (and clears it when it is again).
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
@@ -31,7 +32,7 @@ from ..util import dt as dt_util
 from ..util.ids import new_id
 from .firmware import FirmwareJobs, FirmwareRefused
 from .history import HistoryFiller
-from .parts import DevicePart
+from .parts import DevicePart, cancelled
 from .ratios import RatioBook
 from .records import EventLogReader
 from .tou import TouRefused, differences, tariff_table
@@ -102,6 +103,7 @@ class DeviceService(DevicePart):
         self.firmware = FirmwareJobs(hub, writes,
                                      timedelta(seconds=writes.settings.firmware_poll))
         self._mismatch: set[str] = set()  # meters whose tou_mismatch alarm is raised
+        self._tou_task: asyncio.Task[None] | None = None
         writes.on_finished.append(self._write_ended)
 
     def tariffs(self) -> TariffBook | None:
@@ -120,6 +122,9 @@ class DeviceService(DevicePart):
         await self.event_logs.start()
         await self.writes.start()
         await self.firmware.start()
+        if self.writes.settings.tou_check_every > 0:
+            self._tou_task = self.hub.create_background_task(self._tou_checks(),
+                                                             "TOU table checks")
         jobs = await self.storage.device_read(lambda s: s.jobs(states=("running",), limit=1000))
         for job in jobs:
             for item in job.items:
@@ -132,6 +137,8 @@ class DeviceService(DevicePart):
         await self.history.stop()
         await self.event_logs.stop()
         await self.firmware.stop()
+        await cancelled(self._tou_task)
+        self._tou_task = None
         await self.writes.stop()
 
     # --- targets and values ------------------------------------------------------------
@@ -335,6 +342,23 @@ class DeviceService(DevicePart):
             self._tou_alarm(meter_id, found, context)
             results[meter_id] = {"checked": True, "matches": not found, "differences": found}
         return {"meters": results}
+
+    async def _tou_checks(self) -> None:
+        """Every ``tou_check_every``: the TOU check of each meter whose model keeps a TOU
+        table and whose tariff has a time-of-use schedule."""
+        while True:
+            await asyncio.sleep(self.writes.settings.tou_check_every)
+            meter_ids = [m.id for m in self.metering.meters.values()
+                         if "tou" in m.model.writable() and self._has_tou_tariff(m.id)]
+            if meter_ids:
+                await self.check_tou(meter_ids, Context())
+
+    def _has_tou_tariff(self, meter_id: str) -> bool:
+        try:
+            self.value_for(meter_id, {"param": "tou", "from_tariff": True})
+        except WriteRefused:
+            return False
+        return True
 
     def _tou_alarm(self, meter_id: str, found: list[str], context: Context) -> None:
         if found and meter_id not in self._mismatch:

@@ -63,6 +63,8 @@ DEVICES_SCHEMA = cv.Strict({
     # how often meters' event logs are read (0: only on demand, device.read_events)
     vol.Optional("events_every", default=timedelta(hours=6)): cv.duration,
     vol.Optional("firmware_poll", default=timedelta(minutes=1)): cv.duration,
+    # meters' TOU tables compared with their tariffs' this often (0: on demand only)
+    vol.Optional("tou_check_every", default=timedelta(days=1)): cv.duration,
 })
 
 
@@ -77,6 +79,7 @@ class DeviceSettings:
     fill_after: float = 26 * 3600.0
     events_every: float = 6 * 3600.0
     firmware_poll: float = 60.0
+    tou_check_every: float = 86400.0
 
     @classmethod
     def from_block(cls, block: Mapping[str, Any] | None) -> DeviceSettings:
@@ -85,7 +88,8 @@ class DeviceSettings:
         return cls(conf["retries"], conf["retry_delay"].total_seconds(),
                    conf["max_retry_delay"].total_seconds(),
                    conf["confirm_delay"].total_seconds(), conf["fill_after"].total_seconds(),
-                   conf["events_every"].total_seconds(), conf["firmware_poll"].total_seconds())
+                   conf["events_every"].total_seconds(), conf["firmware_poll"].total_seconds(),
+                   conf["tou_check_every"].total_seconds())
 
     def backoff(self, attempts: int) -> float:
         """Seconds before attempt ``attempts + 1``."""

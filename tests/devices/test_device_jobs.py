@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 from common import collect, db_rows, start_hub, wait_for
@@ -78,3 +79,16 @@ async def test_a_job_over_tags_reports_each_meter_and_resumes_after_a_restart(
     rows = db_rows(tmp_path / "data", "SELECT meter_id, state FROM command WHERE queue = "
                                       "'device' ORDER BY meter_id")
     assert rows == [("a101", "confirmed"), ("a102", "confirmed")]
+
+
+async def test_the_scheduled_tou_check_raises_one_alarm_per_meter(tmp_path: Path) -> None:
+    text = config(silent=False).replace("confirm_delay: 0.05}",
+                                        "confirm_delay: 0.05, tou_check_every: 0.2}")
+    async with start_hub(tmp_path, text) as hub:
+        alarms = collect(hub, "alarm")
+        await wait_for(lambda: {a.data["meter_id"] for a in alarms} >= {"a101", "a102",
+                                                                        "b201"})
+        await asyncio.sleep(0.6)  # more checks: still one alarm each
+        assert sorted(a.data["meter_id"] for a in alarms) == ["a101", "a102", "b201"]
+        assert {a.data["kind"] for a in alarms} == {"tou_mismatch"}
+        assert "day table 1 00:00 T4, 07:00 T3" in alarms[0].data["message"]
