@@ -15,6 +15,7 @@ import asyncio
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import date, datetime, time, timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
 import voluptuous as vol
@@ -76,6 +77,7 @@ RATIO_SCHEMA = vol.Schema({
     vol.Optional("pt_ratio"): ratio,
     vol.Optional("at"): cv.string,
     vol.Optional("registers"): vol.Schema({cv.slug: cv.non_negative_decimal}),
+    vol.Optional("from_meter", default=False): cv.boolean,
 })
 FIRMWARE_SCHEMA = vol.Schema({
     **_TARGETS,
@@ -297,8 +299,11 @@ class DeviceService(DevicePart):
         meter_id = data["meter_id"]
         if meter_id not in self.metering.meters:
             raise refuse("set_ratio", f"meter_id: unknown meter '{meter_id}'")
+        data = dict(data)
+        if data.get("from_meter"):
+            data.update(await self._ratios_of_meter(meter_id))
         if "ct_ratio" not in data and "pt_ratio" not in data:
-            raise refuse("set_ratio", "give ct_ratio and/or pt_ratio")
+            raise refuse("set_ratio", "give ct_ratio and/or pt_ratio (or from_meter: true)")
         at = None
         if data.get("at"):
             try:
@@ -321,6 +326,26 @@ class DeviceService(DevicePart):
             raise refuse("set_ratio", f"the meter's registers could not be read for the "
                                       f"change: {err}") from None
         return {"meter_id": meter_id, "version": version.as_json()}
+
+    async def _ratios_of_meter(self, meter_id: str) -> dict[str, Decimal]:
+        """The CT and PT ratios the meter keeps (the ones its model declares)."""
+        found: dict[str, Decimal] = {}
+        declared = self.metering.meters[meter_id].model.writable()
+        for key in ("ct_ratio", "pt_ratio"):
+            if key not in declared:
+                continue
+            try:
+                value = Decimal(await self.writes.read_back(meter_id, key))
+            except (MeterRefused, NoReply, TimeoutError, ProtocolError) as err:
+                raise refuse("set_ratio", f"from_meter: {key} not read: {err}") from None
+            if value <= 0:
+                raise refuse("set_ratio", f"from_meter: the meter keeps {key} {value}, "
+                                          f"not a ratio")
+            found[key] = value
+        if not found:
+            raise refuse("set_ratio", f"from_meter: the model of meter {meter_id} keeps no "
+                                      f"ratio")
+        return found
 
     # --- the TOU check -----------------------------------------------------------------
 

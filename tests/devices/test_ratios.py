@@ -91,3 +91,18 @@ def test_a_ratio_of_zero_in_yaml_is_named_with_its_line(tmp_path: Path) -> None:
     assert len(problems) == 1, problems
     assert "meters[0].ct_ratio" in problems[0]
     assert "expected a ratio above 0, got 0" in problems[0]
+
+
+async def test_ratios_read_from_the_meter(tmp_path: Path) -> None:
+    async with start_hub(tmp_path, CONFIG) as hub:
+        sim = hub.component("metering", MeteringService).links["sim1"].simulators["main_e"]
+        sim.params[0x04000306] = Decimal(75)  # the meter keeps CT 75 (375/5)
+        answer = await hub.services.call("device", "set_ratio", {
+            "meter_id": "main_e", "from_meter": True}, context=ENGINEER, return_response=True)
+        assert (answer["version"]["ct_ratio"], answer["version"]["pt_ratio"]) == ("75", "1")
+        sim.params[0x04000306] = Decimal(0)
+        with pytest.raises(ServiceValidationError, match="the meter keeps ct_ratio 0, not a "
+                                                         "ratio"):
+            await hub.services.call("device", "set_ratio", {
+                "meter_id": "main_e", "from_meter": True}, context=ENGINEER,
+                return_response=True)

@@ -297,6 +297,8 @@ for _di, _en, _zh, _fmt, _unit in (
     (DI_REST_WORD, "rest-day word (bit 0 Sunday .. bit 6 Saturday, 0 = rest)", "周休日特征字",
      BYTE_BITS, ""),
     (DI_REST_TABLE, "day table of rest days", "周休日采用的日时段表号", number("NN"), ""),
+    (0x04000306, "current transformer ratio", "电流互感器变比", number("XXXXXX"), ""),
+    (0x04000307, "voltage transformer ratio", "电压互感器变比", number("XXXXXX"), ""),
     (0x04000E01, "forward active power upper limit", "正向有功功率上限值", number("XX.XXXX"),
      "kW"),
     (0x04000E02, "reverse active power upper limit", "反向有功功率上限值", number("XX.XXXX"),

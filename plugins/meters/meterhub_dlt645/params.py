@@ -64,6 +64,10 @@ PLAIN: dict[str, Plain] = {
                             Capability.PREPAID),
     "overdraft_limit": Plain(0x04001003, "overdraft amount limit (透支金额限值)", "CNY",
                              Capability.PREPAID),
+    "ct_ratio": Plain(0x04000306, "current transformer ratio kept by the meter (电流互感器变比)",
+                      ""),
+    "pt_ratio": Plain(0x04000307, "voltage transformer ratio kept by the meter (电压互感器变比)",
+                      ""),
     "power_limit": Plain(0x04000E01, "load limit: forward active power upper limit "
                                      "(正向有功功率上限值)", "kW"),
     "voltage_upper": Plain(0x04000E03, "over-voltage threshold (电压上限值)", "V",

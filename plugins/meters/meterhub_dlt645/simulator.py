@@ -288,6 +288,7 @@ class Dlt645Simulator(SimulatedMeter):
             zone_table_di(1): ["010101"], day_table_di(1, 1): day,
             DI_REST_WORD: 0x7F, DI_REST_TABLE: Decimal(1),
             DI_ZONE_SWITCH: "0000000000", DI_DAY_SWITCH: "0000000000",
+            0x04000306: Decimal(1), 0x04000307: Decimal(1),  # CT / PT ratios kept
             0x04000E03: self.over_voltage.quantize(Decimal("0.1")),
             0x04000E04: self.under_voltage.quantize(Decimal("0.1")),
         }
