@@ -96,6 +96,12 @@ def register_protocols() -> list[Any]:
 
 
 @hookspec
+def register_firmware_updaters() -> list[Any]:
+    """Return firmware updaters (``hub.metering.firmware.FirmwareUpdater``: ``name``,
+    ``supports``, ``start``, ``progress``) that ``device.firmware`` jobs can use."""
+
+
+@hookspec
 def register_link_types() -> list[Any]:
     """Return link types (``name``, config schema, factory): serial buses, DTU servers...
 

@@ -42,8 +42,8 @@ _LOGGER = logging.getLogger(__name__)
 # stage starts is declared by the stages themselves (hub.startup).
 CORE_PLUGINS: tuple[str, ...] = (
     "hub.storage", "hub.auth", "hub.metering", "hub.ledger", "hub.billing.tariffs", "hub.billing",
-    "hub.billing.analysis", "hub.prepaid", "hub.prepaid.payments", "hub.automation", "hub.web",
-    "hub.portal",
+    "hub.billing.analysis", "hub.prepaid", "hub.prepaid.payments", "hub.devices", "hub.automation",
+    "hub.web", "hub.portal",
 )
 
 _T = TypeVar("_T")

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from . import billing, control, core, ledger, metering, payments, storage
+from . import billing, control, core, devices, ledger, metering, payments, storage
 from .billing import (
     BILL_ISSUED,
     BILL_OVERDUE,
@@ -130,6 +130,17 @@ from .core import (
 from .core import (
     StateObject as StateObject,
 )
+from .devices import (
+    DEVICE_COMMAND,
+    DEVICE_JOB,
+    EVENT_DEVICE_COMMAND,
+    EVENT_DEVICE_JOB,
+    EVENT_METER_EVENT,
+    METER_EVENT,
+    DeviceCommandData,
+    DeviceJobData,
+    MeterEventData,
+)
 from .ledger import (
     ACCOUNT_UPDATED,
     BALANCE_EXHAUSTED,
@@ -229,6 +240,8 @@ __all__ = [
     "CONTROL_CHECK",
     "CORE_EVENTS",
     "CORE_SOURCE",
+    "DEVICE_COMMAND",
+    "DEVICE_JOB",
     "DTU_OFFLINE",
     "DTU_ONLINE",
     "EVENT_ACCOUNT_UPDATED",
@@ -254,6 +267,8 @@ __all__ = [
     "EVENT_COMMAND_SUPERSEDED",
     "EVENT_CONSUMPTION",
     "EVENT_CONTROL_CHECK",
+    "EVENT_DEVICE_COMMAND",
+    "EVENT_DEVICE_JOB",
     "EVENT_DTU_OFFLINE",
     "EVENT_DTU_ONLINE",
     "EVENT_HOLD_RELEASED",
@@ -263,6 +278,7 @@ __all__ = [
     "EVENT_HUB_STARTED",
     "EVENT_HUB_STOP",
     "EVENT_LINK_ALARM",
+    "EVENT_METER_EVENT",
     "EVENT_METER_OFFLINE",
     "EVENT_METER_ONLINE",
     "EVENT_PAYMENT_MISMATCH",
@@ -290,6 +306,7 @@ __all__ = [
     "HUB_STARTED",
     "HUB_STOP",
     "LINK_ALARM",
+    "METER_EVENT",
     "METER_OFFLINE",
     "METER_ONLINE",
     "PAYMENT_MISMATCH",
@@ -331,6 +348,8 @@ __all__ = [
     "ConsumptionData",
     "ConsumptionInterval",
     "ControlCheckData",
+    "DeviceCommandData",
+    "DeviceJobData",
     "DtuOfflineData",
     "DtuOnlineData",
     "EventCatalog",
@@ -338,6 +357,7 @@ __all__ = [
     "HoldReleasedData",
     "HoldSetData",
     "LinkAlarmData",
+    "MeterEventData",
     "MeterOfflineData",
     "MeterOnlineData",
     "NoData",
@@ -373,4 +393,5 @@ CORE_EVENTS: Final[tuple[EventType, ...]] = (
     *billing.EVENT_TYPES,
     *control.EVENT_TYPES,
     *payments.EVENT_TYPES,
+    *devices.EVENT_TYPES,
 )

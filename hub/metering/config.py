@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
@@ -73,6 +74,21 @@ def _plan(value: Any) -> dict[str, Any]:
 
 READING_SCHEMA = cv.ListOf(_plan, unique="id")
 
+def ratio(value: Any) -> Decimal:
+    """A CT or PT ratio: a number above 0, or primary/secondary like ``200/5`` (= 40)."""
+    text = str(value).strip() if isinstance(value, str | int | Decimal) and not isinstance(
+        value, bool) else ""
+    primary, sep, secondary = text.partition("/")
+    try:
+        number = (Decimal(primary) / Decimal(secondary)) if sep else Decimal(text)
+    except (ArithmeticError, ValueError):
+        raise vol.Invalid(f"expected a ratio like 40 or 200/5, got {cv.show_value(value)}"
+                          ) from None
+    if not number.is_finite() or number <= 0:
+        raise vol.Invalid(f"expected a ratio above 0, got {cv.show_value(value)}")
+    return number
+
+
 METER_BASE = cv.Strict({
     vol.Required("id"): cv.identifier,
     vol.Optional("name"): cv.string,
@@ -88,6 +104,8 @@ METER_BASE = cv.Strict({
     vol.Optional("share_group"): cv.identifier,
     vol.Optional("alarms", default={}): dict,
     vol.Optional("enabled", default=True): cv.boolean,
+    vol.Optional("ct_ratio"): ratio,  # current transformer (互感器) ratio: registers scaled
+    vol.Optional("pt_ratio"): ratio,  # voltage transformer ratio
 })
 
 

@@ -30,6 +30,7 @@ from .queries.auth import AuditFilter, AuthStore, SessionRow, TokenRow, UserRow
 from .queries.automation import WaitRow
 from .queries.commands import CommandConflict, CommandNotFound
 from .queries.control import ControlCommand, ControlStore, HoldRow, ScheduleRow
+from .queries.devices import DeviceStore, JobItem, JobRow, RatioRow
 from .queries.money import (
     AppliedValues,
     AuditRow,
@@ -68,15 +69,19 @@ __all__ = [
     "ConsumptionRow",
     "ControlCommand",
     "ControlStore",
+    "DeviceStore",
     "EntryRow",
     "ExportRequest",
     "HoldRow",
+    "JobItem",
+    "JobRow",
     "LinkRow",
     "MeterInfo",
     "MoneyStore",
     "OrderRow",
     "PaymentStore",
     "PortalStore",
+    "RatioRow",
     "ReadingOutcome",
     "ReadingStatus",
     "RefundRow",

@@ -42,6 +42,7 @@ from .model import (
 from .queries import commands, history
 from .queries.auth import AuthStore
 from .queries.control import ControlStore
+from .queries.devices import DeviceStore
 from .queries.money import MoneyStore
 from .queries.overrides import read_overrides, write_override
 from .queries.payments import PaymentStore
@@ -590,6 +591,15 @@ class Storage:
     async def control_read(self, work: Callable[[ControlStore], _T]) -> _T:
         """Run ``work(store)`` on a reader connection (committed data only)."""
         return await self._read(lambda conn: work(ControlStore(conn)))
+
+    async def device_write(self, work: Callable[[DeviceStore], _T]) -> _T:
+        """Run ``work(store)`` (device commands and jobs) in one durable transaction."""
+        async with self.transaction(durable=True) as tx:
+            return await tx.run(lambda conn: work(DeviceStore(conn)))
+
+    async def device_read(self, work: Callable[[DeviceStore], _T]) -> _T:
+        """Run ``work(store)`` on a reader connection (committed data only)."""
+        return await self._read(lambda conn: work(DeviceStore(conn)))
 
     # --- automations: waiting runs, time triggers' last firing ----------------------
 

@@ -145,7 +145,7 @@ def test_no_import_cycle_between_hub_packages() -> None:
 # it (or its own). The faces (web, CLI, its client, bootstrap) are on top; a package's own
 # CLI and API modules may use their toolkit (hub.bootstrap, hub.client, hub.web.routes).
 LAYERS = ["hub (core)", "hub.metering", "hub.storage", "hub.auth", "hub.ledger", "hub.billing",
-          "hub.prepaid", "hub.automation"]
+          "hub.prepaid", "hub.devices", "hub.automation"]
 TOP = {"hub.web", "hub.portal", *FACES}  # the faces: the tenant portal beside the dashboard
 
 

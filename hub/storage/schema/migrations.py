@@ -20,6 +20,7 @@ from . import (
     automation,
     compact,
     control,
+    devices,
     guards,
     history,
     money,
@@ -64,6 +65,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(11, "payments: orders, refunds, notifications, reconciliations",
               payments.create_v11),
     Migration(12, "tenant portal: link tokens (hashed), announcements", portal.create_v12),
+    Migration(13, "device maintenance: bulk jobs, per-meter results, CT/PT ratio changes",
+              devices.upgrade_v13),
 )
 
 
