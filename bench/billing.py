@@ -447,6 +447,7 @@ async def bench(folder: Path, reads_per_day: int, every_days: int, parent: Bench
     prepared = prepare(path, data_dir=folder / "data")
     assert not prepared.problems, prepared.problems[:5]
     hub = create_hub(prepared)
+    prepared.forget_positions()  # as ``meterhub run`` does
     read = time.perf_counter()
     await hub.start()
     up = time.perf_counter()
@@ -464,6 +465,7 @@ async def bench(folder: Path, reads_per_day: int, every_days: int, parent: Bench
         for index, amount in enumerate(recharges[n])])
     del recharges
     assert not [result for result in results if isinstance(result, Exception)], results[:3]
+    del results  # the bench's, not the hub's
     await hub.block_till_done(timeout=600)
     await storage.flush()
     errors: list[object] = []

@@ -36,6 +36,11 @@ class Prepared:
         if self.problems:
             raise ConfigError(self.problems)
 
+    def forget_positions(self) -> None:
+        """Let the loaded YAML go: its positions only place problems, and a hub that starts
+        has none (with 10,000 meters, 40,000 mappings and their position tables)."""
+        self.raw = None
+
     def report_problems(self) -> bool:
         """Print every problem to stderr under a count line; True if there were any."""
         count = len(self.problems)
