@@ -479,16 +479,19 @@ async def bench(folder: Path, reads_per_day: int, every_days: int, parent: Bench
 
     hold = ChargeHold(hub, charger, parent)
     begun = time.perf_counter()
+    cpu = time.process_time()
     times = read_times(reads_per_day, every_days)
     fired = await feed_month(hub, storage, ledger, parent, clock, times)
     await storage.flush()
     await hub.block_till_done(timeout=600)
     ingested = time.perf_counter() - begun
+    cpu = time.process_time() - cpu
     stats = storage.stats()
     assert stats["rejected"] == 0 and stats["dropped"] == 0, stats
     say(f"ingest: {fired} readings ({len(times)} plan runs: {reads_per_day} a day every "
         f"{every_days} day(s) + the period's end) stored in "
-        f"{ingested:.1f} s ({fired / ingested:.0f} readings/s, {stats['commits']} commits), "
+        f"{ingested:.1f} s ({fired / ingested:.0f} readings/s, {stats['commits']} commits, "
+        f"cpu {cpu:.2f} s), "
         f"charging held: {hold.held} readings with consumption")
 
     clock.now = MONTH_END + timedelta(minutes=5)
