@@ -200,6 +200,8 @@ def check_references(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
     links = {link["id"]: link for link in config.get("links") or []}
     meters = config.get("meters") or []
     meter_ids = {meter["id"]: meter for meter in meters}
+    # the schema of the link options a link type allows, compiled once per type
+    options_schemas: dict[int, cv.Strict] = {}
     for index, meter in enumerate(meters):
         link = links.get(meter["link"])
         if link is None:
@@ -208,9 +210,12 @@ def check_references(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
                              f"unknown link '{meter['link']}' (links: {known})"))
         else:
             link_type = getattr(link, "link_type", None)
-            keys = dict(getattr(link_type, "meter_keys", {}) or {})
+            schema = options_schemas.get(id(link_type))
+            if schema is None:
+                schema = options_schemas[id(link_type)] = cv.Strict(
+                    dict(getattr(link_type, "meter_keys", {}) or {}))
             try:
-                cv.Strict(keys)(meter["link_options"])
+                schema(meter["link_options"])
             except vol.Invalid as err:
                 for single in cv.flatten_invalid(err):
                     path, message = cv.describe_invalid(single, meter["link_options"])
