@@ -40,6 +40,7 @@ from .queries.money import (
     MoneyStore,
     audit_file,
 )
+from .queries.notify import NotifyStore, OutboxRow
 from .settings import STORAGE_SCHEMA, StorageSettings
 from .storage import Storage
 from .tools.backup import BackupInfo
@@ -70,6 +71,8 @@ __all__ = [
     "HoldRow",
     "MeterInfo",
     "MoneyStore",
+    "NotifyStore",
+    "OutboxRow",
     "ReadingOutcome",
     "ReadingStatus",
     "ScheduleRow",

@@ -43,6 +43,7 @@ from .queries import commands, history
 from .queries.auth import AuthStore
 from .queries.control import ControlStore
 from .queries.money import MoneyStore
+from .queries.notify import NotifyStore
 from .queries.overrides import read_overrides, write_override
 from .schema.migrations import MIGRATIONS, Migration
 from .settings import StorageSettings
@@ -599,6 +600,17 @@ class Storage:
     async def automation_read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``work(conn)`` on a reader connection (committed data only)."""
         return await self._read(work)
+
+    # --- notifications: the outbox ----------------------------------------------------
+
+    async def notify_write(self, work: Callable[[NotifyStore], _T]) -> _T:
+        """Run ``work(store)`` in one durable write transaction (acknowledged once on disk)."""
+        async with self.transaction(durable=True) as tx:
+            return await tx.run(lambda conn: work(NotifyStore(conn)))
+
+    async def notify_read(self, work: Callable[[NotifyStore], _T]) -> _T:
+        """Run ``work(store)`` on a reader connection (committed data only)."""
+        return await self._read(lambda conn: work(NotifyStore(conn)))
 
     # --- access: users, sessions, tokens --------------------------------------------
 

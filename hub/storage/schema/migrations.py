@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import StorageError
-from . import auth, automation, compact, control, guards, history, money, overrides
+from . import auth, automation, compact, control, guards, history, money, notify, overrides
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,6 +50,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "automations: runs waiting in a delay, time triggers' last firing",
               automation.upgrade_v8),
     Migration(9, "access: users, login sessions, API tokens, the access log", auth.create_v9),
+    Migration(14, "notifications: the outbox, each message written before it is sent",
+              notify.upgrade_v14),
 )
 
 

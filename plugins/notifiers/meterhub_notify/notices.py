@@ -42,7 +42,7 @@ class Notices:
         self.config = config
         self.language: str = config.get("language") or hub.config.language
         self.clock: Callable[[], float] = time.monotonic
-        self._last: dict[tuple[str, ...], float] = {}
+        self._last: dict[str, float] = {}  # notice key -> when it went out (self.clock)
 
     def attach(self) -> list[Callable[[], None]]:
         """Subscribe to the events of every enabled notice; return the unsubscribers."""
@@ -69,7 +69,8 @@ class Notices:
         options: Mapping[str, Any] = self.config.get(kind) or {}
         account_id = data.get("account_id") or self.dispatcher.account_of_meter(
             data.get("meter_id"))
-        key = (kind, str(account_id or ""), *(str(data.get(name)) for name in spec.variant))
+        key = "|".join((kind, str(account_id or ""),
+                        *(str(data.get(name)) for name in spec.variant)))
         if self._duplicate(key, dedupe_of(self.config, kind).total_seconds()):
             _LOGGER.debug("Notice %s for %s already sent within its dedupe window", kind,
                           account_id)
@@ -79,11 +80,11 @@ class Notices:
             return
         message = self.render(kind, data, account_id)
         if options.get("tenant", spec.tenant) and account_id:
-            self.dispatcher.to_tenant(str(account_id), message, context)
+            self.dispatcher.to_tenant(str(account_id), message, context, key)
         names = options.get("notify")
         for name in names if names is not None else ([LANDLORD] if spec.landlord else []):
             if name in self.dispatcher.outboxes:
-                self.dispatcher.to_notifier(name, message, context)
+                self.dispatcher.to_notifier(name, message, context, key)
             elif names is not None:
                 _LOGGER.warning("Notice %s: notifier %s is not loaded", kind, name)
 
@@ -114,7 +115,20 @@ class Notices:
         safe = {name: value for name, value in values.items() if name not in ("key", "language")}
         return self.hub.i18n(key, self.language, **safe)
 
-    def _duplicate(self, key: tuple[str, ...], window: float) -> bool:
+    async def restore(self) -> None:
+        """Remember the notices written within their dedupe windows before a restart."""
+        longest = max(dedupe_of(self.config, spec.kind).total_seconds() for spec in CATALOG)
+        if longest <= 0:
+            return
+        wall = time.time()
+        since = int((wall - longest) * 1000)
+        found = await self.dispatcher.journal.read(
+            lambda store: store.noticed_since(since)) or {}
+        now = self.clock()
+        for key, ts in sorted(found.items(), key=lambda item: item[1]):
+            self._last.setdefault(key, now - (wall - ts / 1000))
+
+    def _duplicate(self, key: str, window: float) -> bool:
         now = self.clock()
         last = self._last.get(key)
         if last is not None and now - last < window:
