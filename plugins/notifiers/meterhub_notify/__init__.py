@@ -22,6 +22,7 @@ from .config import check, config_schemas
 from .const import CONF_NOTICES, CONF_NOTIFY
 from .dispatch import Dispatcher
 from .events import EVENT_TYPES
+from .file_type import FileType
 from .journal import Journal
 from .notices import Notices
 from .notifier import DeliveryError, Message, NotifierType, Target
@@ -58,8 +59,9 @@ def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
 
 @hookimpl
 def register_notifier_types() -> list[Any]:
-    """``apprise``, ``aliyun_sms``, ``tencent_sms`` and ``wechat_template``."""
-    return [AppriseType(), AliyunSmsType(), TencentSmsType(), WechatTemplateType()]
+    """``apprise``, ``aliyun_sms``, ``tencent_sms``, ``wechat_template`` and ``file``."""
+    return [AppriseType(), AliyunSmsType(), TencentSmsType(), WechatTemplateType(),
+            FileType()]
 
 
 @hookimpl

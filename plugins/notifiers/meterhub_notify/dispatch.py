@@ -75,7 +75,9 @@ class Dispatcher:
                 _LOGGER.error("Notifier %s: type %s is not loaded: left out", name,
                               entry.get("type"))
                 continue
-            self.targets[name] = kind.targets(name, entry)
+            # the data folder, for types that write files (``file``)
+            self.targets[name] = kind.targets(name, {**entry,
+                                                     "data_dir": str(hub.config.data_dir)})
             self.outboxes[name] = Outbox(hub, name, DeliverySettings.from_config(entry),
                                          journal, merge)
             if entry.get("to_account"):
