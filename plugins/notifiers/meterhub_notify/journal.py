@@ -9,12 +9,11 @@ acknowledged (its future resolved) only once its transaction is on disk.
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
-from collections.abc import Callable, Mapping
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
+
+from hub.util.jsonutil import typed_dumps, typed_loads
 
 from .notifier import Message
 
@@ -28,55 +27,19 @@ Op = Callable[["NotifyStore"], Any]
 
 # --- messages as JSON: exact types kept (money stays Decimal, times stay aware) ------------
 
-_TAGS: dict[str, Callable[[str], Any]] = {
-    "decimal": Decimal, "datetime": datetime.fromisoformat, "date": date.fromisoformat,
-    "time": time.fromisoformat, "seconds": lambda text: timedelta(seconds=float(text)),
-}
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return {"$": "decimal", "v": str(value)}
-    if isinstance(value, datetime):
-        return {"$": "datetime", "v": value.isoformat()}
-    if isinstance(value, date):
-        return {"$": "date", "v": value.isoformat()}
-    if isinstance(value, time):
-        return {"$": "time", "v": value.isoformat()}
-    if isinstance(value, timedelta):
-        return {"$": "seconds", "v": repr(value.total_seconds())}
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_plain(item) for item in value]
-    if value is None or isinstance(value, str | int | float | bool):
-        return value
-    return str(value)  # anything else as it prints (an enum, an id object)
-
-
-def _typed(value: Any) -> Any:
-    if isinstance(value, dict):
-        tag = value.get("$")
-        if isinstance(tag, str) and tag in _TAGS and set(value) == {"$", "v"}:
-            return _TAGS[tag](value["v"])
-        return {key: _typed(item) for key, item in value.items()}
-    if isinstance(value, list):
-        return [_typed(item) for item in value]
-    return value
-
 
 def encode(message: Message) -> str:
     """A message as JSON (its contacts left out: they are read from the account when sent)."""
-    return json.dumps(_plain({
+    return typed_dumps({
         "message": message.message, "title": message.title, "notice": message.notice,
         "account_id": message.account_id, "data": message.data, "values": message.values,
         "merged": message.merged,
-    }), ensure_ascii=False, separators=(",", ":"))
+    })
 
 
 def decode(text: str, message_id: str) -> Message:
     """The message written by :func:`encode`."""
-    raw = _typed(json.loads(text))
+    raw = typed_loads(text)
     return Message(str(raw["message"]), str(raw.get("title") or ""), notice=raw.get("notice"),
                    account_id=raw.get("account_id"), data=raw.get("data") or {},
                    values=raw.get("values") or {}, id=message_id,

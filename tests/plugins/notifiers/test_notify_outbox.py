@@ -11,7 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 from common import collect, db_rows, kill_child_at, start_hub, wait_for, write_hub_yaml
-from notify_support import config, receiver
+from notify_support import Received, Receiver, config, receiver
 
 from hub.core import Event, Hub
 
@@ -83,19 +83,28 @@ async def test_messages_acknowledged_before_a_sigkill_are_delivered_after_the_re
         assert len(rx.received) == before
 
 
+def storm_site(rx: Receiver, limit: str) -> str:
+    """A landlord notifier with the storm guard ``limit``; every notice goes out (no dedupe)."""
+    return config(f"""
+        notify:
+          landlord: {{urls: "{rx.url()}", storm: {limit}}}
+        notices: {{dedupe: 0}}
+        """)
+
+
+def offline(hub: Hub, count: int) -> None:
+    """``count`` meters go offline at once (a DTU dropped with them behind it)."""
+    for index in range(count):
+        hub.bus.fire("meter_offline", {"meter_id": f"m{index:03d}", "error": "timeout",
+                                       "misses": 3})
+
+
 async def test_a_storm_sends_the_first_few_and_one_summary_counting_the_rest(
         tmp_path: Path) -> None:
     async with receiver() as rx:
-        text = config(f"""
-            notify:
-              landlord: {{urls: "{rx.url()}", storm: {{max: 3, per: 2s}}}}
-            notices: {{dedupe: 0}}
-            """)
-        async with start_hub(tmp_path, text) as hub:
+        async with start_hub(tmp_path, storm_site(rx, "{max: 3, per: 2s}")) as hub:
             events = collect(hub, "notify_sent", "notify_skipped")
-            for index in range(300):  # a DTU dropped: 300 meters behind it go offline
-                hub.bus.fire("meter_offline", {"meter_id": f"m{index:03d}",
-                                               "error": "timeout", "misses": 3})
+            offline(hub, 300)
             await wait_for(lambda: len(rx.received) == 4, timeout=STEP)
             await asyncio.sleep(QUIET)
             assert len(rx.received) == 4
@@ -116,15 +125,9 @@ async def test_a_storm_sends_the_first_few_and_one_summary_counting_the_rest(
 async def test_held_messages_survive_a_restart_and_still_go_out_as_one_summary(
         tmp_path: Path) -> None:
     async with receiver() as rx:
-        text = config(f"""
-            notify:
-              landlord: {{urls: "{rx.url()}", storm: {{max: 2, per: 3s}}}}
-            notices: {{dedupe: 0}}
-            """)
+        text = storm_site(rx, "{max: 2, per: 3s}")
         async with start_hub(tmp_path, text) as hub:
-            for index in range(50):
-                hub.bus.fire("meter_offline", {"meter_id": f"m{index:03d}",
-                                               "error": "timeout", "misses": 3})
+            offline(hub, 50)
             await wait_for(lambda: len(rx.received) == 2, timeout=STEP)
         assert states(tmp_path / "data") == {"sent": 2, "queued": 48}
         async with start_hub(tmp_path, text) as hub:
@@ -136,42 +139,39 @@ async def test_held_messages_survive_a_restart_and_still_go_out_as_one_summary(
         assert states(tmp_path / "data") == {"sent": 3, "merged": 48}
 
 
-async def test_a_rate_limit_delays_the_excess_each_sent_on_its_own(tmp_path: Path) -> None:
+async def five_under_a_rate_limit(tmp_path: Path, excess: str, prefix: str,
+                                  expected: int) -> list[Received]:
+    """Five calls of ``notify.sms`` limited to 2 a second; what the receiver got."""
     async with receiver() as rx:
         text = config(f"""
             notify:
               sms: {{urls: "{rx.url()}", storm: false,
-                     rate_limit: {{max: 2, per: 1s, excess: delay}}}}
-            """)
-        async with start_hub(tmp_path, text) as hub:
-            for index in range(5):
-                await hub.services.call("notify", "sms", {"message": f"d{index}"})
-            await wait_for(lambda: len(rx.received) == 5, timeout=STEP)
-        assert texts(rx) == [f"d{index}" for index in range(5)]
-        start = rx.received[0].at
-        gaps = [received.at - start for received in rx.received]
-        assert gaps[1] < 0.8
-        assert gaps[2] >= 0.9 and gaps[3] >= 0.9
-        assert gaps[4] >= 1.9
-
-
-async def test_a_merging_rate_limit_sends_the_excess_as_one_summary(tmp_path: Path) -> None:
-    async with receiver() as rx:
-        text = config(f"""
-            notify:
-              sms: {{urls: "{rx.url()}", storm: false,
-                     rate_limit: {{max: 2, per: 1s, excess: merge}}}}
+                     rate_limit: {{max: 2, per: 1s, excess: {excess}}}}}
             """, language="en")
         async with start_hub(tmp_path, text) as hub:
             for index in range(5):
-                await hub.services.call("notify", "sms", {"message": f"x{index}"})
-            await wait_for(lambda: len(rx.received) == 3, timeout=STEP)
+                await hub.services.call("notify", "sms", {"message": f"{prefix}{index}"})
+            await wait_for(lambda: len(rx.received) == expected, timeout=STEP)
             await asyncio.sleep(QUIET)
-        assert texts(rx)[:2] == ["x0", "x1"]
-        assert len(rx.received) == 3
-        summary = texts(rx)[2]
-        assert summary.startswith("3 messages in a short time")
-        assert "- x2\n- x3\n- x4" in summary
+        return list(rx.received)
+
+
+async def test_a_rate_limit_delays_the_excess_each_sent_on_its_own(tmp_path: Path) -> None:
+    received = await five_under_a_rate_limit(tmp_path, "delay", "d", 5)
+    assert [r.body["message"] for r in received] == [f"d{index}" for index in range(5)]
+    gaps = [r.at - received[0].at for r in received]
+    assert gaps[1] < 0.8
+    assert gaps[2] >= 0.9 and gaps[3] >= 0.9
+    assert gaps[4] >= 1.9
+
+
+async def test_a_merging_rate_limit_sends_the_excess_as_one_summary(tmp_path: Path) -> None:
+    received = await five_under_a_rate_limit(tmp_path, "merge", "x", 3)
+    texts = [r.body["message"] for r in received]
+    assert len(texts) == 3
+    assert texts[:2] == ["x0", "x1"]
+    assert texts[2].startswith("3 messages in a short time")
+    assert "- x2\n- x3\n- x4" in texts[2]
 
 
 async def test_a_message_whose_notifier_is_gone_after_a_restart_fails_with_the_reason(
