@@ -12,6 +12,7 @@ import asyncio
 import json
 import re
 from collections import Counter
+from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -21,6 +22,7 @@ from common import start_hub, wait_for
 from notify_support import config, problems_of, receiver
 from provider_servers import Aliyun, serving
 
+from hub.core import Event, Hub
 from hub.util.dt import as_local, utcnow
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -31,7 +33,8 @@ QUIET = 3.0
 
 KEY_ID = "LTAI5tSeedKeyId"
 KEY_SECRET = "SeedSecret0123456789abcdef"
-PHONES = {"r_full": "13800000001", "r_low": "13800000002", "r_zero": "13800000003"}
+PHONES = {"r_full": "13800000001", "r_low": "13800000002", "r_zero": "13800000003",
+          "r_never": "13800000004", "r_held": "13800000005"}
 
 
 def demo_notices() -> str:
@@ -42,19 +45,22 @@ def demo_notices() -> str:
     return found.group(0)
 
 
-def site(rx_url: str, sms: Aliyun) -> str:
-    """Three tenants (two in building A, one in B) and a shared laundry meter."""
+TENANTS = (("r_full", "100.00", "A"), ("r_low", "8.00", "A"), ("r_zero", "0", "B"))
+
+
+def site(rx_url: str, sms: Aliyun, tenants: tuple[tuple[str, str, str], ...] = TENANTS,
+         policies: dict[str, str] | None = None) -> str:
+    """Tenants (by default two in building A, one in B) and a shared laundry meter."""
     meters = [f'  - {{id: {account[2:]}_e, model: ddsy, link: sim1, address: "2024000000{n:02d}", '
               f'account: {account}, tariff: power, tags: {{building: {building}}}}}'
-              for n, (account, building) in enumerate(
-                  (("r_full", "A"), ("r_low", "A"), ("r_zero", "B")), 1)]
+              for n, (account, _, building) in enumerate(tenants, 1)]
     meters.append('  - {id: laundry, model: ddsy, link: sim1, address: "202400000099", '
                   'tags: {use: laundry}}')
     accounts = [f'  - {{id: {account}, name: {account}, opening_balance: {opening}, '
                 f'move_in: 2026-03-01, low_balance: [20, 5], tags: {{building: {building}}}, '
-                f'contacts: {{phone: "{PHONES[account]}"}}}}'
-                for account, opening, building in (
-                    ("r_full", "100.00", "A"), ("r_low", "8.00", "A"), ("r_zero", "0", "B"))]
+                f'contacts: {{phone: "{PHONES[account]}"}}'
+                f'{(policies or {}).get(account, "")}}}'
+                for account, opening, building in tenants]
     return config(
         "links:\n  - {id: sim1, type: sim}\n",
         "control: {confirm_delay: 0.2, recheck_delay: 0.5, retry_delay: 1}\n",
@@ -194,3 +200,46 @@ def test_a_seed_rule_and_the_notice_it_replaces_are_refused_together(tmp_path: P
             "and tenant of balance_low") in found[0]
     assert "automations.yaml:" in found[0]
     assert problems_of(tmp_path, text.replace("balance_low: {notify: [sms]}", shipped)) == []
+
+
+async def test_the_nightly_trip_leaves_never_and_held_accounts_alone_and_the_laundry_keeps_hours(
+        tmp_path: Path) -> None:
+    tenants = (*TENANTS, ("r_never", "0", "B"), ("r_held", "0", "B"))
+    policies = {"r_never": ", trip_policy: {mode: never}"}
+    calls: list[Event] = []
+    async with receiver() as rx, serving(Aliyun({KEY_ID: KEY_SECRET})) as sms:
+        text = site(rx.url(), sms, tenants, policies)
+        async with start_hub(tmp_path, text, before_start=lambda hub: hub.bus.listen(
+                "call_service", calls.append)) as hub:
+            await wait_for(lambda: sent_to(sms, "r_zero") and sent_to(sms, "r_held"),
+                           timeout=STEP)
+            # the laundry was switched for the hour the hub started in, by the schedule
+            hour = as_local(utcnow()).hour
+            laundry = [(e.data["service"], e.data["service_data"].get("meter_id"))
+                       for e in calls if e.data["domain"] == "meter"]
+            assert laundry == [("close" if 7 <= hour < 23 else "trip", "laundry")]
+            await hub.services.call("account", "hold", {
+                "account_id": "r_held", "kind": "keep_on", "reason": "住院，暂缓停电",
+                "until": (utcnow() + timedelta(days=2)).isoformat()})
+            calls.clear()
+            answer = await hub.services.call(
+                "automation", "trigger", {"automation_id": "nightly_arrears_trip"},
+                return_response=True)
+            assert answer is not None
+            async with asyncio.timeout(STEP):
+                while not await automation_done(hub, answer["run_id"]):
+                    await asyncio.sleep(0.05)
+            tripped = {e.data["service_data"].get("account_id") for e in calls
+                       if (e.data["domain"], e.data["service"]) == ("meter", "trip")}
+            assert tripped == {"r_zero"}  # in arrears; not r_never (never), r_held (hold)
+            await asyncio.sleep(QUIET)
+        # r_zero was off already: a trip that changed nothing tells nobody anything
+        assert len(sent_to(sms, "r_zero")) == 1
+
+
+async def automation_done(hub: Hub, run_id: str) -> bool:
+    """Whether the run ``run_id`` of nightly_arrears_trip has finished."""
+    traces = await hub.services.call("automation", "traces", {
+        "automation_id": "nightly_arrears_trip", "run_id": run_id}, return_response=True)
+    runs = (traces or {}).get("traces") or []
+    return bool(runs) and runs[0].get("outcome") == "finished"
