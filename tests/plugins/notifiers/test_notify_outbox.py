@@ -219,3 +219,20 @@ async def test_a_notice_sent_before_a_restart_is_still_a_duplicate_after_it(
             await asyncio.sleep(0.5)
         assert skipped[0].data["reason"] == "duplicate"
         assert len(rx.received) == 1
+
+
+async def test_a_message_not_delivered_in_time_expires_with_the_reason(tmp_path: Path) -> None:
+    async with receiver(hang=True) as rx:
+        text = config(f"""
+            notify:
+              ops: {{urls: "{rx.url()}", timeout: 0.5, retries: 5, retry_delay: 1,
+                     expire: 1s, storm: false}}
+            """)
+        async with start_hub(tmp_path, text) as hub:
+            failed = collect(hub, "notify_failed")
+            await hub.services.call("notify", "ops", {"message": "too late"})
+            await wait_for(lambda: failed, timeout=STEP)
+        assert [e.data["reason"] for e in failed] == ["expired"]
+        assert failed[0].data["attempts"] == 1  # the retry found it too old
+        assert len(rx.received) == 1
+        assert states(tmp_path / "data") == {"failed": 1}
