@@ -15,16 +15,15 @@ such; events and states come back as plain mappings (``trigger.event.data``,
 
 from __future__ import annotations
 
-import json
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date, datetime, time, timedelta
-from decimal import Decimal
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context, Event, State
 from ..storage import Storage, WaitRow, automation_queries, from_ms, to_ms
+from ..util.jsonutil import typed_dumps, typed_loads
 
 if TYPE_CHECKING:
     from ..core import Hub
@@ -43,59 +42,26 @@ class Resume:
     until: datetime | None
 
 
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return {"$decimal": str(value)}
-    if isinstance(value, datetime):
-        return {"$datetime": value.isoformat()}
-    if isinstance(value, date):
-        return {"$date": value.isoformat()}
-    if isinstance(value, time):
-        return {"$time": value.isoformat()}
-    if isinstance(value, timedelta):
-        return {"$seconds": value.total_seconds()}
+def _own(value: Any) -> Mapping[str, Any] | None:
+    """Events and states as the mappings a resumed run reads (``trigger.event.data``...)."""
     if isinstance(value, Event):
-        return {"event_type": value.event_type, "data": _plain(dict(value.data)),
-                "context": value.context.id, "time_fired": _plain(value.time_fired)}
+        return {"event_type": value.event_type, "data": dict(value.data),
+                "context": value.context.id, "time_fired": value.time_fired}
     if isinstance(value, State):
-        return {"entity_id": value.entity_id, "state": _plain(value.state),
-                "attributes": _plain(dict(value.attributes)),
-                "last_changed": _plain(value.last_changed),
-                "last_updated": _plain(value.last_updated)}
-    if isinstance(value, Mapping):
-        return {str(key): _plain(item) for key, item in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [_plain(item) for item in value]
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    return str(value)
-
-
-_TAGS: dict[str, Callable[[Any], Any]] = {
-    "$decimal": Decimal,
-    "$datetime": datetime.fromisoformat,
-    "$date": date.fromisoformat,
-    "$time": time.fromisoformat,
-    "$seconds": lambda seconds: timedelta(seconds=seconds),
-}
-
-
-def _typed(value: dict[str, Any]) -> Any:
-    if len(value) == 1:
-        key, raw = next(iter(value.items()))
-        if key in _TAGS:
-            return _TAGS[key](raw)
-    return value
+        return {"entity_id": value.entity_id, "state": value.state,
+                "attributes": dict(value.attributes), "last_changed": value.last_changed,
+                "last_updated": value.last_updated}
+    return None
 
 
 def encode(variables: Mapping[str, Any]) -> str:
     """A run's variables as JSON that :func:`decode` turns back into the same values."""
-    return json.dumps(_plain(variables), ensure_ascii=False, separators=(",", ":"))
+    return typed_dumps(variables, _own)
 
 
 def decode(text: str) -> dict[str, Any]:
     """Variables written by :func:`encode`."""
-    value: dict[str, Any] = json.loads(text, object_hook=_typed)
+    value: dict[str, Any] = typed_loads(text)
     return value
 
 

@@ -277,10 +277,13 @@ class Control:
                 "keep_on, a reason and an end), or recharge")
 
     def attributes(self, account_id: str) -> dict[str, Any]:
-        """What control adds to the ``account.<id>`` state: its hold and pending trip."""
+        """What control adds to the ``account.<id>`` state: its trip mode, hold and pending
+        trip."""
         hold = self.holds.active(account_id)
         row = self.trips.pending(account_id)
+        account = self.accounts.get(account_id)
         return {
+            "trip_mode": str(account.trip_mode) if account is not None else None,
             "hold": hold.kind if hold else None,
             "hold_until": as_local(hold.until).isoformat() if hold and hold.until else None,
             "hold_reason": hold.reason if hold else None,

@@ -41,6 +41,7 @@ from .queries.money import (
     MoneyStore,
     audit_file,
 )
+from .queries.notify import NotifyStore, OutboxRow
 from .queries.payments import OrderRow, PaymentStore, RefundRow
 from .queries.portal import AnnouncementRow, LinkRow, PortalStore
 from .settings import STORAGE_SCHEMA, StorageSettings
@@ -78,7 +79,9 @@ __all__ = [
     "LinkRow",
     "MeterInfo",
     "MoneyStore",
+    "NotifyStore",
     "OrderRow",
+    "OutboxRow",
     "PaymentStore",
     "PortalStore",
     "RatioRow",

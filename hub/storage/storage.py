@@ -44,6 +44,7 @@ from .queries.auth import AuthStore
 from .queries.control import ControlStore
 from .queries.devices import DeviceStore
 from .queries.money import MoneyStore
+from .queries.notify import NotifyStore
 from .queries.overrides import read_overrides, write_override
 from .queries.payments import PaymentStore
 from .queries.portal import PortalStore
@@ -622,6 +623,17 @@ class Storage:
     async def payments_read(self, work: Callable[[PaymentStore], _T]) -> _T:
         """Run ``work(store)`` on a reader connection (committed data only)."""
         return await self._read(lambda conn: work(PaymentStore(conn)))
+
+    # --- notifications: the outbox ----------------------------------------------------
+
+    async def notify_write(self, work: Callable[[NotifyStore], _T]) -> _T:
+        """Run ``work(store)`` in one durable write transaction (acknowledged once on disk)."""
+        async with self.transaction(durable=True) as tx:
+            return await tx.run(lambda conn: work(NotifyStore(conn)))
+
+    async def notify_read(self, work: Callable[[NotifyStore], _T]) -> _T:
+        """Run ``work(store)`` on a reader connection (committed data only)."""
+        return await self._read(lambda conn: work(NotifyStore(conn)))
 
     # --- access: users, sessions, tokens --------------------------------------------
 

@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 import urllib.request
+from collections import Counter
 from decimal import Decimal
 from pathlib import Path
 
@@ -41,6 +42,19 @@ def _get(port: int, data: Path, path: str) -> object:
                                      headers=token_headers(data))
     with urllib.request.urlopen(request, timeout=5) as response:
         return json.loads(response.read())
+
+
+def _told(path: Path, wanted: set[tuple[str, str]], until: float) -> Counter[tuple[str, str]]:
+    """(account, notice) of the messages in a ``file`` notifier's file, once ``wanted`` are."""
+    told: Counter[tuple[str, str]] = Counter()
+    while time.monotonic() < until:
+        if path.exists():
+            told = Counter((line["account_id"], line["notice"]) for line in map(
+                json.loads, path.read_text(encoding="utf-8").splitlines()))
+            if wanted <= set(told):
+                return told
+        time.sleep(0.5)
+    raise AssertionError(f"{path.name} holds {dict(told)}, not all of {wanted}")
 
 
 def test_demo_reads_every_meter_within_30_seconds(tmp_path: Path) -> None:
@@ -121,6 +135,11 @@ def test_demo_reads_every_meter_within_30_seconds(tmp_path: Path) -> None:
         answer = json.loads(split.stdout)
         assert answer["posted"] is None and answer["days"] == 30
         assert sum(Decimal(s["amount"]) for s in answer["shares"]) == Decimal("88.80")
+        # the demo's messages land in a file a landlord can read (notify: sms, type file):
+        # B305, opening with 8 yuan, was warned once; A105, opening with nothing, was cut off
+        told = _told(data / "notifications" / "sms.jsonl", {
+            ("r_b305", "balance_low"), ("r_a105", "relay_tripped")}, time.monotonic() + 10)
+        assert told[("r_b305", "balance_low")] == 1
     finally:
         proc.send_signal(signal.SIGTERM)
         try:

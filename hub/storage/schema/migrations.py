@@ -24,6 +24,7 @@ from . import (
     guards,
     history,
     money,
+    notify,
     overrides,
     payments,
     portal,
@@ -67,6 +68,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(12, "tenant portal: link tokens (hashed), announcements", portal.create_v12),
     Migration(13, "device maintenance: bulk jobs, per-meter results, CT/PT ratio changes",
               devices.upgrade_v13),
+    Migration(14, "notifications: the outbox, each message written before it is sent",
+              notify.upgrade_v14),
 )
 
 

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.events import EventType
 from hub.hookspecs import hookimpl
+from hub.storage import Storage
 
 from . import redact
 from .aliyun_sms import AliyunSmsType
@@ -21,6 +22,8 @@ from .config import check, config_schemas
 from .const import CONF_NOTICES, CONF_NOTIFY
 from .dispatch import Dispatcher
 from .events import EVENT_TYPES
+from .file_type import FileType
+from .journal import Journal
 from .notices import Notices
 from .notifier import DeliveryError, Message, NotifierType, Target
 from .services import register_services
@@ -33,6 +36,10 @@ if TYPE_CHECKING:
     from hub.plugins import Registries
 
 _LOGGER = logging.getLogger(__name__)
+
+# the stages (when they exist) that may have something to say from the moment they start
+SPEAKERS = ("accounts", "ledger", "simulated buses", "links", "simulated DTUs", "metering",
+            "billing", "analysis", "control", "automation", "web")
 
 __all__ = ["AppriseType", "DeliveryError", "Message", "NotifierType", "Target"]
 
@@ -52,8 +59,9 @@ def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
 
 @hookimpl
 def register_notifier_types() -> list[Any]:
-    """``apprise``, ``aliyun_sms``, ``tencent_sms`` and ``wechat_template``."""
-    return [AppriseType(), AliyunSmsType(), TencentSmsType(), WechatTemplateType()]
+    """``apprise``, ``aliyun_sms``, ``tencent_sms``, ``wechat_template`` and ``file``."""
+    return [AppriseType(), AliyunSmsType(), TencentSmsType(), WechatTemplateType(),
+            FileType()]
 
 
 @hookimpl
@@ -72,15 +80,28 @@ def translations() -> dict[str, dict[str, str]]:
 def setup(hub: Hub) -> Any:
     """Build the outboxes, register the services, listen for the notices' events."""
     redact.install()
-    dispatcher = Dispatcher(hub, hub.config.block(CONF_NOTIFY) or {})
-    notices = Notices(hub, dispatcher, hub.config.block(CONF_NOTICES) or {})
+    storage = hub.component("storage", Storage) if hub.has_component("storage") else None
+    notices_block = hub.config.block(CONF_NOTICES) or {}
+    language = notices_block.get("language") or hub.config.language
+
+    def translate(key: str, **values: Any) -> str:
+        return hub.i18n(key, language, **values)
+
+    dispatcher = Dispatcher(hub, hub.config.block(CONF_NOTIFY) or {}, Journal(hub, storage),
+                            translate)
+    notices = Notices(hub, dispatcher, notices_block)
     hub.add_component("notify", dispatcher)
     hub.add_component("notices", notices)
     removers = register_services(hub, dispatcher, notices)
     removers.extend(notices.attach())
-    # the workers deliver what every other stage says, from before storage starts (every
-    # stage that has something to say comes after it) until the last of them stopped
-    hub.add_stage("notify", start=dispatcher.start, stop=dispatcher.stop, before=("storage",))
+    async def start() -> None:
+        await dispatcher.start()
+        await notices.restore()
+
+    # the outbox lives in storage; the workers deliver what every other stage says: they
+    # start before the parts that have something to say, and stop after them
+    hub.add_stage("notify", start=start, stop=dispatcher.stop, after=("storage",),
+                  before=SPEAKERS)
     _LOGGER.debug("Notify: %d notifier(s): %s", len(dispatcher.outboxes),
                   ", ".join(dispatcher.outboxes) or "none")
 

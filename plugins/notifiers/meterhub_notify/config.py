@@ -26,6 +26,7 @@ from .apprise_type import check_url
 from .catalog import NOTICES
 from .const import CONF_NOTICES, CONF_NOTIFY, DEFAULT_DEDUPE, DEFAULT_TYPE, TENANT
 from .notifier import DELIVERY_KEYS
+from .overlap import overlaps
 from .templates import template
 
 if TYPE_CHECKING:
@@ -46,6 +47,9 @@ NOTICE_SCHEMA = cv.Strict({
     vol.Optional("title"): template,
     vol.Optional("message"): template,
     vol.Optional("dedupe"): cv.duration,
+    # handed over to an automation: only what happens while the hub starts (before the
+    # automations run: a first start's opening balances, a meter found off) is told by it
+    vol.Optional("start_up_only", default=False): cv.boolean,
 })
 
 NOTICES_SCHEMA = cv.Strict({
@@ -144,7 +148,7 @@ def check(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
             problem = check_url(str(url))
             if problem is not None:
                 problems.append((["accounts", index, "contacts", "notify", position], problem))
-    return problems
+    return problems + overlaps(config)
 
 
 def dedupe_of(notices: Mapping[str, Any], kind: str) -> timedelta:

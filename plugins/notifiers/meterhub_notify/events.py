@@ -2,7 +2,7 @@
 
 # No ``from __future__ import annotations``: see hub.events (NotRequired on Python 3.11).
 
-from typing import Final, TypedDict
+from typing import Final, NotRequired, TypedDict
 
 from hub.events import EventType
 
@@ -21,13 +21,15 @@ class NotifySentData(TypedDict):
     account_id: str | None
     target: str  # the target's scheme (wxpusher://...), never its URL
     attempts: int
+    message_id: NotRequired[str]  # the message in the outbox (one per call or notice)
+    merged: NotRequired[int]  # a summary: how many held messages it carries
 
 
 class NotifyFailedData(NotifySentData):
     """``notify_failed``."""
 
     error: str  # never a URL
-    reason: str  # failed | stopping | queue_full
+    reason: str  # failed | expired | target_gone | stopping | queue_full
 
 
 class NotifySkippedData(TypedDict):
@@ -35,7 +37,9 @@ class NotifySkippedData(TypedDict):
 
     notice: str | None
     account_id: str | None
-    reason: str  # no_contacts | duplicate | unknown_account
+    reason: str  # no_contacts | duplicate | unknown_account | merged
+    notifier: NotRequired[str]  # merged: the notifier whose summary carries it
+    merged_into: NotRequired[str]  # merged: the summary's message id
 
 
 NOTIFY_SENT = EventType(EVENT_NOTIFY_SENT, NotifySentData, "A message was delivered to one "
@@ -44,7 +48,8 @@ NOTIFY_FAILED = EventType(EVENT_NOTIFY_FAILED, NotifyFailedData, "A message coul
                           "delivered to a target (after its retries, or never queued)",
                           "plugin notify")
 NOTIFY_SKIPPED = EventType(EVENT_NOTIFY_SKIPPED, NotifySkippedData, "A message was not sent: "
-                           "nobody to send it to, or the same one went out just before",
+                           "nobody to send it to, the same one went out just before, or it "
+                           "was merged into a summary (storm guard, rate limit)",
                            "plugin notify")
 
 EVENT_TYPES: Final[tuple[EventType, ...]] = (NOTIFY_SENT, NOTIFY_FAILED, NOTIFY_SKIPPED)

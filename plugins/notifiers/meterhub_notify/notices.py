@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from hub.const import HubState
 from hub.core import Context, Event
+from hub.events import EVENT_HUB_STARTED
 
 from .catalog import CATALOG, NOTICES, NoticeSpec, variables
 from .config import dedupe_of
@@ -42,24 +43,33 @@ class Notices:
         self.config = config
         self.language: str = config.get("language") or hub.config.language
         self.clock: Callable[[], float] = time.monotonic
-        self._last: dict[tuple[str, ...], float] = {}
+        self.started = False  # the hub has started: automations run
+        self._last: dict[str, float] = {}  # notice key -> when it went out (self.clock)
 
     def attach(self) -> list[Callable[[], None]]:
         """Subscribe to the events of every enabled notice; return the unsubscribers."""
         if not self.config.get("enabled", True):
             return []
+        unsubscribe = [self.hub.bus.listen_once(EVENT_HUB_STARTED, self._hand_over)]
         by_event: dict[str, list[NoticeSpec]] = {}
         for spec in CATALOG:
             if (self.config.get(spec.kind) or {}).get("enabled", True):
                 by_event.setdefault(spec.event, []).append(spec)
-        return [self.hub.bus.listen(event_type, functools.partial(self._on_event, specs))
-                for event_type, specs in by_event.items()]
+        return unsubscribe + [
+            self.hub.bus.listen(event_type, functools.partial(self._on_event, specs))
+            for event_type, specs in by_event.items()]
+
+    def _hand_over(self, event: Event) -> None:
+        """The automations run now: notices marked ``start_up_only`` fall silent."""
+        self.started = True
 
     def _on_event(self, specs: list[NoticeSpec], event: Event) -> None:
         stopping = self.hub.state in (HubState.STOPPING, HubState.STOPPED)
         for spec in specs:
             if stopping and not spec.when_stopping:
                 continue  # DTUs "go offline" because the hub closes them: not news
+            if self.started and (self.config.get(spec.kind) or {}).get("start_up_only"):
+                continue  # an automation tells this one now
             if spec.matches(event.data):
                 self.emit(spec.kind, event.data, event.context.child(f"notify.{spec.kind}"))
 
@@ -69,7 +79,8 @@ class Notices:
         options: Mapping[str, Any] = self.config.get(kind) or {}
         account_id = data.get("account_id") or self.dispatcher.account_of_meter(
             data.get("meter_id"))
-        key = (kind, str(account_id or ""), *(str(data.get(name)) for name in spec.variant))
+        key = "|".join((kind, str(account_id or ""),
+                        *(str(data.get(name)) for name in spec.variant)))
         if self._duplicate(key, dedupe_of(self.config, kind).total_seconds()):
             _LOGGER.debug("Notice %s for %s already sent within its dedupe window", kind,
                           account_id)
@@ -79,11 +90,13 @@ class Notices:
             return
         message = self.render(kind, data, account_id)
         if options.get("tenant", spec.tenant) and account_id:
-            self.dispatcher.to_tenant(str(account_id), message, context)
+            self.dispatcher.to_tenant(str(account_id), message, context, key)
         names = options.get("notify")
         for name in names if names is not None else ([LANDLORD] if spec.landlord else []):
+            if name in self.dispatcher.to_account and not account_id:
+                continue  # a notifier for "the account's tenant": this one is about nobody's
             if name in self.dispatcher.outboxes:
-                self.dispatcher.to_notifier(name, message, context)
+                self.dispatcher.to_notifier(name, message, context, key)
             elif names is not None:
                 _LOGGER.warning("Notice %s: notifier %s is not loaded", kind, name)
 
@@ -114,7 +127,20 @@ class Notices:
         safe = {name: value for name, value in values.items() if name not in ("key", "language")}
         return self.hub.i18n(key, self.language, **safe)
 
-    def _duplicate(self, key: tuple[str, ...], window: float) -> bool:
+    async def restore(self) -> None:
+        """Remember the notices written within their dedupe windows before a restart."""
+        longest = max(dedupe_of(self.config, spec.kind).total_seconds() for spec in CATALOG)
+        if longest <= 0:
+            return
+        wall = time.time()
+        since = int((wall - longest) * 1000)
+        found = await self.dispatcher.journal.read(
+            lambda store: store.noticed_since(since)) or {}
+        now = self.clock()
+        for key, ts in sorted(found.items(), key=lambda item: item[1]):
+            self._last.setdefault(key, now - (wall - ts / 1000))
+
+    def _duplicate(self, key: str, window: float) -> bool:
         now = self.clock()
         last = self._last.get(key)
         if last is not None and now - last < window:

@@ -16,12 +16,15 @@ import voluptuous as vol
 from hub import validation as cv
 
 from .const import (
+    DEFAULT_EXPIRE,
     DEFAULT_MAX_RETRY_DELAY,
     DEFAULT_QUEUE_SIZE,
     DEFAULT_RETRIES,
     DEFAULT_RETRY_DELAY,
+    DEFAULT_STORM,
     DEFAULT_TIMEOUT,
 )
+from .limits import DELAY, MERGE, Window, window_schema
 
 
 @dataclass(frozen=True)
@@ -39,6 +42,10 @@ class Message:
     # the contacts of the account the message is about (phone, wechat openid): filled by
     # the dispatcher, for types that address people rather than a fixed URL
     contacts: Mapping[str, Any] = field(default_factory=dict)
+    # the message's id in the outbox (set when it is written): what a provider's idempotency
+    # key is made of, so a send repeated after a crash is recognised by providers that can
+    id: str = ""
+    merged: int = 0  # a summary: how many held messages it carries
 
 
 class DeliveryError(Exception):
@@ -87,6 +94,14 @@ class DeliverySettings:
     retry_delay: float = DEFAULT_RETRY_DELAY.total_seconds()
     max_retry_delay: float = DEFAULT_MAX_RETRY_DELAY.total_seconds()
     queue_size: int = DEFAULT_QUEUE_SIZE
+    expire: float = DEFAULT_EXPIRE.total_seconds()
+    storm: Window | None = DEFAULT_STORM
+    rate_limit: Window | None = None
+
+    @property
+    def windows(self) -> tuple[Window, ...]:
+        """The limits on one receiver: the storm guard, then the rate limit."""
+        return tuple(window for window in (self.storm, self.rate_limit) if window is not None)
 
     @classmethod
     def from_config(cls, config: Mapping[str, Any]) -> DeliverySettings:
@@ -97,6 +112,9 @@ class DeliverySettings:
             retry_delay=config["retry_delay"].total_seconds(),
             max_retry_delay=config["max_retry_delay"].total_seconds(),
             queue_size=config["queue_size"],
+            expire=config["expire"].total_seconds(),
+            storm=config["storm"],
+            rate_limit=config.get("rate_limit"),
         )
 
     def backoff(self, attempt: int) -> float:
@@ -119,4 +137,7 @@ DELIVERY_KEYS: dict[Any, Any] = {
     vol.Optional("max_retry_delay", default=DEFAULT_MAX_RETRY_DELAY): cv.duration,
     vol.Optional("queue_size", default=DEFAULT_QUEUE_SIZE): vol.All(
         cv.positive_int, vol.Range(max=100_000)),
+    vol.Optional("expire", default=DEFAULT_EXPIRE): _positive_duration,
+    vol.Optional("storm", default=DEFAULT_STORM): window_schema(MERGE),
+    vol.Optional("rate_limit"): window_schema(DELAY),
 }

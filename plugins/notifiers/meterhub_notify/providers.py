@@ -133,29 +133,32 @@ def recipients(own: Iterable[str], message: Message, contact_key: str, to_accoun
 
 
 class Progress:
-    """Recipients already served per message, so a retry does not send twice."""
+    """Recipients already served per message (by its outbox id), so a retry does not send
+    twice."""
 
     def __init__(self) -> None:
-        self._done: dict[int, tuple[Message, set[str]]] = {}
+        self._done: dict[str | int, set[str]] = {}
 
     def pending(self, message: Message, wanted: list[str]) -> list[str]:
         """The recipients of ``message`` not yet served."""
-        entry = self._done.get(id(message))
-        done = entry[1] if entry is not None and entry[0] is message else set()
+        done = self._done.get(_key(message)) or set()
         return [item for item in wanted if item not in done]
 
     def served(self, message: Message, items: Iterable[str]) -> None:
         """Remember recipients that took ``message``."""
-        entry = self._done.get(id(message))
-        if entry is None or entry[0] is not message:
-            if len(self._done) >= _MAX_PROGRESS:
-                self._done.clear()
-            entry = self._done[id(message)] = (message, set())
-        entry[1].update(items)
+        key = _key(message)
+        if key not in self._done and len(self._done) >= _MAX_PROGRESS:
+            self._done.clear()
+        self._done.setdefault(key, set()).update(items)
 
     def finished(self, message: Message) -> None:
         """Forget a message once every recipient took it."""
-        self._done.pop(id(message), None)
+        self._done.pop(_key(message), None)
+
+
+def _key(message: Message) -> str | int:
+    """A message's outbox id (the object itself when it has none: a direct send)."""
+    return message.id or id(message)
 
 
 @dataclass(frozen=True)

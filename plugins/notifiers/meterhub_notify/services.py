@@ -2,7 +2,8 @@
 
 Both take ``message`` (a jinja2 template rendered with ``data``) or ``template`` (a built-in
 notice, e.g. ``balance_low``, rendered from ``data`` in the site's language), and an optional
-``title``. They only queue the message: the answer says ``queued`` or why not.
+``title``. They only queue the message: the answer says ``queued`` (written to the outbox:
+it will be sent, or its failure recorded, even across a restart) or why not.
 """
 
 from __future__ import annotations
@@ -111,7 +112,7 @@ def register_services(hub: Hub, dispatcher: Dispatcher, notices: Notices) -> lis
                 raise ServiceValidationError(call.name, [f"unknown account '{account_id}'"])
             message = composer.compose(call.name, call.data, account_id,
                                        dispatcher.titles.get(name))
-            outcome = dispatcher.to_notifier(name, message, call.context)
+            outcome = await dispatcher.to_notifier(name, message, call.context)
             return {"queued": outcome == QUEUED, "outcome": outcome}
         return send
 
@@ -127,7 +128,7 @@ def register_services(hub: Hub, dispatcher: Dispatcher, notices: Notices) -> lis
         title = dispatcher.tenant_title or notices.translate("notify.default_title",
                                                              site=hub.config.site_name)
         message = composer.compose(call.name, call.data, account_id, title)
-        outcome = dispatcher.to_tenant(account_id, message, call.context)
+        outcome = await dispatcher.to_tenant(account_id, message, call.context)
         return {"queued": outcome == QUEUED, "outcome": outcome}
 
     removers.append(hub.services.register(DOMAIN, TENANT, tenant, TENANT_SCHEMA,

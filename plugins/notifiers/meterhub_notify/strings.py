@@ -78,6 +78,10 @@ ZH_CN: dict[str, str] = {
         "【{site}】今晚的数据备份没有写到 {target}：{error}。请检查 U 盘或网络共享是否已挂载、"
         "可写且有空间；明晚会再试。"),
     "notify.where": "（{account}）",
+    "notify.summary.title": "【{site}】{count} 条通知合并发送",
+    "notify.summary.message": "短时间内有 {count} 条通知，合并为一条：{kinds}",
+    "notify.summary.more": "……另有 {count} 条",
+    "notify.summary.kind": "{name} ×{count}",
     "notify.phase": "（{phase} 相）",
     "notify.alarm_kind.over_voltage": "过压",
     "notify.alarm_kind.under_voltage": "欠压",
@@ -171,6 +175,10 @@ EN: dict[str, str] = {
         "stick or network share is mounted, writable and has room; it tries again tomorrow "
         "night."),
     "notify.where": " ({account})",
+    "notify.summary.title": "{site}: {count} messages in one",
+    "notify.summary.message": "{count} messages in a short time, merged into one: {kinds}",
+    "notify.summary.more": "... and {count} more",
+    "notify.summary.kind": "{name} ×{count}",
     "notify.phase": " (phase {phase})",
     "notify.alarm_kind.over_voltage": "over-voltage",
     "notify.alarm_kind.under_voltage": "under-voltage",

@@ -124,6 +124,8 @@ class WechatTemplateTarget(ProviderTarget):
                 "data": {key: {"value": value} for key, value in values.items()}}
             if url:
                 body["url"] = url
+            if message.id:  # WeChat sends one message per openid and client_msg_id
+                body["client_msg_id"] = message.id
             await self._send_one(json.dumps(body, ensure_ascii=False).encode(), timeout)
             self.progress.served(message, [openid])
         self.finish(message, wanted)

@@ -42,7 +42,7 @@ def test_types_keys_and_the_reserved_tenant_name(tmp_path: Path) -> None:
         """)
     found = problems_of(tmp_path, text)
     joined = "\n".join(found)
-    assert ("notify.a.type: expected a notifier type (aliyun_sms, apprise, tencent_sms, "
+    assert ("notify.a.type: expected a notifier type (aliyun_sms, apprise, file, tencent_sms, "
             "wechat_template), got unknown type 'sms'") in joined
     assert "notify.b.retries" in joined and "unknown key 'colour'" in joined
     assert "notify.c.urls: required key is missing" in joined

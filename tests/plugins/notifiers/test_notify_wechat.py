@@ -60,6 +60,11 @@ async def test_the_tenant_and_the_landlord_get_the_template_message_with_one_tok
         assert body["data"] == {"thing1": {"value": "张三"}, "amount2": {"value": "8.5"},
                                 "thing3": {"value": "余额不足"}}
         assert body["url"] == "https://pay.example.com/r302"
+        # WeChat's idempotency key: the outbox's message id, the same for both openids of a
+        # message (a send repeated after a crash is one message per openid and id)
+        ids = [received["client_msg_id"] for received in provider.received]
+        assert ids[0] == ids[1] != ids[2] == ids[3]
+        assert set(ids) == {event.data["message_id"] for event in sent}
 
 
 async def test_a_refused_token_is_refreshed_once_and_the_message_goes_out(
