@@ -96,7 +96,7 @@ async def test_payment_low_balance_cut_restored_and_bill_reach_the_tenant_by_sms
     async with tenant_site(tmp_path) as (hub, sms, wx):
         await hub.component("control", Control).ready()
         await recharge(hub, "a1", "25")  # payment received
-        await wait_for(lambda: "Payment credited" in sms_titles(sms), timeout=20)
+        await wait_for(lambda: "Payment received" in sms_titles(sms), timeout=20)
         await hub.services.call("account", "adjust", {  # 25 -> 10: below 20
             "account_id": "a1", "amount": "-15", "reason": "test"},
             context=Context(user_id="@test"))
@@ -110,7 +110,7 @@ async def test_payment_low_balance_cut_restored_and_bill_reach_the_tenant_by_sms
         await hub.services.call("bill", "issue", {"bill_id": made["bill_id"]})
         await wait_for(lambda: "New bill" in sms_titles(sms), timeout=20)
         await wait_for(lambda: "New bill" in wx_titles(wx), timeout=20)
-        wanted = {"Payment credited", "Low balance", "Power cut off", "Power restored",
+        wanted = {"Payment received", "Low balance", "Power cut off", "Power restored",
                   "New bill"}
         assert wanted <= set(sms_titles(sms)) and wanted <= set(wx_titles(wx))
         assert sms.refused == [] and wx.refused == []
