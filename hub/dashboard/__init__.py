@@ -19,6 +19,10 @@ if TYPE_CHECKING:
 @hookimpl
 def register_routes(hub: Hub) -> list[Any]:
     """The dashboard's pages."""
+    from .accounts import AccountPages
+    from .history import HistoryApi
+    from .meters import MeterPages
     from .overview import OverviewPage
 
-    return [*OverviewPage(hub).routes()]
+    return [*OverviewPage(hub).routes(), *MeterPages(hub).routes(),
+            *AccountPages(hub).routes(), *HistoryApi(hub).routes()]
