@@ -22,6 +22,7 @@ from aiohttp import web
 from ..util.dt import utcnow
 from ..web.pages import PageError, PageKit
 from ..web.routes import allow, caller_sees
+from .figures import balance_state
 
 if TYPE_CHECKING:
     from ..core import Hub
@@ -165,15 +166,8 @@ class AccountPages:
                           pages=pages, keep=keep)
 
     def _row(self, account: Account) -> dict[str, Any]:
-        from ..ledger import in_arrears
-
         balance = self._money().ledger.balance(account.id)
-        state = "ok"
-        if account.billing == "prepaid":
-            if in_arrears(balance, account.thresholds):
-                state = "arrears"
-            elif account.thresholds.low and balance <= max(account.thresholds.low):
-                state = "low"
+        state = balance_state(account, balance) or "ok"
         control = self._control()
         hold = control.holds.active(account.id) if control is not None else None
         return {"id": account.id, "name": account.name, "balance": balance, "state": state,
