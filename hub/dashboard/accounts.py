@@ -354,13 +354,20 @@ class AccountPages:
 
     async def _move_in(self, request: web.Request, account: Account,
                        form: dict[str, str]) -> web.Response:
-        changes: dict[str, Any] = {"move_in": form.get("move_in", ""), "move_out": None}
+        changes: dict[str, Any] = {"move_in": form.get("move_in", "")}
         if form.get("name"):
             changes["name"] = form["name"]
         if form.get("phone"):
             changes["contacts"] = {**account.contacts, "phone": form["phone"]}
         if form.get("deposit"):
             changes["deposit"] = str(parse_amount(form["deposit"], "deposit"))
+        if account.move_out is not None:  # the last tenant's move-out, set at runtime
+            await self._call(request, "revert", {"account_id": account.id,
+                                                 "fields": ["move_out"]})
+            left = self._money().accounts[account.id].move_out
+            if left is not None:
+                raise PageError(f"move_out: hub.yaml says this account moved out on {left}; "
+                                "remove move_out there first")
         await self._call(request, "update", {"account_id": account.id, "changes": changes})
         return self._back(request, account, "account.moved_in")
 
