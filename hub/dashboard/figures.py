@@ -29,10 +29,11 @@ from zoneinfo import ZoneInfo
 from ..billing.analysis.base import UNIT_OF_KIND, quantity_of
 from ..billing.reports import money_bucket
 from ..storage import to_ms
+from .parts import control_of, ledger_of, metering_of, money_of, storage_of
 
 if TYPE_CHECKING:
     from ..core import Context, Hub
-    from ..ledger import Account, Entry, Ledger
+    from ..ledger import Account, Entry
     from ..metering.service import Meter
     from ..storage import ConsumptionRow, Storage
 
@@ -88,20 +89,6 @@ class Figures:
 
     # --- components ----------------------------------------------------------------------
 
-    def _storage(self) -> Storage | None:
-        if not self.hub.has_component("storage"):
-            return None
-        from ..storage import Storage
-
-        return self.hub.component("storage", Storage)
-
-    def _ledger(self) -> Ledger | None:
-        if not self.hub.has_component("ledger"):
-            return None
-        from ..ledger import Ledger
-
-        return self.hub.component("ledger", Ledger)
-
     # --- money -----------------------------------------------------------------------------
 
     def _midnight(self, day: date) -> datetime:
@@ -109,7 +96,7 @@ class Figures:
 
     def _listen(self) -> None:
         """Follow committed entries and runtime account changes (once)."""
-        ledger = self._ledger()
+        ledger = ledger_of(self.hub)
         if self._listening or ledger is None:
             return
         self._listening = True
@@ -121,7 +108,7 @@ class Figures:
 
     async def _seed(self, today: date) -> None:
         """Sum this month's entries per account from storage (again on a new day)."""
-        storage, ledger = self._storage(), self._ledger()
+        storage, ledger = storage_of(self.hub), ledger_of(self.hub)
         if storage is None or ledger is None:
             return
         async with self._seeding:
@@ -218,16 +205,13 @@ class Figures:
         return found
 
     def _accounts(self) -> Mapping[str, Account]:
-        if not self.hub.has_component("money"):
-            return {}
-        from ..ledger import Money
-
-        return self.hub.component("money", Money).accounts
+        money = money_of(self.hub)
+        return money.accounts if money is not None else {}
 
     def _assess(self, account_id: str) -> None:
         """Whether an account is to act on now (kept in ``_act_on``)."""
         assert self._act_on is not None
-        ledger = self._ledger()
+        ledger = ledger_of(self.hub)
         account = self._accounts().get(account_id) if ledger is not None else None
         state = (balance_state(account, ledger.balance(account_id))
                  if account is not None and ledger is not None else None)
@@ -248,7 +232,7 @@ class Figures:
         """Per kind: today's and this month's consumption of ``meters`` (``everyone``: they
         are every meter of the site), with the unit."""
         meters = list(meters)
-        storage = self._storage()
+        storage = storage_of(self.hub)
         if storage is None or not meters:
             return []
         key = (today, None if everyone else frozenset(meter.id for meter in meters))
@@ -296,11 +280,8 @@ class Figures:
         return out
 
     def _all_meters(self) -> list[Meter]:
-        if not self.hub.has_component("metering"):
-            return []
-        from ..metering.service import MeteringService
-
-        return list(self.hub.component("metering", MeteringService).meters.values())
+        metering = metering_of(self.hub)
+        return list(metering.meters.values()) if metering is not None else []
 
     # --- commands ----------------------------------------------------------------------------
 
@@ -309,13 +290,11 @@ class Figures:
         """Outstanding control commands and those failed since ``since`` of ``meter_ids``
         (None: every meter)."""
         pending = failed = 0
-        if self.hub.has_component("control"):
-            from ..prepaid import Control
-
-            control = self.hub.component("control", Control)
+        control = control_of(self.hub)
+        if control is not None:
             pending = sum(1 for p in control.commands.all_outstanding()
                           if meter_ids is None or p.meter_id in meter_ids)
-        storage = self._storage()
+        storage = storage_of(self.hub)
         if storage is not None and storage.available:
             failed = sum(1 for row in await storage.commands(states=("failed",), since=since)
                          if meter_ids is None or row.meter_id in meter_ids)

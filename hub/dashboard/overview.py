@@ -10,11 +10,10 @@ from aiohttp import web
 from ..web.pages import PageKit
 from ..web.routes import allow, caller_sees, principal_of
 from .figures import Figures
+from .parts import metering_of, money_of
 
 if TYPE_CHECKING:
     from ..core import Hub
-    from ..ledger import Money
-    from ..metering.service import MeteringService
 
 ACT_ON_LIMIT = 50
 """Accounts listed at most on the overview (the worst first); the accounts page has all."""
@@ -31,31 +30,15 @@ class OverviewPage:
         """The routes of this module."""
         return [web.get("/", self.overview)]
 
-    def _metering(self) -> MeteringService | None:
-        hub = self.hub
-        if not hub.has_component("metering"):
-            return None
-        from ..metering.service import MeteringService
-
-        return hub.component("metering", MeteringService)
-
-    def _money(self) -> Money | None:
-        hub = self.hub
-        if not hub.has_component("money"):
-            return None
-        from ..ledger import Money
-
-        return hub.component("money", Money)
-
     @allow(scoped=True)
     async def overview(self, request: web.Request) -> web.Response:
         """The overview page in the caller's scope."""
         kit = PageKit.of(request.app)
         principal = principal_of(request)
         scoped = principal is not None and principal.scoped
-        metering = self._metering()
+        metering = metering_of(self.hub)
         meters = list(metering.meters.values()) if metering else []
-        money = self._money()
+        money = money_of(self.hub)
         account_ids: set[str] | None = None  # None: every account (no scope to apply)
         meter_ids: set[str] | None = None
         if scoped:
