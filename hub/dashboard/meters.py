@@ -12,7 +12,7 @@ from aiohttp import web
 from ..metering.model import Capability
 from ..util.dt import utcnow
 from ..web.pages import PageError, PageKit, paged
-from ..web.routes import allow, caller_sees
+from ..web.routes import allow
 from .parts import control_of, metering_of, storage_of
 
 if TYPE_CHECKING:
@@ -84,8 +84,9 @@ class MeterPages:
         """Every meter in the caller's scope, filtered by tags and a search text."""
         kit = PageKit.of(request.app)
         metering = metering_of(self.hub)
+        view = kit.in_view(request)
         visible = [meter for meter in (metering.meters.values() if metering else ())
-                   if caller_sees(request, "meter_id", meter.id)]
+                   if view is None or meter.id in view[0]]
         query = request.query
         tags = {key: query[key] for key in FILTER_TAGS if query.get(key)}
         search = query.get("q", "").strip()

@@ -160,10 +160,14 @@ async def test_the_overview_counts_commands_reads_and_consumption_in_scope(
         tmp_path: Path) -> None:
     site_text = PAGES_SITE.replace("storage: {commit_interval: 0.02}",
                                    "storage: {commit_interval: 0.02}\n"
-                                   "control: {confirm_delay: 1h}")  # a trip stays outstanding
+                                   "control: {confirm_delay: 1h}"  # a trip stays outstanding
+                                   ).replace("tariff: flat,", "tariff: flat, alarms: "
+                                             "{over_voltage: {above: 200}},")  # 220 V read
+
     async with access_site(tmp_path, site_text) as site:
         storage = site.hub.component("storage", Storage)
-        await site.hub.services.call("meter", "read", {"meter_id": "a1"})
+        for meter_id in ("a1", "b1"):
+            await site.hub.services.call("meter", "read", {"meter_id": meter_id})
         for meter_id in ("a1", "b1"):
             await site.hub.services.call("meter", "trip", {"meter_id": meter_id,
                                                            "reason": "test"})
@@ -181,9 +185,13 @@ async def test_the_overview_counts_commands_reads_and_consumption_in_scope(
         assert commands[2:6] == ["2", "待执行", "1", "今日失败"]
         assert "100.0 %" in text_of(section(html, "tile-collection"))  # a1 was read today
         assert "2.50 kWh" in text_of(section(html, "consumption-electricity"))
+        alarms = section(html, "alarms")
+        assert "over_voltage" in alarms and "/meters/a1" in alarms and "/meters/b1" in alarms
         async with browser(site, "landlord_a") as landlord:
             _status, html = await page(landlord, site.base + "/")
         # building A: a1's trip is outstanding; B's trip, failure and consumption are not theirs
         commands = text_of(section(html, "tile-commands")).split()
         assert commands[2:6] == ["1", "待执行", "0", "今日失败"]
         assert "2.50 kWh" not in html
+        alarms = section(html, "alarms")
+        assert "/meters/a1" in alarms and "/meters/b1" not in alarms
