@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 FILTER_TAGS = ("building", "floor", "room", "line", "department")
 """The tags the meter list filters by (any other tag: ``?tag=key:value``)."""
 PAGE_SIZE = 100
-EVENT_DAYS = 30
-EVENTS_SHOWN = 20
+RECENT_DAYS = 30
+RECENT_SHOWN = 20
 COMMANDS_SHOWN = 10
 FAST_POLL = "every 2s"  # while a command is outstanding
 SLOW_POLL = "every 30s"
@@ -135,8 +135,8 @@ class MeterPages:
         commands: list[dict[str, Any]] = []
         why = None
         if storage is not None:
-            events = await storage.meter_events(meter.id, utcnow() - timedelta(days=EVENT_DAYS),
-                                                EVENTS_SHOWN)
+            events = await storage.meter_events(meter.id, utcnow() - timedelta(days=RECENT_DAYS),
+                                                RECENT_SHOWN)
             commands = await self._commands(storage, meter.id)
             control = control_of(self.hub)
             if control is not None:
