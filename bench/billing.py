@@ -71,7 +71,9 @@ failed to be charged.
 Run: ``.venv/bin/python bench/billing.py [--reads-per-day N] [--every-days D]``. Prints
 ``METRIC billing_10k_seconds <value> s``, ``METRIC charge_readings_per_s <value>
 readings/s``, ``METRIC start_10k_seconds <value> s`` and ``METRIC rss_10k_meters_mb <value>
-MB`` on stdout, the other figures on stderr (each step's line ends with the hub process's
+MB`` on stdout, the other figures on stderr (the CPU time of the start, the charging and the
+bill run, which a shared machine's load changes far less than their wall-clock times; each
+step's line ends with the hub process's
 resident memory then). With the defaults, 97 s on the 2-core machine shared at a load of
 about 3 (Dec 2026: start 13 s, ingest ~40 s, charging ~30 s, bill run ~7 s), 2.5 minutes at a
 load of 6; a daily read (``--every-days 1``, 320,000 readings) takes 2.3 minutes or more,
@@ -447,9 +449,11 @@ async def bench(folder: Path, reads_per_day: int, every_days: int, parent: Bench
     prepared = prepare(path, data_dir=folder / "data")
     assert not prepared.problems, prepared.problems[:5]
     hub = create_hub(prepared)
+    prepared.forget_positions()  # as ``meterhub run`` does
     read = time.perf_counter()
     await hub.start()
     up = time.perf_counter()
+    start_cpu = time.process_time()  # the hub process's CPU from its start (Python, imports)
     await parent.ask("serving", hub.component("web", WebServer).port)
     storage = hub.component("storage", Storage)
     ledger = hub.component("ledger", Ledger)
@@ -464,59 +468,69 @@ async def bench(folder: Path, reads_per_day: int, every_days: int, parent: Bench
         for index, amount in enumerate(recharges[n])])
     del recharges
     assert not [result for result in results if isinstance(result, Exception)], results[:3]
+    del results  # the bench's, not the hub's
     await hub.block_till_done(timeout=600)
     await storage.flush()
     errors: list[object] = []
     hub.bus.listen("billing_error", errors.append)
     say(f"setup: {ACCOUNTS} accounts and meters: hub.yaml read in {read - started:.1f} s, "
-        f"hub started in {up - read:.1f} s, recharges posted in {time.perf_counter() - up:.1f} s")
+        f"hub started in {up - read:.1f} s ({start_cpu:.2f} s CPU from the process's start "
+        f"to serving), recharges posted in {time.perf_counter() - up:.1f} s")
 
     hold = ChargeHold(hub, charger, parent)
     begun = time.perf_counter()
+    cpu = time.process_time()
     times = read_times(reads_per_day, every_days)
     fired = await feed_month(hub, storage, ledger, parent, clock, times)
     await storage.flush()
     await hub.block_till_done(timeout=600)
     ingested = time.perf_counter() - begun
+    cpu = time.process_time() - cpu
     stats = storage.stats()
     assert stats["rejected"] == 0 and stats["dropped"] == 0, stats
     say(f"ingest: {fired} readings ({len(times)} plan runs: {reads_per_day} a day every "
         f"{every_days} day(s) + the period's end) stored in "
-        f"{ingested:.1f} s ({fired / ingested:.0f} readings/s, {stats['commits']} commits), "
+        f"{ingested:.1f} s ({fired / ingested:.0f} readings/s, {stats['commits']} commits, "
+        f"cpu {cpu:.2f} s), "
         f"charging held: {hold.held} readings with consumption")
 
     clock.now = MONTH_END + timedelta(minutes=5)
     batches = ledger.batches
     begun = time.perf_counter()
+    cpu = time.process_time()  # the loop and the writer threads
     count = await hold.release(ledger)
     await ledger.drain(timeout=600)
     await hub.block_till_done(timeout=600)  # what the charges set going (thresholds)
     await ledger.drain(timeout=600)
     charging = time.perf_counter() - begun
+    cpu = time.process_time() - cpu
     assert not errors, errors[:3]
     assert count == fired - ACCOUNTS, (count, fired)  # all but each meter's baseline read
     rate = count / charging
     say(f"charging: {count} stored readings charged and committed in {charging:.1f} s "
         f"({rate:.0f} readings/s, {ledger.batches - batches} durable batches, "
-        f"{count / max(1, ledger.batches - batches):.0f} readings a batch)")
+        f"{count / max(1, ledger.batches - batches):.0f} readings a batch; cpu {cpu:.2f} s, "
+        f"{cpu / count * 1e6:.0f} us a reading)")
 
     issued: list[object] = []
     hub.bus.listen("bill_issued", issued.append)
     clock.now = BILL_RUN_AT
     batches = ledger.batches
     begun = time.perf_counter()
+    cpu = time.process_time()
     summary = await engine.tick()  # what the bill.run service calls
     returned = time.perf_counter() - begun
     await ledger.drain(timeout=600)  # bill statuses
     await hub.block_till_done(timeout=600)  # what bill_issued / bill_paid set going
     await ledger.drain(timeout=600)
     elapsed = time.perf_counter() - begun
+    cpu = time.process_time() - cpu
     assert summary["bills"] == ACCOUNTS and not summary["failed"], summary
     assert len(issued) == ACCOUNTS, len(issued)
     del issued
     say(f"bill run: {summary['bills']} bills issued, {summary['failed']} failed, in "
         f"{elapsed:.2f} s (tick() returned after {returned:.2f} s; "
-        f"{ledger.batches - batches} durable batches)")
+        f"{ledger.batches - batches} durable batches; cpu {cpu:.2f} s)")
 
     samples = []
     for name, picks in await parent.ask("samples"):

@@ -13,6 +13,7 @@ from .config import ConfigError, HubConfig
 from .core import Hub
 from .plugins import PluginManager
 from .util import dt
+from .util.collector import collector_paused
 from .validation import format_path
 from .yamlload import Problem, position_of
 
@@ -34,6 +35,11 @@ class Prepared:
         """Raise ConfigError listing every problem, if there are any."""
         if self.problems:
             raise ConfigError(self.problems)
+
+    def forget_positions(self) -> None:
+        """Let the loaded YAML go: its positions only place problems, and a hub that starts
+        has none (with 10,000 meters, 40,000 mappings and their position tables)."""
+        self.raw = None
 
     def report_problems(self) -> bool:
         """Print every problem to stderr under a count line; True if there were any."""
@@ -69,7 +75,8 @@ def prepare(
     secret, wrong type, unknown key, a plugin that failed to load) is returned.
     """
     config_path = resolve_config_path(path)
-    raw, ctx = config_mod.read(config_path)
+    with collector_paused():
+        raw, ctx = config_mod.read(config_path)
     dirs, disabled = config_mod.plugin_settings(raw, config_path.parent)
     if plugins is None:
         plugins = PluginManager()
@@ -82,8 +89,10 @@ def prepare(
             found.extend(result or [])
         return found
 
-    validated, problems = config_mod.validate(raw, plugins.config_schemas, ctx, cross_check)
-    hub_config = config_mod.build(validated, config_path.resolve(), data_dir)
+    with collector_paused():
+        validated, problems = config_mod.validate(raw, plugins.config_schemas, ctx,
+                                                  cross_check)
+        hub_config = config_mod.build(validated, config_path.resolve(), data_dir)
     return Prepared(hub_config, plugins, problems + plugin_problems, raw)
 
 

@@ -90,6 +90,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     if not args.verbose:
         apply_logging(prepared.config)
     hub = create_hub(prepared)
+    prepared.forget_positions()
     # what was loaded is logged by the hub once it holds its data and ports: a refused
     # start-up prints its one line alone
     for failed in prepared.plugins.failed():

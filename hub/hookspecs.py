@@ -96,6 +96,12 @@ def register_protocols() -> list[Any]:
 
 
 @hookspec
+def register_firmware_updaters() -> list[Any]:
+    """Return firmware updaters (``hub.metering.firmware.FirmwareUpdater``: ``name``,
+    ``supports``, ``start``, ``progress``) that ``device.firmware`` jobs can use."""
+
+
+@hookspec
 def register_link_types() -> list[Any]:
     """Return link types (``name``, config schema, factory): serial buses, DTU servers...
 
@@ -112,6 +118,18 @@ def register_tariff_types() -> list[Any]:
 @hookspec
 def register_notifier_types() -> list[Any]:
     """Return notifier types (``name``, config schema, async send) for the ``notify:`` block."""
+
+
+@hookspec
+def register_payment_providers() -> list[Any]:
+    """Return payment providers (``hub.prepaid.payments.PaymentProviderType``: ``name``, the
+    keys of its ``payments: providers:`` entries, the factory of one merchant account).
+
+    Users pick one with ``provider: <name>`` (cash, wechatpay, alipay, a bank's channel);
+    the hub keeps the orders, credits the ledger once per transaction and calls the
+    provider to open, query, close and refund orders and to verify its notifications
+    (docs/payments.md).
+    """
 
 
 @hookspec

@@ -42,7 +42,8 @@ _LOGGER = logging.getLogger(__name__)
 # stage starts is declared by the stages themselves (hub.startup).
 CORE_PLUGINS: tuple[str, ...] = (
     "hub.storage", "hub.auth", "hub.metering", "hub.ledger", "hub.billing.tariffs", "hub.billing",
-    "hub.billing.analysis", "hub.prepaid", "hub.automation", "hub.web", "hub.dashboard",
+    "hub.billing.analysis", "hub.prepaid", "hub.prepaid.payments", "hub.devices", "hub.automation",
+    "hub.web", "hub.dashboard", "hub.portal",
 )
 
 _T = TypeVar("_T")
@@ -157,6 +158,7 @@ REGISTRY_HOOKS: dict[str, str] = {
     "register_link_types": "link type",
     "register_tariff_types": "tariff type",
     "register_notifier_types": "notifier type",
+    "register_payment_providers": "payment provider",
     "register_event_types": "event type",
     "register_automation_triggers": "automation trigger",
     "register_automation_conditions": "automation condition",
@@ -173,6 +175,8 @@ class Registries:
     link_types: Registry[Any] = field(default_factory=lambda: Registry("link type"))
     tariff_types: Registry[Any] = field(default_factory=lambda: Registry("tariff type"))
     notifier_types: Registry[Any] = field(default_factory=lambda: Registry("notifier type"))
+    payment_providers: Registry[Any] = field(
+        default_factory=lambda: Registry("payment provider"))
     event_types: Registry[Any] = field(default_factory=lambda: Registry("event type"))
     automation_triggers: Registry[Any] = field(
         default_factory=lambda: Registry("automation trigger"))

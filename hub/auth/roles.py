@@ -69,12 +69,16 @@ SERVICE_RIGHTS: tuple[tuple[str, str], ...] = (
     ("account.revert", ACCOUNTS),
     ("account.move_out", BILLS),
     ("bill.*", BILLS),
+    ("tenant.links", READ),
+    ("tenant.announcements", READ),
+    ("tenant.*", ACCOUNTS),  # portal links, the QR sheet, announcements
 )
 """The right each service needs (``domain.service``, shell patterns); first match wins."""
 
 SCOPED_SERVICES = frozenset({
     "meter.read", "meter.trip", "meter.close", "meter.valve", "meter.why", "account.hold",
     "account.release_hold", "account.recharge", "account.emergency_credit", "account.update",
+    "tenant.link", "tenant.reissue", "tenant.revoke", "tenant.sheet", "tenant.announce",
 })
 """Services whose targets (``meter_id``, ``meters``, ``account_id``) are checked against a
 caller's scope: the only ones a scoped user may call."""

@@ -26,7 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
@@ -54,6 +54,9 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 LOOK_BACK_PERIODS = 3
+# bills a bill run has in flight at once: the ledger commits them in batches of this size,
+# and a run of 10,000 accounts holds one batch's work, not the whole run's
+BILL_RUN_WINDOW = 2000
 
 
 @dataclass(frozen=True)
@@ -172,18 +175,25 @@ class BillingEngine:
 
     async def create_many(self, requests: Sequence[BillRequest]) -> list[Bill | Exception]:
         """Make many bills (few transactions); a failure is returned in its place."""
-        futures = [self.ledger.submit(BillOp(self, request)) for request in requests]
-        results = await asyncio.gather(*(f for f in futures if f is not None),
-                                       return_exceptions=True)
-        out: list[Bill | Exception] = []
-        for item in results:
-            if isinstance(item, BillOutcome):
-                out.append(item.bill)
-            elif isinstance(item, Exception):
-                out.append(item)
-            else:
-                raise item
-        return out
+        return [item async for window in self._windows(requests) for item in window]
+
+    async def _windows(self, requests: Sequence[BillRequest]
+                       ) -> AsyncIterator[list[Bill | Exception]]:
+        """Make the bills :data:`BILL_RUN_WINDOW` at a time; yield each window's outcomes."""
+        for first in range(0, len(requests), BILL_RUN_WINDOW):
+            futures = [self.ledger.submit(BillOp(self, request))
+                       for request in requests[first:first + BILL_RUN_WINDOW]]
+            results = await asyncio.gather(*(f for f in futures if f is not None),
+                                           return_exceptions=True)
+            out: list[Bill | Exception] = []
+            for item in results:
+                if isinstance(item, BillOutcome):
+                    out.append(item.bill)
+                elif isinstance(item, Exception):
+                    out.append(item)
+                else:
+                    raise item
+            yield out
 
     async def issue(self, bill_id: str, context: Context | None = None) -> Bill:
         """Issue a draft bill (recomputed from the charge states as it is issued)."""
@@ -367,16 +377,17 @@ class BillingEngine:
     async def tick(self, now: datetime | None = None) -> dict[str, int]:
         """Make the bills that are due, refresh statuses, send reminders."""
         requests = self.due_requests(now)
-        made = await self.create_many(requests) if requests else []
+        bills = failed = 0
+        async for made in self._windows(requests):  # counted, not kept: a run is 10,000 bills
+            bills += sum(1 for item in made if isinstance(item, Bill))
+            failed += sum(1 for item in made if isinstance(item, Exception))
         for request in requests:
             if not request.issue:  # drafts: do not make them again on every check
                 self.known.add((request.account.id, request.period.start.isoformat()))
         for account_id in list(self.open):
             self.refresh(account_id)
         reminders = self.remind()
-        return {"bills": sum(1 for item in made if isinstance(item, Bill)),
-                "failed": sum(1 for item in made if isinstance(item, Exception)),
-                "reminders": reminders}
+        return {"bills": bills, "failed": failed, "reminders": reminders}
 
     # --- move-out ---------------------------------------------------------------------
 

@@ -23,6 +23,7 @@ __all__ = [
     "BAND_SHARE",
     "FEN",
     "ChargeLine",
+    "MeterSchedule",
     "Occupancy",
     "SegmentPart",
     "Tariff",
@@ -132,6 +133,25 @@ class SegmentPart:
     quantity: Decimal  # exactly as pricing apportioned it: the parts of a band add up
 
 
+@dataclass(frozen=True)
+class MeterSchedule:
+    """A time-of-use schedule as a meter can store it (zones, day schedules, rest days).
+
+    ``zones``: (month, day, workday schedule) in calendar order; ``schedules``: each day
+    schedule as (start second of the day, band) runs; ``weekend`` / ``holiday``: the
+    schedules of rest days and public holidays; ``zone_overrides``: some zone names its own
+    weekend or holiday schedule (a meter has one rest-day table); ``valid_from``: the first
+    day of the price version it comes from (None: from the beginning).
+    """
+
+    zones: tuple[tuple[int, int, str], ...]
+    schedules: Mapping[str, tuple[tuple[int, str], ...]]
+    weekend: str | None = None
+    holiday: str | None = None
+    zone_overrides: bool = False
+    valid_from: date | None = None
+
+
 class Tariff(abc.ABC):
     """One configured tariff (an entry of ``tariffs:``)."""
 
@@ -162,6 +182,11 @@ class Tariff(abc.ABC):
         """Where a usage's band lines come from on the clock (empty: not a time-of-use
         tariff, or one priced from the meter's own registers)."""
         return []
+
+    def meter_schedule(self, day: date) -> MeterSchedule | None:
+        """The time-of-use schedule valid on ``day`` as a meter stores it (None: the
+        tariff has no time-of-use schedule, or none valid that day)."""
+        return None
 
     def minimum_charge(self, lines: Sequence[ChargeLine], start: date, end: date,
                        anchor_day: int | None = None) -> ChargeLine | None:

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from . import billing, control, core, ledger, metering, storage
+from . import billing, control, core, devices, ledger, metering, payments, storage
 from .billing import (
     BILL_ISSUED,
     BILL_OVERDUE,
@@ -130,6 +130,17 @@ from .core import (
 from .core import (
     StateObject as StateObject,
 )
+from .devices import (
+    DEVICE_COMMAND,
+    DEVICE_JOB,
+    EVENT_DEVICE_COMMAND,
+    EVENT_DEVICE_JOB,
+    EVENT_METER_EVENT,
+    METER_EVENT,
+    DeviceCommandData,
+    DeviceJobData,
+    MeterEventData,
+)
 from .ledger import (
     ACCOUNT_UPDATED,
     BALANCE_EXHAUSTED,
@@ -179,6 +190,17 @@ from .metering import (
 from .metering import (
     ReadingObject as ReadingObject,
 )
+from .payments import (
+    EVENT_PAYMENT_MISMATCH,
+    EVENT_PAYMENT_ORDER,
+    EVENT_PAYMENT_REFUNDED,
+    PAYMENT_MISMATCH,
+    PAYMENT_ORDER,
+    PAYMENT_REFUNDED,
+    PaymentMismatchData,
+    PaymentOrderData,
+    PaymentRefundedData,
+)
 from .storage import (
     BACKUP_FAILED,
     BACKUP_WRITTEN,
@@ -218,6 +240,8 @@ __all__ = [
     "CONTROL_CHECK",
     "CORE_EVENTS",
     "CORE_SOURCE",
+    "DEVICE_COMMAND",
+    "DEVICE_JOB",
     "DTU_OFFLINE",
     "DTU_ONLINE",
     "EVENT_ACCOUNT_UPDATED",
@@ -243,6 +267,8 @@ __all__ = [
     "EVENT_COMMAND_SUPERSEDED",
     "EVENT_CONSUMPTION",
     "EVENT_CONTROL_CHECK",
+    "EVENT_DEVICE_COMMAND",
+    "EVENT_DEVICE_JOB",
     "EVENT_DTU_OFFLINE",
     "EVENT_DTU_ONLINE",
     "EVENT_HOLD_RELEASED",
@@ -252,9 +278,13 @@ __all__ = [
     "EVENT_HUB_STARTED",
     "EVENT_HUB_STOP",
     "EVENT_LINK_ALARM",
+    "EVENT_METER_EVENT",
     "EVENT_METER_OFFLINE",
     "EVENT_METER_ONLINE",
+    "EVENT_PAYMENT_MISMATCH",
+    "EVENT_PAYMENT_ORDER",
     "EVENT_PAYMENT_RECEIVED",
+    "EVENT_PAYMENT_REFUNDED",
     "EVENT_PLUGIN_FAILED",
     "EVENT_READING",
     "EVENT_READ_FAILED",
@@ -276,9 +306,13 @@ __all__ = [
     "HUB_STARTED",
     "HUB_STOP",
     "LINK_ALARM",
+    "METER_EVENT",
     "METER_OFFLINE",
     "METER_ONLINE",
+    "PAYMENT_MISMATCH",
+    "PAYMENT_ORDER",
     "PAYMENT_RECEIVED",
+    "PAYMENT_REFUNDED",
     "PLUGIN_FAILED",
     "READING",
     "READ_FAILED",
@@ -314,6 +348,8 @@ __all__ = [
     "ConsumptionData",
     "ConsumptionInterval",
     "ControlCheckData",
+    "DeviceCommandData",
+    "DeviceJobData",
     "DtuOfflineData",
     "DtuOnlineData",
     "EventCatalog",
@@ -321,10 +357,14 @@ __all__ = [
     "HoldReleasedData",
     "HoldSetData",
     "LinkAlarmData",
+    "MeterEventData",
     "MeterOfflineData",
     "MeterOnlineData",
     "NoData",
+    "PaymentMismatchData",
+    "PaymentOrderData",
     "PaymentReceivedData",
+    "PaymentRefundedData",
     "PluginFailedData",
     "ReadFailedData",
     "ReadingData",
@@ -352,4 +392,6 @@ CORE_EVENTS: Final[tuple[EventType, ...]] = (
     *ledger.EVENT_TYPES,
     *billing.EVENT_TYPES,
     *control.EVENT_TYPES,
+    *payments.EVENT_TYPES,
+    *devices.EVENT_TYPES,
 )

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import timedelta
+from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
@@ -73,6 +74,21 @@ def _plan(value: Any) -> dict[str, Any]:
 
 READING_SCHEMA = cv.ListOf(_plan, unique="id")
 
+def ratio(value: Any) -> Decimal:
+    """A CT or PT ratio: a number above 0, or primary/secondary like ``200/5`` (= 40)."""
+    text = str(value).strip() if isinstance(value, str | int | Decimal) and not isinstance(
+        value, bool) else ""
+    primary, sep, secondary = text.partition("/")
+    try:
+        number = (Decimal(primary) / Decimal(secondary)) if sep else Decimal(text)
+    except (ArithmeticError, ValueError):
+        raise vol.Invalid(f"expected a ratio like 40 or 200/5, got {cv.show_value(value)}"
+                          ) from None
+    if not number.is_finite() or number <= 0:
+        raise vol.Invalid(f"expected a ratio above 0, got {cv.show_value(value)}")
+    return number
+
+
 METER_BASE = cv.Strict({
     vol.Required("id"): cv.identifier,
     vol.Optional("name"): cv.string,
@@ -88,6 +104,8 @@ METER_BASE = cv.Strict({
     vol.Optional("share_group"): cv.identifier,
     vol.Optional("alarms", default={}): dict,
     vol.Optional("enabled", default=True): cv.boolean,
+    vol.Optional("ct_ratio"): ratio,  # current transformer (互感器) ratio: registers scaled
+    vol.Optional("pt_ratio"): ratio,  # voltage transformer ratio
 })
 
 
@@ -182,6 +200,8 @@ def check_references(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
     links = {link["id"]: link for link in config.get("links") or []}
     meters = config.get("meters") or []
     meter_ids = {meter["id"]: meter for meter in meters}
+    # the schema of the link options a link type allows, compiled once per type
+    options_schemas: dict[int, cv.Strict] = {}
     for index, meter in enumerate(meters):
         link = links.get(meter["link"])
         if link is None:
@@ -190,9 +210,12 @@ def check_references(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
                              f"unknown link '{meter['link']}' (links: {known})"))
         else:
             link_type = getattr(link, "link_type", None)
-            keys = dict(getattr(link_type, "meter_keys", {}) or {})
+            schema = options_schemas.get(id(link_type))
+            if schema is None:
+                schema = options_schemas[id(link_type)] = cv.Strict(
+                    dict(getattr(link_type, "meter_keys", {}) or {}))
             try:
-                cv.Strict(keys)(meter["link_options"])
+                schema(meter["link_options"])
             except vol.Invalid as err:
                 for single in cv.flatten_invalid(err):
                     path, message = cv.describe_invalid(single, meter["link_options"])

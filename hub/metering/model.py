@@ -27,6 +27,9 @@ __all__ = [
     "Command",
     "CommandResult",
     "FrameParser",
+    "FrozenDays",
+    "MeterEventRecord",
+    "MeterEvents",
     "MeterKind",
     "MeterModel",
     "MeterRef",
@@ -37,6 +40,7 @@ __all__ = [
     "ReadResult",
     "Simulator",
     "Transport",
+    "WritableParam",
 ]
 
 
@@ -58,6 +62,8 @@ class Capability(StrEnum):
     CLOCK = "clock"  # has a readable and settable clock
     INSTANT = "instant"  # reports instantaneous values (voltage, current, power...)
     SLEEPY = "sleepy"  # NB-IoT style: reports on its own schedule, commands wait for it
+    DAILY_FROZEN = "daily_frozen"  # keeps daily frozen registers (日冻结) to fill gaps from
+    EVENTS = "events"  # keeps event records (cover opened, power down, programming...)
 
 
 class Command(StrEnum):
@@ -175,12 +181,68 @@ class ReadResult:
         self.frames += other.frames
 
 
+@dataclass(slots=True)
+class FrozenDays:
+    """Daily frozen records read from a meter's memory: each a result whose ``meter_time``
+    is the freeze time (site-local, aware), oldest first; ``refused`` names the records not
+    taken and why (an impossible date, a record that does not decode)."""
+
+    records: list[ReadResult] = field(default_factory=list)
+    refused: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class MeterEventRecord:
+    """One record of a meter's own event log, with the meter's timestamps (site-local)."""
+
+    kind: str  # cover_open, terminal_cover_open, power_down, programming, clock_change...
+    started: datetime
+    ended: datetime | None = None
+    count: int = 0  # the meter's count of such events up to this one
+    tamper: bool = False
+    operator: str | None = None
+    detail: Mapping[str, Any] | None = None
+
+
+@dataclass(slots=True)
+class MeterEvents:
+    """What a read of a meter's event log found: its counts per kind, the records newer than
+    the counts the hub knew (oldest first) and the kinds it could not read, with why."""
+
+    counts: dict[str, int] = field(default_factory=dict)
+    records: list[MeterEventRecord] = field(default_factory=list)
+    errors: dict[str, str] = field(default_factory=dict)
+
+
 @dataclass(frozen=True, slots=True)
 class CommandResult:
     """The meter's answer to a command: accepted or not (acceptance is not confirmation)."""
 
     accepted: bool
     detail: str = ""
+
+
+def _equal(wanted: Any, actual: Any, elapsed: float) -> bool:
+    return bool(wanted == actual)
+
+
+@dataclass(frozen=True, slots=True)
+class WritableParam:
+    """A parameter a model lets the hub write (``device.write``) and read back.
+
+    ``parse`` turns the JSON value a service call gives into the typed value the model
+    writes (raising ``vol.Invalid`` or ``ValueError`` naming what is wrong); ``dump`` turns
+    it back into JSON (stored with the durable command); ``same(wanted, read_back,
+    elapsed_seconds)`` says whether what the meter reads back is what was written
+    (a clock has moved on by ``elapsed_seconds`` since).
+    """
+
+    name: str
+    description: str
+    parse: Callable[[Any], Any]
+    dump: Callable[[Any], Any] = str
+    unit: str = ""
+    same: Callable[[Any, Any, float], bool] = _equal
 
 
 class MeterModel(abc.ABC):
@@ -231,6 +293,34 @@ class MeterModel(abc.ABC):
                         now: datetime) -> None:
         """Set the clock of one meter, or of every meter on the link when ``meter`` is None."""
         raise ProtocolError(f"model {self.name} cannot set its clock")
+
+    async def read_daily_frozen(self, transport: Transport, meter: MeterRef,
+                                after: datetime) -> FrozenDays:
+        """The daily frozen records newer than ``after`` (models with DAILY_FROZEN)."""
+        raise ProtocolError(f"model {self.name} keeps no daily frozen data")
+
+    async def read_events(self, transport: Transport, meter: MeterRef,
+                          known: Mapping[str, int]) -> MeterEvents:
+        """The event records added since the counts in ``known`` (per kind; a kind not in it:
+        the latest few), models with EVENTS."""
+        raise ProtocolError(f"model {self.name} keeps no event records")
+
+    def writable(self) -> Mapping[str, WritableParam]:
+        """The parameters ``device.write`` may set on a meter of this model (none by default)."""
+        return {}
+
+    async def write_param(self, transport: Transport, meter: MeterRef, name: str,
+                          value: Any) -> None:
+        """Write one declared parameter (a value from its ``parse``); acceptance only.
+
+        Raises :class:`MeterRefused` with the meter's reason, :class:`NoReply`, or
+        :class:`ProtocolError` for a value the protocol cannot carry.
+        """
+        raise ProtocolError(f"model {self.name} has no writable parameter {name!r}")
+
+    async def read_param(self, transport: Transport, meter: MeterRef, name: str) -> Any:
+        """Read one declared parameter back from the meter (the typed value ``parse`` gives)."""
+        raise ProtocolError(f"model {self.name} cannot read parameter {name!r} back")
 
     def decode_uplink(self, data: bytes, meter: MeterRef) -> ReadResult:
         """Decode bytes a sleeping meter pushed by itself (an NB-IoT report) into a result.

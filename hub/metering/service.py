@@ -17,10 +17,10 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Protocol, runtime_checkable
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from ..core import Context
 from ..events import EVENT_METER_OFFLINE, EVENT_METER_ONLINE, EVENT_READ_FAILED, EVENT_READING
@@ -37,6 +37,7 @@ from .model import (
     NoReply,
     ProtocolError,
     ReadResult,
+    Transport,
 )
 from .reading import Reading, ReadingSource
 from .stats import CollectionStats
@@ -54,6 +55,7 @@ __all__ = [
 ]
 
 _LOGGER = logging.getLogger(__name__)
+_T = TypeVar("_T")
 
 
 @runtime_checkable
@@ -146,6 +148,9 @@ class MeteringService:
         self._by_account: dict[str, list[Meter]] = {}
         self.stats = CollectionStats()
         self._semaphore = asyncio.Semaphore(int(self.options.get("concurrency", 256)))
+        # called (meter, result, reading time) before a result becomes a Reading: a higher
+        # layer registers itself here at set-up (CT/PT ratios scale registers and values)
+        self.scalers: list[Callable[[Meter, ReadResult, datetime], None]] = []
         self._build(config)
 
     # --- set-up -------------------------------------------------------------------
@@ -404,12 +409,19 @@ class MeteringService:
             return f"reading {reading.id} is not stored: {outcome.reason}"
         return None
 
+    def scale(self, meter: Meter, result: ReadResult, when: datetime) -> None:
+        """Apply the registered scalers to a result read at ``when`` (in place)."""
+        for scaler in self.scalers:
+            scaler(meter, result, when)
+
     def _accept(self, meter: Meter, result: ReadResult, source: ReadingSource,
                 context: Context | None, quality: Mapping[str, Any],
                 when: datetime | None = None, *, durable: bool = False,
                 ) -> tuple[Reading, asyncio.Future[CommitOutcome] | None]:
+        when = when or utcnow()
+        self.scale(meter, result, when)
         reading = Reading.from_result(
-            meter.id, result, when or utcnow(), device=meter.ref.address,
+            meter.id, result, when, device=meter.ref.address,
             link_id=meter.link.id, source=source, quality=quality,
         )
         commit = self._watch_commit(reading) if durable else None
@@ -495,6 +507,22 @@ class MeteringService:
             transport = meter.link.transport_for(meter.ref)
             return await meter.model.command(_Timed(transport, self._timeout(meter)),
                                              meter.ref, command)
+
+    async def exchange(self, meter_id: str,
+                       work: Callable[[Meter, Transport], Awaitable[_T]],
+                       options: Mapping[str, Any] | None = None) -> _T:
+        """Run ``work(meter, transport)`` with the meter's link to itself (its bus or DTU
+        queue still serialises requests); ``options`` replace model options for this call
+        (a password level, an operator code)."""
+        meter = self.meters.get(meter_id)
+        if meter is None:
+            raise KeyError(f"unknown meter '{meter_id}'")
+        if options:
+            meter = replace(meter, ref=replace(meter.ref, options={**meter.ref.options,
+                                                                   **options}))
+        async with self._semaphore, self.meters[meter_id].lock:
+            transport = meter.link.transport_for(meter.ref)
+            return await work(meter, _Timed(transport, self._timeout(meter)))
 
     def _timeout(self, meter: Meter) -> float:
         value = meter.link.config.get("timeout") or self.options.get(

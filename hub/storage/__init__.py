@@ -30,6 +30,7 @@ from .queries.auth import AuditFilter, AuthStore, SessionRow, TokenRow, UserRow
 from .queries.automation import WaitRow
 from .queries.commands import CommandConflict, CommandNotFound
 from .queries.control import ControlCommand, ControlStore, HoldRow, ScheduleRow
+from .queries.devices import DeviceStore, JobItem, JobRow, RatioRow
 from .queries.money import (
     AppliedValues,
     AuditRow,
@@ -40,6 +41,8 @@ from .queries.money import (
     MoneyStore,
     audit_file,
 )
+from .queries.payments import OrderRow, PaymentStore, RefundRow
+from .queries.portal import AnnouncementRow, LinkRow, PortalStore
 from .settings import STORAGE_SCHEMA, StorageSettings
 from .storage import Storage
 from .tools.backup import BackupInfo
@@ -51,6 +54,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STORAGE_SCHEMA",
+    "AnnouncementRow",
     "AppliedValues",
     "AuditFilter",
     "AuditRow",
@@ -65,13 +69,22 @@ __all__ = [
     "ConsumptionRow",
     "ControlCommand",
     "ControlStore",
+    "DeviceStore",
     "EntryRow",
     "ExportRequest",
     "HoldRow",
+    "JobItem",
+    "JobRow",
+    "LinkRow",
     "MeterInfo",
     "MoneyStore",
+    "OrderRow",
+    "PaymentStore",
+    "PortalStore",
+    "RatioRow",
     "ReadingOutcome",
     "ReadingStatus",
+    "RefundRow",
     "ScheduleRow",
     "SeriesPoint",
     "SessionRow",

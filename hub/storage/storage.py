@@ -42,8 +42,11 @@ from .model import (
 from .queries import commands, history
 from .queries.auth import AuthStore
 from .queries.control import ControlStore
+from .queries.devices import DeviceStore
 from .queries.money import MoneyStore
 from .queries.overrides import read_overrides, write_override
+from .queries.payments import PaymentStore
+from .queries.portal import PortalStore
 from .schema.migrations import MIGRATIONS, Migration
 from .settings import StorageSettings
 from .tools import backup as backup_mod
@@ -594,6 +597,15 @@ class Storage:
         """Run ``work(store)`` on a reader connection (committed data only)."""
         return await self._read(lambda conn: work(ControlStore(conn)))
 
+    async def device_write(self, work: Callable[[DeviceStore], _T]) -> _T:
+        """Run ``work(store)`` (device commands and jobs) in one durable transaction."""
+        async with self.transaction(durable=True) as tx:
+            return await tx.run(lambda conn: work(DeviceStore(conn)))
+
+    async def device_read(self, work: Callable[[DeviceStore], _T]) -> _T:
+        """Run ``work(store)`` on a reader connection (committed data only)."""
+        return await self._read(lambda conn: work(DeviceStore(conn)))
+
     # --- automations: waiting runs, time triggers' last firing ----------------------
 
     async def automation_write(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
@@ -605,6 +617,17 @@ class Storage:
         """Run ``work(conn)`` on a reader connection (committed data only)."""
         return await self._read(work)
 
+    # --- payments: orders, refunds, notifications, reconciliations -------------------
+
+    async def payments_write(self, work: Callable[[PaymentStore], _T]) -> _T:
+        """Run ``work(store)`` in one durable (synchronous=FULL) write transaction."""
+        async with self.transaction(durable=True) as tx:
+            return await tx.run(lambda conn: work(PaymentStore(conn)))
+
+    async def payments_read(self, work: Callable[[PaymentStore], _T]) -> _T:
+        """Run ``work(store)`` on a reader connection (committed data only)."""
+        return await self._read(lambda conn: work(PaymentStore(conn)))
+
     # --- access: users, sessions, tokens --------------------------------------------
 
     async def auth_write(self, work: Callable[[AuthStore], _T], durable: bool = True) -> _T:
@@ -615,6 +638,17 @@ class Storage:
     async def auth_read(self, work: Callable[[AuthStore], _T]) -> _T:
         """Run ``work(store)`` on a reader connection (committed data only)."""
         return await self._read(lambda conn: work(AuthStore(conn)))
+
+    # --- the tenant portal: link tokens (hashed), announcements ---------------------
+
+    async def portal_write(self, work: Callable[[PortalStore], _T]) -> _T:
+        """Run ``work(store)`` in one durable write transaction (tenant links, announcements)."""
+        async with self.transaction(durable=True) as tx:
+            return await tx.run(lambda conn: work(PortalStore(conn)))
+
+    async def portal_read(self, work: Callable[[PortalStore], _T]) -> _T:
+        """Run ``work(store)`` on a reader connection (committed data only)."""
+        return await self._read(lambda conn: work(PortalStore(conn)))
 
     # --- runtime settings on top of YAML ----------------------------------------------
 

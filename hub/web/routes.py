@@ -6,7 +6,7 @@ Handlers reach the hub through ``request.app[HUB_KEY]`` and the caller through
 - :func:`self_authenticated`: the handler checks its caller itself (a platform push with a
   token or signature, a payment notification); the guard lets anyone reach it.
 - :func:`tenant_link`: a tenant-portal route whose URL carries the link token of one
-  account; the handler must check that token itself (no such route exists yet).
+  account; the handler must check that token itself (the tenant portal, hub/portal).
 - :func:`allow`: which roles may call it, and whether it filters what it returns by the
   caller's scope. Without it, a read (GET) is open to every role with the whole site in
   view (a landlord or operator with a scope is refused), a change is for admins only.

@@ -7,9 +7,11 @@ from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from bills_support import config, engine, hourly, pseudo_random, running_hub, use
 from common import Clock, bounded, collect, settle, t
 
+import hub.billing.engine as engine_mod
 from hub.billing.periods import BillPeriod
 from hub.billing.tariff import Usage, round_fen
 from hub.billing.tariffs import TariffBook
@@ -54,8 +56,11 @@ async def per_read_charges(ledger: Ledger, account: str, period: BillPeriod) -> 
     return sum((-entry.amount for entry in entries), D("0.00"))
 
 
+@pytest.mark.parametrize("window", [engine_mod.BILL_RUN_WINDOW, 1])  # 1: a window a bill
 @bounded()
-async def test_the_monthly_bill_is_the_sum_of_the_per_read_charges(tmp_path: Path) -> None:
+async def test_the_monthly_bill_is_the_sum_of_the_per_read_charges(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, window: int) -> None:
+    monkeypatch.setattr(engine_mod, "BILL_RUN_WINDOW", window)
     clock = Clock("2025-08-14T23:00")
     async with running_hub(tmp_path, CFG, clock) as hub:
         ledger = hub.component("ledger", Ledger)

@@ -6,8 +6,10 @@ landlord A, landlord B, admin). Outcomes: ``ok`` (the guard let it through; the 
 answered, maybe with its own error), ``denied`` (401/403 from the access rules),
 ``hidden`` (404 from the access rules: outside the caller's scope, said like "unknown").
 The paths use building A's ids (and a bill of A's account), so landlord B is the one who
-must find nothing. No route
-takes a tenant-portal link yet (the ``tenant_link`` hook exists; its column comes with it).
+must find nothing. ``tenant`` holds the portal link of A's account: it opens the
+``/tenant/{token}`` routes in their URL, and sent as a bearer token anywhere else it is
+refused (it is no API token). That the link reaches no other account's bill or order is
+tests/web/test_portal_pages.py's.
 """
 
 from __future__ import annotations
@@ -21,14 +23,17 @@ from common import bounded
 
 from hub.web.server import WebServer
 
-CALLERS = ("anonymous", "viewer", "operator", "finance", "landlord_a", "landlord_b", "admin")
+CALLERS = ("anonymous", "viewer", "operator", "finance", "landlord_a", "landlord_b", "admin",
+           "tenant")
 OK, NO, HID = "ok", "denied", "hidden"
 
 EVERYONE = dict.fromkeys(CALLERS, OK)
-USERS = {**dict.fromkeys(CALLERS, OK), "anonymous": NO}
+USERS = {**dict.fromkeys(CALLERS, OK), "anonymous": NO, "tenant": NO}
 WHOLE_SITE = {**USERS, "operator": NO, "landlord_a": NO, "landlord_b": NO}
 A_ONLY = {**USERS, "landlord_b": HID}
 ADMIN = {**dict.fromkeys(CALLERS, NO), "admin": OK}
+PUBLIC = {**EVERYONE, "tenant": NO}  # anyone, but a tenant link is no bearer token
+TENANT = EVERYONE  # the link in the URL is the key; a user's token changes nothing
 MONEY_READERS = {**ADMIN, "finance": OK}
 
 # (method, route as the router names it) -> (the path and request sent, outcome per caller)
@@ -51,11 +56,11 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
         "/accounts/acc_a/move_out", {"json": {}}, {**MONEY_READERS}),
     ("POST", "/accounts/{account_id}/{action}"): (
         "/accounts/acc_a/recharge", {"json": {}}, {**A_ONLY, "viewer": NO}),
-    ("GET", "/login"): ("/login", {}, EVERYONE),
+    ("GET", "/login"): ("/login", {}, PUBLIC),
     ("POST", "/login"): ("/login", {"json": {"user": "viewer", "password": "wrong-pw-1"}},
-                         EVERYONE),
-    ("GET", "/setup"): ("/setup", {}, EVERYONE),
-    ("POST", "/setup"): ("/setup", {"json": {"code": "XXXX-XXXX-XXXX"}}, EVERYONE),
+                         PUBLIC),
+    ("GET", "/setup"): ("/setup", {}, PUBLIC),
+    ("POST", "/setup"): ("/setup", {"json": {"code": "XXXX-XXXX-XXXX"}}, PUBLIC),
     ("POST", "/logout"): ("/logout", {"json": {}}, USERS),
     ("GET", "/api/auth/me"): ("/api/auth/me", {}, USERS),
     ("GET", "/api/auth/users"): ("/api/auth/users", {}, ADMIN),
@@ -88,9 +93,19 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
         "/api/bills/BILL/lines/1/readings", {}, A_ONLY),
     ("GET", "/api/reports/{name}"): ("/api/reports/consumption", {}, WHOLE_SITE),
     # platform pushes check their own token or signature (none configured here: 404 link)
-    ("POST", "/api/nbiot/{link_id}/ctwing"): ("/api/nbiot/nb1/ctwing", {"json": {}}, EVERYONE),
-    ("GET", "/api/nbiot/{link_id}/onenet"): ("/api/nbiot/nb1/onenet", {}, EVERYONE),
-    ("POST", "/api/nbiot/{link_id}/onenet"): ("/api/nbiot/nb1/onenet", {"json": {}}, EVERYONE),
+    ("POST", "/api/nbiot/{link_id}/ctwing"): ("/api/nbiot/nb1/ctwing", {"json": {}}, PUBLIC),
+    ("GET", "/api/nbiot/{link_id}/onenet"): ("/api/nbiot/nb1/onenet", {}, PUBLIC),
+    ("POST", "/api/nbiot/{link_id}/onenet"): ("/api/nbiot/nb1/onenet", {"json": {}}, PUBLIC),
+    # the tenant portal: the link's token in the URL (A's account)
+    ("GET", "/tenant/{token}"): ("/tenant/TOKEN", {}, TENANT),
+    ("GET", "/tenant/{token}/bills"): ("/tenant/TOKEN/bills", {}, TENANT),
+    ("GET", "/tenant/{token}/bills/{bill_id}"): ("/tenant/TOKEN/bills/BILL", {}, TENANT),
+    ("GET", "/tenant/{token}/ledger"): ("/tenant/TOKEN/ledger", {}, TENANT),
+    ("GET", "/tenant/{token}/notices"): ("/tenant/TOKEN/notices", {}, TENANT),
+    ("GET", "/tenant/{token}/wechat"): ("/tenant/TOKEN/wechat", {}, TENANT),
+    ("GET", "/tenant/{token}/orders/{order_id}"): ("/tenant/TOKEN/orders/o1", {}, TENANT),
+    ("POST", "/tenant/{token}/emergency"): ("/tenant/TOKEN/emergency", {}, TENANT),
+    ("POST", "/tenant/{token}/pay"): ("/tenant/TOKEN/pay", {"json": {"amount": "20"}}, TENANT),
 }
 
 # the service calls: which role may call which service, on building A's meter or account
@@ -115,8 +130,19 @@ def _outcome(status: int, access: str) -> str:
     return access if access in (NO, HID) else OK
 
 
-def _headers(site: Site, caller: str) -> dict[str, str]:
+def _headers(site: Site, caller: str, path: str = "") -> dict[str, str]:
+    if caller == "tenant":  # its link opens its URL; elsewhere it can only be sent as bearer
+        return {} if path.startswith("/tenant/") else {
+            "Authorization": f"Bearer {site.tokens['tenant']}"}
     return {} if caller == "anonymous" else site.bearer(caller)
+
+
+async def _tenant_link(site: Site) -> None:
+    """Issue A's portal link: the ``tenant`` caller's key."""
+    status, made, _ = await site.call("POST", "/api/services/tenant/link?return_response=1",
+                                      json={"account_id": "acc_a"}, headers=site.bearer("admin"))
+    assert status == 200, made
+    site.tokens["tenant"] = made["response"]["token"]
 
 
 def _routes(site: Site) -> set[tuple[str, str]]:
@@ -138,13 +164,15 @@ async def test_every_route_answers_every_caller_as_the_table_says(tmp_path: Path
             json={"account_id": "acc_a"}, headers=site.bearer("admin"))
         assert status == 200, made
         bill = made["response"]["bill_id"]
+        await site.hub.services.call("bill", "issue", {"bill_id": bill})
+        await _tenant_link(site)
         wrong = []
         for (method, route), (template, request, expected) in sorted(MATRIX.items()):
-            path = template.replace("BILL", bill)
+            path = template.replace("BILL", bill).replace("TOKEN", site.tokens["tenant"])
             for caller in CALLERS:
                 for verb in (method, "HEAD") if method == "GET" else (method,):
                     status, body, access = await site.call(
-                        verb, path, headers=_headers(site, caller), **request)
+                        verb, path, headers=_headers(site, caller, path), **request)
                     got = _outcome(status, access)
                     if got != expected[caller]:
                         wrong.append(f"{verb} {route} as {caller}: {got} ({status} {body}), "
@@ -157,6 +185,7 @@ async def test_every_route_answers_every_caller_as_the_table_says(tmp_path: Path
 async def test_each_service_is_called_only_by_the_roles_the_table_names(
         tmp_path: Path) -> None:
     async with access_site(tmp_path) as site:
+        await _tenant_link(site)
         wrong = []
         for name, (template, expected) in SERVICES.items():
             domain, _, service = name.partition(".")

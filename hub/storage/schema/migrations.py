@@ -15,7 +15,19 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import StorageError
-from . import auth, automation, compact, control, guards, history, money, overrides
+from . import (
+    auth,
+    automation,
+    compact,
+    control,
+    devices,
+    guards,
+    history,
+    money,
+    overrides,
+    payments,
+    portal,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,6 +62,11 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "automations: runs waiting in a delay, time triggers' last firing",
               automation.upgrade_v8),
     Migration(9, "access: users, login sessions, API tokens, the access log", auth.create_v9),
+    Migration(11, "payments: orders, refunds, notifications, reconciliations",
+              payments.create_v11),
+    Migration(12, "tenant portal: link tokens (hashed), announcements", portal.create_v12),
+    Migration(13, "device maintenance: bulk jobs, per-meter results, CT/PT ratio changes",
+              devices.upgrade_v13),
 )
 
 

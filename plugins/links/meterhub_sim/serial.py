@@ -41,8 +41,11 @@ class WireCounters:
 class SimulatedSerialBus:
     """Serves a :class:`~hub.metering.sim.SimulatedBus` on a pty; ``path`` links to the slave."""
 
-    def __init__(self, bus: SimulatedBus, path: str | Path, *, name: str = "") -> None:
+    def __init__(self, bus: SimulatedBus, path: str | Path, *, name: str = "",
+                 echo: bool = False) -> None:
         self.bus = bus
+        # an optical (infrared) head hears its own light: every request comes back first
+        self.echo = echo
         self.path = Path(path)
         self.name = name or self.path.name
         self.counters = WireCounters()
@@ -135,6 +138,8 @@ class SimulatedSerialBus:
         self._heard_at = max(self._heard_at, self._wire_free, now) + on_wire
         self._wire_free = self._heard_at
         self._pending += data
+        if self.echo:
+            self._writes.add(loop.call_at(self._heard_at, self._write, data))
         if self._process_handle is not None:
             self._process_handle.cancel()
         self._process_handle = loop.call_at(self._heard_at, self._process)

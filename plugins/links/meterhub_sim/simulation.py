@@ -69,6 +69,7 @@ SIMULATION_SCHEMA = cv.Strict({
         vol.Required("link"): cv.identifier,
         vol.Optional("turnaround", default="20ms"): short_duration,
         vol.Optional("line_rate", default=True): cv.boolean,
+        vol.Optional("echo", default=False): cv.boolean,  # an infrared head's own echo
     })),
     vol.Optional("servers", default=[]): cv.ListOf(cv.Strict({
         vol.Required("link"): cv.identifier,
@@ -164,7 +165,7 @@ class Simulation:
                               turnaround=entry["turnaround"].total_seconds())
             bus = buses.get(None) or SimulatedBus()
             self.buses[link["id"]] = SimulatedSerialBus(bus, Path(serial["port"]),
-                                                        name=link["id"])
+                                                        name=link["id"], echo=entry["echo"])
         for entry in self.config.get("servers") or []:
             link = self._links[entry["link"]]
             buses = self._bus(link["id"], turnaround=entry["turnaround"].total_seconds())

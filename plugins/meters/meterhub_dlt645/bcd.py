@@ -229,3 +229,6 @@ DATETIME = ValueFormat(Kind.DATETIME, 6, pattern="YYMMDDhhmmss")
 WORD = ValueFormat(Kind.BITS, 2, pattern="XXXX (bits)")
 BYTE_BITS = ValueFormat(Kind.BITS, 1, pattern="XX (bits)")
 ADDRESS_DIGITS = ValueFormat(Kind.DIGITS, 6, pattern="NNNNNNNNNNNN")
+TOU_ZONE = ValueFormat(Kind.DIGITS, 3, pattern="MMDDNN")  # zone start and its day table
+TOU_SEGMENT = ValueFormat(Kind.DIGITS, 3, pattern="hhmmNN")  # segment start and its rate
+SWITCH_TIME = ValueFormat(Kind.DIGITS, 5, pattern="YYMMDDhhmm")

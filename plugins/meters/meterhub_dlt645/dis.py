@@ -12,7 +12,18 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
-from .bcd import ADDRESS_DIGITS, BYTE_BITS, DATE_WEEK, TIME, WORD, ValueFormat, number
+from .bcd import (
+    ADDRESS_DIGITS,
+    BYTE_BITS,
+    DATE_WEEK,
+    SWITCH_TIME,
+    TIME,
+    TOU_SEGMENT,
+    TOU_ZONE,
+    WORD,
+    ValueFormat,
+    number,
+)
 from .errors import Dlt645Error
 
 _LOGGER = logging.getLogger(__name__)
@@ -249,6 +260,62 @@ for _di, _en, _zh, _fmt, _unit in (
 ):
     _add(DataItem(_di, _en, _zh, _fmt, _unit, writable=True))
 
+# Time-of-use tables (DL/T 645-2007 appendix A, 0400 01xx..0402 00xx): two sets of yearly
+# zones (MMDDNN: start month-day, day table number) and of day tables (hhmmNN: start time,
+# rate), the time each set takes over from the other, the counts, and rest days.
+DI_ZONE_SWITCH = 0x04000106
+DI_DAY_SWITCH = 0x04000107
+DI_ZONE_COUNT = 0x04000201
+DI_TABLE_COUNT = 0x04000202
+DI_SEGMENT_COUNT = 0x04000203
+DI_RATE_COUNT = 0x04000204
+DI_REST_WORD = 0x04000801
+DI_REST_TABLE = 0x04000802
+TOU_ELEMENTS = 14
+
+
+def zone_table_di(tou_set: int) -> int:
+    """The zone table (时区表) of set 1 or 2: 04010000, 04020000."""
+    return 0x04000000 | tou_set << 16
+
+
+def day_table_di(tou_set: int, table: int) -> int:
+    """Day table 1..8 (日时段表) of set 1 or 2: 04010001..04010008, 04020001..."""
+    return 0x04000000 | tou_set << 16 | table
+
+
+for _di, _en, _zh, _fmt, _unit in (
+    (DI_ZONE_SWITCH, "switch time of the two zone-table sets", "两套时区表切换时间", SWITCH_TIME,
+     ""),
+    (DI_DAY_SWITCH, "switch time of the two day-table sets", "两套日时段表切换时间", SWITCH_TIME,
+     ""),
+    (DI_ZONE_COUNT, "yearly zones (p <= 14)", "年时区数", number("NN"), ""),
+    (DI_TABLE_COUNT, "day tables (q <= 8)", "日时段表数", number("NN"), ""),
+    (DI_SEGMENT_COUNT, "day segments (m <= 14)", "日时段数", number("NN"), ""),
+    (DI_RATE_COUNT, "rates (k <= 63)", "费率数", number("NN"), ""),
+    (0x04000205, "public holidays", "公共假日数", number("NNNN"), ""),
+    (DI_REST_WORD, "rest-day word (bit 0 Sunday .. bit 6 Saturday, 0 = rest)", "周休日特征字",
+     BYTE_BITS, ""),
+    (DI_REST_TABLE, "day table of rest days", "周休日采用的日时段表号", number("NN"), ""),
+    (0x04000306, "current transformer ratio", "电流互感器变比", number("XXXXXX"), ""),
+    (0x04000307, "voltage transformer ratio", "电压互感器变比", number("XXXXXX"), ""),
+    (0x04000E01, "forward active power upper limit", "正向有功功率上限值", number("XX.XXXX"),
+     "kW"),
+    (0x04000E02, "reverse active power upper limit", "反向有功功率上限值", number("XX.XXXX"),
+     "kW"),
+    (0x04000E03, "voltage upper limit", "电压上限值", number("XXX.X"), "V"),
+    (0x04000E04, "voltage lower limit", "电压下限值", number("XXX.X"), "V"),
+):
+    _add(DataItem(_di, _en, _zh, _fmt, _unit, writable=True))
+for _set, _en_set, _zh_set in ((1, "first", "第一套"), (2, "second", "第二套")):
+    _add(DataItem(zone_table_di(_set), f"{_en_set} set: yearly zone table",
+                  f"{_zh_set}时区表数据", TOU_ZONE, count=TOU_ELEMENTS, variable=True,
+                  writable=True))
+    for _table in range(1, 9):
+        _add(DataItem(day_table_di(_set, _table), f"{_en_set} set: day table {_table}",
+                      f"{_zh_set}第{_table}日时段表数据", TOU_SEGMENT, count=TOU_ELEMENTS,
+                      variable=True, writable=True))
+
 # --- prepaid balances (0090..., 033...) -------------------------------------------------
 
 DI_BALANCE = 0x00900200
@@ -268,3 +335,26 @@ _PREPAID: tuple[tuple[int, str, str, ValueFormat, str, str | None], ...] = (
 )
 for _di, _en, _zh, _fmt, _unit, _key in _PREPAID:
     _add(DataItem(_di, _en, _zh, _fmt, _unit, _key))
+
+# --- daily frozen data (0506...): the time of each of the last 62 daily freezes and the
+# forward active energy (total, T1..T4) frozen then; n = 1 is the newest
+
+DAILY_FROZEN_RECORDS = 62
+
+
+def frozen_time_di(n: int) -> int:
+    """上n次日冻结时间 (YYMMDDhhmm): 05060001..0506003E."""
+    return 0x05060000 | n
+
+
+def frozen_energy_di(n: int) -> int:
+    """上n次日冻结正向有功电能数据 (total, T1..T4): 05060101..0506013E."""
+    return 0x05060100 | n
+
+
+for _n in range(1, DAILY_FROZEN_RECORDS + 1):
+    _add(DataItem(frozen_time_di(_n), f"daily freeze {_n} back: time",
+                  f"上{_n}次日冻结时间", SWITCH_TIME))
+    _add(DataItem(frozen_energy_di(_n), f"daily freeze {_n} back: forward active energy "
+                                        f"(total, T1..T4)", f"上{_n}次日冻结正向有功电能数据",
+                  ENERGY, "kWh", count=5, variable=True))

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import inspect
 import logging
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from datetime import datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
@@ -22,6 +22,9 @@ from hub.metering.model import (
     Capability,
     Command,
     CommandResult,
+    FrozenDays,
+    MeterEventRecord,
+    MeterEvents,
     MeterKind,
     MeterModel,
     MeterRef,
@@ -30,6 +33,7 @@ from hub.metering.model import (
     ProtocolError,
     ReadResult,
     Transport,
+    WritableParam,
 )
 from hub.metering.points import POINTS, PointType
 from hub.util import dt as dt_util
@@ -45,8 +49,16 @@ from .codec import (
 )
 from .const import BROADCAST, PROTOCOL, Function, RelayAction
 from .dialect import AUTO, DIALECTS, V1997, V2007, VERSIONS, Dialect, WrongVersion
-from .dis import STATUS_WORD_DIS
+from .dis import (
+    DAILY_FROZEN_RECORDS,
+    STATUS_WORD_DIS,
+    frozen_energy_di,
+    frozen_time_di,
+)
 from .errors import Dlt645Error
+from .params import PLAIN, read_next, read_tables, running_sets, write_next, write_tables
+from .params import writable_params as _writable_params
+from .records import KINDS, MAX_RECORDS, decode_record
 from .simulator import Dlt645Simulator
 from .status import hub_status
 
@@ -517,6 +529,155 @@ class Dlt645Model(MeterModel):
                                      options["timeout"])
         dialect.check(frame, f"write of DI {dialect.di_text(di)}")
 
+    # --- the meter's own history
+
+    async def read_daily_frozen(self, transport: Transport, meter: MeterRef,
+                                after: datetime) -> FrozenDays:
+        """Daily freezes newer than ``after``: 上n次日冻结时间 (0506000n) and forward
+        active energy (0506010n), n = 1 (newest) back to the first at or before ``after``,
+        at most 62. A record with an impossible date is refused, not taken."""
+        options = self._options(meter)
+        dialect = await self.dialect_for(transport, meter, options)
+        if dialect.version != V2007:
+            raise ProtocolError(f"meter {meter.id} speaks {dialect.name}: no daily frozen data")
+        address = self.validate_address(meter.address)
+        found = FrozenDays()
+        zone = dt_util.site_time_zone()
+        for n in range(1, DAILY_FROZEN_RECORDS + 1):
+            try:
+                digits, _frames = await self._read_value(transport, address, frozen_time_di(n),
+                                                         options["timeout"], dialect)
+            except MeterRefused:
+                break  # no such record (ERR 02): the meter keeps fewer
+            try:
+                when = datetime.strptime(str(digits), "%y%m%d%H%M").replace(tzinfo=zone)
+            except ValueError:
+                found.refused.append(f"daily freeze {n} back: impossible date {digits} "
+                                     f"(YYMMDDhhmm), not taken")
+                continue
+            if when <= after:
+                break
+            values, _frames = await self._read_value(transport, address, frozen_energy_di(n),
+                                                     options["timeout"], dialect)
+            keys = ("energy_import_total", "energy_import_t1", "energy_import_t2",
+                    "energy_import_t3", "energy_import_t4")
+            found.records.insert(0, ReadResult(registers=dict(zip(keys, values, strict=False)),
+                                               meter_time=when))
+        return found
+
+    async def read_events(self, transport: Transport, meter: MeterRef,
+                          known: Mapping[str, int]) -> MeterEvents:
+        """Counts of each event kind (power down, programming, clock change, cover and
+        terminal cover opened, relay trip and close) and the records added since ``known``;
+        a kind the meter does not keep (ERR 02) is named in ``errors``."""
+        options = self._options(meter)
+        dialect = await self.dialect_for(transport, meter, options)
+        if dialect.version != V2007:
+            raise ProtocolError(f"meter {meter.id} speaks {dialect.name}: no event records")
+        address = self.validate_address(meter.address)
+        found = MeterEvents()
+        for kind in KINDS:
+            try:
+                count, _frames = await self._read_value(transport, address, kind.count_di,
+                                                        options["timeout"], dialect)
+            except MeterRefused as err:
+                found.errors[kind.kind] = f"not kept by this meter ({err.summary})"
+                continue
+            count = int(count)
+            found.counts[kind.kind] = count
+            before = known.get(kind.kind)
+            new = count - before if before is not None and before <= count else count
+            for n in range(min(new, MAX_RECORDS), 0, -1):
+                try:
+                    raw, _frames = await self.read_di(transport, address, kind.record_di(n),
+                                                      options["timeout"], dialect)
+                    record = decode_record(kind, raw)
+                except (MeterRefused, Dlt645Error) as err:
+                    found.errors[f"{kind.kind}:{n}"] = f"record {n} back: {err}"
+                    continue
+                zone = dt_util.site_time_zone()
+                found.records.append(MeterEventRecord(
+                    kind.kind, record.started.replace(tzinfo=zone),
+                    record.ended.replace(tzinfo=zone) if record.ended else None,
+                    count - n + 1, kind.tamper, record.operator, record.detail))
+        return found
+
+    # --- parameters (device.write)
+
+    def writable(self) -> Mapping[str, WritableParam]:
+        """Clock, TOU tables, balance alarm levels, load and voltage limits (2007 models;
+        a 1997 model: its clock)."""
+        cached = self.__dict__.get("_writable")
+        if cached is None:
+            cached = self.__dict__["_writable"] = _writable_params(self.capabilities,
+                                                                   self.version)
+        return dict(cached)
+
+    def _reader(self, transport: Transport, meter: MeterRef, options: Mapping[str, Any],
+                dialect: Dialect) -> Callable[[int], Awaitable[Any]]:
+        """Read one DI's decoded value from the meter."""
+        address = self.validate_address(meter.address)
+
+        async def read(di: int) -> Any:
+            value, _frames = await self._read_value(transport, address, di,
+                                                    options["timeout"], dialect)
+            return value
+
+        return read
+
+    def _check_level(self, options: Mapping[str, Any]) -> None:
+        level = options["password_level"]
+        if level in ("98", "99"):
+            raise ProtocolError(f"password level {level} means ESAM ciphertext, which "
+                                f"MeterHub cannot produce: use a plaintext level 00..09")
+        if not level.isdigit() or int(level) > 9:
+            raise ProtocolError(f"password level {level} is not one of DL/T 645's "
+                                f"00 (highest) .. 09")
+
+    async def write_param(self, transport: Transport, meter: MeterRef, name: str,
+                          value: Any) -> None:
+        """Write a declared parameter with the meter's password level, password and
+        operator code; MeterRefused carries the meter's reason in words."""
+        if name not in self.writable():
+            raise ProtocolError(f"model {self.name} has no writable parameter {name!r}")
+        options = self._options(meter)
+        self._check_level(options)
+        dialect = await self.dialect_for(transport, meter, options)
+        if name == METER_TIME:
+            when = dt_util.now() if value == "now" else value
+            await self.sync_time(transport, meter, when)
+            return
+        if dialect.version != V2007:
+            raise ProtocolError(f"meter {meter.id} speaks {dialect.name}: {name} is written "
+                                f"with DL/T 645-2007 identifiers, not sent")
+
+        async def write(di: int, data: Any) -> None:
+            await self.write(transport, meter, di, data)
+
+        read = self._reader(transport, meter, options, dialect)
+        if name == "tou":
+            zone_set, day_set = await running_sets(read)
+            await write_tables(write, read, value, zone_set, day_set)
+        elif name == "tou_next":
+            await write_next(write, read, value)
+        else:
+            await write(PLAIN[name].di, value)
+
+    async def read_param(self, transport: Transport, meter: MeterRef, name: str) -> Any:
+        """Read a declared parameter back (typed as its ``parse`` gives it)."""
+        if name not in self.writable():
+            raise ProtocolError(f"model {self.name} has no writable parameter {name!r}")
+        if name == METER_TIME:
+            return await self.read_clock(transport, meter)
+        options = self._options(meter)
+        read = self._reader(transport, meter, options,
+                            await self.dialect_for(transport, meter, options))
+        if name == "tou":
+            return await read_tables(read, *await running_sets(read))
+        if name == "tou_next":
+            return await read_next(read)
+        return await read(PLAIN[name].di)
+
     async def sync_time(self, transport: Transport, meter: MeterRef | None,
                         now: datetime) -> None:
         """Broadcast 0x08 to every meter (``meter`` None), else write date and time."""
@@ -636,7 +797,8 @@ DTSY_1997_POINTS: dict[str, int] = {
 }
 
 _PREPAID_CAPS = frozenset({Capability.RELAY, Capability.PREPAID, Capability.TOU,
-                           Capability.CLOCK, Capability.INSTANT})
+                           Capability.CLOCK, Capability.INSTANT, Capability.DAILY_FROZEN,
+                           Capability.EVENTS})
 _METERING_CAPS = frozenset({Capability.TOU, Capability.CLOCK, Capability.INSTANT})
 _TOU_DEFAULTS = ("energy_import_total", "energy_import_t1", "energy_import_t2",
                  "energy_import_t3", "energy_import_t4")

@@ -48,8 +48,27 @@ from .const import (
     Function,
     RelayAction,
 )
-from .dis import DATA_ITEMS, DI_DATE, DI_STATUS_BLOCK, DI_TIME, STATUS_WORD_DIS, DataItem
+from .dis import (
+    DAILY_FROZEN_RECORDS,
+    DATA_ITEMS,
+    DI_DATE,
+    DI_DAY_SWITCH,
+    DI_RATE_COUNT,
+    DI_REST_TABLE,
+    DI_REST_WORD,
+    DI_SEGMENT_COUNT,
+    DI_STATUS_BLOCK,
+    DI_TABLE_COUNT,
+    DI_TIME,
+    DI_ZONE_COUNT,
+    DI_ZONE_SWITCH,
+    STATUS_WORD_DIS,
+    DataItem,
+    day_table_di,
+    zone_table_di,
+)
 from .errors import Dlt645Error
+from .records import BY_KIND, MAX_RECORDS, encode_record
 from .simulator1997 import Answers1997
 from .status import PHASE_FAULT_BITS, WORD1_BITS, encode_flags, encode_word3
 from .v1997 import Function1997
@@ -173,6 +192,14 @@ class Dlt645Simulator(SimulatedMeter):
             0x04001002: Decimal("5.00"),  # alarm amount 2
             **{0x04050100 + band: self.price for band in range(1, 5) if self.price is not None},
         }
+        self.params.update(self._tou_params())
+        # DIs whose writes the meter acknowledges but does not keep (a faulty meter, tests)
+        self.faulty_writes: set[int] = set()
+        # daily freezes, newest first: (YYMMDDhhmm as the meter sends it, total, T1..T4)
+        self.daily_frozen: list[tuple[str, list[Decimal]]] = []
+        # event log: kind -> (count, records newest first as the meter sends them)
+        self.event_log: dict[str, tuple[int, list[bytes]]] = {k: (0, []) for k in BY_KIND}
+        self._next_freeze = self._midnight_after(self._last)
         self.freezes: list[tuple[str, datetime, Decimal]] = []
         self._follow: tuple[int, bytes, int] | None = None
         self._handlers: dict[int, Callable[[Frame], bytes]] = {
@@ -233,20 +260,91 @@ class Dlt645Simulator(SimulatedMeter):
         now = self.clock.now()
         self.clock_offset = meter_time.replace(tzinfo=site_time_zone()) - now
         self._last = now
+        self._next_freeze = self._midnight_after(now)
+
+    def _midnight_after(self, sim: datetime) -> datetime:
+        """The sim time of the meter clock's next midnight (its daily freeze)."""
+        local = self._meter_time(sim)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0) + timedelta(days=1)
+        return self._sim_time(midnight)
+
+    def _freeze_day(self) -> None:
+        """The daily freeze (日冻结) at the meter's midnight: its registers then."""
+        local = self._meter_time(self._next_freeze)
+        values = [e.quantize(_CENT, rounding=ROUND_DOWN) for e in self.energy]
+        self.daily_frozen.insert(0, (local.strftime("%y%m%d%H%M"), values))
+        del self.daily_frozen[DAILY_FROZEN_RECORDS:]
+        self._next_freeze = self._midnight_after(self._next_freeze + timedelta(seconds=1))
+
+    # --- the meter's own TOU tables (written by the hub, read back) -----------------
+
+    def _tou_params(self) -> dict[int, Any]:
+        """Set 1 holding the simulator's schedule, one zone, no switch time, no rest day."""
+        day = [f"{int(start.total_seconds()) // 3600:02d}"
+               f"{int(start.total_seconds()) // 60 % 60:02d}{band:02d}" for start, band in self.tou]
+        return {
+            DI_ZONE_COUNT: Decimal(1), DI_TABLE_COUNT: Decimal(1),
+            DI_SEGMENT_COUNT: Decimal(len(day)), DI_RATE_COUNT: Decimal(4),
+            zone_table_di(1): ["010101"], day_table_di(1, 1): day,
+            DI_REST_WORD: 0x7F, DI_REST_TABLE: Decimal(1),
+            DI_ZONE_SWITCH: "0000000000", DI_DAY_SWITCH: "0000000000",
+            0x04000306: Decimal(1), 0x04000307: Decimal(1),  # CT / PT ratios kept
+            0x04000E03: self.over_voltage.quantize(Decimal("0.1")),
+            0x04000E04: self.under_voltage.quantize(Decimal("0.1")),
+        }
+
+    def running_sets(self, local: datetime | None = None) -> tuple[int, int]:
+        """(zone set, day-table set) at meter time ``local``: set 2 from its switch time."""
+        local = local or self.meter_now()
+        out = []
+        for di in (DI_ZONE_SWITCH, DI_DAY_SWITCH):
+            try:
+                switch = datetime.strptime(str(self.params.get(di)), "%y%m%d%H%M")
+            except ValueError:
+                switch = None
+            out.append(2 if switch is not None and local >= switch else 1)
+        return out[0], out[1]
+
+    def day_schedule(self, local: datetime) -> list[tuple[timedelta, int]]:
+        """The (start, rate) segments the meter applies on the day of ``local``, from its
+        tables (its built-in schedule if they make no sense)."""
+        zone_set, day_set = self.running_sets(local)
+        try:
+            count = int(self.params[DI_ZONE_COUNT])
+            zones = [(int(z[:2]), int(z[2:4]), int(z[4:]))
+                     for z in self.params[zone_table_di(zone_set)][:count]]
+            table = zones[-1][2]
+            for month, day, number in zones:
+                if (month, day) <= (local.month, local.day):
+                    table = number
+            if not self.params[DI_REST_WORD] >> (local.isoweekday() % 7) & 1:
+                table = int(self.params[DI_REST_TABLE])
+            return [(timedelta(hours=int(e[:2]), minutes=int(e[2:4])), int(e[4:]))
+                    for e in self.params[day_table_di(day_set, table)]]
+        except (KeyError, ValueError, IndexError, TypeError):
+            return self.tou
 
     def _tou_segment(self, sim: datetime) -> tuple[int, datetime]:
         """The band at ``sim`` and the sim time at which the band next changes."""
         local = self._meter_time(sim)
         midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
         since = local - midnight
-        band = self.tou[-1][1]
-        boundary = midnight + timedelta(days=1) + self.tou[0][0]
-        for start, entry_band in self.tou:
+        schedule = self.day_schedule(local)
+        band = schedule[-1][1]
+        boundary = midnight + timedelta(days=1)
+        for start, entry_band in schedule:
             if start <= since:
                 band = entry_band
-            else:
+            elif start > since:
                 boundary = midnight + start
                 break
+        for switch_di in (DI_ZONE_SWITCH, DI_DAY_SWITCH):  # a set switch changes the band
+            try:
+                switch = datetime.strptime(str(self.params.get(switch_di)), "%y%m%d%H%M")
+            except ValueError:
+                continue
+            if local < switch < boundary:
+                boundary = switch
         return band, self._sim_time(boundary)
 
     def _active_fraction(self) -> Decimal:
@@ -265,16 +363,20 @@ class Dlt645Simulator(SimulatedMeter):
             stop = min(end, boundary) if boundary > cursor else end
             amount = self.load.amount_between(cursor, stop) * fraction
             self.energy[0] += amount
-            self.energy[band] += amount
+            if band <= 4:  # rates 5..63 count in the total only
+                self.energy[band] += amount
             if self.price is not None:
                 self.balance -= amount * self.price
             cursor = stop
 
     def _next_event(self) -> datetime | None:
-        times = [t for t in (self._trip_at, self._restore_at) if t is not None]
+        times = [t for t in (self._trip_at, self._restore_at, self._next_freeze)
+                 if t is not None]
         return min(times) if times else None
 
     def _fire_due(self, when: datetime) -> None:
+        if self._next_freeze <= when:
+            self._freeze_day()
         if self._trip_at is not None and self._trip_at <= when:
             self._trip_at = None
             self.relay_closed = False
@@ -292,6 +394,7 @@ class Dlt645Simulator(SimulatedMeter):
         now = self.clock.now()
         if now < self._last:  # the simulation clock was set back
             self._last = now
+            self._next_freeze = self._midnight_after(now)
             return now
         while True:
             self._fire_due(self._last)
@@ -355,6 +458,14 @@ class Dlt645Simulator(SimulatedMeter):
         self.purchased += value
         self.purchases += 1
 
+    def log_event(self, kind: str, started: datetime, ended: datetime | None = None,
+                  operator: str = "00000000") -> None:
+        """Record an event in the meter's own log (cover opened, power down...)."""
+        spec = BY_KIND[kind]
+        count, records = self.event_log.get(kind, (0, []))
+        records.insert(0, encode_record(spec, started, ended, operator))
+        self.event_log[kind] = (count + 1, records[:MAX_RECORDS])
+
     def press_button(self) -> None:
         """The tenant presses the button after a close-allowed: the relay closes."""
         self._advance()
@@ -382,7 +493,8 @@ class Dlt645Simulator(SimulatedMeter):
             return encode_flags(WORD1_BITS, {"clock_battery_low": self.battery_low})
         if n == 3:
             self._advance()
-            return encode_word3(
+            zone_set, day_set = self.running_sets()
+            return (day_set == 2) | (zone_set == 2) << 5 | encode_word3(
                 relay_open=not self.relay_closed, trip_commanded=self.trip_commanded,
                 pre_trip_alarm=self.alarm or self._trip_at is not None,
                 protected=self.protected,
@@ -476,9 +588,21 @@ class Dlt645Simulator(SimulatedMeter):
                 return prepaid[di]()
         if di in self.params:
             return self.params[di]
+        for kind, (count, records) in self.event_log.items():
+            log = BY_KIND[kind]
+            if di == log.count_di:
+                return Decimal(count)
+            if log.record_base < di <= log.record_base + len(records):
+                return list(records[di - log.record_base - 1])
+        if di >> 16 == 0x0506 and di >> 8 & 0xFF in (0, 1):
+            n = di & 0xFF
+            if not 1 <= n <= len(self.daily_frozen):
+                return None
+            digits, values = self.daily_frozen[n - 1]
+            return digits if di >> 8 & 0xFF == 0 else values
         spec = DATA_ITEMS.get(di)
         if spec is not None and spec.writable:
-            return spec.fmt.decode(bytes(spec.size))  # a zeroed parameter
+            return spec.decode(bytes(spec.size))  # a zeroed parameter (or block)
         return None
 
     def value_bytes(self, di: int) -> bytes | None:
@@ -562,7 +686,13 @@ class Dlt645Simulator(SimulatedMeter):
             value = spec.decode(command.value)
         except Dlt645Error:
             return error_reply(self.address, Function.WRITE, ERR_OTHER)
+        if command.di in self.faulty_writes:
+            return ack_reply(self.address, Function.WRITE)  # acknowledged, not kept
         meter = self.meter_now()
+        if command.di == 0x04000E03:
+            self.over_voltage = value
+        elif command.di == 0x04000E04:
+            self.under_voltage = value
         if command.di == DI_DATE:
             self.set_meter_time(datetime.combine(value.date, meter.time()))
         elif command.di == DI_TIME:

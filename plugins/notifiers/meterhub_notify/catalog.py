@@ -57,6 +57,10 @@ CATALOG: tuple[NoticeSpec, ...] = (
     NoticeSpec("calendar_unknown_year", "calendar_unknown_year", False, True,
                variant=("year",)),
     NoticeSpec("backup_failed", "backup_failed", False, True, variant=("target",)),
+    NoticeSpec("payment_received", "payment_received", True, True, variant=("entry_id",)),
+    NoticeSpec("payment_refunded", "payment_refunded", True, True, variant=("refund_id",)),
+    NoticeSpec("payment_mismatch", "payment_mismatch", False, True,
+               variant=("provider", "landlord", "day")),
 )
 NOTICES: dict[str, NoticeSpec] = {spec.kind: spec for spec in CATALOG}
 
@@ -131,9 +135,16 @@ def _alarm(data: Mapping[str, Any], values: dict[str, Any],
             "detail": detail}
 
 
+def _orders(data: Mapping[str, Any], values: dict[str, Any],
+            translate: Translate) -> dict[str, Any]:
+    return {key: ", ".join(data.get(key) or []) or "-" for key in
+            ("paid_not_credited", "credited_not_paid", "amount_differs")}
+
+
 _EXTRAS: dict[str, Callable[[Mapping[str, Any], dict[str, Any], Translate], dict[str, Any]]] = {
     "trip_warning": _trip,
     "bill_issued": _bill,
     "alarm": _alarm,
     "meter_offline": _where,
+    "payment_mismatch": _orders,
 }

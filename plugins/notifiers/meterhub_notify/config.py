@@ -31,7 +31,13 @@ from .templates import template
 if TYPE_CHECKING:
     from hub.plugins import Registries
 
-TENANT_SCHEMA = cv.Strict({vol.Optional("title"): template, **DELIVERY_KEYS})
+TENANT_SCHEMA = cv.Strict({
+    vol.Optional("title"): template,
+    # notifiers (with to_account: true) that also carry tenant messages: SMS to the
+    # account's contacts.phone, WeChat template messages to its contacts.wechat
+    vol.Optional("via", default=[]): cv.ListOf(cv.slug, allow_single=True),
+    **DELIVERY_KEYS,
+})
 
 NOTICE_SCHEMA = cv.Strict({
     vol.Optional("enabled", default=True): cv.boolean,
@@ -117,6 +123,20 @@ def check(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
                 known = ", ".join(sorted(names)) or "none defined"
                 problems.append(([CONF_NOTICES, kind, "notify", index],
                                  f"unknown notifier '{name}' (notify: has {known})"))
+    tenant = (config.get(CONF_NOTIFY) or {}).get(TENANT) or {}
+    for index, name in enumerate(tenant.get("via") or ()):
+        entry = (config.get(CONF_NOTIFY) or {}).get(name)
+        if entry is None or name == TENANT:
+            known = ", ".join(sorted(names)) or "none defined"
+            problems.append(([CONF_NOTIFY, TENANT, "via", index],
+                             f"unknown notifier '{name}' (notify: has {known})"))
+        elif not entry.get("to_account"):
+            problems.append(([CONF_NOTIFY, TENANT, "via", index],
+                             f"notifier '{name}' needs 'to_account: true' to reach a tenant"))
+        elif entry.get("phones") or entry.get("openids"):
+            problems.append(([CONF_NOTIFY, TENANT, "via", index],
+                             f"notifier '{name}' has recipients of its own: they would get "
+                             "every tenant's messages (keep it for tenants only)"))
     for index, account in enumerate(config.get("accounts") or ()):
         urls = ((account.get("contacts") or {}).get("notify") or ()) if isinstance(
             account, Mapping) else ()

@@ -41,6 +41,7 @@ class Dispatcher:
         self.targets: dict[str, list[Target]] = {}
         self.titles: dict[str, str] = {}
         self.types: list[NotifierType] = []
+        self.contact_keys: dict[str, str | None] = {}  # notifier -> contact it reads
         self._meter_accounts: dict[str, str] | None = None
         registry = hub.plugins.registries.notifier_types
         for name, entry in block.items():
@@ -52,6 +53,7 @@ class Dispatcher:
                               entry.get("type"))
                 continue
             self.targets[name] = kind.targets(name, entry)
+            self.contact_keys[name] = getattr(kind, "contact_key", None)
             self.outboxes[name] = Outbox(hub, name, DeliverySettings.from_config(entry))
             if entry.get("title"):
                 self.titles[name] = entry["title"]
@@ -66,6 +68,8 @@ class Dispatcher:
         settings = DeliverySettings.from_config(tenant) if tenant else DeliverySettings()
         self.tenant = Outbox(hub, TENANT, settings, workers=TENANT_WORKERS)
         self.tenant_title: str | None = tenant.get("title")
+        self.tenant_via: list[str] = [name for name in tenant.get("via") or ()
+                                      if name in self.outboxes]
 
     # --- sending -------------------------------------------------------------------
 
@@ -79,16 +83,22 @@ class Dispatcher:
         return QUEUED if ok else REASON_QUEUE_FULL
 
     def to_tenant(self, account_id: str, message: Message, context: Context) -> str:
-        """Queue a message for an account's contacts.notify URLs; the outcome word."""
+        """Queue a message for an account's contacts.notify URLs and, through the
+        ``notify.tenant.via`` notifiers, for its phone and WeChat; the outcome word."""
         account = self.account(account_id)
         if account is None:
             return self.skipped(message, account_id, REASON_UNKNOWN_ACCOUNT, context)
         urls = [str(url) for url in (account.contacts.get("notify") or ())]
-        if not urls:
+        via = [name for name in self.tenant_via
+               if (key := self.contact_keys.get(name)) and account.contacts.get(key)]
+        if not urls and not via:
             return self.skipped(message, account_id, REASON_NO_CONTACTS, context)
-        targets = [self.apprise.tenant_target(url) for url in urls]
-        ok = self.tenant.submit(Job(message, targets, context))
-        return QUEUED if ok else REASON_QUEUE_FULL
+        outcomes = [self.to_notifier(name, message, context) for name in via]
+        if urls:
+            targets = [self.apprise.tenant_target(url) for url in urls]
+            ok = self.tenant.submit(Job(message, targets, context))
+            outcomes.append(QUEUED if ok else REASON_QUEUE_FULL)
+        return QUEUED if QUEUED in outcomes else REASON_QUEUE_FULL
 
     def skipped(self, message: Message, account_id: str | None, reason: str,
                 context: Context) -> str:

@@ -231,6 +231,7 @@ class ProviderType(abc.ABC):
 
     name = "provider"
     recipient_key = "phones"  # the entry's own recipients
+    contact_key = "phone"  # what ``to_account`` reads from the account's contacts
     recipient: Any = staticmethod(cv.string)  # the validator of one of them
 
     @abc.abstractmethod

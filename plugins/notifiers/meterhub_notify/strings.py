@@ -63,6 +63,16 @@ ZH_CN: dict[str, str] = {
         "【{site}】计费日历不知道 {year} 年的节假日与调休安排（holidays {holidays_version} "
         "只到 {newest_known} 年）：{year} 年暂按法定节假日计价、不含调休。请升级 holidays，"
         "或在 hub.yaml 的 calendar: 中填写国务院公布的安排。"),
+    "notify.payment_received.title": "充值成功",
+    "notify.payment_received.message": (
+        "【{site}】{account} 充值 {amount} 已到账，当前余额 {balance}。"),
+    "notify.payment_refunded.title": "退款成功",
+    "notify.payment_refunded.message": (
+        "【{site}】{account} 已退款 {amount}（订单 {order_id}），当前余额 {balance}。"),
+    "notify.payment_mismatch.title": "支付对账差异",
+    "notify.payment_mismatch.message": (
+        "【{site}】{provider} 对账有差异（{day}）：已付未入账 {paid_not_credited}；"
+        "已入账未付 {credited_not_paid}；金额不符 {amount_differs}。请查看对账报告。"),
     "notify.backup_failed.title": "夜间备份失败",
     "notify.backup_failed.message": (
         "【{site}】今晚的数据备份没有写到 {target}：{error}。请检查 U 盘或网络共享是否已挂载、"
@@ -143,6 +153,18 @@ EN: dict[str, str] = {
         "(调休) of {year} (holidays {holidays_version} goes up to {newest_known}): {year} is "
         "priced with the statutory holidays only, no make-up days. Upgrade holidays, or add "
         "the State Council's schedule under calendar: in hub.yaml."),
+    "notify.payment_received.title": "Payment received",
+    "notify.payment_received.message": (
+        "{site}: {account} paid {amount}; the balance is {balance}."),
+    "notify.payment_refunded.title": "Refund paid",
+    "notify.payment_refunded.message": (
+        "{site}: {account} was refunded {amount} (order {order_id}); the balance is "
+        "{balance}."),
+    "notify.payment_mismatch.title": "Payment reconciliation differences",
+    "notify.payment_mismatch.message": (
+        "{site}: {provider} ({day}) differs from the order book: paid but not credited "
+        "{paid_not_credited}; credited but not paid {credited_not_paid}; another amount "
+        "{amount_differs}. See the reconciliation report."),
     "notify.backup_failed.title": "Nightly backup failed",
     "notify.backup_failed.message": (
         "{site}: tonight's backup was not written to {target}: {error}. Check that the USB "

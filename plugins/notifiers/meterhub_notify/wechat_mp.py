@@ -113,7 +113,8 @@ class WechatTemplateTarget(ProviderTarget):
     async def send(self, message: Message, timeout: float) -> None:
         """Send the template message to every openid not yet served; DeliveryError if not."""
         config = self.config
-        wanted = recipients(config["openids"], message, "wechat", config["to_account"])
+        wanted = recipients(config["openids"], message, WechatTemplateType.contact_key,
+                            config["to_account"])
         values = render_params(config["params"], message)
         url = render_params({"url": config["url"]}, message)["url"] if config.get("url") \
             else None
@@ -148,6 +149,7 @@ class WechatTemplateType(ProviderType):
 
     name = NAME
     recipient_key = "openids"
+    contact_key = "wechat"  # the openid the tenant portal binds (WeChat OAuth)
 
     def __init__(self) -> None:
         self._tokens: dict[tuple[str, str], TokenCache] = {}

@@ -20,6 +20,7 @@ import voluptuous as vol
 from hub import validation as cv
 from hub.billing.tariff import (
     ChargeLine,
+    MeterSchedule,
     Occupancy,
     SegmentPart,
     TariffType,
@@ -127,6 +128,18 @@ class TouTariff(BaseTariff[TouPlan]):
                 surcharges, entry["prices"], entry.get("crossing_month")))
         return TouPlan(entry["prices"], days, bands,
                        TierTable.from_config(surcharges, "surcharge") if surcharges else None)
+
+    def meter_schedule(self, day: date) -> MeterSchedule | None:
+        """The zones and day schedules of the price version valid on ``day``."""
+        instant = midnight(day, self.tz)
+        version = next((v for v in self.versions if v.covers(instant)), None)
+        if version is None:
+            return None
+        days = version.plan.days
+        return MeterSchedule(
+            tuple((zone.start[0], zone.start[1], zone.schedule) for zone in days.zones),
+            dict(days.segments), days.weekend, days.holiday,
+            any(zone.weekend or zone.holiday for zone in days.zones), version.valid_from)
 
     def day_plan(self, version: Version[TouPlan], day: date) -> tuple[tuple[int, int, str], ...]:
         """The segments of one local day as (start, end, band) instants."""

@@ -1,0 +1,134 @@
+"""Gaps in a meter's history filled from its own memory: daily frozen data (日冻结).
+
+When a reading arrives more than ``fill_after`` (26 h) after the meter's previous one — the
+link was down, the meter off-line, a DTU away — and the meter's model keeps daily frozen
+registers, the hub reads the freezes made in between and stores each as a reading at its
+frozen time (source ``reread``, quality ``{"frozen": "daily"}``). Storage places them by its
+late-reading rule (counter rule 8): the consumption of the gap is re-split at the frozen
+times, so daily rollups and bills are what an uninterrupted run would have given. A record
+with an impossible date is refused and reported, never stored. Which days were filled, per
+meter, is answered by ``device.history``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from datetime import datetime, timedelta
+from typing import TYPE_CHECKING, Any, Final
+
+from ..core import Context, Event
+from ..events import EVENT_READING
+from ..metering.link import LinkUnavailable
+from ..metering.model import Capability, FrozenDays, MeterRefused, NoReply, ProtocolError
+from ..metering.reading import Reading, ReadingSource
+from .parts import DevicePart
+
+if TYPE_CHECKING:
+    from ..core import Hub, Unsubscribe
+    from ..metering.service import Meter
+
+_LOGGER = logging.getLogger(__name__)
+
+FROZEN_QUALITY: Final = "frozen"
+MAX_REPORT: Final = 400  # filled days remembered per meter
+
+
+class HistoryFiller(DevicePart):
+    """Fills gaps between a meter's readings with its daily frozen records."""
+
+    def __init__(self, hub: Hub, fill_after: timedelta = timedelta(hours=26)) -> None:
+        self.hub = hub
+        self.fill_after = fill_after
+        self._last: dict[str, datetime] = {}
+        self._tasks: set[asyncio.Task[None]] = set()
+        self._unsub: Unsubscribe | None = None
+        self.filled: dict[str, list[str]] = {}  # meter -> ISO frozen times stored
+        self.refused: dict[str, list[str]] = {}  # meter -> records not taken, with the reason
+
+    def start(self) -> None:
+        """Watch readings."""
+        self._unsub = self.hub.bus.listen(EVENT_READING, self._on_reading)
+
+    async def stop(self) -> None:
+        """Stop watching; let fills under way finish (bounded)."""
+        if self._unsub is not None:
+            self._unsub()
+            self._unsub = None
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=10)
+
+    def report(self, meter_id: str | None = None) -> dict[str, Any]:
+        """Days filled from each meter's memory, and records refused."""
+        ids = [meter_id] if meter_id else sorted(set(self.filled) | set(self.refused))
+        return {m: {"filled": list(self.filled.get(m, [])),
+                    "refused": list(self.refused.get(m, []))} for m in ids}
+
+    def _on_reading(self, event: Event) -> None:
+        reading = event.data.get("reading")
+        if not isinstance(reading, Reading) or reading.quality.get(FROZEN_QUALITY):
+            return
+        meter = self.metering.meters.get(reading.meter_id)
+        if meter is None or Capability.DAILY_FROZEN not in meter.model.capabilities:
+            return
+        previous = self._last.get(reading.meter_id)
+        if previous is not None and reading.time <= previous:
+            return
+        self._last[reading.meter_id] = reading.time
+        task = self.hub.create_task(self._check(meter, previous, reading, event.context),
+                                    f"history fill {reading.meter_id}")
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    async def _check(self, meter: Meter, previous: datetime | None, reading: Reading,
+                     context: Context) -> None:
+        if previous is None:  # the first reading since start-up: the stored one before it
+            earlier = await self.storage.readings(meter.id, reading.time - timedelta(days=62),
+                                                  reading.time)
+            times = [r.time for r in earlier if r.id != reading.id and r.time < reading.time]
+            if not times:
+                return
+            previous = max(times)
+        if reading.time - previous > self.fill_after:
+            await self.fill(meter, previous, reading.time, context)
+
+    async def fill(self, meter: Meter, after: datetime, before: datetime,
+                   context: Context) -> list[str]:
+        """Store the meter's freezes between ``after`` and ``before``; the times stored."""
+
+        async def work(current: Meter, transport: Any) -> FrozenDays:
+            return await current.model.read_daily_frozen(transport, current.ref, after)
+
+        try:
+            found = await self.metering.exchange(meter.id, work)
+        except (MeterRefused, NoReply, TimeoutError, LinkUnavailable, ProtocolError) as err:
+            _LOGGER.warning("Meter %s: the gap %s .. %s was not filled from its memory: %s",
+                            meter.id, after.isoformat(), before.isoformat(), err)
+            return []
+        stored = []
+        for record in found.records:
+            when = record.meter_time
+            if when is None or not after < when < before:
+                continue
+            self.metering.scale(meter, record, when)  # CT/PT ratios, as every reading
+            self.hub.bus.fire(EVENT_READING, {"meter_id": meter.id, "reading": Reading(
+                meter.id, when, registers=dict(record.registers), device=meter.ref.address,
+                link_id=meter.link.id, source=ReadingSource.REREAD,
+                quality={FROZEN_QUALITY: "daily"})}, context=context)
+            stored.append(when.isoformat())
+        _remember(self.filled, meter.id, stored)
+        _remember(self.refused, meter.id, found.refused)
+        for reason in found.refused:
+            _LOGGER.warning("Meter %s: %s", meter.id, reason)
+        if stored:
+            _LOGGER.info("Meter %s: %d days filled from its memory (%s .. %s)", meter.id,
+                         len(stored), stored[0], stored[-1])
+        return stored
+
+
+def _remember(book: dict[str, list[str]], meter_id: str, items: list[str]) -> None:
+    if items:
+        kept = book.setdefault(meter_id, [])
+        kept.extend(items)
+        del kept[:-MAX_REPORT]
+

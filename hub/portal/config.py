@@ -1,0 +1,75 @@
+"""The ``portal:`` block of hub.yaml: the tenant portal's address, language, pay amounts and
+the landlord's WeChat Official Account.
+
+```yaml
+portal:
+  url: https://hub.example.com       # what links and QR codes point at (default: as reached)
+  language: zh-CN                    # default language (else the browser's, else the site's)
+  phone: "13800138000"               # printed on the QR sheet for the room doors
+  amounts: [20, 50, 100, 200]        # the pay button's preset amounts (yuan)
+  min_amount: 1                      # the smallest custom amount (the largest: max_recharge)
+  pay_with: [wechatpay, alipay]      # payment providers offered (payment.create_order)
+  wechat:                            # the Official Account (公众号) for OAuth: the openid
+    app_id: !secret wechat_app_id
+    app_secret: !secret wechat_app_secret
+```
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import voluptuous as vol
+
+from .. import validation as cv
+from ..config import LANGUAGES
+
+WECHAT_AUTHORIZE_URL = "https://open.weixin.qq.com"
+WECHAT_API_URL = "https://api.weixin.qq.com"
+
+
+def base_url(value: Any) -> str:
+    """An ``http(s)://host[:port][/path]`` without a trailing slash."""
+    text = cv.string(value).strip().rstrip("/")
+    split = urlsplit(text)
+    if split.scheme not in ("http", "https") or not split.netloc or split.query:
+        raise vol.Invalid(f"expected a URL like https://hub.example.com, got "
+                          f"{cv.show_value(value)}")
+    return text
+
+
+def _positive_money(value: Any) -> Decimal:
+    amount: Decimal = cv.money(value)
+    if amount <= 0:
+        raise vol.Invalid(f"expected an amount above 0, got {amount}")
+    return amount
+
+
+def _credential(value: Any) -> str:
+    text = cv.string(value).strip()
+    if not text:
+        raise vol.Invalid("expected a value, got an empty text (use !secret)")
+    return text
+
+
+WECHAT_SCHEMA = cv.Strict({
+    vol.Required("app_id"): _credential,
+    vol.Required("app_secret"): _credential,
+    # WeChat's hosts; a test points these at a local server that follows WeChat's API
+    vol.Optional("authorize_url", default=WECHAT_AUTHORIZE_URL): base_url,
+    vol.Optional("api_url", default=WECHAT_API_URL): base_url,
+    vol.Optional("timeout", default=10): vol.All(vol.Coerce(float), vol.Range(min=0.1, max=60)),
+})
+
+PORTAL_SCHEMA = cv.Strict({
+    vol.Optional("url"): base_url,
+    vol.Optional("language"): cv.one_of(*LANGUAGES),
+    vol.Optional("phone"): cv.string,
+    vol.Optional("amounts", default=[Decimal(20), Decimal(50), Decimal(100), Decimal(200)]):
+        cv.ListOf(_positive_money, allow_single=True),
+    vol.Optional("min_amount", default=Decimal("1.00")): _positive_money,
+    vol.Optional("pay_with", default=[]): cv.ListOf(cv.slug, allow_single=True),
+    vol.Optional("wechat"): WECHAT_SCHEMA,
+})

@@ -1,0 +1,72 @@
+"""RSA-SHA256 signatures as payment providers use them (WeChat Pay v3, Alipay RSA2).
+
+PKCS#1 v1.5 padding, base64 text, keys in PEM (a key pasted without its ``-----BEGIN``
+lines, as both providers' consoles show it, is accepted too).
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import textwrap
+
+from cryptography.exceptions import InvalidSignature
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import padding, rsa
+from cryptography.x509 import load_pem_x509_certificate
+
+__all__ = ["PrivateKey", "PublicKey", "load_certificate", "load_private_key", "load_public_key",
+           "rsa_sign", "rsa_verify"]
+
+PrivateKey = rsa.RSAPrivateKey
+PublicKey = rsa.RSAPublicKey
+
+
+def _pem(text: str, kind: str) -> bytes:
+    text = text.strip()
+    if "-----BEGIN" not in text:
+        body = "\n".join(textwrap.wrap("".join(text.split()), 64))
+        text = f"-----BEGIN {kind}-----\n{body}\n-----END {kind}-----"
+    return text.encode()
+
+
+def load_private_key(text: str) -> PrivateKey:
+    """An RSA private key from PEM (PKCS#8 or PKCS#1) or bare base64 PKCS#8."""
+    key = serialization.load_pem_private_key(_pem(text, "PRIVATE KEY"), password=None)
+    if not isinstance(key, rsa.RSAPrivateKey):
+        raise ValueError("expected an RSA private key")
+    return key
+
+
+def load_public_key(text: str) -> PublicKey:
+    """An RSA public key from PEM or bare base64 (SubjectPublicKeyInfo)."""
+    key = serialization.load_pem_public_key(_pem(text, "PUBLIC KEY"))
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("expected an RSA public key")
+    return key
+
+
+def load_certificate(text: str) -> tuple[str, PublicKey]:
+    """A certificate's serial number (upper-case hex) and RSA public key."""
+    cert = load_pem_x509_certificate(_pem(text, "CERTIFICATE"))
+    key = cert.public_key()
+    if not isinstance(key, rsa.RSAPublicKey):
+        raise ValueError("expected a certificate with an RSA key")
+    return format(cert.serial_number, "X"), key
+
+
+def rsa_sign(key: PrivateKey, message: str) -> str:
+    """The base64 SHA256-with-RSA (PKCS#1 v1.5) signature of ``message`` (UTF-8)."""
+    signature = key.sign(message.encode(), padding.PKCS1v15(), hashes.SHA256())
+    return base64.b64encode(signature).decode()
+
+
+def rsa_verify(key: PublicKey, message: str | bytes, signature: str) -> bool:
+    """Whether ``signature`` (base64) is ``key``'s SHA256-with-RSA signature of ``message``."""
+    data = message.encode() if isinstance(message, str) else message
+    try:
+        key.verify(base64.b64decode(signature, validate=True), data, padding.PKCS1v15(),
+                   hashes.SHA256())
+    except (InvalidSignature, binascii.Error, ValueError):
+        return False
+    return True

@@ -1,0 +1,118 @@
+"""Daily frozen data (日冻结) fills a link outage: after the outage the hub reads the freezes
+the meter made meanwhile and stores them at their frozen times, so daily consumption and the
+charges of each bill period equal an uninterrupted run's; an impossible date is refused."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from common import settle, t, wait_for
+from money_support import config, running_hub
+
+from hub.core import Context, Hub
+from hub.devices import DeviceService
+from hub.events import EVENT_READING
+from hub.ledger.ledger import Ledger
+from hub.metering.model import ReadResult
+from hub.metering.reading import Reading, ReadingSource
+from hub.metering.service import MeteringService
+
+CFG = config("""
+    meters:
+      - {id: m1, model: ddsy, link: sim1, address: "202400000101", account: a1,
+         tariff: tou, link_options: {load: {random_walk: {start: 2, low: 0.2, high: 6,
+                                                        seed: 11}}}}
+    accounts:
+      - {id: a1, name: 张三, trip_policy: {mode: never}}
+    tariffs:
+      - id: tou
+        type: tou
+        prices: {peak: 0.617, valley: 0.307}
+        schedules: {day: [{start: "00:00", band: valley}, {start: "06:00", band: peak},
+                          {start: "22:00", band: valley}]}
+    """)
+START = t("2026-11-28T00:30")
+DAYS = 5  # to 2026-12-03T00:30: across a month end
+POINTS = ["energy_import_total", "energy_import_t1", "energy_import_t2", "energy_import_t3",
+          "energy_import_t4"]
+
+
+async def _read_at(hub: Hub, when: datetime) -> None:
+    """Move the meter's clock to ``when``, read it and record the reading at that time."""
+    service = hub.component("metering", MeteringService)
+    link = service.links["sim1"]
+    clock = link.clock  # type: ignore[attr-defined]
+    clock.advance(when - clock.now())
+    meter = service.meters["m1"]
+
+    async def read(current: Any, transport: Any) -> ReadResult:
+        return await current.model.read(transport, current.ref, POINTS)
+
+    result = await service.exchange("m1", read)
+    hub.bus.fire(EVENT_READING, {"meter_id": "m1", "reading": Reading.from_result(
+        "m1", result, when, device=meter.ref.address, link_id="sim1",
+        source=ReadingSource.SCHEDULED)}, context=Context())
+
+
+async def _run(tmp_path: Path, name: str, *, outage: bool,
+               corrupt: bool = False) -> dict[str, Any]:
+    async with running_hub(tmp_path, CFG, data=name) as hub:
+        link: Any = hub.component("metering", MeteringService).links["sim1"]
+        sim = link.simulators["m1"]
+        await _read_at(hub, START)
+        await settle(hub)
+        if not outage:
+            for day in range(1, DAYS + 1):  # a read at every midnight
+                await _read_at(hub, START.replace(hour=0, minute=0) + timedelta(days=day))
+                await settle(hub)
+        else:
+            link.clock.advance(timedelta(days=DAYS) - timedelta(minutes=1))
+            assert sim.registers[0] > 0  # the meter runs on, freezing its days, link down
+            if corrupt:
+                sim.daily_frozen[2] = ("2611310000", sim.daily_frozen[2][1])  # 31 November
+        await _read_at(hub, START + timedelta(days=DAYS))
+        devices = hub.component("devices", DeviceService)
+        if outage:
+            await wait_for(lambda: devices.history.report("m1")["m1"]["filled"]
+                           or devices.history.report("m1")["m1"]["refused"])
+        await settle(hub)
+        storage = hub.component("storage", object)
+        days = await storage.consumption(  # type: ignore[attr-defined]
+            "m1", start=START - timedelta(hours=1), end=START + timedelta(days=DAYS + 1),
+            resolution="day")
+        ledger = hub.component("ledger", Ledger)
+        entries = await ledger.entries("a1", kinds=["charge"], limit=None)
+        by_period: dict[str, Decimal] = {}
+        for entry in entries:
+            period = entry.key.rsplit(":", 1)[-1][:7]
+            by_period[period] = by_period.get(period, Decimal(0)) + entry.amount
+        return {"days": {row.start.isoformat()[:10]: row.values.get("energy_import_total")
+                         for row in days},
+                "periods": by_period, "balance": ledger.balance("a1"),
+                "report": devices.history.report("m1")["m1"]}
+
+
+async def test_frozen_days_fill_an_outage_and_bills_match_an_uninterrupted_run(
+        tmp_path: Path) -> None:
+    steady = await _run(tmp_path, "steady", outage=False)
+    filled = await _run(tmp_path, "outage", outage=True)
+    assert filled["report"]["filled"] == [
+        f"2026-{d}T00:00:00+08:00" for d in ("11-29", "11-30", "12-01", "12-02", "12-03")]
+    assert filled["report"]["refused"] == []
+    assert len(steady["days"]) == DAYS + 1
+    assert filled["days"] == steady["days"]  # each day its true share, not a linear spread
+    assert len(set(steady["days"].values())) > 2  # the load really varies day to day
+    assert set(steady["periods"]) == {"2026-11", "2026-12"}
+    assert filled["periods"] == steady["periods"]
+    assert filled["balance"] == steady["balance"] < 0
+
+
+async def test_a_frozen_record_with_an_impossible_date_is_refused(tmp_path: Path) -> None:
+    result = await _run(tmp_path, "corrupt", outage=True, corrupt=True)
+    assert result["report"]["refused"] == [
+        "daily freeze 3 back: impossible date 2611310000 (YYMMDDhhmm), not taken"]
+    assert result["report"]["filled"] == [
+        f"2026-{d}T00:00:00+08:00" for d in ("11-29", "11-30", "12-02", "12-03")]

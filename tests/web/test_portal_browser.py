@@ -1,0 +1,141 @@
+"""The portal in a real browser (Debian's Chromium, headless, driven by Playwright) at a
+phone's 390 px: balance, usage chart and bills are seen; the pay button shows the order's
+QR code and the result arrives live; the door sheet's QR codes decode (OpenCV) to the
+links. Screenshots are kept in artifacts/portal/ (git-ignored)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+
+import cv2
+import numpy as np
+import pytest
+from common import bounded, settle
+from playwright.async_api import Browser, Page, async_playwright
+from portal_support import paying_site, portal_site, store_usage
+
+ROOT = Path(__file__).resolve().parents[2]
+ARTIFACTS = ROOT / "artifacts" / "portal"
+CHROMIUM = "/usr/bin/chromium"
+PHONE = {"width": 390, "height": 844}
+
+
+@asynccontextmanager
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless (never a browser downloaded by ``playwright install``)."""
+    async with async_playwright() as playwright:
+        found = await playwright.chromium.launch(
+            executable_path=CHROMIUM, args=["--headless", "--no-sandbox", "--disable-gpu"])
+        try:
+            yield found
+        finally:
+            await found.close()
+
+
+async def shot(page: Page, name: str) -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    await page.screenshot(path=str(path), full_page=True)
+    return path
+
+
+def decode_all(png: bytes) -> set[str]:
+    """Every QR code OpenCV finds in a screenshot."""
+    image = cv2.imdecode(np.frombuffer(png, dtype=np.uint8), cv2.IMREAD_COLOR)
+    found, texts, _points, _codes = cv2.QRCodeDetector().detectAndDecodeMulti(image)
+    return {text for text in texts if text} if found else set()
+
+
+@pytest.mark.timeout(240)
+@bounded(200)
+async def test_a_tenant_sees_balance_chart_and_bills_and_pays_at_390px(
+        tmp_path: Path) -> None:
+    extra = "portal: {amounts: [20, 50, 100], pay_with: [wechatpay]}\n"
+    async with paying_site(tmp_path, extra) as (site, payments), browser() as chromium:
+        await store_usage(site.hub, "a1", ["100.00", "103.00", "109.00", "110.50"])
+        bill = (await site.hub.services.call("bill", "create", {"account_id": "acc_a"},
+                                             return_response=True))["bill_id"]
+        await site.hub.services.call("bill", "issue", {"bill_id": bill})
+        await settle(site.hub)
+        url = (await site.issue("acc_a"))["url"]
+        context = await chromium.new_context(viewport=PHONE, device_scale_factor=2,
+                                             is_mobile=True, locale="zh-CN")
+        page = await context.new_page()
+        await page.goto(url)
+        assert await page.locator("#balance").inner_text() == "¥29.50"  # 40 - 10.5 kWh
+        chart = page.locator("#usage svg.usage-chart")
+        assert await chart.count() == 1
+        box = await chart.bounding_box()
+        assert box is not None and 300 <= box["width"] <= 390  # fits the phone's width
+        heights = [float(h) for h in await page.locator("#usage rect.bar").evaluate_all(
+            "bars => bars.map(b => b.getBBox().height)")]
+        assert len(heights) == 30 and heights[-3] > heights[-4] > heights[-2] > 0
+        width = await page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390  # nothing sticks out sideways
+        await shot(page, "home-zh")
+        # pay 50: the order's QR code appears, then the payment arrives live
+        await page.locator("button.amount", has_text="¥50.00").click()
+        await page.locator("button.pay").click()
+        await page.locator("#pay-result svg").wait_for(timeout=20_000)
+        await shot(page, "pay-qr")
+        assert payments.calls[-1]["amount"] == "50.00"
+        await payments.pay("ord1")
+        await page.locator("#pay-status", has_text="支付成功").wait_for(timeout=30_000)
+        assert await page.locator("#balance").inner_text() == "¥79.50"
+        await shot(page, "paid")
+        await page.goto(url + "/bills?lang=en")
+        row = page.locator(f'tr[data-bill="{bill}"]')
+        assert await row.count() == 1 and "¥" in await row.inner_text()
+        await shot(page, "bills-en")
+        await page.locator(f'tr[data-bill="{bill}"] a').click()
+        assert bill in await page.content()
+        # revoked by the landlord: the tenant is told so, in plain words
+        await site.service("tenant", "revoke", {"account_id": "acc_a"})
+        await page.goto(url)
+        assert "revoked by your landlord" in await page.locator("#closed").inner_text()
+        await shot(page, "revoked-en")
+        await context.close()
+
+
+@pytest.mark.timeout(240)
+@bounded(200)
+async def test_the_door_sheet_renders_and_each_code_decodes_to_its_link(
+        tmp_path: Path) -> None:
+    async with portal_site(tmp_path) as site, browser() as chromium:
+        status, made = await site.service("tenant", "sheet", {})
+        assert status == 200, made
+        html, urls = made["response"]["html"], made["response"]["urls"]
+        assert sorted(urls) == ["acc_a", "acc_b"]
+        assert html.count("<svg") == 2 and "房东电话：13800138000" in html
+        assert re.search(r">\s*101\s*<", html) and re.search(r">\s*201\s*<", html)
+        page = await (await chromium.new_context(viewport={"width": 800, "height": 1100})
+                      ).new_page()
+        await page.set_content(html)
+        png = await page.screenshot(full_page=True)
+        ARTIFACTS.mkdir(parents=True, exist_ok=True)
+        (ARTIFACTS / "door-sheet.png").write_bytes(png)
+        decoded = set()
+        for account in ("acc_a", "acc_b"):  # each card alone, so one code per image
+            card = page.locator(f'.door[data-account="{account}"] svg')
+            decoded |= decode_all(await card.screenshot())
+        assert decoded == set(urls.values())
+        # the printed links are live, and printing again replaced them
+        for url in urls.values():
+            assert (await site.get(url.partition(site.base)[2]))[0] == 200
+        _status, again = await site.service("tenant", "sheet", {"account_ids": ["acc_a"]})
+        assert (await site.get(urls["acc_a"].partition(site.base)[2]))[0] == 410
+        assert again["response"]["urls"]["acc_a"] != urls["acc_a"]
+
+
+def test_the_qr_code_of_a_link_is_an_inline_svg() -> None:
+    from hub.portal.sheet import qr_svg
+
+    url = "https://hub.example.com/tenant/" + "Ab_-9" * 9
+    svg = qr_svg(url, scale=6, title="101")
+    assert svg.startswith("<svg") and svg.endswith("</svg>") and "<title>101</title>" in svg
+    assert not svg.startswith("<?xml")
+    head = svg.split(">", 1)[0]
+    assert "viewBox=" in head and "width=" not in head  # it scales to the card, not clipped
