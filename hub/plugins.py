@@ -43,7 +43,7 @@ _LOGGER = logging.getLogger(__name__)
 CORE_PLUGINS: tuple[str, ...] = (
     "hub.storage", "hub.auth", "hub.metering", "hub.ledger", "hub.billing.tariffs", "hub.billing",
     "hub.billing.analysis", "hub.prepaid", "hub.prepaid.payments", "hub.devices", "hub.automation",
-    "hub.web", "hub.portal",
+    "hub.web", "hub.dashboard", "hub.portal",
 )
 
 _T = TypeVar("_T")
