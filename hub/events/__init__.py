@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from . import billing, control, core, ledger, metering, storage
+from . import billing, control, core, ledger, metering, setup, storage
 from .billing import (
     BILL_ISSUED,
     BILL_OVERDUE,
@@ -179,6 +179,14 @@ from .metering import (
 from .metering import (
     ReadingObject as ReadingObject,
 )
+from .setup import (
+    EVENT_METER_REPLACED,
+    EVENT_METER_UPDATED,
+    METER_REPLACED,
+    METER_UPDATED,
+    MeterReplacedData,
+    MeterUpdatedData,
+)
 from .storage import (
     BACKUP_FAILED,
     BACKUP_WRITTEN,
@@ -254,6 +262,8 @@ __all__ = [
     "EVENT_LINK_ALARM",
     "EVENT_METER_OFFLINE",
     "EVENT_METER_ONLINE",
+    "EVENT_METER_REPLACED",
+    "EVENT_METER_UPDATED",
     "EVENT_PAYMENT_RECEIVED",
     "EVENT_PLUGIN_FAILED",
     "EVENT_READING",
@@ -278,6 +288,8 @@ __all__ = [
     "LINK_ALARM",
     "METER_OFFLINE",
     "METER_ONLINE",
+    "METER_REPLACED",
+    "METER_UPDATED",
     "PAYMENT_RECEIVED",
     "PLUGIN_FAILED",
     "READING",
@@ -323,6 +335,8 @@ __all__ = [
     "LinkAlarmData",
     "MeterOfflineData",
     "MeterOnlineData",
+    "MeterReplacedData",
+    "MeterUpdatedData",
     "NoData",
     "PaymentReceivedData",
     "PluginFailedData",
@@ -352,4 +366,5 @@ CORE_EVENTS: Final[tuple[EventType, ...]] = (
     *ledger.EVENT_TYPES,
     *billing.EVENT_TYPES,
     *control.EVENT_TYPES,
+    *setup.EVENT_TYPES,
 )

@@ -40,6 +40,7 @@ from .queries.money import (
     MoneyStore,
     audit_file,
 )
+from .queries.replacements import ReplacementRow
 from .settings import STORAGE_SCHEMA, StorageSettings
 from .storage import Storage
 from .tools.backup import BackupInfo
@@ -72,6 +73,7 @@ __all__ = [
     "MoneyStore",
     "ReadingOutcome",
     "ReadingStatus",
+    "ReplacementRow",
     "ScheduleRow",
     "SeriesPoint",
     "SessionRow",

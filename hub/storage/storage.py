@@ -44,6 +44,7 @@ from .queries.auth import AuthStore
 from .queries.control import ControlStore
 from .queries.money import MoneyStore
 from .queries.overrides import read_overrides, write_override
+from .queries.replacements import ReplacementRow, add_replacement, list_replacements
 from .schema.migrations import MIGRATIONS, Migration
 from .settings import StorageSettings
 from .tools import backup as backup_mod
@@ -633,6 +634,18 @@ class Storage:
 
         async with self.transaction(durable=True) as tx:
             await tx.run(work)
+
+    # --- meter replacements -------------------------------------------------------------
+
+    async def add_replacement(self, row: ReplacementRow) -> None:
+        """Durably record a meter replacement."""
+        async with self.transaction(durable=True) as tx:
+            await tx.run(lambda conn: add_replacement(conn, row))
+
+    async def replacements(self, meter_id: str | None = None,
+                           limit: int = 200) -> list[ReplacementRow]:
+        """Recorded replacements, newest first (of one meter when given)."""
+        return await self._read(lambda conn: list_replacements(conn, meter_id, limit))
 
 
 def _default_spawn(coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:

@@ -15,7 +15,17 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import StorageError
-from . import auth, automation, compact, control, guards, history, money, overrides
+from . import (
+    auth,
+    automation,
+    compact,
+    control,
+    guards,
+    history,
+    money,
+    overrides,
+    replacements,
+)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,6 +60,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "automations: runs waiting in a delay, time triggers' last firing",
               automation.upgrade_v8),
     Migration(9, "access: users, login sessions, API tokens, the access log", auth.create_v9),
+    Migration(15, "meter replacements: device out, device in, final and initial registers",
+              replacements.upgrade_v15),
 )
 
 
