@@ -42,7 +42,7 @@ _LOGGER = logging.getLogger(__name__)
 # stage starts is declared by the stages themselves (hub.startup).
 CORE_PLUGINS: tuple[str, ...] = (
     "hub.storage", "hub.auth", "hub.metering", "hub.ledger", "hub.billing.tariffs", "hub.billing",
-    "hub.billing.analysis", "hub.prepaid", "hub.automation", "hub.web",
+    "hub.billing.analysis", "hub.prepaid", "hub.automation", "hub.web", "hub.dashboard",
 )
 
 _T = TypeVar("_T")

@@ -347,9 +347,16 @@ async def _below_zero_since(ledger: LedgerView, account_id: str,
 # --- receivable vs received ---------------------------------------------------------------
 
 def _bucket(entry: EntryView) -> str | None:
-    kind = entry.kind
-    if kind == "reversal":
+    reversed_kind = None
+    if entry.kind == "reversal":
         reversed_kind = (entry.detail.get("reversed") or {}).get("kind")
+    return money_bucket(entry.kind, reversed_kind)
+
+
+def money_bucket(kind: str, reversed_kind: str | None = None) -> str | None:
+    """Where an entry of ``kind`` counts: receivable, received, refunded, adjustments (a
+    reversal counts under the kind it undoes, ``reversed_kind``), or nowhere (None)."""
+    if kind == "reversal":
         kind = str(reversed_kind) if reversed_kind else "adjustment"
     if kind in RECEIVABLE_KINDS:
         return "receivable"

@@ -1,4 +1,4 @@
-"""aiohttp application: the dashboard page, a read-only REST API, and plugins' routes."""
+"""aiohttp application: the dashboard pages, the REST API, and plugins' routes."""
 
 from __future__ import annotations
 
@@ -8,7 +8,6 @@ import logging
 import ssl
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 import jinja2
 from aiohttp import web
@@ -22,6 +21,7 @@ from ..listen import Listening, bind_tcp
 from ..util.jsonutil import dumps
 from .access import MAX_BODY, Guard, json_error, machine_hosts
 from .login import AccessRoutes
+from .pages import install_pages
 from .routes import HUB_KEY, allow, principal_of
 from .scope import ScopeIndex
 
@@ -71,8 +71,8 @@ class WebServer:
         app[HUB_KEY] = self.hub
         app.add_routes(AccessRoutes(self.hub, self._auth(), self.guard,
                                     self.templates).routes())
+        install_pages(app, self.hub, self.templates)
         app.add_routes([
-            web.get("/", self.dashboard),
             web.get("/api/", self.api_status),
             web.get("/api/states", self.api_states),
             web.get("/api/states/{entity_id}", self.api_state),
@@ -186,27 +186,6 @@ class WebServer:
             return list(states)
         return [state for state in states
                 if self.scopes.visible(principal, "entity_id", state.entity_id)]
-
-    @allow(scoped=True)
-    async def dashboard(self, request: web.Request) -> web.Response:
-        """The dashboard's first page: entities and plugins."""
-        hub = self.hub
-        language = request.query.get("lang") or hub.config.language
-        t = hub.i18n
-        states = sorted(self._visible_states(request), key=lambda s: s.entity_id)
-        zone = ZoneInfo(hub.config.time_zone)
-        html = self.templates.get_template("dashboard.html").render(
-            t=lambda key, **kw: t(key, language, **kw),
-            site=hub.config.site_name,
-            language=language,
-            # the site's own clock, as a landlord reads it (was UTC)
-            local=lambda moment: moment.astimezone(zone).strftime("%Y-%m-%d %H:%M:%S"),
-            states=states,
-            plugins=sorted(hub.plugins.all(), key=lambda p: p.name),
-            user=principal_of(request),
-            version=__version__,
-        )
-        return web.Response(text=html, content_type="text/html")
 
     @allow(scoped=True)
     async def api_status(self, request: web.Request) -> web.Response:

@@ -111,7 +111,7 @@ async def test_api_plugins_lists_status_and_hooks(make_hub: HubFactory, tmp_path
 
 
 async def test_dashboard_renders_in_chinese_by_default(client: TestClient[Any, Any]) -> None:
-    response = await client.get("/")
+    response = await client.get("/states")
     assert response.status == 200
     assert response.content_type == "text/html"
     html = await response.text()
@@ -124,7 +124,7 @@ async def test_dashboard_renders_in_chinese_by_default(client: TestClient[Any, A
 
 
 async def test_dashboard_renders_in_english_with_lang_en(client: TestClient[Any, Any]) -> None:
-    response = await client.get("/", params={"lang": "en"})
+    response = await client.get("/states", params={"lang": "en"})
     assert response.status == 200
     html = await response.text()
     assert '<html lang="en">' in html
@@ -135,7 +135,7 @@ async def test_dashboard_renders_in_english_with_lang_en(client: TestClient[Any,
 
 async def test_dashboard_escapes_entity_names(hub: Hub, client: TestClient[Any, Any]) -> None:
     hub.states.set("meter.r103_e", "1", {"friendly_name": "<script>alert(1)</script>"})
-    html = await (await client.get("/")).text()
+    html = await (await client.get("/states")).text()
     assert "<script>alert(1)</script>" not in html
     assert "&lt;script&gt;" in html
 
@@ -146,7 +146,7 @@ async def test_dashboard_and_api_report_failed_plugins(make_hub: HubFactory,
     manager.load(core=False, entry_points=False, dirs=[PLUGINS_BROKEN])
     hub = make_hub(plugins=manager)
     async with web_client(hub, tmp_path) as client:
-        html = await (await client.get("/", params={"lang": "en"})).text()
+        html = await (await client.get("/states", params={"lang": "en"})).text()
         plugins = await (await client.get("/api/plugins")).json()
     failed = {p["name"]: p["error"] for p in plugins if p["status"] == "failed"}
     assert "meterhub_no_such_module_for_tests" in failed["broken_import"]
@@ -159,7 +159,7 @@ async def test_dashboard_shows_site_name_and_empty_state(make_hub: HubFactory,
     config = replace(HubConfig.default(), site_name="阳光公寓 <A栋>", language="en")
     hub = make_hub(config)
     async with web_client(hub, tmp_path) as client:
-        html = await (await client.get("/")).text()
+        html = await (await client.get("/states")).text()
     assert "阳光公寓 &lt;A栋&gt;" in html
     assert "No entities yet" in html
 
@@ -221,7 +221,7 @@ async def test_dashboard_shows_site_times_and_no_none(make_hub: HubFactory, tmp_
     assert updated is not None
     local = updated.last_updated.astimezone(ZoneInfo(hub.config.time_zone))
     async with web_client(hub, tmp_path) as client:
-        html = await (await client.get("/")).text()
+        html = await (await client.get("/states")).text()
     assert local.strftime("%Y-%m-%d %H:%M:%S") in html
     assert "UTC" not in html and "None" not in html
     row = html[html.index('data-entity="sensor.empty"'):]

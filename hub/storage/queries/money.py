@@ -274,6 +274,21 @@ class MoneyStore:
             sums[kind] = sums.get(kind, 0) + int(total)
         return out
 
+    def kind_sums_since(self, start: int, split: int
+                        ) -> tuple[list[tuple[str, str, str | None, bool, int]], int]:
+        """Sums of the entries since ``start`` (ms) per account and kind, with the kind a
+        reversal undoes and whether they lie at or after ``split`` (ms) — the overview's
+        month and today — and the last entry's position these sums include."""
+        last = self.conn.execute("SELECT coalesce(max(entry_key), 0) FROM ledger_entry"
+                                 ).fetchone()[0]
+        rows = [(str(account), str(kind), rev, bool(late), int(total))
+                for account, kind, rev, late, total in self.conn.execute(
+                    "SELECT e.account_id, e.kind, o.kind, e.ts >= ?, SUM(e.amount) "
+                    "FROM ledger_entry e LEFT JOIN ledger_entry o ON o.entry_id = e.reverses "
+                    "WHERE e.ts >= ? AND e.entry_key <= ? GROUP BY 1, 2, 3, 4",
+                    (split, start, last))]
+        return rows, int(last)
+
     def audit(self) -> list[AuditRow]:
         """Accounts whose running total, last entry or balance chain disagrees with the sum."""
         sums = {row[0]: (int(row[1]), int(row[2])) for row in self.conn.execute(

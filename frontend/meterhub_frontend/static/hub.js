@@ -1,0 +1,51 @@
+// MeterHub pages: small progressive enhancements (every page works without them).
+(function () {
+  "use strict";
+
+  // A form with data-confirm asks before it is sent; the server asks again without confirmed=1.
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
+    if (form.dataset.confirmed === "1") return;
+    if (!window.confirm(form.dataset.confirm)) {
+      event.preventDefault();
+      return;
+    }
+    var flag = form.querySelector('input[name="confirmed"]');
+    if (!flag) {
+      flag = document.createElement("input");
+      flag.type = "hidden";
+      flag.name = "confirmed";
+      form.appendChild(flag);
+    }
+    flag.value = "1";
+    form.dataset.confirmed = "1";
+  }, true);
+
+  // A submit button is disabled once pressed: a double click sends one request (the form's
+  // idempotency key makes a second one count once anyway).
+  document.addEventListener("submit", function (event) {
+    var form = event.target;
+    if (event.defaultPrevented || !(form instanceof HTMLFormElement)) return;
+    if (form.hasAttribute("hx-post")) return;
+    window.setTimeout(function () {
+      form.querySelectorAll("button[type=submit]").forEach(function (b) { b.disabled = true; });
+    }, 0);
+  });
+
+  document.addEventListener("click", function (event) {
+    var target = event.target;
+    if (target instanceof Element && target.closest("[data-print]")) {
+      event.preventDefault();
+      window.print();
+    }
+  });
+
+  // Two amount fields must agree before a recharge or refund is sent.
+  document.addEventListener("input", function (event) {
+    var field = event.target;
+    if (!(field instanceof HTMLInputElement) || !field.dataset.matches) return;
+    var other = document.getElementById(field.dataset.matches);
+    field.setCustomValidity(other && other.value !== field.value ? field.dataset.mismatch || "≠" : "");
+  });
+})();

@@ -1,0 +1,24 @@
+"""The landlord's dashboard: overview, meters and accounts pages, and the history API.
+
+A face above every package (it reads metering, the ledger, billing and prepaid control and
+calls their services as the logged-in user). Its routes reach the web app through the
+``register_routes`` hook, so the web server itself imports none of the packages they show;
+each page renders with the app's :class:`hub.web.pages.PageKit`.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from ..hookspecs import hookimpl
+
+if TYPE_CHECKING:
+    from ..core import Hub
+
+
+@hookimpl
+def register_routes(hub: Hub) -> list[Any]:
+    """The dashboard's pages."""
+    from .overview import OverviewPage
+
+    return [*OverviewPage(hub).routes()]

@@ -1,0 +1,253 @@
+"""What every dashboard page shares: rendering in the base layout, language, money and
+local-time filters, flash messages, confirmation of destructive actions, and form helpers.
+
+A page module builds one :class:`PageKit` per web app (``PageKit.of(app)``) and answers with
+``kit.render(request, "meters.html", ...)``. Forms post with the session's CSRF token (the
+guard checks it); a destructive form carries ``data-confirm`` and is re-asked on the server
+when it arrives without ``confirmed=1`` (:meth:`PageKit.confirm`).
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote, unquote, urlsplit
+from zoneinfo import ZoneInfo
+
+import jinja2
+from aiohttp import web
+
+from ... import __version__
+from ...util.dt import utcnow
+from ..routes import principal_of
+from .strings import PAGE_STRINGS
+
+if TYPE_CHECKING:
+    from ...auth import Principal
+    from ...core import Hub
+
+__all__ = ["LANG_COOKIE", "NAV", "NavItem", "PageKit", "fen_text", "money_text", "safe_next"]
+
+LANG_COOKIE = "mh_lang"
+FLASH_COOKIE = "mh_flash"
+LANGUAGES = {"zh-CN": "中文", "en": "English"}
+CENT = Decimal("0.01")
+KIT_KEY: web.AppKey[PageKit] = web.AppKey("meterhub_pages")
+
+
+@dataclass(frozen=True)
+class NavItem:
+    """One entry of the main navigation: its i18n key, path and the roles that see it."""
+
+    key: str
+    href: str
+    roles: frozenset[str] = frozenset({"admin", "landlord", "operator", "finance", "viewer"})
+
+
+NAV: tuple[NavItem, ...] = (
+    NavItem("nav.overview", "/"),
+    NavItem("nav.meters", "/meters"),
+    NavItem("nav.accounts", "/accounts"),
+    NavItem("nav.reports", "/reports"),
+    NavItem("nav.alarms", "/alarms"),
+    NavItem("nav.automations", "/automations"),
+    NavItem("nav.devices", "/devices"),
+    NavItem("nav.users", "/users", frozenset({"admin"})),
+    NavItem("nav.audit", "/audit", frozenset({"admin", "finance"})),
+)
+"""The landlord's navigation, in order (pages not built yet answer 404)."""
+
+
+def money_text(value: Decimal | None) -> str:
+    """``¥1,234.50``: yuan as a Decimal, two decimals rounded half up; never a float."""
+    if value is None:
+        return "—"
+    if not isinstance(value, Decimal) or isinstance(value, bool):
+        raise TypeError(f"money must be a Decimal, not {type(value).__name__} ({value!r})")
+    amount = value.quantize(CENT, rounding=ROUND_HALF_UP)
+    sign = "-" if amount < 0 else ""
+    return f"{sign}¥{abs(amount):,.2f}"
+
+
+def fen_text(value: int | None) -> str:
+    """``¥1,234.50`` from integer fen."""
+    if value is None:
+        return "—"
+    if not isinstance(value, int) or isinstance(value, bool):
+        raise TypeError(f"fen must be an int, not {type(value).__name__} ({value!r})")
+    return money_text(Decimal(value) / 100)
+
+
+def safe_next(value: str | None, default: str = "/") -> str:
+    """A path on this hub to go back to (never ``//elsewhere`` or a full URL)."""
+    if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
+        return value
+    return default
+
+
+class PageKit:
+    """Renders pages in the base layout for the caller, in their language and the site's zone."""
+
+    def __init__(self, hub: Hub, templates: jinja2.Environment) -> None:
+        self.hub = hub
+        self.templates = templates
+        self.zone = ZoneInfo(hub.config.time_zone)
+        hub.i18n.add(PAGE_STRINGS)
+        templates.filters.update(money=money_text, fen=fen_text, local=self.local,
+                                 local_date=self.local_date)
+
+    @classmethod
+    def of(cls, app: web.Application) -> PageKit:
+        """The app's kit (made by the web server when it builds the app)."""
+        return app[KIT_KEY]
+
+    # --- language and time ---------------------------------------------------------------
+
+    def language(self, request: web.Request) -> str:
+        """``?lang=``, else the remembered choice (cookie), else ``site: language``."""
+        for choice in (request.query.get("lang"), request.cookies.get(LANG_COOKIE)):
+            if choice in LANGUAGES:
+                return choice
+        return self.hub.config.language
+
+    def translator(self, request: web.Request) -> Any:
+        """``t(key, **values)`` in the caller's language."""
+        language = self.language(request)
+
+        def t(key: str, **values: Any) -> str:
+            return self.hub.i18n(key, language, **values)
+        return t
+
+    def local(self, moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
+        """An aware time in the site's zone (``—`` for none)."""
+        if moment is None:
+            return "—"
+        if moment.tzinfo is None:
+            raise ValueError(f"a naive time cannot be shown in the site's zone: {moment}")
+        return moment.astimezone(self.zone).strftime(fmt)
+
+    def local_date(self, moment: datetime | date | None) -> str:
+        """The site-local date of a time."""
+        if isinstance(moment, datetime):
+            return self.local(moment, "%Y-%m-%d")
+        return "—" if moment is None else moment.isoformat()
+
+    def now(self) -> datetime:
+        """The hub's clock in the site's zone."""
+        return utcnow().astimezone(self.zone)
+
+    # --- rendering -----------------------------------------------------------------------
+
+    def nav(self, request: web.Request) -> list[dict[str, Any]]:
+        """The navigation the caller's role sees, the current section marked."""
+        principal = principal_of(request)
+        role = str(principal.role) if principal is not None else ""
+        path = request.path
+        items = []
+        for item in NAV:
+            if role not in item.roles:
+                continue
+            current = path == item.href if item.href == "/" else \
+                path == item.href or path.startswith(item.href + "/")
+            items.append({"key": item.key, "href": item.href, "current": current})
+        return items
+
+    def context(self, request: web.Request) -> dict[str, Any]:
+        """What the base layout needs: caller, language, site, navigation, flash messages."""
+        principal = principal_of(request)
+        return {
+            "t": self.translator(request),
+            "language": self.language(request),
+            "languages": LANGUAGES,
+            "site": self.hub.config.site_name,
+            "user": principal,
+            "csrf": principal.csrf if principal is not None else None,
+            "nav": self.nav(request),
+            "flashes": _flashes(request),
+            "path": request.path_qs,
+            "version": __version__,
+            "now": self.now(),
+        }
+
+    def html(self, request: web.Request, template: str, **values: Any) -> str:
+        """A template rendered with the layout's context and ``values``."""
+        return self.templates.get_template(template).render(**self.context(request), **values)
+
+    def render(self, request: web.Request, template: str, *, status: int = 200,
+               **values: Any) -> web.Response:
+        """A page as the response (flash messages shown are cleared)."""
+        response = web.Response(text=self.html(request, template, **values),
+                                content_type="text/html", status=status)
+        response.headers["Cache-Control"] = "no-store"
+        if FLASH_COOKIE in request.cookies:
+            response.del_cookie(FLASH_COOKIE, path="/")
+        return response
+
+    def redirect(self, request: web.Request, location: str, message: str | None = None,
+                 kind: str = "ok") -> web.Response:
+        """303 to ``location`` with a flash ``message`` shown on the next page."""
+        response = web.Response(status=303, headers={"Location": safe_next(location)})
+        if message:
+            flashes = [*_flashes(request), {"kind": kind, "text": message}]
+            response.set_cookie(FLASH_COOKIE, quote(json.dumps(flashes[-3:])), path="/",
+                                httponly=True, samesite="Strict")
+        return response
+
+    def fail(self, request: web.Request, template: str, message: str, *, status: int = 400,
+             **values: Any) -> web.Response:
+        """The page again with ``message`` as an error, and a 4xx status."""
+        return self.render(request, template, status=status, error=message, **values)
+
+    # --- forms -----------------------------------------------------------------------------
+
+    @staticmethod
+    async def form(request: web.Request) -> dict[str, str]:
+        """The posted text fields (the guard has checked the CSRF token already)."""
+        data = await request.post()
+        return {key: value.strip() for key, value in data.items() if isinstance(value, str)}
+
+    @staticmethod
+    def new_key() -> str:
+        """A fresh idempotency key for a form: a double-clicked submit counts once."""
+        return secrets.token_urlsafe(16)
+
+    def confirm(self, request: web.Request, form: Mapping[str, str], *, title: str,
+                message: str, danger: bool = True) -> web.Response | None:
+        """None when the form was confirmed (``confirmed=1``), else the page that asks again
+        with every field carried over."""
+        if form.get("confirmed") == "1":
+            return None
+        fields = {k: v for k, v in form.items() if k not in ("csrf", "confirmed")}
+        referer = urlsplit(request.headers.get("Referer", ""))
+        cancel = referer.path if referer.netloc == request.host else None
+        return self.render(request, "confirm.html", title=title, message=message,
+                           fields=fields, action=request.path, danger=danger,
+                           cancel=safe_next(cancel))
+
+
+def _flashes(request: web.Request) -> list[dict[str, str]]:
+    raw = request.cookies.get(FLASH_COOKIE)
+    if not raw:
+        return []
+    try:
+        found = json.loads(unquote(raw))
+    except ValueError:
+        return []
+    if not isinstance(found, list):
+        return []
+    return [{"kind": str(item.get("kind", "ok")), "text": str(item.get("text", ""))}
+            for item in found if isinstance(item, dict)]
+
+
+def caller(request: web.Request) -> Principal:
+    """The logged-in caller (the guard lets no one else reach a page)."""
+    principal = principal_of(request)
+    if principal is None:
+        raise web.HTTPUnauthorized(text="log in first")
+    return principal
+

@@ -1,0 +1,127 @@
+"""The dashboard's layout: navigation by role, the caller in the header, the language switch
+remembered, money as ¥ with two decimals (never from a float), times in the site's zone,
+everything escaped; and the overview's figures and the accounts to act on."""
+
+from __future__ import annotations
+
+import re
+from decimal import Decimal
+from pathlib import Path
+
+import jinja2
+import pytest
+from access_support import SITE, access_site
+from common import bounded, settle
+from pages_support import browser, page, section, text_of
+
+from hub.web.pages import fen_text, money_text
+from hub.web.pages.kit import LANG_COOKIE
+
+PAGES_SITE = SITE.replace("""accounts:
+  - {id: acc_a, name: 甲}
+  - {id: acc_b, name: 乙}""", """accounts:
+  - {id: acc_a, name: "<b>甲</b>", opening_balance: -5.00, tags: {building: A}}
+  - {id: acc_a2, name: 低余额, opening_balance: 12.34, tags: {building: A}}
+  - {id: acc_a3, name: 富足, opening_balance: 500.00, tags: {building: A}}
+  - {id: acc_b, name: 乙, opening_balance: 3.00}""")
+
+
+def test_money_is_yuan_with_two_decimals_rounded_half_up_and_never_a_float() -> None:
+    assert money_text(Decimal("1234.505")) == "¥1,234.51"
+    assert money_text(Decimal("-12.3")) == "-¥12.30"
+    assert money_text(Decimal("-0.004")) == "¥0.00"  # no "-¥0.00"
+    assert money_text(None) == "—"
+    assert fen_text(123456) == "¥1,234.56"
+    assert fen_text(-5) == "-¥0.05"
+    with pytest.raises(TypeError, match="float"):
+        money_text(12.3)  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="float"):
+        fen_text(1.5)  # type: ignore[arg-type]
+    env = jinja2.Environment(autoescape=True)
+    env.filters["money"] = money_text
+    with pytest.raises(TypeError):
+        env.from_string("{{ 0.1|money }}").render()
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_the_layout_shows_the_caller_the_navigation_of_their_role_and_switches_language(
+        tmp_path: Path) -> None:
+    async with access_site(tmp_path, PAGES_SITE) as site:
+        async with browser(site, "finance") as finance:
+            status, html = await page(finance, site.base + "/")
+            assert status == 200
+            assert '<html lang="zh-CN">' in html  # hub.yaml's language (the default)
+            nav = html[html.index('<nav class="main"'):html.index("</nav>")]
+            assert re.findall(r">([^<]+)</a>", nav) == [
+                "总览", "表计", "账户", "账单与报表", "告警", "自动化", "设备", "审计"]
+            assert 'href="/" aria-current="page"' in nav  # the section we are in
+            header = html[html.index('<header class="top"'):html.index("</header>")]
+            assert "finance" in text_of(header) and 'action="/logout"' in header
+            assert 'name="csrf" value="' in header  # log-out is a form with the session's token
+
+            # the switch goes back where it was pressed, and the choice is remembered
+            async with finance.get(site.base + "/lang/en?next=/states",
+                                   allow_redirects=False) as response:
+                assert response.status == 303 and response.headers["Location"] == "/states"
+                assert response.cookies[LANG_COOKIE].value == "en"
+            status, html = await page(finance, site.base + "/")
+            assert '<html lang="en">' in html and ">Overview</a>" in html
+            assert "总览" not in text_of(html[html.index("<nav"):html.index("</nav>")])
+            async with finance.get(site.base + "/lang/en?next=//evil.example/x",
+                                   allow_redirects=False) as response:
+                assert response.headers["Location"] == "/"  # never off the hub
+            async with finance.get(site.base + "/lang/xx", allow_redirects=False) as response:
+                assert response.status == 404
+        async with browser(site, "admin", **{LANG_COOKIE: "en"}) as admin:
+            _status, html = await page(admin, site.base + "/")
+            nav = html[html.index('<nav class="main"'):html.index("</nav>")]
+            assert ">Users</a>" in nav and ">Audit</a>" in nav
+        async with browser(site, "viewer") as viewer:
+            _status, html = await page(viewer, site.base + "/")
+            nav = html[html.index('<nav class="main"'):html.index("</nav>")]
+            assert "用户" not in nav and "审计" not in nav
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_the_overview_lists_the_accounts_to_act_on_escaped_and_in_scope(
+        tmp_path: Path) -> None:
+    async with access_site(tmp_path, PAGES_SITE) as site:
+        await settle(site.hub)
+        async with browser(site, "admin") as admin:
+            _status, html = await page(admin, site.base + "/")
+            act_on = section(html, "act-on")
+            assert act_on.index("acc_a<") < act_on.index("acc_b") < act_on.index("acc_a2")
+            assert "acc_a3" not in act_on  # 500.00 is above every low level
+            assert "&lt;b&gt;甲&lt;/b&gt;" in act_on and "<b>甲</b>" not in html
+            assert "-¥5.00" in act_on and "¥12.34" in act_on and "¥3.00" in act_on
+            assert "欠费" in act_on and "余额不足" in act_on
+            assert "2" in text_of(section(html, "tile-online"))  # two meters configured
+        async with browser(site, "landlord_b") as landlord_b:
+            _status, html = await page(landlord_b, site.base + "/")
+            act_on = section(html, "act-on")
+            assert "acc_b" in act_on and "acc_a" not in html  # building A is not theirs
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_the_overview_counts_money_received_today_as_it_is_posted(tmp_path: Path) -> None:
+    async with access_site(tmp_path, PAGES_SITE) as site:
+        await site.hub.services.call("account", "recharge", {
+            "account_id": "acc_a3", "amount": Decimal("50.00"), "method": "cash",
+            "reference": "before-first-look"})
+        await settle(site.hub)
+        async with browser(site, "admin") as admin:
+            _status, html = await page(admin, site.base + "/")
+            assert "¥50.00" in text_of(section(html, "tile-income-today"))
+            # after the figures were first summed, new entries arrive through the ledger
+            await site.hub.services.call("account", "recharge", {
+                "account_id": "acc_b", "amount": Decimal("20.10"), "method": "wechat",
+                "reference": "after-first-look"})
+            await settle(site.hub)  # the ledger has told its listeners
+            _status, html = await page(admin, site.base + "/")
+            assert "¥70.10" in text_of(section(html, "money-received"))
+        async with browser(site, "landlord_b") as landlord_b:
+            _status, html = await page(landlord_b, site.base + "/")
+            assert "¥20.10" in text_of(section(html, "tile-income-today"))  # only acc_b's
