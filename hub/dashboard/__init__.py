@@ -20,5 +20,6 @@ if TYPE_CHECKING:
 def register_routes(hub: Hub) -> list[Any]:
     """The dashboard's pages."""
     from .overview import OverviewPage
+    from .setup_pages import SetupPages
 
-    return [*OverviewPage(hub).routes()]
+    return [*OverviewPage(hub).routes(), *SetupPages(hub).routes()]
