@@ -19,7 +19,9 @@ if TYPE_CHECKING:
 @hookimpl
 def register_routes(hub: Hub) -> list[Any]:
     """The dashboard's pages."""
+    from .automation_pages import AutomationPages
     from .overview import OverviewPage
     from .setup_pages import SetupPages
 
-    return [*OverviewPage(hub).routes(), *SetupPages(hub).routes()]
+    return [*OverviewPage(hub).routes(), *SetupPages(hub).routes(),
+            *AutomationPages(hub).routes()]
