@@ -66,9 +66,11 @@ def period_containing(day: date, resolution: str) -> Period:
 async def consumption_trend(storage: Storage, periods: Sequence[Period], *,
                             kinds: Sequence[str] = ("electricity", "water"),
                             tags: Mapping[str, str] | None = None,
-                            meter_id: str | None = None) -> Table:
+                            meter_id: str | None = None,
+                            site_meters: Sequence[str] = ()) -> Table:
     """Usage per period and kind with 环比 (vs the period before) and 同比 (vs a year
-    earlier), of the whole site, a tag filter or one meter."""
+    earlier), of a tag filter, one meter, or (neither given) the sum of ``site_meters``
+    (the site's top-level meters)."""
     columns = ("period", "kind", "unit", "quantity", "previous", "mom_percent", "last_year",
                "yoy_percent")
     types = ("text", "text", "text", "quantity", "quantity", "percent", "quantity", "percent")
@@ -79,9 +81,15 @@ async def consumption_trend(storage: Storage, periods: Sequence[Period], *,
     first = min(periods[0].year_before().start, periods[0].previous().start)
     start = Period.day(first).bounds(storage.tz)[0]
     end = periods[-1].bounds(storage.tz)[1]
-    found = await storage.consumption(meter_id, tags=tags if meter_id is None else None,
-                                      start=start, end=end,
-                                      resolution="day" if resolution == "day" else "month")
+    rollup = "day" if resolution == "day" else "month"
+    if meter_id is not None or tags:
+        found = await storage.consumption(meter_id, tags=tags if meter_id is None else None,
+                                          start=start, end=end, resolution=rollup)
+    else:
+        found = []
+        for each in site_meters:
+            found.extend(await storage.consumption(each, start=start, end=end,
+                                                   resolution=rollup))
     sums: dict[tuple[date, str], Decimal] = {}
     for row in found:
         bucket = period_containing(row.start.astimezone(storage.tz).date(), resolution).start

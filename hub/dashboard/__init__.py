@@ -21,7 +21,8 @@ def register_routes(hub: Hub) -> list[Any]:
     """The dashboard's pages."""
     from .automation_pages import AutomationPages
     from .overview import OverviewPage
+    from .report_pages import ReportPages
     from .setup_pages import SetupPages
 
     return [*OverviewPage(hub).routes(), *SetupPages(hub).routes(),
-            *AutomationPages(hub).routes()]
+            *AutomationPages(hub).routes(), *ReportPages(hub).routes()]

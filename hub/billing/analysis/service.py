@@ -236,8 +236,9 @@ class Analysis:
                            tags: Mapping[str, str] | None = None,
                            meter_id: str | None = None) -> Table:
         """Consumption per day, month or year with 环比 and 同比."""
+        top = [meter.id for meter in self.catalog.meters.values() if meter.parent is None]
         return await consumption_trend(self.storage, periods, kinds=kinds, tags=tags,
-                                       meter_id=meter_id)
+                                       meter_id=meter_id, site_meters=top)
 
     async def intensity_report(self, period: Period,
                                kinds: Sequence[str] = ("electricity", "water")) -> Table:
