@@ -19,10 +19,15 @@ if TYPE_CHECKING:
 @hookimpl
 def register_routes(hub: Hub) -> list[Any]:
     """The dashboard's pages."""
+    from .accounts import AccountPages
     from .automation_pages import AutomationPages
+    from .history import HistoryApi
+    from .meters import MeterPages
     from .overview import OverviewPage
     from .report_pages import ReportPages
     from .setup_pages import SetupPages
 
-    return [*OverviewPage(hub).routes(), *SetupPages(hub).routes(),
-            *AutomationPages(hub).routes(), *ReportPages(hub).routes()]
+    return [*OverviewPage(hub).routes(), *MeterPages(hub).routes(),
+            *AccountPages(hub).routes(), *HistoryApi(hub).routes(),
+            *SetupPages(hub).routes(), *AutomationPages(hub).routes(),
+            *ReportPages(hub).routes()]

@@ -10,8 +10,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..automation.editor import EditError, automations_file, save_automations
-from ..exceptions import ServiceValidationError
-from ..web.pages import PageKit, caller
+from ..web.pages import PageError, PageKit
 from ..web.routes import allow
 from .admin_strings import ADMIN_STRINGS
 
@@ -52,7 +51,7 @@ class AutomationPages:
         rows = [{**automation.summary(), "problems": list(automation.problems)}
                 for automation in engine.automations.values()]
         return kit.render(request, "automations.html", automations=rows,
-                          can_change=str(caller(request).role) in ("admin", "operator"))
+                          can_change=kit.may_call(request, "automation.turn_on"))
 
     @allow("admin", "operator")
     async def act(self, request: web.Request) -> web.Response:
@@ -69,12 +68,10 @@ class AutomationPages:
                 return asked
         service = {"enable": "turn_on", "disable": "turn_off", "run": "trigger"}[action]
         try:
-            await self.hub.services.call("automation", service,
-                                         {"automation_id": automation_id},
-                                         return_response=service == "trigger",
-                                         context=caller(request).context())
-        except ServiceValidationError as err:
-            return kit.redirect(request, "/automations", "; ".join(err.errors), "error")
+            await kit.call_service(request, "automation", service,
+                                   {"automation_id": automation_id})
+        except PageError as err:
+            return kit.redirect(request, "/automations", err.message, "error")
         return kit.redirect(request, f"/automations/{automation_id}" if action == "run"
                             else "/automations",
                             t(f"auto.{action}_done", automation=automation_id))

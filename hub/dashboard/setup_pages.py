@@ -14,8 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..exceptions import ServiceValidationError
-from ..web.pages import PageKit, caller
+from ..web.pages import PageError, PageKit
 from ..web.routes import allow, caller_sees
 from .admin_strings import ADMIN_STRINGS
 
@@ -76,11 +75,11 @@ class SetupPages:
             "share_groups": sorted(str(g["id"]) for g in hub.config.block("share_groups") or []),
         }
 
-    async def _call(self, request: web.Request, service: str,
-                    data: Mapping[str, Any]) -> Any:
+    @staticmethod
+    async def _call(request: web.Request, service: str, data: Mapping[str, Any]) -> Any:
+        """Call ``service`` as the caller, with the API's role and scope checks."""
         domain, _, name = service.partition(".")
-        return await self.hub.services.call(domain, name, dict(data), return_response=True,
-                                            context=caller(request).context())
+        return await PageKit.of(request.app).call_service(request, domain, name, data)
 
     # --- the index ----------------------------------------------------------------------
 
@@ -131,8 +130,8 @@ class SetupPages:
                 raw[key] = form[key]
         try:
             await self._call(request, "meter.create", {"meter": raw})
-        except ServiceValidationError as err:
-            return kit.fail(request, "setup_meter.html", "; ".join(err.errors),
+        except PageError as err:
+            return kit.fail(request, "setup_meter.html", err.message, status=err.status,
                             meter_id=None, form=form, **self._choices())
         t = kit.translator(request)
         return kit.redirect(request, "/manage", t("setup.meter_added", meter=raw.get("id")))
@@ -156,8 +155,8 @@ class SetupPages:
         try:
             await self._call(request, "meter.update", {"meter_id": meter_id,
                                                        "changes": changes})
-        except ServiceValidationError as err:
-            return kit.fail(request, "setup_meter.html", "; ".join(err.errors),
+        except PageError as err:
+            return kit.fail(request, "setup_meter.html", err.message, status=err.status,
                             meter_id=meter_id, form=form, **self._choices())
         return kit.redirect(request, "/manage", t("setup.meter_changed", meter=meter_id))
 
@@ -204,8 +203,9 @@ class SetupPages:
             return asked
         try:
             answer = await self._call(request, "meter.replace", data)
-        except ServiceValidationError as err:
-            return kit.fail(request, "setup_replace.html", "; ".join(err.errors), meter=meter,
+        except PageError as err:
+            return kit.fail(request, "setup_replace.html", err.message, status=err.status,
+                            meter=meter,
                             register=register, form=form)
         return kit.render(request, "setup_replaced.html", answer=answer, meter=meter)
 
@@ -231,8 +231,9 @@ class SetupPages:
             raw["tags"] = tags
         try:
             await self._call(request, "account.create", {"account": raw})
-        except ServiceValidationError as err:
-            return kit.fail(request, "setup_account.html", "; ".join(err.errors), form=form)
+        except PageError as err:
+            return kit.fail(request, "setup_account.html", err.message, status=err.status,
+                            form=form)
         t = kit.translator(request)
         return kit.redirect(request, "/manage", t("setup.account_added", account=raw.get("id")))
 

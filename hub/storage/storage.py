@@ -472,6 +472,11 @@ class Storage:
         return await self._read(history.events, first, last, tuple(event_types), context_id,
                                 limit)
 
+    async def meter_events(self, meter_id: str, since: datetime, limit: int = 50
+                           ) -> list[Event]:
+        """The newest recorded events since ``since`` that name ``meter_id``, newest first."""
+        return await self._read(history.meter_events, meter_id, to_ms(since), limit)
+
     async def meters(self, tags: Mapping[str, str] | None = None) -> list[MeterInfo]:
         """Known meters, optionally those with all the given tags."""
         return await self._read(history.meters, tags)

@@ -36,6 +36,21 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
     ("GET", "/"): ("/", {}, A_ONLY | {"landlord_b": OK}),
     ("GET", "/states"): ("/states", {}, USERS),
     ("GET", "/lang/{language}"): ("/lang/en", {}, USERS),
+    ("GET", "/meters"): ("/meters", {}, USERS),
+    ("GET", "/meters/{meter_id}"): ("/meters/a1", {}, A_ONLY),
+    ("GET", "/meters/{meter_id}/live"): ("/meters/a1/live", {}, A_ONLY),
+    ("POST", "/meters/{meter_id}/{action}"): (
+        "/meters/a1/trip", {"json": {}}, {**A_ONLY, "viewer": NO, "finance": NO}),
+    ("GET", "/api/meters/{meter_id}/history"): ("/api/meters/a1/history", {}, A_ONLY),
+    ("GET", "/accounts"): ("/accounts", {}, USERS),
+    ("GET", "/accounts/{account_id}"): ("/accounts/acc_a", {}, A_ONLY),
+    ("GET", "/accounts/{account_id}/receipt/{entry_id}"): (
+        "/accounts/acc_a/receipt/nope", {}, A_ONLY),
+    ("GET", "/accounts/{account_id}/move_out"): ("/accounts/acc_a/move_out", {}, A_ONLY),
+    ("POST", "/accounts/{account_id}/move_out"): (
+        "/accounts/acc_a/move_out", {"json": {}}, {**MONEY_READERS}),
+    ("POST", "/accounts/{account_id}/{action}"): (
+        "/accounts/acc_a/recharge", {"json": {}}, {**A_ONLY, "viewer": NO}),
     ("GET", "/login"): ("/login", {}, EVERYONE),
     ("POST", "/login"): ("/login", {"json": {"user": "viewer", "password": "wrong-pw-1"}},
                          EVERYONE),

@@ -255,6 +255,20 @@ def events(conn: sqlite3.Connection, start: int, end: int, event_types: Sequence
             for ts, name, data, ctx_id, parent_id, user_id, origin in conn.execute(sql, params)]
 
 
+def meter_events(conn: sqlite3.Connection, meter_id: str, start: int, limit: int
+                 ) -> list[Event]:
+    """The newest recorded events since ``start`` (epoch ms) whose data names ``meter_id``,
+    newest first (a meter page's history of commands, relay changes, alarms...)."""
+    sql = ("SELECT e.ts, t.name, e.data, e.context_id, e.context_parent_id, e.context_user_id, "
+           "e.origin FROM event e JOIN event_type t ON t.type_key = e.type_key "
+           "WHERE e.ts >= ? AND json_extract(e.data, '$.meter_id') = ? "
+           "ORDER BY e.ts DESC, e.event_key DESC LIMIT ?")
+    return [Event(name, dict(codec.loads(data) or {}), ts / 1000,
+                  Context(ctx_id, parent_id, user_id, origin))
+            for ts, name, data, ctx_id, parent_id, user_id, origin
+            in conn.execute(sql, (start, meter_id, limit))]
+
+
 def states(conn: sqlite3.Connection) -> list[tuple[Any, ...]]:
     """Every saved entity state row, decoded."""
     return [(entity_id, codec.loads(state), codec.loads(attributes) or {},

@@ -12,7 +12,17 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
-from .kit import KIT_KEY, NAV, NavItem, PageKit, caller, fen_text, money_text, safe_next
+from .kit import (
+    KIT_KEY,
+    NAV,
+    NavItem,
+    PageError,
+    PageKit,
+    caller,
+    fen_text,
+    money_text,
+    safe_next,
+)
 from .layout import LayoutPages
 
 if TYPE_CHECKING:
@@ -20,8 +30,8 @@ if TYPE_CHECKING:
 
     from ...core import Hub
 
-__all__ = ["KIT_KEY", "NAV", "NavItem", "PageKit", "caller", "fen_text", "install_pages",
-           "money_text", "safe_next"]
+__all__ = ["KIT_KEY", "NAV", "NavItem", "PageError", "PageKit", "caller", "fen_text",
+           "install_pages", "money_text", "safe_next"]
 
 
 def install_pages(app: web.Application, hub: Hub, templates: jinja2.Environment) -> PageKit:

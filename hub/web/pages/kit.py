@@ -23,21 +23,34 @@ import jinja2
 from aiohttp import web
 
 from ... import __version__
+from ...auth import SCOPED_SERVICES, may, right_of_service
+from ...exceptions import ServiceNotFound, ServiceValidationError
 from ...util.dt import utcnow
 from ..routes import principal_of
+from ..scope import ScopeIndex
 from .strings import PAGE_STRINGS
 
 if TYPE_CHECKING:
     from ...auth import Principal
     from ...core import Hub
 
-__all__ = ["LANG_COOKIE", "NAV", "NavItem", "PageKit", "fen_text", "money_text", "safe_next"]
+__all__ = ["LANG_COOKIE", "NAV", "NavItem", "PageError", "PageKit", "caller", "fen_text",
+           "money_text", "safe_next"]
 
 LANG_COOKIE = "mh_lang"
 FLASH_COOKIE = "mh_flash"
 LANGUAGES = {"zh-CN": "中文", "en": "English"}
 CENT = Decimal("0.01")
 KIT_KEY: web.AppKey[PageKit] = web.AppKey("meterhub_pages")
+
+
+class PageError(Exception):
+    """A change a page could not make: the message for the user and the HTTP status."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
 
 
 @dataclass(frozen=True)
@@ -84,6 +97,15 @@ def fen_text(value: int | None) -> str:
     return money_text(Decimal(value) / 100)
 
 
+def quantity_text(value: Decimal | None, places: int = 2) -> str:
+    """A consumption for people: rounded half up to ``places`` decimals, thousands marked."""
+    if value is None:
+        return "—"
+    if not isinstance(value, Decimal):
+        raise TypeError(f"a quantity must be a Decimal, not {type(value).__name__}")
+    return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,}"
+
+
 def safe_next(value: str | None, default: str = "/") -> str:
     """A path on this hub to go back to (never ``//elsewhere`` or a full URL)."""
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
@@ -99,7 +121,8 @@ class PageKit:
         self.templates = templates
         self.zone = ZoneInfo(hub.config.time_zone)
         hub.i18n.add(PAGE_STRINGS)
-        templates.filters.update(money=money_text, fen=fen_text, local=self.local,
+        templates.filters.update(money=money_text, fen=fen_text, quantity=quantity_text,
+                                 local=self.local,
                                  local_date=self.local_date)
 
     @classmethod
@@ -161,17 +184,25 @@ class PageKit:
     def context(self, request: web.Request) -> dict[str, Any]:
         """What the base layout needs: caller, language, site, navigation, flash messages."""
         principal = principal_of(request)
+        t = self.translator(request)
+
+        def label(key: str, fallback: str) -> str:
+            """``t(key)``, or ``fallback`` when the table has no such key."""
+            text: str = t(key)
+            return fallback if text == key else text
         return {
-            "t": self.translator(request),
+            "t": t,
+            "label": label,
             "language": self.language(request),
             "languages": LANGUAGES,
             "site": self.hub.config.site_name,
+            "time_zone": self.hub.config.time_zone,
             "user": principal,
             "csrf": principal.csrf if principal is not None else None,
             "nav": self.nav(request),
             "flashes": _flashes(request),
             "path": request.path_qs,
-            "version": __version__,
+            "hub_version": __version__,
             "now": self.now(),
         }
 
@@ -216,6 +247,32 @@ class PageKit:
     def new_key() -> str:
         """A fresh idempotency key for a form: a double-clicked submit counts once."""
         return secrets.token_urlsafe(16)
+
+    def may_call(self, request: web.Request, name: str) -> bool:
+        """Whether the caller's role may call service ``name`` (to show its button)."""
+        principal = principal_of(request)
+        if principal is None or not may(str(principal.role), right_of_service(name)):
+            return False
+        return not principal.scoped or name in SCOPED_SERVICES
+
+    async def call_service(self, request: web.Request, domain: str, service: str,
+                           data: Mapping[str, Any]) -> Any:
+        """Call a service as the logged-in caller, with the API's checks (the role's right,
+        a scoped caller's targets); a refusal is a :class:`PageError` saying why."""
+        principal = caller(request)
+        name = f"{domain}.{service}"
+        if not self.may_call(request, name):
+            raise PageError(f"a {principal.role} may not call {name}", 403)
+        if not ScopeIndex(self.hub).call_in_scope(principal, data):
+            raise PageError("not found", 404)
+        try:
+            return await self.hub.services.call(domain, service, dict(data),
+                                                context=principal.context(),
+                                                return_response=True)
+        except ServiceValidationError as err:
+            raise PageError("; ".join(err.errors) or str(err)) from None
+        except ServiceNotFound as err:
+            raise PageError(str(err), 404) from None
 
     def confirm(self, request: web.Request, form: Mapping[str, str], *, title: str,
                 message: str, danger: bool = True) -> web.Response | None:
