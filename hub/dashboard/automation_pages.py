@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..automation.editor import EditError, automations_file, save_automations
-from ..web.pages import PageError, PageKit
+from ..exceptions import ServiceValidationError
+from ..web.pages import PageKit, caller
 from ..web.routes import allow
 from .admin_strings import ADMIN_STRINGS
 
@@ -67,11 +68,15 @@ class AutomationPages:
             if asked is not None:
                 return asked
         service = {"enable": "turn_on", "disable": "turn_off", "run": "trigger"}[action]
-        try:
-            await kit.call_service(request, "automation", service,
-                                   {"automation_id": automation_id})
-        except PageError as err:
-            return kit.redirect(request, "/automations", err.message, "error")
+        if not kit.may_call(request, f"automation.{service}"):
+            raise web.HTTPForbidden(text=f"automation.{service} is for admins")
+        try:  # turn_on / turn_off answer nothing: called without asking for a response
+            await self.hub.services.call("automation", service,
+                                         {"automation_id": automation_id},
+                                         return_response=service == "trigger",
+                                         context=caller(request).context())
+        except ServiceValidationError as err:
+            return kit.redirect(request, "/automations", "; ".join(err.errors), "error")
         return kit.redirect(request, f"/automations/{automation_id}" if action == "run"
                             else "/automations",
                             t(f"auto.{action}_done", automation=automation_id))
