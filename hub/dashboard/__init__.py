@@ -21,6 +21,7 @@ def register_routes(hub: Hub) -> list[Any]:
     """The dashboard's pages."""
     from .accounts import AccountPages
     from .automation_pages import AutomationPages
+    from .health_pages import HealthPages
     from .history import HistoryApi
     from .meters import MeterPages
     from .overview import OverviewPage
@@ -30,4 +31,4 @@ def register_routes(hub: Hub) -> list[Any]:
     return [*OverviewPage(hub).routes(), *MeterPages(hub).routes(),
             *AccountPages(hub).routes(), *HistoryApi(hub).routes(),
             *SetupPages(hub).routes(), *AutomationPages(hub).routes(),
-            *ReportPages(hub).routes()]
+            *ReportPages(hub).routes(), *HealthPages(hub).routes()]

@@ -106,6 +106,7 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
     ("POST", "/automations/{automation_id}/{action}"): (
         "/automations/nope/disable", {"json": {}}, ADMIN),
     ("GET", "/reports"): ("/reports", {}, MONEY_READERS),
+    ("GET", "/devices"): ("/devices", {}, USERS),
     # platform pushes check their own token or signature (none configured here: 404 link)
     ("POST", "/api/nbiot/{link_id}/ctwing"): ("/api/nbiot/nb1/ctwing", {"json": {}}, EVERYONE),
     ("GET", "/api/nbiot/{link_id}/onenet"): ("/api/nbiot/nb1/onenet", {}, EVERYONE),
