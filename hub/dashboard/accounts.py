@@ -385,8 +385,8 @@ class AccountPages:
 
     @allow("admin", "finance", scoped=True)
     async def move_out(self, request: web.Request) -> web.Response:
-        """Final read, final bill (pro-rata), deposit applied, the rest refunded; then the
-        statement, printable."""
+        """Final read, final bill (pro-rata), the deposit applied and what remains paid back
+        (billing's move-out settlement); then the statement, printable."""
         kit = PageKit.of(request.app)
         t = kit.translator(request)
         account = self._account(request)
@@ -404,22 +404,11 @@ class AccountPages:
             if form.get("date"):
                 data["date"] = form["date"]
             result = await kit.call_service(request, "account", "move_out", data)
-            refund = None
-            balance = self._money().ledger.balance(account.id)
-            if form.get("refund") == "1" and balance > 0:
-                refund = await kit.call_service(request, "account", "refund", {
-                    "account_id": account.id, "amount": balance,
-                    "method": form.get("method", "cash"),
-                    "reference": f"move-out-{account.id}-{form.get('key', '')}",
-                    "reason": t("account.move_out")})
         except PageError as err:
             return kit.fail(request, "move_out.html", err.message, status=err.status,
                             **await self._page(request, account, form))
-        entry = refund["entry"] if isinstance(refund, dict) else None
         account = self._money().accounts.get(account.id, account)  # now with its move-out
         return kit.render(request, "statement.html", account=account, result=result,
-                          refund_id=entry["id"] if entry else None,
-                          refunded=-Decimal(entry["amount"]) if entry else None,
                           balance=self._money().ledger.balance(account.id), printed=utcnow())
 
 

@@ -30,7 +30,7 @@
       width: width(),
       height: 240,
       legend: { show: true },
-      scales: { x: { time: true } },
+      scales: { x: { time: true }, y: { range: function (u, min, max) { return [0, max > 0 ? max * 1.1 : 1]; } } },
       tzDate: function (ts) { return window.uPlot.tzDate(new Date(ts * 1e3), zone); },
       series: [
         {},

@@ -189,14 +189,12 @@ PAGE_STRINGS: dict[str, dict[str, str]] = {
         "account.move_out_steps": (
             "The meters are read one last time, the final bill is made "
             "(fixed charges pro rata to the move-out date), the deposit "
-            "is applied to the balance, and what remains can be refunded."
+            "is applied to the balance, and what remains is paid back."
         ),
         "account.move_out_date": "Move-out date",
         "account.final_read": "Read the meters now (final reading)",
-        "account.refund_rest": "Refund the remaining balance",
         "account.statement": "Move-out statement",
         "account.read_failed": "Could not read: {meters} (their last stored readings were used)",
-        "account.refunded_amount": "Refunded {amount}",
         "account.final_balance": "Balance after move-out",
         "account.printed": "Printed {at}",
         "account.ledger": "Ledger",
@@ -436,13 +434,11 @@ PAGE_STRINGS: dict[str, dict[str, str]] = {
         "account.move_out_hint": ("最后抄表、按天折算出最终账单、抵扣押金、退还余额，"
                                   "一步完成，并可打印结算单。"),
         "account.move_out_steps": ("最后抄一次表，生成最终账单（固定费用按退租日折算），"
-                                   "押金抵扣余额，剩余金额可退还。"),
+                                   "押金抵扣余额，剩余金额退还租户。"),
         "account.move_out_date": "退租日期",
         "account.final_read": "立即抄表（最终读数）",
-        "account.refund_rest": "退还剩余余额",
         "account.statement": "退租结算单",
         "account.read_failed": "未能抄表：{meters}（使用最近存储的读数）",
-        "account.refunded_amount": "已退款 {amount}",
         "account.final_balance": "退租后余额",
         "account.printed": "打印时间 {at}",
         "account.ledger": "账户流水",

@@ -1,0 +1,151 @@
+"""The dashboard in a real browser (Debian's Chromium, headless) against a hub running as a
+real process: log in, the overview, meters filtered by building, a meter's chart, trip and
+close with the confirmed state, a recharge at the counter with its receipt, a move-out with
+its statement, the language switch, and the overview on a 390 px phone. Screenshots of the
+main pages (1280 and 390 px wide) go to test-artifacts/browser/."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from browser_support import DESKTOP, PHONE, browser_page, login, running_hub, shot, text
+from common import bounded
+
+pytestmark = pytest.mark.timeout(400)
+
+
+@bounded(360)
+async def test_overview_meters_chart_language_and_the_phone(tmp_path: Path) -> None:
+    async with running_hub(tmp_path) as base:
+        async with browser_page(DESKTOP) as page:
+            await login(page, base)
+            # the overview: every meter read, the accounts to act on, lowest balance first
+            await page.wait_for_selector("#tile-online")
+            assert (await text(page, "#tile-online .value")) == "4 / 4"
+            act_on = await page.inner_text("#act-on tbody")
+            assert act_on.index("b201") < act_on.index("a102")
+            assert "a101" not in act_on and "a103" not in act_on
+            assert await page.title() and "阳光公寓 <测试>" in await page.inner_text("header")
+            await shot(page, "overview")
+            await page.goto(f"{base}/accounts")
+            await shot(page, "accounts")
+
+            # meters, filtered by building B from the filter form
+            await page.click("nav.main >> text=表计")
+            await page.wait_for_selector("#meter-list")
+            assert await page.locator("#meter-list tbody tr").count() == 4
+            await page.select_option("select[name=building]", "B")
+            await page.click("#meter-filters button[type=submit]")
+            await page.wait_for_url("**/meters?*building=B*")
+            rows = page.locator("#meter-list tbody tr")
+            assert await rows.count() == 1
+            assert await rows.first.get_attribute("data-meter") == "b201_e"
+            await page.goto(f"{base}/meters")
+            await shot(page, "meters")
+
+            # a meter's chart: drawn by uPlot from the history API, by day and by month
+            await page.click("#meter-list a[href='/meters/a101_e']")
+            await page.wait_for_selector("#chart canvas")
+            points = int(await page.get_attribute("#chart", "data-points") or 0)
+            assert points >= 6, f"the day chart has {points} bars"  # a week of history
+            await page.click("#chart-resolutions [data-resolution=month]")
+            await page.wait_for_selector("#chart[data-resolution=month] canvas")
+            assert int(await page.get_attribute("#chart", "data-points") or 0) >= 1
+            assert "kWh" in await text(page, "#chart-unit")
+            await shot(page, "meter")
+
+            # the language switch, remembered on the next page
+            await page.click("header .langs a[hreflang=en]")
+            await page.wait_for_selector("html[lang=en]")
+            assert "Consumption" in await page.inner_text("#chart-card h2")
+            await page.goto(f"{base}/")
+            assert await page.inner_text("nav.main a.current") == "Overview"
+            assert "Accounts to act on" in await page.inner_text("#act-on h2")
+
+        async with browser_page(PHONE) as phone:
+            await login(phone, base)
+            await phone.wait_for_selector("#act-on")
+            # nothing wider than the phone: no sideways scrolling of the page
+            width = await phone.evaluate("document.documentElement.scrollWidth")
+            assert width <= PHONE["width"], f"the overview is {width} px wide at 390 px"
+            balance = phone.locator("#act-on tbody tr").first.locator("td.num")
+            box = await balance.bounding_box()
+            assert box is not None and box["x"] + box["width"] <= PHONE["width"], box
+            assert (await balance.inner_text()).startswith("-¥")
+            await shot(phone, "overview")
+            for path, name in (("/meters", "meters"), ("/meters/a101_e", "meter"),
+                               ("/accounts", "accounts"), ("/accounts/a101", "account")):
+                await phone.goto(base + path)
+                await phone.wait_for_selector("main h1")
+                width = await phone.evaluate("document.documentElement.scrollWidth")
+                assert width <= PHONE["width"], f"{path} is {width} px wide at 390 px"
+                await shot(phone, name)
+
+
+@bounded(360)
+async def test_trip_and_close_a_meter_and_see_the_confirmed_state(tmp_path: Path) -> None:
+    async with running_hub(tmp_path) as base, browser_page(DESKTOP) as page:
+        await login(page, base)
+        await page.goto(f"{base}/meters/a101_e")
+        assert await page.get_attribute("#supply", "data-state") == "closed"
+        await page.click("button[data-action=trip]")  # the browser asks; the test accepts
+        await page.wait_for_url(f"{base}/meters/a101_e")
+        assert "拉闸" in await text(page, "p.flash")
+        # the live part is polled until the meter's read-back confirms it
+        await page.wait_for_selector("#supply[data-state=open]")
+        assert "断电" in await text(page, "#supply-state")
+        await page.wait_for_selector("#supply-pending", state="detached")
+        await page.reload()
+        assert (await text(page, "#commands tbody tr:first-child")).count("已确认") == 1
+
+        await page.click("button[data-action=close]")
+        await page.wait_for_url(f"{base}/meters/a101_e")
+        await page.wait_for_selector("#supply[data-state=closed]")
+        assert "通电" in await text(page, "#supply-state")
+        await shot(page, "meter-after-trip-and-close")
+
+
+@bounded(360)
+async def test_recharge_at_the_counter_and_move_a_tenant_out(tmp_path: Path) -> None:
+    async with running_hub(tmp_path) as base, browser_page(DESKTOP) as page:
+        await login(page, base)
+        await page.goto(f"{base}/accounts/a102")
+        before = await text(page, "#balance .value")
+        await page.fill("#recharge input[name=amount]", "50.00")
+        await page.fill("#recharge input[name=amount_again]", "50.00")
+        await page.select_option("#recharge select[name=method]", "wechat")
+        await page.fill("#recharge input[name=reference]", "WX-20261207-001")
+        await page.click("#recharge button[type=submit]")
+        await page.wait_for_selector("#receipt")
+        assert await text(page, "#receipt-amount") == "¥50.00"
+        assert "WX-20261207-001" in await text(page, "#receipt")
+        assert "微信支付" in await text(page, "#receipt")
+        receipt_balance = await text(page, "#receipt-balance")
+        await shot(page, "receipt")
+        await page.click("main a[href='/accounts/a102']")
+        await page.wait_for_selector("#balance")
+        after = await text(page, "#balance .value")
+        assert after != before and after == receipt_balance
+        assert "WX-20261207-001" in await page.inner_text("#ledger")
+        await shot(page, "account")
+
+        # two amounts that differ are refused by the page, nothing posted
+        await page.fill("#recharge input[name=amount]", "10.00")
+        await page.fill("#recharge input[name=amount_again]", "100.00")
+        await page.click("#recharge button[type=submit]")
+        assert await page.evaluate(
+            "document.querySelector('#recharge input[name=amount_again]').validity.valid"
+        ) is False
+        assert await text(page, "#balance .value") == after
+
+        # move-out in one step: final read, final bill, deposit applied, the rest refunded
+        await page.goto(f"{base}/accounts/a103/move_out")
+        await page.click("#move-out button[type=submit]")
+        await page.wait_for_selector("#statement")
+        assert await text(page, "#final-balance") == "¥0.00"
+        statement = await page.inner_text("#statement-text")
+        assert "押金抵扣   200.00" in statement and "退还租户" in statement
+        await shot(page, "statement")
+        await page.goto(f"{base}/accounts/a103")
+        assert "退租" in await page.inner_text("main p.muted")
