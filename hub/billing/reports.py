@@ -71,7 +71,8 @@ LABELS: dict[str, dict[str, str]] = {
         "group": "Share group", "split": "Split", "basis": "Basis", "days": "Days",
         "weight": "Weight", "amount": "Amount", "cost": "Common cost",
         "area": "Area (m²)", "persons": "Persons", "per_m2": "Per m²",
-        "per_person": "Per person", "day": "Day",
+        "per_person": "Per person", "day": "Day", "prior": "Period before",
+        "year_ago": "A year before",
     },
     "zh-CN": {
         "tag": "标签", "value": "取值", "month": "月份", "kind": "类型", "unit": "单位",
@@ -87,7 +88,7 @@ LABELS: dict[str, dict[str, str]] = {
         "group": "公摊组", "split": "分摊方式", "basis": "分摊基数", "days": "天数",
         "weight": "权重", "amount": "金额", "cost": "公摊总额",
         "area": "面积(m²)", "persons": "人数", "per_m2": "单位面积用量",
-        "per_person": "人均用量", "day": "日期",
+        "per_person": "人均用量", "day": "日期", "prior": "上期", "year_ago": "去年同期",
     },
 }
 

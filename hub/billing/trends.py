@@ -5,8 +5,8 @@ Both are :class:`~.reports.Table`s, so the API answers them as JSON and the CLI 
 dashboard export them as CSV or Excel like every other report.
 
 - **Consumption trend**: for each period (a local day, calendar month or calendar year) and
-  kind, the usage of the site, a tag filter (``building: A``) or one meter; ``previous`` is
-  the period just before (环比, month-on-month for months), ``last_year`` the same period a
+  kind, the usage of the site, a tag filter (``building: A``) or one meter; ``prior`` is
+  the period just before (环比, month-on-month for months), ``year_ago`` the same period a
   year earlier (同比); percentages as every report's: ``(value − base) ÷ base × 100`` half-up
   to 0.1, none when the base is 0. For years both bases are the previous year.
 - **Building intensity**: for each building (the ``buildings:`` block, plus every value of
@@ -71,7 +71,7 @@ async def consumption_trend(storage: Storage, periods: Sequence[Period], *,
     """Usage per period and kind with 环比 (vs the period before) and 同比 (vs a year
     earlier), of a tag filter, one meter, or (neither given) the sum of ``site_meters``
     (the site's top-level meters)."""
-    columns = ("period", "kind", "unit", "quantity", "previous", "mom_percent", "last_year",
+    columns = ("period", "kind", "unit", "quantity", "prior", "mom_percent", "year_ago",
                "yoy_percent")
     types = ("text", "text", "text", "quantity", "quantity", "percent", "quantity", "percent")
     what = meter_id or ", ".join(f"{k}={v}" for k, v in (tags or {}).items()) or "site"

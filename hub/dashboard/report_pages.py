@@ -26,7 +26,7 @@ REPORTS = ("trend", "receivable", "intensity", "loss", "arrears", "consumption")
 PARAMS = ("by", "from", "to", "kind", "tag", "meter", "period", "month")
 CHARTS: Mapping[str, tuple[str, tuple[str, ...]]] = {
     # report -> (the x column, the series drawn)
-    "trend": ("period", ("quantity", "previous", "last_year")),
+    "trend": ("period", ("quantity", "prior", "year_ago")),
     "receivable": ("month", ("receivable", "received")),
 }
 

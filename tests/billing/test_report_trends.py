@@ -62,7 +62,7 @@ async def test_daily_usage_with_the_day_before_and_the_same_day_last_year(
     found = rows(await consumption_trend(storage, days, kinds=["electricity"], meter_id="e1"))
     valentine = found["2026-02-14"]
     # 20 against 12 the day before (+66.7 %) and 10 a year before (+100.0 %)
-    assert (valentine["quantity"], valentine["previous"], valentine["last_year"]) == (
+    assert (valentine["quantity"], valentine["prior"], valentine["year_ago"]) == (
         D(20), D(12), D(10))
     assert (valentine["mom_percent"], valentine["yoy_percent"]) == (D("66.7"), D("100.0"))
     assert found["2026-02-15"]["mom_percent"] == D("-40.0")
@@ -80,7 +80,7 @@ async def test_monthly_and_yearly_usage_of_a_tag(storage: Storage) -> None:
     years = periods_between(date(2025, 1, 1), date(2025, 12, 31), "year")
     found = rows(await consumption_trend(storage, years, kinds=["electricity"], meter_id="e1"))
     assert found["2025"]["quantity"] == D(3650)  # 365 days × 10
-    assert found["2025"]["previous"] == D(310)  # December 2024 only: 31 × 10
+    assert found["2025"]["prior"] == D(310)  # December 2024 only: 31 × 10
     assert found["2025"]["yoy_percent"] == D("1077.4")
 
 
