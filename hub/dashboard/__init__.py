@@ -20,6 +20,7 @@ if TYPE_CHECKING:
 def register_routes(hub: Hub) -> list[Any]:
     """The dashboard's pages."""
     from .accounts import AccountPages
+    from .alarm_pages import AlarmPages
     from .automation_pages import AutomationPages
     from .health_pages import HealthPages
     from .history import HistoryApi
@@ -31,4 +32,5 @@ def register_routes(hub: Hub) -> list[Any]:
     return [*OverviewPage(hub).routes(), *MeterPages(hub).routes(),
             *AccountPages(hub).routes(), *HistoryApi(hub).routes(),
             *SetupPages(hub).routes(), *AutomationPages(hub).routes(),
-            *ReportPages(hub).routes(), *HealthPages(hub).routes()]
+            *ReportPages(hub).routes(), *HealthPages(hub).routes(),
+            *AlarmPages(hub).routes()]

@@ -40,7 +40,7 @@ from .queries.money import (
     MoneyStore,
     audit_file,
 )
-from .queries.replacements import ReplacementRow
+from .queries.replacements import AlarmAck, ReplacementRow
 from .settings import STORAGE_SCHEMA, StorageSettings
 from .storage import Storage
 from .tools.backup import BackupInfo
@@ -52,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STORAGE_SCHEMA",
+    "AlarmAck",
     "AppliedValues",
     "AuditFilter",
     "AuditRow",

@@ -44,7 +44,14 @@ from .queries.auth import AuthStore
 from .queries.control import ControlStore
 from .queries.money import MoneyStore
 from .queries.overrides import read_overrides, write_override
-from .queries.replacements import ReplacementRow, add_replacement, list_replacements
+from .queries.replacements import (
+    AlarmAck,
+    ReplacementRow,
+    add_ack,
+    add_replacement,
+    list_acks,
+    list_replacements,
+)
 from .schema.migrations import MIGRATIONS, Migration
 from .settings import StorageSettings
 from .tools import backup as backup_mod
@@ -651,6 +658,17 @@ class Storage:
                            limit: int = 200) -> list[ReplacementRow]:
         """Recorded replacements, newest first (of one meter when given)."""
         return await self._read(lambda conn: list_replacements(conn, meter_id, limit))
+
+    # --- alarms acknowledged --------------------------------------------------------------
+
+    async def ack_alarm(self, ack: AlarmAck) -> bool:
+        """Durably record who acknowledged an alarm; False if it was acknowledged before."""
+        async with self.transaction(durable=True) as tx:
+            return bool(await tx.run(lambda conn: add_ack(conn, ack)))
+
+    async def alarm_acks(self, keys: list[str]) -> dict[str, AlarmAck]:
+        """The acknowledgements of the given alarm keys."""
+        return await self._read(lambda conn: list_acks(conn, keys))
 
 
 def _default_spawn(coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:

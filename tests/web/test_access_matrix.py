@@ -107,6 +107,8 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
         "/automations/nope/disable", {"json": {}}, ADMIN),
     ("GET", "/reports"): ("/reports", {}, MONEY_READERS),
     ("GET", "/devices"): ("/devices", {}, USERS),
+    ("GET", "/alarms"): ("/alarms", {}, USERS),
+    ("POST", "/alarms/ack"): ("/alarms/ack", {"json": {}}, {**USERS, "viewer": NO}),
     # platform pushes check their own token or signature (none configured here: 404 link)
     ("POST", "/api/nbiot/{link_id}/ctwing"): ("/api/nbiot/nb1/ctwing", {"json": {}}, EVERYONE),
     ("GET", "/api/nbiot/{link_id}/onenet"): ("/api/nbiot/nb1/onenet", {}, EVERYONE),

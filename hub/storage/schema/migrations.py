@@ -60,7 +60,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "automations: runs waiting in a delay, time triggers' last firing",
               automation.upgrade_v8),
     Migration(9, "access: users, login sessions, API tokens, the access log", auth.create_v9),
-    Migration(15, "meter replacements: device out, device in, final and initial registers",
+    Migration(15, "meter replacements (device out, device in, final and initial registers); "
+              "alarms acknowledged",
               replacements.upgrade_v15),
 )
 
