@@ -28,9 +28,10 @@ def register_routes(hub: Hub) -> list[Any]:
     from .overview import OverviewPage
     from .report_pages import ReportPages
     from .setup_pages import SetupPages
+    from .user_pages import UserPages
 
     return [*OverviewPage(hub).routes(), *MeterPages(hub).routes(),
             *AccountPages(hub).routes(), *HistoryApi(hub).routes(),
             *SetupPages(hub).routes(), *AutomationPages(hub).routes(),
             *ReportPages(hub).routes(), *HealthPages(hub).routes(),
-            *AlarmPages(hub).routes()]
+            *AlarmPages(hub).routes(), *UserPages(hub).routes()]

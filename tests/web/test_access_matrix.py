@@ -108,6 +108,11 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
     ("GET", "/reports"): ("/reports", {}, MONEY_READERS),
     ("GET", "/devices"): ("/devices", {}, USERS),
     ("GET", "/alarms"): ("/alarms", {}, USERS),
+    ("GET", "/users"): ("/users", {}, ADMIN),
+    ("POST", "/users"): ("/users", {"json": {}}, ADMIN),
+    ("POST", "/users/{user_id}/{action}"): ("/users/nobody/enable", {"json": {}}, ADMIN),
+    ("POST", "/tokens/{token_id}/revoke"): ("/tokens/nope/revoke", {"json": {}}, ADMIN),
+    ("GET", "/audit"): ("/audit", {}, MONEY_READERS),
     ("POST", "/alarms/ack"): ("/alarms/ack", {"json": {}}, {**USERS, "viewer": NO}),
     # platform pushes check their own token or signature (none configured here: 404 link)
     ("POST", "/api/nbiot/{link_id}/ctwing"): ("/api/nbiot/nb1/ctwing", {"json": {}}, EVERYONE),
