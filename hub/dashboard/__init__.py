@@ -22,6 +22,7 @@ def register_routes(hub: Hub) -> list[Any]:
     from .accounts import AccountPages
     from .alarm_pages import AlarmPages
     from .automation_pages import AutomationPages
+    from .bill_pages import BillPages
     from .health_pages import HealthPages
     from .history import HistoryApi
     from .meters import MeterPages
@@ -34,4 +35,4 @@ def register_routes(hub: Hub) -> list[Any]:
             *AccountPages(hub).routes(), *HistoryApi(hub).routes(),
             *SetupPages(hub).routes(), *AutomationPages(hub).routes(),
             *ReportPages(hub).routes(), *HealthPages(hub).routes(),
-            *AlarmPages(hub).routes(), *UserPages(hub).routes()]
+            *AlarmPages(hub).routes(), *UserPages(hub).routes(), *BillPages(hub).routes()]

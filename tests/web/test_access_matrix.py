@@ -113,6 +113,8 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
     ("POST", "/users/{user_id}/{action}"): ("/users/nobody/enable", {"json": {}}, ADMIN),
     ("POST", "/tokens/{token_id}/revoke"): ("/tokens/nope/revoke", {"json": {}}, ADMIN),
     ("GET", "/audit"): ("/audit", {}, MONEY_READERS),
+    ("GET", "/bills"): ("/bills", {}, USERS),
+    ("GET", "/bills/{bill_id}"): ("/bills/BILL", {}, A_ONLY),
     ("POST", "/alarms/ack"): ("/alarms/ack", {"json": {}}, {**USERS, "viewer": NO}),
     # platform pushes check their own token or signature (none configured here: 404 link)
     ("POST", "/api/nbiot/{link_id}/ctwing"): ("/api/nbiot/nb1/ctwing", {"json": {}}, EVERYONE),
