@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..web.pages import PageKit
-from ..web.routes import allow, caller_sees
+from ..web.routes import allow, caller_sees, not_found
 from .admin_strings import ADMIN_STRINGS
 
 if TYPE_CHECKING:
@@ -58,7 +58,7 @@ class BillPages:
         engine = self._engine()
         bill = await engine.bill(request.match_info["bill_id"])
         if bill is None or not caller_sees(request, "account_id", bill.account_id):
-            raise web.HTTPNotFound(text="unknown bill")
+            return not_found()  # another's bill is answered as an unknown one
         trace: list[dict[str, Any]] | None = None
         line_no: int | None = None
         if request.query.get("line", "").isdigit():
