@@ -5,45 +5,31 @@ from __future__ import annotations
 import asyncio
 import csv
 import io
-from datetime import date
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
 
 from analysis_support import running_hub
 from common import Clock, web_client
 from openpyxl import load_workbook
-from test_report_money import CONFIG, _book
-
-from hub.billing.analysis.api import report_table
-from hub.billing.analysis.service import Analysis
+from test_report_money import CONFIG, _book, _rows, booked_report
 
 D = Decimal
 
 
-def _rows(table: Any) -> dict[tuple[str, ...], dict[str, Any]]:
-    return {(r["day"], r["landlord"], r["building"]): r for r in table.as_dict()["rows"]}
-
-
 async def test_receivable_and_received_per_day(tmp_path: Path) -> None:
-    clock = Clock("2026-10-01T00:00")
-    async with running_hub(tmp_path, CONFIG, clock) as hub:
-        analysis = hub.component("analysis", Analysis)
-        async with asyncio.timeout(30):
-            await _book(hub, clock)
-            table = await report_table(analysis, "receivable", {
-                "by": "day", "from": "2026-10-01", "to": "2026-11-30"}, date(2026, 12, 1))
-        rows = _rows(table)
-        # r1 on 5 October: 100.00 paid, 27.50 charged; the 7.50 reversed on the 20th
-        fifth = rows[("2026-10-05", "wang", "A")]
-        assert (fifth["received"], fifth["receivable"]) == (D("100.00"), D("27.50"))
-        assert rows[("2026-10-20", "wang", "A")]["receivable"] == D("-7.50")
-        assert rows[("2026-10-31", "li", "C")]["received"] == D("10.00")  # 23:59 local
-        assert rows[("2026-11-03", "li", "A")]["received"] == D("20.00")
-        days = {key[0] for key in rows}
-        assert days == {"2026-10-05", "2026-10-20", "2026-10-31", "2026-11-03"}
-        monthly = sum((r["received"] for r in rows.values() if r["day"] < "2026-11"), D(0))
-        assert monthly == D("165.00")  # the month's rows of the monthly report add up
+    table = await booked_report(tmp_path, "receivable", {
+        "by": "day", "from": "2026-10-01", "to": "2026-11-30"})
+    rows = _rows(table, "day")
+    # r1 on 5 October: 100.00 paid, 27.50 charged; the 7.50 reversed on the 20th
+    fifth = rows[("2026-10-05", "wang", "A")]
+    assert (fifth["received"], fifth["receivable"]) == (D("100.00"), D("27.50"))
+    assert rows[("2026-10-20", "wang", "A")]["receivable"] == D("-7.50")
+    assert rows[("2026-10-31", "li", "C")]["received"] == D("10.00")  # 23:59 local
+    assert rows[("2026-11-03", "li", "A")]["received"] == D("20.00")
+    days = {key[0] for key in rows}
+    assert days == {"2026-10-05", "2026-10-20", "2026-10-31", "2026-11-03"}
+    monthly = sum((r["received"] for r in rows.values() if r["day"] < "2026-11"), D(0))
+    assert monthly == D("165.00")  # the month's rows of the monthly report add up
 
 
 async def test_reports_download_as_csv_and_excel(tmp_path: Path) -> None:

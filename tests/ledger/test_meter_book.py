@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from common import bounded, settle
-from money_support import running_hub
+from money_support import FROZEN_SIM, running_hub
 
 from hub.core import Context, Hub
 from hub.exceptions import ServiceValidationError
@@ -19,11 +19,7 @@ from hub.metering.service import MeteringService
 
 D = Decimal
 
-BASE = """
-site: {name: Test, time_zone: Asia/Shanghai}
-http: {port: 0, host: 127.0.0.1}
-metering: {read_on_start: false, retries: 0}
-storage: {commit_interval: 0.02, max_rate: {electricity: 100000000}}
+BASE = FROZEN_SIM + """
 links:
   - {id: sim1, type: sim, speed: 0}
 accounts:

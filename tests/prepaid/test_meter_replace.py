@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from common import bounded, collect, settle, wait_for
 from control_support import simulator
-from money_support import running_hub
+from money_support import FROZEN_SIM, running_hub
 
 from hub.core import Context, Hub
 from hub.exceptions import ServiceValidationError
@@ -26,12 +26,7 @@ from hub.util.dt import utcnow
 
 D = Decimal
 
-# readings a few seconds apart carry kWh that would be implausible in real time: a high limit
-CFG = """
-site: {name: Test, time_zone: Asia/Shanghai}
-http: {port: 0, host: 127.0.0.1}
-metering: {read_on_start: false, retries: 0}
-storage: {commit_interval: 0.02, max_rate: {electricity: 100000000}}
+CFG = FROZEN_SIM + """
 control: {retries: 50, retry_delay: 30s}
 links:
   - {id: sim1, type: sim, speed: 0}
