@@ -57,6 +57,11 @@ ADMIN_STRINGS: dict[str, dict[str, str]] = {
         "setup.typed": "typed",
         "setup.read": "read",
         "setup.swap_at": "Swap time",
+        "setup.add_building": "Add a building",
+        "setup.building_id": "Building (the value of its meters' building tag)",
+        "setup.floors": "Floors",
+        "setup.street": "Address",
+        "setup.building_added": "Building {building} added.",
         "auto.title": "Automations",
         "auto.edit": "Edit automations",
         "auto.edit_help": "Checked as strictly as check-config before it is saved; a text "
@@ -238,6 +243,11 @@ ADMIN_STRINGS: dict[str, dict[str, str]] = {
         "setup.typed": "手工输入",
         "setup.read": "抄读",
         "setup.swap_at": "换表时间",
+        "setup.add_building": "添加楼栋",
+        "setup.building_id": "楼栋（即其表计的 building 标签值）",
+        "setup.floors": "层数",
+        "setup.street": "地址",
+        "setup.building_added": "已添加楼栋 {building}。",
         "auto.title": "自动化",
         "auto.edit": "编辑自动化",
         "auto.edit_help": "保存前按 check-config 同样严格地检查；"

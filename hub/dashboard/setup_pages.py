@@ -44,6 +44,8 @@ class SetupPages:
             web.post("/manage/meters/{meter_id}/edit", self.meter_update),
             web.get("/manage/meters/{meter_id}/replace", self.replace_form),
             web.post("/manage/meters/{meter_id}/replace", self.replace),
+            web.get("/manage/buildings/new", self.building_form),
+            web.post("/manage/buildings/new", self.building_create),
             web.get("/manage/accounts/new", self.account_form),
             web.post("/manage/accounts/new", self.account_create),
         ]
@@ -208,6 +210,30 @@ class SetupPages:
                             meter=meter,
                             register=register, form=form)
         return kit.render(request, "setup_replaced.html", answer=answer, meter=meter)
+
+    # --- buildings ---------------------------------------------------------------------
+
+    @allow("admin")
+    async def building_form(self, request: web.Request) -> web.Response:
+        """A new building: its id is the value of its meters' ``building`` tag."""
+        kit = PageKit.of(request.app)
+        return kit.render(request, "setup_building.html", form={})
+
+    @allow("admin")
+    async def building_create(self, request: web.Request) -> web.Response:
+        """``building.create`` from the form."""
+        kit = PageKit.of(request.app)
+        form = await kit.form(request)
+        raw = {key: form[key] for key in ("id", "name", "area", "persons", "floors", "address")
+               if form.get(key)}
+        try:
+            await self._call(request, "building.create", {"building": raw})
+        except PageError as err:
+            return kit.fail(request, "setup_building.html", err.message, status=err.status,
+                            form=form)
+        t = kit.translator(request)
+        return kit.redirect(request, "/manage", t("setup.building_added",
+                                                  building=raw.get("id")))
 
     # --- accounts ----------------------------------------------------------------------
 

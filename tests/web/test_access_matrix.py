@@ -90,6 +90,8 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
     # set-up (/manage), automations and reports pages
     ("GET", "/manage"): ("/manage", {}, {**ADMIN, "operator": OK}),
     ("GET", "/manage/accounts/new"): ("/manage/accounts/new", {}, ADMIN),
+    ("GET", "/manage/buildings/new"): ("/manage/buildings/new", {}, ADMIN),
+    ("POST", "/manage/buildings/new"): ("/manage/buildings/new", {"json": {}}, ADMIN),
     ("POST", "/manage/accounts/new"): ("/manage/accounts/new", {"json": {}}, ADMIN),
     ("GET", "/manage/meters/new"): ("/manage/meters/new", {}, ADMIN),
     ("POST", "/manage/meters/new"): ("/manage/meters/new", {"json": {}}, ADMIN),

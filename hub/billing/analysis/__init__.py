@@ -61,6 +61,7 @@ def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
 def setup(hub: Hub) -> None:
     """Create the ``analysis`` component and its nightly job (needs storage)."""
     from ...ledger import MeterBook
+    from ..buildings import setup_buildings
     from .service import Analysis
 
     if not hub.has_component("storage"):
@@ -68,6 +69,7 @@ def setup(hub: Hub) -> None:
         return
     analysis = Analysis.from_hub(hub)
     hub.add_component("analysis", analysis)
+    analysis.buildings = setup_buildings(hub).entries  # runtime buildings count too
     if hub.has_component("meter_book"):  # meters added or changed at runtime count too
         book = hub.component("meter_book", MeterBook)
         analysis.meter_source = book.entries  # taken again at start, after the book loaded

@@ -68,7 +68,7 @@ class Analysis:
         self.startup_delay = STARTUP_DELAY
         self._task: asyncio.Task[None] | None = None
         self._settled: set[tuple[str, str]] = set()
-        self.buildings: list[Mapping[str, Any]] = []
+        self.buildings: list[dict[str, Any]] = []
         # the meters in force (the meter book's, with runtime changes), taken at start
         self.meter_source: Mapping[str, Mapping[str, Any]] | None = None
 
