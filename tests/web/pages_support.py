@@ -59,3 +59,11 @@ def section(html: str, element_id: str) -> str:
     start = html.index(f'id="{element_id}"')
     end = html.find("</section>", start)
     return html[start:end if end != -1 else None]
+
+
+def hidden_fields(html: str, form_action: str) -> dict[str, str]:
+    """The hidden inputs of the form posting to ``form_action`` (csrf, version, key...)."""
+    start = html.index(f'action="{form_action}"')
+    end = html.index("</form>", start)
+    return dict(re.findall(r'<input type="hidden" name="([^"]+)" value="([^"]*)"',
+                           html[start:end]))

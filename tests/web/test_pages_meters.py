@@ -1,0 +1,171 @@
+"""The meters pages and the history API: filters, search and scope; a meter's page escaped;
+trip and close asked again on the server, queued as the caller, refused with a message;
+consumption per hour, day, month and year from the rollups, and bad queries named."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pytest
+from access_support import access_site
+from common import TZ, bounded, settle
+from pages_support import browser, hidden_fields, page, post_form, text_of
+
+from hub.metering.reading import Reading
+from hub.storage import Storage
+
+SITE = """
+site: {name: Meters, time_zone: Asia/Shanghai}
+http: {host: 127.0.0.1, port: 0}
+metering: {read_on_start: false}
+storage: {commit_interval: 0.02}
+links:
+  - {id: sim1, type: sim, speed: 0}
+meters:
+  - {id: a1, name: "<script>alert(1)</script>", model: ddsy, link: sim1, address: "202400000001",
+     account: acc_a, tariff: flat, tags: {building: A, floor: "1", room: "101"}}
+  - {id: a2, name: A二楼, model: ddsy, link: sim1, address: "202400000003", account: acc_a2,
+     tariff: flat, tags: {building: A, floor: "2", room: "201"}}
+  - {id: b1, name: B一楼, model: ddsy, link: sim1, address: "202400000002", account: acc_b,
+     tariff: flat, tags: {building: B, floor: "1", line: L7}}
+accounts:
+  - {id: acc_a, name: 甲, opening_balance: 100}
+  - {id: acc_a2, name: 丙, opening_balance: 100}
+  - {id: acc_b, name: 乙, opening_balance: 100}
+tariffs:
+  - {id: flat, type: flat, price: 1.00}
+"""
+
+
+def _listed(html: str) -> list[str]:
+    return [part.split('"')[0] for part in html.split('data-meter="')[1:]]
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_the_meter_list_filters_by_tags_and_search_within_the_scope(
+        tmp_path: Path) -> None:
+    async with access_site(tmp_path, SITE) as site:
+        async with browser(site, "admin") as admin:
+            _status, html = await page(admin, site.base + "/meters")
+            assert _listed(html) == ["a1", "a2", "b1"]
+            assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html and "<script>alert" not in html
+            _status, html = await page(admin, site.base + "/meters?building=A")
+            assert _listed(html) == ["a1", "a2"]
+            _status, html = await page(admin, site.base + "/meters?building=A&floor=2")
+            assert _listed(html) == ["a2"]
+            _status, html = await page(admin, site.base + "/meters?line=L7")
+            assert _listed(html) == ["b1"]
+            _status, html = await page(admin, site.base + "/meters?q=%E4%BA%8C%E6%A5%BC")  # 二楼
+            assert _listed(html) == ["a2"]
+            _status, html = await page(admin, site.base + "/meters?q=acc_b")  # by account
+            assert _listed(html) == ["b1"]
+            # the filter offers the values there are
+            assert '<option value="L7"' in html and '<option value="B"' in html
+        async with browser(site, "landlord_b") as landlord_b:
+            _status, html = await page(landlord_b, site.base + "/meters")
+            assert _listed(html) == ["b1"]
+            assert '<option value="A"' not in html  # not even the name of building A
+            status, _html = await page(landlord_b, site.base + "/meters/a1")
+            assert status == 404
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_trip_is_asked_again_then_queued_as_the_caller_and_a_refusal_is_shown(
+        tmp_path: Path) -> None:
+    async with access_site(tmp_path, SITE) as site:
+        storage = site.hub.component("storage", Storage)
+        async with browser(site, "operator") as operator:
+            _status, html = await page(operator, site.base + "/meters/a1")
+            assert 'data-action="trip"' in html and 'data-action="close"' in html
+            form = hidden_fields(html, "/meters/a1/trip")
+            assert form["csrf"]  # the session's token, not an empty field
+            # without the browser's confirmation, the server asks (every field carried over)
+            status, asked, _where = await post_form(operator, site.base + "/meters/a1/trip",
+                                                    {**form, "reason": "测试"})
+            assert status == 200 and 'name="confirmed" value="1"' in asked
+            again = hidden_fields(asked, "/meters/a1/trip")
+            assert again["csrf"] == form["csrf"] and again["reason"] == "测试"
+            assert await storage.commands(meter_id="a1") == []  # nothing queued yet
+            status, _html, where = await post_form(operator, site.base + "/meters/a1/trip",
+                                                   {**again, "confirmed": "1"})
+            assert status == 303 and where == "/meters/a1"
+            commands = await storage.commands(meter_id="a1")
+            assert [(c.command, c.context_user_id) for c in commands] == [("trip", "operator")]
+
+        # a keep-on hold (保电) refuses a trip: the page says why, with a 4xx, nothing queued
+        await site.hub.services.call("account", "hold", {
+            "account_id": "acc_a2", "kind": "keep_on", "reason": "病人", "until": "2099-01-01"})
+        async with browser(site, "admin") as admin:
+            _status, html = await page(admin, site.base + "/meters/a2")
+            form = hidden_fields(html, "/meters/a2/trip")
+            status, html, _where = await post_form(admin, site.base + "/meters/a2/trip",
+                                                   {**form, "confirmed": "1"})
+            assert status == 400
+            assert "acc_a2" in text_of(html[html.index('class="flash error"'):][:600])
+            assert await storage.commands(meter_id="a2") == []
+        async with browser(site, "viewer") as viewer:
+            _status, html = await page(viewer, site.base + "/meters/a1")
+            assert 'data-action="trip"' not in html  # no button a viewer could not use
+            status, _html, _where = await post_form(viewer, site.base + "/meters/a1/trip",
+                                                    {**form, "confirmed": "1"})
+            assert status == 403
+
+
+async def _history(site: Any, path: str) -> tuple[int, Any]:
+    status, body, _access = await site.call("GET", path, headers=site.bearer("admin"))
+    return status, body
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_history_per_hour_day_month_and_year_from_the_rollups(tmp_path: Path) -> None:
+    async with access_site(tmp_path, SITE) as site:
+        storage = site.hub.component("storage", Storage)
+        # register totals at local midnights: 2025-12-30 → 31 → 2026-01-01 → 02, then
+        # 2026-02-01 (4 spread over January) → 02
+        totals = [("2025-12-30", "100"), ("2025-12-31", "103"), ("2026-01-01", "110.5"),
+                  ("2026-01-02", "111"), ("2026-02-01", "115"), ("2026-02-02", "116")]
+        for day, total in totals:
+            storage.enqueue_reading(Reading(
+                "b1", datetime.fromisoformat(day).replace(tzinfo=TZ),
+                {"energy_import_total": Decimal(total)}, {}, {}, device="dev-b1",
+                link_id="sim1"))
+        await storage.flush()
+        await settle(site.hub)
+        status, body = await _history(
+            site, "/api/meters/b1/history?start=2025-12-01&end=2026-01-02&resolution=day")
+        assert status == 200, body
+        assert body["unit"] == "kWh" and body["register"] == "energy_import_total"
+        assert [(p["start"][:10], p["value"]) for p in body["points"]] == [
+            ("2025-12-30", "3"), ("2025-12-31", "7.5"), ("2026-01-01", "0.5")]
+        assert body["points"][0]["start"] == "2025-12-30T00:00:00+08:00"  # the site's zone
+        status, body = await _history(
+            site, "/api/meters/b1/history?start=2025-12-01&end=2026-03-01&resolution=month")
+        assert [(p["start"][:7], p["value"]) for p in body["points"]] == [
+            ("2025-12", "10.5"), ("2026-01", "4.5"), ("2026-02", "1")]
+        status, body = await _history(
+            site, "/api/meters/b1/history?resolution=year&start=2020-01-01&end=2027-01-01")
+        assert [(p["start"][:4], p["value"]) for p in body["points"]] == [
+            ("2025", "10.5"), ("2026", "5.5")]
+        status, body = await _history(site, "/api/meters/b1/history?resolution=hour&"
+                                            "start=2025-12-30T00:00&end=2025-12-30T03:00")
+        assert [p["value"] for p in body["points"]] == ["0.125"] * 3  # 3 kWh over 24 h
+
+        # bad queries: a 400 naming the parameter, in the API's error body
+        for query, field in (("resolution=week", "resolution"), ("start=yesterday", "start"),
+                             ("start=2026-01-02&end=2026-01-01", "start"),
+                             ("resolution=hour&start=2020-01-01&end=2026-01-01", "start"),
+                             ("end=2026-13-01", "end")):
+            status, body = await _history(site, f"/api/meters/b1/history?{query}")
+            assert status == 400 and body["error"]["field"] == field, (query, body)
+            assert body["error"]["code"] == "invalid" and body["error"]["message"]
+        status, body = await _history(site, "/api/meters/nope/history")
+        assert status == 404 and body["error"]["field"] == "meter_id"
+        status, _body, access = await site.call("GET", "/api/meters/a1/history",
+                                                headers=site.bearer("landlord_b"))
+        assert status == 404 and access == "hidden"  # another landlord's meter: not found
