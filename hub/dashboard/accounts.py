@@ -20,14 +20,14 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..util.dt import utcnow
-from ..web.pages import PageError, PageKit
+from ..web.pages import PageError, PageKit, paged
 from ..web.routes import allow, caller_sees
+from .figures import balance_state
+from .parts import control_of, metering_of, money_of
 
 if TYPE_CHECKING:
     from ..core import Hub
     from ..ledger import Account, Entry, Money
-    from ..metering.service import MeteringService
-    from ..prepaid import Control
 
 Handler = Callable[[web.Request, "Account", dict[str, str]], Awaitable[web.Response]]
 PAGE_SIZE = 100
@@ -84,25 +84,10 @@ class AccountPages:
     # --- components ------------------------------------------------------------------------
 
     def _money(self) -> Money:
-        from ..ledger import Money
-
-        if not self.hub.has_component("money"):
+        money = money_of(self.hub)
+        if money is None:
             raise web.HTTPServiceUnavailable(text="the ledger is off: the hub has no storage")
-        return self.hub.component("money", Money)
-
-    def _control(self) -> Control | None:
-        if not self.hub.has_component("control"):
-            return None
-        from ..prepaid import Control
-
-        return self.hub.component("control", Control)
-
-    def _metering(self) -> MeteringService | None:
-        if not self.hub.has_component("metering"):
-            return None
-        from ..metering.service import MeteringService
-
-        return self.hub.component("metering", MeteringService)
+        return money
 
     def _account(self, request: web.Request) -> Account:
         account = self._money().accounts.get(request.match_info["account_id"])
@@ -116,7 +101,7 @@ class AccountPages:
         stale. Charges of consumption do not: they arrive all the time."""
         last = await self._money().ledger.entries(account.id, kinds=MANUAL_KINDS, limit=1)
         seen = f"{account!r}|{last[0].id if last else ''}"
-        control = self._control()
+        control = control_of(self.hub)
         if control is not None:
             seen += f"|{control.holds.open_rows(account.id)!r}"
         return hashlib.sha256(seen.encode()).hexdigest()[:16]
@@ -151,30 +136,15 @@ class AccountPages:
                 continue
             rows.append(row)
         rows.sort(key=lambda row: (row["balance"], row["id"]) if state else row["id"])
-        try:
-            page = max(1, int(query.get("page", "1")))
-        except ValueError:
-            page = 1
-        pages = max(1, -(-len(rows) // PAGE_SIZE))
-        page = min(page, pages)
-        keep = {key: value for key, value in query.items() if key != "page"}
-        return kit.render(request, "accounts.html", rows=rows[(page - 1) * PAGE_SIZE:
-                                                              page * PAGE_SIZE],
-                          total=len(rows), search=query.get("q", ""), state=state,
-                          building=building, buildings=sorted(buildings), page=page,
-                          pages=pages, keep=keep)
+        shown = paged(query, rows, PAGE_SIZE)
+        return kit.render(request, "accounts.html", rows=shown.items, total=len(rows),
+                          search=query.get("q", ""), state=state, building=building,
+                          buildings=sorted(buildings), **shown.values())
 
     def _row(self, account: Account) -> dict[str, Any]:
-        from ..ledger import in_arrears
-
         balance = self._money().ledger.balance(account.id)
-        state = "ok"
-        if account.billing == "prepaid":
-            if in_arrears(balance, account.thresholds):
-                state = "arrears"
-            elif account.thresholds.low and balance <= max(account.thresholds.low):
-                state = "low"
-        control = self._control()
+        state = balance_state(account, balance) or "ok"
+        control = control_of(self.hub)
         hold = control.holds.active(account.id) if control is not None else None
         return {"id": account.id, "name": account.name, "balance": balance, "state": state,
                 "billing": account.billing, "hold": hold.kind if hold else None,
@@ -189,8 +159,8 @@ class AccountPages:
         money = self._money()
         entries = await money.ledger.entries(account.id, limit=LEDGER_SHOWN)
         reversed_ids = {entry.reverses for entry in entries if entry.reverses}
-        metering = self._metering()
-        control = self._control()
+        metering = metering_of(self.hub)
+        control = control_of(self.hub)
         meters = []
         for meter in (metering.meters_of(account.id) if metering else []):
             point = "relay" if "relay" in meter.model.capabilities else \
@@ -360,13 +330,20 @@ class AccountPages:
 
     async def _move_in(self, request: web.Request, account: Account,
                        form: dict[str, str]) -> web.Response:
-        changes: dict[str, Any] = {"move_in": form.get("move_in", ""), "move_out": None}
+        changes: dict[str, Any] = {"move_in": form.get("move_in", "")}
         if form.get("name"):
             changes["name"] = form["name"]
         if form.get("phone"):
             changes["contacts"] = {**account.contacts, "phone": form["phone"]}
         if form.get("deposit"):
             changes["deposit"] = str(parse_amount(form["deposit"], "deposit"))
+        if account.move_out is not None:  # the last tenant's move-out, set at runtime
+            await self._call(request, "revert", {"account_id": account.id,
+                                                 "fields": ["move_out"]})
+            left = self._money().accounts[account.id].move_out
+            if left is not None:
+                raise PageError(f"move_out: hub.yaml says this account moved out on {left}; "
+                                "remove move_out there first")
         await self._call(request, "update", {"account_id": account.id, "changes": changes})
         return self._back(request, account, "account.moved_in")
 

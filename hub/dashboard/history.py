@@ -25,6 +25,7 @@ from ..billing.analysis.base import UNIT_OF_KIND, register_for
 from ..util.dt import utcnow
 from ..util.jsonutil import dumps
 from ..web.routes import allow
+from .parts import metering_of, storage_of
 
 if TYPE_CHECKING:
     from ..core import Hub
@@ -141,15 +142,13 @@ class HistoryApi:
     @allow(scoped=True)  # the guard answers 404 for a meter outside the caller's scope
     async def history(self, request: web.Request) -> web.Response:
         """A meter's consumption per period, for the meter page's chart."""
-        from ..metering.service import MeteringService
-        from ..storage import Storage
-
         meter_id = request.match_info["meter_id"]
-        meter = (self.hub.component("metering", MeteringService).meters.get(meter_id)
-                 if self.hub.has_component("metering") else None)
+        metering = metering_of(self.hub)
+        meter = metering.meters.get(meter_id) if metering is not None else None
         if meter is None:
             return error_response(404, "not_found", f"unknown meter {meter_id!r}", "meter_id")
-        if not self.hub.has_component("storage"):
+        storage = storage_of(self.hub)
+        if storage is None:
             return error_response(503, "unavailable", "the hub has no storage")
         resolution = request.query.get("resolution", "day")
         if resolution not in RESOLUTIONS:
@@ -159,7 +158,6 @@ class HistoryApi:
             start, end = query_range(request.query, resolution, self.zone, utcnow())
         except HistoryError as err:
             return error_response(400, "invalid", str(err), err.field)
-        storage = self.hub.component("storage", Storage)
         rows = await storage.consumption(
             meter_id, start=start, end=end,
             resolution="month" if resolution == "year" else resolution)

@@ -11,13 +11,13 @@ from aiohttp import web
 
 from ..metering.model import Capability
 from ..util.dt import utcnow
-from ..web.pages import PageError, PageKit
+from ..web.pages import PageError, PageKit, paged
 from ..web.routes import allow, caller_sees
+from .parts import control_of, metering_of, storage_of
 
 if TYPE_CHECKING:
     from ..core import Hub
-    from ..metering.service import Meter, MeteringService
-    from ..prepaid import Control
+    from ..metering.service import Meter
     from ..storage import Storage
 
 FILTER_TAGS = ("building", "floor", "room", "line", "department")
@@ -70,30 +70,8 @@ class MeterPages:
 
     # --- components ------------------------------------------------------------------------
 
-    def _metering(self) -> MeteringService | None:
-        if not self.hub.has_component("metering"):
-            return None
-        from ..metering.service import MeteringService
-
-        return self.hub.component("metering", MeteringService)
-
-    def _control(self) -> Control | None:
-        if not self.hub.has_component("control"):
-            return None
-        from ..prepaid import Control
-
-        return self.hub.component("control", Control)
-
-    def _storage(self) -> Storage | None:
-        if not self.hub.has_component("storage"):
-            return None
-        from ..storage import Storage
-
-        storage = self.hub.component("storage", Storage)
-        return storage if storage.available else None
-
     def _meter(self, request: web.Request) -> Meter:
-        metering = self._metering()
+        metering = metering_of(self.hub)
         meter = metering.meters.get(request.match_info["meter_id"]) if metering else None
         if meter is None:
             raise web.HTTPNotFound(text=f"unknown meter {request.match_info['meter_id']!r}")
@@ -105,7 +83,7 @@ class MeterPages:
     async def meters(self, request: web.Request) -> web.Response:
         """Every meter in the caller's scope, filtered by tags and a search text."""
         kit = PageKit.of(request.app)
-        metering = self._metering()
+        metering = metering_of(self.hub)
         visible = [meter for meter in (metering.meters.values() if metering else ())
                    if caller_sees(request, "meter_id", meter.id)]
         query = request.query
@@ -115,19 +93,10 @@ class MeterPages:
                        key=lambda meter: (meter.tags.get("building", ""), meter.id))
         options = {key: sorted({meter.tags[key] for meter in visible if key in meter.tags})
                    for key in FILTER_TAGS}
-        try:
-            page = max(1, int(query.get("page", "1")))
-        except ValueError:
-            page = 1
-        pages = max(1, -(-len(found) // PAGE_SIZE))
-        page = min(page, pages)
-        shown = found[(page - 1) * PAGE_SIZE:page * PAGE_SIZE]
-        rows = [self._row(meter) for meter in shown]
-        keep = {key: value for key, value in query.items() if key != "page"}
-        return kit.render(request, "meters.html", rows=rows, total=len(found),
-                          all_total=len(visible), tags=tags, search=search,
-                          options={k: v for k, v in options.items() if v}, page=page,
-                          pages=pages, keep=keep)
+        shown = paged(query, found, PAGE_SIZE)
+        return kit.render(request, "meters.html", rows=[self._row(m) for m in shown.items],
+                          total=len(found), all_total=len(visible), tags=tags, search=search,
+                          options={k: v for k, v in options.items() if v}, **shown.values())
 
     def _row(self, meter: Meter) -> dict[str, Any]:
         unit, value = main_value(meter)
@@ -142,7 +111,7 @@ class MeterPages:
         command (None each when it has neither)."""
         for point, capability in SUPPLY_POINTS:
             if capability in meter.model.capabilities:
-                control = self._control()
+                control = control_of(self.hub)
                 if control is None:
                     status = meter.status.get(point)
                     return point, str(status) if status is not None else None, None
@@ -160,7 +129,7 @@ class MeterPages:
                                               **await self._page(request, meter))
 
     async def _page(self, request: web.Request, meter: Meter) -> dict[str, Any]:
-        storage = self._storage()
+        storage = storage_of(self.hub, open_only=True)
         events: list[Any] = []
         commands: list[dict[str, Any]] = []
         why = None
@@ -168,7 +137,7 @@ class MeterPages:
             events = await storage.meter_events(meter.id, utcnow() - timedelta(days=EVENT_DAYS),
                                                 EVENTS_SHOWN)
             commands = await self._commands(storage, meter.id)
-            control = self._control()
+            control = control_of(self.hub)
             if control is not None:
                 why = await control.why_cut(meter_id=meter.id)
         return {"meter": meter, **self._live(request, meter), "events": events,

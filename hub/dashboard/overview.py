@@ -2,35 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from datetime import datetime, time
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from ..web.pages import PageKit
-from ..web.routes import allow, caller_sees
+from ..web.routes import allow, caller_sees, principal_of
 from .figures import Figures
+from .parts import metering_of, money_of
 
 if TYPE_CHECKING:
     from ..core import Hub
-    from ..ledger import Account, Money
-    from ..metering.service import MeteringService
 
 ACT_ON_LIMIT = 50
 """Accounts listed at most on the overview (the worst first); the accounts page has all."""
-
-
-@dataclass
-class ActOn:
-    """An account low or in arrears."""
-
-    account_id: str
-    name: str
-    balance: Decimal
-    state: str  # arrears | low
-    meters: list[str] = field(default_factory=list)
 
 
 class OverviewPage:
@@ -44,77 +30,38 @@ class OverviewPage:
         """The routes of this module."""
         return [web.get("/", self.overview)]
 
-    def _metering(self) -> MeteringService | None:
-        hub = self.hub
-        if not hub.has_component("metering"):
-            return None
-        from ..metering.service import MeteringService
-
-        return hub.component("metering", MeteringService)
-
-    def _money(self) -> Money | None:
-        hub = self.hub
-        if not hub.has_component("money"):
-            return None
-        from ..ledger import Money
-
-        return hub.component("money", Money)
-
     @allow(scoped=True)
     async def overview(self, request: web.Request) -> web.Response:
         """The overview page in the caller's scope."""
         kit = PageKit.of(request.app)
-        metering = self._metering()
-        meters = [meter for meter in (metering.meters.values() if metering else ())
-                  if caller_sees(request, "meter_id", meter.id)]
+        principal = principal_of(request)
+        scoped = principal is not None and principal.scoped
+        metering = metering_of(self.hub)
+        meters = list(metering.meters.values()) if metering else []
+        money = money_of(self.hub)
+        account_ids: set[str] | None = None  # None: every account (no scope to apply)
+        meter_ids: set[str] | None = None
+        if scoped:
+            meters = [meter for meter in meters if caller_sees(request, "meter_id", meter.id)]
+            meter_ids = {meter.id for meter in meters}
+            account_ids = {account_id for account_id in (money.accounts if money else ())
+                           if caller_sees(request, "account_id", account_id)}
+        accounts_total = len(account_ids) if account_ids is not None else \
+            len(money.accounts) if money else 0
         online = sum(1 for meter in meters if meter.online is True)
         offline = sum(1 for meter in meters if meter.online is False)
-        accounts = self._visible_accounts(request)
-        act_on = self._act_on(accounts)
+        act_on = self.figures.act_on(account_ids)
         today = kit.now().date()
         start_of_day = datetime.combine(today, time(), kit.zone)
         collection = metering.stats.rate("overall", today, 1) if metering else None
-        alarms = self._alarms(request)
-        commands = await self.figures.commands(
-            {meter.id for meter in meters}, since=start_of_day)
-        money = await self.figures.money(set(accounts), today)
-        consumption = await self.figures.consumption(meters, today)
         return kit.render(
             request, "overview.html", meters_total=len(meters), online=online,
-            offline=offline, accounts_total=len(accounts), act_on=act_on[:ACT_ON_LIMIT],
+            offline=offline, accounts_total=accounts_total, act_on=act_on[:ACT_ON_LIMIT],
             act_on_total=len(act_on), arrears=sum(1 for a in act_on if a.state == "arrears"),
-            collection=collection, alarms=alarms, commands=commands, money=money,
-            consumption=consumption)
-
-    def _visible_accounts(self, request: web.Request) -> dict[str, Account]:
-        money = self._money()
-        if money is None:
-            return {}
-        return {account_id: account for account_id, account in money.accounts.items()
-                if caller_sees(request, "account_id", account_id)}
-
-    def _act_on(self, accounts: dict[str, Account]) -> list[ActOn]:
-        """Prepaid accounts in arrears or below their first low level, lowest balance first."""
-        money = self._money()
-        if money is None:
-            return []
-        from ..ledger import in_arrears
-
-        found = []
-        for account_id, account in accounts.items():
-            if account.billing != "prepaid":
-                continue
-            balance = money.ledger.balance(account_id)
-            thresholds = account.thresholds
-            if in_arrears(balance, thresholds):
-                state = "arrears"
-            elif thresholds.low and balance <= max(thresholds.low):
-                state = "low"
-            else:
-                continue
-            found.append(ActOn(account_id, account.name or account_id, balance, state))
-        found.sort(key=lambda item: (item.balance, item.account_id))
-        return found
+            collection=collection, alarms=self._alarms(request),
+            commands=await self.figures.commands(meter_ids, since=start_of_day),
+            money=await self.figures.money(account_ids, today),
+            consumption=await self.figures.consumption(meters, today, everyone=not scoped))
 
     def _alarms(self, request: web.Request) -> list[dict[str, Any]]:
         hub = self.hub

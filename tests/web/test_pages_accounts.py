@@ -179,3 +179,26 @@ async def test_what_a_caller_may_not_do_is_refused_and_not_offered(tmp_path: Pat
             _status, html = await page(landlord, site.base + "/accounts")
             assert "acc_a" in html and "acc_b" not in html
         assert ledger.balance("acc_a") == D("30.00") and ledger.balance("acc_b") == D("10.00")
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_a_move_in_records_the_tenant_and_a_bad_date_is_refused(tmp_path: Path) -> None:
+    async with access_site(tmp_path, SITE) as site, browser(site, "landlord_b") as landlord:
+        account = site.base + "/accounts/acc_b"
+        _status, html = await page(landlord, account)
+        fields = hidden_fields(html, "/accounts/acc_b/move_in")
+        status, html, _where = await post_form(landlord, account + "/move_in", {
+            **fields, "name": "新租户", "phone": "13800000000", "move_in": "2026-13-01",
+            "deposit": "300"})
+        assert status == 400 and "move_in" in text_of(section(html, "main"))
+        assert site.hub.component("control", Control).accounts["acc_b"].name == "乙"
+        status, _html, _where = await post_form(landlord, account + "/move_in", {
+            **fields, "name": "新租户", "phone": "13800000000", "move_in": "2026-12-01",
+            "deposit": "300"})
+        assert status == 303
+        moved = site.hub.component("control", Control).accounts["acc_b"]
+        assert (moved.name, moved.contacts.get("phone"), str(moved.move_in),
+                moved.deposit) == ("新租户", "13800000000", "2026-12-01", D("300"))
+        _status, html = await page(landlord, account)
+        assert "新租户" in html and "2026-12-01 入住" in html

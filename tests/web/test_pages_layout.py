@@ -125,3 +125,27 @@ async def test_the_overview_counts_money_received_today_as_it_is_posted(tmp_path
         async with browser(site, "landlord_b") as landlord_b:
             _status, html = await page(landlord_b, site.base + "/")
             assert "¥20.10" in text_of(section(html, "tile-income-today"))  # only acc_b's
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_the_accounts_to_act_on_follow_payments_and_account_changes(
+        tmp_path: Path) -> None:
+    async with access_site(tmp_path, PAGES_SITE) as site:
+        await settle(site.hub)
+        async with browser(site, "admin") as admin:
+            _status, html = await page(admin, site.base + "/")
+            assert "acc_a2" in section(html, "act-on")  # 12.34: below the low level of 20
+            await site.hub.services.call("account", "recharge", {
+                "account_id": "acc_a2", "amount": Decimal("100.00"), "method": "cash",
+                "reference": "topped-up"})
+            await settle(site.hub)
+            _status, html = await page(admin, site.base + "/")
+            assert "acc_a2" not in section(html, "act-on")  # 112.34 now
+            # a landlord raises the account's warning level above its balance
+            await site.hub.services.call("account", "update", {
+                "account_id": "acc_a3", "changes": {"low_balance": [600]}})
+            await settle(site.hub)
+            _status, html = await page(admin, site.base + "/")
+            act_on = section(html, "act-on")
+            assert "acc_a3" in act_on and "¥500.00" in act_on

@@ -169,3 +169,19 @@ async def test_history_per_hour_day_month_and_year_from_the_rollups(tmp_path: Pa
         status, _body, access = await site.call("GET", "/api/meters/a1/history",
                                                 headers=site.bearer("landlord_b"))
         assert status == 404 and access == "hidden"  # another landlord's meter: not found
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_long_lists_come_in_pages_that_keep_the_filters(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("hub.dashboard.meters.PAGE_SIZE", 2)
+    async with access_site(tmp_path, SITE) as site, browser(site, "admin") as admin:
+        _status, html = await page(admin, site.base + "/meters?q=2024")
+        assert _listed(html) == ["a1", "a2"] and "1 / 2" in html
+        assert 'href="/meters?q=2024&amp;page=2"' in html
+        _status, html = await page(admin, site.base + "/meters?q=2024&page=2")
+        assert _listed(html) == ["b1"] and 'href="/meters?q=2024&amp;page=1"' in html
+        for bad in ("abc", "-3", "99"):
+            status, html = await page(admin, site.base + f"/meters?page={bad}")
+            assert status == 200 and _listed(html) == (["b1"] if bad == "99" else ["a1", "a2"])

@@ -16,11 +16,13 @@ from .kit import (
     KIT_KEY,
     NAV,
     NavItem,
+    Paged,
     PageError,
     PageKit,
     caller,
     fen_text,
     money_text,
+    paged,
     safe_next,
 )
 from .layout import LayoutPages
@@ -30,8 +32,8 @@ if TYPE_CHECKING:
 
     from ...core import Hub
 
-__all__ = ["KIT_KEY", "NAV", "NavItem", "PageError", "PageKit", "caller", "fen_text",
-           "install_pages", "money_text", "safe_next"]
+__all__ = ["KIT_KEY", "NAV", "NavItem", "PageError", "PageKit", "Paged", "caller", "fen_text",
+           "install_pages", "money_text", "paged", "safe_next"]
 
 
 def install_pages(app: web.Application, hub: Hub, templates: jinja2.Environment) -> PageKit:

@@ -34,14 +34,41 @@ if TYPE_CHECKING:
     from ...auth import Principal
     from ...core import Hub
 
-__all__ = ["LANG_COOKIE", "NAV", "NavItem", "PageError", "PageKit", "caller", "fen_text",
-           "money_text", "safe_next"]
+__all__ = ["LANG_COOKIE", "NAV", "NavItem", "PageError", "PageKit", "Paged", "caller",
+           "fen_text", "money_text", "paged", "safe_next"]
 
 LANG_COOKIE = "mh_lang"
 FLASH_COOKIE = "mh_flash"
 LANGUAGES = {"zh-CN": "中文", "en": "English"}
 CENT = Decimal("0.01")
 KIT_KEY: web.AppKey[PageKit] = web.AppKey("meterhub_pages")
+
+
+@dataclass(frozen=True)
+class Paged:
+    """One page of a long list: its ``items``, its number, how many pages there are, and the
+    query to keep in the links to the others (``keep``: every parameter but ``page``)."""
+
+    items: list[Any]
+    page: int
+    pages: int
+    keep: dict[str, str]
+
+    def values(self) -> dict[str, Any]:
+        """What ``_macros.html``'s ``pager`` needs, for ``kit.render``."""
+        return {"page": self.page, "pages": self.pages, "keep": self.keep}
+
+
+def paged(query: Mapping[str, str], items: list[Any], size: int) -> Paged:
+    """Page ``?page=`` of ``items`` (a number out of range: the nearest page there is)."""
+    try:
+        wanted = int(query.get("page", "1"))
+    except ValueError:
+        wanted = 1
+    pages = max(1, -(-len(items) // size))
+    page = min(max(1, wanted), pages)
+    return Paged(items[(page - 1) * size:page * size], page, pages,
+                 {key: value for key, value in query.items() if key != "page"})
 
 
 class PageError(Exception):
