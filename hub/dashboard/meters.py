@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 FILTER_TAGS = ("building", "floor", "room", "line", "department")
 """The tags the meter list filters by (any other tag: ``?tag=key:value``)."""
 PAGE_SIZE = 100
-EVENT_DAYS = 30
+DAYS_OF_EVENTS = 30
 EVENTS_SHOWN = 20
 COMMANDS_SHOWN = 10
 FAST_POLL = "every 2s"  # while a command is outstanding
@@ -134,7 +134,7 @@ class MeterPages:
         commands: list[dict[str, Any]] = []
         why = None
         if storage is not None:
-            events = await storage.meter_events(meter.id, utcnow() - timedelta(days=EVENT_DAYS),
+            events = await storage.meter_events(meter.id, utcnow() - timedelta(days=DAYS_OF_EVENTS),
                                                 EVENTS_SHOWN)
             commands = await self._commands(storage, meter.id)
             control = control_of(self.hub)

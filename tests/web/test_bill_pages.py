@@ -3,6 +3,7 @@ landlord of another building finds nothing."""
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -11,6 +12,7 @@ from access_support import SITE, access_site
 from common import bounded, settle
 from pages_support import browser, page, text_of
 
+from hub.ledger import Ledger
 from hub.metering.service import MeteringService
 from hub.util.dt import as_local, utcnow
 
@@ -26,8 +28,17 @@ async def test_bills_lines_and_their_readings(tmp_path: Path) -> None:
         readings = []
         for energy in ("10.00", "12.50", "13.25"):
             service.meters["a1"].link.simulators["a1"].energy[0] = Decimal(energy)  # type: ignore[attr-defined]
-            readings.append(await service.read("a1"))
-        await settle(site.hub)
+            reading, not_stored = await service.read_stored("a1")
+            assert not_stored is None
+            readings.append(reading)
+        ledger = site.hub.component("ledger", Ledger)
+
+        async def charged() -> int:
+            await settle(site.hub)
+            return len(await ledger.entries("acc_a", kinds=["charge"], limit=None))
+        async with asyncio.timeout(60):
+            while await charged() < 2:  # both counted readings charged before the bill
+                await asyncio.sleep(0.05)
         status, made, _ = await site.call(
             "POST", "/api/services/bill/create?return_response=1",
             json={"account_id": "acc_a",
