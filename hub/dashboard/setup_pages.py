@@ -226,14 +226,7 @@ class SetupPages:
         form = await kit.form(request)
         raw = {key: form[key] for key in ("id", "name", "area", "persons", "floors", "address")
                if form.get(key)}
-        try:
-            await self._call(request, "building.create", {"building": raw})
-        except PageError as err:
-            return kit.fail(request, "setup_building.html", err.message, status=err.status,
-                            form=form)
-        t = kit.translator(request)
-        return kit.redirect(request, "/manage", t("setup.building_added",
-                                                  building=raw.get("id")))
+        return await self._create(request, form, "building", raw, "setup.building_added")
 
     # --- accounts ----------------------------------------------------------------------
 
@@ -255,14 +248,19 @@ class SetupPages:
         tags = {key: form[key] for key in TAG_FIELDS if form.get(key)}
         if tags:
             raw["tags"] = tags
+        return await self._create(request, form, "account", raw, "setup.account_added")
+
+    async def _create(self, request: web.Request, form: Mapping[str, str], what: str,
+                      raw: Mapping[str, Any], done: str) -> web.Response:
+        """``<what>.create`` from a set-up form: back to /manage, or the form with why not."""
+        kit = PageKit.of(request.app)
         try:
-            await self._call(request, "account.create", {"account": raw})
+            await self._call(request, f"{what}.create", {what: raw})
         except PageError as err:
-            return kit.fail(request, "setup_account.html", err.message, status=err.status,
+            return kit.fail(request, f"setup_{what}.html", err.message, status=err.status,
                             form=form)
         t = kit.translator(request)
-        return kit.redirect(request, "/manage", t("setup.account_added", account=raw.get("id")))
-
+        return kit.redirect(request, "/manage", t(done, **{what: raw.get("id")}))
 
 def _meter_fields(entry: Mapping[str, Any]) -> dict[str, str]:
     """An entry as the form's text fields."""

@@ -3,6 +3,7 @@ change through the services (refusals shown, nothing changed), within the caller
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
@@ -10,7 +11,8 @@ from access_support import SITE, access_site
 from common import bounded
 from pages_support import browser, csrf_of, page, post_form, text_of
 
-from hub.ledger import MeterBook
+from hub.billing.buildings import BuildingBook
+from hub.ledger import AccountBook, MeterBook
 from hub.metering.service import MeteringService
 from hub.storage import Storage
 
@@ -42,6 +44,21 @@ async def test_meters_added_changed_and_replaced_from_the_pages(tmp_path: Path) 
                 "csrf": csrf, "account": "acc_a", "tariff": "flat", "building": "B",
                 "room": "302"})
             assert status == 303 and book.entries["c1"]["account"] == "acc_a"
+            # a tenant moving in, and a building with its area (refusals say why)
+            status, html, _ = await post_form(admin, site.base + "/manage/accounts/new?lang=en",
+                                              {"csrf": csrf, "id": "acc_a", "name": "x"})
+            assert status == 400 and "already exists" in text_of(html)
+            status, _html, _ = await post_form(admin, site.base + "/manage/accounts/new", {
+                "csrf": csrf, "id": "acc_c", "name": "丙", "area": "35", "building": "C",
+                "room": "101", "move_in": "2026-11-01"})
+            assert status == 303
+            account = site.hub.component("accounts", AccountBook).accounts["acc_c"]
+            assert (account.area, account.tags) == (Decimal(35), {"building": "C",
+                                                                  "room": "101"})
+            status, _html, _ = await post_form(admin, site.base + "/manage/buildings/new", {
+                "csrf": csrf, "id": "C", "name": "C栋", "area": "1200", "persons": "40"})
+            assert status == 303
+            assert site.hub.component("buildings", BuildingBook).entries[-1]["area"] == 1200
             # a replacement asks first, then is done and says what became of the old device
             form = {"csrf": csrf, "new_address": "202400000099", "final_mode": "typed",
                     "final": "12.5"}
