@@ -21,7 +21,7 @@ from aiohttp import web
 
 from ..util.dt import utcnow
 from ..web.pages import PageError, PageKit, paged
-from ..web.routes import allow, caller_sees
+from ..web.routes import allow
 from .figures import balance_state
 from .parts import control_of, metering_of, money_of
 
@@ -113,6 +113,7 @@ class AccountPages:
         """Every account in the caller's scope, with its balance; search and filters."""
         kit = PageKit.of(request.app)
         money = self._money()
+        view = kit.in_view(request)
         query = request.query
         search = query.get("q", "").strip().lower()
         state = query.get("state", "")
@@ -120,7 +121,7 @@ class AccountPages:
         rows = []
         buildings = set()
         for account_id, account in money.accounts.items():
-            if not caller_sees(request, "account_id", account_id):
+            if view is not None and account_id not in view[1]:
                 continue
             if account.tags.get("building"):
                 buildings.add(account.tags["building"])

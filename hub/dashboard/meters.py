@@ -12,7 +12,7 @@ from aiohttp import web
 from ..metering.model import Capability
 from ..util.dt import utcnow
 from ..web.pages import PageError, PageKit, paged
-from ..web.routes import allow, caller_sees
+from ..web.routes import allow
 from .parts import control_of, metering_of, storage_of
 
 if TYPE_CHECKING:
@@ -23,8 +23,8 @@ if TYPE_CHECKING:
 FILTER_TAGS = ("building", "floor", "room", "line", "department")
 """The tags the meter list filters by (any other tag: ``?tag=key:value``)."""
 PAGE_SIZE = 100
-DAYS_OF_EVENTS = 30
-EVENTS_SHOWN = 20
+RECENT_DAYS = 30
+RECENT_SHOWN = 20
 COMMANDS_SHOWN = 10
 FAST_POLL = "every 2s"  # while a command is outstanding
 SLOW_POLL = "every 30s"
@@ -84,8 +84,9 @@ class MeterPages:
         """Every meter in the caller's scope, filtered by tags and a search text."""
         kit = PageKit.of(request.app)
         metering = metering_of(self.hub)
+        view = kit.in_view(request)
         visible = [meter for meter in (metering.meters.values() if metering else ())
-                   if caller_sees(request, "meter_id", meter.id)]
+                   if view is None or meter.id in view[0]]
         query = request.query
         tags = {key: query[key] for key in FILTER_TAGS if query.get(key)}
         search = query.get("q", "").strip()
@@ -134,8 +135,8 @@ class MeterPages:
         commands: list[dict[str, Any]] = []
         why = None
         if storage is not None:
-            events = await storage.meter_events(meter.id, utcnow() - timedelta(days=DAYS_OF_EVENTS),
-                                                EVENTS_SHOWN)
+            events = await storage.meter_events(meter.id, utcnow() - timedelta(days=RECENT_DAYS),
+                                                RECENT_SHOWN)
             commands = await self._commands(storage, meter.id)
             control = control_of(self.hub)
             if control is not None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..web.pages import PageKit
-from ..web.routes import allow, caller_sees, principal_of
+from ..web.routes import allow
 from .figures import Figures
 from .parts import metering_of, money_of
 
@@ -34,18 +34,16 @@ class OverviewPage:
     async def overview(self, request: web.Request) -> web.Response:
         """The overview page in the caller's scope."""
         kit = PageKit.of(request.app)
-        principal = principal_of(request)
-        scoped = principal is not None and principal.scoped
+        view = kit.in_view(request)
+        scoped = view is not None
         metering = metering_of(self.hub)
         meters = list(metering.meters.values()) if metering else []
         money = money_of(self.hub)
         account_ids: set[str] | None = None  # None: every account (no scope to apply)
         meter_ids: set[str] | None = None
-        if scoped:
-            meters = [meter for meter in meters if caller_sees(request, "meter_id", meter.id)]
-            meter_ids = {meter.id for meter in meters}
-            account_ids = {account_id for account_id in (money.accounts if money else ())
-                           if caller_sees(request, "account_id", account_id)}
+        if view is not None:
+            meter_ids, account_ids = view
+            meters = [meter for meter in meters if meter.id in meter_ids]
         accounts_total = len(account_ids) if account_ids is not None else \
             len(money.accounts) if money else 0
         online = sum(1 for meter in meters if meter.online is True)
@@ -58,12 +56,13 @@ class OverviewPage:
             request, "overview.html", meters_total=len(meters), online=online,
             offline=offline, accounts_total=accounts_total, act_on=act_on[:ACT_ON_LIMIT],
             act_on_total=len(act_on), arrears=sum(1 for a in act_on if a.state == "arrears"),
-            collection=collection, alarms=self._alarms(request),
+            collection=collection, alarms=self._alarms(meter_ids),
             commands=await self.figures.commands(meter_ids, since=start_of_day),
             money=await self.figures.money(account_ids, today),
             consumption=await self.figures.consumption(meters, today, everyone=not scoped))
 
-    def _alarms(self, request: web.Request) -> list[dict[str, Any]]:
+    def _alarms(self, meter_ids: set[str] | None) -> list[dict[str, Any]]:
+        """The active alarms of ``meter_ids`` (None: of every meter)."""
         hub = self.hub
         if not hub.has_component("metering.alarms"):
             return []
@@ -74,4 +73,4 @@ class OverviewPage:
                  "threshold": alarm.threshold}
                 for (meter_id, kind, phase), alarm in sorted(monitor.active.items(),
                                                              key=lambda kv: str(kv[0]))
-                if caller_sees(request, "meter_id", meter_id)]
+                if meter_ids is None or meter_id in meter_ids]

@@ -65,6 +65,20 @@ class ScopeIndex:
                        and self.account(scope, account_id) for account_id in self._accounts())
         return False
 
+    def in_view(self, principal: Principal) -> tuple[set[str], set[str]] | None:
+        """The ids of the meters and accounts ``principal`` may see, in one pass over the
+        site (None: no scope, everything); the same rules as :meth:`visible`, for a page
+        that lists thousands."""
+        if not principal.scoped:
+            return None
+        meters = {meter_id for meter_id, meter in self._meters().items()
+                  if in_scope(principal.scope, meter.tags)}
+        owners = {str(meter.config.get("account")) for meter_id, meter in self._meters().items()
+                  if meter_id in meters and meter.config.get("account")}
+        accounts = {account_id for account_id, account in self._accounts().items()
+                    if account_id in owners or in_scope(principal.scope, account.tags)}
+        return meters, accounts
+
     def visible(self, principal: Principal, kind: str, value: str) -> bool:
         """Whether ``principal`` may see the ``kind`` (meter_id, account_id, entity_id)."""
         if not principal.scoped:

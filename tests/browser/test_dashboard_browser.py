@@ -123,6 +123,12 @@ async def test_recharge_at_the_counter_and_move_a_tenant_out(tmp_path: Path) -> 
         assert "微信支付" in await text(page, "#receipt")
         receipt_balance = await text(page, "#receipt-balance")
         await shot(page, "receipt")
+        await page.emulate_media(media="print")  # printed: the receipt alone, no menus
+        assert not await page.is_visible("nav.main")
+        assert not await page.is_visible("header.top")
+        assert await page.is_visible("#receipt")
+        await shot(page, "receipt-print")
+        await page.emulate_media(media="screen")
         await page.click("main a[href='/accounts/a102']")
         await page.wait_for_selector("#balance")
         after = await text(page, "#balance .value")

@@ -51,7 +51,8 @@ async def test_a_recharge_at_the_counter_counts_once_and_has_a_receipt(tmp_path:
             _status, html = await page(operator, site.base + "/accounts/acc_a")
             assert "&lt;img src=x onerror=alert(1)&gt;" in html and "<img src=x" not in html
             form = {**hidden_fields(html, "/accounts/acc_a/recharge"), "amount": "50.00",
-                    "amount_again": "50.00", "method": "cash", "reference": ""}
+                    "amount_again": "50.00", "method": "cash", "reference": "",
+                    "note": "<b>押金</b>"}
             assert form["key"] and form["version"] and form["csrf"]
             status, _html, receipt = await post_form(operator, url, form)
             assert status == 303 and receipt is not None and "/receipt/" in receipt
@@ -65,6 +66,7 @@ async def test_a_recharge_at_the_counter_counts_once_and_has_a_receipt(tmp_path:
             receipt_text = text_of(section(html, "receipt"))
             assert "¥50.00" in receipt_text and "¥80.00" in receipt_text
             assert "operator" in receipt_text and "现金" in receipt_text
+            assert "<b>押金</b>" in receipt_text and "<b>押金</b>" not in html  # as text
 
             # amounts that differ, too many decimals, not a number: 4xx, nothing posted
             _status, html = await page(operator, site.base + "/accounts/acc_a")

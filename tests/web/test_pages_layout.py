@@ -5,15 +5,18 @@ everything escaped; and the overview's figures and the accounts to act on."""
 from __future__ import annotations
 
 import re
+from datetime import datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 
 import jinja2
 import pytest
 from access_support import SITE, access_site
-from common import bounded, settle
+from common import TZ, bounded, settle
 from pages_support import browser, page, section, text_of
 
+from hub.metering.reading import Reading
+from hub.storage import Storage
 from hub.web.pages import fen_text, money_text
 from hub.web.pages.kit import LANG_COOKIE
 
@@ -149,3 +152,46 @@ async def test_the_accounts_to_act_on_follow_payments_and_account_changes(
             _status, html = await page(admin, site.base + "/")
             act_on = section(html, "act-on")
             assert "acc_a3" in act_on and "¥500.00" in act_on
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_the_overview_counts_commands_reads_and_consumption_in_scope(
+        tmp_path: Path) -> None:
+    site_text = PAGES_SITE.replace("storage: {commit_interval: 0.02}",
+                                   "storage: {commit_interval: 0.02}\n"
+                                   "control: {confirm_delay: 1h}"  # a trip stays outstanding
+                                   ).replace("tariff: flat,", "tariff: flat, alarms: "
+                                             "{over_voltage: {above: 200}},")  # 220 V read
+
+    async with access_site(tmp_path, site_text) as site:
+        storage = site.hub.component("storage", Storage)
+        for meter_id in ("a1", "b1"):
+            await site.hub.services.call("meter", "read", {"meter_id": meter_id})
+        for meter_id in ("a1", "b1"):
+            await site.hub.services.call("meter", "trip", {"meter_id": meter_id,
+                                                           "reason": "test"})
+        await storage.create_command("cmd-old", "b1", "trip")  # a failed one on B's meter
+        await storage.transition_command("cmd-old", "failed", error="no answer")
+        midnight = datetime.combine(datetime.now(TZ).date(), time(), TZ)
+        for when, total in ((midnight, "10"), (midnight + timedelta(minutes=1), "12.5")):
+            storage.enqueue_reading(Reading("b1", when, {"energy_import_total": Decimal(total)},
+                                            {}, {}, device="dev-b1", link_id="sim1"))
+        await storage.flush()
+        await settle(site.hub)
+        async with browser(site, "admin") as admin:
+            _status, html = await page(admin, site.base + "/")
+        commands = text_of(section(html, "tile-commands")).split()
+        assert commands[2:6] == ["2", "待执行", "1", "今日失败"]
+        assert "100.0 %" in text_of(section(html, "tile-collection"))  # a1 was read today
+        assert "2.50 kWh" in text_of(section(html, "consumption-electricity"))
+        alarms = section(html, "alarms")
+        assert "over_voltage" in alarms and "/meters/a1" in alarms and "/meters/b1" in alarms
+        async with browser(site, "landlord_a") as landlord:
+            _status, html = await page(landlord, site.base + "/")
+        # building A: a1's trip is outstanding; B's trip, failure and consumption are not theirs
+        commands = text_of(section(html, "tile-commands")).split()
+        assert commands[2:6] == ["1", "待执行", "0", "今日失败"]
+        assert "2.50 kWh" not in html
+        alarms = section(html, "alarms")
+        assert "/meters/a1" in alarms and "/meters/b1" not in alarms

@@ -11,10 +11,12 @@ from typing import Any
 
 import pytest
 from access_support import access_site
-from common import TZ, bounded, settle
-from pages_support import browser, hidden_fields, page, post_form, text_of
+from common import TZ, bounded, settle, wait_for
+from pages_support import browser, hidden_fields, page, post_form, section, text_of
 
+from hub.core import Context
 from hub.metering.reading import Reading
+from hub.prepaid import Control
 from hub.storage import Storage
 
 SITE = """
@@ -185,3 +187,27 @@ async def test_long_lists_come_in_pages_that_keep_the_filters(
         for bad in ("abc", "-3", "99"):
             status, html = await page(admin, site.base + f"/meters?page={bad}")
             assert status == 200 and _listed(html) == (["b1"] if bad == "99" else ["a1", "a2"])
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_a_meter_page_shows_the_command_read_back_why_and_events(tmp_path: Path) -> None:
+    site_text = SITE.replace("storage: {commit_interval: 0.02}",
+                             "storage: {commit_interval: 0.02}\ncontrol: {confirm_delay: 1s}")
+    async with access_site(tmp_path, site_text) as site:
+        control = site.hub.component("control", Control)
+        await site.hub.services.call("meter", "trip", {"meter_id": "b1", "reason": "<i>欠费</i>"},
+                                     context=Context(user_id="finance"))
+        await wait_for(lambda: control.commands.outstanding("b1") is None, timeout=60)
+        await settle(site.hub)
+        async with browser(site, "admin") as admin:
+            _status, html = await page(admin, site.base + "/meters/b1")
+        commands = text_of(section(html, "commands"))
+        assert "拉闸" in commands and "已确认" in commands and "relay=open" in commands
+        assert "<i>欠费</i>" in commands  # the reason, as text
+        assert "<i>欠费</i>" not in html.replace("&lt;i&gt;欠费&lt;/i&gt;", "")
+        why = text_of(section(html, "why"))
+        assert "meter.trip" in why and "finance" in why
+        events = text_of(section(html, "events"))
+        assert events.index("command_confirmed") < events.index("command_queued")  # newest first
+        assert 'data-state="open"' in html

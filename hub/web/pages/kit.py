@@ -275,6 +275,14 @@ class PageKit:
         """A fresh idempotency key for a form: a double-clicked submit counts once."""
         return secrets.token_urlsafe(16)
 
+    def in_view(self, request: web.Request) -> tuple[set[str], set[str]] | None:
+        """The ids of the meters and of the accounts the caller may see (None: everything):
+        what a page listing many filters by."""
+        principal = principal_of(request)
+        if principal is None:
+            return set(), set()
+        return ScopeIndex(self.hub).in_view(principal)
+
     def may_call(self, request: web.Request, name: str) -> bool:
         """Whether the caller's role may call service ``name`` (to show its button)."""
         principal = principal_of(request)
