@@ -82,6 +82,16 @@ def hourly(hub: Hub, meter_id: str, start: datetime, hours: int,
                         start + timedelta(hours=h + 1), quantity) for h in range(hours)]
 
 
+# a frozen simulated bus whose meters a test sets; readings seconds apart carry kWh that
+# would be implausible in real time, hence the high rate limit
+FROZEN_SIM = """
+site: {name: Test, time_zone: Asia/Shanghai}
+http: {port: 0, host: 127.0.0.1}
+metering: {read_on_start: false, retries: 0}
+storage: {commit_interval: 0.02, max_rate: {electricity: 100000000}}
+"""
+
+
 # one ddsy meter on a simulated bus whose clock runs 3600x, charged at a flat 0.6
 SIM = """
 site: {name: Test, time_zone: Asia/Shanghai}

@@ -57,6 +57,7 @@ SERVICE_RIGHTS: tuple[tuple[str, str], ...] = (
     ("meter.trip", CONTROL),
     ("meter.close", CONTROL),
     ("meter.valve", CONTROL),
+    ("meter.replace", CONTROL),
     ("account.hold", CONTROL),
     ("account.release_hold", CONTROL),
     ("account.recharge", MONEY_IN),
@@ -76,7 +77,8 @@ SERVICE_RIGHTS: tuple[tuple[str, str], ...] = (
 """The right each service needs (``domain.service``, shell patterns); first match wins."""
 
 SCOPED_SERVICES = frozenset({
-    "meter.read", "meter.trip", "meter.close", "meter.valve", "meter.why", "account.hold",
+    "meter.read", "meter.trip", "meter.close", "meter.valve", "meter.why", "meter.replace",
+    "account.hold",
     "account.release_hold", "account.recharge", "account.emergency_credit", "account.update",
     "tenant.link", "tenant.reissue", "tenant.revoke", "tenant.sheet", "tenant.announce",
 })

@@ -19,9 +19,9 @@ from ..const import SupportsResponse
 from ..core import ServiceCall
 from ..exceptions import ServiceValidationError
 from ..hookspecs import hookimpl
-from ..yamlload import Problem, position_of
 from .check import reference_problems, service_problems
 from .conditions import BUILTIN_CONDITIONS
+from .editor import check_block
 from .engine import Automation, AutomationEngine, automations_schema
 from .script import MAX_DELAY, MAX_REPEAT
 from .template import Template, TemplateError
@@ -191,19 +191,8 @@ async def reload_automations(hub: Hub, engine: AutomationEngine, name: str) -> i
     problems = [str(problem) for problem in ctx.problems]
     block = raw.get(DOMAIN) if isinstance(raw, Mapping) else None
     validated: list[Any] = []
-    try:
-        validated = vol.Schema(engine.schema())(block if block is not None else [])
-    except vol.Invalid as err:
-        for single in cv.flatten_invalid(err):
-            where, message = cv.describe_invalid(single, block)
-            problems.append(_problem(raw, [DOMAIN, *where], message))
     if not problems:
-        others = {key: hub.config.block(key) for key in ("meters", "accounts")}
-        problems += [_problem(raw, where, message) for where, message in check_config(
-            {**others, DOMAIN: validated}, hub.plugins.registries)]
-        problems += [_problem(raw, [DOMAIN, index, *where], message)
-                     for index, automation in enumerate(validated)
-                     for where, message in service_problems(hub, automation, [])]
+        validated, problems = check_block(hub, engine, raw, block, [DOMAIN])
     if problems:
         raise ServiceValidationError(name, ["the running automations are kept: "
                                             f"{len(problems)} problem(s) in {path}", *problems])
@@ -212,7 +201,3 @@ async def reload_automations(hub: Hub, engine: AutomationEngine, name: str) -> i
     except TemplateError as err:
         raise ServiceValidationError(name, ["the running automations are kept", str(err)]) \
             from None
-
-
-def _problem(raw: Any, path: list[Any], message: str) -> str:
-    return str(Problem(position_of(raw, path), cv.format_path(path), message))

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from ..core import Context, Event
 from ..events import EVENT_BILLING_ERROR, EVENT_CONSUMPTION
 from ..ledger.book import AccountBook
+from ..ledger.meter_book import MeterBook
 from ..ledger.money import Money
 from ..storage import from_ms
 from ..util.dt import site_time_zone
@@ -119,6 +120,11 @@ class Charger:
         if self.book is not None:
             self.book.forget_account(account_id)
 
+    def meter_changed(self, meter_id: str, context: Context) -> None:
+        """A meter changed at runtime (account, tariff): look its billing up again."""
+        if self.book is not None:
+            self.book.forget_meter(meter_id)
+
     def _charge_failed(self, op: ChargeOp, error: Exception) -> None:
         meter = self.meters.get(op.meter_id) or {}
         key = (op.meter_id, str(error))
@@ -137,8 +143,14 @@ def setup_charging(hub: Hub) -> Charger | None:
     if not hub.has_component("money"):
         return None  # no storage, no ledger: nothing is charged
     money = hub.component("money", Money)
-    meters = {meter["id"]: meter for meter in hub.config.block("meters") or []}
+    meter_book = (hub.component("meter_book", MeterBook) if hub.has_component("meter_book")
+                  else None)
+    meters: Mapping[str, Mapping[str, Any]] = (
+        meter_book.entries if meter_book is not None  # runtime meters and changes too
+        else {meter["id"]: meter for meter in hub.config.block("meters") or []})
     charger = Charger(hub, money.ledger, money.accounts, meters)
+    if meter_book is not None:
+        meter_book.add_listener(charger.meter_changed)
     money.register_client(charger)
     if hub.has_component("accounts"):
         hub.component("accounts", AccountBook).add_listener(charger.account_changed)

@@ -95,6 +95,10 @@ class ChargeBook:
         for meter_id in [m for m, found in self._billing.items() if found[0].id == account_id]:
             del self._billing[meter_id]
 
+    def forget_meter(self, meter_id: str) -> None:
+        """A meter changed at runtime: look its account and tariff up again next time."""
+        self._billing.pop(meter_id, None)
+
     def billing_of(self, meter_id: str, reading_id: str) -> tuple[Account, Tariff, str | None]:
         """A meter's account, tariff and tier period (ChargeError when it has none)."""
         found = self._billing.get(meter_id)

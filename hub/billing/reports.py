@@ -70,6 +70,9 @@ LABELS: dict[str, dict[str, str]] = {
         "loss_percent": "Loss %", "status": "Status", "threshold": "Threshold %",
         "group": "Share group", "split": "Split", "basis": "Basis", "days": "Days",
         "weight": "Weight", "amount": "Amount", "cost": "Common cost",
+        "area": "Area (m²)", "persons": "Persons", "per_m2": "Per m²",
+        "per_person": "Per person", "day": "Day", "prior": "Period before",
+        "year_ago": "A year before",
     },
     "zh-CN": {
         "tag": "标签", "value": "取值", "month": "月份", "kind": "类型", "unit": "单位",
@@ -84,6 +87,8 @@ LABELS: dict[str, dict[str, str]] = {
         "loss_percent": "损耗率%", "status": "状态", "threshold": "阈值%",
         "group": "公摊组", "split": "分摊方式", "basis": "分摊基数", "days": "天数",
         "weight": "权重", "amount": "金额", "cost": "公摊总额",
+        "area": "面积(m²)", "persons": "人数", "per_m2": "单位面积用量",
+        "per_person": "人均用量", "day": "日期", "prior": "上期", "year_ago": "去年同期",
     },
 }
 
@@ -368,13 +373,15 @@ def money_bucket(kind: str, reversed_kind: str | None = None) -> str | None:
 async def receivable_report(accounts: Mapping[str, Account], catalog: Catalog,
                             ledger: LedgerView, months: Sequence[Period],
                             tz: tzinfo) -> Table:
-    """Per month, landlord and building: 应收, 实收, refunds, adjustments, collected %."""
+    """Per month (or per day, for day periods: the seed's daily income), landlord and
+    building: 应收, 实收, refunds, adjustments, collected %."""
     totals: dict[tuple[str, str, str], dict[str, Decimal]] = {}
     members: dict[tuple[str, str, str], set[str]] = {}
+    daily = bool(months) and months[0].resolution == "day"
     if not months:
         return _receivable_table([])
     start, end = months[0].bounds(tz)[0], months[-1].bounds(tz)[1]
-    labels_of = {(m.start.year, m.start.month): m.label for m in months}
+    labels_of = {m.start: m.label for m in months}
     for account_id in sorted(accounts):
         account = accounts[account_id]
         where = (account.landlord or "", catalog.building_of(account_id, account.tags))
@@ -384,8 +391,8 @@ async def receivable_report(accounts: Mapping[str, Account], catalog: Catalog,
             bucket = _bucket(entry)
             if bucket is None:
                 continue
-            local = entry.time.astimezone(tz)
-            label = labels_of.get((local.year, local.month))
+            local = entry.time.astimezone(tz).date()
+            label = labels_of.get(local if daily else local.replace(day=1))
             if label is None:
                 continue
             key = (label, *where)
@@ -400,7 +407,7 @@ async def receivable_report(accounts: Mapping[str, Account], catalog: Catalog,
         percent, advance = collection(sums["receivable"], sums["received"], sums["refunded"])
         rows.append((*key, len(members[key]), sums["receivable"], sums["received"],
                      sums["refunded"], sums["adjustments"], percent, advance))
-    return _receivable_table(rows)
+    return _receivable_table(rows, "day" if daily else "month")
 
 
 def collection(receivable: Decimal, received: Decimal,
@@ -420,8 +427,8 @@ def collection(receivable: Decimal, received: Decimal,
     return percent, net - covered
 
 
-def _receivable_table(rows: list[tuple[Any, ...]]) -> Table:
-    return Table("receivable", ("month", "landlord", "building", "accounts", "receivable",
+def _receivable_table(rows: list[tuple[Any, ...]], first: str = "month") -> Table:
+    return Table("receivable", (first, "landlord", "building", "accounts", "receivable",
                                 "received", "refunded", "adjustments", "collection_percent",
                                 "advance"),
                  ("text", "text", "text", "int", "money", "money", "money", "money",

@@ -20,9 +20,19 @@ if TYPE_CHECKING:
 def register_routes(hub: Hub) -> list[Any]:
     """The dashboard's pages."""
     from .accounts import AccountPages
+    from .alarm_pages import AlarmPages
+    from .automation_pages import AutomationPages
+    from .bill_pages import BillPages
+    from .health_pages import HealthPages
     from .history import HistoryApi
     from .meters import MeterPages
     from .overview import OverviewPage
+    from .report_pages import ReportPages
+    from .setup_pages import SetupPages
+    from .user_pages import UserPages
 
     return [*OverviewPage(hub).routes(), *MeterPages(hub).routes(),
-            *AccountPages(hub).routes(), *HistoryApi(hub).routes()]
+            *AccountPages(hub).routes(), *HistoryApi(hub).routes(),
+            *SetupPages(hub).routes(), *AutomationPages(hub).routes(),
+            *ReportPages(hub).routes(), *HealthPages(hub).routes(),
+            *AlarmPages(hub).routes(), *UserPages(hub).routes(), *BillPages(hub).routes()]

@@ -20,7 +20,7 @@ from __future__ import annotations
 
 from typing import Final
 
-from . import billing, control, core, devices, ledger, metering, payments, storage
+from . import billing, control, core, devices, ledger, metering, payments, setup, storage
 from .billing import (
     BILL_ISSUED,
     BILL_OVERDUE,
@@ -201,6 +201,14 @@ from .payments import (
     PaymentOrderData,
     PaymentRefundedData,
 )
+from .setup import (
+    EVENT_METER_REPLACED,
+    EVENT_METER_UPDATED,
+    METER_REPLACED,
+    METER_UPDATED,
+    MeterReplacedData,
+    MeterUpdatedData,
+)
 from .storage import (
     BACKUP_FAILED,
     BACKUP_WRITTEN,
@@ -281,6 +289,8 @@ __all__ = [
     "EVENT_METER_EVENT",
     "EVENT_METER_OFFLINE",
     "EVENT_METER_ONLINE",
+    "EVENT_METER_REPLACED",
+    "EVENT_METER_UPDATED",
     "EVENT_PAYMENT_MISMATCH",
     "EVENT_PAYMENT_ORDER",
     "EVENT_PAYMENT_RECEIVED",
@@ -309,6 +319,8 @@ __all__ = [
     "METER_EVENT",
     "METER_OFFLINE",
     "METER_ONLINE",
+    "METER_REPLACED",
+    "METER_UPDATED",
     "PAYMENT_MISMATCH",
     "PAYMENT_ORDER",
     "PAYMENT_RECEIVED",
@@ -360,6 +372,8 @@ __all__ = [
     "MeterEventData",
     "MeterOfflineData",
     "MeterOnlineData",
+    "MeterReplacedData",
+    "MeterUpdatedData",
     "NoData",
     "PaymentMismatchData",
     "PaymentOrderData",
@@ -394,4 +408,5 @@ CORE_EVENTS: Final[tuple[EventType, ...]] = (
     *control.EVENT_TYPES,
     *payments.EVENT_TYPES,
     *devices.EVENT_TYPES,
+    *setup.EVENT_TYPES,
 )

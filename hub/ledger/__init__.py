@@ -21,6 +21,7 @@ from .batch import AuditReport, Batch, Op
 from .book import AccountBook, AccountListener, setup_book
 from .entries import Entry, EntryKind, LedgerError, PostRequest, PostResult, from_fen, to_fen
 from .ledger import DueProvider, EntriesListener, Ledger
+from .meter_book import MeterBook, MeterListener, setup_meter_book
 from .money import (
     AttributeProvider,
     EntryWatcher,
@@ -39,7 +40,8 @@ __all__ = [
     "ACCOUNTS_SCHEMA", "ACCOUNT_SCHEMA", "Account", "AccountBook",
     "AccountListener", "AttributeProvider", "AuditReport", "Batch", "DueProvider",
     "EntriesListener", "Entry", "EntryKind", "EntryWatcher", "Ledger", "LedgerClient",
-    "LedgerError", "Money", "Op", "PostRequest", "PostResult", "ProtectionWindows", "Thresholds",
+    "LedgerError", "MeterBook", "MeterListener", "Money", "Op", "PostRequest", "PostResult",
+    "ProtectionWindows", "Thresholds",
     "TripMode", "account_entity_id", "check_accounts", "from_fen", "in_arrears", "load_accounts",
     "setup_ledger", "to_fen",
 ]
@@ -48,6 +50,7 @@ __all__ = [
 def setup_ledger(hub: Hub) -> Money | None:
     """Create the account book, the ledger and the balances (None without storage)."""
     setup_book(hub)
+    setup_meter_book(hub)
     return setup_money(hub)
 
 

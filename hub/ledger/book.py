@@ -17,11 +17,8 @@ billing all see a change at once.
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Callable, Iterable, Mapping
-from datetime import date, time, timedelta
-from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
@@ -31,6 +28,7 @@ from ..core import Context
 from ..events import EVENT_ACCOUNT_UPDATED
 from ..exceptions import ServiceValidationError
 from .accounts import ACCOUNT_SCHEMA, Account, _move_dates
+from .overrides import WHOLE, canonical, resolve
 
 if TYPE_CHECKING:
     from ..core import Hub
@@ -39,27 +37,9 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 SCOPE = "account"
-WHOLE = "*"  # the field name of an account created at runtime
 
 AccountListener = Callable[[str, Context], None]
 """Told the id of an account changed at runtime, with the context of the change."""
-
-
-def canonical(value: Any) -> str:
-    """A stable JSON text of a (validated) value, to tell whether YAML changed."""
-    return json.dumps(value, sort_keys=True, ensure_ascii=False, default=_plain)
-
-
-def _plain(value: Any) -> Any:
-    if isinstance(value, Decimal):
-        return str(value)
-    if isinstance(value, date | time):
-        return value.isoformat()
-    if isinstance(value, timedelta):
-        return value.total_seconds()
-    if isinstance(value, set | frozenset | tuple):
-        return sorted(value) if isinstance(value, set | frozenset) else list(value)
-    raise TypeError(f"cannot store {type(value).__name__}")
 
 
 def _validate(entry: Mapping[str, Any]) -> dict[str, Any]:
@@ -94,34 +74,22 @@ class AccountBook:
         base = self.created.get(account_id) or self.yaml[account_id]
         return _validate({**base, **self.runtime.get(account_id, {})})
 
+    def effective_entries(self) -> list[dict[str, Any]]:
+        """Every account's effective validated entry (hub.yaml's as validated, unless changed)."""
+        return [self.entry(account_id) if account_id in self.runtime or account_id in
+                self.created else dict(self.yaml[account_id]) for account_id in self.accounts]
+
     async def load(self) -> None:
         """Apply stored runtime changes by the rule in the module docstring."""
         storage = self._storage()
         if storage is None:
             return
-        dropped: list[tuple[str, str, str | None, str | None, str]] = []
-        for item, field, value_text, base, _ts, user in await storage.overrides(SCOPE):
-            value = json.loads(value_text)
-            if field == WHOLE:
-                if item in self.yaml:
-                    _LOGGER.warning("Account %s is now in hub.yaml: hub.yaml wins over the "
-                                    "account created at runtime", item)
-                    dropped.append((item, field, None, base, "yaml_won"))
-                else:
-                    self.created[item] = value
-                continue
-            yaml_entry = self.yaml.get(item) or self.created.get(item)
-            if item in self.yaml and canonical(self.yaml[item].get(field)) != base:
-                _LOGGER.warning("Account %s: %s was changed in hub.yaml after a runtime "
-                                "change by %s: hub.yaml wins", item, field, user or "someone")
-                dropped.append((item, field, None, base, "yaml_won"))
-                continue
-            if yaml_entry is None:
-                dropped.append((item, field, None, base, "orphan"))
-                continue
-            self.runtime.setdefault(item, {})[field] = value
-        if dropped:
-            await storage.set_overrides(SCOPE, dropped, Context(origin="config"))
+        found = resolve(await storage.overrides(SCOPE), self.yaml, "Account")
+        self.created.update(found.created)
+        for item, fields in found.runtime.items():
+            self.runtime.setdefault(item, {}).update(fields)
+        if found.dropped:
+            await storage.set_overrides(SCOPE, found.dropped, Context(origin="config"))
         # an account without runtime changes is its hub.yaml entry, validated when the
         # configuration was (and built in __init__): validating 10,000 of them again took a
         # fifth of a large site's start-up

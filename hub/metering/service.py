@@ -166,33 +166,90 @@ class MeteringService:
             link = self.links[link_config["id"]] = link_type.create(self.hub, link_config)
             link.config_key = f"links[{index}]"
         for meter_config in config.get("meters") or []:
-            if not meter_config.get("enabled", True):
-                continue
-            model = registries.meter_models.get(meter_config["model"])
-            link = self.links.get(meter_config["link"])
-            if model is None or link is None:
-                _LOGGER.error("Meter %s left out: model %s or link %s is not available",
-                              meter_config["id"], meter_config["model"], meter_config["link"])
-                continue
-            ref = MeterRef(meter_config["id"], meter_config["address"],
-                           dict(meter_config.get("options") or {}))
-            meter = Meter(
-                id=meter_config["id"],
-                name=meter_config.get("name") or meter_config["id"],
-                model=model,
-                link=link,
-                ref=ref,
-                tags=dict(meter_config.get("tags") or {}),
-                config=meter_config,
-                entity_id=f"meter.{slugify(meter_config['id'])}",
-            )
-            link.add_meter(ref, model, meter_config.get("link_options") or {})
-            meter.group = f"{link.id}/{link.group_of(ref)}"
-            self.meters[meter.id] = meter
-            if meter_config.get("account"):
-                self._by_account.setdefault(meter_config["account"], []).append(meter)
+            if meter_config.get("enabled", True):
+                self.add_meter(meter_config)
         for link in self.links.values():
             link.on_uplink = self._on_uplink
+
+    def add_meter(self, meter_config: Mapping[str, Any]) -> Meter | None:
+        """Put one validated ``meters:`` entry on its link (at set-up, or added at runtime);
+        None, logged, when its model or link is not available."""
+        registries = self.hub.plugins.registries
+        model = registries.meter_models.get(meter_config["model"])
+        link = self.links.get(meter_config["link"])
+        if model is None or link is None:
+            _LOGGER.error("Meter %s left out: model %s or link %s is not available",
+                          meter_config["id"], meter_config["model"], meter_config["link"])
+            return None
+        ref = MeterRef(meter_config["id"], meter_config["address"],
+                       dict(meter_config.get("options") or {}))
+        meter = Meter(
+            id=meter_config["id"],
+            name=meter_config.get("name") or meter_config["id"],
+            model=model,
+            link=link,
+            ref=ref,
+            tags=dict(meter_config.get("tags") or {}),
+            config=meter_config,
+            entity_id=f"meter.{slugify(meter_config['id'])}",
+        )
+        link.add_meter(ref, model, meter_config.get("link_options") or {})
+        meter.group = f"{link.id}/{link.group_of(ref)}"
+        self.meters[meter.id] = meter
+        if meter_config.get("account"):
+            self._by_account.setdefault(str(meter_config["account"]), []).append(meter)
+        return meter
+
+    def _reindex_account(self, meter: Meter, config: Mapping[str, Any]) -> None:
+        """Move a meter from its configured account's list to ``config``'s account's."""
+        before, after = meter.config.get("account"), config.get("account")
+        if before == after:
+            return
+        if before and meter in self._by_account.get(str(before), ()):
+            self._by_account[str(before)].remove(meter)
+        if after:
+            self._by_account.setdefault(str(after), []).append(meter)
+
+    def update_meter(self, meter_config: Mapping[str, Any]) -> Meter:
+        """Take a changed entry of a configured meter (name, tags, account, tariff...): the
+        device stays (a new device is :meth:`replace_device`). KeyError for an unknown one."""
+        meter = self.meters[meter_config["id"]]
+        self._reindex_account(meter, meter_config)
+        meter.config = meter_config
+        meter.name = meter_config.get("name") or meter.id
+        meter.tags = dict(meter_config.get("tags") or {})
+        return meter
+
+    def replace_device(self, meter_id: str, meter_config: Mapping[str, Any]) -> Meter:
+        """Put a new physical device (``meter_config``'s address and link options) behind a
+        meter: it keeps its id and history, the registers read from the old device are
+        forgotten. KeyError for an unknown meter."""
+        meter = self.meters[meter_id]
+        ref = MeterRef(meter_id, meter_config["address"], dict(meter_config.get("options") or {}))
+        meter.link.add_meter(ref, meter.model, meter_config.get("link_options") or {})
+        self._reindex_account(meter, meter_config)
+        meter.ref = ref
+        meter.config = meter_config
+        meter.group = f"{meter.link.id}/{meter.link.group_of(ref)}"
+        meter.registers.clear()
+        meter.last_reading = None
+        meter.misses = 0
+        meter.online = None
+        return meter
+
+    async def record(self, meter_id: str, registers: Mapping[str, Any], when: datetime, *,
+                     device: str, context: Context | None = None) -> tuple[Reading, str | None]:
+        """Record registers typed by hand (a meter read with the eyes) as a reading of
+        ``device`` at ``when``, and wait for storage: (reading, None once stored, else why
+        not). KeyError for an unknown meter."""
+        meter = self.meters[meter_id]
+        reading = Reading(meter_id=meter.id, time=when, registers=dict(registers),
+                          device=device, link_id=meter.link.id, source=ReadingSource.MANUAL,
+                          quality={"typed": True})
+        commit = self._watch_commit(reading)
+        self.hub.bus.fire(EVENT_READING, {"meter_id": meter.id, "reading": reading},
+                          context=context or Context(origin="metering"))
+        return reading, await self._not_stored(reading, commit)
 
     async def bind_links(self) -> None:
         """Bind every link's listening ports (the hub's bind phase): PortInUse for the first
@@ -210,16 +267,19 @@ class MeteringService:
             except Exception:
                 _LOGGER.exception("Link %s could not start", link.id)
 
-    async def register_meters(self) -> None:
-        """Tell storage each meter's kind, tags and device, for rollups and counter rules."""
-        if not self.hub.has_component("storage") or not self.meters:
+    async def register_meters(self, meter_ids: Iterable[str] | None = None) -> None:
+        """Tell storage each meter's (or the given meters') kind, tags and device, for
+        rollups and counter rules."""
+        chosen = [self.meters[i] for i in meter_ids if i in self.meters] if meter_ids \
+            is not None else list(self.meters.values())
+        if not self.hub.has_component("storage") or not chosen:
             return
         storage = self.hub.component("storage", object)
         if not isinstance(storage, MeterRegistry):
             raise TypeError(f"component 'storage' is a {type(storage).__name__}, not a "
                             "MeterRegistry")
         specs = [{"id": m.id, "kind": m.kind, "tags": dict(m.tags), "device": m.ref.address,
-                  "name": m.name} for m in self.meters.values()]
+                  "name": m.name} for m in chosen]
         try:
             await storage.upsert_meters(specs)
         except Exception as err:  # storage unavailable: readings still flow, tags later

@@ -15,6 +15,7 @@ from .commands import CommandQueue, CommandRefused, ControlSettings
 from .control import CONTROL_SCHEMA, Control, setup_control
 from .holds import HoldBook
 from .policy import Decision, Hold, HoldKind, crossings, decide, manual_refusal
+from .replacement import MeterReplacement, setup_replacement
 from .services import register_services
 from .thresholds import ThresholdWatcher, setup_thresholds
 from .trips import Trigger, TripPolicy
@@ -24,7 +25,8 @@ if TYPE_CHECKING:
 
 __all__ = [
     "CONTROL_SCHEMA", "CommandQueue", "CommandRefused", "Control", "ControlSettings",
-    "Decision", "Hold", "HoldBook", "HoldKind", "ThresholdWatcher", "Trigger", "TripPolicy",
+    "Decision", "Hold", "HoldBook", "HoldKind", "MeterReplacement", "ThresholdWatcher", "Trigger",
+    "TripPolicy",
     "crossings", "decide", "manual_refusal",
 ]
 
@@ -41,8 +43,10 @@ def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     from .cli import add_commands
     from .control_cli import add_commands as add_control_commands
     from .control_cli import add_to_account
+    from .meter_cli import add_commands as add_meter_commands
 
     add_commands(subparsers)
+    add_meter_commands(subparsers)
     add_control_commands(subparsers)
     add_to_account(subparsers)
 
@@ -55,4 +59,6 @@ def setup(hub: Hub) -> None:
         setup_thresholds(hub)
         register_services(hub, money.ledger, money)
     setup_control(hub)
+    control = hub.component("control", Control) if hub.has_component("control") else None
+    setup_replacement(hub, control.commands if control is not None else None)
 

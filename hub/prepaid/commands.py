@@ -377,6 +377,19 @@ class CommandQueue:
             await self._withdrawn(pending, context, reason)
         return True
 
+    async def cancel(self, meter_id: str, context: Context, reason: str) -> list[str]:
+        """End the meter's outstanding command at once, sent or not, and withdraw it from
+        its link's downlink queue (its device is being replaced); the ids of those ended."""
+        pending = self._pending.get(meter_id)
+        if pending is None:
+            return []
+        async with self._locks.setdefault(meter_id, asyncio.Lock()):
+            if self._pending.get(meter_id) is not pending:
+                return []
+            await self._cancel_link_command(pending)
+            await self._withdrawn(pending, context, reason)
+        return [pending.command_id]
+
     async def _withdrawn(self, pending: Pending, context: Context, reason: str) -> None:
         await self._move(pending, "superseded", detail={"withdrawn": reason})
         self._drop(pending)

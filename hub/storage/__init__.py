@@ -44,6 +44,7 @@ from .queries.money import (
 from .queries.notify import NotifyStore, OutboxRow
 from .queries.payments import OrderRow, PaymentStore, RefundRow
 from .queries.portal import AnnouncementRow, LinkRow, PortalStore
+from .queries.replacements import AlarmAck, ReplacementRow
 from .settings import STORAGE_SCHEMA, StorageSettings
 from .storage import Storage
 from .tools.backup import BackupInfo
@@ -55,6 +56,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STORAGE_SCHEMA",
+    "AlarmAck",
     "AnnouncementRow",
     "AppliedValues",
     "AuditFilter",
@@ -88,6 +90,7 @@ __all__ = [
     "ReadingOutcome",
     "ReadingStatus",
     "RefundRow",
+    "ReplacementRow",
     "ScheduleRow",
     "SeriesPoint",
     "SessionRow",

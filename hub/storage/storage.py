@@ -48,6 +48,14 @@ from .queries.notify import NotifyStore
 from .queries.overrides import read_overrides, write_override
 from .queries.payments import PaymentStore
 from .queries.portal import PortalStore
+from .queries.replacements import (
+    AlarmAck,
+    ReplacementRow,
+    add_ack,
+    add_replacement,
+    list_acks,
+    list_replacements,
+)
 from .schema.migrations import MIGRATIONS, Migration
 from .settings import StorageSettings
 from .tools import backup as backup_mod
@@ -684,6 +692,29 @@ class Storage:
 
         async with self.transaction(durable=True) as tx:
             await tx.run(work)
+
+    # --- meter replacements -------------------------------------------------------------
+
+    async def add_replacement(self, row: ReplacementRow) -> None:
+        """Durably record a meter replacement."""
+        async with self.transaction(durable=True) as tx:
+            await tx.run(lambda conn: add_replacement(conn, row))
+
+    async def replacements(self, meter_id: str | None = None,
+                           limit: int = 200) -> list[ReplacementRow]:
+        """Recorded replacements, newest first (of one meter when given)."""
+        return await self._read(lambda conn: list_replacements(conn, meter_id, limit))
+
+    # --- alarms acknowledged --------------------------------------------------------------
+
+    async def ack_alarm(self, ack: AlarmAck) -> bool:
+        """Durably record who acknowledged an alarm; False if it was acknowledged before."""
+        async with self.transaction(durable=True) as tx:
+            return bool(await tx.run(lambda conn: add_ack(conn, ack)))
+
+    async def alarm_acks(self, keys: list[str]) -> dict[str, AlarmAck]:
+        """The acknowledgements of the given alarm keys."""
+        return await self._read(lambda conn: list_acks(conn, keys))
 
 
 def _default_spawn(coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:

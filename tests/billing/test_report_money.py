@@ -65,41 +65,45 @@ async def _book(hub: Hub, clock: Clock) -> None:
     await settle(hub)
 
 
-def _rows(table: Any) -> dict[tuple[str, ...], dict[str, Any]]:
-    return {(r["month"], r["landlord"], r["building"]): r for r in table.as_dict()["rows"]}
+def _rows(table: Any, first: str = "month") -> dict[tuple[str, ...], dict[str, Any]]:
+    return {(r[first], r["landlord"], r["building"]): r for r in table.as_dict()["rows"]}
 
 
-async def test_receivable_and_received_per_landlord_and_building(tmp_path: Path) -> None:
+async def booked_report(tmp_path: Path, name: str, params: dict[str, str]) -> Any:
+    """The report ``name`` over the entries of :func:`_book`."""
     clock = Clock("2026-10-01T00:00")
     async with running_hub(tmp_path, CONFIG, clock) as hub:
         analysis = hub.component("analysis", Analysis)
         async with asyncio.timeout(30):
             await _book(hub, clock)
-            table = await report_table(analysis, "receivable",
-                                       {"from": "2026-10", "to": "2026-11"}, date(2026, 12, 1))
-        rows = _rows(table)
-        # r1: charges 20.00 + 7.50, the 7.50 reversed -> 20.00 receivable; 100.00 received:
-        # all of it collected, 80.00 paid ahead (not a rate of 500 %)
-        assert rows[("2026-10", "wang", "A")] == {
-            "month": "2026-10", "landlord": "wang", "building": "A", "accounts": 1,
-            "receivable": D("20.00"), "received": D("100.00"), "refunded": D("0.00"),
-            "adjustments": D("0.00"), "collection_percent": D("100.0"), "advance": D("80.00")}
-        b = rows[("2026-10", "wang", "B")]
-        assert (b["receivable"], b["received"], b["refunded"]) == (D("5.00"), D("50.00"),
-                                                                  D("10.00"))
-        assert (b["collection_percent"], b["advance"]) == (D("100.0"), D("35.00"))
-        # li in building A (r3, by its meter's tag): 12.34 shared, 5.00 paid -> 40.5 %
-        li_a = rows[("2026-10", "li", "A")]
-        assert (li_a["receivable"], li_a["received"], li_a["collection_percent"],
-                li_a["advance"]) == (D("12.34"), D("5.00"), D("40.5"), D("0.00"))
-        li_c = rows[("2026-10", "li", "C")]  # r4 and r5; r4's 23:59 payment is October's
-        assert (li_c["accounts"], li_c["receivable"], li_c["received"]) == (2, D("40.00"),
-                                                                            D("10.00"))
-        assert rows[("2026-11", "wang", "A")]["receivable"] == D("40.00")
-        assert rows[("2026-11", "wang", "A")]["collection_percent"] == D("0.0")
-        assert rows[("2026-11", "li", "A")]["collection_percent"] is None  # nothing owed
-        assert ("2026-11", "wang", "B") not in rows
-        assert len(rows) == 6
+            return await report_table(analysis, name, params, date(2026, 12, 1))
+
+
+async def test_receivable_and_received_per_landlord_and_building(tmp_path: Path) -> None:
+    table = await booked_report(tmp_path, "receivable", {"from": "2026-10", "to": "2026-11"})
+    rows = _rows(table)
+    # r1: charges 20.00 + 7.50, the 7.50 reversed -> 20.00 receivable; 100.00 received:
+    # all of it collected, 80.00 paid ahead (not a rate of 500 %)
+    assert rows[("2026-10", "wang", "A")] == {
+        "month": "2026-10", "landlord": "wang", "building": "A", "accounts": 1,
+        "receivable": D("20.00"), "received": D("100.00"), "refunded": D("0.00"),
+        "adjustments": D("0.00"), "collection_percent": D("100.0"), "advance": D("80.00")}
+    b = rows[("2026-10", "wang", "B")]
+    assert (b["receivable"], b["received"], b["refunded"]) == (D("5.00"), D("50.00"),
+                                                              D("10.00"))
+    assert (b["collection_percent"], b["advance"]) == (D("100.0"), D("35.00"))
+    # li in building A (r3, by its meter's tag): 12.34 shared, 5.00 paid -> 40.5 %
+    li_a = rows[("2026-10", "li", "A")]
+    assert (li_a["receivable"], li_a["received"], li_a["collection_percent"],
+            li_a["advance"]) == (D("12.34"), D("5.00"), D("40.5"), D("0.00"))
+    li_c = rows[("2026-10", "li", "C")]  # r4 and r5; r4's 23:59 payment is October's
+    assert (li_c["accounts"], li_c["receivable"], li_c["received"]) == (2, D("40.00"),
+                                                                        D("10.00"))
+    assert rows[("2026-11", "wang", "A")]["receivable"] == D("40.00")
+    assert rows[("2026-11", "wang", "A")]["collection_percent"] == D("0.0")
+    assert rows[("2026-11", "li", "A")]["collection_percent"] is None  # nothing owed
+    assert ("2026-11", "wang", "B") not in rows
+    assert len(rows) == 6
 
 
 async def test_arrears_list(tmp_path: Path) -> None:

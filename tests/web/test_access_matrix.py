@@ -92,6 +92,37 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
     ("GET", "/api/bills/{bill_id}/lines/{no}/readings"): (
         "/api/bills/BILL/lines/1/readings", {}, A_ONLY),
     ("GET", "/api/reports/{name}"): ("/api/reports/consumption", {}, WHOLE_SITE),
+    # set-up (/manage), automations and reports pages
+    ("GET", "/manage"): ("/manage", {}, {**ADMIN, "operator": OK}),
+    ("GET", "/manage/accounts/new"): ("/manage/accounts/new", {}, ADMIN),
+    ("GET", "/manage/buildings/new"): ("/manage/buildings/new", {}, ADMIN),
+    ("POST", "/manage/buildings/new"): ("/manage/buildings/new", {"json": {}}, ADMIN),
+    ("POST", "/manage/accounts/new"): ("/manage/accounts/new", {"json": {}}, ADMIN),
+    ("GET", "/manage/meters/new"): ("/manage/meters/new", {}, ADMIN),
+    ("POST", "/manage/meters/new"): ("/manage/meters/new", {"json": {}}, ADMIN),
+    ("GET", "/manage/meters/{meter_id}/edit"): ("/manage/meters/a1/edit", {}, ADMIN),
+    ("POST", "/manage/meters/{meter_id}/edit"): ("/manage/meters/a1/edit", {"json": {}}, ADMIN),
+    ("GET", "/manage/meters/{meter_id}/replace"): (
+        "/manage/meters/a1/replace", {}, {**ADMIN, "operator": OK}),
+    ("POST", "/manage/meters/{meter_id}/replace"): (
+        "/manage/meters/a1/replace", {"json": {}}, {**ADMIN, "operator": OK}),
+    ("GET", "/automations"): ("/automations", {}, WHOLE_SITE),
+    ("GET", "/automations/edit"): ("/automations/edit", {}, ADMIN),
+    ("POST", "/automations/edit"): ("/automations/edit", {"json": {}}, ADMIN),
+    ("GET", "/automations/{automation_id}"): ("/automations/nope", {}, WHOLE_SITE),
+    ("POST", "/automations/{automation_id}/{action}"): (
+        "/automations/nope/disable", {"json": {}}, ADMIN),
+    ("GET", "/reports"): ("/reports", {}, MONEY_READERS),
+    ("GET", "/devices"): ("/devices", {}, USERS),
+    ("GET", "/alarms"): ("/alarms", {}, USERS),
+    ("GET", "/users"): ("/users", {}, ADMIN),
+    ("POST", "/users"): ("/users", {"json": {}}, ADMIN),
+    ("POST", "/users/{user_id}/{action}"): ("/users/nobody/enable", {"json": {}}, ADMIN),
+    ("POST", "/tokens/{token_id}/revoke"): ("/tokens/nope/revoke", {"json": {}}, ADMIN),
+    ("GET", "/audit"): ("/audit", {}, MONEY_READERS),
+    ("GET", "/bills"): ("/bills", {}, USERS),
+    ("GET", "/bills/{bill_id}"): ("/bills/BILL", {}, A_ONLY),
+    ("POST", "/alarms/ack"): ("/alarms/ack", {"json": {}}, {**USERS, "viewer": NO}),
     # platform pushes check their own token or signature (none configured here: 404 link)
     ("POST", "/api/nbiot/{link_id}/ctwing"): ("/api/nbiot/nb1/ctwing", {"json": {}}, PUBLIC),
     ("GET", "/api/nbiot/{link_id}/onenet"): ("/api/nbiot/nb1/onenet", {}, PUBLIC),

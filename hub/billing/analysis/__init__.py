@@ -38,11 +38,14 @@ _LOGGER = logging.getLogger(__name__)
 
 @hookimpl
 def config_schema() -> dict[str, Any]:
-    """Claim ``share_groups`` and ``loss``."""
+    """Claim ``share_groups``, ``loss`` and ``buildings`` (area and persons, for energy use
+    per m² and per person)."""
     from ..loss import LOSS_SCHEMA
     from ..sharing import SHARE_GROUPS_SCHEMA
+    from ..trends import BUILDINGS_SCHEMA
 
-    return {"share_groups": SHARE_GROUPS_SCHEMA, "loss": LOSS_SCHEMA}
+    return {"share_groups": SHARE_GROUPS_SCHEMA, "loss": LOSS_SCHEMA,
+            "buildings": BUILDINGS_SCHEMA}
 
 
 @hookimpl
@@ -57,6 +60,8 @@ def check_config(config: dict[str, Any]) -> list[tuple[list[Any], str]]:
 @hookimpl
 def setup(hub: Hub) -> None:
     """Create the ``analysis`` component and its nightly job (needs storage)."""
+    from ...ledger import MeterBook
+    from ..buildings import setup_buildings
     from .service import Analysis
 
     if not hub.has_component("storage"):
@@ -64,6 +69,11 @@ def setup(hub: Hub) -> None:
         return
     analysis = Analysis.from_hub(hub)
     hub.add_component("analysis", analysis)
+    analysis.buildings = setup_buildings(hub).entries  # runtime buildings count too
+    if hub.has_component("meter_book"):  # meters added or changed at runtime count too
+        book = hub.component("meter_book", MeterBook)
+        analysis.meter_source = book.entries  # taken again at start, after the book loaded
+        book.add_listener(lambda _meter_id, _context: analysis.use_meters(book.entries))
     register_services(hub, analysis)
     hub.add_stage("analysis", start=analysis.start, stop=analysis.stop, requires=("storage",),
                   after=("billing",))

@@ -5,6 +5,13 @@
 - ``GET /api/reports/arrears``
 - ``GET /api/reports/receivable?from=2026-01&to=2026-10``
 - ``GET /api/reports/share?group=stair_a&period=2026-10`` (a preview: nothing is posted)
+- ``GET /api/reports/receivable?by=day&from=2026-10-01&to=2026-10-31`` (daily income)
+- ``GET /api/reports/trend?by=day|month|year&from=...&to=...`` (``&tag=building=A`` or
+  ``&meter=ID``; ``kind=electricity``): consumption with 环比 and 同比
+- ``GET /api/reports/intensity?period=2026-10`` (or ``2026``): per building, m², person
+
+Any report: ``&format=csv`` or ``&format=xlsx`` answers the file (headings in ``lang``, else
+the site's language) instead of JSON.
 
 Months: ``month=2026-10``, or ``from``/``to`` (both included; ``to`` defaults to last month,
 ``from`` to ``to``); with neither, last month.
@@ -15,13 +22,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import date, timedelta
+from datetime import date, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from ..loss import by_tag
-from ..reports import Table, loss_table, share_table, tag_loss_table
+from ..reports import Table, loss_table, share_table, tag_loss_table, write_table
 from ..sharing import ShareError
-from .base import Period, PeriodError, months_between, parse_period
+from .base import Period, PeriodError, months_between, parse_period, periods_between
 
 if TYPE_CHECKING:
     from aiohttp import web
@@ -31,8 +38,9 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-REPORTS = ("consumption", "loss", "arrears", "receivable", "share")
+REPORTS = ("consumption", "loss", "arrears", "receivable", "share", "trend", "intensity")
 MAX_MONTHS = 120
+MAX_PERIODS = 800  # days, months or years in one trend
 
 
 class ReportError(ValueError):
@@ -58,6 +66,56 @@ def _months(params: Mapping[str, str], today: date) -> list[Period]:
     return months
 
 
+def _periods(params: Mapping[str, str], today: date) -> list[Period]:
+    """``by=day|month|year`` with ``from``/``to`` (2026-10-01, 2026-10 or 2026): periods."""
+    by = params.get("by") or "month"
+    if by not in ("day", "month", "year"):
+        raise ReportError(f"by must be day, month or year, got {by!r}")
+    default = {"day": today - timedelta(days=30), "month": date(today.year, 1, 1),
+               "year": date(today.year - 4, 1, 1)}[by]
+    first = _day(params.get("from"), default)
+    last = _day(params.get("to"), today)
+    if last < first:
+        raise ReportError(f"'from' ({first}) is after 'to' ({last})")
+    periods = periods_between(first, last, by)
+    if len(periods) > MAX_PERIODS:
+        raise ReportError(f"at most {MAX_PERIODS} periods at once")
+    return periods
+
+
+def _day(text: str | None, default: date) -> date:
+    """A day from 2026-10-01, 2026-10 (its first day) or 2026 (1 January)."""
+    if not text:
+        return default
+    value = text.strip()
+    try:
+        if len(value) == 4 and value.isdigit():
+            return date(int(value), 1, 1)
+        if len(value) == 7:
+            return date.fromisoformat(f"{value}-01")
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ReportError(f"expected a day like 2026-10-01, a month like 2026-10 or a year "
+                          f"like 2026, got {text!r}") from None
+
+
+def _kinds(params: Mapping[str, str]) -> list[str]:
+    kinds = [k for k in (params.get("kind") or "electricity,water").split(",") if k]
+    unknown = [k for k in kinds if k not in ("electricity", "water")]
+    if unknown:
+        raise ReportError(f"kind must be electricity or water, got {unknown[0]!r}")
+    return kinds
+
+
+def _tag_filter(params: Mapping[str, str]) -> dict[str, str] | None:
+    if not params.get("tag"):
+        return None
+    key, sep, value = params["tag"].partition("=")
+    if not sep or not key or not value:
+        raise ReportError(f"tag expects KEY=VALUE (tag=building=A), got {params['tag']!r}")
+    return {key: value}
+
+
 async def report_table(analysis: Analysis, name: str, params: Mapping[str, str],
                        today: date) -> Table:
     """Build one report from query-style parameters; ReportError for bad ones."""
@@ -81,7 +139,18 @@ async def report_table(analysis: Analysis, name: str, params: Mapping[str, str],
         if name == "arrears":
             return await analysis.arrears_report()
         if name == "receivable":
+            if params.get("by") == "day":
+                return await analysis.receivable_report(_periods(params, today))
             return await analysis.receivable_report(_months(params, today))
+        if name == "trend":
+            return await analysis.trend_report(_periods(params, today), kinds=_kinds(params),
+                                               tags=_tag_filter(params),
+                                               meter_id=params.get("meter") or None)
+        if name == "intensity":
+            text = params.get("period") or str(today.year)
+            period = (Period.year(int(text)) if len(text) == 4 and text.isdigit()
+                      else parse_period(text))
+            return await analysis.intensity_report(period, _kinds(params))
         if name == "share":
             if not params.get("group"):
                 raise ReportError("give the share group: group=ID")
@@ -93,6 +162,28 @@ async def report_table(analysis: Analysis, name: str, params: Mapping[str, str],
     except KeyError as err:
         raise ReportError(str(err.args[0] if err.args else err)) from None
     raise ReportError(f"unknown report {name!r} (reports: {', '.join(REPORTS)})")
+
+
+async def table_file(table: Table, fmt: str, language: str | None, tz: tzinfo) -> web.Response:
+    """A report as a CSV or Excel download (written off the event loop)."""
+    import asyncio
+    import tempfile
+    from pathlib import Path
+
+    from aiohttp import web
+
+    def build() -> bytes:
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / f"{table.name}.{fmt}"
+            write_table(table, path, fmt, language=language, tz=tz)
+            return path.read_bytes()
+
+    body = await asyncio.to_thread(build)
+    kind = ("text/csv; charset=utf-8" if fmt == "csv" else
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return web.Response(body=body, headers={
+        "Content-Type": kind,
+        "Content-Disposition": f'attachment; filename="{table.name}.{fmt}"'})
 
 
 def routes(hub: Hub) -> list[Any]:
@@ -113,6 +204,10 @@ def routes(hub: Hub) -> list[Any]:
                                        analysis.clock().date())
         except ReportError as err:
             return json_response({"error": str(err)}, status=400)
+        fmt = request.query.get("format")
+        if fmt in ("csv", "xlsx"):
+            language = request.query.get("lang") or hub.config.language
+            return await table_file(table, fmt, language, analysis.storage.tz)
         return json_response(table.as_dict())
 
     return [web.get("/api/reports/{name}", report)]

@@ -47,11 +47,16 @@ class PeriodError(ValueError):
 
 @dataclass(frozen=True, order=True, slots=True)
 class Period:
-    """A local day or calendar month: start inclusive, end exclusive."""
+    """A local day, calendar month or year: start inclusive, end exclusive."""
 
     start: date
     end: date
-    resolution: str  # day | month | span (any days)
+    resolution: str  # day | month | year | span (any days)
+
+    @classmethod
+    def year(cls, year: int) -> Period:
+        """The calendar year."""
+        return cls(date(year, 1, 1), date(year + 1, 1, 1), "year")
 
     @classmethod
     def month(cls, year: int, month: int) -> Period:
@@ -76,6 +81,8 @@ class Period:
         for a span of days (an invoice's period)."""
         if self.resolution == "span":
             return f"{self.start.isoformat()}..{self.last_day.isoformat()}"
+        if self.resolution == "year":
+            return f"{self.start.year}"
         return f"{self.start:%Y-%m}" if self.resolution == "month" else self.start.isoformat()
 
     @property
@@ -93,7 +100,9 @@ class Period:
         return local_midnight(self.start, tz), local_midnight(self.end, tz)
 
     def shift(self, steps: int) -> Period:
-        """The period ``steps`` months (or days) later; negative steps go back."""
+        """The period ``steps`` months (or days, or years) later; negative steps go back."""
+        if self.resolution == "year":
+            return Period.year(self.start.year + steps)
         if self.resolution == "month":
             return Period.month(self.start.year, self.start.month + steps)
         return Period.day(self.start + timedelta(days=steps))
@@ -103,7 +112,10 @@ class Period:
         return self.shift(-1)
 
     def year_before(self) -> Period:
-        """The same month (or day) one year earlier (29 February falls on the 28th)."""
+        """The same month (or day, or the year) one year earlier (29 February falls on
+        the 28th)."""
+        if self.resolution == "year":
+            return self.shift(-1)
         if self.resolution == "month":
             return self.shift(-12)
         day = self.start
@@ -130,6 +142,17 @@ def parse_period(text: str) -> Period:
         except ValueError:
             pass
     raise PeriodError(f"expected a month like 2026-10 or a day like 2026-10-24, got {text!r}")
+
+
+def periods_between(first: date, last: date, resolution: str) -> list[Period]:
+    """Every day, month or year from the one holding ``first`` to the one holding ``last``."""
+    current = (Period.day(first) if resolution == "day" else Period.month_of(first)
+               if resolution == "month" else Period.year(first.year))
+    out: list[Period] = []
+    while current.start <= last:
+        out.append(current)
+        current = current.shift(1)
+    return out
 
 
 def months_between(first: Period, last: Period) -> list[Period]:
@@ -233,7 +256,7 @@ def quantity_of(kind: str, rows: Sequence[ConsumptionRow]) -> Decimal:
 
 def resolution_of(period: Period) -> str:
     """The rollup that covers a period in the fewest rows."""
-    return "month" if period.resolution == "month" else "day"
+    return "month" if period.resolution in ("month", "year") else "day"
 
 
 async def meter_quantity(storage: Storage, meter: MeterFacts, period: Period) -> Decimal:

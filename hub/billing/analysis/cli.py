@@ -56,8 +56,9 @@ def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     """Add ``report`` and ``share``."""
     report = subparsers.add_parser("report", help="reports: consumption per tag (环比/同比), "
                                                   "loss, arrears, receivable vs received")
-    kinds = report.add_subparsers(dest="report", metavar="consumption|loss|arrears|receivable",
-                                  required=True)
+    kinds = report.add_subparsers(
+        dest="report", metavar="consumption|loss|arrears|receivable|trend|intensity",
+        required=True)
     consumption = kinds.add_parser("consumption", help="usage per tag value and month with "
                                                        "month-over-month and year-over-year")
     consumption.add_argument("--tag", required=True, metavar="KEY",
@@ -70,9 +71,24 @@ def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
                                                                "(default: yesterday)")
     loss.add_argument("--by", metavar="KEY", help="sum per value of this tag (building, line)")
     kinds.add_parser("arrears", help="accounts below zero or at their trip level")
-    receivable = kinds.add_parser("receivable", help="应收/实收 per month, landlord, building")
+    receivable = kinds.add_parser("receivable", help="应收/实收 per month (or --by day: daily "
+                                                     "income), landlord, building")
     _months(receivable)
-    for parser in (consumption, loss, receivable, kinds.choices["arrears"]):
+    receivable.add_argument("--by", choices=("day", "month"),
+                            help="day: one row per day (--from/--to are days)")
+    trend = kinds.add_parser("trend", help="usage per day, month or year with 环比 and 同比")
+    trend.add_argument("--by", choices=("day", "month", "year"), default="month")
+    trend.add_argument("--from", dest="first", metavar="DATE", help="2026-10-01, 2026-10, 2026")
+    trend.add_argument("--to", dest="last", metavar="DATE", help="the last period (included)")
+    trend.add_argument("--tag", metavar="KEY=VALUE", help="only meters with this tag")
+    trend.add_argument("--meter", metavar="METER_ID", help="only this meter")
+    trend.add_argument("--kind", choices=("electricity", "water"))
+    intensity = kinds.add_parser("intensity", help="energy use per building, per m² and per "
+                                                   "person")
+    intensity.add_argument("--period", metavar="YYYY[-MM]", help="a year or a month "
+                                                                "(default: this year)")
+    intensity.add_argument("--kind", choices=("electricity", "water"))
+    for parser in (consumption, loss, receivable, kinds.choices["arrears"], trend, intensity):
         _common(parser)
     report.set_defaults(func=cmd_report)
 
@@ -107,7 +123,7 @@ def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
 
 def _params(args: argparse.Namespace) -> dict[str, str]:
     names = {"tag": "tag", "kind": "kind", "month": "month", "first": "from", "last": "to",
-             "period": "period", "by": "by", "group": "group"}
+             "period": "period", "by": "by", "group": "group", "meter": "meter"}
     return {query: str(getattr(args, attr)) for attr, query in names.items()
             if getattr(args, attr, None)}
 

@@ -32,6 +32,7 @@ from ..reports import (
     receivable_report,
 )
 from ..sharing import Allocation, ShareCalculator, ShareError, ShareGroup, post_allocation
+from ..trends import building_intensity, consumption_trend
 from .base import Catalog, Period
 
 if TYPE_CHECKING:
@@ -67,6 +68,15 @@ class Analysis:
         self.startup_delay = STARTUP_DELAY
         self._task: asyncio.Task[None] | None = None
         self._settled: set[tuple[str, str]] = set()
+        self.buildings: list[dict[str, Any]] = []
+        # the meters in force (the meter book's, with runtime changes), taken at start
+        self.meter_source: Mapping[str, Mapping[str, Any]] | None = None
+
+    def use_meters(self, meters: Mapping[str, Mapping[str, Any]]) -> None:
+        """Take the meters in force (after a runtime change): the catalog is rebuilt."""
+        registries = self.hub.plugins.registries if self.hub is not None else None
+        self.catalog = Catalog.from_config(list(meters.values()), registries)
+        self.shares.catalog = self.catalog
 
     @classmethod
     def from_hub(cls, hub: Hub) -> Analysis:
@@ -76,7 +86,7 @@ class Analysis:
 
         catalog = Catalog.from_config(hub.config.block("meters"), hub.plugins.registries)
         ledger = hub.component("ledger", Ledger) if hub.has_component("ledger") else None
-        return cls(
+        analysis = cls(
             hub.component("storage", Storage), catalog, load_accounts(hub),
             tariffs=(hub.component("tariffs", TariffBook) if hub.has_component("tariffs")
                      else None),
@@ -84,6 +94,8 @@ class Analysis:
             groups=[ShareGroup.from_config(entry, catalog)
                     for entry in hub.config.block("share_groups") or []],
             loss=LossSettings.from_block(hub.config.block("loss")), hub=hub)
+        analysis.buildings = list(hub.config.block("buildings") or [])
+        return analysis
 
     @property
     def states(self) -> States | None:
@@ -219,6 +231,21 @@ class Analysis:
         return await receivable_report(self.accounts, self.catalog, self.ledger, months,
                                        self.storage.tz)
 
+    async def trend_report(self, periods: Sequence[Period], *,
+                           kinds: Sequence[str] = ("electricity", "water"),
+                           tags: Mapping[str, str] | None = None,
+                           meter_id: str | None = None) -> Table:
+        """Consumption per day, month or year with 环比 and 同比."""
+        top = [meter.id for meter in self.catalog.meters.values() if meter.parent is None]
+        return await consumption_trend(self.storage, periods, kinds=kinds, tags=tags,
+                                       meter_id=meter_id, site_meters=top)
+
+    async def intensity_report(self, period: Period,
+                               kinds: Sequence[str] = ("electricity", "water")) -> Table:
+        """Energy use per building, per m² and per person."""
+        return await building_intensity(self.storage, self.catalog, self.accounts,
+                                         self.buildings, period, kinds=kinds)
+
     # --- the nightly job --------------------------------------------------------------
 
     async def nightly(self, today: date) -> dict[str, Any]:
@@ -241,6 +268,8 @@ class Analysis:
 
     async def start(self) -> None:
         """Start the nightly loop (its first run comes ``startup_delay`` after start-up)."""
+        if self.meter_source is not None:
+            self.use_meters(self.meter_source)
         if self.hub is None or (not self.groups and not self.catalog.parents()):
             return
         self._task = self.hub.create_background_task(self._loop(), "analysis nightly")

@@ -28,6 +28,7 @@ from . import (
     overrides,
     payments,
     portal,
+    replacements,
 )
 
 _LOGGER = logging.getLogger(__name__)
@@ -70,6 +71,9 @@ MIGRATIONS: tuple[Migration, ...] = (
               devices.upgrade_v13),
     Migration(14, "notifications: the outbox, each message written before it is sent",
               notify.upgrade_v14),
+    Migration(15, "meter replacements (device out, device in, final and initial registers); "
+              "alarms acknowledged",
+              replacements.upgrade_v15),
 )
 
 

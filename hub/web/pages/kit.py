@@ -99,6 +99,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("nav.devices", "/devices"),
     NavItem("nav.users", "/users", frozenset({"admin"})),
     NavItem("nav.audit", "/audit", frozenset({"admin", "finance"})),
+    NavItem("nav.setup", "/manage", frozenset({"admin", "operator"})),
 )
 """The landlord's navigation, in order (pages not built yet answer 404)."""
 
