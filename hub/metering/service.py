@@ -145,6 +145,7 @@ class MeteringService:
         self.meters: dict[str, Meter] = {}
         self._by_account: dict[str, list[Meter]] = {}
         self.stats = CollectionStats()
+        self.link_problems: dict[str, str] = {}  # links that could not start, and why
         self._semaphore = asyncio.Semaphore(int(self.options.get("concurrency", 256)))
         self._build(config)
 
@@ -202,8 +203,9 @@ class MeteringService:
         for link in self.links.values():
             try:
                 await link.start()
-            except Exception:
+            except Exception as err:
                 _LOGGER.exception("Link %s could not start", link.id)
+                self.link_problems[link.id] = f"did not start ({type(err).__name__}: {err})"
 
     async def register_meters(self) -> None:
         """Tell storage each meter's kind, tags and device, for rollups and counter rules."""

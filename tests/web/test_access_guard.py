@@ -239,7 +239,7 @@ async def test_a_revoked_token_stops_and_its_last_use_is_recorded(tmp_path: Path
                                         json={}, headers=site.bearer("finance"))
         assert status == 200
         status, body, _ = await site.call("GET", "/api/accounts", headers=token)
-        assert status == 401 and "revoked" in body["error"]
+        assert status == 401 and "revoked" in body["error"]["detail"]
         # a landlord cannot revoke (or see) another user's token: "no token"
         status, _b, _ = await site.call(
             "POST", f"/api/auth/tokens/{created['id']}/revoke", json={},

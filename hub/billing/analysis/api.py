@@ -1,4 +1,4 @@
-"""Reports over HTTP (read-only), and the one function the API and the CLI both use.
+"""Reports from query-style parameters: the one function the API and the CLI both use.
 
 - ``GET /api/reports/consumption?tag=building&from=2026-01&to=2026-10&kind=electricity``
 - ``GET /api/reports/loss?period=2026-10`` (``&by=building`` sums per tag value)
@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Mapping
 from datetime import date, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from ..loss import by_tag
 from ..reports import Table, loss_table, share_table, tag_loss_table
@@ -24,9 +24,6 @@ from ..sharing import ShareError
 from .base import Period, PeriodError, months_between, parse_period
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
-    from ...core import Hub
     from .service import Analysis
 
 _LOGGER = logging.getLogger(__name__)
@@ -93,26 +90,3 @@ async def report_table(analysis: Analysis, name: str, params: Mapping[str, str],
     except KeyError as err:
         raise ReportError(str(err.args[0] if err.args else err)) from None
     raise ReportError(f"unknown report {name!r} (reports: {', '.join(REPORTS)})")
-
-
-def routes(hub: Hub) -> list[Any]:
-    """The route definitions (none without the analysis component)."""
-    from aiohttp import web
-
-    from ...web.server import json_response
-    from .service import Analysis
-
-    if not hub.has_component("analysis"):
-        return []
-    analysis = hub.component("analysis", Analysis)
-
-    async def report(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        try:
-            table = await report_table(analysis, name, request.query,
-                                       analysis.clock().date())
-        except ReportError as err:
-            return json_response({"error": str(err)}, status=400)
-        return json_response(table.as_dict())
-
-    return [web.get("/api/reports/{name}", report)]
