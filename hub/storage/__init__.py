@@ -26,6 +26,7 @@ from .model import (
     SeriesPoint,
 )
 from .queries import automation as automation_queries
+from .queries.alarms import AlarmAck
 from .queries.auth import AuditFilter, AuthStore, SessionRow, TokenRow, UserRow
 from .queries.automation import WaitRow
 from .queries.commands import CommandConflict, CommandNotFound
@@ -51,6 +52,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "STORAGE_SCHEMA",
+    "AlarmAck",
     "AppliedValues",
     "AuditFilter",
     "AuditRow",

@@ -39,7 +39,8 @@ from .model import (
     ReadingStatus,
     SeriesPoint,
 )
-from .queries import commands, history
+from .queries import alarms, commands, history
+from .queries.alarms import AlarmAck
 from .queries.auth import AuthStore
 from .queries.control import ControlStore
 from .queries.money import MoneyStore
@@ -599,6 +600,17 @@ class Storage:
     async def automation_read(self, work: Callable[[sqlite3.Connection], _T]) -> _T:
         """Run ``work(conn)`` on a reader connection (committed data only)."""
         return await self._read(work)
+
+    # --- alarm acknowledgements ----------------------------------------------------
+
+    async def alarm_acks(self, alarm_ids: Sequence[str]) -> dict[str, AlarmAck]:
+        """The acknowledgements of some alarms, by id."""
+        return await self._read(alarms.acks, list(alarm_ids))
+
+    async def acknowledge_alarm(self, ack: AlarmAck) -> AlarmAck:
+        """Store an acknowledgement durably; the first one stored wins and is returned."""
+        async with self.transaction(durable=True) as tx:
+            return await tx.run(lambda conn: alarms.acknowledge(conn, ack))
 
     # --- access: users, sessions, tokens --------------------------------------------
 

@@ -120,6 +120,9 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
     ("GET", "/api/share_groups/{group_id}"): ("/api/share_groups/nope", {}, SCOPED_HIDDEN),
     ("POST", "/api/share_groups/split"): ("/api/share_groups/split", BAD, ADMIN),
     ("GET", "/api/collection_rates"): ("/api/collection_rates", {}, USERS),
+    ("GET", "/api/alarms"): ("/api/alarms", {}, USERS),
+    ("POST", "/api/alarms/{alarm_id}/acknowledge"): ("/api/alarms/1-a1-x/acknowledge", {
+        "json": {}}, {**CONTROLLERS, "operator": HID, "landlord_a": HID, "landlord_b": HID}),
     ("GET", "/api/automations"): ("/api/automations", {}, ADMIN),
     ("GET", "/api/automations/{automation_id}/traces"): ("/api/automations/x/traces", {},
                                                          ADMIN),

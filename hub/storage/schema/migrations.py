@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from ..errors import StorageError
-from . import auth, automation, compact, control, guards, history, money, overrides
+from . import alarms, auth, automation, compact, control, guards, history, money, overrides
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -50,6 +50,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "automations: runs waiting in a delay, time triggers' last firing",
               automation.upgrade_v8),
     Migration(9, "access: users, login sessions, API tokens, the access log", auth.create_v9),
+    Migration(10, "alarm acknowledgements: who saw which alarm, and when", alarms.upgrade_v10),
 )
 
 

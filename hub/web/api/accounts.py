@@ -113,7 +113,19 @@ async def get_account(request: web.Request) -> web.Response:
         engine = hub.component("billing", BillingEngine)
         body["open_bills"] = [bill.as_dict() for bill in engine.open.get(account_id, ())]
     body["holds"] = _holds(hub, account_id)
+    _ledger, money = money_side(hub)
+    body["settings"] = _settings(money.accounts[account_id])
     return json_ok(body)
+
+
+def _settings(account: Any) -> dict[str, Any]:
+    """What an account is set to (its trip policy, dates, limits)."""
+    return {"name": account.name, "billing": account.billing, "deposit": account.deposit,
+            "trip_policy": {"mode": str(account.trip_mode), "at": account.trip_at},
+            "move_in": account.move_in, "move_out": account.move_out,
+            "max_recharge": account.max_recharge, "area": account.area,
+            "persons": account.persons, "landlord": account.landlord,
+            "tags": dict(account.tags)}
 
 
 @operation("GET", "/api/accounts/{account_id}/balance", "An account's balance", tag="accounts",

@@ -62,6 +62,7 @@ class Spec:
     paged: bool = False
     idempotent: str | None = None  # the body key the Idempotency-Key header fills
     content_type: str = "application/json"
+    calls: str | None = None  # the service it calls (whose right the caller needs)
     method: str | None = None
     path: str | None = None
 
@@ -354,7 +355,7 @@ def service_operation(method: str, path: str, service: str, summary: str, *, tag
     handler.__name__ = handler.__qualname__ = service.replace(".", "_")
     mark = operation(method, path, summary, roles=roles, scoped=True, tag=tag,
                      service=None if body is not None else service, body=body,
-                     path_keys=tuple(path_keys), idempotent=idempotent,
+                     path_keys=tuple(path_keys), idempotent=idempotent, calls=service,
                      response={"type": "object", "properties": {"response": {}},
                                "required": ["response"]})
     return mark(handler)

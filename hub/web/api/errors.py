@@ -5,7 +5,7 @@
 site's language), ``field`` names the input at fault (or null) and ``detail`` is the precise
 English explanation. The middleware stands outside the guard, so aiohttp's own 404, 405 and
 413, the guard's 401/403/404/413/415/421 and any handler's ``{"error": "..."}`` are all
-reshaped alike. Routes that check their callers themselves (platform pushes) keep the
+reshaped alike (``/metrics`` too). Routes that check their callers themselves (platform pushes) keep the
 answers their platforms expect.
 """
 
@@ -25,6 +25,9 @@ if TYPE_CHECKING:
     from .base import Handler
 
 _LOGGER = logging.getLogger(__name__)
+
+API_PATHS = ("/api/", "/metrics")
+"""Where the one error body is given (``/health`` answers its own body, also in errors)."""
 
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -157,7 +160,7 @@ def _own_answers(request: web.Request) -> bool:
 @web.middleware
 async def api_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Give every ``/api/`` error the one body (see the module docstring)."""
-    if not request.path.startswith("/api/") or _own_answers(request):
+    if not request.path.startswith(API_PATHS) or _own_answers(request):
         return await handler(request)
     try:
         response = await handler(request)

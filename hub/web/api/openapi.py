@@ -16,6 +16,7 @@ import jinja2
 from aiohttp import web
 
 from ... import __version__
+from ...auth import may, right_of_service
 from ..routes import access_of
 from .base import Spec, json_ok, operation, spec_of
 from .jsonschema import JsonSchema, to_json_schema, without
@@ -119,7 +120,12 @@ def _operation(app: web.Application, method: str, path: str, handler: Any) -> Js
     if access.anyone is not None:
         out["security"] = []
     else:
-        out["x-roles"] = sorted(access.roles)
+        roles = access.roles
+        if spec is not None and spec.calls is not None:  # the service's right decides
+            right = right_of_service(spec.calls)
+            roles = frozenset(role for role in roles if may(role, right))
+            out["x-service"] = spec.calls
+        out["x-roles"] = sorted(roles)
         out["x-scoped"] = access.scoped
     return out
 
