@@ -5,8 +5,8 @@
 site's language), ``field`` names the input at fault (or null) and ``detail`` is the precise
 English explanation. The middleware stands outside the guard, so aiohttp's own 404, 405 and
 413, the guard's 401/403/404/413/415/421 and any handler's ``{"error": "..."}`` are all
-reshaped alike (``/metrics`` too). Routes that check their callers themselves (platform pushes) keep the
-answers their platforms expect.
+reshaped alike (``/metrics`` and ``/health`` too). Routes that check their callers themselves (platform
+pushes) keep the answers their platforms expect.
 """
 
 from __future__ import annotations
@@ -26,8 +26,9 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-API_PATHS = ("/api/", "/metrics")
-"""Where the one error body is given (``/health`` answers its own body, also in errors)."""
+API_PATHS = ("/api/", "/metrics", "/health")
+"""Where the one error body is given (a JSON answer without ``error``, like /health's 503,
+is left as it is)."""
 
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
@@ -124,6 +125,8 @@ def _reshaped(request: web.Request, response: web.Response) -> web.Response:
             found = json.loads(body)
         except ValueError:
             found = None
+        if isinstance(found, dict) and "error" not in found:
+            return response  # an answer of its own (not ready: /health's reasons)
         if isinstance(found, dict):
             error = found.get("error")
             if isinstance(error, dict) and "code" in error:
