@@ -81,7 +81,7 @@ async def test_a_landlord_sees_only_its_buildings_events(tmp_path: Path) -> None
         await asyncio.sleep(0.3)  # nothing else arrives late
         assert accounts_in(streams["landlord_a"]) == {"acc_a"}
         text_a = "\n".join(streams["landlord_a"].lines)
-        assert "acc_b" not in text_a, [l for l in streams["landlord_a"].lines if "acc_b" in l]
+        assert "acc_b" not in text_a, [ln for ln in streams["landlord_a"].lines if "acc_b" in ln]
         assert all(e["event"] not in ("call_service", "service_registered")
                    for e in streams["landlord_a"].events())
         for stream in streams.values():
@@ -131,7 +131,7 @@ async def test_keepalives_resume_after_last_event_id_and_a_clean_close_on_stop(
 @bounded(45)
 async def test_the_stream_needs_a_user(tmp_path: Path) -> None:
     async with access_site(tmp_path) as site, aiohttp.ClientSession(
-            timeout=REQUEST_TIMEOUT) as anonymous:
-        async with anonymous.get(f"{site.base}/api/events") as response:
-            assert response.status == 401
-            assert (await response.json())["error"]["code"] == "unauthorized"
+            timeout=REQUEST_TIMEOUT) as anonymous, \
+            anonymous.get(f"{site.base}/api/events") as response:
+        assert response.status == 401
+        assert (await response.json())["error"]["code"] == "unauthorized"

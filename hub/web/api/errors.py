@@ -5,8 +5,8 @@
 site's language), ``field`` names the input at fault (or null) and ``detail`` is the precise
 English explanation. The middleware stands outside the guard, so aiohttp's own 404, 405 and
 413, the guard's 401/403/404/413/415/421 and any handler's ``{"error": "..."}`` are all
-reshaped alike (``/metrics`` and ``/health`` too). Routes that check their callers themselves (platform
-pushes) keep the answers their platforms expect.
+reshaped alike (``/metrics`` and ``/health`` too). Routes that check their callers
+themselves (platform pushes) keep the answers their platforms expect.
 """
 
 from __future__ import annotations
