@@ -117,6 +117,8 @@ def _operation(app: web.Application, method: str, path: str, handler: Any) -> Js
         "default": {"description": "an error", "content": {"application/json": {
             "schema": {"$ref": "#/components/schemas/Error"}}}},
     }
+    if access.anyone == "self_authenticated":  # it answers its platform in its own words
+        out["responses"]["default"] = {"description": "the platform's own answer"}
     if access.anyone is not None:
         out["security"] = []
     else:
