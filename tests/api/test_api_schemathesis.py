@@ -14,7 +14,6 @@ import schemathesis
 from common import child_process, free_port, token_headers, write_hub_yaml
 from hypothesis import HealthCheck, given, settings
 from schemathesis.checks import not_a_server_error
-
 from test_api_meters import SITE
 
 EXAMPLES = 12
