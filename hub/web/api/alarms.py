@@ -18,8 +18,8 @@ from ...storage import AlarmAck, Storage
 from ...util.dt import utcnow
 from ..routes import caller_sees, principal_of
 from .base import (
-    ApiError,
     caller,
+    component,
     hub_of,
     json_ok,
     operation,
@@ -51,10 +51,7 @@ ALARM_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
 
 
 def _storage(request: web.Request) -> Storage:
-    hub = hub_of(request)
-    if not hub.has_component("storage"):
-        raise ApiError(404, "not_found", "alarms need storage (it is off)")
-    return hub.component("storage", Storage)
+    return component(request, "storage", Storage, "alarms need storage (it is off)")
 
 
 def alarm_id(event: Event) -> str:

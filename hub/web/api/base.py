@@ -206,6 +206,31 @@ def hub_of(request: web.Request) -> Hub:
     return request.app[HUB_KEY]
 
 
+_C = TypeVar("_C")
+
+
+def component(request: web.Request, name: str, kind: type[_C], off: str) -> _C:
+    """The hub's component ``name``; 404 saying ``off`` when it is not there."""
+    hub = hub_of(request)
+    if not hub.has_component(name):
+        raise ApiError(404, "not_found", off)
+    return hub.component(name, kind)
+
+
+def while_serving(app: web.Application, start: Callable[[], None],
+                  stop: Callable[[], None]) -> None:
+    """Run ``start`` when the app starts serving and ``stop`` when it shuts down."""
+
+    async def started(_app: web.Application) -> None:
+        start()
+
+    async def shutdown(_app: web.Application) -> None:
+        stop()
+
+    app.on_startup.append(started)
+    app.on_shutdown.append(shutdown)
+
+
 def caller(request: web.Request) -> Principal:
     """The authenticated caller (the guard let no one else reach an operation)."""
     principal = principal_of(request)

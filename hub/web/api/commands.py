@@ -13,10 +13,10 @@ import voluptuous as vol
 from aiohttp import web
 
 from ... import validation as cv
+from ...storage import Storage
 from ..routes import caller_sees
 from .base import (
-    ApiError,
-    hub_of,
+    component,
     json_ok,
     operation,
     page_query,
@@ -38,13 +38,8 @@ COMMAND_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
 }, "required": ["command_id", "meter_id", "command", "state"]}
 
 
-def _storage(request: web.Request) -> Any:
-    hub = hub_of(request)
-    if not hub.has_component("storage"):
-        raise ApiError(404, "not_found", "commands need storage (it is off)")
-    from ...storage import Storage
-
-    return hub.component("storage", Storage)
+def _storage(request: web.Request) -> Storage:
+    return component(request, "storage", Storage, "commands need storage (it is off)")
 
 
 def _record(record: Any) -> dict[str, Any]:

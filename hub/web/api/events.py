@@ -26,7 +26,7 @@ from ... import validation as cv
 from ...const import MATCH_ALL
 from ...util.jsonutil import dumps
 from ..routes import principal_of
-from .base import hub_of, operation, route_defs, validated_query
+from .base import hub_of, operation, route_defs, validated_query, while_serving
 
 if TYPE_CHECKING:
     from ...auth import Principal
@@ -191,15 +191,7 @@ def install(app: web.Application, hub: Hub) -> None:
     """Add the feed to the app: listening while it serves, streams ended at shutdown."""
     feed = EventFeed(hub)
     app[FEED_KEY] = feed
-
-    async def started(_app: web.Application) -> None:
-        feed.start()
-
-    async def shutdown(_app: web.Application) -> None:
-        feed.stop()
-
-    app.on_startup.append(started)
-    app.on_shutdown.append(shutdown)
+    while_serving(app, feed.start, feed.stop)
 
 
 def routes() -> list[web.RouteDef]:

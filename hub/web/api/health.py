@@ -22,7 +22,7 @@ from ... import validation as cv
 from ...const import MATCH_ALL, HubState
 from ...util.dt import as_local, utcnow
 from ..routes import public
-from .base import describe, hub_of, json_ok, operation, route_defs, validated_query
+from .base import describe, hub_of, json_ok, operation, route_defs, validated_query, while_serving
 
 if TYPE_CHECKING:
     from ...core import Event, Hub
@@ -226,15 +226,7 @@ def install(app: web.Application, hub: Hub) -> None:
     """Count while the app serves."""
     collector = Metrics(hub)
     app[METRICS_KEY] = collector
-
-    async def started(_app: web.Application) -> None:
-        collector.start()
-
-    async def cleanup(_app: web.Application) -> None:
-        collector.stop()
-
-    app.on_startup.append(started)
-    app.on_cleanup.append(cleanup)
+    while_serving(app, collector.start, collector.stop)
 
 
 def routes() -> list[web.RouteDef]:

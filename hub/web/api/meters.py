@@ -15,6 +15,7 @@ from ... import validation as cv
 from ..routes import caller_sees
 from .base import (
     ApiError,
+    component,
     hub_of,
     json_ok,
     operation,
@@ -56,12 +57,9 @@ LIVE_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
 
 def metering(request: web.Request) -> MeteringService:
     """The metering component (404 when it is off)."""
-    hub = hub_of(request)
-    if not hub.has_component("metering"):
-        raise ApiError(404, "not_found", "metering is off")
     from ...metering.service import MeteringService
 
-    return hub.component("metering", MeteringService)
+    return component(request, "metering", MeteringService, "metering is off")
 
 
 def meter_summary(meter: Meter) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from ...util.dt import as_local
 from ..routes import caller_sees, principal_of
 from .base import (
     ApiError,
-    hub_of,
+    component,
     json_ok,
     operation,
     page_query,
@@ -57,12 +57,9 @@ TABLE_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
 
 def analysis_of(request: web.Request) -> Analysis:
     """The analysis component (404 when it is off)."""
-    hub = hub_of(request)
-    if not hub.has_component("analysis"):
-        raise ApiError(404, "not_found", "reports are off (no storage)")
     from ...billing.analysis.service import Analysis
 
-    return hub.component("analysis", Analysis)
+    return component(request, "analysis", Analysis, "reports are off (no storage)")
 
 
 def row_visible(request: web.Request, principal: Principal, row: Mapping[str, Any]) -> bool:
@@ -158,14 +155,10 @@ RATES_QUERY = vol.Schema({vol.Optional("scope"): cv.string})
 async def collection_rates(request: web.Request) -> web.Response:
     """Collection rates; a scoped caller sees its buildings' only."""
     query = validated_query(request, RATES_QUERY)
-    hub = hub_of(request)
-    if not hub.has_component("metering"):
-        raise ApiError(404, "not_found", "metering is off")
-    from ...metering.service import MeteringService
     from ...util.dt import utcnow
+    from .meters import metering
 
-    summary = hub.component("metering", MeteringService).stats.summary(
-        as_local(utcnow()).date())
+    summary = metering(request).stats.summary(as_local(utcnow()).date())
     principal = principal_of(request)
     if principal is not None and principal.scoped:
         building = principal.scope.get("building")
