@@ -337,8 +337,28 @@ async def call_service(request: web.Request, name: str, data: Mapping[str, Any])
         raise ApiError(404, "not_found", str(err)) from None
     except ServiceValidationError as err:
         problems = [str(problem) for problem in err.errors] or [str(err)]
-        raise ApiError(400, "invalid", "; ".join(problems), field_of(problems[0])) from None
+        field = field_of(problems[0]) or _quoted_key(data, problems[0])
+        raise ApiError(400, "invalid", "; ".join(problems), field) from None
     return response
+
+
+def _quoted_key(data: Mapping[str, Any], problem: str) -> str | None:
+    """The input key whose value a problem quotes first (``unknown share group 'zz'``)."""
+    found = [(problem.find(f"'{value}'"), key) for key, value in data.items()
+             if isinstance(value, str) and value and f"'{value}'" in problem]
+    return min(found)[1] if found else None
+
+
+def _unknown_path_id(request: web.Request, keys: Sequence[str], err: ApiError) -> ApiError:
+    """A service's refusal of an id the path gave, as the path's 404 (an unknown id is not
+    a bad body); any other error as it is."""
+    if err.status != 400:
+        return err
+    for key in keys:
+        value = request.match_info[key]
+        if "unknown" in err.detail.lower() and f"'{value}'" in err.detail:
+            return ApiError(404, "not_found", err.detail, key)
+    return err
 
 
 def service_operation(method: str, path: str, service: str, summary: str, *, tag: str,
@@ -373,7 +393,10 @@ def service_operation(method: str, path: str, service: str, summary: str, *, tag
             header = request.headers.get(IDEMPOTENCY_HEADER, "").strip()
             if header:
                 data[idempotent] = header
-        response = await call_service(request, service, data)
+        try:
+            response = await call_service(request, service, data)
+        except ApiError as err:
+            raise _unknown_path_id(request, path_keys, err) from None
         return json_ok({"response": response})
 
     handler.__doc__ = summary
