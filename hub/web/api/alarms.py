@@ -7,7 +7,7 @@ sees its own meters' alarms; link alarms are the whole site's and not shown to i
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
@@ -85,9 +85,8 @@ def _visible(request: web.Request, event: Event) -> bool:
 def _ack(ack: AlarmAck | None) -> dict[str, Any] | None:
     if ack is None:
         return None
-    from ...storage.codec import from_ms
-
-    return {"by": ack.acked_by, "at": from_ms(ack.acked_ts).isoformat(), "note": ack.note}
+    at = datetime.fromtimestamp(ack.acked_ts / 1000, UTC)
+    return {"by": ack.acked_by, "at": at.isoformat(), "note": ack.note}
 
 
 async def _alarms(request: web.Request, days: int) -> list[tuple[Event, dict[str, Any]]]:
