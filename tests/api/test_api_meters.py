@@ -6,17 +6,11 @@ import asyncio
 from pathlib import Path
 
 import pytest
+from access_support import SITE as ACCESS_SITE
 from access_support import Site, access_site
 from common import bounded
 
-SITE = """
-site: {name: Api, time_zone: Asia/Shanghai}
-http: {host: 127.0.0.1, port: 0}
-metering: {read_on_start: false}
-storage: {commit_interval: 0.02}
-links:
-  - {id: sim1, type: sim, speed: 0}
-meters:
+SITE = ACCESS_SITE.split("meters:")[0] + """meters:
   - {id: a1, model: ddsy, link: sim1, address: "202400000001", account: acc_a, tariff: flat,
      tags: {building: A, floor: "1", room: "101"}}
   - {id: a2, model: ddsy, link: sim1, address: "202400000003", account: acc_a, tariff: flat,
