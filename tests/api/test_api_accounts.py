@@ -94,7 +94,7 @@ async def test_bad_money_input_is_refused_with_the_field_and_nothing_changes(
         assert status == 413 and answer["error"]["code"] == "too_large"
         status, answer, _ = await site.call("POST", "/api/accounts/zz/recharge", json={
             "amount": "1", "method": "cash", "reference": "r9"}, headers=finance)
-        assert status == 400 and answer["error"]["field"] == "account_id"
+        assert status == 404 and answer["error"]["field"] == "account_id"  # unknown id
         assert await ledger(site) == before  # nothing changed
 
 
