@@ -153,3 +153,34 @@ async def test_refund_adjust_reverse_emergency_holds_policy_and_moving(tmp_path:
         assert (status, access) == (404, "hidden")
         _s, holds, _ = await site.call("GET", "/api/accounts/acc_a/holds", headers=admin)
         assert holds["holds"] == []
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_a_form_shown_before_another_change_is_refused_with_412(tmp_path: Path) -> None:
+    async with access_site(tmp_path, SITE) as site:
+        async with site.session.get(f"{site.base}/api/accounts/acc_a",
+                                    headers=site.bearer("operator")) as response:
+            shown = response.headers["ETag"]
+        assert shown.startswith('"')
+        # another clerk recharges meanwhile
+        status, _b, _ = await site.call("POST", "/api/accounts/acc_a/recharge", json={
+            "amount": "20.00", "method": "cash", "reference": "other"},
+            headers=site.bearer("finance"))
+        assert status == 200
+        stale = {**site.bearer("operator"), "If-Match": shown}
+        status, body, _ = await site.call("POST", "/api/accounts/acc_a/recharge", json={
+            "amount": "20.00", "method": "cash", "reference": "mine"}, headers=stale)
+        assert (status, body["error"]["code"], body["error"]["field"]) == (412, "stale",
+                                                                           "If-Match")
+        entries = await ledger(site)
+        assert [e["detail"].get("reference") for e in entries if e["kind"] == "recharge"] == [
+            "other"]  # nothing changed
+        async with site.session.get(f"{site.base}/api/accounts/acc_a/balance",
+                                    headers=site.bearer("operator")) as response:
+            fresh = response.headers["ETag"]
+        assert fresh != shown
+        status, body, _ = await site.call("POST", "/api/accounts/acc_a/recharge", json={
+            "amount": "20.00", "method": "cash", "reference": "mine"},
+            headers={**site.bearer("operator"), "If-Match": fresh})
+        assert status == 200, body

@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from access_support import SITE, Site, access_site
 from common import bounded
+from test_api_meters import confirmed
 
 MORE_SITE = SITE.replace("""accounts:""", """\
   - {id: c1, model: ddsy, link: sim1, address: "202400000009", tariff: flat,
@@ -84,10 +85,12 @@ async def test_share_groups_rates_commands_and_hub_routes(tmp_path: Path) -> Non
         mine = (await ok(site, "GET", "/api/collection_rates", "landlord_b"))["rates"]
         assert set(mine) <= {"building_B"}
         await refused(site, "GET", "/api/collection_rates?window=9", 400, "window")
-        await ok(site, "POST", "/api/meters/a1/trip", json={"reason": "t"})
-        commands = await ok(site, "GET", "/api/commands?state=queued&state=sent&"
-                                         "state=confirmed")
-        assert commands["items"] and all(c["meter_id"] for c in commands["items"])
+        await ok(site, "POST", "/api/meters/c1/trip", json={"reason": "t"})
+        trip = (await ok(site, "GET", "/api/commands?meter_id=c1"))["items"][0]["command_id"]
+        await confirmed(site, site.bearer("admin"), trip)
+        done = (await ok(site, "GET", "/api/commands?state=confirmed"))["items"]
+        assert trip in {c["command_id"] for c in done}
+        assert {c["state"] for c in done} == {"confirmed"}
         theirs = (await ok(site, "GET", "/api/commands", "landlord_b"))["items"]
         assert {c["meter_id"] for c in theirs} <= {"b1"}  # never A's trip
         await refused(site, "GET", "/api/commands?meter_id=a b", 400, "meter_id")

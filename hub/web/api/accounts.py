@@ -9,6 +9,7 @@ says ``duplicate: true``.
 
 from __future__ import annotations
 
+import hashlib
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
@@ -17,6 +18,7 @@ from aiohttp import web
 from ... import validation as cv
 from ...ledger import Ledger, Money, account_entity_id
 from ...ledger.accounts import ACCOUNT_SCHEMA, TRIP_POLICY_SCHEMA
+from ...util.jsonutil import dumps
 from ..routes import caller_sees, principal_of
 from .base import (
     DEFAULT_LIMIT,
@@ -70,6 +72,20 @@ def _account(hub: Hub, account_id: str) -> dict[str, Any]:
             "attributes": dict(state.attributes) if state else {}}
 
 
+def account_version(request: web.Request) -> str | None:
+    """The ETag of the path's account: changes with its balance, state and settings."""
+    hub = hub_of(request)
+    account_id = request.match_info["account_id"]
+    _ledger, money = money_side(hub)
+    account = money.accounts.get(account_id)
+    if account is None:
+        return None
+    state = hub.states.get(account_entity_id(account_id))
+    text = dumps([_account(hub, account_id)["balance"], _settings(account),
+                  state.last_updated.isoformat() if state else None])
+    return '"' + hashlib.sha256(text.encode()).hexdigest()[:20] + '"'
+
+
 def _known(request: web.Request) -> str:
     account_id = request.match_info["account_id"]
     _ledger, money = money_side(hub_of(request))
@@ -115,7 +131,7 @@ async def get_account(request: web.Request) -> web.Response:
     body["holds"] = _holds(hub, account_id)
     _ledger, money = money_side(hub)
     body["settings"] = _settings(money.accounts[account_id])
-    return json_ok(body)
+    return json_ok(body, headers={"ETag": account_version(request) or ""})
 
 
 def _settings(account: Any) -> dict[str, Any]:
@@ -136,7 +152,8 @@ async def balance(request: web.Request) -> web.Response:
     """The balance (yuan as exact text)."""
     account_id = _known(request)
     ledger, _money = money_side(hub_of(request))
-    return json_ok({"account_id": account_id, "balance": str(ledger.balance(account_id))})
+    return json_ok({"account_id": account_id, "balance": str(ledger.balance(account_id))},
+                   headers={"ETag": account_version(request) or ""})
 
 
 @operation("GET", "/api/accounts/{account_id}/ledger", "An account's ledger entries, newest "
@@ -203,42 +220,43 @@ async def audit(request: web.Request) -> web.Response:
     return json_ok(report)
 
 
-_KEY = ("account_id",)
+_ACCOUNT: dict[str, Any] = {"path_keys": ("account_id",), "version": account_version}
+"""An account's path id, and its version for If-Match."""
 recharge = service_operation("POST", "/api/accounts/{account_id}/recharge", "account.recharge",
                              "Recharge (counted once per reference / Idempotency-Key)",
-                             tag="accounts", path_keys=_KEY, idempotent="reference")
+                             tag="accounts", **_ACCOUNT, idempotent="reference")
 refund = service_operation("POST", "/api/accounts/{account_id}/refund", "account.refund",
                            "Pay money back (at most the refundable balance)", tag="accounts",
-                           path_keys=_KEY, idempotent="reference")
+                           **_ACCOUNT, idempotent="reference")
 adjustment = service_operation("POST", "/api/accounts/{account_id}/adjustment",
                                "account.adjust", "A signed correction with its reason",
-                               tag="accounts", path_keys=_KEY, idempotent="reference")
+                               tag="accounts", **_ACCOUNT, idempotent="reference")
 reverse = service_operation("POST", "/api/ledger/entries/{entry_id}/reverse", "account.reverse",
                             "Reverse (冲正) an entry once, with a reason", tag="accounts",
                             path_keys=("entry_id",))
 emergency = service_operation("POST", "/api/accounts/{account_id}/emergency_credit",
                               "account.emergency_credit",
                               "Give the emergency credit (once per period)", tag="accounts",
-                              path_keys=_KEY)
+                              **_ACCOUNT)
 hold = service_operation("POST", "/api/accounts/{account_id}/holds", "account.hold",
                          "Hold (保电): no trip until the hold ends", tag="accounts",
-                         path_keys=_KEY)
+                         **_ACCOUNT)
 release = service_operation("POST", "/api/accounts/{account_id}/holds/release",
                             "account.release_hold", "End the account's hold", tag="accounts",
-                            path_keys=_KEY)
+                            **_ACCOUNT)
 trip_policy = service_operation("POST", "/api/accounts/{account_id}/trip_policy",
                                 "account.update", "Set the trip policy (mode, at, "
-                                "protection...)", tag="accounts", path_keys=_KEY,
+                                "protection...)", tag="accounts", **_ACCOUNT,
                                 wrap=("changes", "trip_policy"), body=TRIP_POLICY_SCHEMA)
 settings = service_operation("POST", "/api/accounts/{account_id}/settings", "account.update",
                              "Change account settings (name, contacts, thresholds...)",
-                             tag="accounts", path_keys=_KEY)
+                             tag="accounts", **_ACCOUNT)
 move_in = service_operation("POST", "/api/accounts/{account_id}/move_in", "account.update",
                             "Move a tenant in: the date, and name, contacts, deposit...",
-                            tag="accounts", path_keys=_KEY, wrap=("changes",), body=MOVE_IN_SCHEMA)
+                            tag="accounts", **_ACCOUNT, wrap=("changes",), body=MOVE_IN_SCHEMA)
 move_out = service_operation("POST", "/api/accounts/{account_id}/move_out", "account.move_out",
                              "Move out in one step: final read, pro-rata, deposit, statement",
-                             tag="accounts", path_keys=_KEY)
+                             tag="accounts", **_ACCOUNT)
 create = service_operation("POST", "/api/accounts", "account.create",
                            "Create an account (body: {\"account\": {...}})", tag="accounts")
 

@@ -63,6 +63,7 @@ class Spec:
     idempotent: str | None = None  # the body key the Idempotency-Key header fills
     content_type: str = "application/json"
     calls: str | None = None  # the service it calls (whose right the caller needs)
+    versioned: bool = False  # takes If-Match (the ETag its GET gave)
     method: str | None = None
     path: str | None = None
 
@@ -365,15 +366,25 @@ def service_operation(method: str, path: str, service: str, summary: str, *, tag
                       path_keys: Sequence[str] = (), idempotent: str | None = None,
                       wrap: tuple[str, ...] = (), body: vol.Schema | None = None,
                       extra: Mapping[str, Any] | None = None,
-                      roles: Sequence[str] = ()) -> Handler:
+                      roles: Sequence[str] = (),
+                      version: Callable[[web.Request], str | None] | None = None) -> Handler:
     """An operation that calls ``service`` with the JSON body and the ``path_keys`` of its
     path (``wrap``: the body goes under those keys, checked first with ``body``; ``extra``:
-    fixed data added). With
-    ``idempotent``, an ``Idempotency-Key`` header fills that body key when it is missing,
-    so a repeated request (a double click) is counted once by the ledger."""
+    fixed data added). With ``idempotent``, an ``Idempotency-Key`` header fills that body
+    key when it is missing, so a repeated request (a double click) is counted once by the
+    ledger. With ``version`` (the ETag of what the path names), a request whose
+    ``If-Match`` names another version is refused with 412: a form shown before another
+    user changed the account changes nothing."""
 
     async def handler(request: web.Request) -> web.Response:
         check_right(request, service)  # before the body: a refusal says nothing of it
+        wanted = request.headers.get("If-Match")
+        if version is not None and wanted is not None and wanted.strip() != "*":
+            current = version(request)
+            if current is not None and current not in [tag.strip() for tag in
+                                                       wanted.split(",")]:
+                raise ApiError(412, "stale", f"changed since it was shown (now {current})",
+                               "If-Match", headers={"ETag": current})
         data = await json_body(request)
         if body is not None:
             try:
@@ -404,6 +415,7 @@ def service_operation(method: str, path: str, service: str, summary: str, *, tag
     mark = operation(method, path, summary, roles=roles, scoped=True, tag=tag,
                      service=None if body is not None else service, body=body,
                      path_keys=tuple(path_keys), idempotent=idempotent, calls=service,
+                     versioned=version is not None,
                      response={"type": "object", "properties": {"response": {}},
                                "required": ["response"]})
     return mark(handler)

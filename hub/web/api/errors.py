@@ -33,7 +33,7 @@ is left as it is)."""
 CODES = {
     400: "bad_request", 401: "unauthorized", 403: "forbidden", 404: "not_found",
     405: "method_not_allowed", 408: "timeout", 409: "conflict", 413: "too_large",
-    415: "unsupported_media_type", 421: "unknown_host", 422: "invalid",
+    412: "stale", 415: "unsupported_media_type", 421: "unknown_host", 422: "invalid",
     429: "too_many_requests", 500: "internal", 503: "unavailable",
 }
 
@@ -49,6 +49,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "api.error.method_not_allowed": "This method is not allowed here.",
         "api.error.timeout": "The request took too long to arrive.",
         "api.error.conflict": "This conflicts with the current state.",
+        "api.error.stale": "Someone changed this since you opened it: reload and try again.",
         "api.error.too_large": "The request body is too large.",
         "api.error.unsupported_media_type": "Send the body as application/json.",
         "api.error.unknown_host": "Unknown host name.",
@@ -67,6 +68,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "api.error.method_not_allowed": "此处不允许该请求方法。",
         "api.error.timeout": "请求发送超时。",
         "api.error.conflict": "与当前状态冲突。",
+        "api.error.stale": "数据已被他人修改，请刷新后重试。",
         "api.error.too_large": "请求内容过大。",
         "api.error.unsupported_media_type": "请以 application/json 格式发送。",
         "api.error.unknown_host": "未知的主机名。",

@@ -101,6 +101,10 @@ def _operation(app: web.Application, method: str, path: str, handler: Any) -> Js
     if spec is not None and spec.idempotent:
         parameters.append({"name": "Idempotency-Key", "in": "header", "required": False,
                            "schema": {"type": "string", "maxLength": 128}})
+    if spec is not None and spec.versioned:
+        parameters.append({"name": "If-Match", "in": "header", "required": False,
+                           "description": "the ETag the account's GET gave: 412 when it "
+                                          "changed since", "schema": {"type": "string"}})
     if parameters:
         out["parameters"] = parameters
     body = _body(app, spec, method)
