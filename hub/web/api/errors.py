@@ -19,7 +19,7 @@ from aiohttp import web
 
 from ...util.jsonutil import dumps
 from ..routes import HUB_KEY, access_of, principal_of
-from .base import ApiError
+from .base import ApiError, field_of
 
 if TYPE_CHECKING:
     from .base import Handler
@@ -136,15 +136,11 @@ def _reshaped(request: web.Request, response: web.Response) -> web.Response:
             if isinstance(error, str):
                 detail = error
             if isinstance(found.get("errors"), list) and found["errors"]:
-                from .base import field_of
-
                 detail = "; ".join(str(e) for e in found["errors"])
                 field = field_of(str(found["errors"][0]))
         elif isinstance(body, bytes):
             detail = body.decode("utf-8", "replace")[:500] or detail
     if field is None and response.status == 400:
-        from .base import field_of
-
         field = field_of(detail)
     code = CODES.get(response.status, "bad_request" if response.status < 500 else "internal")
     if response.status == 400 and field:

@@ -111,7 +111,7 @@ class Metrics:
         for name in sorted({key[0] for key in COUNTED.values()}):
             samples = [({label: value}, self.counts[(name, label, value)])
                        for (n, label, value) in COUNTED.values() if n == name]
-            family(name, "counter", HELP[name], _unique(samples))
+            family(name, "counter", HELP[name], samples)
         family("meterhub_ledger_postings_total", "counter",
                HELP["meterhub_ledger_postings_total"],
                [({"kind": kind}, count) for kind, count in sorted(self.postings.items())])
@@ -163,17 +163,6 @@ class Metrics:
 
 def _escape(value: str) -> str:
     return value.replace("\\", "\\\\").replace("\n", "\\n").replace('"', '\\"')
-
-
-def _unique(samples: list[tuple[dict[str, str], Any]]) -> list[tuple[dict[str, str], Any]]:
-    seen: set[tuple[tuple[str, str], ...]] = set()
-    out = []
-    for labels, value in samples:
-        key = tuple(sorted(labels.items()))
-        if key not in seen:
-            seen.add(key)
-            out.append((labels, value))
-    return out
 
 
 def problems(hub: Hub) -> list[str]:
