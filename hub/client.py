@@ -100,6 +100,8 @@ class HubClient:
         except urllib.error.HTTPError as err:
             try:
                 detail = json.loads(err.read() or b"{}").get("error", err.reason)
+                if isinstance(detail, dict):  # the API's error body: the precise text
+                    detail = detail.get("detail") or detail.get("message") or err.reason
             except ValueError:
                 detail = err.reason
             if err.code == 401 and not self.token:

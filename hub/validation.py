@@ -426,6 +426,7 @@ def one_of(*choices: str) -> Callable[[Any], str]:
                               f"{hint}")
         return text
 
+    _validate.choices = tuple(options)  # type: ignore[attr-defined]  # for JSON Schema
     return _validate
 
 

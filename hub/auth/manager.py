@@ -75,8 +75,11 @@ class Auth:
         return _ms(self.clock())
 
     async def start(self) -> None:
-        """Write a fresh CLI token; with no user yet, print a one-time set-up code."""
+        """Write a fresh CLI token; count again the failed logins of the last window (from
+        the access log: a restart does not reset the limits); with no user yet, print a
+        one-time set-up code."""
         self._write_cli_token()
+        await self._restore_failures()
         if not await self.storage.auth_read(lambda s: s.count_users()):
             self.setup_code = "-".join("".join(secrets.choice(SETUP_ALPHABET) for _ in range(4))
                                        for _ in range(3))
@@ -84,6 +87,20 @@ class Auth:
                 "No user yet. Open the dashboard and sign in with the one-time set-up code "
                 "%s to create the first admin (or run: meterhub user add NAME --admin)",
                 self.setup_code)
+
+    async def _restore_failures(self) -> None:
+        now = self.clock()
+        since = _ms(now - self.limiter.window)
+        attempts = await self.storage.auth_read(lambda s: s.login_attempts(since))
+        ticks = self.limiter.clock()
+        for ts, action, user, address in attempts:
+            if action == "login_failed" and user is not None:
+                self.limiter.failed(user, address, at=ticks - (now - ts / 1000))
+            elif action == "login" and user is not None:
+                self.limiter.succeeded(user)
+        if attempts:
+            _LOGGER.debug("Login limits: %d attempts of the last %d s counted again",
+                          len(attempts), int(self.limiter.window))
 
     async def stop(self) -> None:
         """Forget the CLI token (a stopped hub answers nobody)."""

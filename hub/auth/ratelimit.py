@@ -43,9 +43,9 @@ class LoginLimiter:
                 waits.append(recent[0] + self.window - self.clock())
         return max(waits)
 
-    def failed(self, user: str, address: str | None) -> None:
-        """Count a failed login."""
-        now = self.clock()
+    def failed(self, user: str, address: str | None, at: float | None = None) -> None:
+        """Count a failed login (``at``: when, on :attr:`clock`; default now)."""
+        now = self.clock() if at is None else at
         for key in (f"user:{user}", f"address:{address}"):
             self._fails.setdefault(key, deque()).append(now)
 

@@ -80,11 +80,3 @@ def translations() -> dict[str, dict[str, str]]:
     from .statement import translations as statement_strings
 
     return statement_strings()
-
-
-@hookimpl
-def register_routes(hub: Hub) -> list[Any]:
-    """Accounts, ledger and bills, read-only."""
-    from .api import routes
-
-    return routes(hub)

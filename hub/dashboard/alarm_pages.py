@@ -1,6 +1,7 @@
 """The alarms page: the alarms raised in the last days (meters' readings and loss analysis),
 whether each is still active or cleared, and its acknowledgement — who and when, kept in
-storage — with a button to acknowledge it; within the caller's scope."""
+storage, the same record as ``POST /api/alarms/{alarm_id}/acknowledge`` — with a button to
+acknowledge it; within the caller's scope."""
 
 from __future__ import annotations
 
@@ -10,24 +11,25 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..events import EVENT_ALARM, EVENT_ALARM_CLEARED
-from ..storage import AlarmAck, Storage
+from ..storage import AlarmAck, Storage, from_ms
 from ..util.dt import utcnow
+from ..web.api.alarms import alarm_id
 from ..web.pages import PageKit, caller
 from ..web.routes import allow, caller_sees
 from .admin_strings import ADMIN_STRINGS
 
 if TYPE_CHECKING:
-    from ..core import Event, Hub
+    from ..core import Hub
 
 DAYS = 14  # how far back the page looks
 SHOWN = 200  # alarms shown at most, newest first
 
 
-def alarm_key(event: Event) -> str:
-    """An alarm's stable key: meter, kind, phase and the millisecond it was raised."""
-    data = event.data
-    return (f"{data.get('meter_id')}|{data.get('kind')}|{data.get('phase') or '-'}|"
-            f"{round(event.time_fired_ts * 1000)}")
+def _shown(ack: AlarmAck | None) -> dict[str, Any] | None:
+    """An acknowledgement as the page shows it: who, when (aware), the note."""
+    if ack is None:
+        return None
+    return {"user_id": ack.acked_by, "at": from_ms(ack.acked_ts), "note": ack.note}
 
 
 class AlarmPages:
@@ -60,7 +62,7 @@ class AlarmPages:
                 continue
             what = (data.get("meter_id"), data.get("kind"), data.get("phase"))
             if event.event_type == EVENT_ALARM:
-                entry = {"key": alarm_key(event), "time": event.time_fired, **data,
+                entry = {"key": alarm_id(event), "time": event.time_fired, **data,
                          "cleared": None}
                 raised.append(entry)
                 open_alarm[what] = entry
@@ -69,7 +71,7 @@ class AlarmPages:
         shown = list(reversed(raised))[:SHOWN]
         acks = await storage.alarm_acks([entry["key"] for entry in shown])
         for entry in shown:
-            entry["ack"] = acks.get(entry["key"])
+            entry["ack"] = _shown(acks.get(entry["key"]))
         return shown
 
     @allow("admin", "operator", "landlord", "finance", "viewer", scoped=True)
@@ -91,9 +93,11 @@ class AlarmPages:
         entry = next((e for e in await self._recent(request) if e["key"] == key), None)
         if entry is None:
             return kit.redirect(request, "/alarms", t("alarm.unknown"), "error")
-        user = caller(request).user_id
-        fresh = await self._storage().ack_alarm(AlarmAck(
-            key, str(entry["meter_id"]), str(entry["kind"]), utcnow(), user,
-            form.get("note") or None))
-        return kit.redirect(request, "/alarms", t("alarm.acked" if fresh else "alarm.already",
+        now = utcnow()
+        asked = AlarmAck(key, str(entry["meter_id"]), str(entry["kind"]),
+                         round(entry["time"].timestamp() * 1000), round(now.timestamp() * 1000),
+                         caller(request).user_id, form.get("note") or None)
+        kept = await self._storage().acknowledge_alarm(asked)
+        return kit.redirect(request, "/alarms", t("alarm.acked" if kept == asked else
+                                                  "alarm.already",
                                                   kind=entry["kind"], meter=entry["meter_id"]))

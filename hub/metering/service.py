@@ -147,6 +147,7 @@ class MeteringService:
         self.meters: dict[str, Meter] = {}
         self._by_account: dict[str, list[Meter]] = {}
         self.stats = CollectionStats()
+        self.link_problems: dict[str, str] = {}  # links that could not start, and why
         self._semaphore = asyncio.Semaphore(int(self.options.get("concurrency", 256)))
         # called (meter, result, reading time) before a result becomes a Reading: a higher
         # layer registers itself here at set-up (CT/PT ratios scale registers and values)
@@ -264,8 +265,9 @@ class MeteringService:
         for link in self.links.values():
             try:
                 await link.start()
-            except Exception:
+            except Exception as err:
                 _LOGGER.exception("Link %s could not start", link.id)
+                self.link_problems[link.id] = f"did not start ({type(err).__name__}: {err})"
 
     async def register_meters(self, meter_ids: Iterable[str] | None = None) -> None:
         """Tell storage each meter's (or the given meters') kind, tags and device, for

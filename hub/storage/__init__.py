@@ -26,6 +26,7 @@ from .model import (
     SeriesPoint,
 )
 from .queries import automation as automation_queries
+from .queries.alarms import AlarmAck
 from .queries.auth import AuditFilter, AuthStore, SessionRow, TokenRow, UserRow
 from .queries.automation import WaitRow
 from .queries.commands import CommandConflict, CommandNotFound
@@ -44,7 +45,7 @@ from .queries.money import (
 from .queries.notify import NotifyStore, OutboxRow
 from .queries.payments import OrderRow, PaymentStore, RefundRow
 from .queries.portal import AnnouncementRow, LinkRow, PortalStore
-from .queries.replacements import AlarmAck, ReplacementRow
+from .queries.replacements import ReplacementRow
 from .settings import STORAGE_SCHEMA, StorageSettings
 from .storage import Storage
 from .tools.backup import BackupInfo

@@ -39,7 +39,8 @@ from .model import (
     ReadingStatus,
     SeriesPoint,
 )
-from .queries import commands, history
+from .queries import alarms, commands, history
+from .queries.alarms import AlarmAck
 from .queries.auth import AuthStore
 from .queries.control import ControlStore
 from .queries.devices import DeviceStore
@@ -48,14 +49,7 @@ from .queries.notify import NotifyStore
 from .queries.overrides import read_overrides, write_override
 from .queries.payments import PaymentStore
 from .queries.portal import PortalStore
-from .queries.replacements import (
-    AlarmAck,
-    ReplacementRow,
-    add_ack,
-    add_replacement,
-    list_acks,
-    list_replacements,
-)
+from .queries.replacements import ReplacementRow, add_replacement, list_replacements
 from .schema.migrations import MIGRATIONS, Migration
 from .settings import StorageSettings
 from .tools import backup as backup_mod
@@ -648,6 +642,17 @@ class Storage:
         """Run ``work(store)`` on a reader connection (committed data only)."""
         return await self._read(lambda conn: work(NotifyStore(conn)))
 
+    # --- alarm acknowledgements ----------------------------------------------------
+
+    async def alarm_acks(self, alarm_ids: Sequence[str]) -> dict[str, AlarmAck]:
+        """The acknowledgements of some alarms, by id."""
+        return await self._read(alarms.acks, list(alarm_ids))
+
+    async def acknowledge_alarm(self, ack: AlarmAck) -> AlarmAck:
+        """Store an acknowledgement durably; the first one stored wins and is returned."""
+        async with self.transaction(durable=True) as tx:
+            return await tx.run(lambda conn: alarms.acknowledge(conn, ack))
+
     # --- access: users, sessions, tokens --------------------------------------------
 
     async def auth_write(self, work: Callable[[AuthStore], _T], durable: bool = True) -> _T:
@@ -704,17 +709,6 @@ class Storage:
                            limit: int = 200) -> list[ReplacementRow]:
         """Recorded replacements, newest first (of one meter when given)."""
         return await self._read(lambda conn: list_replacements(conn, meter_id, limit))
-
-    # --- alarms acknowledged --------------------------------------------------------------
-
-    async def ack_alarm(self, ack: AlarmAck) -> bool:
-        """Durably record who acknowledged an alarm; False if it was acknowledged before."""
-        async with self.transaction(durable=True) as tx:
-            return bool(await tx.run(lambda conn: add_ack(conn, ack)))
-
-    async def alarm_acks(self, keys: list[str]) -> dict[str, AlarmAck]:
-        """The acknowledgements of the given alarm keys."""
-        return await self._read(lambda conn: list_acks(conn, keys))
 
 
 def _default_spawn(coro: Coroutine[Any, Any, Any], name: str) -> asyncio.Task[Any]:

@@ -25,3 +25,11 @@ def setup(hub: Hub) -> None:
     hub.add_stage("web", bind=server.bind, start=server.start, stop=server.stop,
                   after=("storage", "links", "metering", "ledger", "billing", "analysis",
                          "control"))
+
+
+@hookimpl
+def translations() -> dict[str, dict[str, str]]:
+    """The API's error messages (zh-CN and en)."""
+    from .api.errors import STRINGS
+
+    return STRINGS

@@ -202,7 +202,8 @@ class Guard:
             # a self-authenticated route (or tenant link) reads its own body, capped
             return await handler(request)
         if principal is None:
-            if request.method in ("GET", "HEAD") and not request.path.startswith("/api/"):
+            if request.method in ("GET", "HEAD") and \
+                    not request.path.startswith(("/api/", "/metrics")):
                 raise web.HTTPSeeOther(f"/login?next={request.path}",
                                        headers={ACCESS_HEADER: "denied"})
             return json_error("log in first (or send Authorization: Bearer <token>)", 401)

@@ -20,6 +20,8 @@ from ..exceptions import ServiceNotFound, ServiceValidationError, StartupRefused
 from ..listen import Listening, bind_tcp
 from ..util.jsonutil import dumps
 from .access import MAX_BODY, Guard, json_error, machine_hosts
+from .api import api_errors
+from .api import install as install_api
 from .login import AccessRoutes
 from .pages import install_pages
 from .routes import HUB_KEY, allow, principal_of
@@ -67,8 +69,10 @@ class WebServer:
         self.guard = Guard(self._auth(), self.scopes, allowed_hosts=hosts,
                            configured_host=config.http_host,
                            trusted_proxies=config.trusted_proxies)
-        app = web.Application(middlewares=[self.guard.middleware], client_max_size=MAX_BODY)
+        app = web.Application(middlewares=[api_errors, self.guard.middleware],
+                              client_max_size=MAX_BODY)
         app[HUB_KEY] = self.hub
+        install_api(app, self.hub)
         app.add_routes(AccessRoutes(self.hub, self._auth(), self.guard,
                                     self.templates).routes())
         install_pages(app, self.hub, self.templates)
@@ -76,8 +80,6 @@ class WebServer:
             web.get("/api/", self.api_status),
             web.get("/api/states", self.api_states),
             web.get("/api/states/{entity_id}", self.api_state),
-            web.get("/api/services", self.api_services),
-            web.get("/api/plugins", self.api_plugins),
             web.post("/api/services/{domain}/{service}", self.api_call_service),
             web.static("/static", str(STATIC)),
         ])
@@ -215,19 +217,6 @@ class WebServer:
             return json_response({"error": f"unknown entity {entity_id}"}, status=404)
         return json_response(state.as_dict())
 
-    async def api_services(self, request: web.Request) -> web.Response:
-        """Registered services by domain, with their descriptions."""
-        return json_response({
-            domain: {
-                name: {"description": svc.description, "response": svc.supports_response}
-                for name, svc in services.items()
-            }
-            for domain, services in self.hub.services.all().items()
-        })
-
-    async def api_plugins(self, request: web.Request) -> web.Response:
-        """Every plugin seen, with its status and hooks."""
-        return json_response([info.as_dict() for info in self.hub.plugins.all()])
 
 
 def _display_host(host: str) -> str:

@@ -91,7 +91,7 @@ async def test_user_token_and_audit_commands_through_the_running_hub(tmp_path: P
             assert code == 0, err
             bearer = {"Authorization": f"Bearer {made['token']}"}
             async with http.get(base + "/api/accounts", headers=bearer) as response:
-                assert [a["id"] for a in await response.json()] == ["acc_a"]
+                assert [a["id"] for a in (await response.json())["items"]] == ["acc_a"]
             code, listed, err = await meterhub("token", "list", *where)
             assert code == 0 and made["token"] not in json.dumps(listed)
             assert next(t for t in listed if t["id"] == made["id"])["last_used"]

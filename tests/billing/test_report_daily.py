@@ -40,7 +40,7 @@ async def test_reports_download_as_csv_and_excel(tmp_path: Path) -> None:
         async with web_client(hub, tmp_path) as client:
             query = "by=day&from=2026-10-01&to=2026-10-31"
             response = await client.get(f"/api/reports/receivable?{query}&format=csv&lang=zh-CN")
-            assert response.status == 200
+            assert response.status == 200, await response.text()
             assert response.headers["Content-Disposition"].endswith('receivable.csv"')
             text = (await response.read()).decode("utf-8-sig")
             lines = list(csv.reader(io.StringIO(text)))
@@ -56,4 +56,4 @@ async def test_reports_download_as_csv_and_excel(tmp_path: Path) -> None:
             assert wang[5] == 100  # received, as a number
             response = await client.get("/api/reports/trend?by=week")
             assert response.status == 400
-            assert "by must be day, month or year" in (await response.json())["error"]
+            assert "by must be day, month or year" in (await response.json())["error"]["detail"]

@@ -76,7 +76,7 @@ async def test_api_state_unknown_entity_is_404(client: TestClient[Any, Any]) -> 
     response = await client.get("/api/states/meter.nobody")
     assert response.status == 404
     assert response.content_type == "application/json"
-    assert "meter.nobody" in (await response.json())["error"]
+    assert "meter.nobody" in (await response.json())["error"]["detail"]
 
 
 async def test_api_services_lists_descriptions_and_response_mode(
@@ -107,7 +107,7 @@ async def test_api_plugins_lists_status_and_hooks(make_hub: HubFactory, tmp_path
         plugins = await response.json()
     assert plugins == [{"name": "hub.web", "source": "core", "version": None,
                         "distribution": None, "status": "loaded", "error": None,
-                        "hooks": ["setup"]}]
+                        "hooks": ["setup", "translations"]}]
 
 
 async def test_dashboard_renders_in_chinese_by_default(client: TestClient[Any, Any]) -> None:

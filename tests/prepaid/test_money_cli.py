@@ -69,7 +69,7 @@ async def test_cli_through_the_running_hub(tmp_path: Path,
             async with aiohttp.ClientSession(headers=hub_headers(hub)) as session:
                 base = f"http://127.0.0.1:{port}"
                 async with session.get(f"{base}/api/accounts") as response:
-                    assert [a["balance"] for a in await response.json()] == ["10.00"]
+                    assert [a["balance"] for a in (await response.json())["items"]] == ["10.00"]
                 async with session.get(f"{base}/api/accounts/a1/ledger?limit=x") as response:
                     assert response.status == 400
                 async with session.get(f"{base}/api/bills/nope") as response:

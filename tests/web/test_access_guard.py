@@ -23,6 +23,7 @@ from access_support import (
 from aiohttp import web
 from common import bounded, start_hub
 
+from hub.auth import Auth
 from hub.core import Hub
 from hub.hookspecs import hookimpl
 from hub.web.access import SESSION_COOKIE
@@ -239,7 +240,7 @@ async def test_a_revoked_token_stops_and_its_last_use_is_recorded(tmp_path: Path
                                         json={}, headers=site.bearer("finance"))
         assert status == 200
         status, body, _ = await site.call("GET", "/api/accounts", headers=token)
-        assert status == 401 and "revoked" in body["error"]
+        assert status == 401 and "revoked" in body["error"]["detail"]
         # a landlord cannot revoke (or see) another user's token: "no token"
         status, _b, _ = await site.call(
             "POST", f"/api/auth/tokens/{created['id']}/revoke", json={},
@@ -379,3 +380,19 @@ async def test_a_plugin_route_without_a_rule_is_admin_only_for_changes(tmp_path:
         got = {name: (await live.call("GET", "/api/plugin/read",
                                       headers=live.bearer(name)))[0] for name in live.tokens}
         assert got == {"boss": 200, "fin": 200, "lla": 403}  # the whole site: not for a scope
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_failed_logins_still_count_after_a_restart(tmp_path: Path) -> None:
+    async with start_hub(tmp_path, SITE) as hub:
+        await hub.component("auth", Auth).add_user("viewer", "viewer", {}, PASSWORD, by="@test")
+        base = f"http://127.0.0.1:{hub.component('web', WebServer).port}"
+        async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as session:
+            for _ in range(5):
+                assert (await login(session, base, "viewer", "wrong-pass-1"))[0] == 401
+    async with start_hub(tmp_path, SITE) as hub:  # the same database, a new process state
+        base = f"http://127.0.0.1:{hub.component('web', WebServer).port}"
+        async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as session:
+            status, body = await login(session, base, "viewer")
+            assert status == 429 and "too many failed logins" in body["error"]

@@ -47,16 +47,17 @@ async def test_alarms_listed_and_acknowledged_with_who_and_when(tmp_path: Path) 
             assert status == 303  # again: kept as it was
         storage = hub.component("storage", Storage)
         acks = await storage.alarm_acks([key])
-        assert [(a.meter_id, a.kind, a.user_id) for a in acks.values()] == [
+        assert [(a.meter_id, a.kind, a.acked_by) for a in acks.values()] == [
             ("a1", "over_voltage", "operator")]
+        assert key.split("-", 1)[1] == "a1-over_voltage"  # the API's alarm id: one record
         async with browser(site, "admin") as admin:
             status, html = await page(admin, site.base + "/alarms?lang=en")
             rows = text_of(html[html.index('id="alarms"'):])
             assert rows.index("over_voltage") < rows.index("battery_low")  # active first
             assert "cleared" in rows
             status, _html, _ = await post_form(admin, site.base + "/alarms/ack", {
-                "csrf": csrf_of(html), "alarm_key": "b1|nope|-|1"})
-            assert status == 303 and len(await storage.alarm_acks(["b1|nope|-|1"])) == 0
+                "csrf": csrf_of(html), "alarm_key": "1-b1-nope"})
+            assert status == 303 and len(await storage.alarm_acks(["1-b1-nope"])) == 0
         async with browser(site, "viewer") as viewer:
             status, html = await page(viewer, site.base + "/alarms")
             assert status == 200 and 'name="alarm_key"' not in html

@@ -60,4 +60,5 @@ async def test_entries_commands_holds_and_settings_carry_the_authenticated_autho
         _s, rows, _ = await site.call("GET", "/api/audit?end=2000-01-01", headers=admin)
         assert rows == []
         status, body, _ = await site.call("GET", "/api/audit?start=yesterday", headers=admin)
-        assert status == 400 and "start" in body["error"]
+        assert status == 400 and body["error"]["field"] == "start"
+        assert "yesterday" in body["error"]["detail"]

@@ -50,7 +50,7 @@ async def test_announcements_reach_the_accounts_their_tags_match_until_they_end(
             status, made = await site.service("tenant", "announce", body)
             assert status == 200, made
         status, bad = await site.service("tenant", "announce", {"text": "x", "until": "soon"})
-        assert status == 400 and "until" in bad["error"]
+        assert status == 400 and bad["error"]["field"] == "until"
 
         async def shown(token: str) -> set[str]:
             _status, page, _ = await site.get(f"/tenant/{token}/notices")
@@ -69,4 +69,4 @@ async def test_announcements_reach_the_accounts_their_tags_match_until_they_end(
         assert await shown(token_a) == {"101 专属"}
         status, again = await site.service("tenant", "withdraw",
                                            {"announcement_id": ids["全体：明天抄表"]})
-        assert status == 400 and "no current announcement" in again["error"]
+        assert status == 400 and "no current announcement" in again["error"]["message"]

@@ -27,9 +27,9 @@ async def test_a_link_is_issued_once_stored_as_a_hash_revoked_and_reissued(
         assert (await site.get(f"/tenant/{token}"))[0] == 200
         # a second issue while one is live is refused: the token is shown only once
         status, body = await site.service("tenant", "link", {"account_id": "acc_a"})
-        assert status == 400 and "already has a live link" in body["error"]
+        assert status == 400 and "already has a live link" in body["error"]["message"]
         status, body = await site.service("tenant", "link", {"account_id": "nobody"})
-        assert status == 400 and "unknown account 'nobody'" in body["error"]
+        assert status == 400 and "unknown account 'nobody'" in body["error"]["message"]
         # re-issued: the old token is revoked, the new one works
         again = await site.issue("acc_a", "reissue")
         assert again["token"] != token
@@ -42,7 +42,7 @@ async def test_a_link_is_issued_once_stored_as_a_hash_revoked_and_reissued(
         assert (status, body["response"]["revoked"]) == (200, 1)
         assert (await site.get(f"/tenant/{again['token']}"))[0] == 410
         status, body = await site.service("tenant", "revoke", {"account_id": "acc_a"})
-        assert status == 400 and "no live link" in body["error"]
+        assert status == 400 and "no live link" in body["error"]["message"]
         status, listed = await site.service("tenant", "links", {"account_id": "acc_a"})
         links = listed["response"]["links"]
         assert [(link["created_by"], link["revoked_by"] is not None) for link in links] == [
@@ -75,7 +75,7 @@ async def test_a_landlord_manages_links_only_in_their_scope(tmp_path: Path) -> N
         assert status == 200 and body["response"]["token"]
         status, body = await site.service("tenant", "link", {"account_id": "acc_b"},
                                           headers["landlord_a"])
-        assert (status, body) == (404, {"error": "not found"})
+        assert (status, body["error"]["code"]) == (404, "not_found")
         status, _body = await site.service("tenant", "link", {"account_id": "acc_a"},
                                            headers["viewer"])
         assert status == 403

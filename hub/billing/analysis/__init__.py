@@ -99,14 +99,6 @@ def register_services(hub: Hub, analysis: Analysis) -> None:
 
 
 @hookimpl
-def register_routes(hub: Hub) -> list[Any]:
-    """The reports and share previews, read-only, under ``/api/reports/``."""
-    from .api import routes
-
-    return routes(hub)
-
-
-@hookimpl
 def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     """``meterhub report ...`` and ``meterhub share preview|split``."""
     from .cli import add_commands

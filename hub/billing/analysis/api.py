@@ -1,4 +1,4 @@
-"""Reports over HTTP (read-only), and the one function the API and the CLI both use.
+"""Reports from query-style parameters: the one function the API and the CLI both use.
 
 - ``GET /api/reports/consumption?tag=building&from=2026-01&to=2026-10&kind=electricity``
 - ``GET /api/reports/loss?period=2026-10`` (``&by=building`` sums per tag value)
@@ -22,18 +22,15 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from datetime import date, timedelta, tzinfo
-from typing import TYPE_CHECKING, Any
+from datetime import date, timedelta
+from typing import TYPE_CHECKING
 
 from ..loss import by_tag
-from ..reports import Table, loss_table, share_table, tag_loss_table, write_table
+from ..reports import Table, loss_table, share_table, tag_loss_table
 from ..sharing import ShareError
 from .base import Period, PeriodError, months_between, parse_period, periods_between
 
 if TYPE_CHECKING:
-    from aiohttp import web
-
-    from ...core import Hub
     from .service import Analysis
 
 _LOGGER = logging.getLogger(__name__)
@@ -163,51 +160,3 @@ async def report_table(analysis: Analysis, name: str, params: Mapping[str, str],
         raise ReportError(str(err.args[0] if err.args else err)) from None
     raise ReportError(f"unknown report {name!r} (reports: {', '.join(REPORTS)})")
 
-
-async def table_file(table: Table, fmt: str, language: str | None, tz: tzinfo) -> web.Response:
-    """A report as a CSV or Excel download (written off the event loop)."""
-    import asyncio
-    import tempfile
-    from pathlib import Path
-
-    from aiohttp import web
-
-    def build() -> bytes:
-        with tempfile.TemporaryDirectory() as folder:
-            path = Path(folder) / f"{table.name}.{fmt}"
-            write_table(table, path, fmt, language=language, tz=tz)
-            return path.read_bytes()
-
-    body = await asyncio.to_thread(build)
-    kind = ("text/csv; charset=utf-8" if fmt == "csv" else
-            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
-    return web.Response(body=body, headers={
-        "Content-Type": kind,
-        "Content-Disposition": f'attachment; filename="{table.name}.{fmt}"'})
-
-
-def routes(hub: Hub) -> list[Any]:
-    """The route definitions (none without the analysis component)."""
-    from aiohttp import web
-
-    from ...web.server import json_response
-    from .service import Analysis
-
-    if not hub.has_component("analysis"):
-        return []
-    analysis = hub.component("analysis", Analysis)
-
-    async def report(request: web.Request) -> web.Response:
-        name = request.match_info["name"]
-        try:
-            table = await report_table(analysis, name, request.query,
-                                       analysis.clock().date())
-        except ReportError as err:
-            return json_response({"error": str(err)}, status=400)
-        fmt = request.query.get("format")
-        if fmt in ("csv", "xlsx"):
-            language = request.query.get("lang") or hub.config.language
-            return await table_file(table, fmt, language, analysis.storage.tz)
-        return json_response(table.as_dict())
-
-    return [web.get("/api/reports/{name}", report)]

@@ -113,10 +113,3 @@ def setup(hub: Hub) -> None:
     register_services(hub, book)
     hub.add_stage("payments", start=book.start, stop=book.stop, requires=("ledger",))
 
-
-@hookimpl
-def register_routes(hub: Hub) -> list[Any]:
-    """The providers' notification routes."""
-    from .api import routes
-
-    return routes(hub)

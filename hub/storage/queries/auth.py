@@ -227,6 +227,13 @@ class AuthStore:
                            json.dumps(dict(detail), sort_keys=True, ensure_ascii=False)
                            if detail else None))
 
+    def login_attempts(self, since_ts: int) -> list[tuple[int, str, str | None, str | None]]:
+        """Failed and good logins since ``since_ts``, oldest first: (ts, action, user,
+        address) — what the login limiter counted before a restart."""
+        return [tuple(row) for row in self.conn.execute(
+            "SELECT ts, action, user_id, address FROM auth_log WHERE ts >= ? AND action IN "
+            "('login_failed', 'login') ORDER BY ts, log_key", (since_ts,))]
+
     def audit(self, where: AuditFilter) -> list[dict[str, Any]]:
         """Who did what, newest first: ledger entries, commands, holds, setting changes and
         the access log, each as ``{ts, source, action, user, account_id, meter_id, ...}``."""

@@ -1,4 +1,4 @@
-"""Meter replacements and alarm acknowledgements (schema v15): record, list."""
+"""Meter replacements (schema v15): record, list."""
 
 from __future__ import annotations
 
@@ -51,36 +51,3 @@ def list_replacements(conn: sqlite3.Connection, meter_id: str | None = None,
                            codec.loads(r[6]), codec.loads(r[7]), r[8], codec.from_ms(r[9]),
                            r[10], r[11]) for r in rows]
 
-
-@dataclass(frozen=True)
-class AlarmAck:
-    """Who acknowledged an alarm, and when."""
-
-    alarm_key: str
-    meter_id: str
-    kind: str
-    at: datetime
-    user_id: str | None
-    note: str | None
-
-
-def add_ack(conn: sqlite3.Connection, ack: AlarmAck) -> bool:
-    """Record an acknowledgement; False when the alarm was acknowledged before (kept)."""
-    cur = conn.execute(
-        "INSERT INTO alarm_ack (alarm_key, meter_id, kind, acked_ts, user_id, note) "
-        "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (alarm_key) DO NOTHING",
-        (ack.alarm_key, ack.meter_id, ack.kind, codec.to_ms(ack.at), ack.user_id, ack.note))
-    return cur.rowcount == 1
-
-
-def list_acks(conn: sqlite3.Connection, keys: list[str]) -> dict[str, AlarmAck]:
-    """The acknowledgements of the given alarms, by key."""
-    found: dict[str, AlarmAck] = {}
-    for start in range(0, len(keys), 500):
-        chunk = keys[start:start + 500]
-        for row in conn.execute(
-                "SELECT alarm_key, meter_id, kind, acked_ts, user_id, note FROM alarm_ack "
-                f"WHERE alarm_key IN ({', '.join('?' * len(chunk))})", chunk):
-            found[row[0]] = AlarmAck(row[0], row[1], row[2], codec.from_ms(row[3]), row[4],
-                                     row[5])
-    return found

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 
 from ..errors import StorageError
 from . import (
+    alarms,
     auth,
     automation,
     compact,
@@ -64,6 +65,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration(8, "automations: runs waiting in a delay, time triggers' last firing",
               automation.upgrade_v8),
     Migration(9, "access: users, login sessions, API tokens, the access log", auth.create_v9),
+    Migration(10, "alarm acknowledgements: who saw which alarm, and when", alarms.upgrade_v10),
     Migration(11, "payments: orders, refunds, notifications, reconciliations",
               payments.create_v11),
     Migration(12, "tenant portal: link tokens (hashed), announcements", portal.create_v12),
@@ -71,8 +73,7 @@ MIGRATIONS: tuple[Migration, ...] = (
               devices.upgrade_v13),
     Migration(14, "notifications: the outbox, each message written before it is sent",
               notify.upgrade_v14),
-    Migration(15, "meter replacements (device out, device in, final and initial registers); "
-              "alarms acknowledged",
+    Migration(15, "meter replacements (device out, device in, final and initial registers)",
               replacements.upgrade_v15),
 )
 

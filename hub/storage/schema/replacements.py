@@ -1,5 +1,4 @@
-"""Schema v15: meter replacements, one row per swap of a meter's physical device; alarms
-acknowledged (who and when), one row per alarm raised.
+"""Schema v15: meter replacements, one row per swap of a meter's physical device.
 
 The meter keeps its id (and with it its account, tariff and history); the row says which
 device went out and which came in, when, the old device's final registers and the new one's
@@ -25,17 +24,10 @@ V15_STATEMENTS: tuple[str, ...] = (
         context_id TEXT,
         user_id TEXT)""",
     "CREATE INDEX meter_replacement_meter ON meter_replacement (meter_id, swap_ts)",
-    """CREATE TABLE alarm_ack (
-        alarm_key TEXT PRIMARY KEY,
-        meter_id TEXT NOT NULL,
-        kind TEXT NOT NULL,
-        acked_ts INTEGER NOT NULL,
-        user_id TEXT,
-        note TEXT)""",
 )
 
 
 def upgrade_v15(conn: sqlite3.Connection) -> None:
-    """Create the replacement and alarm acknowledgement tables."""
+    """Create the replacement table."""
     for statement in V15_STATEMENTS:
         conn.execute(statement)

@@ -8,9 +8,12 @@ account. The answer is what the provider's documentation prescribes (WeChat Pay:
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from aiohttp import web
+
+from ...prepaid.payments.book import PaymentBook
+from ..routes import HUB_KEY, self_authenticated
 
 if TYPE_CHECKING:
     from ...core import Hub
@@ -18,13 +21,10 @@ if TYPE_CHECKING:
 MAX_BODY = 64 * 1024  # a notification is a few kB
 
 
-def routes(hub: Hub) -> list[Any]:
-    """The notification route (none without the order book)."""
-    from ...web.routes import HUB_KEY, self_authenticated
-    from .book import PaymentBook
-
+def install(app: web.Application, hub: Hub) -> None:
+    """Add the notification route (none without the order book)."""
     if not hub.has_component("payments"):
-        return []
+        return
 
     @self_authenticated
     async def notify(request: web.Request) -> web.StreamResponse:
@@ -42,4 +42,4 @@ def routes(hub: Hub) -> list[Any]:
         return web.Response(status=reply.status, body=reply.body.encode(),
                             content_type=reply.content_type)
 
-    return [web.post("/api/payments/{provider}/{landlord}/notify", notify)]
+    app.add_routes([web.post("/api/payments/{provider}/{landlord}/notify", notify)])
