@@ -1,7 +1,9 @@
 """The portal in a real browser (Debian's Chromium, headless, driven by Playwright) at a
-phone's 390 px: balance, usage chart and bills are seen; the pay button shows the order's
-QR code and the result arrives live; the door sheet's QR codes decode (OpenCV) to the
-links. Screenshots are kept in artifacts/portal/ (git-ignored)."""
+phone's 390 px: balance, usage chart and bills are seen; the pay button opens a real
+WeChat Pay Native order at the provider's local stand-in and shows its QR code, the
+stand-in's notification credits it and "paid" with the new balance arrives live; the door
+sheet's QR codes decode (OpenCV) to the links. Screenshots are kept in artifacts/portal/
+(git-ignored)."""
 
 from __future__ import annotations
 
@@ -14,6 +16,7 @@ import cv2
 import numpy as np
 import pytest
 from common import bounded, settle
+from payment_servers import wechat_server
 from playwright.async_api import Browser, Page, async_playwright
 from portal_support import paying_site, portal_site, store_usage
 
@@ -53,8 +56,9 @@ def decode_all(png: bytes) -> set[str]:
 @bounded(200)
 async def test_a_tenant_sees_balance_chart_and_bills_and_pays_at_390px(
         tmp_path: Path) -> None:
-    extra = "portal: {amounts: [20, 50, 100], pay_with: [wechatpay]}\n"
-    async with paying_site(tmp_path, extra) as (site, payments), browser() as chromium:
+    extra = "portal: {amounts: [20, 50, 100]}\n"
+    async with wechat_server() as wx, paying_site(tmp_path, [wx.config()], extra) as site, \
+            browser() as chromium:
         await store_usage(site.hub, "a1", ["100.00", "103.00", "109.00", "110.50"])
         bill = (await site.hub.services.call("bill", "create", {"account_id": "acc_a"},
                                              return_response=True))["bill_id"]
@@ -76,15 +80,21 @@ async def test_a_tenant_sees_balance_chart_and_bills_and_pays_at_390px(
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390  # nothing sticks out sideways
         await shot(page, "home-zh")
-        # pay 50: the order's QR code appears, then the payment arrives live
+        # pay 50: WeChat Pay's Native QR code appears; WeChat Pay notifies; "paid" live
         await page.locator("button.amount", has_text="¥50.00").click()
         await page.locator("button.pay").click()
         await page.locator("#pay-result svg").wait_for(timeout=20_000)
+        assert await page.locator("#pay-result p").first.inner_text() == "请扫码使用微信支付付款"
+        assert await page.locator("#pay-status").inner_text() == "等待支付结果…"
+        [(order_id, trade)] = wx.trades.items()
+        assert trade.amount_fen == 5000 and trade.state == "NOTPAY"
         await shot(page, "pay-qr")
-        assert payments.calls[-1]["amount"] == "50.00"
-        await payments.pay("ord1")
+        qr = await page.locator("#pay-result svg").screenshot(path=str(ARTIFACTS / "qr.png"))
+        assert decode_all(qr) == {"weixin://wxpay/bizpayurl?pr=native"}  # the code_url
+        assert await wx.deliver(wx.pay(order_id)) == (200, "")
         await page.locator("#pay-status", has_text="支付成功").wait_for(timeout=30_000)
         assert await page.locator("#balance").inner_text() == "¥79.50"
+        assert await page.locator("#pay-result svg").count() == 0  # nothing left to scan
         await shot(page, "paid")
         await page.goto(url + "/bills?lang=en")
         row = page.locator(f'tr[data-bill="{bill}"]')
