@@ -109,6 +109,7 @@ class WechatServer:
     requests: list[tuple[str, str]] = field(default_factory=list)
     refund_status: str = "SUCCESS"  # what a refund request answers
     down: bool = False  # orders answered SYSTEM_ERROR (WeChat Pay's "try again later")
+    openids: dict[str, str] = field(default_factory=dict)  # openid → the AppID it is of
     bill_queries: list[str] = field(default_factory=list)
     serial: str = PLATFORM_KEY_ID  # the platform key or certificate it signs with
     refund_notifications: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
@@ -175,8 +176,11 @@ class WechatServer:
             return self._answer(400, {"code": "PARAM_ERROR", "message": "mchid/appid"})
         if self.down:
             return self._answer(500, {"code": "SYSTEM_ERROR", "message": "系统错误"})
-        if kind == "jsapi" and not data.get("payer", {}).get("openid"):
+        openid = data.get("payer", {}).get("openid")
+        if kind == "jsapi" and not openid:
             return self._answer(400, {"code": "PARAM_ERROR", "message": "payer.openid"})
+        if kind == "jsapi" and self.openids and self.openids.get(openid) != data["appid"]:
+            return self._answer(400, {"code": "PARAM_ERROR", "message": "appid和openid不匹配"})
         self.trades[data["out_trade_no"]] = Trade(
             data["out_trade_no"], data["amount"]["total"], data["notify_url"], "NOTPAY",
             openid=data.get("payer", {}).get("openid"))

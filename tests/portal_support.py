@@ -142,6 +142,7 @@ class WechatOAuth:
     as WeChat's Official Account web-authorisation documents them."""
 
     openid: str = "oPortalTenant0001"
+    app_id: str = APP_ID  # the Official Account's AppID (a WeChat Pay merchant's appid)
     port: int = 0
     codes: dict[str, str] = field(default_factory=dict)
     authorize_queries: list[dict[str, str]] = field(default_factory=list)
@@ -155,7 +156,7 @@ class WechatOAuth:
     async def authorize(self, request: web.Request) -> web.Response:
         query = dict(request.query)
         self.authorize_queries.append(query)
-        if query.get("appid") != APP_ID or query.get("response_type") != "code" or \
+        if query.get("appid") != self.app_id or query.get("response_type") != "code" or \
                 query.get("scope") not in ("snsapi_base", "snsapi_userinfo"):
             return web.Response(text="参数错误", status=400)
         # WeChat requires the parameters in this order
@@ -169,7 +170,7 @@ class WechatOAuth:
     async def access_token(self, request: web.Request) -> web.Response:
         query = dict(request.query)
         self.exchanges.append(query)
-        if query.get("appid") != APP_ID or not hmac.compare_digest(
+        if query.get("appid") != self.app_id or not hmac.compare_digest(
                 query.get("secret", ""), APP_SECRET):
             return web.Response(text='{"errcode":40125,"errmsg":"invalid appsecret"}',
                                 content_type="text/plain")
@@ -197,7 +198,7 @@ async def wechat_oauth(**kwargs: Any) -> AsyncIterator[WechatOAuth]:
 def wechat_block(oauth: WechatOAuth) -> str:
     """The portal block with the Official Account pointed at the local server."""
     return PORTAL + f"""  wechat:
-    app_id: {APP_ID}
+    app_id: {oauth.app_id}
     app_secret: {APP_SECRET}
     authorize_url: {oauth.url}
     api_url: {oauth.url}

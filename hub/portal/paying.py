@@ -8,7 +8,8 @@ enforces, so what the page offers is what ``payment.create_order`` accepts (docs
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+import logging
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -18,6 +19,8 @@ from ..prepaid.payments import Channel, PaymentBook
 if TYPE_CHECKING:
     from ..core import Hub
     from ..ledger import Account
+
+_LOGGER = logging.getLogger(__name__)
 
 PAY_SERVICE = ("payment", "create_order")
 ORDER_SERVICE = ("payment", "order")
@@ -53,6 +56,25 @@ def provider_channels(hub: Hub, account: Account, provider: str) -> tuple[str, .
     return tuple(merchant.provider.channels) if merchant is not None else ()
 
 
+def jsapi_problem(hub: Hub, config: Mapping[str, Any], account: Account, provider: str,
+                  openid: str | None) -> str | None:
+    """Why a JSAPI order cannot work (the key of what to tell the tenant), or None. WeChat
+    Pay takes only an openid of the merchant's ``appid``; the portal binds openids of its
+    Official Account (``portal.wechat``), so the two must be the same app."""
+    wechat = config.get("wechat")
+    book = payment_book(hub)
+    merchant = book.merchant_for(account, provider) if book is not None else None
+    app_id = merchant.config.get("appid") if merchant is not None else None
+    if wechat and app_id is not None and app_id != wechat["app_id"]:
+        _LOGGER.error("JSAPI payments cannot work for account %s: %s's appid %s is not the "
+                      "Official Account of portal.wechat (%s), whose openids the portal "
+                      "binds", account.id, provider, app_id, wechat["app_id"])
+        return "portal.pay.no_jsapi"
+    if not openid:
+        return "portal.pay.no_openid" if wechat else "portal.pay.no_jsapi"
+    return None
+
+
 def offer(hub: Hub, config: Mapping[str, Any], account: Account) -> Offer:
     """The providers, presets and limits for ``account``: ``portal:`` narrows ``payments:``."""
     book = payment_book(hub)
@@ -75,17 +97,17 @@ def offer(hub: Hub, config: Mapping[str, Any], account: Account) -> Offer:
     return Offer(providers, amounts, low, high)
 
 
-def choose_channel(channels: Sequence[str], in_wechat: bool, openid: str | None,
-                   oauth: bool) -> tuple[str | None, str | None]:
+def choose_channel(channels: Sequence[str], in_wechat: bool,
+                   jsapi: Callable[[], str | None]) -> tuple[str | None, str | None]:
     """The channel of an order in this browser, or None and the key of what to tell the
-    tenant: JSAPI inside WeChat (with the bound openid); elsewhere a provider's own page
-    (WAP), else a QR code to scan. WeChat's browser opens no other provider's pages."""
+    tenant: JSAPI inside WeChat (``jsapi``: why it cannot work, if so); elsewhere a
+    provider's own page (WAP), else a QR code to scan. WeChat's browser opens no other
+    provider's pages."""
     if in_wechat:
         if Channel.JSAPI not in channels:
             return None, "portal.pay.open_in_browser"
-        if openid:
-            return Channel.JSAPI, None
-        return None, "portal.pay.no_openid" if oauth else "portal.pay.no_jsapi"
+        problem = jsapi()
+        return (None, problem) if problem else (Channel.JSAPI, None)
     for channel in ELSEWHERE:
         if channel in channels:
             return channel, None

@@ -34,6 +34,7 @@ from .paying import (
     ORDER_SERVICE,
     PAY_SERVICE,
     choose_channel,
+    jsapi_problem,
     offer,
     provider_channels,
     tenant_order,
@@ -326,7 +327,8 @@ class Portal:
         openid = page.account.contacts.get("wechat")
         channel, refusal = choose_channel(
             provider_channels(self.hub, page.account, provider), is_wechat(request),
-            str(openid) if openid else None, "wechat" in self.config)
+            lambda: jsapi_problem(self.hub, self.config, page.account, provider,
+                                  str(openid) if openid else None))
         if channel is None:
             return _json({"error": t(refusal or "portal.pay.bad_provider",
                                      provider=t(f"portal.pay.with.{provider}"))}, 409)
