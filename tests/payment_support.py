@@ -18,7 +18,8 @@ from typing import Any
 
 import aiohttp
 import yaml
-from common import child_process, free_port, start_hub, token_headers
+from common import child_process, free_port, start_hub, token_headers, wait_for
+from receiver import TOKEN
 
 from hub.core import Context, Hub
 from hub.prepaid.payments import PaymentBook
@@ -108,6 +109,45 @@ async def call(hub: Hub, service: str, **data: Any) -> Any:
 
 
 # --- a real hub process (payment_hub.py) ----------------------------------------------------
+
+E2E_SITE = """
+metering: {{retries: 0, retry_delay: 0, timeout: 0.3, read_on_start: false}}
+control: {{retries: 2, retry_delay: 0.1, max_retry_delay: 0.4, confirm_delay: 0.05,
+          recheck_delay: 0.1, rechecks: 3}}
+links:
+  - {{id: sim1, type: sim, speed: 3600}}
+meters:
+  - {{id: r101_e, model: ddsy, link: sim1, address: "202400000101", account: r101,
+     link_options: {{load: {{constant: 1.2}}}}}}
+notify:
+  landlord: {{urls: ["json://127.0.0.1:{port}/landlord/{token}"], retries: 1,
+             retry_delay: 0.2}}
+"""
+E2E_ACCOUNTS = """
+accounts:
+  - {{id: r101, name: 张三, landlord: wang, max_recharge: 500,
+     contacts: {{notify: ["json://127.0.0.1:{port}/tenant/{token}"]}}}}
+"""
+
+
+def e2e_yaml(folder: Path, providers: list[Mapping[str, Any]], *, port: int, inbox: Any,
+             extra: str = "", payments: str = "") -> Path:
+    """hub.yaml of the end-to-end site: account r101 (landlord wang) on meter r101_e, a
+    simulated meter with a relay; tenant and landlord told at the receiver ``inbox``."""
+    return site_yaml(folder, providers, port=port,
+                     accounts=E2E_ACCOUNTS.format(port=inbox.port, token=TOKEN),
+                     extra=E2E_SITE.format(port=inbox.port, token=TOKEN) + extra,
+                     payments=payments)
+
+
+async def told_both(inbox: Any, amount: str) -> None:
+    """Wait (bounded) until the landlord and the tenant were told of a payment of ``amount``
+    (¥50.00) and the tenant that the power is back."""
+    await wait_for(lambda: any(amount in m for m in messages(inbox, "landlord")), timeout=60)
+    await wait_for(lambda: any(amount in m and "到账" in m for m in messages(inbox, "tenant")),
+                   timeout=60)
+    await wait_for(lambda: any("恢复供电" in m for m in messages(inbox, "tenant")), timeout=60)
+
 
 ROOT = Path(__file__).resolve().parents[1]
 CHILD = Path(__file__).with_name("payment_hub.py")

@@ -348,8 +348,8 @@ class Portal:
                             page.account.id, provider, amount, err)
             return _json({"error": t("portal.pay.not_opened",
                                      provider=t(f"portal.pay.with.{provider}"))}, 502)
-        order = dict(answer or {})
-        pay = order.get("pay") or {}
+        pay = dict((answer or {}).get("pay") or {})
+        order = {**tenant_order(answer or {}), "pay": pay}
         code_url = pay.get("code_url") or pay.get("qr_code")
         if code_url:
             order["qr_svg"] = qr_svg(str(code_url))

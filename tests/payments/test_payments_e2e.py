@@ -14,41 +14,27 @@ import aiohttp
 import pytest
 from common import bounded, db_rows, free_port, wait_for
 from payment_servers import wechat_server
-from payment_support import Api, hub_process, messages, read_line, site_yaml, until
-from receiver import TOKEN, receiver
+from payment_support import (
+    Api,
+    e2e_yaml,
+    hub_process,
+    messages,
+    read_line,
+    site_yaml,
+    told_both,
+    until,
+)
+from receiver import receiver
 
 CHINA = timezone(timedelta(hours=8))
-
-SITE = """
-metering: {{retries: 0, retry_delay: 0, timeout: 0.3, read_on_start: false}}
-control: {{retries: 2, retry_delay: 0.1, max_retry_delay: 0.4, confirm_delay: 0.05,
-          recheck_delay: 0.1, rechecks: 3}}
-links:
-  - {{id: sim1, type: sim, speed: 3600}}
-meters:
-  - {{id: r101_e, model: ddsy, link: sim1, address: "202400000101", account: r101,
-     link_options: {{load: {{constant: 1.2}}}}}}
-notify:
-  landlord: {{urls: ["json://127.0.0.1:{port}/landlord/{token}"], retries: 1,
-             retry_delay: 0.2}}
-"""
-ACCOUNTS = """
-accounts:
-  - {{id: r101, name: 张三, landlord: wang, max_recharge: 500,
-     contacts: {{notify: ["json://127.0.0.1:{port}/tenant/{token}"]}}}}
-"""
-
 
 @pytest.mark.timeout(300)
 @bounded(240)
 async def test_pay_notify_credit_relay_close_and_tell_both(tmp_path: Path) -> None:
     async with wechat_server() as wx, receiver() as inbox:
         port = free_port()
-        config = site_yaml(
-            tmp_path / "site", [wx.config()], port=port,
-            accounts=ACCOUNTS.format(port=inbox.port, token=TOKEN),
-            extra=SITE.format(port=inbox.port, token=TOKEN),
-            payments="query_after: 8s\nquery_every: 1s")
+        config = e2e_yaml(tmp_path / "site", [wx.config()], port=port, inbox=inbox,
+                          payments="query_after: 8s\nquery_every: 1s")
         data = tmp_path / "data"
         async with hub_process(config, data, tmp_path / "hub.log"), \
                 aiohttp.ClientSession() as session:
@@ -64,12 +50,7 @@ async def test_pay_notify_credit_relay_close_and_tell_both(tmp_path: Path) -> No
             found = await api.service("order", order_id=order["order_id"])
             assert found["state"] == "credited" and found["balance"] == "50.00"
             await until(lambda: api.relay("r101_e", "closed"))
-            await wait_for(lambda: any("¥50.00" in m for m in messages(inbox, "landlord")),
-                           timeout=60)
-            await wait_for(lambda: any("¥50.00" in m and "到账" in m
-                                       for m in messages(inbox, "tenant")), timeout=60)
-            await wait_for(lambda: any("恢复供电" in m for m in messages(inbox, "tenant")),
-                           timeout=60)
+            await told_both(inbox, "¥50.00")
             # 2. paid, never notified: the reconciliation finds it and credits it
             lost = await api.service("create_order", account_id="r101", amount="20",
                                      provider="wechatpay", channel="native")

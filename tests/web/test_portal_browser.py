@@ -121,8 +121,8 @@ async def test_the_door_sheet_renders_and_each_code_decodes_to_its_link(
         assert sorted(urls) == ["acc_a", "acc_b"]
         assert html.count("<svg") == 2 and "房东电话：13800138000" in html
         assert re.search(r">\s*101\s*<", html) and re.search(r">\s*201\s*<", html)
-        page = await (await chromium.new_context(viewport={"width": 800, "height": 1100})
-                      ).new_page()
+        page = await (await chromium.new_context(viewport={"width": 800, "height": 1100},
+                                                 device_scale_factor=2)).new_page()
         await page.set_content(html)
         png = await page.screenshot(full_page=True)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)
