@@ -3,7 +3,7 @@ opens the link, pays through WeChat Pay (Native) and Alipay (WAP) at their local
 (payment_servers.py), the stand-in notifies as the provider documents, the balance goes up,
 the simulated meter's relay closes, tenant and landlord are told at a real local receiver,
 and the portal's poll says ``credited`` with the new balance; a lost notification is made
-good by the order query, seen from the portal's poll."""
+good by the order query (WeChat Pay's and Alipay's), seen from the portal's poll."""
 
 from __future__ import annotations
 
@@ -110,7 +110,16 @@ async def test_the_tenant_pays_by_wechat_and_alipay_from_the_portal_and_sees_it_
             polled = await until(lambda: tenant.credited(quiet), timeout=90)
             assert polled["balance"] == "170.00"
             assert ("GET", f"/v3/pay/transactions/out-trade-no/{quiet}") in wx.requests
+            # 4. Alipay paid at the cashier, the notification lost: alipay.trade.query
+            status, answer = await tenant.pay("30", "alipay")
+            assert status == 200, answer
+            quiet = answer["order"]["order_id"]
+            async with session.get(answer["order"]["pay"]["redirect_url"]) as resp:
+                assert resp.status == 200
+            ali.pay(quiet)
+            polled = await until(lambda: tenant.credited(quiet), timeout=90)
+            assert polled["balance"] == "200.00" and "alipay.trade.query" in ali.methods
             await wait_for(lambda: sum("到账" in m for m in messages(inbox, "tenant"))
-                           >= 3, timeout=60)
+                           >= 4, timeout=60)
             home = await tenant.page()
-            assert 'id="balance">¥170.00<' in home
+            assert 'id="balance">¥200.00<' in home
