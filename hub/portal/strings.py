@@ -40,6 +40,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
                                       "page in your phone's browser (⋯ → Open in browser).",
         "portal.pay.not_opened": "{provider} could not start this payment just now and "
                                  "nothing was charged. Please try again in a moment.",
+        "portal.pay.cancelled": "Payment cancelled: nothing was charged.",
         "portal.pay.held": "Your payment arrived but does not match the order, so it was "
                            "not added to your balance automatically. Your landlord has been "
                            "told and will sort it out.",
@@ -149,6 +150,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "portal.pay.open_in_browser": ("微信内无法打开{provider}："
                                       "请在手机浏览器中打开本页面（⋯ → 在浏览器打开）。"),
         "portal.pay.not_opened": "{provider}暂时无法发起本次支付，未扣任何费用，请稍后再试。",
+        "portal.pay.cancelled": "已取消支付，未扣任何费用。",
         "portal.pay.held": "已收到您的付款，但金额与订单不符，未自动计入余额。已通知房东处理。",
         "portal.pay.lost": "连接中断，请检查网络后重试。付款前不会扣费。",
         "portal.pay.waiting": "等待支付结果…",

@@ -16,9 +16,17 @@ import cv2
 import numpy as np
 import pytest
 from common import bounded, settle
+from payment_servers import APPID as MERCHANT_APPID
 from payment_servers import wechat_server
 from playwright.async_api import Browser, Page, async_playwright
-from portal_support import paying_site, portal_site, store_usage
+from portal_support import (
+    WECHAT_UA,
+    paying_site,
+    portal_site,
+    store_usage,
+    wechat_block,
+    wechat_oauth,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "portal"
@@ -108,6 +116,52 @@ async def test_a_tenant_sees_balance_chart_and_bills_and_pays_at_390px(
         assert "revoked by your landlord" in await page.locator("#closed").inner_text()
         await shot(page, "revoked-en")
         await context.close()
+
+
+BRIDGE = """
+window.bridgeCalls = [];
+window.WeixinJSBridge = {invoke: function (name, params, done) {
+  window.bridgeCalls.push({name: name, params: params}); window.bridgeDone = done; }};
+"""
+
+
+@pytest.mark.timeout(240)
+@bounded(200)
+async def test_inside_wechat_the_bound_openid_pays_through_wechats_own_sheet(
+        tmp_path: Path) -> None:
+    async with wechat_server() as wx, wechat_oauth(app_id=MERCHANT_APPID) as oauth:
+        wx.openids[oauth.openid] = MERCHANT_APPID
+        async with paying_site(tmp_path, [wx.config()], wechat_block(oauth)) as site, \
+                browser() as chromium:
+            url = (await site.issue("acc_a"))["url"]
+            context = await chromium.new_context(viewport=PHONE, device_scale_factor=2,
+                                                 is_mobile=True, locale="zh-CN",
+                                                 user_agent=WECHAT_UA)
+            await context.add_init_script(BRIDGE)  # WeChat's browser has the bridge
+            page = await context.new_page()
+            await page.goto(url)  # through WeChat's OAuth (the local server) and back
+            assert "已绑定微信" in await page.locator("#notice").inner_text()
+            # pay 20: WeChat's pay sheet is opened with the order's JSAPI parameters
+            await page.locator("button.amount", has_text="¥20.00").click()
+            await page.locator("button.pay").click()
+            await page.wait_for_function("window.bridgeCalls.length == 1", timeout=20_000)
+            [call] = await page.evaluate("window.bridgeCalls")
+            assert call["name"] == "getBrandWCPayRequest"
+            assert call["params"]["appId"] == MERCHANT_APPID
+            [(order_id, trade)] = wx.trades.items()
+            assert trade.openid == oauth.openid and trade.amount_fen == 2000
+            await page.evaluate("window.bridgeDone({err_msg: 'get_brand_wcpay_request:ok'})")
+            assert await wx.deliver(wx.pay(order_id)) == (200, "")
+            await page.locator("#pay-status", has_text="支付成功").wait_for(timeout=30_000)
+            assert await page.locator("#balance").inner_text() == "¥60.00"  # 40 + 20
+            await shot(page, "paid-in-wechat")
+            # the tenant closes WeChat's sheet: told so, and nothing is waited for
+            await page.locator("button.pay").click()
+            await page.wait_for_function("window.bridgeCalls.length == 2", timeout=20_000)
+            await page.evaluate(
+                "window.bridgeDone({err_msg: 'get_brand_wcpay_request:cancel'})")
+            await page.locator("#pay-status", has_text="已取消支付").wait_for(timeout=10_000)
+            await context.close()
 
 
 @pytest.mark.timeout(240)
