@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 from common import bounded
 from payment_servers import APPID as MERCHANT_APPID
-from payment_servers import wechat_server
+from payment_servers import alipay_server, wechat_server
 from portal_support import (
     APP_ID,
     APP_SECRET,
@@ -99,9 +99,11 @@ async def test_a_refused_code_leaves_the_page_usable(tmp_path: Path) -> None:
 @bounded(120)
 async def test_the_openid_bound_by_oauth_pays_by_jsapi_when_the_appids_agree(
         tmp_path: Path) -> None:
-    async with wechat_server() as wx, wechat_oauth(app_id=MERCHANT_APPID) as oauth:
+    async with wechat_server() as wx, alipay_server() as ali, \
+            wechat_oauth(app_id=MERCHANT_APPID) as oauth:
         wx.openids[oauth.openid] = MERCHANT_APPID  # WeChat's openids are per AppID
-        async with paying_site(tmp_path, [wx.config()], wechat_block(oauth)) as site:
+        providers = [wx.config(), ali.config()]
+        async with paying_site(tmp_path, providers, wechat_block(oauth)) as site:
             token = (await site.issue("acc_a"))["token"]
             status, answer = await _pay(site, token)
             assert (status, answer["error"]) == (409, "您的微信尚未与本页面关联，暂不能在此"
@@ -114,6 +116,13 @@ async def test_the_openid_bound_by_oauth_pays_by_jsapi_when_the_appids_agree(
             jsapi = answer["order"]["pay"]["jsapi"]
             assert jsapi["appId"] == MERCHANT_APPID and jsapi["signType"] == "RSA"
             assert wx.trades[answer["order"]["order_id"]].openid == oauth.openid
+            # WeChat's browser opens no Alipay page: the tenant is told where it works
+            status, answer = await _pay(site, token, provider="alipay")
+            assert (status, answer["error"]) == (409, "微信内无法打开支付宝：请在手机浏览器中"
+                                                      "打开本页面（⋯ → 在浏览器打开）。")
+            assert ali.trades == {}
+            status, answer = await _pay(site, token, provider="alipay", headers={})
+            assert status == 200 and answer["channel"] == "wap"
 
 
 @pytest.mark.timeout(150)
@@ -134,8 +143,9 @@ async def test_an_official_account_that_is_not_the_merchants_app_is_told_truly(
             assert status == 200 and answer["channel"] == "native"
 
 
-async def _pay(site: Portal, token: str, **kwargs: Any) -> tuple[int, Any]:
+async def _pay(site: Portal, token: str, provider: str = "wechatpay",
+               **kwargs: Any) -> tuple[int, Any]:
     kwargs.setdefault("headers", UA)
     status, text, _ = await site.post(f"/tenant/{token}/pay",
-                                      json={"amount": "20", "provider": "wechatpay"}, **kwargs)
+                                      json={"amount": "20", "provider": provider}, **kwargs)
     return status, json.loads(text)
