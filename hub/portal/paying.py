@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..prepaid.payments import Channel, PaymentBook
+from ..prepaid.payments.book import CREDITED
 
 if TYPE_CHECKING:
     from ..core import Hub
@@ -29,7 +30,6 @@ DEFAULT_MIN = Decimal("1.00")
 # the channels a portal page can use, best first, in WeChat's browser and elsewhere
 IN_WECHAT = (Channel.JSAPI,)
 ELSEWHERE = (Channel.WAP, Channel.NATIVE, Channel.PRECREATE)
-CREDITED = ("credited", "partially_refunded", "refunded")
 SHOWN = ("order_id", "account_id", "provider", "channel", "amount", "state", "created",
          "expires", "paid", "paid_at", "refunded")
 
@@ -78,11 +78,12 @@ def jsapi_problem(hub: Hub, config: Mapping[str, Any], account: Account, provide
 def offer(hub: Hub, config: Mapping[str, Any], account: Account) -> Offer:
     """The providers, presets and limits for ``account``: ``portal:`` narrows ``payments:``."""
     book = payment_book(hub)
-    low: Decimal = config.get("min_amount") or DEFAULT_MIN
+    low: Decimal | None = config.get("min_amount")
     presets = config.get("amounts")
     wanted = config.get("pay_with")
     if book is not None:
-        low = max(low, book.settings["min_amount"])
+        least: Decimal = book.settings["min_amount"]
+        low = least if low is None else max(low, least)
         presets = book.settings["presets"] if presets is None else presets
         if wanted is None:
             wanted = list(dict.fromkeys(name for name, _landlord in book.merchants))
@@ -91,7 +92,7 @@ def offer(hub: Hub, config: Mapping[str, Any], account: Account) -> Offer:
     usable = (*IN_WECHAT, *ELSEWHERE)
     providers = [name for name in wanted or () if any(
         channel in usable for channel in provider_channels(hub, account, name))]
-    high = account.max_recharge
+    low, high = low or DEFAULT_MIN, account.max_recharge
     amounts = [amount for amount in (DEFAULT_AMOUNTS if presets is None else presets)
                if low <= amount <= high]
     return Offer(providers, amounts, low, high)

@@ -56,7 +56,8 @@ async def test_the_tenant_pays_by_wechat_and_alipay_from_the_portal_and_sees_it_
         config = e2e_yaml(
             tmp_path / "site", [wx.config(landlord="wang"), ali.config(landlord="wang")],
             port=port, inbox=inbox, extra='portal: {phone: "13800138000"}\n',
-            payments="query_after: 3s\nquery_every: 1s\npresets: [20, 50, 100, 1000]")
+            payments="query_after: 3s\nquery_every: 1s\npresets: [20, 50, 100, 1000]\n"
+                     "min_amount: 0.50")
         data = tmp_path / "data"
         async with hub_process(config, data, tmp_path / "hub.log"), \
                 aiohttp.ClientSession() as session:
@@ -68,6 +69,7 @@ async def test_the_tenant_pays_by_wechat_and_alipay_from_the_portal_and_sees_it_
             # the providers and presets come from payments: (no portal.pay_with/amounts)
             assert re.findall(r'data-provider="([^"]+)"', home) == ["wechatpay", "alipay"]
             assert re.findall(r'data-amount="([^"]+)"', home) == ["20.00", "50.00", "100.00"]
+            assert "¥0.50 至 ¥500.00" in home  # payments' min_amount and the account's max
             assert 'id="balance">¥0.00<' in home
 
             # 1. WeChat Pay, Native: the QR code, the notification, the poll says credited
