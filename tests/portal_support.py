@@ -1,12 +1,12 @@
-"""The tenant portal's test site: two tenants on a started hub, a stand-in of the
-``payment.create_order``/``payment.order`` services, and a local server following WeChat's OAuth API
-(imported by name: tests/ is on sys.path). Generic helpers: common.py."""
+"""The tenant portal's test site: two tenants on a started hub, with the payment providers
+pointed at their local stand-ins (payment_servers.py), and a local server following WeChat's
+OAuth API (imported by name: tests/ is on sys.path). Generic helpers: common.py."""
 
 from __future__ import annotations
 
 import hmac
 import re
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -17,12 +17,11 @@ from urllib.parse import parse_qs, urlencode, urlsplit
 
 import aiohttp
 from aiohttp import web
-from common import hub_headers, start_hub
+from common import free_port, hub_headers, start_hub
+from payment_support import payments_yaml
 from receiver import serve_app
 
-from hub.const import SupportsResponse
-from hub.core import Hub, ServiceCall
-from hub.hookspecs import hookimpl
+from hub.core import Hub
 from hub.metering.reading import Reading
 from hub.storage import Storage
 from hub.util.dt import site_time_zone, utcnow
@@ -99,10 +98,10 @@ class Portal:
 
 
 @asynccontextmanager
-async def portal_site(tmp_path: Path, extra: str = PORTAL,
-                      plugins: Iterable[tuple[object, str]] = ()) -> AsyncIterator[Portal]:
+async def portal_site(tmp_path: Path, extra: str = PORTAL, *,
+                      port: int = 0) -> AsyncIterator[Portal]:
     """The site started with ``extra`` config (the portal block by default)."""
-    async with start_hub(tmp_path, SITE + extra, plugins=plugins) as hub, \
+    async with start_hub(tmp_path, SITE.replace("port: 0", f"port: {port}") + extra) as hub, \
             aiohttp.ClientSession(timeout=REQUEST_TIMEOUT,
                                   cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         yield Portal(hub, f"http://127.0.0.1:{hub.component('web', WebServer).port}", session,
@@ -110,11 +109,14 @@ async def portal_site(tmp_path: Path, extra: str = PORTAL,
 
 
 @asynccontextmanager
-async def paying_site(tmp_path: Path, extra: str) -> AsyncIterator[tuple[Portal, Payments]]:
-    """The site with ``extra`` config and the stand-in payment services."""
-    payments = Payments()
-    async with portal_site(tmp_path, extra, plugins=[(payments, "payments_standin")]) as site:
-        yield site, payments
+async def paying_site(tmp_path: Path, providers: list[Mapping[str, Any]], extra: str = PORTAL,
+                      payments: str = "") -> AsyncIterator[Portal]:
+    """The site with ``extra`` config and these payment providers (payment_servers.py's
+    local stand-ins of the providers' hosts)."""
+    port = free_port()
+    block = payments_yaml(tmp_path, providers, port=port, payments=payments)
+    async with portal_site(tmp_path, extra + block, port=port) as site:
+        yield site
 
 
 async def store_usage(hub: Hub, meter_id: str, totals: list[str]) -> None:
@@ -130,58 +132,6 @@ async def store_usage(hub: Hub, meter_id: str, totals: list[str]) -> None:
     await storage.flush()
 
 
-# --- a stand-in for payment.create_order / payment.order (their answers: docs/payments.md) ----
-
-
-@dataclass
-class Payments:
-    """Registers ``payment.create_order`` and ``payment.order`` as the payments plugin
-    announces them (account_id, amount, provider, channel, openid); orders stay pending
-    until :meth:`pay`, which credits the ledger as a provider notification would."""
-
-    calls: list[dict[str, Any]] = field(default_factory=list)
-    orders: dict[str, dict[str, Any]] = field(default_factory=dict)
-    hub: Hub | None = None
-
-    @hookimpl
-    def setup(self, hub: Hub) -> None:
-        self.hub = hub
-
-        async def create_order(call: ServiceCall) -> dict[str, Any]:
-            self.calls.append(dict(call.data))
-            order_id = f"ord{len(self.orders) + 1}"
-            pay: dict[str, Any] = {}
-            if call.data["channel"] == "native":
-                pay["code_url"] = f"weixin://wxpay/bizpayurl?pr={order_id}"
-            elif call.data["channel"] == "jsapi":
-                pay["jsapi"] = {"appId": APP_ID, "package": f"prepay_id={order_id}"}
-            self.orders[order_id] = {"order_id": order_id, "state": "created",
-                                     "account_id": call.data["account_id"],
-                                     "amount": str(call.data["amount"]), "pay": pay}
-            return dict(self.orders[order_id])
-
-        async def order(call: ServiceCall) -> dict[str, Any]:
-            found = self.orders.get(call.data["order_id"])
-            if found is None:
-                from hub.exceptions import ServiceValidationError
-
-                raise ServiceValidationError(call.name, ["unknown order"])
-            return dict(found)
-
-        hub.services.register("payment", "create_order", create_order,
-                              supports_response=SupportsResponse.OPTIONAL)
-        hub.services.register("payment", "order", order, supports_response=SupportsResponse.ONLY)
-
-    async def pay(self, order_id: str) -> None:
-        """The tenant paid: the order is credited to its account and marked paid."""
-        assert self.hub is not None
-        order = self.orders[order_id]
-        await self.hub.services.call("account", "recharge", {
-            "account_id": order["account_id"], "amount": order["amount"],
-            "method": "wechat", "reference": f"tx-{order_id}"})
-        order["state"] = "credited"
-
-
 # --- WeChat's OAuth on loopback -------------------------------------------------------------
 
 
@@ -192,6 +142,7 @@ class WechatOAuth:
     as WeChat's Official Account web-authorisation documents them."""
 
     openid: str = "oPortalTenant0001"
+    app_id: str = APP_ID  # the Official Account's AppID (a WeChat Pay merchant's appid)
     port: int = 0
     codes: dict[str, str] = field(default_factory=dict)
     authorize_queries: list[dict[str, str]] = field(default_factory=list)
@@ -205,7 +156,7 @@ class WechatOAuth:
     async def authorize(self, request: web.Request) -> web.Response:
         query = dict(request.query)
         self.authorize_queries.append(query)
-        if query.get("appid") != APP_ID or query.get("response_type") != "code" or \
+        if query.get("appid") != self.app_id or query.get("response_type") != "code" or \
                 query.get("scope") not in ("snsapi_base", "snsapi_userinfo"):
             return web.Response(text="参数错误", status=400)
         # WeChat requires the parameters in this order
@@ -219,7 +170,7 @@ class WechatOAuth:
     async def access_token(self, request: web.Request) -> web.Response:
         query = dict(request.query)
         self.exchanges.append(query)
-        if query.get("appid") != APP_ID or not hmac.compare_digest(
+        if query.get("appid") != self.app_id or not hmac.compare_digest(
                 query.get("secret", ""), APP_SECRET):
             return web.Response(text='{"errcode":40125,"errmsg":"invalid appsecret"}',
                                 content_type="text/plain")
@@ -247,7 +198,7 @@ async def wechat_oauth(**kwargs: Any) -> AsyncIterator[WechatOAuth]:
 def wechat_block(oauth: WechatOAuth) -> str:
     """The portal block with the Official Account pointed at the local server."""
     return PORTAL + f"""  wechat:
-    app_id: {APP_ID}
+    app_id: {oauth.app_id}
     app_secret: {APP_SECRET}
     authorize_url: {oauth.url}
     api_url: {oauth.url}

@@ -6,9 +6,10 @@ portal:
   url: https://hub.example.com       # what links and QR codes point at (default: as reached)
   language: zh-CN                    # default language (else the browser's, else the site's)
   phone: "13800138000"               # printed on the QR sheet for the room doors
-  amounts: [20, 50, 100, 200]        # the pay button's preset amounts (yuan)
-  min_amount: 1                      # the smallest custom amount (the largest: max_recharge)
-  pay_with: [wechatpay, alipay]      # payment providers offered (payment.create_order)
+  amounts: [20, 50, 100, 200]        # preset amounts (yuan; default: payments.presets)
+  min_amount: 1                      # the smallest amount (at least payments.min_amount)
+  pay_with: [wechatpay, alipay]      # providers offered (default: every one configured in
+                                     # payments: for the account's landlord; []: none)
   wechat:                            # the Official Account (公众号) for OAuth: the openid
     app_id: !secret wechat_app_id
     app_secret: !secret wechat_app_secret
@@ -67,9 +68,9 @@ PORTAL_SCHEMA = cv.Strict({
     vol.Optional("url"): base_url,
     vol.Optional("language"): cv.one_of(*LANGUAGES),
     vol.Optional("phone"): cv.string,
-    vol.Optional("amounts", default=[Decimal(20), Decimal(50), Decimal(100), Decimal(200)]):
-        cv.ListOf(_positive_money, allow_single=True),
-    vol.Optional("min_amount", default=Decimal("1.00")): _positive_money,
-    vol.Optional("pay_with", default=[]): cv.ListOf(cv.slug, allow_single=True),
+    # each unset: what payments: says (docs/portal.md, Paying)
+    vol.Optional("amounts"): cv.ListOf(_positive_money, allow_single=True),
+    vol.Optional("min_amount"): _positive_money,
+    vol.Optional("pay_with"): cv.ListOf(cv.slug, allow_single=True),
     vol.Optional("wechat"): WECHAT_SCHEMA,
 })

@@ -32,11 +32,24 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "portal.pay.bad_request": "The request could not be read.",
         "portal.pay.bad_provider": "This payment method is not offered.",
         "portal.pay.bad_amount": "Choose an amount from {low} to {high}.",
-        "portal.pay.no_openid": "Open this page in WeChat to pay with WeChat Pay.",
+        "portal.pay.no_openid": "Your WeChat is not linked to this page yet, so WeChat Pay "
+                                "cannot start here: open the link again in WeChat, then pay.",
+        "portal.pay.no_jsapi": "Your landlord has not set up WeChat Pay inside WeChat: open "
+                               "this page in your phone's browser to pay by QR code.",
+        "portal.pay.open_in_browser": "{provider} cannot be opened inside WeChat: open this "
+                                      "page in your phone's browser (⋯ → Open in browser).",
+        "portal.pay.not_opened": "{provider} could not start this payment just now and "
+                                 "nothing was charged. Please try again in a moment.",
+        "portal.pay.cancelled": "Payment cancelled: nothing was charged.",
+        "portal.pay.held": "Your payment arrived but does not match the order, so it was "
+                           "not added to your balance automatically. Your landlord has been "
+                           "told and will sort it out.",
+        "portal.pay.lost": "No answer from the hub: check your connection and try again. "
+                           "Nothing is charged until you pay.",
         "portal.pay.waiting": "Waiting for the payment…",
         "portal.pay.paid": "Paid. Thank you! Your balance is updated.",
         "portal.pay.failed": "The payment did not go through.",
-        "portal.pay.scan": "Scan with WeChat to pay",
+        "portal.pay.scan": "Scan this code to pay with {provider}",
         "portal.pay.open": "Continue to pay",
         "portal.pay.with.wechatpay": "WeChat Pay",
         "portal.pay.with.alipay": "Alipay",
@@ -131,11 +144,19 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "portal.pay.bad_request": "请求无法识别。",
         "portal.pay.bad_provider": "不支持该支付方式。",
         "portal.pay.bad_amount": "请选择 {low} 至 {high} 之间的金额。",
-        "portal.pay.no_openid": "请在微信中打开本页面以使用微信支付。",
+        "portal.pay.no_openid": ("您的微信尚未与本页面关联，暂不能在此使用微信支付："
+                                "请在微信中重新打开链接后再支付。"),
+        "portal.pay.no_jsapi": "房东尚未开通微信内支付：请用手机浏览器打开本页面扫码支付。",
+        "portal.pay.open_in_browser": ("微信内无法打开{provider}："
+                                      "请在手机浏览器中打开本页面（⋯ → 在浏览器打开）。"),
+        "portal.pay.not_opened": "{provider}暂时无法发起本次支付，未扣任何费用，请稍后再试。",
+        "portal.pay.cancelled": "已取消支付，未扣任何费用。",
+        "portal.pay.held": "已收到您的付款，但金额与订单不符，未自动计入余额。已通知房东处理。",
+        "portal.pay.lost": "连接中断，请检查网络后重试。付款前不会扣费。",
         "portal.pay.waiting": "等待支付结果…",
         "portal.pay.paid": "支付成功，余额已更新。谢谢！",
         "portal.pay.failed": "支付未成功。",
-        "portal.pay.scan": "请用微信扫码支付",
+        "portal.pay.scan": "请扫码使用{provider}付款",
         "portal.pay.open": "继续支付",
         "portal.pay.with.wechatpay": "微信支付",
         "portal.pay.with.alipay": "支付宝",

@@ -30,6 +30,15 @@ from ..storage import Storage, from_ms
 from ..util.dt import as_local, utcnow
 from ..web.routes import tenant_link
 from .links import LIVE, REVOKED, Resolved, TenantLinks
+from .paying import (
+    ORDER_SERVICE,
+    PAY_SERVICE,
+    choose_channel,
+    jsapi_problem,
+    offer,
+    provider_channels,
+    tenant_order,
+)
 from .sheet import qr_svg
 from .usage import chart_svg, usage
 
@@ -49,8 +58,6 @@ NOTICE_DAYS = 60
 NOTICES_SHOWN = 50
 EVENTS_PAGE = 2000  # recorded events read at a time for the notices page ...
 EVENTS_PAGES = 500  # ... in at most this many pages
-PAY_SERVICE = ("payment", "create_order")
-ORDER_SERVICE = ("payment", "order")
 HEADERS = {"Referrer-Policy": "no-referrer", "Cache-Control": "no-store",
            "X-Robots-Tag": "noindex, nofollow"}
 
@@ -169,14 +176,6 @@ class Portal:
             return Decimal("0.00")
         return self.hub.component("ledger", Ledger).balance(account_id)
 
-    def amounts(self, account: Account) -> list[Decimal]:
-        """The preset amounts the account may pay."""
-        return [amount for amount in self.config["amounts"] if amount <= account.max_recharge]
-
-    def pay_ready(self) -> bool:
-        """Whether paying online is set up (a provider named and the payment service on)."""
-        return bool(self.config["pay_with"]) and self.hub.services.has(*PAY_SERVICE)
-
     async def notices(self, account_id: str, meter_ids: set[str]) -> list[dict[str, Any]]:
         """The account's recent notices (events about it), newest first."""
         if not self.hub.has_component("storage"):
@@ -232,9 +231,8 @@ class Portal:
             balance=self.balance(account.id), supply=self.supply(meters), charts=charts,
             resolution=resolution, attributes=attributes,
             emergency=account.billing == "prepaid" and account.emergency_amount > 0,
-            amounts=self.amounts(account), min_amount=self.config["min_amount"],
-            pay_ready=self.pay_ready(), pay_with=self.config["pay_with"],
-            in_wechat=is_wechat(request), notice=request.query.get("notice"),
+            offer=offer(self.hub, self.config, account), in_wechat=is_wechat(request),
+            notice=request.query.get("notice"), resume=_resume(request),
             announcements=await self.links.announcements(account.id))
 
     @tenant_link
@@ -316,38 +314,47 @@ class Portal:
             return _json({"error": t("portal.pay.bad_request")}, 400)
         if "account_id" in body and body["account_id"] != page.account.id:
             return _json({"error": "not found"}, 404)
-        if not self.pay_ready():
+        offered = offer(self.hub, self.config, page.account)
+        if not offered.providers:
             return _json({"error": t("portal.pay.unavailable")}, 503)
-        provider = body.get("provider") or self.config["pay_with"][0]
-        if provider not in self.config["pay_with"]:
+        provider = body.get("provider") or offered.providers[0]
+        if provider not in offered.providers:
             return _json({"error": t("portal.pay.bad_provider")}, 400)
         amount = _amount(body.get("amount"))
-        low, high = self.config["min_amount"], page.account.max_recharge
-        if amount is None or not low <= amount <= high:
-            return _json({"error": t("portal.pay.bad_amount", low=money(low),
-                                     high=money(high))}, 400)
-        wechat = is_wechat(request)
-        channel = ("jsapi" if wechat else "native") if provider == "wechatpay" else "wap"
+        if amount is None or not offered.low <= amount <= offered.high:
+            return _json({"error": t("portal.pay.bad_amount", low=money(offered.low),
+                                     high=money(offered.high))}, 400)
+        openid = page.account.contacts.get("wechat")
+        channel, refusal = choose_channel(
+            provider_channels(self.hub, page.account, provider), is_wechat(request),
+            lambda: jsapi_problem(self.hub, self.config, page.account, provider,
+                                  str(openid) if openid else None))
+        if channel is None:
+            return _json({"error": t(refusal or "portal.pay.bad_provider",
+                                     provider=t(f"portal.pay.with.{provider}"))}, 409)
         data: dict[str, Any] = {"account_id": page.account.id, "amount": str(amount),
                                 "provider": provider, "channel": channel}
         if channel == "jsapi":
-            openid = page.account.contacts.get("wechat")
-            if not openid:
-                return _json({"error": t("portal.pay.no_openid")}, 409)
             data["openid"] = str(openid)
+        if channel == "wap":  # back to this page, which then follows the order
+            from .wechat import public_base
+
+            data["return_url"] = f"{public_base(self, request)}{page.base}"
         try:
             answer = await self.hub.services.call(*PAY_SERVICE, data, context=self.context(page),
                                                   return_response=True)
-        except ServiceValidationError as err:
-            return _json({"error": "; ".join(err.errors) or str(err)}, 400)
-        except (ServiceNotFound, HubError) as err:
-            return _json({"error": str(err)}, 502)
-        order = dict(answer or {})
-        pay = order.get("pay") or {}
+        except (ServiceValidationError, ServiceNotFound, HubError) as err:
+            _LOGGER.warning("Payment order for account %s (%s, %s) not opened: %s",
+                            page.account.id, provider, amount, err)
+            return _json({"error": t("portal.pay.not_opened",
+                                     provider=t(f"portal.pay.with.{provider}"))}, 502)
+        pay = dict((answer or {}).get("pay") or {})
+        order = {**tenant_order(answer or {}), "pay": pay}
         code_url = pay.get("code_url") or pay.get("qr_code")
         if code_url:
             order["qr_svg"] = qr_svg(str(code_url))
-        return _json({"order": order, "channel": channel})
+        return _json({"order": order, "channel": channel,
+                      "scan": t("portal.pay.scan", provider=t(f"portal.pay.with.{provider}"))})
 
     @tenant_link
     async def order(self, request: web.Request) -> web.StreamResponse:
@@ -366,7 +373,8 @@ class Portal:
         if not isinstance(found, Mapping) or found.get("account_id") != page.account.id:
             return _json({"error": "not found"}, 404)
         balance = self.balance(page.account.id)
-        return _json({**dict(found), "balance": str(balance), "balance_text": money(balance)})
+        return _json({**tenant_order(found), "balance": str(balance),
+                      "balance_text": money(balance)})
 
     @tenant_link
     async def wechat(self, request: web.Request) -> web.StreamResponse:
@@ -431,6 +439,13 @@ def _engine(hub: Hub) -> Any:
     from ..billing.engine import BillingEngine
 
     return hub.component("billing", BillingEngine)
+
+
+def _resume(request: web.Request) -> str | None:
+    """The order to follow when a provider's page sent the tenant back (Alipay adds
+    ``out_trade_no`` to the return URL)."""
+    order_id = request.query.get("out_trade_no", "")
+    return order_id if 0 < len(order_id) <= 64 else None
 
 
 def _numeric(value: Any) -> bool:

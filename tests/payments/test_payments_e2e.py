@@ -6,142 +6,71 @@ a lost notification recovered by the order query."""
 from __future__ import annotations
 
 import asyncio
-import os
-import sys
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import pytest
-from common import bounded, child_process, db_rows, free_port, token_headers, wait_for
+from common import bounded, db_rows, free_port, wait_for
 from payment_servers import wechat_server
-from payment_support import site_yaml
-from receiver import TOKEN, receiver
+from payment_support import (
+    Api,
+    e2e_yaml,
+    hub_process,
+    messages,
+    read_line,
+    site_yaml,
+    told_both,
+    until,
+)
+from receiver import receiver
 
-ROOT = Path(__file__).resolve().parents[2]
-CHILD = Path(__file__).with_name("payment_hub.py")
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join([str(ROOT), str(ROOT / "tests"),
-                                                      str(Path(__file__).parent)])}
 CHINA = timezone(timedelta(hours=8))
-
-SITE = """
-metering: {{retries: 0, retry_delay: 0, timeout: 0.3, read_on_start: false}}
-control: {{retries: 2, retry_delay: 0.1, max_retry_delay: 0.4, confirm_delay: 0.05,
-          recheck_delay: 0.1, rechecks: 3}}
-links:
-  - {{id: sim1, type: sim, speed: 3600}}
-meters:
-  - {{id: r101_e, model: ddsy, link: sim1, address: "202400000101", account: r101,
-     link_options: {{load: {{constant: 1.2}}}}}}
-notify:
-  landlord: {{urls: ["json://127.0.0.1:{port}/landlord/{token}"], retries: 1,
-             retry_delay: 0.2}}
-"""
-ACCOUNTS = """
-accounts:
-  - {{id: r101, name: 张三, landlord: wang, max_recharge: 500,
-     contacts: {{notify: ["json://127.0.0.1:{port}/tenant/{token}"]}}}}
-"""
-
-
-class Api:
-    """The running hub's HTTP API, with the CLI token it wrote."""
-
-    def __init__(self, session: aiohttp.ClientSession, port: int, data: Path) -> None:
-        self.session, self.base, self.data = session, f"http://127.0.0.1:{port}", data
-
-    async def service(self, name: str, **data: Any) -> Any:
-        async with self.session.post(f"{self.base}/api/services/payment/{name}",
-                                     params={"return_response": "1"}, json=data,
-                                     headers=token_headers(self.data)) as resp:
-            answer = await resp.json()
-            assert resp.status == 200, answer
-            return answer.get("response", answer)
-
-    async def state(self, entity_id: str) -> Any:
-        async with self.session.get(f"{self.base}/api/states/{entity_id}",
-                                    headers=token_headers(self.data)) as resp:
-            return await resp.json()
-
-
-def messages(inbox: Any, path: str) -> list[str]:
-    return [str(body.get("message")) for body in inbox.bodies(path)]
-
-
-async def until(check: Any, timeout: float = 60.0) -> Any:
-    """Poll an async check until truthy (bounded)."""
-    async with asyncio.timeout(timeout):
-        while True:
-            value = await check()
-            if value:
-                return value
-            await asyncio.sleep(0.2)
-
 
 @pytest.mark.timeout(300)
 @bounded(240)
 async def test_pay_notify_credit_relay_close_and_tell_both(tmp_path: Path) -> None:
     async with wechat_server() as wx, receiver() as inbox:
         port = free_port()
-        config = site_yaml(
-            tmp_path / "site", [wx.config()], port=port,
-            accounts=ACCOUNTS.format(port=inbox.port, token=TOKEN),
-            extra=SITE.format(port=inbox.port, token=TOKEN),
-            payments="query_after: 8s\nquery_every: 1s")
+        config = e2e_yaml(tmp_path / "site", [wx.config()], port=port, inbox=inbox,
+                          payments="query_after: 8s\nquery_every: 1s")
         data = tmp_path / "data"
-        log = (tmp_path / "hub.log").open("wb")
-        async with child_process(sys.executable, str(CHILD), str(config), str(data),
-                                 stdout=asyncio.subprocess.PIPE, stderr=log, env=ENV,
-                                 cwd=ROOT) as proc:
-            assert proc.stdout is not None
-            async with asyncio.timeout(90):
-                line = await proc.stdout.readline()
-            assert line.decode().strip() == "READY", (tmp_path / "hub.log").read_text()
-            async with aiohttp.ClientSession() as session:
-                api = Api(session, port, data)
-                # the account starts in arrears: its relay is opened at start-up
-                await until(lambda: _relay(api, "open"))
-                # 1. pay → notification → balance up → relay closed → both told
-                order = await api.service("create_order", account_id="r101", amount="50",
-                                          provider="wechatpay", channel="native")
-                assert order["pay"]["code_url"].startswith("weixin://")
-                trade = wx.pay(order["order_id"])
-                assert await wx.deliver(trade) == (200, "")
-                found = await api.service("order", order_id=order["order_id"])
-                assert found["state"] == "credited" and found["balance"] == "50.00"
-                await until(lambda: _relay(api, "closed"))
-                await wait_for(lambda: any("¥50.00" in m for m in messages(inbox, "landlord")),
-                               timeout=60)
-                await wait_for(lambda: any("¥50.00" in m and "到账" in m
-                                           for m in messages(inbox, "tenant")), timeout=60)
-                await wait_for(lambda: any("恢复供电" in m for m in messages(inbox, "tenant")),
-                               timeout=60)
-                # 2. paid, never notified: the reconciliation finds it and credits it
-                lost = await api.service("create_order", account_id="r101", amount="20",
-                                         provider="wechatpay", channel="native")
-                wx.pay(lost["order_id"])
-                today = datetime.now(CHINA).date().isoformat()
-                report = (await api.service("reconcile", day=today))["reports"][0]
-                assert [x["order_id"] for x in report["paid_not_credited"]] \
-                    == [lost["order_id"]], report
-                again = await api.service("order", order_id=lost["order_id"])
-                assert again["state"] == "credited" and again["balance"] == "70.00"
-                # 3. paid, notification lost: the order query credits it
-                quiet = await api.service("create_order", account_id="r101", amount="30",
-                                          provider="wechatpay", channel="native")
-                wx.pay(quiet["order_id"])
-                done = await until(lambda: _credited(api, quiet["order_id"]), timeout=90)
-                assert done["balance"] == "100.00"
-                assert ("GET", f"/v3/pay/transactions/out-trade-no/{quiet['order_id']}") \
-                    in wx.requests
-                await wait_for(lambda: sum("到账" in m for m in messages(inbox, "tenant"))
-                               >= 3, timeout=60)
-
-
-async def _relay(api: Api, want: str) -> bool:
-    state = await api.state("meter.r101_e")
-    return bool(state.get("attributes", {}).get("status", {}).get("relay") == want)
+        async with hub_process(config, data, tmp_path / "hub.log"), \
+                aiohttp.ClientSession() as session:
+            api = Api(session, port, data)
+            # the account starts in arrears: its relay is opened at start-up
+            await until(lambda: api.relay("r101_e", "open"))
+            # 1. pay → notification → balance up → relay closed → both told
+            order = await api.service("create_order", account_id="r101", amount="50",
+                                      provider="wechatpay", channel="native")
+            assert order["pay"]["code_url"].startswith("weixin://")
+            trade = wx.pay(order["order_id"])
+            assert await wx.deliver(trade) == (200, "")
+            found = await api.service("order", order_id=order["order_id"])
+            assert found["state"] == "credited" and found["balance"] == "50.00"
+            await until(lambda: api.relay("r101_e", "closed"))
+            await told_both(inbox, "¥50.00")
+            # 2. paid, never notified: the reconciliation finds it and credits it
+            lost = await api.service("create_order", account_id="r101", amount="20",
+                                     provider="wechatpay", channel="native")
+            wx.pay(lost["order_id"])
+            today = datetime.now(CHINA).date().isoformat()
+            report = (await api.service("reconcile", day=today))["reports"][0]
+            assert [x["order_id"] for x in report["paid_not_credited"]] \
+                == [lost["order_id"]], report
+            again = await api.service("order", order_id=lost["order_id"])
+            assert again["state"] == "credited" and again["balance"] == "70.00"
+            # 3. paid, notification lost: the order query credits it
+            quiet = await api.service("create_order", account_id="r101", amount="30",
+                                      provider="wechatpay", channel="native")
+            wx.pay(quiet["order_id"])
+            done = await until(lambda: _credited(api, quiet["order_id"]), timeout=90)
+            assert done["balance"] == "100.00"
+            assert ("GET", f"/v3/pay/transactions/out-trade-no/{quiet['order_id']}") \
+                in wx.requests
+            await wait_for(lambda: sum("到账" in m for m in messages(inbox, "tenant"))
+                           >= 3, timeout=60)
 
 
 async def _credited(api: Api, order_id: str) -> Any:
@@ -158,19 +87,15 @@ async def test_a_hub_killed_before_the_credit_commits_credits_once_after_restart
         config = site_yaml(tmp_path / "site", [wx.config()], port=port,
                            payments="query_after: 1s\nquery_every: 1s")
         data = tmp_path / "data"
-        log = (tmp_path / "hub.log").open("wb")
-        argv = [sys.executable, str(CHILD), str(config), str(data)]
+        log = tmp_path / "hub.log"
         async with aiohttp.ClientSession() as session:
             api = Api(session, port, data)
-            async with child_process(*argv, "hold", stdout=asyncio.subprocess.PIPE,
-                                     stderr=log, env=ENV, cwd=ROOT) as proc:
-                assert proc.stdout is not None
-                await _line(proc, "READY")
+            async with hub_process(config, data, log, "hold") as proc:
                 order = await api.service("create_order", account_id="r101", amount="50",
                                           provider="wechatpay", channel="native")
                 trade = wx.pay(order["order_id"])
                 delivery = asyncio.create_task(wx.deliver(trade))
-                await _line(proc, "HELD")  # written paid; the credit waits in the ledger
+                await read_line(proc, "HELD")  # written paid; the credit waits in the ledger
                 proc.kill()
                 await proc.wait()
                 status = await _status(delivery)
@@ -179,9 +104,7 @@ async def test_a_hub_killed_before_the_credit_commits_credits_once_after_restart
             assert rows == [("paid", trade.transaction_id)]
             assert db_rows(data, "SELECT COUNT(*) FROM ledger_entry WHERE kind = 'recharge'") \
                 == [(0,)]
-            async with child_process(*argv, stdout=asyncio.subprocess.PIPE, stderr=log,
-                                     env=ENV, cwd=ROOT) as proc:
-                await _line(proc, "READY")
+            async with hub_process(config, data, log):
                 done = await until(lambda: _credited(api, order["order_id"]), timeout=60)
                 assert done["balance"] == "50.00"
                 assert await wx.deliver(trade) == (200, "")  # WeChat Pay's retry
@@ -189,15 +112,6 @@ async def test_a_hub_killed_before_the_credit_commits_credits_once_after_restart
                 assert again["balance"] == "50.00"
         assert db_rows(data, "SELECT COUNT(*) FROM ledger_entry WHERE kind = 'recharge'") \
             == [(1,)]
-
-
-async def _line(proc: Any, marker: str) -> str:
-    async with asyncio.timeout(90):
-        while True:
-            raw = await proc.stdout.readline()
-            assert raw, f"the hub ended before {marker}"
-            if raw.decode().startswith(marker):
-                return str(raw.decode())
 
 
 async def _status(delivery: asyncio.Task[tuple[int, str]]) -> int:

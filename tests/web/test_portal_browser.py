@@ -1,7 +1,9 @@
 """The portal in a real browser (Debian's Chromium, headless, driven by Playwright) at a
-phone's 390 px: balance, usage chart and bills are seen; the pay button shows the order's
-QR code and the result arrives live; the door sheet's QR codes decode (OpenCV) to the
-links. Screenshots are kept in artifacts/portal/ (git-ignored)."""
+phone's 390 px: balance, usage chart and bills are seen; the pay button opens a real
+WeChat Pay Native order at the provider's local stand-in and shows its QR code, the
+stand-in's notification credits it and "paid" with the new balance arrives live; the door
+sheet's QR codes decode (OpenCV) to the links. Screenshots are kept in artifacts/portal/
+(git-ignored)."""
 
 from __future__ import annotations
 
@@ -14,8 +16,17 @@ import cv2
 import numpy as np
 import pytest
 from common import bounded, settle
+from payment_servers import APPID as MERCHANT_APPID
+from payment_servers import wechat_server
 from playwright.async_api import Browser, Page, async_playwright
-from portal_support import paying_site, portal_site, store_usage
+from portal_support import (
+    WECHAT_UA,
+    paying_site,
+    portal_site,
+    store_usage,
+    wechat_block,
+    wechat_oauth,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 ARTIFACTS = ROOT / "artifacts" / "portal"
@@ -53,8 +64,9 @@ def decode_all(png: bytes) -> set[str]:
 @bounded(200)
 async def test_a_tenant_sees_balance_chart_and_bills_and_pays_at_390px(
         tmp_path: Path) -> None:
-    extra = "portal: {amounts: [20, 50, 100], pay_with: [wechatpay]}\n"
-    async with paying_site(tmp_path, extra) as (site, payments), browser() as chromium:
+    extra = "portal: {amounts: [20, 50, 100]}\n"
+    async with wechat_server() as wx, paying_site(tmp_path, [wx.config()], extra) as site, \
+            browser() as chromium:
         await store_usage(site.hub, "a1", ["100.00", "103.00", "109.00", "110.50"])
         bill = (await site.hub.services.call("bill", "create", {"account_id": "acc_a"},
                                              return_response=True))["bill_id"]
@@ -76,15 +88,21 @@ async def test_a_tenant_sees_balance_chart_and_bills_and_pays_at_390px(
         width = await page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390  # nothing sticks out sideways
         await shot(page, "home-zh")
-        # pay 50: the order's QR code appears, then the payment arrives live
+        # pay 50: WeChat Pay's Native QR code appears; WeChat Pay notifies; "paid" live
         await page.locator("button.amount", has_text="¥50.00").click()
         await page.locator("button.pay").click()
         await page.locator("#pay-result svg").wait_for(timeout=20_000)
+        assert await page.locator("#pay-result p").first.inner_text() == "请扫码使用微信支付付款"
+        assert await page.locator("#pay-status").inner_text() == "等待支付结果…"
+        [(order_id, trade)] = wx.trades.items()
+        assert trade.amount_fen == 5000 and trade.state == "NOTPAY"
         await shot(page, "pay-qr")
-        assert payments.calls[-1]["amount"] == "50.00"
-        await payments.pay("ord1")
+        qr = await page.locator("#pay-result svg").screenshot(path=str(ARTIFACTS / "qr.png"))
+        assert decode_all(qr) == {"weixin://wxpay/bizpayurl?pr=native"}  # the code_url
+        assert await wx.deliver(wx.pay(order_id)) == (200, "")
         await page.locator("#pay-status", has_text="支付成功").wait_for(timeout=30_000)
         assert await page.locator("#balance").inner_text() == "¥79.50"
+        assert await page.locator("#pay-result svg").count() == 0  # nothing left to scan
         await shot(page, "paid")
         await page.goto(url + "/bills?lang=en")
         row = page.locator(f'tr[data-bill="{bill}"]')
@@ -100,6 +118,52 @@ async def test_a_tenant_sees_balance_chart_and_bills_and_pays_at_390px(
         await context.close()
 
 
+BRIDGE = """
+window.bridgeCalls = [];
+window.WeixinJSBridge = {invoke: function (name, params, done) {
+  window.bridgeCalls.push({name: name, params: params}); window.bridgeDone = done; }};
+"""
+
+
+@pytest.mark.timeout(240)
+@bounded(200)
+async def test_inside_wechat_the_bound_openid_pays_through_wechats_own_sheet(
+        tmp_path: Path) -> None:
+    async with wechat_server() as wx, wechat_oauth(app_id=MERCHANT_APPID) as oauth:
+        wx.openids[oauth.openid] = MERCHANT_APPID
+        async with paying_site(tmp_path, [wx.config()], wechat_block(oauth)) as site, \
+                browser() as chromium:
+            url = (await site.issue("acc_a"))["url"]
+            context = await chromium.new_context(viewport=PHONE, device_scale_factor=2,
+                                                 is_mobile=True, locale="zh-CN",
+                                                 user_agent=WECHAT_UA)
+            await context.add_init_script(BRIDGE)  # WeChat's browser has the bridge
+            page = await context.new_page()
+            await page.goto(url)  # through WeChat's OAuth (the local server) and back
+            assert "已绑定微信" in await page.locator("#notice").inner_text()
+            # pay 20: WeChat's pay sheet is opened with the order's JSAPI parameters
+            await page.locator("button.amount", has_text="¥20.00").click()
+            await page.locator("button.pay").click()
+            await page.wait_for_function("window.bridgeCalls.length == 1", timeout=20_000)
+            [call] = await page.evaluate("window.bridgeCalls")
+            assert call["name"] == "getBrandWCPayRequest"
+            assert call["params"]["appId"] == MERCHANT_APPID
+            [(order_id, trade)] = wx.trades.items()
+            assert trade.openid == oauth.openid and trade.amount_fen == 2000
+            await page.evaluate("window.bridgeDone({err_msg: 'get_brand_wcpay_request:ok'})")
+            assert await wx.deliver(wx.pay(order_id)) == (200, "")
+            await page.locator("#pay-status", has_text="支付成功").wait_for(timeout=30_000)
+            assert await page.locator("#balance").inner_text() == "¥60.00"  # 40 + 20
+            await shot(page, "paid-in-wechat")
+            # the tenant closes WeChat's sheet: told so, and nothing is waited for
+            await page.locator("button.pay").click()
+            await page.wait_for_function("window.bridgeCalls.length == 2", timeout=20_000)
+            await page.evaluate(
+                "window.bridgeDone({err_msg: 'get_brand_wcpay_request:cancel'})")
+            await page.locator("#pay-status", has_text="已取消支付").wait_for(timeout=10_000)
+            await context.close()
+
+
 @pytest.mark.timeout(240)
 @bounded(200)
 async def test_the_door_sheet_renders_and_each_code_decodes_to_its_link(
@@ -111,8 +175,8 @@ async def test_the_door_sheet_renders_and_each_code_decodes_to_its_link(
         assert sorted(urls) == ["acc_a", "acc_b"]
         assert html.count("<svg") == 2 and "房东电话：13800138000" in html
         assert re.search(r">\s*101\s*<", html) and re.search(r">\s*201\s*<", html)
-        page = await (await chromium.new_context(viewport={"width": 800, "height": 1100})
-                      ).new_page()
+        page = await (await chromium.new_context(viewport={"width": 800, "height": 1100},
+                                                 device_scale_factor=2)).new_page()
         await page.set_content(html)
         png = await page.screenshot(full_page=True)
         ARTIFACTS.mkdir(parents=True, exist_ok=True)

@@ -9,10 +9,12 @@ import json
 import re
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from common import bounded, settle
-from portal_support import WECHAT_UA, bars, paying_site, portal_site, store_usage
+from payment_servers import WechatServer, alipay_server, wechat_server
+from portal_support import WECHAT_UA, Portal, bars, paying_site, portal_site, store_usage
 
 from hub.core import Context
 from hub.ledger import Ledger
@@ -109,64 +111,89 @@ async def test_emergency_credit_is_taken_once_per_period(tmp_path: Path) -> None
         assert ledger.balance("acc_b") == D("70.00")
 
 
-@pytest.mark.timeout(150)
-@bounded(120)
-async def test_the_pay_button_creates_orders_for_this_account_and_polls_them(
+@pytest.mark.timeout(180)
+@bounded(150)
+async def test_the_pay_button_opens_real_orders_for_this_account_and_polls_them(
         tmp_path: Path) -> None:
     extra = "portal: {amounts: [20, 50, 1000], min_amount: 5, pay_with: [wechatpay, alipay]}\n"
-    async with paying_site(tmp_path, extra) as (site, payments):
-        token = (await site.issue("acc_a"))["token"]
-        token_b = (await site.issue("acc_b"))["token"]
-        status, home, _ = await site.get(f"/tenant/{token}")
-        presets = re.findall(r'data-amount="([^"]+)"', home)
-        assert presets == ["20.00", "50.00"]  # 1000 is above acc_a's max_recharge (500)
-        assert 'data-provider="wechatpay"' in home and 'data-provider="alipay"' in home
+    async with wechat_server() as wx, alipay_server() as ali:
+        # Alipay takes payments only for landlord wang's accounts: neither acc_a nor acc_b
+        providers = [wx.config(), ali.config(landlord="wang")]
+        async with paying_site(tmp_path, providers, extra, "min_amount: 2") as site:
+            await _pay_and_poll(site, wx)
+        assert not [m for m in ali.methods if m.startswith("alipay.trade")]  # never asked
 
-        async def pay(body: dict[str, object], token: str = token,
-                      **kwargs: object) -> tuple[int, dict[str, object]]:
-            status, text, _ = await site.post(f"/tenant/{token}/pay", json=body, **kwargs)
-            return status, json.loads(text)
 
-        for amount in ("4.99", "500.01", "abc", "-5"):
-            status, body = await pay({"amount": amount, "provider": "wechatpay"})
-            assert status == 400 and "¥5.00" in str(body["error"]), (amount, body)
-        status, body = await pay({"amount": "50", "provider": "unionpay"})
-        assert status == 400
-        status, body = await pay({"amount": "123.45", "provider": "wechatpay"})
-        assert status == 200 and body["channel"] == "native"
-        order = body["order"]
-        assert "<svg" in str(order["qr_svg"])
-        assert payments.calls[-1] == {"account_id": "acc_a", "amount": "123.45",
-                                      "provider": "wechatpay", "channel": "native"}
-        status, body = await pay({"amount": "20", "provider": "alipay"})
-        assert status == 200 and payments.calls[-1]["channel"] == "wap"
-        # inside WeChat: JSAPI needs the bound openid
-        status, body = await pay({"amount": "20", "provider": "wechatpay"},
-                                 headers={"User-Agent": WECHAT_UA})
-        assert status == 409
-        await site.hub.services.call("account", "update", {
-            "account_id": "acc_a", "changes": {"contacts": {"wechat": "oBoundTenantA"}}},
-            context=Context(user_id="@test"))
-        status, body = await pay({"amount": "20", "provider": "wechatpay"},
-                                 headers={"User-Agent": WECHAT_UA})
-        assert status == 200 and payments.calls[-1]["openid"] == "oBoundTenantA"
-        assert payments.calls[-1]["channel"] == "jsapi"
-        # the live poll: pending, then paid with the new balance; another's order is 404
-        order_id = str(order["order_id"])
-        status, text, _ = await site.get(f"/tenant/{token}/orders/{order_id}")
-        assert (status, json.loads(text)["state"]) == (200, "created")
-        await payments.pay(order_id)
-        await settle(site.hub)
-        status, text, _ = await site.get(f"/tenant/{token}/orders/{order_id}")
-        assert json.loads(text)["state"] == "credited"
-        assert json.loads(text)["balance"] == "163.45"
-        assert json.loads(text)["balance_text"] == "¥163.45"
-        for path in (f"/tenant/{token_b}/orders/{order_id}", f"/tenant/{token}/orders/nope"):
-            status, text, _ = await site.get(path)
-            assert status == 404 and "acc_a" not in text
-        status, body = await pay({"amount": "20", "provider": "wechatpay"},
-                                 headers={"Origin": "https://evil.example"})
-        assert status == 403
+async def _pay_and_poll(site: Portal, wx: WechatServer) -> None:
+    token = (await site.issue("acc_a"))["token"]
+    token_b = (await site.issue("acc_b"))["token"]
+    status, home, _ = await site.get(f"/tenant/{token}")
+    presets = re.findall(r'data-amount="([^"]+)"', home)
+    assert presets == ["20.00", "50.00"]  # 1000 is above acc_a's max_recharge (500)
+    # only what takes this account's payments is offered, though pay_with names alipay
+    assert re.findall(r'data-provider="([^"]+)"', home) == ["wechatpay"]
+
+    async def pay(body: dict[str, object], token: str = token,
+                  **kwargs: object) -> tuple[int, dict[str, Any]]:
+        status, text, _ = await site.post(f"/tenant/{token}/pay", json=body, **kwargs)
+        return status, json.loads(text)
+
+    for amount in ("4.99", "500.01", "abc", "-5"):
+        status, body = await pay({"amount": amount, "provider": "wechatpay"})
+        assert status == 400 and body["error"] == "请选择 ¥5.00 至 ¥500.00 之间的金额。", body
+    for provider in ("unionpay", "alipay"):
+        status, body = await pay({"amount": "50", "provider": provider})
+        assert (status, body["error"]) == (400, "不支持该支付方式。")
+    status, body = await pay({"amount": "123.45", "provider": "wechatpay"})
+    assert status == 200 and body["channel"] == "native", body
+    order = body["order"]
+    assert "<svg" in str(order["qr_svg"]) and order["account_id"] == "acc_a"
+    assert wx.trades[order["order_id"]].amount_fen == 12345  # opened at WeChat Pay
+    # inside WeChat, no Official Account set up: JSAPI cannot work, said so truly
+    status, body = await pay({"amount": "20", "provider": "wechatpay"},
+                             headers={"User-Agent": WECHAT_UA})
+    assert (status, body["error"]) == (
+        409, "房东尚未开通微信内支付：请用手机浏览器打开本页面扫码支付。")
+    await site.hub.services.call("account", "update", {
+        "account_id": "acc_a", "changes": {"contacts": {"wechat": "oBoundTenantA"}}},
+        context=Context(user_id="@test"))
+    status, body = await pay({"amount": "20", "provider": "wechatpay"},
+                             headers={"User-Agent": WECHAT_UA})
+    assert status == 200 and body["channel"] == "jsapi", body
+    jsapi = body["order"]["pay"]["jsapi"]
+    assert jsapi["package"].startswith("prepay_id=wx") and jsapi["paySign"]
+    assert wx.trades[body["order"]["order_id"]].openid == "oBoundTenantA"
+    # WeChat Pay down: the tenant is told it did not start and nothing was charged
+    wx.down = True
+    status, body = await pay({"amount": "20", "provider": "wechatpay"})
+    assert (status, body["error"]) == (
+        502, "微信支付暂时无法发起本次支付，未扣任何费用，请稍后再试。")
+    wx.down = False
+    # the live poll: waiting, then credited with the new balance; another's order is 404
+    order_id = str(order["order_id"])
+    status, text, _ = await site.get(f"/tenant/{token}/orders/{order_id}")
+    assert (status, json.loads(text)["outcome"]) == (200, "waiting")
+    assert await wx.deliver(wx.pay(order_id)) == (200, "")
+    await settle(site.hub)
+    status, text, _ = await site.get(f"/tenant/{token}/orders/{order_id}")
+    polled = json.loads(text)
+    assert (polled["state"], polled["outcome"]) == ("credited", "credited")
+    assert (polled["balance"], polled["balance_text"]) == ("163.45", "¥163.45")
+    for path in (f"/tenant/{token_b}/orders/{order_id}", f"/tenant/{token}/orders/nope"):
+        status, text, _ = await site.get(path)
+        assert status == 404 and "acc_a" not in text
+    # paid another amount: not credited; the tenant is told the landlord checks it
+    status, body = await pay({"amount": "50", "provider": "wechatpay"})
+    odd = body["order"]["order_id"]
+    trade = wx.pay(odd)
+    assert await wx.deliver(trade, wx.notification(trade, amount_fen=4000)) == (200, "")
+    status, text, _ = await site.get(f"/tenant/{token}/orders/{odd}")
+    polled = json.loads(text)
+    assert (polled["state"], polled["outcome"], polled["balance"]) == ("paid", "held", "163.45")
+    assert polled["paid"] == "40.00" and "problem" not in polled  # the book's words stay in
+    status, body = await pay({"amount": "20", "provider": "wechatpay"},
+                             headers={"Origin": "https://evil.example"})
+    assert status == 403
 
 
 @pytest.mark.timeout(120)

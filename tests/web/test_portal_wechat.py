@@ -4,14 +4,20 @@ lands in the account's contacts — state checked against the browser (CSRF)."""
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
+from typing import Any
 
 import pytest
 from common import bounded
+from payment_servers import APPID as MERCHANT_APPID
+from payment_servers import alipay_server, wechat_server
 from portal_support import (
     APP_ID,
     APP_SECRET,
     WECHAT_UA,
+    Portal,
+    paying_site,
     portal_site,
     query_of,
     wechat_block,
@@ -87,3 +93,59 @@ async def test_a_refused_code_leaves_the_page_usable(tmp_path: Path) -> None:
         assert status == 200 and "微信绑定未成功" in page and 'id="balance"' in page
         assert openid_of(site.hub, "acc_a") is None
         assert len(oauth.exchanges) == 1  # and no redirect loop: wx=skip
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_the_openid_bound_by_oauth_pays_by_jsapi_when_the_appids_agree(
+        tmp_path: Path) -> None:
+    async with wechat_server() as wx, alipay_server() as ali, \
+            wechat_oauth(app_id=MERCHANT_APPID) as oauth:
+        wx.openids[oauth.openid] = MERCHANT_APPID  # WeChat's openids are per AppID
+        providers = [wx.config(), ali.config()]
+        async with paying_site(tmp_path, providers, wechat_block(oauth)) as site:
+            token = (await site.issue("acc_a"))["token"]
+            status, answer = await _pay(site, token)
+            assert (status, answer["error"]) == (409, "您的微信尚未与本页面关联，暂不能在此"
+                                                      "使用微信支付：请在微信中重新打开链接后再支付。")
+            status, _page, _ = await site.get(f"/tenant/{token}", headers=UA,
+                                              allow_redirects=True)
+            assert status == 200 and openid_of(site.hub, "acc_a") == oauth.openid
+            status, answer = await _pay(site, token)
+            assert status == 200 and answer["channel"] == "jsapi", answer
+            jsapi = answer["order"]["pay"]["jsapi"]
+            assert jsapi["appId"] == MERCHANT_APPID and jsapi["signType"] == "RSA"
+            assert wx.trades[answer["order"]["order_id"]].openid == oauth.openid
+            # WeChat's browser opens no Alipay page: the tenant is told where it works
+            status, answer = await _pay(site, token, provider="alipay")
+            assert (status, answer["error"]) == (409, "微信内无法打开支付宝：请在手机浏览器中"
+                                                      "打开本页面（⋯ → 在浏览器打开）。")
+            assert ali.trades == {}
+            status, answer = await _pay(site, token, provider="alipay", headers={})
+            assert status == 200 and answer["channel"] == "wap"
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_an_official_account_that_is_not_the_merchants_app_is_told_truly(
+        tmp_path: Path) -> None:
+    async with wechat_server() as wx, wechat_oauth() as oauth:
+        wx.openids[oauth.openid] = APP_ID  # an openid of another app than WeChat Pay's
+        async with paying_site(tmp_path, [wx.config()], wechat_block(oauth)) as site:
+            token = (await site.issue("acc_a"))["token"]
+            await site.get(f"/tenant/{token}", headers=UA, allow_redirects=True)
+            assert openid_of(site.hub, "acc_a") == oauth.openid
+            status, answer = await _pay(site, token)
+            assert (status, answer["error"]) == (409, "房东尚未开通微信内支付：请用手机浏览器"
+                                                      "打开本页面扫码支付。")
+            assert wx.trades == {}  # WeChat Pay would refuse it: not asked
+            status, answer = await _pay(site, token, headers={})  # the phone's browser
+            assert status == 200 and answer["channel"] == "native"
+
+
+async def _pay(site: Portal, token: str, provider: str = "wechatpay",
+               **kwargs: Any) -> tuple[int, Any]:
+    kwargs.setdefault("headers", UA)
+    status, text, _ = await site.post(f"/tenant/{token}/pay",
+                                      json={"amount": "20", "provider": provider}, **kwargs)
+    return status, json.loads(text)

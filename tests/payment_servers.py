@@ -87,6 +87,7 @@ class Trade:
     state: str  # WeChat trade_state / Alipay trade_status
     transaction_id: str = ""
     openid: str | None = None
+    return_url: str | None = None  # Alipay WAP: where the payer's browser goes back
     paid_at: datetime | None = None
     refunds: dict[str, int] = field(default_factory=dict)
 
@@ -107,6 +108,8 @@ class WechatServer:
     trades: dict[str, Trade] = field(default_factory=dict)
     requests: list[tuple[str, str]] = field(default_factory=list)
     refund_status: str = "SUCCESS"  # what a refund request answers
+    down: bool = False  # orders answered SYSTEM_ERROR (WeChat Pay's "try again later")
+    openids: dict[str, str] = field(default_factory=dict)  # openid → the AppID it is of
     bill_queries: list[str] = field(default_factory=list)
     serial: str = PLATFORM_KEY_ID  # the platform key or certificate it signs with
     refund_notifications: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
@@ -171,8 +174,13 @@ class WechatServer:
         kind = request.match_info["kind"]
         if data["mchid"] != MCHID or data["appid"] != APPID:
             return self._answer(400, {"code": "PARAM_ERROR", "message": "mchid/appid"})
-        if kind == "jsapi" and not data.get("payer", {}).get("openid"):
+        if self.down:
+            return self._answer(500, {"code": "SYSTEM_ERROR", "message": "系统错误"})
+        openid = data.get("payer", {}).get("openid")
+        if kind == "jsapi" and not openid:
             return self._answer(400, {"code": "PARAM_ERROR", "message": "payer.openid"})
+        if kind == "jsapi" and self.openids and self.openids.get(openid) != data["appid"]:
+            return self._answer(400, {"code": "PARAM_ERROR", "message": "appid和openid不匹配"})
         self.trades[data["out_trade_no"]] = Trade(
             data["out_trade_no"], data["amount"]["total"], data["notify_url"], "NOTPAY",
             openid=data.get("payer", {}).get("openid"))
@@ -352,21 +360,42 @@ class AlipayServer:
         text = f'{{"{method.replace(".", "_")}_response":{node},"sign":"{sign}"}}'
         return web.Response(text=text, content_type="application/json")
 
+    def _verified(self, params: dict[str, Any]) -> bool:
+        """Whether a request's ``sign`` verifies with the app's key (and names the app)."""
+        signature = str(params.pop("sign", ""))
+        # a request signs every non-empty parameter but sign (sign_type included), sorted
+        content = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if v != "")
+        return bool(self.checker._verify(content, signature)) \
+            and params.get("app_id") == ALIPAY_APP_ID
+
     async def gateway(self, request: web.Request) -> web.Response:
         params = dict(await request.post())
         method = str(params.get("method"))
         self.methods.append(method)
-        signature = str(params.pop("sign", ""))
-        # a request signs every non-empty parameter but sign (sign_type included), sorted
-        content = "&".join(f"{k}={v}" for k, v in sorted(params.items()) if v != "")
-        if not self.checker._verify(content, signature) \
-                or params.get("app_id") != ALIPAY_APP_ID:
+        if not self._verified(params):
             return self._answer(method, {"code": "40002", "msg": "Invalid Arguments",
                                          "sub_code": "isv.invalid-signature",
                                          "sub_msg": "验签出错"})
         biz = json.loads(str(params["biz_content"]))
         handler = getattr(self, "do_" + method.replace(".", "_"))
         return self._answer(method, handler(biz, params))
+
+    async def cashier(self, request: web.Request) -> web.Response:
+        """The payer's browser opening ``alipay.trade.wap.pay`` (the signed gateway URL the
+        merchant redirects to): the trade is opened and the cashier page shown."""
+        params = dict(request.query)
+        method = str(params.get("method"))
+        self.methods.append(method)
+        if method != "alipay.trade.wap.pay" or not self._verified(params):
+            return web.Response(status=400, text="验签出错", content_type="text/html")
+        biz = json.loads(str(params["biz_content"]))
+        if biz.get("product_code") != "QUICK_WAP_WAY":
+            return web.Response(status=400, text="product_code", content_type="text/html")
+        self.trades.setdefault(biz["out_trade_no"], Trade(
+            biz["out_trade_no"], int(Decimal(biz["total_amount"]) * 100),
+            str(params["notify_url"]), "WAIT_BUYER_PAY", return_url=params.get("return_url")))
+        return web.Response(text=f"<h1>支付宝收银台</h1><p id='amount'>{biz['total_amount']}</p>",
+                            content_type="text/html")
 
     def do_alipay_trade_precreate(self, biz: dict[str, Any], params: dict[str, Any],
                                   ) -> dict[str, Any]:
@@ -502,6 +531,7 @@ async def alipay_server() -> AsyncIterator[AlipayServer]:
     state = AlipayServer()
     app = web.Application()
     app.router.add_post("/gateway.do", state.gateway)
+    app.router.add_get("/gateway.do", state.cashier)
     app.router.add_get("/bill/{name}", state.bill)
     async with serve_app(app) as port:
         state.port = port
