@@ -23,6 +23,8 @@ if TYPE_CHECKING:
     from .config import HubConfig
 
 DEFAULT_TIMEOUT = 300.0
+PAGE_SIZE = 500
+"""Items asked for per page of a list (the API's most)."""
 
 
 DATA_HELP = "the hub's data folder, where its CLI token is (default: beside hub.yaml)"
@@ -111,6 +113,19 @@ class HubClient:
         except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
             raise HubUnreachable(f"no hub answers on port {self.port} ({err}); start it with "
                                  "'meterhub run'") from None
+
+    def items(self, path: str, params: Mapping[str, str] | None = None,
+              most: int | None = None) -> list[Any]:
+        """Every item of a paged list (following each page's ``next``), or its first
+        ``most`` items."""
+        found: list[Any] = []
+        page_size = min(PAGE_SIZE, most) if most else PAGE_SIZE
+        page = self.request(path, params={**(params or {}), "limit": str(page_size)})
+        while True:
+            found += page["items"]
+            if page.get("next") is None or (most is not None and len(found) >= most):
+                return found[:most]
+            page = self.request(str(page["next"]))
 
     def call_service(self, domain: str, service: str, data: Mapping[str, Any]) -> Any:
         """Call a service and return its response."""

@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..client import HubClient, HubRefused, HubUnreachable, add_hub_options
-from ..storage import StorageError
+from ..storage import AuditFilter, StorageError
 from .model import CLI_USER, AuthError, Principal
 from .roles import ROLES, Role
 from .views import audit_filter, audit_rows, token_dict, user_dict
@@ -167,7 +167,7 @@ def cmd_user(args: argparse.Namespace) -> int:
     name = getattr(args, "name", None)
     path = f"/api/auth/users/{name}"
     if action == "list":
-        return _run(args, lambda c: c.request("/api/auth/users"),
+        return _run(args, lambda c: c.items("/api/auth/users"),
                     lambda a: _users(a))
     if action == "add":
         return _run(args, lambda c: c.request("/api/auth/users", body={
@@ -207,7 +207,7 @@ async def _create_token(auth: Any, args: argparse.Namespace,
 def cmd_token(args: argparse.Namespace) -> int:
     """Run one ``token`` action."""
     if args.token_command == "list":
-        return _run(args, lambda c: c.request("/api/auth/tokens", params={"all": "1"}),
+        return _run(args, lambda c: c.items("/api/auth/tokens", {"all": "1"}),
                     _tokens)
     if args.token_command == "revoke":
         return _run(args, lambda c: c.request(f"/api/auth/tokens/{args.token_id}/revoke",
@@ -230,12 +230,14 @@ def cmd_audit(args: argparse.Namespace) -> int:
     """List who did what."""
     params = {key: value for key, value in (
         ("user", args.user), ("account", args.account), ("meter", args.meter),
-        ("start", args.start), ("end", args.end), ("limit", args.limit)) if value}
+        ("start", args.start), ("end", args.end)) if value}
+
+    def where() -> AuditFilter:  # also checks the options before the hub is asked
+        return audit_filter(args.user, args.account, args.meter, args.start, args.end,
+                            args.limit)
 
     async def offline(auth: Any) -> list[dict[str, Any]]:
-        where = audit_filter(args.user, args.account, args.meter, args.start, args.end,
-                             args.limit)
-        return audit_rows(await auth.audit(where))
-    return _run(args, lambda c: c.request("/api/audit", params=params), offline)
+        return audit_rows(await auth.audit(where()))
+    return _run(args, lambda c: c.items("/api/audit", params, most=where().limit), offline)
 
 

@@ -12,15 +12,28 @@ import json
 import logging
 import secrets
 from collections.abc import Mapping
+from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+import voluptuous as vol
 from aiohttp import web
 
+from .. import validation as cv
 from ..auth import Auth, AuthError, LoginRefused, Principal
 from ..auth.views import audit_filter, audit_rows, session_dict, token_dict, user_dict
 from ..util.jsonutil import dumps
 from .access import LOGIN_COOKIE, SESSION_COOKIE, Guard
+from .api.base import (
+    ApiError,
+    Page,
+    describe,
+    field_of,
+    next_link,
+    page_query,
+    paginate,
+    validated_query,
+)
 from .routes import allow, principal_of, public
 
 if TYPE_CHECKING:
@@ -29,6 +42,29 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 SESSION_MAX_AGE = 14 * 86_400
+
+WHOSE_QUERY = page_query({vol.Optional("all"): cv.boolean})
+AUDIT_QUERY = page_query({vol.Optional(key): cv.string
+                          for key in ("user", "account", "meter", "start", "end")})
+_TEXT = {"type": "string"}
+_MAYBE = {"type": ["string", "null"]}
+USER_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
+    "user": _TEXT, "role": _TEXT, "scope": {"type": "object"}, "disabled": {"type": "boolean"},
+    "created": _MAYBE, "updated": _MAYBE, "password": {"type": "boolean"},
+}, "required": ["user", "role", "scope", "disabled", "password"]}
+SESSION_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
+    "id": _TEXT, "user": _TEXT, "created": _MAYBE, "expires": _MAYBE, "last_used": _MAYBE,
+    "address": _MAYBE, "agent": _MAYBE,
+}, "required": ["id", "user"]}
+TOKEN_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
+    "id": _TEXT, "name": _TEXT, "user": _TEXT, "role": _MAYBE, "scope": {},
+    "created": _MAYBE, "expires": _MAYBE, "last_used": _MAYBE, "last_address": _MAYBE,
+    "revoked": _MAYBE,
+}, "required": ["id", "name", "user"]}
+AUDIT_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
+    "time": _MAYBE, "source": _TEXT, "action": _MAYBE, "user": _MAYBE,
+    "account_id": _MAYBE, "meter_id": _MAYBE, "ref": {}, "amount_fen": {}, "detail": {},
+}, "required": ["time", "source"]}
 
 
 def _json(value: Any, status: int = 200) -> web.Response:
@@ -218,9 +254,12 @@ class AccessRoutes:
         return _json({**principal.as_dict(), "csrf": principal.csrf})
 
     @allow("admin")
+    @describe("Every user", tag="users", query=page_query(), paged=True, response=USER_SCHEMA)
     async def users(self, request: web.Request) -> web.Response:
         """Every user."""
-        return _json([user_dict(row) for row in await self._auth().users()])
+        query = validated_query(request, page_query())
+        found = [user_dict(row) for row in await self._auth().users()]
+        return paginate(request, query, found).response()
 
     @allow("admin")
     async def add_user(self, request: web.Request) -> web.Response:
@@ -261,10 +300,13 @@ class AccessRoutes:
         return await self._answer(request, work())
 
     @allow(scoped=True)
+    @describe("The caller's open sessions (an admin: everyone's with all=1)", tag="users",
+              query=WHOSE_QUERY, paged=True, response=SESSION_SCHEMA)
     async def sessions(self, request: web.Request) -> web.Response:
         """The caller's open sessions (an admin: everyone's with ``?all=1``)."""
-        rows = await self._auth().sessions(_whose(request))
-        return _json([session_dict(row) for row in rows])
+        query = validated_query(request, WHOSE_QUERY)
+        rows = await self._auth().sessions(_whose(request, query))
+        return paginate(request, query, [session_dict(row) for row in rows]).response()
 
     @allow(scoped=True)
     async def revoke_session(self, request: web.Request) -> web.Response:
@@ -277,10 +319,13 @@ class AccessRoutes:
         return await self._answer(request, work())
 
     @allow(scoped=True)
+    @describe("The caller's API tokens (an admin: everyone's with all=1)", tag="users",
+              query=WHOSE_QUERY, paged=True, response=TOKEN_SCHEMA)
     async def tokens(self, request: web.Request) -> web.Response:
         """The caller's tokens (an admin: everyone's with ``?all=1``)."""
-        rows = await self._auth().tokens(_whose(request))
-        return _json([token_dict(row) for row in rows])
+        query = validated_query(request, WHOSE_QUERY)
+        rows = await self._auth().tokens(_whose(request, query))
+        return paginate(request, query, [token_dict(row) for row in rows]).response()
 
     @allow(scoped=True)
     async def create_token(self, request: web.Request) -> web.Response:
@@ -311,21 +356,27 @@ class AccessRoutes:
         return await self._answer(request, work())
 
     @allow("admin", "finance")
+    @describe("Who did what, newest first (ISO times, site time when naive; total is not "
+              "counted: null)", tag="users", query=AUDIT_QUERY, paged=True,
+              response=AUDIT_SCHEMA)
     async def audit(self, request: web.Request) -> web.Response:
-        """Who did what: ``?user=&account=&meter=&start=&end=&limit=`` (ISO times)."""
-        query = request.query
+        """Who did what: ``?user=&account=&meter=&start=&end=`` (ISO times), paged."""
+        query = validated_query(request, AUDIT_QUERY)
+        limit, offset = int(query["limit"]), int(query.get("cursor") or 0)
         try:
             where = audit_filter(query.get("user"), query.get("account"), query.get("meter"),
-                                 query.get("start"), query.get("end"), query.get("limit"))
+                                 query.get("start"), query.get("end"), str(limit + 1))
         except ValueError as err:
-            return _json({"error": str(err)}, 400)
-        return _json(audit_rows(await self._auth().audit(where)))
+            raise ApiError(400, "invalid", str(err), field_of(str(err))) from None
+        rows = audit_rows(await self._auth().audit(replace(where, offset=offset)))
+        link = next_link(request, str(offset + limit)) if len(rows) > limit else None
+        return Page(rows[:limit], None, link).response()
 
 
-def _whose(request: web.Request) -> str | None:
+def _whose(request: web.Request, query: Mapping[str, Any]) -> str | None:
     """Whose sessions or tokens to list: the caller's; an admin's ``?all=1``, everyone's."""
     principal = _caller(request)
-    everyone = principal.role == "admin" and request.query.get("all") in ("1", "true")
+    everyone = principal.role == "admin" and bool(query.get("all"))
     return None if everyone else principal.user_id
 
 

@@ -10,18 +10,21 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 import jinja2
+import voluptuous as vol
 from aiohttp import web
 
 from meterhub_frontend import STATIC, TEMPLATES
 
 from .. import __version__
+from .. import validation as cv
 from ..auth import SCOPED_SERVICES, Auth, may, right_of_service
 from ..exceptions import ServiceNotFound, ServiceValidationError, StartupRefused
 from ..listen import Listening, bind_tcp
 from ..util.jsonutil import dumps
 from .access import MAX_BODY, Guard, json_error, machine_hosts
-from .api import api_errors
+from .api import api_errors, describe
 from .api import install as install_api
+from .api.base import page_query, paginate, validated_query
 from .login import AccessRoutes
 from .pages import install_pages
 from .routes import HUB_KEY, allow, principal_of
@@ -31,6 +34,13 @@ if TYPE_CHECKING:
     from ..core import Hub
 
 _LOGGER = logging.getLogger(__name__)
+
+STATES_QUERY = page_query({vol.Optional("domain"): cv.string})
+STATE_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
+    "entity_id": {"type": "string"}, "state": {}, "attributes": {"type": "object"},
+    "last_changed": {"type": "string"}, "last_updated": {"type": "string"},
+    "context": {"type": "object"},
+}, "required": ["entity_id", "state", "attributes", "last_changed", "last_updated"]}
 
 IDLE_TIMEOUT = 30.0
 """Seconds a connection may stay idle or take to send its request headers."""
@@ -202,11 +212,13 @@ class WebServer:
         })
 
     @allow(scoped=True)
+    @describe("Entity states in the caller's scope (?domain=meter to filter)", tag="hub",
+              query=STATES_QUERY, paged=True, response=STATE_SCHEMA)
     async def api_states(self, request: web.Request) -> web.Response:
         """All entity states in the caller's scope (``?domain=meter`` to filter)."""
-        domain = request.query.get("domain")
-        return json_response([state.as_dict()
-                              for state in self._visible_states(request, domain)])
+        query = validated_query(request, STATES_QUERY)
+        found = [state.as_dict() for state in self._visible_states(request, query.get("domain"))]
+        return paginate(request, query, found).response()
 
     @allow(scoped=True)  # the guard answers 404 for an entity outside the scope
     async def api_state(self, request: web.Request) -> web.Response:

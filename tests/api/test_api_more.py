@@ -98,7 +98,7 @@ async def test_share_groups_rates_commands_and_hub_routes(tmp_path: Path) -> Non
         status = await ok(site, "GET", "/api/")
         assert status["state"] == "running"
         states = await ok(site, "GET", "/api/states?domain=meter", "landlord_a")
-        assert {s["entity_id"] for s in states} <= {"meter.a1", "meter.c1"}
+        assert {s["entity_id"] for s in states["items"]} <= {"meter.a1", "meter.c1"}
 
 
 @pytest.mark.timeout(150)

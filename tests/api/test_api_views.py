@@ -30,8 +30,8 @@ async def test_a_landlord_gets_its_own_rows_of_site_wide_views(tmp_path: Path) -
             assert status == 200 and "recharge" in services["account"]
             assert "refund" not in services["account"] and "bill" not in services
             status, plugins, _ = await site.call("GET", "/api/plugins", headers=headers)
-            assert status == 200 and plugins and all(set(p) == {"name", "version", "status"}
-                                                     for p in plugins)
+            assert status == 200 and plugins["items"] and all(
+                set(p) == {"name", "version", "status"} for p in plugins["items"])
         _s, table, _ = await site.call("GET", "/api/reports/arrears",
                                        headers=site.bearer("admin"))
         assert sorted(r["account_id"] for r in table["rows"]) == ["acc_a", "acc_b"]

@@ -49,7 +49,7 @@ async def test_api_states_lists_every_state_with_exact_decimals(
 ) -> None:
     response = await client.get("/api/states")
     assert response.status == 200
-    states = {item["entity_id"]: item for item in await response.json()}
+    states = {item["entity_id"]: item for item in (await response.json())["items"]}
     assert sorted(states) == ["meter.r101_e", "meter.r102_e", "relay.r101"]
     assert states["meter.r101_e"]["state"] == "1234.56"  # Decimal as text, not a float
     assert states["meter.r102_e"]["state"] == "88.00"
@@ -60,7 +60,7 @@ async def test_api_states_lists_every_state_with_exact_decimals(
 
 async def test_api_states_filters_by_domain(client: TestClient[Any, Any]) -> None:
     response = await client.get("/api/states", params={"domain": "relay"})
-    assert [item["entity_id"] for item in await response.json()] == ["relay.r101"]
+    assert [item["entity_id"] for item in (await response.json())["items"]] == ["relay.r101"]
 
 
 async def test_api_state_of_one_entity(client: TestClient[Any, Any]) -> None:
@@ -104,7 +104,7 @@ async def test_api_plugins_lists_status_and_hooks(make_hub: HubFactory, tmp_path
     async with web_client(hub, tmp_path) as client:
         response = await client.get("/api/plugins")
         assert response.status == 200
-        plugins = await response.json()
+        plugins = (await response.json())["items"]
     assert plugins == [{"name": "hub.web", "source": "core", "version": None,
                         "distribution": None, "status": "loaded", "error": None,
                         "hooks": ["setup", "translations"]}]
@@ -147,7 +147,7 @@ async def test_dashboard_and_api_report_failed_plugins(make_hub: HubFactory,
     hub = make_hub(plugins=manager)
     async with web_client(hub, tmp_path) as client:
         html = await (await client.get("/states", params={"lang": "en"})).text()
-        plugins = await (await client.get("/api/plugins")).json()
+        plugins = (await (await client.get("/api/plugins")).json())["items"]
     failed = {p["name"]: p["error"] for p in plugins if p["status"] == "failed"}
     assert "meterhub_no_such_module_for_tests" in failed["broken_import"]
     assert 'class="plugin-failed"><td>broken_import</td>' in html

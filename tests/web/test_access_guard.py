@@ -156,7 +156,7 @@ async def test_failed_logins_are_limited_per_user_and_per_address(
         # the attempts are in the audit trail too
         _s, rows, _ = await site.call("GET", "/api/audit?user=viewer",
                                       headers=site.bearer("admin"))
-        assert [r["action"] for r in rows].count("login_failed") == 5
+        assert [r["action"] for r in rows["items"]].count("login_failed") == 5
 
 
 @pytest.mark.timeout(150)
@@ -233,7 +233,7 @@ async def test_a_revoked_token_stops_and_its_last_use_is_recorded(tmp_path: Path
         token = {"Authorization": f"Bearer {created['token']}"}
         assert (await site.call("GET", "/api/accounts", headers=token))[0] == 200
         _s, listed, _ = await site.call("GET", "/api/auth/tokens", headers=token)
-        mine = next(t for t in listed if t["id"] == created["id"])
+        mine = next(t for t in listed["items"] if t["id"] == created["id"])
         assert mine["last_used"] and mine["last_address"] == "127.0.0.1"
         assert "token" not in mine and created["token"] not in str(listed)
         status, _b, _ = await site.call("POST", f"/api/auth/tokens/{created['id']}/revoke",
@@ -256,7 +256,7 @@ async def test_a_revoked_session_and_a_disabled_user_are_logged_out(tmp_path: Pa
         await login(phone, site.base, "operator")
         await login(laptop, site.base, "operator")
         async with laptop.get(site.base + "/api/auth/sessions") as response:
-            sessions = await response.json()
+            sessions = (await response.json())["items"]
         assert len(sessions) == 2
         phone_id = next(s["id"] for s in sessions)  # newest first: the laptop's
         async with laptop.post(site.base + f"/api/auth/sessions/{phone_id}/revoke",

@@ -319,7 +319,7 @@ async def test_lists_show_a_scoped_caller_only_their_buildings(tmp_path: Path,
     mine = {"landlord_a": "a", "operator": "a", "landlord_b": "b"}[caller]
     async with access_site(tmp_path) as site:
         _status, states, _ = await site.call("GET", "/api/states", headers=site.bearer(caller))
-        ids = {state["entity_id"] for state in states}
+        ids = {state["entity_id"] for state in states["items"]}
         assert ids == {f"account.acc_{mine}", f"meter.{mine}1"} - (
             set() if f"meter.{mine}1" in ids else {f"meter.{mine}1"})
         assert not any(entity.endswith(("_a", "a1") if mine == "b" else ("_b", "b1"))

@@ -47,18 +47,21 @@ async def test_entries_commands_holds_and_settings_carry_the_authenticated_autho
             data, "SELECT context_user_id FROM command WHERE meter_id = 'a1'"))
         admin = site.bearer("admin")
         _s, rows, _ = await site.call("GET", "/api/audit?account=acc_a", headers=admin)
+        rows = rows["items"]
         got = {(row["source"], row["action"], row["user"]) for row in rows}
         assert {("ledger", "recharge", "finance"), ("hold", "force_off", "operator"),
                 ("setting", "account.name set", "landlord_a")} <= got
         assert all(row["account_id"] == "acc_a" for row in rows)
         _s, rows, _ = await site.call("GET", "/api/audit?meter=a1", headers=admin)
+        rows = rows["items"]
         assert {(row["source"], row["user"]) for row in rows} == {("command", "finance"),
                                                                   ("command", "operator")}
         _s, rows, _ = await site.call("GET", "/api/audit?user=admin", headers=admin)
+        rows = rows["items"]
         assert [(row["source"], row["action"]) for row in rows
                 if row["source"] != "access"] == [("ledger", "adjustment")]
         _s, rows, _ = await site.call("GET", "/api/audit?end=2000-01-01", headers=admin)
-        assert rows == []
+        assert rows == {"items": [], "total": None, "next": None}
         status, body, _ = await site.call("GET", "/api/audit?start=yesterday", headers=admin)
         assert status == 400 and body["error"]["field"] == "start"
         assert "yesterday" in body["error"]["detail"]

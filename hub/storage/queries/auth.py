@@ -75,6 +75,7 @@ class AuditFilter:
     start_ms: int | None = None
     end_ms: int | None = None
     limit: int = 200
+    offset: int = 0  # rows skipped (newest first): a page further down
 
 
 def _user(row: Sequence[Any]) -> UserRow:
@@ -153,8 +154,8 @@ class AuthStore:
         if user_id is not None:
             sql += " AND user_id = ?"
             params.append(user_id)
-        return [_session(row) for row in self.conn.execute(sql + " ORDER BY created_ts DESC",
-                                                           params)]
+        sql += " ORDER BY created_ts DESC, session_id"  # ties: one order for every page
+        return [_session(row) for row in self.conn.execute(sql, params)]
 
     def session(self, session_id: str) -> SessionRow | None:
         """One session by its public id."""
@@ -203,8 +204,8 @@ class AuthStore:
         if user_id is not None:
             sql += " WHERE user_id = ?"
             params = (user_id,)
-        return [_token(row) for row in self.conn.execute(sql + " ORDER BY created_ts DESC",
-                                                         params)]
+        sql += " ORDER BY created_ts DESC, token_id"  # ties: one order for every page
+        return [_token(row) for row in self.conn.execute(sql, params)]
 
     def touch_token(self, token_id: str, ts: int, address: str | None) -> None:
         """Record a use of a token."""
@@ -267,8 +268,9 @@ class AuthStore:
         if where.end_ms is not None:
             sql += " AND ts < ?"
             params.append(where.end_ms)
-        sql += " ORDER BY ts DESC LIMIT ?"
-        params.append(where.limit)
+        # ties of time broken by every column: a page further down (OFFSET) sees the same order
+        sql += " ORDER BY 1 DESC, 2, 3, 4, 5, 6, 7, 8, 9 LIMIT ? OFFSET ?"
+        params += [where.limit, where.offset]
         keys = ("ts", "source", "action", "user", "account_id", "meter_id", "ref", "amount_fen",
                 "detail")
         return [dict(zip(keys, row, strict=True)) for row in self.conn.execute(sql, params)]

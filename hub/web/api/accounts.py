@@ -27,6 +27,7 @@ from .base import (
     Page,
     hub_of,
     json_ok,
+    next_link,
     operation,
     page_query,
     paginate,
@@ -170,13 +171,7 @@ async def ledger_entries(request: web.Request) -> web.Response:
                                  kinds=query.get("kind") or ())
     more = len(found) > limit
     found = found[:limit]
-    link = None
-    if more and found:
-        params = {k: v for k, v in request.query.items() if k != "cursor"}
-        params["cursor"] = str(found[-1].seq)
-        from urllib.parse import urlencode
-
-        link = f"{request.path}?{urlencode(params)}"
+    link = next_link(request, str(found[-1].seq)) if more and found else None
     entries = [{**entry.as_dict(), "seq": entry.seq} for entry in found]
     page = Page(entries, None, link,
                 {"account_id": account_id, "balance": str(ledger.balance(account_id)),

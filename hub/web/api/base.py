@@ -290,12 +290,15 @@ def paginate(request: web.Request, query: Mapping[str, Any], items: Sequence[Any
     limit = int(query["limit"])
     chunk = list(items[offset:offset + limit])
     following = offset + limit
-    link = None
-    if following < len(items):
-        params = {key: value for key, value in request.query.items() if key != "cursor"}
-        params["cursor"] = str(following)
-        link = f"{request.path}?{urlencode(params)}"
+    link = next_link(request, str(following)) if following < len(items) else None
     return Page(chunk, len(items), link)
+
+
+def next_link(request: web.Request, cursor: str) -> str:
+    """The request's own path and query with ``cursor`` (the link to the next page)."""
+    params = {key: value for key, value in request.query.items() if key != "cursor"}
+    params["cursor"] = cursor
+    return f"{request.path}?{urlencode(params)}"
 
 
 # --- services ------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from aiohttp import web
 
 from ...auth import SCOPED_SERVICES, may, right_of_service
 from ..routes import principal_of
-from .base import hub_of, json_ok, operation, route_defs
+from .base import hub_of, json_ok, operation, page_query, paginate, route_defs, validated_query
 
 
 @operation("GET", "/api/services", "Services by domain with their descriptions (a scoped "
@@ -34,16 +34,25 @@ async def services(request: web.Request) -> web.Response:
     return json_ok(out)
 
 
+PLUGIN_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
+    "name": {"type": "string"}, "version": {"type": ["string", "null"]},
+    "status": {"type": "string"}, "source": {"type": "string"},
+    "distribution": {"type": ["string", "null"]}, "error": {"type": ["string", "null"]},
+    "hooks": {"type": "array", "items": {"type": "string"}},
+}, "required": ["name", "version", "status"]}
+
+
 @operation("GET", "/api/plugins", "Every plugin seen, with its status (a scoped caller: "
-           "names, versions and status only)", tag="hub",
-           response={"type": "array", "items": {"type": "object"}})
+           "names, versions and status only)", tag="hub", query=page_query(), paged=True,
+           response=PLUGIN_SCHEMA)
 async def plugins(request: web.Request) -> web.Response:
     """The plugins."""
+    query = validated_query(request, page_query())
     principal = principal_of(request)
     found = [info.as_dict() for info in hub_of(request).plugins.all()]
     if principal is not None and principal.scoped:
         found = [{key: plugin[key] for key in ("name", "version", "status")} for plugin in found]
-    return json_ok(found)
+    return paginate(request, query, found).response()
 
 
 def routes() -> list[web.RouteDef]:
