@@ -2,7 +2,7 @@
 phone's 390 px: balance, usage chart and bills are seen; the pay button opens a real
 WeChat Pay Native order at the provider's local stand-in and shows its QR code, the
 stand-in's notification credits it and "paid" with the new balance arrives live; the door
-sheet's QR codes decode (OpenCV) to the links. Screenshots are kept in artifacts/portal/
+sheet's QR codes decode (OpenCV) to the links. Screenshots are kept in test-artifacts/portal/
 (git-ignored)."""
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from portal_support import (
 )
 
 ROOT = Path(__file__).resolve().parents[2]
-ARTIFACTS = ROOT / "artifacts" / "portal"
+ARTIFACTS = ROOT / "test-artifacts" / "portal"
 CHROMIUM = "/usr/bin/chromium"
 PHONE = {"width": 390, "height": 844}
 
