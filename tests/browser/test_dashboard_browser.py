@@ -116,8 +116,11 @@ async def test_recharge_at_the_counter_and_move_a_tenant_out(tmp_path: Path) -> 
         await page.fill("#recharge input[name=amount_again]", "50.00")
         await page.select_option("#recharge select[name=method]", "wechat")
         await page.fill("#recharge input[name=reference]", "WX-20261207-001")
+        asked: list[str] = []
+        page.on("dialog", lambda dialog: asked.append(dialog.message))
         await page.click("#recharge button[type=submit]")
         await page.wait_for_selector("#receipt")
+        assert len(asked) == 1 and "¥50.00" in asked[0], asked  # the question names the sum
         assert await text(page, "#receipt-amount") == "¥50.00"
         assert "WX-20261207-001" in await text(page, "#receipt")
         assert "微信支付" in await text(page, "#receipt")

@@ -7,7 +7,18 @@
     var form = event.target;
     if (!(form instanceof HTMLFormElement) || !form.dataset.confirm) return;
     if (form.dataset.confirmed === "1") return;
-    if (!window.confirm(form.dataset.confirm)) {
+    // "{amount}" in the question is the amount typed in the form, as money: ¥50.00, -¥5.00
+    var message = form.dataset.confirm;
+    var typed = form.querySelector('input[name="amount"]');
+    if (typed && message.indexOf("{amount}") >= 0) {
+      var value = typed.value.trim();
+      var sign = /^[-+]/.test(value) ? value.charAt(0) : "";
+      var digits = sign ? value.slice(1) : value;
+      if (/^[0-9]+$/.test(digits)) digits += ".00";
+      else if (/^[0-9]+[.][0-9]$/.test(digits)) digits += "0";
+      message = message.replace("{amount}", (sign === "-" ? "-" : "") + "¥" + digits);
+    }
+    if (!window.confirm(message)) {
       event.preventDefault();
       return;
     }

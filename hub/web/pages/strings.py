@@ -220,7 +220,7 @@ PAGE_STRINGS: dict[str, dict[str, str]] = {
         "account.hold_released": "Hold released.",
         "account.emergency_given": "Emergency credit given.",
         "account.moved_in": "Move-in recorded.",
-        "account.confirm.recharge": "Recharge {name}'s account?",
+        "account.confirm.recharge": "Recharge {amount} to {name}'s account?",
         "account.confirm.refund": "Pay {amount} back to {name}?",
         "account.confirm.adjust": "Post an adjustment of {amount} on {name}'s account?",
         "account.confirm.reverse": (
@@ -458,7 +458,7 @@ PAGE_STRINGS: dict[str, dict[str, str]] = {
         "account.hold_released": "已解除。",
         "account.emergency_given": "已发放应急额度。",
         "account.moved_in": "入住已登记。",
-        "account.confirm.recharge": "确定为 {name} 充值？",
+        "account.confirm.recharge": "确定为 {name} 充值 {amount}？",
         "account.confirm.refund": "确定向 {name} 退款 {amount}？",
         "account.confirm.adjust": "确定对 {name} 调账 {amount}？",
         "account.confirm.reverse": "确定撤销 {name} 的这笔 {amount}（将记一笔冲正）？",
