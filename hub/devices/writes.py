@@ -37,7 +37,7 @@ from ..core import Context
 from ..events.devices import EVENT_DEVICE_COMMAND, EVENT_DEVICE_JOB
 from ..metering.link import LinkUnavailable
 from ..metering.model import MeterRefused, NoReply, ProtocolError, WritableParam
-from ..storage import CommandConflict, StorageError
+from ..prepaid.commands import attempt, wait_until_due
 from ..util.dt import utcnow
 from ..util.ids import new_id
 from .parts import DevicePart
@@ -50,7 +50,6 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 WRITE_PREFIX: Final = "write:"
-_IDLE_WAIT: Final = 60.0
 CREDENTIAL_KEYS: Final = ("password_level", "password", "operator")
 
 DEVICES_SCHEMA = cv.Strict({
@@ -280,27 +279,9 @@ class DeviceWrites(DevicePart):
                 self._drivers.pop(meter_id, None)
                 return
             pending = queue[0]
-            delay = (pending.next_at - self.clock()).total_seconds()
-            if delay > 0:
-                wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(min(delay, _IDLE_WAIT)):
-                        await wake.wait()
-                continue
-            try:
-                await self._step(pending)
-            except CommandConflict as err:
-                _LOGGER.debug("Devices: %s left alone: %s", pending.command_id, err)
-                self._drop(pending)
-            except StorageError as err:
-                _LOGGER.error("Devices: %s waits for storage: %s", pending.command_id, err)
-                pending.next_at = self.clock() + timedelta(seconds=5)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                _LOGGER.exception("Devices: %s failed unexpectedly; retrying",
-                                  pending.command_id)
-                pending.next_at = self.clock() + timedelta(seconds=self.settings.retry_delay)
+            if await wait_until_due(wake, pending.next_at, self.clock()):
+                await attempt(self._step(pending), pending, "Devices", self._drop, self.clock,
+                              self.settings.retry_delay)
 
     async def _step(self, pending: PendingWrite) -> None:
         if pending.missing_password:

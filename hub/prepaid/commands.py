@@ -27,10 +27,10 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Awaitable, Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any, Final
+from typing import TYPE_CHECKING, Any, Final, Protocol
 
 import voluptuous as vol
 
@@ -415,29 +415,15 @@ class CommandQueue:
             if pending is None:
                 self._drivers.pop(meter_id, None)
                 return
-            delay = (pending.next_at - self.clock()).total_seconds()
-            if delay > 0:
-                wake.clear()
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(min(delay, _IDLE_WAIT)):
-                        await wake.wait()
+            if not await wait_until_due(wake, pending.next_at, self.clock()):
                 continue
-            try:
-                async with lock:
-                    if self._pending.get(meter_id) is pending:
-                        await self._step(pending)
-            except CommandConflict as err:  # superseded (or moved) meanwhile
-                _LOGGER.debug("Control: %s left alone: %s", pending.command_id, err)
-                self._drop(pending)
-            except StorageError as err:
-                _LOGGER.error("Control: %s waits for storage: %s", pending.command_id, err)
-                pending.next_at = self.clock() + timedelta(seconds=5)
-            except asyncio.CancelledError:
-                raise
-            except Exception:
-                _LOGGER.exception("Control: %s failed unexpectedly; retrying",
-                                  pending.command_id)
-                pending.next_at = self.clock() + timedelta(seconds=self.settings.retry_delay)
+            await attempt(self._locked_step(lock, meter_id, pending), pending, "Control",
+                          self._drop, self.clock, self.settings.retry_delay)
+
+    async def _locked_step(self, lock: asyncio.Lock, meter_id: str, pending: Pending) -> None:
+        async with lock:
+            if self._pending.get(meter_id) is pending:
+                await self._step(pending)
 
     async def _step(self, pending: Pending) -> None:
         meter = self.meter(pending.meter_id)
@@ -772,3 +758,44 @@ class CommandQueue:
 
     def _ms(self) -> int:
         return int(self.clock().timestamp() * 1000)
+
+
+class _Retried(Protocol):
+    """What :func:`attempt` needs of a pending command."""
+
+    command_id: str
+    next_at: datetime
+
+
+async def wait_until_due(wake: asyncio.Event, due: datetime, now: datetime) -> bool:
+    """True when ``due`` has come; else sleep until it (at most a minute: wall-clock jumps
+    are noticed) or until ``wake`` is set, and answer False (look again)."""
+    delay = (due - now).total_seconds()
+    if delay <= 0:
+        return True
+    wake.clear()
+    with contextlib.suppress(TimeoutError):
+        async with asyncio.timeout(min(delay, _IDLE_WAIT)):
+            await wake.wait()
+    return False
+
+
+async def attempt(work: Awaitable[None], pending: _Retried, who: str,
+                  drop: Callable[[Any], None], clock: Callable[[], datetime],
+                  retry_delay: float) -> None:
+    """Run one step of a durable command (trip/close, a parameter write): a conflict in
+    storage (superseded, or moved meanwhile) drops it, storage trouble or an unexpected
+    error tries it again later."""
+    try:
+        await work
+    except CommandConflict as err:
+        _LOGGER.debug("%s: %s left alone: %s", who, pending.command_id, err)
+        drop(pending)
+    except StorageError as err:
+        _LOGGER.error("%s: %s waits for storage: %s", who, pending.command_id, err)
+        pending.next_at = clock() + timedelta(seconds=5)
+    except asyncio.CancelledError:
+        raise
+    except Exception:
+        _LOGGER.exception("%s: %s failed unexpectedly; retrying", who, pending.command_id)
+        pending.next_at = clock() + timedelta(seconds=retry_delay)
