@@ -168,6 +168,9 @@ async def test_the_reconciliation_run_from_the_page_credits_a_paid_order(
         theirs = await paid_order(wx, site.hub, "r102", "8")
         assert balance(site) == Decimal("0.00")
         base = f"{site.base}/payments/reconciliation"
+        status, html = await page(admin, f"{site.base}/payments/orders/{lost}")
+        assert status == 200 and 'id="refund"' not in html  # not credited: nothing to refund
+        assert "created" in text_of(html)
         day = as_local(utcnow()).date().isoformat()
         status, html = await page(admin, base)
         assert status == 200 and f'id="report-{day}-' not in html  # yesterday's only, at start
