@@ -72,8 +72,8 @@ class PaymentPages:
 
     @allow(*READERS, scoped=True)
     async def orders(self, request: web.Request) -> web.Response:
-        """The orders in the caller's scope, newest first; ``state``, ``provider`` and
-        ``account`` filter."""
+        """The newest orders (``ORDERS_READ`` at most) in the caller's scope, newest first;
+        ``state``, ``provider`` and ``account`` filter."""
         kit = PageKit.of(request.app)
         book = self._book()
         query = request.query
@@ -81,9 +81,8 @@ class PaymentPages:
         account = query.get("account", "").strip()
         rows = await book.storage.payments_read(lambda s: s.orders(
             account_id=account or None, states=(state,) if state else (),
-            provider=provider or None, limit=ORDERS_READ))
-        rows = [row for row in reversed(rows) if caller_sees(request, "account_id",
-                                                              row.account_id)]
+            provider=provider or None, limit=ORDERS_READ, newest_first=True))
+        rows = [row for row in rows if caller_sees(request, "account_id", row.account_id)]
         shown = paged(query, [self._row(row) for row in rows], PAGE_SIZE)
         providers = sorted({name for name, _landlord in book.merchants})
         return kit.render(request, "payments.html", rows=shown.items, total=len(rows),

@@ -22,6 +22,7 @@ from payment_support import book_of, call, payment_hub
 
 from hub.auth import Auth
 from hub.core import Hub
+from hub.dashboard import payment_pages
 from hub.ledger import Ledger
 from hub.util.dt import as_local, utcnow
 from hub.web.server import WebServer
@@ -212,3 +213,24 @@ async def test_the_reconciliation_run_from_the_page_credits_a_paid_order(
             assert 'href="/payments"' not in html  # not in the viewer's navigation
         rows = await book_of(site.hub).storage.payments_read(lambda s: s.orders())
         assert {row.order_id: row.state for row in rows}[lost] == "credited"
+
+
+@pytest.mark.timeout(180)
+@bounded(150)
+async def test_the_order_list_pages_the_newest_orders_first(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Mutation caught: the newest orders read as the oldest ``ORDERS_READ`` reversed (with
+    more orders than that, the newest never show): page 1 would show the oldest."""
+    monkeypatch.setattr(payment_pages, "ORDERS_READ", 2)
+    monkeypatch.setattr(payment_pages, "PAGE_SIZE", 1)
+    async with pay_site(tmp_path) as (site, _wx), browser(site, "finance") as finance:
+        made = [(await call(site.hub, "create_order", account_id="r101", amount=amount,
+                            provider="wechatpay", channel="native"))["order_id"]
+                for amount in ("1", "2", "3")]
+        shown = []
+        for number in (1, 2, 3):  # page 3 is past the end: the last page
+            status, html = await page(finance, f"{site.base}/payments?page={number}")
+            assert status == 200
+            shown.append(re.findall(r'data-order="([^"]+)"', html))
+            assert f"<span>{min(number, 2)} / 2</span>" in html
+        assert shown == [[made[2]], [made[1]], [made[1]]]
