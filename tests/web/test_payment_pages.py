@@ -37,22 +37,23 @@ USERS = {"admin": ("admin", {}), "finance": ("finance", {}), "viewer": ("viewer"
 
 
 @asynccontextmanager
-async def pay_site(tmp_path: Path) -> AsyncIterator[tuple[Site, WechatServer]]:
-    """A hub whose accounts pay through the local WeChat Pay server (wang's and li's merchant
-    accounts), with a user of each role that reads payments."""
-    async with wechat_server() as wx, payment_hub(
-            tmp_path, [wx.config(landlord="wang"), wx.config(landlord="li")],
+async def pay_site(tmp_path: Path) -> AsyncIterator[tuple[Site, WechatServer, WechatServer]]:
+    """A hub whose accounts pay through local WeChat Pay servers (wang's merchant account:
+    the one yielded; li's its own, as two landlords' accounts have their own bills), with
+    a user of each role that reads payments."""
+    async with wechat_server() as wx, wechat_server() as li, payment_hub(
+            tmp_path, [wx.config(landlord="wang"), li.config(landlord="li")],
             accounts=ACCOUNTS) as hub, \
             aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as session:
         site = Site(hub, f"http://127.0.0.1:{hub.component('web', WebServer).port}", session)
         auth = hub.component("auth", Auth)
         for name, (role, scope) in USERS.items():
             await auth.add_user(name, role, scope, PASSWORD, by="@test")
-        yield site, wx
+        yield site, wx, li
 
 
 async def paid_order(wx: WechatServer, hub: Hub, account: str, amount: str) -> str:
-    """An order paid at the provider and credited by its notification; its id."""
+    """An order paid at the provider ``wx`` and credited by its notification; its id."""
     order = await call(hub, "create_order", account_id=account, amount=amount,
                        provider="wechatpay", channel="native")
     assert await wx.deliver(wx.pay(order["order_id"])) == (200, "")
@@ -74,9 +75,10 @@ async def test_a_refund_from_the_order_page_goes_to_wechat_pay_and_lowers_the_ba
     """Mutations caught: the page sending ``amount_again`` unchecked (11 ≠ 10 refunded);
     the refund not going through payment.refund (the provider never asked, the order's
     refunded amount unchanged); the page hiding the service's refusal (no message, 200)."""
-    async with pay_site(tmp_path) as (site, wx), browser(site, "finance", mh_lang="en") as finance:
+    async with pay_site(tmp_path) as (site, wx, li), \
+            browser(site, "finance", mh_lang="en") as finance:
         order_id = await paid_order(wx, site.hub, "r101", "50")
-        other = await paid_order(wx, site.hub, "r102", "8")
+        other = await paid_order(li, site.hub, "r102", "8")
         status, html = await page(finance, f"{site.base}/payments?lang=zh-CN")
         assert status == 200 and "共 2 笔订单" in text_of(html)  # zh-CN the site's language
         assert re.findall(r'data-order="([^"]+)"', html) == [other, order_id]  # newest first
@@ -137,7 +139,7 @@ async def test_a_refund_above_the_balance_is_refused_with_the_services_message(
         tmp_path: Path) -> None:
     """Mutation caught: the page refunding "what is left" without the service's balance
     check (the provider would be asked, the balance negative)."""
-    async with pay_site(tmp_path) as (site, wx), browser(site, "admin") as admin:
+    async with pay_site(tmp_path) as (site, wx, _li), browser(site, "admin") as admin:
         order_id = await paid_order(wx, site.hub, "r101", "50")
         await site.hub.services.call("account", "adjust", {
             "account_id": "r101", "amount": Decimal("-45"), "reason": "consumed"},
@@ -161,13 +163,18 @@ async def test_the_reconciliation_run_from_the_page_credits_a_paid_order(
     """Mutations caught: the run not calling payment.reconcile (no report, no credit); the
     report's paid-but-not-credited list left out of the page; a landlord seeing another
     landlord's orders or reports."""
-    async with pay_site(tmp_path) as (site, wx), browser(site, "admin", mh_lang="en") as admin:
+    async with pay_site(tmp_path) as (site, wx, li), \
+            browser(site, "admin", mh_lang="en") as admin:
         order = await call(site.hub, "create_order", account_id="r101", amount="20",
                            provider="wechatpay", channel="native")
         lost = order["order_id"]
         wx.pay(lost)  # paid at WeChat Pay, the notification lost
-        theirs = await paid_order(wx, site.hub, "r102", "8")
-        assert balance(site) == Decimal("0.00")
+        theirs = await paid_order(li, site.hub, "r102", "8")
+        ghost = await paid_order(wx, site.hub, "r101", "10")
+        changed = await paid_order(wx, site.hub, "r101", "10")
+        wx.trades[ghost].transaction_id = ""  # not in WeChat Pay's bill: credited, not paid
+        wx.trades[changed].amount_fen = 999  # the bill says ¥9.99 was paid
+        assert balance(site) == Decimal("20.00")
         base = f"{site.base}/payments/reconciliation"
         status, html = await page(admin, f"{site.base}/payments/orders/{lost}")
         assert status == 200 and 'id="refund"' not in html  # not credited: nothing to refund
@@ -178,10 +185,10 @@ async def test_the_reconciliation_run_from_the_page_credits_a_paid_order(
         form = {"csrf": csrf_of(html), "day": day, "provider": "wechatpay"}
         status, html, _ = await post_form(admin, base, form)
         assert status == 200 and 'name="confirmed" value="1"' in html  # asked first
-        assert balance(site) == Decimal("0.00")
+        assert balance(site) == Decimal("20.00")
         status, _html, location = await post_form(admin, base, {**form, "confirmed": "1"})
         assert status == 303 and location == f"/payments/reconciliation?start={day}&end={day}"
-        assert balance(site) == Decimal("20.00")
+        assert balance(site) == Decimal("40.00")  # the lost ¥20 credited, nothing undone
         status, html = await page(admin, f"{site.base}{location}&lang=en")
         wang = html[html.index(f'id="report-{day}-wechatpay-wang"'):]
         wang = wang[:wang.index("</section>")]
@@ -189,8 +196,14 @@ async def test_the_reconciliation_run_from_the_page_credits_a_paid_order(
                           re.S) == [lost]
         assert "Paid but not credited (credited by the run) (1)" in text_of(wang)
         assert "credited" in re.findall(r'<span class="badge">([^<]+)</span>', wang)
-        assert "¥20.00" in text_of(wang)
-        assert f"{day} reconciled: 2 reports, 1 differences." in text_of(html)  # the flash
+        assert re.findall(r'<ul class="credited_not_paid">.*?<code>([^<]+)</code>', wang,
+                          re.S) == [ghost]
+        assert re.findall(r'<ul class="amount_differs">.*?<code>([^<]+)</code>', wang,
+                          re.S) == [changed]
+        assert "¥10.00 → ¥9.99" in text_of(wang)
+        assert "Credited but not paid (1)" in text_of(wang)
+        assert "Amount differs (1)" in text_of(wang)
+        assert f"{day} reconciled: 2 reports, 3 differences." in text_of(html)  # the flash
 
         async with browser(site, "landlord_a") as landlord:
             status, html = await page(landlord, f"{site.base}{location}")
@@ -198,7 +211,7 @@ async def test_the_reconciliation_run_from_the_page_credits_a_paid_order(
             assert f'id="report-{day}-wechatpay-wang"' in html
             assert "wechatpay-li" not in html and 'id="reconcile"' not in html
             status, html = await page(landlord, f"{site.base}/payments")
-            assert re.findall(r'data-order="([^"]+)"', html) == [lost]
+            assert re.findall(r'data-order="([^"]+)"', html) == [changed, ghost, lost]
             status, html, _ = await post_form(landlord, base, {
                 **form, "csrf": csrf_of(html), "confirmed": "1"})
             assert status == 403
@@ -223,7 +236,7 @@ async def test_the_order_list_pages_the_newest_orders_first(
     more orders than that, the newest never show): page 1 would show the oldest."""
     monkeypatch.setattr(payment_pages, "ORDERS_READ", 2)
     monkeypatch.setattr(payment_pages, "PAGE_SIZE", 1)
-    async with pay_site(tmp_path) as (site, _wx), browser(site, "finance") as finance:
+    async with pay_site(tmp_path) as (site, _wx, _li), browser(site, "finance") as finance:
         made = [(await call(site.hub, "create_order", account_id="r101", amount=amount,
                             provider="wechatpay", channel="native"))["order_id"]
                 for amount in ("1", "2", "3")]
