@@ -224,6 +224,16 @@ async def test_the_reconciliation_run_from_the_page_credits_a_paid_order(
             assert status == 403
             status, html = await page(viewer, f"{site.base}/")
             assert 'href="/payments"' not in html  # not in the viewer's navigation
+        # a day that is no date, a provider with no merchant account: said, nothing run
+        runs = len(wx.bill_queries)
+        for bad, said in (({"day": "2026-13-01"}, "day: not a date: '2026-13-01'"),
+                          ({"provider": "alipay"}, "no provider with a remote record")):
+            status, _html, where = await post_form(admin, base, {**form, **bad,
+                                                                 "confirmed": "1"})
+            assert status == 303 and where is not None
+            status, html = await page(admin, f"{site.base}{where}")
+            assert said in text_of(html) and 'class="flash error"' in html, text_of(html)[:600]
+        assert len(wx.bill_queries) == runs
         rows = await book_of(site.hub).storage.payments_read(lambda s: s.orders())
         assert {row.order_id: row.state for row in rows}[lost] == "credited"
 
