@@ -70,6 +70,11 @@ SERVICE_RIGHTS: tuple[tuple[str, str], ...] = (
     ("account.revert", ACCOUNTS),
     ("account.move_out", BILLS),
     ("bill.*", BILLS),
+    ("payment.order", READ),
+    ("payment.orders", READ),
+    ("payment.reconciliation", READ),
+    ("payment.refund", MONEY),  # through account.refund: the same right
+    ("payment.reconcile", MONEY),  # credits what was paid but not credited
     ("tenant.links", READ),
     ("tenant.announcements", READ),
     ("tenant.*", ACCOUNTS),  # portal links, the QR sheet, announcements

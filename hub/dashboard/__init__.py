@@ -27,6 +27,7 @@ def register_routes(hub: Hub) -> list[Any]:
     from .history import HistoryApi
     from .meters import MeterPages
     from .overview import OverviewPage
+    from .payment_pages import PaymentPages
     from .report_pages import ReportPages
     from .setup_pages import SetupPages
     from .user_pages import UserPages
@@ -35,4 +36,5 @@ def register_routes(hub: Hub) -> list[Any]:
             *AccountPages(hub).routes(), *HistoryApi(hub).routes(),
             *SetupPages(hub).routes(), *AutomationPages(hub).routes(),
             *ReportPages(hub).routes(), *HealthPages(hub).routes(),
-            *AlarmPages(hub).routes(), *UserPages(hub).routes(), *BillPages(hub).routes()]
+            *AlarmPages(hub).routes(), *UserPages(hub).routes(), *BillPages(hub).routes(),
+            *PaymentPages(hub).routes()]

@@ -9,10 +9,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import pytest
 from common import bounded, collect, wait_for
 from payment_servers import alipay_server, wechat_server
 from payment_support import call, payment_hub
 
+from hub.exceptions import ServiceValidationError
 from hub.ledger import Ledger
 from hub.util.dt import as_local, utcnow
 
@@ -131,3 +133,19 @@ async def test_an_unreachable_bill_is_reported_and_other_merchants_go_on(
         by_provider = {r["provider"]: r for r in reports}
         assert "WeChat Pay GET /v3/bill/tradebill" in by_provider["wechatpay"]["errors"][0]
         assert by_provider["alipay"]["errors"] == [] and by_provider["alipay"]["source"] == "bill"
+
+
+@bounded(60)
+async def test_a_day_that_is_no_date_is_refused_with_its_field(tmp_path: Path) -> None:
+    """Mutation caught: ``vol.Coerce(date.fromisoformat)`` without a message (voluptuous
+    raises TypeError building its own: a crash instead of a refusal)."""
+    async with wechat_server() as wx, payment_hub(tmp_path, [wx.config()]) as hub:
+        await wait_for_reports(hub)  # yesterday's, at start
+        asked = len(wx.bill_queries)
+        for service, field in (("reconcile", "day"), ("reconciliation", "start"),
+                               ("reconciliation", "end")):
+            with pytest.raises(ServiceValidationError) as caught:
+                await call(hub, service, **{field: "2026-13-01"})
+            assert caught.value.errors == [
+                f"data.{field}: expected a date (YYYY-MM-DD), got '2026-13-01'"], caught.value
+        assert len(wx.bill_queries) == asked

@@ -35,6 +35,7 @@ ADMIN = {**dict.fromkeys(CALLERS, NO), "admin": OK}
 PUBLIC = {**EVERYONE, "tenant": NO}  # anyone, but a tenant link is no bearer token
 TENANT = EVERYONE  # the link in the URL is the key; a user's token changes nothing
 MONEY_READERS = {**ADMIN, "finance": OK}
+PAYMENT_READERS = {**MONEY_READERS, "landlord_a": OK, "landlord_b": OK}  # landlords: scoped
 MONEY_A = {**MONEY_READERS, "landlord_b": HID}  # another's id in the path: hidden first
 CONTROLLERS = {**A_ONLY, "viewer": NO, "finance": NO}
 ACCOUNT_EDITORS = {**ADMIN, "landlord_a": OK, "landlord_b": HID}
@@ -189,6 +190,14 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
     ("GET", "/audit"): ("/audit", {}, MONEY_READERS),
     ("GET", "/bills"): ("/bills", {}, USERS),
     ("GET", "/bills/{bill_id}"): ("/bills/BILL", {}, A_ONLY),
+    # the payments pages (this site has no payments: the handler's 404 once let through)
+    ("GET", "/payments"): ("/payments", {}, PAYMENT_READERS),
+    ("GET", "/payments/orders/{order_id}"): ("/payments/orders/o1", {}, PAYMENT_READERS),
+    ("POST", "/payments/orders/{order_id}/refund"): (
+        "/payments/orders/o1/refund", {"json": {}}, MONEY_READERS),
+    ("GET", "/payments/reconciliation"): ("/payments/reconciliation", {}, PAYMENT_READERS),
+    ("POST", "/payments/reconciliation"): ("/payments/reconciliation", {"json": {}},
+                                           MONEY_READERS),
     ("POST", "/alarms/ack"): ("/alarms/ack", {"json": {}}, {**USERS, "viewer": NO}),
     # platform pushes check their own token or signature (none configured here: 404 link)
     ("POST", "/api/nbiot/{link_id}/ctwing"): ("/api/nbiot/nb1/ctwing", {"json": {}}, PUBLIC),

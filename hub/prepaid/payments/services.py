@@ -22,6 +22,7 @@ if TYPE_CHECKING:
 
 _order_id = vol.All(cv.string, vol.Length(min=1, max=64))
 _text = vol.All(cv.string, vol.Length(min=1, max=200))
+DATE_MSG = "expected a date (YYYY-MM-DD)"  # a message: voluptuous fails without one on a function
 
 CREATE_ORDER_SCHEMA = vol.Schema({
     vol.Required("account_id"): cv.identifier,
@@ -45,13 +46,13 @@ REFUND_SCHEMA = vol.Schema({
     vol.Optional("reason"): _text,
 })
 RECONCILE_SCHEMA = vol.Schema({
-    vol.Optional("day"): vol.All(cv.string, vol.Coerce(date.fromisoformat)),
+    vol.Optional("day"): vol.All(cv.string, vol.Coerce(date.fromisoformat, msg=DATE_MSG)),
     vol.Optional("provider"): cv.slug,
     vol.Optional("landlord"): cv.string,
 })
 RECONCILIATION_SCHEMA = vol.Schema({
-    vol.Optional("start"): vol.All(cv.string, vol.Coerce(date.fromisoformat)),
-    vol.Optional("end"): vol.All(cv.string, vol.Coerce(date.fromisoformat)),
+    vol.Optional("start"): vol.All(cv.string, vol.Coerce(date.fromisoformat, msg=DATE_MSG)),
+    vol.Optional("end"): vol.All(cv.string, vol.Coerce(date.fromisoformat, msg=DATE_MSG)),
 })
 
 

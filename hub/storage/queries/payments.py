@@ -113,14 +113,16 @@ class PaymentStore:
     def orders(self, *, account_id: str | None = None, states: Sequence[str] = (),
                provider: str | None = None, merchant: str | None = None,
                start_ts: int | None = None, end_ts: int | None = None,
-               limit: int = 1000) -> list[OrderRow]:
-        """Orders by account, state, provider, merchant and creation time, oldest first."""
+               limit: int = 1000, newest_first: bool = False) -> list[OrderRow]:
+        """Orders by account, state, provider, merchant and creation time, oldest first
+        (``newest_first``: the newest ``limit`` of them, newest first)."""
         clause, args = _where({"account_id": account_id, "provider": provider,
                                "merchant": merchant}, states,
                               [("created_ts >= ?", start_ts), ("created_ts < ?", end_ts)])
         return [OrderRow(*row) for row in self.conn.execute(
             f"SELECT {_ORDER_COLUMNS} FROM payment_order{clause} "
-            "ORDER BY created_ts, order_id LIMIT ?", (*args, limit))]
+            + ("ORDER BY created_ts DESC, order_id DESC" if newest_first
+               else "ORDER BY created_ts, order_id") + " LIMIT ?", (*args, limit))]
 
     # --- refunds ----------------------------------------------------------------------
 

@@ -94,6 +94,7 @@ NAV: tuple[NavItem, ...] = (
     NavItem("nav.meters", "/meters"),
     NavItem("nav.accounts", "/accounts"),
     NavItem("nav.reports", "/reports"),
+    NavItem("nav.payments", "/payments", frozenset({"admin", "finance", "landlord"})),
     NavItem("nav.alarms", "/alarms"),
     NavItem("nav.automations", "/automations"),
     NavItem("nav.devices", "/devices"),
