@@ -3,6 +3,7 @@ as the payment's reference (the same key as ``meterhub account recharge``), a re
 
 from __future__ import annotations
 
+import asyncio
 from decimal import Decimal
 from pathlib import Path
 
@@ -41,3 +42,15 @@ async def test_a_cash_recharge_is_credited_at_once_and_once_per_receipt(tmp_path
         assert hub.component("ledger", Ledger).balance("r102") == D("70.00")
         with pytest.raises(ServiceValidationError, match="no provider with a remote record"):
             await call(hub, "reconcile", provider="cash")
+
+
+@bounded(60)
+async def test_the_orders_service_answers_the_newest_orders(tmp_path: Path) -> None:
+    async with payment_hub(tmp_path, [{"provider": "cash"}]) as hub:
+        for number in range(1, 5):
+            await call(hub, "create_order", account_id="r102", amount="10", provider="cash",
+                       channel="counter", reference=f"R-{number}")
+            await asyncio.sleep(0.01)  # distinct creation times
+        found = await call(hub, "orders", account_id="r102", limit=2)
+        # the newest two, newest last (not the last two of the oldest rows read)
+        assert [order["transaction_id"] for order in found["orders"]] == ["R-3", "R-4"]

@@ -72,8 +72,9 @@ def register_services(hub: Hub, book: PaymentBook) -> None:
         data = call.data
         rows = await book.storage.payments_read(lambda s: s.orders(
             account_id=data.get("account_id"),
-            states=(data["state"],) if data.get("state") else ()))
-        return {"orders": [order_view(row) for row in rows[-data["limit"]:]]}
+            states=(data["state"],) if data.get("state") else (), limit=data["limit"],
+            newest_first=True))
+        return {"orders": [order_view(row) for row in reversed(rows)]}
 
     async def refund(call: ServiceCall) -> dict[str, Any]:
         """Pay (part of) an order back through its provider."""
