@@ -18,12 +18,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from common import Clock, collect, start_hub, t, wait_for
+from common import Clock, collect, line_of, start_hub, t, wait_for
 from notify_support import config, problems_of, receiver
 from provider_servers import Aliyun, serving
 
 from hub.automation import AutomationEngine
 from hub.core import Event, Hub
+from hub.exceptions import ServiceValidationError
 from hub.metering.service import MeteringService, ReadFailed
 from hub.util.dt import as_local, utcnow
 
@@ -302,3 +303,37 @@ async def test_a_meter_silent_for_two_hours_of_hub_time_is_told_to_the_landlord_
             told, = landlord(rx)
             assert told.startswith("表计离线: full_e 已离线超过 2 小时：")
 
+
+async def test_a_reload_that_would_tell_a_fact_twice_is_refused_and_the_old_set_runs(
+        tmp_path: Path) -> None:
+    """The one-message-per-fact check holds at ``automation.reload`` as at check-config."""
+    async with receiver() as rx:
+        first = config(f"""
+            notify:
+              landlord: "{rx.url()}"
+              audit: "{rx.url()}"
+            automation:
+              - id: ping
+                triggers: {{trigger: event, event_type: custom_ping}}
+                actions: {{notify: audit, message: pong}}
+            """)
+        paid = ("  - id: paid\n    triggers: {trigger: payment}\n"
+                "    actions: {notify: NOTIFIER, message: paid}\n")
+        async with start_hub(tmp_path, first) as hub:
+            path = tmp_path / "hub.yaml"
+            path.write_text(first + paid.replace("NOTIFIER", "landlord"), encoding="utf-8")
+            with pytest.raises(ServiceValidationError) as caught:
+                await hub.services.call("automation", "reload", {})
+            said = str(caught.value)
+            assert "the running automations are kept" in said
+            assert ("automation 'paid' and the built-in notice 'payment_received' both tell "
+                    "landlord of payment_received") in said
+            assert f"hub.yaml:{line_of(path, '- id: paid')}" in said
+            engine = hub.component("automation", AutomationEngine)
+            assert list(engine.automations) == ["ping"]
+            hub.bus.fire("custom_ping", {})
+            await wait_for(lambda: [body["message"] for body in rx.bodies()] == ["pong"],
+                           timeout=STEP)
+            path.write_text(first + paid.replace("NOTIFIER", "audit"), encoding="utf-8")
+            answer = await hub.services.call("automation", "reload", {}, return_response=True)
+            assert answer == {"loaded": 2}  # the audit notifier is no built-in notice's
