@@ -91,7 +91,19 @@ def check_block(hub: Hub, engine: AutomationEngine, raw: Any, block: Any,
                          catalog, meters, accounts, automation, [DOMAIN, index])]
         problems += [_problem(raw, [*prefix, index, *where], message)
                      for where, message in service_problems(hub, automation, [])]
+    problems += [_problem(raw, [*prefix, *where[1:]], message)
+                 for where, message in _plugin_problems(hub, validated)]
     return validated, problems
+
+
+def _plugin_problems(hub: Hub, validated: list[Any]) -> list[tuple[list[Any], str]]:
+    """Other plugins' ``check_config`` problems with the new set, beside the running blocks."""
+    blocks = {**hub.config.blocks, DOMAIN: validated}
+    return [(where, message)
+            for info, found in hub.plugins.call_each("check_config", config=blocks,
+                                                     registries=hub.plugins.registries)
+            if getattr(info.module, "__name__", None) != __package__
+            for where, message in found or () if where[:1] == [DOMAIN]]
 
 
 def _known_ids(hub: Hub) -> tuple[set[str], set[str]]:

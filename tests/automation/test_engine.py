@@ -332,3 +332,21 @@ def test_check_config_names_unknown_services_after_a_dry_set_up(tmp_path: Path) 
         assert any(line in row and message in row for row in done.stderr.splitlines()), (
             needle, done.stderr)
     assert not (tmp_path / "meterhub-data").exists()  # nothing was started or written
+
+
+async def test_a_reload_may_name_an_account_created_since_the_start(tmp_path: Path) -> None:
+    """The plugins' checks at reload leave the ids to the engine's own (runtime) ones."""
+    first = site("""
+        - id: one
+          triggers: {trigger: event, event_type: custom_go}
+          actions: {event: custom_out}
+        """)
+    async with running(tmp_path, first) as hub:
+        await hub.services.call("account", "create", {"account": {
+            "id": "late", "opening_balance": "30"}})
+        (tmp_path / "hub.yaml").write_text(first.replace(
+            "{trigger: event, event_type: custom_go}",
+            "[{trigger: event, event_type: custom_go}, "
+            "{trigger: balance, account_id: late, below: 5}]"), encoding="utf-8")
+        answer = await hub.services.call("automation", "reload", {}, return_response=True)
+        assert answer == {"loaded": 1}

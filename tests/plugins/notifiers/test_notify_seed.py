@@ -18,11 +18,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from common import start_hub, wait_for
+from common import Clock, collect, line_of, start_hub, t, wait_for
 from notify_support import config, problems_of, receiver
 from provider_servers import Aliyun, serving
 
+from hub.automation import AutomationEngine
 from hub.core import Event, Hub
+from hub.exceptions import ServiceValidationError
+from hub.metering.service import MeteringService, ReadFailed
 from hub.util.dt import as_local, utcnow
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -248,3 +251,89 @@ async def automation_done(hub: Hub, run_id: str) -> bool:
         "automation_id": "nightly_arrears_trip", "run_id": run_id}, return_response=True)
     runs = (traces or {}).get("traces") or []
     return bool(runs) and runs[0].get("outcome") == "finished"
+
+
+@pytest.mark.timeout(240)
+async def test_a_meter_silent_for_two_hours_of_hub_time_is_told_to_the_landlord_once(
+        tmp_path: Path) -> None:
+    """meter_offline_2h on the hub's clock: a silent meter is told after 2 h, not before, and
+    once; a meter back within the 2 h is never told."""
+    clock = Clock(t("2026-03-06 10:00"))
+    async with receiver() as rx, serving(Aliyun({KEY_ID: KEY_SECRET})) as sms:
+        text = site(rx.url(), sms).replace(
+            "metering: {read_on_start: false}",
+            "metering: {read_on_start: false, retries: 0, timeout: 0.3, offline_after: 2}")
+        async with start_hub(tmp_path, text) as hub:
+            await wait_for(lambda: sent_to(sms, "r_zero"), timeout=STEP)
+            engine = hub.component("automation", AutomationEngine)
+            engine.use_clock(clock)
+            metering = hub.component("metering", MeteringService)
+            offline = collect(hub, "meter_offline")
+
+            def faults(meter_id: str) -> Any:
+                return metering.meters[meter_id].link.simulators[meter_id].faults  # type: ignore[attr-defined]
+
+            async def stop_answering(meter_id: str) -> None:
+                faults(meter_id).silent = True
+                for _ in range(2):  # offline_after: 2 misses in a row
+                    with pytest.raises(ReadFailed):
+                        await metering.read(meter_id)
+
+            def tick(**delta: float) -> None:
+                clock.advance(timedelta(**delta))
+                engine.timers.recheck()
+
+            async with asyncio.timeout(STEP):
+                await stop_answering("full_e")
+                await stop_answering("low_e")
+            assert [event.data["meter_id"] for event in offline] == ["full_e", "low_e"]
+            tick(minutes=90)
+            faults("low_e").silent = False
+            online = collect(hub, "meter_online")
+            async with asyncio.timeout(STEP):
+                await metering.read("low_e")  # back, 30 min before its 2 h
+            assert [event.data["meter_id"] for event in online] == ["low_e"]
+            tick(minutes=29)
+            await asyncio.sleep(QUIET)
+            assert landlord(rx) == []  # 1 h 59 min: not yet
+            tick(minutes=2)
+            await wait_for(lambda: landlord(rx), timeout=STEP)
+            tick(hours=3)  # low_e's 2 h, had it stayed offline, and full_e still offline
+            await asyncio.sleep(QUIET)
+            told, = landlord(rx)
+            assert told.startswith("表计离线: full_e 已离线超过 2 小时：")
+
+
+async def test_a_reload_that_would_tell_a_fact_twice_is_refused_and_the_old_set_runs(
+        tmp_path: Path) -> None:
+    """The one-message-per-fact check holds at ``automation.reload`` as at check-config."""
+    async with receiver() as rx:
+        first = config(f"""
+            notify:
+              landlord: "{rx.url()}"
+              audit: "{rx.url()}"
+            automation:
+              - id: ping
+                triggers: {{trigger: event, event_type: custom_ping}}
+                actions: {{notify: audit, message: pong}}
+            """)
+        paid = ("  - id: paid\n    triggers: {trigger: payment}\n"
+                "    actions: {notify: NOTIFIER, message: paid}\n")
+        async with start_hub(tmp_path, first) as hub:
+            path = tmp_path / "hub.yaml"
+            path.write_text(first + paid.replace("NOTIFIER", "landlord"), encoding="utf-8")
+            with pytest.raises(ServiceValidationError) as caught:
+                await hub.services.call("automation", "reload", {})
+            said = str(caught.value)
+            assert "the running automations are kept" in said
+            assert ("automation 'paid' and the built-in notice 'payment_received' both tell "
+                    "landlord of payment_received") in said
+            assert f"hub.yaml:{line_of(path, '- id: paid')}" in said
+            engine = hub.component("automation", AutomationEngine)
+            assert list(engine.automations) == ["ping"]
+            hub.bus.fire("custom_ping", {})
+            await wait_for(lambda: [body["message"] for body in rx.bodies()] == ["pong"],
+                           timeout=STEP)
+            path.write_text(first + paid.replace("NOTIFIER", "audit"), encoding="utf-8")
+            answer = await hub.services.call("automation", "reload", {}, return_response=True)
+            assert answer == {"loaded": 2}  # the audit notifier is no built-in notice's
