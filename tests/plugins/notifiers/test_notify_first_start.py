@@ -95,7 +95,9 @@ async def read_all(port: int, proc: asyncio.subprocess.Process, deadline: float,
     while time.monotonic() < deadline:
         assert proc.returncode is None, "the hub exited early"
         try:
-            states = await asyncio.to_thread(_get, port, "/api/states?domain=meter", data)
+            answer = await asyncio.to_thread(_get, port, "/api/states?domain=meter&limit=500",
+                                             data)
+            states = answer["items"]
         except OSError:
             states = []
         if len([s for s in states if s["attributes"].get("last_read")]) == METERS:
