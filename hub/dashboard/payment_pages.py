@@ -27,7 +27,7 @@ from .parts import money_of
 if TYPE_CHECKING:
     from ..core import Hub
     from ..prepaid.payments import PaymentBook
-    from ..storage.queries.payments import OrderRow
+    from ..storage import OrderRow
 
 PAGE_SIZE = 50
 ORDERS_READ = 5000
