@@ -82,11 +82,13 @@ class PageError(Exception):
 
 @dataclass(frozen=True)
 class NavItem:
-    """One entry of the main navigation: its i18n key, path and the roles that see it."""
+    """One entry of the main navigation: its i18n key, path, the roles that see it and the
+    hub component it needs (left out of the menu when the site has no such part)."""
 
     key: str
     href: str
     roles: frozenset[str] = frozenset({"admin", "landlord", "operator", "finance", "viewer"})
+    component: str | None = None
 
 
 NAV: tuple[NavItem, ...] = (
@@ -94,7 +96,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("nav.meters", "/meters"),
     NavItem("nav.accounts", "/accounts"),
     NavItem("nav.reports", "/reports"),
-    NavItem("nav.payments", "/payments", frozenset({"admin", "finance", "landlord"})),
+    NavItem("nav.payments", "/payments", frozenset({"admin", "finance", "landlord"}),
+            component="payments"),
     NavItem("nav.alarms", "/alarms"),
     NavItem("nav.automations", "/automations"),
     NavItem("nav.devices", "/devices"),
@@ -202,7 +205,8 @@ class PageKit:
         path = request.path
         items = []
         for item in NAV:
-            if role not in item.roles:
+            if role not in item.roles or (item.component is not None
+                                          and not self.hub.has_component(item.component)):
                 continue
             current = path == item.href if item.href == "/" else \
                 path == item.href or path.startswith(item.href + "/")
