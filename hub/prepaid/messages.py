@@ -29,6 +29,30 @@ STRINGS: dict[str, dict[str, str]] = {
                                       "for prepaid accounts",
         "prepaid.emergency_none": "account_id: '{account}' has no emergency credit "
                                   "(emergency_credit.amount is 0)",
+        "prepaid.unknown_meter": "meter_id: unknown meter '{meter}'",
+        "prepaid.unknown_account_id": "account_id: unknown account '{account}'",
+        "prepaid.relay": "relay",
+        "prepaid.valve": "valve",
+        "prepaid.no_capability": "meter_id: meter {meter} ({model}) has no {what}",
+        "prepaid.no_relay_use_valve": "meter_id: meter {meter} ({model}) has no relay (use "
+                                      "meter.valve)",
+        "prepaid.account_no_meter": "account_id: account {account} has no meter with a {what}",
+        "prepaid.account_refused": "account {account}: {reason}",
+        "prepaid.meter_refused": "meter {meter}: {reason}",
+        "prepaid.unknown_command": "command_id: unknown command '{command}'",
+        "prepaid.meter_never_cut": "meter_id: meter {meter} has never been cut off",
+        "prepaid.account_never_cut": "account_id: no meter of account {account} has ever been "
+                                     "cut off",
+        "prepaid.why_targets": "give command_id, meter_id or account_id",
+        "prepaid.keep_on_until": "until: a keep-on hold (保电) needs an end date (force-off "
+                                 "holds may be open)",
+        "prepaid.until": "until: {reason}",
+        "prepaid.no_hold": "account_id: account {account} has no hold",
+        "prepaid.until_time": " until {time}",
+        "prepaid.force_off_active": "a force-off hold is active{until} ({reason}): release it "
+                                    "with account.release_hold before closing",
+        "prepaid.keep_on_active": "a keep-on hold (保电) is active{until} ({reason}): release it "
+                                  "with account.release_hold before tripping",
         "prepaid.per_month": "month",
         "prepaid.per_year": "year",
         "prepaid.emergency_taken": "account_id: '{account}' already took its emergency credit "
@@ -54,6 +78,28 @@ STRINGS: dict[str, dict[str, str]] = {
                                       "预付费账户",
         "prepaid.emergency_none": "account_id：'{account}' 没有应急额度"
                                   "（emergency_credit.amount 为 0）",
+        "prepaid.unknown_meter": "meter_id：未知的表计 '{meter}'",
+        "prepaid.unknown_account_id": "account_id：未知的账户 '{account}'",
+        "prepaid.relay": "继电器（拉合闸）",
+        "prepaid.valve": "阀门",
+        "prepaid.no_capability": "meter_id：表计 {meter}（{model}）没有{what}",
+        "prepaid.no_relay_use_valve": "meter_id：表计 {meter}（{model}）没有继电器"
+                                      "（水表请用 meter.valve 开关阀门）",
+        "prepaid.account_no_meter": "account_id：账户 {account} 没有带{what}的表计",
+        "prepaid.account_refused": "账户 {account}：{reason}",
+        "prepaid.meter_refused": "表计 {meter}：{reason}",
+        "prepaid.unknown_command": "command_id：未知的指令 '{command}'",
+        "prepaid.meter_never_cut": "meter_id：表计 {meter} 从未被断电（跳闸）或关阀",
+        "prepaid.account_never_cut": "account_id：账户 {account} 的表计从未被断电（跳闸）或关阀",
+        "prepaid.why_targets": "请给出 command_id、meter_id 或 account_id",
+        "prepaid.keep_on_until": "until：保电必须有结束日期（强制断电可以不设结束）",
+        "prepaid.until": "until：{reason}",
+        "prepaid.no_hold": "account_id：账户 {account} 没有保电或强制断电",
+        "prepaid.until_time": "（至 {time}）",
+        "prepaid.force_off_active": "强制断电中{until}（{reason}）：请先用 account.release_hold "
+                                    "解除后再合闸",
+        "prepaid.keep_on_active": "保电中{until}（{reason}）：请先用 account.release_hold "
+                                  "解除后再跳闸",
         "prepaid.per_month": "月",
         "prepaid.per_year": "年",
         "prepaid.emergency_taken": "account_id：'{account}' 本{per}已使用过应急额度"
