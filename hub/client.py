@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import ssl
 import sys
 import urllib.error
@@ -64,6 +65,10 @@ def print_error(message: str, language: str, argument: str | None = None) -> Non
     if argument is not None:
         message = Text("cli.argument", argument=argument, message=message)
     print(localize(Text("cli.error", message=message), language), file=sys.stderr)
+
+
+_NAMED = re.compile(r"'([^']+)'|([A-Za-z0-9]+[._][\w.]+)")
+"""What a detail names: quoted values, dotted or underscored ids (``account.recharge``)."""
 
 
 class HubUnreachable(Exception):
@@ -134,13 +139,14 @@ class HubClient:
     def _reason(self, error: Mapping[str, Any]) -> str:
         """The reason to print from the API's error body: its precise English ``detail`` on
         an English site, else its ``message`` (worded in the site's language), with the
-        detail after a message that says only what kind of error it is."""
+        detail after a message that does not name the ids the detail names (a message that
+        only says what kind of error it is: "未找到。")."""
         detail, message = str(error.get("detail") or ""), str(error.get("message") or "")
         if self.language == "en" or not message:
             return detail or message
-        from .web.api.errors import STRINGS  # the API's own words for a kind of error
-
-        if detail and message in STRINGS.get(self.language, {}).values():
+        names = [quoted or word for quoted, word in _NAMED.findall(detail)]
+        if detail and error.get("code") != "invalid" and not (
+                names and all(name in message for name in names)):
             return f"{message}（{detail}）"
         return message
 

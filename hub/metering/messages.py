@@ -38,6 +38,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "tou.fits_rates": "tables.{table}: {what} has rates 1..{limit}, got rate {rate} at "
                           "{at}",
         "tou.the_meter": "the meter",
+        "metering.unknown_meter": "unknown meter '{meter}'",
+        "metering.meter_id": "meter_id: {reason}",
     },
     "zh-CN": {
         "tou.clock": "{where}：应为时刻 HH:MM，实际为 {value}",
@@ -66,6 +68,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "tou.fits_segments": "tables.{table}：{what}每天最多支持 {limit} 个时段，实际为 {count} 个",
         "tou.fits_rates": "tables.{table}：{what}的费率号为 1 到 {limit}，{at} 处为费率 {rate}",
         "tou.the_meter": "该电表",
+        "metering.unknown_meter": "未知的表计 '{meter}'",
+        "metering.meter_id": "meter_id：{reason}",
     },
 }
 add_strings(STRINGS)

@@ -66,7 +66,7 @@ async def test_cli_through_the_running_hub(tmp_path: Path,
             listed = json.loads(capsys.readouterr().out)
             assert [e["kind"] for e in listed["entries"]] == ["charge", "recharge"]
             assert await run_cli(args(path, port, "show", account_id="zz")) == 1
-            assert "unknown account 'zz'" in capsys.readouterr().err
+            assert capsys.readouterr().err == "错误：未知的账户 'zz'\n"
             assert await run_cli(args(path, port, "audit")) == 0
             assert json.loads(capsys.readouterr().out)["ok"] is True
             async with aiohttp.ClientSession(headers=hub_headers(hub)) as session:

@@ -25,7 +25,7 @@ from aiohttp import web
 from ... import validation as cv
 from ...auth import SCOPED_SERVICES, may, right_of_service
 from ...exceptions import ServiceNotFound, ServiceValidationError
-from ...i18n import Joined
+from ...i18n import Joined, Text, text_of
 from ...util.jsonutil import dumps
 from ..access import ACCESS_HEADER
 from ..routes import HUB_KEY, allow, principal_of
@@ -138,7 +138,8 @@ def unknown(request: web.Request, what: str, key: str, value: str) -> ApiError:
     principal = principal_of(request)
     if principal is not None and principal.scoped:
         return hidden()
-    return ApiError(404, "not_found", f"unknown {what} '{value}'", key)
+    return ApiError(404, "not_found", Text("api.unknown", what=Text(f"what.{what}"), value=value),
+                    key)
 
 
 _FIELD = re.compile(r"^(?:data\.)?([A-Za-z_][\w.\[\]]*)(?: \(line \d+\))?: ")
@@ -339,7 +340,7 @@ async def call_service(request: web.Request, name: str, data: Mapping[str, Any])
         response = await hub.services.call(domain, service, data, context=principal.context(),
                                            return_response=want)
     except ServiceNotFound as err:
-        raise ApiError(404, "not_found", str(err)) from None
+        raise ApiError(404, "not_found", text_of(err)) from None
     except ServiceValidationError as err:
         raise invalid_service_call(err, data) from None
     return response
