@@ -179,7 +179,9 @@ class Translator:
         }
 
     def add(self, tables: Mapping[str, Mapping[str, str]]) -> None:
-        """Merge more strings (from a plugin) into the table."""
+        """Merge more strings (from a plugin) into the table (and the catalog a
+        :class:`Text` takes its English from)."""
+        add_strings(tables)
         for language, strings in tables.items():
             self._tables.setdefault(language, {}).update(strings)
 

@@ -64,10 +64,11 @@ def test_every_key_used_is_in_both_languages_with_the_same_placeholders() -> Non
     assert problems == []
 
 
-def test_the_zh_cn_tables_are_written_in_chinese() -> None:
+def test_the_zh_cn_messages_are_written_in_chinese() -> None:
     load_every_module()
-    for key, text in _CATALOG["zh-CN"].items():
-        if key.startswith("type."):
+    for key in keys_used():
+        text = _CATALOG["zh-CN"][key]
+        if key.startswith("type.") or not text:  # a type's name; a word left out in Chinese
             continue
         bare = re.sub(r"\{[^}]*\}", "", text)
         assert re.search(r"[\u4e00-\u9fff\u3000-\u303f\uff00-\uffef]", bare), (key, text)
