@@ -43,6 +43,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "validation.one_of_hint": "expected one of {choices}, got {value} (did you mean "
                                   "'{hint}'?)",
         "core.service_not_found": "service {service} is not registered",
+        "config.problem": "{count} problem in {path}:",
+        "config.problems": "{count} problems in {path}:",
+        "config.empty": "the file is empty: a site needs at least links: and meters: (see the "
+                        "README's configuration reference)",
+        "config.not_mapping": "the top level of hub.yaml must be a mapping of keys",
+        "config.unknown_block": "unknown key: no loaded plugin configures '{key}'",
+        "config.unknown_block_hint": "unknown key (did you mean '{hint}'?): no loaded plugin "
+                                     "configures '{key}'",
         "api.unknown": "unknown {what} '{value}'",
         "what.account": "account", "what.alarm": "alarm", "what.bill": "bill",
         "what.command": "command", "what.share group": "share group",
@@ -104,6 +112,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "validation.one_of": "应为 {choices} 之一，实际为 {value}",
         "validation.one_of_hint": "应为 {choices} 之一，实际为 {value}（是否应为 '{hint}'？）",
         "core.service_not_found": "服务 {service} 未注册",
+        "config.problem": "{path} 中有 {count} 个问题：",
+        "config.problems": "{path} 中有 {count} 个问题：",
+        "config.empty": "文件是空的：一个站点至少需要 links: 和 meters:（见 README 的配置说明）",
+        "config.not_mapping": "hub.yaml 的顶层必须是键值映射",
+        "config.unknown_block": "未知的键：没有已加载的插件使用 '{key}'",
+        "config.unknown_block_hint": "未知的键（是否应为 '{hint}'？）：没有已加载的插件使用 "
+                                     "'{key}'",
         "api.unknown": "未知的{what} '{value}'",
         "what.account": "账户", "what.alarm": "告警", "what.bill": "账单",
         "what.command": "指令", "what.share group": "公摊组",
