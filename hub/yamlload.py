@@ -91,6 +91,8 @@ class Problem:
     def text(self, language: str = FALLBACK_LANGUAGE) -> str:
         """The problem in ``language`` (its file:line and key path as they are)."""
         where = f"{self.position} " if self.position else ""
+        if not isinstance(self.message, Text):  # no key yet: the English line, not a mix
+            language = FALLBACK_LANGUAGE
         message = localize(self.message, language)
         return where + (localize(Text("validation.at", path=self.path, reason=self.message),
                                  language) if self.path else message)

@@ -16,25 +16,33 @@ from hub import validation as cv
 from hub.i18n import _CATALOG, Joined, Text, localize
 
 HUB = Path(hub.__file__).parent
+ROOT = HUB.parent
+PLUGINS = [folder for folder in (ROOT / "plugins", ROOT / "integrations") if folder.is_dir()]
 KEY_USE = re.compile(r"""\bText\(\s*["']([A-Za-z0-9_.\-]+)["']""")
 """``Text("key"`` in the source: a key the code raises or shows."""
 
 
 def load_every_module() -> None:
-    """Import every hub module, so every table has been added."""
+    """Import every hub module and every built-in plugin's, so every table has been added."""
     for info in pkgutil.walk_packages([str(HUB)], "hub."):
         if not info.name.endswith("__main__"):
             importlib.import_module(info.name)
+    for package in sorted(path.parent for folder in PLUGINS
+                          for path in folder.glob("*/meterhub_*/__init__.py")):
+        for info in pkgutil.walk_packages([str(package)], f"{package.name}."):
+            if not info.name.endswith("__main__"):
+                importlib.import_module(info.name)
 
 
 def keys_used() -> dict[str, str]:
-    """Each key written as a literal in hub/, with where it is first used."""
+    """Each key written as a literal in hub/ and the built-in plugins, with where it is first
+    used."""
     found: dict[str, str] = {}
-    for path in sorted(HUB.rglob("*.py")):
+    for path in sorted(path for folder in (HUB, *PLUGINS) for path in folder.rglob("*.py")):
         text = path.read_text(encoding="utf-8")
         for match in KEY_USE.finditer(text):
             line = text.count("\n", 0, match.start()) + 1
-            found.setdefault(match.group(1), f"{path.relative_to(HUB.parent)}:{line}")
+            found.setdefault(match.group(1), f"{path.relative_to(ROOT)}:{line}")
     return found
 
 
