@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .const import CLI_TOKEN_FILE
-from .i18n import Text, add_strings, localize
+from .i18n import Text, localize
+from .messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
 
 if TYPE_CHECKING:
     from .config import HubConfig
@@ -53,10 +54,6 @@ def add_hub_options(command: argparse.ArgumentParser | None,
                             help="the hub's HTTP port (default: from config)")
         target.add_argument("--data", metavar="DIR", type=Path, default=default,
                             help=data_help)
-
-
-add_strings({"en": {"cli.error": "error: {message}", "cli.argument": "{argument}: {message}"},
-             "zh-CN": {"cli.error": "错误：{message}", "cli.argument": "{argument}：{message}"}})
 
 
 def print_error(message: str, language: str, argument: str | None = None) -> None:

@@ -6,7 +6,7 @@ import re
 
 from .i18n import Text, add_strings
 
-__all__ = ["STRINGS", "VOLUPTUOUS", "voluptuous_text"]
+__all__ = ["ARGPARSE", "STRINGS", "VOLUPTUOUS", "pattern_text", "voluptuous_text"]
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
@@ -43,6 +43,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "validation.one_of_hint": "expected one of {choices}, got {value} (did you mean "
                                   "'{hint}'?)",
         "core.service_not_found": "service {service} is not registered",
+        "cli.error": "error: {message}",
+        "cli.argument": "{argument}: {message}",
+        "cli.required": "the following arguments are required: {names}",
+        "cli.unrecognized": "unrecognized arguments: {names}",
+        "cli.invalid_choice": "argument {name}: invalid choice: {value} (choose from {choices})",
+        "cli.invalid_value": "argument {name}: invalid {type} value: {value}",
+        "cli.expected_one": "argument {name}: expected one argument",
         "config.problem": "{count} problem in {path}:",
         "config.problems": "{count} problems in {path}:",
         "config.empty": "the file is empty: a site needs at least links: and meters: (see the "
@@ -112,6 +119,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "validation.one_of": "应为 {choices} 之一，实际为 {value}",
         "validation.one_of_hint": "应为 {choices} 之一，实际为 {value}（是否应为 '{hint}'？）",
         "core.service_not_found": "服务 {service} 未注册",
+        "cli.error": "错误：{message}",
+        "cli.argument": "{argument}：{message}",
+        "cli.required": "缺少以下参数：{names}",
+        "cli.unrecognized": "无法识别的参数：{names}",
+        "cli.invalid_choice": "参数 {name}：无效的选项 {value}（可选：{choices}）",
+        "cli.invalid_value": "参数 {name}：{value} 不是有效的 {type} 值",
+        "cli.expected_one": "参数 {name}：需要一个值",
         "config.problem": "{path} 中有 {count} 个问题：",
         "config.problems": "{path} 中有 {count} 个问题：",
         "config.empty": "文件是空的：一个站点至少需要 links: 和 meters:（见 README 的配置说明）",
@@ -185,18 +199,36 @@ VOLUPTUOUS: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = [
 """voluptuous' standard messages, each to its key and the values its words carry."""
 
 
-def voluptuous_text(message: str) -> str:
-    """A voluptuous message as a :class:`Text` (a message of ours, or one no pattern
-    knows, is returned as it is)."""
+ARGPARSE: list[tuple[re.Pattern[str], str, tuple[str, ...]]] = [
+    (re.compile(r"^the following arguments are required: (.+)$"), "cli.required", ("names",)),
+    (re.compile(r"^unrecognized arguments: (.+)$"), "cli.unrecognized", ("names",)),
+    (re.compile(r"^argument (.+?): invalid choice: (.+?) \(choose from (.+)\)$"),
+     "cli.invalid_choice", ("name", "value", "choices")),
+    (re.compile(r"^argument (.+?): invalid (\w+) value: (.+)$"), "cli.invalid_value",
+     ("name", "type", "value")),
+    (re.compile(r"^argument (.+?): expected one argument$"), "cli.expected_one", ("name",)),
+]
+"""argparse's messages, each to its key and the values its words carry."""
+
+
+def pattern_text(message: str,
+                 patterns: list[tuple[re.Pattern[str], str, tuple[str, ...]]]) -> str:
+    """``message`` as a :class:`Text` when one of ``patterns`` reads it (else as it is)."""
     if isinstance(message, Text):
         return message
-    for pattern, key, names in VOLUPTUOUS:
+    for pattern, key, names in patterns:
         found = pattern.match(message)
         if found:
-            values = dict(zip(names, found.groups(), strict=True))
+            values: dict[str, object] = dict(zip(names, found.groups(), strict=True))
             if key == "vol.expected_type":
                 name = values["type"]
                 values["type"] = Text(f"type.{name}") if f"type.{name}" in TYPES else name
             return Text(key, **values)
     return message
+
+
+def voluptuous_text(message: str) -> str:
+    """A voluptuous message as a :class:`Text` (a message of ours, or one no pattern
+    knows, is returned as it is)."""
+    return pattern_text(message, VOLUPTUOUS)
 

@@ -13,6 +13,7 @@ from aiohttp import web
 
 from ..billing.analysis.api import ReportError, report_table
 from ..billing.reports import labels, worded
+from ..i18n import text_of
 from ..web.pages import PageKit
 from ..web.routes import allow
 from .admin_strings import ADMIN_STRINGS
@@ -63,7 +64,7 @@ class ReportPages:
         try:
             table = await report_table(analysis, name, params, kit.now().date())
         except ReportError as err:
-            return kit.fail(request, "reports.html", str(err), **values)
+            return kit.fail(request, "reports.html", text_of(err), **values)
         language = kit.language(request)
         query = urlencode({**params, "lang": language})
         values.update(

@@ -42,3 +42,16 @@ def test_check_config_speaks_the_sites_language(tmp_path: Path) -> None:
     assert not any(re.search(r"[\u4e00-\u9fff]", line) for line in english[1:]), english
     assert "en.yaml:7 meters[0].link: unknown link 'bus9' (links: sim1)" in \
         [line.strip() for line in english]
+
+
+def test_argument_errors_speak_the_sites_language(tmp_path: Path) -> None:
+    answers = {}
+    for language in ("zh-CN", "en"):
+        path = write(tmp_path / f"{language}.yaml", f"site: {{name: x, language: {language}}}\n")
+        result = subprocess.run([sys.executable, "-m", "hub", "run", "-c", str(path), "--port",
+                                 "x"], capture_output=True, text=True, timeout=120,
+                                cwd=tmp_path, check=False)
+        assert result.returncode == 2, result.stderr
+        answers[language] = result.stderr.strip().splitlines()[-1]
+    assert answers == {"zh-CN": "meterhub run: 错误：参数 --port：'x' 不是有效的 int 值",
+                       "en": "meterhub run: error: argument --port: invalid int value: 'x'"}
