@@ -53,6 +53,21 @@ STRINGS: dict[str, dict[str, str]] = {
                                     "with account.release_hold before closing",
         "prepaid.keep_on_active": "a keep-on hold (保电) is active{until} ({reason}): release it "
                                   "with account.release_hold before tripping",
+        "payments.amount_limits": "amount: {amount} is outside this account's limits {low} to "
+                                  "{high} (payments: min_amount, the account's max_recharge)",
+        "payments.no_provider": "provider: '{provider}' takes no payments for account "
+                                "'{account}' (providers: {known})",
+        "payments.channel": "channel: '{provider}' offers {channels}, not '{channel}'",
+        "payments.openid": "openid: a JSAPI payment needs the payer's openid",
+        "payments.receipt": "reference: a counter payment needs its receipt number",
+        "payments.provider_refused": "provider: {provider} refused the order: {reason}",
+        "payments.duplicate": "reference: '{transaction}' was already recorded on another order",
+        "payments.unknown_order": "order_id: unknown order '{order}'",
+        "payments.not_credited": "order_id: order '{order}' is {state}: only a credited order "
+                                 "can be refunded",
+        "payments.order_problem": "order_id: {reason}",
+        "payments.refund_left": "amount: {amount} is more than what is left to refund on order "
+                                "'{order}': {left} of {paid} paid",
         "prepaid.per_month": "month",
         "prepaid.per_year": "year",
         "prepaid.emergency_taken": "account_id: '{account}' already took its emergency credit "
@@ -100,6 +115,21 @@ STRINGS: dict[str, dict[str, str]] = {
                                     "解除后再合闸",
         "prepaid.keep_on_active": "保电中{until}（{reason}）：请先用 account.release_hold "
                                   "解除后再跳闸",
+        "payments.amount_limits": "amount：{amount} 元超出该账户的金额范围 {low} 至 {high} 元"
+                                  "（payments: min_amount 和账户的 max_recharge）",
+        "payments.no_provider": "provider：'{provider}' 不为账户 '{account}' 收款"
+                                "（可用的收款方式：{known}）",
+        "payments.channel": "channel：'{provider}' 支持 {channels}，不支持 '{channel}'",
+        "payments.openid": "openid：公众号（JSAPI）支付需要付款人的 openid",
+        "payments.receipt": "reference：柜台收款需要填写收据号",
+        "payments.provider_refused": "provider：{provider} 拒绝了该订单：{reason}",
+        "payments.duplicate": "reference：交易号 '{transaction}' 已记在另一个订单上",
+        "payments.unknown_order": "order_id：未知的订单 '{order}'",
+        "payments.not_credited": "order_id：订单 '{order}' 的状态是 {state}，只有已入账的订单"
+                                 "才能退款",
+        "payments.order_problem": "order_id：{reason}",
+        "payments.refund_left": "amount：{amount} 元超过订单 '{order}' 的可退金额：已付 {paid} "
+                                "元，可退 {left} 元",
         "prepaid.per_month": "月",
         "prepaid.per_year": "年",
         "prepaid.emergency_taken": "account_id：'{account}' 本{per}已使用过应急额度"
