@@ -11,6 +11,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "billing.unknown_account": "account_id: unknown account '{account}'",
         "billing.bill_id": "bill_id: {reason}",
         "billing.no_tariffs": "meter '{meter}' cannot be billed: no tariffs are configured",
+        "share.no_members": "share group '{group}' has no members",
+        "share.zero_weights": "share group '{group}': every member's weight ({split}) is zero "
+                              "for {period}, so its cost {cost} cannot be split",
+        "share.unknown_accounts": "share group '{group}': unknown account(s) {accounts}",
+        "share.no_common_meter": "share group '{group}' has no common meter (it splits "
+                                 "invoices: meterhub share split)",
+        "share.unknown_meter": "share group '{group}': unknown meter '{meter}'",
+        "share.meter_no_tariff": "share group '{group}': common meter '{meter}' has no tariff "
+                                 "and the group names none",
+        "share.no_tariffs": "share group '{group}': no tariffs are configured",
+        "share.problem": "share group '{group}': {reason}",
+        "share.meter_problem": "share group '{group}': meter '{meter}': {reason}",
         "billing.tariff_entry": "expected a tariff (a mapping with id and type), got {value}",
         "billing.none_loaded": "none loaded",
         "billing.none_configured": "none configured",
@@ -25,6 +37,17 @@ STRINGS: dict[str, dict[str, str]] = {
         "billing.unknown_account": "account_id：未知的账户 '{account}'",
         "billing.bill_id": "bill_id：{reason}",
         "billing.no_tariffs": "表计 '{meter}' 无法出账：尚未配置任何电价或水价",
+        "share.no_members": "公摊组 '{group}' 没有成员",
+        "share.zero_weights": "公摊组 '{group}'：{period} 所有成员的权重（{split}）均为 0，"
+                              "公摊总额 {cost} 元无法分摊",
+        "share.unknown_accounts": "公摊组 '{group}'：未知的账户 {accounts}",
+        "share.no_common_meter": "公摊组 '{group}' 没有公共表（它用于分摊账单金额："
+                                 "meterhub share split）",
+        "share.unknown_meter": "公摊组 '{group}'：未知的表计 '{meter}'",
+        "share.meter_no_tariff": "公摊组 '{group}'：公共表 '{meter}' 没有价格方案，公摊组也未指定",
+        "share.no_tariffs": "公摊组 '{group}'：尚未配置任何价格方案",
+        "share.problem": "公摊组 '{group}'：{reason}",
+        "share.meter_problem": "公摊组 '{group}'：表计 '{meter}'：{reason}",
         "billing.tariff_entry": "应为一个价格方案（含 id 和 type 的映射），实际为 {value}",
         "billing.none_loaded": "未加载任何",
         "billing.none_configured": "尚未配置",
