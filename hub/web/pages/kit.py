@@ -137,6 +137,19 @@ def quantity_text(value: Decimal | None, places: int = 2) -> str:
     return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,}"
 
 
+SUPPLY_ON = {"relay": "closed", "valve": "open"}
+"""The state of each supply point in which power or water flows (a relay *closed*, a valve
+*open*): the same word means supply on for one and cut for the other."""
+
+
+def supply_tone(state: str | None, point: str) -> str:
+    """``on`` when the point lets power or water through, ``off`` when it cuts it, ``unknown``
+    otherwise (a badge's colour follows this, never the state's word alone)."""
+    if state not in ("open", "closed") or point not in SUPPLY_ON:
+        return "unknown"
+    return "on" if SUPPLY_ON[point] == state else "off"
+
+
 def safe_next(value: str | None, default: str = "/") -> str:
     """A path on this hub to go back to (never ``//elsewhere`` or a full URL)."""
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
@@ -154,7 +167,7 @@ class PageKit:
         hub.i18n.add(PAGE_STRINGS)
         templates.filters.update(money=money_text, fen=fen_text, quantity=quantity_text,
                                  local=self.local,
-                                 local_date=self.local_date)
+                                 local_date=self.local_date, supply_tone=supply_tone)
 
     @classmethod
     def of(cls, app: web.Application) -> PageKit:
