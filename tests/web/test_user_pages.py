@@ -51,8 +51,8 @@ async def test_users_tokens_and_the_audit_log(tmp_path: Path) -> None:
                                     headers=site.bearer("viewer")))[0] == 401
             status, html = await page(admin, site.base + "/audit?user=admin&lang=en")
             rows = text_of(html[html.index('id="audit"'):])
-            assert status == 200 and "user_add" in rows and "token_revoke" in rows
-            assert "user_disable" in rows
+            assert status == 200 and "user added" in rows and "API token revoked" in rows
+            assert "user disabled" in rows
         async with browser(site, "finance") as finance:
             assert (await page(finance, site.base + "/audit"))[0] == 200
             assert (await page(finance, site.base + "/users"))[0] == 403

@@ -25,6 +25,7 @@ from aiohttp import web
 from ... import __version__
 from ...auth import SCOPED_SERVICES, may, right_of_service
 from ...exceptions import ServiceNotFound, ServiceValidationError
+from ...metering.points import POINTS
 from ...util.dt import utcnow
 from ..routes import principal_of
 from ..scope import ScopeIndex
@@ -230,15 +231,24 @@ class PageKit:
         """What the base layout needs: caller, language, site, navigation, flash messages."""
         principal = principal_of(request)
         t = self.translator(request)
+        language = self.language(request)
 
         def label(key: str, fallback: str) -> str:
             """``t(key)``, or ``fallback`` when the table has no such key."""
             text: str = t(key)
             return fallback if text == key else text
+
+        def point_name(key: str) -> str:
+            """A point's name: the pages' short one, else the point table's, else its key."""
+            info = POINTS.get(key)
+            if info is None:
+                return label(f"point.{key}", key)
+            return label(f"point.{key}", info.name_zh if language == "zh-CN" else info.name_en)
         return {
             "t": t,
             "label": label,
-            "language": self.language(request),
+            "point_name": point_name,
+            "language": language,
             "languages": LANGUAGES,
             "site": self.hub.config.site_name,
             "time_zone": self.hub.config.time_zone,
