@@ -25,7 +25,7 @@ from aiohttp import web
 from ... import __version__
 from ...auth import SCOPED_SERVICES, may, right_of_service
 from ...exceptions import ServiceNotFound, ServiceValidationError
-from ...metering.points import POINTS
+from ...metering.points import POINTS, unit_text
 from ...util.dt import utcnow
 from ..routes import principal_of
 from ..scope import ScopeIndex
@@ -168,7 +168,8 @@ class PageKit:
         hub.i18n.add(PAGE_STRINGS)
         templates.filters.update(money=money_text, fen=fen_text, quantity=quantity_text,
                                  local=self.local,
-                                 local_date=self.local_date, supply_tone=supply_tone)
+                                 local_date=self.local_date, supply_tone=supply_tone,
+                                 unit=unit_text)
 
     @classmethod
     def of(cls, app: web.Application) -> PageKit:
