@@ -129,6 +129,7 @@ class AlarmMonitor:
         self.config = config
         self.active: dict[tuple[str, str, str | None], ActiveAlarm] = {}
         self._thresholds: dict[str, dict[str, Any]] = {}
+        self._clears: dict[tuple[str, str], tuple[Mapping[str, Any], Decimal, Decimal]] = {}
         self._previous: dict[str, Reading] = {}
 
     def start(self) -> None:
@@ -201,11 +202,7 @@ class AlarmMonitor:
                limits: Mapping[str, Any], ctx: _LazyContext) -> None:
         if value is None or kind not in limits:
             return
-        spec = limits[kind]
-        threshold = spec["above"]
-        clear = spec.get("clear_below")
-        if clear is None:
-            clear = threshold - abs(threshold) * HYSTERESIS
+        threshold, clear = self._levels(reading.meter_id, kind, limits[kind], "above")
         if value > threshold:
             self._raise(reading, kind, phase, value, threshold, ctx)
         elif value < clear:
@@ -215,15 +212,26 @@ class AlarmMonitor:
                limits: Mapping[str, Any], ctx: _LazyContext) -> None:
         if value is None or kind not in limits:
             return
-        spec = limits[kind]
-        threshold = spec["below"]
-        clear = spec.get("clear_above")
-        if clear is None:
-            clear = threshold + abs(threshold) * HYSTERESIS
+        threshold, clear = self._levels(reading.meter_id, kind, limits[kind], "below")
         if value < threshold:
             self._raise(reading, kind, phase, value, threshold, ctx)
         elif value > clear:
             self._clear(reading, kind, phase, value, ctx)
+
+    def _levels(self, meter_id: str, kind: str, spec: Mapping[str, Any],
+                side: str) -> tuple[Decimal, Decimal]:
+        """A threshold and its clearing level (given, or the threshold less hysteresis),
+        worked out once per settings (a meter's new settings are a new ``spec``)."""
+        key = (meter_id, kind)
+        found = self._clears.get(key)
+        if found is None or found[0] is not spec:
+            threshold = spec[side]
+            clear = spec.get("clear_below" if side == "above" else "clear_above")
+            if clear is None:
+                margin = abs(threshold) * HYSTERESIS
+                clear = threshold - margin if side == "above" else threshold + margin
+            found = self._clears[key] = (spec, threshold, clear)
+        return found[1], found[2]
 
     def _flag(self, reading: Reading, kind: str, on: bool, value: Any,
               ctx: _LazyContext) -> None:
