@@ -120,6 +120,26 @@ def thresholds_for(meter_tags: Mapping[str, str], meter_alarms: Mapping[str, Any
     return {k: v for k, v in merged.items() if v not in (None, False)}
 
 
+def _levels(limits: Mapping[str, Any]) -> dict[str, tuple[Decimal, Decimal]]:
+    """Each above/below threshold with its clearing level (given, or the threshold less
+    :data:`HYSTERESIS`), worked out once per meter rather than per reading."""
+    levels: dict[str, tuple[Decimal, Decimal]] = {}
+    for kind, spec in limits.items():
+        if not isinstance(spec, Mapping):
+            continue
+        if "above" in spec and isinstance(spec["above"], Decimal):
+            threshold = spec["above"]
+            clear = spec.get("clear_below")
+            levels[kind] = (threshold, threshold - abs(threshold) * HYSTERESIS
+                            if clear is None else clear)
+        elif "below" in spec and isinstance(spec["below"], Decimal):
+            threshold = spec["below"]
+            clear = spec.get("clear_above")
+            levels[kind] = (threshold, threshold + abs(threshold) * HYSTERESIS
+                            if clear is None else clear)
+    return levels
+
+
 class AlarmMonitor:
     """Watches ``reading`` events and raises / clears alarms per meter, kind and phase."""
 
@@ -129,7 +149,8 @@ class AlarmMonitor:
         self.config = config
         self.active: dict[tuple[str, str, str | None], ActiveAlarm] = {}
         self._thresholds: dict[str, dict[str, Any]] = {}
-        self._clears: dict[tuple[str, str], tuple[Mapping[str, Any], Decimal, Decimal]] = {}
+        # per meter: each above/below kind's threshold and clearing level, from _thresholds
+        self._levels: dict[str, dict[str, tuple[Decimal, Decimal]]] = {}
         self._previous: dict[str, Reading] = {}
 
     def start(self) -> None:
@@ -145,7 +166,8 @@ class AlarmMonitor:
             except vol.Invalid as err:
                 _LOGGER.error("Meter %s: bad alarms settings ignored: %s", meter_id, err)
                 own = {}
-            self._thresholds[meter_id] = thresholds_for(meter.tags, own, self.config)
+            limits = self._thresholds[meter_id] = thresholds_for(meter.tags, own, self.config)
+            self._levels[meter_id] = _levels(limits)
         return self._thresholds[meter_id]
 
     def _on_reading(self, event: Event) -> None:
@@ -157,6 +179,7 @@ class AlarmMonitor:
     def check(self, reading: Reading, context: Context | None = None) -> None:
         """Evaluate one reading against its meter's thresholds."""
         limits = self.thresholds(reading.meter_id)
+        levels = self._levels[reading.meter_id]
         values = reading.values
         ctx = _LazyContext(context)
         voltages = _per_phase(values, "voltage")
@@ -164,22 +187,22 @@ class AlarmMonitor:
         # power loss: every phase gone; phase loss: one phase gone while others are there.
         # A lost phase (or supply) is not also reported as under-voltage.
         highest = max((v for _ph, v in voltages), default=None)
-        self._below(reading, "power_loss", None, highest, limits, ctx)
+        self._below(reading, "power_loss", None, highest, levels, ctx)
         dead = "power_loss" in limits and highest is not None and (
             highest < limits["power_loss"]["below"])
         for phase, volts in voltages:
-            self._above(reading, "over_voltage", phase, volts, limits, ctx)
+            self._above(reading, "over_voltage", phase, volts, levels, ctx)
             lost = phase is not None and "phase_loss" in limits and (
                 volts < limits["phase_loss"]["below"])
             if phase is not None and not dead:
-                self._below(reading, "phase_loss", phase, volts, limits, ctx)
+                self._below(reading, "phase_loss", phase, volts, levels, ctx)
             if dead or lost:
                 self._clear(reading, "under_voltage", phase, volts, ctx)
             else:
-                self._below(reading, "under_voltage", phase, volts, limits, ctx)
+                self._below(reading, "under_voltage", phase, volts, levels, ctx)
         for phase, amps in currents:
-            self._above(reading, "over_current", phase, abs(amps), limits, ctx)
-        self._reverse_energy(reading, limits, ctx)
+            self._above(reading, "over_current", phase, abs(amps), levels, ctx)
+        self._reverse_energy(reading, levels, ctx)
         status = reading.status
         if "valve" in status and limits.get("valve_abnormal"):
             self._flag(reading, "valve_abnormal", status["valve"] == VALVE_ABNORMAL,
@@ -199,39 +222,26 @@ class AlarmMonitor:
         self._previous[reading.meter_id] = reading
 
     def _above(self, reading: Reading, kind: str, phase: str | None, value: Decimal | None,
-               limits: Mapping[str, Any], ctx: _LazyContext) -> None:
-        if value is None or kind not in limits:
+               levels: Mapping[str, tuple[Decimal, Decimal]], ctx: _LazyContext) -> None:
+        found = levels.get(kind)
+        if value is None or found is None:
             return
-        threshold, clear = self._levels(reading.meter_id, kind, limits[kind], "above")
+        threshold, clear = found
         if value > threshold:
             self._raise(reading, kind, phase, value, threshold, ctx)
         elif value < clear:
             self._clear(reading, kind, phase, value, ctx)
 
     def _below(self, reading: Reading, kind: str, phase: str | None, value: Decimal | None,
-               limits: Mapping[str, Any], ctx: _LazyContext) -> None:
-        if value is None or kind not in limits:
+               levels: Mapping[str, tuple[Decimal, Decimal]], ctx: _LazyContext) -> None:
+        found = levels.get(kind)
+        if value is None or found is None:
             return
-        threshold, clear = self._levels(reading.meter_id, kind, limits[kind], "below")
+        threshold, clear = found
         if value < threshold:
             self._raise(reading, kind, phase, value, threshold, ctx)
         elif value > clear:
             self._clear(reading, kind, phase, value, ctx)
-
-    def _levels(self, meter_id: str, kind: str, spec: Mapping[str, Any],
-                side: str) -> tuple[Decimal, Decimal]:
-        """A threshold and its clearing level (given, or the threshold less hysteresis),
-        worked out once per settings (a meter's new settings are a new ``spec``)."""
-        key = (meter_id, kind)
-        found = self._clears.get(key)
-        if found is None or found[0] is not spec:
-            threshold = spec[side]
-            clear = spec.get("clear_below" if side == "above" else "clear_above")
-            if clear is None:
-                margin = abs(threshold) * HYSTERESIS
-                clear = threshold - margin if side == "above" else threshold + margin
-            found = self._clears[key] = (spec, threshold, clear)
-        return found[1], found[2]
 
     def _flag(self, reading: Reading, kind: str, on: bool, value: Any,
               ctx: _LazyContext) -> None:
@@ -240,16 +250,16 @@ class AlarmMonitor:
         else:
             self._clear(reading, kind, None, value, ctx)
 
-    def _reverse_energy(self, reading: Reading, limits: Mapping[str, Any],
+    def _reverse_energy(self, reading: Reading, levels: Mapping[str, tuple[Decimal, Decimal]],
                         ctx: _LazyContext) -> None:
-        if "reverse_energy" not in limits:
+        if "reverse_energy" not in levels:
             return
         now = reading.registers.get("energy_export_total")
         before = self._previous.get(reading.meter_id)
         then = before.registers.get("energy_export_total") if before else None
         if now is None or then is None or before is None or before.device != reading.device:
             return
-        self._above(reading, "reverse_energy", None, now - then, limits, ctx)
+        self._above(reading, "reverse_energy", None, now - then, levels, ctx)
 
     def _raise(self, reading: Reading, kind: str, phase: str | None, value: Any,
                threshold: Any, ctx: _LazyContext) -> None:
