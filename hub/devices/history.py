@@ -27,7 +27,7 @@ from .parts import DevicePart
 
 if TYPE_CHECKING:
     from ..core import Hub, Unsubscribe
-    from ..metering.service import Meter
+    from ..metering.service import Meter, MeteringService
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -44,6 +44,7 @@ class HistoryFiller(DevicePart):
         self._last: dict[str, datetime] = {}
         self._tasks: set[asyncio.Task[Any]] = set()
         self._first: list[tuple[Meter, Reading, Context]] = []  # awaiting their check
+        self._service: MeteringService | None = None
         self._unsub: Unsubscribe | None = None
         self.filled: dict[str, list[str]] = {}  # meter -> ISO frozen times stored
         self.refused: dict[str, list[str]] = {}  # meter -> records not taken, with the reason
@@ -70,7 +71,10 @@ class HistoryFiller(DevicePart):
         reading = event.data.get("reading")
         if not isinstance(reading, Reading) or reading.quality.get(FROZEN_QUALITY):
             return
-        meter = self.metering.meters.get(reading.meter_id)
+        service = self._service
+        if service is None:  # looked up once: the property imports and asks the hub
+            service = self._service = self.metering
+        meter = service.meters.get(reading.meter_id)
         if meter is None or Capability.DAILY_FROZEN not in meter.model.capabilities:
             return
         previous = self._last.get(reading.meter_id)
