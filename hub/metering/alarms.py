@@ -122,7 +122,7 @@ def thresholds_for(meter_tags: Mapping[str, str], meter_alarms: Mapping[str, Any
 
 def _levels(limits: Mapping[str, Any]) -> dict[str, tuple[Decimal, Decimal]]:
     """Each above/below threshold with its clearing level (given, or the threshold less
-    :data:`HYSTERESIS`), worked out once per meter rather than per reading."""
+    :data:`HYSTERESIS`), worked out once per meter's settings rather than per reading."""
     levels: dict[str, tuple[Decimal, Decimal]] = {}
     for kind, spec in limits.items():
         if not isinstance(spec, Mapping):
@@ -148,9 +148,10 @@ class AlarmMonitor:
         self.service = service
         self.config = config
         self.active: dict[tuple[str, str, str | None], ActiveAlarm] = {}
-        self._thresholds: dict[str, dict[str, Any]] = {}
-        # per meter: each above/below kind's threshold and clearing level, from _thresholds
-        self._levels: dict[str, dict[str, tuple[Decimal, Decimal]]] = {}
+        # per meter: the settings they were made from (a meter changed at runtime gets a new
+        # config), its thresholds, and each above/below kind's threshold and clearing level
+        self._thresholds: dict[str, tuple[Mapping[str, Any], dict[str, Any],
+                                          dict[str, tuple[Decimal, Decimal]]]] = {}
         self._previous: dict[str, Reading] = {}
 
     def start(self) -> None:
@@ -158,17 +159,22 @@ class AlarmMonitor:
         self.hub.bus.listen(EVENT_READING, self._on_reading)
 
     def thresholds(self, meter_id: str) -> dict[str, Any]:
-        """The effective thresholds of a meter (cached)."""
-        if meter_id not in self._thresholds:
-            meter = self.service.meters[meter_id]
+        """The effective thresholds of a meter (cached while its settings stay)."""
+        return self._compiled(meter_id)[1]
+
+    def _compiled(self, meter_id: str) -> tuple[Mapping[str, Any], dict[str, Any],
+                                                dict[str, tuple[Decimal, Decimal]]]:
+        meter = self.service.meters[meter_id]
+        found = self._thresholds.get(meter_id)
+        if found is None or found[0] is not meter.config:
             try:
                 own = THRESHOLDS_SCHEMA(dict(meter.config.get("alarms") or {}))
             except vol.Invalid as err:
                 _LOGGER.error("Meter %s: bad alarms settings ignored: %s", meter_id, err)
                 own = {}
-            limits = self._thresholds[meter_id] = thresholds_for(meter.tags, own, self.config)
-            self._levels[meter_id] = _levels(limits)
-        return self._thresholds[meter_id]
+            limits = thresholds_for(meter.tags, own, self.config)
+            found = self._thresholds[meter_id] = (meter.config, limits, _levels(limits))
+        return found
 
     def _on_reading(self, event: Event) -> None:
         reading: Reading = event.data["reading"]
@@ -178,8 +184,7 @@ class AlarmMonitor:
 
     def check(self, reading: Reading, context: Context | None = None) -> None:
         """Evaluate one reading against its meter's thresholds."""
-        limits = self.thresholds(reading.meter_id)
-        levels = self._levels[reading.meter_id]
+        _config, limits, levels = self._compiled(reading.meter_id)
         values = reading.values
         ctx = _LazyContext(context)
         voltages = _per_phase(values, "voltage")

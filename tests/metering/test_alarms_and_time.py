@@ -105,6 +105,24 @@ async def test_an_alarm_clears_only_past_its_hysteresis_of_two_percent(hub: Hub)
                       ("alarm_cleared", "a_e", "under_voltage", None)]
 
 
+async def test_a_meter_changed_at_runtime_is_checked_against_its_new_thresholds(
+        hub: Hub) -> None:
+    """The thresholds kept per meter are its settings': a meter updated at runtime (a new
+    limit of its own, a new building tag) is checked against the new ones at its next read."""
+    alarms = _alarms(hub)
+    service = hub.component("metering", MeteringService)
+    _sim(hub, "own_e").set_current("25")
+    _sim(hub, "a_e").set_current("25")
+    await _read(hub, "own_e", "a_e")
+    assert alarms == [("alarm", "own_e", "over_current", None)]  # own 10 A; a_e: default 40
+    service.update_meter({**service.meters["own_e"].config,
+                          "alarms": {"over_current": {"above": 30}}})
+    service.update_meter({**service.meters["a_e"].config, "tags": {"building": "B"}})
+    await _read(hub, "own_e", "a_e")
+    assert alarms[1:] == [("alarm_cleared", "own_e", "over_current", None),  # 25 < 29.4
+                          ("alarm", "a_e", "over_current", None)]  # building B's 20 A
+
+
 async def test_under_voltage_and_its_per_meter_switch_off(hub: Hub) -> None:
     alarms = _alarms(hub)
     for meter_id in ("a_e", "own_e"):
