@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Coroutine
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any, Final
 
@@ -26,7 +27,7 @@ from .parts import DevicePart
 
 if TYPE_CHECKING:
     from ..core import Hub, Unsubscribe
-    from ..metering.service import Meter
+    from ..metering.service import Meter, MeteringService
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -41,7 +42,9 @@ class HistoryFiller(DevicePart):
         self.hub = hub
         self.fill_after = fill_after
         self._last: dict[str, datetime] = {}
-        self._tasks: set[asyncio.Task[None]] = set()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._first: list[tuple[Meter, Reading, Context]] = []  # awaiting their check
+        self._service: MeteringService | None = None
         self._unsub: Unsubscribe | None = None
         self.filled: dict[str, list[str]] = {}  # meter -> ISO frozen times stored
         self.refused: dict[str, list[str]] = {}  # meter -> records not taken, with the reason
@@ -68,29 +71,41 @@ class HistoryFiller(DevicePart):
         reading = event.data.get("reading")
         if not isinstance(reading, Reading) or reading.quality.get(FROZEN_QUALITY):
             return
-        meter = self.metering.meters.get(reading.meter_id)
+        service = self._service
+        if service is None:  # looked up once: the property imports and asks the hub
+            service = self._service = self.metering
+        meter = service.meters.get(reading.meter_id)
         if meter is None or Capability.DAILY_FROZEN not in meter.model.capabilities:
             return
         previous = self._last.get(reading.meter_id)
         if previous is not None and reading.time <= previous:
             return
         self._last[reading.meter_id] = reading.time
-        task = self.hub.create_task(self._check(meter, previous, reading, event.context),
-                                    f"history fill {reading.meter_id}")
+        if previous is None:  # the first since start-up: the stored one before it, batched
+            self._first.append((meter, reading, event.context))
+            if len(self._first) == 1:
+                self._track(self._check_first(), "history fill: first readings")
+        elif reading.time - previous > self.fill_after:  # decided here, not in a task
+            self._track(self.fill(meter, previous, reading.time, event.context),
+                        f"history fill {reading.meter_id}")
+
+    def _track(self, work: Coroutine[Any, Any, object], name: str) -> None:
+        task = self.hub.create_task(work, name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    async def _check(self, meter: Meter, previous: datetime | None, reading: Reading,
-                     context: Context) -> None:
-        if previous is None:  # the first reading since start-up: the stored one before it
-            earlier = await self.storage.readings(meter.id, reading.time - timedelta(days=62),
-                                                  reading.time)
-            times = [r.time for r in earlier if r.id != reading.id and r.time < reading.time]
-            if not times:
-                return
-            previous = max(times)
-        if reading.time - previous > self.fill_after:
-            await self.fill(meter, previous, reading.time, context)
+    async def _check_first(self) -> None:
+        """Compare the first readings since start-up (those fired until this task runs) with
+        the stored reading before each, in one query; fill the gaps that are too long."""
+        firsts, self._first = self._first, []
+        before = await self.storage.reading_times_before([
+            (reading.meter_id, reading.time - timedelta(days=62), reading.time)
+            for _meter, reading, _context in firsts])
+        for meter, reading, context in firsts:
+            previous = before.get(reading.meter_id)
+            if previous is not None and reading.time - previous > self.fill_after:
+                self._track(self.fill(meter, previous, reading.time, context),
+                            f"history fill {reading.meter_id}")
 
     async def fill(self, meter: Meter, after: datetime, before: datetime,
                    context: Context) -> list[str]:

@@ -116,3 +116,24 @@ async def test_a_frozen_record_with_an_impossible_date_is_refused(tmp_path: Path
         "daily freeze 3 back: impossible date 2611310000 (YYMMDDhhmm), not taken"]
     assert result["report"]["filled"] == [
         f"2026-{d}T00:00:00+08:00" for d in ("11-29", "11-30", "12-02", "12-03")]
+
+
+async def test_the_first_reading_after_a_restart_fills_the_gap_since_the_stored_one(
+        tmp_path: Path) -> None:
+    """The previous reading of a meter's first one since start-up is the stored one (asked
+    for many meters in one query): a gap since it is filled from the meter's memory."""
+    async with running_hub(tmp_path, CFG, data="restart") as hub:
+        await _read_at(hub, START)
+        await settle(hub)
+    async with running_hub(tmp_path, CFG, data="restart") as hub:
+        service = hub.component("metering", MeteringService)
+        clock: Any = service.links["sim1"].clock
+        clock.advance(START - clock.now())
+        await service.exchange("m1", lambda current, transport: current.model.read(
+            transport, current.ref, POINTS))  # the simulated meter runs from START, unrecorded
+        clock.advance(timedelta(days=DAYS) - timedelta(minutes=1))  # the hub was off
+        await _read_at(hub, START + timedelta(days=DAYS))
+        devices = hub.component("devices", DeviceService)
+        await wait_for(lambda: devices.history.report("m1")["m1"]["filled"], timeout=60)
+        assert devices.history.report("m1")["m1"]["filled"] == [
+            f"2026-{d}T00:00:00+08:00" for d in ("11-29", "11-30", "12-01", "12-02", "12-03")]
