@@ -91,6 +91,7 @@ import multiprocessing
 import sys
 import tempfile
 import time
+import tracemalloc
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -133,6 +134,7 @@ MAX_BACKLOG = 20_000  # charges queued for the ledger: the feed and the release 
 # a deeper queue would be the bench's generated readings held in the hub process (20,000
 # queued readings cost it about 150 MB)
 FEED_BACKLOG = 5_000
+BREAKDOWN_LINES = 30  # source lines listed by --memory-breakdown
 
 TARIFF = """
 tariffs:
@@ -441,6 +443,22 @@ def memory_mb() -> tuple[float, float]:
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
 
+def breakdown(say: Callable[[str], None], title: str,
+              since: tracemalloc.Snapshot | None = None) -> tracemalloc.Snapshot:
+    """Print the biggest holders of live Python memory now (or their growth since ``since``)
+    by source line, and return the snapshot."""
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)])
+    stats = (snapshot.compare_to(since, "lineno") if since is not None
+             else snapshot.statistics("lineno"))
+    total = sum(stat.size for stat in snapshot.statistics("filename"))
+    lines = [f"{stat.size / 1e6:7.2f} MB {stat.count:7d} {stat.traceback[0].filename}:"
+             f"{stat.traceback[0].lineno}" for stat in stats[:BREAKDOWN_LINES]]
+    say(f"memory breakdown {title}: {total / 1e6:.1f} MB traced; biggest holders"
+        f"{' (growth)' if since is not None else ''}:\n" + "\n".join(lines))
+    return snapshot
+
+
 async def bench(folder: Path, reads_per_day: int, every_days: int, parent: BenchPipe,
                 say: Callable[[str], None]) -> dict[str, float]:
     """The hub process: build and start the hub, then the month, charging and the bill run."""
@@ -473,6 +491,8 @@ async def bench(folder: Path, reads_per_day: int, every_days: int, parent: Bench
     await storage.flush()
     errors: list[object] = []
     hub.bus.listen("billing_error", errors.append)
+    started_snapshot = (breakdown(say, "after the start and the recharges")
+                        if tracemalloc.is_tracing() else None)
     say(f"setup: {ACCOUNTS} accounts and meters: hub.yaml read in {read - started:.1f} s, "
         f"hub started in {up - read:.1f} s ({start_cpu:.2f} s CPU from the process's start "
         f"to serving), recharges posted in {time.perf_counter() - up:.1f} s")
@@ -545,6 +565,8 @@ async def bench(folder: Path, reads_per_day: int, every_days: int, parent: Bench
     say(f"checked: {len(samples)} meters have their {fired // ACCOUNTS} readings stored and "
         "their bills equal their accounts' per-reading charges plus fees to the fen; "
         f"ledger audit ok ({report.accounts} accounts)")
+    if started_snapshot is not None:
+        breakdown(say, "after the month and the bill run", started_snapshot)
     rss, peak = memory_mb()
     say(f"hub process memory after the month and the bill run: {rss:.0f} MB resident, "
         f"peak {peak:.0f} MB")
@@ -553,8 +575,11 @@ async def bench(folder: Path, reads_per_day: int, every_days: int, parent: Bench
     return {"billing": elapsed, "rate": rate, "rss": rss}
 
 
-def hub_process(conn: Connection, folder: Path, reads_per_day: int, every_days: int) -> None:
+def hub_process(conn: Connection, folder: Path, reads_per_day: int, every_days: int,
+                trace: bool = False) -> None:
     """The hub process's entry point (spawned): run :func:`bench`, send back its figures."""
+    if trace:
+        tracemalloc.start()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     def say(text: str) -> None:
@@ -610,6 +635,9 @@ def main() -> None:
                         choices=[1, 2, 3, 4, 6, 8, 12, 24])
     parser.add_argument("--every-days", type=int, default=3, choices=[1, 2, 3, 7],
                         help="days between read days (1 with more than one read a day)")
+    parser.add_argument("--memory-breakdown", action="store_true",
+                        help="trace the hub process's Python memory (slower, more memory: "
+                        "not for the METRICs) and print its biggest holders on stderr")
     args = parser.parse_args()
     if args.reads_per_day > 1 and args.every_days != 1:
         parser.error("--reads-per-day above 1 needs --every-days 1")
@@ -621,7 +649,8 @@ def main() -> None:
         spawn = multiprocessing.get_context("spawn")
         ours, theirs = spawn.Pipe()
         process = spawn.Process(target=hub_process, name="meterhub-hub",
-                                args=(theirs, folder, args.reads_per_day, args.every_days))
+                                args=(theirs, folder, args.reads_per_day, args.every_days,
+                                      args.memory_breakdown))
         spawned = time.monotonic()
         process.start()
         theirs.close()

@@ -108,14 +108,20 @@ class ActiveAlarm:
     threshold: Any
 
 
+def matching_rules(meter_tags: Mapping[str, str], config: Mapping[str, Any]) -> tuple[int, ...]:
+    """The positions of the alarm rules whose tags the meter has, in order."""
+    return tuple(index for index, rule in enumerate(config.get("rules") or [])
+                 if all(meter_tags.get(k) == v for k, v in rule["tags"].items()))
+
+
 def thresholds_for(meter_tags: Mapping[str, str], meter_alarms: Mapping[str, Any],
                    config: Mapping[str, Any]) -> dict[str, Any]:
     """Merge defaults, matching tag rules and the meter's own thresholds."""
     merged = dict(DEFAULT_THRESHOLDS)
     merged.update(config.get("defaults") or {})
-    for rule in config.get("rules") or []:
-        if all(meter_tags.get(k) == v for k, v in rule["tags"].items()):
-            merged.update({k: v for k, v in rule.items() if k != "tags"})
+    rules = config.get("rules") or []
+    for index in matching_rules(meter_tags, config):
+        merged.update({k: v for k, v in rules[index].items() if k != "tags"})
     merged.update(meter_alarms)
     return {k: v for k, v in merged.items() if v not in (None, False)}
 
@@ -129,7 +135,9 @@ class AlarmMonitor:
         self.config = config
         self.active: dict[tuple[str, str, str | None], ActiveAlarm] = {}
         self._thresholds: dict[str, dict[str, Any]] = {}
-        self._previous: dict[str, Reading] = {}
+        self._shared: dict[tuple[int, ...], dict[str, Any]] = {}  # by matching rules
+        # each meter's device and export register at its previous reading (not the reading)
+        self._previous: dict[str, tuple[str, Decimal]] = {}
 
     def start(self) -> None:
         """Listen to readings."""
@@ -144,7 +152,14 @@ class AlarmMonitor:
             except vol.Invalid as err:
                 _LOGGER.error("Meter %s: bad alarms settings ignored: %s", meter_id, err)
                 own = {}
-            self._thresholds[meter_id] = thresholds_for(meter.tags, own, self.config)
+            if own:
+                self._thresholds[meter_id] = thresholds_for(meter.tags, own, self.config)
+            else:  # the same rules match: the same thresholds, one dict for all those meters
+                rules = matching_rules(meter.tags, self.config)
+                shared = self._shared.get(rules)
+                if shared is None:
+                    shared = self._shared[rules] = thresholds_for(meter.tags, own, self.config)
+                self._thresholds[meter_id] = shared
         return self._thresholds[meter_id]
 
     def _on_reading(self, event: Event) -> None:
@@ -195,7 +210,11 @@ class AlarmMonitor:
                 self._raise(reading, "clock_drift", None, round(drift), round(limit), ctx)
             else:
                 self._clear(reading, "clock_drift", None, round(drift), ctx)
-        self._previous[reading.meter_id] = reading
+        exported = reading.registers.get("energy_export_total")
+        if exported is None:
+            self._previous.pop(reading.meter_id, None)
+        else:
+            self._previous[reading.meter_id] = (reading.device, exported)
 
     def _above(self, reading: Reading, kind: str, phase: str | None, value: Decimal | None,
                limits: Mapping[str, Any], ctx: _LazyContext) -> None:
@@ -238,9 +257,9 @@ class AlarmMonitor:
             return
         now = reading.registers.get("energy_export_total")
         before = self._previous.get(reading.meter_id)
-        then = before.registers.get("energy_export_total") if before else None
-        if now is None or then is None or before is None or before.device != reading.device:
+        if now is None or before is None or before[0] != reading.device:
             return
+        then = before[1]
         self._above(reading, "reverse_energy", None, now - then, limits, ctx)
 
     def _raise(self, reading: Reading, kind: str, phase: str | None, value: Any,
