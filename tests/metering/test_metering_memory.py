@@ -14,6 +14,7 @@ from common import start_hub
 
 from hub.bootstrap import prepare
 from hub.core import Hub
+from hub.ledger import AccountBook
 from hub.metering.alarms import AlarmMonitor
 from hub.metering.reading import Reading
 from hub.metering.service import MeteringService
@@ -97,3 +98,20 @@ async def test_the_alarm_monitor_keeps_no_reading(hub: Hub) -> None:
     monitor.check(reverse)
     await hub.block_till_done()
     assert alarms == ["reverse_energy"]
+
+
+ACCOUNTS = """
+accounts:
+  - {id: r1, name: Room 1}
+  - {id: r2, name: Room 2, max_recharge: 5000}
+"""
+
+
+async def test_accounts_are_read_from_their_validated_entries_not_copies(tmp_path: Path) -> None:
+    async with start_hub(tmp_path, CONFIG + ACCOUNTS) as instance:
+        book = instance.component("accounts", AccountBook)
+        entries = instance.config.block("accounts")
+        assert book.yaml["r1"] is entries[0] and book.yaml["r2"] is entries[1]
+        # the same amount, defaulted or written, is one Decimal for every account
+        assert book.accounts["r1"].max_recharge is book.accounts["r2"].max_recharge
+        assert book.accounts["r1"].deposit is book.accounts["r2"].deposit
