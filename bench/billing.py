@@ -128,12 +128,15 @@ FEES = Decimal("7.00")  # service_fee + meter_rent, a full month
 MINIMUM = Decimal("30.00")
 CENT = Decimal("0.01")
 BUILDING = 500  # meters a building (and its DTU)
-MAX_BACKLOG = 20_000  # charges queued for the ledger: the feed and the release wait
+# charges queued for the ledger: the feed and the release wait. Three of the ledger's batches
+# (2,000 charges) keep it busy; on a site charges come as storage commits readings (1,000 a
+# commit), so a deeper queue would be the bench's held month in the hub process
+MAX_BACKLOG = 6_000
 # readings queued for storage: the feed waits. A site's reading plan has a few reads in flight
 # per link and storage commits every second or 1,000 readings, so its queue stays near that;
 # a deeper queue would be the bench's generated readings held in the hub process (20,000
 # queued readings cost it about 150 MB)
-FEED_BACKLOG = 5_000
+FEED_BACKLOG = 2_000
 BREAKDOWN_LINES = 30  # source lines listed by --memory-breakdown
 
 TARIFF = """
@@ -228,12 +231,18 @@ def dtu_id(n: int) -> str:
     return f"8612345678{n // BUILDING:05d}"
 
 
-def hub_yaml() -> str:
-    """The generated configuration: site, storage, a DTU link, accounts, meters, tariff."""
+def hub_yaml(read_every: timedelta = timedelta(days=1)) -> str:
+    """The generated configuration: site, storage, a DTU link, accounts, meters, tariff
+    (``read_every``: the billing plan's interval, which is not a gap in a meter's history)."""
+    fill_after = int((read_every + timedelta(hours=2)).total_seconds())
     lines = [
         "site: {name: Billing bench, time_zone: Asia/Shanghai, language: en}",
         "http: {port: 0, host: 127.0.0.1}",
         "metering: {read_on_start: false}",
+        # a site whose plan reads every 3 days sets the history filler's gap above that, or
+        # every read would ask each meter for its daily freezes (here: 10,000 reads a run
+        # failing on DTUs that never connect, and 30 MB of the hub's memory)
+        f"devices: {{fill_after: {fill_after}}}",
         # the month is in 2025: keep its readings whatever the date the bench runs on
         "storage: {retention_days: 3650}",
         "bills: {check_every: 0s}",  # no periodic check: the bench runs the bill run
@@ -644,8 +653,9 @@ def main() -> None:
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="meterhub-bench-") as name:
         folder = Path(name)
-        (folder / "hub.yaml").write_text(hub_yaml(), encoding="utf-8")
-        meters = Meters(args.reads_per_day, read_times(args.reads_per_day, args.every_days))
+        times = read_times(args.reads_per_day, args.every_days)
+        (folder / "hub.yaml").write_text(hub_yaml(times[1] - times[0]), encoding="utf-8")
+        meters = Meters(args.reads_per_day, times)
         spawn = multiprocessing.get_context("spawn")
         ours, theirs = spawn.Pipe()
         process = spawn.Process(target=hub_process, name="meterhub-hub",
