@@ -7,8 +7,10 @@ Everything goes through the product's own data path, on a real hub in a temporar
    account, tagged with a building) behind 20 4G DTUs (a ``tcp_dtu`` link listening on
    127.0.0.1, one DTU a building; none connects, and with ``metering: {read_on_start:
    false}`` and no reading plans nothing is read by itself; an in-process ``sim`` link
-   would add 10,000 simulated meters to the hub process, which a site does not hold),
-   and one tariff
+   would add 10,000 simulated meters to the hub process, which a site does not hold;
+   ``devices: {fill_after}`` is set above the reading plan's interval, as a site whose plan
+   reads every few days sets it, so a planned read is not taken for a gap to fill from the
+   meters' daily freezes), and one tariff
    for all: Guangdong-style commercial TOU with a summer sharp peak and a weekend schedule,
    yearly tier surcharges (阶梯), a service fee and meter rent, and a monthly minimum charge.
    Storage, the ledger, charging and billing are the components the hub builds from that
@@ -68,7 +70,10 @@ total equals max(consumption + fees, minimum charge) and its ``fee`` entries mak
 (to the fen); ``ledger.audit()`` is ok; no reading was rejected or dropped and no reading
 failed to be charged.
 
-Run: ``.venv/bin/python bench/billing.py [--reads-per-day N] [--every-days D]``. Prints
+Run: ``.venv/bin/python bench/billing.py [--reads-per-day N] [--every-days D]
+[--memory-breakdown]`` (the last traces the hub process's Python memory and prints its
+biggest holders after the start and their growth to the end: slower, its METRICs are not
+figures). Prints
 ``METRIC billing_10k_seconds <value> s``, ``METRIC charge_readings_per_s <value>
 readings/s``, ``METRIC start_10k_seconds <value> s`` and ``METRIC rss_10k_meters_mb <value>
 MB`` on stdout, the other figures on stderr (the CPU time of the start, the charging and the
