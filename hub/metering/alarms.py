@@ -108,14 +108,20 @@ class ActiveAlarm:
     threshold: Any
 
 
+def matching_rules(meter_tags: Mapping[str, str], config: Mapping[str, Any]) -> tuple[int, ...]:
+    """The positions of the alarm rules whose tags the meter has, in order."""
+    return tuple(index for index, rule in enumerate(config.get("rules") or [])
+                 if all(meter_tags.get(k) == v for k, v in rule["tags"].items()))
+
+
 def thresholds_for(meter_tags: Mapping[str, str], meter_alarms: Mapping[str, Any],
                    config: Mapping[str, Any]) -> dict[str, Any]:
     """Merge defaults, matching tag rules and the meter's own thresholds."""
     merged = dict(DEFAULT_THRESHOLDS)
     merged.update(config.get("defaults") or {})
-    for rule in config.get("rules") or []:
-        if all(meter_tags.get(k) == v for k, v in rule["tags"].items()):
-            merged.update({k: v for k, v in rule.items() if k != "tags"})
+    rules = config.get("rules") or []
+    for index in matching_rules(meter_tags, config):
+        merged.update({k: v for k, v in rules[index].items() if k != "tags"})
     merged.update(meter_alarms)
     return {k: v for k, v in merged.items() if v not in (None, False)}
 
@@ -149,10 +155,14 @@ class AlarmMonitor:
         self.config = config
         self.active: dict[tuple[str, str, str | None], ActiveAlarm] = {}
         # per meter: the settings they were made from (a meter changed at runtime gets a new
-        # config), its thresholds, and each above/below kind's threshold and clearing level
+        # config), its thresholds, and each above/below kind's threshold and clearing level;
+        # meters without settings of their own matching the same rules share one pair
         self._thresholds: dict[str, tuple[Mapping[str, Any], dict[str, Any],
                                           dict[str, tuple[Decimal, Decimal]]]] = {}
-        self._previous: dict[str, Reading] = {}
+        self._shared: dict[tuple[int, ...], tuple[dict[str, Any],
+                                                  dict[str, tuple[Decimal, Decimal]]]] = {}
+        # each meter's device and export register at its previous reading (not the reading)
+        self._previous: dict[str, tuple[str, Decimal]] = {}
 
     def start(self) -> None:
         """Listen to readings."""
@@ -172,8 +182,17 @@ class AlarmMonitor:
             except vol.Invalid as err:
                 _LOGGER.error("Meter %s: bad alarms settings ignored: %s", meter_id, err)
                 own = {}
-            limits = thresholds_for(meter.tags, own, self.config)
-            found = self._thresholds[meter_id] = (meter.config, limits, _levels(limits))
+            if own:
+                limits = thresholds_for(meter.tags, own, self.config)
+                levels = _levels(limits)
+            else:  # the same rules match: the same thresholds, one pair for all those meters
+                rules = matching_rules(meter.tags, self.config)
+                pair = self._shared.get(rules)
+                if pair is None:
+                    limits = thresholds_for(meter.tags, own, self.config)
+                    pair = self._shared[rules] = (limits, _levels(limits))
+                limits, levels = pair
+            found = self._thresholds[meter_id] = (meter.config, limits, levels)
         return found
 
     def _on_reading(self, event: Event) -> None:
@@ -224,7 +243,11 @@ class AlarmMonitor:
                 self._raise(reading, "clock_drift", None, round(drift), round(limit), ctx)
             else:
                 self._clear(reading, "clock_drift", None, round(drift), ctx)
-        self._previous[reading.meter_id] = reading
+        exported = reading.registers.get("energy_export_total")
+        if exported is None:
+            self._previous.pop(reading.meter_id, None)
+        else:
+            self._previous[reading.meter_id] = (reading.device, exported)
 
     def _above(self, reading: Reading, kind: str, phase: str | None, value: Decimal | None,
                levels: Mapping[str, tuple[Decimal, Decimal]], ctx: _LazyContext) -> None:
@@ -261,10 +284,9 @@ class AlarmMonitor:
             return
         now = reading.registers.get("energy_export_total")
         before = self._previous.get(reading.meter_id)
-        then = before.registers.get("energy_export_total") if before else None
-        if now is None or then is None or before is None or before.device != reading.device:
+        if now is None or before is None or before[0] != reading.device:
             return
-        self._above(reading, "reverse_energy", None, now - then, levels, ctx)
+        self._above(reading, "reverse_energy", None, now - before[1], levels, ctx)
 
     def _raise(self, reading: Reading, kind: str, phase: str | None, value: Any,
                threshold: Any, ctx: _LazyContext) -> None:

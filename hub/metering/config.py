@@ -89,6 +89,13 @@ def ratio(value: Any) -> Decimal:
     return number
 
 
+def _plain_dict(value: Any) -> dict[str, Any]:
+    """A mapping, copied into a plain dict (not the loader's, which holds its positions)."""
+    if not isinstance(value, dict):
+        raise vol.Invalid("expected dict")
+    return dict(value)
+
+
 METER_BASE = cv.Strict({
     vol.Required("id"): cv.identifier,
     vol.Optional("name"): cv.string,
@@ -96,7 +103,7 @@ METER_BASE = cv.Strict({
     vol.Required("link"): cv.identifier,
     vol.Required("address"): vol.Any(cv.string, int),
     vol.Optional("options", default={}): dict,
-    vol.Optional("link_options", default={}): dict,
+    vol.Optional("link_options", default={}): _plain_dict,
     vol.Optional("tags", default={}): _TAGS,
     vol.Optional("parent"): cv.identifier,
     vol.Optional("account"): cv.identifier,
@@ -118,7 +125,9 @@ class LinkEntry(dict[str, Any]):
 class MeterEntry(dict[str, Any]):
     """A validated ``meters:`` entry; ``model`` is the meter model that validated it."""
 
-    model: MeterModel | None = None
+    __slots__ = ("model",)  # no __dict__ a meter: 10,000 entries
+
+    model: MeterModel | None
 
 
 def meter_schema(registries: Registries) -> Any:
@@ -126,7 +135,7 @@ def meter_schema(registries: Registries) -> Any:
 
     def _validate(value: Any) -> MeterEntry:
         meter = MeterEntry(METER_BASE(value))
-        model = registries.meter_models.get(meter["model"])
+        model = meter.model = registries.meter_models.get(meter["model"])
         if model is None:
             known = ", ".join(registries.meter_models.names()) or "none loaded"
             raise vol.Invalid(f"unknown meter model {cv.show_value(meter['model'])} "
@@ -151,7 +160,6 @@ def meter_schema(registries: Registries) -> Any:
                 errors.append(single)
         if errors:
             raise vol.MultipleInvalid(errors)
-        meter.model = model
         return meter
 
     return cv.ListOf(_validate, unique="id")

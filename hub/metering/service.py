@@ -102,7 +102,7 @@ class StoredReads:
     not_stored: dict[str, str]
 
 
-@dataclass
+@dataclass(slots=True)  # no __dict__ a meter: 10,000 of them
 class Meter:
     """A configured meter and what the hub knows of it now."""
 
