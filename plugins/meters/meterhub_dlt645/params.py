@@ -41,9 +41,6 @@ from .errors import Dlt645Error
 _LOGGER = logging.getLogger(__name__)
 
 DI_STATUS_3 = 0x04000503
-# A DL/T 645-2007 write carries at most 50 data bytes: DI, password and operator code take
-# 12, so a zone table or a day table of 3-byte elements holds at most 12 of them.
-MAX_WRITE_ELEMENTS = (50 - 12) // 3
 CLOCK_TOLERANCE = 10.0  # seconds a clock read back may be off what was written
 
 
@@ -122,17 +119,7 @@ def _same_time(wanted: Any, actual: Any, elapsed: float) -> bool:
 
 
 def _parse_tou(value: Any) -> TouTable:
-    table = TouTable.parse(value)
-    _check_fits(table)
-    return table
-
-
-def _check_fits(table: TouTable) -> None:
-    if len(table.zones) > MAX_WRITE_ELEMENTS:
-        raise vol.Invalid(f"zones: a DL/T 645-2007 write frame holds at most "
-                          f"{MAX_WRITE_ELEMENTS} zones (50 data bytes), got {len(table.zones)}")
-    table.check_fits(max_segments=MAX_WRITE_ELEMENTS,
-                     what="a DL/T 645-2007 write frame (50 data bytes)")
+    return TouTable.parse(value)
 
 
 def _parse_next(value: Any) -> dict[str, Any]:
