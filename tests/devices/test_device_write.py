@@ -17,6 +17,7 @@ from hub.devices import tariff_table
 from hub.events import EVENT_ALARM, EVENT_ALARM_CLEARED
 from hub.exceptions import ServiceValidationError
 from hub.metering.tou import TouTable
+from hub.util import dt as dt_util
 
 USER = Context(user_id="operator-7")
 
@@ -42,7 +43,7 @@ async def test_tariff_tou_table_pushed_over_a_pty_reads_back_equal(tmp_path: Pat
         assert done.data["state"] == "confirmed", done.data
 
         tariff = service.tariffs().get("gd_tou")  # type: ignore[union-attr]
-        wanted = tariff_table(tariff, date(2027, 3, 1)).table
+        wanted = tariff_table(tariff, dt_util.now().date(), service.calendar).table
         read_back = await service.writes.read_back("a101", "tou")
         assert read_back == wanted
         assert [(m, d) for m, d, _n in read_back.zones] == [(1, 1), (7, 1), (10, 1)]

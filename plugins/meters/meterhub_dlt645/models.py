@@ -56,7 +56,7 @@ from .dis import (
     frozen_time_di,
 )
 from .errors import Dlt645Error
-from .params import PLAIN, read_next, read_tables, running_sets, write_next, write_tables
+from .params import PLAIN, read_next, read_running, write_next, write_running
 from .params import writable_params as _writable_params
 from .records import KINDS, MAX_RECORDS, decode_record
 from .simulator import Dlt645Simulator
@@ -656,8 +656,7 @@ class Dlt645Model(MeterModel):
 
         read = self._reader(transport, meter, options, dialect)
         if name == "tou":
-            zone_set, day_set = await running_sets(read)
-            await write_tables(write, read, value, zone_set, day_set)
+            await write_running(write, read, value)
         elif name == "tou_next":
             await write_next(write, read, value)
         else:
@@ -673,7 +672,7 @@ class Dlt645Model(MeterModel):
         read = self._reader(transport, meter, options,
                             await self.dialect_for(transport, meter, options))
         if name == "tou":
-            return await read_tables(read, *await running_sets(read))
+            return await read_running(read)
         if name == "tou_next":
             return await read_next(read)
         return await read(PLAIN[name].di)

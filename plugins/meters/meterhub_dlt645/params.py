@@ -11,20 +11,21 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import voluptuous as vol
 
 from hub.metering.model import Capability, ProtocolError, WritableParam
-from hub.metering.tou import MAX_SEGMENTS, MAX_ZONES, TouTable
+from hub.metering.tou import MAX_HOLIDAYS, MAX_SEGMENTS, MAX_ZONES, TouTable
 from hub.util import dt as dt_util
 from hub.validation import decimal, show_value
 
 from .dis import (
     DI_DAY_SWITCH,
+    DI_HOLIDAY_COUNT,
     DI_RATE_COUNT,
     DI_REST_TABLE,
     DI_REST_WORD,
@@ -33,6 +34,7 @@ from .dis import (
     DI_ZONE_COUNT,
     DI_ZONE_SWITCH,
     day_table_di,
+    holiday_di,
     item,
     zone_table_di,
 )
@@ -130,8 +132,10 @@ def _parse_next(value: Any) -> dict[str, Any]:
     when = _parse_time(value["switch_at"])
     if not isinstance(when, datetime):
         raise vol.Invalid("switch_at: expected a date-time, got 'now' (write tou instead)")
-    return {"table": _parse_tou(value["table"]), "switch_at": when.replace(second=0,
-                                                                            microsecond=0)}
+    table = _parse_tou(value["table"])
+    # the holidays before the switch day stay the running set's
+    table = replace(table, holidays=tuple(h for h in table.holidays if h[0] >= when.date()))
+    return {"table": table, "switch_at": when.replace(second=0, microsecond=0)}
 
 
 def _dump_next(value: Any) -> dict[str, Any]:
@@ -201,6 +205,65 @@ async def running_sets(read: Read) -> tuple[int, int]:
     return (2 if word >> 5 & 1 else 1), (2 if word & 1 else 1)
 
 
+Holidays = tuple[tuple[date, int], ...]
+
+
+async def read_holidays(read: Read) -> Holidays:
+    """The meter's public-holiday list (公共假日: 04000205 entries 040300nn, YYMMDDNN)."""
+    count = int(await read(DI_HOLIDAY_COUNT))
+    if count > MAX_HOLIDAYS:
+        raise ProtocolError(f"the meter holds {count} public holidays: more than "
+                            f"{MAX_HOLIDAYS}")
+    out = []
+    for n in range(1, count + 1):
+        text = str(await read(holiday_di(n)))
+        try:
+            day = date(2000 + int(text[:2]), int(text[2:4]), int(text[4:6]))
+            table = int(text[6:])
+        except ValueError:
+            raise ProtocolError(f"public holiday {n}: not a date and day table: "
+                                f"{text!r}") from None
+        out.append((day, table))
+    return tuple(sorted(out))
+
+
+async def write_holidays(write: Write, holidays: Holidays) -> None:
+    """The entries one per identifier, then their count (so a cut-off write lists none
+    half-written beyond the old count)."""
+    if len(holidays) > MAX_HOLIDAYS:
+        raise ProtocolError(f"{len(holidays)} public holidays: a meter keeps "
+                            f"{MAX_HOLIDAYS} at most")
+    for n, (day, table) in enumerate(holidays, start=1):
+        await write(holiday_di(n), f"{day:%y%m%d}{table:02d}")
+    await write(DI_HOLIDAY_COUNT, Decimal(len(holidays)))
+
+
+async def pending_switch(read: Read) -> date | None:
+    """The day the other set takes over, when its switch time is still ahead."""
+    switch = switch_time(str(await read(DI_ZONE_SWITCH)))
+    return switch.date() if switch is not None and switch > dt_util.now() else None
+
+
+async def write_running(write: Write, read: Read, table: TouTable) -> None:
+    """``tou``: the running set's tables, and the holiday list (entries from a pending
+    switch on, which belong to the other set, kept)."""
+    zone_set, day_set = await running_sets(read)
+    await write_tables(write, read, table, zone_set, day_set)
+    switch = await pending_switch(read)
+    kept = () if switch is None else tuple(h for h in await read_holidays(read)
+                                           if h[0] >= switch)
+    await write_holidays(write, tuple(sorted(
+        dict((*kept, *table.holidays)).items())))
+
+
+async def read_running(read: Read) -> TouTable:
+    """``tou`` read back: the running set, with the holidays before a pending switch."""
+    table = await read_tables(read, *await running_sets(read))
+    switch = await pending_switch(read)
+    return replace(table, holidays=tuple(h for h in await read_holidays(read)
+                                         if switch is None or h[0] < switch))
+
+
 async def write_tables(write: Write, read: Read, table: TouTable, zone_set: int,
                        day_set: int) -> None:
     """Counts, day tables, zone table and rest days of one set (counts only grow for the
@@ -263,16 +326,26 @@ def switch_time(digits: str) -> datetime | None:
 
 
 async def write_next(write: Write, read: Read, value: Mapping[str, Any]) -> None:
-    """The other set's tables, then both switch times."""
+    """The other set's tables, the holiday list (the running set's entries before the
+    switch day kept, the other set's from it on), then both switch times."""
     zone_set, day_set = await running_sets(read)
     await write_tables(write, read, value["table"], 3 - zone_set, 3 - day_set)
+    switch = value["switch_at"].date()
+    kept = tuple(h for h in await read_holidays(read) if h[0] < switch)
+    await write_holidays(write, (*kept, *(h for h in value["table"].holidays
+                                          if h[0] >= switch)))
     digits = switch_digits(value["switch_at"])
     await write(DI_ZONE_SWITCH, digits)
     await write(DI_DAY_SWITCH, digits)
 
 
 async def read_next(read: Read) -> dict[str, Any]:
-    """The other set's table and the switch time (the zone table's)."""
+    """The other set's table (with the holidays from the switch day on) and the switch
+    time (the zone table's)."""
     zone_set, day_set = await running_sets(read)
     table = await read_tables(read, 3 - zone_set, 3 - day_set)
-    return {"table": table, "switch_at": switch_time(str(await read(DI_ZONE_SWITCH)))}
+    switch = switch_time(str(await read(DI_ZONE_SWITCH)))
+    if switch is not None:
+        table = replace(table, holidays=tuple(h for h in await read_holidays(read)
+                                              if h[0] >= switch.date()))
+    return {"table": table, "switch_at": switch}

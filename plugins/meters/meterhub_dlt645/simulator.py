@@ -53,6 +53,7 @@ from .dis import (
     DATA_ITEMS,
     DI_DATE,
     DI_DAY_SWITCH,
+    DI_HOLIDAY_COUNT,
     DI_RATE_COUNT,
     DI_REST_TABLE,
     DI_REST_WORD,
@@ -65,6 +66,7 @@ from .dis import (
     STATUS_WORD_DIS,
     DataItem,
     day_table_di,
+    holiday_di,
     zone_table_di,
 )
 from .errors import Dlt645Error
@@ -286,7 +288,7 @@ class Dlt645Simulator(SimulatedMeter):
             DI_ZONE_COUNT: Decimal(1), DI_TABLE_COUNT: Decimal(1),
             DI_SEGMENT_COUNT: Decimal(len(day)), DI_RATE_COUNT: Decimal(4),
             zone_table_di(1): ["010101"], day_table_di(1, 1): day,
-            DI_REST_WORD: 0x7F, DI_REST_TABLE: Decimal(1),
+            DI_REST_WORD: 0x7F, DI_REST_TABLE: Decimal(1), DI_HOLIDAY_COUNT: Decimal(0),
             DI_ZONE_SWITCH: "0000000000", DI_DAY_SWITCH: "0000000000",
             0x04000306: Decimal(1), 0x04000307: Decimal(1),  # CT / PT ratios kept
             0x04000E03: self.over_voltage.quantize(Decimal("0.1")),
@@ -310,6 +312,7 @@ class Dlt645Simulator(SimulatedMeter):
         tables (its built-in schedule if they make no sense)."""
         zone_set, day_set = self.running_sets(local)
         try:
+            holiday = self._holiday_table(local)
             count = int(self.params[DI_ZONE_COUNT])
             zones = [(int(z[:2]), int(z[2:4]), int(z[4:]))
                      for z in self.params[zone_table_di(zone_set)][:count]]
@@ -319,10 +322,20 @@ class Dlt645Simulator(SimulatedMeter):
                     table = number
             if not self.params[DI_REST_WORD] >> (local.isoweekday() % 7) & 1:
                 table = int(self.params[DI_REST_TABLE])
+            table = holiday or table  # a public holiday's table comes first
             return [(timedelta(hours=int(e[:2]), minutes=int(e[2:4])), int(e[4:]))
                     for e in self.params[day_table_di(day_set, table)]]
         except (KeyError, ValueError, IndexError, TypeError):
             return self.tou
+
+    def _holiday_table(self, local: datetime) -> int | None:
+        """The day table of ``local``'s date when it is in the holiday list (公共假日)."""
+        wanted = local.strftime("%y%m%d")
+        for n in range(1, int(self.params.get(DI_HOLIDAY_COUNT, 0)) + 1):
+            entry = str(self.params.get(holiday_di(n), ""))
+            if entry[:6] == wanted:
+                return int(entry[6:])
+        return None
 
     def _tou_segment(self, sim: datetime) -> tuple[int, datetime]:
         """The band at ``sim`` and the sim time at which the band next changes."""
