@@ -7,7 +7,8 @@ frozen time (source ``reread``, quality ``{"frozen": "daily"}``). Storage places
 late-reading rule (counter rule 8): the consumption of the gap is re-split at the frozen
 times, so daily rollups and bills are what an uninterrupted run would have given. A record
 with an impossible date is refused and reported, never stored. Which days were filled, per
-meter, is answered by ``device.history``.
+meter, is answered by ``device.history``, and kept in storage (``device_history``) so the
+report survives a restart.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from datetime import datetime, timedelta
+from functools import partial
 from typing import TYPE_CHECKING, Any, Final
 
 from ..core import Context, Event
@@ -22,16 +24,20 @@ from ..events import EVENT_READING
 from ..metering.link import LinkUnavailable
 from ..metering.model import Capability, FrozenDays, MeterRefused, NoReply, ProtocolError
 from ..metering.reading import Reading, ReadingSource
+from ..util import dt as dt_util
 from .parts import DevicePart
 
 if TYPE_CHECKING:
     from ..core import Hub, Unsubscribe
     from ..metering.service import Meter
+    from ..storage import DeviceStore
 
 _LOGGER = logging.getLogger(__name__)
 
 FROZEN_QUALITY: Final = "frozen"
 MAX_REPORT: Final = 400  # filled days remembered per meter
+FILLED: Final = "filled"
+REFUSED: Final = "refused"
 
 
 class HistoryFiller(DevicePart):
@@ -46,8 +52,10 @@ class HistoryFiller(DevicePart):
         self.filled: dict[str, list[str]] = {}  # meter -> ISO frozen times stored
         self.refused: dict[str, list[str]] = {}  # meter -> records not taken, with the reason
 
-    def start(self) -> None:
-        """Watch readings."""
+    async def start(self) -> None:
+        """Load the report kept in storage; watch readings."""
+        for meter_id, kind, detail in await self.storage.device_read(lambda s: s.history()):
+            _remember(self.filled if kind == FILLED else self.refused, meter_id, [detail])
         self._unsub = self.hub.bus.listen(EVENT_READING, self._on_reading)
 
     async def stop(self) -> None:
@@ -116,14 +124,27 @@ class HistoryFiller(DevicePart):
                 link_id=meter.link.id, source=ReadingSource.REREAD,
                 quality={FROZEN_QUALITY: "daily"})}, context=context)
             stored.append(when.isoformat())
-        _remember(self.filled, meter.id, stored)
-        _remember(self.refused, meter.id, found.refused)
+        await self._keep(meter.id, stored, list(found.refused))
         for reason in found.refused:
             _LOGGER.warning("Meter %s: %s", meter.id, reason)
         if stored:
             _LOGGER.info("Meter %s: %d days filled from its memory (%s .. %s)", meter.id,
                          len(stored), stored[0], stored[-1])
         return stored
+
+
+    async def _keep(self, meter_id: str, stored: list[str], refused: list[str]) -> None:
+        """Remember filled days and refused records, in memory and in storage."""
+        _remember(self.filled, meter_id, stored)
+        _remember(self.refused, meter_id, refused)
+        ms = int(dt_util.utcnow().timestamp() * 1000)
+        for kind, details in ((FILLED, stored), (REFUSED, refused)):
+            if details:
+                await self.storage.device_write(partial(_store, meter_id, kind, details, ms))
+
+
+def _store(meter_id: str, kind: str, details: list[str], ms: int, store: DeviceStore) -> None:
+    store.add_history(meter_id, kind, details, ms, MAX_REPORT)
 
 
 def _remember(book: dict[str, list[str]], meter_id: str, items: list[str]) -> None:

@@ -123,7 +123,9 @@ class DeviceService(DevicePart):
     async def start(self) -> None:
         """Resume writes, then queue job items a stop left unqueued; watch for gaps."""
         await self.ratios.load()
-        self.history.start()
+        self._mismatch = set(await self.storage.device_read(
+            lambda s: s.raised_alarms(TOU_MISMATCH)))
+        await self.history.start()
         await self.event_logs.start()
         await self.writes.start()
         await self.firmware.start()
@@ -364,7 +366,7 @@ class DeviceService(DevicePart):
                 results[meter_id] = {"checked": False, "error": f"not read: {err}"}
                 continue
             found = differences(actual, table)
-            self._tou_alarm(meter_id, found, context)
+            await self._tou_alarm(meter_id, found, context)
             results[meter_id] = {"checked": True, "matches": not found, "differences": found}
         return {"meters": results}
 
@@ -385,17 +387,22 @@ class DeviceService(DevicePart):
             return False
         return True
 
-    def _tou_alarm(self, meter_id: str, found: list[str], context: Context) -> None:
+    async def _tou_alarm(self, meter_id: str, found: list[str], context: Context) -> None:
+        """Raise or clear the meter's tou_mismatch alarm (kept in storage across restarts)."""
+        ms = int(dt_util.utcnow().timestamp() * 1000)
         if found and meter_id not in self._mismatch:
             self._mismatch.add(meter_id)
             message = f"TOU table differs from the tariff's: {'; '.join(found)}"
             _LOGGER.warning("Devices: meter %s: %s", meter_id, message)
+            await self.storage.device_write(
+                lambda s: s.raise_alarm(meter_id, TOU_MISMATCH, message, ms))
             self.hub.bus.fire(EVENT_ALARM, {
                 "meter_id": meter_id, "kind": TOU_MISMATCH, "phase": None,
                 "value": len(found), "threshold": True, "value_unit": "",
                 "message": message}, context=context)
         elif not found and meter_id in self._mismatch:
             self._mismatch.discard(meter_id)
+            await self.storage.device_write(lambda s: s.clear_alarm(meter_id, TOU_MISMATCH))
             self.hub.bus.fire(EVENT_ALARM_CLEARED, {
                 "meter_id": meter_id, "kind": TOU_MISMATCH, "phase": None, "value": 0,
                 "threshold": True, "value_unit": "",
@@ -410,7 +417,8 @@ class DeviceService(DevicePart):
                                                                       "from_tariff": True}))
         except (WriteRefused, vol.Invalid):
             return
-        self._tou_alarm(pending.meter_id, differences(actual, wanted), pending.context)
+        self.hub.create_task(self._tou_alarm(pending.meter_id, differences(actual, wanted),
+                                             pending.context), f"TOU alarm {pending.meter_id}")
 
 
 def _day(value: Any) -> date:

@@ -116,3 +116,13 @@ async def test_a_frozen_record_with_an_impossible_date_is_refused(tmp_path: Path
         "daily freeze 3 back: impossible date 2611310000 (YYMMDDhhmm), not taken"]
     assert result["report"]["filled"] == [
         f"2026-{d}T00:00:00+08:00" for d in ("11-29", "11-30", "12-02", "12-03")]
+
+
+async def test_the_filled_days_report_survives_a_restart(tmp_path: Path) -> None:
+    before = await _run(tmp_path, "restart", outage=True, corrupt=True)
+    assert before["report"]["filled"] and before["report"]["refused"]
+    # a new hub on the same data folder: the report is the one the first hub answered
+    async with running_hub(tmp_path, CFG, data="restart") as hub:
+        answer = await hub.services.call("device", "history", {"meter_id": "m1"},
+                                         context=Context(), return_response=True)
+    assert answer["meters"]["m1"] == before["report"]
