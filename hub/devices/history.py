@@ -5,7 +5,9 @@ link was down, the meter off-line, a DTU away — and the meter's model keeps da
 registers, the hub reads the freezes made in between and stores each as a reading at its
 frozen time (source ``reread``, quality ``{"frozen": "daily"}``). Storage places them by its
 late-reading rule (counter rule 8): the consumption of the gap is re-split at the frozen
-times, so daily rollups and bills are what an uninterrupted run would have given. A record
+times, so daily rollups and bills are what an uninterrupted run would have given. A late
+reading (older than the meter's newest: a concentrator's or an NB-IoT meter's batch) is
+checked against its stored neighbours, and a gap on either side of it is filled alike. A record
 with an impossible date is refused and reported, never stored. Which days were filled, per
 meter, is answered by ``device.history``, and kept in storage (``device_history``) so the
 report survives a restart.
@@ -36,6 +38,7 @@ _LOGGER = logging.getLogger(__name__)
 
 FROZEN_QUALITY: Final = "frozen"
 MAX_REPORT: Final = 400  # filled days remembered per meter
+MEMORY: Final = timedelta(days=62)  # how far back a meter keeps its daily freezes
 FILLED: Final = "filled"
 REFUSED: Final = "refused"
 
@@ -80,25 +83,35 @@ class HistoryFiller(DevicePart):
         if meter is None or Capability.DAILY_FROZEN not in meter.model.capabilities:
             return
         previous = self._last.get(reading.meter_id)
-        if previous is not None and reading.time <= previous:
+        if previous is not None and reading.time == previous:
             return
-        self._last[reading.meter_id] = reading.time
-        task = self.hub.create_task(self._check(meter, previous, reading, event.context),
+        late = previous is not None and reading.time < previous
+        if not late:
+            self._last[reading.meter_id] = reading.time
+        task = self.hub.create_task(self._check(meter, previous, reading, late, event.context),
                                     f"history fill {reading.meter_id}")
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
     async def _check(self, meter: Meter, previous: datetime | None, reading: Reading,
-                     context: Context) -> None:
-        if previous is None:  # the first reading since start-up: the stored one before it
-            earlier = await self.storage.readings(meter.id, reading.time - timedelta(days=62),
-                                                  reading.time)
-            times = [r.time for r in earlier if r.id != reading.id and r.time < reading.time]
-            if not times:
-                return
-            previous = max(times)
-        if reading.time - previous > self.fill_after:
+                     late: bool, context: Context) -> None:
+        """Fill the gap before the reading (and, for a late one, the gap after it up to its
+        stored successor) when longer than ``fill_after``."""
+        after: datetime | None = None
+        if previous is None or late:  # the stored neighbours of the reading
+            stored = await self.storage.readings(meter.id, reading.time - MEMORY,
+                                                 reading.time + MEMORY if late else reading.time)
+            times = sorted(r.time for r in stored if r.id != reading.id)
+            if reading.time in times:
+                return  # a duplicate: storage keeps the first
+            earlier = [t for t in times if t < reading.time]
+            later = [t for t in times if t > reading.time]
+            previous = earlier[-1] if earlier else None
+            after = later[0] if late and later else None
+        if previous is not None and reading.time - previous > self.fill_after:
             await self.fill(meter, previous, reading.time, context)
+        if after is not None and after - reading.time > self.fill_after:
+            await self.fill(meter, reading.time, after, context)
 
     async def fill(self, meter: Meter, after: datetime, before: datetime,
                    context: Context) -> list[str]:

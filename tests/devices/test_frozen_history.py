@@ -36,12 +36,14 @@ CFG = config("""
     """)
 START = t("2026-11-28T00:30")
 DAYS = 5  # to 2026-12-03T00:30: across a month end
+LATE_AT = t("2026-11-30T00:00")
 POINTS = ["energy_import_total", "energy_import_t1", "energy_import_t2", "energy_import_t3",
           "energy_import_t4"]
 
 
-async def _read_at(hub: Hub, when: datetime) -> None:
-    """Move the meter's clock to ``when``, read it and record the reading at that time."""
+async def _read_at(hub: Hub, when: datetime, *, fire: bool = True) -> Reading:
+    """Move the meter's clock to ``when``, read it and record the reading at that time
+    (``fire=False``: only read, for a reading that arrives late)."""
     service = hub.component("metering", MeteringService)
     link = service.links["sim1"]
     clock = link.clock  # type: ignore[attr-defined]
@@ -52,29 +54,40 @@ async def _read_at(hub: Hub, when: datetime) -> None:
         return await current.model.read(transport, current.ref, POINTS)
 
     result = await service.exchange("m1", read)
-    hub.bus.fire(EVENT_READING, {"meter_id": "m1", "reading": Reading.from_result(
-        "m1", result, when, device=meter.ref.address, link_id="sim1",
-        source=ReadingSource.SCHEDULED)}, context=Context())
+    reading = Reading.from_result("m1", result, when, device=meter.ref.address,
+                                  link_id="sim1", source=ReadingSource.SCHEDULED)
+    if fire:
+        hub.bus.fire(EVENT_READING, {"meter_id": "m1", "reading": reading}, context=Context())
+    return reading
 
 
 async def _run(tmp_path: Path, name: str, *, outage: bool,
-               corrupt: bool = False) -> dict[str, Any]:
+               corrupt: bool = False, late: bool = False) -> dict[str, Any]:
     async with running_hub(tmp_path, CFG, data=name) as hub:
         link: Any = hub.component("metering", MeteringService).links["sim1"]
         sim = link.simulators["m1"]
+        devices = hub.component("devices", DeviceService)
         await _read_at(hub, START)
         await settle(hub)
+        if late:  # read at midnight on 11-30; it reaches the hub after the outage
+            delayed = await _read_at(hub, LATE_AT, fire=False)
+            devices.history.fill_after = timedelta(days=30)  # the outage is not filled now
         if not outage:
             for day in range(1, DAYS + 1):  # a read at every midnight
                 await _read_at(hub, START.replace(hour=0, minute=0) + timedelta(days=day))
                 await settle(hub)
         else:
-            link.clock.advance(timedelta(days=DAYS) - timedelta(minutes=1))
+            link.clock.advance(START + timedelta(days=DAYS, minutes=-1) - link.clock.now())
             assert sim.registers[0] > 0  # the meter runs on, freezing its days, link down
             if corrupt:
                 sim.daily_frozen[2] = ("2611310000", sim.daily_frozen[2][1])  # 31 November
         await _read_at(hub, START + timedelta(days=DAYS))
-        devices = hub.component("devices", DeviceService)
+        if late:
+            await settle(hub)
+            assert devices.history.report("m1")["m1"]["filled"] == []
+            devices.history.fill_after = timedelta(hours=26)
+            hub.bus.fire(EVENT_READING, {"meter_id": "m1", "reading": delayed},
+                         context=Context())
         if outage:
             await wait_for(lambda: devices.history.report("m1")["m1"]["filled"]
                            or devices.history.report("m1")["m1"]["refused"])
@@ -108,6 +121,18 @@ async def test_frozen_days_fill_an_outage_and_bills_match_an_uninterrupted_run(
     assert set(steady["periods"]) == {"2026-11", "2026-12"}
     assert filled["periods"] == steady["periods"]
     assert filled["balance"] == steady["balance"] < 0
+
+
+async def test_a_late_reading_finds_the_gaps_around_it_and_they_are_filled(
+        tmp_path: Path) -> None:
+    steady = await _run(tmp_path, "steady", outage=False)
+    filled = await _run(tmp_path, "late", outage=True, late=True)
+    # the late reading (11-30 00:00) split the outage in two: both sides were filled
+    assert sorted(filled["report"]["filled"]) == [
+        f"2026-{d}T00:00:00+08:00" for d in ("11-29", "12-01", "12-02", "12-03")]
+    assert filled["days"] == steady["days"]
+    assert filled["periods"] == steady["periods"]
+    assert filled["balance"] == steady["balance"]
 
 
 async def test_a_frozen_record_with_an_impossible_date_is_refused(tmp_path: Path) -> None:
