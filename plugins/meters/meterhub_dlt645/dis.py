@@ -273,6 +273,8 @@ DI_RATE_COUNT = 0x04000204
 DI_REST_WORD = 0x04000801
 DI_REST_TABLE = 0x04000802
 DI_HOLIDAY_COUNT = 0x04000205
+DI_OVER_CURRENT = 0x04090801
+DI_OVER_CURRENT_DELAY = 0x04090802
 TOU_ELEMENTS = 14
 HOLIDAYS = 254  # n <= 254 public holidays (公共假日数)
 
@@ -313,6 +315,12 @@ for _di, _en, _zh, _fmt, _unit in (
      "kW"),
     (0x04000E03, "voltage upper limit", "电压上限值", number("XXX.X"), "V"),
     (0x04000E04, "voltage lower limit", "电压下限值", number("XXX.X"), "V"),
+    # event judgement thresholds (事件判定参数, 0409xxxx): as in public State Grid smart-meter
+    # firmware parameter tables (2 bytes NNN.N A, 1 byte NN s)
+    (DI_OVER_CURRENT, "over-current event: current trigger lower limit", "过流事件电流触发下限",
+     number("XXX.X"), "A"),
+    (DI_OVER_CURRENT_DELAY, "over-current event: judgement delay", "过流事件判定延时时间",
+     number("NN"), "s"),
 ):
     _add(DataItem(_di, _en, _zh, _fmt, _unit, writable=True))
 for _n in range(1, HOLIDAYS + 1):

@@ -26,6 +26,8 @@ from hub.validation import decimal, show_value
 from .dis import (
     DI_DAY_SWITCH,
     DI_HOLIDAY_COUNT,
+    DI_OVER_CURRENT,
+    DI_OVER_CURRENT_DELAY,
     DI_RATE_COUNT,
     DI_REST_TABLE,
     DI_REST_WORD,
@@ -54,6 +56,7 @@ class Plain:
     description: str
     unit: str
     needs: Capability | None = None
+    low: Decimal | None = None  # the smallest value the meter takes (the format bounds above)
 
 
 PLAIN: dict[str, Plain] = {
@@ -73,14 +76,22 @@ PLAIN: dict[str, Plain] = {
                            Capability.INSTANT),
     "voltage_lower": Plain(0x04000E04, "under-voltage threshold (电压下限值)", "V",
                            Capability.INSTANT),
+    "over_current": Plain(DI_OVER_CURRENT, "over-current event threshold, per phase "
+                                           "(过流事件电流触发下限)", "A",
+                          Capability.THREE_PHASE, low=Decimal("0.1")),
+    "over_current_delay": Plain(DI_OVER_CURRENT_DELAY, "over-current event judgement delay "
+                                                       "(过流事件判定延时时间)", "s",
+                                Capability.THREE_PHASE, low=Decimal(1)),
 }
 
 
-def _plain_parser(di: int) -> Callable[[Any], Decimal]:
+def _plain_parser(di: int, low: Decimal | None = None) -> Callable[[Any], Decimal]:
     spec = item(di)
 
     def parse(value: Any) -> Decimal:
         number = decimal(value)
+        if low is not None and number < low:
+            raise vol.Invalid(f"at least {low} {spec.unit}, got {number}")
         try:
             spec.encode(number)
         except Dlt645Error as err:
@@ -170,8 +181,8 @@ def writable_params(capabilities: frozenset[Capability], version: str
             _parse_next, _dump_next, same=_same_next)
     for name, plain in PLAIN.items():
         if plain.needs is None or plain.needs in capabilities:
-            out[name] = WritableParam(name, plain.description, _plain_parser(plain.di), str,
-                                      plain.unit)
+            out[name] = WritableParam(name, plain.description,
+                                      _plain_parser(plain.di, plain.low), str, plain.unit)
     return out
 
 

@@ -54,6 +54,8 @@ from .dis import (
     DI_DATE,
     DI_DAY_SWITCH,
     DI_HOLIDAY_COUNT,
+    DI_OVER_CURRENT,
+    DI_OVER_CURRENT_DELAY,
     DI_RATE_COUNT,
     DI_REST_TABLE,
     DI_REST_WORD,
@@ -293,6 +295,8 @@ class Dlt645Simulator(SimulatedMeter):
             0x04000306: Decimal(1), 0x04000307: Decimal(1),  # CT / PT ratios kept
             0x04000E03: self.over_voltage.quantize(Decimal("0.1")),
             0x04000E04: self.under_voltage.quantize(Decimal("0.1")),
+            DI_OVER_CURRENT: self.over_current.quantize(Decimal("0.1")),
+            DI_OVER_CURRENT_DELAY: Decimal(60),
         }
 
     def running_sets(self, local: datetime | None = None) -> tuple[int, int]:
@@ -702,6 +706,8 @@ class Dlt645Simulator(SimulatedMeter):
         if command.di in self.faulty_writes:
             return ack_reply(self.address, Function.WRITE)  # acknowledged, not kept
         meter = self.meter_now()
+        if command.di == DI_OVER_CURRENT:
+            self.over_current = value
         if command.di == 0x04000E03:
             self.over_voltage = value
         elif command.di == 0x04000E04:
