@@ -1,4 +1,5 @@
-"""Gaps in a meter's history filled from its own memory: daily frozen data (日冻结).
+"""Gaps in a meter's history filled from its own memory: daily frozen data (日冻结), or the
+interval load records (负荷记录) of a model that keeps them (capability LOAD_PROFILE).
 
 When a reading arrives more than ``fill_after`` (26 h) after the meter's previous one — the
 link was down, the meter off-line, a DTU away — and the meter's model keeps daily frozen
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from datetime import datetime, timedelta
 from functools import partial
 from typing import TYPE_CHECKING, Any, Final
@@ -41,6 +43,7 @@ MAX_REPORT: Final = 400  # filled days remembered per meter
 MEMORY: Final = timedelta(days=62)  # how far back a meter keeps its daily freezes
 FILLED: Final = "filled"
 REFUSED: Final = "refused"
+INTERVALS: Final = "intervals"
 
 
 class HistoryFiller(DevicePart):
@@ -54,11 +57,12 @@ class HistoryFiller(DevicePart):
         self._unsub: Unsubscribe | None = None
         self.filled: dict[str, list[str]] = {}  # meter -> ISO frozen times stored
         self.refused: dict[str, list[str]] = {}  # meter -> records not taken, with the reason
+        self.intervals: dict[str, list[str]] = {}  # meter -> load-record fills, summarised
 
     async def start(self) -> None:
         """Load the report kept in storage; watch readings."""
         for meter_id, kind, detail in await self.storage.device_read(lambda s: s.history()):
-            _remember(self.filled if kind == FILLED else self.refused, meter_id, [detail])
+            _remember(self._book(kind), meter_id, [detail])
         self._unsub = self.hub.bus.listen(EVENT_READING, self._on_reading)
 
     async def stop(self) -> None:
@@ -71,9 +75,14 @@ class HistoryFiller(DevicePart):
 
     def report(self, meter_id: str | None = None) -> dict[str, Any]:
         """Days filled from each meter's memory, and records refused."""
-        ids = [meter_id] if meter_id else sorted(set(self.filled) | set(self.refused))
+        ids = [meter_id] if meter_id else sorted(
+            set(self.filled) | set(self.refused) | set(self.intervals))
         return {m: {"filled": list(self.filled.get(m, [])),
-                    "refused": list(self.refused.get(m, []))} for m in ids}
+                    "refused": list(self.refused.get(m, [])),
+                    "intervals": list(self.intervals.get(m, []))} for m in ids}
+
+    def _book(self, kind: str) -> dict[str, list[str]]:
+        return {FILLED: self.filled, REFUSED: self.refused}.get(kind, self.intervals)
 
     def _on_reading(self, event: Event) -> None:
         reading = event.data.get("reading")
@@ -115,9 +124,14 @@ class HistoryFiller(DevicePart):
 
     async def fill(self, meter: Meter, after: datetime, before: datetime,
                    context: Context) -> list[str]:
-        """Store the meter's freezes between ``after`` and ``before``; the times stored."""
+        """Store the meter's load records (a model with LOAD_PROFILE) or daily freezes
+        between ``after`` and ``before``; the times stored."""
+        profile = Capability.LOAD_PROFILE in meter.model.capabilities
 
         async def work(current: Meter, transport: Any) -> FrozenDays:
+            if profile:
+                return await current.model.read_load_records(transport, current.ref, after,
+                                                             before)
             return await current.model.read_daily_frozen(transport, current.ref, after)
 
         try:
@@ -135,24 +149,30 @@ class HistoryFiller(DevicePart):
             self.hub.bus.fire(EVENT_READING, {"meter_id": meter.id, "reading": Reading(
                 meter.id, when, registers=dict(record.registers), device=meter.ref.address,
                 link_id=meter.link.id, source=ReadingSource.REREAD,
-                quality={FROZEN_QUALITY: "daily"})}, context=context)
+                quality={FROZEN_QUALITY: "load" if profile else "daily"})}, context=context)
             stored.append(when.isoformat())
-        await self._keep(meter.id, stored, list(found.refused))
+        if profile and stored:  # one line per fill: the records are many
+            await self._keep(meter.id, [], list(found.refused), [
+                f"{stored[0]} .. {stored[-1]}: {len(stored)} load records"])
+        else:
+            await self._keep(meter.id, stored, list(found.refused))
         for reason in found.refused:
             _LOGGER.warning("Meter %s: %s", meter.id, reason)
         if stored:
-            _LOGGER.info("Meter %s: %d days filled from its memory (%s .. %s)", meter.id,
-                         len(stored), stored[0], stored[-1])
+            _LOGGER.info("Meter %s: %d %s filled from its memory (%s .. %s)", meter.id,
+                         len(stored), "load records" if profile else "days", stored[0],
+                         stored[-1])
         return stored
 
-
-    async def _keep(self, meter_id: str, stored: list[str], refused: list[str]) -> None:
-        """Remember filled days and refused records, in memory and in storage."""
-        _remember(self.filled, meter_id, stored)
-        _remember(self.refused, meter_id, refused)
+    async def _keep(self, meter_id: str, stored: list[str], refused: list[str],
+                    intervals: Sequence[str] = ()) -> None:
+        """Remember filled days, refused records and load-record fills, in memory and in
+        storage."""
         ms = int(dt_util.utcnow().timestamp() * 1000)
-        for kind, details in ((FILLED, stored), (REFUSED, refused)):
+        for kind, details in ((FILLED, stored), (REFUSED, refused),
+                              (INTERVALS, list(intervals))):
             if details:
+                _remember(self._book(kind), meter_id, details)
                 await self.storage.device_write(partial(_store, meter_id, kind, details, ms))
 
 

@@ -4,6 +4,7 @@ charges of each bill period equal an uninterrupted run's; an impossible date is 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -61,27 +62,47 @@ async def _read_at(hub: Hub, when: datetime, *, fire: bool = True) -> Reading:
     return reading
 
 
-async def _run(tmp_path: Path, name: str, *, outage: bool,
-               corrupt: bool = False, late: bool = False) -> dict[str, Any]:
-    async with running_hub(tmp_path, CFG, data=name) as hub:
+@dataclass(frozen=True)
+class Plan:
+    """A run: the hub, when it starts, how long, how often an uninterrupted run reads."""
+
+    config: str
+    start: datetime
+    days: int
+    step: timedelta  # the uninterrupted run reads at every step from midnight
+
+
+FROZEN = Plan(CFG, START, DAYS, timedelta(days=1))
+# a three-phase meter keeping 15-minute load records (负荷记录), across a month end
+PROFILE = Plan(CFG.replace("model: ddsy", "model: dtsy"), t("2026-11-30T00:30"), 2,
+               timedelta(minutes=15))
+
+
+async def _run(tmp_path: Path, name: str, *, outage: bool, corrupt: bool = False,
+               late: bool = False, plan: Plan = FROZEN) -> dict[str, Any]:
+    start, end = plan.start, plan.start + timedelta(days=plan.days)
+    async with running_hub(tmp_path, plan.config, data=name) as hub:
         link: Any = hub.component("metering", MeteringService).links["sim1"]
         sim = link.simulators["m1"]
         devices = hub.component("devices", DeviceService)
-        await _read_at(hub, START)
+        await _read_at(hub, start)
         await settle(hub)
         if late:  # read at midnight on 11-30; it reaches the hub after the outage
             delayed = await _read_at(hub, LATE_AT, fire=False)
             devices.history.fill_after = timedelta(days=30)  # the outage is not filled now
         if not outage:
-            for day in range(1, DAYS + 1):  # a read at every midnight
-                await _read_at(hub, START.replace(hour=0, minute=0) + timedelta(days=day))
-                await settle(hub)
+            when = start.replace(hour=0, minute=0) + plan.step
+            while when < end:  # a read at every step (midnight, quarter-hour)
+                if when > start:
+                    await _read_at(hub, when)
+                    await settle(hub)
+                when += plan.step
         else:
-            link.clock.advance(START + timedelta(days=DAYS, minutes=-1) - link.clock.now())
+            link.clock.advance(end - timedelta(minutes=1) - link.clock.now())
             assert sim.registers[0] > 0  # the meter runs on, freezing its days, link down
             if corrupt:
                 sim.daily_frozen[2] = ("2611310000", sim.daily_frozen[2][1])  # 31 November
-        await _read_at(hub, START + timedelta(days=DAYS))
+        await _read_at(hub, end)
         if late:
             await settle(hub)
             assert devices.history.report("m1")["m1"]["filled"] == []
@@ -89,12 +110,11 @@ async def _run(tmp_path: Path, name: str, *, outage: bool,
             hub.bus.fire(EVENT_READING, {"meter_id": "m1", "reading": delayed},
                          context=Context())
         if outage:
-            await wait_for(lambda: devices.history.report("m1")["m1"]["filled"]
-                           or devices.history.report("m1")["m1"]["refused"])
+            await wait_for(lambda: any(devices.history.report("m1")["m1"].values()))
         await settle(hub)
         storage = hub.component("storage", object)
         days = await storage.consumption(  # type: ignore[attr-defined]
-            "m1", start=START - timedelta(hours=1), end=START + timedelta(days=DAYS + 1),
+            "m1", start=start - timedelta(hours=1), end=end + timedelta(days=1),
             resolution="day")
         ledger = hub.component("ledger", Ledger)
         entries = await ledger.entries("a1", kinds=["charge"], limit=None)
@@ -118,6 +138,21 @@ async def test_frozen_days_fill_an_outage_and_bills_match_an_uninterrupted_run(
     assert len(steady["days"]) == DAYS + 1
     assert filled["days"] == steady["days"]  # each day its true share, not a linear spread
     assert len(set(steady["days"].values())) > 2  # the load really varies day to day
+    assert set(steady["periods"]) == {"2026-11", "2026-12"}
+    assert filled["periods"] == steady["periods"]
+    assert filled["balance"] == steady["balance"] < 0
+
+
+async def test_load_records_fill_an_outage_and_bills_match_a_quarter_hourly_run(
+        tmp_path: Path) -> None:
+    steady = await _run(tmp_path, "steady", outage=False, plan=PROFILE)
+    filled = await _run(tmp_path, "outage", outage=True, plan=PROFILE)
+    # every quarter-hour of the outage filled from the meter's load records, none refused
+    assert filled["report"]["intervals"] == [
+        "2026-11-30T00:45:00+08:00 .. 2026-12-02T00:15:00+08:00: 191 load records"]
+    assert filled["report"]["filled"] == filled["report"]["refused"] == []
+    assert len(steady["days"]) == PROFILE.days + 1
+    assert filled["days"] == steady["days"]
     assert set(steady["periods"]) == {"2026-11", "2026-12"}
     assert filled["periods"] == steady["periods"]
     assert filled["balance"] == steady["balance"] < 0

@@ -72,6 +72,7 @@ from .dis import (
     zone_table_di,
 )
 from .errors import Dlt645Error
+from .loadrecords import DI_LOAD_RECORDS, LoadRecord, encode_block, parse_request
 from .records import BY_KIND, MAX_RECORDS, encode_record
 from .simulator1997 import Answers1997
 from .status import PHASE_FAULT_BITS, WORD1_BITS, encode_flags, encode_word3
@@ -94,6 +95,7 @@ _CENT = Decimal("0.01")
 # simulator option max_broadcast_correction, None = any): real meters accept only a small
 # correction by broadcast; a badly wrong clock is set by a write with the password.
 MAX_BROADCAST_CORRECTION = 300.0
+LOAD_RECORDS = 96 * 40  # load records a meter keeps (40 days of 15-minute records)
 _PHASES = "abc"
 
 
@@ -147,6 +149,7 @@ class Dlt645Simulator(SimulatedMeter):
         max_broadcast_correction: float | Decimal | None = MAX_BROADCAST_CORRECTION,
         version: str = "2007",
         constant: int = 1200,
+        load_interval: int = 0,
     ) -> None:
         super().__init__(address, clock, load)
         if version not in ("2007", "1997"):
@@ -204,6 +207,10 @@ class Dlt645Simulator(SimulatedMeter):
         # event log: kind -> (count, records newest first as the meter sends them)
         self.event_log: dict[str, tuple[int, list[bytes]]] = {k: (0, []) for k in BY_KIND}
         self._next_freeze = self._midnight_after(self._last)
+        # load records (负荷记录), oldest first: every ``load_interval`` minutes (0: none)
+        self.load_interval = int(load_interval)
+        self.load_records: list[LoadRecord] = []
+        self._next_load = self._interval_after(self._last)
         self.freezes: list[tuple[str, datetime, Decimal]] = []
         self._follow: tuple[int, bytes, int] | None = None
         self._handlers: dict[int, Callable[[Frame], bytes]] = {
@@ -265,6 +272,25 @@ class Dlt645Simulator(SimulatedMeter):
         self.clock_offset = meter_time.replace(tzinfo=site_time_zone()) - now
         self._last = now
         self._next_freeze = self._midnight_after(now)
+        self._next_load = self._interval_after(now)
+
+    def _interval_after(self, sim: datetime) -> datetime | None:
+        """The sim time of the meter clock's next load-record boundary (None: it keeps none)."""
+        if self.load_interval <= 0:
+            return None
+        local = self._meter_time(sim)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        step = timedelta(minutes=self.load_interval)
+        return self._sim_time(midnight + step * ((local - midnight) // step + 1))
+
+    def _record_load(self) -> None:
+        """A load record (负荷记录) at the boundary: the forward active total then."""
+        assert self._next_load is not None
+        local = self._meter_time(self._next_load)
+        self.load_records.append(LoadRecord(local, self.energy[0].quantize(
+            _CENT, rounding=ROUND_DOWN)))
+        del self.load_records[:-LOAD_RECORDS]
+        self._next_load = self._interval_after(self._next_load + timedelta(seconds=1))
 
     def _midnight_after(self, sim: datetime) -> datetime:
         """The sim time of the meter clock's next midnight (its daily freeze)."""
@@ -387,13 +413,16 @@ class Dlt645Simulator(SimulatedMeter):
             cursor = stop
 
     def _next_event(self) -> datetime | None:
-        times = [t for t in (self._trip_at, self._restore_at, self._next_freeze)
+        times = [t for t in (self._trip_at, self._restore_at, self._next_freeze,
+                             self._next_load)
                  if t is not None]
         return min(times) if times else None
 
     def _fire_due(self, when: datetime) -> None:
         if self._next_freeze <= when:
             self._freeze_day()
+        if self._next_load is not None and self._next_load <= when:
+            self._record_load()
         if self._trip_at is not None and self._trip_at <= when:
             self._trip_at = None
             self.relay_closed = False
@@ -412,6 +441,7 @@ class Dlt645Simulator(SimulatedMeter):
         if now < self._last:  # the simulation clock was set back
             self._last = now
             self._next_freeze = self._midnight_after(now)
+            self._next_load = self._interval_after(now)
             return now
         while True:
             self._fire_due(self._last)
@@ -662,7 +692,8 @@ class Dlt645Simulator(SimulatedMeter):
         if len(frame.data) < 4:
             return error_reply(self.address, Function.READ, ERR_OTHER)
         di = int.from_bytes(frame.data[:4], "little")
-        value = self.value_bytes(di)
+        value = (self._load_blocks(frame.data[4:]) if di == DI_LOAD_RECORDS
+                 else self.value_bytes(di))
         if value is None:
             return error_reply(self.address, Function.READ, ERR_NO_DATA)
         room = self.max_reply_data - 4
@@ -671,6 +702,15 @@ class Dlt645Simulator(SimulatedMeter):
             return read_reply(self.address, di, value)
         self._follow = (di, value[room:], 1)
         return read_reply(self.address, di, value[:room], follow_up=True)
+
+    def _load_blocks(self, extra: bytes) -> bytes | None:
+        """The load records asked for (N from a time on), None when there are none."""
+        try:
+            blocks, start = parse_request(extra)
+        except Dlt645Error:
+            return None
+        found = [r for r in self.load_records if r.time >= start][:blocks]
+        return b"".join(encode_block(r) for r in found) or None
 
     def _on_follow_up(self, frame: Frame) -> bytes:
         if len(frame.data) != 5:
