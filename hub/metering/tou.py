@@ -18,7 +18,7 @@ tables, 14 segments a day, 63 rates, 254 holidays); a model may have smaller lim
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -74,16 +74,24 @@ def _number(value: Any, low: int, high: int, where: str) -> int:
     return number
 
 
-def _holidays(raw: Any) -> tuple[Holiday, ...]:
+def _entries(raw: Any, key: str, limit: int, what: str,
+             shape: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(where, entry) of a list of mappings under ``key``, at most ``limit`` of them."""
     if not isinstance(raw, Sequence) or isinstance(raw, str):
-        raise vol.Invalid(f"holidays: expected a list, got {show_value(raw)}")
-    if len(raw) > MAX_HOLIDAYS:
-        raise vol.Invalid(f"holidays: at most {MAX_HOLIDAYS} public holidays, got {len(raw)}")
-    out: list[Holiday] = []
+        raise vol.Invalid(f"{key}: expected a list, got {show_value(raw)}")
+    if len(raw) > limit:
+        raise vol.Invalid(f"{key}: at most {limit} {what}, got {len(raw)}")
     for index, entry in enumerate(raw):
-        where = f"holidays[{index}]"
+        where = f"{key}[{index}]"
         if not isinstance(entry, Mapping):
-            raise vol.Invalid(f"{where}: expected {{date, table}}, got {show_value(entry)}")
+            raise vol.Invalid(f"{where}: expected {shape}, got {show_value(entry)}")
+        yield where, entry
+
+
+def _holidays(raw: Any) -> tuple[Holiday, ...]:
+    out: list[Holiday] = []
+    for where, entry in _entries(raw, "holidays", MAX_HOLIDAYS, "public holidays",
+                                 "{date, table}"):
         try:
             day = date.fromisoformat(str(entry.get("date")))
         except ValueError:
@@ -161,13 +169,9 @@ class TouTable:
         if not isinstance(raw_tables, Mapping):
             raise vol.Invalid(f"tables: expected day tables by number, "
                               f"got {show_value(raw_tables)}")
-        if len(raw_zones) > MAX_ZONES:
-            raise vol.Invalid(f"zones: at most {MAX_ZONES} yearly zones, got {len(raw_zones)}")
         zones: list[Zone] = []
-        for index, zone in enumerate(raw_zones):
-            where = f"zones[{index}]"
-            if not isinstance(zone, Mapping):
-                raise vol.Invalid(f"{where}: expected {{start, table}}, got {show_value(zone)}")
+        for where, zone in _entries(raw_zones, "zones", MAX_ZONES, "yearly zones",
+                                    "{start, table}"):
             month, day = _month_day(zone.get("start"), f"{where}.start")
             zones.append((month, day, _number(zone.get("table"), 1, MAX_TABLES,
                                               f"{where}.table")))
