@@ -95,7 +95,7 @@ _CENT = Decimal("0.01")
 # simulator option max_broadcast_correction, None = any): real meters accept only a small
 # correction by broadcast; a badly wrong clock is set by a write with the password.
 MAX_BROADCAST_CORRECTION = 300.0
-LOAD_RECORDS = 96 * 40  # load records a meter keeps (40 days of 15-minute records)
+LOAD_RECORDS = 96 * 10  # load records a meter keeps (10 days of 15-minute records)
 _PHASES = "abc"
 
 
