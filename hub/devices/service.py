@@ -464,9 +464,10 @@ def register_services(hub: Hub, service: DeviceService) -> None:
         """Compare meters' own TOU tables with their tariffs' (alarm tou_mismatch)."""
         meter_ids, _job = service.targets("check_tou", call.data)
         try:
-            return await service.check_tou(meter_ids, call.context, call.data.get("on"))
+            _day(call.data.get("on"))  # a bad day is refused before any meter is read
         except WriteRefused as err:
             raise refuse("check_tou", str(err)) from None
+        return await service.check_tou(meter_ids, call.context, call.data.get("on"))
 
     async def params(call: ServiceCall) -> dict[str, Any]:
         """The parameters a meter's model declares writable."""

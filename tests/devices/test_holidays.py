@@ -9,12 +9,14 @@ from datetime import date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from common import start_hub
 from device_support import command_events, devices, ended, pty_config, simulator
 
 from hub.billing.tariff import Usage
 from hub.core import Context
 from hub.devices import tariff_table
+from hub.exceptions import ServiceValidationError
 from hub.util import dt as dt_util
 
 USER = Context(user_id="operator-7")
@@ -75,6 +77,9 @@ async def test_holidays_and_make_up_days_pushed_and_counted_like_the_hub(
         assert _meter_rate(sim, datetime(2026, 10, 10, 8, 30)) == 3
         assert _meter_rate(sim, datetime(2026, 10, 17, 10, 30)) == 3  # weekend flat
 
+        with pytest.raises(ServiceValidationError, match="on: expected a date like"):
+            await hub.services.call("device", "check_tou", {"meter_id": "a101", "on": "10/01"},
+                                    context=USER, return_response=True)
         # the TOU check compares the holiday list: one entry lost in the meter is found
         checked = await hub.services.call("device", "check_tou", {
             "meter_id": "a101", "on": "2026-10-01"}, context=USER, return_response=True)
