@@ -257,3 +257,17 @@ async def test_device_write_through_the_http_api(tmp_path: Path) -> None:
         command_id = body["response"]["command_id"]
         assert (await ended(events, command_id)).data["state"] == "confirmed"
         assert simulator(hub, "a101").params[0x04001002] == Decimal("6.50")
+
+
+async def test_a_meter_without_a_holiday_list_takes_a_table_without_holidays(
+        tmp_path: Path) -> None:
+    async with start_hub(tmp_path, pty_config(tmp_path)) as hub:
+        events = command_events(hub)
+        sim = simulator(hub, "a101")
+        sim.unsupported.add(0x04000205)  # no holiday list: ERR 02 to a read or a write
+        answer = await hub.services.call("device", "write", {
+            "meter_id": "a101", "param": "tou", "value": _table(3)},
+            context=USER, return_response=True)
+        done = await ended(events, answer["command_id"])
+        assert done.data["state"] == "confirmed", done.data
+        assert await devices(hub).writes.read_back("a101", "tou") == TouTable.parse(_table(3))

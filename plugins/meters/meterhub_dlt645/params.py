@@ -18,7 +18,7 @@ from typing import Any
 
 import voluptuous as vol
 
-from hub.metering.model import Capability, ProtocolError, WritableParam
+from hub.metering.model import Capability, MeterRefused, ProtocolError, WritableParam
 from hub.metering.tou import MAX_HOLIDAYS, MAX_SEGMENTS, MAX_ZONES, TouTable
 from hub.util import dt as dt_util
 from hub.validation import decimal, show_value
@@ -219,9 +219,13 @@ async def running_sets(read: Read) -> tuple[int, int]:
 Holidays = tuple[tuple[date, int], ...]
 
 
-async def read_holidays(read: Read) -> Holidays:
-    """The meter's public-holiday list (公共假日: 04000205 entries 040300nn, YYMMDDNN)."""
-    count = int(await read(DI_HOLIDAY_COUNT))
+async def read_holidays(read: Read) -> Holidays | None:
+    """The meter's public-holiday list (公共假日: 04000205 entries 040300nn, YYMMDDNN); None
+    when the meter keeps none (it refuses the count)."""
+    try:
+        count = int(await read(DI_HOLIDAY_COUNT))
+    except MeterRefused:
+        return None
     if count > MAX_HOLIDAYS:
         raise ProtocolError(f"the meter holds {count} public holidays: more than "
                             f"{MAX_HOLIDAYS}")
@@ -260,9 +264,11 @@ async def write_running(write: Write, read: Read, table: TouTable) -> None:
     switch on, which belong to the other set, kept)."""
     zone_set, day_set = await running_sets(read)
     await write_tables(write, read, table, zone_set, day_set)
+    current = await read_holidays(read)
+    if current is None and not table.holidays:
+        return  # a meter without a holiday list, and none to write
     switch = await pending_switch(read)
-    kept = () if switch is None else tuple(h for h in await read_holidays(read)
-                                           if h[0] >= switch)
+    kept = () if switch is None else tuple(h for h in current or () if h[0] >= switch)
     await write_holidays(write, tuple(sorted(
         dict((*kept, *table.holidays)).items())))
 
@@ -271,7 +277,7 @@ async def read_running(read: Read) -> TouTable:
     """``tou`` read back: the running set, with the holidays before a pending switch."""
     table = await read_tables(read, *await running_sets(read))
     switch = await pending_switch(read)
-    return replace(table, holidays=tuple(h for h in await read_holidays(read)
+    return replace(table, holidays=tuple(h for h in await read_holidays(read) or ()
                                          if switch is None or h[0] < switch))
 
 
@@ -342,9 +348,11 @@ async def write_next(write: Write, read: Read, value: Mapping[str, Any]) -> None
     zone_set, day_set = await running_sets(read)
     await write_tables(write, read, value["table"], 3 - zone_set, 3 - day_set)
     switch = value["switch_at"].date()
-    kept = tuple(h for h in await read_holidays(read) if h[0] < switch)
-    await write_holidays(write, (*kept, *(h for h in value["table"].holidays
-                                          if h[0] >= switch)))
+    current = await read_holidays(read)
+    if current is not None or value["table"].holidays:
+        kept = tuple(h for h in current or () if h[0] < switch)
+        await write_holidays(write, (*kept, *(h for h in value["table"].holidays
+                                              if h[0] >= switch)))
     digits = switch_digits(value["switch_at"])
     await write(DI_ZONE_SWITCH, digits)
     await write(DI_DAY_SWITCH, digits)
@@ -357,6 +365,6 @@ async def read_next(read: Read) -> dict[str, Any]:
     table = await read_tables(read, 3 - zone_set, 3 - day_set)
     switch = switch_time(str(await read(DI_ZONE_SWITCH)))
     if switch is not None:
-        table = replace(table, holidays=tuple(h for h in await read_holidays(read)
+        table = replace(table, holidays=tuple(h for h in await read_holidays(read) or ()
                                               if h[0] >= switch.date()))
     return {"table": table, "switch_at": switch}

@@ -202,6 +202,8 @@ class Dlt645Simulator(SimulatedMeter):
         self.params.update(self._tou_params())
         # DIs whose writes the meter acknowledges but does not keep (a faulty meter, tests)
         self.faulty_writes: set[int] = set()
+        # DIs this meter does not keep at all: reads and writes answer ERR 02 (tests)
+        self.unsupported: set[int] = set()
         # daily freezes, newest first: (YYMMDDhhmm as the meter sends it, total, T1..T4)
         self.daily_frozen: list[tuple[str, list[Decimal]]] = []
         # event log: kind -> (count, records newest first as the meter sends them)
@@ -692,8 +694,8 @@ class Dlt645Simulator(SimulatedMeter):
         if len(frame.data) < 4:
             return error_reply(self.address, Function.READ, ERR_OTHER)
         di = int.from_bytes(frame.data[:4], "little")
-        value = (self._load_blocks(frame.data[4:]) if di == DI_LOAD_RECORDS
-                 else self.value_bytes(di))
+        value = (None if di in self.unsupported else self._load_blocks(frame.data[4:])
+                 if di == DI_LOAD_RECORDS else self.value_bytes(di))
         if value is None:
             return error_reply(self.address, Function.READ, ERR_NO_DATA)
         room = self.max_reply_data - 4
@@ -735,7 +737,7 @@ class Dlt645Simulator(SimulatedMeter):
         if not self._authorised(command.credentials):
             return error_reply(self.address, Function.WRITE, ERR_PASSWORD)
         spec = DATA_ITEMS.get(command.di)
-        if spec is None:
+        if spec is None or command.di in self.unsupported:
             return error_reply(self.address, Function.WRITE, ERR_NO_DATA)
         if not spec.writable:
             return error_reply(self.address, Function.WRITE, ERR_PASSWORD)
