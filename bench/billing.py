@@ -7,8 +7,10 @@ Everything goes through the product's own data path, on a real hub in a temporar
    account, tagged with a building) behind 20 4G DTUs (a ``tcp_dtu`` link listening on
    127.0.0.1, one DTU a building; none connects, and with ``metering: {read_on_start:
    false}`` and no reading plans nothing is read by itself; an in-process ``sim`` link
-   would add 10,000 simulated meters to the hub process, which a site does not hold),
-   and one tariff
+   would add 10,000 simulated meters to the hub process, which a site does not hold;
+   ``devices: {fill_after}`` is set above the reading plan's interval, as a site whose plan
+   reads every few days sets it, so a planned read is not taken for a gap to fill from the
+   meters' daily freezes), and one tariff
    for all: Guangdong-style commercial TOU with a summer sharp peak and a weekend schedule,
    yearly tier surcharges (阶梯), a service fee and meter rent, and a monthly minimum charge.
    Storage, the ledger, charging and billing are the components the hub builds from that
@@ -68,7 +70,10 @@ total equals max(consumption + fees, minimum charge) and its ``fee`` entries mak
 (to the fen); ``ledger.audit()`` is ok; no reading was rejected or dropped and no reading
 failed to be charged.
 
-Run: ``.venv/bin/python bench/billing.py [--reads-per-day N] [--every-days D]``. Prints
+Run: ``.venv/bin/python bench/billing.py [--reads-per-day N] [--every-days D]
+[--memory-breakdown]`` (the last traces the hub process's Python memory and prints its
+biggest holders after the start and their growth to the end: slower, its METRICs are not
+figures). Prints
 ``METRIC billing_10k_seconds <value> s``, ``METRIC charge_readings_per_s <value>
 readings/s``, ``METRIC start_10k_seconds <value> s`` and ``METRIC rss_10k_meters_mb <value>
 MB`` on stdout, the other figures on stderr (the CPU time of the start, the charging and the
@@ -91,6 +96,7 @@ import multiprocessing
 import sys
 import tempfile
 import time
+import tracemalloc
 import urllib.error
 import urllib.request
 from collections.abc import Callable
@@ -127,12 +133,16 @@ FEES = Decimal("7.00")  # service_fee + meter_rent, a full month
 MINIMUM = Decimal("30.00")
 CENT = Decimal("0.01")
 BUILDING = 500  # meters a building (and its DTU)
-MAX_BACKLOG = 20_000  # charges queued for the ledger: the feed and the release wait
+# charges queued for the ledger: the feed and the release wait. Three of the ledger's batches
+# (2,000 charges) keep it busy; on a site charges come as storage commits readings (1,000 a
+# commit), so a deeper queue would be the bench's held month in the hub process
+MAX_BACKLOG = 6_000
 # readings queued for storage: the feed waits. A site's reading plan has a few reads in flight
 # per link and storage commits every second or 1,000 readings, so its queue stays near that;
 # a deeper queue would be the bench's generated readings held in the hub process (20,000
 # queued readings cost it about 150 MB)
-FEED_BACKLOG = 5_000
+FEED_BACKLOG = 2_000
+BREAKDOWN_LINES = 30  # source lines listed by --memory-breakdown
 
 TARIFF = """
 tariffs:
@@ -226,12 +236,18 @@ def dtu_id(n: int) -> str:
     return f"8612345678{n // BUILDING:05d}"
 
 
-def hub_yaml() -> str:
-    """The generated configuration: site, storage, a DTU link, accounts, meters, tariff."""
+def hub_yaml(read_every: timedelta = timedelta(days=1)) -> str:
+    """The generated configuration: site, storage, a DTU link, accounts, meters, tariff
+    (``read_every``: the billing plan's interval, which is not a gap in a meter's history)."""
+    fill_after = int((read_every + timedelta(hours=2)).total_seconds())
     lines = [
         "site: {name: Billing bench, time_zone: Asia/Shanghai, language: en}",
         "http: {port: 0, host: 127.0.0.1}",
         "metering: {read_on_start: false}",
+        # a site whose plan reads every 3 days sets the history filler's gap above that, or
+        # every read would ask each meter for its daily freezes (here: 10,000 reads a run
+        # failing on DTUs that never connect, and 30 MB of the hub's memory)
+        f"devices: {{fill_after: {fill_after}}}",
         # the month is in 2025: keep its readings whatever the date the bench runs on
         "storage: {retention_days: 3650}",
         "bills: {check_every: 0s}",  # no periodic check: the bench runs the bill run
@@ -441,6 +457,22 @@ def memory_mb() -> tuple[float, float]:
     return (int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024)
 
 
+def breakdown(say: Callable[[str], None], title: str,
+              since: tracemalloc.Snapshot | None = None) -> tracemalloc.Snapshot:
+    """Print the biggest holders of live Python memory now (or their growth since ``since``)
+    by source line, and return the snapshot."""
+    snapshot = tracemalloc.take_snapshot().filter_traces(
+        [tracemalloc.Filter(False, tracemalloc.__file__)])
+    stats = (snapshot.compare_to(since, "lineno") if since is not None
+             else snapshot.statistics("lineno"))
+    total = sum(stat.size for stat in snapshot.statistics("filename"))
+    lines = [f"{stat.size / 1e6:7.2f} MB {stat.count:7d} {stat.traceback[0].filename}:"
+             f"{stat.traceback[0].lineno}" for stat in stats[:BREAKDOWN_LINES]]
+    say(f"memory breakdown {title}: {total / 1e6:.1f} MB traced; biggest holders"
+        f"{' (growth)' if since is not None else ''}:\n" + "\n".join(lines))
+    return snapshot
+
+
 async def bench(folder: Path, reads_per_day: int, every_days: int, parent: BenchPipe,
                 say: Callable[[str], None]) -> dict[str, float]:
     """The hub process: build and start the hub, then the month, charging and the bill run."""
@@ -473,6 +505,8 @@ async def bench(folder: Path, reads_per_day: int, every_days: int, parent: Bench
     await storage.flush()
     errors: list[object] = []
     hub.bus.listen("billing_error", errors.append)
+    started_snapshot = (breakdown(say, "after the start and the recharges")
+                        if tracemalloc.is_tracing() else None)
     say(f"setup: {ACCOUNTS} accounts and meters: hub.yaml read in {read - started:.1f} s, "
         f"hub started in {up - read:.1f} s ({start_cpu:.2f} s CPU from the process's start "
         f"to serving), recharges posted in {time.perf_counter() - up:.1f} s")
@@ -545,6 +579,8 @@ async def bench(folder: Path, reads_per_day: int, every_days: int, parent: Bench
     say(f"checked: {len(samples)} meters have their {fired // ACCOUNTS} readings stored and "
         "their bills equal their accounts' per-reading charges plus fees to the fen; "
         f"ledger audit ok ({report.accounts} accounts)")
+    if started_snapshot is not None:
+        breakdown(say, "after the month and the bill run", started_snapshot)
     rss, peak = memory_mb()
     say(f"hub process memory after the month and the bill run: {rss:.0f} MB resident, "
         f"peak {peak:.0f} MB")
@@ -553,8 +589,11 @@ async def bench(folder: Path, reads_per_day: int, every_days: int, parent: Bench
     return {"billing": elapsed, "rate": rate, "rss": rss}
 
 
-def hub_process(conn: Connection, folder: Path, reads_per_day: int, every_days: int) -> None:
+def hub_process(conn: Connection, folder: Path, reads_per_day: int, every_days: int,
+                trace: bool = False) -> None:
     """The hub process's entry point (spawned): run :func:`bench`, send back its figures."""
+    if trace:
+        tracemalloc.start()
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
 
     def say(text: str) -> None:
@@ -610,18 +649,23 @@ def main() -> None:
                         choices=[1, 2, 3, 4, 6, 8, 12, 24])
     parser.add_argument("--every-days", type=int, default=3, choices=[1, 2, 3, 7],
                         help="days between read days (1 with more than one read a day)")
+    parser.add_argument("--memory-breakdown", action="store_true",
+                        help="trace the hub process's Python memory (slower, more memory: "
+                        "not for the METRICs) and print its biggest holders on stderr")
     args = parser.parse_args()
     if args.reads_per_day > 1 and args.every_days != 1:
         parser.error("--reads-per-day above 1 needs --every-days 1")
     started = time.perf_counter()
     with tempfile.TemporaryDirectory(prefix="meterhub-bench-") as name:
         folder = Path(name)
-        (folder / "hub.yaml").write_text(hub_yaml(), encoding="utf-8")
-        meters = Meters(args.reads_per_day, read_times(args.reads_per_day, args.every_days))
+        times = read_times(args.reads_per_day, args.every_days)
+        (folder / "hub.yaml").write_text(hub_yaml(times[1] - times[0]), encoding="utf-8")
+        meters = Meters(args.reads_per_day, times)
         spawn = multiprocessing.get_context("spawn")
         ours, theirs = spawn.Pipe()
         process = spawn.Process(target=hub_process, name="meterhub-hub",
-                                args=(theirs, folder, args.reads_per_day, args.every_days))
+                                args=(theirs, folder, args.reads_per_day, args.every_days,
+                                      args.memory_breakdown))
         spawned = time.monotonic()
         process.start()
         theirs.close()

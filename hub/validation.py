@@ -11,7 +11,7 @@ import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import time as dt_time
 from datetime import timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal, DecimalTuple, InvalidOperation
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -355,7 +355,23 @@ def money(value: Any) -> Decimal:
         raise vol.Invalid(Text("validation.money", value=show_value(value))) from None
     if result != rounded:
         raise vol.Invalid(Text("validation.money_form", value=show_value(value)))
-    return rounded
+    return _shared_amount(rounded)
+
+
+# Amounts are immutable: 10,000 accounts with the same limits share one Decimal per amount
+_AMOUNTS: dict[DecimalTuple, Decimal] = {}
+_MAX_SHARED_AMOUNTS = 4096
+
+
+def _shared_amount(amount: Decimal) -> Decimal:
+    """The one Decimal kept for this exact amount (sign, digits and exponent), else itself."""
+    key = amount.as_tuple()
+    found = _AMOUNTS.get(key)
+    if found is not None:
+        return found
+    if len(_AMOUNTS) < _MAX_SHARED_AMOUNTS:
+        _AMOUNTS[key] = amount
+    return amount
 
 
 def time_of_day(value: Any) -> dt_time:

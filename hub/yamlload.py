@@ -107,6 +107,8 @@ class LoadContext:
     secrets_cache: dict[Path, dict[str, Any] | None] = field(default_factory=dict)
     loading: list[Path] = field(default_factory=list)
     secret_texts: set[str] = field(default_factory=set)
+    # one str object per distinct text: 10,000 meters repeat the same keys and values
+    strings: dict[str, str] = field(default_factory=dict)
 
     def display(self, path: Path) -> str:
         """Return a path as shown in messages: relative to the config folder if inside it."""
@@ -166,6 +168,11 @@ def _construct_sequence(loader: _Loader, node: yaml.SequenceNode) -> NodeList:
     for item in node.value:
         result.add(loader.construct_object(item, deep=True), loader.pos(item))
     return result
+
+
+def _construct_str(loader: _Loader, node: yaml.ScalarNode) -> str:
+    text = str(loader.construct_scalar(node))
+    return loader.ctx.strings.setdefault(text, text)
 
 
 def _construct_float(loader: _Loader, node: yaml.ScalarNode) -> Decimal | float:
@@ -377,6 +384,7 @@ def _env_var(loader: _Loader, node: yaml.Node) -> Any:
 
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
 _Loader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _construct_sequence)
+_Loader.add_constructor("tag:yaml.org,2002:str", _construct_str)
 _Loader.add_constructor("tag:yaml.org,2002:float", _construct_float)
 _Loader.add_constructor("tag:yaml.org,2002:int", _construct_int)
 _Loader.add_constructor("tag:yaml.org,2002:timestamp", _construct_timestamp)

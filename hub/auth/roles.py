@@ -85,6 +85,7 @@ SCOPED_SERVICES = frozenset({
     "meter.read", "meter.trip", "meter.close", "meter.valve", "meter.why", "meter.replace",
     "account.hold",
     "account.release_hold", "account.recharge", "account.emergency_credit", "account.update",
+    "account.revert",
     "tenant.link", "tenant.reissue", "tenant.revoke", "tenant.sheet", "tenant.announce",
 })
 """Services whose targets (``meter_id``, ``meters``, ``account_id``) are checked against a

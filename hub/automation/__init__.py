@@ -21,7 +21,7 @@ from ..exceptions import ServiceValidationError
 from ..hookspecs import hookimpl
 from .check import reference_problems, service_problems
 from .conditions import BUILTIN_CONDITIONS
-from .editor import check_block
+from .editor import check_block, plugin_problems
 from .engine import Automation, AutomationEngine, automations_schema
 from .script import MAX_DELAY, MAX_REPEAT
 from .template import Template, TemplateError
@@ -140,8 +140,18 @@ def _register_services(hub: Hub, engine: AutomationEngine) -> None:
         return {"run_id": trace.run_id, "outcome": trace.outcome or "running"}
 
     async def turn_on(call: ServiceCall) -> None:
-        """Enable an automation: its triggers are watched again."""
-        find(call).set_enabled(True)
+        """Enable an automation: its triggers are watched again. Refused when the running set
+        with it on would fail the other plugins' checks (it would tell a receiver a fact a
+        built-in notice tells it too), as a reload of that file would be."""
+        automation = find(call)
+        if not automation.enabled:
+            running = [{**other.config, "enabled": other.enabled or other is automation}
+                       for other in engine.automations.values()]
+            problems = [message for _where, message in plugin_problems(hub, running)]
+            if problems:
+                raise ServiceValidationError(call.name, [
+                    f"automation '{automation.id}' stays off", *problems])
+        automation.set_enabled(True)
 
     async def turn_off(call: ServiceCall) -> None:
         """Disable an automation: its triggers are no longer watched (runs go on)."""

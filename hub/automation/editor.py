@@ -92,11 +92,11 @@ def check_block(hub: Hub, engine: AutomationEngine, raw: Any, block: Any,
         problems += [_problem(raw, [*prefix, index, *where], message)
                      for where, message in service_problems(hub, automation, [])]
     problems += [_problem(raw, [*prefix, *where[1:]], message)
-                 for where, message in _plugin_problems(hub, validated)]
+                 for where, message in plugin_problems(hub, validated)]
     return validated, problems
 
 
-def _plugin_problems(hub: Hub, validated: list[Any]) -> list[tuple[list[Any], str]]:
+def plugin_problems(hub: Hub, validated: list[Any]) -> list[tuple[list[Any], str]]:
     """Other plugins' ``check_config`` problems with the new set, beside the running blocks."""
     blocks = {**hub.config.blocks, DOMAIN: validated}
     return [(where, message)

@@ -3,13 +3,18 @@ who did what — ledger entries, commands, holds, setting changes and the access
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+import csv
+import io
+from collections.abc import Mapping
+from dataclasses import replace
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
 from ..auth import Auth, AuthError
 from ..i18n import text_of
+from ..ledger import from_fen
 from ..storage import AuditFilter
 from ..web.pages import PageKit, caller
 from ..web.routes import allow
@@ -18,12 +23,69 @@ from .admin_strings import ADMIN_STRINGS
 if TYPE_CHECKING:
     from ..core import Hub
 
-AUDIT_DAYS = 31
-AUDIT_ROWS = 300
+AUDIT_DAYS = 31  # shown unless another range is asked for
+AUDIT_ROWS = 300  # a page
+CSV_CHUNK = 2000  # rows read at a time for a download
+
+SOURCE_KEYS = {"ledger": "entry.", "command": "meter.action.", "hold": "hold.",
+               "access": "audit.access."}
+"""Where each source's action is worded (a setting change is ``scope.field action``)."""
 
 
 def _time(ms: int | None) -> datetime | None:
     return datetime.fromtimestamp(ms / 1000, UTC) if ms is not None else None
+
+
+def _ms(moment: datetime) -> int:
+    return int(moment.timestamp() * 1000)
+
+
+def _day(text: str | None, default: date, name: str) -> date:
+    """A ``YYYY-MM-DD`` query value (``default`` when empty); ValueError names it."""
+    if not text:
+        return default
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise ValueError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+class _Words:
+    """An audit row in the caller's words: the page's and the download's."""
+
+    def __init__(self, t: Any, zone: tzinfo) -> None:
+        self.t = t
+        self.zone = zone
+
+    def label(self, key: str, fallback: str | None) -> str:
+        text: str = self.t(key)
+        return fallback or "" if text == key else text
+
+    def of(self, row: Mapping[str, Any]) -> dict[str, Any]:
+        """The row with ``time``, ``source_text``, ``what``, ``by`` and ``said`` added."""
+        source, action, detail = row["source"], str(row["action"]), row.get("detail")
+        prefix = SOURCE_KEYS.get(source)
+        said = self.label(f"command.state.{detail}", detail) if source == "command" else \
+            self.label(f"said.{detail}", detail) if detail else ""
+        return {**row, "time": _time(row["ts"]),
+                "source_text": self.label(f"audit.source.{source}", source),
+                "what": self.label(prefix + action, action) if prefix else action,
+                "by": self.label(f"by.{row['user']}", row["user"]) if row["user"] else "",
+                "said": said}
+
+    def heads(self) -> list[str]:
+        return [self.t(key) for key in ("alarm.when", "users.user", "audit.source", "audit.what",
+                                        "setup.account", "alarm.meter", "audit.ref",
+                                        "audit.amount", "audit.detail")]
+
+    def cells(self, row: Mapping[str, Any]) -> list[str]:
+        shown = self.of(row)
+        moment = shown["time"]
+        return [moment.astimezone(self.zone).strftime("%Y-%m-%d %H:%M:%S") if moment else "",
+                shown["by"], shown["source_text"], shown["what"], row["account_id"] or "",
+                row["meter_id"] or "", row["ref"] or "",
+                str(from_fen(row["amount_fen"])) if row["amount_fen"] is not None else "",
+                shown["said"]]
 
 
 class UserPages:
@@ -126,12 +188,55 @@ class UserPages:
 
     @allow("admin", "finance")
     async def audit(self, request: web.Request) -> web.Response:
-        """Who did what in the last month (by user, account or meter)."""
+        """Who did what between two days (the last month unless asked), by user, account or
+        meter; ``?format=csv`` downloads every row of the range in the caller's words."""
         kit = PageKit.of(request.app)
+        t = kit.translator(request)
         query = {key: request.query.get(key) or None for key in ("user", "account", "meter")}
-        start = kit.now() - timedelta(days=AUDIT_DAYS)
-        rows = await self._auth().audit(AuditFilter(
+        today = kit.now().date()
+        try:
+            first = _day(request.query.get("from"), today - timedelta(days=AUDIT_DAYS - 1),
+                         "from")
+            last = _day(request.query.get("to"), today, "to")
+            if last < first:
+                raise ValueError(f"to: {last} is before from: {first}")
+        except ValueError as err:
+            return kit.fail(request, "audit.html", t("audit.bad_range", error=str(err)),
+                            rows=[], query=query, first=today, last=today, page=1, pages=1,
+                            keep={})
+        zone = kit.zone
+        where = AuditFilter(
             user_id=query["user"], account_id=query["account"], meter_id=query["meter"],
-            start_ms=int(start.timestamp() * 1000), limit=AUDIT_ROWS))
-        shown: list[dict[str, Any]] = [{**row, "time": _time(row["ts"])} for row in rows]
-        return kit.render(request, "audit.html", rows=shown, query=query, days=AUDIT_DAYS)
+            start_ms=_ms(datetime.combine(first, time(), zone)),
+            end_ms=_ms(datetime.combine(last + timedelta(days=1), time(), zone)))
+        words = _Words(t, zone)
+        if request.query.get("format") == "csv":
+            return await self._audit_csv(where, words, f"audit-{first}-{last}.csv")
+        try:
+            page = max(1, int(request.query.get("page", "1")))
+        except ValueError:
+            page = 1
+        rows = await self._auth().audit(replace(where, limit=AUDIT_ROWS + 1,
+                                                offset=(page - 1) * AUDIT_ROWS))
+        more = len(rows) > AUDIT_ROWS
+        shown = [words.of(row) for row in rows[:AUDIT_ROWS]]
+        keep = {key: value for key, value in request.query.items() if key != "page"}
+        return kit.render(request, "audit.html", rows=shown, query=query, first=first,
+                          last=last, page=page, pages=page + 1 if more else page, keep=keep)
+
+    async def _audit_csv(self, where: AuditFilter, words: _Words, name: str) -> web.Response:
+        """Every row of ``where`` as CSV (UTF-8 with a BOM, as Excel opens it)."""
+        out = io.StringIO()
+        writer = csv.writer(out)
+        writer.writerow(words.heads())
+        offset = 0
+        while True:
+            rows = await self._auth().audit(replace(where, limit=CSV_CHUNK, offset=offset))
+            for row in rows:
+                writer.writerow(words.cells(row))
+            if len(rows) < CSV_CHUNK:
+                break
+            offset += CSV_CHUNK
+        return web.Response(body=("\ufeff" + out.getvalue()).encode("utf-8"), headers={
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": f'attachment; filename="{name}"'})

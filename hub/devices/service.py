@@ -31,6 +31,7 @@ from ..metering.config import ratio
 from ..metering.model import MeterRefused, NoReply, ProtocolError
 from ..metering.tou import TouTable
 from ..util import dt as dt_util
+from ..util.calendar import Calendar
 from ..util.ids import new_id
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .firmware import FirmwareJobs, FirmwareRefused
@@ -67,6 +68,7 @@ WRITE_SCHEMA = vol.Schema({
     vol.Optional("operator"): object,
 })
 CHECK_SCHEMA = vol.Schema(_TARGETS)
+CHECK_TOU_SCHEMA = vol.Schema({**_TARGETS, vol.Optional("on"): cv.string})
 JOB_SCHEMA = vol.Schema({vol.Optional("job_id"): cv.string})
 CANCEL_SCHEMA = vol.Schema({vol.Optional("command_id"): cv.string,
                             vol.Optional("job_id"): cv.string,
@@ -106,6 +108,7 @@ class DeviceService(DevicePart):
         self.ratios.configure()
         self.firmware = FirmwareJobs(hub, writes,
                                      timedelta(seconds=writes.settings.firmware_poll))
+        self.calendar = Calendar.from_config(hub.config.block("calendar"), hub.config.time_zone)
         self._mismatch: set[str] = set()  # meters whose tou_mismatch alarm is raised
         self._tou_task: asyncio.Task[None] | None = None
         writes.on_finished.append(self._write_ended)
@@ -122,7 +125,9 @@ class DeviceService(DevicePart):
     async def start(self) -> None:
         """Resume writes, then queue job items a stop left unqueued; watch for gaps."""
         await self.ratios.load()
-        self.history.start()
+        self._mismatch = set(await self.storage.device_read(
+            lambda s: s.raised_alarms(TOU_MISMATCH)))
+        await self.history.start()
         await self.event_logs.start()
         await self.writes.start()
         await self.firmware.start()
@@ -177,18 +182,12 @@ class DeviceService(DevicePart):
         book = self.tariffs()
         if book is None:
             raise WriteRefused("from_tariff: billing (the tariffs) is not set up")
-        day = dt_util.now().date()
-        if param == "tou_next":
-            if not spec.get("on"):
-                raise WriteRefused("on: tou_next from the tariff needs the day it takes over "
-                                   "(on: 2027-01-01)")
-            try:
-                day = date.fromisoformat(str(spec["on"]))
-            except ValueError:
-                raise WriteRefused(f"on: expected a date like 2027-01-01, "
-                                   f"got {spec['on']!r}") from None
+        if param == "tou_next" and not spec.get("on"):
+            raise WriteRefused("on: tou_next from the tariff needs the day it takes over "
+                               "(on: 2027-01-01)")
+        day = _day(spec.get("on"))
         try:
-            found = tariff_table(book.for_meter(meter.config), day)
+            found = tariff_table(book.for_meter(meter.config), day, self.calendar)
         except (TariffError, TouRefused) as err:
             raise WriteRefused(f"from_tariff: meter {meter_id}: {err}") from None
         table = found.table.as_json()
@@ -351,12 +350,15 @@ class DeviceService(DevicePart):
 
     # --- the TOU check -----------------------------------------------------------------
 
-    async def check_tou(self, meter_ids: Sequence[str], context: Context) -> dict[str, Any]:
-        """Read each meter's TOU table and compare it with its tariff's; alarm on mismatch."""
+    async def check_tou(self, meter_ids: Sequence[str], context: Context,
+                        on: str | None = None) -> dict[str, Any]:
+        """Read each meter's TOU table and compare it with its tariff's on ``on`` (default
+        today, holidays of its year); alarm on mismatch."""
         results: dict[str, Any] = {}
         for meter_id in meter_ids:
             try:
-                wanted = self.value_for(meter_id, {"param": "tou", "from_tariff": True})
+                wanted = self.value_for(meter_id, {"param": "tou", "from_tariff": True,
+                                                   "on": on})
                 table = TouTable.parse(wanted)
                 actual = await self.writes.read_back(meter_id, "tou")
             except WriteRefused as err:
@@ -366,7 +368,7 @@ class DeviceService(DevicePart):
                 results[meter_id] = {"checked": False, "error": f"not read: {err}"}
                 continue
             found = differences(actual, table)
-            self._tou_alarm(meter_id, found, context)
+            await self._tou_alarm(meter_id, found, context)
             results[meter_id] = {"checked": True, "matches": not found, "differences": found}
         return {"meters": results}
 
@@ -387,17 +389,22 @@ class DeviceService(DevicePart):
             return False
         return True
 
-    def _tou_alarm(self, meter_id: str, found: list[str], context: Context) -> None:
+    async def _tou_alarm(self, meter_id: str, found: list[str], context: Context) -> None:
+        """Raise or clear the meter's tou_mismatch alarm (kept in storage across restarts)."""
+        ms = int(dt_util.utcnow().timestamp() * 1000)
         if found and meter_id not in self._mismatch:
             self._mismatch.add(meter_id)
             message = f"TOU table differs from the tariff's: {'; '.join(found)}"
             _LOGGER.warning("Devices: meter %s: %s", meter_id, message)
+            await self.storage.device_write(
+                lambda s: s.raise_alarm(meter_id, TOU_MISMATCH, message, ms))
             self.hub.bus.fire(EVENT_ALARM, {
                 "meter_id": meter_id, "kind": TOU_MISMATCH, "phase": None,
                 "value": len(found), "threshold": True, "value_unit": "",
                 "message": message}, context=context)
         elif not found and meter_id in self._mismatch:
             self._mismatch.discard(meter_id)
+            await self.storage.device_write(lambda s: s.clear_alarm(meter_id, TOU_MISMATCH))
             self.hub.bus.fire(EVENT_ALARM_CLEARED, {
                 "meter_id": meter_id, "kind": TOU_MISMATCH, "phase": None, "value": 0,
                 "threshold": True, "value_unit": "",
@@ -412,7 +419,18 @@ class DeviceService(DevicePart):
                                                                       "from_tariff": True}))
         except (WriteRefused, vol.Invalid):
             return
-        self._tou_alarm(pending.meter_id, differences(actual, wanted), pending.context)
+        self.hub.create_task(self._tou_alarm(pending.meter_id, differences(actual, wanted),
+                                             pending.context), f"TOU alarm {pending.meter_id}")
+
+
+def _day(value: Any) -> date:
+    """The day of a call's ``on`` (today without one); WriteRefused when it is not a date."""
+    if not value:
+        return dt_util.now().date()
+    try:
+        return date.fromisoformat(str(value))
+    except ValueError:
+        raise WriteRefused(f"on: expected a date like 2027-01-01, got {value!r}") from None
 
 
 def _job_json(job: JobRow, items: bool = True) -> dict[str, Any]:
@@ -447,7 +465,11 @@ def register_services(hub: Hub, service: DeviceService) -> None:
     async def check_tou(call: ServiceCall) -> dict[str, Any]:
         """Compare meters' own TOU tables with their tariffs' (alarm tou_mismatch)."""
         meter_ids, _job = service.targets("check_tou", call.data)
-        return await service.check_tou(meter_ids, call.context)
+        try:
+            _day(call.data.get("on"))  # a bad day is refused before any meter is read
+        except WriteRefused as err:
+            raise refuse("check_tou", str(err)) from None
+        return await service.check_tou(meter_ids, call.context, call.data.get("on"))
 
     async def params(call: ServiceCall) -> dict[str, Any]:
         """The parameters a meter's model declares writable."""
@@ -498,7 +520,7 @@ def register_services(hub: Hub, service: DeviceService) -> None:
                                   ("read_events", read_events, CHECK_SCHEMA),
                                   ("history", history, HISTORY_SCHEMA),
                                   ("cancel", cancel, CANCEL_SCHEMA),
-                                  ("check_tou", check_tou, CHECK_SCHEMA),
+                                  ("check_tou", check_tou, CHECK_TOU_SCHEMA),
                                   ("params", params, PARAMS_SCHEMA)):
         register(DOMAIN, name, handler, schema, supports_response=SupportsResponse.OPTIONAL)
 

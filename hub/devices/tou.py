@@ -3,25 +3,30 @@
 Bands become the meter's rates by DL/T 645's convention, T1 sharp (尖), T2 peak (峰), T3 flat
 (平), T4 valley (谷); each named day schedule becomes a day table (workday schedules in zone
 order, then the weekend one), each zone a yearly zone, the weekend schedule the rest-day
-table for Saturday and Sunday. What a meter cannot hold is refused with the reason (a band
-with no rate, a zone with its own weekend schedule, a segment starting inside a minute);
-public holidays and make-up working days (调休) are not programmed — a meter does not know
-the site's calendar — and the answer says so when the tariff has a holiday schedule.
+table for Saturday and Sunday, the holiday schedule one more day table. The site's calendar
+(public holidays and make-up working days, 调休) becomes the meter's public-holiday list for a
+year: every date on which the tariff prices another schedule than the one the meter would
+apply by its zones and rest days is an entry with the tariff's day table (a public holiday on
+a weekday, a make-up working Saturday with its zone's workday table). What a meter cannot
+hold is refused with the reason (a band with no rate, a zone with its own weekend schedule, a
+segment starting inside a minute, more holiday dates than it keeps).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import date
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 
 import voluptuous as vol
 
 from ..billing.tariff import MeterSchedule, Tariff
 from ..metering.tou import TouTable
+from ..util.calendar import Calendar, DayType
 
 RATE_OF_BAND: dict[str, int] = {"sharp": 1, "peak": 2, "flat": 3, "valley": 4}
 REST_DAYS = frozenset({0, 6})  # Sunday, Saturday
+SHOWN_HOLIDAYS = 5  # holiday differences told one by one, the rest counted
 
 
 class TouRefused(Exception):
@@ -38,9 +43,11 @@ class TariffTable:
     valid_from: date | None
 
 
-def table_of(schedule: MeterSchedule, what: str,
+def table_of(schedule: MeterSchedule, what: str, calendar: Calendar | None = None,
+             year: int | None = None,
              rates: Mapping[str, int] = RATE_OF_BAND) -> tuple[TouTable, list[str]]:
-    """The meter table of a schedule; TouRefused naming ``what`` when it cannot be one."""
+    """The meter table of a schedule, with ``year``'s holiday list from ``calendar``;
+    TouRefused naming ``what`` when it cannot be one."""
     if schedule.zone_overrides:
         raise TouRefused(f"{what}: a zone has its own weekend or holiday schedule, but a "
                          f"meter has one rest-day table for the whole year")
@@ -48,8 +55,9 @@ def table_of(schedule: MeterSchedule, what: str,
     for _month, _day, name in schedule.zones:
         if name not in names:
             names.append(name)
-    if schedule.weekend and schedule.weekend not in names:
-        names.append(schedule.weekend)
+    for special in (schedule.weekend, schedule.holiday):
+        if special and special not in names:
+            names.append(special)
     tables = []
     for name in names:
         segments = []
@@ -67,26 +75,59 @@ def table_of(schedule: MeterSchedule, what: str,
         tables.append(tuple(segments))
     number = {name: index for index, name in enumerate(names, start=1)}
     notes = []
-    if schedule.holiday:
-        notes.append(f"holiday schedule {schedule.holiday} is not programmed: the meter "
-                     f"counts public holidays as ordinary days (make-up working days too)")
     try:
         table = TouTable(tuple((m, d, number[name]) for m, d, name in schedule.zones),
                          tuple(tables),
                          number[schedule.weekend] if schedule.weekend else None,
                          REST_DAYS if schedule.weekend else frozenset())
+        if calendar is not None and year is not None:
+            table = replace(table, holidays=holidays_of(table, schedule, number, calendar, year))
+            if not calendar.is_known(year):
+                notes.append(f"the official holidays of {year} are not known yet: the meter "
+                             f"gets the statutory holidays without make-up working days")
     except vol.Invalid as err:
         raise TouRefused(f"{what}: {err}") from None
     return table, notes
 
 
-def tariff_table(tariff: Tariff, day: date) -> TariffTable:
-    """The TOU table of ``tariff`` valid on ``day`` (TouRefused if it has none)."""
+def _days(year: int) -> Iterable[date]:
+    day = date(year, 1, 1)
+    while day.year == year:
+        yield day
+        day += timedelta(days=1)
+
+
+def holidays_of(table: TouTable, schedule: MeterSchedule, number: Mapping[str, int],
+                calendar: Calendar, year: int) -> tuple[tuple[date, int], ...]:
+    """The dates of ``year`` the tariff prices by another day table than the meter's zones
+    and rest days would give, each with the tariff's table (the meter's holiday list)."""
+    starts = [(month, day) for month, day, _name in schedule.zones]
+    out = []
+    for day in _days(year):
+        zone = schedule.zones[-1][2]  # before the first zone: the last one (wraps around)
+        for (month, start), (_m, _d, name) in zip(starts, schedule.zones, strict=True):
+            if (month, start) <= (day.month, day.day):
+                zone = name
+        kind = calendar.day_type(day)
+        if kind is DayType.HOLIDAY:
+            wanted = schedule.holiday or schedule.weekend or zone
+        elif kind is DayType.WEEKEND:
+            wanted = schedule.weekend or zone
+        else:
+            wanted = zone
+        if number[wanted] != table.table_for(day):
+            out.append((day, number[wanted]))
+    return tuple(out)
+
+
+def tariff_table(tariff: Tariff, day: date, calendar: Calendar | None = None) -> TariffTable:
+    """The TOU table of ``tariff`` valid on ``day``, with the holidays of ``day``'s year from
+    ``calendar`` (TouRefused if it has no schedule)."""
     schedule = tariff.meter_schedule(day)
     if schedule is None:
         raise TouRefused(f"tariff {tariff.id} ({tariff.type}) has no time-of-use schedule "
                          f"valid on {day.isoformat()}")
-    table, notes = table_of(schedule, f"tariff {tariff.id}")
+    table, notes = table_of(schedule, f"tariff {tariff.id}", calendar, day.year)
     return TariffTable(tariff.id, table, tuple(notes), schedule.valid_from)
 
 
@@ -103,7 +144,18 @@ def differences(meter: TouTable, wanted: TouTable) -> list[str]:
     if (meter.rest_table, meter.rest_days) != (wanted.rest_table, wanted.rest_days):
         found.append(f"rest days {sorted(meter.rest_days)} on table {meter.rest_table} "
                      f"instead of {sorted(wanted.rest_days)} on table {wanted.rest_table}")
+    kept, listed = dict(meter.holidays), dict(wanted.holidays)
+    days = [day for day in sorted(set(kept) | set(listed)) if kept.get(day) != listed.get(day)]
+    for day in days[:SHOWN_HOLIDAYS]:
+        found.append(f"holiday {day.isoformat()} {_holiday_table(kept.get(day))} "
+                     f"instead of {_holiday_table(listed.get(day))}")
+    if len(days) > SHOWN_HOLIDAYS:
+        found.append(f"{len(days) - SHOWN_HOLIDAYS} more holidays differ")
     return found
+
+
+def _holiday_table(table: int | None) -> str:
+    return "not listed" if table is None else f"on day table {table}"
 
 
 def _zones(table: TouTable) -> str:

@@ -108,16 +108,42 @@ class ActiveAlarm:
     threshold: Any
 
 
+def matching_rules(meter_tags: Mapping[str, str], config: Mapping[str, Any]) -> tuple[int, ...]:
+    """The positions of the alarm rules whose tags the meter has, in order."""
+    return tuple(index for index, rule in enumerate(config.get("rules") or [])
+                 if all(meter_tags.get(k) == v for k, v in rule["tags"].items()))
+
+
 def thresholds_for(meter_tags: Mapping[str, str], meter_alarms: Mapping[str, Any],
                    config: Mapping[str, Any]) -> dict[str, Any]:
     """Merge defaults, matching tag rules and the meter's own thresholds."""
     merged = dict(DEFAULT_THRESHOLDS)
     merged.update(config.get("defaults") or {})
-    for rule in config.get("rules") or []:
-        if all(meter_tags.get(k) == v for k, v in rule["tags"].items()):
-            merged.update({k: v for k, v in rule.items() if k != "tags"})
+    rules = config.get("rules") or []
+    for index in matching_rules(meter_tags, config):
+        merged.update({k: v for k, v in rules[index].items() if k != "tags"})
     merged.update(meter_alarms)
     return {k: v for k, v in merged.items() if v not in (None, False)}
+
+
+def _levels(limits: Mapping[str, Any]) -> dict[str, tuple[Decimal, Decimal]]:
+    """Each above/below threshold with its clearing level (given, or the threshold less
+    :data:`HYSTERESIS`), worked out once per meter's settings rather than per reading."""
+    levels: dict[str, tuple[Decimal, Decimal]] = {}
+    for kind, spec in limits.items():
+        if not isinstance(spec, Mapping):
+            continue
+        if "above" in spec and isinstance(spec["above"], Decimal):
+            threshold = spec["above"]
+            clear = spec.get("clear_below")
+            levels[kind] = (threshold, threshold - abs(threshold) * HYSTERESIS
+                            if clear is None else clear)
+        elif "below" in spec and isinstance(spec["below"], Decimal):
+            threshold = spec["below"]
+            clear = spec.get("clear_above")
+            levels[kind] = (threshold, threshold + abs(threshold) * HYSTERESIS
+                            if clear is None else clear)
+    return levels
 
 
 class AlarmMonitor:
@@ -128,24 +154,46 @@ class AlarmMonitor:
         self.service = service
         self.config = config
         self.active: dict[tuple[str, str, str | None], ActiveAlarm] = {}
-        self._thresholds: dict[str, dict[str, Any]] = {}
-        self._previous: dict[str, Reading] = {}
+        # per meter: the settings they were made from (a meter changed at runtime gets a new
+        # config), its thresholds, and each above/below kind's threshold and clearing level;
+        # meters without settings of their own matching the same rules share one pair
+        self._thresholds: dict[str, tuple[Mapping[str, Any], dict[str, Any],
+                                          dict[str, tuple[Decimal, Decimal]]]] = {}
+        self._shared: dict[tuple[int, ...], tuple[dict[str, Any],
+                                                  dict[str, tuple[Decimal, Decimal]]]] = {}
+        # each meter's device and export register at its previous reading (not the reading)
+        self._previous: dict[str, tuple[str, Decimal]] = {}
 
     def start(self) -> None:
         """Listen to readings."""
         self.hub.bus.listen(EVENT_READING, self._on_reading)
 
     def thresholds(self, meter_id: str) -> dict[str, Any]:
-        """The effective thresholds of a meter (cached)."""
-        if meter_id not in self._thresholds:
-            meter = self.service.meters[meter_id]
+        """The effective thresholds of a meter (cached while its settings stay)."""
+        return self._compiled(meter_id)[1]
+
+    def _compiled(self, meter_id: str) -> tuple[Mapping[str, Any], dict[str, Any],
+                                                dict[str, tuple[Decimal, Decimal]]]:
+        meter = self.service.meters[meter_id]
+        found = self._thresholds.get(meter_id)
+        if found is None or found[0] is not meter.config:
             try:
                 own = THRESHOLDS_SCHEMA(dict(meter.config.get("alarms") or {}))
             except vol.Invalid as err:
                 _LOGGER.error("Meter %s: bad alarms settings ignored: %s", meter_id, err)
                 own = {}
-            self._thresholds[meter_id] = thresholds_for(meter.tags, own, self.config)
-        return self._thresholds[meter_id]
+            if own:
+                limits = thresholds_for(meter.tags, own, self.config)
+                levels = _levels(limits)
+            else:  # the same rules match: the same thresholds, one pair for all those meters
+                rules = matching_rules(meter.tags, self.config)
+                pair = self._shared.get(rules)
+                if pair is None:
+                    limits = thresholds_for(meter.tags, own, self.config)
+                    pair = self._shared[rules] = (limits, _levels(limits))
+                limits, levels = pair
+            found = self._thresholds[meter_id] = (meter.config, limits, levels)
+        return found
 
     def _on_reading(self, event: Event) -> None:
         reading: Reading = event.data["reading"]
@@ -155,7 +203,7 @@ class AlarmMonitor:
 
     def check(self, reading: Reading, context: Context | None = None) -> None:
         """Evaluate one reading against its meter's thresholds."""
-        limits = self.thresholds(reading.meter_id)
+        _config, limits, levels = self._compiled(reading.meter_id)
         values = reading.values
         ctx = _LazyContext(context)
         voltages = _per_phase(values, "voltage")
@@ -163,22 +211,22 @@ class AlarmMonitor:
         # power loss: every phase gone; phase loss: one phase gone while others are there.
         # A lost phase (or supply) is not also reported as under-voltage.
         highest = max((v for _ph, v in voltages), default=None)
-        self._below(reading, "power_loss", None, highest, limits, ctx)
+        self._below(reading, "power_loss", None, highest, levels, ctx)
         dead = "power_loss" in limits and highest is not None and (
             highest < limits["power_loss"]["below"])
         for phase, volts in voltages:
-            self._above(reading, "over_voltage", phase, volts, limits, ctx)
+            self._above(reading, "over_voltage", phase, volts, levels, ctx)
             lost = phase is not None and "phase_loss" in limits and (
                 volts < limits["phase_loss"]["below"])
             if phase is not None and not dead:
-                self._below(reading, "phase_loss", phase, volts, limits, ctx)
+                self._below(reading, "phase_loss", phase, volts, levels, ctx)
             if dead or lost:
                 self._clear(reading, "under_voltage", phase, volts, ctx)
             else:
-                self._below(reading, "under_voltage", phase, volts, limits, ctx)
+                self._below(reading, "under_voltage", phase, volts, levels, ctx)
         for phase, amps in currents:
-            self._above(reading, "over_current", phase, abs(amps), limits, ctx)
-        self._reverse_energy(reading, limits, ctx)
+            self._above(reading, "over_current", phase, abs(amps), levels, ctx)
+        self._reverse_energy(reading, levels, ctx)
         status = reading.status
         if "valve" in status and limits.get("valve_abnormal"):
             self._flag(reading, "valve_abnormal", status["valve"] == VALVE_ABNORMAL,
@@ -195,31 +243,29 @@ class AlarmMonitor:
                 self._raise(reading, "clock_drift", None, round(drift), round(limit), ctx)
             else:
                 self._clear(reading, "clock_drift", None, round(drift), ctx)
-        self._previous[reading.meter_id] = reading
+        exported = reading.registers.get("energy_export_total")
+        if exported is None:
+            self._previous.pop(reading.meter_id, None)
+        else:
+            self._previous[reading.meter_id] = (reading.device, exported)
 
     def _above(self, reading: Reading, kind: str, phase: str | None, value: Decimal | None,
-               limits: Mapping[str, Any], ctx: _LazyContext) -> None:
-        if value is None or kind not in limits:
+               levels: Mapping[str, tuple[Decimal, Decimal]], ctx: _LazyContext) -> None:
+        found = levels.get(kind)
+        if value is None or found is None:
             return
-        spec = limits[kind]
-        threshold = spec["above"]
-        clear = spec.get("clear_below")
-        if clear is None:
-            clear = threshold - abs(threshold) * HYSTERESIS
+        threshold, clear = found
         if value > threshold:
             self._raise(reading, kind, phase, value, threshold, ctx)
         elif value < clear:
             self._clear(reading, kind, phase, value, ctx)
 
     def _below(self, reading: Reading, kind: str, phase: str | None, value: Decimal | None,
-               limits: Mapping[str, Any], ctx: _LazyContext) -> None:
-        if value is None or kind not in limits:
+               levels: Mapping[str, tuple[Decimal, Decimal]], ctx: _LazyContext) -> None:
+        found = levels.get(kind)
+        if value is None or found is None:
             return
-        spec = limits[kind]
-        threshold = spec["below"]
-        clear = spec.get("clear_above")
-        if clear is None:
-            clear = threshold + abs(threshold) * HYSTERESIS
+        threshold, clear = found
         if value < threshold:
             self._raise(reading, kind, phase, value, threshold, ctx)
         elif value > clear:
@@ -232,16 +278,15 @@ class AlarmMonitor:
         else:
             self._clear(reading, kind, None, value, ctx)
 
-    def _reverse_energy(self, reading: Reading, limits: Mapping[str, Any],
+    def _reverse_energy(self, reading: Reading, levels: Mapping[str, tuple[Decimal, Decimal]],
                         ctx: _LazyContext) -> None:
-        if "reverse_energy" not in limits:
+        if "reverse_energy" not in levels:
             return
         now = reading.registers.get("energy_export_total")
         before = self._previous.get(reading.meter_id)
-        then = before.registers.get("energy_export_total") if before else None
-        if now is None or then is None or before is None or before.device != reading.device:
+        if now is None or before is None or before[0] != reading.device:
             return
-        self._above(reading, "reverse_energy", None, now - then, limits, ctx)
+        self._above(reading, "reverse_energy", None, now - before[1], levels, ctx)
 
     def _raise(self, reading: Reading, kind: str, phase: str | None, value: Any,
                threshold: Any, ctx: _LazyContext) -> None:

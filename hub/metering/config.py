@@ -90,6 +90,13 @@ def ratio(value: Any) -> Decimal:
     return number
 
 
+def _plain_dict(value: Any) -> dict[str, Any]:
+    """A mapping, copied into a plain dict (not the loader's, which holds its positions)."""
+    if not isinstance(value, dict):
+        raise vol.Invalid("expected dict")
+    return dict(value)
+
+
 METER_BASE = cv.Strict({
     vol.Required("id"): cv.identifier,
     vol.Optional("name"): cv.string,
@@ -97,7 +104,7 @@ METER_BASE = cv.Strict({
     vol.Required("link"): cv.identifier,
     vol.Required("address"): vol.Any(cv.string, int),
     vol.Optional("options", default={}): dict,
-    vol.Optional("link_options", default={}): dict,
+    vol.Optional("link_options", default={}): _plain_dict,
     vol.Optional("tags", default={}): _TAGS,
     vol.Optional("parent"): cv.identifier,
     vol.Optional("account"): cv.identifier,
@@ -119,7 +126,9 @@ class LinkEntry(dict[str, Any]):
 class MeterEntry(dict[str, Any]):
     """A validated ``meters:`` entry; ``model`` is the meter model that validated it."""
 
-    model: MeterModel | None = None
+    __slots__ = ("model",)  # no __dict__ a meter: 10,000 entries
+
+    model: MeterModel | None
 
 
 def meter_schema(registries: Registries) -> Any:
@@ -127,7 +136,7 @@ def meter_schema(registries: Registries) -> Any:
 
     def _validate(value: Any) -> MeterEntry:
         meter = MeterEntry(METER_BASE(value))
-        model = registries.meter_models.get(meter["model"])
+        model = meter.model = registries.meter_models.get(meter["model"])
         if model is None:
             known = ", ".join(registries.meter_models.names()) or Text("metering.none_loaded")
             raise vol.Invalid(Text("metering.unknown_model", value=cv.show_value(meter["model"]),
@@ -152,7 +161,6 @@ def meter_schema(registries: Registries) -> Any:
                 errors.append(single)
         if errors:
             raise vol.MultipleInvalid(errors)
-        meter.model = model
         return meter
 
     return cv.ListOf(_validate, unique="id")

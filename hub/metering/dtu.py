@@ -346,6 +346,14 @@ class DtuLink(Link):
         self.meter_dtu[meter.id] = dtu_id
         self.meter_refs[meter.id] = (meter, model)
 
+    def remove_meter(self, meter_id: str) -> None:
+        """Take a replaced device from behind its DTU (the new one may sit behind another)."""
+        dtu_id = self.meter_dtu.pop(meter_id, None)
+        dtu = self.table.dtus.get(dtu_id) if dtu_id is not None else None
+        if dtu is not None:
+            dtu.meters.discard(meter_id)
+        self.meter_refs.pop(meter_id, None)
+
     # --- who may register ---------------------------------------------------------------
 
     def source_allowed(self, peer: str) -> bool:

@@ -143,6 +143,11 @@ class Link(abc.ABC):
                   settings: Mapping[str, Any]) -> None:
         """Tell the link a meter of ``model`` sits on it (``settings``: its link_options)."""
 
+    def remove_meter(self, meter_id: str) -> None:  # noqa: B027 - optional hook
+        """Forget a meter's device (replaced by a new one, which :meth:`add_meter` then
+        brings): whatever the link indexed it by (an IMEI, a platform device id, an
+        address) stops leading to the meter."""
+
     @abc.abstractmethod
     def transport_for(self, meter: MeterRef) -> Transport:
         """The transport reaching ``meter`` now, or raise LinkUnavailable."""

@@ -64,6 +64,7 @@ class Capability(StrEnum):
     SLEEPY = "sleepy"  # NB-IoT style: reports on its own schedule, commands wait for it
     DAILY_FROZEN = "daily_frozen"  # keeps daily frozen registers (日冻结) to fill gaps from
     EVENTS = "events"  # keeps event records (cover opened, power down, programming...)
+    LOAD_PROFILE = "load_profile"  # keeps interval load records (负荷记录) to fill gaps from
 
 
 class Command(StrEnum):
@@ -298,6 +299,12 @@ class MeterModel(abc.ABC):
                                 after: datetime) -> FrozenDays:
         """The daily frozen records newer than ``after`` (models with DAILY_FROZEN)."""
         raise ProtocolError(f"model {self.name} keeps no daily frozen data")
+
+    async def read_load_records(self, transport: Transport, meter: MeterRef,
+                                after: datetime, before: datetime) -> FrozenDays:
+        """The interval load records strictly between ``after`` and ``before``, oldest first
+        (models with LOAD_PROFILE)."""
+        raise ProtocolError(f"model {self.name} keeps no load records")
 
     async def read_events(self, transport: Transport, meter: MeterRef,
                           known: Mapping[str, int]) -> MeterEvents:

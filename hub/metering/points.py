@@ -110,6 +110,15 @@ VALVE_CLOSED = "closed"
 VALVE_ABNORMAL = "abnormal"
 
 
+UNIT_TEXT = {"m3": "m³", "m3/h": "m³/h"}
+"""Units as people write them (the code keeps ASCII: ``m3`` in YAML, the API and files)."""
+
+
+def unit_text(unit: str) -> str:
+    """A unit as shown to a person: ``m3`` → ``m³``; others as they are."""
+    return UNIT_TEXT.get(unit, unit)
+
+
 def point(key: str) -> PointInfo:
     """Return a point's description; KeyError names the unknown key."""
     try:

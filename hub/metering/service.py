@@ -104,7 +104,7 @@ class StoredReads:
     not_stored: dict[str, str]
 
 
-@dataclass
+@dataclass(slots=True)  # no __dict__ a meter: 10,000 of them
 class Meter:
     """A configured meter and what the hub knows of it now."""
 
@@ -226,9 +226,11 @@ class MeteringService:
     def replace_device(self, meter_id: str, meter_config: Mapping[str, Any]) -> Meter:
         """Put a new physical device (``meter_config``'s address and link options) behind a
         meter: it keeps its id and history, the registers read from the old device are
-        forgotten. KeyError for an unknown meter."""
+        forgotten, and so are the link's index entries of the old device. KeyError for an
+        unknown meter."""
         meter = self.meters[meter_id]
         ref = MeterRef(meter_id, meter_config["address"], dict(meter_config.get("options") or {}))
+        meter.link.remove_meter(meter_id)  # the old device's IMEI, address... lead nowhere
         meter.link.add_meter(ref, meter.model, meter_config.get("link_options") or {})
         self._reindex_account(meter, meter_config)
         meter.ref = ref

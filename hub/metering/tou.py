@@ -2,20 +2,23 @@
 
 A meter keeps yearly zones (时区: from which month-day which day table applies), day tables
 (日时段表: from which time of day which rate T1..Tn counts) and optionally a day table for
-rest days (周休日). :class:`TouTable` is that, validated against the limits of DL/T 645-2007
-(14 zones, 8 day tables, 14 segments a day, 63 rates); a model may have smaller limits
+rest days (周休日), and public holidays (公共假日: dates, each with the day table it uses, ahead
+of rest days and zones; a make-up working day is such a date too, with a workday table).
+:class:`TouTable` is that, validated against the limits of DL/T 645-2007 (14 zones, 8 day
+tables, 14 segments a day, 63 rates, 254 holidays); a model may have smaller limits
 (:meth:`TouTable.check_fits`). Its JSON form is what services, commands and jobs carry::
 
     {"zones": [{"start": "01-01", "table": 1}, {"start": "07-01", "table": 2}],
      "tables": {"1": [{"start": "00:00", "rate": 4}, {"start": "08:00", "rate": 3}], ...},
-     "rest_table": 3, "rest_days": [0, 6]}
+     "rest_table": 3, "rest_days": [0, 6],
+     "holidays": [{"date": "2026-10-01", "table": 4}, {"date": "2026-10-10", "table": 1}]}
 
 (``rest_days``: weekdays that use ``rest_table``, 0 = Sunday ... 6 = Saturday.)
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any
@@ -26,15 +29,17 @@ from ..i18n import Text
 from ..validation import show_value
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
-__all__ = ["MAX_RATES", "MAX_SEGMENTS", "MAX_TABLES", "MAX_ZONES", "TouTable"]
+__all__ = ["MAX_HOLIDAYS", "MAX_RATES", "MAX_SEGMENTS", "MAX_TABLES", "MAX_ZONES", "TouTable"]
 
 MAX_ZONES = 14
 MAX_TABLES = 8
 MAX_SEGMENTS = 14
 MAX_RATES = 63
+MAX_HOLIDAYS = 254
 
 Segment = tuple[int, int]  # (minute of the day, rate 1..63)
 Zone = tuple[int, int, int]  # (month, day, day table 1..8)
+Holiday = tuple[date, int]  # (the date, its day table 1..8)
 
 
 def _clock(value: Any, where: str) -> int:
@@ -72,6 +77,36 @@ def _number(value: Any, low: int, high: int, where: str) -> int:
     return number
 
 
+def _entries(raw: Any, key: str, limit: int, what: str,
+             shape: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
+    """(where, entry) of a list of mappings under ``key``, at most ``limit`` of them."""
+    if not isinstance(raw, Sequence) or isinstance(raw, str):
+        raise vol.Invalid(Text("tou.list", key=key, value=show_value(raw)))
+    if len(raw) > limit:
+        raise vol.Invalid(Text("tou.at_most", key=key, limit=limit, what=what, count=len(raw)))
+    for index, entry in enumerate(raw):
+        where = f"{key}[{index}]"
+        if not isinstance(entry, Mapping):
+            raise vol.Invalid(Text("tou.entry", where=where, shape=shape,
+                                   value=show_value(entry)))
+        yield where, entry
+
+
+def _holidays(raw: Any) -> tuple[Holiday, ...]:
+    out: list[Holiday] = []
+    for where, entry in _entries(raw, "holidays", MAX_HOLIDAYS, Text("tou.what_holidays"),
+                                 "{date, table}"):
+        try:
+            day = date.fromisoformat(str(entry.get("date")))
+        except ValueError:
+            raise vol.Invalid(Text("tou.holiday_date", where=where,
+                                   value=show_value(entry.get("date")))) from None
+        if not 2000 <= day.year <= 2099:
+            raise vol.Invalid(Text("tou.holiday_range", where=where, value=day))
+        out.append((day, _number(entry.get("table"), 1, MAX_TABLES, f"{where}.table")))
+    return tuple(out)
+
+
 @dataclass(frozen=True, slots=True)
 class TouTable:
     """Zones, day tables and the rest-day table of a meter (see the module docstring)."""
@@ -80,6 +115,7 @@ class TouTable:
     tables: tuple[tuple[Segment, ...], ...]  # day table n is tables[n - 1]
     rest_table: int | None = None
     rest_days: frozenset[int] = frozenset()
+    holidays: tuple[Holiday, ...] = ()
 
     def __post_init__(self) -> None:
         if not self.zones:
@@ -103,7 +139,13 @@ class TouTable:
         zone_starts = [(month, day) for month, day, _table in self.zones]
         if zone_starts != sorted(set(zone_starts)):
             raise vol.Invalid(Text("tou.zone_order"))
-        used = {table for _m, _d, table in self.zones}
+        if len(self.holidays) > MAX_HOLIDAYS:
+            raise vol.Invalid(Text("tou.at_most", key="holidays", limit=MAX_HOLIDAYS,
+                                   what=Text("tou.what_holidays"), count=len(self.holidays)))
+        days = [day for day, _table in self.holidays]
+        if days != sorted(set(days)):
+            raise vol.Invalid(Text("tou.holiday_order"))
+        used = {table for _m, _d, table in self.zones} | {t for _d, t in self.holidays}
         if self.rest_table is not None:
             used.add(self.rest_table)
         missing = sorted(n for n in used if n > len(self.tables))
@@ -119,7 +161,7 @@ class TouTable:
             return value
         if not isinstance(value, Mapping):
             raise vol.Invalid(Text("tou.table", value=show_value(value)))
-        unknown = sorted(set(value) - {"zones", "tables", "rest_table", "rest_days"})
+        unknown = sorted(set(value) - {"zones", "tables", "rest_table", "rest_days", "holidays"})
         if unknown:
             raise vol.Invalid(Text("tou.unknown_key", key=unknown[0]))
         raw_zones = value.get("zones")
@@ -128,13 +170,9 @@ class TouTable:
             raise vol.Invalid(Text("tou.zones_list", value=show_value(raw_zones)))
         if not isinstance(raw_tables, Mapping):
             raise vol.Invalid(Text("tou.tables_map", value=show_value(raw_tables)))
-        if len(raw_zones) > MAX_ZONES:
-            raise vol.Invalid(Text("tou.zones_max", limit=MAX_ZONES, count=len(raw_zones)))
         zones: list[Zone] = []
-        for index, zone in enumerate(raw_zones):
-            where = f"zones[{index}]"
-            if not isinstance(zone, Mapping):
-                raise vol.Invalid(Text("tou.zone", where=where, value=show_value(zone)))
+        for where, zone in _entries(raw_zones, "zones", MAX_ZONES, Text("tou.what_zones"),
+                                    "{start, table}"):
             month, day = _month_day(zone.get("start"), f"{where}.start")
             zones.append((month, day, _number(zone.get("table"), 1, MAX_TABLES,
                                               f"{where}.table")))
@@ -161,7 +199,8 @@ class TouTable:
         rest = value.get("rest_table")
         rest_table = None if rest is None else _number(rest, 1, MAX_TABLES, "rest_table")
         rest_days = frozenset(_number(d, 0, 6, "rest_days") for d in value.get("rest_days") or ())
-        return cls(tuple(zones), tuple(tables), rest_table, rest_days)
+        return cls(tuple(zones), tuple(tables), rest_table, rest_days,
+                   _holidays(value.get("holidays") or ()))
 
     def as_json(self) -> dict[str, Any]:
         """The JSON form (as :meth:`parse` reads it)."""
@@ -174,12 +213,18 @@ class TouTable:
         if self.rest_table is not None:
             out["rest_table"] = self.rest_table
             out["rest_days"] = sorted(self.rest_days)
+        if self.holidays:
+            out["holidays"] = [{"date": day.isoformat(), "table": table}
+                               for day, table in self.holidays]
         return out
 
     # --- use ------------------------------------------------------------------------
 
     def table_for(self, day: date) -> int:
-        """The day table a meter applies on ``day`` (rest days first, then its zone)."""
+        """The day table a meter applies on ``day`` (holidays first, rest days, its zone)."""
+        for holiday, table in self.holidays:
+            if holiday == day:
+                return table
         if self.rest_table is not None and day.isoweekday() % 7 in self.rest_days:
             return self.rest_table
         key = (day.month, day.day)

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from xml.sax.saxutils import escape
 
 from ..billing.analysis.base import UNIT_OF_KIND, register_for
+from ..metering.points import unit_text
 from ..util.dt import site_time_zone, utcnow
 
 if TYPE_CHECKING:
@@ -87,13 +88,13 @@ def chart_svg(series: Series, title: str) -> str:
     biggest = max((value for _label, value in bars), default=Decimal(0))
     scale = (Decimal(HEIGHT - TOP - BOTTOM) / biggest) if biggest > 0 else Decimal(0)
     step = Decimal(WIDTH - 2 * LEFT) / max(len(bars), 1)
+    unit = escape(unit_text(series.unit))
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="usage-chart" role="img" '
              f'viewBox="0 0 {WIDTH} {HEIGHT}" width="100%" aria-label="{escape(title)}">',
              f'<title>{escape(title)}</title>',
              f'<line x1="{LEFT}" y1="{HEIGHT - BOTTOM}" x2="{WIDTH - LEFT}" '
              f'y2="{HEIGHT - BOTTOM}" class="axis"/>',
-             f'<text x="{LEFT}" y="12" class="peak">{_number(biggest)} {escape(series.unit)}'
-             f'</text>']
+             f'<text x="{LEFT}" y="12" class="peak">{_number(biggest)} {unit}</text>']
     for index, (label, value) in enumerate(bars):
         height = value * scale
         x = LEFT + step * index
@@ -101,7 +102,7 @@ def chart_svg(series: Series, title: str) -> str:
         parts.append(f'<rect class="bar" x="{_number(x + step / 10)}" y="{_number(y)}" '
                      f'width="{_number(step * 8 / 10)}" height="{_number(height)}" '
                      f'data-value="{value}"><title>{escape(label)}: {value} '
-                     f'{escape(series.unit)}</title></rect>')
+                     f'{unit}</title></rect>')
     if bars:
         last = len(bars) - 1
         for index, anchor in ((0, "start"), (last // 2, "middle"), (last, "end")):

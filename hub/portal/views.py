@@ -24,7 +24,7 @@ from ..config import LANGUAGES
 from ..core import Context, Event
 from ..exceptions import HubError, ServiceNotFound, ServiceValidationError
 from ..ledger import Account, Ledger, account_entity_id
-from ..metering.points import RELAY_OPEN, VALVE_CLOSED
+from ..metering.points import RELAY_OPEN, VALVE_CLOSED, unit_text
 from ..metering.service import MeteringService
 from ..storage import Storage, from_ms
 from ..util.dt import as_local, utcnow
@@ -220,8 +220,8 @@ class Portal:
             t = self.t(page.language)
             for series in await usage(self.hub.component("storage", Storage), meters,
                                       resolution):
-                title = t(f"portal.usage.{series.kind}", unit=series.unit)
-                charts.append({"kind": series.kind, "unit": series.unit,
+                title = t(f"portal.usage.{series.kind}", unit=unit_text(series.unit))
+                charts.append({"kind": series.kind, "unit": unit_text(series.unit),
                                "total": series.total.quantize(Decimal("0.01")),
                                "svg": chart_svg(series, title)})
         state = self.hub.states.get(account_entity_id(account.id))

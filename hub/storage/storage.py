@@ -24,7 +24,7 @@ from ..const import DEFAULT_TIME_ZONE
 from ..core import Context, Event, Hub, State, Unsubscribe
 from ..events import EVENT_BACKUP_FAILED, EVENT_BACKUP_WRITTEN
 from ..validation import humanize_invalid
-from .codec import to_ms
+from .codec import from_ms, to_ms
 from .const import MS_PER_HOUR, PURGE_BATCH
 from .database.bridge import DbThread
 from .database.lock import ProcessLock
@@ -461,6 +461,14 @@ class Storage:
                        limit: int | None = None) -> list[Any]:
         """A meter's Readings with start <= time < end, oldest first."""
         return await self._read(history.readings, meter_id, to_ms(start), to_ms(end), limit)
+
+    async def reading_times_before(self, asks: Sequence[tuple[str, datetime, datetime]]
+                                   ) -> dict[str, datetime]:
+        """For each (meter, start, end), the newest stored reading's time in [start, end);
+        many meters in one hop to the database."""
+        found = await self._read(history.reading_times_before, [
+            (meter_id, to_ms(start), to_ms(end)) for meter_id, start, end in asks])
+        return {meter_id: from_ms(ts) for meter_id, ts in found.items()}
 
     async def series(self, meter_id: str, point: str, start: datetime, end: datetime,
                      max_points: int = 500, mode: str = "auto") -> list[SeriesPoint]:

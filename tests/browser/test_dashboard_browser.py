@@ -6,10 +6,21 @@ main pages (1280 and 390 px wide) go to test-artifacts/browser/."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from browser_support import DESKTOP, PHONE, browser_page, login, running_hub, shot, text
+from browser_support import (
+    DESKTOP,
+    PHONE,
+    SITE,
+    browser_page,
+    login,
+    money,
+    running_hub,
+    shot,
+    text,
+)
 from common import bounded
 
 pytestmark = pytest.mark.timeout(400)
@@ -158,3 +169,57 @@ async def test_recharge_at_the_counter_and_move_a_tenant_out(tmp_path: Path) -> 
         await shot(page, "statement")
         await page.goto(f"{base}/accounts/a103")
         assert "退租" in await page.inner_text("main p.muted")
+
+
+def yuan(shown: str) -> Decimal:
+    """The amount a page shows (``-¥1,234.50``) as a Decimal."""
+    return Decimal(shown.replace("¥", "").replace(",", ""))
+
+
+WATER_METER = """  - {id: a101_w, name: A101 水表, model: cjt188_water, link: sim1,
+     address: "00000001000101", account: a101, tariff: water,
+     tags: {building: A, floor: "1", room: "101"}}
+"""
+A102 = "  - {id: a102, name: 李四, opening_balance: 8.00, tags: {building: A}}"
+WATER_SITE = (SITE.replace("accounts:", WATER_METER + "accounts:")
+              .replace(A102, A102[:-1] + ", emergency_credit: {amount: 20.00}}")
+              .replace("tariffs:", "tariffs:\n  - {id: water, type: flat, unit: m3, price: 0.10}"))
+
+
+@bounded(360)
+async def test_close_and_open_a_water_valve_and_take_emergency_credit(tmp_path: Path) -> None:
+    """The valve buttons (closed: red, open: green, both confirmed by the meter's read-back)
+    and the emergency-credit form on an account that allows it, in the browser."""
+    async with running_hub(tmp_path, WATER_SITE) as base, browser_page(DESKTOP) as page:
+        await login(page, base)
+        await page.goto(f"{base}/meters/a101_w")
+        await page.wait_for_selector("#supply[data-point=valve][data-state=open]")
+        green = await page.eval_on_selector("#supply-state", "e => getComputedStyle(e).color")
+        await page.click("button[data-action=valve_close]")  # asked; the test accepts
+        await page.wait_for_url(f"{base}/meters/a101_w")
+        await page.wait_for_selector("#supply[data-state=closed]")
+        await page.wait_for_selector("#supply-pending", state="detached")
+        assert "阀门关" in await text(page, "#supply-state")
+        red = await page.eval_on_selector("#supply-state", "e => getComputedStyle(e).color")
+        assert red != green, (red, green)  # an open valve is not shown like a closed one
+        await shot(page, "meter-valve-closed")
+        await page.click("button[data-action=valve_open]")
+        await page.wait_for_url(f"{base}/meters/a101_w")
+        await page.wait_for_selector("#supply[data-state=open]")
+        assert await page.eval_on_selector(
+            "#supply-state", "e => getComputedStyle(e).color") == green
+
+        await page.goto(f"{base}/accounts/a102")
+        before = await text(page, "#balance .value")
+        await page.click("#emergency summary")
+        await page.click("#emergency button[type=submit]")
+        await page.wait_for_url(f"{base}/accounts/a102")
+        assert "应急" in await text(page, "p.flash")
+        after = await text(page, "#balance .value")
+        assert after == money(yuan(before) + 20), (before, after)  # the account's ¥20.00
+        assert "应急" in await page.inner_text("#ledger")
+        # once per period: the second is refused and the balance stays
+        await page.click("#emergency summary")
+        await page.click("#emergency button[type=submit]")
+        await page.wait_for_selector("p.flash.error")
+        assert await text(page, "#balance .value") == after

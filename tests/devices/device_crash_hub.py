@@ -1,8 +1,9 @@
 """A real hub from a YAML file for the device crash test; prints ``EVENT <state> <id>`` for
 every ``device_command``, ``READY`` once started; with ``--submit`` it then asks for one
-write (alarm_amount_1 = 33.00 on meter m1, author ``crash-test``). SIGTERM stops it.
+write (alarm_amount_1 = 33.00 on meter m1, author ``crash-test``); with ``--check-tou METER``
+it checks that meter's TOU table and prints ``CHECKED <matches>``. SIGTERM stops it.
 
-    python device_crash_hub.py HUB_YAML DATA_DIR [--submit]
+    python device_crash_hub.py HUB_YAML DATA_DIR [--submit | --check-tou METER]
 """
 
 from __future__ import annotations
@@ -36,6 +37,11 @@ async def main(argv: list[str]) -> int:
         await hub.services.call("device", "write", {
             "meter_id": "m1", "param": "alarm_amount_1", "value": "33.00"},
             context=Context(user_id="crash-test"), return_response=True)
+    if "--check-tou" in argv:
+        meter_id = argv[argv.index("--check-tou") + 1]
+        checked = await hub.services.call("device", "check_tou", {"meter_id": meter_id},
+                                          context=Context(), return_response=True)
+        print(f"CHECKED {checked['meters'][meter_id]['matches']}", flush=True)
     await stop.wait()
     await hub.stop()
     return 0

@@ -9,7 +9,11 @@ import signal
 import sys
 from pathlib import Path
 
-from common import child_process, db_rows, write_hub_yaml
+from common import child_process, collect, db_rows, start_hub, wait_for, write_hub_yaml
+from device_support import command_events, ended, pty_config
+
+from hub.core import Context
+from hub.events import EVENT_ALARM, EVENT_ALARM_CLEARED
 
 ROOT = Path(__file__).resolve().parents[2]
 HERE = Path(__file__).resolve().parent
@@ -79,3 +83,32 @@ meters:
     steps = db_rows(tmp_path / "data", "SELECT to_state FROM command_transition "
                                        "ORDER BY ts, transition_key")
     assert [s[0] for s in steps] == ["queued", "sent", "confirmed"]
+
+
+async def test_a_raised_tou_alarm_survives_a_kill(tmp_path: Path) -> None:
+    config = write_hub_yaml(tmp_path, pty_config(tmp_path))
+    lines: list[str] = []
+    async with child_process(sys.executable, str(HERE / "device_crash_hub.py"), str(config),
+                             str(tmp_path / "data"), "--check-tou", "a101",
+                             stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.DEVNULL,
+                             env=ENV, cwd=ROOT) as hub:
+        assert await _line(hub, lines, "CHECKED", timeout=90) == "CHECKED False"
+        hub.send_signal(signal.SIGKILL)  # the alarm is raised: nothing stops cleanly
+        async with asyncio.timeout(10):
+            await hub.wait()
+    async with start_hub(tmp_path, pty_config(tmp_path)) as restarted:
+        alarms = collect(restarted, EVENT_ALARM, EVENT_ALARM_CLEARED)
+        events = command_events(restarted)
+        checked = await restarted.services.call("device", "check_tou", {"meter_id": "a101"},
+                                                context=Context(), return_response=True)
+        assert checked["meters"]["a101"]["matches"] is False
+        # still raised from before the kill: not raised a second time
+        assert alarms == []
+        answer = await restarted.services.call("device", "write", {
+            "meter_id": "a101", "param": "tou", "from_tariff": True},
+            context=Context(), return_response=True)
+        assert (await ended(events, answer["command_id"])).data["state"] == "confirmed"
+        await wait_for(lambda: alarms, timeout=30)
+        assert [(e.event_type, e.data["kind"]) for e in alarms] == [
+            ("alarm_cleared", "tou_mismatch")]
+    assert db_rows(tmp_path / "data", "SELECT * FROM device_alarm") == []

@@ -17,6 +17,7 @@ from hub.devices import tariff_table
 from hub.events import EVENT_ALARM, EVENT_ALARM_CLEARED
 from hub.exceptions import ServiceValidationError
 from hub.metering.tou import TouTable
+from hub.util import dt as dt_util
 
 USER = Context(user_id="operator-7")
 
@@ -42,7 +43,7 @@ async def test_tariff_tou_table_pushed_over_a_pty_reads_back_equal(tmp_path: Pat
         assert done.data["state"] == "confirmed", done.data
 
         tariff = service.tariffs().get("gd_tou")  # type: ignore[union-attr]
-        wanted = tariff_table(tariff, date(2027, 3, 1)).table
+        wanted = tariff_table(tariff, dt_util.now().date(), service.calendar).table
         read_back = await service.writes.read_back("a101", "tou")
         assert read_back == wanted
         assert [(m, d) for m, d, _n in read_back.zones] == [(1, 1), (7, 1), (10, 1)]
@@ -76,12 +77,37 @@ def _table(segments: int, start: str = "00:00") -> dict[str, object]:
     return {"zones": [{"start": "01-01", "table": 1}], "tables": {"1": day}}
 
 
+def _zones(count: int) -> dict[str, object]:
+    zones = [{"start": f"{1 + n % 12:02d}-{1 + n // 12 * 15:02d}", "table": 1 + n % 2}
+             for n in range(count)]
+    zones.sort(key=lambda zone: str(zone["start"]))
+    return {"zones": zones, "tables": {"1": _table(14)["tables"]["1"],  # type: ignore[index]
+                                       "2": _table(2)["tables"]["1"]}}  # type: ignore[index]
+
+
+async def test_fourteen_segments_and_fourteen_zones_written_and_read_back(
+        tmp_path: Path) -> None:
+    async with start_hub(tmp_path, pty_config(tmp_path)) as hub:
+        events = command_events(hub)
+        value = _zones(14)
+        answer = await hub.services.call("device", "write", {
+            "meter_id": "a101", "param": "tou", "value": value},
+            context=USER, return_response=True)
+        done = await ended(events, answer["command_id"])
+        assert done.data["state"] == "confirmed", done.data
+        read_back = await devices(hub).writes.read_back("a101", "tou")
+        assert read_back == TouTable.parse(value)
+        assert len(read_back.zones) == 14 and len(read_back.tables[0]) == 14
+        # the meter holds all 14 entries of each table: 42 value bytes in one write
+        sim = simulator(hub, "a101")
+        assert len(sim.params[0x04010000]) == 14 and len(sim.params[0x04010001]) == 14
+
+
 @pytest.mark.parametrize(("data", "expected"), [
     ({"param": "over_current_limit", "value": 40},
      "does not declare 'over_current_limit' writable (writable: alarm_amount_1"),
     ({"param": "tou", "value": _table(15)}, "at most 14 segments a day, got 15"),
-    ({"param": "tou", "value": _table(13)},
-     "a DL/T 645-2007 write frame (50 data bytes) takes at most 12 segments a day, got 13"),
+    ({"param": "tou", "value": _zones(15)}, "zones: at most 14 yearly zones, got 15"),
     ({"param": "tou", "value": {"zones": [{"start": "01-01", "table": 1}],
                                 "tables": {"1": [{"start": "00:00", "rate": 4},
                                                  {"start": "25:00", "rate": 3}]}}},
@@ -231,3 +257,17 @@ async def test_device_write_through_the_http_api(tmp_path: Path) -> None:
         command_id = body["response"]["command_id"]
         assert (await ended(events, command_id)).data["state"] == "confirmed"
         assert simulator(hub, "a101").params[0x04001002] == Decimal("6.50")
+
+
+async def test_a_meter_without_a_holiday_list_takes_a_table_without_holidays(
+        tmp_path: Path) -> None:
+    async with start_hub(tmp_path, pty_config(tmp_path)) as hub:
+        events = command_events(hub)
+        sim = simulator(hub, "a101")
+        sim.unsupported.add(0x04000205)  # no holiday list: ERR 02 to a read or a write
+        answer = await hub.services.call("device", "write", {
+            "meter_id": "a101", "param": "tou", "value": _table(3)},
+            context=USER, return_response=True)
+        done = await ended(events, answer["command_id"])
+        assert done.data["state"] == "confirmed", done.data
+        assert await devices(hub).writes.read_back("a101", "tou") == TouTable.parse(_table(3))

@@ -88,6 +88,41 @@ async def test_over_current_thresholds_come_from_defaults_tags_and_the_meter(hub
     assert alarms[-1] == ("alarm_cleared", "b_e", "over_current", None)
 
 
+async def test_an_alarm_clears_only_past_its_hysteresis_of_two_percent(hub: Hub) -> None:
+    """Without a clearing level an alarm stays raised until the value is 2 % of the threshold
+    back on the good side: above 10 A it clears below 9.8 A; below 198 V, above 201.96 V."""
+    alarms = _alarms(hub)
+    steps = [("own_e", "set_current", "25", 1), ("own_e", "set_current", "9.9", 1),
+             ("own_e", "set_current", "9.7", 2), ("a_e", "set_voltage", "190.0", 3),
+             ("a_e", "set_voltage", "201.5", 3), ("a_e", "set_voltage", "202.5", 4)]
+    for meter_id, setter, value, count in steps:
+        getattr(_sim(hub, meter_id), setter)(value)
+        await _read(hub, meter_id)
+        assert len(alarms) == count, (meter_id, setter, value, alarms)
+    assert alarms == [("alarm", "own_e", "over_current", None),
+                      ("alarm_cleared", "own_e", "over_current", None),
+                      ("alarm", "a_e", "under_voltage", None),
+                      ("alarm_cleared", "a_e", "under_voltage", None)]
+
+
+async def test_a_meter_changed_at_runtime_is_checked_against_its_new_thresholds(
+        hub: Hub) -> None:
+    """The thresholds kept per meter are its settings': a meter updated at runtime (a new
+    limit of its own, a new building tag) is checked against the new ones at its next read."""
+    alarms = _alarms(hub)
+    service = hub.component("metering", MeteringService)
+    _sim(hub, "own_e").set_current("25")
+    _sim(hub, "a_e").set_current("25")
+    await _read(hub, "own_e", "a_e")
+    assert alarms == [("alarm", "own_e", "over_current", None)]  # own 10 A; a_e: default 40
+    service.update_meter({**service.meters["own_e"].config,
+                          "alarms": {"over_current": {"above": 30}}})
+    service.update_meter({**service.meters["a_e"].config, "tags": {"building": "B"}})
+    await _read(hub, "own_e", "a_e")
+    assert alarms[1:] == [("alarm_cleared", "own_e", "over_current", None),  # 25 < 29.4
+                          ("alarm", "a_e", "over_current", None)]  # building B's 20 A
+
+
 async def test_under_voltage_and_its_per_meter_switch_off(hub: Hub) -> None:
     alarms = _alarms(hub)
     for meter_id in ("a_e", "own_e"):

@@ -149,3 +149,23 @@ async def test_a_day_that_is_no_date_is_refused_with_its_field(tmp_path: Path) -
             assert caught.value.errors == [
                 f"data.{field}: expected a date (YYYY-MM-DD), got '2026-13-01'"], caught.value
         assert len(wx.bill_queries) == asked
+
+
+@bounded(60)
+async def test_a_merchant_account_shared_by_two_landlords_reports_each_order_once(
+        tmp_path: Path) -> None:
+    """Two landlord entries on one WeChat Pay merchant account: the trade bill lists every
+    order of the account, so an order created another day must be claimed by its own
+    landlord's report only (it was counted in both)."""
+    async with wechat_server() as wx, payment_hub(
+            tmp_path, [wx.config(), wx.config(landlord="wang")]) as hub:
+        order = await call(hub, "create_order", account_id="r101", amount="10",
+                           provider="wechatpay", channel="native")  # r101 is wang's tenant
+        assert await wx.deliver(wx.pay(order["order_id"])) == (200, "")
+        tomorrow = (date.fromisoformat(today()) + timedelta(days=1)).isoformat()
+        reports = (await call(hub, "reconcile", day=tomorrow))["reports"]
+        by_landlord = {report["landlord"]: report for report in reports}
+        assert by_landlord["wang"]["orders"] == 1 and by_landlord["wang"]["paid"] == "10.00"
+        others = [report for landlord, report in by_landlord.items() if landlord != "wang"]
+        assert others and all(r["orders"] == 0 and r["paid"] == "0.00" for r in others), reports
+        assert all(report["differences"] == 0 for report in reports)

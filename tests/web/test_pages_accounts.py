@@ -204,3 +204,28 @@ async def test_a_move_in_records_the_tenant_and_a_bad_date_is_refused(tmp_path: 
                 moved.deposit) == ("新租户", "13800000000", "2026-12-01", D("300"))
         _status, html = await page(landlord, account)
         assert "新租户" in html and "2026-12-01 入住" in html
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_a_scoped_landlord_moves_the_next_tenant_in_after_a_move_out(
+        tmp_path: Path) -> None:
+    """The week's job: the last tenant moved out (a runtime move-out date), the landlord of
+    building B moves the next one in from the page (the move-out date is reverted in the same
+    step; the landlord of building A may not touch the account)."""
+    async with access_site(tmp_path, SITE) as site:
+        await site.hub.services.call("account", "update", {
+            "account_id": "acc_b", "changes": {"move_out": "2026-11-30"}})
+        assert str(site.hub.component("control", Control).accounts["acc_b"].move_out) \
+            == "2026-11-30"
+        account = site.base + "/accounts/acc_b"
+        async with browser(site, "landlord_a") as other:
+            assert (await page(other, account))[0] == 404
+        async with browser(site, "landlord_b") as landlord:
+            _status, html = await page(landlord, account)
+            fields = hidden_fields(html, "/accounts/acc_b/move_in")
+            status, html, _where = await post_form(landlord, account + "/move_in", {
+                **fields, "name": "下一位", "move_in": "2026-12-01"})
+            assert status == 303, text_of(section(html, "main"))
+        moved = site.hub.component("control", Control).accounts["acc_b"]
+        assert (moved.name, str(moved.move_in), moved.move_out) == ("下一位", "2026-12-01", None)

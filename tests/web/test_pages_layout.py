@@ -18,7 +18,8 @@ from pages_support import browser, page, section, text_of
 from hub.metering.reading import Reading
 from hub.storage import Storage
 from hub.web.pages import fen_text, money_text
-from hub.web.pages.kit import LANG_COOKIE
+from hub.web.pages.kit import LANG_COOKIE, supply_tone
+from meterhub_frontend import STATIC, TEMPLATES
 
 PAGES_SITE = SITE.replace("""accounts:
   - {id: acc_a, name: 甲}
@@ -44,6 +45,26 @@ def test_money_is_yuan_with_two_decimals_rounded_half_up_and_never_a_float() -> 
     env.filters["money"] = money_text
     with pytest.raises(TypeError):
         env.from_string("{{ 0.1|money }}").render()
+
+
+def test_a_supply_badge_is_green_when_power_or_water_flows_and_red_when_cut() -> None:
+    # a relay *closed* and a valve *open* both let the supply through: the colour follows
+    # the supply, not the word (an open valve was shown red like a tripped relay)
+    env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)), autoescape=True)
+    env.filters.update(supply_tone=supply_tone, money=money_text)
+    macros = env.get_template("_macros.html").make_module({"t": lambda key, **_: key})
+    seen = {(point, state): str(macros.supply_badge(point, state))
+            for point in ("relay", "valve") for state in ("open", "closed", None)}
+    assert 'class="badge supply-on"' in seen["relay", "closed"]
+    assert 'class="badge supply-off"' in seen["relay", "open"]
+    assert 'class="badge supply-on"' in seen["valve", "open"]
+    assert 'class="badge supply-off"' in seen["valve", "closed"]
+    assert 'class="badge supply-unknown"' in seen["valve", None]
+    assert "supply.valve.open" in seen["valve", "open"]
+    css = (STATIC / "hub.css").read_text(encoding="utf-8")
+    ok_rule = next(line for line in css.splitlines() if "var(--ok)" in line and ".badge." in line)
+    bad_rule = next(line for line in css.splitlines() if "var(--bad)" in line and ".badge." in line)
+    assert ".badge.supply-on" in ok_rule and ".badge.supply-off" in bad_rule
 
 
 @pytest.mark.timeout(150)
@@ -196,3 +217,14 @@ async def test_the_overview_counts_commands_reads_and_consumption_in_scope(
         assert "2.50 kWh" not in html
         alarms = section(html, "alarms")
         assert "/meters/a1" in alarms and "/meters/b1" not in alarms
+
+
+def test_every_unit_a_template_shows_goes_through_the_unit_filter() -> None:
+    # m3 is how files and the API write it; a page shows m³ (the overview showed "5.89 m3");
+    # the tenant's pages get units already written for people (test_portal_pages)
+    bare = []
+    for path in sorted(TEMPLATES.glob("*.html")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            bare += [f"{path.name}:{number}: {found}" for found in
+                     re.findall(r"\{\{[^}|]*\.unit\s*\}\}", line)]
+    assert not bare, bare

@@ -203,11 +203,56 @@ async def test_a_meter_page_shows_the_command_read_back_why_and_events(tmp_path:
         async with browser(site, "admin") as admin:
             _status, html = await page(admin, site.base + "/meters/b1")
         commands = text_of(section(html, "commands"))
-        assert "拉闸" in commands and "已确认" in commands and "relay=open" in commands
+        assert "拉闸" in commands and "已确认" in commands and "继电器: 断电（跳闸）" in commands
         assert "<i>欠费</i>" in commands  # the reason, as text
         assert "<i>欠费</i>" not in html.replace("&lt;i&gt;欠费&lt;/i&gt;", "")
         why = text_of(section(html, "why"))
         assert "meter.trip" in why and "finance" in why
         events = text_of(section(html, "events"))
-        assert events.index("command_confirmed") < events.index("command_queued")  # newest first
+        assert events.index("命令已确认") < events.index("命令排队")  # newest first
         assert 'data-state="open"' in html
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_pages_say_what_the_hub_wrote_in_the_callers_words(tmp_path: Path) -> None:
+    """The hub's own reasons, origins, authors, read-backs, event names, roles and tags are
+    shown translated (a zh-CN page showed "in arrears", "reconcile", "relay=open",
+    "command_confirmed", "opening balance ... from the configuration", "ledger · adjustment",
+    "admin", "building: A"); a person's own text stays as typed."""
+    site_text = SITE.replace("storage: {commit_interval: 0.02}",
+                             "storage: {commit_interval: 0.02}\ncontrol: {confirm_delay: 1s}")
+    site_text = site_text.replace("{id: acc_b, name: 乙, opening_balance: 100}",
+                                  "{id: acc_b, name: 乙, opening_balance: -5}")
+    async with access_site(tmp_path, site_text) as site:
+        control = site.hub.component("control", Control)
+        await wait_for(lambda: control.commands.known_state("b1", "relay") == "open"
+                       and control.commands.outstanding("b1") is None, timeout=60)
+        await settle(site.hub)
+        async with browser(site, "admin") as admin:
+            _status, meter = await page(admin, site.base + "/meters/b1?lang=zh-CN")
+            _status, account = await page(admin, site.base + "/accounts/acc_b")
+            _status, audit = await page(admin, site.base + "/audit")
+            _status, users = await page(admin, site.base + "/users")
+            _status, english = await page(admin, site.base + "/meters/b1?lang=en")
+        commands = text_of(section(meter, "commands"))
+        assert "欠费" in commands, commands  # the reason
+        # the origin: the opening balance ran out, or the check at start found it owing
+        assert "余额耗尽" in commands or "启动时核对" in commands, commands
+        assert "继电器: 断电（跳闸）" in commands, commands  # the read-back
+        events = text_of(section(meter, "events"))
+        assert "命令已确认" in events and "原因: 欠费" in events, events
+        assert "楼栋: B" in text_of(meter)
+        ledger = text_of(section(account, "ledger"))
+        assert "配置中的期初余额" in ledger and "配置文件" in ledger, ledger
+        rows = text_of(section(audit, "audit"))
+        assert "账本 · 调账" in rows and "配置文件" in rows, rows
+        assert '<small class="role">管理员</small>' in users and "管理员" in text_of(users)
+        for html in (meter, account, audit, users):
+            shown = text_of(html)
+            for code in ("in arrears", "reconcile", "balance_exhausted", "relay=", "command_",
+                         "opening balance", "ledger ·", "adjustment", "building:"):
+                assert code not in shown, code
+        commands = text_of(section(english, "commands"))
+        assert "in arrears" in commands, commands
+        assert "balance ran out" in commands or "check at start" in commands, commands

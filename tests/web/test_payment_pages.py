@@ -83,6 +83,10 @@ async def test_a_refund_from_the_order_page_goes_to_wechat_pay_and_lowers_the_ba
         assert status == 200 and "共 2 笔订单" in text_of(html)  # zh-CN the site's language
         assert re.findall(r'data-order="([^"]+)"', html) == [other, order_id]  # newest first
         assert 'href="/payments"' in html  # in the navigation for finance
+        # states in the caller's words, in the list and its filter (not the stored word)
+        badges = re.findall(r'<span class="badge credited">([^<]+)</span>', html)
+        assert badges == ["已支付并入账", "已支付并入账"], badges
+        assert '<option value="closed">已关闭（未支付）</option>' in html
         status, html = await page(finance, f"{site.base}/payments?account=r101&state=credited")
         assert re.findall(r'data-order="([^"]+)"', html) == [order_id]
         url = f"{site.base}/payments/orders/{order_id}"
@@ -114,7 +118,7 @@ async def test_a_refund_from_the_order_page_goes_to_wechat_pay_and_lowers_the_ba
         shown = text_of(html)
         assert "Refunded ¥20.00" in shown and "the balance is now ¥30.00" in shown
         assert re.search(r'id="order-refunded">.*?¥20\.00', html, re.S)
-        assert "move-out" in shown and "partially_refunded" in shown
+        assert "move-out" in shown and "partly refunded" in shown
 
         # the same form sent again (a second click): stale, not refunded twice
         status, html, _ = await post_form(finance, action, {**form, "confirmed": "1"})
@@ -179,7 +183,7 @@ async def test_the_reconciliation_run_from_the_page_credits_a_paid_order(
         base = f"{site.base}/payments/reconciliation"
         status, html = await page(admin, f"{site.base}/payments/orders/{lost}")
         assert status == 200 and 'id="refund"' not in html  # not credited: nothing to refund
-        assert "created" in text_of(html)
+        assert "awaiting payment" in text_of(html)
         day = as_local(utcnow()).date().isoformat()
         status, html = await page(admin, base)
         assert status == 200 and f'id="report-{day}-' not in html  # yesterday's only, at start

@@ -18,6 +18,8 @@ from portal_support import WECHAT_UA, Portal, bars, paying_site, portal_site, st
 
 from hub.core import Context
 from hub.ledger import Ledger
+from hub.metering.points import unit_text
+from hub.portal.usage import Series, chart_svg
 
 D = Decimal
 
@@ -250,3 +252,11 @@ async def test_the_notices_page_reads_every_page_of_a_busy_sites_events(
         _status, page, _ = await site.get(f"/tenant/{token}/notices?lang=en")
         amounts = re.findall(r"Payment received: ¥(\d+)\.00", page)
         assert amounts == [str(number) for number in range(60, 0, -5)]  # newest first, once
+
+
+def test_water_is_shown_in_cubic_metres_as_people_write_them() -> None:
+    # YAML, the API and files keep ASCII "m3"; a tenant's chart says m³
+    water = Series("water", "m3", [("12-01", D("1.5")), ("12-02", D("2.25"))])
+    svg = chart_svg(water, "用水量")
+    assert "2.25 m³" in svg and "m3" not in svg
+    assert unit_text("m3") == "m³" and unit_text("kWh") == "kWh"

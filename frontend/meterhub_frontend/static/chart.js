@@ -19,7 +19,8 @@
     if (plot) { plot.destroy(); plot = null; }
     box.dataset.points = String(xs.length);
     box.dataset.resolution = resolution;
-    unit.textContent = data.unit || "";
+    var shown = data.unit === "m3" ? "m³" : (data.unit || "");  // as people write it
+    unit.textContent = shown;
     if (!xs.length) {
       status.textContent = box.dataset.empty;
       return;
@@ -35,7 +36,7 @@
       series: [
         {},
         { label: data.register || "", stroke: "#0a7d5a", fill: "rgba(10,125,90,0.25)", paths: bars,
-          value: function (u, v) { return v == null ? "—" : v + " " + (data.unit || ""); } }
+          value: function (u, v) { return v == null ? "—" : v + " " + shown; } }
       ],
       axes: [{}, { size: 56 }]
     }, [xs, ys], box);

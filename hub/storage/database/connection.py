@@ -13,7 +13,10 @@ from pathlib import Path
 from ..errors import StorageError
 
 BUSY_TIMEOUT_MS = 5000
-CACHE_KIB = 16000
+CACHE_KIB = 16000  # the writer's page cache: rollups and balances are rewritten batch by batch
+# a reader's: its queries (a bill run's charge states, history pages) read each page about
+# once; 16 MB on each of the 2 readers held 32 MB at 10,000 meters for a few % less CPU
+READER_CACHE_KIB = 4000
 WAL_PAGES = 10000
 
 
@@ -31,7 +34,7 @@ def connect(path: Path, *, readonly: bool = False) -> sqlite3.Connection:
                 raise StorageError(f"cannot switch {path} to WAL mode (got {mode})")
             conn.execute("PRAGMA synchronous=NORMAL")
             conn.execute(f"PRAGMA wal_autocheckpoint={WAL_PAGES}")
-        conn.execute(f"PRAGMA cache_size=-{CACHE_KIB}")
+        conn.execute(f"PRAGMA cache_size=-{READER_CACHE_KIB if readonly else CACHE_KIB}")
         conn.execute("PRAGMA temp_store=MEMORY")
     except BaseException:
         conn.close()

@@ -206,3 +206,37 @@ class DeviceStore(ControlStore):
                 for meter_id, effective, ct, pt, raw, scaled, user in self.conn.execute(
                     "SELECT meter_id, effective_ts, ct_ratio, pt_ratio, raw_at, scaled_at, "
                     "context_user_id FROM meter_ratio ORDER BY meter_id, effective_ts")]
+
+    # --- what device maintenance remembers across a restart ---------------------------
+
+    def add_history(self, meter_id: str, kind: str, details: Sequence[str], ts: int,
+                    keep: int) -> None:
+        """Append filled days or refused records of a meter, keeping its last ``keep``."""
+        self.conn.executemany(
+            "INSERT INTO device_history (meter_id, kind, detail, ts) VALUES (?, ?, ?, ?)",
+            [(meter_id, kind, detail, ts) for detail in details])
+        self.conn.execute(
+            "DELETE FROM device_history WHERE meter_id = ? AND kind = ? AND seq NOT IN ("
+            "SELECT seq FROM device_history WHERE meter_id = ? AND kind = ? "
+            "ORDER BY seq DESC LIMIT ?)", (meter_id, kind, meter_id, kind, keep))
+
+    def history(self) -> list[tuple[str, str, str]]:
+        """Every (meter, kind, detail) remembered, oldest first."""
+        return [(str(m), str(k), str(d)) for m, k, d in self.conn.execute(
+            "SELECT meter_id, kind, detail FROM device_history ORDER BY seq")]
+
+    def raise_alarm(self, meter_id: str, kind: str, message: str, ts: int) -> None:
+        """Remember a device alarm as raised."""
+        self.conn.execute(
+            "INSERT OR REPLACE INTO device_alarm (meter_id, kind, message, raised_ts) "
+            "VALUES (?, ?, ?, ?)", (meter_id, kind, message, ts))
+
+    def clear_alarm(self, meter_id: str, kind: str) -> None:
+        """Forget a device alarm (cleared)."""
+        self.conn.execute("DELETE FROM device_alarm WHERE meter_id = ? AND kind = ?",
+                          (meter_id, kind))
+
+    def raised_alarms(self, kind: str) -> list[str]:
+        """The meters whose device alarm ``kind`` is raised."""
+        return [str(row[0]) for row in self.conn.execute(
+            "SELECT meter_id FROM device_alarm WHERE kind = ? ORDER BY meter_id", (kind,))]

@@ -128,6 +128,22 @@ def latest_reading(conn: sqlite3.Connection, meter_id: str) -> Reading | None:
     return _reading(meter_id, row, _point_names(conn)) if row else None
 
 
+def reading_times_before(conn: sqlite3.Connection,
+                         asks: Sequence[tuple[str, int, int]]) -> dict[str, int]:
+    """For each (meter, start, end) in epoch ms, the newest stored reading's time with
+    start <= time < end (meters without one are left out)."""
+    found: dict[str, int] = {}
+    for meter_id, start, end in asks:
+        key = _meter_key(conn, meter_id)
+        if key is None:
+            continue
+        row = conn.execute("SELECT ts FROM reading WHERE meter_key = ? AND ts >= ? AND ts < ? "
+                           "ORDER BY ts DESC LIMIT 1", (key, start, end)).fetchone()
+        if row is not None:
+            found[meter_id] = int(row[0])
+    return found
+
+
 def readings(conn: sqlite3.Connection, meter_id: str, start: int, end: int,
              limit: int | None = None) -> list[Reading]:
     """A meter's stored readings with start <= time < end (epoch ms), oldest first."""

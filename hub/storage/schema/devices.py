@@ -1,5 +1,6 @@
 """Schema v13: device maintenance — bulk jobs over meters and the result of each meter, and
-CT/PT ratio changes with their effective time.
+CT/PT ratio changes with their effective time; v16: what the device part remembers across a
+restart (days filled from meters' memory, records refused, alarms raised and not cleared).
 
 A parameter write is a row of the ``command`` table (queue ``device``, with its transition
 log and author), like a relay command. A job (``device.write`` over tags, ``device.firmware``)
@@ -54,4 +55,30 @@ V13_STATEMENTS: tuple[str, ...] = (
 def upgrade_v13(conn: sqlite3.Connection) -> None:
     """Add the device job and ratio tables."""
     for statement in V13_STATEMENTS:
+        conn.execute(statement)
+
+
+V16_STATEMENTS: tuple[str, ...] = (
+    # days filled from a meter's memory (kind 'filled': the frozen time) and records refused
+    # (kind 'refused': the reason), in the order they were found
+    """CREATE TABLE device_history (
+        seq INTEGER PRIMARY KEY AUTOINCREMENT,
+        meter_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        detail TEXT NOT NULL,
+        ts INTEGER NOT NULL)""",
+    "CREATE INDEX device_history_meter ON device_history (meter_id, seq)",
+    # a device alarm raised (tou_mismatch) and not cleared yet: one row per meter and kind
+    """CREATE TABLE device_alarm (
+        meter_id TEXT NOT NULL,
+        kind TEXT NOT NULL,
+        message TEXT NOT NULL,
+        raised_ts INTEGER NOT NULL,
+        PRIMARY KEY (meter_id, kind))""",
+)
+
+
+def upgrade_v16(conn: sqlite3.Connection) -> None:
+    """Add the device history and raised-alarm tables."""
+    for statement in V16_STATEMENTS:
         conn.execute(statement)

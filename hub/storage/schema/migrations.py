@@ -75,6 +75,8 @@ MIGRATIONS: tuple[Migration, ...] = (
               notify.upgrade_v14),
     Migration(15, "meter replacements (device out, device in, final and initial registers)",
               replacements.upgrade_v15),
+    Migration(16, "device maintenance: days filled from meters' memory, device alarms raised",
+              devices.upgrade_v16),
 )
 
 

@@ -25,6 +25,7 @@ from aiohttp import web
 from ... import __version__
 from ...auth import SCOPED_SERVICES, may, right_of_service
 from ...exceptions import ServiceNotFound, ServiceValidationError
+from ...metering.points import POINTS, unit_text
 from ...util.dt import utcnow
 from ..routes import principal_of
 from ..scope import ScopeIndex
@@ -137,6 +138,19 @@ def quantity_text(value: Decimal | None, places: int = 2) -> str:
     return f"{value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP):,}"
 
 
+SUPPLY_ON = {"relay": "closed", "valve": "open"}
+"""The state of each supply point in which power or water flows (a relay *closed*, a valve
+*open*): the same word means supply on for one and cut for the other."""
+
+
+def supply_tone(state: str | None, point: str) -> str:
+    """``on`` when the point lets power or water through, ``off`` when it cuts it, ``unknown``
+    otherwise (a badge's colour follows this, never the state's word alone)."""
+    if state not in ("open", "closed") or point not in SUPPLY_ON:
+        return "unknown"
+    return "on" if SUPPLY_ON[point] == state else "off"
+
+
 def safe_next(value: str | None, default: str = "/") -> str:
     """A path on this hub to go back to (never ``//elsewhere`` or a full URL)."""
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
@@ -154,7 +168,8 @@ class PageKit:
         hub.i18n.add(PAGE_STRINGS)
         templates.filters.update(money=money_text, fen=fen_text, quantity=quantity_text,
                                  local=self.local,
-                                 local_date=self.local_date)
+                                 local_date=self.local_date, supply_tone=supply_tone,
+                                 unit=unit_text)
 
     @classmethod
     def of(cls, app: web.Application) -> PageKit:
@@ -217,15 +232,24 @@ class PageKit:
         """What the base layout needs: caller, language, site, navigation, flash messages."""
         principal = principal_of(request)
         t = self.translator(request)
+        language = self.language(request)
 
         def label(key: str, fallback: str) -> str:
             """``t(key)``, or ``fallback`` when the table has no such key."""
             text: str = t(key)
             return fallback if text == key else text
+
+        def point_name(key: str) -> str:
+            """A point's name: the pages' short one, else the point table's, else its key."""
+            info = POINTS.get(key)
+            if info is None:
+                return label(f"point.{key}", key)
+            return label(f"point.{key}", info.name_zh if language == "zh-CN" else info.name_en)
         return {
             "t": t,
             "label": label,
-            "language": self.language(request),
+            "point_name": point_name,
+            "language": language,
             "languages": LANGUAGES,
             "site": self.hub.config.site_name,
             "time_zone": self.hub.config.time_zone,

@@ -240,6 +240,19 @@ class NbiotLink(Link, DownlinkQueue):
             index[key] = meter.id
         self._by_address.setdefault(meter.address.upper(), []).append(meter.id)
 
+    def remove_meter(self, meter_id: str) -> None:
+        """Drop a replaced device's IMEI, device id and address: its pushes are unknown."""
+        self.meters.pop(meter_id, None)
+        for index in (self._by_imei, self._by_device):
+            for key in [k for k, v in index.items() if v == meter_id]:
+                del index[key]
+        for address in list(self._by_address):
+            ids = [m for m in self._by_address[address] if m != meter_id]
+            if ids:
+                self._by_address[address] = ids
+            else:
+                del self._by_address[address]
+
     def meter_for(self, *, imei: str | None, device_id: str | None) -> NbMeter:
         """The meter a platform message names (404 when none is configured)."""
         meter_id = ((self._by_device.get(device_id) if device_id else None)

@@ -232,3 +232,4 @@ ADDRESS_DIGITS = ValueFormat(Kind.DIGITS, 6, pattern="NNNNNNNNNNNN")
 TOU_ZONE = ValueFormat(Kind.DIGITS, 3, pattern="MMDDNN")  # zone start and its day table
 TOU_SEGMENT = ValueFormat(Kind.DIGITS, 3, pattern="hhmmNN")  # segment start and its rate
 SWITCH_TIME = ValueFormat(Kind.DIGITS, 5, pattern="YYMMDDhhmm")
+HOLIDAY = ValueFormat(Kind.DIGITS, 4, pattern="YYMMDDNN")  # a public holiday and its day table

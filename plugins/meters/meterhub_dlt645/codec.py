@@ -446,10 +446,18 @@ def read_address_request(address: str = WILDCARD) -> bytes:
     return encode_frame(address, Function.READ_ADDRESS)
 
 
+# The largest value a writable DL/T 645-2007 identifier holds: a zone table or a day table of
+# 14 three-byte entries (04010000, 04010001: p <= 14, m <= 14). The standard has no smaller
+# identifier for one entry, so such a write's data field is 12 + 42 = 54 bytes, past the
+# "L <= 50 for writes" its general rule states: the table identifiers are the exception.
+MAX_WRITE_VALUE = 14 * 3
+
+
 def write_request(address: str, di: int, value: bytes, credentials: Credentials) -> bytes:
     """0x14 write: DI, PA P0P1P2, C0..C3, value."""
-    if len(value) > 50 - 12:
-        raise Dlt645Error(f"a write carries at most 38 value bytes, got {len(value)}")
+    if len(value) > MAX_WRITE_VALUE:
+        raise Dlt645Error(f"a write carries at most {MAX_WRITE_VALUE} value bytes, "
+                          f"got {len(value)}")
     return encode_frame(address, Function.WRITE, di_bytes(di) + credentials.encode() + value)
 
 

@@ -16,6 +16,7 @@ from .bcd import (
     ADDRESS_DIGITS,
     BYTE_BITS,
     DATE_WEEK,
+    HOLIDAY,
     SWITCH_TIME,
     TIME,
     TOU_SEGMENT,
@@ -271,7 +272,11 @@ DI_SEGMENT_COUNT = 0x04000203
 DI_RATE_COUNT = 0x04000204
 DI_REST_WORD = 0x04000801
 DI_REST_TABLE = 0x04000802
+DI_HOLIDAY_COUNT = 0x04000205
+DI_OVER_CURRENT = 0x04090801
+DI_OVER_CURRENT_DELAY = 0x04090802
 TOU_ELEMENTS = 14
+HOLIDAYS = 254  # n <= 254 public holidays (公共假日数)
 
 
 def zone_table_di(tou_set: int) -> int:
@@ -284,6 +289,11 @@ def day_table_di(tou_set: int, table: int) -> int:
     return 0x04000000 | tou_set << 16 | table
 
 
+def holiday_di(n: int) -> int:
+    """Public holiday n (1..254) with its day table (公共假日): 04030001..040300FE."""
+    return 0x04030000 | n
+
+
 for _di, _en, _zh, _fmt, _unit in (
     (DI_ZONE_SWITCH, "switch time of the two zone-table sets", "两套时区表切换时间", SWITCH_TIME,
      ""),
@@ -293,7 +303,7 @@ for _di, _en, _zh, _fmt, _unit in (
     (DI_TABLE_COUNT, "day tables (q <= 8)", "日时段表数", number("NN"), ""),
     (DI_SEGMENT_COUNT, "day segments (m <= 14)", "日时段数", number("NN"), ""),
     (DI_RATE_COUNT, "rates (k <= 63)", "费率数", number("NN"), ""),
-    (0x04000205, "public holidays", "公共假日数", number("NNNN"), ""),
+    (DI_HOLIDAY_COUNT, "public holidays (n <= 254)", "公共假日数", number("NNNN"), ""),
     (DI_REST_WORD, "rest-day word (bit 0 Sunday .. bit 6 Saturday, 0 = rest)", "周休日特征字",
      BYTE_BITS, ""),
     (DI_REST_TABLE, "day table of rest days", "周休日采用的日时段表号", number("NN"), ""),
@@ -305,8 +315,17 @@ for _di, _en, _zh, _fmt, _unit in (
      "kW"),
     (0x04000E03, "voltage upper limit", "电压上限值", number("XXX.X"), "V"),
     (0x04000E04, "voltage lower limit", "电压下限值", number("XXX.X"), "V"),
+    # event judgement thresholds (事件判定参数, 0409xxxx): as in public State Grid smart-meter
+    # firmware parameter tables (2 bytes NNN.N A, 1 byte NN s)
+    (DI_OVER_CURRENT, "over-current event: current trigger lower limit", "过流事件电流触发下限",
+     number("XXX.X"), "A"),
+    (DI_OVER_CURRENT_DELAY, "over-current event: judgement delay", "过流事件判定延时时间",
+     number("NN"), "s"),
 ):
     _add(DataItem(_di, _en, _zh, _fmt, _unit, writable=True))
+for _n in range(1, HOLIDAYS + 1):
+    _add(DataItem(holiday_di(_n), f"public holiday {_n}: date and day table",
+                  f"第{_n}公共假日日期及日时段表号", HOLIDAY, writable=True))
 for _set, _en_set, _zh_set in ((1, "first", "第一套"), (2, "second", "第二套")):
     _add(DataItem(zone_table_di(_set), f"{_en_set} set: yearly zone table",
                   f"{_zh_set}时区表数据", TOU_ZONE, count=TOU_ELEMENTS, variable=True,

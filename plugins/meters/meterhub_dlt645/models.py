@@ -44,6 +44,7 @@ from .codec import (
     Credentials,
     Dlt645Parser,
     Frame,
+    read_request,
     relay_request,
     time_sync_request,
 )
@@ -56,7 +57,8 @@ from .dis import (
     frozen_time_di,
 )
 from .errors import Dlt645Error
-from .params import PLAIN, read_next, read_tables, running_sets, write_next, write_tables
+from .loadrecords import DI_LOAD_RECORDS, MAX_BLOCKS, decode_blocks, request_payload
+from .params import PLAIN, read_next, read_running, write_next, write_running
 from .params import writable_params as _writable_params
 from .records import KINDS, MAX_RECORDS, decode_record
 from .simulator import Dlt645Simulator
@@ -565,6 +567,47 @@ class Dlt645Model(MeterModel):
                                                meter_time=when))
         return found
 
+    async def read_load_records(self, transport: Transport, meter: MeterRef,
+                                after: datetime, before: datetime) -> FrozenDays:
+        """Load records (负荷记录, 06000001: N blocks from a given time on) strictly between
+        ``after`` and ``before``, asked for a few blocks at a time from just after
+        ``after``; a block the meter marks bad or that does not decode is refused."""
+        options = self._options(meter)
+        dialect = await self.dialect_for(transport, meter, options)
+        if dialect.version != V2007:
+            raise ProtocolError(f"meter {meter.id} speaks {dialect.name}: no load records")
+        address = self.validate_address(meter.address)
+        zone = dt_util.site_time_zone()
+        found = FrozenDays()
+        cursor = dt_util.as_local(after).replace(tzinfo=None, second=0, microsecond=0) \
+            + timedelta(minutes=1)
+        end = dt_util.as_local(before).replace(tzinfo=None)
+        while cursor < end:
+            request = read_request(address, DI_LOAD_RECORDS,
+                                   request_payload(MAX_BLOCKS, cursor))
+            try:
+                frame = dialect.check(await self._exchange(
+                    transport, request, dialect.reply_filter(address, dialect.read,
+                                                             DI_LOAD_RECORDS),
+                    options["timeout"]), "load records")
+            except MeterRefused:
+                break  # no record from that time on (ERR 02)
+            latest = cursor
+            for item in decode_blocks(dialect.value(frame)):
+                if isinstance(item, str):
+                    found.refused.append(item)
+                    continue
+                latest = max(latest, item.time)
+                when = item.time.replace(tzinfo=zone)
+                if after < when < before:
+                    found.records.append(ReadResult(
+                        registers={"energy_import_total": item.energy_import_total},
+                        meter_time=when))
+            if latest <= cursor:
+                break  # nothing newer came back
+            cursor = latest + timedelta(minutes=1)
+        return found
+
     async def read_events(self, transport: Transport, meter: MeterRef,
                           known: Mapping[str, int]) -> MeterEvents:
         """Counts of each event kind (power down, programming, clock change, cover and
@@ -656,8 +699,7 @@ class Dlt645Model(MeterModel):
 
         read = self._reader(transport, meter, options, dialect)
         if name == "tou":
-            zone_set, day_set = await running_sets(read)
-            await write_tables(write, read, value, zone_set, day_set)
+            await write_running(write, read, value)
         elif name == "tou_next":
             await write_next(write, read, value)
         else:
@@ -673,7 +715,7 @@ class Dlt645Model(MeterModel):
         read = self._reader(transport, meter, options,
                             await self.dialect_for(transport, meter, options))
         if name == "tou":
-            return await read_tables(read, *await running_sets(read))
+            return await read_running(read)
         if name == "tou_next":
             return await read_next(read)
         return await read(PLAIN[name].di)
@@ -817,12 +859,13 @@ DDSY = Dlt645Model(
 DTSY = Dlt645Model(
     "dtsy",
     "Three-phase prepaid meter, DL/T 645-2007 (DTSY): per-phase values, relay, TOU",
-    _PREPAID_CAPS | {Capability.THREE_PHASE},
+    _PREPAID_CAPS | {Capability.THREE_PHASE, Capability.LOAD_PROFILE},
     DTSY_POINTS,
     ("energy_import_total", "energy_import_t1", "energy_import_t2", "energy_import_t3",
      "energy_import_t4", "voltage_a", "voltage_b", "voltage_c", "current_a", "current_b",
      "current_c", "power", "balance", "relay"),
-    {"three_phase": True, "price": Decimal("0.60"), "balance": Decimal("500.00")},
+    {"three_phase": True, "price": Decimal("0.60"), "balance": Decimal("500.00"),
+     "load_interval": 15},
     other_tables={V1997: DTSY_1997_POINTS},
 )
 

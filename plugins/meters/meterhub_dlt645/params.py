@@ -11,20 +11,23 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
-from datetime import datetime, timedelta
+from dataclasses import dataclass, replace
+from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 import voluptuous as vol
 
-from hub.metering.model import Capability, ProtocolError, WritableParam
-from hub.metering.tou import MAX_SEGMENTS, MAX_ZONES, TouTable
+from hub.metering.model import Capability, MeterRefused, ProtocolError, WritableParam
+from hub.metering.tou import MAX_HOLIDAYS, MAX_SEGMENTS, MAX_ZONES, TouTable
 from hub.util import dt as dt_util
 from hub.validation import decimal, show_value
 
 from .dis import (
     DI_DAY_SWITCH,
+    DI_HOLIDAY_COUNT,
+    DI_OVER_CURRENT,
+    DI_OVER_CURRENT_DELAY,
     DI_RATE_COUNT,
     DI_REST_TABLE,
     DI_REST_WORD,
@@ -33,6 +36,7 @@ from .dis import (
     DI_ZONE_COUNT,
     DI_ZONE_SWITCH,
     day_table_di,
+    holiday_di,
     item,
     zone_table_di,
 )
@@ -41,9 +45,6 @@ from .errors import Dlt645Error
 _LOGGER = logging.getLogger(__name__)
 
 DI_STATUS_3 = 0x04000503
-# A DL/T 645-2007 write carries at most 50 data bytes: DI, password and operator code take
-# 12, so a zone table or a day table of 3-byte elements holds at most 12 of them.
-MAX_WRITE_ELEMENTS = (50 - 12) // 3
 CLOCK_TOLERANCE = 10.0  # seconds a clock read back may be off what was written
 
 
@@ -55,6 +56,7 @@ class Plain:
     description: str
     unit: str
     needs: Capability | None = None
+    low: Decimal | None = None  # the smallest value the meter takes (the format bounds above)
 
 
 PLAIN: dict[str, Plain] = {
@@ -74,14 +76,22 @@ PLAIN: dict[str, Plain] = {
                            Capability.INSTANT),
     "voltage_lower": Plain(0x04000E04, "under-voltage threshold (电压下限值)", "V",
                            Capability.INSTANT),
+    "over_current": Plain(DI_OVER_CURRENT, "over-current event threshold, per phase "
+                                           "(过流事件电流触发下限)", "A",
+                          Capability.THREE_PHASE, low=Decimal("0.1")),
+    "over_current_delay": Plain(DI_OVER_CURRENT_DELAY, "over-current event judgement delay "
+                                                       "(过流事件判定延时时间)", "s",
+                                Capability.THREE_PHASE, low=Decimal(1)),
 }
 
 
-def _plain_parser(di: int) -> Callable[[Any], Decimal]:
+def _plain_parser(di: int, low: Decimal | None = None) -> Callable[[Any], Decimal]:
     spec = item(di)
 
     def parse(value: Any) -> Decimal:
         number = decimal(value)
+        if low is not None and number < low:
+            raise vol.Invalid(f"at least {low} {spec.unit}, got {number}")
         try:
             spec.encode(number)
         except Dlt645Error as err:
@@ -122,17 +132,7 @@ def _same_time(wanted: Any, actual: Any, elapsed: float) -> bool:
 
 
 def _parse_tou(value: Any) -> TouTable:
-    table = TouTable.parse(value)
-    _check_fits(table)
-    return table
-
-
-def _check_fits(table: TouTable) -> None:
-    if len(table.zones) > MAX_WRITE_ELEMENTS:
-        raise vol.Invalid(f"zones: a DL/T 645-2007 write frame holds at most "
-                          f"{MAX_WRITE_ELEMENTS} zones (50 data bytes), got {len(table.zones)}")
-    table.check_fits(max_segments=MAX_WRITE_ELEMENTS,
-                     what="a DL/T 645-2007 write frame (50 data bytes)")
+    return TouTable.parse(value)
 
 
 def _parse_next(value: Any) -> dict[str, Any]:
@@ -143,8 +143,10 @@ def _parse_next(value: Any) -> dict[str, Any]:
     when = _parse_time(value["switch_at"])
     if not isinstance(when, datetime):
         raise vol.Invalid("switch_at: expected a date-time, got 'now' (write tou instead)")
-    return {"table": _parse_tou(value["table"]), "switch_at": when.replace(second=0,
-                                                                            microsecond=0)}
+    table = _parse_tou(value["table"])
+    # the holidays before the switch day stay the running set's
+    table = replace(table, holidays=tuple(h for h in table.holidays if h[0] >= when.date()))
+    return {"table": table, "switch_at": when.replace(second=0, microsecond=0)}
 
 
 def _dump_next(value: Any) -> dict[str, Any]:
@@ -179,8 +181,8 @@ def writable_params(capabilities: frozenset[Capability], version: str
             _parse_next, _dump_next, same=_same_next)
     for name, plain in PLAIN.items():
         if plain.needs is None or plain.needs in capabilities:
-            out[name] = WritableParam(name, plain.description, _plain_parser(plain.di), str,
-                                      plain.unit)
+            out[name] = WritableParam(name, plain.description,
+                                      _plain_parser(plain.di, plain.low), str, plain.unit)
     return out
 
 
@@ -212,6 +214,71 @@ async def running_sets(read: Read) -> tuple[int, int]:
     """The (zone set, day-table set) the meter runs now, from status word 3 bits 5 and 0."""
     word = int(await read(DI_STATUS_3))
     return (2 if word >> 5 & 1 else 1), (2 if word & 1 else 1)
+
+
+Holidays = tuple[tuple[date, int], ...]
+
+
+async def read_holidays(read: Read) -> Holidays | None:
+    """The meter's public-holiday list (公共假日: 04000205 entries 040300nn, YYMMDDNN); None
+    when the meter keeps none (it refuses the count)."""
+    try:
+        count = int(await read(DI_HOLIDAY_COUNT))
+    except MeterRefused:
+        return None
+    if count > MAX_HOLIDAYS:
+        raise ProtocolError(f"the meter holds {count} public holidays: more than "
+                            f"{MAX_HOLIDAYS}")
+    out = []
+    for n in range(1, count + 1):
+        text = str(await read(holiday_di(n)))
+        try:
+            day = date(2000 + int(text[:2]), int(text[2:4]), int(text[4:6]))
+            table = int(text[6:])
+        except ValueError:
+            raise ProtocolError(f"public holiday {n}: not a date and day table: "
+                                f"{text!r}") from None
+        out.append((day, table))
+    return tuple(sorted(out))
+
+
+async def write_holidays(write: Write, holidays: Holidays) -> None:
+    """The entries one per identifier, then their count (so a cut-off write lists none
+    half-written beyond the old count)."""
+    if len(holidays) > MAX_HOLIDAYS:
+        raise ProtocolError(f"{len(holidays)} public holidays: a meter keeps "
+                            f"{MAX_HOLIDAYS} at most")
+    for n, (day, table) in enumerate(holidays, start=1):
+        await write(holiday_di(n), f"{day:%y%m%d}{table:02d}")
+    await write(DI_HOLIDAY_COUNT, Decimal(len(holidays)))
+
+
+async def pending_switch(read: Read) -> date | None:
+    """The day the other set takes over, when its switch time is still ahead."""
+    switch = switch_time(str(await read(DI_ZONE_SWITCH)))
+    return switch.date() if switch is not None and switch > dt_util.now() else None
+
+
+async def write_running(write: Write, read: Read, table: TouTable) -> None:
+    """``tou``: the running set's tables, and the holiday list (entries from a pending
+    switch on, which belong to the other set, kept)."""
+    zone_set, day_set = await running_sets(read)
+    await write_tables(write, read, table, zone_set, day_set)
+    current = await read_holidays(read)
+    if current is None and not table.holidays:
+        return  # a meter without a holiday list, and none to write
+    switch = await pending_switch(read)
+    kept = () if switch is None else tuple(h for h in current or () if h[0] >= switch)
+    await write_holidays(write, tuple(sorted(
+        dict((*kept, *table.holidays)).items())))
+
+
+async def read_running(read: Read) -> TouTable:
+    """``tou`` read back: the running set, with the holidays before a pending switch."""
+    table = await read_tables(read, *await running_sets(read))
+    switch = await pending_switch(read)
+    return replace(table, holidays=tuple(h for h in await read_holidays(read) or ()
+                                         if switch is None or h[0] < switch))
 
 
 async def write_tables(write: Write, read: Read, table: TouTable, zone_set: int,
@@ -276,16 +343,28 @@ def switch_time(digits: str) -> datetime | None:
 
 
 async def write_next(write: Write, read: Read, value: Mapping[str, Any]) -> None:
-    """The other set's tables, then both switch times."""
+    """The other set's tables, the holiday list (the running set's entries before the
+    switch day kept, the other set's from it on), then both switch times."""
     zone_set, day_set = await running_sets(read)
     await write_tables(write, read, value["table"], 3 - zone_set, 3 - day_set)
+    switch = value["switch_at"].date()
+    current = await read_holidays(read)
+    if current is not None or value["table"].holidays:
+        kept = tuple(h for h in current or () if h[0] < switch)
+        await write_holidays(write, (*kept, *(h for h in value["table"].holidays
+                                              if h[0] >= switch)))
     digits = switch_digits(value["switch_at"])
     await write(DI_ZONE_SWITCH, digits)
     await write(DI_DAY_SWITCH, digits)
 
 
 async def read_next(read: Read) -> dict[str, Any]:
-    """The other set's table and the switch time (the zone table's)."""
+    """The other set's table (with the holidays from the switch day on) and the switch
+    time (the zone table's)."""
     zone_set, day_set = await running_sets(read)
     table = await read_tables(read, 3 - zone_set, 3 - day_set)
-    return {"table": table, "switch_at": switch_time(str(await read(DI_ZONE_SWITCH)))}
+    switch = switch_time(str(await read(DI_ZONE_SWITCH)))
+    if switch is not None:
+        table = replace(table, holidays=tuple(h for h in await read_holidays(read) or ()
+                                              if h[0] >= switch.date()))
+    return {"table": table, "switch_at": switch}

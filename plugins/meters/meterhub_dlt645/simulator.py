@@ -53,6 +53,9 @@ from .dis import (
     DATA_ITEMS,
     DI_DATE,
     DI_DAY_SWITCH,
+    DI_HOLIDAY_COUNT,
+    DI_OVER_CURRENT,
+    DI_OVER_CURRENT_DELAY,
     DI_RATE_COUNT,
     DI_REST_TABLE,
     DI_REST_WORD,
@@ -65,9 +68,11 @@ from .dis import (
     STATUS_WORD_DIS,
     DataItem,
     day_table_di,
+    holiday_di,
     zone_table_di,
 )
 from .errors import Dlt645Error
+from .loadrecords import DI_LOAD_RECORDS, LoadRecord, encode_block, parse_request
 from .records import BY_KIND, MAX_RECORDS, encode_record
 from .simulator1997 import Answers1997
 from .status import PHASE_FAULT_BITS, WORD1_BITS, encode_flags, encode_word3
@@ -90,6 +95,7 @@ _CENT = Decimal("0.01")
 # simulator option max_broadcast_correction, None = any): real meters accept only a small
 # correction by broadcast; a badly wrong clock is set by a write with the password.
 MAX_BROADCAST_CORRECTION = 300.0
+LOAD_RECORDS = 96 * 10  # load records a meter keeps (10 days of 15-minute records)
 _PHASES = "abc"
 
 
@@ -143,6 +149,7 @@ class Dlt645Simulator(SimulatedMeter):
         max_broadcast_correction: float | Decimal | None = MAX_BROADCAST_CORRECTION,
         version: str = "2007",
         constant: int = 1200,
+        load_interval: int = 0,
     ) -> None:
         super().__init__(address, clock, load)
         if version not in ("2007", "1997"):
@@ -195,11 +202,17 @@ class Dlt645Simulator(SimulatedMeter):
         self.params.update(self._tou_params())
         # DIs whose writes the meter acknowledges but does not keep (a faulty meter, tests)
         self.faulty_writes: set[int] = set()
+        # DIs this meter does not keep at all: reads and writes answer ERR 02 (tests)
+        self.unsupported: set[int] = set()
         # daily freezes, newest first: (YYMMDDhhmm as the meter sends it, total, T1..T4)
         self.daily_frozen: list[tuple[str, list[Decimal]]] = []
         # event log: kind -> (count, records newest first as the meter sends them)
         self.event_log: dict[str, tuple[int, list[bytes]]] = {k: (0, []) for k in BY_KIND}
         self._next_freeze = self._midnight_after(self._last)
+        # load records (负荷记录), oldest first: every ``load_interval`` minutes (0: none)
+        self.load_interval = int(load_interval)
+        self.load_records: list[LoadRecord] = []
+        self._next_load = self._interval_after(self._last)
         self.freezes: list[tuple[str, datetime, Decimal]] = []
         self._follow: tuple[int, bytes, int] | None = None
         self._handlers: dict[int, Callable[[Frame], bytes]] = {
@@ -261,6 +274,25 @@ class Dlt645Simulator(SimulatedMeter):
         self.clock_offset = meter_time.replace(tzinfo=site_time_zone()) - now
         self._last = now
         self._next_freeze = self._midnight_after(now)
+        self._next_load = self._interval_after(now)
+
+    def _interval_after(self, sim: datetime) -> datetime | None:
+        """The sim time of the meter clock's next load-record boundary (None: it keeps none)."""
+        if self.load_interval <= 0:
+            return None
+        local = self._meter_time(sim)
+        midnight = local.replace(hour=0, minute=0, second=0, microsecond=0)
+        step = timedelta(minutes=self.load_interval)
+        return self._sim_time(midnight + step * ((local - midnight) // step + 1))
+
+    def _record_load(self) -> None:
+        """A load record (负荷记录) at the boundary: the forward active total then."""
+        assert self._next_load is not None
+        local = self._meter_time(self._next_load)
+        self.load_records.append(LoadRecord(local, self.energy[0].quantize(
+            _CENT, rounding=ROUND_DOWN)))
+        del self.load_records[:-LOAD_RECORDS]
+        self._next_load = self._interval_after(self._next_load + timedelta(seconds=1))
 
     def _midnight_after(self, sim: datetime) -> datetime:
         """The sim time of the meter clock's next midnight (its daily freeze)."""
@@ -286,11 +318,13 @@ class Dlt645Simulator(SimulatedMeter):
             DI_ZONE_COUNT: Decimal(1), DI_TABLE_COUNT: Decimal(1),
             DI_SEGMENT_COUNT: Decimal(len(day)), DI_RATE_COUNT: Decimal(4),
             zone_table_di(1): ["010101"], day_table_di(1, 1): day,
-            DI_REST_WORD: 0x7F, DI_REST_TABLE: Decimal(1),
+            DI_REST_WORD: 0x7F, DI_REST_TABLE: Decimal(1), DI_HOLIDAY_COUNT: Decimal(0),
             DI_ZONE_SWITCH: "0000000000", DI_DAY_SWITCH: "0000000000",
             0x04000306: Decimal(1), 0x04000307: Decimal(1),  # CT / PT ratios kept
             0x04000E03: self.over_voltage.quantize(Decimal("0.1")),
             0x04000E04: self.under_voltage.quantize(Decimal("0.1")),
+            DI_OVER_CURRENT: self.over_current.quantize(Decimal("0.1")),
+            DI_OVER_CURRENT_DELAY: Decimal(60),
         }
 
     def running_sets(self, local: datetime | None = None) -> tuple[int, int]:
@@ -310,6 +344,7 @@ class Dlt645Simulator(SimulatedMeter):
         tables (its built-in schedule if they make no sense)."""
         zone_set, day_set = self.running_sets(local)
         try:
+            holiday = self._holiday_table(local)
             count = int(self.params[DI_ZONE_COUNT])
             zones = [(int(z[:2]), int(z[2:4]), int(z[4:]))
                      for z in self.params[zone_table_di(zone_set)][:count]]
@@ -319,10 +354,20 @@ class Dlt645Simulator(SimulatedMeter):
                     table = number
             if not self.params[DI_REST_WORD] >> (local.isoweekday() % 7) & 1:
                 table = int(self.params[DI_REST_TABLE])
+            table = holiday or table  # a public holiday's table comes first
             return [(timedelta(hours=int(e[:2]), minutes=int(e[2:4])), int(e[4:]))
                     for e in self.params[day_table_di(day_set, table)]]
         except (KeyError, ValueError, IndexError, TypeError):
             return self.tou
+
+    def _holiday_table(self, local: datetime) -> int | None:
+        """The day table of ``local``'s date when it is in the holiday list (公共假日)."""
+        wanted = local.strftime("%y%m%d")
+        for n in range(1, int(self.params.get(DI_HOLIDAY_COUNT, 0)) + 1):
+            entry = str(self.params.get(holiday_di(n), ""))
+            if entry[:6] == wanted:
+                return int(entry[6:])
+        return None
 
     def _tou_segment(self, sim: datetime) -> tuple[int, datetime]:
         """The band at ``sim`` and the sim time at which the band next changes."""
@@ -370,13 +415,16 @@ class Dlt645Simulator(SimulatedMeter):
             cursor = stop
 
     def _next_event(self) -> datetime | None:
-        times = [t for t in (self._trip_at, self._restore_at, self._next_freeze)
+        times = [t for t in (self._trip_at, self._restore_at, self._next_freeze,
+                             self._next_load)
                  if t is not None]
         return min(times) if times else None
 
     def _fire_due(self, when: datetime) -> None:
         if self._next_freeze <= when:
             self._freeze_day()
+        if self._next_load is not None and self._next_load <= when:
+            self._record_load()
         if self._trip_at is not None and self._trip_at <= when:
             self._trip_at = None
             self.relay_closed = False
@@ -395,6 +443,7 @@ class Dlt645Simulator(SimulatedMeter):
         if now < self._last:  # the simulation clock was set back
             self._last = now
             self._next_freeze = self._midnight_after(now)
+            self._next_load = self._interval_after(now)
             return now
         while True:
             self._fire_due(self._last)
@@ -645,7 +694,8 @@ class Dlt645Simulator(SimulatedMeter):
         if len(frame.data) < 4:
             return error_reply(self.address, Function.READ, ERR_OTHER)
         di = int.from_bytes(frame.data[:4], "little")
-        value = self.value_bytes(di)
+        value = (None if di in self.unsupported else self._load_blocks(frame.data[4:])
+                 if di == DI_LOAD_RECORDS else self.value_bytes(di))
         if value is None:
             return error_reply(self.address, Function.READ, ERR_NO_DATA)
         room = self.max_reply_data - 4
@@ -654,6 +704,15 @@ class Dlt645Simulator(SimulatedMeter):
             return read_reply(self.address, di, value)
         self._follow = (di, value[room:], 1)
         return read_reply(self.address, di, value[:room], follow_up=True)
+
+    def _load_blocks(self, extra: bytes) -> bytes | None:
+        """The load records asked for (N from a time on), None when there are none."""
+        try:
+            blocks, start = parse_request(extra)
+        except Dlt645Error:
+            return None
+        found = [r for r in self.load_records if r.time >= start][:blocks]
+        return b"".join(encode_block(r) for r in found) or None
 
     def _on_follow_up(self, frame: Frame) -> bytes:
         if len(frame.data) != 5:
@@ -678,7 +737,7 @@ class Dlt645Simulator(SimulatedMeter):
         if not self._authorised(command.credentials):
             return error_reply(self.address, Function.WRITE, ERR_PASSWORD)
         spec = DATA_ITEMS.get(command.di)
-        if spec is None:
+        if spec is None or command.di in self.unsupported:
             return error_reply(self.address, Function.WRITE, ERR_NO_DATA)
         if not spec.writable:
             return error_reply(self.address, Function.WRITE, ERR_PASSWORD)
@@ -689,6 +748,8 @@ class Dlt645Simulator(SimulatedMeter):
         if command.di in self.faulty_writes:
             return ack_reply(self.address, Function.WRITE)  # acknowledged, not kept
         meter = self.meter_now()
+        if command.di == DI_OVER_CURRENT:
+            self.over_current = value
         if command.di == 0x04000E03:
             self.over_voltage = value
         elif command.di == 0x04000E04:

@@ -81,7 +81,8 @@ def display(key: str, value: Any) -> str:
 
 
 def variables(kind: str | None, data: Mapping[str, Any], *, site: str,
-              account: str | None, translate: Translate) -> dict[str, Any]:
+              account: str | None, translate: Translate,
+              meter_name: str | None = None) -> dict[str, Any]:
     """The variables of a notice: every event value for display, plus the kind's extras.
 
     ``event`` keeps the raw values (``{{ event.balance | money }}`` in a user template).
@@ -90,7 +91,8 @@ def variables(kind: str | None, data: Mapping[str, Any], *, site: str,
                               if isinstance(key, str) and key.isidentifier()}
     values.update({"site": site, "account": account or data.get("account_id") or "",
                    "account_id": data.get("account_id") or "",
-                   "meter": data.get("meter_id") or "", "event": dict(data)})
+                   "meter": data.get("meter_id") or "",
+                   "meter_name": meter_name or data.get("meter_id") or "", "event": dict(data)})
     extra = _EXTRAS.get(kind or "")
     if extra is not None:
         values.update(extra(data, values, translate))

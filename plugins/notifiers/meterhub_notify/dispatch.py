@@ -11,6 +11,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Any
 
 from hub.core import Context
+from hub.metering.service import Meter, MeteringService
 
 from .apprise_type import AppriseType
 from .const import (
@@ -159,16 +160,37 @@ class Dispatcher:
         book = self.hub.component("accounts", AccountBook)
         return book.accounts.get(account_id)
 
+    def _meter(self, meter_id: str | None) -> Meter | None:
+        """The meter in force (YAML plus runtime changes), or None."""
+        if not meter_id or not self.hub.has_component("metering"):
+            return None
+        return self.hub.component("metering", MeteringService).meters.get(meter_id)
+
     def account_of_meter(self, meter_id: str | None) -> str | None:
-        """The account a meter is billed to, if any."""
+        """The account a meter is billed to now (a runtime change of its account counts)."""
         if not meter_id:
             return None
-        if self._meter_accounts is None:
+        meter = self._meter(meter_id)
+        if meter is not None:
+            return str(meter.config["account"]) if meter.config.get("account") else None
+        if self._meter_accounts is None:  # metering is off: hub.yaml's word
             self._meter_accounts = {
                 str(meter["id"]): str(meter["account"])
                 for meter in self.hub.config.block("meters") or ()
                 if isinstance(meter, Mapping) and meter.get("id") and meter.get("account")}
         return self._meter_accounts.get(meter_id)
+
+    def meter_name(self, meter_id: str | None, translate: Translate) -> str:
+        """How a message names a meter: its own name, else its kind and id ("电表 m1")."""
+        if not meter_id:
+            return ""
+        meter = self._meter(meter_id)
+        if meter is not None and meter.name and meter.name != meter.id:
+            return meter.name
+        kind = str(meter.kind) if meter is not None else ""
+        key = f"notify.meter_named.{kind}"
+        text = translate(key, meter=meter_id)
+        return text if text != key else translate("notify.meter_named", meter=meter_id)
 
     # --- life-cycle ----------------------------------------------------------------
 

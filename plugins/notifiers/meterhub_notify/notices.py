@@ -120,7 +120,9 @@ class Notices:
         account = self.dispatcher.account(str(account_id) if account_id else None)
         return variables(kind, {**data, "account_id": account_id} if account_id else data,
                          site=self.hub.config.site_name,
-                         account=account.name if account else None, translate=self.translate)
+                         account=account.name if account else None, translate=self.translate,
+                         meter_name=self.dispatcher.meter_name(data.get("meter_id"),
+                                                               self.translate))
 
     def translate(self, key: str, **values: Any) -> str:
         """A text of the i18n table in the notices' language."""

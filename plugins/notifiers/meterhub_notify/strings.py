@@ -8,6 +8,9 @@ from __future__ import annotations
 
 ZH_CN: dict[str, str] = {
     "notify.default_title": "{site}",
+    "notify.meter_named": "表计 {meter}",
+    "notify.meter_named.electricity": "电表 {meter}",
+    "notify.meter_named.water": "水表 {meter}",
     "notify.balance_low.title": "余额不足提醒",
     "notify.balance_low.message": (
         "【{site}】{account}，您的账户余额为 {balance}，已低于提醒线 {level}，"
@@ -26,14 +29,14 @@ ZH_CN: dict[str, str] = {
         "请在此之前充值，充值后不会停电。"),
     "notify.relay_tripped.title": "已停电",
     "notify.relay_tripped.message": (
-        "【{site}】{account}，电表 {meter} 已断电。如因欠费，充值后将自动恢复供电。"),
+        "【{site}】{account}，{meter_name} 已断电。如因欠费，充值后将自动恢复供电。"),
     "notify.relay_closed.title": "已恢复供电",
-    "notify.relay_closed.message": "【{site}】{account}，电表 {meter} 已恢复供电。",
+    "notify.relay_closed.message": "【{site}】{account}，{meter_name} 已恢复供电。",
     "notify.valve_closed.title": "已停水",
     "notify.valve_closed.message": (
-        "【{site}】{account}，水表 {meter} 阀门已关闭。如因欠费，充值后将自动恢复供水。"),
+        "【{site}】{account}，{meter_name} 阀门已关闭。如因欠费，充值后将自动恢复供水。"),
     "notify.valve_opened.title": "已恢复供水",
-    "notify.valve_opened.message": "【{site}】{account}，水表 {meter} 阀门已打开，恢复供水。",
+    "notify.valve_opened.message": "【{site}】{account}，{meter_name} 阀门已打开，恢复供水。",
     "notify.bill_issued.title": "账单通知",
     "notify.bill_issued.message": (
         "【{site}】{account}，您 {period} 的账单金额为 {total}{due_note}。"),
@@ -48,11 +51,11 @@ ZH_CN: dict[str, str] = {
         "请尽快缴纳，逾期未缴将停止供电/供水。"),
     "notify.alarm.title": "设备告警",
     "notify.alarm.message": (
-        "【{site}】表计 {meter}{where}：{alarm}{phase}{detail}。"),
+        "【{site}】{meter_name}{where}：{alarm}{phase}{detail}。"),
     "notify.alarm_detail": "，当前值 {value}（阈值 {threshold}）",
     "notify.meter_offline.title": "表计离线",
     "notify.meter_offline.message": (
-        "【{site}】表计 {meter}{where} 连续 {misses} 次抄表失败，已离线。"),
+        "【{site}】{meter_name}{where} 连续 {misses} 次抄表失败，已离线。"),
     "notify.dtu_offline.title": "DTU 离线",
     "notify.dtu_offline.message": "【{site}】DTU {dtu}（链路 {link}）已离线：{reason}。",
     "notify.link_alarm.title": "链路告警",
@@ -98,6 +101,9 @@ ZH_CN: dict[str, str] = {
 
 EN: dict[str, str] = {
     "notify.default_title": "{site}",
+    "notify.meter_named": "meter {meter}",
+    "notify.meter_named.electricity": "meter {meter}",
+    "notify.meter_named.water": "water meter {meter}",
     "notify.balance_low.title": "Low balance",
     "notify.balance_low.message": (
         "{site}: {account}, your balance is {balance}, below {level}. "
@@ -116,17 +122,17 @@ EN: dict[str, str] = {
         "{due}. Recharge before then to keep it on."),
     "notify.relay_tripped.title": "Power cut off",
     "notify.relay_tripped.message": (
-        "{site}: {account}, meter {meter} has been switched off. If this was for arrears, "
+        "{site}: {account}, {meter_name} has been switched off. If this was for arrears, "
         "power comes back automatically after a recharge."),
     "notify.relay_closed.title": "Power restored",
-    "notify.relay_closed.message": "{site}: {account}, meter {meter} is switched on again.",
+    "notify.relay_closed.message": "{site}: {account}, {meter_name} is switched on again.",
     "notify.valve_closed.title": "Water shut off",
     "notify.valve_closed.message": (
-        "{site}: {account}, the valve of water meter {meter} has been closed. If this was for "
+        "{site}: {account}, the valve of {meter_name} has been closed. If this was for "
         "arrears, water comes back automatically after a recharge."),
     "notify.valve_opened.title": "Water restored",
     "notify.valve_opened.message": (
-        "{site}: {account}, the valve of water meter {meter} is open again."),
+        "{site}: {account}, the valve of {meter_name} is open again."),
     "notify.bill_issued.title": "New bill",
     "notify.bill_issued.message": (
         "{site}: {account}, your bill for {period} is {total}{due_note}."),
@@ -141,11 +147,11 @@ EN: dict[str, str] = {
         "Please pay now; the supply will be cut off if it stays unpaid."),
     "notify.alarm.title": "Meter alarm",
     "notify.alarm.message": (
-        "{site}: meter {meter}{where}: {alarm}{phase}{detail}."),
+        "{site}: {meter_name}{where}: {alarm}{phase}{detail}."),
     "notify.alarm_detail": ", value {value} (threshold {threshold})",
     "notify.meter_offline.title": "Meter offline",
     "notify.meter_offline.message": (
-        "{site}: meter {meter}{where} missed {misses} reads in a row and is offline."),
+        "{site}: {meter_name}{where} missed {misses} reads in a row and is offline."),
     "notify.dtu_offline.title": "DTU offline",
     "notify.dtu_offline.message": "{site}: DTU {dtu} (link {link}) went offline: {reason}.",
     "notify.link_alarm.title": "Link alarm",

@@ -22,7 +22,7 @@ import aiohttp
 import pytest
 import yaml
 from aiohttp import web
-from common import assert_no_leftover_tasks, free_port, start_hub
+from common import assert_no_leftover_tasks, free_port, settle, start_hub
 from link_support import Recorder, until, within
 
 from hub.core import Hub
@@ -32,6 +32,7 @@ from hub.metering.model import Command, MeterRef
 from hub.metering.reading import ReadingSource
 from hub.metering.service import MeteringService
 from hub.storage.storage import Storage
+from hub.util import dt as dt_util
 from hub.web.server import WebServer
 from meterhub_cjt188.models import NbWaterModel
 from meterhub_cjt188.simulator import CjT188Simulator
@@ -772,3 +773,40 @@ async def test_an_own_push_listener(make_hub: Factory) -> None:
             assert response.status == 404
     await until(lambda: bool(recorder.of(EVENT_READING)))
     assert link.status()["http_port"] == port and link.status()["durable_queue"] is True
+
+
+async def test_a_replaced_device_s_imei_is_unknown_and_the_new_one_reports(
+        make_hub: Factory) -> None:
+    hub = await make_hub(site())
+    recorder = Recorder(hub, EVENT_READING)
+    status, _body = await post(hub, "/api/nbiot/nb1/ctwing", data_report(C1_APPDATA),
+                               headers=TOKEN)
+    assert status == 200
+    await until(lambda: bool(recorder.of(EVENT_READING)))
+    new_imei, new_address = "861234567890999", "00000000009999"
+    async with asyncio.timeout(20):
+        answer = await hub.services.call("meter", "replace", {
+            "meter_id": "w1", "new_address": new_address, "final": {"water_total": "123.45"},
+            "initial": {"water_total": "1.20"},
+            "link_options": {"imei": new_imei, "device_id": "dev-w1-new"}},
+            return_response=True)
+    assert isinstance(answer, dict)
+    # the old device's push (its IMEI and platform device id) is refused as unknown
+    old = simulator(ADDR_1, flow="130.00").uplink()
+    status, body = await post(hub, "/api/nbiot/nb1/ctwing", data_report(old, sn=2),
+                              headers=TOKEN)
+    assert status == 404 and "861234567890123" in json.dumps(body), body
+    # the new device's push is the meter's reading
+    new = simulator(new_address, flow="1.25").uplink()
+    status, body = await post(hub, "/api/nbiot/nb1/ctwing", data_report(
+        new, imei=new_imei, device_id="dev-w1-new", sn=3), headers=TOKEN)
+    assert status == 200 and body["meter_id"] == "w1", body
+    await until(lambda: any(e.data["reading"].registers.get("water_total") == Decimal("1.25")
+                            for e in recorder.of(EVENT_READING)))
+    await settle(hub)
+    now = dt_util.utcnow()
+    stored = await within(hub.component("storage", Storage).readings(
+        "w1", now - timedelta(hours=1), now + timedelta(hours=1)))
+    uplinks = [r for r in stored if r.source is ReadingSource.UPLINK]
+    assert [(r.device, r.registers["water_total"]) for r in uplinks] == [
+        (new_address, Decimal("1.25"))]  # nothing from the old device's refused push

@@ -350,3 +350,16 @@ async def test_waiting_connections_are_bounded_per_address_and_in_total(hub: Hub
         for _reader, writer in opened:
             writer.close()
         await site.link.stop()
+
+
+async def test_a_replaced_device_behind_another_dtu_leaves_the_first(site: Site) -> None:
+    site.meter("a1", 1, "DTU-A")
+    site.meter("a2", 2, "DTU-A")
+    site.link.remove_meter("a1")  # a1's new device sits behind DTU-B
+    ref = site.meter("a1", 5, "DTU-B")
+    await site.dtu(b"DTU-B", _bus(5))
+    await site.online("DTU-B")
+    assert (await site.read(ref)).registers["energy_import_total"] > 100
+    assert site.link.group_of(ref) == "DTU-B"
+    dtus = site.link.status()["dtus"]
+    assert (dtus["DTU-A"]["meters"], dtus["DTU-B"]["meters"]) == (1, 1)

@@ -188,3 +188,26 @@ async def test_a_close_that_found_the_power_on_is_not_told_as_restored(
         assert await wait_for(lambda: titled(rx, "a3", "Payment received"))  # it was paid
         await asyncio.sleep(0.5)
         assert not titled(rx, "a3", "Power restored")  # nothing had been cut
+
+
+async def test_a_cut_is_told_to_the_meters_account_now_by_the_meters_name(
+        tmp_path: Path) -> None:
+    """A meter moved to another account at runtime: its cut goes to that account's tenant
+    (not to the one hub.yaml names); a meter with a name is called by it, one without by its
+    kind and id."""
+    async with receiver() as rx, start_hub(tmp_path, site(rx)) as hub:
+        await hub.component("control", Control).ready()
+        await hub.services.call("meter", "update", {
+            "meter_id": "m2", "changes": {"account": "a1", "name": "201 电表"}})
+        await recharge(hub, "a1", "3")
+        consume(hub, "m2", "4", 0)  # a1: 3 -> -1, both of its meters trip at once
+        await settle(hub)
+        cuts = await wait_for(lambda: len(titled(rx, "a1", "已停电")) == 2
+                              and titled(rx, "a1", "已停电"), timeout=20)
+        assert sorted(body["message"] for body in cuts) == [
+            "【阳光公寓】张三，201 电表 已断电。如因欠费，充值后将自动恢复供电。",
+            "【阳光公寓】张三，电表 m1 已断电。如因欠费，充值后将自动恢复供电。"]
+        # an event naming only the meter: its account is found as it is now
+        hub.bus.fire("meter_offline", {"meter_id": "m2", "error": "timeout", "misses": 3})
+        offline = await wait_for(lambda: titled(rx, "landlord", "表计离线"), timeout=20)
+        assert offline[0]["message"] == "【阳光公寓】201 电表（张三） 连续 3 次抄表失败，已离线。"

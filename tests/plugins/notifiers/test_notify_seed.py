@@ -337,3 +337,28 @@ async def test_a_reload_that_would_tell_a_fact_twice_is_refused_and_the_old_set_
             path.write_text(first + paid.replace("NOTIFIER", "audit"), encoding="utf-8")
             answer = await hub.services.call("automation", "reload", {}, return_response=True)
             assert answer == {"loaded": 2}  # the audit notifier is no built-in notice's
+
+
+async def test_turning_on_a_rule_that_would_tell_a_fact_twice_is_refused(
+        tmp_path: Path) -> None:
+    """An automation kept off in hub.yaml that tells the landlord of payments, as the built-in
+    notice does: check-config lets it be (it is off); switching it on is refused with the
+    same reason, and it stays off."""
+    async with receiver() as rx:
+        text = config(f"""
+            notify:
+              landlord: "{rx.url()}"
+            automation:
+              - id: paid
+                enabled: false
+                triggers: {{trigger: payment}}
+                actions: {{notify: landlord, message: paid}}
+            """)
+        async with start_hub(tmp_path, text) as hub:
+            with pytest.raises(ServiceValidationError) as caught:
+                await hub.services.call("automation", "turn_on", {"automation_id": "paid"})
+            said = str(caught.value)
+            assert "automation 'paid' stays off" in said
+            assert ("automation 'paid' and the built-in notice 'payment_received' both tell "
+                    "landlord of payment_received") in said
+            assert hub.states.get("automation.paid").state == "off"

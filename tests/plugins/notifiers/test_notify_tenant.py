@@ -88,9 +88,9 @@ async def test_meter_and_dtu_problems_go_to_the_landlord(tmp_path: Path) -> None
         await wait_for(lambda: len(rx.bodies("landlord")) == 5)
         messages = {body["message"] for body in rx.bodies("landlord")}
         assert messages == {
-            "【阳光公寓】表计 r302_e（张三）：过流（A 相），当前值 63.20 A（阈值 60 A）。",
-            "【阳光公寓】表计 hall_e：电池电量低。",
-            "【阳光公寓】表计 hall_e 连续 3 次抄表失败，已离线。",
+            "【阳光公寓】电表 r302_e（张三）：过流（A 相），当前值 63.20 A（阈值 60 A）。",
+            "【阳光公寓】电表 hall_e：电池电量低。",
+            "【阳光公寓】电表 hall_e 连续 3 次抄表失败，已离线。",
             "【阳光公寓】DTU 861234567890123（链路 dtu_a）已离线：closed。",
             "【阳光公寓】计费日历不知道 2027 年的节假日与调休安排（holidays 0.85 只到 2026 年）："
             "2027 年暂按法定节假日计价、不含调休。请升级 holidays，或在 hub.yaml 的 calendar: "
