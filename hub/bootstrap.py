@@ -11,6 +11,7 @@ from typing import Any
 from . import config as config_mod
 from .config import ConfigError, HubConfig
 from .core import Hub
+from .i18n import Text, localize
 from .plugins import PluginManager
 from .util import dt
 from .util.collector import collector_paused
@@ -44,11 +45,13 @@ class Prepared:
     def report_problems(self) -> bool:
         """Print every problem to stderr under a count line; True if there were any."""
         count = len(self.problems)
+        language = self.config.language  # the site's (the default when it is unreadable)
         if count:
-            print(f"{count} problem{'s' if count != 1 else ''} in {self.config.config_path}:",
+            print(localize(Text("config.problem" if count == 1 else "config.problems",
+                                count=count, path=self.config.config_path), language),
                   file=sys.stderr)
             for problem in self.problems:
-                print(f"  {problem}", file=sys.stderr)
+                print(f"  {problem.text(language)}", file=sys.stderr)
         return bool(count)
 
 

@@ -6,18 +6,49 @@ import argparse
 import asyncio
 import inspect
 import logging
+import re
 import sys
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 from . import __version__
-from .bootstrap import check_setup, create_hub, prepare, setup_logging
-from .config import apply_logging
+from .bootstrap import check_setup, create_hub, prepare, resolve_config_path, setup_logging
+from .config import LANGUAGES, apply_logging
+from .const import DEFAULT_LANGUAGE
 from .exceptions import StartupRefused
+from .i18n import Text, localize
+from .messages import ARGPARSE, pattern_text
 from .plugins import PluginManager
 
 _LOGGER = logging.getLogger(__name__)
+
+
+class Parser(argparse.ArgumentParser):
+    """argparse's parser, whose errors are worded in the site's language."""
+
+    def error(self, message: str) -> NoReturn:
+        """Print the usage and the error in the site's language; exit 2."""
+        self.print_usage(sys.stderr)
+        text = Text("cli.error", message=pattern_text(message, ARGPARSE))
+        self.exit(2, f"{self.prog}: {localize(text, site_language(sys.argv[1:]))}\n")
+
+
+def site_language(argv: Sequence[str]) -> str:
+    """The language of the site the command line names (``-c``, else ./hub.yaml), read
+    without loading it: argument errors come before the configuration."""
+    given = None
+    for index, arg in enumerate(argv):
+        if arg in ("-c", "--config") and index + 1 < len(argv):
+            given = argv[index + 1]
+        elif arg.startswith("--config="):
+            given = arg.partition("=")[2]
+    try:
+        text = resolve_config_path(given).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return DEFAULT_LANGUAGE
+    found = re.search(r"\blanguage:\s*['\"]?([A-Za-z-]+)", text)
+    return found[1] if found and found[1] in LANGUAGES else DEFAULT_LANGUAGE
 
 
 def _add_config_arg(parser: argparse.ArgumentParser) -> None:
@@ -29,7 +60,7 @@ def _add_config_arg(parser: argparse.ArgumentParser) -> None:
 
 def build_parser(plugins: PluginManager | None = None) -> argparse.ArgumentParser:
     """The argument parser, with every installed plugin's commands added."""
-    parser = argparse.ArgumentParser(
+    parser = Parser(
         prog="meterhub",
         description="Self-hosted hub for prepaid smart water and electricity meters.",
     )

@@ -9,7 +9,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import ssl
+import sys
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -18,6 +20,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from .const import CLI_TOKEN_FILE
+from .i18n import Text, localize
+from .messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
 
 if TYPE_CHECKING:
     from .config import HubConfig
@@ -52,6 +56,18 @@ def add_hub_options(command: argparse.ArgumentParser | None,
                             help=data_help)
 
 
+def print_error(message: str, language: str, argument: str | None = None) -> None:
+    """Print ``error: message`` (about ``argument``, if given) on stderr in ``language``
+    (the site's: a :class:`~hub.i18n.Text` is worded in it)."""
+    if argument is not None:
+        message = Text("cli.argument", argument=argument, message=message)
+    print(localize(Text("cli.error", message=message), language), file=sys.stderr)
+
+
+_NAMED = re.compile(r"'([^']+)'|([A-Za-z0-9]+[._][\w.]+)")
+"""What a detail names: quoted values, dotted or underscored ids (``account.recharge``)."""
+
+
 class HubUnreachable(Exception):
     """No hub answers on the port."""
 
@@ -81,6 +97,7 @@ class HubClient:
         self.token = os.environ.get(TOKEN_ENV) or read_cli_token(config.data_dir)
         self.timeout = timeout
         self.scheme = "https" if config.ssl_certificate else "http"
+        self.language = config.language  # the site's: errors are printed in it
 
     def request(self, path: str, *, params: Mapping[str, str] | None = None,
                 body: Any = None) -> Any:
@@ -90,7 +107,8 @@ class HubClient:
             url += "?" + urllib.parse.urlencode(params)
         data = json.dumps(body).encode() if body is not None else None
         request = urllib.request.Request(url, data=data, method="POST" if data else "GET",
-                                         headers={"Content-Type": "application/json"})
+                                         headers={"Content-Type": "application/json",
+                                                  "Accept-Language": self.language})
         if self.token:
             request.add_header("Authorization", f"Bearer {self.token}")
         # the hub's own certificate names its LAN name, not 127.0.0.1: this is loopback
@@ -102,8 +120,9 @@ class HubClient:
         except urllib.error.HTTPError as err:
             try:
                 detail = json.loads(err.read() or b"{}").get("error", err.reason)
-                if isinstance(detail, dict):  # the API's error body: the precise text
-                    detail = detail.get("detail") or detail.get("message") or err.reason
+                if isinstance(detail, dict):  # the API's error body: the precise English
+                    # text, or the message in the site's language
+                    detail = self._reason(detail) or err.reason
             except ValueError:
                 detail = err.reason
             if err.code == 401 and not self.token:
@@ -113,6 +132,20 @@ class HubClient:
         except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
             raise HubUnreachable(f"no hub answers on port {self.port} ({err}); start it with "
                                  "'meterhub run'") from None
+
+    def _reason(self, error: Mapping[str, Any]) -> str:
+        """The reason to print from the API's error body: its precise English ``detail`` on
+        an English site, else its ``message`` (worded in the site's language), with the
+        detail after a message that does not name the ids the detail names (a message that
+        only says what kind of error it is: "未找到。")."""
+        detail, message = str(error.get("detail") or ""), str(error.get("message") or "")
+        if self.language == "en" or not message:
+            return detail or message
+        names = [quoted or word for quoted, word in _NAMED.findall(detail)]
+        if detail and error.get("code") != "invalid" and not (
+                names and all(name in message for name in names)):
+            return f"{message}（{detail}）"
+        return message
 
     def items(self, path: str, params: Mapping[str, str] | None = None,
               most: int | None = None) -> list[Any]:

@@ -29,6 +29,7 @@ from .const import (
     DEFAULT_TIME_ZONE,
 )
 from .exceptions import HubError
+from .i18n import Text
 from .yamlload import LoadContext, NodeDict, Problem, load_yaml, position_of
 
 __all__ = [
@@ -182,13 +183,11 @@ def validate(
     """
     problems = list(ctx.problems) if ctx else []
     if raw is None and not problems:  # an empty file (or comments only) is no site
-        problems.append(Problem(None, "", "the file is empty: a site needs at least links: and "
-                                          "meters: (see the README's configuration reference)"))
+        problems.append(Problem(None, "", Text("config.empty")))
     if raw is None:
         raw = NodeDict()
     if not isinstance(raw, Mapping):
-        problems.append(Problem(getattr(raw, "pos", None), "",
-                                "the top level of hub.yaml must be a mapping of keys"))
+        problems.append(Problem(getattr(raw, "pos", None), "", Text("config.not_mapping")))
         return {}, problems
     failed_ids: set[str] = set()
     kept_items: dict[str, list[int]] = {}
@@ -198,11 +197,11 @@ def validate(
     for key, value in raw.items():
         if key not in known:
             close = difflib.get_close_matches(str(key), list(known), 1, 0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
             problems.append(Problem(
                 position_of(raw, [key]),
                 str(key),
-                f"unknown key{hint}: no loaded plugin configures '{key}'",
+                Text("config.unknown_block_hint", hint=close[0], key=key) if close
+                else Text("config.unknown_block", key=key),
             ))
             continue
         if value is None:

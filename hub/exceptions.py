@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from .i18n import Text
+from .messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
+
 __all__ = [
     "HubError", "HubStoppingError", "InvalidEntityId", "ServiceNotFound", "ServiceValidationError",
     "StartupRefused",
@@ -20,7 +23,7 @@ class ServiceNotFound(HubError):
     """A service was called that nobody registered."""
 
     def __init__(self, domain: str, service: str) -> None:
-        super().__init__(f"service {domain}.{service} is not registered")
+        super().__init__(Text("core.service_not_found", service=f"{domain}.{service}"))
         self.domain = domain
         self.service = service
 

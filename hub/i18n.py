@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 __all__ = [
-    "FALLBACK_LANGUAGE", "Translator",
+    "FALLBACK_LANGUAGE", "Joined", "Text", "Translator", "add_strings", "localize", "text_of",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -70,6 +70,105 @@ CORE_STRINGS: dict[str, dict[str, str]] = {
 }
 
 
+_CATALOG: dict[str, dict[str, str]] = {}
+"""Every message table added with :func:`add_strings` (core, packages, plugins)."""
+
+
+def add_strings(tables: Mapping[str, Mapping[str, str]]) -> None:
+    """Add message tables (``{language: {key: text}}``) that :class:`Text` and every
+    :class:`Translator` know; a module calls it at import, before it raises a Text."""
+    for language, strings in tables.items():
+        _CATALOG.setdefault(language, {}).update(strings)
+
+
+def _template(key: str, language: str, tables: Mapping[str, Mapping[str, str]]) -> str | None:
+    for table in (tables, _CATALOG):
+        for lang in (language, FALLBACK_LANGUAGE):
+            text = table.get(lang, {}).get(key)
+            if text is not None:
+                return text
+    return None
+
+
+def _fill(key: str, template: str, values: Mapping[str, Any], language: str) -> str:
+    try:
+        return template.format(**values)
+    except (KeyError, IndexError, ValueError):
+        _LOGGER.warning("Translation %s (%s) needs other values than %s", key, language,
+                        sorted(values))
+        return template
+
+
+class Text(str):
+    """A message: its English text (``str(text)``, for logs and ``detail``), its key and
+    values, so each place that shows it words it in the reader's language."""
+
+    key: str
+    values: dict[str, Any]
+
+    def __new__(cls, key: str, /, **values: Any) -> Text:
+        template = _template(key, FALLBACK_LANGUAGE, {})
+        english = _fill(key, template, _english(values), FALLBACK_LANGUAGE) \
+            if template is not None else key
+        text = super().__new__(cls, english)
+        text.key = key
+        text.values = values
+        return text
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return _rebuild, (self.key, self.values)
+
+
+def _rebuild(key: str, values: dict[str, Any]) -> Text:
+    return Text(key, **values)
+
+
+def _english(values: Mapping[str, Any]) -> dict[str, Any]:
+    return {name: str(value) if isinstance(value, Text | Joined) else value
+            for name, value in values.items()}
+
+
+SEPARATORS = {"en": "; ", "zh-CN": "；"}
+"""How messages of a list are joined, per language."""
+
+
+class Joined(str):
+    """Several messages as one (``"; "`` in English), each worded in the reader's language."""
+
+    items: tuple[str, ...]
+
+    def __new__(cls, items: Iterable[str]) -> Joined:
+        parts = tuple(items)
+        text = super().__new__(cls, SEPARATORS[FALLBACK_LANGUAGE].join(parts))
+        text.items = parts
+        return text
+
+
+def localize(text: str, language: str,
+             tables: Mapping[str, Mapping[str, str]] | None = None) -> str:
+    """``text`` in ``language``: a :class:`Text` or :class:`Joined` is worded from the
+    tables (and their values with it); any other string is returned as it is."""
+    if isinstance(text, Joined):
+        return SEPARATORS.get(language, "; ").join(
+            localize(item, language, tables) for item in text.items)
+    if not isinstance(text, Text):
+        return str(text)
+    template = _template(text.key, language, tables or {})
+    if template is None:
+        return str(text)
+    values = {name: localize(value, language, tables) if isinstance(value, str) else value
+              for name, value in text.values.items()}
+    return _fill(text.key, template, values, language)
+
+
+def text_of(err: BaseException) -> str:
+    """The message an error was raised with: its :class:`Text` (key and values kept, to
+    pass on), else its English text."""
+    if err.args and isinstance(err.args[0], Text | Joined) and not getattr(err, "path", None):
+        return err.args[0]
+    return str(err)
+
+
 class Translator:
     """Looks strings up by key and language, falling back to English, then to the key."""
 
@@ -80,7 +179,9 @@ class Translator:
         }
 
     def add(self, tables: Mapping[str, Mapping[str, str]]) -> None:
-        """Merge more strings (from a plugin) into the table."""
+        """Merge more strings (from a plugin) into the table (and the catalog a
+        :class:`Text` takes its English from)."""
+        add_strings(tables)
         for language, strings in tables.items():
             self._tables.setdefault(language, {}).update(strings)
 
@@ -91,15 +192,20 @@ class Translator:
     def __call__(self, key: str, language: str | None = None, **values: Any) -> str:
         """Return the text for ``key`` with ``{placeholders}`` filled in."""
         lang = language or self.language
-        text = self._tables.get(lang, {}).get(key)
-        if text is None:
-            text = self._tables[FALLBACK_LANGUAGE].get(key)
+        text = _template(key, lang, self._tables)
         if text is None:
             _LOGGER.debug("No translation for %s", key)
             return key
-        try:
-            return text.format(**values)
-        except (KeyError, IndexError, ValueError):
-            _LOGGER.warning("Translation %s (%s) needs other values than %s", key, lang,
-                            sorted(values))
-            return text
+        return _fill(key, text, values, lang)
+
+    def text(self, text: str, language: str | None = None) -> str:
+        """A message (a :class:`Text`, :class:`Joined` or plain string) in ``language``."""
+        return localize(text, language or self.language, self._tables)
+
+    def error(self, err: BaseException, language: str | None = None) -> str:
+        """An error's message in ``language``: a ServiceValidationError's problems, or the
+        :class:`Text` it was raised with (else its English text)."""
+        problems = getattr(err, "errors", None)
+        if isinstance(problems, list) and problems:
+            return self.text(Joined(problems), language)
+        return self.text(text_of(err), language)

@@ -17,6 +17,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import voluptuous as vol
 
+from .i18n import Text
+from .messages import voluptuous_text
+
 __all__ = [
     "MONEY_FORM",
     "ListOf",
@@ -71,14 +74,14 @@ def show_value(value: Any, limit: int = 60) -> str:
     if isinstance(value, SecretStr):
         return "'<secret>'"
     if isinstance(value, Mapping):
-        return "a mapping"
+        return Text("value.mapping")
     if isinstance(value, list | tuple):
-        return "a list"
+        return Text("value.list")
     if isinstance(value, str):
         text = value if len(value) <= limit else value[: limit - 1] + "…"
         return repr(text)
     if value is None:
-        return "nothing (null)"
+        return Text("value.null")
     return repr(value) if not isinstance(value, Decimal) else str(value)
 
 
@@ -125,7 +128,7 @@ def flatten_invalid(err: vol.Invalid) -> list[vol.Invalid]:
 def describe_invalid(err: vol.Invalid, data: Any) -> tuple[list[Any], str]:
     """Return (key path, message) for one voluptuous error, message made readable."""
     path = _path_keys(err)
-    message = err.error_message or str(err.msg)
+    message = voluptuous_text(err.error_message or str(err.msg))
     if message == "extra keys not allowed" and path:
         key = path[-1]
         found, parent = lookup(data, path[:-1])
@@ -135,13 +138,15 @@ def describe_invalid(err: vol.Invalid, data: Any) -> tuple[list[Any], str]:
             if allowed:
                 close = difflib.get_close_matches(str(key), [str(k) for k in allowed], 1, 0.6)
                 if close:
-                    hint = f" (did you mean '{close[0]}'?)"
-        return path, f"unknown key '{key}'{hint}"
+                    hint = close[0]
+        if hint:
+            return path, Text("validation.unknown_key_hint", key=key, hint=hint)
+        return path, Text("validation.unknown_key", key=key)
     if message == "required key not provided":
-        return path, "required key is missing"
+        return path, Text("validation.required")
     found, value = lookup(data, path)
     if found and "got" not in message and not isinstance(value, Mapping | list):
-        message = f"{message}, got {show_value(value)}"
+        message = Text("validation.got", reason=message, value=show_value(value))
     return path, message
 
 
@@ -151,7 +156,7 @@ def humanize_invalid(err: vol.Invalid, data: Any, root: str = "") -> list[str]:
     for single in flatten_invalid(err):
         path, message = describe_invalid(single, data)
         where = format_path(path, root)
-        lines.append(f"{where}: {message}" if where else message)
+        lines.append(Text("validation.at", path=where, reason=message) if where else message)
     return lines
 
 
@@ -175,7 +180,7 @@ class ListOf:
             if self.allow_single:
                 value = [value]
             else:
-                raise vol.Invalid(f"expected a list, got {show_value(value)}")
+                raise vol.Invalid(Text("validation.list", value=show_value(value)))
         out: list[Any] = []
         errors: list[vol.Invalid] = []
         for index, item in enumerate(value):
@@ -209,9 +214,9 @@ class Strict(vol.Schema):
 def string(value: Any) -> str:
     """Coerce a scalar to str; reject mappings, lists and null."""
     if value is None or isinstance(value, Mapping | list):
-        raise vol.Invalid(f"expected text, got {show_value(value)}")
+        raise vol.Invalid(Text("validation.text", value=show_value(value)))
     if isinstance(value, bool):
-        raise vol.Invalid(f"expected text, got {value!r} (quote it)")
+        raise vol.Invalid(Text("validation.text_quote", value=repr(value)))
     return str(value)
 
 
@@ -219,9 +224,7 @@ def slug(value: Any) -> str:
     """A lower-case id of letters, digits and underscores."""
     text = string(value)
     if not _SLUG_RE.match(text):
-        raise vol.Invalid(
-            f"expected lower-case letters, digits and underscores, got {show_value(value)}"
-        )
+        raise vol.Invalid(Text("validation.slug", value=show_value(value)))
     return text
 
 
@@ -229,9 +232,7 @@ def identifier(value: Any) -> str:
     """A stable id: letters, digits, '_', '-', '.'; starts with a letter, digit or '_'."""
     text = string(value)
     if not _ID_RE.match(text):
-        raise vol.Invalid(
-            f"expected an id of letters, digits, '_', '-' or '.', got {show_value(value)}"
-        )
+        raise vol.Invalid(Text("validation.identifier", value=show_value(value)))
     return text
 
 
@@ -239,7 +240,7 @@ def entity_id(value: Any) -> str:
     """An entity id such as ``meter.r101_e``."""
     text = string(value).lower()
     if not _ENTITY_RE.match(text):
-        raise vol.Invalid(f"expected an entity id like 'meter.r101_e', got {show_value(value)}")
+        raise vol.Invalid(Text("validation.entity_id", value=show_value(value)))
     return text
 
 
@@ -255,14 +256,14 @@ def boolean(value: Any) -> bool:
             return False
     if isinstance(value, int):
         return bool(value)
-    raise vol.Invalid(f"expected true or false, got {show_value(value)}")
+    raise vol.Invalid(Text("validation.boolean", value=show_value(value)))
 
 
 def positive_int(value: Any) -> int:
     """A whole number of at least 1."""
     number = _int(value)
     if number < 1:
-        raise vol.Invalid(f"expected a whole number of at least 1, got {show_value(value)}")
+        raise vol.Invalid(Text("validation.int_min", least=1, value=show_value(value)))
     return number
 
 
@@ -270,27 +271,27 @@ def non_negative_int(value: Any) -> int:
     """A whole number of at least 0."""
     number = _int(value)
     if number < 0:
-        raise vol.Invalid(f"expected a whole number of at least 0, got {show_value(value)}")
+        raise vol.Invalid(Text("validation.int_min", least=0, value=show_value(value)))
     return number
 
 
 def _int(value: Any) -> int:
     if isinstance(value, bool):
-        raise vol.Invalid(f"expected a whole number, got {value!r}")
+        raise vol.Invalid(Text("validation.int", value=repr(value)))
     if isinstance(value, int):
         return value
     if isinstance(value, Decimal) and value == value.to_integral_value():
         return int(value)
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
         return int(value)
-    raise vol.Invalid(f"expected a whole number, got {show_value(value)}")
+    raise vol.Invalid(Text("validation.int", value=show_value(value)))
 
 
 def port(value: Any) -> int:
     """A TCP/UDP port number."""
     number = _int(value)
     if not 1 <= number <= 65535:
-        raise vol.Invalid(f"expected a port number from 1 to 65535, got {number}")
+        raise vol.Invalid(Text("validation.port", least=1, value=number))
     return number
 
 
@@ -298,14 +299,14 @@ def listen_port(value: Any) -> int:
     """A port to listen on; 0 lets the system pick a free one."""
     number = _int(value)
     if not 0 <= number <= 65535:
-        raise vol.Invalid(f"expected a port number from 0 to 65535, got {number}")
+        raise vol.Invalid(Text("validation.port", least=0, value=number))
     return number
 
 
 def decimal(value: Any) -> Decimal:
     """An exact decimal number (YAML numbers load as Decimal; floats go through their text)."""
     if isinstance(value, bool):
-        raise vol.Invalid(f"expected a number, got {value!r}")
+        raise vol.Invalid(Text("validation.number", value=repr(value)))
     if isinstance(value, Decimal):
         result = value
     elif isinstance(value, int):
@@ -316,11 +317,11 @@ def decimal(value: Any) -> Decimal:
         try:
             result = Decimal(value.strip())
         except InvalidOperation:
-            raise vol.Invalid(f"expected a number, got {show_value(value)}") from None
+            raise vol.Invalid(Text("validation.number", value=show_value(value))) from None
     else:
-        raise vol.Invalid(f"expected a number, got {show_value(value)}")
+        raise vol.Invalid(Text("validation.number", value=show_value(value)))
     if not result.is_finite():
-        raise vol.Invalid(f"expected a finite number, got {show_value(value)}")
+        raise vol.Invalid(Text("validation.finite", value=show_value(value)))
     return result
 
 
@@ -328,7 +329,7 @@ def non_negative_decimal(value: Any) -> Decimal:
     """A decimal number of at least 0."""
     result = decimal(value)
     if result < 0:
-        raise vol.Invalid(f"expected a number of at least 0, got {show_value(value)}")
+        raise vol.Invalid(Text("validation.number_min", value=show_value(value)))
     return result
 
 
@@ -344,16 +345,16 @@ def money(value: Any) -> Decimal:
     the person did not mean. A number written with an exponent is refused too.
     """
     if isinstance(value, str) and not _MONEY_TEXT_RE.match(value.strip()):
-        raise vol.Invalid(f"expected yuan as {MONEY_FORM}, got {show_value(value)}")
+        raise vol.Invalid(Text("validation.money_form", value=show_value(value)))
     if isinstance(value, Decimal) and "E" in str(value):
-        raise vol.Invalid(f"expected yuan as {MONEY_FORM}, got {value}")
+        raise vol.Invalid(Text("validation.money_form", value=value))
     result = decimal(value)
     try:
         rounded = result.quantize(Decimal("0.01"))
     except InvalidOperation:  # too many digits for any amount of money
-        raise vol.Invalid(f"expected an amount of yuan, got {show_value(value)}") from None
+        raise vol.Invalid(Text("validation.money", value=show_value(value))) from None
     if result != rounded:
-        raise vol.Invalid(f"expected yuan as {MONEY_FORM}, got {show_value(value)}")
+        raise vol.Invalid(Text("validation.money_form", value=show_value(value)))
     return _shared_amount(rounded)
 
 
@@ -382,7 +383,7 @@ def time_of_day(value: Any) -> dt_time:
         hour, minute, second = int(match[1]), int(match[2]), int(match[3] or 0)
         if hour < 24 and minute < 60 and second < 60:
             return dt_time(hour, minute, second)
-    raise vol.Invalid(f"expected a time of day like '23:00', got {show_value(value)}")
+    raise vol.Invalid(Text("validation.time_of_day", value=show_value(value)))
 
 
 def duration(value: Any) -> timedelta:
@@ -391,13 +392,14 @@ def duration(value: Any) -> timedelta:
         return value
     if isinstance(value, int | Decimal) and not isinstance(value, bool):
         if value < 0:
-            raise vol.Invalid(f"expected a duration of at least 0, got {value}")
+            raise vol.Invalid(Text("validation.duration_min", value=value))
         return timedelta(seconds=float(value))
     if isinstance(value, Mapping):
         allowed = {"days", "hours", "minutes", "seconds"}
         unknown = set(value) - allowed
         if unknown:
-            raise vol.Invalid(f"unknown duration unit(s) {sorted(unknown)}: use {sorted(allowed)}")
+            raise vol.Invalid(Text("validation.duration_units", units=sorted(unknown),
+                                   allowed=sorted(allowed)))
         return timedelta(**{key: float(decimal(val)) for key, val in value.items()})
     text = string(value).strip()
     match = _TIME_RE.match(text)
@@ -407,8 +409,7 @@ def duration(value: Any) -> timedelta:
     if match and any(match.groups()):
         days, hours, minutes, seconds = (int(group or 0) for group in match.groups())
         return timedelta(days=days, hours=hours, minutes=minutes, seconds=seconds)
-    raise vol.Invalid(f"expected a duration like '90s', '15m', '1h 30m' or '01:30:00', "
-                      f"got {show_value(value)}")
+    raise vol.Invalid(Text("validation.duration", value=show_value(value)))
 
 
 def time_zone(value: Any) -> str:
@@ -417,8 +418,7 @@ def time_zone(value: Any) -> str:
     try:
         ZoneInfo(text)
     except (ZoneInfoNotFoundError, ValueError):
-        raise vol.Invalid(f"unknown time zone {show_value(value)}, "
-                          "expected a name like 'Asia/Shanghai'") from None
+        raise vol.Invalid(Text("validation.time_zone", value=show_value(value))) from None
     return text
 
 
@@ -437,9 +437,11 @@ def one_of(*choices: str) -> Callable[[Any], str]:
         text = string(value)
         if text not in options:
             close = difflib.get_close_matches(text, options, 1, 0.6)
-            hint = f" (did you mean '{close[0]}'?)" if close else ""
-            raise vol.Invalid(f"expected one of {', '.join(options)}, got {show_value(value)}"
-                              f"{hint}")
+            if close:
+                raise vol.Invalid(Text("validation.one_of_hint", choices=", ".join(options),
+                                       value=show_value(value), hint=close[0]))
+            raise vol.Invalid(Text("validation.one_of", choices=", ".join(options),
+                                   value=show_value(value)))
         return text
 
     _validate.choices = tuple(options)  # type: ignore[attr-defined]  # for JSON Schema
@@ -457,7 +459,8 @@ def duplicates(items: list[Any], key: str = "id") -> list[vol.Invalid]:
                 ident = str(ident)  # as an id validates: 101 and "101" are the same id
             if ident in seen:
                 errors.append(vol.Invalid(
-                    f"duplicate {key} {show_value(ident)} (first used at item {seen[ident]})",
+                    Text("validation.duplicate", key=key, value=show_value(ident),
+                         first=seen[ident]),
                     path=[index, key],
                 ))
             else:

@@ -21,6 +21,7 @@ from typing import Any
 
 import yaml
 
+from .i18n import FALLBACK_LANGUAGE, Text, localize
 from .validation import SecretStr
 
 __all__ = [
@@ -85,9 +86,16 @@ class Problem:
     message: str
 
     def __str__(self) -> str:
+        return self.text()
+
+    def text(self, language: str = FALLBACK_LANGUAGE) -> str:
+        """The problem in ``language`` (its file:line and key path as they are)."""
         where = f"{self.position} " if self.position else ""
-        what = f"{self.path}: " if self.path else ""
-        return f"{where}{what}{self.message}"
+        if not isinstance(self.message, Text):  # no key yet: the English line, not a mix
+            language = FALLBACK_LANGUAGE
+        message = localize(self.message, language)
+        return where + (localize(Text("validation.at", path=self.path, reason=self.message),
+                                 language) if self.path else message)
 
 
 @dataclass

@@ -17,7 +17,8 @@ import sys
 from collections.abc import Awaitable, Callable
 from typing import Any
 
-from ..client import HubClient, HubRefused, HubUnreachable, add_hub_options
+from ..client import HubClient, HubRefused, HubUnreachable, add_hub_options, print_error
+from ..i18n import text_of
 from ..storage import AuditFilter, StorageError
 from .model import CLI_USER, AuthError, Principal
 from .roles import ROLES, Role
@@ -124,7 +125,7 @@ def _run(args: argparse.Namespace, online: Callable[[HubClient], Any], offline: 
         except HubUnreachable:
             result = asyncio.run(_offline(prepared.config, offline))
     except (HubRefused, AuthError, StorageError, ValueError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print_error(text_of(err), prepared.config.language)
         return 1
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0

@@ -19,8 +19,10 @@ from pathlib import Path
 from typing import Any, TypeVar
 
 from ..const import CLI_TOKEN_FILE
+from ..i18n import Text
 from ..storage import AuditFilter, AuthStore, SessionRow, Storage, TokenRow, UserRow
 from ..util.ids import new_id
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .model import (
     CLI_USER,
     AuthError,
@@ -143,7 +145,7 @@ class Auth:
 
         def work(store: AuthStore) -> None:
             if store.user(name) is not None:
-                raise AuthError(f"user: '{name}' exists already", 409)
+                raise AuthError(Text("auth.user_exists", name=name), 409)
             store.add_user(row)
             store.log(now, "user_add", by, name, address,
                       {"role": row.role, "scope": row.scope})
@@ -158,7 +160,7 @@ class Auth:
 
         def work(store: AuthStore) -> UserRow:
             if store.user(name) is None:
-                raise AuthError(f"user: no user '{name}'", 404)
+                raise AuthError(Text("auth.no_user", name=name), 404)
             store.update_user(name, now, **fields)
             if fields.get("disabled") or "password_hash" in fields or "role" in fields:
                 store.revoke_sessions(now, user_id=name)  # what it could do has changed
@@ -291,23 +293,21 @@ class Auth:
         """A new token for ``owner`` (an admin: anyone's; a user: their own) with a role and
         scope no wider than the owner's; the secret is returned once and never stored."""
         if owner != by.user_id and by.role != Role.ADMIN:
-            raise AuthError(f"user: no user '{owner}'", 404)
+            raise AuthError(Text("auth.no_user", name=owner), 404)
         user = await self.user(owner)
         if user is None:
-            raise AuthError(f"user: no user '{owner}'", 404)
+            raise AuthError(Text("auth.no_user", name=owner), 404)
         if user.disabled:
-            raise AuthError(f"user: '{owner}' is disabled")
+            raise AuthError(Text("auth.user_disabled", name=owner))
         token_scope = dict(scope if scope is not None else user.scope)
         wanted = role or user.role
         if user.role != Role.ADMIN and wanted != user.role:
-            raise AuthError(f"role: a token of '{owner}' can only have their role "
-                            f"({user.role})")
+            raise AuthError(Text("auth.token_role", name=owner, role=user.role))
         if not narrower(token_scope, user.scope):
-            raise AuthError(f"scope: a token of '{owner}' must stay inside their scope "
-                            f"{user.scope}")
+            raise AuthError(Text("auth.token_scope", name=owner, scope=user.scope))
         token_role = check_role(wanted, token_scope)
         if not name.strip():
-            raise AuthError("name: say what the token is for")
+            raise AuthError(Text("auth.token_name"))
         secret = new_secret(TOKEN_PREFIX)
         now = self.now_ms()
         row = TokenRow(new_id(), secret_hash(secret), name.strip()[:100], owner,
@@ -380,7 +380,7 @@ def _check_owner(row: _Owned | None, by: Principal, kind: str, ident: str) -> _O
     """``row`` if ``by`` may act on it (their own; an admin: anyone's), else "no such"
     (404: another's is not said to exist)."""
     if row is None or (row.user_id != by.user_id and by.role != Role.ADMIN):
-        raise AuthError(f"{kind}: no {kind} '{ident}'", 404)
+        raise AuthError(Text("auth.no_such", kind=kind, ident=ident), 404)
     return row
 
 

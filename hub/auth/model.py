@@ -8,6 +8,8 @@ from dataclasses import dataclass, field
 
 from ..core import Context
 from ..exceptions import HubError
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .roles import Role
 
 CLI_USER = "@cli"
@@ -64,8 +66,7 @@ class Principal:
 def check_user_name(name: str) -> str:
     """``name`` if it can be a user's login name, else AuthError naming the rule."""
     if not USER_NAME.match(name):
-        raise AuthError(f"user: '{name}' is not a valid name (lower-case letters, digits, "
-                        "'.', '_' and '-', starting with a letter or digit, at most 64)")
+        raise AuthError(Text("auth.user_name", name=name))
     return name
 
 
@@ -74,10 +75,10 @@ def check_role(role: str, scope: Mapping[str, str]) -> Role:
     try:
         found = Role(role)
     except ValueError:
-        raise AuthError(f"role: '{role}' is not one of "
-                        f"{', '.join(r.value for r in Role)}") from None
+        raise AuthError(Text("auth.role", role=role,
+                             roles=", ".join(r.value for r in Role))) from None
     if found in (Role.LANDLORD, Role.OPERATOR) and not scope:
-        raise AuthError(f"scope: a {found} needs a scope (tags such as building=A)")
+        raise AuthError(Text("auth.scope_needed", role=found))
     if found == Role.ADMIN and scope:
-        raise AuthError("scope: an admin has the whole site (no scope)")
+        raise AuthError(Text("auth.admin_scope"))
     return found

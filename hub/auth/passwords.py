@@ -9,6 +9,9 @@ import secrets
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
+
 MIN_PASSWORD = 8
 _HASHER = PasswordHasher()  # argon2id, the library's (RFC 9106 low-memory) parameters
 _DUMMY: list[str] = []  # a hash to verify against when the user is unknown (made once)
@@ -17,9 +20,9 @@ _DUMMY: list[str] = []  # a hash to verify against when the user is unknown (mad
 def check_password_rules(password: str) -> str | None:
     """Why a new password is refused (None: it is acceptable)."""
     if len(password) < MIN_PASSWORD:
-        return f"password: at least {MIN_PASSWORD} characters"
+        return Text("auth.password_short", count=MIN_PASSWORD)
     if password.strip() != password:
-        return "password: no spaces at its start or end"
+        return Text("auth.password_spaces")
     return None
 
 

@@ -20,9 +20,11 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context
+from ..i18n import Text
 from ..ledger.entries import EntryKind, PostRequest, from_fen
 from ..ledger.ledger import Batch, Op, post_entry
 from ..storage import MoneyStore, from_ms
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .bills import (
     Bill,
     BillError,
@@ -154,7 +156,7 @@ class BillOp(Op):
 
     def _tariff(self, book: ChargeBook, meter_id: str, state: ChargeState | None) -> Tariff:
         if book.tariffs is None:
-            raise BillError(f"meter '{meter_id}' cannot be billed: no tariffs are configured")
+            raise BillError(Text("billing.no_tariffs", meter=meter_id))
         config = book.meter_config(meter_id)
         try:
             if config is not None and config.get("tariff"):

@@ -92,6 +92,25 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
+VALUES: dict[str, dict[str, str]] = {
+    "zh-CN": {
+        "kind.electricity": "电", "kind.water": "水", "billing.prepaid": "预付费",
+        "billing.postpaid": "后付费", "in_arrears.True": "是", "in_arrears.False": "否",
+        "status.ok": "正常", "status.high": "偏高", "status.negative": "负损耗",
+        "status.small": "用量过小", "status.no_usage": "无用量", "status.incomplete": "数据不全",
+        "split.area": "按面积", "split.persons": "按人数", "split.consumption": "按用量",
+        "split.equal": "平均分摊", "split.ratios": "按比例",
+        "sheet.consumption": "用量", "sheet.arrears": "欠费", "sheet.receivable": "应收实收",
+        "sheet.loss": "损耗", "sheet.loss_by_tag": "分组损耗", "sheet.share": "公摊",
+        "report.wrote": "已将 {count} 行{title}写入 {path}", "report.no_rows": "（无数据）",
+    },
+    "en": {
+        "report.wrote": "Wrote {count} rows of {title} to {path}", "report.no_rows": "(no rows)",
+    },
+}
+"""Words a report's text cells hold (``column.value``) and its sheet names, per language
+(English: as they are)."""
+
 
 @dataclass
 class Table:
@@ -162,6 +181,7 @@ def write_table(table: Table, path: Path, fmt: str | None = None, *,
     OutputError for an unknown format or a folder that does not exist."""
     fmt = table_format(path, fmt)
     heads = [labels(language).get(column, column) for column in table.columns]
+    table = worded(table, language)
     if fmt == "csv":
         with path.open("w", newline="", encoding="utf-8-sig") as handle:
             writer = csv.writer(handle)
@@ -171,6 +191,19 @@ def write_table(table: Table, path: Path, fmt: str | None = None, *,
     else:
         _write_xlsx(table, heads, path, tz)
     return len(table.rows)
+
+
+def worded(table: Table, language: str | None) -> Table:
+    """``table`` with its text cells (kinds, billing, statuses, splits) and sheet name in
+    ``language``'s words."""
+    words = VALUES.get(language or "en")
+    if not words or language == "en":
+        return table
+    rows = [tuple(words.get(f"{column}.{value}", value) if kind == "text" else value
+                  for column, kind, value in zip(table.columns, table.types, row, strict=True))
+            for row in table.rows]
+    sheet = words.get(f"sheet.{table.name}", table.name)
+    return Table(sheet, table.columns, table.types, rows, sheet if table.title else "")
 
 
 def _csv_cell(value: Any, tz: tzinfo | None) -> Any:

@@ -11,8 +11,10 @@ import voluptuous as vol
 from .. import validation as cv
 from ..const import SupportsResponse
 from ..exceptions import ServiceValidationError
+from ..i18n import Text, text_of
 from ..ledger import AccountBook, Money
 from ..util.calendar import date_value
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .bills import BillError
 from .engine import BillingEngine, BillSettings
 from .periods import period_of
@@ -60,14 +62,15 @@ def setup_billing(hub: Hub, block: Mapping[str, Any], charger: Charger | None) -
         data = call.data
         account = engine.accounts.get(data["account_id"])
         if account is None:
-            raise refused("bill.create", f"account_id: unknown account '{data['account_id']}'")
+            raise refused("bill.create", Text("billing.unknown_account",
+                                              account=data["account_id"]))
         period = (period_of(data["period_start"], account.settlement_day)
                   if "period_start" in data else None)
         try:
             bill = await engine.create(account.id, period, issue=data["issue"],
                                        context=call.context)
         except BillError as err:
-            raise refused("bill.create", str(err)) from None
+            raise refused("bill.create", text_of(err)) from None
         return bill.as_dict()
 
     async def issue(call: ServiceCall) -> dict[str, Any]:
@@ -75,9 +78,9 @@ def setup_billing(hub: Hub, block: Mapping[str, Any], charger: Charger | None) -
         try:
             bill = await engine.issue(call.data["bill_id"], context=call.context)
         except KeyError as err:
-            raise refused("bill.issue", f"bill_id: {err.args[0]}") from None
+            raise refused("bill.issue", Text("billing.bill_id", reason=err.args[0])) from None
         except BillError as err:
-            raise refused("bill.issue", str(err)) from None
+            raise refused("bill.issue", text_of(err)) from None
         return bill.as_dict()
 
     async def run(call: ServiceCall) -> dict[str, Any]:
@@ -89,12 +92,12 @@ def setup_billing(hub: Hub, block: Mapping[str, Any], charger: Charger | None) -
         data = call.data
         if data["account_id"] not in engine.accounts:
             raise refused("account.move_out",
-                          f"account_id: unknown account '{data['account_id']}'")
+                          Text("billing.unknown_account", account=data["account_id"]))
         try:
             result = await engine.move_out(data["account_id"], data.get("date"),
                                            read=data["read"], context=call.context)
         except (ValueError, BillError) as err:
-            raise refused("account.move_out", str(err)) from None
+            raise refused("account.move_out", text_of(err)) from None
         moved_out = result.bill.as_dict().get("settlement", {}).get("move_out")
         if moved_out and hub.has_component("accounts"):
             # the account itself now says the tenant left (公摊 weights, reports, YAML view)

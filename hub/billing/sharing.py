@@ -31,7 +31,9 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from .. import validation as cv
+from ..i18n import Text, text_of
 from ..ledger.entries import EntryKind, PostRequest, PostResult
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .analysis.base import (
     KIND_REGISTERS,
     ZERO,
@@ -279,14 +281,13 @@ def allocate(group: ShareGroup, period: Period, cost: Decimal,
             weight *= Fraction(days, period.days)
         weights[account_id] = weight
     if not weights:
-        raise ShareError(f"share group '{group.id}' has no members")
+        raise ShareError(Text("share.no_members", group=group.id))
     try:
         fen = (split_largest_remainder(int(cost.scaleb(2)), weights) if cost
                else dict.fromkeys(weights, 0))
     except ZeroDivisionError:
-        raise ShareError(f"share group '{group.id}': every member's weight ({group.split}) is "
-                         f"zero for {period.label}, so its cost {cost} cannot be split"
-                         ) from None
+        raise ShareError(Text("share.zero_weights", group=group.id, split=group.split,
+                              period=period.label, cost=cost)) from None
     return tuple(ShareLine(account_id, bases[account_id][0], bases[account_id][1],
                            weights[account_id], Decimal(fen[account_id]).scaleb(-2))
                  for account_id in sorted(bases))
@@ -312,8 +313,8 @@ class ShareCalculator:
              if m in self.catalog.meters])
         unknown = [account for account in found if account not in self.accounts]
         if unknown:
-            raise ShareError(f"share group '{group.id}': unknown account(s) "
-                             f"{', '.join(unknown)}")
+            raise ShareError(Text("share.unknown_accounts", group=group.id,
+                                  accounts=", ".join(unknown)))
         return found
 
     async def allocation(self, group: ShareGroup, period: Period) -> Allocation:
@@ -324,8 +325,7 @@ class ShareCalculator:
             return Allocation(group.id, period, group.split, (), group.amount,
                               allocate(group, period, group.amount, bases))
         if not group.meters:
-            raise ShareError(f"share group '{group.id}' has no common meter (it splits "
-                             "invoices: meterhub share split)")
+            raise ShareError(Text("share.no_common_meter", group=group.id))
         commons = [self._meter(group, meter_id) for meter_id in group.meters]
         members = self.members(group)
         priced: list[tuple[str, ChargeLine]] = []
@@ -350,17 +350,16 @@ class ShareCalculator:
     def _meter(self, group: ShareGroup, meter_id: str) -> tuple[MeterFacts, Tariff]:
         meter = self.catalog.get(meter_id)
         if meter is None:
-            raise ShareError(f"share group '{group.id}': unknown meter '{meter_id}'")
+            raise ShareError(Text("share.unknown_meter", group=group.id, meter=meter_id))
         tariff_id = group.tariff or meter.tariff
         if tariff_id is None:
-            raise ShareError(f"share group '{group.id}': common meter '{meter_id}' has no "
-                             "tariff and the group names none")
+            raise ShareError(Text("share.meter_no_tariff", group=group.id, meter=meter_id))
         if self.tariffs is None:
-            raise ShareError(f"share group '{group.id}': no tariffs are configured")
+            raise ShareError(Text("share.no_tariffs", group=group.id))
         try:
             return meter, self.tariffs.get(tariff_id)
         except TariffError as err:
-            raise ShareError(f"share group '{group.id}': {err}") from None
+            raise ShareError(Text("share.problem", group=group.id, reason=text_of(err))) from None
 
     async def _price(self, group: ShareGroup, meter: MeterFacts, tariff: Tariff,
                      period: Period) -> tuple[list[ChargeLine], Decimal]:
@@ -377,7 +376,8 @@ class ShareCalculator:
             lines += tariff.period_charges(period.start, period.last_day)
             minimum = tariff.minimum_charge(lines, period.start, period.last_day)
         except TariffError as err:
-            raise ShareError(f"share group '{group.id}': meter '{meter.id}': {err}") from None
+            raise ShareError(Text("share.meter_problem", group=group.id, meter=meter.id,
+                                  reason=text_of(err))) from None
         if minimum is not None:
             lines.append(minimum)
         return lines, quantity

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -35,6 +36,15 @@ LABELS: dict[str, dict[str, str]] = {
         "reversal": "reversals", "adjustment": "adjustments",
         "emergency_credit": "emergency credit", "emergency_repay": "emergency credit repaid",
         "deposit_kind": "deposit",
+        "component.energy": "energy", "component.water": "water",
+        "component.fixed": "fixed", "component.minimum": "minimum",
+        "component.tier_surcharge": "tier_surcharge", "component.share": "share",
+        "component.tier_adjustment": "tier_adjustment",
+        "key.usage": "usage", "key.minimum": "minimum", "key.sharp": "sharp", "key.peak": "peak",
+        "key.flat": "flat", "key.valley": "valley", "key.crossing": "crossing",
+        "key_separator": "/", "tier_before": "tier", "tier_after": "", "price_from": "from",
+        "unit.month": "month", "note.monthly_fee": "monthly fee",
+        "note.monthly_fee_prorated": "monthly fee, pro-rated by day",
     },
     "zh-CN": {
         "title": "账单", "title_final": "退租结算单", "bill": "账单号", "account": "账户",
@@ -50,6 +60,15 @@ LABELS: dict[str, dict[str, str]] = {
         "fee": "固定费用", "refund_kind": "退款", "reversal": "冲正", "adjustment": "调整",
         "emergency_credit": "应急额度", "emergency_repay": "应急额度归还",
         "deposit_kind": "押金",
+        "component.energy": "电费", "component.water": "水费",
+        "component.fixed": "固定费用", "component.minimum": "最低消费",
+        "component.tier_surcharge": "阶梯加价", "component.share": "公摊",
+        "component.tier_adjustment": "阶梯调整",
+        "key.usage": "用量", "key.minimum": "", "key.sharp": "尖段", "key.peak": "峰段",
+        "key.flat": "平段", "key.valley": "谷段", "key.crossing": "跨档月",
+        "key_separator": "", "tier_before": "第", "tier_after": "档", "price_from": "价格起始于",
+        "unit.month": "月", "note.monthly_fee": "月固定费用",
+        "note.monthly_fee_prorated": "月固定费用，按天折算",
     },
 }
 
@@ -74,18 +93,35 @@ td.n,th.n{text-align:right}</style></head><body>
 """)
 
 
-def _item(line: Any) -> str:
-    text = f"{line.component} {line.key}"
+_TIER = re.compile(r"^tier(\d+)$")
+NOTES = {"monthly fee": "note.monthly_fee",
+         "monthly fee, pro-rated by day": "note.monthly_fee_prorated"}
+"""The notes bills store (in English), to their labels."""
+
+
+def _key(key: str, t: Mapping[str, str]) -> str:
+    """A line key (``peak/tier2``, ``usage``, a band or fee name) in the statement's words."""
+    words = []
+    for part in key.split("/"):
+        tier = _TIER.match(part)
+        words.append(f"{t['tier_before']}{tier[1]}{t['tier_after']}" if tier
+                     else t.get(f"key.{part}", part))
+    return t["key_separator"].join(word for word in words if word)
+
+
+def _item(line: Any, t: Mapping[str, str]) -> str:
+    text = " ".join(word for word in (t.get(f"component.{line.component}", line.component),
+                                      _key(line.key, t)) if word)
     if line.price_from:
-        text += f" (from {line.price_from})"
+        text += f" ({t['price_from']} {line.price_from})"
     if line.note:
-        text += f" — {line.note}"
+        text += f" — {t.get(NOTES.get(line.note, ''), line.note)}"
     return text
 
 
-def _quantity(line: Any) -> str:
+def _quantity(line: Any, t: Mapping[str, str]) -> str:
     number = format(line.quantity.normalize(), "f") if line.quantity else "0"
-    return f"{number} {line.unit}".strip()
+    return f"{number} {t.get(f'unit.{line.unit}', line.unit)}".strip()
 
 
 def translations() -> dict[str, dict[str, str]]:
@@ -113,7 +149,7 @@ def render_statement(bill: Bill, account: Account | None, summary: Mapping[str, 
         head.append((t["issued"], bill.issued.isoformat(timespec="seconds")))
     if bill.due_date:
         head.append((t["due"], bill.due_date.isoformat()))
-    rows = [(str(line.no), line.meter_id or "", _item(line), _quantity(line),
+    rows = [(str(line.no), line.meter_id or "", _item(line, t), _quantity(line, t),
              str(line.unit_price), str(line.amount)) for line in bill.lines]
     notes = [f"{t['consumption']} {bill.consumption}, {t['fees']} {bill.fees}"]
     if bill.billing == "prepaid":

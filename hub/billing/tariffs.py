@@ -28,8 +28,10 @@ import voluptuous as vol
 from .. import validation as cv
 from ..events import EVENT_CALENDAR_UNKNOWN_YEAR
 from ..hookspecs import hookimpl
+from ..i18n import Text
 from ..metering.config import meter_kind
 from ..util.calendar import CALENDAR_SCHEMA, Calendar, holidays_version, newest_official_year
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .periods import ONE_DAY, BillPeriod, anchor, local_midnight, period_of
 from .tariff import ChargeLine, Occupancy, Tariff, TariffError, TierHistory, Usage, round_fen
 
@@ -51,14 +53,13 @@ def tariffs_schema(registries: Registries) -> Any:
 
     def _entry(value: Any) -> dict[str, Any]:
         if not isinstance(value, Mapping):
-            raise vol.Invalid(f"expected a tariff (a mapping with id and type), got "
-                              f"{cv.show_value(value)}")
+            raise vol.Invalid(Text("billing.tariff_entry", value=cv.show_value(value)))
         name = head(value)["type"]
         tariff_type = registries.tariff_types.get(name)
         if tariff_type is None:
-            known = ", ".join(registries.tariff_types.names()) or "none loaded"
-            raise vol.Invalid(f"unknown tariff type (known: {known}), got "
-                              f"{cv.show_value(name)}", path=["type"])
+            known = ", ".join(registries.tariff_types.names()) or Text("billing.none_loaded")
+            raise vol.Invalid(Text("billing.tariff_type", known=known, value=cv.show_value(name)),
+                              path=["type"])
         schema = tariff_type.schema()
         result: dict[str, Any] = (schema if callable(schema) else vol.Schema(schema))(value)
         return result
@@ -73,8 +74,8 @@ def tariffs_schema(registries: Registries) -> Any:
         errors: list[vol.Invalid] = []
         for key, item in value.items():
             if isinstance(item, Mapping) and item.get("id", key) != key:
-                errors.append(vol.Invalid(f"the id differs from its key '{key}', "
-                                          f"got {cv.show_value(item['id'])}", path=[key, "id"]))
+                errors.append(vol.Invalid(Text("billing.tariff_id_key", key=key,
+                                               value=cv.show_value(item["id"])), path=[key, "id"]))
                 continue
             try:
                 entries.append(_entry({"id": key, **item} if isinstance(item, Mapping)
@@ -169,7 +170,8 @@ class TariffBook:
         for entry in entries:
             tariff_type = types.get(entry["type"])
             if tariff_type is None:
-                raise TariffError(f"tariff '{entry['id']}': unknown type '{entry['type']}'")
+                raise TariffError(Text("billing.tariff_unknown_type", tariff=entry["id"],
+                                       type=entry["type"]))
             self._tariffs[entry["id"]] = tariff_type.create(entry, calendar)
 
     @classmethod
@@ -187,8 +189,8 @@ class TariffBook:
         """The tariff with this id; TariffError naming the known ones if there is none."""
         tariff = self._tariffs.get(tariff_id)
         if tariff is None:
-            known = ", ".join(sorted(self._tariffs)) or "none configured"
-            raise TariffError(f"unknown tariff '{tariff_id}' (tariffs: {known})")
+            known = ", ".join(sorted(self._tariffs)) or Text("billing.none_configured")
+            raise TariffError(Text("billing.unknown_tariff", tariff=tariff_id, known=known))
         return tariff
 
     def for_meter(self, meter: Mapping[str, Any]) -> Tariff:
@@ -197,8 +199,7 @@ class TariffBook:
         tariff_id = meter.get("tariff") or default_tariff(meter, self._kind_of(meter),
                                                           self.defaults)
         if tariff_id is None:
-            raise TariffError(f"meter '{meter.get('id')}' has no tariff (set its tariff: or "
-                              "a tariff_defaults rule)")
+            raise TariffError(Text("billing.meter_no_tariff", meter=meter.get("id")))
         return self.get(tariff_id)
 
     def ids(self) -> list[str]:

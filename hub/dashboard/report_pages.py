@@ -12,7 +12,8 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from ..billing.analysis.api import ReportError, report_table
-from ..billing.reports import labels
+from ..billing.reports import labels, worded
+from ..i18n import text_of
 from ..web.pages import PageKit
 from ..web.routes import allow
 from .admin_strings import ADMIN_STRINGS
@@ -63,11 +64,12 @@ class ReportPages:
         try:
             table = await report_table(analysis, name, params, kit.now().date())
         except ReportError as err:
-            return kit.fail(request, "reports.html", str(err), **values)
+            return kit.fail(request, "reports.html", text_of(err), **values)
         language = kit.language(request)
         query = urlencode({**params, "lang": language})
         values.update(
-            table=_shown(table), heads=[labels(language).get(c, c) for c in table.columns],
+            table=_shown(worded(table, language)),
+            heads=[labels(language).get(c, c) for c in table.columns],
             chart=_chart(name, table, params),
             downloads={fmt: f"/api/reports/{name}?{query}&format={fmt}"
                        for fmt in ("csv", "xlsx")})

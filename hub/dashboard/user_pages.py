@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..auth import Auth, AuthError
+from ..i18n import text_of
 from ..ledger import from_fen
 from ..storage import AuditFilter
 from ..web.pages import PageKit, caller
@@ -140,7 +141,7 @@ class UserPages:
                                         form.get("password") or None,
                                         by=caller(request).user_id, address=request.remote)
         except AuthError as err:
-            return await self._users_page(kit, request, error=str(err),
+            return await self._users_page(kit, request, error=text_of(err),
                                           form={k: v for k, v in form.items()
                                                 if k != "password"})
         t = kit.translator(request)
@@ -163,7 +164,7 @@ class UserPages:
             await self._auth().set_disabled(user_id, disable, by=caller(request).user_id,
                                             address=request.remote)
         except AuthError as err:
-            return kit.redirect(request, "/users", str(err), "error")
+            return kit.redirect(request, "/users", text_of(err), "error")
         return kit.redirect(request, "/users", t("users.disabled" if disable
                                                  else "users.enabled", user=user_id))
 
@@ -182,7 +183,7 @@ class UserPages:
             await self._auth().revoke_token(token_id, by=caller(request),
                                             address=request.remote)
         except AuthError as err:
-            return kit.redirect(request, "/users", str(err), "error")
+            return kit.redirect(request, "/users", text_of(err), "error")
         return kit.redirect(request, "/users", t("users.revoked", token=token_id))
 
     @allow("admin", "finance")

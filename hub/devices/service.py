@@ -26,12 +26,14 @@ from ..const import SupportsResponse
 from ..core import Context
 from ..events import EVENT_ALARM, EVENT_ALARM_CLEARED
 from ..exceptions import ServiceValidationError
+from ..i18n import Text, text_of
 from ..metering.config import ratio
 from ..metering.model import MeterRefused, NoReply, ProtocolError
 from ..metering.tou import TouTable
 from ..util import dt as dt_util
 from ..util.calendar import Calendar
 from ..util.ids import new_id
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .firmware import FirmwareJobs, FirmwareRefused
 from .history import HistoryFiller
 from .parts import DevicePart, cancelled
@@ -154,17 +156,17 @@ class DeviceService(DevicePart):
         """The meter ids a call names and whether it is a job (meters / tags)."""
         if "meter_id" in data:
             if data["meter_id"] not in self.metering.meters:
-                raise refuse(service, f"meter_id: unknown meter '{data['meter_id']}'")
+                raise refuse(service, Text("devices.unknown_meter", meter=data["meter_id"]))
             return [data["meter_id"]], False
         if not data.get("meters") and not data.get("tags"):
-            raise refuse(service, "give meter_id, meters or tags")
+            raise refuse(service, Text("devices.targets"))
         unknown = [m for m in data.get("meters") or () if m not in self.metering.meters]
         if unknown:
-            raise refuse(service, f"meters: unknown meter '{unknown[0]}'")
+            raise refuse(service, Text("devices.unknown_meter_in", meter=unknown[0]))
         chosen = [m.id for m in self.metering.select(meters=data.get("meters") or (),
                                                      tags=data.get("tags"))]
         if not chosen:
-            raise refuse(service, f"tags: no meter has the tags {dict(data.get('tags') or {})}")
+            raise refuse(service, Text("devices.no_tags", tags=dict(data.get("tags") or {})))
         return chosen, True
 
     def value_for(self, meter_id: str, spec: Mapping[str, Any]) -> Any:
@@ -201,14 +203,14 @@ class DeviceService(DevicePart):
         meter_ids, is_job = self.targets("write", data)
         credentials = {k: data[k] for k in CREDENTIAL_KEYS if k in data}
         if not data.get("from_tariff") and "value" not in data:
-            raise refuse("write", "value: required (or from_tariff: true for tou / tou_next)")
+            raise refuse("write", Text("devices.value_required"))
         if not is_job:
             try:
                 value = self.value_for(meter_ids[0], data)
                 command_id = await self.writes.submit(meter_ids[0], data["param"], value,
                                                       context=context, credentials=credentials)
             except WriteRefused as err:
-                raise refuse("write", str(err)) from None
+                raise refuse("write", text_of(err)) from None
             return {"command_id": command_id, "meter_id": meter_ids[0], "state": "queued"}
         # a job: every meter checked first; one that cannot take it is a failed item
         problems: dict[str, str] = {}
@@ -217,7 +219,7 @@ class DeviceService(DevicePart):
                 self.writes.check(meter_id, data["param"], self.value_for(meter_id, data),
                                   credentials)
             except WriteRefused as err:
-                problems[meter_id] = str(err)
+                problems[meter_id] = text_of(err)
         if len(problems) == len(meter_ids) and len(meter_ids) == 1:
             raise refuse("write", *problems.values())
         if "password" in credentials:

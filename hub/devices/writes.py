@@ -35,11 +35,13 @@ import voluptuous as vol
 from .. import validation as cv
 from ..core import Context
 from ..events.devices import EVENT_DEVICE_COMMAND, EVENT_DEVICE_JOB
+from ..i18n import Text, text_of
 from ..metering.link import LinkUnavailable
 from ..metering.model import MeterRefused, NoReply, ProtocolError, WritableParam
 from ..prepaid.commands import attempt, wait_until_due
 from ..util.dt import utcnow
 from ..util.ids import new_id
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .parts import DevicePart
 
 if TYPE_CHECKING:
@@ -143,13 +145,13 @@ class DeviceWrites(DevicePart):
         """The meter and its model's declaration of ``param``; WriteRefused if none."""
         meter = self.metering.meters.get(meter_id)
         if meter is None:
-            raise WriteRefused(f"meter_id: unknown meter '{meter_id}'")
+            raise WriteRefused(Text("devices.unknown_meter", meter=meter_id))
         params = meter.model.writable()
         spec = params.get(param)
         if spec is None:
-            declared = ", ".join(sorted(params)) or "none"
-            raise WriteRefused(f"param: model {meter.model.name} of meter {meter_id} does not "
-                               f"declare {param!r} writable (writable: {declared})")
+            declared = ", ".join(sorted(params)) or Text("devices.none")
+            raise WriteRefused(Text("devices.not_writable", model=meter.model.name,
+                                    meter=meter_id, param=param, declared=declared))
         return meter, spec
 
     def check(self, meter_id: str, param: str, value: Any,
@@ -161,7 +163,8 @@ class DeviceWrites(DevicePart):
         try:
             typed = spec.parse(value)
         except (vol.Invalid, ValueError, TypeError) as err:
-            raise WriteRefused(f"value: {param} of meter {meter_id}: {err}") from None
+            raise WriteRefused(Text("devices.bad_value", param=param, meter=meter_id,
+                                    reason=text_of(err))) from None
         overrides = {k: v for k, v in (credentials or {}).items()
                      if k in CREDENTIAL_KEYS and v is not None}
         if overrides:

@@ -16,6 +16,8 @@ from typing import Any
 import voluptuous as vol
 
 from .. import validation as cv
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .terms import ProtectionWindows, Thresholds, TripMode
 
 
@@ -25,7 +27,7 @@ def _date(value: Any) -> date:
     try:
         return date.fromisoformat(cv.string(value))
     except ValueError:
-        raise vol.Invalid(f"expected a date like 2026-03-01, got {cv.show_value(value)}") from None
+        raise vol.Invalid(Text("ledger.date", value=cv.show_value(value))) from None
 
 
 def _night(value: Any) -> tuple[time, time]:
@@ -34,14 +36,14 @@ def _night(value: Any) -> tuple[time, time]:
     text = cv.string(value)
     start, sep, end = text.partition("-")
     if not sep:
-        raise vol.Invalid(f"expected a time range like '22:00-07:00', got {cv.show_value(value)}")
+        raise vol.Invalid(Text("ledger.night", value=cv.show_value(value)))
     return cv.time_of_day(start.strip()), cv.time_of_day(end.strip())
 
 
 def _levels(value: Any) -> list[Decimal]:
     levels = [cv.money(item) for item in cv.ensure_list(value)]
     if any(level < 0 for level in levels):
-        raise vol.Invalid("warning levels must be at least 0")
+        raise vol.Invalid(Text("ledger.levels"))
     return sorted(levels, reverse=True)
 
 
@@ -70,14 +72,14 @@ def _at_least(low: Decimal, what: str) -> Any:
     def _validate(value: Any) -> Decimal:
         amount: Decimal = cv.money(value)
         if amount < low:
-            raise vol.Invalid(f"{what} is at least {low}, got {amount}")
+            raise vol.Invalid(Text("ledger.at_least", what=what, low=low, amount=amount))
         return amount
     return _validate
 
 
 EMERGENCY_SCHEMA = cv.Strict({
     vol.Optional("amount", default=Decimal("10.00")): _at_least(Decimal("0.00"),
-                                                                "emergency credit"),
+                                                                Text("ledger.what_emergency")),
     vol.Optional("per", default="month"): cv.one_of("month", "year"),
 })
 
@@ -95,7 +97,8 @@ ACCOUNT_SCHEMA = cv.Strict({
     vol.Optional("contacts", default={}): CONTACTS_SCHEMA,
     vol.Optional("area"): cv.non_negative_decimal,  # m², for 公摊 by area
     vol.Optional("persons"): cv.non_negative_int,  # for 公摊 by persons
-    vol.Optional("deposit", default=Decimal("0.00")): _at_least(Decimal("0.00"), "a deposit"),
+    vol.Optional("deposit", default=Decimal("0.00")): _at_least(Decimal("0.00"),
+                                                                Text("ledger.what_deposit")),
     # 期初余额: the balance carried over from the previous system (or card), posted once
     vol.Optional("opening_balance", default=Decimal("0.00")): cv.money,
     vol.Optional("move_in"): _date,
@@ -107,7 +110,7 @@ ACCOUNT_SCHEMA = cv.Strict({
     vol.Optional("overdraft", default=Decimal("0.00")): vol.All(cv.money, vol.Range(min=0)),
     vol.Optional("emergency_credit", default={}): EMERGENCY_SCHEMA,
     vol.Optional("max_recharge", default=Decimal("5000.00")): _at_least(
-        Decimal("0.01"), "the largest recharge"),
+        Decimal("0.01"), Text("ledger.what_max_recharge")),
     vol.Optional("postpaid", default={}): POSTPAID_SCHEMA,
     vol.Optional("tags", default={}): vol.Schema({cv.slug: cv.string}),
 })
@@ -116,7 +119,8 @@ ACCOUNT_SCHEMA = cv.Strict({
 def _move_dates(account: dict[str, Any]) -> dict[str, Any]:
     move_in, move_out = account.get("move_in"), account.get("move_out")
     if move_in and move_out and move_out < move_in:
-        raise vol.Invalid(f"move_out {move_out} is before move_in {move_in}", path=["move_out"])
+        raise vol.Invalid(Text("ledger.move_out", move_out=move_out, move_in=move_in),
+                          path=["move_out"])
     return account
 
 
@@ -190,5 +194,6 @@ def check_accounts(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
     for index, meter in enumerate(config.get("meters") or []):
         account = meter.get("account")
         if account is not None and account not in accounts:
-            problems.append((["meters", index, "account"], f"unknown account '{account}'"))
+            problems.append((["meters", index, "account"],
+                             Text("ledger.unknown_account", account=account)))
     return problems

@@ -18,8 +18,10 @@ from datetime import date
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context
+from ..i18n import Text
 from ..storage import AuditRow, EntryRow, MoneyStore
 from ..util.ids import new_id
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .entries import (
     EntryKind,
     LedgerError,
@@ -167,7 +169,7 @@ def post_entry(batch: Batch, request: PostRequest, *, fresh: bool = False) -> Po
     if existing is not None:
         return PostResult(batch.ledger.entry_of(existing), False)
     if request.account_id not in batch.ledger.accounts:
-        raise LedgerError(f"unknown account '{request.account_id}'")
+        raise LedgerError(Text("ledger.unknown_account", account=request.account_id))
     kind = EntryKind(request.kind)
     fen = to_fen(request.amount)
     if kind is EntryKind.REVERSAL:
@@ -202,7 +204,7 @@ def _repaid_since(batch: Batch, credit: EntryRow) -> bool:
 
 def _nonzero(fen: int) -> None:
     if fen == 0:
-        raise LedgerError("a reversal needs an amount other than 0")
+        raise LedgerError(Text("ledger.reversal_zero"))
 
 
 class ReverseOp(Op):
@@ -221,16 +223,13 @@ class ReverseOp(Op):
         original = batch.store.entry(self.entry_id) or next(
             (row for row in batch.rows if row.entry_id == self.entry_id), None)
         if original is None:
-            raise LedgerError(f"unknown ledger entry '{self.entry_id}'")
+            raise LedgerError(Text("ledger.unknown_entry", entry=self.entry_id))
         if original.kind == EntryKind.REVERSAL:
-            raise LedgerError(f"entry '{self.entry_id}' is itself a reversal: post an "
-                              "adjustment instead")
+            raise LedgerError(Text("ledger.reverse_reversal", entry=self.entry_id))
         if original.kind == EntryKind.EMERGENCY and batch.find(
                 f"reverse:{self.entry_id}") is None and _repaid_since(batch, original):
-            raise LedgerError(
-                f"emergency credit '{self.entry_id}' ({from_fen(original.amount)}) has been "
-                "repaid since, in part or in full: reverse those emergency_repay entries "
-                "first, then the credit")
+            raise LedgerError(Text("ledger.emergency_repaid", entry=self.entry_id,
+                                   amount=from_fen(original.amount)))
         result = post_entry(batch, PostRequest(
             original.account_id, EntryKind.REVERSAL, from_fen(-original.amount),
             f"reverse:{self.entry_id}", context=self.context, reason=self.reason,

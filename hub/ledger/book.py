@@ -27,6 +27,8 @@ from .. import validation as cv
 from ..core import Context
 from ..events import EVENT_ACCOUNT_UPDATED
 from ..exceptions import ServiceValidationError
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .accounts import ACCOUNT_SCHEMA, Account, _move_dates
 from .overrides import WHOLE, canonical, resolve
 
@@ -109,13 +111,13 @@ class AccountBook:
                      context: Context) -> Account:
         """Change fields of an account (validated first; nothing changes on an error)."""
         if account_id not in self.accounts:
-            raise ServiceValidationError("account.update", [f"unknown account '{account_id}'"])
+            raise ServiceValidationError("account.update", [Text("ledger.unknown_account",
+                                                                 account=account_id)])
         if "id" in changes:
-            raise ServiceValidationError("account.update", ["changes.id: an id never changes"])
+            raise ServiceValidationError("account.update", [Text("ledger.id_fixed")])
         if "opening_balance" in changes:
             raise ServiceValidationError("account.update", [
-                "changes.opening_balance: the opening balance (期初余额) is posted once, when "
-                "the account starts; change a balance with account.adjust (with a reason)"])
+                Text("ledger.opening_balance")])
         runtime = {**self.runtime.get(account_id, {}), **changes}
         base_entry = self.created.get(account_id) or self.yaml[account_id]
         try:
@@ -145,7 +147,7 @@ class AccountBook:
         account_id = entry["id"]
         if account_id in self.accounts:
             raise ServiceValidationError("account.create",
-                                         [f"account.id: '{account_id}' already exists"])
+                                         [Text("ledger.exists", account=account_id)])
         storage = self._storage()
         if storage is not None:
             await storage.set_overrides(SCOPE, [(account_id, WHOLE, canonical(dict(raw)), None,
@@ -158,17 +160,17 @@ class AccountBook:
                      context: Context) -> Account:
         """Go back to hub.yaml for some fields (all when ``fields`` is None)."""
         if account_id not in self.accounts:
-            raise ServiceValidationError("account.revert", [f"unknown account '{account_id}'"])
+            raise ServiceValidationError("account.revert", [Text("ledger.unknown_account",
+                                                                 account=account_id)])
         if account_id not in self.yaml:
             raise ServiceValidationError("account.revert", [
-                f"account '{account_id}' is not in hub.yaml: nothing to go back to"])
+                Text("ledger.not_in_yaml", account=account_id)])
         known = cv.keys_of(ACCOUNT_SCHEMA.schema)
         unknown = [name for name in fields or () if name not in known]
         if unknown:
             raise ServiceValidationError("account.revert", [
-                f"fields: {', '.join(map(repr, unknown))} "
-                f"{'is not an account field' if len(unknown) == 1 else 'are not account fields'}"
-                f" (fields: {', '.join(sorted(known))})"])
+                Text("ledger.not_a_field" if len(unknown) == 1 else "ledger.not_fields",
+                     fields=", ".join(map(repr, unknown)), known=", ".join(sorted(known)))])
         runtime = self.runtime.get(account_id, {})
         names = list(runtime) if fields is None else [f for f in fields if f in runtime]
         storage = self._storage()

@@ -9,7 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from ..bootstrap import prepare
-from ..client import DATA_HELP, HubClient, HubRefused, HubUnreachable
+from ..client import DATA_HELP, HubClient, HubRefused, HubUnreachable, print_error
 
 
 def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -52,7 +52,7 @@ def cmd_read(args: argparse.Namespace) -> int:
     try:
         result = client.call_service("meter", "read", data) or {}
     except (HubRefused, HubUnreachable) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print_error(str(err), client.language)
         return 1
     print(json.dumps(result, ensure_ascii=False, indent=2))
     return 0 if not result.get("failed") else 1

@@ -16,6 +16,8 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from .. import validation as cv
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .alarms import THRESHOLDS_SCHEMA
 from .model import MeterRef, ProtocolError
 
@@ -62,13 +64,13 @@ PLAN_SCHEMA = cv.Strict({
 def _plan(value: Any) -> dict[str, Any]:
     plan: dict[str, Any] = PLAN_SCHEMA(value)
     if plan["plan"] == "daily" and "at" not in plan:
-        raise vol.Invalid("a daily plan needs 'at' (a time like '00:05')", path=["at"])
+        raise vol.Invalid(Text("metering.daily_at"), path=["at"])
     if plan["plan"] == "every" and "minutes" not in plan:
-        raise vol.Invalid("an 'every' plan needs 'minutes'", path=["minutes"])
+        raise vol.Invalid(Text("metering.every_minutes"), path=["minutes"])
     if plan["plan"] == "daily" and "minutes" in plan:
-        raise vol.Invalid("'minutes' belongs to an 'every' plan", path=["minutes"])
+        raise vol.Invalid(Text("metering.minutes_every"), path=["minutes"])
     if plan["plan"] == "every" and "at" in plan:
-        raise vol.Invalid("'at' belongs to a 'daily' plan", path=["at"])
+        raise vol.Invalid(Text("metering.at_daily"), path=["at"])
     return plan
 
 
@@ -82,10 +84,9 @@ def ratio(value: Any) -> Decimal:
     try:
         number = (Decimal(primary) / Decimal(secondary)) if sep else Decimal(text)
     except (ArithmeticError, ValueError):
-        raise vol.Invalid(f"expected a ratio like 40 or 200/5, got {cv.show_value(value)}"
-                          ) from None
+        raise vol.Invalid(Text("metering.ratio", value=cv.show_value(value))) from None
     if not number.is_finite() or number <= 0:
-        raise vol.Invalid(f"expected a ratio above 0, got {cv.show_value(value)}")
+        raise vol.Invalid(Text("metering.ratio_positive", value=cv.show_value(value)))
     return number
 
 
@@ -137,9 +138,9 @@ def meter_schema(registries: Registries) -> Any:
         meter = MeterEntry(METER_BASE(value))
         model = meter.model = registries.meter_models.get(meter["model"])
         if model is None:
-            known = ", ".join(registries.meter_models.names()) or "none loaded"
-            raise vol.Invalid(f"unknown meter model {cv.show_value(meter['model'])} "
-                              f"(known: {known})", path=["model"])
+            known = ", ".join(registries.meter_models.names()) or Text("metering.none_loaded")
+            raise vol.Invalid(Text("metering.unknown_model", value=cv.show_value(meter["model"]),
+                                   known=known), path=["model"])
         errors: list[vol.Invalid] = []
         try:
             meter["address"] = model.validate_address(meter["address"])
@@ -174,9 +175,10 @@ def links_schema(registries: Registries) -> Any:
         head = base(value)
         link_type = registries.link_types.get(head["type"])
         if link_type is None:
-            known = ", ".join(registries.link_types.names()) or "none loaded"
-            raise vol.Invalid(f"unknown link type {cv.show_value(head['type'])} "
-                              f"(known: {known})", path=["type"])
+            known = ", ".join(registries.link_types.names()) or Text("metering.none_loaded")
+            raise vol.Invalid(Text("metering.unknown_link_type",
+                                   value=cv.show_value(head["type"]), known=known),
+                              path=["type"])
         schema = link_type.schema()
         result = LinkEntry((schema if isinstance(schema, vol.Schema)
                             else vol.Schema(schema))(value))
@@ -213,9 +215,9 @@ def check_references(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
     for index, meter in enumerate(meters):
         link = links.get(meter["link"])
         if link is None:
-            known = ", ".join(sorted(links)) or "none configured"
+            known = ", ".join(sorted(links)) or Text("metering.none_configured")
             problems.append(([ "meters", index, "link"],
-                             f"unknown link '{meter['link']}' (links: {known})"))
+                             Text("metering.unknown_link", link=meter["link"], known=known)))
         else:
             link_type = getattr(link, "link_type", None)
             schema = options_schemas.get(id(link_type))
@@ -228,22 +230,24 @@ def check_references(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:
                 for single in cv.flatten_invalid(err):
                     path, message = cv.describe_invalid(single, meter["link_options"])
                     problems.append((["meters", index, "link_options", *path],
-                                     f"{message} (for a {link['type']} link)"))
+                                     Text("metering.for_link", reason=message,
+                                          type=link["type"])))
         parent = meter.get("parent")
         if parent is not None:
             if parent not in meter_ids:
-                problems.append((["meters", index, "parent"], f"unknown meter '{parent}'"))
+                problems.append((["meters", index, "parent"],
+                                 Text("metering.unknown_meter", meter=parent)))
             elif parent == meter["id"]:
-                problems.append((["meters", index, "parent"], "a meter cannot be its own parent"))
+                problems.append((["meters", index, "parent"], Text("metering.own_parent")))
             else:
                 mine, theirs = meter_kind(meter), meter_kind(meter_ids[parent])
                 if mine is not None and theirs is not None and mine != theirs:
                     problems.append((["meters", index, "parent"],
-                                     f"parent '{parent}' measures {theirs}, "
-                                     f"this meter {mine}"))
+                                     Text("metering.parent_kind", parent=parent,
+                                          theirs=theirs, mine=mine)))
     for index, plan in enumerate(config.get("reading") or []):
         for position, meter_id in enumerate(plan.get("meters", [])):
             if meter_id not in meter_ids:
                 problems.append((["reading", index, "meters", position],
-                                 f"unknown meter '{meter_id}'"))
+                                 Text("metering.unknown_meter", meter=meter_id)))
     return problems

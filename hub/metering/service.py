@@ -24,8 +24,10 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from ..core import Context
 from ..events import EVENT_METER_OFFLINE, EVENT_METER_ONLINE, EVENT_READ_FAILED, EVENT_READING
+from ..i18n import Text
 from ..util.dt import utcnow
 from ..util.ids import slugify
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .const import MAIN_REGISTERS, STORE_WAIT_S
 from .link import Link, LinkUnavailable
 from .model import (
@@ -345,7 +347,7 @@ class MeteringService:
                     durable: bool) -> tuple[Reading, asyncio.Future[CommitOutcome] | None]:
         meter = self.meters.get(meter_id)
         if meter is None:
-            raise KeyError(f"unknown meter '{meter_id}'")
+            raise KeyError(Text("metering.unknown_meter", meter=meter_id))
         if Capability.SLEEPY in meter.model.capabilities and source is not ReadingSource.UPLINK:
             raise ReadFailed(f"meter {meter_id} sleeps (NB-IoT): it reports by itself, "
                              "its last report is its reading")
@@ -566,7 +568,7 @@ class MeteringService:
         """Send a control command to a meter (acceptance only; confirm by reading back)."""
         meter = self.meters.get(meter_id)
         if meter is None:
-            raise KeyError(f"unknown meter '{meter_id}'")
+            raise KeyError(Text("metering.unknown_meter", meter=meter_id))
         async with self._semaphore, meter.lock:
             transport = meter.link.transport_for(meter.ref)
             return await meter.model.command(_Timed(transport, self._timeout(meter)),
@@ -580,7 +582,7 @@ class MeteringService:
         (a password level, an operator code)."""
         meter = self.meters.get(meter_id)
         if meter is None:
-            raise KeyError(f"unknown meter '{meter_id}'")
+            raise KeyError(Text("metering.unknown_meter", meter=meter_id))
         if options:
             meter = replace(meter, ref=replace(meter.ref, options={**meter.ref.options,
                                                                    **options}))

@@ -25,7 +25,9 @@ from typing import Any
 
 import voluptuous as vol
 
+from ..i18n import Text
 from ..validation import show_value
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 __all__ = ["MAX_HOLIDAYS", "MAX_RATES", "MAX_SEGMENTS", "MAX_TABLES", "MAX_ZONES", "TouTable"]
 
@@ -45,10 +47,10 @@ def _clock(value: Any, where: str) -> int:
     hours, sep, minutes = text.partition(":")
     if not (sep and hours.isdigit() and minutes.isdigit() and len(minutes) == 2
             and len(hours) <= 2):
-        raise vol.Invalid(f"{where}: expected a time of day HH:MM, got {show_value(value)}")
+        raise vol.Invalid(Text("tou.clock", where=where, value=show_value(value)))
     hour, minute = int(hours), int(minutes)
     if hour > 23 or minute > 59:
-        raise vol.Invalid(f"{where}: {text} is not a time of day (00:00 to 23:59)")
+        raise vol.Invalid(Text("tou.clock_range", where=where, text=text))
     return hour * 60 + minute
 
 
@@ -56,21 +58,22 @@ def _month_day(value: Any, where: str) -> tuple[int, int]:
     text = str(value).strip() if isinstance(value, str) else ""
     month, sep, day = text.partition("-")
     if not (sep and month.isdigit() and day.isdigit()):
-        raise vol.Invalid(f"{where}: expected a month-day MM-DD, got {show_value(value)}")
+        raise vol.Invalid(Text("tou.month_day", where=where, value=show_value(value)))
     try:
         date(2024, int(month), int(day))  # a leap year: 02-29 is a day
     except ValueError:
-        raise vol.Invalid(f"{where}: {text} is not a day of the year") from None
+        raise vol.Invalid(Text("tou.month_day_range", where=where, text=text)) from None
     return int(month), int(day)
 
 
 def _number(value: Any, low: int, high: int, where: str) -> int:
     if isinstance(value, bool) or not isinstance(value, int | str) or not str(value).isdigit():
-        raise vol.Invalid(f"{where}: expected a whole number {low}..{high}, "
-                          f"got {show_value(value)}")
+        raise vol.Invalid(Text("tou.number", where=where, low=low, high=high,
+                               value=show_value(value)))
     number = int(value)
     if not low <= number <= high:
-        raise vol.Invalid(f"{where}: expected {low}..{high}, got {number}")
+        raise vol.Invalid(Text("tou.number_range", where=where, low=low, high=high,
+                               value=number))
     return number
 
 
@@ -78,27 +81,28 @@ def _entries(raw: Any, key: str, limit: int, what: str,
              shape: str) -> Iterator[tuple[str, Mapping[str, Any]]]:
     """(where, entry) of a list of mappings under ``key``, at most ``limit`` of them."""
     if not isinstance(raw, Sequence) or isinstance(raw, str):
-        raise vol.Invalid(f"{key}: expected a list, got {show_value(raw)}")
+        raise vol.Invalid(Text("tou.list", key=key, value=show_value(raw)))
     if len(raw) > limit:
-        raise vol.Invalid(f"{key}: at most {limit} {what}, got {len(raw)}")
+        raise vol.Invalid(Text("tou.at_most", key=key, limit=limit, what=what, count=len(raw)))
     for index, entry in enumerate(raw):
         where = f"{key}[{index}]"
         if not isinstance(entry, Mapping):
-            raise vol.Invalid(f"{where}: expected {shape}, got {show_value(entry)}")
+            raise vol.Invalid(Text("tou.entry", where=where, shape=shape,
+                                   value=show_value(entry)))
         yield where, entry
 
 
 def _holidays(raw: Any) -> tuple[Holiday, ...]:
     out: list[Holiday] = []
-    for where, entry in _entries(raw, "holidays", MAX_HOLIDAYS, "public holidays",
+    for where, entry in _entries(raw, "holidays", MAX_HOLIDAYS, Text("tou.what_holidays"),
                                  "{date, table}"):
         try:
             day = date.fromisoformat(str(entry.get("date")))
         except ValueError:
-            raise vol.Invalid(f"{where}.date: expected a date like 2026-10-01, "
-                              f"got {show_value(entry.get('date'))}") from None
+            raise vol.Invalid(Text("tou.holiday_date", where=where,
+                                   value=show_value(entry.get("date")))) from None
         if not 2000 <= day.year <= 2099:
-            raise vol.Invalid(f"{where}.date: a meter keeps dates 2000..2099, got {day}")
+            raise vol.Invalid(Text("tou.holiday_range", where=where, value=day))
         out.append((day, _number(entry.get("table"), 1, MAX_TABLES, f"{where}.table")))
     return tuple(out)
 
@@ -115,39 +119,38 @@ class TouTable:
 
     def __post_init__(self) -> None:
         if not self.zones:
-            raise vol.Invalid("zones: a TOU table needs at least one zone")
+            raise vol.Invalid(Text("tou.no_zone"))
         if len(self.zones) > MAX_ZONES:
-            raise vol.Invalid(f"zones: at most {MAX_ZONES} yearly zones, got {len(self.zones)}")
+            raise vol.Invalid(Text("tou.zones_max", limit=MAX_ZONES, count=len(self.zones)))
         if not 1 <= len(self.tables) <= MAX_TABLES:
-            raise vol.Invalid(f"tables: 1 to {MAX_TABLES} day tables, got {len(self.tables)}")
+            raise vol.Invalid(Text("tou.tables_count", limit=MAX_TABLES, count=len(self.tables)))
         for number, segments in enumerate(self.tables, start=1):
             where = f"tables.{number}"
             if not segments:
-                raise vol.Invalid(f"{where}: a day table needs at least one segment")
+                raise vol.Invalid(Text("tou.no_segment", where=where))
             if len(segments) > MAX_SEGMENTS:
-                raise vol.Invalid(f"{where}: at most {MAX_SEGMENTS} segments a day, "
-                                  f"got {len(segments)}")
+                raise vol.Invalid(Text("tou.segments_max", where=where, limit=MAX_SEGMENTS,
+                                       count=len(segments)))
             if segments[0][0] != 0:
-                raise vol.Invalid(f"{where}: the first segment must start at 00:00")
+                raise vol.Invalid(Text("tou.first_segment", where=where))
             starts = [start for start, _rate in segments]
             if starts != sorted(set(starts)):
-                raise vol.Invalid(f"{where}: segments must start in time order, each once")
+                raise vol.Invalid(Text("tou.segment_order", where=where))
         zone_starts = [(month, day) for month, day, _table in self.zones]
         if zone_starts != sorted(set(zone_starts)):
-            raise vol.Invalid("zones: zones must start in calendar order, each once")
+            raise vol.Invalid(Text("tou.zone_order"))
         if len(self.holidays) > MAX_HOLIDAYS:
-            raise vol.Invalid(f"holidays: at most {MAX_HOLIDAYS} public holidays, "
-                              f"got {len(self.holidays)}")
+            raise vol.Invalid(Text("tou.at_most", key="holidays", limit=MAX_HOLIDAYS,
+                                   what=Text("tou.what_holidays"), count=len(self.holidays)))
         days = [day for day, _table in self.holidays]
         if days != sorted(set(days)):
-            raise vol.Invalid("holidays: dates must be in calendar order, each once")
+            raise vol.Invalid(Text("tou.holiday_order"))
         used = {table for _m, _d, table in self.zones} | {t for _d, t in self.holidays}
         if self.rest_table is not None:
             used.add(self.rest_table)
         missing = sorted(n for n in used if n > len(self.tables))
         if missing:
-            raise vol.Invalid(f"zones: day table {missing[0]} is used but only "
-                              f"{len(self.tables)} are given")
+            raise vol.Invalid(Text("tou.table_missing", table=missing[0], count=len(self.tables)))
 
     # --- JSON form ------------------------------------------------------------------
 
@@ -157,42 +160,39 @@ class TouTable:
         if isinstance(value, TouTable):
             return value
         if not isinstance(value, Mapping):
-            raise vol.Invalid(f"expected a TOU table {{zones, tables}}, got {show_value(value)}")
+            raise vol.Invalid(Text("tou.table", value=show_value(value)))
         unknown = sorted(set(value) - {"zones", "tables", "rest_table", "rest_days", "holidays"})
         if unknown:
-            raise vol.Invalid(f"{unknown[0]}: not a key of a TOU table (zones, tables, "
-                              f"rest_table, rest_days, holidays)")
+            raise vol.Invalid(Text("tou.unknown_key", key=unknown[0]))
         raw_zones = value.get("zones")
         raw_tables = value.get("tables")
         if not isinstance(raw_zones, Sequence) or isinstance(raw_zones, str):
-            raise vol.Invalid(f"zones: expected a list, got {show_value(raw_zones)}")
+            raise vol.Invalid(Text("tou.zones_list", value=show_value(raw_zones)))
         if not isinstance(raw_tables, Mapping):
-            raise vol.Invalid(f"tables: expected day tables by number, "
-                              f"got {show_value(raw_tables)}")
+            raise vol.Invalid(Text("tou.tables_map", value=show_value(raw_tables)))
         zones: list[Zone] = []
-        for where, zone in _entries(raw_zones, "zones", MAX_ZONES, "yearly zones",
+        for where, zone in _entries(raw_zones, "zones", MAX_ZONES, Text("tou.what_zones"),
                                     "{start, table}"):
             month, day = _month_day(zone.get("start"), f"{where}.start")
             zones.append((month, day, _number(zone.get("table"), 1, MAX_TABLES,
                                               f"{where}.table")))
         numbers = sorted(_number(key, 1, MAX_TABLES, f"tables.{key}") for key in raw_tables)
         if numbers != list(range(1, len(numbers) + 1)):
-            raise vol.Invalid(f"tables: day tables are numbered 1..n without gaps, "
-                              f"got {numbers}")
+            raise vol.Invalid(Text("tou.tables_numbered", numbers=numbers))
         tables: list[tuple[Segment, ...]] = []
         for number in numbers:
             raw = raw_tables.get(str(number), raw_tables.get(number))
             where = f"tables.{number}"
             if not isinstance(raw, Sequence) or isinstance(raw, str):
-                raise vol.Invalid(f"{where}: expected a list of segments, got {show_value(raw)}")
+                raise vol.Invalid(Text("tou.segments_list", where=where, value=show_value(raw)))
             if len(raw) > MAX_SEGMENTS:
-                raise vol.Invalid(f"{where}: at most {MAX_SEGMENTS} segments a day, "
-                                  f"got {len(raw)}")
+                raise vol.Invalid(Text("tou.segments_max", where=where, limit=MAX_SEGMENTS,
+                                       count=len(raw)))
             segments: list[Segment] = []
             for index, segment in enumerate(raw):
                 at = f"{where}[{index}]"
                 if not isinstance(segment, Mapping):
-                    raise vol.Invalid(f"{at}: expected {{start, rate}}, got {show_value(segment)}")
+                    raise vol.Invalid(Text("tou.segment", where=at, value=show_value(segment)))
                 segments.append((_clock(segment.get("start"), f"{at}.start"),
                                  _number(segment.get("rate"), 1, MAX_RATES, f"{at}.rate")))
             tables.append(tuple(segments))
@@ -243,13 +243,14 @@ class TouTable:
         return rate
 
     def check_fits(self, *, max_segments: int = MAX_SEGMENTS, max_rates: int = MAX_RATES,
-                   what: str = "the meter") -> None:
+                   what: str = Text("tou.the_meter")) -> None:
         """Raise ``vol.Invalid`` when a table exceeds a model's own limits."""
         for number, segments in enumerate(self.tables, start=1):
             if len(segments) > max_segments:
-                raise vol.Invalid(f"tables.{number}: {what} takes at most {max_segments} "
-                                  f"segments a day, got {len(segments)}")
+                raise vol.Invalid(Text("tou.fits_segments", table=number, what=what,
+                                       limit=max_segments, count=len(segments)))
             for start, rate in segments:
                 if rate > max_rates:
-                    raise vol.Invalid(f"tables.{number}: {what} has rates 1..{max_rates}, "
-                                      f"got rate {rate} at {start // 60:02d}:{start % 60:02d}")
+                    raise vol.Invalid(Text("tou.fits_rates", table=number, what=what,
+                                           limit=max_rates, rate=rate,
+                                           at=f"{start // 60:02d}:{start % 60:02d}"))

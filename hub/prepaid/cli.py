@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -17,7 +16,7 @@ import voluptuous as vol
 
 from .. import validation as cv
 from ..bootstrap import prepare
-from ..client import HubClient, HubRefused, HubUnreachable, add_hub_options
+from ..client import HubClient, HubRefused, HubUnreachable, add_hub_options, print_error
 from .services import METHODS
 
 
@@ -64,7 +63,7 @@ def cmd_account(args: argparse.Namespace) -> int:
             try:
                 amount = cv.money(args.amount)
             except vol.Invalid as err:
-                print(f"error: AMOUNT: {err.msg}", file=sys.stderr)
+                print_error(err.msg, config.language, "AMOUNT")
                 return 1
             body = {"account_id": args.account_id, "amount": str(amount),
                     "method": args.method, "reference": args.reference}
@@ -72,7 +71,7 @@ def cmd_account(args: argparse.Namespace) -> int:
         else:
             return _audit(client, config.data_dir, config.block("storage"))
     except (ValueError, HubRefused, HubUnreachable) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print_error(str(err), config.language)
         return 1
     return 0
 

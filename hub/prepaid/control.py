@@ -31,11 +31,13 @@ from ..const import SupportsResponse
 from ..core import Context
 from ..events import EVENT_HUB_STARTED
 from ..exceptions import ServiceValidationError
+from ..i18n import Text, text_of
 from ..ledger import Account, AccountBook, Money, TripMode, in_arrears, load_accounts
 from ..metering.model import Capability, Command
 from ..storage import StorageError
 from ..util.calendar import Calendar
 from ..util.dt import as_local, site_time_zone, utcnow
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .commands import (
     CONTROL_SCHEMA,
     CommandQueue,
@@ -210,23 +212,24 @@ class Control:
         if "meter_id" in data:
             meter = meters.get(data["meter_id"])
             if meter is None:
-                raise ServiceValidationError(service, [f"meter_id: unknown meter "
-                                                       f"'{data['meter_id']}'"])
+                raise ServiceValidationError(service, [Text("prepaid.unknown_meter",
+                                                            meter=data["meter_id"])])
             if capability not in meter.model.capabilities:
-                hint = (" (use meter.valve)" if what == "relay" and Capability.VALVE in
-                        meter.model.capabilities else "")
+                key = ("prepaid.no_relay_use_valve" if what == "relay" and Capability.VALVE in
+                       meter.model.capabilities else "prepaid.no_capability")
                 raise ServiceValidationError(service, [
-                    f"meter_id: meter {meter.id} ({meter.model.name}) has no {what}{hint}"])
+                    Text(key, meter=meter.id, model=meter.model.name,
+                         what=Text(f"prepaid.{what}"))])
             return [meter]
         account_id = data["account_id"]
         if account_id not in self.accounts:
-            raise ServiceValidationError(service, [f"account_id: unknown account "
-                                                   f"'{account_id}'"])
+            raise ServiceValidationError(service, [Text("prepaid.unknown_account_id",
+                                                        account=account_id)])
         chosen = [m for m in self.commands.metering.meters_of(account_id)
                   if capability in m.model.capabilities] if meters else []
         if not chosen:
             raise ServiceValidationError(service, [
-                f"account_id: account {account_id} has no meter with a {what}"])
+                Text("prepaid.account_no_meter", account=account_id, what=Text(f"prepaid.{what}"))])
         return chosen
 
     async def command(self, service: str, meters: Sequence[Meter], command: Command,
@@ -242,7 +245,8 @@ class Control:
             if refusal is None and action is Decision.CLOSE and account_id:
                 refusal = await self._close_in_arrears(account_id, now)
             if refusal is not None:
-                raise ServiceValidationError(service, [f"account {account_id}: {refusal}"])
+                raise ServiceValidationError(service, [Text("prepaid.account_refused",
+                                                            account=account_id, reason=refusal)])
         queued: list[str] = []
         existing: list[str] = []
         point, wanted = target(command)
@@ -254,7 +258,8 @@ class Control:
                     origin=service,
                     check_first=self.commands.known_state(meter.id, point) == wanted)
             except (CommandRefused, StorageError) as err:
-                raise ServiceValidationError(service, [f"meter {meter.id}: {err}"]) from None
+                raise ServiceValidationError(service, [Text("prepaid.meter_refused", meter=meter.id,
+                                                            reason=text_of(err))]) from None
             (queued if new else existing).append(command_id)
         return {"queued": queued, "already_outstanding": existing,
                 "meters": [meter.id for meter in meters]}
@@ -324,15 +329,15 @@ class Control:
 def _why_missing(control: Control, data: Mapping[str, Any]) -> str:
     """Why ``meter.why`` has no answer: an unknown meter, account or command, or no trip."""
     if "command_id" in data:
-        return f"command_id: unknown command '{data['command_id']}'"
+        return Text("prepaid.unknown_command", command=data["command_id"])
     metering = control.commands.metering if control.hub.has_component("metering") else None
     if "meter_id" in data:
         if metering is None or data["meter_id"] not in metering.meters:
-            return f"meter_id: unknown meter '{data['meter_id']}'"
-        return f"meter_id: meter {data['meter_id']} has never been cut off"
+            return Text("prepaid.unknown_meter", meter=data["meter_id"])
+        return Text("prepaid.meter_never_cut", meter=data["meter_id"])
     if data["account_id"] not in control.accounts:
-        return f"account_id: unknown account '{data['account_id']}'"
-    return f"account_id: no meter of account {data['account_id']} has ever been cut off"
+        return Text("prepaid.unknown_account_id", account=data["account_id"])
+    return Text("prepaid.account_never_cut", account=data["account_id"])
 
 
 def _operator(call: ServiceCall) -> str | None:
@@ -376,7 +381,7 @@ def register_services(hub: Hub, control: Control) -> None:
                                           account_id=data.get("account_id"))
         else:
             raise ServiceValidationError("meter.why",
-                                         ["give command_id, meter_id or account_id"])
+                                         [Text("prepaid.why_targets")])
         if found is None:
             raise ServiceValidationError("meter.why", [_why_missing(control, data)])
         return found
@@ -386,19 +391,19 @@ def register_services(hub: Hub, control: Control) -> None:
         data = call.data
         account_id = data["account_id"]
         if account_id not in control.accounts:
-            raise ServiceValidationError("account.hold", [f"account_id: unknown account "
-                                                          f"'{account_id}'"])
+            raise ServiceValidationError("account.hold", [Text("prepaid.unknown_account_id",
+                                                               account=account_id)])
         if data["kind"] == HoldKind.KEEP_ON and data.get("until") is None:
             # 保电 suspends collection: it must end by itself, not be forgotten for ever
             raise ServiceValidationError("account.hold", [
-                "until: a keep-on hold (保电) needs an end date (force-off holds may be open)"])
+                Text("prepaid.keep_on_until")])
         operator = _operator(call)
         try:
             row = await control.holds.set(account_id, HoldKind(data["kind"]), data["reason"],
                                           data.get("until"), operator, call.context)
         except (ValueError, StorageError) as err:
-            raise ServiceValidationError("account.hold", [f"until: {err}" if isinstance(
-                err, ValueError) else str(err)]) from None
+            raise ServiceValidationError("account.hold", [Text("prepaid.until", reason=text_of(
+                err)) if isinstance(err, ValueError) else str(err)]) from None
         outcome = await control.trips.evaluate(account_id, call.context, Trigger.HOLD)
         control.publish(account_id, call.context)
         return {"hold_id": row.hold_id, "kind": row.kind,
@@ -411,10 +416,10 @@ def register_services(hub: Hub, control: Control) -> None:
         account_id = data["account_id"]
         if account_id not in control.accounts:
             raise ServiceValidationError("account.release_hold", [
-                f"account_id: unknown account '{account_id}'"])
+                Text("prepaid.unknown_account_id", account=account_id)])
         if not control.holds.open_rows(account_id):
             raise ServiceValidationError("account.release_hold", [
-                f"account_id: account {account_id} has no hold"])
+                Text("prepaid.no_hold", account=account_id)])
         operator = _operator(call)
         try:
             released = await control.holds.release(account_id, operator,

@@ -11,11 +11,10 @@ from __future__ import annotations
 import argparse
 import getpass
 import json
-import sys
 from collections.abc import Mapping
 from typing import Any
 
-from ..client import HubClient, HubRefused, HubUnreachable, add_hub_options
+from ..client import HubClient, HubRefused, HubUnreachable, add_hub_options, print_error
 
 
 def _target(parser: argparse.ArgumentParser) -> None:
@@ -149,10 +148,10 @@ def call_service(args: argparse.Namespace, domain: str, service: str,
     try:
         response = client.call_service(domain, service, data)
     except HubRefused as err:
-        print(f"refused: {err}", file=sys.stderr)
+        print_error(str(err), client.language)
         return 1
     except HubUnreachable as err:
-        print(f"error: {err}", file=sys.stderr)
+        print_error(str(err), client.language)
         return 1
     print(json.dumps(response, ensure_ascii=False, indent=2, default=str))
     return 0

@@ -13,8 +13,10 @@ from datetime import date, datetime, time, timedelta
 from decimal import Decimal
 from enum import StrEnum
 
+from ..i18n import Text
 from ..ledger.terms import ProtectionWindows, Thresholds, TripMode, in_arrears
 from ..util.dt import as_local
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 __all__ = [
     "Crossings", "Decision", "Hold", "HoldKind", "Verdict", "crossings", "decide",
@@ -166,11 +168,10 @@ def manual_refusal(action: Decision, holds: Sequence[Hold], now: datetime) -> st
     for hold in holds:
         if not hold.active(now):
             continue
-        until = f" until {as_local(hold.until):%Y-%m-%d %H:%M}" if hold.until else ""
+        until = Text("prepaid.until_time", time=f"{as_local(hold.until):%Y-%m-%d %H:%M}") \
+            if hold.until else ""
         if action is Decision.CLOSE and hold.kind is HoldKind.FORCE_OFF:
-            return (f"a force-off hold is active{until} ({hold.reason}): release it "
-                    "with account.release_hold before closing")
+            return Text("prepaid.force_off_active", until=until, reason=hold.reason)
         if action is Decision.TRIP and hold.kind is HoldKind.KEEP_ON:
-            return (f"a keep-on hold (保电) is active{until} ({hold.reason}): release it "
-                    "with account.release_hold before tripping")
+            return Text("prepaid.keep_on_active", until=until, reason=hold.reason)
     return None

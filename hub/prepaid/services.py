@@ -18,8 +18,10 @@ from .. import validation as cv
 from ..billing.periods import period_of
 from ..const import SupportsResponse
 from ..exceptions import ServiceValidationError
+from ..i18n import Text, text_of
 from ..ledger import EntryKind, LedgerError, PostResult, from_fen
 from ..util.dt import site_time_zone
+from . import messages as _messages  # noqa: F401  (the tables the Texts below use)
 
 if TYPE_CHECKING:
     from ..core import Hub, ServiceCall
@@ -93,8 +95,8 @@ def answer(ledger: Ledger, result: PostResult) -> dict[str, Any]:
 def _account(accounts: Mapping[str, Account], service: str, account_id: str) -> Account:
     account = accounts.get(account_id)
     if account is None:
-        known = ", ".join(sorted(accounts)[:20]) or "none configured"
-        raise refuse(service, f"account_id: unknown account '{account_id}' (accounts: {known})")
+        known = ", ".join(sorted(accounts)[:20]) or Text("prepaid.none_configured")
+        raise refuse(service, Text("prepaid.unknown_account", account=account_id, known=known))
     return account
 
 
@@ -102,10 +104,9 @@ def _same_payment(service: str, result: PostResult, account_id: str, amount: Dec
                   reference: str) -> None:
     entry = result.entry
     if not result.created and (entry.account_id != account_id or entry.amount != amount):
-        raise refuse(service, f"reference: '{reference}' was already used for "
-                              f"{abs(entry.amount)} on account '{entry.account_id}' "
-                              f"(entry {entry.id}); a repeated reference must be the same "
-                              "payment")
+        raise refuse(service, Text("prepaid.reference_used", reference=reference,
+                                   amount=abs(entry.amount), account=entry.account_id,
+                                   entry=entry.id))
 
 
 def _author(call: ServiceCall) -> str:
@@ -126,10 +127,10 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         account = _account(accounts, "recharge", data["account_id"])
         amount: Decimal = data["amount"]
         if amount <= 0:
-            raise refuse("recharge", f"amount: a recharge must be above 0.00, got {amount}")
+            raise refuse("recharge", Text("prepaid.recharge_positive", amount=amount))
         if amount > account.max_recharge:
-            raise refuse("recharge", f"amount: {amount} is above this account's maximum "
-                                     f"recharge {account.max_recharge} (max_recharge)")
+            raise refuse("recharge", Text("prepaid.recharge_max", amount=amount,
+                                          limit=account.max_recharge))
         detail = {"method": data["method"], "reference": data["reference"]}
         if data.get("note"):
             detail["note"] = data["note"]
@@ -138,7 +139,7 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
                                        key=f"recharge:{data['reference']}", context=call.context,
                                        detail=detail, operator=data.get("operator"))
         except LedgerError as err:
-            raise refuse("recharge", str(err)) from None
+            raise refuse("recharge", text_of(err)) from None
         _same_payment("recharge", result, account.id, amount, data["reference"])
         return answer(ledger, result)
 
@@ -148,15 +149,14 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         account = _account(accounts, "refund", data["account_id"])
         amount: Decimal = data["amount"]
         if amount <= 0:
-            raise refuse("refund", f"amount: a refund must be above 0.00, got {amount}")
+            raise refuse("refund", Text("prepaid.refund_positive", amount=amount))
 
         def covered(balance: int) -> None:
             # emergency credit is a loan, not the tenant's money: it cannot be paid out
             available = from_fen(balance) - ledger.emergency_used(account.id)
             if available < amount:
-                raise LedgerError(f"amount: the refund {amount} is more than the refundable "
-                                  f"balance {available} (balance {from_fen(balance)} less "
-                                  f"emergency credit not repaid)")
+                raise LedgerError(Text("prepaid.refund_covered", amount=amount,
+                                       available=available, balance=from_fen(balance)))
 
         try:
             result = await ledger.post(
@@ -165,7 +165,7 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
                 detail={"method": data["method"], "reference": data["reference"]},
                 check=covered)
         except LedgerError as err:
-            raise refuse("refund", str(err)) from None
+            raise refuse("refund", text_of(err)) from None
         _same_payment("refund", result, account.id, -amount, data["reference"])
         return answer(ledger, result)
 
@@ -175,21 +175,20 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         account = _account(accounts, "adjust", data["account_id"])
         amount: Decimal = data["amount"]
         if not amount:
-            raise refuse("adjust", "amount: an adjustment must not be 0.00")
+            raise refuse("adjust", Text("prepaid.adjust_zero"))
         operator = _author(call)
         if not data["reason"].strip() or not operator:
-            raise refuse("adjust", "reason and operator: both are required and not blank")
+            raise refuse("adjust", Text("prepaid.reason_operator"))
         if abs(amount) > account.max_recharge:
-            raise refuse("adjust", f"amount: {amount} is beyond the account's limit of "
-                                   f"{account.max_recharge} (max_recharge); split it or raise "
-                                   "the limit")
+            raise refuse("adjust", Text("prepaid.adjust_max", amount=amount,
+                                        limit=account.max_recharge))
         reference = data.get("reference") or call.context.id
         try:
             result = await ledger.post(account.id, EntryKind.ADJUSTMENT, amount,
                                        key=f"adjust:{reference}", context=call.context,
                                        reason=data["reason"], operator=operator)
         except LedgerError as err:
-            raise refuse("adjust", str(err)) from None
+            raise refuse("adjust", text_of(err)) from None
         _same_payment("adjust", result, account.id, amount, reference)
         return answer(ledger, result)
 
@@ -198,12 +197,12 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         data = call.data
         operator = _author(call)
         if not data["reason"].strip() or not operator:
-            raise refuse("reverse", "reason and operator: both are required and not blank")
+            raise refuse("reverse", Text("prepaid.reason_operator"))
         try:
             result = await ledger.reverse(data["entry_id"], reason=data["reason"],
                                           operator=operator, context=call.context)
         except LedgerError as err:
-            raise refuse("reverse", f"entry_id: {err}") from None
+            raise refuse("reverse", Text("prepaid.entry", reason=text_of(err))) from None
         return answer(ledger, result)
 
     async def emergency_credit(call: ServiceCall) -> dict[str, Any]:
@@ -211,11 +210,9 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         data = call.data
         account = _account(accounts, "emergency_credit", data["account_id"])
         if account.billing != "prepaid":
-            raise refuse("emergency_credit", f"account_id: '{account.id}' is postpaid: "
-                                             "emergency credit is for prepaid accounts")
+            raise refuse("emergency_credit", Text("prepaid.emergency_postpaid", account=account.id))
         if account.emergency_amount <= 0:
-            raise refuse("emergency_credit", f"account_id: '{account.id}' has no emergency "
-                                             "credit (emergency_credit.amount is 0)")
+            raise refuse("emergency_credit", Text("prepaid.emergency_none", account=account.id))
         today = ledger.clock().astimezone(site_time_zone()).date()
         if account.emergency_per == "year":
             period = str(today.year)
@@ -227,12 +224,12 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
                 key=f"emergency:{account.id}:{period}", context=call.context,
                 operator=data.get("operator"), detail={"period": period})
         except LedgerError as err:
-            raise refuse("emergency_credit", str(err)) from None
+            raise refuse("emergency_credit", text_of(err)) from None
         if not result.created:
-            raise refuse("emergency_credit", f"account_id: '{account.id}' already took its "
-                                             f"emergency credit this {account.emergency_per} "
-                                             f"(on {result.entry.time.date()}, entry "
-                                             f"{result.entry.id})")
+            raise refuse("emergency_credit", Text("prepaid.emergency_taken", account=account.id,
+                                                  per=Text(f"prepaid.per_{account.emergency_per}"),
+                                                  day=result.entry.time.date(),
+                                                  entry=result.entry.id))
         return answer(ledger, result)
 
     register = hub.services.register

@@ -22,6 +22,7 @@ from aiohttp import web
 from .. import validation as cv
 from ..auth import Auth, AuthError, LoginRefused, Principal
 from ..auth.views import audit_filter, audit_rows, session_dict, token_dict, user_dict
+from ..i18n import text_of
 from ..util.jsonutil import dumps
 from .access import LOGIN_COOKIE, SESSION_COOKIE, Guard
 from .api.base import (
@@ -34,6 +35,7 @@ from .api.base import (
     paginate,
     validated_query,
 )
+from .api.errors import CODES
 from .routes import allow, principal_of, public
 
 if TYPE_CHECKING:
@@ -244,8 +246,10 @@ class AccessRoutes:
     async def _answer(self, request: web.Request, work: Any) -> web.Response:
         try:
             return _json(await work)
-        except AuthError as err:
-            return _json({"error": str(err)}, err.status)
+        except AuthError as err:  # its message worded in the caller's language
+            field = field_of(str(err)) if err.status == 400 else None
+            raise ApiError(err.status, "invalid" if field else CODES.get(err.status, "bad_request"),
+                           text_of(err), field) from None
 
     @allow(scoped=True)
     async def me(self, request: web.Request) -> web.Response:

@@ -24,7 +24,7 @@ from ..util.jsonutil import dumps
 from .access import MAX_BODY, Guard, json_error, machine_hosts
 from .api import api_errors, describe
 from .api import install as install_api
-from .api.base import page_query, paginate, validated_query
+from .api.base import invalid_service_call, page_query, paginate, validated_query
 from .login import AccessRoutes
 from .pages import install_pages
 from .routes import HUB_KEY, allow, principal_of
@@ -185,7 +185,7 @@ class WebServer:
         except ServiceNotFound as err:
             return json_response({"error": str(err)}, status=404)
         except ServiceValidationError as err:
-            return json_response({"error": str(err), "errors": err.errors}, status=400)
+            raise invalid_service_call(err, data) from None
         except Exception as err:
             _LOGGER.exception("Service %s.%s failed", domain, service)
             return json_response({"error": f"{type(err).__name__}: {err}"}, status=500)

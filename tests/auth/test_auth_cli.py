@@ -82,7 +82,7 @@ async def test_user_token_and_audit_commands_through_the_running_hub(tmp_path: P
             assert out["scope"] == {"building": "A"}
             code, out, err = await meterhub("user", "add", "bob", "--role", "viewer",
                                             "--password-stdin", *where, stdin=PASSWORD + "\n")
-            assert code == 1 and "exists already" in err
+            assert code == 1 and err == "错误：user：用户 'bob' 已存在\n"  # a zh-CN site
             code, out, err = await meterhub("user", "list", *where)
             assert code == 0 and [u["user"] for u in out] == ["alice", "bob"]
             assert "argon2" not in json.dumps(out)

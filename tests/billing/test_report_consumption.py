@@ -106,7 +106,7 @@ async def test_csv_and_excel_exports_read_back(storage: Storage, tmp_path: Path)
     with csv_path.open(encoding="utf-8-sig", newline="") as handle:
         lines = list(csv.reader(handle))
     assert lines[0][:6] == ["标签", "取值", "月份", "类型", "单位", "用量"]
-    assert lines[1] == ["building", "A", "2026-10", "electricity", "kWh", "130", "129", "0.8",
+    assert lines[1] == ["building", "A", "2026-10", "电", "kWh", "130", "129", "0.8",
                         "120", "8.3"]
     assert lines[2][-1] == ""  # water 同比 with no base: an empty cell
     sheet = load_workbook(xlsx_path).active

@@ -290,9 +290,9 @@ def test_check_config_says_an_empty_file_is_no_site(tmp_path: Path, text: str) -
     path = write(tmp_path / "hub.yaml", text)
     result = run_cli(["check-config", "-c", str(path)], cwd=tmp_path)
     assert result.returncode == 1 and "Configuration OK" not in result.stdout
+    # no site: block, so the default language (zh-CN) words it
     assert problem_lines(result.stderr) == [
-        "the file is empty: a site needs at least links: and meters: (see the README's "
-        "configuration reference)"]
+        "文件是空的：一个站点至少需要 links: 和 meters:（见 README 的配置说明）"]
 
 
 def test_check_config_notes_a_site_without_meters(tmp_path: Path) -> None:
@@ -305,7 +305,8 @@ def test_check_config_notes_a_site_without_meters(tmp_path: Path) -> None:
 
 
 def test_check_config_reads_env_var_from_the_environment(tmp_path: Path) -> None:
-    path = write(tmp_path / "hub.yaml", "http:\n  port: !env_var METERHUB_TEST_PORT\n")
+    path = write(tmp_path / "hub.yaml", "http:\n  port: !env_var METERHUB_TEST_PORT\n"
+                                        "site: {language: en}\n")
     missing = run_cli(["check-config", "-c", str(path)], cwd=tmp_path)
     assert missing.returncode == 1
     assert "hub.yaml:2 !env_var: environment variable METERHUB_TEST_PORT is not set" in \
@@ -346,6 +347,7 @@ def test_a_list_with_unique_ids_reports_duplicates_with_its_items_errors() -> No
 
 def test_check_config_reports_schema_and_reference_problems_in_one_run(tmp_path: Path) -> None:
     path = write(tmp_path / "hub.yaml", """
+        site: {language: en}
         links:
           - {id: sim1, type: sim}
           - {id: sim2, type: sim, nonsense: 1}

@@ -119,7 +119,7 @@ def test_disabled_entry_point_plugin_is_not_loaded(
     assert f"{SAMPLE_LINE} disabled" in listed.stdout.splitlines()
     checked = run_cli(["check-config", "-c", str(path)], cwd=tmp_path, env=env)
     assert checked.returncode == 1
-    assert "no loaded plugin configures 'sample'" in checked.stderr
+    assert "没有已加载的插件使用 'sample'" in checked.stderr  # a zh-CN site (the default)
 
 
 # --- in process -------------------------------------------------------------------------

@@ -114,7 +114,7 @@ def test_demo_reads_every_meter_within_30_seconds(tmp_path: Path) -> None:
                                   "--port", str(port), "--data", str(data)],
                                  capture_output=True, text=True, timeout=60)
         assert missing.returncode == 1
-        assert "unknown meter 'nope'" in missing.stderr
+        assert missing.stderr == "错误：meter_id：未知的表计 'nope'\n"  # the demo speaks zh-CN
         # 公摊 right after the start: the lift group's 300.00 split among building A by area
         share = subprocess.run([sys.executable, "-m", "hub", "share", "preview", "lift_a",
                                 "-c", str(config), "--port", str(port), "--data", str(data),

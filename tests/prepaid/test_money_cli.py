@@ -47,12 +47,15 @@ async def test_cli_through_the_running_hub(tmp_path: Path,
             assert out["balance"] == "12.50" and out["duplicate"] is False
             code = await run_cli(args(path, port, "recharge", account_id="a1", amount="-1",
                                       method="cash", reference="cli-2"))
-            assert code == 1 and "above 0.00" in capsys.readouterr().err
+            # the site speaks zh-CN (the default): the hub's refusal and the CLI's own are
+            # printed in it
+            assert code == 1 and capsys.readouterr().err == (
+                "错误：amount：充值金额必须大于 0.00 元，实际为 -1.00\n")
             code = await run_cli(args(path, port, "recharge", account_id="a1", amount="1e3",
                                       method="cash", reference="cli-3"))
             assert code == 1 and capsys.readouterr().err == (
-                "error: AMOUNT: expected yuan as digits with at most 2 decimals, like 12.5, "
-                "12.50 or 1000, got '1e3'\n")
+                "错误：AMOUNT：金额（元）只能是数字，最多两位小数，如 12.5、12.50 或 1000，"
+                "实际为 '1e3'\n")
             consumption(hub, "m1", t("2025-07-01T00:00"), t("2025-07-01T01:00"), "2.5")
             await settle(hub)
             assert await run_cli(args(path, port, "show", account_id="a1")) == 0
@@ -63,7 +66,7 @@ async def test_cli_through_the_running_hub(tmp_path: Path,
             listed = json.loads(capsys.readouterr().out)
             assert [e["kind"] for e in listed["entries"]] == ["charge", "recharge"]
             assert await run_cli(args(path, port, "show", account_id="zz")) == 1
-            assert "unknown account 'zz'" in capsys.readouterr().err
+            assert capsys.readouterr().err == "错误：未知的账户 'zz'\n"
             assert await run_cli(args(path, port, "audit")) == 0
             assert json.loads(capsys.readouterr().out)["ok"] is True
             async with aiohttp.ClientSession(headers=hub_headers(hub)) as session:

@@ -84,6 +84,7 @@ def register_services(hub: Hub, analysis: Analysis) -> None:
     from ...const import SupportsResponse
     from ...core import ServiceCall
     from ...exceptions import ServiceValidationError
+    from ...i18n import text_of
     from ..invoice_split import SPLIT_SCHEMA
     from ..sharing import ShareError
 
@@ -92,7 +93,7 @@ def register_services(hub: Hub, analysis: Analysis) -> None:
         try:
             return await analysis.share_split(call.data, context=call.context)
         except ShareError as err:
-            raise ServiceValidationError("share.split", [str(err)]) from None
+            raise ServiceValidationError("share.split", [text_of(err)]) from None
 
     hub.services.register("share", "split", split, SPLIT_SCHEMA,
                           supports_response=SupportsResponse.OPTIONAL)

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ...client import HubClient, HubRefused, HubUnreachable
 from ...util.output import OutputError, table_format
 from ..invoice_split import INVOICE_SPLITS
-from ..reports import Table, labels, write_table
+from ..reports import VALUES, Table, labels, worded, write_table
 from .api import ReportError, report_table
 
 if TYPE_CHECKING:
@@ -297,7 +297,10 @@ def _text(value: Any) -> str:
 def _output(table: Table, args: argparse.Namespace, language: str) -> None:
     if args.output is not None:
         count = write_table(table, args.output, args.format, language=language)
-        print(f"Wrote {count} rows of {table.title or table.name} to {args.output}")
+        shown = worded(table, language)
+        said = VALUES.get(language, VALUES["en"])
+        print(said.get("report.wrote", VALUES["en"]["report.wrote"]).format(
+            count=count, title=shown.title or shown.name, path=args.output))
         return
     if args.json:
         from ...util.jsonutil import dumps
@@ -305,13 +308,13 @@ def _output(table: Table, args: argparse.Namespace, language: str) -> None:
         print(dumps(table.as_dict(), indent=2))
         return
     heads = [labels(language).get(column, column) for column in table.columns]
-    cells = [[_text(value) for value in row] for row in table.rows]
+    cells = [[_text(value) for value in row] for row in worded(table, language).rows]
     widths = [max([_width(head)] + [_width(row[i]) for row in cells])
               for i, head in enumerate(heads)]
     for row in [heads, *cells]:
         print("  ".join(_pad(text, width) for text, width in zip(row, widths, strict=True)))
     if not cells:
-        print("(no rows)")
+        print(VALUES.get(language, VALUES["en"]).get("report.no_rows", "(no rows)"))
 
 
 def _width(text: str) -> int:

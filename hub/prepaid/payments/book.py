@@ -29,10 +29,12 @@ from typing import TYPE_CHECKING, Any
 from ...core import Context
 from ...events import EVENT_PAYMENT_MISMATCH, EVENT_PAYMENT_ORDER, EVENT_PAYMENT_REFUNDED
 from ...exceptions import ServiceValidationError
+from ...i18n import Text
 from ...ledger import from_fen, to_fen
 from ...storage import OrderRow, PaymentStore, RefundRow, StorageError, from_ms, to_ms
 from ...util.dt import as_local
 from ...util.ids import new_id
+from .. import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .provider import (
     Channel,
     NotificationRejected,
@@ -182,27 +184,27 @@ class PaymentBook:
         service = "create_order"
         account = self.accounts.get(data["account_id"])
         if account is None:
-            raise refuse(service, f"account_id: unknown account '{data['account_id']}'")
+            raise refuse(service, Text("prepaid.unknown_account_id", account=data["account_id"]))
         amount: Decimal = data["amount"]
         low = self.settings["min_amount"]
         if not low <= amount <= account.max_recharge:
-            raise refuse(service, f"amount: {amount} is outside this account's limits "
-                                  f"{low} to {account.max_recharge} (payments: min_amount, "
-                                  "the account's max_recharge)")
+            raise refuse(service, Text("payments.amount_limits", amount=amount, low=low,
+                                       high=account.max_recharge))
         merchant = self.merchant_for(account, data["provider"])
         if merchant is None:
-            known = sorted({name for name, _ in self.merchants}) or ["none configured"]
-            raise refuse(service, f"provider: '{data['provider']}' takes no payments for "
-                                  f"account '{account.id}' (providers: {', '.join(known)})")
+            known = ", ".join(sorted({name for name, _ in self.merchants})) \
+                or Text("prepaid.none_configured")
+            raise refuse(service, Text("payments.no_provider", provider=data["provider"],
+                                       account=account.id, known=known))
         channel = Channel(data["channel"])
         provider = merchant.provider
         if channel not in provider.channels:
-            raise refuse(service, f"channel: '{merchant.provider_name}' offers "
-                                  f"{', '.join(provider.channels)}, not '{channel}'")
+            raise refuse(service, Text("payments.channel", provider=merchant.provider_name,
+                                       channels=", ".join(provider.channels), channel=channel))
         if channel == Channel.JSAPI and not data.get("openid"):
-            raise refuse(service, "openid: a JSAPI payment needs the payer's openid")
+            raise refuse(service, Text("payments.openid"))
         if channel == Channel.COUNTER and not data.get("reference"):
-            raise refuse(service, "reference: a counter payment needs its receipt number")
+            raise refuse(service, Text("payments.receipt"))
         now = self.clock()
         expires = now + self.settings["order_ttl"]
         row = OrderRow(f"mh{new_id()}", account.id, merchant.provider_name, merchant.landlord,
@@ -220,16 +222,16 @@ class PaymentBook:
             checkout = await provider.create_order(request)
         except ProviderError as err:
             await self._set_state(row, "closed", context, problem=f"not opened: {err}")
-            raise refuse(service, f"provider: {merchant.provider_name} refused the order: "
-                                  f"{err}") from None
+            raise refuse(service, Text("payments.provider_refused",
+                                       provider=merchant.provider_name, reason=str(err))) from None
         text = json.dumps(dict(checkout.data), ensure_ascii=False)
         await self.storage.payments_write(
             lambda s: s.update_order(row.order_id, self._ms(), checkout=text))
         if checkout.paid is not None:
             outcome = await self.apply_payment(row.order_id, checkout.paid, "counter", context)
             if outcome == "duplicate_transaction":
-                raise refuse(service, f"reference: '{checkout.paid.transaction_id}' was "
-                                      "already recorded on another order")
+                raise refuse(service, Text("payments.duplicate",
+                                           transaction=checkout.paid.transaction_id))
         found = await self.read(row.order_id)
         assert found is not None
         return order_view(found)
@@ -238,7 +240,7 @@ class PaymentBook:
         """An order's state (payment.order)."""
         row = await self.read(order_id)
         if row is None:
-            raise refuse("order", f"order_id: unknown order '{order_id}'")
+            raise refuse("order", Text("payments.unknown_order", order=order_id))
         view = order_view(row)
         view["balance"] = self.ledger.balance(row.account_id)
         return view
@@ -462,14 +464,14 @@ class PaymentBook:
         service = "refund"
         row = await self.read(data["order_id"])
         if row is None:
-            raise refuse(service, f"order_id: unknown order '{data['order_id']}'")
+            raise refuse(service, Text("payments.unknown_order", order=data["order_id"]))
         if row.state not in CREDITED or row.paid_fen is None:
-            raise refuse(service, f"order_id: order '{row.order_id}' is {row.state}: only a "
-                                  "credited order can be refunded")
+            raise refuse(service, Text("payments.not_credited", order=row.order_id,
+                                       state=row.state))
         try:
             merchant = self.merchant_of(row)
         except ProviderError as err:
-            raise refuse(service, f"order_id: {err}") from None
+            raise refuse(service, Text("payments.order_problem", reason=str(err))) from None
         amount_fen = to_fen(data["amount"]) if data.get("amount") is not None else None
         now = self._ms()
         reserve = RefundRow(f"rf{new_id()}", row.order_id, 0, "pending", data.get("reason"),
@@ -485,9 +487,10 @@ class PaymentBook:
 
             refund, left = await self.storage.payments_write(reserve_it)
             if refund.amount_fen <= 0 or refund.amount_fen > left:
-                raise refuse(service, f"amount: {from_fen(refund.amount_fen)} is more than "
-                                      f"what is left to refund on order '{row.order_id}': "
-                                      f"{from_fen(left)} of {from_fen(row.paid_fen)} paid")
+                raise refuse(service, Text("payments.refund_left",
+                                           amount=from_fen(refund.amount_fen),
+                                           order=row.order_id, left=from_fen(left),
+                                           paid=from_fen(row.paid_fen)))
             await self._order_refunded(row.order_id, context)
         try:
             debit = await self.hub.services.call("account", "refund", {

@@ -16,6 +16,7 @@ import voluptuous as vol
 from aiohttp import web
 
 from ... import validation as cv
+from ...i18n import Text
 from ...ledger import Ledger, Money, account_entity_id
 from ...ledger.accounts import ACCOUNT_SCHEMA, TRIP_POLICY_SCHEMA
 from ...util.jsonutil import dumps
@@ -91,7 +92,8 @@ def _known(request: web.Request) -> str:
     account_id = request.match_info["account_id"]
     _ledger, money = money_side(hub_of(request))
     if account_id not in money.accounts:
-        raise ApiError(404, "not_found", f"unknown account '{account_id}'", "account_id")
+        raise ApiError(404, "not_found", Text("api.unknown", what=Text("what.account"),
+                                              value=account_id), "account_id")
     return account_id
 
 

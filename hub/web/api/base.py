@@ -25,6 +25,7 @@ from aiohttp import web
 from ... import validation as cv
 from ...auth import SCOPED_SERVICES, may, right_of_service
 from ...exceptions import ServiceNotFound, ServiceValidationError
+from ...i18n import Joined, Text, text_of
 from ...util.jsonutil import dumps
 from ..access import ACCESS_HEADER
 from ..routes import HUB_KEY, allow, principal_of
@@ -137,7 +138,8 @@ def unknown(request: web.Request, what: str, key: str, value: str) -> ApiError:
     principal = principal_of(request)
     if principal is not None and principal.scoped:
         return hidden()
-    return ApiError(404, "not_found", f"unknown {what} '{value}'", key)
+    return ApiError(404, "not_found", Text("api.unknown", what=Text(f"what.{what}"), value=value),
+                    key)
 
 
 _FIELD = re.compile(r"^(?:data\.)?([A-Za-z_][\w.\[\]]*)(?: \(line \d+\))?: ")
@@ -153,7 +155,7 @@ def invalid(err: vol.Invalid, data: Any, where: str) -> ApiError:
     """An ApiError for voluptuous's complaint about ``data`` (a query or a body)."""
     problems = cv.humanize_invalid(err, data)
     first = problems[0] if problems else str(err)
-    return ApiError(400, "invalid", "; ".join(problems) or str(err),
+    return ApiError(400, "invalid", Joined(problems) if problems else str(err),
                     field_of(first) or where)
 
 
@@ -338,12 +340,17 @@ async def call_service(request: web.Request, name: str, data: Mapping[str, Any])
         response = await hub.services.call(domain, service, data, context=principal.context(),
                                            return_response=want)
     except ServiceNotFound as err:
-        raise ApiError(404, "not_found", str(err)) from None
+        raise ApiError(404, "not_found", text_of(err)) from None
     except ServiceValidationError as err:
-        problems = [str(problem) for problem in err.errors] or [str(err)]
-        field = field_of(problems[0]) or _quoted_key(data, problems[0])
-        raise ApiError(400, "invalid", "; ".join(problems), field) from None
+        raise invalid_service_call(err, data) from None
     return response
+
+
+def invalid_service_call(err: ServiceValidationError, data: Mapping[str, Any]) -> ApiError:
+    """The 400 of a refused service call: its problems, each worded for the caller."""
+    problems = list(err.errors) or [str(err)]
+    field = field_of(problems[0]) or _quoted_key(data, problems[0])
+    return ApiError(400, "invalid", Joined(problems), field)
 
 
 def _quoted_key(data: Mapping[str, Any], problem: str) -> str | None:

@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ...i18n import Joined, Text
 from ...util.jsonutil import dumps
 from ..routes import HUB_KEY, access_of, principal_of
 from .base import ApiError, field_of
@@ -100,7 +101,9 @@ def error_body(request: web.Request, code: str, detail: str, field: str | None
     """``{"error": {...}}`` with the message in the caller's language."""
     translate = request.app[HUB_KEY].i18n
     language = language_of(request)
-    if code == "invalid" and field:
+    if isinstance(detail, Text | Joined):  # a message with its key: worded for the caller
+        message = translate.text(detail, language)
+    elif code == "invalid" and field:
         # the service's own reason (English until its errors are translated) after the
         # translated words: a vague "invalid" alone would not tell the caller what to change
         head, sep, rest = detail.partition(": ")

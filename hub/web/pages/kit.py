@@ -281,7 +281,8 @@ class PageKit:
         """303 to ``location`` with a flash ``message`` shown on the next page."""
         response = web.Response(status=303, headers={"Location": safe_next(location)})
         if message:
-            flashes = [*_flashes(request), {"kind": kind, "text": message}]
+            text = self.hub.i18n.text(message, self.language(request))
+            flashes = [*_flashes(request), {"kind": kind, "text": text}]
             response.set_cookie(FLASH_COOKIE, quote(json.dumps(flashes[-3:])), path="/",
                                 httponly=True, samesite="Strict")
         return response
@@ -289,7 +290,8 @@ class PageKit:
     def fail(self, request: web.Request, template: str, message: str, *, status: int = 400,
              **values: Any) -> web.Response:
         """The page again with ``message`` as an error, and a 4xx status."""
-        return self.render(request, template, status=status, error=message, **values)
+        return self.render(request, template, status=status,
+                           error=self.hub.i18n.text(message, self.language(request)), **values)
 
     # --- forms -----------------------------------------------------------------------------
 
@@ -334,7 +336,7 @@ class PageKit:
                                                 context=principal.context(),
                                                 return_response=True)
         except ServiceValidationError as err:
-            raise PageError("; ".join(err.errors) or str(err)) from None
+            raise PageError(self.hub.i18n.error(err, self.language(request))) from None
         except ServiceNotFound as err:
             raise PageError(str(err), 404) from None
 

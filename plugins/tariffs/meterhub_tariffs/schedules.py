@@ -18,8 +18,10 @@ from typing import Any
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.i18n import Text
 from hub.util.calendar import DayType
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .const import MAX_SCHEDULES, MAX_SEGMENTS, MAX_ZONES
 from .validators import DAY_SECONDS, clock, clock_end, month_day, show_clock
 
@@ -48,15 +50,14 @@ def day_schedule(value: Any) -> list[dict[str, Any]]:
     """One day schedule: up to 14 segments covering 00:00–24:00 without gaps or overlaps."""
     segments: list[dict[str, Any]] = cv.ListOf(SEGMENT)(value)
     if not segments:
-        raise vol.Invalid("expected segments, the first starting at 00:00")
+        raise vol.Invalid(Text("tariffs.no_segments"))
     errors: list[vol.Invalid] = []
     if len(segments) > MAX_SEGMENTS:
-        errors.append(vol.Invalid(f"at most {MAX_SEGMENTS} segments in a day schedule "
-                                  f"(DL/T 645), this one has {len(segments)}"))
+        errors.append(vol.Invalid(Text("tariffs.segments_max", limit=MAX_SEGMENTS,
+                                       count=len(segments))))
     first = show_clock(segments[0]["start"])
     if first != "00:00":
-        errors.append(vol.Invalid(f"gap: 00:00–{first} is not covered (the first segment "
-                                  f"must start at 00:00), got {first}", path=[0, "start"]))
+        errors.append(vol.Invalid(Text("tariffs.first_gap", first=first), path=[0, "start"]))
     for index, segment in enumerate(segments):
         start = show_clock(segment["start"])
         last = index == len(segments) - 1
@@ -132,14 +133,14 @@ def check_references(version: Mapping[str, Any]) -> list[vol.Invalid]:
     named: Mapping[str, Any] = version.get("schedules") or {}
     for name, segments in named.items():
         errors.extend(
-            vol.Invalid(f"this band has no price (prices: {', '.join(sorted(prices))}), "
-                        f"got '{segment['band']}'", path=["schedules", name, i, "band"])
+            vol.Invalid(Text("tariffs.band_price", prices=", ".join(sorted(prices)),
+                             band=segment["band"]), path=["schedules", name, i, "band"])
             for i, segment in enumerate(segments) if segment["band"] not in prices)
 
     def refer(path: list[Any], name: str) -> None:
         if name not in named:
-            known = ", ".join(sorted(named)) or "none defined"
-            errors.append(vol.Invalid(f"unknown schedule (schedules: {known}), got '{name}'",
+            known = ", ".join(sorted(named)) or Text("tariffs.none_defined")
+            errors.append(vol.Invalid(Text("tariffs.unknown_schedule", known=known, name=name),
                                       path=path))
 
     for index, zone in enumerate(version.get("zones") or []):

@@ -1,0 +1,139 @@
+"""Prepaid's messages (money services, control, holds) in zh-CN and en."""
+
+from __future__ import annotations
+
+from ..i18n import add_strings
+
+__all__ = ["STRINGS"]
+
+STRINGS: dict[str, dict[str, str]] = {
+    "en": {
+        "prepaid.unknown_account": "account_id: unknown account '{account}' (accounts: {known})",
+        "prepaid.none_configured": "none configured",
+        "prepaid.reference_used": "reference: '{reference}' was already used for {amount} on "
+                                  "account '{account}' (entry {entry}); a repeated reference "
+                                  "must be the same payment",
+        "prepaid.recharge_positive": "amount: a recharge must be above 0.00, got {amount}",
+        "prepaid.recharge_max": "amount: {amount} is above this account's maximum recharge "
+                                "{limit} (max_recharge)",
+        "prepaid.refund_positive": "amount: a refund must be above 0.00, got {amount}",
+        "prepaid.refund_covered": "amount: the refund {amount} is more than the refundable "
+                                  "balance {available} (balance {balance} less emergency "
+                                  "credit not repaid)",
+        "prepaid.adjust_zero": "amount: an adjustment must not be 0.00",
+        "prepaid.reason_operator": "reason and operator: both are required and not blank",
+        "prepaid.adjust_max": "amount: {amount} is beyond the account's limit of {limit} "
+                              "(max_recharge); split it or raise the limit",
+        "prepaid.entry": "entry_id: {reason}",
+        "prepaid.emergency_postpaid": "account_id: '{account}' is postpaid: emergency credit is "
+                                      "for prepaid accounts",
+        "prepaid.emergency_none": "account_id: '{account}' has no emergency credit "
+                                  "(emergency_credit.amount is 0)",
+        "prepaid.unknown_meter": "meter_id: unknown meter '{meter}'",
+        "prepaid.unknown_account_id": "account_id: unknown account '{account}'",
+        "prepaid.relay": "relay",
+        "prepaid.valve": "valve",
+        "prepaid.no_capability": "meter_id: meter {meter} ({model}) has no {what}",
+        "prepaid.no_relay_use_valve": "meter_id: meter {meter} ({model}) has no relay (use "
+                                      "meter.valve)",
+        "prepaid.account_no_meter": "account_id: account {account} has no meter with a {what}",
+        "prepaid.account_refused": "account {account}: {reason}",
+        "prepaid.meter_refused": "meter {meter}: {reason}",
+        "prepaid.unknown_command": "command_id: unknown command '{command}'",
+        "prepaid.meter_never_cut": "meter_id: meter {meter} has never been cut off",
+        "prepaid.account_never_cut": "account_id: no meter of account {account} has ever been "
+                                     "cut off",
+        "prepaid.why_targets": "give command_id, meter_id or account_id",
+        "prepaid.keep_on_until": "until: a keep-on hold (保电) needs an end date (force-off "
+                                 "holds may be open)",
+        "prepaid.until": "until: {reason}",
+        "prepaid.no_hold": "account_id: account {account} has no hold",
+        "prepaid.until_time": " until {time}",
+        "prepaid.force_off_active": "a force-off hold is active{until} ({reason}): release it "
+                                    "with account.release_hold before closing",
+        "prepaid.keep_on_active": "a keep-on hold (保电) is active{until} ({reason}): release it "
+                                  "with account.release_hold before tripping",
+        "payments.amount_limits": "amount: {amount} is outside this account's limits {low} to "
+                                  "{high} (payments: min_amount, the account's max_recharge)",
+        "payments.no_provider": "provider: '{provider}' takes no payments for account "
+                                "'{account}' (providers: {known})",
+        "payments.channel": "channel: '{provider}' offers {channels}, not '{channel}'",
+        "payments.openid": "openid: a JSAPI payment needs the payer's openid",
+        "payments.receipt": "reference: a counter payment needs its receipt number",
+        "payments.provider_refused": "provider: {provider} refused the order: {reason}",
+        "payments.duplicate": "reference: '{transaction}' was already recorded on another order",
+        "payments.unknown_order": "order_id: unknown order '{order}'",
+        "payments.not_credited": "order_id: order '{order}' is {state}: only a credited order "
+                                 "can be refunded",
+        "payments.order_problem": "order_id: {reason}",
+        "payments.refund_left": "amount: {amount} is more than what is left to refund on order "
+                                "'{order}': {left} of {paid} paid",
+        "prepaid.per_month": "month",
+        "prepaid.per_year": "year",
+        "prepaid.emergency_taken": "account_id: '{account}' already took its emergency credit "
+                                   "this {per} (on {day}, entry {entry})",
+    },
+    "zh-CN": {
+        "prepaid.unknown_account": "account_id：未知的账户 '{account}'（现有账户：{known}）",
+        "prepaid.none_configured": "尚未配置",
+        "prepaid.reference_used": "reference：流水号 '{reference}' 已用于账户 '{account}' 的 "
+                                  "{amount} 元（记录 {entry}）；重复的流水号必须是同一笔款项",
+        "prepaid.recharge_positive": "amount：充值金额必须大于 0.00 元，实际为 {amount}",
+        "prepaid.recharge_max": "amount：{amount} 元超过该账户的单笔充值上限 {limit} 元"
+                                "（max_recharge）",
+        "prepaid.refund_positive": "amount：退款金额必须大于 0.00 元，实际为 {amount}",
+        "prepaid.refund_covered": "amount：退款 {amount} 元超过可退余额 {available} 元"
+                                  "（余额 {balance} 元减去未还的应急额度）",
+        "prepaid.adjust_zero": "amount：调账金额不能为 0.00 元",
+        "prepaid.reason_operator": "reason 和 operator：原因和经办人均为必填，不能为空",
+        "prepaid.adjust_max": "amount：{amount} 元超过该账户的上限 {limit} 元"
+                              "（max_recharge）；请分笔调账或提高上限",
+        "prepaid.entry": "entry_id：{reason}",
+        "prepaid.emergency_postpaid": "account_id：'{account}' 是后付费账户，应急额度仅适用于"
+                                      "预付费账户",
+        "prepaid.emergency_none": "account_id：'{account}' 没有应急额度"
+                                  "（emergency_credit.amount 为 0）",
+        "prepaid.unknown_meter": "meter_id：未知的表计 '{meter}'",
+        "prepaid.unknown_account_id": "account_id：未知的账户 '{account}'",
+        "prepaid.relay": "继电器（拉合闸）",
+        "prepaid.valve": "阀门",
+        "prepaid.no_capability": "meter_id：表计 {meter}（{model}）没有{what}",
+        "prepaid.no_relay_use_valve": "meter_id：表计 {meter}（{model}）没有继电器"
+                                      "（水表请用 meter.valve 开关阀门）",
+        "prepaid.account_no_meter": "account_id：账户 {account} 没有带{what}的表计",
+        "prepaid.account_refused": "账户 {account}：{reason}",
+        "prepaid.meter_refused": "表计 {meter}：{reason}",
+        "prepaid.unknown_command": "command_id：未知的指令 '{command}'",
+        "prepaid.meter_never_cut": "meter_id：表计 {meter} 从未被断电（跳闸）或关阀",
+        "prepaid.account_never_cut": "account_id：账户 {account} 的表计从未被断电（跳闸）或关阀",
+        "prepaid.why_targets": "请给出 command_id、meter_id 或 account_id",
+        "prepaid.keep_on_until": "until：保电必须有结束日期（强制断电可以不设结束）",
+        "prepaid.until": "until：{reason}",
+        "prepaid.no_hold": "account_id：账户 {account} 没有保电或强制断电",
+        "prepaid.until_time": "（至 {time}）",
+        "prepaid.force_off_active": "强制断电中{until}（{reason}）：请先用 account.release_hold "
+                                    "解除后再合闸",
+        "prepaid.keep_on_active": "保电中{until}（{reason}）：请先用 account.release_hold "
+                                  "解除后再跳闸",
+        "payments.amount_limits": "amount：{amount} 元超出该账户的金额范围 {low} 至 {high} 元"
+                                  "（payments: min_amount 和账户的 max_recharge）",
+        "payments.no_provider": "provider：'{provider}' 不为账户 '{account}' 收款"
+                                "（可用的收款方式：{known}）",
+        "payments.channel": "channel：'{provider}' 支持 {channels}，不支持 '{channel}'",
+        "payments.openid": "openid：公众号（JSAPI）支付需要付款人的 openid",
+        "payments.receipt": "reference：柜台收款需要填写收据号",
+        "payments.provider_refused": "provider：{provider} 拒绝了该订单：{reason}",
+        "payments.duplicate": "reference：交易号 '{transaction}' 已记在另一个订单上",
+        "payments.unknown_order": "order_id：未知的订单 '{order}'",
+        "payments.not_credited": "order_id：订单 '{order}' 的状态是 {state}，只有已入账的订单"
+                                 "才能退款",
+        "payments.order_problem": "order_id：{reason}",
+        "payments.refund_left": "amount：{amount} 元超过订单 '{order}' 的可退金额：已付 {paid} "
+                                "元，可退 {left} 元",
+        "prepaid.per_month": "月",
+        "prepaid.per_year": "年",
+        "prepaid.emergency_taken": "account_id：'{account}' 本{per}已使用过应急额度"
+                                   "（{day}，记录 {entry}）",
+    },
+}
+add_strings(STRINGS)

@@ -1,0 +1,80 @@
+"""Real failing calls over the REST API: the message is worded in the caller's language (zh-CN
+with no English words beyond ids, field names and units), ``detail`` stays precise English."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+from common import bounded, start_hub, web_client
+
+CONFIG = """
+site: {name: 阳光公寓, time_zone: Asia/Shanghai, language: zh-CN}
+http: {port: 0, host: 127.0.0.1}
+metering: {read_on_start: false}
+links:
+  - {id: sim1, type: sim, speed: 0}
+meters:
+  - {id: m1, model: ddsy, link: sim1, address: "202400000001", account: a1, tariff: flat}
+accounts:
+  - {id: a1}
+tariffs:
+  - {id: flat, type: flat, price: 1.00}
+"""
+
+ALLOWED = {"data", "account_id", "amount", "method", "reference", "value", "tables", "meter_id",
+           "bogus", "m1", "a1", "nobody", "tou", "x", "e3"}
+"""ASCII words a zh-CN message may hold: the field names, ids and values of the calls."""
+
+
+def english_words(message: str) -> list[str]:
+    """The ASCII words of a message that are not a field name, id or value of the call."""
+    return [word for word in re.findall(r"(?<![0-9A-Za-z])[A-Za-z_][A-Za-z0-9_.]*", message)
+            if not {part for part in word.split(".") if not part.isdigit()} <= ALLOWED]
+
+
+def table(segments: int) -> dict[str, object]:
+    """A TOU table with one day table of ``segments`` segments."""
+    day = [{"start": f"{hour:02d}:00", "rate": 1 + hour % 4} for hour in range(segments)]
+    return {"zones": [{"start": "01-01", "table": 1}], "tables": {"1": day}}
+
+
+CALLS: list[tuple[str, str, dict[str, Any], str, str]] = [
+    # (what, path, body, the field, English the detail must hold)
+    ("money typed as 1e3", "/api/services/account/recharge",
+     {"account_id": "a1", "amount": "1e3", "method": "cash", "reference": "r1"},
+     "amount", "expected yuan as digits with at most 2 decimals"),
+    ("an unknown account", "/api/services/account/recharge",
+     {"account_id": "nobody", "amount": "10", "method": "cash", "reference": "r2"},
+     "account_id", "unknown account 'nobody'"),
+    ("a TOU table of 15 segments", "/api/services/device/write",
+     {"meter_id": "m1", "param": "tou", "value": table(15)},
+     "value", "at most 14 segments a day, got 15"),
+    ("a voluptuous type error", "/api/services/meter/read", {"meter_id": ["m1"]},
+     "meter_id", "expected"),
+    ("an extra key", "/api/services/account/recharge",
+     {"account_id": "a1", "amount": "10", "method": "cash", "reference": "r3", "bogus": 1},
+     "bogus", "unknown key 'bogus'"),
+]
+
+
+@pytest.mark.timeout(120)
+@bounded(90)
+async def test_refusals_are_worded_in_the_callers_language(tmp_path: Path) -> None:
+    async with start_hub(tmp_path, CONFIG) as hub, web_client(hub, tmp_path) as client:
+        for what, path, body, field, english in CALLS:
+            answers = {}
+            for language in ("zh-CN", "en"):
+                response = await client.post(path, json=body,
+                                             headers={"Accept-Language": language})
+                assert response.status == 400, (what, await response.text())
+                answers[language] = (await response.json())["error"]
+            zh, en = answers["zh-CN"], answers["en"]
+            assert zh["code"] == "invalid" and zh["field"] == field, (what, zh)
+            assert english in zh["detail"] and zh["detail"] == en["detail"], (what, zh, en)
+            assert re.search(r"[\u4e00-\u9fff]", zh["message"]), (what, zh["message"])
+            assert english_words(zh["message"]) == [], (what, zh["message"])
+            assert english in en["message"], (what, en["message"])
+            assert not re.search(r"[\u4e00-\u9fff]", en["message"]), (what, en["message"])
