@@ -11,6 +11,7 @@ A meter the updater does not support is a failed item with the updater's reason.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from collections.abc import Mapping, Sequence
 from datetime import timedelta
@@ -46,6 +47,7 @@ class FirmwareJobs(DevicePart):
         self.poll = poll
         self._running: dict[str, ControlCommand] = {}
         self._task: asyncio.Task[None] | None = None
+        self._wake = asyncio.Event()  # a new job: poll now, not at the next interval
         self._updaters: dict[str, FirmwareUpdater] | None = None
 
     def updaters(self) -> dict[str, FirmwareUpdater]:
@@ -99,9 +101,9 @@ class FirmwareJobs(DevicePart):
                 continue
             await self._queue(job_id, meter_id, params, context, ms)
         await self.writes.job_progress(job_id)
-        if self._task is not None:
-            self._task.cancel()  # poll now, then every poll interval
-            self._task = self.hub.create_background_task(self._loop(), "firmware jobs")
+        # woken, never cancelled: a cancel between an updater's start and its record would
+        # start that meter's update a second time
+        self._wake.set()
         return job_id
 
     async def _item_failed(self, job_id: str, meter_id: str, why: str, ms: int) -> None:
@@ -125,7 +127,9 @@ class FirmwareJobs(DevicePart):
                     raise
                 except Exception:
                     _LOGGER.exception("Firmware: %s failed unexpectedly", command_id)
-            await asyncio.sleep(self.poll.total_seconds())
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.poll.total_seconds())
+            self._wake.clear()
 
     async def _step(self, command_id: str) -> None:
         row = self._running[command_id]
@@ -142,9 +146,11 @@ class FirmwareJobs(DevicePart):
             except Exception as err:
                 await self._finish(row, "failed", f"not started: {err}")
                 return
-            await self.storage.device_write(lambda s: s.move(
+            # the update runs at the updater now: its task is recorded even if the hub
+            # stops meanwhile, so a restart follows it instead of starting another
+            await asyncio.shield(self.storage.device_write(lambda s: s.move(
                 command_id, "sent", self._ms(), expected=(row.state,), attempt=True,
-                detail={"task": task}, context=row.context, params={"task": task}))
+                detail={"task": task}, context=row.context, params={"task": task})))
             row = await self._reload(command_id)
             self._fire(row)
             return
