@@ -25,7 +25,8 @@ tariffs:
 """
 
 ALLOWED = {"data", "account_id", "amount", "method", "reference", "value", "tables", "meter_id",
-           "bogus", "m1", "a1", "nobody", "tou", "x", "e3"}
+           "bogus", "m1", "a1", "nobody", "tou", "x", "e3", "at", "final", "job_id",
+           "nope"}
 """ASCII words a zh-CN message may hold: the field names, ids and values of the calls."""
 
 
@@ -57,6 +58,11 @@ CALLS: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("an extra key", "/api/services/account/recharge",
      {"account_id": "a1", "amount": "10", "method": "cash", "reference": "r3", "bogus": 1},
      "bogus", "unknown key 'bogus'"),
+    ("a swap time without a typed final reading", "/api/services/meter/replace",
+     {"meter_id": "m1", "new_address": "202400000002", "at": "2026-11-05T14:30+08:00"},
+     "at", "at: a swap time goes with a typed final reading (final)"),
+    ("an unknown device job", "/api/services/device/job", {"job_id": "nope"},
+     "job_id", "job_id: no job nope"),
 ]
 
 
