@@ -63,6 +63,8 @@ CALLS: list[tuple[str, str, dict[str, Any], str, str]] = [
      "at", "at: a swap time goes with a typed final reading (final)"),
     ("an unknown device job", "/api/services/device/job", {"job_id": "nope"},
      "job_id", "job_id: no job nope"),
+    ("an unknown automation", "/api/services/automation/trigger", {"automation_id": "nope"},
+     "automation_id", "unknown automation 'nope'"),
 ]
 
 
