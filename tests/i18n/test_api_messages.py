@@ -22,6 +22,7 @@ accounts:
   - {id: a1}
 tariffs:
   - {id: flat, type: flat, price: 1.00}
+portal: {phone: "13800138000"}
 """
 
 ALLOWED = {"data", "account_id", "amount", "method", "reference", "value", "tables", "meter_id",
@@ -65,6 +66,8 @@ CALLS: list[tuple[str, str, dict[str, Any], str, str]] = [
      "job_id", "job_id: no job nope"),
     ("an unknown automation", "/api/services/automation/trigger", {"automation_id": "nope"},
      "automation_id", "unknown automation 'nope'"),
+    ("revoking a tenant link never issued", "/api/services/tenant/revoke", {"account_id": "a1"},
+     "account_id", "account_id: 'a1' has no live link to revoke"),
 ]
 
 
