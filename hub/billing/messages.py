@@ -62,6 +62,20 @@ STRINGS: dict[str, dict[str, str]] = {
                                   "now {now}: reverse those entries to split it again",
         "billing.invoice_failed": "invoice {invoice}: {count} share(s) not posted: "
                                   "{reason}",
+        "billing.building_exists": "building.id: '{building}' already exists",
+        "billing.unknown_building": "unknown building '{building}'",
+        "billing.id_fixed": "changes.id: an id never changes",
+        "billing.report_order": "'from' ({first}) is after 'to' ({last})",
+        "billing.report_months": "at most {limit} months at once",
+        "billing.report_periods": "at most {limit} periods at once",
+        "billing.report_by": "by must be day, month or year, got {value}",
+        "billing.report_period": "expected a day like 2026-10-01, a month like 2026-10 "
+                                 "or a year like 2026, got {value}",
+        "billing.report_kind": "kind must be electricity or water, got {value}",
+        "billing.report_tag": "tag expects KEY=VALUE (tag=building=A), got {value}",
+        "billing.report_tag_needed": "give the tag to group by, e.g. tag=building",
+        "billing.report_group_needed": "give the share group: group=ID",
+        "billing.report_unknown": "unknown report {name} (reports: {known})",
     },
     "zh-CN": {
         "billing.unknown_account": "account_id：未知的账户 '{account}'",
@@ -114,6 +128,22 @@ STRINGS: dict[str, dict[str, str]] = {
                                   "'{account}' 记入 {before}，现为 {now}：请先冲销"
                                   "这些记录再重新分摊",
         "billing.invoice_failed": "发票 {invoice}：{count} 笔分摊未能入账：{reason}",
+        "billing.building_exists": "building.id：楼栋 '{building}' 已存在",
+        "billing.unknown_building": "未知的楼栋 '{building}'",
+        "billing.id_fixed": "changes.id：编号不能修改",
+        "billing.report_order": "起始（from，{first}）晚于截止（to，{last}）",
+        "billing.report_months": "一次最多 {limit} 个月",
+        "billing.report_periods": "一次最多 {limit} 个期间",
+        "billing.report_by": "by 应为 day（日）、month（月）或 year（年），实际为 "
+                             "{value}",
+        "billing.report_period": "应为日（如 2026-10-01）、月（如 2026-10）或年（如"
+                                 " 2026），实际为 {value}",
+        "billing.report_kind": "kind 应为 electricity（电）或 water（水），实际为 "
+                               "{value}",
+        "billing.report_tag": "tag 应为 键=值（如 tag=building=A），实际为 {value}",
+        "billing.report_tag_needed": "请给出分组用的标签，例如 tag=building",
+        "billing.report_group_needed": "请给出公摊组：group=编号",
+        "billing.report_unknown": "未知的报表 {name}（可用报表：{known}）",
     },
 }
 add_strings(STRINGS)
