@@ -107,3 +107,7 @@ async def test_a_report_refusal_is_worded_in_the_callers_language(tmp_path: Path
         assert answers["en"]["message"] == "kind must be electricity or water, got 'gas'"
         assert re.search(r"[\u4e00-\u9fff]", answers["zh-CN"]["message"]), answers
         assert english_words(answers["zh-CN"]["message"]) == [], answers
+        response = await client.get("/api/meters/nope", headers={"Accept-Language": "zh-CN"})
+        assert response.status == 404, await response.text()
+        error = (await response.json())["error"]
+        assert (error["message"], error["detail"]) == ("未知的表 'nope'", "unknown meter 'nope'")
