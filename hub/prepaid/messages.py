@@ -92,6 +92,14 @@ STRINGS: dict[str, dict[str, str]] = {
                               "{before} ({last}): check the display",
         "replace.new_not_read": "the new device was not read ({reason}): its first reading will "
                                 "be its starting point",
+        "prepaid.until_form": "expected a date like 2026-03-01 or a time like 2026-03-01T18:00, "
+                         "got {value}",
+        "prepaid.reason_needed": "a reason is required (who asked, and why)",
+        "prepaid.target": "give meter_id or account_id",
+        "prepaid.reference_length": "expected a reference of 1 to 128 characters, "
+                                    "got {length}",
+        "prepaid.reference_printable": "a reference is printable text without line "
+                                       "breaks or control characters, got {value}",
     },
     "zh-CN": {
         "prepaid.unknown_account": "account_id：未知的账户 '{account}'（现有账户：{known}）",
@@ -169,6 +177,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "replace.below_last": "final.{key}：{value} 小于旧表上次读数 {before}（{last}）：请核对"
                               "表盘",
         "replace.new_not_read": "新表未能读取（{reason}）：其第一次读数将作为起始读数",
+        "prepaid.until_form": "应为日期（如 2026-03-01）或时间（如 2026-03-01T18:00），"
+                         "实际为 {value}",
+        "prepaid.reason_needed": "必须填写原因（谁要求的，为什么）",
+        "prepaid.target": "请给出 meter_id 或 account_id",
+        "prepaid.reference_length": "凭证号应为 1 到 128 个字符，实际为 {length} 个",
+        "prepaid.reference_printable": "凭证号须为可打印文本，不能含换行或控制字符"
+                                       "，实际为 {value}",
     },
 }
 add_strings(STRINGS)

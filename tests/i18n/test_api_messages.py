@@ -70,6 +70,9 @@ CALLS: list[tuple[str, str, dict[str, Any], str, str]] = [
      "account_id", "account_id: 'a1' has no live link to revoke"),
     ("a building that does not exist", "/api/services/building/update",
      {"building_id": "nope", "changes": {"name": "x"}}, "building_id", "unknown building 'nope'"),
+    ("a blank payment reference", "/api/services/account/recharge",
+     {"account_id": "a1", "amount": "10", "method": "cash", "reference": "  "},
+     "reference", "expected a reference of 1 to 128 characters, got 0"),
 ]
 
 
