@@ -19,6 +19,8 @@ from ..const import SupportsResponse
 from ..core import ServiceCall
 from ..exceptions import ServiceValidationError
 from ..hookspecs import hookimpl
+from ..i18n import Text, text_of
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .check import reference_problems, service_problems
 from .conditions import BUILTIN_CONDITIONS
 from .editor import check_block, plugin_problems
@@ -125,14 +127,14 @@ def _register_services(hub: Hub, engine: AutomationEngine) -> None:
         try:
             return engine.get(call.data["automation_id"])
         except KeyError as err:
-            raise ServiceValidationError(call.name, [str(err.args[0])]) from None
+            raise ServiceValidationError(call.name, [err.args[0]]) from None
 
     async def trigger(call: ServiceCall) -> dict[str, Any]:
         """Run an automation now (its conditions skipped unless skip_condition: false)."""
         automation = find(call)
         if automation.problems:
-            raise ServiceValidationError(call.name, [f"automation '{automation.id}' is not set "
-                                                     "up", *automation.problems])
+            raise ServiceValidationError(call.name, [
+                Text("automation.not_set_up", automation=automation.id), *automation.problems])
         trace = automation.trigger(
             {"trigger": {"platform": "manual", "description": "run by hand"},
              **call.data["variables"]}, call.context,
@@ -150,7 +152,7 @@ def _register_services(hub: Hub, engine: AutomationEngine) -> None:
             problems = [message for _where, message in plugin_problems(hub, running)]
             if problems:
                 raise ServiceValidationError(call.name, [
-                    f"automation '{automation.id}' stays off", *problems])
+                    Text("automation.stays_off", automation=automation.id), *problems])
         automation.set_enabled(True)
 
     async def turn_off(call: ServiceCall) -> None:
@@ -173,8 +175,8 @@ def _register_services(hub: Hub, engine: AutomationEngine) -> None:
         if run_id:
             found = [trace for trace in found if trace["run_id"] == run_id]
             if not found:
-                raise ServiceValidationError(call.name, [f"no stored run '{run_id}' of "
-                                                         f"automation '{automation.id}'"])
+                raise ServiceValidationError(call.name, [
+                    Text("automation.no_run", run=run_id, automation=automation.id)])
         return {"automation_id": automation.id, "traces": found}
 
     hub.services.register(DOMAIN, "trigger", trigger, _ID.extend({
@@ -195,8 +197,7 @@ async def reload_automations(hub: Hub, engine: AutomationEngine, name: str) -> i
     (every problem with its file:line; the running set is kept)."""
     path = hub.config.config_path
     if path is None:
-        raise ServiceValidationError(name, ["the hub was started without a configuration "
-                                            "file: nothing to reload"])
+        raise ServiceValidationError(name, [Text("automation.nothing_to_reload")])
     raw, ctx = read(path)
     problems = [str(problem) for problem in ctx.problems]
     block = raw.get(DOMAIN) if isinstance(raw, Mapping) else None
@@ -204,10 +205,9 @@ async def reload_automations(hub: Hub, engine: AutomationEngine, name: str) -> i
     if not problems:
         validated, problems = check_block(hub, engine, raw, block, [DOMAIN])
     if problems:
-        raise ServiceValidationError(name, ["the running automations are kept: "
-                                            f"{len(problems)} problem(s) in {path}", *problems])
+        raise ServiceValidationError(name, [
+            Text("automation.kept_problems", count=len(problems), path=path), *problems])
     try:
         return await engine.replace(validated)
     except TemplateError as err:
-        raise ServiceValidationError(name, ["the running automations are kept", str(err)]) \
-            from None
+        raise ServiceValidationError(name, [Text("automation.kept"), text_of(err)]) from None

@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Final
 
 from .. import validation as cv
 from ..exceptions import ServiceValidationError
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .subjects import tagged
 from .template import is_template
 
@@ -44,15 +46,16 @@ def reference_problems(catalog: EventCatalog, meters: set[str], accounts: set[st
         if node.get("kind") == "event" and catalog.get(node["event"]) is None \
                 and not node["event"].startswith(CUSTOM_EVENT_PREFIX):
             problems.append(([*path, "event"], _unknown_event(catalog, node["event"], "fire")))
-        for key, known, what in (("meter_id", meters, "meter"),
-                                 ("account_id", accounts, "account")):
+        for key, known, what in (("meter_id", meters, Text("automation.meter")),
+                                 ("account_id", accounts, Text("automation.account"))):
             if key not in node:
                 continue
             values = node[key]
             for position, value in enumerate(cv.ensure_list(values)):
                 if isinstance(value, str) and not is_template(value) and value not in known:
                     where = [*path, key, position] if isinstance(values, list) else [*path, key]
-                    problems.append((where, f"unknown {what} '{value}'"))
+                    problems.append((where, Text("automation.unknown_ref", what=what,
+                                                 value=value)))
         for key, value in node.items():
             if key not in ("meter_id", "account_id"):
                 problems += reference_problems(catalog, meters, accounts, value, [*path, key])

@@ -15,9 +15,11 @@ from typing import Any, Final
 import voluptuous as vol
 
 from .. import validation as cv
+from ..i18n import Text
 from ..plugins import Registry
 from ..util.calendar import DayType
 from ..util.ids import slugify
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .subjects import tagged
 from .template import Template, TemplateError, compile_data, is_template, render_data
 from .triggers import (
@@ -140,7 +142,7 @@ def build_time(env: AutomationEnv, config: Mapping[str, Any], where: str) -> Con
 
 def _time_needs_something(config: Mapping[str, Any]) -> Mapping[str, Any]:
     if not any(key in config for key in ("after", "before", "weekday")):
-        raise vol.Invalid("give 'after', 'before' or 'weekday'")
+        raise vol.Invalid(Text("automation.time_what"))
     return config
 
 
@@ -164,7 +166,7 @@ def _holiday_shorthand(config: Mapping[str, Any]) -> Mapping[str, Any]:
     result = dict(config)
     if "holiday" in result:
         if "day_type" in result:
-            raise vol.Invalid("give 'holiday' or 'day_type', not both")
+            raise vol.Invalid(Text("automation.holiday_both"))
         result["day_type"] = ["holiday"] if result.pop("holiday") else ["workday", "weekend"]
     result.setdefault("day_type", ["holiday"])
     return result
@@ -238,11 +240,10 @@ def condition_schema(types: Registry[ConditionType]) -> Callable[[Any], Any]:
     def validate(value: Any) -> Any:
         if isinstance(value, str):
             if not is_template(value):
-                raise vol.Invalid("a condition given as text must be a template "
-                                  "('{{ ... }}')")
+                raise vol.Invalid(Text("automation.condition_text"))
             return {"condition": "template", "value_template": value}
         if not isinstance(value, Mapping):
-            raise vol.Invalid(f"expected a condition (a mapping), got {cv.show_value(value)}")
+            raise vol.Invalid(Text("automation.condition_map", value=cv.show_value(value)))
         value = dict(value)
         for combiner in COMBINERS:
             if combiner in value and "condition" not in value:
@@ -258,7 +259,8 @@ def condition_schema(types: Registry[ConditionType]) -> Callable[[Any], Any]:
         entry = types.get(str(kind)) if isinstance(kind, str) else None
         if entry is None:
             known = ", ".join([*COMBINERS, *types.names()])
-            raise vol.Invalid(f"unknown condition type {cv.show_value(kind)} (known: {known})",
+            raise vol.Invalid(Text("automation.condition_type", kind=cv.show_value(kind),
+                                   known=known),
                               path=["condition"])
         return vol.Schema(vol.All(cv.Strict({
             vol.Required("condition"): kind,

@@ -25,7 +25,9 @@ import voluptuous as vol
 
 from .. import validation as cv
 from ..config import read
+from ..i18n import Text
 from ..yamlload import Problem, load_yaml, position_of
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .check import reference_problems, service_problems
 from .template import TemplateError
 
@@ -53,20 +55,17 @@ def automations_file(hub: Hub) -> AutomationsFile:
     """The file hub.yaml's ``automation:`` includes; EditError when there is none."""
     config_path = hub.config.config_path
     if config_path is None:
-        raise EditError("the hub was started without a configuration file")
+        raise EditError(Text("automation.no_config_file"))
     raw, _ctx = read(config_path)
     block = raw.get(DOMAIN) if isinstance(raw, Mapping) else None
     where = getattr(block, "pos", None) if block is not None else None
     if where is None:
-        raise EditError("hub.yaml has no 'automation: !include automations.yaml': add that "
-                        "line (and the file) to edit automations here")
+        raise EditError(Text("automation.no_include"))
     path = Path(where.file)
     if not path.is_absolute():
         path = config_path.parent / path
     if path.resolve() == config_path.resolve():
-        raise EditError("the automations are written inside hub.yaml: move them to "
-                        "automations.yaml with 'automation: !include automations.yaml' to "
-                        "edit them here")
+        raise EditError(Text("automation.inline"))
     return AutomationsFile(path, path.read_text(encoding="utf-8"))
 
 
@@ -129,7 +128,7 @@ async def save_automations(hub: Hub, engine: AutomationEngine, text: str) -> tup
     EditError lists every problem (file:line) and nothing is written."""
     target = automations_file(hub).path
     if len(text.encode("utf-8")) > MAX_TEXT:
-        raise EditError(f"the text is larger than {MAX_TEXT // 1024} KiB")
+        raise EditError(Text("automation.too_large", limit=MAX_TEXT // 1024))
     candidate = await asyncio.to_thread(_write_candidate, target, text)
     try:
         raw, ctx = load_yaml(candidate, root=target.parent)

@@ -28,11 +28,13 @@ import voluptuous as vol
 from .. import validation as cv
 from ..core import Context, Hub
 from ..events.catalog import EventCatalog
+from ..i18n import Text
 from ..plugins import Registry
 from ..storage import Storage, WaitRow, from_ms
 from ..util.calendar import Calendar
 from ..util.dt import utcnow
 from ..util.ids import slugify
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .check import service_problems
 from .conditions import compile_condition, condition_schema
 from .persist import Marks, Persistence, Resume, decode, wait_row
@@ -76,7 +78,7 @@ def _typed(kind_key: str, registry: Registry[Any], common: Mapping[Any, Any],
 
     def validate(value: Any) -> Any:
         if not isinstance(value, Mapping):
-            raise vol.Invalid(f"expected a mapping, got {cv.show_value(value)}")
+            raise vol.Invalid(Text("automation.mapping", value=cv.show_value(value)))
         value = dict(value)
         for alias, key in aliases.items():
             if alias in value and key not in value:
@@ -84,8 +86,9 @@ def _typed(kind_key: str, registry: Registry[Any], common: Mapping[Any, Any],
         kind = value.get(kind_key)
         entry = registry.get(str(kind)) if isinstance(kind, str) else None
         if entry is None:
-            raise vol.Invalid(f"unknown {registry.kind} {cv.show_value(kind)} (known: "
-                              f"{', '.join(registry.names())})", path=[kind_key])
+            raise vol.Invalid(Text("automation.unknown_kind", kind=registry.kind,
+                                   value=cv.show_value(kind),
+                                   known=", ".join(registry.names())), path=[kind_key])
         own = entry.schema
         checks: list[Any] = []
         if isinstance(own, vol.All):
@@ -583,7 +586,7 @@ class AutomationEngine:
         try:
             return self.automations[automation_id]
         except KeyError:
-            raise KeyError(f"unknown automation '{automation_id}'") from None
+            raise KeyError(Text("automation.unknown", automation=automation_id)) from None
 
     # --- loops ---
 

@@ -23,7 +23,9 @@ from .. import validation as cv
 from ..core import Context
 from ..events import EVENT_STATE_CHANGED
 from ..exceptions import HubError, ServiceNotFound, ServiceValidationError
+from ..i18n import Text
 from ..plugins import Registry
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .conditions import condition_schema, truthy
 from .persist import Resume
 from .subjects import tagged
@@ -102,14 +104,14 @@ def _duration(value: Any) -> Any:
         return value
     duration = cv.duration(value)
     if duration > MAX_DELAY:
-        raise vol.Invalid(f"at most {MAX_DELAY.days} days, got {duration}")
+        raise vol.Invalid(Text("automation.delay_max", days=MAX_DELAY.days, duration=duration))
     return duration
 
 
 def _service_name(value: Any) -> str:
     text = cv.string(value)
     if text.count(".") != 1 or not all(text.split(".")):
-        raise vol.Invalid(f"expected a service as 'domain.name' (meter.trip), got {text!r}")
+        raise vol.Invalid(Text("automation.service_name", value=repr(text)))
     return text.lower()
 
 
@@ -118,7 +120,7 @@ def _repeat_count(value: Any) -> Any:
         return value
     count = cv.non_negative_int(value)
     if count > MAX_REPEAT:
-        raise vol.Invalid(f"at most {MAX_REPEAT} repeats, got {count}")
+        raise vol.Invalid(Text("automation.repeat_max", limit=MAX_REPEAT, count=count))
     return count
 
 
@@ -190,7 +192,7 @@ def action_schema(conditions: Registry[ConditionType], triggers: Callable[[Any],
 
     def step(value: Any) -> dict[str, Any]:
         if not isinstance(value, Mapping):
-            raise vol.Invalid(f"expected a step (a mapping), got {cv.show_value(value)}")
+            raise vol.Invalid(Text("automation.step_map", value=cv.show_value(value)))
         value = dict(value)
         if "service" in value and "action" not in value:
             value["action"] = value.pop("service")
@@ -204,8 +206,9 @@ def action_schema(conditions: Registry[ConditionType], triggers: Callable[[Any],
                           None)
             if plugin is None:
                 known = ", ".join(sorted({*schemas, "condition", "service", *actions.names()}))
-                raise vol.Invalid(f"a step needs one of: {known} (got keys "
-                                  f"{', '.join(map(str, value)) or 'none'})")
+                raise vol.Invalid(Text("automation.step_kind", known=known,
+                                       keys=", ".join(map(str, value))
+                                       or Text("automation.none")))
             kind = plugin.name
             validated = cv.Strict({**_COMMON, **plugin.schema})(value)
         else:
@@ -227,7 +230,7 @@ def _condition_step(condition: Callable[[Any], Any], value: dict[str, Any]) -> d
 def _one_repeat_kind(config: Mapping[str, Any]) -> Mapping[str, Any]:
     kinds = [key for key in ("count", "while", "until", "for_each") if key in config]
     if len(kinds) != 1:
-        raise vol.Invalid("a repeat needs exactly one of count, while, until, for_each")
+        raise vol.Invalid(Text("automation.repeat_one"))
     return config
 
 

@@ -26,6 +26,8 @@ from ..events import (
     EVENT_METER_ONLINE,
     EVENT_PAYMENT_RECEIVED,
 )
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .subjects import has_tags, tags_of
 from .types import AutomationEnv, TriggerAction, TriggerType
 
@@ -255,7 +257,7 @@ def in_range(env: AutomationEnv, value: Any, above: Any, below: Any) -> bool:
 
 def _needs_limit(config: Mapping[str, Any]) -> Mapping[str, Any]:
     if config.get("above") is None and config.get("below") is None:
-        raise vol.Invalid("give 'above', 'below' or both")
+        raise vol.Invalid(Text("automation.numeric_what"))
     return config
 
 
@@ -302,8 +304,7 @@ def _time_or_entity(value: Any) -> time | str:
         try:
             return cv.entity_id(value)
         except vol.Invalid:
-            raise vol.Invalid(f"expected a time of day like '23:00' or an entity id whose "
-                              f"state is a time, got {cv.show_value(value)}") from None
+            raise vol.Invalid(Text("automation.at", value=cv.show_value(value))) from None
 
 
 def next_daily(env: AutomationEnv, at: time, weekdays: set[int] | None,
@@ -442,12 +443,12 @@ def _pattern(limit: int) -> Callable[[Any], Any]:
         try:
             number = int(text[1:] if divisor else text)
         except ValueError:
-            raise vol.Invalid(f"expected a number, '*' or '/n', got {cv.show_value(value)}") \
+            raise vol.Invalid(Text("automation.pattern", value=cv.show_value(value))) \
                 from None
         if divisor and not 0 < number <= limit:
-            raise vol.Invalid(f"'/n' needs n from 1 to {limit}, got {number}")
+            raise vol.Invalid(Text("automation.divisor", limit=limit, number=number))
         if not divisor and not 0 <= number < limit:
-            raise vol.Invalid(f"expected 0 to {limit - 1}, got {number}")
+            raise vol.Invalid(Text("automation.range", last=limit - 1, number=number))
         return f"/{number}" if divisor else number
     return check
 
@@ -458,7 +459,7 @@ def _pattern_defaults(config: Mapping[str, Any]) -> Mapping[str, Any]:
     fields = ("hours", "minutes", "seconds")
     given = [name for name in fields if name in config]
     if not given:
-        raise vol.Invalid("give at least one of hours, minutes, seconds")
+        raise vol.Invalid(Text("automation.pattern_what"))
     first = fields.index(given[0])
     for position, name in enumerate(fields):
         result.setdefault(name, "*" if position < first else 0)

@@ -19,7 +19,9 @@ import voluptuous as vol
 from .. import validation as cv
 from ..core import Context
 from ..exceptions import ServiceValidationError
+from ..i18n import Text
 from ..ledger.overrides import WHOLE, canonical, resolve
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .trends import BUILDING_SCHEMA
 
 if TYPE_CHECKING:
@@ -87,7 +89,7 @@ class BuildingBook:
         building_id = str(entry["id"])
         if building_id in self.yaml or building_id in self.created:
             raise ServiceValidationError("building.create",
-                                         [f"building.id: '{building_id}' already exists"])
+                                         [Text("billing.building_exists", building=building_id)])
         plain = json.loads(canonical(dict(raw)))
         await self._store([(building_id, WHOLE, canonical(plain), None, "create")], context)
         self.created[building_id] = plain
@@ -99,9 +101,9 @@ class BuildingBook:
         """Change a building's name, area, persons, floors or address."""
         if building_id not in self.yaml and building_id not in self.created:
             raise ServiceValidationError("building.update",
-                                         [f"unknown building '{building_id}'"])
+                                         [Text("billing.unknown_building", building=building_id)])
         if "id" in changes:
-            raise ServiceValidationError("building.update", ["changes.id: an id never changes"])
+            raise ServiceValidationError("building.update", [Text("billing.id_fixed")])
         plain = json.loads(canonical(dict(changes)))
         base = self.created.get(building_id) or self.yaml[building_id]
         runtime = {**self.runtime.get(building_id, {}), **plain}

@@ -21,8 +21,10 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from .. import validation as cv
+from ..i18n import Text, text_of
 from ..ledger.entries import EntryKind, PostRequest
 from ..util.calendar import date_value
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .analysis.base import Period
 from .sharing import (
     RATIOS_SCHEMA,
@@ -88,31 +90,30 @@ def split_invoice(group: ShareGroup, members: Sequence[str], accounts: Mapping[s
                   ratios: Mapping[str, Decimal] | None = None) -> InvoiceSplit:
     """Split ``amount`` for the days [start, end] (see the module doc); ShareError says why
     it cannot be split."""
-    where = f"share group '{group.id}'"
     if amount <= 0 or amount != amount.quantize(Decimal("0.01")):
-        raise ShareError(f"{where}: an invoice amount is above 0 with at most 2 decimals, "
-                         f"got {amount}")
+        raise ShareError(Text("billing.invoice_amount", group=group.id, amount=amount))
     if end < start:
-        raise ShareError(f"{where}: the invoice period ends ({end}) before it starts ({start})")
+        raise ShareError(Text("billing.invoice_order", group=group.id, end=end, start=start))
     period = Period(start, date.fromordinal(end.toordinal() + 1), "span")
     if period.days > MAX_INVOICE_DAYS:
-        raise ShareError(f"{where}: an invoice period of {period.days} days (at most "
-                         f"{MAX_INVOICE_DAYS}): check the dates {start} – {end}")
+        raise ShareError(Text("billing.invoice_days", group=group.id, days=period.days,
+                              limit=MAX_INVOICE_DAYS, start=start, end=end))
     rule = split or group.split
     if rule not in INVOICE_SPLITS:
-        raise ShareError(f"{where} splits by {rule}: an invoice has no meters to weigh, "
-                         f"give split: {', '.join(INVOICE_SPLITS)}")
+        raise ShareError(Text("billing.invoice_rule", group=group.id, rule=rule,
+                              splits=", ".join(INVOICE_SPLITS)))
     weights = dict(ratios if ratios is not None else group.ratios)
     if rule == "ratios":
         chosen = sorted(weights) if not members else list(members)
         missing = [account for account in chosen if account not in weights]
         if missing:
-            raise ShareError(f"{where} splits by ratios, but account(s) "
-                             f"{', '.join(missing)} have none")
+            raise ShareError(Text("billing.invoice_no_ratios", group=group.id,
+                                  accounts=", ".join(missing)))
         members = chosen
     unknown = [account for account in members if account not in accounts]
     if unknown:
-        raise ShareError(f"{where}: unknown account(s) {', '.join(unknown)}")
+        raise ShareError(Text("billing.invoice_unknown", group=group.id,
+                              accounts=", ".join(unknown)))
     bases: dict[str, tuple[Decimal, int]] = {}
     for account_id in members:
         account = accounts[account_id]
@@ -123,8 +124,8 @@ def split_invoice(group: ShareGroup, members: Sequence[str], accounts: Mapping[s
         else:
             value = getattr(account, rule)
             if value is None:
-                raise ShareError(f"{where} splits by {rule}, but account '{account_id}' has "
-                                 f"no {rule}")
+                raise ShareError(Text("billing.no_basis", group=group.id, rule=rule,
+                                      account=account_id))
             basis = Decimal(value)
         bases[account_id] = (basis, occupied_days(account, period))
     lines = allocate(replace(group, split=rule), period, amount, bases)
@@ -138,16 +139,14 @@ async def post_invoice(ledger: Ledger, result: InvoiceSplit, accounts: Mapping[s
     An invoice already posted with other amounts is refused (reverse it first), not mixed.
     """
     if not result.invoice:
-        raise ShareError(f"share group '{result.group_id}': give the invoice number to post "
-                         "(it is the entries' reference)")
+        raise ShareError(Text("billing.invoice_number", group=result.group_id))
     paying = [line for line in result.lines if line.amount > 0]
     for line in paying:
         found = await ledger.find(result.key(line.account_id))
         if found is not None and found.amount != -line.amount:
             raise ShareError(
-                f"invoice {result.invoice} of share group '{result.group_id}' was posted "
-                f"before with {found.amount} for account '{line.account_id}', now "
-                f"{-line.amount}: reverse those entries to split it again")
+                Text("billing.invoice_posted", invoice=result.invoice, group=result.group_id,
+                     before=found.amount, account=line.account_id, now=-line.amount))
     requests = [PostRequest(
         line.account_id, EntryKind.SHARE, -line.amount, result.key(line.account_id),
         context=context, reason=f"invoice {result.invoice}",
@@ -161,6 +160,6 @@ async def post_invoice(ledger: Ledger, result: InvoiceSplit, accounts: Mapping[s
     results = await ledger.post_many(requests) if requests else []
     failed = [r for r in results if isinstance(r, Exception)]
     if failed:
-        raise ShareError(f"invoice {result.invoice}: {len(failed)} share(s) not posted: "
-                         f"{failed[0]}")
+        raise ShareError(Text("billing.invoice_failed", invoice=result.invoice,
+                              count=len(failed), reason=text_of(failed[0])))
     return sum(1 for r in results if not isinstance(r, Exception) and r.created)

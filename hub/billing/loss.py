@@ -31,7 +31,9 @@ import voluptuous as vol
 from .. import validation as cv
 from ..core import Context
 from ..events import EVENT_ALARM, EVENT_ALARM_CLEARED
+from ..i18n import Text
 from ..util.ids import slugify
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .analysis.base import ZERO, Catalog, MeterFacts, Period, meter_quantity, missing_data
 
 if TYPE_CHECKING:
@@ -49,7 +51,7 @@ PERCENT_PLACES = Decimal("0.01")
 def _percent(value: Any) -> Decimal:
     number = cv.non_negative_decimal(value)
     if number > HUNDRED:
-        raise vol.Invalid(f"expected a percentage from 0 to 100, got {cv.show_value(value)}")
+        raise vol.Invalid(Text("billing.percentage", value=cv.show_value(value)))
     return number
 
 

@@ -32,6 +32,50 @@ STRINGS: dict[str, dict[str, str]] = {
         "billing.unknown_tariff": "unknown tariff '{tariff}' (tariffs: {known})",
         "billing.meter_no_tariff": "meter '{meter}' has no tariff (set its tariff: or a "
                                    "tariff_defaults rule)",
+        "billing.percentage": "expected a percentage from 0 to 100, got {value}",
+        "billing.share_both": "a share group splits its common meters' cost or a fixed "
+                              "monthly amount, not both",
+        "billing.ratios_needed": "split: ratios needs ratios: {{account: weight, ...}}",
+        "billing.share_members": "a share group needs 'members' (account ids) or 'tags' "
+                                 "(accounts whose meters or selves carry them)",
+        "billing.split_positive": "an amount to split is above 0, got {amount}",
+        "billing.no_basis": "share group '{group}' splits by {rule}, but account '{account}' "
+                            "has no {rule}",
+        "billing.no_ratio": "share group '{group}' splits by ratios, but account '{account}' "
+                            "has none",
+        "billing.invoice_amount": "share group '{group}': an invoice amount is above "
+                                  "0 with at most 2 decimals, got {amount}",
+        "billing.invoice_order": "share group '{group}': the invoice period ends ({end}) "
+                                 "before it starts ({start})",
+        "billing.invoice_days": "share group '{group}': an invoice period of {days} "
+                                "days (at most {limit}): check the dates {start} –"
+                                " {end}",
+        "billing.invoice_rule": "share group '{group}' splits by {rule}: an invoice "
+                                "has no meters to weigh, give split: {splits}",
+        "billing.invoice_no_ratios": "share group '{group}' splits by ratios, but "
+                                     "account(s) {accounts} have none",
+        "billing.invoice_unknown": "share group '{group}': unknown account(s) {accounts}",
+        "billing.invoice_number": "share group '{group}': give the invoice number "
+                                  "to post (it is the entries' reference)",
+        "billing.invoice_posted": "invoice {invoice} of share group '{group}' was "
+                                  "posted before with {before} for account '{account}', "
+                                  "now {now}: reverse those entries to split it again",
+        "billing.invoice_failed": "invoice {invoice}: {count} share(s) not posted: "
+                                  "{reason}",
+        "billing.building_exists": "building.id: '{building}' already exists",
+        "billing.unknown_building": "unknown building '{building}'",
+        "billing.id_fixed": "changes.id: an id never changes",
+        "billing.report_order": "'from' ({first}) is after 'to' ({last})",
+        "billing.report_months": "at most {limit} months at once",
+        "billing.report_periods": "at most {limit} periods at once",
+        "billing.report_by": "by must be day, month or year, got {value}",
+        "billing.report_period": "expected a day like 2026-10-01, a month like 2026-10 "
+                                 "or a year like 2026, got {value}",
+        "billing.report_kind": "kind must be electricity or water, got {value}",
+        "billing.report_tag": "tag expects KEY=VALUE (tag=building=A), got {value}",
+        "billing.report_tag_needed": "give the tag to group by, e.g. tag=building",
+        "billing.report_group_needed": "give the share group: group=ID",
+        "billing.report_unknown": "unknown report {name} (reports: {known})",
     },
     "zh-CN": {
         "billing.unknown_account": "account_id：未知的账户 '{account}'",
@@ -57,6 +101,49 @@ STRINGS: dict[str, dict[str, str]] = {
         "billing.unknown_tariff": "未知的价格方案 '{tariff}'（现有方案：{known}）",
         "billing.meter_no_tariff": "表计 '{meter}' 没有价格方案（请设置其 tariff:，"
                                    "或添加一条 tariff_defaults 规则）",
+        "billing.percentage": "应为 0 到 100 的百分比，实际为 {value}",
+        "billing.share_both": "公摊组分摊公共表的费用或每月固定金额，不能两者都设",
+        "billing.ratios_needed": "split: ratios 需要 ratios：{{账户: 权重, ...}}",
+        "billing.share_members": "公摊组需要 'members'（账户编号）或 'tags'（按表或"
+                                 "账户的标签选取账户）",
+        "billing.split_positive": "分摊金额必须大于 0，实际为 {amount}",
+        "billing.no_basis": "公摊组 '{group}' 按 {rule} 分摊，但账户 '{account}' 没"
+                            "有设置 {rule}",
+        "billing.no_ratio": "公摊组 '{group}' 按比例分摊，但账户 '{account}' 没有比"
+                            "例",
+        "billing.invoice_amount": "公摊组 '{group}'：发票金额须大于 0 且最多两位小"
+                                  "数，实际为 {amount}",
+        "billing.invoice_order": "公摊组 '{group}'：发票期间的结束日（{end}）早于开"
+                                 "始日（{start}）",
+        "billing.invoice_days": "公摊组 '{group}'：发票期间为 {days} 天（最多 {limit} "
+                                "天）：请核对日期 {start} – {end}",
+        "billing.invoice_rule": "公摊组 '{group}' 按 {rule} 分摊：发票没有可计量的"
+                                "表，请指定 split：{splits}",
+        "billing.invoice_no_ratios": "公摊组 '{group}' 按比例分摊，但账户 {accounts} "
+                                     "没有比例",
+        "billing.invoice_unknown": "公摊组 '{group}'：未知的账户 {accounts}",
+        "billing.invoice_number": "公摊组 '{group}'：入账需要发票号（作为记账凭证号"
+                                  "）",
+        "billing.invoice_posted": "公摊组 '{group}' 的发票 {invoice} 之前已为账户 "
+                                  "'{account}' 记入 {before}，现为 {now}：请先冲销"
+                                  "这些记录再重新分摊",
+        "billing.invoice_failed": "发票 {invoice}：{count} 笔分摊未能入账：{reason}",
+        "billing.building_exists": "building.id：楼栋 '{building}' 已存在",
+        "billing.unknown_building": "未知的楼栋 '{building}'",
+        "billing.id_fixed": "changes.id：编号不能修改",
+        "billing.report_order": "起始（from，{first}）晚于截止（to，{last}）",
+        "billing.report_months": "一次最多 {limit} 个月",
+        "billing.report_periods": "一次最多 {limit} 个期间",
+        "billing.report_by": "by 应为 day（日）、month（月）或 year（年），实际为 "
+                             "{value}",
+        "billing.report_period": "应为日（如 2026-10-01）、月（如 2026-10）或年（如"
+                                 " 2026），实际为 {value}",
+        "billing.report_kind": "kind 应为 electricity（电）或 water（水），实际为 "
+                               "{value}",
+        "billing.report_tag": "tag 应为 键=值（如 tag=building=A），实际为 {value}",
+        "billing.report_tag_needed": "请给出分组用的标签，例如 tag=building",
+        "billing.report_group_needed": "请给出公摊组：group=编号",
+        "billing.report_unknown": "未知的报表 {name}（可用报表：{known}）",
     },
 }
 add_strings(STRINGS)

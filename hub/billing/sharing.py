@@ -67,17 +67,15 @@ def _group(value: dict[str, Any]) -> dict[str, Any]:
         meters.insert(0, single)
     value["meters"] = meters
     if value.get("amount") is not None and value["meters"]:
-        raise vol.Invalid("a share group splits its common meters' cost or a fixed monthly "
-                          "amount, not both", path=["amount"])
+        raise vol.Invalid(Text("billing.share_both"), path=["amount"])
     if value.get("split") == "ratios":
         if not value.get("ratios"):
-            raise vol.Invalid("split: ratios needs ratios: {account: weight, ...}",
+            raise vol.Invalid(Text("billing.ratios_needed"),
                               path=["ratios"])
         if not value.get("members") and not value.get("tags"):
             value["members"] = sorted(value["ratios"])
     if not value.get("members") and not value.get("tags"):
-        raise vol.Invalid("a share group needs 'members' (account ids) or 'tags' "
-                          "(accounts whose meters or selves carry them)", path=["members"])
+        raise vol.Invalid(Text("billing.share_members"), path=["members"])
     return value
 
 
@@ -85,7 +83,7 @@ def positive_money(value: Any) -> Decimal:
     """An amount to split: yuan above zero with at most 2 decimals."""
     amount = cv.money(value)
     if amount <= 0:
-        raise vol.Invalid(f"an amount to split is above 0, got {amount}")
+        raise vol.Invalid(Text("billing.split_positive", amount=amount))
     return amount
 
 
@@ -405,20 +403,20 @@ class ShareCalculator:
             days = occupied_days(account, period)
             if group.split == "area":
                 if account.area is None:
-                    raise ShareError(f"share group '{group.id}' splits by area, but account "
-                                     f"'{account_id}' has no area")
+                    raise ShareError(Text("billing.no_basis", group=group.id, rule="area",
+                                          account=account_id))
                 basis = Decimal(account.area)
             elif group.split == "persons":
                 if account.persons is None:
-                    raise ShareError(f"share group '{group.id}' splits by persons, but "
-                                     f"account '{account_id}' has no persons")
+                    raise ShareError(Text("billing.no_basis", group=group.id, rule="persons",
+                                          account=account_id))
                 basis = Decimal(account.persons)
             elif group.split == "equal":
                 basis = Decimal(1)
             elif group.split == "ratios":
                 if account_id not in group.ratios:
-                    raise ShareError(f"share group '{group.id}' splits by ratios, but "
-                                     f"account '{account_id}' has none")
+                    raise ShareError(Text("billing.no_ratio", group=group.id,
+                                          account=account_id))
                 basis = group.ratios[account_id]
             else:
                 basis = ZERO

@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..core import Context
 from ..events.devices import EVENT_DEVICE_COMMAND
+from ..i18n import Text
 from ..metering.firmware import FirmwareProgress, FirmwareUpdater
 from ..util.dt import utcnow
 from ..util.ids import new_id
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .parts import DevicePart, cancelled
 
 if TYPE_CHECKING:
@@ -85,9 +87,9 @@ class FirmwareJobs(DevicePart):
         """A firmware job over ``meter_ids``; returns its id."""
         updater = self.updaters().get(updater_name)
         if updater is None:
-            known = ", ".join(sorted(self.updaters())) or "none installed"
-            raise FirmwareRefused(f"updater: no firmware updater {updater_name!r} "
-                                  f"(updaters: {known})")
+            known = ", ".join(sorted(self.updaters())) or Text("devices.none_installed")
+            raise FirmwareRefused(Text("devices.firmware_unknown", updater=repr(updater_name),
+                                       known=known))
         job_id = f"job-{new_id()}"
         ms = self._ms()
         await self.storage.device_write(lambda s: s.create_job(

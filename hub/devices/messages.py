@@ -17,6 +17,45 @@ STRINGS: dict[str, dict[str, str]] = {
         "devices.none": "none",
         "devices.bad_value": "value: {param} of meter {meter}: {reason}",
         "devices.value_required": "value: required (or from_tariff: true for tou / tou_next)",
+        "devices.firmware_unknown": "updater: no firmware updater {updater} (updaters: "
+                                    "{known})",
+        "devices.none_installed": "none installed",
+        "devices.from_tariff_param": "from_tariff: only tou and tou_next come from "
+                                     "a tariff, not {param}",
+        "devices.no_billing": "from_tariff: billing (the tariffs) is not set up",
+        "devices.tou_next_on": "on: tou_next from the tariff needs the day it takes "
+                               "over (on: 2027-01-01)",
+        "devices.from_tariff_meter": "from_tariff: meter {meter}: {reason}",
+        "devices.on_date": "on: expected a date like 2027-01-01, got {value}",
+        "devices.job_password": "password: a job over several meters resumes after "
+                                "a restart, so it uses the meters' configured passwords",
+        "devices.no_job": "job_id: no job {job}",
+        "devices.cancel_what": "give command_id or job_id",
+        "devices.ratio_what": "give ct_ratio and/or pt_ratio (or from_meter: true)",
+        "devices.ratio_at": "at: expected a date-time like 2026-11-15T10:00, got {value}",
+        "devices.ratio_future": "at: a ratio change cannot be in the future",
+        "devices.ratio_past": "registers: a change in the past needs the meter's registers "
+                              "at that time (they cannot be read now)",
+        "devices.ratio_unread": "the meter's registers could not be read for the change: "
+                                "{reason}",
+        "devices.ratio_not_read": "from_meter: {key} not read: {reason}",
+        "devices.ratio_bad": "from_meter: the meter keeps {key} {value}, not a ratio",
+        "devices.ratio_none": "from_meter: the model of meter {meter} keeps no ratio",
+        "devices.tou_zone_rest": "{what}: a zone has its own weekend or holiday schedule, "
+                                 "but a meter has one rest-day table for the whole "
+                                 "year",
+        "devices.tou_minute": "{what}: schedule {name} has a segment starting at {start}; "
+                              "a meter's segments start on whole minutes",
+        "devices.tou_band": "{what}: band {band} of schedule {name} has no meter rate "
+                            "(the meter's rates are {known})",
+        "devices.tou_invalid": "{what}: {reason}",
+        "devices.tou_no_schedule": "tariff {tariff} ({type}) has no time-of-use schedule "
+                                   "valid on {day}",
+        "devices.tou_tariff": "tariff {tariff}",
+        "devices.tou_holidays_unknown": "the official holidays of {year} are not known "
+                                        "yet: the meter gets the statutory holidays "
+                                        "without make-up working days",
+        "devices.credential": "{field}: {reason} (meter {meter})",
     },
     "zh-CN": {
         "devices.unknown_meter": "meter_id：未知的表计 '{meter}'",
@@ -28,6 +67,41 @@ STRINGS: dict[str, dict[str, str]] = {
         "devices.none": "无",
         "devices.bad_value": "value：表计 {meter} 的参数 {param}：{reason}",
         "devices.value_required": "value：必填（或对 tou / tou_next 使用 from_tariff: true）",
+        "devices.firmware_unknown": "updater：没有名为 {updater} 的固件升级程序（现"
+                                    "有：{known}）",
+        "devices.none_installed": "未安装",
+        "devices.from_tariff_param": "from_tariff：只有 tou 和 tou_next 可取自电价"
+                                     "，{param} 不行",
+        "devices.no_billing": "from_tariff：计费（电价）未配置",
+        "devices.tou_next_on": "on：取自电价的 tou_next 需要给出切换日期（on: 2027-01-01）",
+        "devices.from_tariff_meter": "from_tariff：表 {meter}：{reason}",
+        "devices.on_date": "on：应为日期，例如 2027-01-01，实际为 {value}",
+        "devices.job_password": "password：多表任务在重启后会继续执行，因此使用各表"
+                                "配置中的密码",
+        "devices.no_job": "job_id：没有任务 {job}",
+        "devices.cancel_what": "请给出 command_id 或 job_id",
+        "devices.ratio_what": "请给出 ct_ratio 和/或 pt_ratio（或 from_meter: true）",
+        "devices.ratio_at": "at：应为日期时间，例如 2026-11-15T10:00，实际为 {value}",
+        "devices.ratio_future": "at：变比变更不能在将来",
+        "devices.ratio_past": "registers：过去的变更需要给出当时表的读数（现在无法"
+                              "读取）",
+        "devices.ratio_unread": "变更所需的表读数无法读取：{reason}",
+        "devices.ratio_not_read": "from_meter：未能读取 {key}：{reason}",
+        "devices.ratio_bad": "from_meter：表中的 {key} 为 {value}，不是有效变比",
+        "devices.ratio_none": "from_meter：表 {meter} 的型号不保存变比",
+        "devices.tou_zone_rest": "{what}：某个时区有自己的周末或节假日时段表，但电"
+                                 "表全年只有一张休息日时段表",
+        "devices.tou_minute": "{what}：时段表 {name} 有一个时段从 {start} 开始；电"
+                              "表的时段须从整分钟开始",
+        "devices.tou_band": "{what}：时段表 {name} 的时段类型 {band} 没有对应的电表"
+                            "费率（电表费率：{known}）",
+        "devices.tou_invalid": "{what}：{reason}",
+        "devices.tou_no_schedule": "电价 {tariff}（{type}）在 {day} 没有有效的分时"
+                                   "时段表",
+        "devices.tou_tariff": "电价 {tariff}",
+        "devices.tou_holidays_unknown": "{year} 年的官方节假日安排尚未公布：电表只"
+                                        "写入法定节假日，不含调休上班日",
+        "devices.credential": "{field}：{reason}（表 {meter}）",
     },
 }
 add_strings(STRINGS)

@@ -176,20 +176,19 @@ class DeviceService(DevicePart):
         if not spec.get("from_tariff"):
             return spec.get("value")
         if param not in ("tou", "tou_next"):
-            raise WriteRefused(f"from_tariff: only tou and tou_next come from a tariff, "
-                               f"not {param}")
+            raise WriteRefused(Text("devices.from_tariff_param", param=param))
         meter = self.metering.meters[meter_id]
         book = self.tariffs()
         if book is None:
-            raise WriteRefused("from_tariff: billing (the tariffs) is not set up")
+            raise WriteRefused(Text("devices.no_billing"))
         if param == "tou_next" and not spec.get("on"):
-            raise WriteRefused("on: tou_next from the tariff needs the day it takes over "
-                               "(on: 2027-01-01)")
+            raise WriteRefused(Text("devices.tou_next_on"))
         day = _day(spec.get("on"))
         try:
             found = tariff_table(book.for_meter(meter.config), day, self.calendar)
         except (TariffError, TouRefused) as err:
-            raise WriteRefused(f"from_tariff: meter {meter_id}: {err}") from None
+            raise WriteRefused(Text("devices.from_tariff_meter", meter=meter_id,
+                                    reason=text_of(err))) from None
         table = found.table.as_json()
         if param == "tou_next":
             switch = datetime.combine(day, time(0)).replace(tzinfo=dt_util.site_time_zone())
@@ -223,8 +222,7 @@ class DeviceService(DevicePart):
         if len(problems) == len(meter_ids) and len(meter_ids) == 1:
             raise refuse("write", *problems.values())
         if "password" in credentials:
-            raise refuse("write", "password: a job over several meters resumes after a "
-                                  "restart, so it uses the meters' configured passwords")
+            raise refuse("write", Text("devices.job_password"))
         job_id = f"job-{new_id()}"
         spec = {"param": data["param"], "value": data.get("value"),
                 "from_tariff": bool(data.get("from_tariff")), "on": data.get("on"),
@@ -266,7 +264,7 @@ class DeviceService(DevicePart):
             return {"jobs": [_job_json(job, items=False) for job in jobs]}
         job = await self.storage.device_read(lambda s: s.job(job_id))
         if job is None:
-            raise refuse("job", f"job_id: no job {job_id}")
+            raise refuse("job", Text("devices.no_job", job=job_id))
         return _job_json(job)
 
     async def cancel(self, data: Mapping[str, Any], context: Context) -> dict[str, Any]:
@@ -277,10 +275,10 @@ class DeviceService(DevicePart):
             return {"cancelled": [data["command_id"]] if await self.writes.cancel(
                 data["command_id"], context, reason) else []}
         if not data.get("job_id"):
-            raise refuse("cancel", "give command_id or job_id")
+            raise refuse("cancel", Text("devices.cancel_what"))
         job = await self.storage.device_read(lambda s: s.job(data["job_id"]))
         if job is None:
-            raise refuse("cancel", f"job_id: no job {data['job_id']}")
+            raise refuse("cancel", Text("devices.no_job", job=data["job_id"]))
         cancelled = []
         ms = int(dt_util.utcnow().timestamp() * 1000)
         for item in job.items:
@@ -299,33 +297,32 @@ class DeviceService(DevicePart):
         """``device.set_ratio``: a ratio change effective ``at`` (default now)."""
         meter_id = data["meter_id"]
         if meter_id not in self.metering.meters:
-            raise refuse("set_ratio", f"meter_id: unknown meter '{meter_id}'")
+            raise refuse("set_ratio", Text("devices.unknown_meter", meter=meter_id))
         data = dict(data)
         if data.get("from_meter"):
             data.update(await self._ratios_of_meter(meter_id))
         if "ct_ratio" not in data and "pt_ratio" not in data:
-            raise refuse("set_ratio", "give ct_ratio and/or pt_ratio (or from_meter: true)")
+            raise refuse("set_ratio", Text("devices.ratio_what"))
         at = None
         if data.get("at"):
             try:
                 at = datetime.fromisoformat(data["at"])
             except ValueError:
-                raise refuse("set_ratio", f"at: expected a date-time like "
-                                          f"2026-11-15T10:00, got {data['at']!r}") from None
+                raise refuse("set_ratio", Text("devices.ratio_at",
+                                               value=repr(data["at"]))) from None
             at = at if at.tzinfo else at.replace(tzinfo=dt_util.site_time_zone())
             if at > dt_util.utcnow() + RECENT:
-                raise refuse("set_ratio", "at: a ratio change cannot be in the future")
+                raise refuse("set_ratio", Text("devices.ratio_future"))
         registers = data.get("registers")
         if at is not None and at < dt_util.utcnow() - RECENT and registers is None:
-            raise refuse("set_ratio", "registers: a change in the past needs the meter's "
-                                      "registers at that time (they cannot be read now)")
+            raise refuse("set_ratio", Text("devices.ratio_past"))
         try:
             version = await self.ratios.change(meter_id, ct=data.get("ct_ratio"),
                                                pt=data.get("pt_ratio"), at=at,
                                                raw_at=registers, context=context)
         except (MeterRefused, NoReply, TimeoutError, ProtocolError) as err:
-            raise refuse("set_ratio", f"the meter's registers could not be read for the "
-                                      f"change: {err}") from None
+            raise refuse("set_ratio", Text("devices.ratio_unread",
+                                           reason=text_of(err))) from None
         return {"meter_id": meter_id, "version": version.as_json()}
 
     async def _ratios_of_meter(self, meter_id: str) -> dict[str, Decimal]:
@@ -338,14 +335,13 @@ class DeviceService(DevicePart):
             try:
                 value = Decimal(await self.writes.read_back(meter_id, key))
             except (MeterRefused, NoReply, TimeoutError, ProtocolError) as err:
-                raise refuse("set_ratio", f"from_meter: {key} not read: {err}") from None
+                raise refuse("set_ratio", Text("devices.ratio_not_read", key=key,
+                                               reason=text_of(err))) from None
             if value <= 0:
-                raise refuse("set_ratio", f"from_meter: the meter keeps {key} {value}, "
-                                          f"not a ratio")
+                raise refuse("set_ratio", Text("devices.ratio_bad", key=key, value=value))
             found[key] = value
         if not found:
-            raise refuse("set_ratio", f"from_meter: the model of meter {meter_id} keeps no "
-                                      f"ratio")
+            raise refuse("set_ratio", Text("devices.ratio_none", meter=meter_id))
         return found
 
     # --- the TOU check -----------------------------------------------------------------
@@ -430,7 +426,7 @@ def _day(value: Any) -> date:
     try:
         return date.fromisoformat(str(value))
     except ValueError:
-        raise WriteRefused(f"on: expected a date like 2027-01-01, got {value!r}") from None
+        raise WriteRefused(Text("devices.on_date", value=repr(value))) from None
 
 
 def _job_json(job: JobRow, items: bool = True) -> dict[str, Any]:
@@ -468,14 +464,14 @@ def register_services(hub: Hub, service: DeviceService) -> None:
         try:
             _day(call.data.get("on"))  # a bad day is refused before any meter is read
         except WriteRefused as err:
-            raise refuse("check_tou", str(err)) from None
+            raise refuse("check_tou", text_of(err)) from None
         return await service.check_tou(meter_ids, call.context, call.data.get("on"))
 
     async def params(call: ServiceCall) -> dict[str, Any]:
         """The parameters a meter's model declares writable."""
         meter = service.metering.meters.get(call.data["meter_id"])
         if meter is None:
-            raise refuse("params", f"meter_id: unknown meter '{call.data['meter_id']}'")
+            raise refuse("params", Text("devices.unknown_meter", meter=call.data["meter_id"]))
         return {"meter_id": meter.id, "model": meter.model.name, "params": {
             name: {"description": spec.description, "unit": spec.unit}
             for name, spec in meter.model.writable().items()},
@@ -498,7 +494,7 @@ def register_services(hub: Hub, service: DeviceService) -> None:
     async def ratios(call: ServiceCall) -> dict[str, Any]:
         """A meter's ratio versions."""
         if call.data["meter_id"] not in service.metering.meters:
-            raise refuse("ratios", f"meter_id: unknown meter '{call.data['meter_id']}'")
+            raise refuse("ratios", Text("devices.unknown_meter", meter=call.data["meter_id"]))
         return {"meter_id": call.data["meter_id"], "versions": [
             v.as_json() for v in service.ratios.versions.get(call.data["meter_id"], [])]}
 
@@ -509,7 +505,7 @@ def register_services(hub: Hub, service: DeviceService) -> None:
             job_id = await service.firmware.create(meter_ids, call.data["updater"],
                                                    call.data["image"], call.context)
         except FirmwareRefused as err:
-            raise refuse("firmware", str(err)) from None
+            raise refuse("firmware", text_of(err)) from None
         return await service.job(job_id)
 
     register = hub.services.register

@@ -21,8 +21,10 @@ from datetime import date, timedelta
 import voluptuous as vol
 
 from ..billing.tariff import MeterSchedule, Tariff
+from ..i18n import Text, text_of
 from ..metering.tou import TouTable
 from ..util.calendar import Calendar, DayType
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 RATE_OF_BAND: dict[str, int] = {"sharp": 1, "peak": 2, "flat": 3, "valley": 4}
 REST_DAYS = frozenset({0, 6})  # Sunday, Saturday
@@ -49,8 +51,7 @@ def table_of(schedule: MeterSchedule, what: str, calendar: Calendar | None = Non
     """The meter table of a schedule, with ``year``'s holiday list from ``calendar``;
     TouRefused naming ``what`` when it cannot be one."""
     if schedule.zone_overrides:
-        raise TouRefused(f"{what}: a zone has its own weekend or holiday schedule, but a "
-                         f"meter has one rest-day table for the whole year")
+        raise TouRefused(Text("devices.tou_zone_rest", what=what))
     names: list[str] = []
     for _month, _day, name in schedule.zones:
         if name not in names:
@@ -63,18 +64,18 @@ def table_of(schedule: MeterSchedule, what: str, calendar: Calendar | None = Non
         segments = []
         for start, band in schedule.schedules[name]:
             if start % 60:
-                raise TouRefused(f"{what}: schedule {name} has a segment starting at "
-                                 f"{start // 3600:02d}:{start // 60 % 60:02d}:{start % 60:02d}; "
-                                 f"a meter's segments start on whole minutes")
+                raise TouRefused(Text(
+                    "devices.tou_minute", what=what, name=name,
+                    start=f"{start // 3600:02d}:{start // 60 % 60:02d}:{start % 60:02d}"))
             rate = rates.get(band)
             if rate is None:
                 known = ", ".join(f"{b} (T{r})" for b, r in rates.items())
-                raise TouRefused(f"{what}: band {band!r} of schedule {name} has no meter rate "
-                                 f"(the meter's rates are {known})")
+                raise TouRefused(Text("devices.tou_band", what=what, band=repr(band),
+                                      name=name, known=known))
             segments.append((start // 60, rate))
         tables.append(tuple(segments))
     number = {name: index for index, name in enumerate(names, start=1)}
-    notes = []
+    notes: list[str] = []
     try:
         table = TouTable(tuple((m, d, number[name]) for m, d, name in schedule.zones),
                          tuple(tables),
@@ -83,10 +84,9 @@ def table_of(schedule: MeterSchedule, what: str, calendar: Calendar | None = Non
         if calendar is not None and year is not None:
             table = replace(table, holidays=holidays_of(table, schedule, number, calendar, year))
             if not calendar.is_known(year):
-                notes.append(f"the official holidays of {year} are not known yet: the meter "
-                             f"gets the statutory holidays without make-up working days")
+                notes.append(Text("devices.tou_holidays_unknown", year=year))
     except vol.Invalid as err:
-        raise TouRefused(f"{what}: {err}") from None
+        raise TouRefused(Text("devices.tou_invalid", what=what, reason=text_of(err))) from None
     return table, notes
 
 
@@ -125,9 +125,10 @@ def tariff_table(tariff: Tariff, day: date, calendar: Calendar | None = None) ->
     ``calendar`` (TouRefused if it has no schedule)."""
     schedule = tariff.meter_schedule(day)
     if schedule is None:
-        raise TouRefused(f"tariff {tariff.id} ({tariff.type}) has no time-of-use schedule "
-                         f"valid on {day.isoformat()}")
-    table, notes = table_of(schedule, f"tariff {tariff.id}", calendar, day.year)
+        raise TouRefused(Text("devices.tou_no_schedule", tariff=tariff.id, type=tariff.type,
+                              day=day.isoformat()))
+    table, notes = table_of(schedule, Text("devices.tou_tariff", tariff=tariff.id), calendar,
+                            day.year)
     return TariffTable(tariff.id, table, tuple(notes), schedule.valid_from)
 
 

@@ -171,8 +171,9 @@ class DeviceWrites(DevicePart):
             try:
                 checked = meter.model.options({**meter.ref.options, **overrides})
             except vol.Invalid as err:
-                raise WriteRefused(f"{'.'.join(map(str, err.path)) or 'credentials'}: "
-                                   f"{err.msg} (meter {meter_id})") from None
+                raise WriteRefused(Text("devices.credential",
+                                        field=".".join(map(str, err.path)) or "credentials",
+                                        reason=err.msg, meter=meter_id)) from None
             overrides = {k: checked[k] for k in overrides}
         return meter, spec, typed, overrides
 

@@ -24,7 +24,9 @@ from .. import validation as cv
 from ..const import HubState
 from ..core import Context
 from ..events import EVENT_DTU_OFFLINE, EVENT_DTU_ONLINE
+from ..i18n import Text
 from ..util.ids import slugify
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .link import Link, LinkStats, LinkUnavailable, host_of
 from .link_schema import in_networks, network, short_duration
 from .model import MeterModel, MeterRef, NoReply, ProtocolError
@@ -258,7 +260,7 @@ def heartbeat(value: Any) -> dict[str, Any]:
     """A DTU's heartbeat: ``{data: ping, interval: 60s}`` or ``{hex: "FE", interval: 30s}``."""
     beat: dict[str, Any] = HEARTBEAT_KEYS(value)
     if beat.get("data") and beat.get("hex"):
-        raise vol.Invalid("give the heartbeat as 'data' or as 'hex', not both")
+        raise vol.Invalid(Text("metering.heartbeat_both"))
     return beat
 
 

@@ -16,6 +16,8 @@ from typing import Any
 import voluptuous as vol
 
 from .. import validation as cv
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 __all__ = [
     "BAUD_RATES",
@@ -49,16 +51,15 @@ def short_duration(value: Any) -> timedelta:
     try:
         return cv.duration(value)
     except vol.Invalid:
-        raise vol.Invalid(f"expected a duration like '50ms', '0.2', '3s' or '1m', "
-                          f"got {cv.show_value(value)}") from None
+        raise vol.Invalid(Text("metering.duration", value=cv.show_value(value))) from None
 
 
 def baud(value: Any) -> int:
     """A serial speed from 1200 to 115200 bit/s."""
     number = cv.positive_int(value)
     if number not in BAUD_RATES:
-        raise vol.Invalid(f"expected a baud rate ({', '.join(map(str, BAUD_RATES))}), "
-                          f"got {number}")
+        raise vol.Invalid(Text("metering.baud", rates=", ".join(map(str, BAUD_RATES)),
+                               value=number))
     return number
 
 
@@ -66,7 +67,7 @@ def parity(value: Any) -> str:
     """N, E or O (none, even, odd)."""
     text = cv.string(value).strip().upper()
     if text not in _PARITY:
-        raise vol.Invalid(f"expected a parity N, E or O, got {cv.show_value(value)}")
+        raise vol.Invalid(Text("metering.parity", value=cv.show_value(value)))
     return _PARITY[text]
 
 
@@ -77,7 +78,7 @@ def stop_bits(value: Any) -> float:
     except ArithmeticError:
         number = -1.0
     if number not in (1.0, 1.5, 2.0):
-        raise vol.Invalid(f"expected 1, 1.5 or 2 stop bits, got {cv.show_value(value)}")
+        raise vol.Invalid(Text("metering.stop_bits", value=cv.show_value(value)))
     return number
 
 
@@ -89,7 +90,7 @@ def host_port(value: Any) -> tuple[str, int]:
     text = cv.string(value).strip()
     host, sep, port = text.rpartition(":")
     if not sep or not host or not port.isdigit() or int(port) > 65535:
-        raise vol.Invalid(f"expected host:port like '0.0.0.0:9000', got {cv.show_value(value)}")
+        raise vol.Invalid(Text("metering.host_port", value=cv.show_value(value)))
     return host.strip("[]"), int(port)
 
 
@@ -109,8 +110,7 @@ def network(value: Any) -> ipaddress.IPv4Network | ipaddress.IPv6Network:
     try:
         return ipaddress.ip_network(text, strict=False)
     except ValueError:
-        raise vol.Invalid(f"expected a network like 10.0.0.0/8 or an address like "
-                          f"192.168.1.7, got {cv.show_value(value)}") from None
+        raise vol.Invalid(Text("metering.network", value=cv.show_value(value))) from None
 
 
 def in_networks(host: str, networks: Any) -> bool:

@@ -61,6 +61,29 @@ STRINGS: dict[str, dict[str, str]] = {
         "metering.for_link": "{reason} (for a {type} link)",
         "metering.own_parent": "a meter cannot be its own parent",
         "metering.parent_kind": "parent '{parent}' measures {theirs}, this meter {mine}",
+        "metering.duration": "expected a duration like '50ms', '0.2', '3s' or '1m', "
+                             "got {value}",
+        "metering.baud": "expected a baud rate ({rates}), got {value}",
+        "metering.parity": "expected a parity N, E or O, got {value}",
+        "metering.stop_bits": "expected 1, 1.5 or 2 stop bits, got {value}",
+        "metering.host_port": "expected host:port like '0.0.0.0:9000', got {value}",
+        "metering.network": "expected a network like 10.0.0.0/8 or an address like "
+                            "192.168.1.7, got {value}",
+        "metering.template": "expected a template starting with {{id}} and holding "
+                             "{{secret}} once, like '{{id}},{{secret}}', got {value}",
+        "metering.matcher": "expected known, imei, iccid or a mapping with string, "
+                            "hex or regex, got {value}",
+        "metering.matcher_one": "expected known, imei, iccid, {{string: ...}}, {{hex: "
+                                "...}} or {{regex: ...}}",
+        "metering.string_empty": "a registration string cannot be empty",
+        "metering.hex_wildcards": "expected hex bytes with ?? wildcards like '7E 01 "
+                                  "?? ??', got {value}",
+        "metering.regex": "not a regular expression: {reason}",
+        "metering.regex_empty": "the regular expression matches nothing at all",
+        "metering.matcher_unknown": "unknown matcher '{key}' (use string, hex or regex)",
+        "metering.hex": "expected hex bytes like 'FE 01', got {value}",
+        "metering.heartbeat_both": "give the heartbeat as 'data' or as 'hex', not "
+                                   "both",
     },
     "zh-CN": {
         "tou.clock": "{where}：应为时刻 HH:MM，实际为 {value}",
@@ -113,6 +136,28 @@ STRINGS: dict[str, dict[str, str]] = {
         "metering.for_link": "{reason}（{type} 链路）",
         "metering.own_parent": "表计不能以自己为上级表",
         "metering.parent_kind": "上级表 '{parent}' 计量的是 {theirs}，本表计量的是 {mine}",
+        "metering.duration": "应为时长，例如 '50ms'、'0.2'、'3s' 或 '1m'，实际为 {value}",
+        "metering.baud": "应为波特率（{rates}），实际为 {value}",
+        "metering.parity": "应为校验位 N、E 或 O，实际为 {value}",
+        "metering.stop_bits": "应为 1、1.5 或 2 个停止位，实际为 {value}",
+        "metering.host_port": "应为 主机:端口，例如 '0.0.0.0:9000'，实际为 {value}",
+        "metering.network": "应为网段（如 10.0.0.0/8）或地址（如 192.168.1.7），实"
+                            "际为 {value}",
+        "metering.template": "应为以 {{id}} 开头并包含一次 {{secret}} 的模板，例如"
+                             " '{{id}},{{secret}}'，实际为 {value}",
+        "metering.matcher": "应为 known、imei、iccid，或含 string、hex、regex 之一"
+                            "的键值表，实际为 {value}",
+        "metering.matcher_one": "应为 known、imei、iccid、{{string: ...}}、{{hex: "
+                                "...}} 或 {{regex: ...}} 之一",
+        "metering.string_empty": "注册包字符串不能为空",
+        "metering.hex_wildcards": "应为十六进制字节（可用 ?? 通配），例如 '7E 01 ?? "
+                                  "??'，实际为 {value}",
+        "metering.regex": "不是有效的正则表达式：{reason}",
+        "metering.regex_empty": "该正则表达式可匹配空内容（任何数据都会匹配）",
+        "metering.matcher_unknown": "未知的匹配方式 '{key}'（请用 string、hex 或 regex）",
+        "metering.hex": "应为十六进制字节，例如 'FE 01'，实际为 {value}",
+        "metering.heartbeat_both": "心跳包请用 'data' 或 'hex' 之一给出，不能两者都"
+                                   "给",
     },
 }
 add_strings(STRINGS)

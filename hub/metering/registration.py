@@ -23,6 +23,8 @@ from typing import Any, Final
 import voluptuous as vol
 
 from .. import validation as cv
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 __all__ = [
     "ANYWHERE_MIN",
@@ -315,8 +317,7 @@ def secret_format(value: Any) -> str:
     """A registration packet template with one ``{id}`` at its start and one ``{secret}``."""
     text = cv.string(value)
     if not text.startswith("{id}") or text.count("{id}") != 1 or text.count("{secret}") != 1:
-        raise vol.Invalid(f"expected a template starting with {{id}} and holding {{secret}} "
-                          f"once, like '{{id}},{{secret}}', got {cv.show_value(value)}")
+        raise vol.Invalid(Text("metering.template", value=cv.show_value(value)))
     return text
 
 
@@ -327,31 +328,29 @@ def matcher_spec(value: Any) -> Any:
     if isinstance(value, str):
         if value in ("known", "imei", "iccid"):
             return value
-        raise vol.Invalid(f"expected known, imei, iccid or a mapping with string, hex or "
-                          f"regex, got {cv.show_value(value)}")
+        raise vol.Invalid(Text("metering.matcher", value=cv.show_value(value)))
     if not isinstance(value, dict) or len(value) != 1:
-        raise vol.Invalid("expected known, imei, iccid, {string: ...}, {hex: ...} or "
-                          "{regex: ...}")
+        raise vol.Invalid(Text("metering.matcher_one"))
     key, text = next(iter(value.items()))
     text = cv.string(text)
     if key == "string":
         if not text:
-            raise vol.Invalid("a registration string cannot be empty", path=[key])
+            raise vol.Invalid(Text("metering.string_empty"), path=[key])
         return {key: text}
     if key == "hex":
         if not _HEX_RE.match(text.replace(" ", "")):
-            raise vol.Invalid(f"expected hex bytes with ?? wildcards like '7E 01 ?? ??', "
-                              f"got {cv.show_value(text)}", path=[key])
+            raise vol.Invalid(Text("metering.hex_wildcards", value=cv.show_value(text)),
+                              path=[key])
         return {key: text}
     if key == "regex":
         try:
             compiled = re.compile(text.encode("latin-1"))
         except (re.error, UnicodeEncodeError) as err:
-            raise vol.Invalid(f"not a regular expression: {err}", path=[key]) from None
+            raise vol.Invalid(Text("metering.regex", reason=str(err)), path=[key]) from None
         if compiled.match(b""):
-            raise vol.Invalid("the regular expression matches nothing at all", path=[key])
+            raise vol.Invalid(Text("metering.regex_empty"), path=[key])
         return {key: text}
-    raise vol.Invalid(f"unknown matcher '{key}' (use string, hex or regex)", path=[key])
+    raise vol.Invalid(Text("metering.matcher_unknown", key=key), path=[key])
 
 
 def packet_bytes(value: Any) -> bytes:
@@ -367,7 +366,7 @@ def hex_bytes(value: Any) -> str:
     try:
         bytes.fromhex(text.replace(" ", ""))
     except ValueError:
-        raise vol.Invalid(f"expected hex bytes like 'FE 01', got {cv.show_value(value)}") from None
+        raise vol.Invalid(Text("metering.hex", value=cv.show_value(value))) from None
     return text
 
 

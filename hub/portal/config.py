@@ -26,6 +26,8 @@ import voluptuous as vol
 
 from .. import validation as cv
 from ..config import LANGUAGES
+from ..i18n import Text
+from . import strings as _strings  # noqa: F401  (the tables of the Texts below)
 
 WECHAT_AUTHORIZE_URL = "https://open.weixin.qq.com"
 WECHAT_API_URL = "https://api.weixin.qq.com"
@@ -36,22 +38,21 @@ def base_url(value: Any) -> str:
     text = cv.string(value).strip().rstrip("/")
     split = urlsplit(text)
     if split.scheme not in ("http", "https") or not split.netloc or split.query:
-        raise vol.Invalid(f"expected a URL like https://hub.example.com, got "
-                          f"{cv.show_value(value)}")
+        raise vol.Invalid(Text("portal.url", value=cv.show_value(value)))
     return text
 
 
 def _positive_money(value: Any) -> Decimal:
     amount: Decimal = cv.money(value)
     if amount <= 0:
-        raise vol.Invalid(f"expected an amount above 0, got {amount}")
+        raise vol.Invalid(Text("portal.amount", amount=amount))
     return amount
 
 
 def _credential(value: Any) -> str:
     text = cv.string(value).strip()
     if not text:
-        raise vol.Invalid("expected a value, got an empty text (use !secret)")
+        raise vol.Invalid(Text("portal.credential"))
     return text
 
 

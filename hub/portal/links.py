@@ -17,9 +17,11 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from ..exceptions import HubError
+from ..i18n import Text
 from ..storage import AnnouncementRow, LinkRow, Storage
 from ..util.ids import new_id
 from ..web.scope import ScopeIndex
+from . import strings as _strings  # noqa: F401  (the tables of the Texts below)
 
 if TYPE_CHECKING:
     from ..core import Hub
@@ -76,7 +78,7 @@ class TenantLinks:
     def _known(self, account_id: str) -> Account:
         account = self.accounts().get(account_id)
         if account is None:
-            raise LinkError(f"account_id: unknown account '{account_id}'")
+            raise LinkError(Text("portal.unknown_account", account=account_id))
         return account
 
     async def issue(self, account_id: str, by: str | None, *, replace: bool = False) -> Issued:
@@ -96,8 +98,7 @@ class TenantLinks:
             return True
 
         if not await self.storage.portal_write(work):
-            raise LinkError(f"account_id: '{account_id}' already has a live link (its token "
-                            "is shown only once): re-issue it to get a new one")
+            raise LinkError(Text("portal.live_link", account=account_id))
         _LOGGER.info("Tenant link %s issued for account %s by %s%s", row.link_id, account_id,
                      by, " (the old one revoked)" if replace else "")
         return Issued(row, token)
@@ -112,7 +113,7 @@ class TenantLinks:
         now = self._now_ms()
         count = await self.storage.portal_write(lambda s: s.revoke_links(account_id, now, by))
         if not count:
-            raise LinkError(f"account_id: '{account_id}' has no live link to revoke")
+            raise LinkError(Text("portal.no_link", account=account_id))
         _LOGGER.info("Tenant link of account %s revoked by %s", account_id, by)
         return count
 
@@ -152,7 +153,7 @@ class TenantLinks:
         now = self._now_ms()
         if not await self.storage.portal_write(
                 lambda s: s.withdraw_announcement(announcement_id, now)):
-            raise LinkError(f"announcement_id: no current announcement '{announcement_id}'")
+            raise LinkError(Text("portal.no_announcement", announcement=announcement_id))
 
     async def announcements(self, account_id: str | None = None) -> list[AnnouncementRow]:
         """Current announcements (those an account sees, given one), newest first."""

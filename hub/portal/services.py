@@ -15,6 +15,7 @@ from ..config import LANGUAGES
 from ..const import SupportsResponse
 from ..core import ServiceCall
 from ..exceptions import ServiceValidationError
+from ..i18n import text_of
 from ..storage import LinkRow, from_ms
 from ..util.dt import as_local, site_time_zone
 from .links import Issued, LinkError, TenantLinks
@@ -72,7 +73,7 @@ def register_services(hub: Hub, links: TenantLinks, config: Mapping[str, Any],
                       templates: Environment) -> None:
     """Register the tenant.* services."""
     def refuse(call: ServiceCall, err: Exception) -> ServiceValidationError:
-        return ServiceValidationError(call.name, [str(err)])
+        return ServiceValidationError(call.name, [text_of(err)])
 
     def shown(issued: Issued) -> dict[str, Any]:
         url = link_url(base_url(hub, config), issued.token)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from ..i18n import add_strings
+
 TRANSLATIONS: dict[str, dict[str, str]] = {
     "en": {
         "portal.title": "My electricity and water",
@@ -115,6 +117,14 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "portal.landlord_phone": "Landlord: {phone}",
         "portal.sheet.title": "Room codes",
         "portal.sheet.scan": "Scan for balance, usage and recharge",
+        "portal.url": "expected a URL like https://hub.example.com, got {value}",
+        "portal.amount": "expected an amount above 0, got {amount}",
+        "portal.credential": "expected a value, got an empty text (use !secret)",
+        "portal.unknown_account": "account_id: unknown account '{account}'",
+        "portal.live_link": "account_id: '{account}' already has a live link (its "
+                            "token is shown only once): re-issue it to get a new one",
+        "portal.no_link": "account_id: '{account}' has no live link to revoke",
+        "portal.no_announcement": "announcement_id: no current announcement '{announcement}'",
     },
     "zh-CN": {
         "portal.title": "我的水电",
@@ -216,5 +226,14 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "portal.landlord_phone": "房东电话：{phone}",
         "portal.sheet.title": "房间二维码",
         "portal.sheet.scan": "扫码查看余额、用量并充值",
+        "portal.url": "应为网址，例如 https://hub.example.com，实际为 {value}",
+        "portal.amount": "金额必须大于 0，实际为 {amount}",
+        "portal.credential": "应填写内容，实际为空（请用 !secret）",
+        "portal.unknown_account": "account_id：未知的账户 '{account}'",
+        "portal.live_link": "account_id：'{account}' 已有有效的租户链接（其令牌只显"
+                            "示一次）：请重新签发以获得新链接",
+        "portal.no_link": "account_id：'{account}' 没有可撤销的有效链接",
+        "portal.no_announcement": "announcement_id：没有当前公告 '{announcement}'",
     },
 }
+add_strings(TRANSLATIONS)  # the refusals' Texts need them before the plugin hook adds them

@@ -73,20 +73,19 @@ def _until(value: Any) -> datetime:
             return _until(date.fromisoformat(text))
         return _until(datetime.fromisoformat(text))
     except ValueError:
-        raise vol.Invalid(f"expected a date like 2026-03-01 or a time like "
-                          f"2026-03-01T18:00, got {cv.show_value(value)}") from None
+        raise vol.Invalid(Text("prepaid.until_form", value=cv.show_value(value))) from None
 
 
 def _reason(value: Any) -> str:
     text = cv.string(value).strip()
     if not text:
-        raise vol.Invalid("a reason is required (who asked, and why)")
+        raise vol.Invalid(Text("prepaid.reason_needed"))
     return text
 
 
 def _one_target(data: dict[str, Any]) -> dict[str, Any]:
     if "meter_id" not in data and "account_id" not in data:
-        raise vol.Invalid("give meter_id or account_id")
+        raise vol.Invalid(Text("prepaid.target"))
     return data
 
 

@@ -72,6 +72,34 @@ STRINGS: dict[str, dict[str, str]] = {
         "prepaid.per_year": "year",
         "prepaid.emergency_taken": "account_id: '{account}' already took its emergency credit "
                                    "this {per} (on {day}, entry {entry})",
+        "replace.registers": "expected registers like {{energy_import_total: 1234.56}}",
+        "replace.not_counter": "{key} is not a counter register (energy_import_total, "
+                               "water_total...)",
+        "replace.time": "expected a time like 2026-11-05T14:30+08:00, got {value}",
+        "replace.unknown_meter": "meter_id: unknown meter '{meter}'",
+        "replace.same_device": "new_address: {address} is the meter's device now; give the new "
+                               "device's address",
+        "replace.at_needs_final": "at: a swap time goes with a typed final reading (final); a "
+                                  "final reading read from the old device is taken now",
+        "replace.old_silent": "final: the old device did not answer ({reason}); type its final "
+                              "reading from its display (final: {{energy_import_total: ...}}) "
+                              "with the swap time (at)",
+        "replace.not_stored": "final: {reason}; nothing was replaced",
+        "replace.future": "at: {at} is in the future",
+        "replace.before_last": "at: the swap time must be after the meter's last stored reading "
+                               "({last})",
+        "replace.below_last": "final.{key}: {value} is below the old device's last reading "
+                              "{before} ({last}): check the display",
+        "replace.new_not_read": "the new device was not read ({reason}): its first reading will "
+                                "be its starting point",
+        "prepaid.until_form": "expected a date like 2026-03-01 or a time like 2026-03-01T18:00, "
+                         "got {value}",
+        "prepaid.reason_needed": "a reason is required (who asked, and why)",
+        "prepaid.target": "give meter_id or account_id",
+        "prepaid.reference_length": "expected a reference of 1 to 128 characters, "
+                                    "got {length}",
+        "prepaid.reference_printable": "a reference is printable text without line "
+                                       "breaks or control characters, got {value}",
     },
     "zh-CN": {
         "prepaid.unknown_account": "account_id：未知的账户 '{account}'（现有账户：{known}）",
@@ -134,6 +162,28 @@ STRINGS: dict[str, dict[str, str]] = {
         "prepaid.per_year": "年",
         "prepaid.emergency_taken": "account_id：'{account}' 本{per}已使用过应急额度"
                                    "（{day}，记录 {entry}）",
+        "replace.registers": "应为读数寄存器，例如 {{energy_import_total: 1234.56}}",
+        "replace.not_counter": "{key} 不是累计读数寄存器（如 energy_import_total、water_total）",
+        "replace.time": "应为时间，例如 2026-11-05T14:30+08:00，实际为 {value}",
+        "replace.unknown_meter": "meter_id：未知的表 '{meter}'",
+        "replace.same_device": "new_address：{address} 已是该表当前的设备；请填写新设备的地址",
+        "replace.at_needs_final": "at：换表时间须与手填的旧表止码（final）一起给出；未手填止码"
+                                  "时，当场读取旧表",
+        "replace.old_silent": "final：旧表没有应答（{reason}）；请按表盘手填旧表止码"
+                              "（final: {{energy_import_total: ...}}）并给出换表时间（at）",
+        "replace.not_stored": "final：{reason}；未进行换表",
+        "replace.future": "at：{at} 是将来的时间",
+        "replace.before_last": "at：换表时间须晚于该表最后一次保存的读数（{last}）",
+        "replace.below_last": "final.{key}：{value} 小于旧表上次读数 {before}（{last}）：请核对"
+                              "表盘",
+        "replace.new_not_read": "新表未能读取（{reason}）：其第一次读数将作为起始读数",
+        "prepaid.until_form": "应为日期（如 2026-03-01）或时间（如 2026-03-01T18:00），"
+                         "实际为 {value}",
+        "prepaid.reason_needed": "必须填写原因（谁要求的，为什么）",
+        "prepaid.target": "请给出 meter_id 或 account_id",
+        "prepaid.reference_length": "凭证号应为 1 到 128 个字符，实际为 {length} 个",
+        "prepaid.reference_printable": "凭证号须为可打印文本，不能含换行或控制字符"
+                                       "，实际为 {value}",
     },
 }
 add_strings(STRINGS)

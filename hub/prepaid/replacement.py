@@ -35,6 +35,7 @@ from .. import validation as cv
 from ..core import Context
 from ..events import EVENT_METER_REPLACED
 from ..exceptions import ServiceValidationError
+from ..i18n import Text, text_of
 from ..ledger.meter_book import MeterBook
 from ..metering.points import POINTS, PointType
 from ..metering.reading import Reading
@@ -42,6 +43,7 @@ from ..metering.service import MeteringService, ReadFailed
 from ..storage import ReplacementRow, Storage
 from ..util.dt import utcnow
 from ..util.ids import new_id
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 if TYPE_CHECKING:
     from ..core import Hub, ServiceCall
@@ -57,13 +59,13 @@ INITIAL_AFTER = timedelta(milliseconds=1)  # the new device's typed reading: jus
 def _registers(value: Any) -> dict[str, Decimal]:
     """Typed registers: counter points of the vocabulary, each a number at least 0."""
     if not isinstance(value, Mapping) or not value:
-        raise vol.Invalid("expected registers like {energy_import_total: 1234.56}")
+        raise vol.Invalid(Text("replace.registers"))
     found: dict[str, Decimal] = {}
     for key, number in value.items():
         info = POINTS.get(str(key))
         if info is None or info.type is not PointType.REGISTER or info.signed:
-            raise vol.Invalid(f"{cv.show_value(key)} is not a counter register "
-                              "(energy_import_total, water_total...)", path=[key])
+            raise vol.Invalid(Text("replace.not_counter", key=cv.show_value(key)),
+                              path=[key])
         try:
             found[str(key)] = cv.non_negative_decimal(number)
         except vol.Invalid as err:
@@ -76,8 +78,7 @@ def _moment(value: Any) -> datetime:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise vol.Invalid(f"expected a time like 2026-11-05T14:30+08:00, got "
-                          f"{cv.show_value(value)}") from None
+        raise vol.Invalid(Text("replace.time", value=cv.show_value(value))) from None
     if moment.tzinfo is None:
         from ..util.dt import site_time_zone
 
@@ -124,7 +125,7 @@ class MeterReplacement:
         meter_id = data["meter_id"]
         meter = self.metering.meters.get(meter_id)
         if meter is None:
-            raise ServiceValidationError(SERVICE, [f"meter_id: unknown meter '{meter_id}'"])
+            raise ServiceValidationError(SERVICE, [Text("replace.unknown_meter", meter=meter_id)])
         old_device = meter.ref.address
         changes: dict[str, Any] = {"address": data["new_address"]}
         for key in ("link_options", "options"):
@@ -133,13 +134,11 @@ class MeterReplacement:
         entry = self.book.check_device(meter_id, changes, SERVICE)
         if entry["address"] == old_device:
             raise ServiceValidationError(SERVICE, [
-                f"new_address: {entry['address']} is the meter's device now; give the new "
-                "device's address"])
+                Text("replace.same_device", address=entry["address"])])
         last = await self.storage.latest_reading(meter_id)
         if "at" in data and "final" not in data:
             raise ServiceValidationError(SERVICE, [
-                "at: a swap time goes with a typed final reading (final); a final reading "
-                "read from the old device is taken now"])
+                Text("replace.at_needs_final")])
         final = await self._final(meter_id, old_device, data, last, context)
         at = final.time
         cancelled = (await self.commands.cancel(meter_id, context, "meter replaced")
@@ -175,35 +174,31 @@ class MeterReplacement:
                 reading, not_stored = await self.metering.read_stored(meter_id, context=context)
             except ReadFailed as err:
                 raise ServiceValidationError(SERVICE, [
-                    f"final: the old device did not answer ({err}); type its final reading "
-                    "from its display (final: {energy_import_total: ...}) with the swap time "
-                    "(at)"]) from None
+                    Text("replace.old_silent", reason=text_of(err))]) from None
             if not_stored is not None:
-                raise ServiceValidationError(SERVICE, [f"final: {not_stored}; nothing was "
-                                                       "replaced"])
+                raise ServiceValidationError(SERVICE, [
+                    Text("replace.not_stored", reason=not_stored)])
             return reading
         now = utcnow()
         at: datetime = data.get("at") or now
-        problems = []
+        problems: list[str] = []
         if at > now + FUTURE_SLACK:
-            problems.append(f"at: {at.isoformat()} is in the future")
+            problems.append(Text("replace.future", at=at.isoformat()))
         if last is not None and at <= last.time:
-            problems.append(f"at: the swap time must be after the meter's last stored reading "
-                            f"({last.time.isoformat()})")
+            problems.append(Text("replace.before_last", last=last.time.isoformat()))
         if last is not None and last.device in ("", device):
             for key, value in data["final"].items():
                 before = last.registers.get(key)
                 if before is not None and value < before:
-                    problems.append(f"final.{key}: {value} is below the old device's last "
-                                    f"reading {before} ({last.time.isoformat()}): check the "
-                                    "display")
+                    problems.append(Text("replace.below_last", key=key, value=value,
+                                         before=before, last=last.time.isoformat()))
         if problems:
             raise ServiceValidationError(SERVICE, problems)
         reading, not_stored = await self.metering.record(meter_id, data["final"], at,
                                                          device=device, context=context)
         if not_stored is not None:
-            raise ServiceValidationError(SERVICE, [f"final: {not_stored}; nothing was "
-                                                   "replaced"])
+            raise ServiceValidationError(SERVICE, [
+                Text("replace.not_stored", reason=not_stored)])
         return reading
 
     async def _initial(self, meter_id: str, device: str, data: Mapping[str, Any],
@@ -218,8 +213,7 @@ class MeterReplacement:
         try:
             reading, not_stored = await self.metering.read_stored(meter_id, context=context)
         except ReadFailed as err:
-            return None, (f"the new device was not read ({err}): its first reading will be "
-                          "its starting point")
+            return None, Text("replace.new_not_read", reason=text_of(err))
         return reading, not_stored or ""
 
 

@@ -37,10 +37,9 @@ def _reference(value: Any) -> str:
     reference pasted with a space or a newline is the same payment), printable, 1-128."""
     text = cv.string(value).strip()
     if not 1 <= len(text) <= 128:
-        raise vol.Invalid(f"expected a reference of 1 to 128 characters, got {len(text)}")
+        raise vol.Invalid(Text("prepaid.reference_length", length=len(text)))
     if not text.isprintable():
-        raise vol.Invalid(f"a reference is printable text without line breaks or control "
-                          f"characters, got {text!r}")
+        raise vol.Invalid(Text("prepaid.reference_printable", value=repr(text)))
     return text
 
 

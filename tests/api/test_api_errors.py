@@ -62,8 +62,8 @@ async def test_the_message_is_in_the_callers_language(tmp_path: Path) -> None:
             _s, body, _ = await site.call("GET", "/api/meters/zz", headers={
                 **admin, "Accept-Language": language})
             answers[language] = body["error"]["message"]
-        assert answers == {"en": "Not found.", "zh-CN": "未找到。", "zh": "未找到。",
-                           "fr;q=0.9, en;q=0.8": "Not found."}
+        assert answers == {"en": "unknown meter 'zz'", "zh-CN": "未知的表 'zz'",
+                           "zh": "未知的表 'zz'", "fr;q=0.9, en;q=0.8": "unknown meter 'zz'"}
         _s, body, _ = await site.call("GET", "/api/meters?limit=x&lang=en", headers=admin)
         detail = body["error"]["detail"]
         reason = detail.split(": ", 1)[1]

@@ -93,7 +93,7 @@ def test_quote_from_the_tariffs_file_itself(site: Path) -> None:
     result = subprocess.run(args, cwd=site, env=env, capture_output=True, text=True,
                             timeout=30, check=False)
     assert result.returncode == 1
-    assert f"{broken}:1 tariffs[0].price: a price cannot be negative, got -1" in result.stderr
+    assert f"{broken}:1 tariffs[0].price：价格不能为负数，实际为 -1" in result.stderr
 
 
 def test_quote_errors_name_the_problem(site: Path) -> None:

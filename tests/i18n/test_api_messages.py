@@ -22,10 +22,12 @@ accounts:
   - {id: a1}
 tariffs:
   - {id: flat, type: flat, price: 1.00}
+portal: {phone: "13800138000"}
 """
 
 ALLOWED = {"data", "account_id", "amount", "method", "reference", "value", "tables", "meter_id",
-           "bogus", "m1", "a1", "nobody", "tou", "x", "e3"}
+           "bogus", "m1", "a1", "nobody", "tou", "x", "e3", "at", "final", "job_id",
+           "nope", "building_id", "kind", "electricity", "water", "gas"}
 """ASCII words a zh-CN message may hold: the field names, ids and values of the calls."""
 
 
@@ -57,6 +59,20 @@ CALLS: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("an extra key", "/api/services/account/recharge",
      {"account_id": "a1", "amount": "10", "method": "cash", "reference": "r3", "bogus": 1},
      "bogus", "unknown key 'bogus'"),
+    ("a swap time without a typed final reading", "/api/services/meter/replace",
+     {"meter_id": "m1", "new_address": "202400000002", "at": "2026-11-05T14:30+08:00"},
+     "at", "at: a swap time goes with a typed final reading (final)"),
+    ("an unknown device job", "/api/services/device/job", {"job_id": "nope"},
+     "job_id", "job_id: no job nope"),
+    ("an unknown automation", "/api/services/automation/trigger", {"automation_id": "nope"},
+     "automation_id", "unknown automation 'nope'"),
+    ("revoking a tenant link never issued", "/api/services/tenant/revoke", {"account_id": "a1"},
+     "account_id", "account_id: 'a1' has no live link to revoke"),
+    ("a building that does not exist", "/api/services/building/update",
+     {"building_id": "nope", "changes": {"name": "x"}}, "building_id", "unknown building 'nope'"),
+    ("a blank payment reference", "/api/services/account/recharge",
+     {"account_id": "a1", "amount": "10", "method": "cash", "reference": "  "},
+     "reference", "expected a reference of 1 to 128 characters, got 0"),
 ]
 
 
@@ -78,3 +94,23 @@ async def test_refusals_are_worded_in_the_callers_language(tmp_path: Path) -> No
             assert english_words(zh["message"]) == [], (what, zh["message"])
             assert english in en["message"], (what, en["message"])
             assert not re.search(r"[\u4e00-\u9fff]", en["message"]), (what, en["message"])
+
+
+@pytest.mark.timeout(120)
+@bounded(90)
+async def test_a_report_refusal_is_worded_in_the_callers_language(tmp_path: Path) -> None:
+    async with start_hub(tmp_path, CONFIG) as hub, web_client(hub, tmp_path) as client:
+        answers = {}
+        for language in ("zh-CN", "en"):
+            response = await client.get("/api/reports/consumption",
+                                        params={"tag": "building", "kind": "gas"},
+                                        headers={"Accept-Language": language})
+            assert response.status == 400, await response.text()
+            answers[language] = (await response.json())["error"]
+        assert answers["en"]["message"] == "kind must be electricity or water, got 'gas'"
+        assert re.search(r"[\u4e00-\u9fff]", answers["zh-CN"]["message"]), answers
+        assert english_words(answers["zh-CN"]["message"]) == [], answers
+        response = await client.get("/api/meters/nope", headers={"Accept-Language": "zh-CN"})
+        assert response.status == 404, await response.text()
+        error = (await response.json())["error"]
+        assert (error["message"], error["detail"]) == ("未知的表 'nope'", "unknown meter 'nope'")

@@ -55,3 +55,86 @@ def test_argument_errors_speak_the_sites_language(tmp_path: Path) -> None:
         answers[language] = result.stderr.strip().splitlines()[-1]
     assert answers == {"zh-CN": "meterhub run: 错误：参数 --port：'x' 不是有效的 int 值",
                        "en": "meterhub run: error: argument --port: invalid int value: 'x'"}
+
+
+
+def problem_lines(folder: Path, template: str) -> dict[str, list[str]]:
+    """The problems ``meterhub check-config`` finds in ``template``, per language, each
+    without its file:line."""
+    lines = {}
+    for language in ("zh-CN", "en"):
+        path = write(folder / f"{language}.yaml", template.format(language=language))
+        result = subprocess.run([sys.executable, "-m", "hub", "check-config", "-c", str(path)],
+                                capture_output=True, text=True, timeout=120, cwd=folder,
+                                check=False)
+        assert result.returncode == 1, result.stdout
+        lines[language] = [line.strip().split(" ", 1)[1]
+                           for line in result.stderr.strip().splitlines()[1:]]
+    assert len(lines["zh-CN"]) == len(lines["en"]), lines
+    return lines
+
+
+def assert_chinese(lines: list[str], allowed: set[str]) -> None:
+    """Each line's message (after its key path) is Chinese: no ASCII word but the values it
+    quotes back and ``allowed``."""
+    for line in lines:
+        _path, _colon, message = line.partition("：")
+        bare = re.sub(r"'[^']*'", "", message)
+        assert re.search(r"[\u4e00-\u9fff]", bare), line
+        words = re.findall(r"(?<![0-9A-Za-z])[A-Za-z_][A-Za-z0-9_]*", bare)
+        assert [word for word in words if word not in allowed] == [], line
+
+
+BILLING = """site: {{name: 阳光公寓, language: {language}}}
+accounts:
+  - {{id: r1, persons: 1}}
+tariffs:
+  - id: water
+    type: tiered
+    unit: m3
+    tier_period: monthly
+    tiers: [{{up_to: 10, price: 5.00}}, {{up_to: 8, price: 6.00}}, {{price: 7.00}}]
+share_groups:
+  - {{id: pump, split: persons, amount: 0}}
+"""
+
+
+def test_tariff_and_share_group_problems_speak_the_sites_language(tmp_path: Path) -> None:
+    lines = problem_lines(tmp_path, BILLING)
+    assert len(lines["en"]) == 2, lines
+    assert any("up_to must be above the previous tier's 10" in line for line in lines["en"])
+    assert any("an amount to split is above 0" in line for line in lines["en"])
+    assert_chinese(lines["zh-CN"], {"up_to"})
+
+
+LINKS = """site: {{name: 阳光公寓, language: {language}}}
+links:
+  - {{id: d1, type: tcp_dtu, listen: nowhere, register: {{match: [{{hex: ZZ}}, {{regex: ""}}]}}}}
+  - {{id: r1, type: rs485, port: /dev/ttyUSB0, baud: 1234, parity: X}}
+"""
+
+
+def test_link_and_registration_problems_speak_the_sites_language(tmp_path: Path) -> None:
+    lines = problem_lines(tmp_path, LINKS)
+    assert len(lines["en"]) == 5, lines
+    assert "links[1].parity: expected a parity N, E or O, got 'X'" in lines["en"]
+    assert any("regular expression matches nothing" in line for line in lines["en"])
+    assert_chinese(lines["zh-CN"], {"N", "E", "O"})
+
+
+METERS = """site: {{name: 阳光公寓, language: {language}}}
+links: [{{id: sim1, type: sim}}]
+meters:
+  - {{id: m1, model: ddsy, link: sim1, address: "999999999999"}}
+  - {{id: m2, model: ddsy, link: sim1, address: 12AB}}
+  - {{id: m3, model: ddsy, link: sim1, address: "1", options: {{password_level: XYZ}}}}
+"""
+
+
+def test_dlt645_address_and_password_problems_speak_the_sites_language(
+        tmp_path: Path) -> None:
+    lines = problem_lines(tmp_path, METERS)
+    assert len(lines["en"]) == 3, lines
+    assert "meters[0].address: 999999999999 is the broadcast address, not a meter's, got " \
+        "'999999999999'" in lines["en"]
+    assert_chinese(lines["zh-CN"], {"ESAM"})

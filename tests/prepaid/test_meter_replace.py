@@ -189,7 +189,7 @@ async def test_the_cli_replaces_through_the_running_hub(
 
         code = await asyncio.to_thread(run, "replace", "m1", "--address", "202400000555",
                                        "--final", "energy_import_total=19")
-        assert code == 1 and "below the old device's last" in capsys.readouterr().err
+        assert code == 1 and "小于旧表上次读数 20.00" in capsys.readouterr().err
         code = await asyncio.to_thread(run, "replace", "m1", "--address", "202400000555",
                                        "--final", "energy_import_total=21.5", "--initial",
                                        "energy_import_total=3", "--note", "burnt")

@@ -69,4 +69,4 @@ async def test_announcements_reach_the_accounts_their_tags_match_until_they_end(
         assert await shown(token_a) == {"101 专属"}
         status, again = await site.service("tenant", "withdraw",
                                            {"announcement_id": ids["全体：明天抄表"]})
-        assert status == 400 and "no current announcement" in again["error"]["message"]
+        assert status == 400 and "no current announcement" in again["error"]["detail"]

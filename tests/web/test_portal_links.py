@@ -27,9 +27,9 @@ async def test_a_link_is_issued_once_stored_as_a_hash_revoked_and_reissued(
         assert (await site.get(f"/tenant/{token}"))[0] == 200
         # a second issue while one is live is refused: the token is shown only once
         status, body = await site.service("tenant", "link", {"account_id": "acc_a"})
-        assert status == 400 and "already has a live link" in body["error"]["message"]
+        assert status == 400 and "already has a live link" in body["error"]["detail"]
         status, body = await site.service("tenant", "link", {"account_id": "nobody"})
-        assert status == 400 and "unknown account 'nobody'" in body["error"]["message"]
+        assert status == 400 and "unknown account 'nobody'" in body["error"]["detail"]
         # re-issued: the old token is revoked, the new one works
         again = await site.issue("acc_a", "reissue")
         assert again["token"] != token
@@ -42,7 +42,7 @@ async def test_a_link_is_issued_once_stored_as_a_hash_revoked_and_reissued(
         assert (status, body["response"]["revoked"]) == (200, 1)
         assert (await site.get(f"/tenant/{again['token']}"))[0] == 410
         status, body = await site.service("tenant", "revoke", {"account_id": "acc_a"})
-        assert status == 400 and "no live link" in body["error"]["message"]
+        assert status == 400 and "no live link" in body["error"]["detail"]
         status, listed = await site.service("tenant", "links", {"account_id": "acc_a"})
         links = listed["response"]["links"]
         assert [(link["created_by"], link["revoked_by"] is not None) for link in links] == [
@@ -108,7 +108,7 @@ async def test_the_cli_issues_revokes_and_reissues(tmp_path: Path,
         token = url.rpartition("/")[2]
         assert (await site.get(f"/tenant/{token}"))[0] == 200
         code, out, err = await run("link", "acc_b")
-        assert code == 1 and "already has a live link" in err
+        assert code == 1 and "已有有效的租户链接" in err
         code, out, err = await run("reissue", "acc_b")
         assert code == 0, err
         new_token = out.splitlines()[0].rpartition("/")[2]

@@ -38,7 +38,7 @@ async def test_reports_render_with_charts_and_downloads(tmp_path: Path) -> None:
                 assert got.status == 200 and "88.80" in (await got.read()).decode("utf-8-sig")
             assert "data-print" in html
             status, html = await page(finance, site.base + "/reports?report=trend&by=week")
-            assert status == 400 and "by must be day, month or year" in text_of(html)
+            assert status == 400 and "by 应为 day（日）、month（月）或 year（年）" in text_of(html)
             for name in ("trend", "intensity", "loss", "arrears", "consumption"):
                 status, html = await page(finance, site.base + f"/reports?report={name}")
                 assert status == 200, (name, text_of(html)[:300])

@@ -77,7 +77,7 @@ async def test_meters_added_changed_and_replaced_from_the_pages(tmp_path: Path) 
             assert [(r.old_device, r.user_id) for r in rows] == [("202400000001", "admin")]
             status, html, _ = await post_form(admin, site.base + "/manage/meters/a1/replace",
                                               {**form, "confirmed": "1"})
-            assert status == 400 and "is the meter's device now" in text_of(html)
+            assert status == 400 and "已是该表当前的设备" in text_of(html)
         async with browser(site, "operator") as operator:  # scoped to building A
             status, html = await page(operator, site.base + "/manage")
             assert status == 200 and 'id="setup-a1"' in html and 'id="setup-b1"' not in html

@@ -25,6 +25,8 @@ from collections.abc import Mapping
 from datetime import date, timedelta
 from typing import TYPE_CHECKING
 
+from ...i18n import Text, text_of
+from .. import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from ..loss import by_tag
 from ..reports import Table, loss_table, share_table, tag_loss_table
 from ..sharing import ShareError
@@ -54,12 +56,12 @@ def _months(params: Mapping[str, str], today: date) -> list[Period]:
             first = parse_period(params["from"]) if params.get("from") else (until or default)
             last = until or max(default, first)
     except PeriodError as err:
-        raise ReportError(str(err)) from None
+        raise ReportError(text_of(err)) from None
     months = months_between(first, last)
     if not months:
-        raise ReportError(f"'from' ({first.label}) is after 'to' ({last.label})")
+        raise ReportError(Text("billing.report_order", first=first.label, last=last.label))
     if len(months) > MAX_MONTHS:
-        raise ReportError(f"at most {MAX_MONTHS} months at once")
+        raise ReportError(Text("billing.report_months", limit=MAX_MONTHS))
     return months
 
 
@@ -67,16 +69,16 @@ def _periods(params: Mapping[str, str], today: date) -> list[Period]:
     """``by=day|month|year`` with ``from``/``to`` (2026-10-01, 2026-10 or 2026): periods."""
     by = params.get("by") or "month"
     if by not in ("day", "month", "year"):
-        raise ReportError(f"by must be day, month or year, got {by!r}")
+        raise ReportError(Text("billing.report_by", value=repr(by)))
     default = {"day": today - timedelta(days=30), "month": date(today.year, 1, 1),
                "year": date(today.year - 4, 1, 1)}[by]
     first = _day(params.get("from"), default)
     last = _day(params.get("to"), today)
     if last < first:
-        raise ReportError(f"'from' ({first}) is after 'to' ({last})")
+        raise ReportError(Text("billing.report_order", first=first, last=last))
     periods = periods_between(first, last, by)
     if len(periods) > MAX_PERIODS:
-        raise ReportError(f"at most {MAX_PERIODS} periods at once")
+        raise ReportError(Text("billing.report_periods", limit=MAX_PERIODS))
     return periods
 
 
@@ -92,15 +94,14 @@ def _day(text: str | None, default: date) -> date:
             return date.fromisoformat(f"{value}-01")
         return date.fromisoformat(value)
     except ValueError:
-        raise ReportError(f"expected a day like 2026-10-01, a month like 2026-10 or a year "
-                          f"like 2026, got {text!r}") from None
+        raise ReportError(Text("billing.report_period", value=repr(text))) from None
 
 
 def _kinds(params: Mapping[str, str]) -> list[str]:
     kinds = [k for k in (params.get("kind") or "electricity,water").split(",") if k]
     unknown = [k for k in kinds if k not in ("electricity", "water")]
     if unknown:
-        raise ReportError(f"kind must be electricity or water, got {unknown[0]!r}")
+        raise ReportError(Text("billing.report_kind", value=repr(unknown[0])))
     return kinds
 
 
@@ -109,7 +110,7 @@ def _tag_filter(params: Mapping[str, str]) -> dict[str, str] | None:
         return None
     key, sep, value = params["tag"].partition("=")
     if not sep or not key or not value:
-        raise ReportError(f"tag expects KEY=VALUE (tag=building=A), got {params['tag']!r}")
+        raise ReportError(Text("billing.report_tag", value=repr(params["tag"])))
     return {key: value}
 
 
@@ -120,11 +121,11 @@ async def report_table(analysis: Analysis, name: str, params: Mapping[str, str],
         if name == "consumption":
             tag = params.get("tag")
             if not tag:
-                raise ReportError("give the tag to group by, e.g. tag=building")
+                raise ReportError(Text("billing.report_tag_needed"))
             kinds = [k for k in (params.get("kind") or "electricity,water").split(",") if k]
             unknown = [k for k in kinds if k not in ("electricity", "water")]
             if unknown:
-                raise ReportError(f"kind must be electricity or water, got {unknown[0]!r}")
+                raise ReportError(Text("billing.report_kind", value=repr(unknown[0])))
             return await analysis.consumption_report(tag, _months(params, today), kinds)
         if name == "loss":
             period = (parse_period(params["period"]) if params.get("period")
@@ -150,13 +151,13 @@ async def report_table(analysis: Analysis, name: str, params: Mapping[str, str],
             return await analysis.intensity_report(period, _kinds(params))
         if name == "share":
             if not params.get("group"):
-                raise ReportError("give the share group: group=ID")
+                raise ReportError(Text("billing.report_group_needed"))
             period = (parse_period(params["period"]) if params.get("period")
                       else Period.month_of(today).previous())
             return share_table(await analysis.share_preview(params["group"], period))
     except (PeriodError, ShareError) as err:
-        raise ReportError(str(err)) from None
+        raise ReportError(text_of(err)) from None
     except KeyError as err:
         raise ReportError(str(err.args[0] if err.args else err)) from None
-    raise ReportError(f"unknown report {name!r} (reports: {', '.join(REPORTS)})")
+    raise ReportError(Text("billing.report_unknown", name=repr(name), known=", ".join(REPORTS)))
 

@@ -11,6 +11,7 @@ import voluptuous as vol
 from aiohttp import web
 
 from ... import validation as cv
+from ...i18n import Text
 from ..routes import caller_sees
 from .base import (
     ApiError,
@@ -95,7 +96,8 @@ async def statement(request: web.Request) -> web.Response:
     engine, bill = await _bill(request)
     text = await engine.statement(bill.bill_id, query["format"], query.get("lang"))
     if text is None:
-        raise ApiError(404, "not_found", f"unknown bill '{bill.bill_id}'", "bill_id")
+        raise ApiError(404, "not_found", Text("api.unknown", what=Text("what.bill"),
+                                              value=bill.bill_id), "bill_id")
     return web.Response(text=text, charset="utf-8", content_type="text/html"
                         if query["format"] == "html" else "text/plain")
 

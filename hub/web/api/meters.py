@@ -12,6 +12,7 @@ import voluptuous as vol
 from aiohttp import web
 
 from ... import validation as cv
+from ...i18n import Text
 from ..routes import caller_sees
 from .base import (
     ApiError,
@@ -92,7 +93,8 @@ def _meter(request: web.Request) -> Meter:
     meter_id = request.match_info["meter_id"]
     meter = metering(request).meters.get(meter_id)
     if meter is None:
-        raise ApiError(404, "not_found", f"unknown meter '{meter_id}'", "meter_id")
+        raise ApiError(404, "not_found", Text("api.unknown", what=Text("what.meter"),
+                                              value=meter_id), "meter_id")
     return meter
 
 

@@ -23,6 +23,7 @@ from aiohttp import web
 from ... import validation as cv
 from ...billing.analysis.api import REPORTS, ReportError, report_table
 from ...billing.reports import Table, write_table
+from ...i18n import text_of
 from ...util.dt import as_local
 from ..routes import caller_sees, principal_of
 from .base import (
@@ -126,7 +127,7 @@ async def report(request: web.Request) -> web.Response:
     try:
         table = await report_table(analysis, name, request.query, analysis.clock().date())
     except ReportError as err:
-        raise ApiError(400, "invalid", str(err)) from None
+        raise ApiError(400, "invalid", text_of(err)) from None
     principal = principal_of(request)
     if principal is not None and principal.scoped:
         table = replace(table, rows=[

@@ -18,6 +18,7 @@ from typing import Any
 
 import voluptuous as vol
 
+from hub.i18n import Text
 from hub.metering.model import (
     Capability,
     Command,
@@ -39,6 +40,7 @@ from hub.metering.points import POINTS, PointType
 from hub.util import dt as dt_util
 from hub.validation import decimal, one_of, positive_int, show_value
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .bcd import DateWeek
 from .codec import (
     Credentials,
@@ -97,8 +99,7 @@ def password_level(value: Any) -> str:
     """Password level (PA) as 2 hex digits, e.g. 02, 04 (98 = ESAM, not plaintext)."""
     text = _digits_text(value).upper().removeprefix("0X").zfill(2)
     if len(text) != 2 or any(c not in "0123456789ABCDEF" for c in text):
-        raise vol.Invalid(f"expected a password level of 2 hex digits like 02, "
-                          f"got {show_value(value)}")
+        raise vol.Invalid(Text("dlt645.password_level", value=show_value(value)))
     return text
 
 
@@ -106,7 +107,7 @@ def password(value: Any) -> str:
     """A 6-digit meter password (shorter numbers are left-padded with zeros)."""
     text = _digits_text(value).zfill(6)
     if len(text) != 6 or not (text.isdigit() and text.isascii()):
-        raise vol.Invalid("expected a password of 6 decimal digits")  # never echo a password
+        raise vol.Invalid(Text("dlt645.password"))  # never echo a password
     return text
 
 
@@ -229,7 +230,7 @@ class Dlt645Model(MeterModel):
     def validate_address(self, address: Any) -> str:
         """1..12 decimal digits, left-padded to 12; the broadcast address is refused."""
         if isinstance(address, bool) or address is None or isinstance(address, Mapping | list):
-            raise vol.Invalid(f"expected up to 12 decimal digits, got {show_value(address)}")
+            raise vol.Invalid(Text("dlt645.address", value=show_value(address)))
         if isinstance(address, int):
             text = str(address)
         elif isinstance(address, Decimal) and address == address.to_integral_value():
@@ -237,10 +238,10 @@ class Dlt645Model(MeterModel):
         else:
             text = str(address).strip()
         if not (text.isdigit() and text.isascii() and 1 <= len(text) <= 12):
-            raise vol.Invalid(f"expected up to 12 decimal digits, got {show_value(address)}")
+            raise vol.Invalid(Text("dlt645.address", value=show_value(address)))
         text = text.zfill(12)
         if text == BROADCAST:
-            raise vol.Invalid("999999999999 is the broadcast address, not a meter's")
+            raise vol.Invalid(Text("dlt645.broadcast"))
         return text
 
     def _options(self, meter: MeterRef) -> dict[str, Any]:
@@ -671,11 +672,9 @@ class Dlt645Model(MeterModel):
     def _check_level(self, options: Mapping[str, Any]) -> None:
         level = options["password_level"]
         if level in ("98", "99"):
-            raise ProtocolError(f"password level {level} means ESAM ciphertext, which "
-                                f"MeterHub cannot produce: use a plaintext level 00..09")
+            raise ProtocolError(Text("dlt645.esam", level=level))
         if not level.isdigit() or int(level) > 9:
-            raise ProtocolError(f"password level {level} is not one of DL/T 645's "
-                                f"00 (highest) .. 09")
+            raise ProtocolError(Text("dlt645.level_range", level=level))
 
     async def write_param(self, transport: Transport, meter: MeterRef, name: str,
                           value: Any) -> None:

@@ -18,8 +18,10 @@ from typing import Any
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.i18n import Text
 from hub.util.calendar import date_value
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .validators import fee
 
 _LOGGER = logging.getLogger(__name__)
@@ -85,7 +87,7 @@ def entry_schema(spec: EntrySpec) -> Callable[[Any], dict[str, Any]]:
 
     def _validate(value: Any) -> dict[str, Any]:
         if not isinstance(value, Mapping):
-            raise vol.Invalid(f"expected a mapping of tariff keys, got {cv.show_value(value)}")
+            raise vol.Invalid(Text("tariffs.entry_map", value=cv.show_value(value)))
         base = {key: item for key, item in value.items() if key != "versions"}
         errors: dict[tuple[tuple[Any, ...], str], vol.Invalid] = {}
         items: list[Mapping[str, Any] | None] = [None]
@@ -179,24 +181,23 @@ def _check_dates(results: list[dict[str, Any] | None], versions: bool) -> list[v
         start: date | None = version.get("valid_from")
         until: date | None = version.get("valid_until")
         if start is not None and until is not None and until < start:
-            errors.append(vol.Invalid(f"valid_until is before valid_from {start}, got {until}",
+            errors.append(vol.Invalid(Text("tariffs.until_before_from", start=start, until=until),
                                       path=[*where, "valid_until"]))
         before: date | None = previous.get("valid_from") if previous else None
         if previous is not None and start is not None and before is not None:
             if start <= before:
                 errors.append(vol.Invalid(
-                    f"valid_from must be after the previous version's {before} (list versions "
-                    f"oldest first), got {start}", path=[*where, "valid_from"]))
+                    Text("tariffs.version_order", before=before, start=start),
+                    path=[*where, "valid_from"]))
             elif previous.get("valid_until") is not None and previous["valid_until"] >= start:
                 errors.append(vol.Invalid(
-                    f"overlaps the next version, valid from {start}, got "
-                    f"{previous['valid_until']}", path=["versions", index - 1, "valid_until"]))
+                    Text("tariffs.version_overlap", start=start, until=previous["valid_until"]),
+                    path=["versions", index - 1, "valid_until"]))
             elif previous.get("valid_until") is not None \
                     and previous["valid_until"] + ONE_DAY < start:
                 errors.append(vol.Invalid(
-                    f"gap: {previous['valid_until'] + ONE_DAY} – {start - ONE_DAY} would have "
-                    f"no price (the next version is valid from {start}; end this one on "
-                    f"{start - ONE_DAY} or leave valid_until out), got "
-                    f"{previous['valid_until']}", path=["versions", index - 1, "valid_until"]))
+                    Text("tariffs.version_gap", first=previous["valid_until"] + ONE_DAY,
+                         last=start - ONE_DAY, start=start, until=previous["valid_until"]),
+                    path=["versions", index - 1, "valid_until"]))
         previous = version
     return errors

@@ -20,7 +20,9 @@ import voluptuous as vol
 
 from hub import validation as cv
 from hub.billing.tariff import TariffError
+from hub.i18n import Text
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .banded import (
     CROSSING_RULES,
     SHANGHAI,
@@ -50,8 +52,7 @@ def register_number(value: Any) -> int:
     match = _REGISTER_RE.match(text)
     number = int(match[1]) if match else int(text) if text.isdigit() else 0
     if not 1 <= number <= MAX_BANDS:
-        raise vol.Invalid(f"expected a meter register t1..t{MAX_BANDS}, "
-                          f"got {cv.show_value(value)}")
+        raise vol.Invalid(Text("tariffs.register", limit=MAX_BANDS, value=cv.show_value(value)))
     return number
 
 
@@ -72,12 +73,12 @@ def check_surcharges(version: Mapping[str, Any]) -> list[vol.Invalid]:
     errors: list[vol.Invalid] = []
     table = version.get("tier_surcharges")
     if table is not None and "tier_period" not in version:
-        errors.append(vol.Invalid("tier_surcharges need tier_period: monthly or yearly",
+        errors.append(vol.Invalid(Text("tariffs.tier_period"),
                                   path=["tier_period"]))
     rule = version.get("crossing_month")
     if table is None:
         if rule is not None:
-            errors.append(vol.Invalid("crossing_month needs tier_surcharges",
+            errors.append(vol.Invalid(Text("tariffs.crossing_needs_tiers"),
                                       path=["crossing_month"]))
         return errors
     prices = version["prices"]
@@ -86,27 +87,23 @@ def check_surcharges(version: Mapping[str, Any]) -> list[vol.Invalid]:
         if isinstance(by_band, Mapping):
             key = "prices" if "prices" in tier else "surcharge"
             errors.extend(vol.Invalid(
-                f"no {'price' if key == 'prices' else 'surcharge'} for band '{band}' "
-                f"(every priced band needs one: {', '.join(prices)})",
+                Text("tariffs.no_band_price" if key == "prices" else "tariffs.no_band_surcharge",
+                     band=band, bands=", ".join(prices)),
                 path=["tier_surcharges", index, key]) for band in prices if band not in by_band)
-            errors.extend(vol.Invalid(f"band '{band}' has no price under prices (bands: "
-                                      f"{', '.join(prices)})",
+            errors.extend(vol.Invalid(Text("tariffs.band_unpriced", band=band,
+                                           bands=", ".join(prices)),
                                       path=["tier_surcharges", index, key, band])
                           for band in by_band if band not in prices)
         if "crossing" in tier and index == 0:
-            errors.append(vol.Invalid("the first tier is the base price: crossing applies to "
-                                      "the tiers above it", path=["tier_surcharges", 0,
-                                                                  "crossing"]))
+            errors.append(vol.Invalid(Text("tariffs.first_crossing"),
+                                      path=["tier_surcharges", 0, "crossing"]))
         elif rule == SHANGHAI and index > 0 and "crossing" not in tier \
                 and isinstance(by_band, Mapping):
             errors.append(vol.Invalid(
-                "crossing_month: shanghai needs the tier's flat surcharge in the month its "
-                "threshold is crossed, e.g. crossing: 0.05", path=["tier_surcharges", index]))
+                Text("tariffs.shanghai_crossing"), path=["tier_surcharges", index]))
     if rule is not None and not banded(table):
         errors.append(vol.Invalid(
-            "crossing_month applies to tier surcharges per band (surcharge: {peak: ..., "
-            "valley: ...} or prices:); with one surcharge per tier every rule bills the same",
-            path=["crossing_month"]))
+            Text("tariffs.crossing_banded"), path=["crossing_month"]))
     return errors
 
 
@@ -126,15 +123,14 @@ def check_registers(prices: Mapping[str, Decimal],
         number = registers.get(band) or _conventional(band)
         if number is None:
             errors.append(vol.Invalid(
-                f"band '{band}' needs the meter register that counts it: add registers: "
-                f"{{{band}: t5}} (sharp, peak, flat, valley are t1..t4)", path=["registers", band]))
+                Text("tariffs.band_register", band=band), path=["registers", band]))
         elif number in owner:
             errors.append(vol.Invalid(
-                f"band '{band}' would share register t{number} with band '{owner[number]}', "
-                f"got t{number}", path=["registers", band]))
+                Text("tariffs.register_shared", band=band, number=number, owner=owner[number]),
+                path=["registers", band]))
         else:
             owner[number] = band
-    errors.extend(vol.Invalid(f"band '{band}' has no price under prices, got t{number}",
+    errors.extend(vol.Invalid(Text("tariffs.register_unpriced", band=band, number=number),
                               path=["registers", band])
                   for band, number in registers.items() if band not in prices)
     return errors

@@ -66,10 +66,8 @@ def day_schedule(value: Any) -> list[dict[str, Any]]:
         if index and segment["start"] <= segments[index - 1]["start"]:
             before = show_clock(segments[index - 1]["start"])
             errors.append(vol.Invalid(
-                f"overlap: starts at the same time as the previous segment, got {start}"
-                if start == before else
-                f"overlap: starts before the previous segment's start {before} (list segments "
-                f"in time order), got {start}", path=[index, "start"]))
+                Text("tariffs.same_start", start=start) if start == before else
+                Text("tariffs.start_before", before=before, start=start), path=[index, "start"]))
             continue
         if end is None or following <= segment["start"]:
             continue  # no end, or the next start is out of order (reported there)
@@ -95,11 +93,10 @@ def day_schedule(value: Any) -> list[dict[str, Any]]:
 def schedules(value: Any) -> dict[str, list[dict[str, Any]]]:
     """Day schedules by name, at most 8."""
     if not isinstance(value, Mapping):
-        raise vol.Invalid(f"expected day schedules by name, got {cv.show_value(value)}")
+        raise vol.Invalid(Text("tariffs.schedules_map", value=cv.show_value(value)))
     result: dict[str, list[dict[str, Any]]] = vol.Schema({cv.slug: day_schedule})(value)
     if len(result) > MAX_SCHEDULES:
-        raise vol.Invalid(f"at most {MAX_SCHEDULES} day schedules (DL/T 645), "
-                          f"got {len(result)}")
+        raise vol.Invalid(Text("tariffs.schedules_max", limit=MAX_SCHEDULES, count=len(result)))
     return result
 
 
@@ -107,14 +104,12 @@ def zones(value: Any) -> list[dict[str, Any]]:
     """Yearly zones: from which month-day which schedule applies, at most 14, in order."""
     items: list[dict[str, Any]] = cv.ListOf(ZONE)(value)
     if not items:
-        raise vol.Invalid("expected at least one zone, e.g. "
-                          "{start: '01-01', schedule: normal}")
+        raise vol.Invalid(Text("tariffs.no_zones"))
     if len(items) > MAX_ZONES:
-        raise vol.Invalid(f"at most {MAX_ZONES} yearly zones (DL/T 645), got {len(items)}")
+        raise vol.Invalid(Text("tariffs.zones_max", limit=MAX_ZONES, count=len(items)))
     errors = [
-        vol.Invalid(f"zones out of order: must start after the previous zone's "
-                    f"{_md(items[i - 1]['start'])} (list zones from January on), got "
-                    f"{_md(items[i]['start'])}", path=[i, "start"])
+        vol.Invalid(Text("tariffs.zone_order", previous=_md(items[i - 1]["start"]),
+                         start=_md(items[i]["start"])), path=[i, "start"])
         for i in range(1, len(items)) if items[i]["start"] <= items[i - 1]["start"]
     ]
     if errors:
@@ -152,9 +147,7 @@ def check_references(version: Mapping[str, Any]) -> list[vol.Invalid]:
             refer([key], version[key])
     if named and "zones" not in version and len(_workday_schedules(version)) != 1:
         errors.append(vol.Invalid(
-            "with several schedules, zones say which one applies from which date, e.g. "
-            "[{start: '01-01', schedule: normal}, {start: '07-01', schedule: summer}]",
-            path=["zones"]))
+            Text("tariffs.zones_needed"), path=["zones"]))
     return errors
 
 

@@ -28,8 +28,10 @@ from hub.billing.tariff import (
     Usage,
     no_history,
 )
+from hub.i18n import Text
 from hub.util.calendar import Calendar
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .banded import BandPricer, BandTiers, Group, band_shares, banded, split
 from .base import BaseTariff, Version
 from .const import UNIT_KWH
@@ -62,11 +64,10 @@ def _check(version: dict[str, Any]) -> None:
     errors = check_references(version) + check_surcharges(version)
     if version["source"] == INTERVALS:
         if not version.get("schedules"):
-            errors.append(vol.Invalid("a TOU tariff priced from interval usage needs "
-                                      "schedules (or source: meter_registers)",
+            errors.append(vol.Invalid(Text("tariffs.tou_schedules"),
                                       path=["schedules"]))
         if version.get("registers"):
-            errors.append(vol.Invalid("registers only apply with source: meter_registers",
+            errors.append(vol.Invalid(Text("tariffs.tou_registers"),
                                       path=["registers"]))
     else:
         errors.extend(check_registers(version["prices"], version.get("registers") or {}))

@@ -12,7 +12,9 @@ from typing import Any
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.i18n import Text
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .const import MAX_BANDS, MAX_TIERS
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,7 +40,8 @@ def clock(value: Any, *, end: bool = False) -> int:
     limit = DAY_SECONDS if end else DAY_SECONDS - 1
     if seconds is None or not 0 <= seconds <= limit:
         example = "'08:00' (or '24:00' for the end of the day)" if end else "'08:00'"
-        raise vol.Invalid(f"expected a time of day like {example}, got {cv.show_value(value)}")
+        raise vol.Invalid(Text("tariffs.time_of_day", example=example,
+                               value=cv.show_value(value)))
     return seconds
 
 
@@ -58,7 +61,7 @@ def price(value: Any) -> Decimal:
     """A unit price in yuan (any number of decimals), never negative."""
     number = cv.decimal(value)
     if number < 0:
-        raise vol.Invalid(f"a price cannot be negative, got {number}")
+        raise vol.Invalid(Text("tariffs.price_negative", value=number))
     return number
 
 
@@ -66,7 +69,7 @@ def fee(value: Any) -> Decimal:
     """A fixed amount in yuan with at most 2 decimals, never negative."""
     amount = cv.money(value)
     if amount < 0:
-        raise vol.Invalid(f"an amount cannot be negative, got {amount}")
+        raise vol.Invalid(Text("tariffs.amount_negative", value=amount))
     return amount
 
 
@@ -74,7 +77,7 @@ def threshold(value: Any) -> Decimal:
     """A tier threshold: a quantity above 0."""
     number = cv.decimal(value)
     if number <= 0:
-        raise vol.Invalid(f"expected a quantity above 0, got {number}")
+        raise vol.Invalid(Text("tariffs.quantity", value=number))
     return number
 
 
@@ -89,16 +92,16 @@ def month_day(value: Any) -> tuple[int, int]:
             pass
         else:
             return month, day
-    raise vol.Invalid(f"expected a month-day like '07-01', got {cv.show_value(value)}")
+    raise vol.Invalid(Text("tariffs.month_day", value=cv.show_value(value)))
 
 
 def band_prices(value: Any) -> dict[str, Decimal]:
     """Prices by band name (sharp, peak, flat, valley or any name), 1 to 63 bands."""
     prices: dict[str, Decimal] = vol.Schema({cv.slug: price})(value)
     if not prices:
-        raise vol.Invalid("expected at least one band with its price, e.g. {flat: 0.6}")
+        raise vol.Invalid(Text("tariffs.no_bands"))
     if len(prices) > MAX_BANDS:
-        raise vol.Invalid(f"at most {MAX_BANDS} bands (DL/T 645 rates), got {len(prices)}")
+        raise vol.Invalid(Text("tariffs.bands_max", limit=MAX_BANDS, count=len(prices)))
     return prices
 
 
@@ -131,16 +134,14 @@ def _order(bounds: list[Any]) -> list[vol.Invalid]:
         last = index == len(bounds) - 1
         if last and bound is not None:
             errors.append(vol.Invalid(
-                "the last tier is open-ended: remove its up_to (usage above it would have "
-                f"no price), got {bound}", path=[index, "up_to"]))
+                Text("tariffs.last_open", bound=bound), path=[index, "up_to"]))
         elif not last and bound is None:
             errors.append(vol.Invalid(
-                "every tier but the last needs up_to (the total where it ends)",
-                path=[index]))
+                Text("tariffs.up_to_needed"), path=[index]))
         elif bound is not None and previous is not None and bound <= previous:
             errors.append(vol.Invalid(
-                f"tiers out of order: up_to must be above the previous tier's {previous} "
-                f"(list tiers from low to high), got {bound}", path=[index, "up_to"]))
+                Text("tariffs.tier_order", previous=previous, bound=bound),
+                path=[index, "up_to"]))
         previous = bound if bound is not None else previous
     return errors
 
@@ -161,7 +162,7 @@ def surcharge(value: Any) -> Decimal | dict[str, Decimal]:
     if isinstance(value, dict):
         by_band: dict[str, Decimal] = vol.Schema({cv.slug: price})(value)
         if not by_band:
-            raise vol.Invalid("expected a surcharge per band, e.g. {peak: 0.06, valley: 0.03}")
+            raise vol.Invalid(Text("tariffs.surcharge_per_band"))
         return by_band
     return price(value)
 
@@ -183,8 +184,8 @@ def surcharge_tiers(value: Any) -> list[dict[str, Any]]:
         given = [key for key in ("surcharge", "prices") if key in tier]
         if len(given) != 1:
             errors.append(vol.Invalid(
-                "give the tier's surcharge (a number, or one per band) or its prices per band"
-                + (", not both" if given else ""), path=[index]))
+                Text("tariffs.surcharge_not_both" if given else "tariffs.surcharge_or_prices"),
+                path=[index]))
     if errors:
         raise vol.MultipleInvalid(errors)
     return table
@@ -198,9 +199,9 @@ def _table(items: Callable[[Any], list[dict[str, Any]]], value: Any) -> list[dic
         raise vol.MultipleInvalid([*cv.flatten_invalid(err), *_order(_bounds(value))]) \
             from None
     if not table:
-        raise vol.Invalid("expected at least one tier")
+        raise vol.Invalid(Text("tariffs.no_tiers"))
     if len(table) > MAX_TIERS:
-        raise vol.Invalid(f"at most {MAX_TIERS} tiers, got {len(table)}")
+        raise vol.Invalid(Text("tariffs.tiers_max", limit=MAX_TIERS, count=len(table)))
     errors = _order([tier.get("up_to") for tier in table])
     if errors:
         raise vol.MultipleInvalid(errors)
