@@ -145,9 +145,19 @@ def describe_invalid(err: vol.Invalid, data: Any) -> tuple[list[Any], str]:
     if message == "required key not provided":
         return path, Text("validation.required")
     found, value = lookup(data, path)
-    if found and "got" not in message and not isinstance(value, Mapping | list):
+    if found and "got" not in message and not isinstance(value, Mapping | list) and not (
+            path and is_secret(str(path[-1]))):
         message = Text("validation.got", reason=message, value=show_value(value))
     return path, message
+
+
+_SECRET = re.compile(r"pass(word|wd|phrase)|secret|token|(^|_)key$", re.IGNORECASE)
+
+
+def is_secret(name: str) -> bool:
+    """Whether a setting's name says it holds a secret (a password, a private key, a
+    token): an error about it never repeats the value that was typed."""
+    return bool(_SECRET.search(name))
 
 
 def humanize_invalid(err: vol.Invalid, data: Any, root: str = "") -> list[str]:

@@ -9,6 +9,8 @@ from pathlib import Path
 
 from common import write
 
+from hub import validation as cv
+
 CONFIG = """site: {{name: 阳光公寓, language: {language}}}
 http: {{port: 99999}}
 linkz: []
@@ -138,3 +140,23 @@ def test_dlt645_address_and_password_problems_speak_the_sites_language(
     assert "meters[0].address: 999999999999 is the broadcast address, not a meter's, got " \
         "'999999999999'" in lines["en"]
     assert_chinese(lines["zh-CN"], {"ESAM"})
+
+
+SECRETS = """site: {{name: 阳光公寓, language: {language}}}
+links: [{{id: sim1, type: sim}}]
+meters:
+  - {{id: m1, model: ddsy, link: sim1, address: "1", options: {{password: "12a"}}}}
+"""
+
+
+def test_a_wrong_password_is_refused_without_repeating_it(tmp_path: Path) -> None:
+    # check-config's output goes to terminals and logs: a typed secret is never echoed
+    lines = problem_lines(tmp_path, SECRETS)
+    for language in ("en", "zh-CN"):
+        assert len(lines[language]) == 1, lines
+        assert "meters[0].options.password" in lines[language][0]
+        assert "12a" not in lines[language][0], lines[language]
+    assert "expected a password of 6 decimal digits" in lines["en"][0]
+    assert cv.is_secret("password") and cv.is_secret("api_v3_key")
+    assert cv.is_secret("private_key") and cv.is_secret("token")
+    assert not cv.is_secret("address") and not cv.is_secret("keys_done")
