@@ -90,17 +90,19 @@ class NavItem:
     href: str
     roles: frozenset[str] = frozenset({"admin", "landlord", "operator", "finance", "viewer"})
     component: str | None = None
+    scoped: bool = True  # shown to a user with a scope (False: its page shows the whole site)
 
 
 NAV: tuple[NavItem, ...] = (
     NavItem("nav.overview", "/"),
     NavItem("nav.meters", "/meters"),
     NavItem("nav.accounts", "/accounts"),
-    NavItem("nav.reports", "/reports"),
+    NavItem("nav.reports", "/reports", frozenset({"admin", "finance"})),
+    NavItem("nav.bills", "/bills", frozenset({"landlord", "operator", "viewer"})),
     NavItem("nav.payments", "/payments", frozenset({"admin", "finance", "landlord"}),
             component="payments"),
     NavItem("nav.alarms", "/alarms"),
-    NavItem("nav.automations", "/automations"),
+    NavItem("nav.automations", "/automations", scoped=False),
     NavItem("nav.devices", "/devices"),
     NavItem("nav.users", "/users", frozenset({"admin"})),
     NavItem("nav.audit", "/audit", frozenset({"admin", "finance"})),
@@ -221,7 +223,8 @@ class PageKit:
         items = []
         for item in NAV:
             if role not in item.roles or (item.component is not None
-                                          and not self.hub.has_component(item.component)):
+                                          and not self.hub.has_component(item.component)) or (
+                    principal is not None and principal.scoped and not item.scoped):
                 continue
             current = path == item.href if item.href == "/" else \
                 path == item.href or path.startswith(item.href + "/")
