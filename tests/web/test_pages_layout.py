@@ -252,3 +252,8 @@ async def test_every_menu_entry_a_role_sees_opens_for_it(tmp_path: Path) -> None
             _status, html = await page(landlord, site.base + "/")
             nav = html[html.index('<nav class="main"'):html.index("</nav>")]
             assert 'href="/bills"' in nav and 'href="/reports"' not in nav
+            _status, html = await page(landlord, site.base + "/bills")
+            assert 'href="/reports"' not in html  # nor a tab of the bills page
+        async with browser(site, "finance") as finance:
+            _status, html = await page(finance, site.base + "/bills")
+            assert 'href="/reports"' in html
