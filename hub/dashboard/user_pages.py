@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import replace
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from typing import TYPE_CHECKING, Any
@@ -53,13 +53,13 @@ def _day(text: str | None, default: date, name: str) -> date:
 class _Words:
     """An audit row in the caller's words: the page's and the download's."""
 
-    def __init__(self, t: Any, zone: tzinfo) -> None:
+    def __init__(self, t: Any, label: Callable[[str, str], str], zone: tzinfo) -> None:
         self.t = t
+        self._label = label
         self.zone = zone
 
     def label(self, key: str, fallback: str | None) -> str:
-        text: str = self.t(key)
-        return fallback or "" if text == key else text
+        return self._label(key, fallback or "")
 
     def of(self, row: Mapping[str, Any]) -> dict[str, Any]:
         """The row with ``time``, ``source_text``, ``what``, ``by`` and ``said`` added."""
@@ -209,7 +209,7 @@ class UserPages:
             user_id=query["user"], account_id=query["account"], meter_id=query["meter"],
             start_ms=_ms(datetime.combine(first, time(), zone)),
             end_ms=_ms(datetime.combine(last + timedelta(days=1), time(), zone)))
-        words = _Words(t, zone)
+        words = _Words(t, kit.labeler(request), zone)
         if request.query.get("format") == "csv":
             return await self._audit_csv(where, words, f"audit-{first}-{last}.csv")
         try:

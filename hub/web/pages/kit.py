@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -195,6 +195,16 @@ class PageKit:
             return self.hub.i18n(key, language, **values)
         return t
 
+    def labeler(self, request: web.Request) -> Callable[[str, str], str]:
+        """``label(key, fallback)``: ``t(key)`` in the caller's language, or ``fallback`` when
+        the table has no such key (what the hub wrote itself, shown in words when known)."""
+        t = self.translator(request)
+
+        def label(key: str, fallback: str) -> str:
+            text: str = t(key)
+            return fallback if text == key else text
+        return label
+
     def local(self, moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
         """An aware time in the site's zone (``—`` for none)."""
         if moment is None:
@@ -236,11 +246,7 @@ class PageKit:
         principal = principal_of(request)
         t = self.translator(request)
         language = self.language(request)
-
-        def label(key: str, fallback: str) -> str:
-            """``t(key)``, or ``fallback`` when the table has no such key."""
-            text: str = t(key)
-            return fallback if text == key else text
+        label = self.labeler(request)
 
         def point_name(key: str) -> str:
             """A point's name: the pages' short one, else the point table's, else its key."""
