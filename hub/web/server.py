@@ -27,6 +27,7 @@ from .api import install as install_api
 from .api.base import invalid_service_call, page_query, paginate, validated_query
 from .login import AccessRoutes
 from .pages import install_pages
+from .pages.errors import page_errors
 from .routes import HUB_KEY, allow, principal_of
 from .scope import ScopeIndex
 
@@ -79,7 +80,7 @@ class WebServer:
         self.guard = Guard(self._auth(), self.scopes, allowed_hosts=hosts,
                            configured_host=config.http_host,
                            trusted_proxies=config.trusted_proxies)
-        app = web.Application(middlewares=[api_errors, self.guard.middleware],
+        app = web.Application(middlewares=[page_errors, api_errors, self.guard.middleware],
                               client_max_size=MAX_BODY)
         app[HUB_KEY] = self.hub
         install_api(app, self.hub)

@@ -36,6 +36,14 @@ PAGE_STRINGS: dict[str, dict[str, str]] = {
         "common.time": "Time",
         "common.state": "State",
         "common.total": "Total",
+        "error.403.title": "Not for your role",
+        "error.403.text": "Your role ({role}) cannot open this page. Choose from the menu above, "
+                          "or ask an admin.",
+        "error.404.title": "Not found",
+        "error.404.text": "This page was not found: the address may be wrong, or the meter, "
+                          "account or bill it names does not exist or is outside what you "
+                          "manage.",
+        "error.home": "Back to the overview",
         "overview.title": "Overview",
         "overview.meters_online": "Meters online",
         "overview.offline": "{n} offline",
@@ -378,6 +386,12 @@ PAGE_STRINGS: dict[str, dict[str, str]] = {
         "common.time": "时间",
         "common.state": "状态",
         "common.total": "合计",
+        "error.403.title": "无权打开此页面",
+        "error.403.text": "您的角色（{role}）不能打开此页面。请从上方菜单选择，或联系管理员。",
+        "error.404.title": "页面不存在",
+        "error.404.text": "没有找到此页面：地址可能有误，或其中的表、账户、账单不存在或不在"
+                          "您的管理范围内。",
+        "error.home": "返回总览",
         "overview.title": "总览",
         "overview.meters_online": "在线表计",
         "overview.offline": "{n} 台离线",
