@@ -37,6 +37,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "validation.duration_units": "unknown duration unit(s) {units}: use {allowed}",
         "validation.duration": "expected a duration like '90s', '15m', '1h 30m' or "
                                "'01:30:00', got {value}",
+        "validation.ip_address": "expected an IP address, got {value}",
         "validation.time_zone": "unknown time zone {value}, expected a name like "
                                 "'Asia/Shanghai'",
         "validation.one_of": "expected one of {choices}, got {value}",
@@ -115,6 +116,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "validation.duration_units": "未知的时长单位 {units}：可用 {allowed}",
         "validation.duration": "应为时长（如 '90s'、'15m'、'1h 30m' 或 '01:30:00'），"
                                "实际为 {value}",
+        "validation.ip_address": "应为 IP 地址，实际为 {value}",
         "validation.time_zone": "未知的时区 {value}，应为 'Asia/Shanghai' 这样的名称",
         "validation.one_of": "应为 {choices} 之一，实际为 {value}",
         "validation.one_of_hint": "应为 {choices} 之一，实际为 {value}（是否应为 '{hint}'？）",

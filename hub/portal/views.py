@@ -39,6 +39,7 @@ from .links import LIVE, REVOKED, Resolved, TenantLinks
 from .paying import (
     ORDER_SERVICE,
     PAY_SERVICE,
+    Payer,
     choose_channel,
     jsapi_problem,
     offer,
@@ -80,6 +81,12 @@ def money(value: Decimal | int | str) -> str:
 def is_wechat(request: web.Request) -> bool:
     """Whether the page is open in WeChat's own browser."""
     return "micromessenger" in request.headers.get("User-Agent", "").lower()
+
+
+def is_phone(request: web.Request) -> bool:
+    """Whether the page is open in a phone's browser (its user agent says so)."""
+    agent = request.headers.get("User-Agent", "")
+    return any(word in agent for word in ("Mobile", "Android", "iPhone"))
 
 
 @dataclass
@@ -167,6 +174,12 @@ class Portal:
         from .wechat import public_base
 
         return f"{public_base(self, request)}{BACK_PATH}{path}"
+
+    def client_address(self, request: web.Request) -> str | None:
+        """The tenant's address (behind a trusted proxy: the one it names)."""
+        from ..web.server import WebServer
+
+        return self.hub.component("web", WebServer).guard.client_address(request)
 
     def keep_token(self, request: web.Request, response: web.StreamResponse, page: Page,
                    seconds: int) -> None:
@@ -365,8 +378,9 @@ class Portal:
             return _json({"error": t("portal.pay.bad_amount", low=money(offered.low),
                                      high=money(offered.high))}, 400)
         openid = page.account.contacts.get("wechat")
+        payer = Payer(is_phone(request), self.client_address(request))
         channel, refusal = choose_channel(
-            provider_channels(self.hub, page.account, provider), is_wechat(request),
+            provider_channels(self.hub, page.account, provider, payer), is_wechat(request),
             lambda: jsapi_problem(self.hub, self.config, page.account, provider,
                                   str(openid) if openid else None))
         if channel is None:
@@ -378,6 +392,8 @@ class Portal:
             data["openid"] = str(openid)
         if channel == "wap":  # back to this page (through /tenant/back), which follows the order
             data["return_url"] = self.back_url(request)
+            if payer.address:
+                data["payer_ip"] = payer.address
         try:
             answer = await self.hub.services.call(*PAY_SERVICE, data, context=self.context(page),
                                                   return_response=True)

@@ -59,6 +59,8 @@ STRINGS: dict[str, dict[str, str]] = {
                                 "'{account}' (providers: {known})",
         "payments.channel": "channel: '{provider}' offers {channels}, not '{channel}'",
         "payments.openid": "openid: a JSAPI payment needs the payer's openid",
+        "payments.payer_ip": "payer_ip: {provider}'s page for a phone browser needs the "
+                             "payer's IP address",
         "payments.receipt": "reference: a counter payment needs its receipt number",
         "payments.provider_refused": "provider: {provider} refused the order: {reason}",
         "payments.duplicate": "reference: '{transaction}' was already recorded on another order",
@@ -149,6 +151,7 @@ STRINGS: dict[str, dict[str, str]] = {
                                 "（可用的收款方式：{known}）",
         "payments.channel": "channel：'{provider}' 支持 {channels}，不支持 '{channel}'",
         "payments.openid": "openid：公众号（JSAPI）支付需要付款人的 openid",
+        "payments.payer_ip": "payer_ip：{provider} 的手机网页支付需要付款人的 IP 地址",
         "payments.receipt": "reference：柜台收款需要填写收据号",
         "payments.provider_refused": "provider：{provider} 拒绝了该订单：{reason}",
         "payments.duplicate": "reference：交易号 '{transaction}' 已记在另一个订单上",

@@ -182,3 +182,33 @@ async def test_alipay_sends_the_tenant_back_through_a_cookie_not_the_token(
         await site.service("tenant", "revoke", {"account_id": "acc_a"})
         status, page, _ = await site.get("/tenant/back")
         assert status == 410 and 'data-reason="revoked"' in page
+
+
+PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/124.0 Mobile Safari/537.36")
+DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_wechat_pay_h5_only_for_a_phone_at_a_public_address(tmp_path: Path) -> None:
+    """WeChat's H5 cashier opens only in a phone browser, at the address the order names:
+    a phone outside the landlord's network gets H5 (back through /tenant/back), a desktop or
+    a phone on the LAN a QR code to scan, WeChat's browser JSAPI as before."""
+    async with wechat_server() as wx, \
+            paying_site(tmp_path, [wx.config(h5=True)], proxy=True) as site:
+        token = (await site.issue("acc_a"))["token"]
+        outside = {"User-Agent": PHONE_UA, "X-Forwarded-For": "114.114.114.114"}
+        status, answer = await _pay(site, token, headers=outside)
+        assert status == 200 and answer["channel"] == "wap", answer
+        order_id = answer["order"]["order_id"]
+        assert wx.trades[order_id].payer_ip == "114.114.114.114"
+        redirect = answer["order"]["pay"]["redirect_url"]
+        assert token not in redirect and "qr_svg" not in answer["order"]
+        assert query_of(redirect)["redirect_url"] == \
+            f"{site.base}/tenant/back?out_trade_no={order_id}"
+        for headers in ({"User-Agent": DESKTOP_UA, "X-Forwarded-For": "114.114.114.114"},
+                        {"User-Agent": PHONE_UA, "X-Forwarded-For": "192.168.1.23"},
+                        {"User-Agent": PHONE_UA}):  # the proxy itself: 127.0.0.1
+            status, answer = await _pay(site, token, headers=headers)
+            assert status == 200 and answer["channel"] == "native", (headers, answer)

@@ -203,6 +203,8 @@ class PaymentBook:
                                        channels=", ".join(provider.channels), channel=channel))
         if channel == Channel.JSAPI and not data.get("openid"):
             raise refuse(service, Text("payments.openid"))
+        if channel == Channel.WAP and provider.wap_phone_only and not data.get("payer_ip"):
+            raise refuse(service, Text("payments.payer_ip", provider=merchant.provider_name))
         if channel == Channel.COUNTER and not data.get("reference"):
             raise refuse(service, Text("payments.receipt"))
         now = self.clock()
@@ -217,7 +219,7 @@ class PaymentBook:
             row.order_id, account.id, row.amount_fen, channel,
             data.get("description") or f"{account.name} {amount}",
             self.notify_url(merchant), expires, data.get("openid"), data.get("return_url"),
-            data.get("reference"))
+            data.get("reference"), data.get("payer_ip"))
         try:
             checkout = await provider.create_order(request)
         except ProviderError as err:

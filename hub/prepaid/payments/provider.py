@@ -32,7 +32,7 @@ class Channel(StrEnum):
 
     JSAPI = "jsapi"  # inside WeChat's browser (needs the payer's openid)
     NATIVE = "native"  # a WeChat Pay QR code (code_url)
-    WAP = "wap"  # a phone browser redirected to the provider's page
+    WAP = "wap"  # a phone browser sent to the provider's page (Alipay WAP, WeChat Pay H5)
     PRECREATE = "precreate"  # an Alipay QR code (qr_code)
     COUNTER = "counter"  # at the landlord's desk: paid when recorded (cash, a bank slip)
 
@@ -83,6 +83,7 @@ class OrderRequest:
     openid: str | None = None  # JSAPI: the payer
     return_url: str | None = None  # WAP: where the payer's browser goes back
     reference: str | None = None  # counter: the receipt number
+    payer_ip: str | None = None  # WAP: the payer's public address (WeChat Pay H5 checks it)
 
 
 @dataclass(frozen=True)
@@ -153,6 +154,9 @@ class PaymentProvider(ABC):
     method: str = "other"
     #: the channels it offers
     channels: tuple[Channel, ...] = ()
+    #: True when its WAP page opens only in a phone browser at the payer's public address
+    #: (WeChat Pay's H5 checks both): a desktop or a tenant on the landlord's LAN scans a QR
+    wap_phone_only: bool = False
     #: False when the order book is the only record (cash): not reconciled
     remote: bool = True
 

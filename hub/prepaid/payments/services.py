@@ -31,6 +31,7 @@ CREATE_ORDER_SCHEMA = vol.Schema({
     vol.Required("channel"): cv.one_of(*(c.value for c in Channel)),
     vol.Optional("openid"): vol.All(cv.string, vol.Length(min=1, max=128)),
     vol.Optional("return_url"): vol.All(cv.string, vol.Match(r"^https?://")),
+    vol.Optional("payer_ip"): cv.ip_address,
     vol.Optional("reference"): vol.All(cv.string, vol.Length(min=1, max=64)),
     vol.Optional("description"): _text,
 })

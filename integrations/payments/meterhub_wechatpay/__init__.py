@@ -1,4 +1,5 @@
-"""WeChat Pay API v3 (微信支付): JSAPI and Native orders straight to a landlord's merchant account.
+"""WeChat Pay API v3 (微信支付): JSAPI, Native and H5 orders straight to a landlord's merchant
+account.
 
 Every request is signed with the merchant's API key (``WECHATPAY2-SHA256-RSA2048``: the
 method, the path with its query, a timestamp, a nonce and the body, one per line); every
@@ -77,6 +78,7 @@ KEYS: dict[Any, Any] = {
     vol.Optional("platform_public_key"): cv.string,  # 微信支付公钥
     vol.Optional("platform_public_key_id"): cv.string,  # PUB_KEY_ID_...
     vol.Optional("platform_certificates", default=[]): cv.ListOf(cv.string, allow_single=True),
+    vol.Optional("h5", default=False): cv.boolean,  # H5 payment (H5支付) activated: the WAP channel
     vol.Optional("max_age", default="5m"): cv.duration,  # oldest notification timestamp
     vol.Optional("timeout", default="10s"): cv.duration,
 }
@@ -90,7 +92,8 @@ class WechatPay(HttpProvider):
     """One WeChat Pay merchant account (API v3)."""
 
     method = "wechat"
-    channels = (Channel.JSAPI, Channel.NATIVE)
+    channels: tuple[Channel, ...] = (Channel.JSAPI, Channel.NATIVE)
+    wap_phone_only = True  # H5 refuses a desktop browser and a payer_ip that is not its own
     production_url = "https://api.mch.weixin.qq.com"
     sandbox_url = None  # API v3 has no public sandbox host: base_url is required
 
@@ -98,6 +101,8 @@ class WechatPay(HttpProvider):
         super().__init__(config, clock)
         self.mchid: str = config["mchid"]
         self.appid: str = config["appid"]
+        if config.get("h5"):  # a phone browser outside WeChat: WeChat's H5 cashier page
+            self.channels = (*self.channels, Channel.WAP)
         self.key = load_private_key(config["private_key"])
         self.aead = AESGCM(config["api_v3_key"].encode())
         self.platform: dict[str, PublicKey] = {}
@@ -184,19 +189,29 @@ class WechatPay(HttpProvider):
     # --- orders ---------------------------------------------------------------------
 
     async def create_order(self, request: OrderRequest) -> Checkout:
-        """A JSAPI (prepay_id → the payer's JSAPI parameters) or Native (code_url) order."""
+        """A JSAPI (prepay_id → the payer's JSAPI parameters), Native (code_url) or H5 order
+        (the WAP channel: h5_url, the cashier page the payer's phone browser opens)."""
         body: dict[str, Any] = {
             "appid": self.appid, "mchid": self.mchid, "description": request.description,
             "out_trade_no": request.order_id, "time_expire": _rfc3339(request.expires),
             "notify_url": request.notify_url,
             "amount": {"total": request.amount_fen, "currency": "CNY"}}
+        kind = str(request.channel)
         if request.channel == Channel.JSAPI:
             body["payer"] = {"openid": request.openid}
-        status, data = await self.call("POST", f"/v3/pay/transactions/{request.channel}", body)
+        elif request.channel == Channel.WAP:
+            if not request.payer_ip:  # WeChat compares it with the address opening h5_url
+                raise ProviderError("no payer_ip")  # i18n: internal (the book refuses first)
+            kind = "h5"
+            body["scene_info"] = {"payer_client_ip": request.payer_ip,
+                                  "h5_info": {"type": "Wap"}}
+        status, data = await self.call("POST", f"/v3/pay/transactions/{kind}", body)
         if status >= 300:
             raise ProviderError(self._error(status, data))
         if request.channel == Channel.NATIVE:
             return Checkout({"code_url": data["code_url"]})
+        if request.channel == Channel.WAP:
+            return Checkout({"redirect_url": h5_url(str(data["h5_url"]), request)})
         return Checkout({"jsapi": self.jsapi_params(data["prepay_id"])})
 
     def jsapi_params(self, prepay_id: str) -> dict[str, str]:
@@ -336,6 +351,16 @@ class WechatPay(HttpProvider):
         if not ok or hashlib.sha1(raw).hexdigest() != str(data.get("hash_value", "")).lower():
             raise ProviderError("WeChat Pay bill download failed or its SHA1 differs")
         return parse_bill(raw.decode("utf-8-sig"))
+
+
+def h5_url(url: str, request: OrderRequest) -> str:
+    """WeChat's h5_url with ``redirect_url`` (where WeChat sends the payer back, paid or not),
+    naming the order as Alipay's return does (``out_trade_no``), URL-encoded as WeChat asks."""
+    if not request.return_url:
+        return url
+    back = request.return_url + ("&" if "?" in request.return_url else "?") + \
+        f"out_trade_no={quote(request.order_id)}"
+    return f"{url}&redirect_url={quote(back, safe='')}"
 
 
 def _fen(text: str) -> int:
