@@ -158,6 +158,7 @@ class MeterBook:
         """Hand an effective entry to metering: a new meter, a new device or new fields."""
         meter = metering.meters.get(meter_id)
         if not entry.get("enabled", True):
+            metering.remove_meter(meter_id)  # disabled at runtime: as if so at start
             return
         if meter is None:
             metering.add_meter(entry)

@@ -242,6 +242,20 @@ class MeteringService:
         meter.online = None
         return meter
 
+    def remove_meter(self, meter_id: str, context: Context | None = None) -> bool:
+        """Take a meter out (disabled at runtime): no longer read, commanded or reachable
+        through its link, its entity gone, as if hub.yaml had it ``enabled: false`` at start.
+        False when it was not in."""
+        meter = self.meters.pop(meter_id, None)
+        if meter is None:
+            return False
+        meter.link.remove_meter(meter_id)
+        account = meter.config.get("account")
+        if account and meter in self._by_account.get(str(account), ()):
+            self._by_account[str(account)].remove(meter)
+        self.hub.states.remove(meter.entity_id, context)
+        return True
+
     async def record(self, meter_id: str, registers: Mapping[str, Any], when: datetime, *,
                      device: str, context: Context | None = None) -> tuple[Reading, str | None]:
         """Record registers typed by hand (a meter read with the eyes) as a reading of

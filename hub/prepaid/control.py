@@ -32,7 +32,7 @@ from ..core import Context
 from ..events import EVENT_HUB_STARTED
 from ..exceptions import ServiceValidationError
 from ..i18n import Text, text_of
-from ..ledger import Account, AccountBook, Money, TripMode, in_arrears, load_accounts
+from ..ledger import Account, AccountBook, MeterBook, Money, TripMode, in_arrears, load_accounts
 from ..metering.model import Capability, Command
 from ..storage import StorageError
 from ..util.calendar import Calendar
@@ -304,6 +304,13 @@ class Control:
         self.publish(account_id, context)
         self.trips.reevaluate(account_id, context)
 
+    def meter_changed(self, meter_id: str, context: Context) -> None:
+        """A meter taken out at runtime (disabled) has its outstanding command ended: it is
+        no longer read, so it could never be confirmed."""
+        if self.hub.has_component("metering") and meter_id not in self.commands.metering.meters:
+            self.hub.create_task(self.commands.cancel(meter_id, context, "meter disabled"),
+                                 name=f"cancel commands of {meter_id}")
+
     async def why(self, command_id: str) -> dict[str, Any] | None:
         """A command with its transitions and the recorded chain of causes behind it."""
         from ..storage import Storage
@@ -451,6 +458,8 @@ def setup_control(hub: Hub) -> None:
     control = Control(hub, settings, load_accounts(hub))
     if hub.has_component("accounts"):
         hub.component("accounts", AccountBook).add_listener(control.account_changed)
+    if hub.has_component("meter_book"):
+        hub.component("meter_book", MeterBook).add_listener(control.meter_changed)
     hub.add_component("control", control)
     if hub.has_component("money"):
         hub.component("money", Money).register_attribute_provider(control.attributes)
