@@ -1,0 +1,27 @@
+"""The built-in plugins' refusals speak the site's language: check-config on their options."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from test_check_config_messages import assert_chinese, problem_lines
+
+METER_OPTIONS = """site: {{name: 阳光公寓, language: {language}}}
+links: [{{id: sim1, type: sim}}]
+meters:
+  - {{id: m1, model: ddsy, link: sim1, address: "1", options: {{protocol: 2008, timeout: 0}}}}
+  - {{id: m2, model: ddsy, link: sim1, address: "2", options: {{operator: XYZ}}}}
+  - {{id: w1, model: cjt188_water, link: sim1, address: "123456789012345678"}}
+  - {{id: w2, model: cjt188_water, link: sim1, address: "AAAAAAAAAAAAAA"}}
+  - {{id: w3, model: cjt188_water, link: sim1, address: "3", options: {{di_order: sideways}}}}
+  - {{id: w4, model: cjt188_water, link: sim1, address: "4",
+      options: {{meter_type: hot, timeout: -1}}}}
+"""
+
+
+def test_meter_option_problems_speak_the_sites_language(tmp_path: Path) -> None:
+    lines = problem_lines(tmp_path, METER_OPTIONS)
+    assert len(lines["en"]) == 8, lines
+    assert any("expected protocol 2007, 1997 or auto" in line for line in lines["en"]), lines
+    assert any("is the wildcard address" in line for line in lines["en"]), lines
+    assert_chinese(lines["zh-CN"], {"auto", "lo_first", "hi_first", "F90", "F", "AAAAAAAAAAAAAA"})
