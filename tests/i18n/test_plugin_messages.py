@@ -25,3 +25,31 @@ def test_meter_option_problems_speak_the_sites_language(tmp_path: Path) -> None:
     assert any("expected protocol 2007, 1997 or auto" in line for line in lines["en"]), lines
     assert any("is the wildcard address" in line for line in lines["en"]), lines
     assert_chinese(lines["zh-CN"], {"auto", "lo_first", "hi_first", "F90", "F", "AAAAAAAAAAAAAA"})
+
+
+MODBUS = """site: {{name: 阳光公寓, language: {language}}}
+links: [{{id: sim1, type: sim}}]
+meters:
+  - {{id: e1, model: modbus, link: sim1, address: "300", options: {{timeout: 0}}}}
+  - id: e2
+    model: modbus
+    link: sim1
+    address: "2"
+    options:
+      registers:
+        - {{point: voltag, address: 0, type: float32}}
+        - {{point: current, address: 70000, type: float32, scale: 0}}
+        - {{point: power, address: 65535, type: float32, unit: V}}
+      relay: {{coil: 1, register: 2}}
+  - {{id: e3, model: modbus, link: sim1, address: "3"}}
+"""
+
+
+def test_modbus_register_map_problems_speak_the_sites_language(tmp_path: Path) -> None:
+    lines = problem_lines(tmp_path, MODBUS)
+    assert len(lines["en"]) == 9, lines
+    assert any("give 'coil' or 'register', not both" in line for line in lines["en"]), lines
+    points = {"voltage", "current", "power", "power_factor", "frequency", "energy_import_total",
+              "energy_export_total"}
+    assert_chinese(lines["zh-CN"], {"MeterHub", "Modbus", "modbus", "float32", "W", "kW", "MW",
+                                    "include", *points})
