@@ -1,9 +1,14 @@
-"""The built-in plugins' refusals speak the site's language: check-config on their options."""
+"""The built-in plugins' refusals speak the reader's language: check-config on their options,
+the REST API on their services."""
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
+import pytest
+from common import bounded, start_hub, web_client
+from test_api_messages import english_words
 from test_check_config_messages import assert_chinese, problem_lines
 
 METER_OPTIONS = """site: {{name: 阳光公寓, language: {language}}}
@@ -53,3 +58,45 @@ def test_modbus_register_map_problems_speak_the_sites_language(tmp_path: Path) -
               "energy_export_total"}
     assert_chinese(lines["zh-CN"], {"MeterHub", "Modbus", "modbus", "float32", "W", "kW", "MW",
                                     "include", *points})
+
+
+NOTIFY = """site: {{name: 阳光公寓, language: {language}}}
+notify:
+  a: {{type: smsx}}
+  b: {{type: tencent_sms, secret_id: "", secret_key: k, sdk_app_id: "1", sign_name: s,
+      template_id: "1", phones: ["123"], params: {{x: a}}}}
+  c: {{type: file, path: n.jsonl, timeout: 0}}
+"""
+
+
+def test_notifier_problems_speak_the_sites_language(tmp_path: Path) -> None:
+    lines = problem_lines(tmp_path, NOTIFY)
+    assert len(lines["en"]) == 5, lines
+    assert any("expected a duration above 0" in line for line in lines["en"]), lines
+    assert_chinese(lines["zh-CN"], {"aliyun_sms", "apprise", "file", "tencent_sms",
+                                    "wechat_template", "secret"})
+
+
+NOTIFY_HUB = """
+site: {name: 阳光公寓, time_zone: Asia/Shanghai, language: zh-CN}
+http: {port: 0, host: 127.0.0.1}
+accounts:
+  - {id: a1}
+notify:
+  landlord: {type: file, path: notices.jsonl}
+"""
+
+
+@pytest.mark.timeout(120)
+@bounded(90)
+async def test_notify_service_refusals_are_worded_in_the_callers_language(
+        tmp_path: Path) -> None:
+    calls = [("/api/services/notify/landlord", {"message": "x", "template": "balance_low"}),
+             ("/api/services/notify/tenant", {"message": "x"})]
+    async with start_hub(tmp_path, NOTIFY_HUB) as hub, web_client(hub, tmp_path) as client:
+        for path, body in calls:
+            response = await client.post(path, json=body, headers={"Accept-Language": "zh-CN"})
+            assert response.status == 400, await response.text()
+            message = (await response.json())["error"]["message"]
+            assert re.search(r"[\u4e00-\u9fff]", message), message
+            assert english_words(re.sub(r"'[^']*'", "", message)) == [], message
