@@ -4,12 +4,17 @@ the REST API on their services."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 from common import bounded, start_hub, web_client
 from test_api_messages import english_words
 from test_check_config_messages import assert_chinese, problem_lines
+
+from hub.i18n import Text, localize, text_of
+from meterhub_modbus.errors import ModbusError
+from meterhub_modbus.tool import ModbusRtuCodec
 
 METER_OPTIONS = """site: {{name: 阳光公寓, language: {language}}}
 links: [{{id: sim1, type: sim}}]
@@ -100,3 +105,64 @@ async def test_notify_service_refusals_are_worded_in_the_callers_language(
             message = (await response.json())["error"]["message"]
             assert re.search(r"[\u4e00-\u9fff]", message), message
             assert english_words(re.sub(r"'[^']*'", "", message)) == [], message
+
+
+PAYMENTS = """site: {{name: 阳光公寓, language: {language}}}
+payments:
+  public_url: https://pay.example.com
+  providers:
+    - {{provider: wechatpay, mchid: "1", appid: wx, serial_no: S, private_key: k,
+        api_v3_key: short}}
+"""
+
+
+def test_payment_provider_problems_speak_the_sites_language(tmp_path: Path) -> None:
+    lines = problem_lines(tmp_path, PAYMENTS)
+    assert lines["en"] == ["payments.providers[0].api_v3_key: expected the 32-character APIv3 "
+                           "key (APIv3密钥)"], lines
+    assert_chinese(lines["zh-CN"], {"APIv3"})
+
+
+NBIOT = """site: {{name: 阳光公寓, language: {language}}}
+links:
+  - {{id: nb1, type: nbiot, ctwing: {{token: t, api_url: "ftp://x"}}}}
+  - {{id: nb2, type: nbiot, ctwing: {{token: t, app_key: k}}}}
+  - {{id: nb3, type: nbiot, udp: "127.0.0.1:9100"}}
+  - {{id: plc1, type: carrier}}
+  - {{id: plc2, type: carrier, host: 192.168.1.60}}
+meters:
+  - {{id: w1, model: nb_water, link: nb3, address: "1", link_options: {{imei: "12345"}}}}
+"""
+
+
+def test_nbiot_and_carrier_link_problems_speak_the_sites_language(tmp_path: Path) -> None:
+    lines = problem_lines(tmp_path, NBIOT)
+    assert len(lines["en"]) == 5, lines
+    assert "links[4].port: a concentrator reached over TCP needs 'port'" in lines["en"], lines
+    assert any("missing: app_secret, master_key" in line for line in lines["en"]), lines
+    assert_chinese(lines["zh-CN"], {"http", "https", "CTWing", "app_key", "app_secret",
+                                    "master_key", "IMEI", "nbiot", "TCP"})
+
+
+def test_the_modbus_frame_tools_refusals_are_keyed() -> None:
+    # `meterhub frame` prints these (hub/cli.py words them); here: each is a Text whose
+    # zh-CN wording has no English words beyond the parameters it names
+    codec = ModbusRtuCodec()
+    calls: list[Callable[[], object]] = [
+        lambda: codec.encode("read", "0", register="1"),
+        lambda: codec.encode("coil", "1", coil="1", state="half"),
+        lambda: codec.encode("jump", "1"),
+        lambda: codec.decode(bytes.fromhex("0104")),
+        lambda: codec.decode(bytes.fromhex("010400000002FFFF")),
+    ]
+    for call in calls:
+        with pytest.raises(ModbusError) as caught:
+            call()
+        message = text_of(caught.value)
+        assert isinstance(message, Text), message
+        zh = localize(message, "zh-CN")
+        assert re.search(r"[\u4e00-\u9fff]", zh), zh
+        words = english_words(re.sub(r"'[^']*'|\b[0-9A-F]{2}\b", "", zh))  # values, bytes
+        assert [w for w in words if w not in {"address", "state", "on", "off", "modbus_rtu",
+                                             "read", "write", "coil", "trip", "close",
+                                             "Modbus", "RTU", "CRC"}] == [], zh

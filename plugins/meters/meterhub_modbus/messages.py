@@ -53,6 +53,33 @@ STRINGS: dict[str, dict[str, str]] = {
         "modbus.infinite": "the meter sent an infinite float (0x{raw})",
         "modbus.float32": "{value} does not fit a float32",
         "modbus.int_range": "{value} does not fit {type} ({low}..{high})",
+        "modbus.tool_missing": "missing --param {key}=...",
+        "modbus.tool_number": "{key}: expected a number like 342 or 0x0156, got {value}",
+        "modbus.tool_short": "too short: {size} bytes, a Modbus RTU frame has at least {limit} "
+                             "(slave, function, CRC)",
+        "modbus.tool_long": "too long: {size} bytes, a Modbus RTU frame has at most {limit}",
+        "modbus.tool_crc": "bad CRC: frame ends {ends}, its CRC is {crc}",
+        "modbus.tool_function": "unknown function code {code}",
+        "modbus.tool_exception_length": "wrong length: an exception reply has 5 bytes, got "
+                                        "{size}",
+        "modbus.tool_length": "wrong length: {size} bytes fit neither a {function} request nor "
+                              "its reply",
+        "modbus.tool_request_fields": "invalid {function} request: fields out of range",
+        "modbus.tool_reply_fields": "invalid {function} reply: fields out of range",
+        "modbus.tool_action": "unknown action {action} for modbus_rtu (use {actions})",
+        "modbus.tool_param": "unknown parameter {param} for {action} (use {params})",
+        "modbus.tool_slave": "address: expected a slave id 1..{limit} (0 = broadcast write), "
+                             "got {value}",
+        "modbus.tool_broadcast_read": "address: a read cannot be broadcast (slave 0)",
+        "modbus.tool_read_function": "function: a read is 1, 2, 3 or 4, got {function}",
+        "modbus.tool_values": "values: expected numbers like 1,0x00FF, got {value}",
+        "modbus.tool_write_function": "function: write one register with 6 or any with 16, got "
+                                      "{function} for {count} value(s)",
+        "modbus.tool_state": "state: expected on or off, got {value}",
+        "modbus.tool_needs_map": "{action}: give --param map=FILE.yaml (a register map with a "
+                                 "relay); SDM120 and DDSU666 have no relay",
+        "modbus.tool_map": "map: {map}: {reason}",
+        "modbus.tool_no_relay": "map: {map} defines no relay",
     },
     "zh-CN": {
         "modbus.register_address": "应为 0..65535 的寄存器地址（十进制或 0x 十六进制），"
@@ -98,6 +125,30 @@ STRINGS: dict[str, dict[str, str]] = {
         "modbus.infinite": "电表发来的是无穷大的浮点数（0x{raw}）",
         "modbus.float32": "{value} 超出 float32 的范围",
         "modbus.int_range": "{value} 超出 {type} 的范围（{low}..{high}）",
+        "modbus.tool_missing": "缺少 --param {key}=...",
+        "modbus.tool_number": "{key}：应为数字，例如 342 或 0x0156，实际为 {value}",
+        "modbus.tool_short": "太短：{size} 字节，Modbus RTU 帧至少 {limit} 字节（从站、功能码、"
+                             "CRC）",
+        "modbus.tool_long": "太长：{size} 字节，Modbus RTU 帧最多 {limit} 字节",
+        "modbus.tool_crc": "CRC 错误：帧末尾是 {ends}，正确的 CRC 是 {crc}",
+        "modbus.tool_function": "未知的功能码 {code}",
+        "modbus.tool_exception_length": "长度不对：异常应答是 5 字节，实际为 {size}",
+        "modbus.tool_length": "长度不对：{size} 字节既不是 {function} 请求也不是它的应答",
+        "modbus.tool_request_fields": "{function} 请求无效：字段超出范围",
+        "modbus.tool_reply_fields": "{function} 应答无效：字段超出范围",
+        "modbus.tool_action": "modbus_rtu 没有操作 {action}（可用：{actions}）",
+        "modbus.tool_param": "{action} 没有参数 {param}（可用：{params}）",
+        "modbus.tool_slave": "address：应为从站地址 1..{limit}（0 为广播写），实际为 {value}",
+        "modbus.tool_broadcast_read": "address：读操作不能广播（从站 0）",
+        "modbus.tool_read_function": "function：读操作的功能码是 1、2、3 或 4，实际为 {function}",
+        "modbus.tool_values": "values：应为数字，例如 1,0x00FF，实际为 {value}",
+        "modbus.tool_write_function": "function：写一个寄存器用 6，写多个用 16，实际为 "
+                                      "{function}（{count} 个值）",
+        "modbus.tool_state": "state：应为 on 或 off，实际为 {value}",
+        "modbus.tool_needs_map": "{action}：请给出 --param map=FILE.yaml（带继电器的寄存器表）；"
+                                 "SDM120 和 DDSU666 没有继电器",
+        "modbus.tool_map": "map：{map}：{reason}",
+        "modbus.tool_no_relay": "map：{map} 没有定义继电器",
     },
 }
 add_strings(STRINGS)
