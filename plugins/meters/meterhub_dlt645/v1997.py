@@ -180,7 +180,7 @@ def item_1997(di: int) -> DataItem:
     try:
         return ITEMS_1997[di].item
     except KeyError:
-        raise Dlt645Error(  # i18n: internal (1997 codec, wrapped like protocol1997.py's)
+        raise Dlt645Error(  # i18n: internal (1997 codec, as protocol1997.py: wire terms)
             f"unknown DL/T 645-1997 DI {di:04X}") from None
 
 
@@ -192,7 +192,7 @@ def parse_di_1997(value: object) -> int:
         text = value.strip().upper().removeprefix("0X")
         if len(text) == 4 and all(c in "0123456789ABCDEF" for c in text):
             return int(text, 16)
-    raise Dlt645Error(  # i18n: internal (1997 codec, wrapped like protocol1997.py's)
+    raise Dlt645Error(  # i18n: internal (1997 codec, as protocol1997.py: wire terms)
         f"expected a DL/T 645-1997 DI of 4 hex digits like 9010, got {value!r}")
 
 
@@ -218,7 +218,7 @@ def encode_password(level: int, password: str) -> bytes:
 def decode_password(raw: bytes) -> tuple[int, str]:
     """(level, password) from PA P0 P1 P2."""
     if len(raw) != PASSWORD_SIZE:
-        raise Dlt645Error(  # i18n: internal (1997 codec, wrapped like protocol1997.py's)
+        raise Dlt645Error(  # i18n: internal (1997 codec, as protocol1997.py: wire terms)
             f"a password is {PASSWORD_SIZE} bytes, got {len(raw)}")
     return raw[0], raw[3:0:-1].hex().upper()
 
@@ -238,7 +238,7 @@ def write_request_1997(address: str, di: int, value: bytes, level: int,
     """04 write: DI, PA P0 P1 P2, value (L at most 50)."""
     data = di_bytes_1997(di) + encode_password(level, password) + value
     if len(data) > MAX_WRITE_DATA:
-        raise Dlt645Error(  # i18n: internal (1997 codec, wrapped like protocol1997.py's)
+        raise Dlt645Error(  # i18n: internal (1997 codec, as protocol1997.py: wire terms)
             f"a DL/T 645-1997 write carries at most {MAX_WRITE_DATA} data "
                           f"bytes, got {len(data)}")
     return encode_frame(address, Function1997.WRITE, data)
@@ -252,7 +252,7 @@ def write_address_request_1997(new_address: str, address: str = BROADCAST) -> by
 def change_baud_request_1997(address: str, baud: int) -> bytes:
     """0C change of the communication rate (feature word Z, one bit set)."""
     if baud not in BAUD_WORD or baud > 9600:
-        raise Dlt645Error(  # i18n: internal (1997 codec, wrapped like protocol1997.py's)
+        raise Dlt645Error(  # i18n: internal (1997 codec, as protocol1997.py: wire terms)
             f"expected a baud rate of 600, 1200, 2400, 4800 or 9600, "
                           f"got {baud!r}")
     return encode_frame(address, Function1997.CHANGE_BAUD, bytes((BAUD_WORD[baud],)))
