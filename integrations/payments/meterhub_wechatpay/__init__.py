@@ -29,6 +29,7 @@ from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hub import validation as cv
 from hub.hookspecs import hookimpl
+from hub.i18n import Text
 from hub.prepaid.payments import (
     BillLine,
     Channel,
@@ -53,6 +54,8 @@ from hub.prepaid.payments import (
 )
 from hub.util.dt import site_time_zone
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
+
 SCHEME = "WECHATPAY2-SHA256-RSA2048"
 PAID_STATES = {"SUCCESS": PaymentState.PAID, "REFUND": PaymentState.PAID,
                "NOTPAY": PaymentState.PENDING, "USERPAYING": PaymentState.PENDING,
@@ -65,7 +68,7 @@ REFUND_STATES = {"SUCCESS": RefundState.SUCCESS, "PROCESSING": RefundState.PROCE
 def _api_v3_key(value: Any) -> str:
     text = cv.string(value)
     if len(text.encode()) != 32:
-        raise vol.Invalid("expected the 32-character APIv3 key (APIv3密钥)")
+        raise vol.Invalid(Text("wechatpay.api_v3_key"))
     return text
 
 
@@ -109,15 +112,13 @@ class WechatPay(HttpProvider):
         if config.get("platform_public_key"):
             key_id = config.get("platform_public_key_id")
             if not key_id:
-                raise ValueError("platform_public_key needs its platform_public_key_id "
-                                 "(PUB_KEY_ID_...)")
+                raise ValueError(Text("wechatpay.key_id"))
             self.platform[key_id] = load_public_key(config["platform_public_key"])
         for pem in config.get("platform_certificates", []):
             serial, key = load_certificate(pem)
             self.platform[serial] = key
         if not self.platform:
-            raise ValueError("give platform_public_key (with its id) or platform_certificates: "
-                             "notifications cannot be verified without one")
+            raise ValueError(Text("wechatpay.platform_key"))
         self.max_age: timedelta = config.get("max_age") or timedelta(minutes=5)
 
     # --- the wire -------------------------------------------------------------------
@@ -168,18 +169,22 @@ class WechatPay(HttpProvider):
                 raw = await resp.read()
                 status, answer_headers = resp.status, resp.headers
         except (aiohttp.ClientError, TimeoutError) as err:
-            raise ProviderError(f"WeChat Pay {method} {path}: {err or type(err).__name__}") \
+            raise ProviderError(Text("wechatpay.unreachable", method=method, path=path,
+                                     reason=str(err) or type(err).__name__)) \
                 from None
         if status >= 500:
-            raise ProviderError(f"WeChat Pay {method} {path}: HTTP {status} {raw[:200]!r}")
+            raise ProviderError(Text("wechatpay.http", method=method, path=path, status=status,
+                                     body=repr(raw[:200])))
         if status < 300:
             problem = self.verified(answer_headers, raw)
             if problem is not None:
-                raise ProviderError(f"WeChat Pay {method} {path}: answer not genuine: {problem}")
+                raise ProviderError(Text("wechatpay.not_genuine", method=method, path=path,
+                                         reason=problem))
         try:
             data = json.loads(raw) if raw else {}
         except ValueError:
-            raise ProviderError(f"WeChat Pay {method} {path}: not JSON: {raw[:200]!r}") from None
+            raise ProviderError(Text("wechatpay.not_json", method=method, path=path,
+                                     body=repr(raw[:200]))) from None
         return status, data
 
     @staticmethod
@@ -242,7 +247,7 @@ class WechatPay(HttpProvider):
         if status >= 300:
             raise ProviderError(self._error(status, data))
         if data.get("mchid") != self.mchid or data.get("out_trade_no") != order_id:
-            raise ProviderError(f"order query of {order_id} answered for another order")
+            raise ProviderError(Text("wechatpay.other_order", order=order_id))
         return self._payment(order_id, data)
 
     async def close_order(self, order_id: str) -> None:
@@ -281,21 +286,24 @@ class WechatPay(HttpProvider):
     def decrypt(self, resource: Mapping[str, Any]) -> dict[str, Any]:
         """The plaintext JSON of an AEAD_AES_256_GCM ``resource``."""
         if resource.get("algorithm") != "AEAD_AES_256_GCM":
-            raise NotificationRejected(f"resource algorithm {resource.get('algorithm')!r}")
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                f"resource algorithm {resource.get('algorithm')!r}")
         try:
             plain = self.aead.decrypt(str(resource["nonce"]).encode(),
                                       base64.b64decode(resource["ciphertext"]),
                                       str(resource.get("associated_data", "")).encode())
             found: dict[str, Any] = json.loads(plain)
         except (InvalidTag, KeyError, ValueError) as err:
-            raise NotificationRejected(f"resource cannot be decrypted with the APIv3 key "
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                f"resource cannot be decrypted with the APIv3 key "
                                        f"({type(err).__name__})") from None
         return found
 
     def verify_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
         """Signature, freshness, decryption, our merchant: a payment or a refund."""
         if str(headers.get("Wechatpay-Signature", "")).startswith("WECHATPAY/SIGNTEST/"):
-            raise NotificationRejected("a signature probe (WECHATPAY/SIGNTEST)")
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                "a signature probe (WECHATPAY/SIGNTEST)")
         problem = self.verified(headers, body)
         if problem is not None:
             raise NotificationRejected(problem)
@@ -303,19 +311,23 @@ class WechatPay(HttpProvider):
             envelope = json.loads(body)
             event_type, resource = str(envelope["event_type"]), envelope["resource"]
         except (ValueError, KeyError, TypeError):
-            raise NotificationRejected("body is not a WeChat Pay notification") from None
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                "body is not a WeChat Pay notification") from None
         data = self.decrypt(resource)
         if data.get("mchid") != self.mchid:
-            raise NotificationRejected(f"for merchant {data.get('mchid')!r}, not {self.mchid}")
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                f"for merchant {data.get('mchid')!r}, not {self.mchid}")
         order_id = str(data.get("out_trade_no", ""))
         if event_type.startswith("REFUND."):
             state = REFUND_STATES.get(str(data.get("refund_status")), RefundState.FAILED)
             return Notification(order_id, refund=RefundOutcome(
                 str(data.get("out_refund_no")), state, data.get("refund_id")), detail=event_type)
         if data.get("appid") != self.appid:
-            raise NotificationRejected(f"for app {data.get('appid')!r}, not {self.appid}")
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                f"for app {data.get('appid')!r}, not {self.appid}")
         if (data.get("amount") or {}).get("currency", "CNY") != "CNY":
-            raise NotificationRejected("currency is not CNY")
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                "currency is not CNY")
         return Notification(order_id, payment=self._payment(order_id, data),
                             detail=f"{event_type} {data.get('trade_state')}")
 
@@ -347,9 +359,9 @@ class WechatPay(HttpProvider):
                 raw = await resp.read()
                 ok = resp.status == 200
         except (aiohttp.ClientError, TimeoutError) as err:
-            raise ProviderError(f"WeChat Pay bill download: {err}") from None
+            raise ProviderError(Text("wechatpay.bill_download", reason=str(err))) from None
         if not ok or hashlib.sha1(raw).hexdigest() != str(data.get("hash_value", "")).lower():
-            raise ProviderError("WeChat Pay bill download failed or its SHA1 differs")
+            raise ProviderError(Text("wechatpay.bill_failed"))
         return parse_bill(raw.decode("utf-8-sig"))
 
 
