@@ -87,6 +87,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "vol.url": "expected a URL",
         "vol.not_allowed": "value is not allowed",
         "vol.duplicates": "contains duplicate items: {items}",
+        # the usual tag names, in every table, page and report (others shown as typed)
+        "tag.building": "Building",
+        "tag.floor": "Floor",
+        "tag.room": "Room",
+        "tag.line": "Line",
+        "tag.department": "Department",
+        "tag.use": "Use",
+        "tag.unit": "Unit",
+        "tag.park": "Park",
     },
     "zh-CN": {
         "validation.at": "{path}：{reason}",
@@ -163,6 +172,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "vol.url": "应为网址（URL）",
         "vol.not_allowed": "不允许的值",
         "vol.duplicates": "有重复项：{items}",
+        # the usual tag names, in every table, page and report (others shown as typed)
+        "tag.building": "楼栋",
+        "tag.floor": "楼层",
+        "tag.room": "房间",
+        "tag.line": "线路",
+        "tag.department": "部门",
+        "tag.use": "用途",
+        "tag.unit": "单元",
+        "tag.park": "园区",
     },
 }
 TYPES = ("type.int", "type.str", "type.float", "type.bool", "type.Decimal")
