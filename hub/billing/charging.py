@@ -188,6 +188,9 @@ class LineTotal:
     # json_text() once written: a LineTotal in a ChargeState is never changed (apply puts a
     # new one in its place), so a line the reading did not touch is not written out again
     _text: str | None = field(default=None, init=False, repr=False, compare=False)
+    # the start of that text up to the unit price: what never changes for a line id, so the
+    # LineTotal that replaces this one starts with the same (see ChargeState.apply)
+    _head: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_json(self) -> list[Any]:
         """A compact JSON list."""
@@ -201,11 +204,14 @@ class LineTotal:
         """:meth:`to_json` as text, written without the json module (hot path)."""
         text = self._text
         if text is None:
+            head = self._head
+            if head is None:
+                head = self._head = (
+                    f'[{jstr(self.tariff_id)},{jstr(self.component)},{jstr(self.key)},'
+                    f'{_quoted(self.price_from.isoformat()) if self.price_from else "null"},'
+                    f'{jstr(self.unit)},"{self.unit_price}",')
             text = self._text = (
-                f'[{jstr(self.tariff_id)},{jstr(self.component)},{jstr(self.key)},'
-                f'{_quoted(self.price_from.isoformat()) if self.price_from else "null"},'
-                f'{jstr(self.unit)},"{self.unit_price}","{self.quantity}",'
-                f'"{self.amount}","{self.charged}",'
+                f'{head}"{self.quantity}","{self.amount}","{self.charged}",'
                 f'{_us(self.start) if self.start else "null"},'
                 f'{_us(self.end) if self.end else "null"},{self.readings}]')
         return text
@@ -271,8 +277,11 @@ class ChargeState:
             quantity = EXACT.subtract(quantity, line.quantity)
             amount = EXACT.subtract(amount, line.amount)
         charged = round_fen(amount)
-        self.lines[ident] = LineTotal(tariff_id, component, key, price_from, unit, unit_price,
-                                      quantity, amount, charged, start, end, readings)
+        total = self.lines[ident] = LineTotal(tariff_id, component, key, price_from, unit,
+                                              unit_price, quantity, amount, charged, start,
+                                              end, readings)
+        if old is not None:
+            total._head = old._head  # the same line id, prices and unit: the same head
         return ident, charged - was_charged
 
     @property
