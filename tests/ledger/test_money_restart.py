@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
+import sqlite3
 import sys
 from decimal import Decimal
 from pathlib import Path
@@ -47,6 +49,11 @@ async def test_an_account_state_after_sigkill_is_rebuilt_from_the_ledger(tmp_pat
     await kill_child_at([sys.executable, "-c", CHILD, str(path), str(tmp_path / "data")],
                         "POSTED", lines, step=60, env=ENV)
     posted = next(line.split()[1] for line in lines if line.startswith("POSTED"))
+    # what an older version saved: a stale account state, and one of an account now gone
+    with contextlib.closing(sqlite3.connect(tmp_path / "data" / "meterhub.db")) as conn, conn:
+        conn.executemany("INSERT OR REPLACE INTO state (entity_id, state, attributes, "
+                         "last_changed, last_updated) VALUES (?, '\"1.00\"', '{}', 0, 0)",
+                         [("account.a1",), ("account.gone",)])
     async with running_hub(tmp_path, CFG) as hub:
         ledger = hub.component("ledger", Ledger)
         newest = (await ledger.entries("a1", limit=1))[0]
@@ -58,6 +65,7 @@ async def test_an_account_state_after_sigkill_is_rebuilt_from_the_ledger(tmp_pat
             "time": newest.time.isoformat()}
         assert state.last_changed == newest.time  # it changed with its newest entry
         assert state.context.id == newest.context.id
+        assert hub.states.get("account.gone") is None  # not restored
     # storage never keeps an account's state: the ledger is its only truth
     assert db_rows(tmp_path / "data", "SELECT entity_id FROM state "
                                       "WHERE entity_id LIKE 'account.%'") == []
