@@ -165,6 +165,12 @@ def usages_from_intervals(intervals: Iterable[Mapping[str, Any]], unit: str,
     return counted, withdrawn
 
 
+# The start of a line's JSON up to its unit price, by what it is written from: the same for
+# a line id of every meter on a tariff (one text shared, built once). Never stale: the key is
+# everything the text shows.
+_HEADS: dict[tuple[str, str, str, date | None, str, str], str] = {}
+
+
 @dataclass(slots=True)
 class LineTotal:
     """One bill line of a charge state: exact cumulative quantity and amount, and charged.
@@ -188,9 +194,6 @@ class LineTotal:
     # json_text() once written: a LineTotal in a ChargeState is never changed (apply puts a
     # new one in its place), so a line the reading did not touch is not written out again
     _text: str | None = field(default=None, init=False, repr=False, compare=False)
-    # the start of that text up to the unit price: what never changes for a line id, so the
-    # LineTotal that replaces this one starts with the same (see ChargeState.apply)
-    _head: str | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_json(self) -> list[Any]:
         """A compact JSON list."""
@@ -204,12 +207,16 @@ class LineTotal:
         """:meth:`to_json` as text, written without the json module (hot path)."""
         text = self._text
         if text is None:
-            head = self._head
+            price = str(self.unit_price)  # the key: 0.3 and 0.30 are equal, not written alike
+            parts = (self.tariff_id, self.component, self.key, self.price_from, self.unit, price)
+            head = _HEADS.get(parts)
             if head is None:
-                head = self._head = (
-                    f'[{jstr(self.tariff_id)},{jstr(self.component)},{jstr(self.key)},'
-                    f'{_quoted(self.price_from.isoformat()) if self.price_from else "null"},'
-                    f'{jstr(self.unit)},"{self.unit_price}",')
+                head = (f'[{jstr(self.tariff_id)},{jstr(self.component)},{jstr(self.key)},'
+                        f'{_quoted(self.price_from.isoformat()) if self.price_from else "null"},'
+                        f'{jstr(self.unit)},"{price}",')
+                if len(_HEADS) >= 4096:
+                    _HEADS.clear()
+                _HEADS[parts] = head
             text = self._text = (
                 f'{head}"{self.quantity}","{self.amount}","{self.charged}",'
                 f'{_us(self.start) if self.start else "null"},'
@@ -277,11 +284,8 @@ class ChargeState:
             quantity = EXACT.subtract(quantity, line.quantity)
             amount = EXACT.subtract(amount, line.amount)
         charged = round_fen(amount)
-        total = self.lines[ident] = LineTotal(tariff_id, component, key, price_from, unit,
-                                              unit_price, quantity, amount, charged, start,
-                                              end, readings)
-        if old is not None:
-            total._head = old._head  # the same line id, prices and unit: the same head
+        self.lines[ident] = LineTotal(tariff_id, component, key, price_from, unit, unit_price,
+                                      quantity, amount, charged, start, end, readings)
         return ident, charged - was_charged
 
     @property

@@ -141,14 +141,17 @@ def test_a_charge_state_copy_never_changes_the_original_nor_writes_stale_json() 
 
 
 def test_a_charge_state_row_is_its_lines_written_out_after_every_change() -> None:
-    tariff = build(MONTHLY_TOU)
-    state = ChargeState("m1", "a1", BillPeriod(date(2025, 7, 1), date(2025, 8, 1)))
+    # the same tariff with its prices written otherwise: equal Decimals, other digits
+    other = {**MONTHLY_TOU, "prices": {"peak": "0.55830", "flat": "0.4883", "valley": "0.3"}}
+    period = BillPeriod(date(2025, 7, 1), date(2025, 8, 1))
     usages = readings(SHANGHAI, "2025-07-01T05:50", 30, 25)  # bands change at 07:00, 10:00
-    for n, usage in enumerate(usages):
-        for line in tariff.charges([usage], history=lambda _start: D("0.5")):
-            state.apply(line, -1 if n % 7 == 6 else 1)  # every 7th a withdrawal
-        written = json.loads(state.row_values()[6])
-        assert written == {key: line.to_json() for key, line in state.lines.items()}, n
+    for meter, entry in (("m1", MONTHLY_TOU), ("m2", other), ("m3", MONTHLY_TOU)):
+        tariff, state = build(entry), ChargeState(meter, "a1", period)
+        for n, usage in enumerate(usages):
+            for line in tariff.charges([usage], history=lambda _start: D("0.5")):
+                state.apply(line, -1 if n % 7 == 6 else 1)  # every 7th a withdrawal
+            written = json.loads(state.row_values()[6])
+            assert written == {key: line.to_json() for key, line in state.lines.items()}, n
 
 
 def long_usages(tz: ZoneInfo, seed: int) -> list[Usage]:
