@@ -98,6 +98,8 @@ class Storage:
         self.status = "stopped"
         self.problem: str | None = None
         self.rejected = 0
+        # domains whose states their owner rebuilds at start: never saved, never restored
+        self.rebuilt_domains: set[str] = set()
         # readings someone waits on (an on-demand read): their id -> the future the writer
         # resolves after the commit that holds them (see watch_commit)
         self._watched: dict[str, asyncio.Future[ReadingOutcome]] = {}
@@ -355,6 +357,11 @@ class Storage:
     def record_state(self, entity_id: str, state: State | None) -> None:
         """Remember an entity's latest state for restore after a restart."""
         self._writer.set_state(entity_id, state)
+
+    def rebuild_states_of(self, domain: str) -> None:
+        """Neither save nor restore the states of ``domain``: its owner rebuilds them at
+        start from its own durable rows (the ledger's balances), so none can be stale."""
+        self.rebuilt_domains.add(domain)
 
     async def upsert_meters(self, specs: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> int:
         """Insert or update meters: id, kind, tags, device, name, max_rate, register_digits."""
