@@ -50,6 +50,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "cli.invalid_choice": "argument {name}: invalid choice: {value} (choose from {choices})",
         "cli.invalid_value": "argument {name}: invalid {type} value: {value}",
         "cli.expected_one": "argument {name}: expected one argument",
+        "cli.unknown_protocol": "meterhub frame: unknown protocol '{protocol}'",
+        "client.unreachable": "no hub answers on port {port} ({reason}); start it with "
+                              "'meterhub run'",
+        "listen.unresolved": "cannot listen on {host}:{port}: {reason} ({key})",
         "config.problem": "{count} problem in {path}:",
         "config.problems": "{count} problems in {path}:",
         "config.empty": "the file is empty: a site needs at least links: and meters: (see the "
@@ -126,6 +130,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "cli.invalid_choice": "参数 {name}：无效的选项 {value}（可选：{choices}）",
         "cli.invalid_value": "参数 {name}：{value} 不是有效的 {type} 值",
         "cli.expected_one": "参数 {name}：需要一个值",
+        "cli.unknown_protocol": "meterhub frame：未知的协议 '{protocol}'",
+        "client.unreachable": "端口 {port} 上没有 MeterHub 响应（{reason}）；请先用 "
+                              "'meterhub run' 启动",
+        "listen.unresolved": "无法在 {host}:{port} 上监听：{reason}（{key}）",
         "config.problem": "{path} 中有 {count} 个问题：",
         "config.problems": "{path} 中有 {count} 个问题：",
         "config.empty": "文件是空的：一个站点至少需要 links: 和 meters:（见 README 的配置说明）",
