@@ -54,6 +54,17 @@ STRINGS: dict[str, dict[str, str]] = {
         "client.unreachable": "no hub answers on port {port} ({reason}); start it with "
                               "'meterhub run'",
         "listen.unresolved": "cannot listen on {host}:{port}: {reason} ({key})",
+        "output.format": "unknown format '{format}': use csv or xlsx",
+        "output.unknown_suffix": "cannot tell the format of {path}: name it .csv or .xlsx (or "
+                                 "give --format csv|xlsx)",
+        "output.suffix_differs": "{path} says .{suffix} but the format is {format}: name it "
+                                 ".{format}",
+        "output.no_folder": "the folder {folder} does not exist: create it first, or choose "
+                            "another",
+        "calendar.date": "expected a date like 2025-07-01, got {value}",
+        "calendar.to_before": "'to' is before 'from' {start}, got {end}",
+        "calendar.range": "a range has at most {most} days, got {days} days to {end}",
+        "calendar.both": "also listed under holidays (a day is one or the other), got {day}",
         "config.problem": "{count} problem in {path}:",
         "config.problems": "{count} problems in {path}:",
         "config.empty": "the file is empty: a site needs at least links: and meters: (see the "
@@ -134,6 +145,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "client.unreachable": "端口 {port} 上没有 MeterHub 响应（{reason}）；请先用 "
                               "'meterhub run' 启动",
         "listen.unresolved": "无法在 {host}:{port} 上监听：{reason}（{key}）",
+        "output.format": "未知的格式 '{format}'：请用 csv 或 xlsx",
+        "output.unknown_suffix": "无法判断 {path} 的格式：文件名请以 .csv 或 .xlsx 结尾（或给出 "
+                                 "--format csv|xlsx）",
+        "output.suffix_differs": "{path} 的扩展名是 .{suffix}，但格式是 {format}：请命名为 "
+                                 ".{format}",
+        "output.no_folder": "文件夹 {folder} 不存在：请先创建它，或换一个文件夹",
+        "calendar.date": "应为日期，如 2025-07-01，实际为 {value}",
+        "calendar.to_before": "'to' 早于 'from' {start}，实际为 {end}",
+        "calendar.range": "一个日期范围最多 {most} 天，实际为 {days} 天（到 {end}）",
+        "calendar.both": "同时列在 holidays 中（一天只能是其中之一），实际为 {day}",
         "config.problem": "{path} 中有 {count} 个问题：",
         "config.problems": "{path} 中有 {count} 个问题：",
         "config.empty": "文件是空的：一个站点至少需要 links: 和 meters:（见 README 的配置说明）",

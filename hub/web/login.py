@@ -374,7 +374,6 @@ class AccessRoutes:
                                  query.get("start"), query.get("end"), str(limit + 1))
         except ValueError as err:
             raise ApiError(400, "invalid", text_of(err), field_of(str(err))) from None
-
         rows = audit_rows(await self._auth().audit(replace(where, offset=offset)))
         link = next_link(request, str(offset + limit)) if len(rows) > limit else None
         return Page(rows[:limit], None, link).response()

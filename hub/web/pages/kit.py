@@ -257,8 +257,13 @@ class PageKit:
             if info is None:
                 return label(f"point.{key}", key)
             return label(f"point.{key}", info.name_zh if language == "zh-CN" else info.name_en)
+
+        def say(message: str) -> str:
+            """A message the hub keeps (a read's failure) in the page's language."""
+            return self.hub.i18n.text(message, language)
         return {
             "t": t,
+            "say": say,
             "label": label,
             "point_name": point_name,
             "language": language,
@@ -344,7 +349,6 @@ class PageKit:
                                  service=name), 403)
         if not ScopeIndex(self.hub).call_in_scope(principal, data):
             raise PageError(Text("web.not_found"), 404)
-
         try:
             return await self.hub.services.call(domain, service, dict(data),
                                                 context=principal.context(),
