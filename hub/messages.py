@@ -43,6 +43,17 @@ STRINGS: dict[str, dict[str, str]] = {
         "validation.one_of_hint": "expected one of {choices}, got {value} (did you mean "
                                   "'{hint}'?)",
         "core.service_not_found": "service {service} is not registered",
+        "core.no_response": "this service does not return a response",
+        "core.response_only": "this service only returns a response: call it with "
+                              "return_response",
+        "config.api_token_gone": "http: api_token is gone: API tokens are per user, scoped "
+                                 "and revocable now; create one with 'meterhub token create' "
+                                 "(docs/access.md)",
+        "config.network": "'{value}' is not an IP address or network (like 192.168.1.10 or "
+                          "10.0.0.0/8)",
+        "plugins.duplicate": "{kind} '{name}' from plugin '{plugin}' is already registered "
+                             "by plugin '{owner}': ignored",
+        "plugins.cannot_import": "cannot import {path}",
         "cli.error": "error: {message}",
         "cli.argument": "{argument}: {message}",
         "cli.required": "the following arguments are required: {names}",
@@ -134,6 +145,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "validation.one_of": "应为 {choices} 之一，实际为 {value}",
         "validation.one_of_hint": "应为 {choices} 之一，实际为 {value}（是否应为 '{hint}'？）",
         "core.service_not_found": "服务 {service} 未注册",
+        "core.no_response": "该服务不返回结果",
+        "core.response_only": "该服务只返回结果：请带上 return_response 调用",
+        "config.api_token_gone": "http：api_token 已取消：API 令牌现在按用户签发、有管辖范围且可"
+                                 "撤销；请用 'meterhub token create' 创建（见 docs/access.md）",
+        "config.network": "'{value}' 不是 IP 地址或网段（如 192.168.1.10 或 10.0.0.0/8）",
+        "plugins.duplicate": "插件 '{plugin}' 的 {kind} '{name}' 已由插件 '{owner}' 注册：已忽略",
+        "plugins.cannot_import": "无法导入 {path}",
         "cli.error": "错误：{message}",
         "cli.argument": "{argument}：{message}",
         "cli.required": "缺少以下参数：{names}",

@@ -92,11 +92,11 @@ def query_range(query: Any, resolution: str, zone: tzinfo, now: datetime
     start = (parse_time(query["start"], "start", zone) if query.get("start")
              else period_start(end - SPANS[resolution], resolution))
     if start >= end:
-        raise HistoryError("start", Text("history.order", start=start.isoformat(),
-                                         end=end.isoformat()))
+        raise HistoryError(field="start", message=Text("history.order", start=start.isoformat(),
+                                                       end=end.isoformat()))
     if end - start > MAX_SPAN[resolution]:
-        raise HistoryError("start", Text("history.span", days=MAX_SPAN[resolution].days,
-                                         resolution=resolution))
+        raise HistoryError(field="start", message=Text("history.span", resolution=resolution,
+                                                       days=MAX_SPAN[resolution].days))
     return start, end
 
 
