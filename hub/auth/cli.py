@@ -155,6 +155,13 @@ async def _offline(config: Any, work: Work) -> Any:
 CLI = Principal(CLI_USER, Role.ADMIN, {}, "cli")
 
 
+def _refuse(args: argparse.Namespace, err: AuthError) -> None:
+    """Print a refusal of the command line itself in the site's language."""
+    from ..bootstrap import prepare
+
+    print_error(text_of(err), prepare(args.config, data_dir=args.data).config.language)
+
+
 def cmd_user(args: argparse.Namespace) -> int:
     """Run one ``user`` action."""
     action = args.user_command
@@ -162,7 +169,7 @@ def cmd_user(args: argparse.Namespace) -> int:
         password = _password(args) if action in ("add", "passwd") else None
         scope = _tags(getattr(args, "scope", None), "--scope") or {}
     except AuthError as err:
-        print(f"error: {err}", file=sys.stderr)
+        _refuse(args, err)
         return 1
     role = getattr(args, "role", None)
     name = getattr(args, "name", None)
@@ -217,7 +224,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     try:
         scope = _tags(args.scope, "--scope")
     except AuthError as err:
-        print(f"error: {err}", file=sys.stderr)
+        _refuse(args, err)
         return 1
     body: dict[str, Any] = {"user": args.user, "name": args.name, "role": args.role,
                             "days": args.days}

@@ -22,7 +22,8 @@ ZH_SITE = SITE.replace("time_zone: Asia/Shanghai}", "time_zone: Asia/Shanghai, l
 CLI_TIMEOUT = 120
 
 
-async def meterhub(folder: Path, *args: str, token: str | None = None) -> tuple[int, str]:
+async def meterhub(folder: Path, *args: str, token: str | None = None,
+                   stdin: str = "") -> tuple[int, str]:
     """``python -m hub ARGS`` against the site in ``folder``: (exit code, stderr)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("METERHUB_")}
     if token:
@@ -30,7 +31,8 @@ async def meterhub(folder: Path, *args: str, token: str | None = None) -> tuple[
     result = await asyncio.to_thread(
         subprocess.run, [sys.executable, "-m", "hub", *args, "-c", str(folder / "hub.yaml"),
                          "--data", str(folder / "data")],
-        capture_output=True, text=True, timeout=CLI_TIMEOUT, cwd=folder, env=env, check=False)
+        capture_output=True, text=True, timeout=CLI_TIMEOUT, cwd=folder, env=env, check=False,
+        input=stdin)
     return result.returncode, result.stderr
 
 
@@ -46,6 +48,9 @@ async def test_cli_and_access_refusals_speak_the_sites_language(tmp_path: Path) 
         # the CLI's own check of an option
         code, err = await meterhub(tmp_path, "audit", "--limit", "0", "--port", port)
         assert (code, err) == (1, "错误：limit：应在 1 到 1000 之间，实际为 0\n")
+        code, err = await meterhub(tmp_path, "user", "add", "bob", "--role", "viewer",
+                                   "--password-stdin", "--port", port)
+        assert (code, err) == (1, "错误：password：标准输入中没有读到密码\n")
         # the access API, asked in zh-CN
         status, body, _ = await site.call("POST", "/api/auth/tokens", json={
             "name": "erp", "days": 0}, headers={**site.bearer("admin"),
