@@ -128,6 +128,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
                             "token is shown only once): re-issue it to get a new one",
         "portal.no_link": "account_id: '{account}' has no live link to revoke",
         "portal.no_announcement": "announcement_id: no current announcement '{announcement}'",
+        "portal.tag_form": "--tag '{pair}': expected KEY=VALUE, like building=A",
     },
     "zh-CN": {
         "portal.title": "我的水电",
@@ -239,6 +240,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
                             "示一次）：请重新签发以获得新链接",
         "portal.no_link": "account_id：'{account}' 没有可撤销的有效链接",
         "portal.no_announcement": "announcement_id：没有当前公告 '{announcement}'",
+        "portal.tag_form": "--tag '{pair}'：应为 键=值 的形式，如 building=A",
     },
 }
 add_strings(TRANSLATIONS)  # the refusals' Texts need them before the plugin hook adds them

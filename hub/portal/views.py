@@ -353,7 +353,8 @@ class Portal:
         except (ServiceValidationError, ServiceNotFound, HubError) as err:
             _LOGGER.info("Emergency credit for %s refused: %s", page.account.id, err)
             outcome = "emergency_refused"
-        raise web.HTTPSeeOther(f"{page.base}?notice={outcome}", headers=HEADERS)
+        raise web.HTTPSeeOther(f"{page.base}?notice={outcome}",  # i18n: internal (a location)
+                               headers=HEADERS)
 
     @tenant_link
     async def pay(self, request: web.Request) -> web.StreamResponse:

@@ -84,7 +84,7 @@ async def exchange_code(portal: Portal, code: str) -> dict[str, Any]:
         text = await answer.text()  # WeChat answers JSON as text/plain
     body = json.loads(text)
     if not isinstance(body, dict):
-        raise ValueError("the answer is not a JSON object")
+        raise ValueError("the answer is not a JSON object")  # i18n: internal (logged, by type)
     return body
 
 

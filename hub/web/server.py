@@ -19,8 +19,10 @@ from .. import __version__
 from .. import validation as cv
 from ..auth import SCOPED_SERVICES, Auth, may, right_of_service
 from ..exceptions import ServiceNotFound, ServiceValidationError, StartupRefused
+from ..i18n import Text
 from ..listen import Listening, bind_tcp
 from ..util.jsonutil import dumps
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .access import MAX_BODY, Guard, json_error, machine_hosts
 from .api import api_errors, describe
 from .api import install as install_api
@@ -138,8 +140,8 @@ class WebServer:
         try:
             context.load_cert_chain(str(config.ssl_certificate), str(config.ssl_key))
         except (OSError, ssl.SSLError) as err:
-            raise StartupRefused(f"http: ssl_certificate / ssl_key cannot be used "
-                                 f"({config.ssl_certificate}, {config.ssl_key}): {err}") from None
+            raise StartupRefused(Text("web.ssl", certificate=str(config.ssl_certificate),
+                                      key=str(config.ssl_key), reason=str(err))) from None
         return context
 
     async def stop(self) -> None:
