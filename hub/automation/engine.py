@@ -28,7 +28,7 @@ import voluptuous as vol
 from .. import validation as cv
 from ..core import Context, Hub
 from ..events.catalog import EventCatalog
-from ..i18n import Text
+from ..i18n import Joined, Text
 from ..plugins import Registry
 from ..storage import Storage, WaitRow, from_ms
 from ..util.calendar import Calendar
@@ -324,7 +324,8 @@ class Automation:
         """Start a run (conditions first, unless skipped); returns its trace."""
         engine = self.engine
         if self.problems:
-            raise ValueError(f"automation '{self.id}' is not set up: {'; '.join(self.problems)}")
+            raise ValueError(Text("automation.not_set_up_because", automation=self.id,
+                                  problems=Joined(self.problems)))
         # the run's author is the automation (origin), or the user who ran it by hand: not
         # whoever caused its trigger (a tenant's payment does not make the SMS theirs); the
         # parent context leads back to them

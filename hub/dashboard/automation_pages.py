@@ -11,6 +11,7 @@ from aiohttp import web
 
 from ..automation.editor import EditError, automations_file, save_automations
 from ..exceptions import ServiceValidationError
+from ..i18n import text_of
 from ..web.pages import PageKit, caller
 from ..web.routes import allow
 from .admin_strings import ADMIN_STRINGS
@@ -101,7 +102,7 @@ class AutomationPages:
         try:
             found = automations_file(self.hub)
         except EditError as err:
-            return kit.fail(request, "automation_edit.html", str(err), status=409, text=None,
+            return kit.fail(request, "automation_edit.html", text_of(err), status=409, text=None,
                             file=None)
         return kit.render(request, "automation_edit.html", text=found.text,
                           file=found.path.name)
@@ -122,7 +123,7 @@ class AutomationPages:
                 name = automations_file(self.hub).path.name
             except EditError:
                 pass
-            return kit.fail(request, "automation_edit.html", str(err), text=text, file=name)
+            return kit.fail(request, "automation_edit.html", text_of(err), text=text, file=name)
         t = kit.translator(request)
         return kit.redirect(request, "/automations",
                             t("auto.saved", file=path.name, count=loaded))
