@@ -34,6 +34,8 @@ COMMANDS: list[tuple[list[str], int, str, set[str]]] = [
      {"move", "in", "out", "period"}),
     (["share", "split", "g1", "--amount", "10", "--from", "2026-10-01", "--to", "2026-10-31",
       "--ratio", "x"], 1, "--ratio 'x': expected ACCOUNT=WEIGHT", {"ratio", "x", "r101"}),
+    (["device", "read-events", "--tag", "floor"], 1, "--tag: expected KEY=VALUE, got 'floor'",
+     {"tag", "floor"}),
 ]
 
 
