@@ -8,6 +8,9 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, ForwardRef, is_typeddict
 
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
+
 __all__ = [
     "CORE_SOURCE",
     "EventCatalog",
@@ -56,11 +59,10 @@ class EventCatalog:
                             f"{event_type!r}")
         name = event_type.name
         if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise ValueError(f"{source} defines an event type named {name!r}: use lower case "
-                             "letters, digits and _")
+            raise ValueError(Text("events.bad_name", source=source, name=repr(name)))
         if name in self._types:
             owner = self._types[name][0]
-            raise ValueError(f"event type '{name}' from {source} is already defined by {owner}")
+            raise ValueError(Text("events.taken", name=name, source=source, owner=owner))
         if not is_typeddict(event_type.data):
             raise TypeError(f"event type '{name}' from {source}: data must be a TypedDict "
                             f"class, got {event_type.data!r}")
@@ -74,7 +76,7 @@ class EventCatalog:
                     "'from __future__ import annotations'")
         meaning = event_type.meaning
         if not meaning.strip() or "\n" in meaning:
-            raise ValueError(f"event type '{name}' from {source}: the meaning must be one line")
+            raise ValueError(Text("events.meaning_line", name=name, source=source))
         self._types[name] = (source, event_type)
 
     def get(self, name: str) -> EventType | None:
