@@ -8,8 +8,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, ForwardRef, is_typeddict
 
-from ..i18n import Text
-from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
+from ..i18n import Text, add_strings
 
 __all__ = [
     "CORE_SOURCE",
@@ -19,6 +18,20 @@ __all__ = [
     "typeddict_annotations",
     "typeddict_keys",
 ]
+
+add_strings({  # a plugin's event types refused at load
+    "en": {
+        "events.bad_name": "{source} defines an event type named {name}: use lower case "
+                           "letters, digits and _",
+        "events.taken": "event type '{name}' from {source} is already defined by {owner}",
+        "events.meaning_line": "event type '{name}' from {source}: the meaning must be one line",
+    },
+    "zh-CN": {
+        "events.bad_name": "{source} 定义的事件类型名 {name} 不合规：只能用小写字母、数字和 _",
+        "events.taken": "{source} 的事件类型 '{name}' 已由 {owner} 定义",
+        "events.meaning_line": "{source} 的事件类型 '{name}'：含义说明只能写一行",
+    },
+})
 
 CORE_SOURCE: Final = "core"
 _NAME_RE: Final = re.compile(r"^[a-z][a-z0-9_]*$")

@@ -8,22 +8,10 @@ from pathlib import Path
 
 import pytest
 from common import bounded, start_hub, web_client, write
+from test_api_messages import CONFIG as API_CONFIG
 from test_api_messages import english_words
 
-CONFIG = """
-site: {name: 阳光公寓, time_zone: Asia/Shanghai, language: zh-CN}
-http: {port: 0, host: 127.0.0.1}
-metering: {read_on_start: false}
-links:
-  - {id: sim1, type: sim, speed: 0}
-meters:
-  - {id: m1, model: ddsy, link: sim1, address: "202400000001", account: a1, tariff: flat}
-accounts:
-  - {id: a1}
-tariffs:
-  - {id: flat, type: flat, price: 1.00}
-automation: !include automations.yaml
-"""
+CONFIG = API_CONFIG + "automation: !include automations.yaml\n"
 
 GOOD = """
 - id: one
