@@ -28,7 +28,7 @@ import voluptuous as vol
 from .. import validation as cv
 from ..core import Context, Hub
 from ..events.catalog import EventCatalog
-from ..i18n import Joined, Text
+from ..i18n import Joined, Text, text_of
 from ..plugins import Registry
 from ..storage import Storage, WaitRow, from_ms
 from ..util.calendar import Calendar
@@ -156,7 +156,7 @@ def _template_problems(node: Any, path: list[Any]) -> Iterator[vol.Invalid]:
             try:
                 Template(node)
             except TemplateError as err:
-                yield vol.Invalid(str(err), path=path)
+                yield vol.Invalid(text_of(err), path=path)
     elif isinstance(node, Mapping):
         for key, item in node.items():
             yield from _template_problems(item, [*path, key])
@@ -347,7 +347,7 @@ class Automation:
                 trace.finish("condition_failed")
                 return trace
         except TemplateError as err:
-            trace.finish("error", str(err))
+            trace.finish("error", text_of(err))
             _LOGGER.error("Automation %s: %s", self.id, err)
             return trace
         finally:
@@ -455,7 +455,7 @@ class Automation:
         except StopRun as stop:
             trace.finish("error" if stop.error else "stopped", stop.reason)
         except (StepError, TemplateError) as err:
-            trace.finish("error", str(err))
+            trace.finish("error", text_of(err))
             _LOGGER.error("Automation %s: %s", self.id, err)
         except asyncio.CancelledError:
             trace.finish("cancelled")

@@ -77,6 +77,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "automation.repeat_stopped": "stopped after {limit} repeats",
         "automation.condition_false": "a condition step was false",
         "automation.not_set_up_because": "automation '{automation}' is not set up: {problems}",
+        "automation.where": "automation {automation}, {path}",
     },
     "zh-CN": {
         "automation.time_what": "请给出 'after'、'before' 或 'weekday'",
@@ -143,6 +144,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "automation.repeat_stopped": "重复 {limit} 次后停止",
         "automation.condition_false": "条件步骤不成立",
         "automation.not_set_up_because": "自动化 '{automation}' 未能设置：{problems}",
+        "automation.where": "自动化 {automation}，{path}",
     },
 }
 add_strings(STRINGS)

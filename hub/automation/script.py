@@ -248,7 +248,7 @@ async def run_steps(steps: list[Step], run: RunState) -> None:
 
 def _compile(compiler: Compiler, config: Mapping[str, Any], path: str) -> Step:
     kind = config["kind"]
-    where = f"automation {compiler.automation_id}, {path}"
+    where = Text("automation.where", automation=compiler.automation_id, path=path)
     body = _BUILDERS[kind](compiler, config, path, where) if kind in _BUILDERS else \
         _plugin_action(compiler, config, where)
     enabled = config.get("enabled", True)
@@ -275,13 +275,13 @@ def _compile(compiler: Compiler, config: Mapping[str, Any], path: str) -> Step:
             raise
         except (TemplateError, StepError) as err:
             placed = isinstance(err, TemplateError) or err.placed  # names its place already
-            entry["error"] = str(err)
+            entry["error"] = text_of(err)
             if not continue_on_error:
                 raise StepError(text_of(err) if placed else Text(
                     "automation.step_failed", where=where, reason=text_of(err)), True) from err
         except (HubError, ServiceNotFound, ServiceValidationError, vol.Invalid, KeyError,
                 ValueError, TypeError, LookupError) as err:
-            entry["error"] = str(err)
+            entry["error"] = text_of(err)
             if not continue_on_error:
                 raise StepError(Text("automation.step_failed", where=where,
                                      reason=text_of(err)), True) from err
