@@ -353,12 +353,12 @@ class Automation:
         finally:
             _CURRENT_TRACE.reset(token)
         if self.mode == "single" and self.runs:
-            trace.finish("skipped", "already running (mode: single)")
+            trace.finish("skipped", Text("automation.skip_single"))
             _LOGGER.warning("Automation %s is already running (mode: single): not started "
                             "again", self.id)
             return trace
         if self.mode in ("queued", "parallel") and len(self.runs) >= self.max:
-            trace.finish("skipped", f"{len(self.runs)} runs already (max {self.max})")
+            trace.finish("skipped", Text("automation.skip_max", runs=len(self.runs), max=self.max))
             _LOGGER.warning("Automation %s: %d runs already (max %d): this one is dropped",
                             self.id, len(self.runs), self.max)
             return trace
@@ -394,8 +394,8 @@ class Automation:
         max_late: timedelta | None = self.config.get("max_late")
         if until is not None and max_late is not None and engine.now() - until > max_late:
             late = engine.now() - until
-            trace.finish("expired", f"its {row.kind} at {row.path} ended {late} before the "
-                                    f"restart, more than max_late {max_late}")
+            trace.finish("expired", Text("automation.expired", kind=row.kind, path=row.path,
+                                         late=late, max_late=max_late))
             _LOGGER.warning("Automation %s: %s", self.id, trace.error)
             assert engine.persistence is not None
             await engine.persistence.drop(row.run_id)
@@ -438,7 +438,7 @@ class Automation:
         while self._recent and self._recent[0] < now - 60:
             self._recent.popleft()
         if len(self._recent) >= self.max_per_minute:
-            return f"more than {self.max_per_minute} runs in a minute (max_per_minute)"
+            return Text("automation.over_rate", limit=self.max_per_minute)
         self._recent.append(now)
         return None
 
@@ -600,8 +600,7 @@ class AutomationEngine:
     def refuse_chain(self, run_context: Context, cause: Context | None) -> str | None:
         depth = self._depth(cause) + 1
         if depth > MAX_CHAIN:
-            return (f"loop: caused by automations {MAX_CHAIN} levels deep (each run's action "
-                    "triggering the next)")
+            return Text("automation.loop", levels=MAX_CHAIN)
         return None
 
     def remember_chain(self, run_context: Context, cause: Context | None) -> None:

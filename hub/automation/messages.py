@@ -78,6 +78,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "automation.condition_false": "a condition step was false",
         "automation.not_set_up_because": "automation '{automation}' is not set up: {problems}",
         "automation.where": "automation {automation}, {path}",
+        "automation.skip_single": "already running (mode: single)",
+        "automation.skip_max": "{runs} runs already (max {max})",
+        "automation.expired": "its {kind} at {path} ended {late} before the restart, more than "
+                              "max_late {max_late}",
+        "automation.loop": "loop: caused by automations {levels} levels deep (each run's action "
+                           "triggering the next)",
+        "automation.over_rate": "more than {limit} runs in a minute (max_per_minute)",
     },
     "zh-CN": {
         "automation.time_what": "请给出 'after'、'before' 或 'weekday'",
@@ -145,6 +152,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "automation.condition_false": "条件步骤不成立",
         "automation.not_set_up_because": "自动化 '{automation}' 未能设置：{problems}",
         "automation.where": "自动化 {automation}，{path}",
+        "automation.skip_single": "正在运行（mode: single，不重复启动）",
+        "automation.skip_max": "已有 {runs} 次运行（最多 {max} 次）",
+        "automation.expired": "{path} 处的 {kind} 在重启前 {late} 已结束，超过 max_late {max_late}",
+        "automation.loop": "循环：由 {levels} 层自动化连续触发（每次运行的动作触发下一次）",
+        "automation.over_rate": "一分钟内运行超过 {limit} 次（max_per_minute）",
     },
 }
 add_strings(STRINGS)

@@ -91,6 +91,10 @@ FAILING = """\
 - id: late
   triggers: [{trigger: event, event_type: custom_late}]
   actions: [{delay: "{{ 'soon' }}"}]
+- id: slow
+  mode: single
+  triggers: [{trigger: event, event_type: custom_slow}]
+  actions: [{delay: "00:10:00"}]
 """
 
 
@@ -116,3 +120,10 @@ async def test_a_runs_error_is_worded_in_the_pages_language(tmp_path: Path) -> N
             pages["en"][:800]
         assert "自动化 late，action/0：" in pages["zh-CN"], pages["zh-CN"][:900]
         assert "expected a duration" not in pages["zh-CN"], pages["zh-CN"][:900]
+        for _twice in range(2):  # the second run is skipped: mode single
+            site.hub.bus.fire("custom_slow", {})
+        await wait_for(lambda: len(engine.get("slow").traces) == 2)
+        async with browser(site, "admin") as admin:
+            _status, html = await page(admin, f"{site.base}/automations/slow?lang=zh-CN")
+        assert "正在运行（mode: single，不重复启动）" in text_of(html), text_of(html)[:900]
+        assert "already running" not in text_of(html)
