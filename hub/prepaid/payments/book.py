@@ -121,8 +121,9 @@ class PaymentBook:
         """The merchant account of a stored order."""
         merchant = self.merchants.get((row.provider, row.merchant))
         if merchant is None:
-            raise ProviderError(f"order {row.order_id}: provider '{row.provider}' of landlord "
-                                f"'{row.merchant or '(all)'}' is no longer configured")
+            raise ProviderError(Text("payments.merchant_gone", order=row.order_id,
+                                     provider=row.provider,
+                                     landlord=row.merchant or Text("payments.all_landlords")))
         return merchant
 
     def notify_url(self, merchant: Merchant) -> str:
@@ -242,7 +243,8 @@ class PaymentBook:
         """An order's state (payment.order)."""
         row = await self.read(order_id)
         if row is None:
-            raise refuse("order", Text("payments.unknown_order", order=order_id))
+            raise refuse(  # i18n: internal (the service's name)
+                "order", Text("payments.unknown_order", order=order_id))
         view = order_view(row)
         view["balance"] = self.ledger.balance(row.account_id)
         return view

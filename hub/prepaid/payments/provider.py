@@ -19,6 +19,9 @@ from typing import Any
 
 import aiohttp
 
+from ...i18n import Text
+from .. import messages as _messages  # noqa: F401  (the tables of the Texts below)
+
 __all__ = [
     "BillLine", "Channel", "Checkout", "HttpProvider", "Notification", "NotificationRejected",
     "OrderRequest",
@@ -220,8 +223,7 @@ class HttpProvider(PaymentProvider):
         base = config.get("base_url")
         if base is None and config.get("sandbox"):
             if self.sandbox_url is None:
-                raise ValueError(f"{type(self).__name__} has no public sandbox host: give "
-                                 "base_url with sandbox: true")
+                raise ValueError(Text("payments.no_sandbox", provider=type(self).__name__))
             base = self.sandbox_url
         self.base_url: str = (base or self.production_url).rstrip("/")
         self._session: aiohttp.ClientSession | None = None
@@ -230,7 +232,8 @@ class HttpProvider(PaymentProvider):
     def http(self) -> aiohttp.ClientSession:
         """The open session (a ProviderError before start)."""
         if self._session is None:
-            raise ProviderError(f"{type(self).__name__} is not started")
+            raise ProviderError(  # i18n: internal (a bug: used before start)
+                f"{type(self).__name__} is not started")
         return self._session
 
     async def start(self) -> None:

@@ -12,6 +12,7 @@ import voluptuous as vol
 
 from ... import validation as cv
 from ...const import SupportsResponse
+from ...i18n import Text
 from .book import DOMAIN, order_view, refuse
 from .provider import Channel
 from .reconcile import reconcile_all, stored_reports
@@ -89,7 +90,8 @@ def register_services(hub: Hub, book: PaymentBook) -> None:
         reports = await reconcile_all(book, day, data.get("provider"),
                                       None if landlord is None else landlord.strip("_"))
         if not reports:
-            raise refuse("reconcile", "provider: no provider with a remote record matches")
+            raise refuse(  # i18n: internal (the service's name)
+                "reconcile", Text("payments.reconcile_none"))
         return {"reports": reports}
 
     async def reconciliation(call: ServiceCall) -> dict[str, Any]:
