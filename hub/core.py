@@ -674,7 +674,7 @@ class ServiceRegistry:
         try:
             validated: Mapping[str, Any] = entry.schema(payload)
         except vol.Invalid as err:
-            raise ServiceValidationError(  # i18n: internal (a service's name; keyed problems)
+            raise ServiceValidationError(
                 f"{entry.domain}.{entry.service}", humanize_invalid(err, payload, "data")
             ) from None
         return validated
@@ -698,11 +698,11 @@ class ServiceRegistry:
         if entry is None:
             raise ServiceNotFound(domain, service)
         if return_response and entry.supports_response is SupportsResponse.NONE:
-            raise ServiceValidationError(  # i18n: internal (a service's name; keyed problem)
+            raise ServiceValidationError(
                 f"{entry.domain}.{entry.service}", [Text("core.no_response")]
             )
         if not return_response and entry.supports_response is SupportsResponse.ONLY:
-            raise ServiceValidationError(  # i18n: internal (a service's name; keyed problem)
+            raise ServiceValidationError(
                 f"{entry.domain}.{entry.service}", [Text("core.response_only")],
             )
         validated = self._validate(entry, data)

@@ -84,11 +84,11 @@ class BuildingBook:
         try:
             entry: dict[str, Any] = BUILDING_SCHEMA(dict(raw))
         except vol.Invalid as err:
-            raise ServiceValidationError("building.create",  # i18n: internal (the service's name)
+            raise ServiceValidationError("building.create",
                                          cv.humanize_invalid(err, raw, "building")) from None
         building_id = str(entry["id"])
         if building_id in self.yaml or building_id in self.created:
-            raise ServiceValidationError("building.create",  # i18n: internal (the service's name)
+            raise ServiceValidationError("building.create",
                                          [Text("billing.building_exists", building=building_id)])
         plain = json.loads(canonical(dict(raw)))
         await self._store([(building_id, WHOLE, canonical(plain), None, "create")], context)
@@ -100,10 +100,10 @@ class BuildingBook:
                      context: Context) -> dict[str, Any]:
         """Change a building's name, area, persons, floors or address."""
         if building_id not in self.yaml and building_id not in self.created:
-            raise ServiceValidationError("building.update",  # i18n: internal (the service's name)
+            raise ServiceValidationError("building.update",
                                          [Text("billing.unknown_building", building=building_id)])
         if "id" in changes:
-            raise ServiceValidationError(  # i18n: internal (the service's name)
+            raise ServiceValidationError(
                 "building.update", [Text("billing.id_fixed")])
         plain = json.loads(canonical(dict(changes)))
         base = self.created.get(building_id) or self.yaml[building_id]
@@ -111,7 +111,7 @@ class BuildingBook:
         try:
             entry: dict[str, Any] = BUILDING_SCHEMA({**base, **runtime})
         except vol.Invalid as err:
-            raise ServiceValidationError(  # i18n: internal (the service's name)
+            raise ServiceValidationError(
                 "building.update", cv.humanize_invalid(err, {**base, **runtime}, "changes")
             ) from None
         yaml_entry = self.yaml.get(building_id)

@@ -62,7 +62,7 @@ def setup_billing(hub: Hub, block: Mapping[str, Any], charger: Charger | None) -
         data = call.data
         account = engine.accounts.get(data["account_id"])
         if account is None:
-            raise refused(  # i18n: internal (the service's name)
+            raise refused(
                 "bill.create", Text("billing.unknown_account", account=data["account_id"]))
         period = (period_of(data["period_start"], account.settlement_day)
                   if "period_start" in data else None)
@@ -70,7 +70,7 @@ def setup_billing(hub: Hub, block: Mapping[str, Any], charger: Charger | None) -
             bill = await engine.create(account.id, period, issue=data["issue"],
                                        context=call.context)
         except BillError as err:
-            raise refused(  # i18n: internal (the service's name)
+            raise refused(
                 "bill.create", text_of(err)) from None
         return bill.as_dict()
 
@@ -79,10 +79,10 @@ def setup_billing(hub: Hub, block: Mapping[str, Any], charger: Charger | None) -
         try:
             bill = await engine.issue(call.data["bill_id"], context=call.context)
         except KeyError as err:
-            raise refused(  # i18n: internal (the service's name)
+            raise refused(
                 "bill.issue", Text("billing.bill_id", reason=err.args[0])) from None
         except BillError as err:
-            raise refused(  # i18n: internal (the service's name)
+            raise refused(
                 "bill.issue", text_of(err)) from None
         return bill.as_dict()
 
@@ -94,13 +94,13 @@ def setup_billing(hub: Hub, block: Mapping[str, Any], charger: Charger | None) -
         """Move a tenant out: final reads, final bill, deposit settlement, statement."""
         data = call.data
         if data["account_id"] not in engine.accounts:
-            raise refused("account.move_out",  # i18n: internal (the service's name)
+            raise refused("account.move_out",
                           Text("billing.unknown_account", account=data["account_id"]))
         try:
             result = await engine.move_out(data["account_id"], data.get("date"),
                                            read=data["read"], context=call.context)
         except (ValueError, BillError) as err:
-            raise refused(  # i18n: internal (the service's name)
+            raise refused(
                 "account.move_out", text_of(err)) from None
         moved_out = result.bill.as_dict().get("settlement", {}).get("move_out")
         if moved_out and hub.has_component("accounts"):

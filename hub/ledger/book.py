@@ -111,20 +111,20 @@ class AccountBook:
                      context: Context) -> Account:
         """Change fields of an account (validated first; nothing changes on an error)."""
         if account_id not in self.accounts:
-            raise ServiceValidationError(  # i18n: internal (the service's name)
+            raise ServiceValidationError(
                 "account.update", [Text("ledger.unknown_account", account=account_id)])
         if "id" in changes:
-            raise ServiceValidationError(  # i18n: internal (the service's name)
+            raise ServiceValidationError(
                 "account.update", [Text("ledger.id_fixed")])
         if "opening_balance" in changes:
-            raise ServiceValidationError("account.update", [  # i18n: internal (the service's name)
+            raise ServiceValidationError("account.update", [
                 Text("ledger.opening_balance")])
         runtime = {**self.runtime.get(account_id, {}), **changes}
         base_entry = self.created.get(account_id) or self.yaml[account_id]
         try:
             entry = _validate({**base_entry, **runtime})
         except vol.Invalid as err:
-            raise ServiceValidationError(  # i18n: internal (the service's name)
+            raise ServiceValidationError(
                 "account.update", cv.humanize_invalid(err, {**base_entry, **runtime},
                                                       "changes")) from None
         storage = self._storage()
@@ -143,11 +143,11 @@ class AccountBook:
         try:
             entry = _validate(raw)
         except vol.Invalid as err:
-            raise ServiceValidationError("account.create",  # i18n: internal (the service's name)
+            raise ServiceValidationError("account.create",
                                          cv.humanize_invalid(err, raw, "account")) from None
         account_id = entry["id"]
         if account_id in self.accounts:
-            raise ServiceValidationError("account.create",  # i18n: internal (the service's name)
+            raise ServiceValidationError("account.create",
                                          [Text("ledger.exists", account=account_id)])
         storage = self._storage()
         if storage is not None:
@@ -161,15 +161,15 @@ class AccountBook:
                      context: Context) -> Account:
         """Go back to hub.yaml for some fields (all when ``fields`` is None)."""
         if account_id not in self.accounts:
-            raise ServiceValidationError(  # i18n: internal (the service's name)
+            raise ServiceValidationError(
                 "account.revert", [Text("ledger.unknown_account", account=account_id)])
         if account_id not in self.yaml:
-            raise ServiceValidationError("account.revert", [  # i18n: internal (the service's name)
+            raise ServiceValidationError("account.revert", [
                 Text("ledger.not_in_yaml", account=account_id)])
         known = cv.keys_of(ACCOUNT_SCHEMA.schema)
         unknown = [name for name in fields or () if name not in known]
         if unknown:
-            raise ServiceValidationError("account.revert", [  # i18n: internal (the service's name)
+            raise ServiceValidationError("account.revert", [
                 Text("ledger.not_a_field" if len(unknown) == 1 else "ledger.not_fields",
                      fields=", ".join(map(repr, unknown)), known=", ".join(sorted(known)))])
         runtime = self.runtime.get(account_id, {})

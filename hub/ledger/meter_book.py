@@ -178,7 +178,7 @@ class MeterBook:
         entry = self._validate(raw, "meter.create", "meter")
         meter_id = entry["id"]
         if meter_id in self.entries:
-            raise ServiceValidationError("meter.create", [  # i18n: internal (the service's name)
+            raise ServiceValidationError("meter.create", [
                 Text("ledger.meter_exists", meter=meter_id)])
         self._check(meter_id, entry, "meter.create")
         await self._store([(meter_id, WHOLE, canonical(_raw(raw)), None, "create")], context)
@@ -250,7 +250,7 @@ class MeterBook:
                      context: Context) -> Mapping[str, Any]:
         """Go back to hub.yaml for some fields (all when ``fields`` is None)."""
         if meter_id not in self.yaml:
-            raise ServiceValidationError("meter.revert", [  # i18n: internal (the service's name)
+            raise ServiceValidationError("meter.revert", [
                 Text("ledger.meter_not_in_yaml", meter=meter_id)])
         runtime = self.runtime.get(meter_id, {})
         names = list(runtime) if fields is None else [f for f in fields if f in runtime]

@@ -136,7 +136,7 @@ def setup(hub: Hub) -> None:
                 reading, not_stored = await service.read_stored(
                     data["meter_id"], points=data.get("points"), context=call.context)
             except KeyError as err:
-                raise ServiceValidationError(  # i18n: internal (a service name; keyed problem)
+                raise ServiceValidationError(
                     "meter.read", [Text("metering.meter_id", reason=err.args[0])]) from None
             except ReadFailed as err:
                 return {"read": [], "failed": [data["meter_id"]], "errors": [text_of(err)]}

@@ -386,10 +386,10 @@ def register_services(hub: Hub, control: Control) -> None:
             found = await control.why_cut(meter_id=data.get("meter_id"),
                                           account_id=data.get("account_id"))
         else:
-            raise ServiceValidationError("meter.why",  # i18n: internal (the service's name)
+            raise ServiceValidationError("meter.why",
                                          [Text("prepaid.why_targets")])
         if found is None:
-            raise ServiceValidationError(  # i18n: internal (the service's name)
+            raise ServiceValidationError(
                 "meter.why", [_why_missing(control, data)])
         return found
 
@@ -398,18 +398,18 @@ def register_services(hub: Hub, control: Control) -> None:
         data = call.data
         account_id = data["account_id"]
         if account_id not in control.accounts:
-            raise ServiceValidationError("account.hold", [  # i18n: internal (the service's name)
+            raise ServiceValidationError("account.hold", [
                 Text("prepaid.unknown_account_id", account=account_id)])
         if data["kind"] == HoldKind.KEEP_ON and data.get("until") is None:
             # 保电 suspends collection: it must end by itself, not be forgotten for ever
-            raise ServiceValidationError("account.hold", [  # i18n: internal (the service's name)
+            raise ServiceValidationError("account.hold", [
                 Text("prepaid.keep_on_until")])
         operator = _operator(call)
         try:
             row = await control.holds.set(account_id, HoldKind(data["kind"]), data["reason"],
                                           data.get("until"), operator, call.context)
         except (ValueError, StorageError) as err:
-            raise ServiceValidationError("account.hold", [  # i18n: internal (the service's name)
+            raise ServiceValidationError("account.hold", [
                 Text("prepaid.until", reason=text_of(err)) if isinstance(err, ValueError)
                 else text_of(err)]) from None
         outcome = await control.trips.evaluate(account_id, call.context, Trigger.HOLD)
@@ -423,17 +423,17 @@ def register_services(hub: Hub, control: Control) -> None:
         data = call.data
         account_id = data["account_id"]
         if account_id not in control.accounts:
-            raise ServiceValidationError(  # i18n: internal (the service's name)
+            raise ServiceValidationError(
                 "account.release_hold", [Text("prepaid.unknown_account_id", account=account_id)])
         if not control.holds.open_rows(account_id):
             raise ServiceValidationError("account.release_hold", [
-                Text("prepaid.no_hold", account=account_id)])  # i18n: internal (the service's name)
+                Text("prepaid.no_hold", account=account_id)])
         operator = _operator(call)
         try:
             released = await control.holds.release(account_id, operator,
                                                    data["reason"] or None, call.context)
         except StorageError as err:
-            raise ServiceValidationError(  # i18n: internal (the service's name)
+            raise ServiceValidationError(
                 "account.release_hold", [text_of(err)]) from None
         outcome = await control.trips.evaluate(account_id, call.context, Trigger.HOLD_END)
         control.publish(account_id, call.context)

@@ -126,10 +126,10 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         account = _account(accounts, "recharge", data["account_id"])
         amount: Decimal = data["amount"]
         if amount <= 0:
-            raise refuse(  # i18n: internal (the service's name)
+            raise refuse(
                 "recharge", Text("prepaid.recharge_positive", amount=amount))
         if amount > account.max_recharge:
-            raise refuse(  # i18n: internal (the service's name)
+            raise refuse(
                 "recharge", Text("prepaid.recharge_max", amount=amount,
                                  limit=account.max_recharge))
         detail = {"method": data["method"], "reference": data["reference"]}
@@ -140,7 +140,7 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
                                        key=f"recharge:{data['reference']}", context=call.context,
                                        detail=detail, operator=data.get("operator"))
         except LedgerError as err:
-            raise refuse("recharge", text_of(err)) from None  # i18n: internal (the service's name)
+            raise refuse("recharge", text_of(err)) from None
         _same_payment("recharge", result, account.id, amount, data["reference"])
         return answer(ledger, result)
 
@@ -150,7 +150,7 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         account = _account(accounts, "refund", data["account_id"])
         amount: Decimal = data["amount"]
         if amount <= 0:
-            raise refuse(  # i18n: internal (the service's name)
+            raise refuse(
                 "refund", Text("prepaid.refund_positive", amount=amount))
 
         def covered(balance: int) -> None:
@@ -167,7 +167,7 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
                 detail={"method": data["method"], "reference": data["reference"]},
                 check=covered)
         except LedgerError as err:
-            raise refuse("refund", text_of(err)) from None  # i18n: internal (the service's name)
+            raise refuse("refund", text_of(err)) from None
         _same_payment("refund", result, account.id, -amount, data["reference"])
         return answer(ledger, result)
 
@@ -177,14 +177,14 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         account = _account(accounts, "adjust", data["account_id"])
         amount: Decimal = data["amount"]
         if not amount:
-            raise refuse(  # i18n: internal (the service's name)
+            raise refuse(
                 "adjust", Text("prepaid.adjust_zero"))
         operator = _author(call)
         if not data["reason"].strip() or not operator:
-            raise refuse(  # i18n: internal (the service's name)
+            raise refuse(
                 "adjust", Text("prepaid.reason_operator"))
         if abs(amount) > account.max_recharge:
-            raise refuse(  # i18n: internal (the service's name)
+            raise refuse(
                 "adjust", Text("prepaid.adjust_max", amount=amount, limit=account.max_recharge))
         reference = data.get("reference") or call.context.id
         try:
@@ -192,7 +192,7 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
                                        key=f"adjust:{reference}", context=call.context,
                                        reason=data["reason"], operator=operator)
         except LedgerError as err:
-            raise refuse("adjust", text_of(err)) from None  # i18n: internal (the service's name)
+            raise refuse("adjust", text_of(err)) from None
         _same_payment("adjust", result, account.id, amount, reference)
         return answer(ledger, result)
 
@@ -201,13 +201,13 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         data = call.data
         operator = _author(call)
         if not data["reason"].strip() or not operator:
-            raise refuse(  # i18n: internal (the service's name)
+            raise refuse(
                 "reverse", Text("prepaid.reason_operator"))
         try:
             result = await ledger.reverse(data["entry_id"], reason=data["reason"],
                                           operator=operator, context=call.context)
         except LedgerError as err:
-            raise refuse(  # i18n: internal (the service's name)
+            raise refuse(
                 "reverse", Text("prepaid.entry", reason=text_of(err))) from None
         return answer(ledger, result)
 
@@ -216,10 +216,10 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         data = call.data
         account = _account(accounts, "emergency_credit", data["account_id"])
         if account.billing != "prepaid":
-            raise refuse(  # i18n: internal (the service's name)
+            raise refuse(
                 "emergency_credit", Text("prepaid.emergency_postpaid", account=account.id))
         if account.emergency_amount <= 0:
-            raise refuse(  # i18n: internal (the service's name)
+            raise refuse(
                 "emergency_credit", Text("prepaid.emergency_none", account=account.id))
         today = ledger.clock().astimezone(site_time_zone()).date()
         if account.emergency_per == "year":
@@ -232,10 +232,10 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
                 key=f"emergency:{account.id}:{period}", context=call.context,
                 operator=data.get("operator"), detail={"period": period})
         except LedgerError as err:
-            raise refuse(  # i18n: internal (the service's name)
+            raise refuse(
                 "emergency_credit", text_of(err)) from None
         if not result.created:
-            raise refuse("emergency_credit", Text(  # i18n: internal (the service's name)
+            raise refuse("emergency_credit", Text(
                 "prepaid.emergency_taken", account=account.id,
                 per=Text(f"prepaid.per_{account.emergency_per}"),
                 day=result.entry.time.date(), entry=result.entry.id))

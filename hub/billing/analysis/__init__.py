@@ -93,7 +93,7 @@ def register_services(hub: Hub, analysis: Analysis) -> None:
         try:
             return await analysis.share_split(call.data, context=call.context)
         except ShareError as err:
-            raise ServiceValidationError(  # i18n: internal (a service's name, not a message)
+            raise ServiceValidationError(
                 "share.split", [text_of(err)]) from None
 
     hub.services.register("share", "split", split, SPLIT_SCHEMA,

@@ -243,7 +243,7 @@ class PaymentBook:
         """An order's state (payment.order)."""
         row = await self.read(order_id)
         if row is None:
-            raise refuse(  # i18n: internal (the service's name)
+            raise refuse(
                 "order", Text("payments.unknown_order", order=order_id))
         view = order_view(row)
         view["balance"] = self.ledger.balance(row.account_id)

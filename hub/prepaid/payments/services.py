@@ -90,7 +90,7 @@ def register_services(hub: Hub, book: PaymentBook) -> None:
         reports = await reconcile_all(book, day, data.get("provider"),
                                       None if landlord is None else landlord.strip("_"))
         if not reports:
-            raise refuse(  # i18n: internal (the service's name)
+            raise refuse(
                 "reconcile", Text("payments.reconcile_none"))
         return {"reports": reports}
 
