@@ -194,19 +194,21 @@ def _codec(args: argparse.Namespace) -> Any:
 
 def cmd_frame_decode(args: argparse.Namespace) -> int:
     """Decode one frame and print it as JSON; a bad frame gives a one-line reason, exit 1."""
+    from .client import print_error
     from .metering.model import ProtocolError
     from .util.jsonutil import dumps
 
     text = "".join(args.hex).replace(" ", "").replace(":", "")
+    language = site_language(sys.argv[1:])
     try:
         data = bytes.fromhex(text)
     except ValueError:
-        print(f"error: not hex: {' '.join(args.hex)!r}", file=sys.stderr)
+        print_error(Text("cli.not_hex", value=" ".join(args.hex)), language)
         return 1
     try:
         decoded = _codec(args).decode(data)
     except ProtocolError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print_error(text_of(err), language)
         return 1
     print(dumps(decoded, indent=2))
     return 0
@@ -214,13 +216,15 @@ def cmd_frame_decode(args: argparse.Namespace) -> int:
 
 def cmd_frame_encode(args: argparse.Namespace) -> int:
     """Build a request frame and print it as hex; bad arguments give a reason, exit 1."""
+    from .client import print_error
     from .metering.model import ProtocolError
 
+    language = site_language(sys.argv[1:])
     params: dict[str, str] = {}
     for item in args.param:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            print(f"error: --param expects KEY=VALUE, got {item!r}", file=sys.stderr)
+            print_error(Text("cli.param", value=item), language)
             return 1
         params[key.strip()] = value.strip()
     if args.di:
@@ -228,7 +232,7 @@ def cmd_frame_encode(args: argparse.Namespace) -> int:
     try:
         frame = _codec(args).encode(args.action, args.address, **params)
     except ProtocolError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print_error(text_of(err), language)
         return 1
     print(frame.hex().upper())
     return 0

@@ -29,7 +29,7 @@ from .const import (
     DEFAULT_TIME_ZONE,
 )
 from .exceptions import HubError
-from .i18n import Text
+from .i18n import Joined, Text
 from .yamlload import LoadContext, NodeDict, Problem, load_yaml, position_of
 
 __all__ = [
@@ -240,14 +240,30 @@ def validate(
                 problems.append(Problem(position_of(raw, path), cv.format_path(path), message))
     secrets = sorted(ctx.secret_texts, key=len, reverse=True) if ctx else []
     if secrets:
-        redacted = []
-        for problem in problems:
-            message = problem.message
-            for text in secrets:
-                message = re.sub(rf"(?<!\w){re.escape(text)}(?!\w)", "<secret>", message)
-            redacted.append(Problem(problem.position, problem.path, message))
-        problems = redacted
+        problems = [Problem(problem.position, problem.path, _redacted(problem.message, secrets))
+                    for problem in problems]
     return validated, problems
+
+
+def _redacted(message: str, secrets: list[str]) -> str:
+    """``message`` with each secret's text as ``<secret>``; a keyed message stays keyed (its
+    values are redacted), so it is still worded in the reader's language."""
+    if isinstance(message, Joined):
+        return Joined(_redacted(item, secrets) for item in message.items)
+    if isinstance(message, Text):
+        return Text(message.key, **{name: _redacted_value(value, secrets)
+                                    for name, value in message.values.items()})
+    for text in secrets:
+        message = re.sub(rf"(?<!\w){re.escape(text)}(?!\w)", "<secret>", message)
+    return message
+
+
+def _redacted_value(value: Any, secrets: list[str]) -> Any:
+    """A message's value with its secrets redacted (a number that is a secret, as text)."""
+    if isinstance(value, str):
+        return _redacted(value, secrets)
+    shown = _redacted(str(value), secrets)
+    return value if shown == str(value) else shown
 
 
 _NOTHING: Any = object()

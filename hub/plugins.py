@@ -27,7 +27,7 @@ import pluggy
 from . import hookspecs
 from .const import ENTRY_POINT_GROUP, PLUGIN_SETUP_TIMEOUT
 from .events import EVENT_PLUGIN_FAILED, EventCatalog
-from .i18n import Text
+from .i18n import Text, text_of
 from .messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
 
 if TYPE_CHECKING:
@@ -421,12 +421,12 @@ class PluginManager:
 
     def _catalog_events(self) -> list[str]:
         """Add the plugins' event types to the catalog; return the ones refused."""
-        problems = []
+        problems: list[str] = []
         for plugin, event_type in self.registries.event_types.by_plugin():
             try:
                 self.event_catalog.add(event_type, plugin)
             except (TypeError, ValueError) as err:
-                problems.append(f"{err}: ignored")
+                problems.append(Text("plugins.ignored", reason=text_of(err)))
         return problems
 
     async def setup_all(self, hub: Hub) -> None:

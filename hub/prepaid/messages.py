@@ -63,6 +63,7 @@ STRINGS: dict[str, dict[str, str]] = {
                              "payer's IP address",
         "payments.receipt": "reference: a counter payment needs its receipt number",
         "payments.provider_refused": "provider: {provider} refused the order: {reason}",
+        "payments.entry": "{provider}: {reason}",
         "payments.duplicate": "reference: '{transaction}' was already recorded on another order",
         "payments.unknown_order": "order_id: unknown order '{order}'",
         "payments.not_credited": "order_id: order '{order}' is {state}: only a credited order "
@@ -174,6 +175,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "payments.payer_ip": "payer_ip：{provider} 的手机网页支付需要付款人的 IP 地址",
         "payments.receipt": "reference：柜台收款需要填写收据号",
         "payments.provider_refused": "provider：{provider} 拒绝了该订单：{reason}",
+        "payments.entry": "{provider}：{reason}",
         "payments.duplicate": "reference：交易号 '{transaction}' 已记在另一个订单上",
         "payments.unknown_order": "order_id：未知的订单 '{order}'",
         "payments.not_credited": "order_id：订单 '{order}' 的状态是 {state}，只有已入账的订单"

@@ -166,3 +166,25 @@ def test_the_modbus_frame_tools_refusals_are_keyed() -> None:
         assert [w for w in words if w not in {"address", "state", "on", "off", "modbus_rtu",
                                              "read", "write", "coil", "trip", "close",
                                              "Modbus", "RTU", "CRC"}] == [], zh
+
+
+SECRET_PAYMENTS = """site: {{name: 阳光公寓, language: {language}}}
+payments:
+  public_url: https://pay.example.com
+  providers:
+    - {{provider: wechatpay, mchid: "1", appid: wx, serial_no: S,
+        private_key: !secret wang_key, api_v3_key: !secret wang_v3,
+        platform_public_key: !secret wang_key, platform_public_key_id: PUB_KEY_ID_1}}
+"""
+
+
+def test_a_problem_with_a_secret_in_it_keeps_the_sites_language(tmp_path: Path) -> None:
+    """Redacting the secrets of a check-config problem flattened its message to English:
+    with keys written as !secret (the normal case) a landlord got English."""
+    (tmp_path / "secrets.yaml").write_text(
+        "wang_key: not-a-pem-key-9f2\nwang_v3: 0123456789abcdef0123456789abcdef\n",
+        encoding="utf-8")
+    lines = problem_lines(tmp_path, SECRET_PAYMENTS)
+    assert lines["en"] and all("not-a-pem-key-9f2" not in line for line in lines["en"]), lines
+    assert all("not-a-pem-key-9f2" not in line for line in lines["zh-CN"]), lines
+    assert_chinese(lines["zh-CN"], {"wechatpay", "PEM", "RSA", "secret", "base64"})

@@ -16,6 +16,7 @@ import logging
 from typing import TYPE_CHECKING, Any
 
 from ...hookspecs import hookimpl
+from ...i18n import Text, text_of
 from ...ledger import Money
 from ...storage import Storage
 from ...util.dt import utcnow
@@ -82,7 +83,8 @@ def check_config(config: dict[str, Any], registries: Registries) -> list[tuple[l
             kind.create(entry, utcnow)
         except (ValueError, TypeError) as err:
             problems.append((["payments", "providers", index],
-                             f"{entry['provider']}: {err}"))
+                             Text("payments.entry", provider=entry["provider"],
+                                  reason=text_of(err))))
     return problems
 
 

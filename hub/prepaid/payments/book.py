@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ...core import Context
 from ...events import EVENT_PAYMENT_MISMATCH, EVENT_PAYMENT_ORDER, EVENT_PAYMENT_REFUNDED
 from ...exceptions import ServiceValidationError
-from ...i18n import Text
+from ...i18n import Text, text_of
 from ...ledger import from_fen, to_fen
 from ...storage import OrderRow, PaymentStore, RefundRow, StorageError, from_ms, to_ms
 from ...util.dt import as_local
@@ -226,7 +226,8 @@ class PaymentBook:
         except ProviderError as err:
             await self._set_state(row, "closed", context, problem=f"not opened: {err}")
             raise refuse(service, Text("payments.provider_refused",
-                                       provider=merchant.provider_name, reason=str(err))) from None
+                                       provider=merchant.provider_name, reason=text_of(err))) \
+                from None
         text = json.dumps(dict(checkout.data), ensure_ascii=False)
         await self.storage.payments_write(
             lambda s: s.update_order(row.order_id, self._ms(), checkout=text))

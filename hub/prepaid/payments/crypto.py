@@ -9,8 +9,10 @@ from __future__ import annotations
 import base64
 import binascii
 import textwrap
+from collections.abc import Callable
+from typing import TypeVar
 
-from cryptography.exceptions import InvalidSignature
+from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 from cryptography.x509 import load_pem_x509_certificate
@@ -23,6 +25,7 @@ __all__ = ["PrivateKey", "PublicKey", "load_certificate", "load_private_key", "l
 
 PrivateKey = rsa.RSAPrivateKey
 PublicKey = rsa.RSAPublicKey
+_T = TypeVar("_T")
 
 
 def _pem(text: str, kind: str) -> bytes:
@@ -33,9 +36,20 @@ def _pem(text: str, kind: str) -> bytes:
     return text.encode()
 
 
+def _read(load: Callable[[], _T], refusal: str) -> _T:
+    """What ``load`` reads, or ValueError(``refusal``): text that is no key at all gets the
+    same plain refusal as a key of another kind (cryptography's own words are for us)."""
+    try:
+        return load()
+    except (ValueError, TypeError, UnsupportedAlgorithm):
+        raise ValueError(Text(refusal)) from None
+
+
 def load_private_key(text: str) -> PrivateKey:
     """An RSA private key from PEM (PKCS#8 or PKCS#1) or bare base64 PKCS#8."""
-    key = serialization.load_pem_private_key(_pem(text, "PRIVATE KEY"), password=None)
+    key = _read(lambda: serialization.load_pem_private_key(_pem(text, "PRIVATE KEY"),
+                                                           password=None),
+                "payments.rsa_private")
     if not isinstance(key, rsa.RSAPrivateKey):
         raise ValueError(Text("payments.rsa_private"))
     return key
@@ -43,7 +57,8 @@ def load_private_key(text: str) -> PrivateKey:
 
 def load_public_key(text: str) -> PublicKey:
     """An RSA public key from PEM or bare base64 (SubjectPublicKeyInfo)."""
-    key = serialization.load_pem_public_key(_pem(text, "PUBLIC KEY"))
+    key = _read(lambda: serialization.load_pem_public_key(_pem(text, "PUBLIC KEY")),
+                "payments.rsa_public")
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError(Text("payments.rsa_public"))
     return key
@@ -51,7 +66,8 @@ def load_public_key(text: str) -> PublicKey:
 
 def load_certificate(text: str) -> tuple[str, PublicKey]:
     """A certificate's serial number (upper-case hex) and RSA public key."""
-    cert = load_pem_x509_certificate(_pem(text, "CERTIFICATE"))
+    cert = _read(lambda: load_pem_x509_certificate(_pem(text, "CERTIFICATE")),
+                 "payments.rsa_certificate")
     key = cert.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
         raise ValueError(Text("payments.rsa_certificate"))

@@ -115,9 +115,9 @@ def test_encode_replies_api(vector: dict[str, Any]) -> None:
     assert decode_frame(bytes.fromhex(vector["hex"])) == frame
 
 
-def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+def _cli(*args: str, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
     return subprocess.run([sys.executable, "-m", "hub", "frame", *args], capture_output=True,
-                          text=True, timeout=30, cwd=REPO, check=False)
+                          text=True, timeout=30, cwd=cwd, check=False)
 
 
 @pytest.mark.parametrize("vector", VECTORS, ids=_ids(VECTORS))
@@ -158,8 +158,10 @@ def test_encode_cli(vector: dict[str, Any]) -> None:
       "di_order=sideways"], "di_order must be"),
     (["encode", "--protocol", "cjt188", "reboot", "--address", "1234"], "unknown action"),
 ])
-def test_cli_errors_are_one_line(args: list[str], reason: str) -> None:
-    done = _cli(*args)
+def test_cli_errors_are_one_line(args: list[str], reason: str, tmp_path: Path) -> None:
+    # the tool speaks the site's language (./hub.yaml's; zh-CN without one): English here
+    (tmp_path / "hub.yaml").write_text("site: {name: t, language: en}\n", encoding="utf-8")
+    done = _cli(*args, cwd=tmp_path)
     assert done.returncode == 1
     lines = done.stderr.strip().splitlines()
     assert len(lines) == 1, done.stderr

@@ -75,9 +75,9 @@ json.dump(results, sys.stdout)
 """
 
 
-async def run_cli(*args: str) -> tuple[int, str, str]:
-    """``python -m hub <args>`` as a subprocess: (exit code, stdout, stderr)."""
-    async with child_process(sys.executable, "-m", "hub", *args, cwd=REPO,
+async def run_cli(*args: str, cwd: Path = REPO) -> tuple[int, str, str]:
+    """``python -m hub <args>`` as a subprocess in ``cwd``: (exit code, stdout, stderr)."""
+    async with child_process(sys.executable, "-m", "hub", *args, cwd=cwd,
                              stdout=asyncio.subprocess.PIPE,
                              stderr=asyncio.subprocess.PIPE) as proc:
         out, err = await proc.communicate()
@@ -85,9 +85,9 @@ async def run_cli(*args: str) -> tuple[int, str, str]:
     return proc.returncode, out.decode(), err.decode()
 
 
-async def run_cli_batch(argvs: list[list[str]]) -> list[tuple[int, str, str]]:
-    """Run the CLI's ``main`` once per argument list, in a subprocess of its own."""
-    async with child_process(sys.executable, "-c", _CLI_DRIVER, cwd=REPO,
+async def run_cli_batch(argvs: list[list[str]], cwd: Path = REPO) -> list[tuple[int, str, str]]:
+    """Run the CLI's ``main`` once per argument list, in a subprocess of its own in ``cwd``."""
+    async with child_process(sys.executable, "-c", _CLI_DRIVER, cwd=cwd,
                              stdin=asyncio.subprocess.PIPE, stdout=asyncio.subprocess.PIPE,
                              stderr=asyncio.subprocess.PIPE) as proc:
         out, err = await proc.communicate(json.dumps(argvs).encode())

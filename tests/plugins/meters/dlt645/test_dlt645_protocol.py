@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
+from pathlib import Path
 
 import pytest
 from dlt645_support import METER, run_cli, run_cli_batch
@@ -128,11 +129,14 @@ BAD_CLI = [
 ]
 
 
-async def test_cli_gives_a_one_line_reason_and_exit_1() -> None:
+async def test_cli_gives_a_one_line_reason_and_exit_1(tmp_path: Path) -> None:
+    # the tool speaks the site's language (./hub.yaml's; zh-CN without one): English here
+    (tmp_path / "hub.yaml").write_text("site: {name: t, language: en}\n", encoding="utf-8")
     async with asyncio.timeout(40):
         batch, real_decode, real_encode = await asyncio.gather(
-            run_cli_batch([["frame", *args] for args, _message in BAD_CLI]),
-            run_cli("frame", *BAD_CLI[0][0]), run_cli("frame", *BAD_CLI[5][0]))
+            run_cli_batch([["frame", *args] for args, _message in BAD_CLI], cwd=tmp_path),
+            run_cli("frame", *BAD_CLI[0][0], cwd=tmp_path),
+            run_cli("frame", *BAD_CLI[5][0], cwd=tmp_path))
     for (args, message), (code, out, err) in zip(BAD_CLI, batch, strict=True):
         if message is None:
             assert code == 0 and out.strip().startswith("68341200002420681C10"), args

@@ -3,11 +3,31 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 from modbus_support import EXAMPLE_MAP
 
 from hub.cli import main
+
+
+@pytest.fixture(autouse=True)
+def english_site(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tool speaks the site's language (./hub.yaml's; zh-CN without one): these cases
+    read its English."""
+    (tmp_path / "hub.yaml").write_text("site: {name: t, language: en}\n", encoding="utf-8")
+    monkeypatch.chdir(tmp_path)
+
+
+def test_the_tool_speaks_the_sites_language(tmp_path: Path,
+                                            capsys: pytest.CaptureFixture[str]) -> None:
+    """It printed `error: too short…` on a zh-CN site (the default)."""
+    (tmp_path / "hub.yaml").write_text("site: {name: t, language: zh-CN}\n", encoding="utf-8")
+    assert main(["frame", "decode", "--protocol", "modbus_rtu", "0104"]) == 1
+    assert capsys.readouterr().err.startswith("错误：太短：2 字节")
+    assert main(["frame", "encode", "--protocol", "modbus_rtu", "read", "--address", "1",
+                 "--param", "register"]) == 1
+    assert capsys.readouterr().err == "错误：--param 应为 键=值，实际为 'register'\n"
 
 
 def _decode(capsys: pytest.CaptureFixture[str], text: str) -> dict[str, object]:
