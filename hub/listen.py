@@ -92,7 +92,8 @@ def _bind(host: str, port: int, kind: socket.SocketKind, key: str) -> Listening:
                 if kind == socket.SOCK_STREAM:
                     sock.listen(BACKLOG)
             except OSError as err:
-                raise PortInUse(_reason(err, what, str(address[0]), key)) from None
+                raise PortInUse(_reason(err, kind == socket.SOCK_DGRAM, port, str(address[0]),
+                                        key)) from None
             sock.setblocking(False)
     except BaseException:
         listening.close()
@@ -102,12 +103,13 @@ def _bind(host: str, port: int, kind: socket.SocketKind, key: str) -> Listening:
     return listening
 
 
-def _reason(err: OSError, what: str, host: str, key: str) -> str:
+def _reason(err: OSError, udp: bool, port: int, host: str, key: str) -> Text:
     """One line: what could not be bound, why, and which setting changes it."""
+    what = Text("listen.udp_port" if udp else "listen.port", port=port)
     if err.errno == errno.EADDRINUSE:
-        return f"{what} is in use ({key})"
+        return Text("listen.in_use", what=what, key=key)
     if err.errno == errno.EACCES:
-        return f"{what} needs privileges this user does not have ({key})"
+        return Text("listen.privileged", what=what, key=key)
     if err.errno == errno.EADDRNOTAVAIL:
-        return f"{host} is not an address of this machine ({key})"
-    return f"cannot listen on {host} {what}: {err.strerror or err} ({key})"
+        return Text("listen.not_here", host=host, key=key)
+    return Text("listen.failed", host=host, what=what, reason=err.strerror or str(err), key=key)

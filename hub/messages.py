@@ -69,6 +69,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "client.unreachable": "no hub answers on port {port} ({reason}); start it with "
                               "'meterhub run'",
         "listen.unresolved": "cannot listen on {host}:{port}: {reason} ({key})",
+        "listen.port": "port {port}",
+        "listen.udp_port": "UDP port {port}",
+        "listen.in_use": "{what} is in use ({key})",
+        "listen.privileged": "{what} needs privileges this user does not have ({key})",
+        "listen.not_here": "{host} is not an address of this machine ({key})",
+        "listen.failed": "cannot listen on {host} {what}: {reason} ({key})",
+        "listen.key_http": "http: port in hub.yaml, or --port",
+        "listen.key_link": "{path} in hub.yaml: link {link}",
         "output.format": "unknown format '{format}': use csv or xlsx",
         "output.unknown_suffix": "cannot tell the format of {path}: name it .csv or .xlsx (or "
                                  "give --format csv|xlsx)",
@@ -180,6 +188,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "client.unreachable": "端口 {port} 上没有 MeterHub 响应（{reason}）；请先用 "
                               "'meterhub run' 启动",
         "listen.unresolved": "无法在 {host}:{port} 上监听：{reason}（{key}）",
+        "listen.port": "端口 {port}",
+        "listen.udp_port": "UDP 端口 {port}",
+        "listen.in_use": "{what} 已被占用（{key}）",
+        "listen.privileged": "{what} 需要当前用户没有的权限（{key}）",
+        "listen.not_here": "{host} 不是本机的地址（{key}）",
+        "listen.failed": "无法在 {host} 的 {what} 上监听：{reason}（{key}）",
+        "listen.key_http": "hub.yaml 的 http: port，或 --port",
+        "listen.key_link": "hub.yaml 的 {path}：链路 {link}",
         "output.format": "未知的格式 '{format}'：请用 csv 或 xlsx",
         "output.unknown_suffix": "无法判断 {path} 的格式：文件名请以 .csv 或 .xlsx 结尾（或给出 "
                                  "--format csv|xlsx）",

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..core import Context
 from ..events import EVENT_LINK_ALARM
+from ..i18n import Text
 from .model import Command, MeterModel, MeterRef, ReadResult, Transport
 
 if TYPE_CHECKING:
@@ -124,7 +125,7 @@ class Link(abc.ABC):
     def setting(self, key: str) -> str:
         """Where one of this link's settings is changed: ``links[2].listen in hub.yaml:
         link dtu1``."""
-        return f"{self.config_key}.{key} in hub.yaml: link {self.id}"
+        return Text("listen.key_link", path=f"{self.config_key}.{key}", link=self.id)
 
     async def bind(self) -> None:  # noqa: B027 - optional hook
         """Bind every port the link listens on (:func:`hub.listen.bind_tcp`, ``bind_udp``,

@@ -108,7 +108,7 @@ class WebServer:
         bound port is in ``self.port`` (useful with port 0)."""
         config = self.hub.config
         self.listening = bind_tcp(config.http_host, config.http_port,
-                                  key="http: port in hub.yaml, or --port")
+                                  key=Text("listen.key_http"))
         self.port = self.listening.port
         self.hub.ports["web"] = self.port
 

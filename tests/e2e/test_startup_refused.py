@@ -176,11 +176,11 @@ async def test_the_site_acts_at_once_when_it_can_start(tmp_path: Path) -> None:
                     assert await proc.wait() == 0
 
 
-@pytest.mark.parametrize(("taken", "kind", "key"), [
-    ("web", socket.SOCK_STREAM, "(http: port in hub.yaml, or --port)"),
-    ("dtu", socket.SOCK_STREAM, "(links[1].listen in hub.yaml: link dtu1)"),
-    ("udp", socket.SOCK_DGRAM, "(links[2].listen in hub.yaml: link udp1)"),
-    ("nb", socket.SOCK_DGRAM, "(links[3].udp in hub.yaml: link nb1)"),
+@pytest.mark.parametrize(("taken", "kind", "key"), [  # the site's language: zh-CN
+    ("web", socket.SOCK_STREAM, "（hub.yaml 的 http: port，或 --port）"),
+    ("dtu", socket.SOCK_STREAM, "（hub.yaml 的 links[1].listen：链路 dtu1）"),
+    ("udp", socket.SOCK_DGRAM, "（hub.yaml 的 links[2].listen：链路 udp1）"),
+    ("nb", socket.SOCK_DGRAM, "（hub.yaml 的 links[3].udp：链路 nb1）"),
 ])
 @bounded(EXIT_WAIT + 20)
 async def test_a_taken_port_is_refused_in_one_line_before_anything_acts(
@@ -192,7 +192,7 @@ async def test_a_taken_port_is_refused_in_one_line_before_anything_acts(
         udp = "UDP " if kind == socket.SOCK_DGRAM else ""
         assert code == 1
         assert_nothing_acted(data, rx)
-        assert lines == [f"meterhub: {udp}port {port} is in use {key}"]
+        assert lines == [f"meterhub: {udp}端口 {port} 已被占用{key}"]
 
 
 @bounded(ACT_WAIT + EXIT_WAIT + 30)
