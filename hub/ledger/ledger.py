@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..core import Context
 from ..storage import EntryRow, MoneyStore, to_ms
 from ..util.dt import utcnow
+from ..util.memory import release_free_memory
 from .batch import AuditReport, Batch, Op, PostOp, ReverseOp, post_entry
 from .entries import Entry, EntryKind, LedgerError, PostRequest, PostResult, from_fen
 
@@ -165,6 +166,7 @@ class Ledger:
         """Re-derive every balance from the ledger; report each difference."""
         problems, accounts = await self.storage.money_read(
             lambda s: (s.audit(), s.account_count()))
+        release_free_memory("the ledger audit")  # every entry was read: a big job's memory
         for problem in problems:
             _LOGGER.error("Ledger audit: account %s has %s in its ledger but a running total "
                           "of %s (last entry %s, %d broken links)", problem.account_id,
