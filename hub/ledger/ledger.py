@@ -37,6 +37,8 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
+_NONE_USED = from_fen(0)
+
 MAX_BATCH = 2000
 _RETRIES = 5
 
@@ -134,7 +136,8 @@ class Ledger:
 
     def emergency_used(self, account_id: str) -> Decimal:
         """Emergency credit taken and not repaid yet."""
-        return from_fen(self._emergency.get(account_id, 0))
+        used = self._emergency.get(account_id, 0)
+        return from_fen(used) if used else _NONE_USED  # one zero for 10,000 account states
 
     def entry_of(self, row: EntryRow) -> Entry:
         """An Entry from its row."""

@@ -141,6 +141,15 @@ async def test_equal_options_and_tags_are_one_read_only_mapping(tmp_path: Path) 
         # the same levels and protection windows: one object each
         assert accounts["r1"].thresholds is accounts["r2"].thresholds
         assert accounts["r1"].protection is accounts["r2"].protection
+        # their states share the zeros they show (no overdraft, no emergency credit used)
+        # and the text of their warning levels
+        await wait_for(lambda: instance.states.get("account.r2") is not None, 30)
+        first, second = (instance.states.get(f"account.{name}") for name in ("r1", "r2"))
+        assert first is not None and second is not None
+        for name in ("trip_level", "emergency_credit_used"):
+            assert first.attributes[name] == 0 and first.attributes[name] is second.attributes[name]
+        assert first.attributes["levels"] == ["20.00", "5.00"]
+        assert first.attributes["levels"] is second.attributes["levels"]  # one list
 
 
 def test_a_mapping_is_shared_only_with_equal_values_of_the_same_type() -> None:
