@@ -11,12 +11,9 @@ from common import Clock, bounded, settle, t
 
 from hub.util.memory import releases
 
-CFG = config([("e1", "ddsy", "a1", "flat")], """
-accounts:
-  - {id: a1}
-tariffs:
-  - {id: flat, type: flat, price: 1.00}
-""")
+# one meter on one prepaid account at 1.00 a kWh
+CFG = config([("e1", "ddsy", "a1", "flat")],
+             "accounts: [{id: a1}]\ntariffs: [{id: flat, type: flat, price: 1.00}]")
 
 
 @bounded()
