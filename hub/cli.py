@@ -17,7 +17,7 @@ from .bootstrap import check_setup, create_hub, prepare, resolve_config_path, se
 from .config import LANGUAGES, apply_logging
 from .const import DEFAULT_LANGUAGE
 from .exceptions import StartupRefused
-from .i18n import Text, localize
+from .i18n import Text, localize, text_of
 from .messages import ARGPARSE, pattern_text
 from .plugins import PluginManager
 
@@ -129,7 +129,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     try:
         return asyncio.run(hub.run())
     except StartupRefused as err:  # refused before anything acted: one line, no traceback
-        print(f"meterhub: {err}", file=sys.stderr)
+        print(f"meterhub: {localize(text_of(err), prepared.config.language)}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         return 130
@@ -187,7 +187,8 @@ def _codec(args: argparse.Namespace) -> Any:
     plugins: PluginManager | None = args.plugins
     codec = plugins.registries.protocols.get(args.protocol) if plugins else None
     if codec is None:
-        raise SystemExit(f"meterhub frame: unknown protocol {args.protocol!r}")
+        raise SystemExit(localize(Text("cli.unknown_protocol", protocol=args.protocol),
+                                  site_language(sys.argv[1:])))
     return codec
 
 

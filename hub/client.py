@@ -130,22 +130,24 @@ class HubClient:
                           f"with this data folder? give it with --data, or set {TOKEN_ENV})")
             raise HubRefused(str(detail)) from None
         except (urllib.error.URLError, ConnectionError, TimeoutError) as err:
-            raise HubUnreachable(f"no hub answers on port {self.port} ({err}); start it with "
-                                 "'meterhub run'") from None
+            raise HubUnreachable(Text("client.unreachable", port=self.port, reason=str(err))
+                                 ) from None
 
     def _reason(self, error: Mapping[str, Any]) -> str:
         """The reason to print from the API's error body: its precise English ``detail`` on
         an English site, else its ``message`` (worded in the site's language), with the
         detail after a message that does not name the ids the detail names (a message that
-        only says what kind of error it is: "未找到。")."""
+        only says what kind of error it is: "未找到。"). A 404 whose detail names no id
+        says no more than its message (the API words each such detail as the message)."""
         detail, message = str(error.get("detail") or ""), str(error.get("message") or "")
         if self.language == "en" or not message:
             return detail or message
         names = [quoted or word for quoted, word in _NAMED.findall(detail)]
-        if detail and error.get("code") != "invalid" and not (
+        code = error.get("code")
+        if not detail or code == "invalid" or (code == "not_found" and not names) or (
                 names and all(name in message for name in names)):
-            return f"{message}（{detail}）"
-        return message
+            return message
+        return f"{message}（{detail}）"
 
     def items(self, path: str, params: Mapping[str, str] | None = None,
               most: int | None = None) -> list[Any]:

@@ -54,16 +54,14 @@ SITE_SCHEMA = cv.Strict(
 )
 
 def _api_token_removed(value: Any) -> Any:
-    raise vol.Invalid("http: api_token is gone: API tokens are per user, scoped and "
-                      "revocable now; create one with 'meterhub token create' (docs/access.md)")
+    raise vol.Invalid(Text("config.api_token_gone"))
 
 
 def _network(value: Any) -> str:
     try:
         return str(ipaddress.ip_network(str(value), strict=False))
     except ValueError:
-        raise vol.Invalid(f"'{value}' is not an IP address or network (like 192.168.1.10 "
-                          "or 10.0.0.0/8)") from None
+        raise vol.Invalid(Text("config.network", value=value)) from None
 
 
 HTTP_SCHEMA = cv.Strict(

@@ -50,7 +50,7 @@ from .exceptions import (
     ServiceValidationError,
     StartupRefused,
 )
-from .i18n import Translator
+from .i18n import Text, Translator
 from .startup import Stage, StartupOrderError, start_order
 from .util.collector import collector_paused
 from .util.dt import utc_from_timestamp, utcnow
@@ -436,7 +436,7 @@ class State:
         context: Context | None = None,
     ) -> None:
         if not valid_entity_id(entity_id):
-            raise InvalidEntityId(
+            raise InvalidEntityId(  # i18n: internal (a plugin's bug: ids are checked at config)
                 f"invalid entity id {entity_id!r}: expected 'domain.object_id' "
                 "in lower-case letters, digits and underscores"
             )
@@ -703,12 +703,11 @@ class ServiceRegistry:
             raise ServiceNotFound(domain, service)
         if return_response and entry.supports_response is SupportsResponse.NONE:
             raise ServiceValidationError(
-                f"{entry.domain}.{entry.service}", ["this service does not return a response"]
+                f"{entry.domain}.{entry.service}", [Text("core.no_response")]
             )
         if not return_response and entry.supports_response is SupportsResponse.ONLY:
             raise ServiceValidationError(
-                f"{entry.domain}.{entry.service}",
-                ["this service only returns a response: call it with return_response"],
+                f"{entry.domain}.{entry.service}", [Text("core.response_only")],
             )
         validated = self._validate(entry, data)
         context = context or Context()
@@ -773,7 +772,7 @@ class Hub:
     def add_component(self, name: str, component: object) -> None:
         """Register a named subsystem (``storage``, ``metering``...) for others to find."""
         if name in self._components:
-            raise ValueError(f"component {name!r} is already registered")
+            raise ValueError(f"component {name!r} is already registered")  # i18n: internal (a bug)
         self._components[name] = component
 
     def component(self, name: str, kind: type[_T]) -> _T:
@@ -798,7 +797,8 @@ class Hub:
         """Run a coroutine as a task the hub tracks; shutdown waits for it, then cancels it."""
         if self.state in (HubState.STOPPED,):
             coro.close()
-            raise HubStoppingError(f"hub is stopped: task {name or coro!r} not started")
+            raise HubStoppingError(  # i18n: internal (shutdown, logged)
+                f"hub is stopped: task {name or coro!r} not started")
         task = asyncio.get_running_loop().create_task(coro, name=name)
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
@@ -834,7 +834,8 @@ class Hub:
             remaining = deadline - loop.time()
             if remaining <= 0:
                 names = ", ".join(sorted(t.get_name() for t in pending))
-                raise TimeoutError(f"tasks still running after {timeout}s: {names}")
+                raise TimeoutError(  # i18n: internal (stopping, logged)
+                f"tasks still running after {timeout}s: {names}")
             await asyncio.wait(pending, timeout=remaining)
 
     # --- life-cycle ---------------------------------------------------------------
@@ -861,9 +862,9 @@ class Hub:
         releases what it took even if ``start`` never ran.
         """
         if self.state not in (HubState.NOT_RUNNING, HubState.STARTING):
-            raise RuntimeError(f"stage {name!r} added after start-up")
+            raise RuntimeError(f"stage {name!r} added after start-up")  # i18n: internal (a bug)
         if any(stage.name == name for stage in self._stages):
-            raise ValueError(f"stage {name!r} is already added")
+            raise ValueError(f"stage {name!r} is already added")  # i18n: internal (a bug)
         self._stages.append(Stage(name, start, stop, tuple(requires), tuple(after),
                                   tuple(before), start_timeout, stop_timeout, bind))
 
@@ -882,7 +883,8 @@ class Hub:
         since the hub cannot run without it.
         """
         if self.state is not HubState.NOT_RUNNING:
-            raise RuntimeError(f"hub cannot start from state {self.state}")
+            raise RuntimeError(  # i18n: internal (a bug)
+                f"hub cannot start from state {self.state}")
         with collector_paused():  # building 10,000 meters' objects: no pass over them
             await self._start()
         # what start-up left as garbage (few cycles: the collector was paused) is collected
@@ -935,8 +937,8 @@ class Hub:
                 task.cancel()
                 self._background.add(task)
                 await self.stop(1)
-                raise TimeoutError(f"start-up of {stage.name} took longer than "
-                                   f"{stage.start_timeout}s")
+                raise TimeoutError(  # i18n: internal (logged with the start-up's failure)
+                    f"start-up of {stage.name} took longer than {stage.start_timeout}s")
             error = None if task.cancelled() else task.exception()
             if error is not None:
                 _LOGGER.error("Start-up of %s failed", stage.name, exc_info=error)

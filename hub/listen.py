@@ -16,6 +16,8 @@ import socket
 from dataclasses import dataclass, field
 
 from .exceptions import StartupRefused
+from .i18n import Text
+from .messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
 
 __all__ = ["Listening", "PortInUse", "bind_tcp", "bind_udp"]
 
@@ -71,7 +73,8 @@ def _bind(host: str, port: int, kind: socket.SocketKind, key: str) -> Listening:
     try:
         infos = socket.getaddrinfo(host or None, port, type=kind, flags=socket.AI_PASSIVE)
     except socket.gaierror as err:
-        raise PortInUse(f"cannot listen on {host}:{port}: {err.strerror} ({key})") from None
+        raise PortInUse(Text("listen.unresolved", host=host, port=port, reason=err.strerror,
+                             key=key)) from None
     seen: set[tuple[int, object]] = set()
     try:
         for family, socktype, proto, _name, address in infos:

@@ -37,12 +37,24 @@ STRINGS: dict[str, dict[str, str]] = {
         "validation.duration_units": "unknown duration unit(s) {units}: use {allowed}",
         "validation.duration": "expected a duration like '90s', '15m', '1h 30m' or "
                                "'01:30:00', got {value}",
+        "validation.ip_address": "expected an IP address, got {value}",
         "validation.time_zone": "unknown time zone {value}, expected a name like "
                                 "'Asia/Shanghai'",
         "validation.one_of": "expected one of {choices}, got {value}",
         "validation.one_of_hint": "expected one of {choices}, got {value} (did you mean "
                                   "'{hint}'?)",
         "core.service_not_found": "service {service} is not registered",
+        "core.no_response": "this service does not return a response",
+        "core.response_only": "this service only returns a response: call it with "
+                              "return_response",
+        "config.api_token_gone": "http: api_token is gone: API tokens are per user, scoped "
+                                 "and revocable now; create one with 'meterhub token create' "
+                                 "(docs/access.md)",
+        "config.network": "'{value}' is not an IP address or network (like 192.168.1.10 or "
+                          "10.0.0.0/8)",
+        "plugins.duplicate": "{kind} '{name}' from plugin '{plugin}' is already registered "
+                             "by plugin '{owner}': ignored",
+        "plugins.cannot_import": "cannot import {path}",
         "cli.error": "error: {message}",
         "cli.argument": "{argument}: {message}",
         "cli.required": "the following arguments are required: {names}",
@@ -50,6 +62,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "cli.invalid_choice": "argument {name}: invalid choice: {value} (choose from {choices})",
         "cli.invalid_value": "argument {name}: invalid {type} value: {value}",
         "cli.expected_one": "argument {name}: expected one argument",
+        "cli.unknown_protocol": "meterhub frame: unknown protocol '{protocol}'",
+        "client.unreachable": "no hub answers on port {port} ({reason}); start it with "
+                              "'meterhub run'",
+        "listen.unresolved": "cannot listen on {host}:{port}: {reason} ({key})",
+        "output.format": "unknown format '{format}': use csv or xlsx",
+        "output.unknown_suffix": "cannot tell the format of {path}: name it .csv or .xlsx (or "
+                                 "give --format csv|xlsx)",
+        "output.suffix_differs": "{path} says .{suffix} but the format is {format}: name it "
+                                 ".{format}",
+        "output.no_folder": "the folder {folder} does not exist: create it first, or choose "
+                            "another",
+        "calendar.date": "expected a date like 2025-07-01, got {value}",
+        "calendar.to_before": "'to' is before 'from' {start}, got {end}",
+        "calendar.range": "a range has at most {most} days, got {days} days to {end}",
+        "calendar.both": "also listed under holidays (a day is one or the other), got {day}",
         "config.problem": "{count} problem in {path}:",
         "config.problems": "{count} problems in {path}:",
         "config.empty": "the file is empty: a site needs at least links: and meters: (see the "
@@ -86,6 +113,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "vol.url": "expected a URL",
         "vol.not_allowed": "value is not allowed",
         "vol.duplicates": "contains duplicate items: {items}",
+        # the usual tag names, in every table, page and report (others shown as typed)
+        "tag.building": "Building",
+        "tag.floor": "Floor",
+        "tag.room": "Room",
+        "tag.line": "Line",
+        "tag.department": "Department",
+        "tag.use": "Use",
+        "tag.unit": "Unit",
+        "tag.park": "Park",
     },
     "zh-CN": {
         "validation.at": "{path}：{reason}",
@@ -115,10 +151,18 @@ STRINGS: dict[str, dict[str, str]] = {
         "validation.duration_units": "未知的时长单位 {units}：可用 {allowed}",
         "validation.duration": "应为时长（如 '90s'、'15m'、'1h 30m' 或 '01:30:00'），"
                                "实际为 {value}",
+        "validation.ip_address": "应为 IP 地址，实际为 {value}",
         "validation.time_zone": "未知的时区 {value}，应为 'Asia/Shanghai' 这样的名称",
         "validation.one_of": "应为 {choices} 之一，实际为 {value}",
         "validation.one_of_hint": "应为 {choices} 之一，实际为 {value}（是否应为 '{hint}'？）",
         "core.service_not_found": "服务 {service} 未注册",
+        "core.no_response": "该服务不返回结果",
+        "core.response_only": "该服务只返回结果：请带上 return_response 调用",
+        "config.api_token_gone": "http：api_token 已取消：API 令牌现在按用户签发、有管辖范围且可"
+                                 "撤销；请用 'meterhub token create' 创建（见 docs/access.md）",
+        "config.network": "'{value}' 不是 IP 地址或网段（如 192.168.1.10 或 10.0.0.0/8）",
+        "plugins.duplicate": "插件 '{plugin}' 的 {kind} '{name}' 已由插件 '{owner}' 注册：已忽略",
+        "plugins.cannot_import": "无法导入 {path}",
         "cli.error": "错误：{message}",
         "cli.argument": "{argument}：{message}",
         "cli.required": "缺少以下参数：{names}",
@@ -126,6 +170,20 @@ STRINGS: dict[str, dict[str, str]] = {
         "cli.invalid_choice": "参数 {name}：无效的选项 {value}（可选：{choices}）",
         "cli.invalid_value": "参数 {name}：{value} 不是有效的 {type} 值",
         "cli.expected_one": "参数 {name}：需要一个值",
+        "cli.unknown_protocol": "meterhub frame：未知的协议 '{protocol}'",
+        "client.unreachable": "端口 {port} 上没有 MeterHub 响应（{reason}）；请先用 "
+                              "'meterhub run' 启动",
+        "listen.unresolved": "无法在 {host}:{port} 上监听：{reason}（{key}）",
+        "output.format": "未知的格式 '{format}'：请用 csv 或 xlsx",
+        "output.unknown_suffix": "无法判断 {path} 的格式：文件名请以 .csv 或 .xlsx 结尾（或给出 "
+                                 "--format csv|xlsx）",
+        "output.suffix_differs": "{path} 的扩展名是 .{suffix}，但格式是 {format}：请命名为 "
+                                 ".{format}",
+        "output.no_folder": "文件夹 {folder} 不存在：请先创建它，或换一个文件夹",
+        "calendar.date": "应为日期，如 2025-07-01，实际为 {value}",
+        "calendar.to_before": "'to' 早于 'from' {start}，实际为 {end}",
+        "calendar.range": "一个日期范围最多 {most} 天，实际为 {days} 天（到 {end}）",
+        "calendar.both": "同时列在 holidays 中（一天只能是其中之一），实际为 {day}",
         "config.problem": "{path} 中有 {count} 个问题：",
         "config.problems": "{path} 中有 {count} 个问题：",
         "config.empty": "文件是空的：一个站点至少需要 links: 和 meters:（见 README 的配置说明）",
@@ -161,6 +219,15 @@ STRINGS: dict[str, dict[str, str]] = {
         "vol.url": "应为网址（URL）",
         "vol.not_allowed": "不允许的值",
         "vol.duplicates": "有重复项：{items}",
+        # the usual tag names, in every table, page and report (others shown as typed)
+        "tag.building": "楼栋",
+        "tag.floor": "楼层",
+        "tag.room": "房间",
+        "tag.line": "线路",
+        "tag.department": "部门",
+        "tag.use": "用途",
+        "tag.unit": "单元",
+        "tag.park": "园区",
     },
 }
 TYPES = ("type.int", "type.str", "type.float", "type.bool", "type.Decimal")

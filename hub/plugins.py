@@ -27,6 +27,8 @@ import pluggy
 from . import hookspecs
 from .const import ENTRY_POINT_GROUP, PLUGIN_SETUP_TIMEOUT
 from .events import EVENT_PLUGIN_FAILED, EventCatalog
+from .i18n import Text
+from .messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
 
 if TYPE_CHECKING:
     from .core import Hub
@@ -113,10 +115,8 @@ class Registry(Generic[_T]):
             raise TypeError(f"{self.kind} from plugin {plugin!r} has no 'name': {item!r}")
         if name in self._items:
             owner = self._items[name][0]
-            raise DuplicateName(
-                f"{self.kind} '{name}' from plugin '{plugin}' is already registered by "
-                f"plugin '{owner}': ignored"
-            )
+            raise DuplicateName(Text("plugins.duplicate", kind=self.kind, name=name,
+                                     plugin=plugin, owner=owner))
         self._items[name] = (plugin, item)
 
     def get(self, name: str) -> _T | None:
@@ -235,7 +235,7 @@ class PluginManager:
                  version: str | None = None) -> PluginInfo:
         """Register an already imported plugin object (module, class or instance)."""
         if name in self._info and self._info[name].status == "loaded":
-            raise ValueError(f"a plugin named {name!r} is already loaded")
+            raise ValueError(f"a plugin named {name!r} is already loaded")  # i18n: internal (a bug)
         info = PluginInfo(name, source, plugin, version or getattr(plugin, "__version__", None))
         try:
             self.pm.register(plugin, name=name)
@@ -308,7 +308,8 @@ class PluginManager:
                     submodule_search_locations=[str(path)] if path.is_dir() else None,
                 )
                 if spec is None or spec.loader is None:
-                    raise ImportError(f"cannot import {path}")
+                    raise ImportError(Text("plugins.cannot_import", path=str(path)))
+
                 module = importlib.util.module_from_spec(spec)
                 sys.modules[module_name] = module
                 spec.loader.exec_module(module)

@@ -7,6 +7,7 @@ what was given: ``meters[3].address: expected 12 decimal digits, got '12AB'``.
 from __future__ import annotations
 
 import difflib
+import ipaddress
 import re
 from collections.abc import Callable, Hashable, Iterable, Mapping, Sequence
 from datetime import time as dt_time
@@ -36,6 +37,7 @@ __all__ = [
     "format_path",
     "humanize_invalid",
     "identifier",
+    "ip_address",
     "keys_of",
     "listen_port",
     "lookup",
@@ -430,6 +432,14 @@ def time_zone(value: Any) -> str:
     except (ZoneInfoNotFoundError, ValueError):
         raise vol.Invalid(Text("validation.time_zone", value=show_value(value))) from None
     return text
+
+
+def ip_address(value: Any) -> str:
+    """An IPv4 or IPv6 address, in its normal form."""
+    try:
+        return str(ipaddress.ip_address(string(value).strip()))
+    except ValueError:
+        raise vol.Invalid(Text("validation.ip_address", value=show_value(value))) from None
 
 
 def ensure_list(value: Any) -> list[Any]:

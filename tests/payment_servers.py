@@ -88,6 +88,7 @@ class Trade:
     transaction_id: str = ""
     openid: str | None = None
     return_url: str | None = None  # Alipay WAP: where the payer's browser goes back
+    payer_ip: str | None = None  # WeChat Pay H5: the payer's address
     paid_at: datetime | None = None
     refunds: dict[str, int] = field(default_factory=dict)
 
@@ -113,6 +114,7 @@ class WechatServer:
     bill_queries: list[str] = field(default_factory=list)
     serial: str = PLATFORM_KEY_ID  # the platform key or certificate it signs with
     refund_notifications: list[tuple[dict[str, str], bytes]] = field(default_factory=list)
+    h5_visits: list[dict[str, str]] = field(default_factory=list)  # H5 cashier page opened
 
     @property
     def url(self) -> str:
@@ -161,8 +163,9 @@ class WechatServer:
     async def guard(self, request: web.Request, handler: Any) -> web.StreamResponse:
         body = await request.text()
         self.requests.append((request.method, request.path))
-        if request.path.startswith("/billfile/"):
-            return await handler(request)  # the download is signed, checked the same way
+        if request.path.startswith(("/billfile/", "/h5pay")):
+            return await handler(request)  # the download is signed, checked the same way;
+            # the H5 cashier is the payer's browser
         problem = self._check_auth(request, body)
         if problem:
             return self._answer(401, {"code": "SIGN_ERROR", "message": problem})
@@ -181,12 +184,26 @@ class WechatServer:
             return self._answer(400, {"code": "PARAM_ERROR", "message": "payer.openid"})
         if kind == "jsapi" and self.openids and self.openids.get(openid) != data["appid"]:
             return self._answer(400, {"code": "PARAM_ERROR", "message": "appid和openid不匹配"})
+        scene = data.get("scene_info") or {}
+        if kind == "h5" and (not scene.get("payer_client_ip")
+                             or (scene.get("h5_info") or {}).get("type") != "Wap"):
+            return self._answer(400, {"code": "PARAM_ERROR", "message": "scene_info"})
         self.trades[data["out_trade_no"]] = Trade(
             data["out_trade_no"], data["amount"]["total"], data["notify_url"], "NOTPAY",
-            openid=data.get("payer", {}).get("openid"))
+            openid=data.get("payer", {}).get("openid"), payer_ip=scene.get("payer_client_ip"))
         if kind == "native":
             return self._answer(200, {"code_url": f"weixin://wxpay/bizpayurl?pr={kind}"})
+        if kind == "h5":
+            return self._answer(200, {"h5_url": f"{self.url}/h5pay?prepay_id=wx"
+                                                f"{secrets.token_hex(8)}&package=2769185"})
         return self._answer(200, {"prepay_id": f"wx{secrets.token_hex(8)}"})
+
+    async def h5_cashier(self, request: web.Request) -> web.Response:
+        """WeChat's H5 cashier page as the payer's phone opens h5_url (it checks the page it
+        came from: the Referer)."""
+        self.h5_visits.append({"referer": request.headers.get("Referer", ""),
+                               "redirect_url": request.query.get("redirect_url", "")})
+        return web.Response(text="<h1>微信支付</h1>", content_type="text/html")
 
     def transaction(self, trade: Trade, amount_fen: int | None = None) -> dict[str, Any]:
         """A transaction as WeChat Pay describes it (query answer, notification resource)."""
@@ -316,7 +333,8 @@ async def wechat_server() -> AsyncIterator[WechatServer]:
     """A started WeChat Pay stand-in."""
     state = WechatServer()
     app = web.Application(middlewares=[state.guard])
-    app.router.add_post("/v3/pay/transactions/{kind:jsapi|native}", state.create)
+    app.router.add_post("/v3/pay/transactions/{kind:jsapi|native|h5}", state.create)
+    app.router.add_get("/h5pay", state.h5_cashier)
     app.router.add_get("/v3/pay/transactions/out-trade-no/{order_id}", state.query)
     app.router.add_post("/v3/pay/transactions/out-trade-no/{order_id}/close", state.close)
     app.router.add_post("/v3/refund/domestic/refunds", state.refund)

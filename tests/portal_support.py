@@ -98,10 +98,12 @@ class Portal:
 
 
 @asynccontextmanager
-async def portal_site(tmp_path: Path, extra: str = PORTAL, *,
-                      port: int = 0) -> AsyncIterator[Portal]:
-    """The site started with ``extra`` config (the portal block by default)."""
-    async with start_hub(tmp_path, SITE.replace("port: 0", f"port: {port}") + extra) as hub, \
+async def portal_site(tmp_path: Path, extra: str = PORTAL, *, port: int = 0,
+                      proxy: bool = False) -> AsyncIterator[Portal]:
+    """The site started with ``extra`` config (the portal block by default); ``proxy``: behind
+    a reverse proxy on 127.0.0.1 (``X-Forwarded-For`` names the tenant)."""
+    http = f"port: {port}, trusted_proxies: [127.0.0.1]" if proxy else f"port: {port}"
+    async with start_hub(tmp_path, SITE.replace("port: 0", http) + extra) as hub, \
             aiohttp.ClientSession(timeout=REQUEST_TIMEOUT,
                                   cookie_jar=aiohttp.CookieJar(unsafe=True)) as session:
         yield Portal(hub, f"http://127.0.0.1:{hub.component('web', WebServer).port}", session,
@@ -110,12 +112,12 @@ async def portal_site(tmp_path: Path, extra: str = PORTAL, *,
 
 @asynccontextmanager
 async def paying_site(tmp_path: Path, providers: list[Mapping[str, Any]], extra: str = PORTAL,
-                      payments: str = "") -> AsyncIterator[Portal]:
+                      payments: str = "", proxy: bool = False) -> AsyncIterator[Portal]:
     """The site with ``extra`` config and these payment providers (payment_servers.py's
     local stand-ins of the providers' hosts)."""
     port = free_port()
     block = payments_yaml(tmp_path, providers, port=port, payments=payments)
-    async with portal_site(tmp_path, extra + block, port=port) as site:
+    async with portal_site(tmp_path, extra + block, port=port, proxy=proxy) as site:
         yield site
 
 

@@ -18,8 +18,9 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..client import HubClient, HubRefused, HubUnreachable, add_hub_options, print_error
-from ..i18n import text_of
+from ..i18n import Text, text_of
 from ..storage import AuditFilter, StorageError
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .model import CLI_USER, AuthError, Principal
 from .roles import ROLES, Role
 from .views import audit_filter, audit_rows, token_dict, user_dict
@@ -90,7 +91,7 @@ def _tags(items: list[str] | None, option: str) -> dict[str, str] | None:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise AuthError(f"{option}: expected TAG=VALUE, got {item!r}")
+            raise AuthError(Text("auth.tag_form", option=option, item=item))
         tags[key.strip()] = value.strip()
     return tags
 
@@ -99,13 +100,13 @@ def _password(args: argparse.Namespace) -> str:
     if args.password_stdin:
         line = sys.stdin.readline().rstrip("\n")
         if not line:
-            raise AuthError("password: standard input had no line")
+            raise AuthError(Text("auth.stdin_empty"))
         return line
     if not sys.stdin.isatty():
-        raise AuthError("password: no terminal to ask on; use --password-stdin")
+        raise AuthError(Text("auth.no_terminal"))
     first = getpass.getpass("Password: ")
     if first != getpass.getpass("Again: "):
-        raise AuthError("password: the two entries differ")
+        raise AuthError(Text("auth.passwords_differ"))
     return first
 
 
@@ -145,14 +146,20 @@ async def _offline(config: Any, work: Work) -> Any:
         await storage.start()
         try:
             if storage.status != "ok":
-                raise AuthError(f"no hub answers and the database cannot be opened: "
-                                f"{storage.problem}")
+                raise AuthError(Text("auth.no_database", problem=storage.problem))
             return await work(Auth(storage, config.data_dir))
         finally:
             await storage.stop()
 
 
 CLI = Principal(CLI_USER, Role.ADMIN, {}, "cli")
+
+
+def _refuse(args: argparse.Namespace, err: AuthError) -> None:
+    """Print a refusal of the command line itself in the site's language."""
+    from ..bootstrap import prepare
+
+    print_error(text_of(err), prepare(args.config, data_dir=args.data).config.language)
 
 
 def cmd_user(args: argparse.Namespace) -> int:
@@ -162,7 +169,7 @@ def cmd_user(args: argparse.Namespace) -> int:
         password = _password(args) if action in ("add", "passwd") else None
         scope = _tags(getattr(args, "scope", None), "--scope") or {}
     except AuthError as err:
-        print(f"error: {err}", file=sys.stderr)
+        _refuse(args, err)
         return 1
     role = getattr(args, "role", None)
     name = getattr(args, "name", None)
@@ -217,7 +224,7 @@ def cmd_token(args: argparse.Namespace) -> int:
     try:
         scope = _tags(args.scope, "--scope")
     except AuthError as err:
-        print(f"error: {err}", file=sys.stderr)
+        _refuse(args, err)
         return 1
     body: dict[str, Any] = {"user": args.user, "name": args.name, "role": args.role,
                             "days": args.days}

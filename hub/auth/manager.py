@@ -204,7 +204,7 @@ class Auth:
             _LOGGER.warning("Login of %r from %s refused: too many failed attempts", name,
                             address)
             await self._log("login_blocked", name, name, address)
-            raise LoginRefused(f"too many failed logins: try again in {int(wait) + 1} s",
+            raise LoginRefused(Text("auth.login_blocked", seconds=int(wait) + 1),
                                retry_after=wait)
         user = await self.user(name)
         good = await verify_password(user.password_hash if user else None, password)
@@ -212,7 +212,7 @@ class Auth:
             self.limiter.failed(name, address)
             _LOGGER.warning("Failed login of %r from %s", name, address)
             await self._log("login_failed", name, name, address)
-            raise LoginRefused("wrong user name or password")
+            raise LoginRefused(Text("auth.login_failed"))
         self.limiter.succeeded(name)
         return await self._open_session(user, address, agent)
 
@@ -240,15 +240,15 @@ class Auth:
         """Onboarding: the one-time set-up code creates the first admin and logs it in."""
         wait = self.limiter.blocked_for("@setup", address)
         if wait > 0:
-            raise LoginRefused(f"too many wrong codes: try again in {int(wait) + 1} s", wait)
+            raise LoginRefused(Text("auth.setup_blocked", seconds=int(wait) + 1), wait)
         expected = self.setup_code
         if expected is None or not secrets.compare_digest(code.strip().upper(), expected):
             self.limiter.failed("@setup", address)
             _LOGGER.warning("Wrong set-up code from %s", address)
-            raise LoginRefused("wrong or used set-up code")
+            raise LoginRefused(Text("auth.setup_code"))
         if await self.storage.auth_read(lambda s: s.count_users()):
             self.setup_code = None
-            raise LoginRefused("the hub has users already: log in")
+            raise LoginRefused(Text("auth.setup_done"))
         user = await self.add_user(name, Role.ADMIN, {}, password, by="@setup", address=address)
         return await self._open_session(user, address, None)
 

@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from ..i18n import Text
 from ..storage import AuditFilter, SessionRow, TokenRow, UserRow
 from ..util.dt import site_time_zone
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 AUDIT_LIMIT = 1000
 
@@ -44,7 +46,7 @@ def _ms_of(text: str | None, name: str) -> int | None:
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{name}: '{text}' is not an ISO date or time") from None
+        raise ValueError(Text("auth.audit_time", name=name, text=text)) from None
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=site_time_zone())
     return int(moment.timestamp() * 1000)
@@ -57,9 +59,9 @@ def audit_filter(user: str | None, account: str | None, meter: str | None,
     try:
         count = int(limit or 200)
     except ValueError:
-        raise ValueError(f"limit: '{limit}' is not a whole number") from None
+        raise ValueError(Text("auth.audit_limit_int", limit=limit)) from None
     if not 0 < count <= AUDIT_LIMIT:
-        raise ValueError(f"limit: between 1 and {AUDIT_LIMIT}, got {count}")
+        raise ValueError(Text("auth.audit_limit", most=AUDIT_LIMIT, count=count))
     return AuditFilter(user or None, account or None, meter or None,
                        _ms_of(start, "start"), _ms_of(end, "end"), count)
 

@@ -23,7 +23,7 @@ from ..i18n import Text, text_of
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .check import reference_problems, service_problems
 from .conditions import BUILTIN_CONDITIONS
-from .editor import check_block, plugin_problems
+from .editor import check_block, plugin_problems, problem_text
 from .engine import Automation, AutomationEngine, automations_schema
 from .script import MAX_DELAY, MAX_REPEAT
 from .template import Template, TemplateError
@@ -199,7 +199,7 @@ async def reload_automations(hub: Hub, engine: AutomationEngine, name: str) -> i
     if path is None:
         raise ServiceValidationError(name, [Text("automation.nothing_to_reload")])
     raw, ctx = read(path)
-    problems = [str(problem) for problem in ctx.problems]
+    problems = [problem_text(problem) for problem in ctx.problems]
     block = raw.get(DOMAIN) if isinstance(raw, Mapping) else None
     validated: list[Any] = []
     if not problems:

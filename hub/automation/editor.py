@@ -25,7 +25,7 @@ import voluptuous as vol
 
 from .. import validation as cv
 from ..config import read
-from ..i18n import Text
+from ..i18n import Joined, Text, text_of
 from ..yamlload import Problem, load_yaml, position_of
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .check import reference_problems, service_problems
@@ -119,7 +119,28 @@ def _known_ids(hub: Hub) -> tuple[set[str], set[str]]:
 
 
 def _problem(raw: Any, path: list[Any], message: str) -> str:
-    return str(Problem(position_of(raw, path), cv.format_path(path), message))
+    return problem_text(Problem(position_of(raw, path), cv.format_path(path), message))
+
+
+def problem_text(problem: Problem) -> str:
+    """A configuration problem as check-config words it, in each reader's language: a
+    :class:`Text` with its file:line (a message with no key yet stays the English line)."""
+    message, position = problem.message, problem.position
+    if not isinstance(message, Text | Joined):
+        return str(problem)
+    reason = Text("validation.at", path=problem.path, reason=message) if problem.path \
+        else message
+    if position is None:
+        return reason
+    return Text("automation.problem_at", file=position.file, line=position.line, reason=reason)
+
+
+def _renamed(problem: str, old: str, new: str) -> str:
+    """A problem found in the candidate file ``old``, naming the edited file ``new``."""
+    if isinstance(problem, Text) and problem.key == "automation.problem_at":
+        return Text(problem.key, **{**problem.values,
+                                    "file": str(problem.values["file"]).replace(old, new)})
+    return problem if isinstance(problem, Text | Joined) else problem.replace(old, new)
 
 
 async def save_automations(hub: Hub, engine: AutomationEngine, text: str) -> tuple[int, Path]:
@@ -132,20 +153,19 @@ async def save_automations(hub: Hub, engine: AutomationEngine, text: str) -> tup
     candidate = await asyncio.to_thread(_write_candidate, target, text)
     try:
         raw, ctx = load_yaml(candidate, root=target.parent)
-        problems = [str(problem) for problem in ctx.problems]
+        problems = [problem_text(problem) for problem in ctx.problems]
         if not problems and raw is not None and not isinstance(raw, list):
-            problems.append(f"{target.name}: expected a list of automations (- id: ...), "
-                            f"got {type(raw).__name__}")
+            problems.append(Text("automation.not_a_list", file=target.name,
+                                 type=type(raw).__name__))
         validated: list[Any] = []
         if not problems:
             validated, problems = check_block(hub, engine, raw, raw or [], [])
         if problems:
-            raise EditError("; ".join(p.replace(candidate.name, target.name)
-                                      for p in problems))
+            raise EditError(Joined(_renamed(p, candidate.name, target.name) for p in problems))
         try:
             loaded = await engine.replace(validated)
         except TemplateError as err:
-            raise EditError(str(err)) from None
+            raise EditError(text_of(err)) from None
         await asyncio.to_thread(os.replace, candidate, target)  # atomic: old or new text
     finally:
         await asyncio.to_thread(_discard, candidate)

@@ -28,7 +28,7 @@ import voluptuous as vol
 from .. import validation as cv
 from ..core import Context, Hub
 from ..events.catalog import EventCatalog
-from ..i18n import Text
+from ..i18n import Joined, Text, text_of
 from ..plugins import Registry
 from ..storage import Storage, WaitRow, from_ms
 from ..util.calendar import Calendar
@@ -156,7 +156,7 @@ def _template_problems(node: Any, path: list[Any]) -> Iterator[vol.Invalid]:
             try:
                 Template(node)
             except TemplateError as err:
-                yield vol.Invalid(str(err), path=path)
+                yield vol.Invalid(text_of(err), path=path)
     elif isinstance(node, Mapping):
         for key, item in node.items():
             yield from _template_problems(item, [*path, key])
@@ -324,7 +324,8 @@ class Automation:
         """Start a run (conditions first, unless skipped); returns its trace."""
         engine = self.engine
         if self.problems:
-            raise ValueError(f"automation '{self.id}' is not set up: {'; '.join(self.problems)}")
+            raise ValueError(Text("automation.not_set_up_because", automation=self.id,
+                                  problems=Joined(self.problems)))
         # the run's author is the automation (origin), or the user who ran it by hand: not
         # whoever caused its trigger (a tenant's payment does not make the SMS theirs); the
         # parent context leads back to them
@@ -346,18 +347,18 @@ class Automation:
                 trace.finish("condition_failed")
                 return trace
         except TemplateError as err:
-            trace.finish("error", str(err))
+            trace.finish("error", text_of(err))
             _LOGGER.error("Automation %s: %s", self.id, err)
             return trace
         finally:
             _CURRENT_TRACE.reset(token)
         if self.mode == "single" and self.runs:
-            trace.finish("skipped", "already running (mode: single)")
+            trace.finish("skipped", Text("automation.skip_single"))
             _LOGGER.warning("Automation %s is already running (mode: single): not started "
                             "again", self.id)
             return trace
         if self.mode in ("queued", "parallel") and len(self.runs) >= self.max:
-            trace.finish("skipped", f"{len(self.runs)} runs already (max {self.max})")
+            trace.finish("skipped", Text("automation.skip_max", runs=len(self.runs), max=self.max))
             _LOGGER.warning("Automation %s: %d runs already (max %d): this one is dropped",
                             self.id, len(self.runs), self.max)
             return trace
@@ -393,8 +394,8 @@ class Automation:
         max_late: timedelta | None = self.config.get("max_late")
         if until is not None and max_late is not None and engine.now() - until > max_late:
             late = engine.now() - until
-            trace.finish("expired", f"its {row.kind} at {row.path} ended {late} before the "
-                                    f"restart, more than max_late {max_late}")
+            trace.finish("expired", Text("automation.expired", kind=row.kind, path=row.path,
+                                         late=late, max_late=max_late))
             _LOGGER.warning("Automation %s: %s", self.id, trace.error)
             assert engine.persistence is not None
             await engine.persistence.drop(row.run_id)
@@ -437,7 +438,7 @@ class Automation:
         while self._recent and self._recent[0] < now - 60:
             self._recent.popleft()
         if len(self._recent) >= self.max_per_minute:
-            return f"more than {self.max_per_minute} runs in a minute (max_per_minute)"
+            return Text("automation.over_rate", limit=self.max_per_minute)
         self._recent.append(now)
         return None
 
@@ -454,7 +455,7 @@ class Automation:
         except StopRun as stop:
             trace.finish("error" if stop.error else "stopped", stop.reason)
         except (StepError, TemplateError) as err:
-            trace.finish("error", str(err))
+            trace.finish("error", text_of(err))
             _LOGGER.error("Automation %s: %s", self.id, err)
         except asyncio.CancelledError:
             trace.finish("cancelled")
@@ -599,8 +600,7 @@ class AutomationEngine:
     def refuse_chain(self, run_context: Context, cause: Context | None) -> str | None:
         depth = self._depth(cause) + 1
         if depth > MAX_CHAIN:
-            return (f"loop: caused by automations {MAX_CHAIN} levels deep (each run's action "
-                    "triggering the next)")
+            return Text("automation.loop", levels=MAX_CHAIN)
         return None
 
     def remember_chain(self, run_context: Context, cause: Context | None) -> None:

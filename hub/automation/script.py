@@ -23,7 +23,7 @@ from .. import validation as cv
 from ..core import Context
 from ..events import EVENT_STATE_CHANGED
 from ..exceptions import HubError, ServiceNotFound, ServiceValidationError
-from ..i18n import Text
+from ..i18n import Text, text_of
 from ..plugins import Registry
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .conditions import condition_schema, truthy
@@ -248,7 +248,7 @@ async def run_steps(steps: list[Step], run: RunState) -> None:
 
 def _compile(compiler: Compiler, config: Mapping[str, Any], path: str) -> Step:
     kind = config["kind"]
-    where = f"automation {compiler.automation_id}, {path}"
+    where = Text("automation.where", automation=compiler.automation_id, path=path)
     body = _BUILDERS[kind](compiler, config, path, where) if kind in _BUILDERS else \
         _plugin_action(compiler, config, where)
     enabled = config.get("enabled", True)
@@ -275,19 +275,22 @@ def _compile(compiler: Compiler, config: Mapping[str, Any], path: str) -> Step:
             raise
         except (TemplateError, StepError) as err:
             placed = isinstance(err, TemplateError) or err.placed  # names its place already
-            entry["error"] = str(err)
+            entry["error"] = text_of(err)
             if not continue_on_error:
-                raise StepError(str(err) if placed else f"{where}: {err}", True) from err
+                raise StepError(text_of(err) if placed else Text(
+                    "automation.step_failed", where=where, reason=text_of(err)), True) from err
         except (HubError, ServiceNotFound, ServiceValidationError, vol.Invalid, KeyError,
                 ValueError, TypeError, LookupError) as err:
-            entry["error"] = str(err)
+            entry["error"] = text_of(err)
             if not continue_on_error:
-                raise StepError(f"{where}: {err}", True) from err
+                raise StepError(Text("automation.step_failed", where=where,
+                                     reason=text_of(err)), True) from err
         except Exception as err:
             entry["error"] = f"{type(err).__name__}: {err}"
             _LOGGER.exception("%s failed", where)
             if not continue_on_error:
-                raise StepError(f"{where}: {type(err).__name__}: {err}", True) from err
+                raise StepError(Text("automation.step_crashed", where=where,
+                                     kind=type(err).__name__, reason=str(err)), True) from err
         finally:
             entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return step
@@ -327,7 +330,8 @@ def _service(compiler: Compiler, config: Mapping[str, Any], path: str, where: st
             record["response"] = plain(last)
         failed = [r for r in results if "error" in r]
         if failed and len(failed) == len(results):
-            raise StepError(f"every call of {domain}.{service} failed: {failed[0]['error']}")
+            raise StepError(Text("automation.every_call_failed", service=f"{domain}.{service}",
+                                 reason=failed[0]["error"]))
         if response_variable:
             run.variables[response_variable] = last if len(calls) == 1 else [
                 r.get("response") for r in results]
@@ -381,7 +385,7 @@ def _delay(compiler: Compiler, config: Mapping[str, Any], path: str, where: str)
         else:
             duration = _duration(template.render(run.variables)) if template else value
             if isinstance(duration, str):
-                raise StepError(f"delay rendered to {duration!r}, not a duration")
+                raise StepError(Text("automation.delay_rendered", value=repr(duration)))
             until = env.clock() + duration
         entry["until"] = until.isoformat()
         await compiler.wait(run, until, path, "delay")
@@ -449,7 +453,7 @@ def _after_wait(run: RunState, config: Mapping[str, Any], completed: bool,
                 trigger: Any) -> dict[str, Any]:
     run.variables["wait"] = {"completed": completed, "trigger": trigger}
     if not completed and not config.get("continue_on_timeout", True):
-        raise StopRun("timed out waiting", error=False)
+        raise StopRun(Text("automation.wait_timed_out"), error=False)
     return {"completed": completed}
 
 
@@ -514,13 +518,14 @@ def _repeat(compiler: Compiler, config: Mapping[str, Any], path: str, where: str
                     values = (items_template.render_value(run.variables) if items_template
                               else render_data(items_data, run.variables))
                     if not isinstance(values, list):
-                        raise StepError(f"for_each needs a list, got {values!r}")
+                        raise StepError(Text("automation.for_each_list", value=repr(values)))
                 else:
                     values = list(range(int(_repeat_count(
                         count_template.render_value(run.variables) if count_template
                         else count))))
                 if len(values) > MAX_REPEAT:
-                    raise StepError(f"at most {MAX_REPEAT} repeats, got {len(values)}")
+                    raise StepError(Text("automation.repeat_many", limit=MAX_REPEAT,
+                                         count=len(values)))
                 for index, item in enumerate(values, 1):
                     if index < start:
                         continue
@@ -533,7 +538,7 @@ def _repeat(compiler: Compiler, config: Mapping[str, Any], path: str, where: str
             while True:
                 index += 1
                 if index > MAX_REPEAT:
-                    raise StepError(f"stopped after {MAX_REPEAT} repeats")
+                    raise StepError(Text("automation.repeat_stopped", limit=MAX_REPEAT))
                 run.variables["repeat"] = {"index": index, "first": index == 1}
                 run.loops[path] = index
                 if while_check is not None and run.resume is None and \
@@ -620,7 +625,7 @@ def _condition(compiler: Compiler, config: Mapping[str, Any], path: str, where: 
 
     async def body(run: RunState, entry: dict[str, Any]) -> Any:
         if not check(run.variables):
-            raise StopRun("a condition step was false")
+            raise StopRun(Text("automation.condition_false"))
         return {"result": True}
     return body
 

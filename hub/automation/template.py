@@ -20,7 +20,9 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..exceptions import HubError
+from ..i18n import Text, text_of
 from ..util.ids import slugify
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 if TYPE_CHECKING:
     from ..core import Hub, State
@@ -48,7 +50,7 @@ class _Deadline:
 
     def check(self) -> None:
         if time.monotonic() > self.until:
-            raise TemplateError(f"took longer than {RENDER_SECONDS:g} s")
+            raise TemplateError(Text("automation.template_slow", seconds=f"{RENDER_SECONDS:g}"))
 
 
 _DEADLINE = _Deadline()
@@ -58,7 +60,7 @@ def _range(*args: int) -> Iterator[int]:
     """``range`` bounded in size and by the render's deadline."""
     values = range(*args)
     if len(values) > MAX_RANGE:
-        raise TemplateError(f"range of {len(values)} items (at most {MAX_RANGE})")
+        raise TemplateError(Text("automation.template_range", count=len(values), limit=MAX_RANGE))
     for value in values:
         _DEADLINE.check()
         yield value
@@ -69,7 +71,7 @@ def money(value: Any) -> str:
     try:
         amount = Decimal(str(value)).quantize(_CENT, rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError) as err:
-        raise TemplateError(f"money: {value!r} is not an amount") from err
+        raise TemplateError(Text("automation.template_money", value=repr(value))) from err
     sign = "-" if amount < 0 else ""
     return f"{sign}¥{abs(amount):,.2f}"
 
@@ -79,7 +81,7 @@ def quantity(value: Any, unit: str = "", places: int = 2) -> str:
     try:
         amount = Decimal(str(value)).quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
     except (InvalidOperation, ValueError) as err:
-        raise TemplateError(f"quantity: {value!r} is not a number") from err
+        raise TemplateError(Text("automation.template_quantity", value=repr(value))) from err
     return f"{amount} {unit}".rstrip()
 
 
@@ -111,11 +113,13 @@ class Template:
         try:
             self._compiled = _ENV.from_string(source)
         except jinja2.TemplateSyntaxError as err:
-            raise TemplateError(f"{self._name()}: {err.message} (template line {err.lineno}): "
-                                f"{source!r}") from None
+            raise TemplateError(Text("automation.template_syntax", name=self._name(),
+                                     reason=err.message, line=err.lineno,
+                                     source=repr(source))) from None
 
     def _name(self) -> str:
-        return f"template in {self.where}" if self.where else "template"
+        return Text("automation.template_in", where=self.where) if self.where \
+            else Text("automation.template")
 
     def render(self, variables: Mapping[str, Any]) -> str:
         """The text, or TemplateError naming the template, its line and what went wrong."""
@@ -126,17 +130,16 @@ class Template:
             for part in self._compiled.generate(variables):
                 size += len(part)
                 if size > MAX_OUTPUT:
-                    raise TemplateError(f"output longer than {MAX_OUTPUT} characters")
+                    raise TemplateError(Text("automation.template_output", limit=MAX_OUTPUT))
                 _DEADLINE.check()
                 parts.append(part)
-        except TemplateError as err:
-            raise TemplateError(f"{self._name()}: {err} ({self.source!r})") from None
-        except jinja2.TemplateError as err:
-            raise TemplateError(f"{self._name()}: {err} ({self.source!r})") from None
+        except (TemplateError, jinja2.TemplateError) as err:
+            raise TemplateError(Text("automation.template_failed", name=self._name(),
+                                     reason=text_of(err), source=repr(self.source))) from None
         except Exception as err:
-            line = _template_line(err)
-            raise TemplateError(f"{self._name()}{line}: {type(err).__name__}: {err} "
-                                f"({self.source!r})") from None
+            raise TemplateError(Text("automation.template_crashed", name=self._name(),
+                                     line=_template_line(err), kind=type(err).__name__,
+                                     reason=str(err), source=repr(self.source))) from None
         return "".join(parts)
 
     def render_value(self, variables: Mapping[str, Any]) -> Any:
@@ -155,7 +158,7 @@ def _template_line(err: BaseException) -> str:
         if tb.tb_frame.f_code.co_filename == "<template>":
             line = tb.tb_lineno
         tb = tb.tb_next
-    return f" (template line {line})" if line else ""
+    return Text("automation.template_line", line=line) if line else ""
 
 
 def _native(text: str) -> Any:

@@ -20,7 +20,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context
-from ..i18n import Text
+from ..i18n import Text, text_of
 from ..ledger.entries import EntryKind, PostRequest, from_fen
 from ..ledger.ledger import Batch, Op, post_entry
 from ..storage import MoneyStore, from_ms
@@ -165,8 +165,9 @@ class BillOp(Op):
                 return book.tariffs.get(next(iter(state.lines.values())).tariff_id)
             return book.tariffs.for_meter(config or {"id": meter_id})
         except TariffError as err:
-            raise BillError(f"{err}: the bill of account '{self.request.account.id}' for "
-                            f"{self.request.period} cannot be made") from None
+            raise BillError(Text("billing.bill_no_tariff", reason=text_of(err),
+                                 account=self.request.account.id,
+                                 period=self.request.period)) from None
 
     def _retier(self, batch: Batch, book: ChargeBook,
                 meters: list[MeterBilling]) -> list[BillLine]:

@@ -22,6 +22,7 @@ from functools import cached_property
 from itertools import pairwise
 from typing import Any
 
+from ..i18n import Text
 from ..storage import BillRow, from_ms
 from .charging import FEN_ZERO, ZERO, ChargeState, LineTotal
 from .periods import BillPeriod, month_key, period_of
@@ -281,9 +282,9 @@ def compute_bill(*, bill_id: str, account_id: str, account_name: str, kind: str,
             for _ident, total in _state_lines(meter.state):
                 amount = round_fen(total.amount)
                 if amount != total.charged:
-                    raise BillError(f"charge state of meter '{meter.meter_id}' for {period} "
-                                    f"is inconsistent: line {_ident} charged {total.charged} "
-                                    f"but rounds to {amount}")
+                    raise BillError(Text("billing.state_inconsistent", meter=meter.meter_id,
+                                         period=period, line=_ident, charged=total.charged,
+                                         amount=amount))
                 if not total.quantity and not amount:
                     continue
                 priced.append(_as_charge_line(total, period))
@@ -375,10 +376,9 @@ def tier_parts(*, tariff: Tariff, tier_period: str, tier_start: date, first: dat
         for (day, before), (following, upto) in pairwise(marks):
             quantity = upto - before
             if quantity < 0:
-                raise BillError(
-                    f"tariff '{tariff.id}': the tier usage from {tier_start} ({total}) and the "
-                    f"charge states disagree: {quantity} used from {day} to {following}; the "
-                    "move-out's tiers cannot be re-priced")
+                raise BillError(Text("billing.retier_disagree", tariff=tariff.id,
+                                     start=tier_start, total=total, quantity=quantity,
+                                     first=day, last=following))
             if quantity:
                 parts.append((day, quantity))
         return parts
@@ -389,11 +389,7 @@ def _priced_from(tariff: Tariff, day: date, states: Iterable[ChargeState],
     """The usage the charge states priced at price versions starting on ``day`` or later."""
     component = getattr(tariff, "usage_component", None)
     if component is None:
-        raise BillError(
-            f"tariff '{tariff.id}' changes its price on {day}, inside a month, and its lines "
-            "are the meter's own register deltas: the tier usage before and after the change "
-            "cannot be told apart, so the move-out's tiers cannot be re-priced exactly (move "
-            "the price change to the 1st of a month)")
+        raise BillError(Text("billing.retier_registers", tariff=tariff.id, day=day))
     used = ZERO
     for state in states:
         if state.period.start >= end:

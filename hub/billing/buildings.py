@@ -103,15 +103,17 @@ class BuildingBook:
             raise ServiceValidationError("building.update",
                                          [Text("billing.unknown_building", building=building_id)])
         if "id" in changes:
-            raise ServiceValidationError("building.update", [Text("billing.id_fixed")])
+            raise ServiceValidationError(
+                "building.update", [Text("billing.id_fixed")])
         plain = json.loads(canonical(dict(changes)))
         base = self.created.get(building_id) or self.yaml[building_id]
         runtime = {**self.runtime.get(building_id, {}), **plain}
         try:
             entry: dict[str, Any] = BUILDING_SCHEMA({**base, **runtime})
         except vol.Invalid as err:
-            raise ServiceValidationError("building.update", cv.humanize_invalid(
-                err, {**base, **runtime}, "changes")) from None
+            raise ServiceValidationError(
+                "building.update", cv.humanize_invalid(err, {**base, **runtime}, "changes")
+            ) from None
         yaml_entry = self.yaml.get(building_id)
         await self._store([(building_id, name, canonical(value),
                             canonical(yaml_entry.get(name)) if yaml_entry else None, "set")

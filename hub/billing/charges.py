@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context
+from ..i18n import Text, text_of
 from ..ledger.entries import EntryKind
 from ..ledger.ledger import Batch, Op
 from ..storage import AppliedValues, MoneyStore, to_ms
@@ -106,18 +107,18 @@ class ChargeBook:
             return found
         meter = self.meter_config(meter_id)
         if meter is None:
-            raise ChargeError(f"meter '{meter_id}' is not configured: not charged")
+            raise ChargeError(Text("billing.charge_unknown_meter", meter=meter_id))
         account_id = meter.get("account")
         account = self.accounts.get(account_id) if account_id else None
         if account is None:
-            raise ChargeError(f"meter '{meter_id}' has no account: not charged")
+            raise ChargeError(Text("billing.charge_no_account", meter=meter_id))
         try:
             if self.tariffs is None:
-                raise TariffError(f"meter '{meter_id}' has no tariff (no tariffs: block)")
+                raise TariffError(Text("billing.charge_no_tariffs", meter=meter_id))
             tariff = self.tariffs.for_meter(meter)
         except TariffError as err:
-            raise ChargeError(f"{err}: reading {reading_id} not charged (no price is "
-                              "ever assumed); give the meter a tariff") from None
+            raise ChargeError(Text("billing.charge_no_price", reason=text_of(err),
+                                   reading=reading_id)) from None
         found = (account, tariff, getattr(tariff, "tier_period", None))
         self._billing[meter_id] = found
         return found
@@ -303,10 +304,8 @@ class _StateFor:
         account, moved_out, local = self.account, self.moved_out, self.local
         for _hop in range(24):
             if moved_out is not None and period.start > moved_out:
-                raise ChargeError(
-                    f"account '{account.id}' moved out on {moved_out}: usage of meter "
-                    f"'{self.meter_id}' after it is not charged to it (give the meter its "
-                    "new account)")
+                raise ChargeError(Text("billing.charge_moved_out", account=account.id,
+                                       day=moved_out, meter=self.meter_id))
             key = (self.meter_id, account.id, period.start)
             state = local.get(key)
             if state is None:
@@ -315,7 +314,7 @@ class _StateFor:
                 local[key] = state
                 return state
             period = next_period(period, account.settlement_day)  # billed: next period
-        raise ChargeError(f"no open bill period for meter '{self.meter_id}'")
+        raise ChargeError(Text("billing.charge_no_period", meter=self.meter_id))
 
 
 def _fen(amount: Decimal) -> int:

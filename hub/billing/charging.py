@@ -165,6 +165,12 @@ def usages_from_intervals(intervals: Iterable[Mapping[str, Any]], unit: str,
     return counted, withdrawn
 
 
+# The start of a line's JSON up to its unit price, by what it is written from: the same for
+# a line id of every meter on a tariff (one text shared, built once). Never stale: the key is
+# everything the text shows.
+_HEADS: dict[tuple[str, str, str, date | None, str, str], str] = {}
+
+
 @dataclass(slots=True)
 class LineTotal:
     """One bill line of a charge state: exact cumulative quantity and amount, and charged.
@@ -201,11 +207,18 @@ class LineTotal:
         """:meth:`to_json` as text, written without the json module (hot path)."""
         text = self._text
         if text is None:
+            price = str(self.unit_price)  # the key: 0.3 and 0.30 are equal, not written alike
+            parts = (self.tariff_id, self.component, self.key, self.price_from, self.unit, price)
+            head = _HEADS.get(parts)
+            if head is None:
+                head = (f'[{jstr(self.tariff_id)},{jstr(self.component)},{jstr(self.key)},'
+                        f'{_quoted(self.price_from.isoformat()) if self.price_from else "null"},'
+                        f'{jstr(self.unit)},"{price}",')
+                if len(_HEADS) >= 4096:
+                    _HEADS.clear()
+                _HEADS[parts] = head
             text = self._text = (
-                f'[{jstr(self.tariff_id)},{jstr(self.component)},{jstr(self.key)},'
-                f'{_quoted(self.price_from.isoformat()) if self.price_from else "null"},'
-                f'{jstr(self.unit)},"{self.unit_price}","{self.quantity}",'
-                f'"{self.amount}","{self.charged}",'
+                f'{head}"{self.quantity}","{self.amount}","{self.charged}",'
                 f'{_us(self.start) if self.start else "null"},'
                 f'{_us(self.end) if self.end else "null"},{self.readings}]')
         return text

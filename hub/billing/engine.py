@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import Context
 from ..events import EVENT_BILL_ISSUED, EVENT_BILL_OVERDUE, EVENT_BILL_PAID, EVENT_BILL_REMINDER
+from ..i18n import Text
 from ..ledger.entries import Entry, from_fen
 from ..storage import from_ms, to_ms
 from ..util.dt import site_time_zone
@@ -105,7 +106,7 @@ class BillingEngine:
     def book(self) -> ChargeBook:
         """The charge states (available once the ledger started)."""
         if self.charger.book is None:
-            raise RuntimeError("the ledger has not started yet")
+            raise RuntimeError("the ledger has not started yet")  # i18n: internal (a bug)
         return self.charger.book
 
     def meters_of(self, account_id: str) -> list[str]:
@@ -405,10 +406,10 @@ class BillingEngine:
         account = self.account(account_id)
         day = day or self.today()
         if account.move_in is not None and day < account.move_in:
-            raise ValueError(f"move-out {day} is before the move-in {account.move_in}")
+            raise ValueError(Text("billing.move_out_early", day=day, move_in=account.move_in))
         if account_id in self.book.moved_out:
-            raise ValueError(f"account '{account_id}' moved out already (on "
-                             f"{self.book.moved_out[account_id]})")
+            raise ValueError(Text("billing.moved_out_already", account=account_id,
+                                  day=self.book.moved_out[account_id]))
         context = context or Context(origin="billing")
         result_read, failed = await self._final_reads(account_id, read, context)
         await self.ledger.storage.flush()

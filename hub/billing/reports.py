@@ -23,7 +23,9 @@ from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
 
+from ..i18n import Text, localize
 from ..ledger.money import account_entity_id
+from ..metering.points import unit_text
 from ..util.output import table_format
 from .analysis.base import (
     KIND_REGISTERS,
@@ -194,16 +196,28 @@ def write_table(table: Table, path: Path, fmt: str | None = None, *,
 
 
 def worded(table: Table, language: str | None) -> Table:
-    """``table`` with its text cells (kinds, billing, statuses, splits) and sheet name in
-    ``language``'s words."""
-    words = VALUES.get(language or "en")
-    if not words or language == "en":
-        return table
-    rows = [tuple(words.get(f"{column}.{value}", value) if kind == "text" else value
+    """``table`` with its text cells (kinds, billing, statuses, splits, the usual tag names,
+    units as written: ``m³``) and sheet name in ``language``'s words."""
+    language = language or "en"
+    words = VALUES.get(language, {})
+
+    def word(column: str, value: Any) -> Any:
+        if column == "unit" and isinstance(value, str):
+            return unit_text(value)
+        if column == "tag" and isinstance(value, str):
+            return _tag_word(value, language)
+        return words.get(f"{column}.{value}", value)
+    rows = [tuple(word(column, value) if kind == "text" else value
                   for column, kind, value in zip(table.columns, table.types, row, strict=True))
             for row in table.rows]
     sheet = words.get(f"sheet.{table.name}", table.name)
     return Table(sheet, table.columns, table.types, rows, sheet if table.title else "")
+
+
+def _tag_word(tag: str, language: str) -> str:
+    """A usual tag's name in ``language`` (``building`` → 楼栋); another as it is."""
+    text = Text(f"tag.{tag}")
+    return localize(text, language) if text != text.key else tag
 
 
 def _csv_cell(value: Any, tz: tzinfo | None) -> Any:

@@ -62,15 +62,16 @@ def setup_billing(hub: Hub, block: Mapping[str, Any], charger: Charger | None) -
         data = call.data
         account = engine.accounts.get(data["account_id"])
         if account is None:
-            raise refused("bill.create", Text("billing.unknown_account",
-                                              account=data["account_id"]))
+            raise refused(
+                "bill.create", Text("billing.unknown_account", account=data["account_id"]))
         period = (period_of(data["period_start"], account.settlement_day)
                   if "period_start" in data else None)
         try:
             bill = await engine.create(account.id, period, issue=data["issue"],
                                        context=call.context)
         except BillError as err:
-            raise refused("bill.create", text_of(err)) from None
+            raise refused(
+                "bill.create", text_of(err)) from None
         return bill.as_dict()
 
     async def issue(call: ServiceCall) -> dict[str, Any]:
@@ -78,9 +79,11 @@ def setup_billing(hub: Hub, block: Mapping[str, Any], charger: Charger | None) -
         try:
             bill = await engine.issue(call.data["bill_id"], context=call.context)
         except KeyError as err:
-            raise refused("bill.issue", Text("billing.bill_id", reason=err.args[0])) from None
+            raise refused(
+                "bill.issue", Text("billing.bill_id", reason=err.args[0])) from None
         except BillError as err:
-            raise refused("bill.issue", text_of(err)) from None
+            raise refused(
+                "bill.issue", text_of(err)) from None
         return bill.as_dict()
 
     async def run(call: ServiceCall) -> dict[str, Any]:
@@ -97,7 +100,8 @@ def setup_billing(hub: Hub, block: Mapping[str, Any], charger: Charger | None) -
             result = await engine.move_out(data["account_id"], data.get("date"),
                                            read=data["read"], context=call.context)
         except (ValueError, BillError) as err:
-            raise refused("account.move_out", text_of(err)) from None
+            raise refused(
+                "account.move_out", text_of(err)) from None
         moved_out = result.bill.as_dict().get("settlement", {}).get("move_out")
         if moved_out and hub.has_component("accounts"):
             # the account itself now says the tenant left (公摊 weights, reports, YAML view)

@@ -170,12 +170,13 @@ def split_largest_remainder(total_fen: int, weights: Mapping[str, Fraction]) -> 
     Raises ValueError for a negative total or weight, ZeroDivisionError if all weights are 0.
     """
     if total_fen < 0:
-        raise ValueError(f"cannot split a negative amount ({total_fen} fen)")
+        raise ValueError(  # i18n: internal (a bug: callers pass >= 0)
+            f"cannot split a negative amount ({total_fen} fen)")
     if any(weight < 0 for weight in weights.values()):
-        raise ValueError("weights must not be negative")
+        raise ValueError("weights must not be negative")  # i18n: internal (a bug: callers check)
     whole = sum(weights.values(), Fraction(0))
     if whole == 0:
-        raise ZeroDivisionError("every weight is zero")
+        raise ZeroDivisionError("every weight is zero")  # i18n: internal (caught, re-raised keyed)
     quotas = {key: total_fen * weight / whole for key, weight in weights.items()}
     shares = {key: math.floor(quota) for key, quota in quotas.items()}
     left = total_fen - sum(shares.values())

@@ -19,6 +19,9 @@ from datetime import date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
+
 __all__ = [
     "BAND_SHARE",
     "FEN",
@@ -65,11 +68,12 @@ class Usage:
 
     def __post_init__(self) -> None:
         if self.start.tzinfo is None or self.end.tzinfo is None:
-            raise ValueError("usage times must be time-zone aware")
+            raise ValueError(  # i18n: internal (a bug: every caller gives aware times)
+                "usage times must be time-zone aware")
         if self.end < self.start:
-            raise ValueError(f"usage ends ({self.end}) before it starts ({self.start})")
+            raise ValueError(Text("billing.usage_order", start=self.start, end=self.end))
         if self.quantity < 0:
-            raise ValueError(f"negative usage {self.quantity}")
+            raise ValueError(Text("billing.usage_negative", quantity=self.quantity))
 
 
 @dataclass(frozen=True, slots=True)

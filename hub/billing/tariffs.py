@@ -28,7 +28,7 @@ import voluptuous as vol
 from .. import validation as cv
 from ..events import EVENT_CALENDAR_UNKNOWN_YEAR
 from ..hookspecs import hookimpl
-from ..i18n import Text
+from ..i18n import Joined, Text, localize, text_of
 from ..metering.config import meter_kind
 from ..util.calendar import CALENDAR_SCHEMA, Calendar, holidays_version, newest_official_year
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
@@ -240,16 +240,17 @@ def register_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     quote.add_argument("--intervals", required=True, type=Path, metavar="FILE.csv",
                        help="rows start,end,kwh (ISO local times); optional columns t1..t63 "
                             "for register-based tariffs")
-    quote.add_argument("--used", type=_used_arg, metavar="QUANTITY", default=Decimal(0),
+    quote.add_argument("--used", action=_Checked, parse=_used_arg, metavar="QUANTITY",
+                       default=Decimal(0),
                        help="already used in the tier period of the first interval")
-    quote.add_argument("--period", type=_period_arg, metavar="START:END",
+    quote.add_argument("--period", action=_Checked, parse=_period_arg, metavar="START:END",
                        help="the bill period (dates, END its last day, up to a year of bill "
                             "months): adds each month's fixed fees and minimum charge as a "
                             "bill does")
-    quote.add_argument("--move-in", type=_date_arg, metavar="DATE",
+    quote.add_argument("--move-in", action=_Checked, parse=_date_arg, metavar="DATE",
                        help="with --period: the tenant's move-in (pro-rates fees, minimum "
                             "and tier thresholds)")
-    quote.add_argument("--move-out", type=_date_arg, metavar="DATE",
+    quote.add_argument("--move-out", action=_Checked, parse=_date_arg, metavar="DATE",
                        help="with --period: the tenant's last day (pro-rates as --move-in)")
     quote.add_argument("-c", "--config", metavar="HUB_YAML", help="configuration file")
     quote.set_defaults(func=cmd_quote)
@@ -283,10 +284,23 @@ _MAX_QUANTITY = Decimal("1e9")
 
 
 def _used_arg(text: str) -> Decimal:
-    try:
-        return _quantity(text, "--used")
-    except ValueError as err:
-        raise argparse.ArgumentTypeError(str(err)) from None
+    return _quantity(text, "--used")
+
+
+class _Checked(argparse.Action):
+    """An option read by ``parse``; its refusal is worded in the site's language."""
+
+    def __init__(self, *args: Any, parse: Callable[[str], Any], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.parse = parse
+
+    def __call__(self, parser: argparse.ArgumentParser, namespace: argparse.Namespace,
+                 values: Any, option_string: str | None = None) -> None:
+        try:
+            setattr(namespace, self.dest, self.parse(values))
+        except ValueError as err:
+            parser.error(Text("billing.quote_argument", name=option_string,
+                              reason=text_of(err)))
 
 
 def _quantity(text: str, name: str) -> Decimal:
@@ -294,13 +308,14 @@ def _quantity(text: str, name: str) -> Decimal:
     try:
         value = Decimal(text)
     except InvalidOperation:
-        raise ValueError(f"{name} {text!r} is not a number") from None
+        raise ValueError(Text("billing.quantity_nan", name=name, text=text)) from None
     if not value.is_finite():
-        raise ValueError(f"{name} {text!r} is not a finite number")
+        raise ValueError(Text("billing.quantity_infinite", name=name, text=text))
     if value < 0:
-        raise ValueError(f"{name} {text!r} is negative: usage is 0 or more")
+        raise ValueError(Text("billing.quantity_negative", name=name, text=text))
     if value > _MAX_QUANTITY:
-        raise ValueError(f"{name} {text!r} is more than {_MAX_QUANTITY:,f} (a typo?)")
+        raise ValueError(Text("billing.quantity_huge", name=name, text=text,
+                              limit=f"{_MAX_QUANTITY:,f}"))
     return value
 
 
@@ -314,7 +329,8 @@ def read_intervals(path: Path, tz: tzinfo) -> list[Usage]:
         with path.open(newline="", encoding="utf-8-sig") as handle:
             rows = list(csv.reader(handle))
     except OSError as err:
-        raise QuoteError(f"{path}: {err.strerror or err}") from None
+        raise QuoteError(Text("billing.quote_file", path=path,
+                              reason=err.strerror or err)) from None
     columns = ["start", "end", "quantity"]
     usage: list[Usage] = []
     for line, row in enumerate(rows, start=1):
@@ -329,28 +345,30 @@ def read_intervals(path: Path, tz: tzinfo) -> list[Usage]:
                        if not _known_column(name)]
             if unknown or "start" not in names or "end" not in names:
                 raise QuoteError(
-                    f"{path}:{line}: not a header of start,end,kwh (optionally t1..t63): "
-                    + (f"unknown column(s) {', '.join(map(repr, unknown))}" if unknown
-                       else "start and end are both needed"))
+                    Text("billing.quote_header_unknown", path=path, line=line,
+                         columns=", ".join(map(repr, unknown))) if unknown
+                    else Text("billing.quote_header_start_end", path=path, line=line))
             columns = names
             continue
         if len(cells) > len(columns):
-            raise QuoteError(
-                f"{path}:{line}: {len(cells)} values but {len(columns)} columns "
-                f"({','.join(columns)}); write numbers without thousands separators")
+            raise QuoteError(Text("billing.quote_columns", path=path, line=line,
+                                  count=len(cells), columns=len(columns),
+                                  names=",".join(columns)))
         try:
             usage.append(_usage(dict(zip(columns, cells, strict=False)), tz, line))
         except (ValueError, InvalidOperation) as err:
-            raise QuoteError(f"{path}:{line}: {err}") from None
+            raise QuoteError(Text("billing.quote_line", path=path, line=line,
+                                  reason=text_of(err))) from None
     if not usage:
-        raise QuoteError(f"{path}: no usage rows (expected start,end,kwh)")
+        raise QuoteError(Text("billing.quote_no_rows", path=path))
     usage.sort(key=lambda item: (item.start, item.end))
     for before, after in pairwise(usage):
         if after.start < before.end:
-            raise QuoteError(
-                f"{path}: {after.sources[0]} ({after.start.isoformat()} – "
-                f"{after.end.isoformat()}) overlaps {before.sources[0]} "
-                f"({before.start.isoformat()} – {before.end.isoformat()})")
+            raise QuoteError(Text(
+                "billing.quote_overlap", path=path, row=after.sources[0],
+                start=after.start.isoformat(), end=after.end.isoformat(),
+                other=before.sources[0], other_start=before.start.isoformat(),
+                other_end=before.end.isoformat()))
     return usage
 
 
@@ -366,14 +384,15 @@ def _usage(row: dict[str, str], tz: tzinfo, line: int) -> Usage:
         match = _REGISTER_COLUMN.match(key)
         if match and value:
             registers[f"energy_import_t{int(match[1])}"] = _quantity(value, key)
-    return Usage(start, end, _quantity(text, "quantity"), registers, (f"line {line}",))
+    return Usage(start, end, _quantity(text, "quantity"), registers,
+                 (Text("billing.quote_row", line=line),))
 
 
 def _moment(text: str, name: str, tz: tzinfo) -> datetime:
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{name} {text!r} is not an ISO time like 2025-07-01T08:00") from None
+        raise ValueError(Text("billing.quote_time", name=name, text=text)) from None
     return value if value.tzinfo else value.replace(tzinfo=tz)
 
 
@@ -407,7 +426,7 @@ def _date_arg(text: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a date like 2026-03-01") from None
+        raise ValueError(Text("billing.quote_date", text=text)) from None
 
 
 MAX_QUOTE_MONTHS = 12  # a year of bill months: every tier period of a yearly tariff
@@ -417,17 +436,15 @@ def _period_arg(text: str) -> BillPeriod:
     """``START:END`` (ISO dates, END the period's last day) as a bill period (a year at most)."""
     start_text, sep, end_text = text.partition(":")
     if not sep:
-        raise argparse.ArgumentTypeError(
-            f"{text!r} is not a period like 2026-03-01:2026-03-31 (START:END, END its last day)")
+        raise ValueError(Text("billing.quote_period_form", text=text))
     start, last = _date_arg(start_text.strip()), _date_arg(end_text.strip())
     # the longest period from ``start``: settlement day 31 from a short month's last day
     limit = max(anchor(start.year, start.month + MAX_QUOTE_MONTHS, day) - ONE_DAY
                 for day in range(start.day, 32)
                 if anchor(start.year, start.month, day) == start)
     if not start <= last <= limit:
-        raise argparse.ArgumentTypeError(
-            f"a quoted period ends on or after its start and lasts at most "
-            f"{MAX_QUOTE_MONTHS} bill months: from {start} it ends by {limit}, got {last}")
+        raise ValueError(Text("billing.quote_period_long", months=MAX_QUOTE_MONTHS,
+                              start=start, limit=limit, last=last))
     return BillPeriod(start, last + ONE_DAY)
 
 
@@ -464,10 +481,10 @@ def usage_in_period(usage: Sequence[Usage], period: BillPeriod, tz: tzinfo) -> l
     out: list[Usage] = []
     for item in usage:
         if not (item.start < end and (item.end > start or item.start == start)):
-            where = ", ".join(item.sources) or "a row"
-            raise QuoteError(
-                f"{where} ({item.start.isoformat()} – {item.end.isoformat()}) lies outside the "
-                f"period {period.start} – {period.last_day}: give the period's usage only")
+            raise QuoteError(Text(
+                "billing.quote_outside", row=Joined(item.sources) if item.sources
+                else Text("billing.quote_a_row"), start=item.start.isoformat(),
+                end=item.end.isoformat(), first=period.start, last=period.last_day))
         out.append(slice_usage(item, start, end))
     return out
 
@@ -583,13 +600,14 @@ def _occupancy(period: BillPeriod | None, move_in: date | None,
     if move_in is None and move_out is None:
         return None
     if period is None:
-        raise QuoteError("--move-in and --move-out pro-rate a bill period: give --period too")
+        raise QuoteError(Text("billing.quote_period_needed"))
     if move_in is not None and move_out is not None and move_out < move_in:
-        raise QuoteError(f"--move-out {move_out} is before --move-in {move_in}")
+        raise QuoteError(Text("billing.quote_move_order", move_in=move_in, move_out=move_out))
     if (move_in is not None and move_in > period.last_day) or (
             move_out is not None and move_out < period.start):
-        raise QuoteError(f"the tenant (move-in {move_in}, move-out {move_out}) does not live "
-                         f"there in the period {period.start} – {period.last_day}")
+        raise QuoteError(Text("billing.quote_away", move_in=move_in or "-",
+                              move_out=move_out or "-", start=period.start,
+                              last=period.last_day))
     return Occupancy(move_in, move_out)
 
 
@@ -615,7 +633,8 @@ def cmd_quote(args: argparse.Namespace) -> int:
             usage = usage_in_period(usage, period, tz)
         result = quote(tariff, usage, _history(args.used), period=period, occupancy=occupancy)
     except (TariffError, QuoteError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print(localize(Text("cli.error", message=text_of(err)), prepared.config.language),
+              file=sys.stderr)
         return 1
     print(dumps(result, indent=2))
     return 0

@@ -19,9 +19,11 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ..i18n import Text
 from ..util.dt import utcnow
 from ..web.pages import PageError, PageKit, paged
 from ..web.routes import allow
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .figures import balance_state
 from .parts import control_of, metering_of, money_of
 
@@ -44,11 +46,11 @@ def parse_amount(text: str, field: str) -> Decimal:
     try:
         amount = Decimal(text.replace(",", "").replace("¥", "").strip())
     except InvalidOperation:
-        raise PageError(f"{field}: not an amount: {text!r}") from None
+        raise PageError(Text("page.amount_form", field=field, text=text)) from None
     if not amount.is_finite() or amount <= 0:
-        raise PageError(f"{field}: must be above 0.00, got {text!r}")
+        raise PageError(Text("page.amount_positive", field=field, text=text))
     if amount != amount.quantize(Decimal("0.01")):
-        raise PageError(f"{field}: at most two decimals (fen), got {text!r}")
+        raise PageError(Text("page.amount_fen", field=field, text=text))
     return amount
 
 
@@ -234,7 +236,7 @@ class AccountPages:
         if entry is None:
             return None
         if entry.account_id != account.id:
-            raise PageError(f"reference: already used on another account ({entry.id})")
+            raise PageError(Text("page.reference_used", entry=entry.id))
         return PageKit.of(request.app).redirect(
             request, f"/accounts/{account.id}/receipt/{entry.id}",
             PageKit.of(request.app).translator(request)("account.counted_once"), kind="warn")
@@ -285,7 +287,7 @@ class AccountPages:
                       form: dict[str, str]) -> web.Response:
         amount = signed_amount(form.get("amount", ""), "amount")
         if not form.get("reason"):
-            raise PageError("reason: an adjustment needs a reason")
+            raise PageError(Text("page.adjust_reason"))
         await self._call(request, "adjust", {"account_id": account.id, "amount": amount,
                                              "reason": form["reason"],
                                              "reference": f"page-{form.get('key', '')}"})
@@ -295,7 +297,7 @@ class AccountPages:
                        form: dict[str, str]) -> web.Response:
         entry = await self._money().ledger.entry(form.get("entry_id", ""))
         if entry is None or entry.account_id != account.id:
-            raise PageError("entry_id: no such entry on this account", 404)
+            raise PageError(Text("page.no_entry"), 404)
         await self._call(request, "reverse", {"entry_id": entry.id,
                                               "reason": form.get("reason") or "undo"})
         return self._back(request, account, "account.reversed")
@@ -343,8 +345,7 @@ class AccountPages:
                                                  "fields": ["move_out"]})
             left = self._money().accounts[account.id].move_out
             if left is not None:
-                raise PageError(f"move_out: hub.yaml says this account moved out on {left}; "
-                                "remove move_out there first")
+                raise PageError(Text("page.moved_out_yaml", day=str(left)))
         await self._call(request, "update", {"account_id": account.id, "changes": changes})
         return self._back(request, account, "account.moved_in")
 

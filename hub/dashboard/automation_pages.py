@@ -4,6 +4,7 @@ it is saved: a broken text is refused with its problems and nothing is written).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -11,6 +12,7 @@ from aiohttp import web
 
 from ..automation.editor import EditError, automations_file, save_automations
 from ..exceptions import ServiceValidationError
+from ..i18n import text_of
 from ..web.pages import PageKit, caller
 from ..web.routes import allow
 from .admin_strings import ADMIN_STRINGS
@@ -90,7 +92,9 @@ class AutomationPages:
             automation = engine.get(request.match_info["automation_id"])
         except KeyError:
             raise web.HTTPNotFound(text="unknown automation") from None
-        runs = [_timeline(trace.as_dict()) for trace in reversed(automation.traces)]
+        language = kit.language(request)
+        runs = [_worded(_timeline(trace.as_dict()), lambda text: kit.hub.i18n.text(text, language))
+                for trace in reversed(automation.traces)]
         return kit.render(request, "automation_traces.html", automation=automation.summary(),
                           runs=runs)
 
@@ -101,7 +105,7 @@ class AutomationPages:
         try:
             found = automations_file(self.hub)
         except EditError as err:
-            return kit.fail(request, "automation_edit.html", str(err), status=409, text=None,
+            return kit.fail(request, "automation_edit.html", text_of(err), status=409, text=None,
                             file=None)
         return kit.render(request, "automation_edit.html", text=found.text,
                           file=found.path.name)
@@ -122,10 +126,19 @@ class AutomationPages:
                 name = automations_file(self.hub).path.name
             except EditError:
                 pass
-            return kit.fail(request, "automation_edit.html", str(err), text=text, file=name)
+            return kit.fail(request, "automation_edit.html", text_of(err), text=text, file=name)
         t = kit.translator(request)
         return kit.redirect(request, "/automations",
                             t("auto.saved", file=path.name, count=loaded))
+
+
+def _worded(run: dict[str, Any], words: Callable[[str], str]) -> dict[str, Any]:
+    """A run with its errors (its own, its conditions' and steps') in the page's language."""
+    def each(entries: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        return [{**entry, "error": words(entry["error"])} if entry.get("error") else entry
+                for entry in entries]
+    return {**run, "error": words(run["error"]) if run.get("error") else run.get("error"),
+            "conditions": each(run["conditions"]), "steps": each(run["steps"])}
 
 
 def _timeline(trace: dict[str, Any]) -> dict[str, Any]:

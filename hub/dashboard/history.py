@@ -22,9 +22,12 @@ from zoneinfo import ZoneInfo
 from aiohttp import web
 
 from ..billing.analysis.base import UNIT_OF_KIND, register_for
+from ..i18n import Text, text_of
 from ..util.dt import utcnow
 from ..util.jsonutil import dumps
+from ..web.api.base import ApiError
 from ..web.routes import allow
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .parts import metering_of, storage_of
 
 if TYPE_CHECKING:
@@ -44,7 +47,7 @@ class HistoryError(ValueError):
     """A bad query parameter: the ``field`` and what is wrong with it."""
 
     def __init__(self, field: str, message: str) -> None:
-        super().__init__(f"{field}: {message}")
+        super().__init__(Text("validation.at", path=field, reason=message))
         self.field = field
         self.message = message
 
@@ -64,7 +67,7 @@ def parse_time(value: str, field: str, zone: tzinfo) -> datetime:
             return datetime.combine(date.fromisoformat(text), datetime.min.time(), zone)
         moment = datetime.fromisoformat(text)
     except ValueError:
-        raise HistoryError(field, f"expected an ISO date or date-time, got {value!r}") from None
+        raise HistoryError(field, Text("history.time", value=value)) from None
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=zone)
 
 
@@ -89,11 +92,11 @@ def query_range(query: Any, resolution: str, zone: tzinfo, now: datetime
     start = (parse_time(query["start"], "start", zone) if query.get("start")
              else period_start(end - SPANS[resolution], resolution))
     if start >= end:
-        raise HistoryError("start", f"must be before end ({start.isoformat()} ≥ "
-                                    f"{end.isoformat()})")
+        raise HistoryError(field="start", message=Text("history.order", start=start.isoformat(),
+                                                       end=end.isoformat()))
     if end - start > MAX_SPAN[resolution]:
-        raise HistoryError("start", f"the range is longer than {MAX_SPAN[resolution].days} "
-                                    f"days, the most for resolution {resolution}")
+        raise HistoryError(field="start", message=Text("history.span", resolution=resolution,
+                                                       days=MAX_SPAN[resolution].days))
     return start, end
 
 
@@ -157,7 +160,7 @@ class HistoryApi:
         try:
             start, end = query_range(request.query, resolution, self.zone, utcnow())
         except HistoryError as err:
-            return error_response(400, "invalid", str(err), err.field)
+            raise ApiError(400, "invalid", text_of(err), err.field) from None
         rows = await storage.consumption(
             meter_id, start=start, end=end,
             resolution="month" if resolution == "year" else resolution)

@@ -26,8 +26,13 @@ PAGE_SIZE = 100
 RECENT_DAYS = 30
 RECENT_SHOWN = 20
 COMMANDS_SHOWN = 10
-FAST_POLL = "every 2s"  # while a command is outstanding
-SLOW_POLL = "every 30s"
+# The live part is refreshed when the event stream names its meter (LIVE_EVENTS, hub.js);
+# the polls are what is left when the stream is down (a proxy that buffers it, no JS)
+FAST_POLL = "every 5s"  # while a command is outstanding
+SLOW_POLL = "every 120s"
+LIVE_EVENTS = ("reading", "read_failed", "meter_online", "meter_offline", "relay_changed",
+               "command_queued", "command_sent", "command_confirmed", "command_failed",
+               "command_superseded", "meter_replaced")
 SUPPLY_POINTS = (("relay", Capability.RELAY), ("valve", Capability.VALVE))
 
 
@@ -167,7 +172,8 @@ class MeterPages:
         elif point == "valve" and kit.may_call(request, "meter.valve"):
             actions = ["valve_close", "valve_open"]
         return {"point": point, "state": state, "pending": pending, "actions": actions,
-                "poll": FAST_POLL if pending is not None else SLOW_POLL}
+                "poll": FAST_POLL if pending is not None else SLOW_POLL,
+                "live_events": ",".join(LIVE_EVENTS)}
 
     @allow(scoped=True)
     async def live(self, request: web.Request) -> web.Response:

@@ -13,11 +13,12 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..auth import Auth, AuthError
-from ..i18n import text_of
+from ..i18n import Text, text_of
 from ..ledger import from_fen
 from ..storage import AuditFilter
 from ..web.pages import PageKit, caller
 from ..web.routes import allow
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .admin_strings import ADMIN_STRINGS
 
 if TYPE_CHECKING:
@@ -47,7 +48,7 @@ def _day(text: str | None, default: date, name: str) -> date:
     try:
         return date.fromisoformat(text)
     except ValueError:
-        raise ValueError(f"{name}: {text!r} is not a date (YYYY-MM-DD)") from None
+        raise ValueError(Text("page.not_date", name=name, text=text)) from None
 
 
 class _Words:
@@ -199,9 +200,10 @@ class UserPages:
                          "from")
             last = _day(request.query.get("to"), today, "to")
             if last < first:
-                raise ValueError(f"to: {last} is before from: {first}")
+                raise ValueError(Text("page.to_before_from", last=str(last), first=str(first)))
         except ValueError as err:
-            return kit.fail(request, "audit.html", t("audit.bad_range", error=str(err)),
+            error = kit.hub.i18n.text(text_of(err), kit.language(request))
+            return kit.fail(request, "audit.html", t("audit.bad_range", error=error),
                             rows=[], query=query, first=today, last=today, page=1, pages=1,
                             keep={})
         zone = kit.zone

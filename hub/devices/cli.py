@@ -10,7 +10,8 @@ import argparse
 import json
 from typing import Any
 
-from ..client import add_hub_options
+from ..client import add_hub_options, print_error
+from ..i18n import Text
 from ..prepaid.control_cli import call_service
 
 
@@ -31,7 +32,11 @@ def _target_data(args: argparse.Namespace) -> dict[str, Any]:
     for text in args.tag:
         key, sep, value = text.partition("=")
         if not sep:
-            raise SystemExit(f"--tag: expected KEY=VALUE, got {text!r}")
+            from ..bootstrap import prepare
+
+            language = prepare(args.config, data_dir=getattr(args, "data", None)).config.language
+            print_error(Text("devices.tag_form", value=repr(text)), language, "--tag")
+            raise SystemExit(1)
         tags[key.strip()] = value.strip()
     return {"tags": tags}
 

@@ -56,6 +56,7 @@ STRINGS: dict[str, dict[str, str]] = {
                                         "yet: the meter gets the statutory holidays "
                                         "without make-up working days",
         "devices.credential": "{field}: {reason} (meter {meter})",
+        "devices.tag_form": "expected KEY=VALUE, got {value}",
     },
     "zh-CN": {
         "devices.unknown_meter": "meter_id：未知的表计 '{meter}'",
@@ -102,6 +103,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "devices.tou_holidays_unknown": "{year} 年的官方节假日安排尚未公布：电表只"
                                         "写入法定节假日，不含调休上班日",
         "devices.credential": "{field}：{reason}（表 {meter}）",
+        "devices.tag_form": "应为 键=值，实际为 {value}",
     },
 }
 add_strings(STRINGS)

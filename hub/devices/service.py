@@ -202,7 +202,8 @@ class DeviceService(DevicePart):
         meter_ids, is_job = self.targets("write", data)
         credentials = {k: data[k] for k in CREDENTIAL_KEYS if k in data}
         if not data.get("from_tariff") and "value" not in data:
-            raise refuse("write", Text("devices.value_required"))
+            raise refuse(
+                "write", Text("devices.value_required"))
         if not is_job:
             try:
                 value = self.value_for(meter_ids[0], data)
@@ -222,7 +223,8 @@ class DeviceService(DevicePart):
         if len(problems) == len(meter_ids) and len(meter_ids) == 1:
             raise refuse("write", *problems.values())
         if "password" in credentials:
-            raise refuse("write", Text("devices.job_password"))
+            raise refuse(
+                "write", Text("devices.job_password"))
         job_id = f"job-{new_id()}"
         spec = {"param": data["param"], "value": data.get("value"),
                 "from_tariff": bool(data.get("from_tariff")), "on": data.get("on"),
@@ -264,7 +266,8 @@ class DeviceService(DevicePart):
             return {"jobs": [_job_json(job, items=False) for job in jobs]}
         job = await self.storage.device_read(lambda s: s.job(job_id))
         if job is None:
-            raise refuse("job", Text("devices.no_job", job=job_id))
+            raise refuse(
+                "job", Text("devices.no_job", job=job_id))
         return _job_json(job)
 
     async def cancel(self, data: Mapping[str, Any], context: Context) -> dict[str, Any]:
@@ -275,10 +278,12 @@ class DeviceService(DevicePart):
             return {"cancelled": [data["command_id"]] if await self.writes.cancel(
                 data["command_id"], context, reason) else []}
         if not data.get("job_id"):
-            raise refuse("cancel", Text("devices.cancel_what"))
+            raise refuse(
+                "cancel", Text("devices.cancel_what"))
         job = await self.storage.device_read(lambda s: s.job(data["job_id"]))
         if job is None:
-            raise refuse("cancel", Text("devices.no_job", job=data["job_id"]))
+            raise refuse(
+                "cancel", Text("devices.no_job", job=data["job_id"]))
         cancelled = []
         ms = int(dt_util.utcnow().timestamp() * 1000)
         for item in job.items:
@@ -297,32 +302,36 @@ class DeviceService(DevicePart):
         """``device.set_ratio``: a ratio change effective ``at`` (default now)."""
         meter_id = data["meter_id"]
         if meter_id not in self.metering.meters:
-            raise refuse("set_ratio", Text("devices.unknown_meter", meter=meter_id))
+            raise refuse(
+                "set_ratio", Text("devices.unknown_meter", meter=meter_id))
         data = dict(data)
         if data.get("from_meter"):
             data.update(await self._ratios_of_meter(meter_id))
         if "ct_ratio" not in data and "pt_ratio" not in data:
-            raise refuse("set_ratio", Text("devices.ratio_what"))
+            raise refuse(
+                "set_ratio", Text("devices.ratio_what"))
         at = None
         if data.get("at"):
             try:
                 at = datetime.fromisoformat(data["at"])
             except ValueError:
-                raise refuse("set_ratio", Text("devices.ratio_at",
-                                               value=repr(data["at"]))) from None
+                raise refuse(
+                    "set_ratio", Text("devices.ratio_at", value=repr(data["at"]))) from None
             at = at if at.tzinfo else at.replace(tzinfo=dt_util.site_time_zone())
             if at > dt_util.utcnow() + RECENT:
-                raise refuse("set_ratio", Text("devices.ratio_future"))
+                raise refuse(
+                    "set_ratio", Text("devices.ratio_future"))
         registers = data.get("registers")
         if at is not None and at < dt_util.utcnow() - RECENT and registers is None:
-            raise refuse("set_ratio", Text("devices.ratio_past"))
+            raise refuse(
+                "set_ratio", Text("devices.ratio_past"))
         try:
             version = await self.ratios.change(meter_id, ct=data.get("ct_ratio"),
                                                pt=data.get("pt_ratio"), at=at,
                                                raw_at=registers, context=context)
         except (MeterRefused, NoReply, TimeoutError, ProtocolError) as err:
-            raise refuse("set_ratio", Text("devices.ratio_unread",
-                                           reason=text_of(err))) from None
+            raise refuse(
+                "set_ratio", Text("devices.ratio_unread", reason=text_of(err))) from None
         return {"meter_id": meter_id, "version": version.as_json()}
 
     async def _ratios_of_meter(self, meter_id: str) -> dict[str, Decimal]:
@@ -335,13 +344,16 @@ class DeviceService(DevicePart):
             try:
                 value = Decimal(await self.writes.read_back(meter_id, key))
             except (MeterRefused, NoReply, TimeoutError, ProtocolError) as err:
-                raise refuse("set_ratio", Text("devices.ratio_not_read", key=key,
-                                               reason=text_of(err))) from None
+                raise refuse(
+                    "set_ratio", Text("devices.ratio_not_read", key=key, reason=text_of(err))
+                ) from None
             if value <= 0:
-                raise refuse("set_ratio", Text("devices.ratio_bad", key=key, value=value))
+                raise refuse(
+                    "set_ratio", Text("devices.ratio_bad", key=key, value=value))
             found[key] = value
         if not found:
-            raise refuse("set_ratio", Text("devices.ratio_none", meter=meter_id))
+            raise refuse(
+                "set_ratio", Text("devices.ratio_none", meter=meter_id))
         return found
 
     # --- the TOU check -----------------------------------------------------------------
@@ -471,7 +483,8 @@ def register_services(hub: Hub, service: DeviceService) -> None:
         """The parameters a meter's model declares writable."""
         meter = service.metering.meters.get(call.data["meter_id"])
         if meter is None:
-            raise refuse("params", Text("devices.unknown_meter", meter=call.data["meter_id"]))
+            raise refuse(
+                "params", Text("devices.unknown_meter", meter=call.data["meter_id"]))
         return {"meter_id": meter.id, "model": meter.model.name, "params": {
             name: {"description": spec.description, "unit": spec.unit}
             for name, spec in meter.model.writable().items()},
@@ -494,7 +507,8 @@ def register_services(hub: Hub, service: DeviceService) -> None:
     async def ratios(call: ServiceCall) -> dict[str, Any]:
         """A meter's ratio versions."""
         if call.data["meter_id"] not in service.metering.meters:
-            raise refuse("ratios", Text("devices.unknown_meter", meter=call.data["meter_id"]))
+            raise refuse(
+                "ratios", Text("devices.unknown_meter", meter=call.data["meter_id"]))
         return {"meter_id": call.data["meter_id"], "versions": [
             v.as_json() for v in service.ratios.versions.get(call.data["meter_id"], [])]}
 

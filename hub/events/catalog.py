@@ -8,6 +8,8 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any, Final, ForwardRef, is_typeddict
 
+from ..i18n import Text, add_strings
+
 __all__ = [
     "CORE_SOURCE",
     "EventCatalog",
@@ -16,6 +18,20 @@ __all__ = [
     "typeddict_annotations",
     "typeddict_keys",
 ]
+
+add_strings({  # a plugin's event types refused at load
+    "en": {
+        "events.bad_name": "{source} defines an event type named {name}: use lower case "
+                           "letters, digits and _",
+        "events.taken": "event type '{name}' from {source} is already defined by {owner}",
+        "events.meaning_line": "event type '{name}' from {source}: the meaning must be one line",
+    },
+    "zh-CN": {
+        "events.bad_name": "{source} 定义的事件类型名 {name} 不合规：只能用小写字母、数字和 _",
+        "events.taken": "{source} 的事件类型 '{name}' 已由 {owner} 定义",
+        "events.meaning_line": "{source} 的事件类型 '{name}'：含义说明只能写一行",
+    },
+})
 
 CORE_SOURCE: Final = "core"
 _NAME_RE: Final = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -56,11 +72,10 @@ class EventCatalog:
                             f"{event_type!r}")
         name = event_type.name
         if not isinstance(name, str) or not _NAME_RE.match(name):
-            raise ValueError(f"{source} defines an event type named {name!r}: use lower case "
-                             "letters, digits and _")
+            raise ValueError(Text("events.bad_name", source=source, name=repr(name)))
         if name in self._types:
             owner = self._types[name][0]
-            raise ValueError(f"event type '{name}' from {source} is already defined by {owner}")
+            raise ValueError(Text("events.taken", name=name, source=source, owner=owner))
         if not is_typeddict(event_type.data):
             raise TypeError(f"event type '{name}' from {source}: data must be a TypedDict "
                             f"class, got {event_type.data!r}")
@@ -74,7 +89,7 @@ class EventCatalog:
                     "'from __future__ import annotations'")
         meaning = event_type.meaning
         if not meaning.strip() or "\n" in meaning:
-            raise ValueError(f"event type '{name}' from {source}: the meaning must be one line")
+            raise ValueError(Text("events.meaning_line", name=name, source=source))
         self._types[name] = (source, event_type)
 
     def get(self, name: str) -> EventType | None:

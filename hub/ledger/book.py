@@ -111,10 +111,11 @@ class AccountBook:
                      context: Context) -> Account:
         """Change fields of an account (validated first; nothing changes on an error)."""
         if account_id not in self.accounts:
-            raise ServiceValidationError("account.update", [Text("ledger.unknown_account",
-                                                                 account=account_id)])
+            raise ServiceValidationError(
+                "account.update", [Text("ledger.unknown_account", account=account_id)])
         if "id" in changes:
-            raise ServiceValidationError("account.update", [Text("ledger.id_fixed")])
+            raise ServiceValidationError(
+                "account.update", [Text("ledger.id_fixed")])
         if "opening_balance" in changes:
             raise ServiceValidationError("account.update", [
                 Text("ledger.opening_balance")])
@@ -160,8 +161,8 @@ class AccountBook:
                      context: Context) -> Account:
         """Go back to hub.yaml for some fields (all when ``fields`` is None)."""
         if account_id not in self.accounts:
-            raise ServiceValidationError("account.revert", [Text("ledger.unknown_account",
-                                                                 account=account_id)])
+            raise ServiceValidationError(
+                "account.revert", [Text("ledger.unknown_account", account=account_id)])
         if account_id not in self.yaml:
             raise ServiceValidationError("account.revert", [
                 Text("ledger.not_in_yaml", account=account_id)])

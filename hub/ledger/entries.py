@@ -11,8 +11,10 @@ from enum import StrEnum
 from typing import Any
 
 from ..core import Context
+from ..i18n import Text
 from ..storage import EntryRow, from_ms
 from ..util.jsonutil import dumps
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 FEN = Decimal("0.01")
 
@@ -52,10 +54,10 @@ def opening_key(account_id: str) -> str:
 def to_fen(amount: Decimal) -> int:
     """Yuan (at most 2 decimals) as integer fen; LedgerError for anything finer."""
     if not isinstance(amount, Decimal) or not amount.is_finite():
-        raise LedgerError(f"amount must be an exact decimal, got {amount!r}")
+        raise LedgerError(Text("ledger.amount_exact", amount=repr(amount)))
     fen = amount.scaleb(2)
     if fen != fen.to_integral_value():
-        raise LedgerError(f"amount {amount} has more than 2 decimals (fen)")
+        raise LedgerError(Text("ledger.amount_fen", amount=amount))
     return int(fen)
 
 
@@ -67,13 +69,11 @@ def from_fen(fen: int) -> Decimal:
 def check_sign(kind: EntryKind, fen: int) -> None:
     """Refuse an amount whose sign does not suit the kind (and any zero amount)."""
     if fen == 0:
-        raise LedgerError(f"a {kind} entry needs an amount other than 0")
+        raise LedgerError(Text("ledger.amount_zero", kind=kind))
     if kind in CREDIT_KINDS and fen < 0:
-        raise LedgerError(f"a {kind} entry is a credit: the amount must be above 0, "
-                          f"got {from_fen(fen)}")
+        raise LedgerError(Text("ledger.credit_sign", kind=kind, amount=from_fen(fen)))
     if kind in DEBIT_KINDS and fen > 0:
-        raise LedgerError(f"a {kind} entry is a debit: the amount must be below 0, "
-                          f"got {from_fen(fen)}")
+        raise LedgerError(Text("ledger.debit_sign", kind=kind, amount=from_fen(fen)))
 
 
 class Entry:

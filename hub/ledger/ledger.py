@@ -160,6 +160,11 @@ class Ledger:
         row = await self.storage.money_read(lambda s: s.entry(entry_id))
         return Entry.from_row(row) if row else None
 
+    async def last_entries(self) -> dict[str, Entry]:
+        """Every account's newest committed entry, by account."""
+        rows = await self.storage.money_read(lambda s: s.last_entries())
+        return {row.account_id: Entry.from_row(row) for row in rows}
+
     async def find(self, key: str) -> Entry | None:
         """The entry with an idempotency key, if any."""
         rows = await self.storage.money_read(lambda s: s.entries_by_keys([key]))

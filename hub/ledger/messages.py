@@ -32,6 +32,14 @@ STRINGS: dict[str, dict[str, str]] = {
         "ledger.emergency_repaid": "emergency credit '{entry}' ({amount}) has been repaid since, "
                                    "in part or in full: reverse those emergency_repay entries "
                                    "first, then the credit",
+        "ledger.amount_exact": "amount must be an exact decimal, got {amount}",
+        "ledger.amount_fen": "amount {amount} has more than 2 decimals (fen)",
+        "ledger.amount_zero": "a {kind} entry needs an amount other than 0",
+        "ledger.credit_sign": "a {kind} entry is a credit: the amount must be above 0, got "
+                              "{amount}",
+        "ledger.debit_sign": "a {kind} entry is a debit: the amount must be below 0, got {amount}",
+        "ledger.meter_exists": "meter.id: '{meter}' already exists",
+        "ledger.meter_not_in_yaml": "meter '{meter}' is not in hub.yaml: nothing to go back to",
     },
     "zh-CN": {
         "ledger.unknown_account": "未知的账户 '{account}'",
@@ -55,6 +63,13 @@ STRINGS: dict[str, dict[str, str]] = {
         "ledger.reverse_reversal": "记录 '{entry}' 本身就是冲正，请改用调账",
         "ledger.emergency_repaid": "应急额度 '{entry}'（{amount} 元）已部分或全部归还：请先冲正"
                                    "那些 emergency_repay 记录，再冲正这笔额度",
+        "ledger.amount_exact": "金额必须是精确的小数，实际为 {amount}",
+        "ledger.amount_fen": "金额 {amount} 超过 2 位小数（精确到分）",
+        "ledger.amount_zero": "{kind} 记录的金额不能为 0",
+        "ledger.credit_sign": "{kind} 记录是入账：金额必须大于 0，实际为 {amount}",
+        "ledger.debit_sign": "{kind} 记录是扣款：金额必须小于 0，实际为 {amount}",
+        "ledger.meter_exists": "meter.id：表 '{meter}' 已存在",
+        "ledger.meter_not_in_yaml": "表 '{meter}' 不在 hub.yaml 中：没有可恢复的配置",
     },
 }
 add_strings(STRINGS)

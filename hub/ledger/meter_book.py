@@ -27,7 +27,9 @@ from .. import validation as cv
 from ..core import Context
 from ..events import EVENT_METER_UPDATED
 from ..exceptions import ServiceValidationError
+from ..i18n import Text
 from ..metering.config import METER_BASE, meter_schema
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .overrides import WHOLE, canonical, resolve
 
 if TYPE_CHECKING:
@@ -158,6 +160,7 @@ class MeterBook:
         """Hand an effective entry to metering: a new meter, a new device or new fields."""
         meter = metering.meters.get(meter_id)
         if not entry.get("enabled", True):
+            metering.remove_meter(meter_id)  # disabled at runtime: as if so at start
             return
         if meter is None:
             metering.add_meter(entry)
@@ -175,8 +178,8 @@ class MeterBook:
         entry = self._validate(raw, "meter.create", "meter")
         meter_id = entry["id"]
         if meter_id in self.entries:
-            raise ServiceValidationError("meter.create", [f"meter.id: '{meter_id}' already "
-                                                          "exists"])
+            raise ServiceValidationError("meter.create", [
+                Text("ledger.meter_exists", meter=meter_id)])
         self._check(meter_id, entry, "meter.create")
         await self._store([(meter_id, WHOLE, canonical(_raw(raw)), None, "create")], context)
         self.created[meter_id] = _raw(raw)
@@ -248,7 +251,7 @@ class MeterBook:
         """Go back to hub.yaml for some fields (all when ``fields`` is None)."""
         if meter_id not in self.yaml:
             raise ServiceValidationError("meter.revert", [
-                f"meter '{meter_id}' is not in hub.yaml: nothing to go back to"])
+                Text("ledger.meter_not_in_yaml", meter=meter_id)])
         runtime = self.runtime.get(meter_id, {})
         names = list(runtime) if fields is None else [f for f in fields if f in runtime]
         entry = self._validate({**self.yaml[meter_id],

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core import Context, Event
@@ -99,8 +100,12 @@ class Money:
         await self.ledger.start(spawn=self.hub.create_background_task)
         _LOGGER.debug("Ledger started: %d accounts", len(self.accounts))
         await self._post_opening_balances()
+        # account states are never saved (storage.rebuild_states_of): each is rebuilt here
+        # from its running total and newest entry, committed together, so none is stale
+        last = await self.ledger.last_entries()
         for account_id in self.accounts:
-            self.publish(account_id, None)
+            entry = last.get(account_id)
+            self.publish(account_id, entry, at=entry.time if entry is not None else None)
         for client in self._clients:
             await client.after_start()
 
@@ -192,8 +197,8 @@ class Money:
         return found
 
     def publish(self, account_id: str, entry: Entry | None,
-                context: Context | None = None) -> None:
-        """Set ``account.<id>``: the balance, with what explains it."""
+                context: Context | None = None, at: datetime | None = None) -> None:
+        """Set ``account.<id>``: the balance, with what explains it (changed ``at``: now)."""
         entity_id, static = self._static(account_id)
         account = self.accounts.get(account_id)
         balance = self.ledger.balance(account_id)
@@ -216,7 +221,8 @@ class Money:
             except Exception:
                 _LOGGER.exception("Attribute provider %s failed", provider)
         self.hub.states.set(entity_id, balance, attributes,
-                            context=entry.context if entry is not None else context)
+                            context=entry.context if entry is not None else context,
+                            timestamp=at)
 
 
 def load_accounts(hub: Hub) -> dict[str, Account]:
@@ -243,6 +249,7 @@ def setup_money(hub: Hub) -> Money | None:
         hub.component("accounts", AccountBook).add_listener(money.account_changed)
         hub.bus.listen(EVENT_ACCOUNT_UPDATED, money.on_account_created,
                        lambda data: data.get("fields") == ["*"])
+    storage.rebuild_states_of("account")  # Money.start publishes them from the ledger
     hub.add_component("ledger", ledger)
     hub.add_component("money", money)
     # up before the links: a reading may arrive as soon as a link is open

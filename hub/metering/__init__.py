@@ -16,7 +16,7 @@ from .. import validation as cv
 from ..const import SupportsResponse
 from ..exceptions import ServiceValidationError
 from ..hookspecs import hookimpl
-from ..i18n import Text
+from ..i18n import Text, text_of
 from .alarms import ALARMS_SCHEMA, AlarmMonitor
 from .config import (
     METERING_SCHEMA,
@@ -136,10 +136,10 @@ def setup(hub: Hub) -> None:
                 reading, not_stored = await service.read_stored(
                     data["meter_id"], points=data.get("points"), context=call.context)
             except KeyError as err:
-                raise ServiceValidationError("meter.read", [Text("metering.meter_id",
-                                                                 reason=err.args[0])]) from None
+                raise ServiceValidationError(
+                    "meter.read", [Text("metering.meter_id", reason=err.args[0])]) from None
             except ReadFailed as err:
-                return {"read": [], "failed": [data["meter_id"]], "errors": [str(err)]}
+                return {"read": [], "failed": [data["meter_id"]], "errors": [text_of(err)]}
             return {"read": [data["meter_id"]], "failed": [], "readings": [reading],
                     **_storage_note({reading.meter_id: not_stored} if not_stored else {})}
         meters = service.select(meters=data.get("meters", ()), tags=data.get("tags"),

@@ -93,7 +93,7 @@ def ratio(value: Any) -> Decimal:
 def _plain_dict(value: Any) -> dict[str, Any]:
     """A mapping, copied into a plain dict (not the loader's, which holds its positions)."""
     if not isinstance(value, dict):
-        raise vol.Invalid("expected dict")
+        raise vol.Invalid(Text("vol.expected_dict"))
     return dict(value)
 
 

@@ -474,9 +474,10 @@ class DtuLink(Link):
         dtu_id = self.meter_dtu.get(meter.id)
         dtu = self.table.dtus.get(dtu_id) if dtu_id is not None else None
         if dtu is None:
-            raise LinkUnavailable(f"{self.id}: meter {meter.id} is behind no DTU")
+            raise LinkUnavailable(Text("metering.no_dtu", link=self.id, meter=meter.id))
         if not dtu.online:
-            raise LinkUnavailable(f"{self.id}: DTU {dtu.id} {self.offline_reason}")
+            raise LinkUnavailable(Text("metering.dtu_offline", link=self.id, dtu=dtu.id,
+                                       reason=self.offline_reason))
         return dtu.transport
 
     def dtu(self, dtu_id: str) -> Dtu | None:

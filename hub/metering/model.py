@@ -22,6 +22,9 @@ from typing import Any, Protocol, runtime_checkable
 
 import voluptuous as vol
 
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
+
 __all__ = [
     "Capability",
     "Command",
@@ -284,33 +287,33 @@ class MeterModel(abc.ABC):
         self, transport: Transport, meter: MeterRef, command: Command
     ) -> CommandResult:
         """Send a control command; confirmation is the caller's job (read status back)."""
-        raise ProtocolError(f"model {self.name} does not support {command}")
+        raise ProtocolError(Text("metering.model_command", model=self.name, command=str(command)))
 
     async def read_clock(self, transport: Transport, meter: MeterRef) -> datetime:
         """Read the meter's clock (site-local time made aware)."""
-        raise ProtocolError(f"model {self.name} has no readable clock")
+        raise ProtocolError(Text("metering.model_clock", model=self.name))
 
     async def sync_time(self, transport: Transport, meter: MeterRef | None,
                         now: datetime) -> None:
         """Set the clock of one meter, or of every meter on the link when ``meter`` is None."""
-        raise ProtocolError(f"model {self.name} cannot set its clock")
+        raise ProtocolError(Text("metering.model_set_clock", model=self.name))
 
     async def read_daily_frozen(self, transport: Transport, meter: MeterRef,
                                 after: datetime) -> FrozenDays:
         """The daily frozen records newer than ``after`` (models with DAILY_FROZEN)."""
-        raise ProtocolError(f"model {self.name} keeps no daily frozen data")
+        raise ProtocolError(Text("metering.model_frozen", model=self.name))
 
     async def read_load_records(self, transport: Transport, meter: MeterRef,
                                 after: datetime, before: datetime) -> FrozenDays:
         """The interval load records strictly between ``after`` and ``before``, oldest first
         (models with LOAD_PROFILE)."""
-        raise ProtocolError(f"model {self.name} keeps no load records")
+        raise ProtocolError(Text("metering.model_load", model=self.name))
 
     async def read_events(self, transport: Transport, meter: MeterRef,
                           known: Mapping[str, int]) -> MeterEvents:
         """The event records added since the counts in ``known`` (per kind; a kind not in it:
         the latest few), models with EVENTS."""
-        raise ProtocolError(f"model {self.name} keeps no event records")
+        raise ProtocolError(Text("metering.model_events", model=self.name))
 
     def writable(self) -> Mapping[str, WritableParam]:
         """The parameters ``device.write`` may set on a meter of this model (none by default)."""
@@ -323,18 +326,18 @@ class MeterModel(abc.ABC):
         Raises :class:`MeterRefused` with the meter's reason, :class:`NoReply`, or
         :class:`ProtocolError` for a value the protocol cannot carry.
         """
-        raise ProtocolError(f"model {self.name} has no writable parameter {name!r}")
+        raise ProtocolError(Text("metering.model_write", model=self.name, param=name))
 
     async def read_param(self, transport: Transport, meter: MeterRef, name: str) -> Any:
         """Read one declared parameter back from the meter (the typed value ``parse`` gives)."""
-        raise ProtocolError(f"model {self.name} cannot read parameter {name!r} back")
+        raise ProtocolError(Text("metering.model_read_param", model=self.name, param=name))
 
     def decode_uplink(self, data: bytes, meter: MeterRef) -> ReadResult:
         """Decode bytes a sleeping meter pushed by itself (an NB-IoT report) into a result.
 
         Raises :class:`ProtocolError` with the reason when the bytes are not a report.
         """
-        raise ProtocolError(f"model {self.name} does not push reports")
+        raise ProtocolError(Text("metering.model_push", model=self.name))
 
     @abc.abstractmethod
     def create_simulator(self, address: str, **options: Any) -> Simulator:

@@ -49,7 +49,8 @@ class Reading:
 
     def __post_init__(self) -> None:
         if self.time.tzinfo is None:
-            raise ValueError(f"reading of {self.meter_id}: time {self.time} has no time zone")
+            raise ValueError(  # i18n: internal (a bug: a reading's time is aware)
+                f"reading of {self.meter_id}: time {self.time} has no time zone")
 
     @classmethod
     def from_result(

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from ..core import Context
 from ..events import EVENT_METER_OFFLINE, EVENT_METER_ONLINE, EVENT_READ_FAILED, EVENT_READING
-from ..i18n import Text
+from ..i18n import Text, text_of
 from ..util.dt import utcnow
 from ..util.ids import slugify
 from ..util.memory import shared_mapping
@@ -244,6 +244,20 @@ class MeteringService:
         meter.online = None
         return meter
 
+    def remove_meter(self, meter_id: str, context: Context | None = None) -> bool:
+        """Take a meter out (disabled at runtime): no longer read, commanded or reachable
+        through its link, its entity gone, as if hub.yaml had it ``enabled: false`` at start.
+        False when it was not in."""
+        meter = self.meters.pop(meter_id, None)
+        if meter is None:
+            return False
+        meter.link.remove_meter(meter_id)
+        account = meter.config.get("account")
+        if account and meter in self._by_account.get(str(account), ()):
+            self._by_account[str(account)].remove(meter)
+        self.hub.states.remove(meter.entity_id, context)
+        return True
+
     async def record(self, meter_id: str, registers: Mapping[str, Any], when: datetime, *,
                      device: str, context: Context | None = None) -> tuple[Reading, str | None]:
         """Record registers typed by hand (a meter read with the eyes) as a reading of
@@ -351,8 +365,7 @@ class MeteringService:
         if meter is None:
             raise KeyError(Text("metering.unknown_meter", meter=meter_id))
         if Capability.SLEEPY in meter.model.capabilities and source is not ReadingSource.UPLINK:
-            raise ReadFailed(f"meter {meter_id} sleeps (NB-IoT): it reports by itself, "
-                             "its last report is its reading")
+            raise ReadFailed(Text("metering.sleeps", meter=meter_id))
         retries = int(self.options.get("retries", 2))
         delay: timedelta = self.options.get("retry_delay", timedelta(seconds=1))
         timeout = self._timeout(meter)
@@ -369,7 +382,7 @@ class MeteringService:
                     result = await meter.model.read(_Timed(transport, timeout), meter.ref,
                                                     points)
                 except (NoReply, LinkUnavailable, ProtocolError, TimeoutError) as err:
-                    last_error = str(err) or type(err).__name__
+                    last_error = text_of(err) or type(err).__name__
                     continue
                 if result.frames and not (result.registers or result.values or result.status):
                     last_error = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
@@ -380,7 +393,7 @@ class MeteringService:
                                      **meter.link.reading_quality(meter.ref)},
                                     durable=durable)
         self._failure(meter, last_error, source, context, retries + 1)
-        raise ReadFailed(f"meter {meter_id}: {last_error}")
+        raise ReadFailed(Text("metering.read_failed", meter=meter_id, reason=last_error))
 
     @staticmethod
     def points_for(meter: Meter, points: Sequence[str] | None) -> list[str] | None:

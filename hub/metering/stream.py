@@ -29,6 +29,8 @@ import time
 from collections.abc import Callable, Iterable
 from typing import TYPE_CHECKING, Any, Protocol, SupportsIndex
 
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .link import Link, LinkStats, LinkUnavailable
 from .model import FrameParser, MeterRef, NoReply
 from .transport import StreamTransport
@@ -198,7 +200,7 @@ class LinkTransport:
     def _channel(self) -> Channel:
         channel = self._current()
         if channel is None:
-            raise LinkUnavailable(f"{self.name}: not connected")
+            raise LinkUnavailable(Text("metering.not_connected", link=self.name))
         return channel
 
     async def transact(self, request: bytes, parser: FrameParser,
@@ -221,7 +223,8 @@ class LinkTransport:
             except OSError as err:  # ConnectionError, serial.SerialException
                 self.errors += 1
                 self.stats.errors += 1
-                raise LinkUnavailable(f"{self.name}: {err or type(err).__name__}") from err
+                raise LinkUnavailable(Text("metering.link_error", link=self.name,
+                                           reason=str(err) or type(err).__name__)) from err
             finally:
                 reader.accepting = False
             self.replies += 1
@@ -238,7 +241,8 @@ class LinkTransport:
                 await stream.send(data)
             except OSError as err:
                 self.stats.errors += 1
-                raise LinkUnavailable(f"{self.name}: {err or type(err).__name__}") from err
+                raise LinkUnavailable(Text("metering.link_error", link=self.name,
+                                           reason=str(err) or type(err).__name__)) from err
             if self._wire_time is not None:
                 await asyncio.sleep(self._wire_time(payload))
 
@@ -400,8 +404,10 @@ class StreamLink(Link):
     def transport_for(self, meter: MeterRef) -> LinkTransport:
         """The link's transport, or LinkUnavailable while the stream is not open."""
         if self._conn is None:
-            reason = f": {self.last_error}" if self.last_error else ""
-            raise LinkUnavailable(f"{self.id}: {self.endpoint()} is not open{reason}")
+            raise LinkUnavailable(
+                Text("metering.not_open_why", link=self.id, endpoint=self.endpoint(),
+                     reason=self.last_error) if self.last_error else
+                Text("metering.not_open", link=self.id, endpoint=self.endpoint()))
         return self.transport
 
     @property

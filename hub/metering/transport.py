@@ -12,6 +12,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .model import FrameParser, NoReply
 
 __all__ = ["READ_CHUNK", "StreamTransport"]
@@ -85,7 +87,7 @@ class StreamTransport:
                     while True:
                         chunk = await self.reader.read(READ_CHUNK)
                         if not chunk:
-                            raise NoReply(f"{self.name}: connection closed while waiting")
+                            raise NoReply(Text("metering.closed_waiting", link=self.name))
                         self.bytes_in += len(chunk)
                         for frame in parser.feed(chunk):
                             if accept(frame):
@@ -94,7 +96,8 @@ class StreamTransport:
                                           self.name, frame)
             except TimeoutError:
                 self.timeouts += 1
-                raise NoReply(f"{self.name}: no reply within {timeout:g}s") from None
+                raise NoReply(Text("metering.no_reply", link=self.name,
+                                   seconds=f"{timeout:g}")) from None
             finally:
                 self._last_done = asyncio.get_running_loop().time()
 

@@ -15,7 +15,9 @@ from typing import Any
 import segno
 
 from ..bootstrap import prepare
-from ..client import HubClient, HubRefused, HubUnreachable, add_hub_options
+from ..client import HubClient, HubRefused, HubUnreachable, add_hub_options, print_error
+from ..i18n import Text, text_of
+from . import strings as _strings  # noqa: F401  (the tables of the Texts below)
 
 
 def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
@@ -51,7 +53,7 @@ def _tags(pairs: list[str]) -> dict[str, str]:
     for pair in pairs:
         key, sep, value = pair.partition("=")
         if not sep or not key:
-            raise ValueError(f"--tag {pair!r}: expected KEY=VALUE, like building=A")
+            raise ValueError(Text("portal.tag_form", pair=pair))
         tags[key.strip()] = value.strip()
     return tags
 
@@ -93,6 +95,6 @@ def cmd_tenant(args: argparse.Namespace) -> int:
                 body["until"] = args.until
             _print(client.call_service("tenant", "announce", body))
     except (ValueError, HubRefused, HubUnreachable, OSError) as err:
-        print(f"error: {err}", file=sys.stderr)
+        print_error(text_of(err), client.language)
         return 1
     return 0

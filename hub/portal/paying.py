@@ -8,6 +8,7 @@ enforces, so what the page offers is what ``payment.create_order`` accepts (docs
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -49,11 +50,34 @@ def payment_book(hub: Hub) -> PaymentBook | None:
     return hub.component("payments", PaymentBook) if hub.has_component("payments") else None
 
 
-def provider_channels(hub: Hub, account: Account, provider: str) -> tuple[str, ...]:
-    """The channels ``provider`` offers for this account's payments (none: it takes none)."""
+def provider_channels(hub: Hub, account: Account, provider: str,
+                      payer: Payer | None = None) -> tuple[str, ...]:
+    """The channels ``provider`` offers for this account's payments (none: it takes none),
+    without a WAP page that cannot open for this ``payer`` (see ``wap_phone_only``)."""
     book = payment_book(hub)
     merchant = book.merchant_for(account, provider) if book is not None else None
-    return tuple(merchant.provider.channels) if merchant is not None else ()
+    if merchant is None:
+        return ()
+    channels = tuple(merchant.provider.channels)
+    if payer is not None and merchant.provider.wap_phone_only and not payer.public_phone():
+        channels = tuple(channel for channel in channels if channel != Channel.WAP)
+    return channels
+
+
+@dataclass(frozen=True)
+class Payer:
+    """The tenant's browser as a provider sees it: a phone or not, and its address."""
+
+    phone: bool
+    address: str | None
+
+    def public_phone(self) -> bool:
+        """A phone browser at a public address (not on the landlord's network)."""
+        try:
+            public = self.address is not None and ipaddress.ip_address(self.address).is_global
+        except ValueError:
+            public = False
+        return self.phone and public
 
 
 def jsapi_problem(hub: Hub, config: Mapping[str, Any], account: Account, provider: str,

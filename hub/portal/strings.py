@@ -113,6 +113,9 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "portal.closed.unknown": "This link is not valid. Check the address, or scan the "
                                  "code on your door.",
         "portal.closed.state": "The WeChat sign-in could not be verified. Open the link again.",
+        "portal.closed.back": "You are back from the payment page. Open your link from the "
+                              "landlord again (or scan the QR code on your door) to see the "
+                              "payment and your balance.",
         "portal.missing": "Not found.",
         "portal.landlord_phone": "Landlord: {phone}",
         "portal.sheet.title": "Room codes",
@@ -125,6 +128,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
                             "token is shown only once): re-issue it to get a new one",
         "portal.no_link": "account_id: '{account}' has no live link to revoke",
         "portal.no_announcement": "announcement_id: no current announcement '{announcement}'",
+        "portal.tag_form": "--tag '{pair}': expected KEY=VALUE, like building=A",
     },
     "zh-CN": {
         "portal.title": "我的水电",
@@ -222,6 +226,8 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "portal.closed.revoked": "此链接已被房东停用。请向房东索取新链接（或扫描门上的二维码）。",
         "portal.closed.unknown": "链接无效。请检查地址，或扫描门上的二维码。",
         "portal.closed.state": "微信登录校验未通过，请重新打开链接。",
+        "portal.closed.back": "已从支付页面返回。请重新打开房东发给您的链接（或扫描门上的二维码）"
+                              "查看付款结果和余额。",
         "portal.missing": "未找到。",
         "portal.landlord_phone": "房东电话：{phone}",
         "portal.sheet.title": "房间二维码",
@@ -234,6 +240,7 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
                             "示一次）：请重新签发以获得新链接",
         "portal.no_link": "account_id：'{account}' 没有可撤销的有效链接",
         "portal.no_announcement": "announcement_id：没有当前公告 '{announcement}'",
+        "portal.tag_form": "--tag '{pair}'：应为 键=值 的形式，如 building=A",
     },
 }
 add_strings(TRANSLATIONS)  # the refusals' Texts need them before the plugin hook adds them

@@ -5,6 +5,11 @@ page, a revoked one a 410 page saying so; otherwise the account of the link is t
 the request can reach — a bill or order id of another account is answered 404, like an id
 that does not exist. Reads only, except taking emergency credit and paying. Pages carry
 ``Referrer-Policy: no-referrer`` and ``Cache-Control: no-store``: the token is in the URL.
+
+A payment provider's page (Alipay's WAP cashier) and WeChat's sign-in send the tenant back to
+``/tenant/back``, never to a URL with the token in it (the provider would keep it in its
+records): the token goes in a cookie on the tenant's own browser for the round trip
+(:meth:`Portal.keep_token`), and ``/tenant/back`` opens that browser's page again.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -33,6 +39,7 @@ from .links import LIVE, REVOKED, Resolved, TenantLinks
 from .paying import (
     ORDER_SERVICE,
     PAY_SERVICE,
+    Payer,
     choose_channel,
     jsapi_problem,
     offer,
@@ -51,6 +58,9 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 LANG_COOKIE = "mh_lang"
+BACK_COOKIE = "mh_back"
+BACK_PATH = "/tenant/back"
+BACK_SECONDS = 2 * 3600  # a payment page is long done by then (an order expires sooner)
 MAX_BODY = 4096
 NOTICE_EVENTS = ("balance_low", "balance_exhausted", "balance_restored", "trip_warning",
                  "command_confirmed", "bill_issued", "payment_received")
@@ -73,6 +83,12 @@ def is_wechat(request: web.Request) -> bool:
     return "micromessenger" in request.headers.get("User-Agent", "").lower()
 
 
+def is_phone(request: web.Request) -> bool:
+    """Whether the page is open in a phone's browser (its user agent says so)."""
+    agent = request.headers.get("User-Agent", "")
+    return any(word in agent for word in ("Mobile", "Android", "iPhone"))
+
+
 @dataclass
 class Page:
     """What every portal page knows: the link's account, the language, the base path."""
@@ -81,6 +97,11 @@ class Page:
     language: str
     base: str  # /tenant/{token}
     link_id: str
+
+    @property
+    def token(self) -> str:
+        """The link's token (the last part of ``base``)."""
+        return self.base.rsplit("/", 1)[1]
 
 
 class Portal:
@@ -129,20 +150,52 @@ class Portal:
                                 max_age=365 * 86400, httponly=True, samesite="Lax")
         return response
 
-    async def open(self, request: web.Request, *, change: bool = False) -> Page | web.Response:
-        """The page of the request's token, or the answer for a revoked or unknown one (and,
-        for a ``change``, for one made by another site's page: 403)."""
+    async def open(self, request: web.Request, *, change: bool = False,
+                   token: str | None = None) -> Page | web.Response:
+        """The page of the request's token (or ``token``), or the answer for a revoked or
+        unknown one (and, for a ``change``, for one made by another site's page: 403)."""
         if change:
             refused = self.refuse_foreign(request)
             if refused is not None:
                 return refused
-        resolved: Resolved = await self.links.resolve(request.match_info["token"])
+        if token is None:
+            token = request.match_info["token"]
+        resolved: Resolved = await self.links.resolve(token)
         if resolved.status == REVOKED:
             return self.render(request, "closed.html", status=410, reason="revoked")
         if resolved.status != LIVE or resolved.account is None or resolved.link is None:
             return self.render(request, "closed.html", status=404, reason="unknown")
-        return Page(resolved.account, self.language(request),
-                    f"/tenant/{request.match_info['token']}", resolved.link.link_id)
+        return Page(resolved.account, self.language(request), f"/tenant/{token}",
+                    resolved.link.link_id)
+
+    def back_url(self, request: web.Request, path: str = "") -> str:
+        """Where a provider sends this browser back: ``/tenant/back{path}``, no token in it
+        (see :meth:`keep_token`)."""
+        from .wechat import public_base
+
+        return f"{public_base(self, request)}{BACK_PATH}{path}"
+
+    def client_address(self, request: web.Request) -> str | None:
+        """The tenant's address (behind a trusted proxy: the one it names)."""
+        from ..web.server import WebServer
+
+        return self.hub.component("web", WebServer).guard.client_address(request)
+
+    def keep_token(self, request: web.Request, response: web.StreamResponse, page: Page,
+                   seconds: int) -> None:
+        """Keep the page's token in a cookie on this browser only, for ``/tenant/back``."""
+        response.set_cookie(BACK_COOKIE, page.token, path=BACK_PATH, max_age=seconds,
+                            httponly=True, samesite="Lax",
+                            secure=self.back_url(request).startswith("https:"))
+
+    async def came_back(self, request: web.Request, *, reason: str = "back",
+                        status: int = 200) -> Page | web.Response:
+        """The page of the token this browser keeps for ``/tenant/back`` (without one: the
+        page of ``reason``)."""
+        token = request.cookies.get(BACK_COOKIE, "")
+        if not token:
+            return self.render(request, "closed.html", status=status, reason=reason)
+        return await self.open(request, token=token)
 
     def context(self, page: Page) -> Context:
         """The context of a tenant's own change: the account behind the link."""
@@ -300,7 +353,8 @@ class Portal:
         except (ServiceValidationError, ServiceNotFound, HubError) as err:
             _LOGGER.info("Emergency credit for %s refused: %s", page.account.id, err)
             outcome = "emergency_refused"
-        raise web.HTTPSeeOther(f"{page.base}?notice={outcome}", headers=HEADERS)
+        raise web.HTTPSeeOther(f"{page.base}?notice={outcome}",  # i18n: internal (a location)
+                               headers=HEADERS)
 
     @tenant_link
     async def pay(self, request: web.Request) -> web.StreamResponse:
@@ -325,8 +379,9 @@ class Portal:
             return _json({"error": t("portal.pay.bad_amount", low=money(offered.low),
                                      high=money(offered.high))}, 400)
         openid = page.account.contacts.get("wechat")
+        payer = Payer(is_phone(request), self.client_address(request))
         channel, refusal = choose_channel(
-            provider_channels(self.hub, page.account, provider), is_wechat(request),
+            provider_channels(self.hub, page.account, provider, payer), is_wechat(request),
             lambda: jsapi_problem(self.hub, self.config, page.account, provider,
                                   str(openid) if openid else None))
         if channel is None:
@@ -336,10 +391,10 @@ class Portal:
                                 "provider": provider, "channel": channel}
         if channel == "jsapi":
             data["openid"] = str(openid)
-        if channel == "wap":  # back to this page, which then follows the order
-            from .wechat import public_base
-
-            data["return_url"] = f"{public_base(self, request)}{page.base}"
+        if channel == "wap":  # back to this page (through /tenant/back), which follows the order
+            data["return_url"] = self.back_url(request)
+            if payer.address:
+                data["payer_ip"] = payer.address
         try:
             answer = await self.hub.services.call(*PAY_SERVICE, data, context=self.context(page),
                                                   return_response=True)
@@ -353,8 +408,11 @@ class Portal:
         code_url = pay.get("code_url") or pay.get("qr_code")
         if code_url:
             order["qr_svg"] = qr_svg(str(code_url))
-        return _json({"order": order, "channel": channel,
-                      "scan": t("portal.pay.scan", provider=t(f"portal.pay.with.{provider}"))})
+        answered = _json({"order": order, "channel": channel,
+                          "scan": t("portal.pay.scan", provider=t(f"portal.pay.with.{provider}"))})
+        if channel == "wap":
+            self.keep_token(request, answered, page, BACK_SECONDS)
+        return answered
 
     @tenant_link
     async def order(self, request: web.Request) -> web.StreamResponse:
@@ -381,7 +439,23 @@ class Portal:
         """WeChat's OAuth callback: bind the tenant's openid (see wechat.py)."""
         from .wechat import callback
 
-        return await callback(self, request)
+        page = await self.came_back(request, reason="state", status=403)  # no cookie: forged
+        if isinstance(page, web.Response):
+            return page
+        return await callback(self, request, page)
+
+    @tenant_link
+    async def back(self, request: web.Request) -> web.StreamResponse:
+        """Where a payment provider's page sends the tenant: this browser's page, following
+        the order the provider names (Alipay's ``out_trade_no``)."""
+        page = await self.came_back(request)
+        if isinstance(page, web.Response):
+            return page
+        resume = _resume(request)
+        target = f"{page.base}?{urlencode({'out_trade_no': resume})}" if resume else page.base
+        response = web.HTTPSeeOther(target, headers=HEADERS)
+        response.del_cookie(BACK_COOKIE, path=BACK_PATH)
+        raise response
 
     def refuse_foreign(self, request: web.Request) -> web.Response | None:
         """A change from another site's page is refused (403)."""
@@ -395,7 +469,9 @@ class Portal:
     def routes(self) -> list[web.AbstractRouteDef]:
         """The portal's routes."""
         base = "/tenant/{token}"
-        return [
+        return [  # /tenant/back before the token's routes (a plain path wins anyway)
+            web.get(BACK_PATH, self.back),
+            web.get(f"{BACK_PATH}/wechat", self.wechat),
             web.get(base, self.home),
             web.get(f"{base}/bills", self.bills),
             web.get(f"{base}/bills/{{bill_id}}", self.statement),
@@ -404,7 +480,6 @@ class Portal:
             web.post(f"{base}/emergency", self.emergency),
             web.post(f"{base}/pay", self.pay),
             web.get(f"{base}/orders/{{order_id}}", self.order),
-            web.get(f"{base}/wechat", self.wechat),
         ]
 
 

@@ -4,8 +4,9 @@ When the portal is opened in WeChat's browser (``MicroMessenger`` in the user ag
 account has no openid yet (or the tenant asks with ``?bind=wechat``), the page redirects to
 ``{authorize_url}/connect/oauth2/authorize?appid=..&redirect_uri=..&response_type=code&
 scope=snsapi_base&state=..#wechat_redirect``. WeChat sends the browser back to
-``/tenant/{token}/wechat?code=..&state=..``; the state must equal the one set in a cookie on
-that browser (CSRF), then ``{api_url}/sns/oauth2/access_token?appid=..&secret=..&code=..&
+``/tenant/back/wechat?code=..&state=..`` (no token in what WeChat keeps: the browser holds it
+in a cookie for the round trip); the state must equal the one set in a cookie on that
+browser (CSRF), then ``{api_url}/sns/oauth2/access_token?appid=..&secret=..&code=..&
 grant_type=authorization_code`` gives the ``openid``, stored as the account's
 ``contacts.wechat`` (a runtime change, see README): JSAPI payments and the Official Account's
 template messages (``to_account: true``) then reach this tenant.
@@ -24,7 +25,7 @@ import aiohttp
 from aiohttp import web
 
 from ..ledger import AccountBook
-from .views import HEADERS, Page, is_wechat
+from .views import BACK_COOKIE, BACK_PATH, HEADERS, Page, is_wechat
 
 if TYPE_CHECKING:
     from .views import Portal
@@ -49,7 +50,7 @@ def public_base(portal: Portal, request: web.Request) -> str:
 def authorize_url(portal: Portal, request: web.Request, page: Page, state: str) -> str:
     """WeChat's authorize URL for this link (parameters in WeChat's documented order)."""
     wechat = portal.config["wechat"]
-    redirect = f"{public_base(portal, request)}{page.base}/wechat"
+    redirect = portal.back_url(request, "/wechat")
     query = urlencode([("appid", wechat["app_id"]), ("redirect_uri", redirect),
                        ("response_type", "code"), ("scope", "snsapi_base"),
                        ("state", state)], quote_via=quote)
@@ -66,8 +67,9 @@ def oauth_redirect(portal: Portal, request: web.Request, page: Page) -> None:
         return
     state = secrets.token_urlsafe(16)
     response = web.HTTPFound(authorize_url(portal, request, page, state), headers=HEADERS)
-    response.set_cookie(STATE_COOKIE, state, path=page.base, max_age=STATE_SECONDS,
+    response.set_cookie(STATE_COOKIE, state, path=BACK_PATH, max_age=STATE_SECONDS,
                         httponly=True, samesite="Lax")
+    portal.keep_token(request, response, page, STATE_SECONDS)
     raise response
 
 
@@ -82,15 +84,12 @@ async def exchange_code(portal: Portal, code: str) -> dict[str, Any]:
         text = await answer.text()  # WeChat answers JSON as text/plain
     body = json.loads(text)
     if not isinstance(body, dict):
-        raise ValueError("the answer is not a JSON object")
+        raise ValueError("the answer is not a JSON object")  # i18n: internal (logged, by type)
     return body
 
 
-async def callback(portal: Portal, request: web.Request) -> web.StreamResponse:
-    """``/tenant/{token}/wechat``: check the state, exchange the code, bind the openid."""
-    page = await portal.open(request)
-    if isinstance(page, web.Response):
-        return page
+async def callback(portal: Portal, request: web.Request, page: Page) -> web.StreamResponse:
+    """``/tenant/back/wechat``: check the state, exchange the code, bind the openid."""
     if "wechat" not in portal.config:
         return portal.render(request, "missing.html", status=404, language=page.language,
                              page=page)
@@ -117,7 +116,8 @@ async def callback(portal: Portal, request: web.Request) -> web.StreamResponse:
             _LOGGER.warning("WeChat refused the code exchange for account %s: %s %s",
                             page.account.id, answer.get("errcode"), answer.get("errmsg"))
     response = web.HTTPSeeOther(f"{page.base}?{SKIP}=skip&notice={outcome}", headers=HEADERS)
-    response.del_cookie(STATE_COOKIE, path=page.base)
+    response.del_cookie(STATE_COOKIE, path=BACK_PATH)
+    response.del_cookie(BACK_COOKIE, path=BACK_PATH)
     raise response
 
 

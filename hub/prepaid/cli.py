@@ -17,6 +17,7 @@ import voluptuous as vol
 from .. import validation as cv
 from ..bootstrap import prepare
 from ..client import HubClient, HubRefused, HubUnreachable, add_hub_options, print_error
+from ..i18n import Text, text_of
 from .services import METHODS
 
 
@@ -71,7 +72,7 @@ def cmd_account(args: argparse.Namespace) -> int:
         else:
             return _audit(client, config.data_dir, config.block("storage"))
     except (ValueError, HubRefused, HubUnreachable) as err:
-        print_error(str(err), config.language)
+        print_error(text_of(err), config.language)
         return 1
     return 0
 
@@ -91,7 +92,7 @@ def _audit_file(data_dir: Path, block: Any) -> dict[str, Any]:
 
     path = StorageSettings.from_block(block, data_dir).path
     if not path.is_file():
-        raise ValueError(f"no hub answers and there is no database at {path}")
+        raise ValueError(Text("prepaid.no_hub_no_database", path=path))
     problems, accounts = audit_file(path)
     report = AuditReport(accounts, problems).as_dict()
     report["source"] = str(path)

@@ -46,6 +46,7 @@ from ..events import (
     EVENT_RELAY_CHANGED,
     EVENT_VALVE_CHANGED,
 )
+from ..i18n import Text
 from ..metering.link import DownlinkQueue, LinkUnavailable
 from ..metering.model import Capability, Command, MeterRefused, NoReply, ProtocolError
 from ..metering.points import RELAY_CLOSED, RELAY_OPEN, VALVE_CLOSED, VALVE_OPEN
@@ -311,13 +312,15 @@ class CommandQueue:
         """Return the meter if it can take ``command``; else raise CommandRefused."""
         meter = self.meter(meter_id)
         if meter is None:
-            raise CommandRefused(f"unknown meter '{meter_id}'")
+            raise CommandRefused(Text("prepaid.command_unknown_meter", meter=meter_id))
         if command not in _TARGET:
-            raise CommandRefused(f"'{command}' is not a control command")
+            raise CommandRefused(  # i18n: internal (a bug: the services pass a Command)
+                f"'{command}' is not a control command")
         _point, _wanted, capability, _flag = _TARGET[command]
         if capability not in meter.model.capabilities:
-            what = "relay" if capability is Capability.RELAY else "valve"
-            raise CommandRefused(f"meter {meter_id} ({meter.model.name}) has no {what}")
+            raise CommandRefused(Text("prepaid.no_relay" if capability is Capability.RELAY
+                                      else "prepaid.no_valve", meter=meter_id,
+                                      model=meter.model.name))
         return meter
 
     # --- submitting ------------------------------------------------------------------

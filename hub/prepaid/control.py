@@ -32,7 +32,7 @@ from ..core import Context
 from ..events import EVENT_HUB_STARTED
 from ..exceptions import ServiceValidationError
 from ..i18n import Text, text_of
-from ..ledger import Account, AccountBook, Money, TripMode, in_arrears, load_accounts
+from ..ledger import Account, AccountBook, MeterBook, Money, TripMode, in_arrears, load_accounts
 from ..metering.model import Capability, Command
 from ..storage import StorageError
 from ..util.calendar import Calendar
@@ -304,6 +304,13 @@ class Control:
         self.publish(account_id, context)
         self.trips.reevaluate(account_id, context)
 
+    def meter_changed(self, meter_id: str, context: Context) -> None:
+        """A meter taken out at runtime (disabled) has its outstanding command ended: it is
+        no longer read, so it could never be confirmed."""
+        if self.hub.has_component("metering") and meter_id not in self.commands.metering.meters:
+            self.hub.create_task(self.commands.cancel(meter_id, context, "meter disabled"),
+                                 name=f"cancel commands of {meter_id}")
+
     async def why(self, command_id: str) -> dict[str, Any] | None:
         """A command with its transitions and the recorded chain of causes behind it."""
         from ..storage import Storage
@@ -382,7 +389,8 @@ def register_services(hub: Hub, control: Control) -> None:
             raise ServiceValidationError("meter.why",
                                          [Text("prepaid.why_targets")])
         if found is None:
-            raise ServiceValidationError("meter.why", [_why_missing(control, data)])
+            raise ServiceValidationError(
+                "meter.why", [_why_missing(control, data)])
         return found
 
     async def hold(call: ServiceCall) -> dict[str, Any]:
@@ -390,8 +398,8 @@ def register_services(hub: Hub, control: Control) -> None:
         data = call.data
         account_id = data["account_id"]
         if account_id not in control.accounts:
-            raise ServiceValidationError("account.hold", [Text("prepaid.unknown_account_id",
-                                                               account=account_id)])
+            raise ServiceValidationError("account.hold", [
+                Text("prepaid.unknown_account_id", account=account_id)])
         if data["kind"] == HoldKind.KEEP_ON and data.get("until") is None:
             # 保电 suspends collection: it must end by itself, not be forgotten for ever
             raise ServiceValidationError("account.hold", [
@@ -401,8 +409,9 @@ def register_services(hub: Hub, control: Control) -> None:
             row = await control.holds.set(account_id, HoldKind(data["kind"]), data["reason"],
                                           data.get("until"), operator, call.context)
         except (ValueError, StorageError) as err:
-            raise ServiceValidationError("account.hold", [Text("prepaid.until", reason=text_of(
-                err)) if isinstance(err, ValueError) else str(err)]) from None
+            raise ServiceValidationError("account.hold", [
+                Text("prepaid.until", reason=text_of(err)) if isinstance(err, ValueError)
+                else text_of(err)]) from None
         outcome = await control.trips.evaluate(account_id, call.context, Trigger.HOLD)
         control.publish(account_id, call.context)
         return {"hold_id": row.hold_id, "kind": row.kind,
@@ -414,8 +423,8 @@ def register_services(hub: Hub, control: Control) -> None:
         data = call.data
         account_id = data["account_id"]
         if account_id not in control.accounts:
-            raise ServiceValidationError("account.release_hold", [
-                Text("prepaid.unknown_account_id", account=account_id)])
+            raise ServiceValidationError(
+                "account.release_hold", [Text("prepaid.unknown_account_id", account=account_id)])
         if not control.holds.open_rows(account_id):
             raise ServiceValidationError("account.release_hold", [
                 Text("prepaid.no_hold", account=account_id)])
@@ -424,7 +433,8 @@ def register_services(hub: Hub, control: Control) -> None:
             released = await control.holds.release(account_id, operator,
                                                    data["reason"] or None, call.context)
         except StorageError as err:
-            raise ServiceValidationError("account.release_hold", [str(err)]) from None
+            raise ServiceValidationError(
+                "account.release_hold", [text_of(err)]) from None
         outcome = await control.trips.evaluate(account_id, call.context, Trigger.HOLD_END)
         control.publish(account_id, call.context)
         return {"released": [row.hold_id for row in released],
@@ -451,6 +461,8 @@ def setup_control(hub: Hub) -> None:
     control = Control(hub, settings, load_accounts(hub))
     if hub.has_component("accounts"):
         hub.component("accounts", AccountBook).add_listener(control.account_changed)
+    if hub.has_component("meter_book"):
+        hub.component("meter_book", MeterBook).add_listener(control.meter_changed)
     hub.add_component("control", control)
     if hub.has_component("money"):
         hub.component("money", Money).register_attribute_provider(control.attributes)

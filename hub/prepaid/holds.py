@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 
 from ..core import Context
 from ..events import EVENT_HOLD_RELEASED, EVENT_HOLD_SET
+from ..i18n import Text
 from ..storage import HoldRow, to_ms
 from ..util.dt import utcnow
 from ..util.ids import new_id
@@ -87,8 +88,7 @@ class HoldBook:
         """Put a hold on an account (replacing an open one); fire ``hold_set``."""
         now = self.clock()
         if until is not None and until <= now:
-            raise ValueError(f"the hold would end at {until.isoformat()}, which is not in "
-                             "the future")
+            raise ValueError(Text("prepaid.hold_past", until=until.isoformat()))
         row = HoldRow(f"hold-{new_id()}", account_id, str(kind), reason, until, operator,
                       now, context=context)
         replaced = await self.storage.control_write(lambda store: store.add_hold(row))

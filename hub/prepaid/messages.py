@@ -59,6 +59,8 @@ STRINGS: dict[str, dict[str, str]] = {
                                 "'{account}' (providers: {known})",
         "payments.channel": "channel: '{provider}' offers {channels}, not '{channel}'",
         "payments.openid": "openid: a JSAPI payment needs the payer's openid",
+        "payments.payer_ip": "payer_ip: {provider}'s page for a phone browser needs the "
+                             "payer's IP address",
         "payments.receipt": "reference: a counter payment needs its receipt number",
         "payments.provider_refused": "provider: {provider} refused the order: {reason}",
         "payments.duplicate": "reference: '{transaction}' was already recorded on another order",
@@ -100,6 +102,26 @@ STRINGS: dict[str, dict[str, str]] = {
                                     "got {length}",
         "prepaid.reference_printable": "a reference is printable text without line "
                                        "breaks or control characters, got {value}",
+        "prepaid.no_hub_no_database": "no hub answers and there is no database at {path}",
+        "prepaid.command_unknown_meter": "unknown meter '{meter}'",
+        "prepaid.no_relay": "meter {meter} ({model}) has no relay",
+        "prepaid.no_valve": "meter {meter} ({model}) has no valve",
+        "prepaid.hold_past": "the hold would end at {until}, which is not in the future",
+        "payments.merchant_gone": "order {order}: provider '{provider}' of landlord '{landlord}' "
+                                  "is no longer configured",
+        "payments.all_landlords": "(all)",
+        "payments.url": "expected an http(s):// URL the providers can reach, got {value}",
+        "payments.none_loaded": "none loaded",
+        "payments.unknown_provider": "expected a payment provider ({known}), got unknown provider "
+                                     "{value}",
+        "payments.second_merchant": "a second '{provider}' entry for landlord '{landlord}': one "
+                                    "merchant account each",
+        "payments.rsa_private": "expected an RSA private key",
+        "payments.rsa_public": "expected an RSA public key",
+        "payments.rsa_certificate": "expected a certificate with an RSA key",
+        "payments.no_sandbox": "{provider} has no public sandbox host: give base_url with "
+                               "sandbox: true",
+        "payments.reconcile_none": "provider: no provider with a remote record matches",
     },
     "zh-CN": {
         "prepaid.unknown_account": "account_id：未知的账户 '{account}'（现有账户：{known}）",
@@ -149,6 +171,7 @@ STRINGS: dict[str, dict[str, str]] = {
                                 "（可用的收款方式：{known}）",
         "payments.channel": "channel：'{provider}' 支持 {channels}，不支持 '{channel}'",
         "payments.openid": "openid：公众号（JSAPI）支付需要付款人的 openid",
+        "payments.payer_ip": "payer_ip：{provider} 的手机网页支付需要付款人的 IP 地址",
         "payments.receipt": "reference：柜台收款需要填写收据号",
         "payments.provider_refused": "provider：{provider} 拒绝了该订单：{reason}",
         "payments.duplicate": "reference：交易号 '{transaction}' 已记在另一个订单上",
@@ -184,6 +207,25 @@ STRINGS: dict[str, dict[str, str]] = {
         "prepaid.reference_length": "凭证号应为 1 到 128 个字符，实际为 {length} 个",
         "prepaid.reference_printable": "凭证号须为可打印文本，不能含换行或控制字符"
                                        "，实际为 {value}",
+        "prepaid.no_hub_no_database": "MeterHub 没有响应，{path} 也没有数据库",
+        "prepaid.command_unknown_meter": "未知的表 '{meter}'",
+        "prepaid.no_relay": "表计 {meter}（{model}）没有继电器（不能拉合闸）",
+        "prepaid.no_valve": "表计 {meter}（{model}）没有阀门（不能开关阀）",
+        "prepaid.hold_past": "保电/停电的结束时间 {until} 不在将来",
+        "payments.merchant_gone": "订单 {order}：房东 '{landlord}' 的支付渠道 '{provider}' 已不在"
+                                  "配置中",
+        "payments.all_landlords": "（全部）",
+        "payments.url": "应为支付渠道能访问到的 http(s):// 网址，实际为 {value}",
+        "payments.none_loaded": "未加载任何渠道",
+        "payments.unknown_provider": "应为支付渠道（{known}），实际为未知的渠道 {value}",
+        "payments.second_merchant": "房东 '{landlord}' 的第二个 '{provider}' 条目：每个房东每个渠"
+                                    "道只能有一个商户号",
+        "payments.rsa_private": "应为 RSA 私钥",
+        "payments.rsa_public": "应为 RSA 公钥",
+        "payments.rsa_certificate": "应为含 RSA 公钥的证书",
+        "payments.no_sandbox": "{provider} 没有公开的沙箱地址：使用 sandbox: true 时请给出 base_ur"
+                               "l",
+        "payments.reconcile_none": "provider：没有符合条件且有对账记录的支付渠道",
     },
 }
 add_strings(STRINGS)

@@ -126,10 +126,12 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         account = _account(accounts, "recharge", data["account_id"])
         amount: Decimal = data["amount"]
         if amount <= 0:
-            raise refuse("recharge", Text("prepaid.recharge_positive", amount=amount))
+            raise refuse(
+                "recharge", Text("prepaid.recharge_positive", amount=amount))
         if amount > account.max_recharge:
-            raise refuse("recharge", Text("prepaid.recharge_max", amount=amount,
-                                          limit=account.max_recharge))
+            raise refuse(
+                "recharge", Text("prepaid.recharge_max", amount=amount,
+                                 limit=account.max_recharge))
         detail = {"method": data["method"], "reference": data["reference"]}
         if data.get("note"):
             detail["note"] = data["note"]
@@ -148,7 +150,8 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         account = _account(accounts, "refund", data["account_id"])
         amount: Decimal = data["amount"]
         if amount <= 0:
-            raise refuse("refund", Text("prepaid.refund_positive", amount=amount))
+            raise refuse(
+                "refund", Text("prepaid.refund_positive", amount=amount))
 
         def covered(balance: int) -> None:
             # emergency credit is a loan, not the tenant's money: it cannot be paid out
@@ -174,13 +177,15 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         account = _account(accounts, "adjust", data["account_id"])
         amount: Decimal = data["amount"]
         if not amount:
-            raise refuse("adjust", Text("prepaid.adjust_zero"))
+            raise refuse(
+                "adjust", Text("prepaid.adjust_zero"))
         operator = _author(call)
         if not data["reason"].strip() or not operator:
-            raise refuse("adjust", Text("prepaid.reason_operator"))
+            raise refuse(
+                "adjust", Text("prepaid.reason_operator"))
         if abs(amount) > account.max_recharge:
-            raise refuse("adjust", Text("prepaid.adjust_max", amount=amount,
-                                        limit=account.max_recharge))
+            raise refuse(
+                "adjust", Text("prepaid.adjust_max", amount=amount, limit=account.max_recharge))
         reference = data.get("reference") or call.context.id
         try:
             result = await ledger.post(account.id, EntryKind.ADJUSTMENT, amount,
@@ -196,12 +201,14 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         data = call.data
         operator = _author(call)
         if not data["reason"].strip() or not operator:
-            raise refuse("reverse", Text("prepaid.reason_operator"))
+            raise refuse(
+                "reverse", Text("prepaid.reason_operator"))
         try:
             result = await ledger.reverse(data["entry_id"], reason=data["reason"],
                                           operator=operator, context=call.context)
         except LedgerError as err:
-            raise refuse("reverse", Text("prepaid.entry", reason=text_of(err))) from None
+            raise refuse(
+                "reverse", Text("prepaid.entry", reason=text_of(err))) from None
         return answer(ledger, result)
 
     async def emergency_credit(call: ServiceCall) -> dict[str, Any]:
@@ -209,9 +216,11 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
         data = call.data
         account = _account(accounts, "emergency_credit", data["account_id"])
         if account.billing != "prepaid":
-            raise refuse("emergency_credit", Text("prepaid.emergency_postpaid", account=account.id))
+            raise refuse(
+                "emergency_credit", Text("prepaid.emergency_postpaid", account=account.id))
         if account.emergency_amount <= 0:
-            raise refuse("emergency_credit", Text("prepaid.emergency_none", account=account.id))
+            raise refuse(
+                "emergency_credit", Text("prepaid.emergency_none", account=account.id))
         today = ledger.clock().astimezone(site_time_zone()).date()
         if account.emergency_per == "year":
             period = str(today.year)
@@ -223,12 +232,13 @@ def register_services(hub: Hub, ledger: Ledger, money: Money) -> None:
                 key=f"emergency:{account.id}:{period}", context=call.context,
                 operator=data.get("operator"), detail={"period": period})
         except LedgerError as err:
-            raise refuse("emergency_credit", text_of(err)) from None
+            raise refuse(
+                "emergency_credit", text_of(err)) from None
         if not result.created:
-            raise refuse("emergency_credit", Text("prepaid.emergency_taken", account=account.id,
-                                                  per=Text(f"prepaid.per_{account.emergency_per}"),
-                                                  day=result.entry.time.date(),
-                                                  entry=result.entry.id))
+            raise refuse("emergency_credit", Text(
+                "prepaid.emergency_taken", account=account.id,
+                per=Text(f"prepaid.per_{account.emergency_per}"),
+                day=result.entry.time.date(), entry=result.entry.id))
         return answer(ledger, result)
 
     register = hub.services.register

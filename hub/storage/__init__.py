@@ -14,9 +14,11 @@ from typing import TYPE_CHECKING, Any
 
 from ..exceptions import StartupRefused
 from ..hookspecs import hookimpl
+from ..i18n import Text, text_of
 from .codec import from_ms, to_ms
 from .const import STORAGE_START_TIMEOUT, STORAGE_STOP_TIMEOUT
 from .errors import DatabaseLocked, StorageError, StorageFull, StorageUnavailable
+from .messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
 from .model import (
     CommandRecord,
     ConsumptionRow,
@@ -130,7 +132,7 @@ def setup(hub: Hub) -> None:
         try:
             storage.claim()
         except DatabaseLocked as err:
-            raise StartupRefused(f"{err}, or give this one another --data folder") from None
+            raise StartupRefused(Text("storage.locked_hint", reason=text_of(err))) from None
 
     async def start() -> None:
         # every port is bound by now: a hub refused by the lock can name this one's web port

@@ -26,6 +26,7 @@ def attach(hub: Hub, storage: Storage) -> list[Unsubscribe]:
     """Subscribe storage to the bus; returns the functions that unsubscribe."""
     settings = storage.settings
     excluded = settings.exclude_events
+    rebuilt = storage.rebuilt_domains
 
     def on_event(event: Event) -> None:
         if event.event_type not in excluded:
@@ -34,7 +35,7 @@ def attach(hub: Hub, storage: Storage) -> list[Unsubscribe]:
     def on_state(event: Event) -> None:
         new_state = event.data.get("new_state")
         entity_id = event.data.get("entity_id")
-        if isinstance(entity_id, str):
+        if isinstance(entity_id, str) and entity_id.partition(".")[0] not in rebuilt:
             storage.record_state(entity_id, new_state if isinstance(new_state, State) else None)
 
     contexts: OrderedDict[str, Context] = OrderedDict()
@@ -77,7 +78,11 @@ async def restore_states(hub: Hub, storage: Storage) -> int:
     """Put back every saved entity state (without firing events); return how many."""
     rows = await storage.saved_states()
     restored = 0
+    rebuilt = storage.rebuilt_domains
     for entity_id, value, attributes, changed, updated, ctx_id, parent_id, user_id in rows:
+        if entity_id.partition(".")[0] in rebuilt:
+            storage.record_state(entity_id, None)  # saved by an older version: forgotten
+            continue
         if entity_id in hub.states:
             continue  # something set it already during start-up: the live value wins
         try:

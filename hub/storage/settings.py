@@ -12,6 +12,7 @@ from typing import Any
 import voluptuous as vol
 
 from .. import validation as cv
+from ..i18n import Text
 from .const import (
     DEFAULT_COMMIT_BATCH,
     DEFAULT_COMMIT_INTERVAL,
@@ -24,13 +25,14 @@ from .const import (
     DEFAULT_MAX_RATE,
     DEFAULT_RETENTION_DAYS,
 )
+from .messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
 from .tools.nightly import BackupPlan
 
 
 def _positive_number(value: Any) -> float:
     number = cv.decimal(value)
     if number <= 0:
-        raise vol.Invalid(f"expected a number above 0, got {cv.show_value(value)}")
+        raise vol.Invalid(Text("storage.above_zero", value=cv.show_value(value)))
     return float(number)
 
 

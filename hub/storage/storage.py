@@ -23,6 +23,7 @@ import voluptuous as vol
 from ..const import DEFAULT_TIME_ZONE
 from ..core import Context, Event, Hub, State, Unsubscribe
 from ..events import EVENT_BACKUP_FAILED, EVENT_BACKUP_WRITTEN
+from ..i18n import Text, text_of
 from ..validation import humanize_invalid
 from .codec import from_ms, to_ms
 from .const import MS_PER_HOUR, PURGE_BATCH
@@ -30,6 +31,7 @@ from .database.bridge import DbThread
 from .database.lock import ProcessLock
 from .database.opening import closed_cleanly, open_writer
 from .errors import StorageError, StorageUnavailable
+from .messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
 from .model import (
     CommandRecord,
     ConsumptionRow,
@@ -98,6 +100,8 @@ class Storage:
         self.status = "stopped"
         self.problem: str | None = None
         self.rejected = 0
+        # domains whose states their owner rebuilds at start: never saved, never restored
+        self.rebuilt_domains: set[str] = set()
         # readings someone waits on (an on-demand read): their id -> the future the writer
         # resolves after the commit that holds them (see watch_commit)
         self._watched: dict[str, asyncio.Future[ReadingOutcome]] = {}
@@ -187,7 +191,7 @@ class Storage:
         self._writer.mark_ready()
 
     def _unavailable(self, err: BaseException) -> None:
-        self.status, self.problem = "unavailable", str(err)
+        self.status, self.problem = "unavailable", text_of(err)
         _LOGGER.error("Storage is unavailable: %s. MeterHub keeps running; readings wait in "
                       "memory (up to %d) and storage retries in the background",
                       err, self.settings.max_buffer)
@@ -267,7 +271,7 @@ class Storage:
             when = getattr(getattr(reading, "time", None), "isoformat", lambda: "?")()
             _LOGGER.warning("Reading of %s at %s rejected: %s",
                             getattr(reading, "meter_id", "?"), when, err)
-            return ReadingOutcome(ReadingStatus.REJECTED, str(err))
+            return ReadingOutcome(ReadingStatus.REJECTED, text_of(err))
         if checked.flagged:
             _LOGGER.warning("Reading of %s at %s: %s left out, the rest is kept", reading.meter_id,
                             reading.time.isoformat(),
@@ -276,7 +280,12 @@ class Storage:
 
     def _check_writable(self) -> None:
         if self.status != "ok":
-            raise StorageUnavailable(f"storage is {self.status}: {self.problem or 'not started'}")
+            raise StorageUnavailable(self._why_unavailable())
+
+    def _why_unavailable(self) -> Text:
+        """Why nothing can be read or stored now."""
+        return Text("storage.unavailable", status=self.status,
+                    problem=self.problem or Text("storage.not_started"))
 
     async def add_reading(self, reading: Any) -> ReadingOutcome:
         """Store a reading; returns once it is COMMITTED (or says why it was not kept).
@@ -356,6 +365,11 @@ class Storage:
         """Remember an entity's latest state for restore after a restart."""
         self._writer.set_state(entity_id, state)
 
+    def rebuild_states_of(self, domain: str) -> None:
+        """Neither save nor restore the states of ``domain``: its owner rebuilds them at
+        start from its own durable rows (the ledger's balances), so none can be stale."""
+        self.rebuilt_domains.add(domain)
+
     async def upsert_meters(self, specs: Iterable[Mapping[str, Any]] | Mapping[str, Any]) -> int:
         """Insert or update meters: id, kind, tags, device, name, max_rate, register_digits."""
         raw = meters.as_specs(specs if isinstance(specs, Mapping) else list(specs))
@@ -433,7 +447,7 @@ class Storage:
 
     async def _read(self, func: Callable[..., _T], *args: Any) -> _T:
         if self.status != "ok":
-            raise StorageUnavailable(f"storage is {self.status}: {self.problem or 'not started'}")
+            raise StorageUnavailable(self._why_unavailable())
         reader = await self._free.get()
         try:
             return await reader.run(func, *args)

@@ -31,6 +31,8 @@ import voluptuous as vol
 
 from .. import validation as cv
 from ..const import DEFAULT_TIME_ZONE
+from ..i18n import Text
+from ..messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
 
 __all__ = [
     "CALENDAR_SCHEMA",
@@ -64,7 +66,7 @@ def date_value(value: Any) -> date:
             return date.fromisoformat(value.strip())
         except ValueError:
             pass
-    raise vol.Invalid(f"expected a date like 2025-07-01, got {cv.show_value(value)}")
+    raise vol.Invalid(Text("calendar.date", value=cv.show_value(value)))
 
 
 def _day_item(value: Any) -> list[tuple[date, str]]:
@@ -78,18 +80,18 @@ def _day_item(value: Any) -> list[tuple[date, str]]:
                       vol.Optional("name", default=""): cv.string})(value)
     days = (item["to"] - item["from"]).days
     if days < 0:
-        raise vol.Invalid(f"'to' is before 'from' {item['from']}, got {item['to']}", path=["to"])
+        raise vol.Invalid(Text("calendar.to_before", start=item["from"], end=item["to"]),
+                          path=["to"])
     if days >= MAX_RANGE_DAYS:
-        raise vol.Invalid(f"a range has at most {MAX_RANGE_DAYS} days, got {days + 1} days "
-                          f"to {item['to']}", path=["to"])
+        raise vol.Invalid(Text("calendar.range", most=MAX_RANGE_DAYS, days=days + 1,
+                               end=item["to"]), path=["to"])
     return [(item["from"] + timedelta(days=n), item["name"]) for n in range(days + 1)]
 
 
 def _no_conflicts(block: dict[str, Any]) -> dict[str, Any]:
     holidays = {day for entry in block["holidays"] for day, _name in entry}
     errors = [
-        vol.Invalid(f"also listed under holidays (a day is one or the other), got {day}",
-                    path=["workdays", index])
+        vol.Invalid(Text("calendar.both", day=day), path=["workdays", index])
         for index, entry in enumerate(block["workdays"]) for day, _name in entry
         if day in holidays
     ]

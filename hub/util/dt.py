@@ -43,7 +43,8 @@ def utc_from_timestamp(ts: float) -> datetime:
 def as_local(value: datetime) -> datetime:
     """Convert an aware datetime to the site's time zone."""
     if value.tzinfo is None:
-        raise ValueError(f"naive datetime {value.isoformat()} has no time zone")
+        raise ValueError(  # i18n: internal (a bug: site times are aware)
+            f"naive datetime {value.isoformat()} has no time zone")
     return value.astimezone(_site_tz)
 
 

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from ..i18n import Text
+from ..messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
+
 __all__ = ["TABLE_FORMATS", "OutputError", "output_folder", "table_format"]
 
 TABLE_FORMATS = ("csv", "xlsx")
@@ -21,14 +24,14 @@ def table_format(path: Path, fmt: str | None = None) -> str:
     """
     suffix = path.suffix.lower().lstrip(".")
     if fmt is not None and fmt not in TABLE_FORMATS:
-        raise OutputError(f"unknown format {fmt!r}: use csv or xlsx")
+        raise OutputError(Text("output.format", format=fmt))
     if fmt is None:
         if suffix not in TABLE_FORMATS:
-            raise OutputError(f"cannot tell the format of {path}: name it .csv or .xlsx "
-                              "(or give --format csv|xlsx)")
+            raise OutputError(Text("output.unknown_suffix", path=str(path)))
         fmt = suffix
     elif suffix and suffix != fmt:
-        raise OutputError(f"{path} says .{suffix} but the format is {fmt}: name it .{fmt}")
+        raise OutputError(Text("output.suffix_differs", path=str(path), suffix=suffix,
+                               format=fmt))
     output_folder(path)
     return fmt
 
@@ -37,6 +40,5 @@ def output_folder(path: Path) -> Path:
     """``path``'s folder, which must exist (a mistyped folder is an error, not a new one)."""
     folder = path.parent
     if not folder.is_dir():
-        raise OutputError(f"the folder {folder} does not exist: create it first, or choose "
-                          "another")
+        raise OutputError(Text("output.no_folder", folder=str(folder)))
     return folder

@@ -204,7 +204,7 @@ class Guard:
         if principal is None:
             if request.method in ("GET", "HEAD") and \
                     not request.path.startswith(("/api/", "/metrics")):
-                raise web.HTTPSeeOther(f"/login?next={request.path}",
+                raise web.HTTPSeeOther(f"/login?next={request.path}",  # i18n: internal (a location)
                                        headers={ACCESS_HEADER: "denied"})
             return json_error("log in first (or send Authorization: Bearer <token>)", 401)
         request[PRINCIPAL_KEY] = principal

@@ -22,8 +22,9 @@ from aiohttp import web
 from .. import validation as cv
 from ..auth import Auth, AuthError, LoginRefused, Principal
 from ..auth.views import audit_filter, audit_rows, session_dict, token_dict, user_dict
-from ..i18n import text_of
+from ..i18n import Text, text_of
 from ..util.jsonutil import dumps
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .access import LOGIN_COOKIE, SESSION_COOKIE, Guard
 from .api.base import (
     ApiError,
@@ -85,7 +86,7 @@ def _scope(value: Any, where: str) -> dict[str, str]:
         return {}
     if not isinstance(value, Mapping) or not all(
             isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise AuthError(f"{where}: a scope is an object of tags, like {{\"building\": \"A\"}}")
+        raise AuthError(Text("web.scope", where=where))
     return dict(value)
 
 
@@ -132,7 +133,8 @@ class AccessRoutes:
         csrf = request.cookies.get(LOGIN_COOKIE) or secrets.token_urlsafe(24)
         html = self.templates.get_template("login.html").render(
             t=lambda key, **kw: self.hub.i18n(key, language, **kw), language=language,
-            site=self.hub.config.site_name, setup=setup, error=error, csrf=csrf,
+            site=self.hub.config.site_name, setup=setup, csrf=csrf,
+            error=self.hub.i18n.text(error, language) if error else None,
             next=_safe_next(request.query.get("next")))
         response = web.Response(text=html, content_type="text/html", status=status)
         response.set_cookie(LOGIN_COOKIE, csrf, httponly=True, samesite="Strict",
@@ -144,14 +146,14 @@ class AccessRoutes:
     async def login_page(self, request: web.Request) -> web.Response:
         """The login form (the set-up form while the hub has no user)."""
         if self.auth is not None and self.auth.setup_code is not None:
-            raise web.HTTPSeeOther("/setup")
+            raise web.HTTPSeeOther("/setup")  # i18n: internal (a redirect's location)
         return self._page(request, setup=False)
 
     @public
     async def setup_page(self, request: web.Request) -> web.Response:
         """The first-admin form, only while no user exists."""
         if self.auth is None or self.auth.setup_code is None:
-            raise web.HTTPSeeOther("/login")
+            raise web.HTTPSeeOther("/login")  # i18n: internal (a redirect's location)
         return self._page(request, setup=True)
 
     async def _fields(self, request: web.Request) -> tuple[dict[str, str], bool]:
@@ -198,7 +200,7 @@ class AccessRoutes:
                 request.headers.get("User-Agent"))
         except LoginRefused as err:
             if form:
-                return self._page(request, setup=False, error=str(err), status=err.status)
+                return self._page(request, setup=False, error=text_of(err), status=err.status)
             response = _json({"error": str(err)}, err.status)
             if err.retry_after:
                 response.headers["Retry-After"] = str(int(err.retry_after) + 1)
@@ -216,7 +218,7 @@ class AccessRoutes:
                 fields.get("password", ""), address)
         except AuthError as err:
             if form:
-                return self._page(request, setup=True, error=str(err), status=err.status)
+                return self._page(request, setup=True, error=text_of(err), status=err.status)
             return _json({"error": str(err)}, err.status)
         return self._logged_in(request, principal, secret, form, fields.get("next"))
 
@@ -238,9 +240,9 @@ class AccessRoutes:
         try:
             body = json.loads(await request.text() or "{}")
         except ValueError:
-            raise AuthError("the body is not valid JSON") from None
+            raise AuthError(Text("web.bad_json")) from None
         if not isinstance(body, dict):
-            raise AuthError("the body must be a JSON object")
+            raise AuthError(Text("web.not_object"))
         return body
 
     async def _answer(self, request: web.Request, work: Any) -> web.Response:
@@ -288,7 +290,7 @@ class AccessRoutes:
             auth, by = self._auth(), _caller(request).user_id
             address = self.guard.client_address(request)
             if not {"password", "disabled", "role"} & body.keys():
-                raise AuthError("give password, disabled, or role (with scope)")
+                raise AuthError(Text("web.user_change"))
             row = None
             if isinstance(body.get("password"), str):
                 row = await auth.set_password(name, body["password"], by=by, address=address)
@@ -299,7 +301,7 @@ class AccessRoutes:
                                           _scope(body.get("scope"), "scope"), by=by,
                                           address=address)
             if row is None:
-                raise AuthError("password must be text, disabled true or false")
+                raise AuthError(Text("web.user_change_types"))
             return user_dict(row)
         return await self._answer(request, work())
 
@@ -340,7 +342,7 @@ class AccessRoutes:
             principal = _caller(request)
             days = body.get("days")
             if days is not None and (not isinstance(days, int) or days <= 0):
-                raise AuthError("days: a whole number of days above 0")
+                raise AuthError(Text("web.token_days"))
             row, secret = await self._auth().create_token(
                 str(body.get("user") or principal.user_id), str(body.get("name", "")),
                 str(body["role"]) if body.get("role") else None,
@@ -371,7 +373,7 @@ class AccessRoutes:
             where = audit_filter(query.get("user"), query.get("account"), query.get("meter"),
                                  query.get("start"), query.get("end"), str(limit + 1))
         except ValueError as err:
-            raise ApiError(400, "invalid", str(err), field_of(str(err))) from None
+            raise ApiError(400, "invalid", text_of(err), field_of(str(err))) from None
         rows = audit_rows(await self._auth().audit(replace(where, offset=offset)))
         link = next_link(request, str(offset + limit)) if len(rows) > limit else None
         return Page(rows[:limit], None, link).response()

@@ -60,7 +60,7 @@ def allow(*roles: str, scoped: bool = False) -> Callable[[_H], _H]:
     ``scoped=True`` that it shows a scoped caller only what lies in their scope."""
     unknown = set(roles) - set(_ALL_ROLES)
     if unknown:
-        raise ValueError(f"unknown roles {sorted(unknown)}")
+        raise ValueError(f"unknown roles {sorted(unknown)}")  # i18n: internal (a bug, at import)
 
     def mark(handler: _H) -> _H:
         return _mark(handler, Access(frozenset(roles or _ALL_ROLES), scoped))

@@ -19,14 +19,17 @@ from .. import __version__
 from .. import validation as cv
 from ..auth import SCOPED_SERVICES, Auth, may, right_of_service
 from ..exceptions import ServiceNotFound, ServiceValidationError, StartupRefused
+from ..i18n import Text
 from ..listen import Listening, bind_tcp
 from ..util.jsonutil import dumps
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .access import MAX_BODY, Guard, json_error, machine_hosts
 from .api import api_errors, describe
 from .api import install as install_api
 from .api.base import invalid_service_call, page_query, paginate, validated_query
 from .login import AccessRoutes
 from .pages import install_pages
+from .pages.errors import page_errors
 from .routes import HUB_KEY, allow, principal_of
 from .scope import ScopeIndex
 
@@ -79,7 +82,7 @@ class WebServer:
         self.guard = Guard(self._auth(), self.scopes, allowed_hosts=hosts,
                            configured_host=config.http_host,
                            trusted_proxies=config.trusted_proxies)
-        app = web.Application(middlewares=[api_errors, self.guard.middleware],
+        app = web.Application(middlewares=[page_errors, api_errors, self.guard.middleware],
                               client_max_size=MAX_BODY)
         app[HUB_KEY] = self.hub
         install_api(app, self.hub)
@@ -137,8 +140,8 @@ class WebServer:
         try:
             context.load_cert_chain(str(config.ssl_certificate), str(config.ssl_key))
         except (OSError, ssl.SSLError) as err:
-            raise StartupRefused(f"http: ssl_certificate / ssl_key cannot be used "
-                                 f"({config.ssl_certificate}, {config.ssl_key}): {err}") from None
+            raise StartupRefused(Text("web.ssl", certificate=str(config.ssl_certificate),
+                                      key=str(config.ssl_key), reason=str(err))) from None
         return context
 
     async def stop(self) -> None:

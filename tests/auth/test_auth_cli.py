@@ -127,5 +127,5 @@ async def test_user_token_and_audit_commands_through_the_running_hub(tmp_path: P
             # no hub on that port, and the database is the running hub's: said, not a crash
             code, out, err = await meterhub("user", "list", *where, "--port",
                                             str(free_port()))
-            assert code == 1 and "in use by another MeterHub" in err, err
+            assert code == 1 and "正被另一个 MeterHub 使用" in err, err  # a zh-CN site
             assert await wait_for(lambda: "Traceback" not in log.read_text())

@@ -11,19 +11,22 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import random
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
-from tariff_support import BEIJING_TOU, D, build, seg
+from tariff_support import BEIJING_TOU, GUANGDONG, D, build, seg
 
 from hub.billing.charging import ChargeState, TierUsage, jstr, jtext
 from hub.billing.periods import BillPeriod
 from hub.billing.tariff import ChargeLine, Occupancy, Tariff, Usage
 from hub.util.calendar import Calendar
 from meterhub_tariffs.base import BaseTariff
+from meterhub_tariffs.spread import ZERO
+from meterhub_tariffs.tou import TouTariff
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -135,6 +138,50 @@ def test_a_charge_state_copy_never_changes_the_original_nor_writes_stale_json() 
     assert json.loads(copy.to_row().lines) == json.loads(before.lines) | {
         "tou_m:energy:valley": json.loads(copy.to_row().lines)["tou_m:energy:valley"]}
     assert copy.lines["tou_m:energy:valley"].amount == state.lines["tou_m:energy:valley"].amount
+
+
+def test_a_charge_state_row_is_its_lines_written_out_after_every_change() -> None:
+    # the same tariff with its prices written otherwise: equal Decimals, other digits
+    other = {**MONTHLY_TOU, "prices": {"peak": "0.55830", "flat": "0.4883", "valley": "0.3"}}
+    period = BillPeriod(date(2025, 7, 1), date(2025, 8, 1))
+    usages = readings(SHANGHAI, "2025-07-01T05:50", 30, 25)  # bands change at 07:00, 10:00
+    for meter, entry in (("m1", MONTHLY_TOU), ("m2", other), ("m3", MONTHLY_TOU)):
+        tariff, state = build(entry), ChargeState(meter, "a1", period)
+        for n, usage in enumerate(usages):
+            for line in tariff.charges([usage], history=lambda _start: D("0.5")):
+                state.apply(line, -1 if n % 7 == 6 else 1)  # every 7th a withdrawal
+            written = json.loads(state.row_values()[6])
+            assert written == {key: line.to_json() for key, line in state.lines.items()}, n
+
+
+def long_usages(tz: ZoneInfo, seed: int) -> list[Usage]:
+    """Usage over hours to days (readings far apart), quantities of 0 to 9 decimals, and two
+    that put a cut exactly half a step between two steps (half-even: down, then up)."""
+    rng = random.Random(seed)
+    usages = [Usage(datetime(2025, 7, 1, tzinfo=tz), datetime(2025, 7, 3, tzinfo=tz),
+                    D(steps).scaleb(-9), {}, ("tie",)) for steps in (1, 3)]
+    for n in range(150):
+        start = datetime(2025, 3, 28, tzinfo=tz) + timedelta(minutes=rng.randrange(0, 300_000))
+        end = start + timedelta(seconds=rng.randrange(3_600, 10 * 86_400), microseconds=n)
+        quantity = D(rng.randrange(0, 10**7)).scaleb(-rng.randrange(0, 10))
+        usages.append(Usage(start, end, quantity, {}, (f"r{n}",)))
+    return usages
+
+
+@pytest.mark.parametrize("tz", [SHANGHAI, BERLIN], ids=str)
+@pytest.mark.parametrize("entry", [MONTHLY_TOU, GUANGDONG], ids=lambda entry: entry["id"])
+def test_usage_over_many_segments_is_apportioned_exactly_as_each_cut_rounds(
+        tz: ZoneInfo, entry: dict[str, Any]) -> None:
+    tariff = build(entry, Calendar(time_zone=tz))
+    assert isinstance(tariff, TouTariff)
+    for usage in long_usages(tz, len(entry["id"])):
+        by_band: dict[str, Decimal] = {}
+        for part in tariff.segments(usage):  # each cut rounded on its own, in Decimals
+            by_band[part.key] = by_band.get(part.key, ZERO) + part.quantity
+        lines = tariff.charges([usage], history=lambda _start: D("0.5"))
+        energy = {line.key: str(line.quantity) for line in lines if line.component == "energy"}
+        assert energy == {band: str(quantity) for band, quantity in by_band.items()
+                          if quantity}, usage
 
 
 def test_tier_usage_counts_each_month_in_any_time_zone_order() -> None:

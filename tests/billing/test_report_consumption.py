@@ -13,7 +13,7 @@ from analysis_support import energy, open_storage, register, store, water
 from common import t
 
 from hub.billing.analysis.base import Period, months_between
-from hub.billing.reports import Table, change_percent, consumption_report, write_table
+from hub.billing.reports import Table, change_percent, consumption_report, worded, write_table
 from hub.storage import Storage
 
 D = Decimal
@@ -106,13 +106,15 @@ async def test_csv_and_excel_exports_read_back(storage: Storage, tmp_path: Path)
     with csv_path.open(encoding="utf-8-sig", newline="") as handle:
         lines = list(csv.reader(handle))
     assert lines[0][:6] == ["标签", "取值", "月份", "类型", "单位", "用量"]
-    assert lines[1] == ["building", "A", "2026-10", "电", "kWh", "130", "129", "0.8",
+    assert lines[1] == ["楼栋", "A", "2026-10", "电", "kWh", "130", "129", "0.8",
                         "120", "8.3"]
+    assert lines[2][:5] == ["楼栋", "A", "2026-10", "水", "m³"]
     assert lines[2][-1] == ""  # water 同比 with no base: an empty cell
     sheet = load_workbook(xlsx_path).active
     assert sheet is not None
     values = list(sheet.iter_rows(values_only=True))
     assert values[0][:3] == ("Tag", "Value", "Month")
+    assert values[1][:2] == ("Building", "A")
     assert values[1][5] == 130 and D(str(values[1][7])) == D("0.8")
     assert values[2][9] is None
     assert sheet.cell(row=2, column=8).number_format == "0.0#"
@@ -128,3 +130,14 @@ def test_tables_survive_json() -> None:
 
     again = Table.from_dict(json.loads(dumps(table.as_dict())))
     assert again.rows == table.rows and again.columns == table.columns
+
+
+def test_report_cells_name_units_and_usual_tags_in_the_readers_words() -> None:
+    """The consumption per building read `building A … m3` on a zh-CN page and file."""
+    table = Table("consumption", ("tag", "value", "kind", "unit", "quantity"),
+                  ("text", "text", "text", "text", "decimal"),
+                  [("building", "A", "water", "m3", Decimal(1)),
+                   ("zone", "x", "electricity", "kWh", Decimal(2))], "t")
+    assert worded(table, "zh-CN").rows == [("楼栋", "A", "水", "m³", Decimal(1)),
+                                            ("zone", "x", "电", "kWh", Decimal(2))]
+    assert worded(table, "en").rows[0][:4] == ("Building", "A", "water", "m³")

@@ -33,7 +33,7 @@ start,end,kwh
 @pytest.fixture
 def site(tmp_path: Path) -> Path:
     write(tmp_path / "hub.yaml", f"""
-        site: {{name: test, time_zone: Asia/Shanghai}}
+        site: {{name: test, time_zone: Asia/Shanghai, language: en}}
         tariffs: !include {EXAMPLES}
     """)
     write(tmp_path / "usage.csv", USAGE)

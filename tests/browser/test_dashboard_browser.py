@@ -9,6 +9,7 @@ from __future__ import annotations
 from decimal import Decimal
 from pathlib import Path
 
+import aiohttp
 import pytest
 from browser_support import (
     DESKTOP,
@@ -21,7 +22,7 @@ from browser_support import (
     shot,
     text,
 )
-from common import bounded
+from common import bounded, token_headers
 
 pytestmark = pytest.mark.timeout(400)
 
@@ -223,3 +224,35 @@ async def test_close_and_open_a_water_valve_and_take_emergency_credit(tmp_path: 
         await page.click("#emergency button[type=submit]")
         await page.wait_for_selector("p.flash.error")
         assert await text(page, "#balance .value") == after
+
+
+@bounded(300)
+async def test_the_meter_page_follows_the_event_stream_not_a_poll(tmp_path: Path) -> None:
+    """A meter's live part is fetched again when the event stream says the meter was read
+    (its poll is 120 s: only the stream can bring the new reading within the wait)."""
+    async with running_hub(tmp_path) as base, browser_page(DESKTOP) as page:
+        await login(page, base)
+        fetched: list[str] = []
+        page.on("request", lambda request: fetched.append(request.url)
+                if request.url.endswith("/meters/a101_e/live") else None)
+        async with page.expect_response(lambda response: "/api/events?" in response.url
+                                        and "meter_id=a101_e" in response.url):
+            await page.goto(f"{base}/meters/a101_e")  # the stream is open once it answers
+        before = await text(page, "#live h2 small")
+        assert fetched == []
+        async with aiohttp.ClientSession() as session, session.post(
+                f"{base}/api/services/meter/read", json={"meter_id": "a101_e"},
+                headers=token_headers(tmp_path / "data")) as response:
+            assert response.status == 200, await response.text()
+        await page.wait_for_function(
+            "before => document.querySelector('#live h2 small').textContent.trim() !== before",
+            arg=before, timeout=20_000)
+        assert 1 <= len(fetched) <= 3, fetched  # one per burst of events, not per event
+        # another meter's reading brings nothing
+        count = len(fetched)
+        async with aiohttp.ClientSession() as session, session.post(
+                f"{base}/api/services/meter/read", json={"meter_id": "a102_e"},
+                headers=token_headers(tmp_path / "data")) as response:
+            assert response.status == 200
+        await page.wait_for_timeout(2_000)
+        assert len(fetched) == count

@@ -214,7 +214,7 @@ async def test_a_second_hub_on_the_same_data_is_refused_naming_the_first(
                 code, lines = await refused(config, data)
                 assert code == 1
                 assert len(lines) == 1, lines
-                assert lines[0].startswith("meterhub: the database ")
-                assert f"in use by another MeterHub (pid {first.pid}, web port {web})" in lines[0]
+                assert lines[0].startswith("meterhub: 数据库 ")  # in the site's language
+                assert f"正被另一个 MeterHub 使用（进程号 {first.pid}，网页端口 {web}）" in lines[0]
                 assert "--data" in lines[0]
                 assert first.returncode is None  # the first one runs on

@@ -27,7 +27,8 @@ portal: {phone: "13800138000"}
 
 ALLOWED = {"data", "account_id", "amount", "method", "reference", "value", "tables", "meter_id",
            "bogus", "m1", "a1", "nobody", "tou", "x", "e3", "at", "final", "job_id",
-           "nope", "building_id", "kind", "electricity", "water", "gas"}
+           "nope", "building_id", "kind", "electricity", "water", "gas", "until", "hub",
+           "yaml"}
 """ASCII words a zh-CN message may hold: the field names, ids and values of the calls."""
 
 
@@ -73,6 +74,11 @@ CALLS: list[tuple[str, str, dict[str, Any], str, str]] = [
     ("a blank payment reference", "/api/services/account/recharge",
      {"account_id": "a1", "amount": "10", "method": "cash", "reference": "  "},
      "reference", "expected a reference of 1 to 128 characters, got 0"),
+    ("a hold that ends in the past", "/api/services/account/hold",
+     {"account_id": "a1", "kind": "keep_on", "reason": "x", "until": "2020-01-01"},
+     "until", "which is not in the future"),
+    ("reverting a meter hub.yaml does not define", "/api/services/meter/revert",
+     {"meter_id": "nope"}, "meter_id", "meter 'nope' is not in hub.yaml: nothing to go back to"),
 ]
 
 

@@ -160,3 +160,43 @@ def test_a_wrong_password_is_refused_without_repeating_it(tmp_path: Path) -> Non
     assert cv.is_secret("password") and cv.is_secret("api_v3_key")
     assert cv.is_secret("private_key") and cv.is_secret("token")
     assert not cv.is_secret("address") and not cv.is_secret("keys_done")
+
+
+STORAGE_CALENDAR = """site: {{name: 阳光公寓, language: {language}}}
+storage: {{commit_interval: 0}}
+calendar:
+  holidays: [2027-01-01, '2027-13-01', {{from: 2027-02-10, to: 2027-02-01}}]
+  workdays: [2027-01-01]
+"""
+
+
+def test_storage_and_calendar_problems_speak_the_sites_language(tmp_path: Path) -> None:
+    lines = problem_lines(tmp_path, STORAGE_CALENDAR)
+    assert sorted(lines["en"]) == [
+        "calendar.holidays[1]: expected a date like 2025-07-01, got '2027-13-01'",
+        "calendar.holidays[2].to: 'to' is before 'from' 2027-02-10, got 2027-02-01",
+        "storage.commit_interval: expected a number above 0, got 0",
+    ], lines
+    assert_chinese(lines["zh-CN"], set())
+
+
+CORE = """site: {{name: 阳光公寓, language: {language}}}
+http: {{api_token: abc, trusted_proxies: [nowhere]}}
+"""
+
+
+def test_core_config_problems_and_the_portal_cli_speak_the_sites_language(
+        tmp_path: Path) -> None:
+    lines = problem_lines(tmp_path, CORE)
+    assert sorted(lines["en"]) == [
+        "http.api_token: http: api_token is gone: API tokens are per user, scoped and "
+        "revocable now; create one with 'meterhub token create' (docs/access.md)",
+        "http.trusted_proxies[0]: 'nowhere' is not an IP address or network (like "
+        "192.168.1.10 or 10.0.0.0/8), got 'nowhere'"], lines
+    assert_chinese(lines["zh-CN"], {"http", "api_token", "API", "IP", "docs", "access", "md"})
+    path = write(tmp_path / "site.yaml", "site: {name: 阳光公寓, language: zh-CN}\n")
+    result = subprocess.run([sys.executable, "-m", "hub", "tenant", "announce", "停水通知",
+                             "--tag", "building", "-c", str(path)], capture_output=True,
+                            text=True, timeout=120, cwd=tmp_path, check=False)
+    assert (result.returncode, result.stderr) == (
+        1, "错误：--tag 'building'：应为 键=值 的形式，如 building=A\n")

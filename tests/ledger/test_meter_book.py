@@ -8,7 +8,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from common import bounded, settle
+from common import bounded, collect, settle, wait_for
 from money_support import FROZEN_SIM, running_hub
 
 from hub.core import Context, Hub
@@ -16,6 +16,7 @@ from hub.exceptions import ServiceValidationError
 from hub.ledger import MeterBook
 from hub.ledger.ledger import Ledger
 from hub.metering.service import MeteringService
+from hub.prepaid.control import Control
 
 D = Decimal
 
@@ -118,3 +119,46 @@ async def test_changes_that_check_config_would_refuse_are_refused_and_change_not
         book = hub.component("meter_book", MeterBook)
         assert list(book.entries) == ["m1"] and book.runtime == {} and book.created == {}
         assert list(hub.component("metering", MeteringService).meters) == ["m1"]
+
+
+@bounded(90)
+async def test_a_meter_disabled_at_runtime_is_out_at_once_and_back_when_enabled(
+        tmp_path: Path) -> None:
+    """``meter.update {enabled: false}`` was stored but the meter was read until the next
+    start: now it is out at once (not read, no entity), across a restart too, and back when
+    enabled."""
+    text = BASE + YAML_METER % "flat"
+    async with running_hub(tmp_path, text) as hub:
+        metering = hub.component("metering", MeteringService)
+        await read(hub, "m1", "1.00")
+        assert hub.states.get("meter.m1") is not None
+        await call(hub, "update", "meter", {"meter_id": "m1", "changes": {"enabled": False}})
+        assert "m1" not in metering.meters and metering.meters_of("a1") == []
+        assert hub.states.get("meter.m1") is None
+        with pytest.raises(ServiceValidationError, match="m1"):
+            await call(hub, "read", "meter", {"meter_id": "m1"})
+    async with running_hub(tmp_path, text) as hub:
+        assert "m1" not in hub.component("metering", MeteringService).meters
+        await call(hub, "update", "meter", {"meter_id": "m1", "changes": {"enabled": True}})
+        await read(hub, "m1", "3.00")
+        await settle(hub)
+        assert hub.component("ledger", Ledger).balance("a1") == D("-2.00")  # 1.00 → 3.00
+
+
+@bounded(90)
+async def test_disabling_a_meter_withdraws_its_outstanding_command(tmp_path: Path) -> None:
+    """A trip waiting on a meter that does not answer ended only after its retries with
+    "unknown meter" once the meter was disabled: it is withdrawn at once."""
+    text = BASE.replace("  - {id: a1}", "  - {id: a1}\n  - {id: a2, opening_balance: -5}") + \
+        YAML_METER % "flat" + """  - {id: m2, model: ddsy, link: sim1, address: "202400000002",
+     account: a2, tariff: flat, link_options: {faults: {silent: true}}}
+"""
+    async with running_hub(tmp_path, text) as hub:
+        withdrawn = collect(hub, "command_superseded")
+        control = hub.component("control", Control)
+        await wait_for(lambda: "m2" in control.commands._pending)  # the trip of a2's arrears
+        await call(hub, "update", "meter", {"meter_id": "m2", "changes": {"enabled": False}})
+        await wait_for(lambda: withdrawn)
+        assert withdrawn[0].data["meter_id"] == "m2"
+        assert withdrawn[0].data["withdrawn"] == "meter disabled"
+        assert "m2" not in control.commands._pending

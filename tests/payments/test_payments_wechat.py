@@ -11,6 +11,7 @@ import base64
 import json
 from decimal import Decimal
 from pathlib import Path
+from urllib.parse import unquote
 
 import pytest
 from common import bounded, collect, db_rows
@@ -237,3 +238,42 @@ def test_platform_signature_cross_check_rejects_a_changed_byte() -> None:
     assert not rsa_verify(headers["Wechatpay-Timestamp"], headers["Wechatpay-Nonce"],
                           body.decode() + " ", base64.b64encode(signature).decode(),
                           load_public_key(keys("platform").public))
+
+
+@bounded(60)
+async def test_an_h5_order_sends_the_phone_to_wechats_cashier_and_back(tmp_path: Path) -> None:
+    """WeChat Pay H5 (the WAP channel) once the merchant has it (``h5: true``): the payer's
+    address in scene_info, h5_url with an encoded redirect_url that names the order."""
+    async with wechat_server() as wx, payment_hub(tmp_path, [wx.config(h5=True)]) as hub:
+        back = "https://hub.example/tenant/back"
+        order = await call(hub, "create_order", account_id="r101", amount="30",
+                           provider="wechatpay", channel="wap", payer_ip="114.114.114.114",
+                           return_url=back)
+        assert ("POST", "/v3/pay/transactions/h5") in wx.requests  # signed, accepted
+        assert wx.trades[order["order_id"]].payer_ip == "114.114.114.114"
+        url = order["pay"]["redirect_url"]
+        assert url.startswith(f"{wx.url}/h5pay?prepay_id=wx")
+        encoded = url.split("&redirect_url=", 1)[1]
+        assert "/" not in encoded and ":" not in encoded  # URL-encoded, as WeChat asks
+        assert unquote(encoded) == f"{back}?out_trade_no={order['order_id']}"
+        trade = wx.pay(order["order_id"])
+        assert await wx.deliver(trade) == (200, "")
+        assert balance(hub) == D("30.00")
+        # no address: refused before an order is opened (WeChat checks it against the phone's)
+        opened = len(wx.requests)
+        with pytest.raises(ServiceValidationError, match="payer_ip: wechatpay's page"):
+            await call(hub, "create_order", account_id="r101", amount="30",
+                       provider="wechatpay", channel="wap", return_url=back)
+        assert len(wx.requests) == opened
+        with pytest.raises(ServiceValidationError, match="IP"):
+            await call(hub, "create_order", account_id="r101", amount="30",
+                       provider="wechatpay", channel="wap", payer_ip="not-an-ip")
+
+
+@bounded(60)
+async def test_without_h5_a_wechat_pay_merchant_takes_no_wap_order(tmp_path: Path) -> None:
+    async with wechat_server() as wx, payment_hub(tmp_path, [wx.config()]) as hub:
+        with pytest.raises(ServiceValidationError, match="wap"):
+            await call(hub, "create_order", account_id="r101", amount="30",
+                       provider="wechatpay", channel="wap", payer_ip="114.114.114.114")
+        assert not any(path.endswith("/h5") for _method, path in wx.requests)

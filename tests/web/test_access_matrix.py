@@ -209,7 +209,8 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
     ("GET", "/tenant/{token}/bills/{bill_id}"): ("/tenant/TOKEN/bills/BILL", {}, TENANT),
     ("GET", "/tenant/{token}/ledger"): ("/tenant/TOKEN/ledger", {}, TENANT),
     ("GET", "/tenant/{token}/notices"): ("/tenant/TOKEN/notices", {}, TENANT),
-    ("GET", "/tenant/{token}/wechat"): ("/tenant/TOKEN/wechat", {}, TENANT),
+    ("GET", "/tenant/back"): ("/tenant/back", {}, TENANT),  # the link in a cookie
+    ("GET", "/tenant/back/wechat"): ("/tenant/back/wechat", {}, TENANT),
     ("GET", "/tenant/{token}/orders/{order_id}"): ("/tenant/TOKEN/orders/o1", {}, TENANT),
     ("POST", "/tenant/{token}/emergency"): ("/tenant/TOKEN/emergency", {}, TENANT),
     ("POST", "/tenant/{token}/pay"): ("/tenant/TOKEN/pay", {"json": {"amount": "20"}}, TENANT),

@@ -85,3 +85,45 @@ async def test_list_toggle_run_and_edit_automations(tmp_path: Path) -> None:
         async with browser(site, "operator") as operator:
             status, _html = await page(operator, site.base + "/automations/edit")
             assert status == 403
+
+
+FAILING = """\
+- id: late
+  triggers: [{trigger: event, event_type: custom_late}]
+  actions: [{delay: "{{ 'soon' }}"}]
+- id: slow
+  mode: single
+  triggers: [{trigger: event, event_type: custom_slow}]
+  actions: [{delay: "00:10:00"}]
+"""
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_a_runs_error_is_worded_in_the_pages_language(tmp_path: Path) -> None:
+    (tmp_path / "automations.yaml").write_text(FAILING, encoding="utf-8")
+    async with access_site(tmp_path, SITE + "automation: !include automations.yaml\n") as site:
+        engine = site.hub.component("automation", AutomationEngine)
+        async with browser(site, "admin") as admin:
+            status, html = await page(admin, site.base + "/automations")
+            status, _html, _ = await post_form(admin, site.base + "/automations/late/run",
+                                               {"csrf": csrf_of(html), "confirmed": "1"})
+            assert status == 303
+            await wait_for(lambda: engine.get("late").traces
+                           and engine.get("late").traces[-1].outcome)
+            pages = {}
+            for language in ("zh-CN", "en"):
+                status, html = await page(admin, f"{site.base}/automations/late?lang={language}")
+                assert status == 200
+                pages[language] = text_of(html)
+        assert "automation late, action/0: expected a duration like '90s'" in pages["en"], \
+            pages["en"][:800]
+        assert "自动化 late，action/0：" in pages["zh-CN"], pages["zh-CN"][:900]
+        assert "expected a duration" not in pages["zh-CN"], pages["zh-CN"][:900]
+        for _twice in range(2):  # the second run is skipped: mode single
+            site.hub.bus.fire("custom_slow", {})
+        await wait_for(lambda: len(engine.get("slow").traces) == 2)
+        async with browser(site, "admin") as admin:
+            _status, html = await page(admin, f"{site.base}/automations/slow?lang=zh-CN")
+        assert "正在运行（mode: single，不重复启动）" in text_of(html), text_of(html)[:900]
+        assert "already running" not in text_of(html)

@@ -257,3 +257,41 @@ async def test_every_menu_entry_a_role_sees_opens_for_it(tmp_path: Path) -> None
         async with browser(site, "finance") as finance:
             _status, html = await page(finance, site.base + "/bills")
             assert 'href="/reports"' in html
+
+
+@pytest.mark.timeout(180)
+@bounded(150)
+async def test_a_page_the_caller_may_not_open_or_that_is_not_there_is_a_page(
+        tmp_path: Path) -> None:
+    """A landlord who typed /reports got the guard's raw JSON 403; an id outside the scope
+    or unknown, a handler's bare English text: a browser now gets a page in the caller's
+    language with the menu, saying the same for hidden and missing."""
+    html_accept = {"Accept": "text/html,application/xhtml+xml,*/*;q=0.8"}
+    async with access_site(tmp_path, PAGES_SITE) as site, \
+            browser(site, "landlord_a") as landlord:
+        status, html = await page(landlord, site.base + "/reports", headers=html_accept)
+        assert status == 403 and 'data-status="403"' in html
+        text = said(html)
+        assert "您的角色（房东）不能打开此页面" in text and re.search(r"[A-Za-z]{3}", text) is None
+        assert 'href="/meters"' in html[html.index('<nav class="main"'):]  # the menu is there
+        hidden = await page(landlord, site.base + "/meters/b1", headers=html_accept)
+        missing = await page(landlord, site.base + "/meters/nope", headers=html_accept)
+        assert hidden[0] == missing[0] == 404
+        assert said(hidden[1]) == said(missing[1])  # nothing said about what is hidden
+        assert "页面不存在" in hidden[1]
+        status, html = await page(landlord, site.base + "/reports?lang=en",
+                                  headers=html_accept)
+        assert status == 403 and "Your role (landlord) cannot open this page" in html
+        # scripts, the API and htmx keep their own answers
+        async with landlord.get(site.base + "/reports") as response:
+            assert response.status == 403 and response.content_type == "application/json"
+        async with landlord.get(site.base + "/api/meters/b1", headers=html_accept) as response:
+            assert response.status == 404 and response.content_type == "application/json"
+        async with landlord.get(site.base + "/meters/nope",
+                                headers={**html_accept, "HX-Request": "true"}) as response:
+            assert response.status == 404 and "page-error" not in await response.text()
+
+
+def said(html: str) -> str:
+    """The error page's words."""
+    return text_of(section(html, "page-error").split(">", 1)[1])

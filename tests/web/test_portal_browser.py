@@ -212,3 +212,44 @@ def test_the_qr_code_of_a_link_is_an_inline_svg() -> None:
     assert not svg.startswith("<?xml")
     head = svg.split(">", 1)[0]
     assert "viewBox=" in head and "width=" not in head  # it scales to the card, not clipped
+
+
+PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/124.0 Mobile Safari/537.36")
+
+
+@pytest.mark.timeout(240)
+@bounded(200)
+async def test_a_phone_browser_pays_in_wechats_h5_cashier_and_comes_back(
+        tmp_path: Path) -> None:
+    """WeChat Pay H5 in Chromium as a phone outside the landlord's network: the "continue to
+    pay" link opens WeChat's cashier with only the hub's origin as Referer (WeChat checks the
+    site, the token must not leave), and WeChat's return lands on the tenant's own page,
+    which follows the order to "paid"."""
+    async with wechat_server() as wx, \
+            paying_site(tmp_path, [wx.config(h5=True)], proxy=True) as site, \
+            browser() as chromium:
+        url = (await site.issue("acc_a"))["url"]
+        token = url.rsplit("/", 1)[1]
+        context = await chromium.new_context(
+            viewport=PHONE, device_scale_factor=2, is_mobile=True, locale="zh-CN",
+            user_agent=PHONE_UA, extra_http_headers={"X-Forwarded-For": "114.114.114.114"})
+        page = await context.new_page()
+        await page.goto(url)
+        await page.locator("button.amount", has_text="¥20.00").click()
+        await page.locator("button.pay").click()
+        link = page.locator("#pay-result a.button")
+        await link.wait_for(timeout=20_000)
+        await shot(page, "pay-h5")
+        await link.click()
+        await page.locator("h1", has_text="微信支付").wait_for(timeout=20_000)
+        [visit] = wx.h5_visits
+        assert visit["referer"] == f"{site.base}/"  # the origin only
+        [(order_id, trade)] = wx.trades.items()
+        assert trade.payer_ip == "114.114.114.114" and trade.amount_fen == 2000
+        assert await wx.deliver(wx.pay(order_id)) == (200, "")
+        await page.goto(visit["redirect_url"])  # WeChat sends the phone back
+        assert page.url.endswith(f"/tenant/{token}?out_trade_no={order_id}")
+        await page.locator("#pay-status", has_text="支付成功").wait_for(timeout=30_000)
+        assert await page.locator("#balance").inner_text() == "¥60.00"  # 40 + 20
+        await context.close()

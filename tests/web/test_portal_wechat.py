@@ -48,7 +48,9 @@ async def test_the_oauth_redirect_binds_the_openid_to_the_links_account(
         assert location.startswith(f"{oauth.url}/connect/oauth2/authorize?appid={APP_ID}&")
         assert location.endswith("#wechat_redirect")
         query = query_of(location)
-        assert query["redirect_uri"] == f"{site.base}/tenant/{token}/wechat"
+        # WeChat keeps the redirect: the token is not in it, the browser keeps it (a cookie)
+        assert query["redirect_uri"] == f"{site.base}/tenant/back/wechat"
+        assert token not in location
         assert query["scope"] == "snsapi_base" and len(query["state"]) >= 16
         assert APP_SECRET not in location
         # the whole round trip, as WeChat's browser follows it
@@ -73,11 +75,11 @@ async def test_a_callback_with_another_state_binds_nothing(tmp_path: Path) -> No
         # a forged callback (an attacker's code pushed into the tenant's browser)
         for forged in ("not-the-state", ""):
             status, page, _ = await site.get(
-                f"/tenant/{token}/wechat?code=STOLEN&state={forged}", headers=UA)
+                f"/tenant/back/wechat?code=STOLEN&state={forged}", headers=UA)
             assert status == 403 and 'data-reason="state"' in page
         # the right state but from a browser without the cookie
         site.session.cookie_jar.clear()
-        status, _page, _ = await site.get(f"/tenant/{token}/wechat?code=STOLEN&state={state}",
+        status, _page, _ = await site.get(f"/tenant/back/wechat?code=STOLEN&state={state}",
                                           headers=UA)
         assert status == 403
         assert openid_of(site.hub, "acc_a") is None and oauth.exchanges == []
@@ -149,3 +151,64 @@ async def _pay(site: Portal, token: str, provider: str = "wechatpay",
     status, text, _ = await site.post(f"/tenant/{token}/pay",
                                       json={"amount": "20", "provider": provider}, **kwargs)
     return status, json.loads(text)
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_alipay_sends_the_tenant_back_through_a_cookie_not_the_token(
+        tmp_path: Path) -> None:
+    async with alipay_server() as ali, paying_site(tmp_path, [ali.config()]) as site:
+        token = (await site.issue("acc_a"))["token"]
+        status, text, headers = await site.post(
+            f"/tenant/{token}/pay", json={"amount": "20", "provider": "alipay"})
+        answer = json.loads(text)
+        assert status == 200 and answer["channel"] == "wap", answer
+        redirect = answer["order"]["pay"]["redirect_url"]
+        assert token not in redirect  # the gateway URL Alipay keeps
+        assert query_of(redirect)["return_url"] == f"{site.base}/tenant/back"
+        cookie = headers["Set-Cookie"]
+        for part in (f"mh_back={token}", "HttpOnly", "Path=/tenant/back", "SameSite=Lax",
+                     "Max-Age=7200"):
+            assert part in cookie, cookie
+        order_id = answer["order"]["order_id"]
+        status, _page, headers = await site.get(f"/tenant/back?out_trade_no={order_id}")
+        assert status == 303 and headers["Location"] == f"/tenant/{token}?out_trade_no={order_id}"
+        assert "mh_back=;" in headers["Set-Cookie"] or 'mh_back="";' in headers["Set-Cookie"]
+        # used once: back again (another browser, or later) says where to look
+        status, page, _ = await site.get("/tenant/back", headers={"Accept-Language": "zh-CN"})
+        assert status == 200 and 'data-reason="back"' in page and "重新打开" in page
+        # a revoked link's cookie opens nothing
+        await site.post(f"/tenant/{token}/pay", json={"amount": "20", "provider": "alipay"})
+        await site.service("tenant", "revoke", {"account_id": "acc_a"})
+        status, page, _ = await site.get("/tenant/back")
+        assert status == 410 and 'data-reason="revoked"' in page
+
+
+PHONE_UA = ("Mozilla/5.0 (Linux; Android 14; Pixel 8) AppleWebKit/537.36 (KHTML, like Gecko) "
+            "Chrome/124.0 Mobile Safari/537.36")
+DESKTOP_UA = "Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 Chrome/124.0 Safari/537.36"
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_wechat_pay_h5_only_for_a_phone_at_a_public_address(tmp_path: Path) -> None:
+    """WeChat's H5 cashier opens only in a phone browser, at the address the order names:
+    a phone outside the landlord's network gets H5 (back through /tenant/back), a desktop or
+    a phone on the LAN a QR code to scan, WeChat's browser JSAPI as before."""
+    async with wechat_server() as wx, \
+            paying_site(tmp_path, [wx.config(h5=True)], proxy=True) as site:
+        token = (await site.issue("acc_a"))["token"]
+        outside = {"User-Agent": PHONE_UA, "X-Forwarded-For": "114.114.114.114"}
+        status, answer = await _pay(site, token, headers=outside)
+        assert status == 200 and answer["channel"] == "wap", answer
+        order_id = answer["order"]["order_id"]
+        assert wx.trades[order_id].payer_ip == "114.114.114.114"
+        redirect = answer["order"]["pay"]["redirect_url"]
+        assert token not in redirect and "qr_svg" not in answer["order"]
+        assert query_of(redirect)["redirect_url"] == \
+            f"{site.base}/tenant/back?out_trade_no={order_id}"
+        for headers in ({"User-Agent": DESKTOP_UA, "X-Forwarded-For": "114.114.114.114"},
+                        {"User-Agent": PHONE_UA, "X-Forwarded-For": "192.168.1.23"},
+                        {"User-Agent": PHONE_UA}):  # the proxy itself: 127.0.0.1
+            status, answer = await _pay(site, token, headers=headers)
+            assert status == 200 and answer["channel"] == "native", (headers, answer)

@@ -43,6 +43,10 @@ async def test_reports_render_with_charts_and_downloads(tmp_path: Path) -> None:
                 status, html = await page(finance, site.base + f"/reports?report={name}")
                 assert status == 200, (name, text_of(html)[:300])
                 assert 'id="report-table"' in html
+            # the consumption per building names the tag in the caller's words
+            status, html = await page(finance, site.base + "/reports?report=consumption")
+            table = text_of(html[html.index('id="report-table"'):])
+            assert status == 200 and "楼栋 A" in table and "building" not in table, table
         async with browser(site, "viewer") as viewer:
             status, _html = await page(viewer, site.base + "/reports")
             assert status == 403

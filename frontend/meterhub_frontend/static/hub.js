@@ -44,6 +44,28 @@
     }, 0);
   });
 
+  // A live part (data-live-meter) follows the hub's event stream: an event about its meter (a
+  // reading, a command's progress) has htmx fetch it again at once (several within a quarter
+  // second: once). Its slow poll stays for when the stream is down.
+  document.addEventListener("DOMContentLoaded", function () {
+    var first = document.querySelector("[data-live-meter]");
+    if (!first || !window.EventSource || !window.htmx) return;
+    var types = first.dataset.liveEvents;
+    var source = new EventSource("/api/events?types=" + encodeURIComponent(types) +
+                                 "&meter_id=" + encodeURIComponent(first.dataset.liveMeter));
+    var pending = null;
+    function refresh() {
+      if (pending !== null) return;
+      pending = window.setTimeout(function () {
+        pending = null;
+        var live = document.getElementById(first.id);  // the part htmx put in its place
+        if (live) window.htmx.trigger(live, "mh-live");
+      }, 250);
+    }
+    types.split(",").forEach(function (type) { source.addEventListener(type, refresh); });
+    window.addEventListener("pagehide", function () { source.close(); });
+  });
+
   document.addEventListener("click", function (event) {
     var target = event.target;
     if (target instanceof Element && target.closest("[data-print]")) {

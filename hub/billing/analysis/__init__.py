@@ -93,7 +93,8 @@ def register_services(hub: Hub, analysis: Analysis) -> None:
         try:
             return await analysis.share_split(call.data, context=call.context)
         except ShareError as err:
-            raise ServiceValidationError("share.split", [text_of(err)]) from None
+            raise ServiceValidationError(
+                "share.split", [text_of(err)]) from None
 
     hub.services.register("share", "split", split, SPLIT_SCHEMA,
                           supports_response=SupportsResponse.OPTIONAL)

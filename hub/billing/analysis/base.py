@@ -17,9 +17,11 @@ from datetime import date, datetime, timedelta, tzinfo
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
 
+from ...i18n import Text
 from ...metering.const import MAIN_REGISTERS
 from ...metering.points import SIGNED_REGISTERS
 from ...util.memory import shared_mapping
+from .. import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from ..periods import local_midnight
 
 if TYPE_CHECKING:
@@ -142,7 +144,7 @@ def parse_period(text: str) -> Period:
             return Period.day(date.fromisoformat(value))
         except ValueError:
             pass
-    raise PeriodError(f"expected a month like 2026-10 or a day like 2026-10-24, got {text!r}")
+    raise PeriodError(Text("billing.period_form", value=repr(text)))
 
 
 def periods_between(first: date, last: date, resolution: str) -> list[Period]:

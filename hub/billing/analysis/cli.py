@@ -10,14 +10,14 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
-import sys
 from collections.abc import AsyncIterator
 from datetime import date
 from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ...client import HubClient, HubRefused, HubUnreachable
+from ...client import HubClient, HubRefused, HubUnreachable, print_error
+from ...i18n import Joined, Text, text_of
 from ...util.output import OutputError, table_format
 from ..invoice_split import INVOICE_SPLITS
 from ..reports import VALUES, Table, labels, worded, write_table
@@ -144,6 +144,7 @@ def _split_data(args: argparse.Namespace) -> dict[str, Any]:
     """The ``share.split`` service data from the command line; ReportError for bad input."""
     import voluptuous as vol
 
+    from ... import validation as cv
     from ..invoice_split import SPLIT_SCHEMA
 
     data: dict[str, Any] = {"group": args.group, "amount": args.amount, "start": args.start,
@@ -157,15 +158,13 @@ def _split_data(args: argparse.Namespace) -> dict[str, Any]:
         for item in args.ratio:
             account, sep, weight = item.partition("=")
             if not sep or not account.strip():
-                raise ReportError(f"--ratio {item!r}: expected ACCOUNT=WEIGHT, e.g. r101=2")
+                raise ReportError(Text("billing.split_ratio", item=repr(item)))
             ratios[account.strip()] = weight.strip()
         data["ratios"] = ratios
     try:
         SPLIT_SCHEMA(data)
     except vol.Invalid as err:
-        problems = [f"{'.'.join(str(p) for p in e.path)}: {e.msg}"
-                    for e in getattr(err, "errors", [err])]
-        raise ReportError("; ".join(problems)) from None
+        raise ReportError(Joined(cv.humanize_invalid(err, data))) from None
     return data
 
 
@@ -185,7 +184,7 @@ def _split(args: argparse.Namespace) -> int:
         except HubRefused as err:
             raise ReportError(str(err)) from None
     except ReportError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print_error(text_of(err), prepared.config.language)
         return 1
     print(dumps(result, indent=2))
     return 0
@@ -200,7 +199,7 @@ async def _offline_split(prepared: Prepared, data: dict[str, Any]) -> Any:
         try:
             return await analysis.share_split(SPLIT_SCHEMA(data))
         except ShareError as err:
-            raise ReportError(str(err)) from None
+            raise ReportError(text_of(err)) from None
 
 
 def _run(args: argparse.Namespace, name: str, params: dict[str, str]) -> int:
@@ -214,7 +213,7 @@ def _run(args: argparse.Namespace, name: str, params: dict[str, str]) -> int:
         if args.output is not None:  # refused before any work: a .pdf is no CSV
             table_format(args.output, args.format)
     except OutputError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print_error(text_of(err), config.language)
         return 1
     try:
         try:
@@ -225,7 +224,7 @@ def _run(args: argparse.Namespace, name: str, params: dict[str, str]) -> int:
         except HubRefused as err:
             raise ReportError(str(err)) from None
     except ReportError as err:
-        print(f"error: {err}", file=sys.stderr)
+        print_error(text_of(err), config.language)
         return 1
     _output(table, args, config.language)
     return 0
@@ -256,7 +255,7 @@ async def _opened(prepared: Prepared) -> AsyncIterator[Analysis]:
     registries = prepared.plugins.registries
     settings = StorageSettings.from_block(config.block("storage"), config.data_dir)
     if not settings.path.is_file():
-        raise ReportError(f"no hub answers and there is no database at {settings.path}")
+        raise ReportError(Text("billing.no_hub_no_database", path=settings.path))
     dt.set_site_time_zone(config.time_zone)
     storage = Storage(settings, time_zone=config.time_zone)
     async with asyncio.timeout(OFFLINE_TIMEOUT):
@@ -264,8 +263,8 @@ async def _opened(prepared: Prepared) -> AsyncIterator[Analysis]:
         ledger: Ledger | None = None
         try:
             if storage.status != "ok":
-                raise ReportError(f"no hub answers on port {config.http_port} and the "
-                                  f"database cannot be opened: {storage.problem}")
+                raise ReportError(Text("billing.no_hub_database_closed",
+                                       port=config.http_port, problem=storage.problem))
             accounts = {entry["id"]: Account.from_config(entry)
                         for entry in config.block("accounts") or []}
             ledger = Ledger(storage, accounts)

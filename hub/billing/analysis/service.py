@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 
 from ...core import Context
 from ...events import EVENT_SHARE_ALLOCATED, EVENT_SHARE_FAILED
+from ...i18n import Text
 from ...ledger import Ledger, load_accounts
 from ...util import dt
 from ..invoice_split import post_invoice, split_invoice
@@ -143,7 +144,7 @@ class Analysis:
         try:
             group = self.group(data["group"])
         except KeyError as err:
-            raise ShareError(str(err.args[0])) from None
+            raise ShareError(err.args[0]) from None
         members = [] if data.get("split", group.split) == "ratios" and "ratios" in data \
             else self.shares.members(group)
         result = split_invoice(group, members, self.accounts, amount=data["amount"],
@@ -154,7 +155,7 @@ class Analysis:
         if data.get("post"):
             ledger = self._ledger()
             if ledger is None:
-                raise ShareError("posting an invoice's shares needs the ledger (storage is off)")
+                raise ShareError(Text("billing.split_no_ledger"))
             posted = await post_invoice(ledger, result, self.accounts,
                                         context or Context(origin="share"))
             _LOGGER.info("Invoice %s of share group %s: %s split %s among %d accounts (%d "
@@ -227,7 +228,7 @@ class Analysis:
     async def receivable_report(self, months: Sequence[Period]) -> Table:
         """应收 / 实收 per month, landlord and building (needs the ledger)."""
         if self.ledger is None:
-            raise ShareError("receivable vs received needs the ledger (storage is off)")
+            raise ShareError(Text("billing.receivable_no_ledger"))
         return await receivable_report(self.accounts, self.catalog, self.ledger, months,
                                        self.storage.tz)
 
@@ -306,6 +307,6 @@ class Analysis:
 
 def _month(period: Period) -> Period:
     if period.resolution != "month":
-        raise ShareError(f"share groups split calendar months: give a month like "
-                         f"{period.start:%Y-%m}, not {period.label}")
+        raise ShareError(Text("billing.share_month", month=f"{period.start:%Y-%m}",
+                              period=period.label))
     return period

@@ -121,8 +121,9 @@ class PaymentBook:
         """The merchant account of a stored order."""
         merchant = self.merchants.get((row.provider, row.merchant))
         if merchant is None:
-            raise ProviderError(f"order {row.order_id}: provider '{row.provider}' of landlord "
-                                f"'{row.merchant or '(all)'}' is no longer configured")
+            raise ProviderError(Text("payments.merchant_gone", order=row.order_id,
+                                     provider=row.provider,
+                                     landlord=row.merchant or Text("payments.all_landlords")))
         return merchant
 
     def notify_url(self, merchant: Merchant) -> str:
@@ -203,6 +204,8 @@ class PaymentBook:
                                        channels=", ".join(provider.channels), channel=channel))
         if channel == Channel.JSAPI and not data.get("openid"):
             raise refuse(service, Text("payments.openid"))
+        if channel == Channel.WAP and provider.wap_phone_only and not data.get("payer_ip"):
+            raise refuse(service, Text("payments.payer_ip", provider=merchant.provider_name))
         if channel == Channel.COUNTER and not data.get("reference"):
             raise refuse(service, Text("payments.receipt"))
         now = self.clock()
@@ -217,7 +220,7 @@ class PaymentBook:
             row.order_id, account.id, row.amount_fen, channel,
             data.get("description") or f"{account.name} {amount}",
             self.notify_url(merchant), expires, data.get("openid"), data.get("return_url"),
-            data.get("reference"))
+            data.get("reference"), data.get("payer_ip"))
         try:
             checkout = await provider.create_order(request)
         except ProviderError as err:
@@ -240,7 +243,8 @@ class PaymentBook:
         """An order's state (payment.order)."""
         row = await self.read(order_id)
         if row is None:
-            raise refuse("order", Text("payments.unknown_order", order=order_id))
+            raise refuse(
+                "order", Text("payments.unknown_order", order=order_id))
         view = order_view(row)
         view["balance"] = self.ledger.balance(row.account_id)
         return view

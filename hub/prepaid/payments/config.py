@@ -9,6 +9,8 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from ... import validation as cv
+from ...i18n import Text
+from .. import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 if TYPE_CHECKING:
     from ...plugins import Registries
@@ -28,8 +30,7 @@ COMMON_KEYS: dict[Any, Any] = {
 def _url(value: Any) -> str:
     text = cv.string(value).rstrip("/")
     if not text.startswith(("http://", "https://")):
-        raise vol.Invalid(f"expected an http(s):// URL the providers can reach, got "
-                          f"{cv.show_value(text)}")
+        raise vol.Invalid(Text("payments.url", value=cv.show_value(text)))
     return text
 
 
@@ -41,9 +42,9 @@ def payments_schema(registries: Registries) -> Any:
         name = head(value)["provider"]
         kind = registries.payment_providers.get(name)
         if kind is None:
-            known = ", ".join(registries.payment_providers.names()) or "none loaded"
-            raise vol.Invalid(f"expected a payment provider ({known}), got unknown provider "
-                              f"{cv.show_value(name)}", path=["provider"])
+            known = ", ".join(registries.payment_providers.names()) or Text("payments.none_loaded")
+            raise vol.Invalid(Text("payments.unknown_provider", known=known,
+                                   value=cv.show_value(name)), path=["provider"])
         entry: dict[str, Any] = cv.Strict({**COMMON_KEYS, **dict(kind.keys)})(value)
         return entry
 
@@ -52,8 +53,8 @@ def payments_schema(registries: Registries) -> Any:
         for index, entry in enumerate(entries):
             key = (entry["provider"], entry.get("landlord", ""))
             if key in seen:
-                raise vol.Invalid(f"a second '{key[0]}' entry for landlord "
-                                  f"'{key[1] or '(all)'}': one merchant account each",
+                raise vol.Invalid(Text("payments.second_merchant", provider=key[0],
+                                       landlord=key[1] or Text("payments.all_landlords")),
                                   path=[index])
             seen.add(key)
         return entries

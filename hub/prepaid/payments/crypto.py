@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, TypeAlias
 if TYPE_CHECKING:
     from cryptography.hazmat.primitives.asymmetric import rsa
 
+from ...i18n import Text
+from .. import messages as _messages  # noqa: F401  (the tables of the Texts below)
+
 __all__ = ["PrivateKey", "PublicKey", "load_certificate", "load_private_key", "load_public_key",
            "rsa_sign", "rsa_verify"]
 
@@ -37,7 +40,7 @@ def load_private_key(text: str) -> PrivateKey:
 
     key = serialization.load_pem_private_key(_pem(text, "PRIVATE KEY"), password=None)
     if not isinstance(key, rsa.RSAPrivateKey):
-        raise ValueError("expected an RSA private key")
+        raise ValueError(Text("payments.rsa_private"))
     return key
 
 
@@ -48,7 +51,7 @@ def load_public_key(text: str) -> PublicKey:
 
     key = serialization.load_pem_public_key(_pem(text, "PUBLIC KEY"))
     if not isinstance(key, rsa.RSAPublicKey):
-        raise ValueError("expected an RSA public key")
+        raise ValueError(Text("payments.rsa_public"))
     return key
 
 
@@ -60,7 +63,7 @@ def load_certificate(text: str) -> tuple[str, PublicKey]:
     cert = load_pem_x509_certificate(_pem(text, "CERTIFICATE"))
     key = cert.public_key()
     if not isinstance(key, rsa.RSAPublicKey):
-        raise ValueError("expected a certificate with an RSA key")
+        raise ValueError(Text("payments.rsa_certificate"))
     return format(cert.serial_number, "X"), key
 
 

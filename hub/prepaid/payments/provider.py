@@ -19,6 +19,9 @@ from typing import Any
 
 import aiohttp
 
+from ...i18n import Text
+from .. import messages as _messages  # noqa: F401  (the tables of the Texts below)
+
 __all__ = [
     "BillLine", "Channel", "Checkout", "HttpProvider", "Notification", "NotificationRejected",
     "OrderRequest",
@@ -32,7 +35,7 @@ class Channel(StrEnum):
 
     JSAPI = "jsapi"  # inside WeChat's browser (needs the payer's openid)
     NATIVE = "native"  # a WeChat Pay QR code (code_url)
-    WAP = "wap"  # a phone browser redirected to the provider's page
+    WAP = "wap"  # a phone browser sent to the provider's page (Alipay WAP, WeChat Pay H5)
     PRECREATE = "precreate"  # an Alipay QR code (qr_code)
     COUNTER = "counter"  # at the landlord's desk: paid when recorded (cash, a bank slip)
 
@@ -83,6 +86,7 @@ class OrderRequest:
     openid: str | None = None  # JSAPI: the payer
     return_url: str | None = None  # WAP: where the payer's browser goes back
     reference: str | None = None  # counter: the receipt number
+    payer_ip: str | None = None  # WAP: the payer's public address (WeChat Pay H5 checks it)
 
 
 @dataclass(frozen=True)
@@ -153,6 +157,9 @@ class PaymentProvider(ABC):
     method: str = "other"
     #: the channels it offers
     channels: tuple[Channel, ...] = ()
+    #: True when its WAP page opens only in a phone browser at the payer's public address
+    #: (WeChat Pay's H5 checks both): a desktop or a tenant on the landlord's LAN scans a QR
+    wap_phone_only: bool = False
     #: False when the order book is the only record (cash): not reconciled
     remote: bool = True
 
@@ -216,8 +223,7 @@ class HttpProvider(PaymentProvider):
         base = config.get("base_url")
         if base is None and config.get("sandbox"):
             if self.sandbox_url is None:
-                raise ValueError(f"{type(self).__name__} has no public sandbox host: give "
-                                 "base_url with sandbox: true")
+                raise ValueError(Text("payments.no_sandbox", provider=type(self).__name__))
             base = self.sandbox_url
         self.base_url: str = (base or self.production_url).rstrip("/")
         self._session: aiohttp.ClientSession | None = None
@@ -226,7 +232,8 @@ class HttpProvider(PaymentProvider):
     def http(self) -> aiohttp.ClientSession:
         """The open session (a ProviderError before start)."""
         if self._session is None:
-            raise ProviderError(f"{type(self).__name__} is not started")
+            raise ProviderError(  # i18n: internal (a bug: used before start)
+                f"{type(self).__name__} is not started")
         return self._session
 
     async def start(self) -> None:

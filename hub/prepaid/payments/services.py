@@ -12,6 +12,7 @@ import voluptuous as vol
 
 from ... import validation as cv
 from ...const import SupportsResponse
+from ...i18n import Text
 from .book import DOMAIN, order_view, refuse
 from .provider import Channel
 from .reconcile import reconcile_all, stored_reports
@@ -31,6 +32,7 @@ CREATE_ORDER_SCHEMA = vol.Schema({
     vol.Required("channel"): cv.one_of(*(c.value for c in Channel)),
     vol.Optional("openid"): vol.All(cv.string, vol.Length(min=1, max=128)),
     vol.Optional("return_url"): vol.All(cv.string, vol.Match(r"^https?://")),
+    vol.Optional("payer_ip"): cv.ip_address,
     vol.Optional("reference"): vol.All(cv.string, vol.Length(min=1, max=64)),
     vol.Optional("description"): _text,
 })
@@ -88,7 +90,8 @@ def register_services(hub: Hub, book: PaymentBook) -> None:
         reports = await reconcile_all(book, day, data.get("provider"),
                                       None if landlord is None else landlord.strip("_"))
         if not reports:
-            raise refuse("reconcile", "provider: no provider with a remote record matches")
+            raise refuse(
+                "reconcile", Text("payments.reconcile_none"))
         return {"reports": reports}
 
     async def reconciliation(call: ServiceCall) -> dict[str, Any]:

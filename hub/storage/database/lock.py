@@ -13,7 +13,9 @@ import os
 from pathlib import Path
 from typing import IO, Any
 
+from ...i18n import Text
 from ..errors import DatabaseLocked
+from ..messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
 
 
 class ProcessLock:
@@ -39,10 +41,8 @@ class ProcessLock:
             handle.seek(0)
             holder = describe_holder(handle.read())
             handle.close()
-            raise DatabaseLocked(
-                f"the database {self.path.with_suffix('')} is in use by another MeterHub "
-                f"({holder}); stop it first"
-            ) from None
+            raise DatabaseLocked(Text("storage.locked", path=str(self.path.with_suffix("")),
+                                      holder=holder)) from None
         self._file = handle
         self._holder = {"pid": os.getpid()}
         self._write()
@@ -77,7 +77,7 @@ def describe_holder(text: str) -> str:
         holder = json.loads(text) if text.startswith("{") else {"pid": text or "unknown"}
     except ValueError:
         holder = {"pid": "unknown"}
-    described = f"pid {holder.get('pid', 'unknown')}"
+    pid = holder.get("pid", "unknown")
     if holder.get("web_port"):
-        described += f", web port {holder['web_port']}"
-    return described
+        return Text("storage.holder_port", pid=pid, port=holder["web_port"])
+    return Text("storage.holder", pid=pid)

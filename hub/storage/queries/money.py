@@ -164,6 +164,11 @@ class MoneyStore:
         row = self.conn.execute(_ENTRY_SELECT + "WHERE entry_id = ?", (entry_id,)).fetchone()
         return EntryRow(*row) if row else None
 
+    def last_entries(self) -> list[EntryRow]:
+        """Every account's newest entry (the one its running total names)."""
+        return [EntryRow(*row) for row in self.conn.execute(
+            _ENTRY_SELECT + "WHERE entry_id IN (SELECT last_entry_id FROM account_balance)")]
+
     def unreversed_after(self, account_id: str, entry_key: int, kind: str) -> int:
         """How many entries of ``kind`` an account has after ``entry_key`` that were not
         reversed since."""

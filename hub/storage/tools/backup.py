@@ -14,11 +14,13 @@ import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 
+from ...i18n import Text, text_of
 from ...util.dt import utcnow
 from ...util.output import OutputError, output_folder
 from ..database.connection import BUSY_TIMEOUT_MS, check_integrity
 from ..database.lock import ProcessLock
 from ..errors import StorageError
+from ..messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
 from ..schema.migrations import current_version, latest_version
 
 _LOGGER = logging.getLogger(__name__)
@@ -38,13 +40,13 @@ class BackupInfo:
 def backup(source: Path, target: Path) -> BackupInfo:
     """Copy the database at ``source`` to ``target`` (a new file) consistently, online."""
     if not source.exists():
-        raise StorageError(f"no database at {source}")
+        raise StorageError(Text("storage.no_database", path=str(source)))
     if target.exists():
-        raise StorageError(f"{target} exists already: choose a new file name")
+        raise StorageError(Text("storage.backup_exists", path=str(target)))
     try:
         output_folder(target)
     except OutputError as err:
-        raise StorageError(str(err)) from None
+        raise StorageError(text_of(err)) from None
     partial = target.with_name(target.name + ".partial")
     partial.unlink(missing_ok=True)
     src = sqlite3.connect(str(source), isolation_level=None)
@@ -62,7 +64,7 @@ def backup(source: Path, target: Path) -> BackupInfo:
     problem = check_integrity(partial)
     if problem:
         partial.unlink(missing_ok=True)
-        raise StorageError(f"the backup of {source} failed its check: {problem}")
+        raise StorageError(Text("storage.backup_check", path=str(source), problem=problem))
     os.replace(partial, target)
     info = describe(target)
     _LOGGER.info("Backup of %s written to %s (%d bytes, %d readings)", source, target,
@@ -78,7 +80,8 @@ def describe(path: Path) -> BackupInfo:
         readings = conn.execute("SELECT COUNT(*) FROM reading").fetchone()[0] if version else 0
         events = conn.execute("SELECT COUNT(*) FROM event").fetchone()[0] if version else 0
     except sqlite3.DatabaseError as err:
-        raise StorageError(f"{path} is not a readable MeterHub database: {err}") from None
+        raise StorageError(Text("storage.not_database", path=str(path), reason=str(err))
+                           ) from None
     finally:
         conn.close()
     return BackupInfo(path, path.stat().st_size, version, readings, events)
@@ -91,16 +94,16 @@ def restore(backup_path: Path, target: Path) -> Path | None:
     newer than this MeterHub. The current database is renamed, never overwritten.
     """
     if not backup_path.is_file():
-        raise StorageError(f"no backup file at {backup_path}")
+        raise StorageError(Text("storage.no_backup", path=str(backup_path)))
     problem = check_integrity(backup_path)
     if problem:
-        raise StorageError(f"the backup {backup_path} is damaged: {problem}")
+        raise StorageError(Text("storage.backup_damaged", path=str(backup_path), problem=problem))
     info = describe(backup_path)
     if info.schema_version == 0:
-        raise StorageError(f"{backup_path} is not a MeterHub database")
+        raise StorageError(Text("storage.backup_foreign", path=str(backup_path)))
     if info.schema_version > latest_version():
-        raise StorageError(f"the backup has schema v{info.schema_version}, newer than this "
-                           f"MeterHub (v{latest_version()})")
+        raise StorageError(Text("storage.backup_newer", backup=info.schema_version,
+                                latest=latest_version()))
     lock = ProcessLock(target)
     lock.acquire()
     try:

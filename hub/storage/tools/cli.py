@@ -10,9 +10,11 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from ...const import DEFAULT_TIME_ZONE
+from ...const import DEFAULT_LANGUAGE, DEFAULT_TIME_ZONE
+from ...i18n import Text, localize, text_of
 from ...util.output import OutputError, table_format
 from ..errors import StorageError
+from ..messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
 from .export import ExportRequest, export
 
 
@@ -57,9 +59,10 @@ def add_commands(subparsers: argparse._SubParsersAction[Any]) -> None:
     exp.set_defaults(func=cmd_export)
 
 
-def _locate(args: argparse.Namespace) -> tuple[Path, tzinfo]:
+def _locate(args: argparse.Namespace) -> tuple[Path, tzinfo, str]:
+    """The database, the site's time zone and its language (what the command prints in)."""
     if args.db is not None and args.config is None:
-        return Path(args.db), ZoneInfo(DEFAULT_TIME_ZONE)
+        return Path(args.db), ZoneInfo(DEFAULT_TIME_ZONE), DEFAULT_LANGUAGE
     from ...bootstrap import prepare
     from ..settings import StorageSettings
 
@@ -67,21 +70,32 @@ def _locate(args: argparse.Namespace) -> tuple[Path, tzinfo]:
     settings = StorageSettings.from_block(prepared.config.block("storage"),
                                           prepared.config.data_dir)
     path = Path(args.db) if args.db is not None else settings.path
-    return path, ZoneInfo(prepared.config.time_zone)
+    return path, ZoneInfo(prepared.config.time_zone), prepared.config.language
+
+
+def _say(message: str, language: str, command: str | None = None) -> None:
+    """Print ``message`` in ``language``: on stderr after ``meterhub COMMAND:`` (a refusal),
+    else on stdout."""
+    if command is None:
+        print(localize(message, language))
+    else:
+        print(localize(Text("storage.command", command=command, message=message), language),
+              file=sys.stderr)
 
 
 def cmd_backup(args: argparse.Namespace) -> int:
     """Write an online backup."""
     from .backup import backup
 
-    path, _tz = _locate(args)
+    path, _tz, language = _locate(args)
     try:
         info = backup(path, args.output)
     except (StorageError, sqlite3.Error, OSError) as err:
-        print(f"meterhub backup: {err}", file=sys.stderr)
+        _say(text_of(err), language, "backup")
         return 1
-    print(f"Backup of {path} written to {info.path}: {info.size} bytes, schema v"
-          f"{info.schema_version}, {info.readings} readings, {info.events} events")
+    _say(Text("storage.backup_written", source=str(path), path=str(info.path), size=info.size,
+              schema=info.schema_version, readings=info.readings, events=info.events),
+         language)
     return 0
 
 
@@ -89,14 +103,15 @@ def cmd_restore(args: argparse.Namespace) -> int:
     """Restore a backup in place of the database."""
     from .backup import restore
 
-    path, _tz = _locate(args)
+    path, _tz, language = _locate(args)
     try:
         moved = restore(args.backup, path)
     except (StorageError, sqlite3.Error, OSError) as err:
-        print(f"meterhub restore: {err}", file=sys.stderr)
+        _say(text_of(err), language, "restore")
         return 1
-    print(f"Restored {path} from {args.backup}."
-          + (f" The previous database was kept as {moved}." if moved else ""))
+    _say(Text("storage.restored_kept", path=str(path), backup=str(args.backup),
+              moved=str(moved)) if moved else
+         Text("storage.restored", path=str(path), backup=str(args.backup)), language)
     return 0
 
 
@@ -113,32 +128,31 @@ def parse_when(text: str, tz: tzinfo, *, end: bool) -> datetime:
 
 def cmd_export(args: argparse.Namespace) -> int:
     """Export readings or consumption."""
-    path, tz = _locate(args)
+    path, tz, language = _locate(args)
     tags: dict[str, str] = {}
     for item in args.tag:
         key, sep, value = item.partition("=")
         if not sep or not key:
-            print(f"meterhub export: --tag expects KEY=VALUE, got {item!r}", file=sys.stderr)
+            _say(Text("storage.tag_form", item=item), language, "export")
             return 1
         tags[key.strip()] = value.strip()
     try:
         fmt = table_format(args.output, args.format)
     except OutputError as err:
-        print(f"meterhub export: {err}", file=sys.stderr)
+        _say(text_of(err), language, "export")
         return 1
     try:
         request = ExportRequest(args.what, parse_when(args.start, tz, end=False),
                                 parse_when(args.end, tz, end=True), args.meter, tags,
                                 args.resolution)
     except ValueError as err:
-        print(f"meterhub export: bad time: {err}", file=sys.stderr)
+        _say(Text("storage.bad_time", reason=str(err)), language, "export")
         return 1
     if request.end <= request.start:
-        print(f"meterhub export: --end {args.end} is not after --start {args.start}: "
-              "nothing lies between them", file=sys.stderr)
+        _say(Text("storage.empty_range", end=args.end, start=args.start), language, "export")
         return 1
     if not path.exists():
-        print(f"meterhub export: no database at {path}", file=sys.stderr)
+        _say(Text("storage.no_database", path=str(path)), language, "export")
         return 1
     conn = sqlite3.connect(str(path), isolation_level=None)
     try:
@@ -146,9 +160,10 @@ def cmd_export(args: argparse.Namespace) -> int:
         conn.execute("PRAGMA busy_timeout=5000")
         rows = export(conn, tz, request, args.output, fmt)
     except (ValueError, StorageError, sqlite3.Error, OSError) as err:
-        print(f"meterhub export: {err}", file=sys.stderr)
+        _say(text_of(err), language, "export")
         return 1
     finally:
         conn.close()
-    print(f"Exported {rows} rows of {args.what} to {args.output}")
+    what = Text("storage.readings") if args.what == "readings" else Text("storage.consumption")
+    _say(Text("storage.exported", rows=rows, what=what, path=str(args.output)), language)
     return 0

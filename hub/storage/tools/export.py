@@ -15,7 +15,9 @@ from datetime import datetime, tzinfo
 from pathlib import Path
 from typing import Any, Protocol
 
+from ...i18n import Text
 from ...metering.points import POINTS
+from ..messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
 from ..queries import history as queries
 
 _NUMBER_FORMAT = "0.######"
@@ -94,11 +96,11 @@ def export(conn: sqlite3.Connection, tz: tzinfo, request: ExportRequest, path: P
            fmt: str) -> int:
     """Write the export to ``path`` as ``csv`` or ``xlsx``; return the number of data rows."""
     if request.what not in ("readings", "consumption"):
-        raise ValueError(f"export readings or consumption, not {request.what!r}")
+        raise ValueError(Text("storage.export_what", what=request.what))
     selected = queries.meters(conn, request.tags or None, request.meter_ids or None)
     missing = set(request.meter_ids) - {m.meter_id for m in selected}
     if missing and not request.tags:
-        raise ValueError(f"unknown meter(s): {', '.join(sorted(missing))}")
+        raise ValueError(Text("storage.unknown_meters", meters=", ".join(sorted(missing))))
     sink: _Sink = (_XlsxSink(path, tz, request.what) if fmt == "xlsx"
                    else _CsvSink(path, tz) if fmt == "csv" else _unknown(fmt))
     try:
@@ -110,7 +112,7 @@ def export(conn: sqlite3.Connection, tz: tzinfo, request: ExportRequest, path: P
 
 
 def _unknown(fmt: str) -> _Sink:
-    raise ValueError(f"format must be csv or xlsx, not {fmt!r}")
+    raise ValueError(Text("storage.export_format", format=fmt))
 
 
 def _ms(value: datetime) -> int:

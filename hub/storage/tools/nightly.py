@@ -22,7 +22,9 @@ from datetime import datetime, timedelta, tzinfo
 from datetime import time as dt_time
 from pathlib import Path
 
+from ...i18n import Text, text_of
 from ..errors import StorageError
+from ..messages import STRINGS as _STRINGS  # noqa: F401  (the tables of the Texts below)
 from .backup import BackupInfo, backup
 
 _LOGGER = logging.getLogger(__name__)
@@ -45,12 +47,11 @@ def check_target(folder: Path) -> None:
     """Raise StorageError when ``folder`` cannot take a backup (missing, not a folder,
     read-only), naming it."""
     if not folder.exists():
-        raise StorageError(f"the backup folder {folder} does not exist (is the USB stick or "
-                           "network share mounted?); it is not created on the SD card")
+        raise StorageError(Text("storage.backup_folder_missing", folder=str(folder)))
     if not folder.is_dir():
-        raise StorageError(f"the backup target {folder} is not a folder")
+        raise StorageError(Text("storage.backup_not_folder", folder=str(folder)))
     if not os.access(folder, os.W_OK | os.X_OK):
-        raise StorageError(f"the backup folder {folder} is not writable by this user")
+        raise StorageError(Text("storage.backup_read_only", folder=str(folder)))
 
 
 def backups_in(folder: Path) -> list[Path]:
@@ -70,7 +71,8 @@ def write_nightly(source: Path, plan: BackupPlan, when: datetime) -> tuple[Backu
         info = backup(source, target)
     except (OSError, sqlite3.Error) as err:  # a read-only or full target, a vanished stick
         target.with_name(target.name + ".partial").unlink(missing_ok=True)
-        raise StorageError(f"cannot write {target}: {err}") from None
+        raise StorageError(Text("storage.cannot_write", path=str(target), reason=str(err))
+                           ) from None
     removed = []
     for old in backups_in(plan.folder)[:-plan.keep]:
         old.unlink(missing_ok=True)
@@ -111,7 +113,7 @@ class BackupSchedule:
                                                     self.now())
         except (StorageError, OSError) as err:
             _LOGGER.error("Nightly backup to %s failed: %s", self.plan.folder, err)
-            self.on_failure(self.plan.folder, str(err))
+            self.on_failure(self.plan.folder, text_of(err))
             return False
         if self.on_success is not None:
             self.on_success(info, removed)

@@ -63,7 +63,7 @@ MOVE_IN_SCHEMA = vol.Schema(_MOVE_IN_KEYS)
 def money_side(hub: Hub) -> tuple[Ledger, Money]:
     """The ledger and the money component (404 when storage is off)."""
     if not hub.has_component("ledger"):
-        raise ApiError(404, "not_found", "the ledger is off (no storage)")
+        raise ApiError(404, "not_found", Text("web.ledger_off"))
     return hub.component("ledger", Ledger), hub.component("money", Money)
 
 

@@ -14,6 +14,7 @@ import voluptuous as vol
 from aiohttp import web
 
 from ... import validation as cv
+from ...i18n import Text
 from ...storage import AlarmAck, Storage
 from ...util.dt import utcnow
 from ..routes import caller_sees, principal_of
@@ -51,7 +52,7 @@ ALARM_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
 
 
 def _storage(request: web.Request) -> Storage:
-    return component(request, "storage", Storage, "alarms need storage (it is off)")
+    return component(request, "storage", Storage, Text("web.alarms_off"))
 
 
 def alarm_id(event: Event) -> str:

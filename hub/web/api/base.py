@@ -27,6 +27,7 @@ from ...auth import SCOPED_SERVICES, may, right_of_service
 from ...exceptions import ServiceNotFound, ServiceValidationError
 from ...i18n import Joined, Text, text_of
 from ...util.jsonutil import dumps
+from .. import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from ..access import ACCESS_HEADER
 from ..routes import HUB_KEY, allow, principal_of
 
@@ -130,7 +131,7 @@ DENIED = {ACCESS_HEADER: "denied"}
 
 def hidden() -> ApiError:
     """The 404 of what lies outside the caller's scope (said as of an unknown id)."""
-    return ApiError(404, "not_found", "not found", headers={ACCESS_HEADER: "hidden"})
+    return ApiError(404, "not_found", Text("web.not_found"), headers={ACCESS_HEADER: "hidden"})
 
 
 def unknown(request: web.Request, what: str, key: str, value: str) -> ApiError:
@@ -247,14 +248,14 @@ def caller(request: web.Request) -> Principal:
 def _limit(value: Any) -> int:
     number = cv.positive_int(value)
     if number > MAX_LIMIT:
-        raise vol.Invalid(f"expected at most {MAX_LIMIT}, got {number}")
+        raise vol.Invalid(Text("web.limit", most=MAX_LIMIT, value=number))
     return number
 
 
 def _cursor(value: Any) -> str:
     text = cv.string(value)
     if not text.isdigit() or len(text) > 12:
-        raise vol.Invalid(f"expected a cursor from a 'next' link, got {cv.show_value(value)}")
+        raise vol.Invalid(Text("web.cursor", value=cv.show_value(value)))
     return text
 
 
@@ -327,7 +328,7 @@ async def call_service(request: web.Request, name: str, data: Mapping[str, Any])
     domain, _, service = name.partition(".")
     entry = hub.services.get(domain, service)
     if entry is None:
-        raise ApiError(404, "not_found", f"{name} is not available (its component is off)")
+        raise ApiError(404, "not_found", Text("web.service_off", service=name))
     if principal.scoped:
         from ..scope import ScopeIndex
 

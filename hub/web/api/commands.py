@@ -13,6 +13,7 @@ import voluptuous as vol
 from aiohttp import web
 
 from ... import validation as cv
+from ...i18n import Text
 from ...storage import Storage
 from ..routes import caller_sees
 from .base import (
@@ -39,7 +40,7 @@ COMMAND_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
 
 
 def _storage(request: web.Request) -> Storage:
-    return component(request, "storage", Storage, "commands need storage (it is off)")
+    return component(request, "storage", Storage, Text("web.commands_off"))
 
 
 def _record(record: Any) -> dict[str, Any]:

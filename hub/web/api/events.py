@@ -42,6 +42,8 @@ FEED_KEY: web.AppKey[EventFeed] = web.AppKey("meterhub_event_feed")
 QUERY = vol.Schema({
     vol.Optional("types", description="comma-separated event types (default: all)"):
         vol.All(cv.string, vol.Length(max=500)),
+    vol.Optional("meter_id", description="only events about this meter (a page following one)"):
+        vol.All(cv.string, vol.Length(max=200)),
     vol.Optional("close_after", description="end the stream after this many seconds "
                                             "(0: right after what Last-Event-ID missed)"):
         vol.All(vol.Coerce(float), vol.Range(min=0, max=86400)),
@@ -123,6 +125,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
     """The event stream."""
     query = validated_query(request, QUERY)
     types = {t.strip() for t in str(query.get("types") or "").split(",") if t.strip()}
+    about = query.get("meter_id")
     hub = hub_of(request)
     feed = request.app[FEED_KEY]
     principal = principal_of(request)
@@ -143,7 +146,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
         await response.write(f"retry: 3000\n: scope {'yes' if principal.scoped else 'no'}"
                              f"\n\n".encode())
         for missed in backlog:
-            await _send(response, missed, types, scopes, principal)
+            await _send(response, missed, types, scopes, principal, about)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + query["close_after"] if "close_after" in query else None
         while True:
@@ -162,7 +165,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
             if item is None:
                 await response.write(b"event: close\ndata: {}\n\n")
                 break
-            await _send(response, item, types, scopes, principal)
+            await _send(response, item, types, scopes, principal, about)
     except ConnectionResetError:
         return response
     finally:
@@ -173,9 +176,11 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 
 async def _send(response: web.StreamResponse, item: tuple[int, Event], types: set[str],
-                scopes: ScopeIndex, principal: Principal) -> None:
+                scopes: ScopeIndex, principal: Principal, about: str | None = None) -> None:
     seq, event = item
     if types and event.event_type not in types:
+        return
+    if about is not None and ("meter_id", about) not in _named(event.data):
         return
     if not visible(scopes, principal, event):
         return

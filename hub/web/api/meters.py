@@ -60,7 +60,7 @@ def metering(request: web.Request) -> MeteringService:
     """The metering component (404 when it is off)."""
     from ...metering.service import MeteringService
 
-    return component(request, "metering", MeteringService, "metering is off")
+    return component(request, "metering", MeteringService, Text("web.metering_off"))
 
 
 def meter_summary(meter: Meter) -> dict[str, Any]:

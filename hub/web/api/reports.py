@@ -23,7 +23,7 @@ from aiohttp import web
 from ... import validation as cv
 from ...billing.analysis.api import REPORTS, ReportError, report_table
 from ...billing.reports import Table, write_table
-from ...i18n import text_of
+from ...i18n import Text, text_of
 from ...util.dt import as_local
 from ..routes import caller_sees, principal_of
 from .base import (
@@ -87,7 +87,7 @@ def analysis_of(request: web.Request) -> Analysis:
     """The analysis component (404 when it is off)."""
     from ...billing.analysis.service import Analysis
 
-    return component(request, "analysis", Analysis, "reports are off (no storage)")
+    return component(request, "analysis", Analysis, Text("web.reports_off"))
 
 
 def row_visible(request: web.Request, principal: Principal, row: Mapping[str, Any]) -> bool:

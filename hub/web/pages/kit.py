@@ -25,8 +25,10 @@ from aiohttp import web
 from ... import __version__
 from ...auth import SCOPED_SERVICES, may, right_of_service
 from ...exceptions import ServiceNotFound, ServiceValidationError
+from ...i18n import Text
 from ...metering.points import POINTS, unit_text
 from ...util.dt import utcnow
+from .. import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from ..routes import principal_of
 from ..scope import ScopeIndex
 from .strings import PAGE_STRINGS
@@ -210,7 +212,8 @@ class PageKit:
         if moment is None:
             return "—"
         if moment.tzinfo is None:
-            raise ValueError(f"a naive time cannot be shown in the site's zone: {moment}")
+            raise ValueError(  # i18n: internal (a bug: every time shown is aware)
+                f"a naive time cannot be shown in the site's zone: {moment}")
         return moment.astimezone(self.zone).strftime(fmt)
 
     def local_date(self, moment: datetime | date | None) -> str:
@@ -254,8 +257,13 @@ class PageKit:
             if info is None:
                 return label(f"point.{key}", key)
             return label(f"point.{key}", info.name_zh if language == "zh-CN" else info.name_en)
+
+        def say(message: str) -> str:
+            """A message the hub keeps (a read's failure) in the page's language."""
+            return self.hub.i18n.text(message, language)
         return {
             "t": t,
+            "say": say,
             "label": label,
             "point_name": point_name,
             "language": language,
@@ -337,9 +345,10 @@ class PageKit:
         principal = caller(request)
         name = f"{domain}.{service}"
         if not self.may_call(request, name):
-            raise PageError(f"a {principal.role} may not call {name}", 403)
+            raise PageError(Text("web.role_refused", role=Text(f"role.{principal.role}"),
+                                 service=name), 403)
         if not ScopeIndex(self.hub).call_in_scope(principal, data):
-            raise PageError("not found", 404)
+            raise PageError(Text("web.not_found"), 404)
         try:
             return await self.hub.services.call(domain, service, dict(data),
                                                 context=principal.context(),

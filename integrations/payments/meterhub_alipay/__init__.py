@@ -24,6 +24,7 @@ import voluptuous as vol
 
 from hub import validation as cv
 from hub.hookspecs import hookimpl
+from hub.i18n import Text, text_of
 from hub.prepaid.payments import (
     BillLine,
     Channel,
@@ -45,6 +46,8 @@ from hub.prepaid.payments import (
     rsa_verify,
 )
 from hub.util.dt import site_time_zone
+
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 KEYS: dict[Any, Any] = {
     vol.Required("app_id"): cv.string,
@@ -74,7 +77,7 @@ def _fen(text: Any) -> int:
     try:
         amount = Decimal(str(text))
     except InvalidOperation:
-        raise ValueError(f"amount {text!r} is not a number") from None
+        raise ValueError(Text("alipay.amount", value=repr(text))) from None
     return int((amount * 100).to_integral_value())
 
 
@@ -121,18 +124,21 @@ class Alipay(HttpProvider):
                 text = await resp.text()
                 status = resp.status
         except (aiohttp.ClientError, TimeoutError) as err:
-            raise ProviderError(f"Alipay {method}: {err or type(err).__name__}") from None
+            raise ProviderError(Text("alipay.unreachable", method=method,
+                                     reason=str(err) or type(err).__name__)) from None
         if status != 200:
-            raise ProviderError(f"Alipay {method}: HTTP {status} {text[:200]!r}")
+            raise ProviderError(Text("alipay.http", method=method, status=status,
+                                     body=repr(text[:200])))
         node = method.replace(".", "_") + "_response"
         try:
             raw, data, signature = self._node(text, node)
         except ValueError as err:
-            raise ProviderError(f"Alipay {method}: {err}") from None
+            raise ProviderError(Text("alipay.bad_answer", method=method,
+                                     reason=text_of(err))) from None
         if signature is None and data.get("code") == OK:
-            raise ProviderError(f"Alipay {method}: a success without a signature")
+            raise ProviderError(Text("alipay.unsigned", method=method))
         if signature is not None and not rsa_verify(self.alipay_key, raw, signature):
-            raise ProviderError(f"Alipay {method}: the answer's signature is bad")
+            raise ProviderError(Text("alipay.bad_signature", method=method))
         return data
 
     @staticmethod
@@ -141,7 +147,7 @@ class Alipay(HttpProvider):
         marker = f'"{node}"'
         at = text.find(marker)
         if at < 0:
-            raise ValueError(f"no {node} in the answer")
+            raise ValueError(Text("alipay.no_node", node=node))
         start = text.index("{", at + len(marker))
         data, end = json.JSONDecoder().raw_decode(text, start)
         whole = json.loads(text)
@@ -189,7 +195,7 @@ class Alipay(HttpProvider):
         if data.get("code") != OK:
             raise ProviderError(self._error(data))
         if data.get("out_trade_no") != order_id:
-            raise ProviderError(f"trade query of {order_id} answered for another order")
+            raise ProviderError(Text("alipay.other_order", order=order_id))
         return self._payment(order_id, data)
 
     async def close_order(self, order_id: str) -> None:
@@ -233,26 +239,33 @@ class Alipay(HttpProvider):
             params = dict(parse_qsl(body.decode("utf-8"), keep_blank_values=True,
                                     strict_parsing=True))
         except (UnicodeDecodeError, ValueError):
-            raise NotificationRejected("body is not an Alipay notification form") from None
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                "body is not an Alipay notification form") from None
         signature = params.pop("sign", "")
         if params.pop("sign_type", "RSA2") != "RSA2":
-            raise NotificationRejected("sign_type is not RSA2")
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                "sign_type is not RSA2")
         if not signature or not rsa_verify(self.alipay_key, sign_content(params, keep_empty=True),
                                                  signature):
-            raise NotificationRejected("bad signature (sign)")
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                "bad signature (sign)")
         if params.get("app_id") != self.app_id:
-            raise NotificationRejected(f"for app {params.get('app_id')!r}, not {self.app_id}")
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                f"for app {params.get('app_id')!r}, not {self.app_id}")
         seller = self.config.get("seller_id")
         if seller and params.get("seller_id") != seller:
-            raise NotificationRejected(f"for seller {params.get('seller_id')!r}, not {seller}")
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                f"for seller {params.get('seller_id')!r}, not {seller}")
         try:
             sent = datetime.fromisoformat(params["notify_time"]).replace(
                 tzinfo=site_time_zone())
         except (KeyError, ValueError):
-            raise NotificationRejected("notify_time missing or not a time") from None
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                "notify_time missing or not a time") from None
         age = self.clock() - sent
         if abs(age) > self.max_age:
-            raise NotificationRejected(f"notify_time {params['notify_time']} is "
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                f"notify_time {params['notify_time']} is "
                                        f"{int(age.total_seconds())} s from now (more than "
                                        f"{int(self.max_age.total_seconds())} s): a replay")
         order_id = params.get("out_trade_no", "")
@@ -265,7 +278,8 @@ class Alipay(HttpProvider):
             return Notification(order_id, payment=self._payment(order_id, params),
                                 detail=detail)
         except (KeyError, ValueError) as err:
-            raise NotificationRejected(f"notification incomplete: {err}") from None
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                f"notification incomplete: {err}") from None
 
     def acknowledge(self, ok: bool, message: str) -> Reply:
         """The text ``success`` stops Alipay's retries; anything else has it retry."""
@@ -290,16 +304,16 @@ class Alipay(HttpProvider):
                 raw = await resp.read()
                 ok = resp.status == 200
         except (aiohttp.ClientError, TimeoutError) as err:
-            raise ProviderError(f"Alipay bill download: {err}") from None
+            raise ProviderError(Text("alipay.bill_download", reason=str(err))) from None
         if not ok:
-            raise ProviderError("Alipay bill download failed")
+            raise ProviderError(Text("alipay.bill_failed"))
         try:
             with zipfile.ZipFile(io.BytesIO(raw)) as archive:
                 name = next(n for n in archive.namelist()
                             if n.endswith(".csv") and "汇总" not in n)
                 text = archive.read(name).decode("gbk")
         except (zipfile.BadZipFile, StopIteration, UnicodeDecodeError) as err:
-            raise ProviderError(f"Alipay bill unreadable: {type(err).__name__}") from None
+            raise ProviderError(Text("alipay.bill_unreadable", reason=type(err).__name__)) from None
         return parse_bill(text)
 
 

@@ -65,7 +65,8 @@ class Cash(PaymentProvider):
 
     def verify_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
         """Cash sends no notifications."""
-        raise NotificationRejected("the cash desk sends no notifications")
+        raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+            "the cash desk sends no notifications")
 
     def acknowledge(self, ok: bool, message: str) -> Reply:
         """Plain text."""

@@ -1,4 +1,5 @@
-"""WeChat Pay API v3 (微信支付): JSAPI and Native orders straight to a landlord's merchant account.
+"""WeChat Pay API v3 (微信支付): JSAPI, Native and H5 orders straight to a landlord's merchant
+account.
 
 Every request is signed with the merchant's API key (``WECHATPAY2-SHA256-RSA2048``: the
 method, the path with its query, a timestamp, a nonce and the body, one per line); every
@@ -26,6 +27,7 @@ import voluptuous as vol
 
 from hub import validation as cv
 from hub.hookspecs import hookimpl
+from hub.i18n import Text
 from hub.prepaid.payments import (
     BillLine,
     Channel,
@@ -50,6 +52,8 @@ from hub.prepaid.payments import (
 )
 from hub.util.dt import site_time_zone
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
+
 SCHEME = "WECHATPAY2-SHA256-RSA2048"
 PAID_STATES = {"SUCCESS": PaymentState.PAID, "REFUND": PaymentState.PAID,
                "NOTPAY": PaymentState.PENDING, "USERPAYING": PaymentState.PENDING,
@@ -62,7 +66,7 @@ REFUND_STATES = {"SUCCESS": RefundState.SUCCESS, "PROCESSING": RefundState.PROCE
 def _api_v3_key(value: Any) -> str:
     text = cv.string(value)
     if len(text.encode()) != 32:
-        raise vol.Invalid("expected the 32-character APIv3 key (APIv3密钥)")
+        raise vol.Invalid(Text("wechatpay.api_v3_key"))
     return text
 
 
@@ -75,6 +79,7 @@ KEYS: dict[Any, Any] = {
     vol.Optional("platform_public_key"): cv.string,  # 微信支付公钥
     vol.Optional("platform_public_key_id"): cv.string,  # PUB_KEY_ID_...
     vol.Optional("platform_certificates", default=[]): cv.ListOf(cv.string, allow_single=True),
+    vol.Optional("h5", default=False): cv.boolean,  # H5 payment (H5支付) activated: the WAP channel
     vol.Optional("max_age", default="5m"): cv.duration,  # oldest notification timestamp
     vol.Optional("timeout", default="10s"): cv.duration,
 }
@@ -88,7 +93,8 @@ class WechatPay(HttpProvider):
     """One WeChat Pay merchant account (API v3)."""
 
     method = "wechat"
-    channels = (Channel.JSAPI, Channel.NATIVE)
+    channels: tuple[Channel, ...] = (Channel.JSAPI, Channel.NATIVE)
+    wap_phone_only = True  # H5 refuses a desktop browser and a payer_ip that is not its own
     production_url = "https://api.mch.weixin.qq.com"
     sandbox_url = None  # API v3 has no public sandbox host: base_url is required
 
@@ -98,21 +104,21 @@ class WechatPay(HttpProvider):
         super().__init__(config, clock)
         self.mchid: str = config["mchid"]
         self.appid: str = config["appid"]
+        if config.get("h5"):  # a phone browser outside WeChat: WeChat's H5 cashier page
+            self.channels = (*self.channels, Channel.WAP)
         self.key = load_private_key(config["private_key"])
         self.aead = AESGCM(config["api_v3_key"].encode())
         self.platform: dict[str, PublicKey] = {}
         if config.get("platform_public_key"):
             key_id = config.get("platform_public_key_id")
             if not key_id:
-                raise ValueError("platform_public_key needs its platform_public_key_id "
-                                 "(PUB_KEY_ID_...)")
+                raise ValueError(Text("wechatpay.key_id"))
             self.platform[key_id] = load_public_key(config["platform_public_key"])
         for pem in config.get("platform_certificates", []):
             serial, key = load_certificate(pem)
             self.platform[serial] = key
         if not self.platform:
-            raise ValueError("give platform_public_key (with its id) or platform_certificates: "
-                             "notifications cannot be verified without one")
+            raise ValueError(Text("wechatpay.platform_key"))
         self.max_age: timedelta = config.get("max_age") or timedelta(minutes=5)
 
     # --- the wire -------------------------------------------------------------------
@@ -163,18 +169,22 @@ class WechatPay(HttpProvider):
                 raw = await resp.read()
                 status, answer_headers = resp.status, resp.headers
         except (aiohttp.ClientError, TimeoutError) as err:
-            raise ProviderError(f"WeChat Pay {method} {path}: {err or type(err).__name__}") \
+            raise ProviderError(Text("wechatpay.unreachable", method=method, path=path,
+                                     reason=str(err) or type(err).__name__)) \
                 from None
         if status >= 500:
-            raise ProviderError(f"WeChat Pay {method} {path}: HTTP {status} {raw[:200]!r}")
+            raise ProviderError(Text("wechatpay.http", method=method, path=path, status=status,
+                                     body=repr(raw[:200])))
         if status < 300:
             problem = self.verified(answer_headers, raw)
             if problem is not None:
-                raise ProviderError(f"WeChat Pay {method} {path}: answer not genuine: {problem}")
+                raise ProviderError(Text("wechatpay.not_genuine", method=method, path=path,
+                                         reason=problem))
         try:
             data = json.loads(raw) if raw else {}
         except ValueError:
-            raise ProviderError(f"WeChat Pay {method} {path}: not JSON: {raw[:200]!r}") from None
+            raise ProviderError(Text("wechatpay.not_json", method=method, path=path,
+                                     body=repr(raw[:200]))) from None
         return status, data
 
     @staticmethod
@@ -184,19 +194,29 @@ class WechatPay(HttpProvider):
     # --- orders ---------------------------------------------------------------------
 
     async def create_order(self, request: OrderRequest) -> Checkout:
-        """A JSAPI (prepay_id → the payer's JSAPI parameters) or Native (code_url) order."""
+        """A JSAPI (prepay_id → the payer's JSAPI parameters), Native (code_url) or H5 order
+        (the WAP channel: h5_url, the cashier page the payer's phone browser opens)."""
         body: dict[str, Any] = {
             "appid": self.appid, "mchid": self.mchid, "description": request.description,
             "out_trade_no": request.order_id, "time_expire": _rfc3339(request.expires),
             "notify_url": request.notify_url,
             "amount": {"total": request.amount_fen, "currency": "CNY"}}
+        kind = str(request.channel)
         if request.channel == Channel.JSAPI:
             body["payer"] = {"openid": request.openid}
-        status, data = await self.call("POST", f"/v3/pay/transactions/{request.channel}", body)
+        elif request.channel == Channel.WAP:
+            if not request.payer_ip:  # WeChat compares it with the address opening h5_url
+                raise ProviderError("no payer_ip")  # i18n: internal (the book refuses first)
+            kind = "h5"
+            body["scene_info"] = {"payer_client_ip": request.payer_ip,
+                                  "h5_info": {"type": "Wap"}}
+        status, data = await self.call("POST", f"/v3/pay/transactions/{kind}", body)
         if status >= 300:
             raise ProviderError(self._error(status, data))
         if request.channel == Channel.NATIVE:
             return Checkout({"code_url": data["code_url"]})
+        if request.channel == Channel.WAP:
+            return Checkout({"redirect_url": h5_url(str(data["h5_url"]), request)})
         return Checkout({"jsapi": self.jsapi_params(data["prepay_id"])})
 
     def jsapi_params(self, prepay_id: str) -> dict[str, str]:
@@ -227,7 +247,7 @@ class WechatPay(HttpProvider):
         if status >= 300:
             raise ProviderError(self._error(status, data))
         if data.get("mchid") != self.mchid or data.get("out_trade_no") != order_id:
-            raise ProviderError(f"order query of {order_id} answered for another order")
+            raise ProviderError(Text("wechatpay.other_order", order=order_id))
         return self._payment(order_id, data)
 
     async def close_order(self, order_id: str) -> None:
@@ -268,21 +288,24 @@ class WechatPay(HttpProvider):
         from cryptography.exceptions import InvalidTag
 
         if resource.get("algorithm") != "AEAD_AES_256_GCM":
-            raise NotificationRejected(f"resource algorithm {resource.get('algorithm')!r}")
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                f"resource algorithm {resource.get('algorithm')!r}")
         try:
             plain = self.aead.decrypt(str(resource["nonce"]).encode(),
                                       base64.b64decode(resource["ciphertext"]),
                                       str(resource.get("associated_data", "")).encode())
             found: dict[str, Any] = json.loads(plain)
         except (InvalidTag, KeyError, ValueError) as err:
-            raise NotificationRejected(f"resource cannot be decrypted with the APIv3 key "
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                f"resource cannot be decrypted with the APIv3 key "
                                        f"({type(err).__name__})") from None
         return found
 
     def verify_notification(self, headers: Mapping[str, str], body: bytes) -> Notification:
         """Signature, freshness, decryption, our merchant: a payment or a refund."""
         if str(headers.get("Wechatpay-Signature", "")).startswith("WECHATPAY/SIGNTEST/"):
-            raise NotificationRejected("a signature probe (WECHATPAY/SIGNTEST)")
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                "a signature probe (WECHATPAY/SIGNTEST)")
         problem = self.verified(headers, body)
         if problem is not None:
             raise NotificationRejected(problem)
@@ -290,19 +313,23 @@ class WechatPay(HttpProvider):
             envelope = json.loads(body)
             event_type, resource = str(envelope["event_type"]), envelope["resource"]
         except (ValueError, KeyError, TypeError):
-            raise NotificationRejected("body is not a WeChat Pay notification") from None
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                "body is not a WeChat Pay notification") from None
         data = self.decrypt(resource)
         if data.get("mchid") != self.mchid:
-            raise NotificationRejected(f"for merchant {data.get('mchid')!r}, not {self.mchid}")
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                f"for merchant {data.get('mchid')!r}, not {self.mchid}")
         order_id = str(data.get("out_trade_no", ""))
         if event_type.startswith("REFUND."):
             state = REFUND_STATES.get(str(data.get("refund_status")), RefundState.FAILED)
             return Notification(order_id, refund=RefundOutcome(
                 str(data.get("out_refund_no")), state, data.get("refund_id")), detail=event_type)
         if data.get("appid") != self.appid:
-            raise NotificationRejected(f"for app {data.get('appid')!r}, not {self.appid}")
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                f"for app {data.get('appid')!r}, not {self.appid}")
         if (data.get("amount") or {}).get("currency", "CNY") != "CNY":
-            raise NotificationRejected("currency is not CNY")
+            raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
+                "currency is not CNY")
         return Notification(order_id, payment=self._payment(order_id, data),
                             detail=f"{event_type} {data.get('trade_state')}")
 
@@ -334,10 +361,20 @@ class WechatPay(HttpProvider):
                 raw = await resp.read()
                 ok = resp.status == 200
         except (aiohttp.ClientError, TimeoutError) as err:
-            raise ProviderError(f"WeChat Pay bill download: {err}") from None
+            raise ProviderError(Text("wechatpay.bill_download", reason=str(err))) from None
         if not ok or hashlib.sha1(raw).hexdigest() != str(data.get("hash_value", "")).lower():
-            raise ProviderError("WeChat Pay bill download failed or its SHA1 differs")
+            raise ProviderError(Text("wechatpay.bill_failed"))
         return parse_bill(raw.decode("utf-8-sig"))
+
+
+def h5_url(url: str, request: OrderRequest) -> str:
+    """WeChat's h5_url with ``redirect_url`` (where WeChat sends the payer back, paid or not),
+    naming the order as Alipay's return does (``out_trade_no``), URL-encoded as WeChat asks."""
+    if not request.return_url:
+        return url
+    back = request.return_url + ("&" if "?" in request.return_url else "?") + \
+        f"out_trade_no={quote(request.order_id)}"
+    return f"{url}&redirect_url={quote(back, safe='')}"
 
 
 def _fen(text: str) -> int:

@@ -19,9 +19,11 @@ import voluptuous as vol
 
 from hub import validation as cv
 from hub.hookspecs import hookimpl
+from hub.i18n import Text
 from hub.metering.link import LinkType
 from hub.metering.link_schema import SERIAL_KEYS, stream_keys
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .link import CarrierLink
 
 if TYPE_CHECKING:
@@ -32,9 +34,9 @@ __all__ = ["CarrierLink", "CarrierLinkType", "register_link_types"]
 
 def _one_way(config: dict[str, Any]) -> dict[str, Any]:
     if ("host" in config) == ("serial" in config):
-        raise vol.Invalid("give the concentrator either 'host' and 'port' or 'serial'")
+        raise vol.Invalid(Text("carrier.one_way"))
     if "host" in config and "port" not in config:
-        raise vol.Invalid("a concentrator reached over TCP needs 'port'", path=["port"])
+        raise vol.Invalid(Text("carrier.port"), path=["port"])
     return config
 
 

@@ -43,9 +43,11 @@ from aiohttp import web
 from hub import validation as cv
 from hub.events import EventType
 from hub.hookspecs import hookimpl
+from hub.i18n import Text
 from hub.metering.link import LinkType
 from hub.metering.link_schema import host_port, network, short_duration
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .const import DEFAULT_CTWING_API, DEFAULT_ONENET_API, LINK_TYPE, MAX_BODY_DEFAULT, TIME_SYNC
 from .events import EVENT_TYPES
 from .link import NbiotLink, QueueFull, UplinkPath
@@ -65,7 +67,7 @@ def imei(value: Any) -> str:
     text = str(value).strip() if isinstance(value, str | int) and not isinstance(
         value, bool) else ""
     if len(text) != 15 or not text.isdigit():
-        raise vol.Invalid(f"expected an IMEI of 15 digits, got {cv.show_value(value)}")
+        raise vol.Invalid(Text("nbiot.imei", value=cv.show_value(value)))
     return text
 
 
@@ -73,8 +75,7 @@ def url(value: Any) -> str:
     """An http(s) base URL."""
     text = cv.string(value).strip().rstrip("/")
     if not text.startswith(("http://", "https://")) or len(text) < 10:
-        raise vol.Invalid(f"expected a URL starting with http:// or https://, got "
-                          f"{cv.show_value(value)}")
+        raise vol.Invalid(Text("nbiot.url", value=cv.show_value(value)))
     return text
 
 
@@ -101,8 +102,7 @@ def _ctwing(value: Any) -> dict[str, Any]:
     keys = [k for k in ("app_key", "app_secret", "master_key") if block.get(k)]
     if keys and len(keys) < 3:
         missing = sorted({"app_key", "app_secret", "master_key"} - set(keys))
-        raise vol.Invalid(f"CTWing downlink needs app_key, app_secret and master_key "
-                          f"(missing: {', '.join(missing)})")
+        raise vol.Invalid(Text("nbiot.ctwing_keys", missing=", ".join(missing)))
     if keys:
         block.setdefault("api_url", DEFAULT_CTWING_API)
     return block

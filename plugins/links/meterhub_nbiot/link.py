@@ -38,6 +38,7 @@ import aiohttp
 from aiohttp import web
 
 from hub.core import Context
+from hub.i18n import Text, text_of
 from hub.listen import Listening, bind_tcp, bind_udp
 from hub.metering.link import DownlinkQueue, Link, LinkUnavailable
 from hub.metering.link_schema import in_networks
@@ -57,6 +58,7 @@ from hub.util.dt import utcnow
 from hub.util.ids import new_id
 from hub.web.routes import HUB_KEY
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .const import (
     ALARMED_REASONS,
     LINK_TYPE,
@@ -362,8 +364,7 @@ class NbiotLink(Link, DownlinkQueue):
 
     def transport_for(self, meter: MeterRef) -> Transport:
         """Never: a sleeping meter cannot be polled; queue commands with queue_command()."""
-        raise LinkUnavailable(f"{self.id}: meter {meter.id} sleeps (NB-IoT): it reports by "
-                              "itself, and commands wait for it in queue_command()")
+        raise LinkUnavailable(Text("nbiot.sleeps", link=self.id, meter=meter.id))
 
     def status(self) -> dict[str, Any]:
         """Counters, ports and the queue's size."""
@@ -547,11 +548,12 @@ class NbiotLink(Link, DownlinkQueue):
             raise KeyError(f"meter {meter_id} is not on link {self.id}")
         name = str(command)
         if name != TIME_SYNC and name not in {str(c) for c in Command}:
-            raise ValueError(f"unknown command {name!r}")
+            raise ValueError(Text("nbiot.unknown_command", name=repr(name)))
         try:
             await self._encode(entry, name)
         except ProtocolError as err:
-            raise ValueError(f"meter {meter_id} ({entry.model.name}): {err}") from None
+            raise ValueError(Text("nbiot.cannot_encode", meter=meter_id, model=entry.model.name,
+                                   reason=text_of(err))) from None
         open_now = self.store.of_meter(meter_id)
         for item in open_now:
             if item.command == name and item.state == STATE_QUEUED:
@@ -562,7 +564,7 @@ class NbiotLink(Link, DownlinkQueue):
                 await self._move(item, STATE_CANCELLED, (STATE_QUEUED,),
                                  {"reason": f"superseded by {name}"}, context=context)
         if len(self.store.of_meter(meter_id)) >= self.max_queue:
-            raise QueueFull(f"meter {meter_id} has {self.max_queue} open commands")
+            raise QueueFull(Text("nbiot.queue_full", meter=meter_id, limit=self.max_queue))
         seconds = _seconds(ttl, self.command_ttl)
         expires = utcnow() + timedelta(seconds=seconds)
         item = await self.store.create(f"nb-{new_id()}", meter_id, name, expires,
@@ -648,7 +650,7 @@ class NbiotLink(Link, DownlinkQueue):
             await self._run_model(meter, CaptureTransport(), name)
         except Captured as captured:
             return captured.request
-        raise ProtocolError(f"model {meter.model.name} built no frame for {name}")
+        raise ProtocolError(Text("nbiot.no_frame", model=meter.model.name, name=name))
 
     async def _run_model(self, meter: NbMeter, transport: Transport,
                          name: str) -> CommandResult:
@@ -683,7 +685,7 @@ class NbiotLink(Link, DownlinkQueue):
     async def _send_udp(self, meter: NbMeter, item: QueuedCommand, path: UplinkPath) -> None:
         address = path.address
         if address is None or self.endpoint is None:
-            raise PlatformError("no UDP path to the meter")
+            raise PlatformError(Text("nbiot.no_udp_path"))
         endpoint = self.endpoint
 
         def sendto(data: bytes) -> None:
@@ -718,23 +720,22 @@ class NbiotLink(Link, DownlinkQueue):
         remaining = max(1, int((item.expires - utcnow()).total_seconds()))
         if path.kind == PATH_CTWING:
             if self.ctwing is None:
-                raise PlatformError("ctwing.api_url is not configured on the link")
+                raise PlatformError(Text("nbiot.no_ctwing_api"))
             if not path.device_id:
-                raise PlatformError("the meter's CTWing deviceId is unknown (set "
-                                    "link_options.device_id)")
+                raise PlatformError(Text("nbiot.no_device_id"))
             platform_id = await self.ctwing.send_command(
                 self._client(), device_id=path.device_id, product_id=path.product_id,
                 payload=frame, ttl=remaining)
         elif path.kind == PATH_ONENET:
             if self.onenet is None:
-                raise PlatformError("onenet.api_url is not configured on the link")
+                raise PlatformError(Text("nbiot.no_onenet_api"))
             imei = path.imei or meter.imei
             if not imei:
-                raise PlatformError("the meter's IMEI is unknown (set link_options.imei)")
+                raise PlatformError(Text("nbiot.no_imei"))
             platform_id = await self.onenet.send_command(self._client(), imei=imei,
                                                          payload=frame, expires=item.expires)
         else:
-            raise PlatformError(f"unknown uplink path {path.kind}")
+            raise PlatformError(Text("nbiot.unknown_path", kind=path.kind))
         self.stats.requests += 1
         self.stats.bytes_out += len(frame)
         await self._move(item, STATE_SENT, (STATE_SENDING,),

@@ -32,8 +32,10 @@ from typing import Any, Final
 
 import aiohttp
 
+from hub.i18n import Text
 from hub.util.dt import site_time_zone
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .const import (
     CTWING_COMMAND_PATH,
     CTWING_COMMAND_VERSION,
@@ -76,13 +78,13 @@ def _ms_now() -> int:
 async def _json_answer(response: aiohttp.ClientResponse, platform: str) -> dict[str, Any]:
     raw = await response.content.read(MAX_ANSWER)
     if response.status != 200:
-        raise PlatformError(f"{platform} answered HTTP {response.status}")
+        raise PlatformError(Text("nbiot.http", platform=platform, status=response.status))
     try:
         answer = json.loads(raw.decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
-        raise PlatformError(f"{platform} answered with something that is not JSON") from None
+        raise PlatformError(Text("nbiot.not_json", platform=platform)) from None
     if not isinstance(answer, dict):
-        raise PlatformError(f"{platform} answered with JSON that is not an object")
+        raise PlatformError(Text("nbiot.not_object", platform=platform))
     return answer
 
 
@@ -127,10 +129,10 @@ class CtwingApi:
                            product_id: str | None, payload: bytes, ttl: int) -> str:
         """Create a command for a device; returns the platform's command id."""
         if not self.configured:
-            raise PlatformError("CTWing downlink needs app_key, app_secret and master_key")
+            raise PlatformError(Text("nbiot.ctwing_unconfigured"))
         product = product_id or self.product_id
         if not product:
-            raise PlatformError("CTWing downlink needs the product id (product_id)")
+            raise PlatformError(Text("nbiot.ctwing_product"))
         body_doc = {
             "content": {"payload": payload.hex().upper(), "dataType": self.data_type},
             "deviceId": device_id,
@@ -155,15 +157,16 @@ class CtwingApi:
                                     headers=headers) as response:
                 answer = await _json_answer(response, "CTWing")
         except (aiohttp.ClientError, TimeoutError) as err:
-            raise PlatformError(f"CTWing unreachable: {type(err).__name__}") from None
+            raise PlatformError(Text("nbiot.unreachable", platform="CTWing",
+                                         reason=type(err).__name__)) from None
         code = answer.get("code")
         if code not in (0, "0"):
-            raise PlatformError(f"CTWing refused the command: code {code} "
-                                f"{str(answer.get('msg', ''))[:120]}")
+            raise PlatformError(Text("nbiot.ctwing_refused", code=code,
+                                     reason=str(answer.get("msg", ""))[:120]))
         result = answer.get("result")
         command_id = result.get("commandId") if isinstance(result, dict) else None
         if command_id in (None, ""):
-            raise PlatformError("CTWing accepted the command but gave no commandId")
+            raise PlatformError(Text("nbiot.ctwing_no_id"))
         return str(command_id)
 
 
@@ -186,7 +189,7 @@ class OneNetApi:
                            payload: bytes, expires: datetime) -> str:
         """Create a cached execute command for a device; returns its uuid."""
         if not self.configured:
-            raise PlatformError("OneNET downlink needs api_key")
+            raise PlatformError(Text("nbiot.onenet_unconfigured"))
         local = expires.astimezone(site_time_zone()).replace(tzinfo=None, microsecond=0)
         params = {"imei": imei, "obj_id": str(self.obj_id),
                   "obj_inst_id": str(self.obj_inst_id), "res_id": str(self.res_id),
@@ -198,10 +201,11 @@ class OneNetApi:
                                     data=body.encode(), headers=headers) as response:
                 answer = await _json_answer(response, "OneNET")
         except (aiohttp.ClientError, TimeoutError) as err:
-            raise PlatformError(f"OneNET unreachable: {type(err).__name__}") from None
+            raise PlatformError(Text("nbiot.unreachable", platform="OneNET",
+                                         reason=type(err).__name__)) from None
         if answer.get("errno") not in (0, "0"):
-            raise PlatformError(f"OneNET refused the command: errno {answer.get('errno')} "
-                                f"{str(answer.get('error', ''))[:120]}")
+            raise PlatformError(Text("nbiot.onenet_refused", code=answer.get("errno"),
+                                     reason=str(answer.get("error", ""))[:120]))
         data = answer.get("data")
         uuid = data.get("uuid") if isinstance(data, dict) else None
         return str(uuid) if uuid else ""

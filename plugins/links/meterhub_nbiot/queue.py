@@ -138,7 +138,8 @@ class CommandStore:
                    attempt: bool = False, context: Context | None = None) -> str:
         """Durably move a command (checking ``expected``); returns the state it left."""
         if item.state not in expected:
-            raise QueueConflict(f"command {item.command_id} is {item.state}, not "
+            raise QueueConflict(  # i18n: internal (always caught: a raced state change is skipped)
+                f"command {item.command_id} is {item.state}, not "
                                 f"{' or '.join(expected)}")
         storage = self._storage()
         if storage is not None:

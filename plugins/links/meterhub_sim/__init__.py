@@ -133,7 +133,12 @@ class SimLink(Link):
 
     def add_meter(self, meter: MeterRef, model: MeterModel,
                   settings: Mapping[str, Any]) -> None:
-        """Create the meter's simulator (its model's) and put it on the simulated bus."""
+        """Create the meter's simulator (its model's) and put it on the simulated bus; a device
+        already on the bus at that address (a meter enabled again) is the one read."""
+        for device in self.bus.meters:
+            if device.address == meter.address and device.protocol == model.protocol:
+                self.simulators[meter.id] = device
+                return
         simulator: Simulator = model.create_simulator(
             meter.address, **{**meter.options, "clock": self.clock,
                               "load": make_load(settings.get("load"), seed=len(self.simulators))},

@@ -24,6 +24,7 @@ from collections import Counter
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any, Final
 
+from hub.i18n import Text
 from hub.listen import Listening, bind_tcp
 from hub.metering.dtu import Dtu, DtuLink
 from hub.metering.link import LinkUnavailable, host_of
@@ -31,6 +32,8 @@ from hub.metering.model import MeterModel, MeterRef
 from hub.metering.registration import MAX_REGISTRATION, NEED_MORE, Match, StreamFilter
 from hub.metering.stream import BoundedReader, LinkProtocol, keepalive, seconds
 from hub.metering.transport import StreamTransport
+
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -179,8 +182,7 @@ class DtuProtocol(LinkProtocol):
     def stream(self) -> StreamTransport:
         """The request/reply discipline (set once registered)."""
         if self._stream is None:
-            raise LinkUnavailable(f"{self.link.id}: connection from {self.peer} is not "
-                                  "registered")
+            raise LinkUnavailable(Text("tcp_dtu.unregistered", link=self.link.id, peer=self.peer))
         return self._stream
 
     # --- after registration ----------------------------------------------------------

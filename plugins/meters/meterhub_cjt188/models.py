@@ -19,6 +19,7 @@ from typing import Any, Final
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.i18n import Text
 from hub.metering.model import (
     Capability,
     Command,
@@ -33,6 +34,7 @@ from hub.metering.model import (
 )
 from hub.util.dt import site_time_zone
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .codec import (
     Cjt188Parser,
     Frame,
@@ -49,7 +51,6 @@ from .const import (
     C_FOLLOW_UP,
     C_REPLY,
     DI_CURRENT,
-    DI_ORDER_CHOICES,
     FUNC_READ_DATA,
     FUNC_WRITE_DATA,
     PROTOCOL,
@@ -79,7 +80,7 @@ def di_order_option(value: Any) -> str:
     """``1F90`` (DI low byte first, the default) or ``901F``; lo_first/hi_first accepted."""
     order = parse_di_order(value)
     if order is None:
-        raise vol.Invalid(f"expected {DI_ORDER_CHOICES}, got {cv.show_value(value)}")
+        raise vol.Invalid(Text("cjt188.di_order", value=cv.show_value(value)))
     return order.option
 
 
@@ -94,15 +95,14 @@ def water_meter_type_option(value: Any) -> int:
         except ValueError:
             number = None
     if number is None or not 0 <= number <= 0xFF or meter_family(number) != "water":
-        raise vol.Invalid("expected a water meter type 10-19 (10 cold water, 11 hot water, "
-                          f"12 drinking water, 13 reclaimed water), got {cv.show_value(value)}")
+        raise vol.Invalid(Text("cjt188.meter_type", value=cv.show_value(value)))
     return number
 
 
 def _timeout_option(value: Any) -> Decimal:
     number = cv.decimal(value)
     if number <= 0:
-        raise vol.Invalid(f"expected seconds above 0, got {cv.show_value(value)}")
+        raise vol.Invalid(Text("cjt188.seconds", value=cv.show_value(value)))
     return number
 
 
@@ -187,16 +187,13 @@ class Cjt188WaterModel(MeterModel):
         """14 hex digits (BCD on most meters), shorter numbers left-padded with 0."""
         if isinstance(address, int) and not isinstance(address, bool):
             # YAML reads an unquoted 00000000001234 as the octal number 668: never guess
-            raise vol.Invalid(f"expected the address as quoted text of up to 14 hex digits, "
-                              f"got the number {address} (quote it: YAML reads unquoted "
-                              "numbers with leading zeros as octal)")
+            raise vol.Invalid(Text("cjt188.address_number", address=address))
         try:
             normal = normalize_address(address)
         except Cjt188Error:
-            raise vol.Invalid("expected 14 hex digits (shorter numbers are left-padded "
-                              f"with 0), got {cv.show_value(address)}") from None
+            raise vol.Invalid(Text("cjt188.address", value=cv.show_value(address))) from None
         if normal == BROADCAST_ADDRESS:
-            raise vol.Invalid(f"{normal} is the wildcard address, not a meter's address")
+            raise vol.Invalid(Text("cjt188.wildcard", address=normal))
         return normal
 
     def points(self) -> Sequence[str]:
@@ -216,7 +213,8 @@ class Cjt188WaterModel(MeterModel):
                                check_ser=settings.check_ser, any_address=any_address)
         reply = await transport.transact(request, Cjt188Parser(), accept, settings.timeout)
         if not isinstance(reply, Frame):  # a transport must return what the parser made
-            raise Cjt188Error(f"transport returned {type(reply).__name__}, not a frame")
+            raise Cjt188Error(  # i18n: internal (bug check: a transport gave no frame)
+                f"transport returned {type(reply).__name__}, not a frame")
         return reply
 
     async def _read_metering(self, transport: Transport, meter: MeterRef) -> Frame:
@@ -251,7 +249,7 @@ class Cjt188WaterModel(MeterModel):
                       command: Command) -> CommandResult:
         """valve_open / valve_close: write A017 (55 / 99); acceptance is not confirmation."""
         if command not in (Command.VALVE_OPEN, Command.VALVE_CLOSE):
-            raise ProtocolError(f"model {self.name} does not support {command}")
+            raise ProtocolError(Text("cjt188.unsupported", model=self.name, command=command))
         settings = self._settings(meter)
         opening = command is Command.VALVE_OPEN
         request = valve_request(settings.address, opening, ser=self._next_ser(),
@@ -284,7 +282,7 @@ class Cjt188WaterModel(MeterModel):
                         now: datetime) -> None:
         """Set one meter's clock (write A015); CJ/T 188 has no broadcast time sync."""
         if meter is None:
-            raise ProtocolError("CJ/T 188 has no broadcast time sync: set each meter's clock")
+            raise ProtocolError(Text("cjt188.no_broadcast_time"))
         settings = self._settings(meter)
         local = now.astimezone(site_time_zone()) if now.tzinfo else now
         request = time_request(settings.address, local, ser=self._next_ser(),
@@ -318,16 +316,16 @@ class Cjt188WaterModel(MeterModel):
         """
         frames = Cjt188Parser().feed(data)
         if not frames:
-            raise Cjt188Error(f"no CJ/T 188 frame in the uplink ({len(data)} bytes)")
+            raise Cjt188Error(Text("cjt188.no_frame", size=len(data)))
         frame = frames[0]
         settings = self._settings(meter)
         if frame.address != settings.address:
-            raise Cjt188Error(f"uplink frame is from meter {frame.address}, "
-                              f"not {settings.address}")
+            raise Cjt188Error(Text("cjt188.other_meter", address=frame.address,
+                                   expected=settings.address))
         if frame.meter_type != settings.meter_type:
-            raise Cjt188Error(f"wrong meter type {frame.meter_type:02X} "
-                              f"({meter_type_name(frame.meter_type)}) in the uplink, "
-                              f"expected {settings.meter_type:02X}")
+            raise Cjt188Error(Text("cjt188.wrong_type", found=f"{frame.meter_type:02X}",
+                                   name=meter_type_name(frame.meter_type),
+                                   expected=f"{settings.meter_type:02X}"))
         body = frame.body(settings.order)
         if frame.is_abnormal:
             reasons = refusal_reasons(FUNCTIONS.get(frame.function, "unknown"),
@@ -341,8 +339,8 @@ class Cjt188WaterModel(MeterModel):
                 result = ReadResult()
                 result.status.update(_status_points(status, ("valve", "battery_low")))
                 return result
-        raise Cjt188Error(f"uplink carries control {frame.control:02X} DI "
-                          f"{body.di or 0:04X}, not a 901F report")
+        raise Cjt188Error(Text("cjt188.not_report", control=f"{frame.control:02X}",
+                               di=f"{body.di or 0:04X}"))
 
     def create_simulator(self, address: str, **options: Any) -> CjT188Simulator:
         """A simulated meter: the meter's options (di_order, meter_type) plus the simulator's
@@ -352,8 +350,7 @@ class Cjt188WaterModel(MeterModel):
         if options.get("di_order") is not None:
             order = parse_di_order(options["di_order"])
             if order is None:
-                raise vol.Invalid(f"expected {DI_ORDER_CHOICES}, "
-                                  f"got {cv.show_value(options['di_order'])}")
+                raise vol.Invalid(Text("cjt188.di_order", value=cv.show_value(options["di_order"])))
             options["di_order"] = order
         if "meter_type" in options:
             options["meter_type"] = water_meter_type_option(options["meter_type"])

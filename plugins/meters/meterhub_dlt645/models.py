@@ -89,7 +89,7 @@ COMMAND_ACTIONS: dict[Command, RelayAction] = {
 
 def _digits_text(value: Any) -> str:
     if isinstance(value, bool) or value is None or isinstance(value, Mapping | list):
-        raise vol.Invalid(f"expected digits, got {show_value(value)}")
+        raise vol.Invalid(Text("dlt645.digits", value=show_value(value)))
     if isinstance(value, Decimal) and value == value.to_integral_value() and value >= 0:
         return str(int(value))
     return str(value).strip()
@@ -115,8 +115,7 @@ def operator_code(value: Any) -> str:
     """A 4-byte operator code as 8 hex digits (left-padded with zeros)."""
     text = _digits_text(value).upper().zfill(8)
     if len(text) != 8 or any(c not in "0123456789ABCDEF" for c in text):
-        raise vol.Invalid(f"expected an operator code of up to 8 hex digits, "
-                          f"got {show_value(value)}")
+        raise vol.Invalid(Text("dlt645.operator_code", value=show_value(value)))
     return text
 
 
@@ -124,7 +123,7 @@ def seconds(value: Any) -> float:
     """A positive timeout in seconds."""
     number = decimal(value)
     if number <= 0:
-        raise vol.Invalid(f"expected a number of seconds above 0, got {show_value(value)}")
+        raise vol.Invalid(Text("dlt645.seconds", value=show_value(value)))
     return float(number)
 
 
@@ -132,7 +131,7 @@ def protocol_version(value: Any) -> str:
     """``2007``, ``1997`` or ``auto`` (YAML may give the year as a number)."""
     text = str(value).strip().lower() if isinstance(value, str | int) else ""
     if text not in (*VERSIONS, AUTO) or isinstance(value, bool):
-        raise vol.Invalid(f"expected protocol 2007, 1997 or auto, got {show_value(value)}")
+        raise vol.Invalid(Text("dlt645.protocol", value=show_value(value)))
     return text
 
 
@@ -191,7 +190,8 @@ class Dlt645Model(MeterModel):
                  version: str = V2007,
                  other_tables: Mapping[str, PointTable] | None = None) -> None:
         if version not in VERSIONS:
-            raise ValueError(f"model {name}: version must be one of {VERSIONS}, got {version!r}")
+            raise ValueError(  # i18n: internal (a model table's bug, found at import)
+                f"model {name}: version must be one of {VERSIONS}, got {version!r}")
         self.name = name
         self.description = description
         self.capabilities = capabilities
@@ -208,11 +208,13 @@ class Dlt645Model(MeterModel):
             dialect = DIALECTS[table_version]
             for key, di in table.items():
                 if key not in POINTS:
-                    raise ValueError(f"model {name}: {key!r} is not a hub point")
+                    raise ValueError(  # i18n: internal (a model table's bug, found at import)
+                        f"model {name}: {key!r} is not a hub point")
                 dialect.item(di)  # unknown DI -> error at import time
         unknown = set(default_points) - set(self.points())
         if unknown:
-            raise ValueError(f"model {name}: default points {sorted(unknown)} are not points")
+            raise ValueError(  # i18n: internal (a model table's bug, found at import)
+                f"model {name}: default points {sorted(unknown)} are not points")
 
     # --- description
 
@@ -289,13 +291,12 @@ class Dlt645Model(MeterModel):
                 _LOGGER.debug("Meter %s: no answer to a %s read", address, dialect.name)
                 continue
             return dialect
-        raise NoReply(f"meter {address} answered neither a DL/T 645-2007 read of 00010000 "
-                      f"nor a DL/T 645-1997 read of 9010 (protocol: auto)")
+        raise NoReply(Text("dlt645.auto_no_reply", address=address))
 
     def _table(self, dialect: Dialect) -> dict[str, int]:
         table = self.tables.get(dialect.version)
         if table is None:
-            raise ProtocolError(f"model {self.name} has no {dialect.name} point table")
+            raise ProtocolError(Text("dlt645.no_table", model=self.name, dialect=dialect.name))
         return table
 
     # --- exchanges
@@ -304,7 +305,8 @@ class Dlt645Model(MeterModel):
                         accept: Callable[[Any], bool], timeout: float) -> Frame:
         frame = await transport.transact(request, Dlt645Parser(), accept, timeout)
         if not isinstance(frame, Frame):
-            raise Dlt645Error(f"transport returned {type(frame).__name__}, not a frame")
+            raise Dlt645Error(  # i18n: internal (bug check: a transport gave no frame)
+                f"transport returned {type(frame).__name__}, not a frame")
         return frame
 
     async def read_di(self, transport: Transport, address: str, di: int,
@@ -320,8 +322,8 @@ class Dlt645Model(MeterModel):
         while frame.has_follow_up:
             seq += 1
             if seq > MAX_FOLLOW_UPS:
-                raise Dlt645Error(f"DI {dialect.di_text(di)}: more than {MAX_FOLLOW_UPS} "
-                                  f"follow-up frames")
+                raise Dlt645Error(Text("dlt645.follow_ups", di=dialect.di_text(di),
+                                       limit=MAX_FOLLOW_UPS))
             frame = dialect.check(await self._exchange(
                 transport, dialect.follow_up_request(address, di, seq),
                 dialect.reply_filter(address, dialect.follow_up, di, seq), timeout),
@@ -348,7 +350,8 @@ class Dlt645Model(MeterModel):
                                                dialect)
             frames += more
         if not isinstance(day, DateWeek) or not isinstance(clock, time):
-            raise Dlt645Error("date or time DI decoded to an unexpected value")
+            raise Dlt645Error(  # i18n: internal (bug check of the DI table's formats)
+                "date or time DI decoded to an unexpected value")
         local = datetime.combine(day.date, clock).replace(tzinfo=dt_util.site_time_zone())
         return local, frames
 
@@ -375,7 +378,8 @@ class Dlt645Model(MeterModel):
             return
         for key in keys:
             if isinstance(value, list):
-                raise Dlt645Error(f"point {key} maps to the block DI {dialect.di_text(di)}")
+                raise Dlt645Error(  # i18n: internal (a model table's bug, found at import)
+                    f"point {key} maps to the block DI {dialect.di_text(di)}")
             if POINTS[key].type is PointType.REGISTER:
                 result.registers[key] = value
             elif POINTS[key].type is PointType.STATUS:
@@ -474,14 +478,15 @@ class Dlt645Model(MeterModel):
 
     def _action(self, command: Command, options: Mapping[str, Any]) -> RelayAction:
         if Capability.RELAY not in self.capabilities:
-            raise ProtocolError(f"model {self.name} has no relay")
+            raise ProtocolError(Text("dlt645.no_relay", model=self.name))
         if command is Command.CLOSE:
             return (RelayAction.CLOSE if options["close_mode"] == "direct"
                     else RelayAction.CLOSE_ALLOWED)
         try:
             return COMMAND_ACTIONS[command]
         except KeyError:
-            raise ProtocolError(f"model {self.name} does not support {command}") from None
+            raise ProtocolError(Text("dlt645.unsupported", model=self.name,
+                                     command=command)) from None
 
     async def _validity_base(self, transport: Transport, address: str,
                              options: Mapping[str, Any]) -> datetime:
@@ -502,8 +507,8 @@ class Dlt645Model(MeterModel):
         address = self.validate_address(meter.address)
         dialect = await self.dialect_for(transport, meter, options)
         if dialect.version != V2007:
-            raise ProtocolError(f"meter {meter.id} speaks {dialect.name}, which has no remote "
-                                f"relay control (0x1C is DL/T 645-2007): {command} not sent")
+            raise ProtocolError(Text("dlt645.no_remote_relay", meter=meter.id,
+                                     dialect=dialect.name, command=command))
         base = await self._validity_base(transport, address, options)
         valid_until = (base + timedelta(minutes=options["relay_validity"])).replace(
             microsecond=0)
@@ -542,7 +547,7 @@ class Dlt645Model(MeterModel):
         options = self._options(meter)
         dialect = await self.dialect_for(transport, meter, options)
         if dialect.version != V2007:
-            raise ProtocolError(f"meter {meter.id} speaks {dialect.name}: no daily frozen data")
+            raise ProtocolError(Text("dlt645.no_frozen", meter=meter.id, dialect=dialect.name))
         address = self.validate_address(meter.address)
         found = FrozenDays()
         zone = dt_util.site_time_zone()
@@ -576,7 +581,8 @@ class Dlt645Model(MeterModel):
         options = self._options(meter)
         dialect = await self.dialect_for(transport, meter, options)
         if dialect.version != V2007:
-            raise ProtocolError(f"meter {meter.id} speaks {dialect.name}: no load records")
+            raise ProtocolError(Text("dlt645.no_load_records", meter=meter.id,
+                                     dialect=dialect.name))
         address = self.validate_address(meter.address)
         zone = dt_util.site_time_zone()
         found = FrozenDays()
@@ -617,7 +623,7 @@ class Dlt645Model(MeterModel):
         options = self._options(meter)
         dialect = await self.dialect_for(transport, meter, options)
         if dialect.version != V2007:
-            raise ProtocolError(f"meter {meter.id} speaks {dialect.name}: no event records")
+            raise ProtocolError(Text("dlt645.no_events", meter=meter.id, dialect=dialect.name))
         address = self.validate_address(meter.address)
         found = MeterEvents()
         for kind in KINDS:
@@ -681,7 +687,7 @@ class Dlt645Model(MeterModel):
         """Write a declared parameter with the meter's password level, password and
         operator code; MeterRefused carries the meter's reason in words."""
         if name not in self.writable():
-            raise ProtocolError(f"model {self.name} has no writable parameter {name!r}")
+            raise ProtocolError(Text("dlt645.no_param", model=self.name, name=repr(name)))
         options = self._options(meter)
         self._check_level(options)
         dialect = await self.dialect_for(transport, meter, options)
@@ -690,8 +696,8 @@ class Dlt645Model(MeterModel):
             await self.sync_time(transport, meter, when)
             return
         if dialect.version != V2007:
-            raise ProtocolError(f"meter {meter.id} speaks {dialect.name}: {name} is written "
-                                f"with DL/T 645-2007 identifiers, not sent")
+            raise ProtocolError(Text("dlt645.write_2007", meter=meter.id,
+                                     dialect=dialect.name, name=name))
 
         async def write(di: int, data: Any) -> None:
             await self.write(transport, meter, di, data)
@@ -707,7 +713,7 @@ class Dlt645Model(MeterModel):
     async def read_param(self, transport: Transport, meter: MeterRef, name: str) -> Any:
         """Read a declared parameter back (typed as its ``parse`` gives it)."""
         if name not in self.writable():
-            raise ProtocolError(f"model {self.name} has no writable parameter {name!r}")
+            raise ProtocolError(Text("dlt645.no_param", model=self.name, name=repr(name)))
         if name == METER_TIME:
             return await self.read_clock(transport, meter)
         options = self._options(meter)
@@ -746,7 +752,7 @@ class Dlt645Model(MeterModel):
         settings["version"] = self.version if chosen == AUTO else chosen
         unknown = sorted(set(options) - _SIMULATOR_KEYS)
         if unknown:
-            raise ValueError(f"unknown simulator option {unknown[0]!r} for model {self.name}")
+            raise ValueError(Text("dlt645.sim_option", option=repr(unknown[0]), model=self.name))
         settings.update(options)
         return Dlt645Simulator(self.validate_address(address), **settings)
 

@@ -18,11 +18,13 @@ from typing import Any
 
 import voluptuous as vol
 
+from hub.i18n import Text, text_of
 from hub.metering.model import Capability, MeterRefused, ProtocolError, WritableParam
 from hub.metering.tou import MAX_HOLIDAYS, MAX_SEGMENTS, MAX_ZONES, TouTable
 from hub.util import dt as dt_util
 from hub.validation import decimal, show_value
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .dis import (
     DI_DAY_SWITCH,
     DI_HOLIDAY_COUNT,
@@ -91,12 +93,12 @@ def _plain_parser(di: int, low: Decimal | None = None) -> Callable[[Any], Decima
     def parse(value: Any) -> Decimal:
         number = decimal(value)
         if low is not None and number < low:
-            raise vol.Invalid(f"at least {low} {spec.unit}, got {number}")
+            raise vol.Invalid(Text("dlt645.at_least", low=low, unit=spec.unit, value=number))
         try:
             spec.encode(number)
         except Dlt645Error as err:
-            raise vol.Invalid(f"{number} does not fit {spec.fmt.pattern} "
-                              f"{spec.unit}: {err}") from None
+            raise vol.Invalid(Text("dlt645.not_fit", value=number, pattern=spec.fmt.pattern,
+                                   unit=spec.unit, reason=text_of(err))) from None
         return number
 
     return parse
@@ -111,12 +113,11 @@ def _parse_time(value: Any) -> datetime | str:
         try:
             when = datetime.fromisoformat(str(value).strip())
         except ValueError:
-            raise vol.Invalid(f"expected 'now' or a date-time like 2027-01-01T08:00:00, "
-                              f"got {show_value(value)}") from None
+            raise vol.Invalid(Text("dlt645.date_time", value=show_value(value))) from None
     when = dt_util.as_local(when) if when.tzinfo else when.replace(
         tzinfo=dt_util.site_time_zone())
     if not 2000 <= when.year <= 2099:
-        raise vol.Invalid(f"a meter clock runs 2000..2099, got {when.year}")
+        raise vol.Invalid(Text("dlt645.clock_year", year=when.year))
     return when
 
 
@@ -138,11 +139,10 @@ def _parse_tou(value: Any) -> TouTable:
 def _parse_next(value: Any) -> dict[str, Any]:
     if not isinstance(value, Mapping) or set(value) - {"table", "switch_at"} \
             or "switch_at" not in value or "table" not in value:
-        raise vol.Invalid(f"expected {{table: <TOU table>, switch_at: <date-time>}}, "
-                          f"got {show_value(value)}")
+        raise vol.Invalid(Text("dlt645.switch_form", value=show_value(value)))
     when = _parse_time(value["switch_at"])
     if not isinstance(when, datetime):
-        raise vol.Invalid("switch_at: expected a date-time, got 'now' (write tou instead)")
+        raise vol.Invalid(Text("dlt645.switch_now"))
     table = _parse_tou(value["table"])
     # the holidays before the switch day stay the running set's
     table = replace(table, holidays=tuple(h for h in table.holidays if h[0] >= when.date()))
@@ -206,7 +206,7 @@ def _unpadded(elements: list[str]) -> list[str]:
 
 def _digits(text: str, what: str) -> tuple[int, int, int]:
     if len(text) != 6 or not text.isdigit():
-        raise ProtocolError(f"{what}: not BCD digits: {text!r}")
+        raise ProtocolError(Text("dlt645.not_bcd", what=what, digits=repr(text)))
     return int(text[:2]), int(text[2:4]), int(text[4:])
 
 
@@ -227,8 +227,7 @@ async def read_holidays(read: Read) -> Holidays | None:
     except MeterRefused:
         return None
     if count > MAX_HOLIDAYS:
-        raise ProtocolError(f"the meter holds {count} public holidays: more than "
-                            f"{MAX_HOLIDAYS}")
+        raise ProtocolError(Text("dlt645.holidays_held", count=count, limit=MAX_HOLIDAYS))
     out = []
     for n in range(1, count + 1):
         text = str(await read(holiday_di(n)))
@@ -236,8 +235,7 @@ async def read_holidays(read: Read) -> Holidays | None:
             day = date(2000 + int(text[:2]), int(text[2:4]), int(text[4:6]))
             table = int(text[6:])
         except ValueError:
-            raise ProtocolError(f"public holiday {n}: not a date and day table: "
-                                f"{text!r}") from None
+            raise ProtocolError(Text("dlt645.holiday_bad", n=n, text=repr(text))) from None
         out.append((day, table))
     return tuple(sorted(out))
 
@@ -246,8 +244,8 @@ async def write_holidays(write: Write, holidays: Holidays) -> None:
     """The entries one per identifier, then their count (so a cut-off write lists none
     half-written beyond the old count)."""
     if len(holidays) > MAX_HOLIDAYS:
-        raise ProtocolError(f"{len(holidays)} public holidays: a meter keeps "
-                            f"{MAX_HOLIDAYS} at most")
+        raise ProtocolError(Text("dlt645.holidays_max", count=len(holidays),
+                                 limit=MAX_HOLIDAYS))
     for n, (day, table) in enumerate(holidays, start=1):
         await write(holiday_di(n), f"{day:%y%m%d}{table:02d}")
     await write(DI_HOLIDAY_COUNT, Decimal(len(holidays)))
@@ -307,16 +305,15 @@ async def read_tables(read: Read, zone_set: int, day_set: int) -> TouTable:
     zone_count = int(await read(DI_ZONE_COUNT))
     table_count = int(await read(DI_TABLE_COUNT))
     if not 1 <= zone_count <= MAX_ZONES or not 1 <= table_count <= 8:
-        raise ProtocolError(f"the meter holds {zone_count} zones and {table_count} day "
-                            f"tables: not a TOU table")
+        raise ProtocolError(Text("dlt645.not_tou", zones=zone_count, tables=table_count))
     raw_zones = _unpadded(list(await read(zone_table_di(zone_set)))[:zone_count])
-    zones = tuple(_digits(text, "zone table") for text in raw_zones)
+    zones = tuple(_digits(text, Text("dlt645.zone_table")) for text in raw_zones)
     tables = []
     for number in range(1, table_count + 1):
         raw = _unpadded(list(await read(day_table_di(day_set, number)))[:MAX_SEGMENTS])
         segments = []
         for text in raw:
-            hour, minute, rate = _digits(text, f"day table {number}")
+            hour, minute, rate = _digits(text, Text("dlt645.day_table", number=number))
             segments.append((hour * 60 + minute, rate))
         tables.append(tuple(segments))
     rest_word = int(await read(DI_REST_WORD))
@@ -325,7 +322,7 @@ async def read_tables(read: Read, zone_set: int, day_set: int) -> TouTable:
     try:
         return TouTable(zones, tuple(tables), rest_table, rest_days)
     except vol.Invalid as err:
-        raise ProtocolError(f"the meter's TOU table is not valid: {err}") from None
+        raise ProtocolError(Text("dlt645.tou_invalid", reason=text_of(err))) from None
 
 
 def switch_digits(when: datetime) -> str:

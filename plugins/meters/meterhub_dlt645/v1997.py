@@ -108,7 +108,8 @@ def _add(di: int, en: str, zh: str, fmt: ValueFormat, unit: str = "", point: str
          di2007: int | None = None, writable: bool = False,
          block: tuple[str | None, ...] = ()) -> None:
     if di in ITEMS_1997:
-        raise ValueError(f"DI {di:04X} defined twice")
+        raise ValueError(  # i18n: internal (the DI table built at import: a duplicate is a bug)
+            f"DI {di:04X} defined twice")
     ITEMS_1997[di] = Item1997(DataItem(di, en, zh, fmt, unit, point, count=len(block) or 1,
                                        variable=bool(block), points=block, writable=writable,
                                        width=DI_SIZE), di2007)
@@ -179,7 +180,8 @@ def item_1997(di: int) -> DataItem:
     try:
         return ITEMS_1997[di].item
     except KeyError:
-        raise Dlt645Error(f"unknown DL/T 645-1997 DI {di:04X}") from None
+        raise Dlt645Error(  # i18n: internal (1997 codec, as protocol1997.py: wire terms)
+            f"unknown DL/T 645-1997 DI {di:04X}") from None
 
 
 def parse_di_1997(value: object) -> int:
@@ -190,7 +192,8 @@ def parse_di_1997(value: object) -> int:
         text = value.strip().upper().removeprefix("0X")
         if len(text) == 4 and all(c in "0123456789ABCDEF" for c in text):
             return int(text, 16)
-    raise Dlt645Error(f"expected a DL/T 645-1997 DI of 4 hex digits like 9010, got {value!r}")
+    raise Dlt645Error(  # i18n: internal (1997 codec, as protocol1997.py: wire terms)
+        f"expected a DL/T 645-1997 DI of 4 hex digits like 9010, got {value!r}")
 
 
 def di_bytes_1997(di: int) -> bytes:
@@ -204,16 +207,19 @@ def di_bytes_1997(di: int) -> bytes:
 def encode_password(level: int, password: str) -> bytes:
     """PA P0 P1 P2: level, then the 6-digit password low byte first (before the offset)."""
     if not 0 <= level <= 0xFF:
-        raise Dlt645Error(f"password level must be one byte, got {level}")
+        raise Dlt645Error(  # i18n: internal (bug check: the options schema checked the level)
+            f"password level must be one byte, got {level}")
     if len(password) != 6 or not password.isdigit() or not password.isascii():
-        raise Dlt645Error("expected a password of 6 decimal digits")
+        raise Dlt645Error(  # i18n: internal (bug check: the options schema checked the password)
+            "expected a password of 6 decimal digits")
     return bytes((level,)) + bytes.fromhex(password)[::-1]
 
 
 def decode_password(raw: bytes) -> tuple[int, str]:
     """(level, password) from PA P0 P1 P2."""
     if len(raw) != PASSWORD_SIZE:
-        raise Dlt645Error(f"a password is {PASSWORD_SIZE} bytes, got {len(raw)}")
+        raise Dlt645Error(  # i18n: internal (1997 codec, as protocol1997.py: wire terms)
+            f"a password is {PASSWORD_SIZE} bytes, got {len(raw)}")
     return raw[0], raw[3:0:-1].hex().upper()
 
 
@@ -232,7 +238,8 @@ def write_request_1997(address: str, di: int, value: bytes, level: int,
     """04 write: DI, PA P0 P1 P2, value (L at most 50)."""
     data = di_bytes_1997(di) + encode_password(level, password) + value
     if len(data) > MAX_WRITE_DATA:
-        raise Dlt645Error(f"a DL/T 645-1997 write carries at most {MAX_WRITE_DATA} data "
+        raise Dlt645Error(  # i18n: internal (1997 codec, as protocol1997.py: wire terms)
+            f"a DL/T 645-1997 write carries at most {MAX_WRITE_DATA} data "
                           f"bytes, got {len(data)}")
     return encode_frame(address, Function1997.WRITE, data)
 
@@ -245,7 +252,8 @@ def write_address_request_1997(new_address: str, address: str = BROADCAST) -> by
 def change_baud_request_1997(address: str, baud: int) -> bytes:
     """0C change of the communication rate (feature word Z, one bit set)."""
     if baud not in BAUD_WORD or baud > 9600:
-        raise Dlt645Error(f"expected a baud rate of 600, 1200, 2400, 4800 or 9600, "
+        raise Dlt645Error(  # i18n: internal (1997 codec, as protocol1997.py: wire terms)
+            f"expected a baud rate of 600, 1200, 2400, 4800 or 9600, "
                           f"got {baud!r}")
     return encode_frame(address, Function1997.CHANGE_BAUD, bytes((BAUD_WORD[baud],)))
 

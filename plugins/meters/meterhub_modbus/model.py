@@ -17,6 +17,7 @@ from typing import Any
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.i18n import Joined, Text
 from hub.metering.model import (
     Capability,
     Command,
@@ -32,6 +33,7 @@ from hub.metering.model import (
 )
 from hub.metering.points import POINTS, RELAY_CLOSED, RELAY_OPEN, PointType
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .const import PROTOCOL, WRITE_COIL
 from .errors import ModbusError
 from .frames import Request, RtuFrame, RtuParser
@@ -55,7 +57,8 @@ async def exchange(transport: Transport, request: Request, timeout: float) -> Rt
     frame = await transport.transact(request.encode(), RtuParser(expect=request),
                                      request.accept, timeout)
     if not isinstance(frame, RtuFrame):  # a transport returns what the parser made
-        raise ModbusError(f"transport returned {type(frame).__name__}, not an RTU frame")
+        raise ModbusError(  # i18n: internal (bug check: a transport gave no frame)
+            f"transport returned {type(frame).__name__}, not an RTU frame")
     return frame
 
 
@@ -118,7 +121,8 @@ class ModbusMeterModel(MeterModel):
             slave = int(slave_id(meter.address))
         except vol.Invalid as err:
             lines = cv.humanize_invalid(err, dict(meter.options), "options")
-            raise ModbusError(f"meter {meter.id}: {'; '.join(lines)}") from None
+            raise ModbusError(Text("modbus.meter_options", meter=meter.id,
+                                   problems=Joined(lines))) from None
         regmap = self._map or compile_map(
             {key: value for key, value in options.items() if key not in ("timeout", "source")},
             self.name)
@@ -213,10 +217,9 @@ class ModbusMeterModel(MeterModel):
         settings = self._settings(meter)
         relay = settings.map.relay
         if command not in (Command.TRIP, Command.CLOSE):
-            raise ProtocolError(f"model {self.name} does not support {command}")
+            raise ProtocolError(Text("modbus.unsupported", model=self.name, command=command))
         if relay is None:
-            raise ProtocolError(f"the {settings.map.name} register map has no relay "
-                                "(a metering-only meter)")
+            raise ProtocolError(Text("modbus.no_relay", map=settings.map.name))
         value = relay.open if command is Command.TRIP else relay.closed
         if relay.write_function == WRITE_COIL:
             request = Request(settings.slave, WRITE_COIL, relay.address, values=(value,))

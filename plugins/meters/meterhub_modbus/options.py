@@ -16,7 +16,9 @@ from typing import Any, Final
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.i18n import Text
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .const import DEFAULT_TIMEOUT, MAX_READ_REGISTERS, MAX_SLAVE, MIN_SLAVE
 from .regmap import MAP_KEYS, load_map_file, map_file_errors, validate_map
 
@@ -26,7 +28,7 @@ _LOGGER = logging.getLogger(__name__)
 def _timeout(value: Any) -> Decimal:
     number = cv.decimal(value)
     if number <= 0:
-        raise vol.Invalid(f"expected seconds above 0, got {cv.show_value(value)}")
+        raise vol.Invalid(Text("modbus.seconds", value=cv.show_value(value)))
     return number
 
 
@@ -45,8 +47,8 @@ def slave_id(address: Any) -> str:
     elif isinstance(address, str) and address.strip().isdigit():
         number = int(address.strip())
     if number is None or not MIN_SLAVE <= number <= MAX_SLAVE:
-        raise vol.Invalid(f"expected a Modbus slave id from {MIN_SLAVE} to {MAX_SLAVE}, "
-                          f"got {cv.show_value(address)}")
+        raise vol.Invalid(Text("modbus.slave", low=MIN_SLAVE, high=MAX_SLAVE,
+                               value=cv.show_value(address)))
     return str(number)
 
 
@@ -69,8 +71,7 @@ def user_map_options(raw: Mapping[str, Any]) -> dict[str, Any]:
     if "map" in data:
         extra = sorted(set(data) - _WITH_MAP)
         if extra:
-            raise vol.Invalid(f"give either 'map' or inline register map keys, not both "
-                              f"(found {', '.join(extra)})", path=[extra[0]])
+            raise vol.Invalid(Text("modbus.map_and_inline", keys=", ".join(extra)), path=[extra[0]])
         spec, source = data["map"], "inline"
         if isinstance(spec, str):
             spec, source = _map_from_file(spec), spec
@@ -85,21 +86,20 @@ def user_map_options(raw: Mapping[str, Any]) -> dict[str, Any]:
         source = str(data.get("source", "inline"))
         normal = validate_map({k: v for k, v in data.items() if k not in ("timeout", "source")})
     else:
-        raise vol.Invalid("a modbus meter needs 'map' (a register map file, or !include) or "
-                          "inline 'registers'", path=["map"])
+        raise vol.Invalid(Text("modbus.needs_map"), path=["map"])
     return {**normal, "timeout": limits["timeout"], "source": source}
 
 
 def _map_from_file(name: str) -> Any:
     path = Path(name).expanduser()
     if not path.is_file():
-        raise vol.Invalid(f"expected a register map file, got {cv.show_value(name)}: not "
-                          f"found (relative paths start in {Path.cwd()}; 'map: !include "
-                          f"{name}' starts beside hub.yaml)", path=["map"])
+        raise vol.Invalid(Text("modbus.map_missing", value=cv.show_value(name), folder=Path.cwd(),
+                               name=name), path=["map"])
     try:
         data = load_map_file(path)
     except vol.Invalid as err:
-        raise vol.Invalid(f"{name}: {err.msg}", path=["map"]) from None
+        raise vol.Invalid(Text("modbus.map_file", name=name, reason=err.msg),
+                          path=["map"]) from None
     try:
         validate_map(data)
     except vol.Invalid as err:

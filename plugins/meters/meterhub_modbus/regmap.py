@@ -21,10 +21,12 @@ from typing import Any, Final
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.i18n import Text
 from hub.metering.model import MeterKind
 from hub.metering.points import POINTS, RELAY_CLOSED, RELAY_OPEN, PointType
 from hub.yamlload import load_yaml, position_of
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .const import (
     MAX_READ_REGISTERS,
     READ_COILS,
@@ -188,8 +190,7 @@ def register_address(value: Any) -> int:
         except ValueError:
             number = None
     if number is None or not 0 <= number <= 0xFFFF:
-        raise vol.Invalid("expected a register address 0..65535 (decimal or 0x hex), "
-                          f"got {cv.show_value(value)}")
+        raise vol.Invalid(Text("modbus.register_address", value=cv.show_value(value)))
     return number
 
 
@@ -201,7 +202,8 @@ def _choice(*choices: int, what: str) -> Any:
             number = -1
         if number not in choices:
             allowed = ", ".join(str(c) for c in choices)
-            raise vol.Invalid(f"expected {what} {allowed}, got {cv.show_value(value)}")
+            raise vol.Invalid(Text("modbus.choice", what=what, allowed=allowed,
+                                   value=cv.show_value(value)))
         return number
 
     return _validate
@@ -211,14 +213,13 @@ def _word(value: Any) -> int:
     try:
         return register_address(value)
     except vol.Invalid:
-        raise vol.Invalid("expected a register value 0..65535 (decimal or 0x hex), "
-                          f"got {cv.show_value(value)}") from None
+        raise vol.Invalid(Text("modbus.register_value", value=cv.show_value(value))) from None
 
 
 def _scale(value: Any) -> Decimal:
     number = cv.decimal(value)
     if number == 0:
-        raise vol.Invalid("expected a scale factor other than 0, got 0")
+        raise vol.Invalid(Text("modbus.scale_zero"))
     return number
 
 
@@ -229,19 +230,16 @@ def _point_key(value: Any) -> str:
         import difflib
 
         close = difflib.get_close_matches(key, _READABLE, 1, 0.6)
-        hint = f" (did you mean '{close[0]}'?)" if close else ""
-        raise vol.Invalid("expected a hub point such as voltage, current, power, "
-                          "power_factor, frequency, energy_import_total, energy_export_total, "
-                          f"got {cv.show_value(value)}{hint}")
+        hint = Text("modbus.did_you_mean", name=close[0]) if close else ""
+        raise vol.Invalid(Text("modbus.point", value=cv.show_value(value), hint=hint))
     if info.type is PointType.STATUS:
-        raise vol.Invalid(f"{key!r} is a status point: the relay state comes from the "
-                          "'relay' block, got a register entry for it")
+        raise vol.Invalid(Text("modbus.status_point", key=repr(key)))
     return key
 
 
 _DATA_TYPES = cv.one_of(*(t.value for t in DataType))
 _ORDERS = cv.one_of(*(o.value for o in ByteOrder))
-_REGISTER_FUNCTION = _choice(READ_HOLDING, READ_INPUT, what="function")
+_REGISTER_FUNCTION = _choice(READ_HOLDING, READ_INPUT, what=Text("modbus.function"))
 
 ENTRY_SCHEMA = cv.Strict({
     vol.Required("point"): _point_key,
@@ -257,9 +255,9 @@ RELAY_SCHEMA = cv.Strict({
     vol.Optional("coil"): register_address,
     vol.Optional("register"): register_address,
     vol.Optional("write_function"): _choice(WRITE_COIL, WRITE_REGISTER, WRITE_REGISTERS,
-                                            what="write function"),
+                                            what=Text("modbus.write_function")),
     vol.Optional("read_function"): _choice(READ_COILS, READ_DISCRETE_INPUTS, READ_HOLDING,
-                                           READ_INPUT, what="read function"),
+                                           READ_INPUT, what=Text("modbus.read_function")),
     vol.Optional("read_address"): register_address,
     vol.Optional("closed", default=1): _word,
     vol.Optional("open", default=0): _word,
@@ -287,7 +285,7 @@ def _check_entry(index: int, entry: dict[str, Any], seen: dict[str, int]) -> lis
     errors: list[vol.Invalid] = []
     point = entry["point"]
     if point in seen:
-        errors.append(vol.Invalid(f"got {point!r} again: registers[{seen[point]}] already reads it",
+        errors.append(vol.Invalid(Text("modbus.point_again", point=repr(point), index=seen[point]),
                                   path=[index, "point"]))
     seen.setdefault(point, index)
     hub_unit = POINTS[point].unit
@@ -295,45 +293,46 @@ def _check_entry(index: int, entry: dict[str, Any], seen: dict[str, int]) -> lis
     unit = entry.setdefault("unit", hub_unit)
     if unit not in units:
         shown = ", ".join(u or repr(u) for u in units)
-        errors.append(vol.Invalid(f"{point} is kept in {hub_unit or 'no unit'}; expected a "
-                                  f"unit among {shown}, got {cv.show_value(unit)}",
+        errors.append(vol.Invalid(Text("modbus.unit", point=point,
+                                       unit=hub_unit or Text("modbus.no_unit"), units=shown,
+                                       value=cv.show_value(unit)),
                                   path=[index, "unit"]))
     if entry["address"] + DataType(entry["type"]).registers - 1 > 0xFFFF:
-        errors.append(vol.Invalid(f"a {entry['type']} at {entry['address']} runs past "
-                                  "register 65535", path=[index, "address"]))
+        errors.append(vol.Invalid(Text("modbus.past_end", type=entry["type"],
+                                       address=entry["address"]), path=[index, "address"]))
     return errors
 
 
 def _check_relay(relay: dict[str, Any]) -> dict[str, Any]:
     coil = "coil" in relay
     if coil and "register" in relay:
-        raise vol.Invalid("give 'coil' or 'register', not both")
+        raise vol.Invalid(Text("modbus.coil_and_register"))
     if not coil and "register" not in relay:
-        raise vol.Invalid("a relay needs 'coil' or 'register'", path=["register"])
+        raise vol.Invalid(Text("modbus.relay_needs"), path=["register"])
     if coil:
         write = relay.setdefault("write_function", WRITE_COIL)
         read = relay.setdefault("read_function", READ_COILS)
         if write != WRITE_COIL:
-            raise vol.Invalid(f"a coil is written with function 5, got {write}",
+            raise vol.Invalid(Text("modbus.coil_write", value=write),
                               path=["write_function"])
         if read not in (READ_COILS, READ_DISCRETE_INPUTS):
-            raise vol.Invalid(f"a coil is read with function 1 or 2, got {read}",
+            raise vol.Invalid(Text("modbus.coil_read", value=read),
                               path=["read_function"])
         for key in ("closed", "open"):
             if relay[key] not in (0, 1):
-                raise vol.Invalid(f"a coil is 0 or 1, got {relay[key]}", path=[key])
+                raise vol.Invalid(Text("modbus.coil_value", value=relay[key]), path=[key])
     else:
         write = relay.setdefault("write_function", WRITE_REGISTERS)
         read = relay.setdefault("read_function", READ_HOLDING)
         if write not in (WRITE_REGISTER, WRITE_REGISTERS):
-            raise vol.Invalid(f"a register is written with function 6 or 16, got {write}",
+            raise vol.Invalid(Text("modbus.register_write", value=write),
                               path=["write_function"])
         if read not in (READ_HOLDING, READ_INPUT):
-            raise vol.Invalid(f"a register is read back with function 3 or 4, got {read}",
+            raise vol.Invalid(Text("modbus.register_read", value=read),
                               path=["read_function"])
     relay.setdefault("read_address", relay["coil" if coil else "register"])
     if relay["closed"] == relay["open"]:
-        raise vol.Invalid(f"'closed' and 'open' must differ, got {relay['open']} for both",
+        raise vol.Invalid(Text("modbus.same_states", value=relay["open"]),
                           path=["closed"])
     return relay
 
@@ -345,8 +344,7 @@ def validate_map(raw: Any) -> dict[str, Any]:
     ``registers[2].type``.
     """
     if not isinstance(raw, Mapping):
-        raise vol.Invalid(f"expected a register map (a mapping with 'registers'), "
-                          f"got {cv.show_value(raw)}")
+        raise vol.Invalid(Text("modbus.not_a_map", value=cv.show_value(raw)))
     data: dict[str, Any] = MAP_SCHEMA(dict(raw))
     errors: list[vol.Invalid] = []
     entries: list[dict[str, Any]] = []
@@ -367,7 +365,7 @@ def validate_map(raw: Any) -> dict[str, Any]:
     for single in errors:
         single.prepend(["registers"])
     if not data["registers"] and not errors:
-        errors.append(vol.Invalid("a register map needs at least one register",
+        errors.append(vol.Invalid(Text("modbus.no_registers"),
                                   path=["registers"]))
     if "relay" in data:
         try:

@@ -15,8 +15,10 @@ from typing import Any, Final
 
 import voluptuous as vol
 
+from hub.i18n import Text, text_of
 from hub.metering.model import ProtocolCodec
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .const import (
     BIT_READS,
     BROADCAST,
@@ -86,12 +88,12 @@ def _number(params: dict[str, str], key: str, default: int | None = None) -> int
     text = params.get(key)
     if text is None:
         if default is None:
-            raise ModbusError(f"missing --param {key}=...")
+            raise ModbusError(Text("modbus.tool_missing", key=key))
         return default
     try:
         return int(text.strip(), 0)
     except ValueError:
-        raise ModbusError(f"{key}: expected a number like 342 or 0x0156, got {text!r}") from None
+        raise ModbusError(Text("modbus.tool_number", key=key, value=repr(text))) from None
 
 
 class ModbusRtuCodec(ProtocolCodec):
@@ -104,19 +106,17 @@ class ModbusRtuCodec(ProtocolCodec):
     def decode(self, data: bytes) -> dict[str, Any]:
         """Decode one request or reply; ModbusError with a one-line reason if invalid."""
         if len(data) < MIN_FRAME:
-            raise ModbusError(f"too short: {len(data)} bytes, a Modbus RTU frame has at least "
-                              f"{MIN_FRAME} (slave, function, CRC)")
+            raise ModbusError(Text("modbus.tool_short", size=len(data), limit=MIN_FRAME))
         if len(data) > MAX_FRAME:
-            raise ModbusError(f"too long: {len(data)} bytes, a Modbus RTU frame has at most "
-                              f"{MAX_FRAME}")
+            raise ModbusError(Text("modbus.tool_long", size=len(data), limit=MAX_FRAME))
         expected = crc(data[:-2])
         if expected != data[-2:]:
-            raise ModbusError(f"bad CRC: frame ends {data[-2:].hex(' ').upper()}, "
-                              f"its CRC is {expected.hex(' ').upper()}")
+            raise ModbusError(Text("modbus.tool_crc", ends=data[-2:].hex(" ").upper(),
+                                   crc=expected.hex(" ").upper()))
         slave, function = data[0], data[1]
         base = function & 0x7F
         if base not in SUPPORTED_FUNCTIONS:
-            raise ModbusError(f"unknown function code 0x{function:02X}")
+            raise ModbusError(Text("modbus.tool_function", code=f"0x{function:02X}"))
         out: dict[str, Any] = {
             "protocol": PROTOCOL, "slave": slave, "broadcast": slave == BROADCAST,
             "function": function, "function_name": function_name(function),
@@ -124,8 +124,7 @@ class ModbusRtuCodec(ProtocolCodec):
         }
         if function & EXCEPTION_BIT:
             if len(data) != 5:
-                raise ModbusError(f"wrong length: an exception reply has 5 bytes, "
-                                  f"got {len(data)}")
+                raise ModbusError(Text("modbus.tool_exception_length", size=len(data)))
             out.update(direction="reply", exception=data[2],
                        exception_name=exception_name(data[2]),
                        reasons=[exception_name(data[2])])
@@ -133,13 +132,13 @@ class ModbusRtuCodec(ProtocolCodec):
         as_request = _frame_size(data, requests=True) == len(data)
         as_reply = _frame_size(data, requests=False) == len(data)
         if not as_request and not as_reply:
-            raise ModbusError(f"wrong length: {len(data)} bytes fit neither a "
-                              f"{function_name(function)} request nor its reply")
+            raise ModbusError(Text("modbus.tool_length", size=len(data),
+                                   function=function_name(function)))
         frame = decode_adu(data, requests=as_request)
         pdu = frame.pdu
         if pdu is None:
-            raise ModbusError(f"invalid {function_name(function)} "
-                              f"{'request' if as_request else 'reply'}: fields out of range")
+            raise ModbusError(Text("modbus.tool_request_fields" if as_request else
+                                   "modbus.tool_reply_fields", function=function_name(function)))
         out["direction"] = "request or reply (echo)" if as_request and as_reply else (
             "request" if as_request else "reply")
         if as_request and function in (*REGISTER_READS, *BIT_READS):
@@ -168,30 +167,29 @@ class ModbusRtuCodec(ProtocolCodec):
     def encode(self, action: str, address: str, **params: Any) -> bytes:
         """Build a request frame; ModbusError names a bad argument."""
         if action not in _ACTION_PARAMS:
-            raise ModbusError(f"unknown action {action!r} for modbus_rtu "
-                              f"(use {', '.join(_ACTION_PARAMS)})")
+            raise ModbusError(Text("modbus.tool_action", action=repr(action),
+                                   actions=", ".join(_ACTION_PARAMS)))
         texts = {key: str(value) for key, value in params.items()}
         unknown = sorted(set(texts) - set(_ACTION_PARAMS[action]))
         if unknown:
-            raise ModbusError(f"unknown parameter {unknown[0]!r} for {action} "
-                              f"(use {', '.join(_ACTION_PARAMS[action])})")
+            raise ModbusError(Text("modbus.tool_param", param=repr(unknown[0]), action=action,
+                                   params=", ".join(_ACTION_PARAMS[action])))
         try:
             slave = int(str(address).strip(), 0)
         except ValueError:
             slave = -1
         if not 0 <= slave <= MAX_SLAVE:
-            raise ModbusError(f"address: expected a slave id 1..{MAX_SLAVE} "
-                              f"(0 = broadcast write), got {address!r}")
+            raise ModbusError(Text("modbus.tool_slave", limit=MAX_SLAVE, value=repr(address)))
         request = self._request(action, slave, texts)
         if slave == BROADCAST and request.function in (*REGISTER_READS, *BIT_READS):
-            raise ModbusError("address: a read cannot be broadcast (slave 0)")
+            raise ModbusError(Text("modbus.tool_broadcast_read"))
         return request.encode()
 
     def _request(self, action: str, slave: int, params: dict[str, str]) -> Request:
         if action == "read":
             function = _number(params, "function", READ_INPUT)
             if function not in (*REGISTER_READS, *BIT_READS):
-                raise ModbusError(f"function: a read is 1, 2, 3 or 4, got {function}")
+                raise ModbusError(Text("modbus.tool_read_function", function=function))
             return Request(slave, function, _number(params, "register"),
                            _number(params, "count", 2))
         if action == "write":
@@ -199,21 +197,21 @@ class ModbusRtuCodec(ProtocolCodec):
                 try:
                     values = tuple(int(v.strip(), 0) for v in params["values"].split(","))
                 except ValueError:
-                    raise ModbusError(f"values: expected numbers like 1,0x00FF, "
-                                      f"got {params['values']!r}") from None
+                    raise ModbusError(Text("modbus.tool_values",
+                                           value=repr(params["values"]))) from None
             else:
                 values = (_number(params, "value"),)
             default = WRITE_REGISTER if len(values) == 1 else WRITE_REGISTERS
             function = _number(params, "function", default)
             if function not in (WRITE_REGISTER, WRITE_REGISTERS) or (
                     function == WRITE_REGISTER and len(values) != 1):
-                raise ModbusError(f"function: write one register with 6 or any with 16, "
-                                  f"got {function} for {len(values)} value(s)")
+                raise ModbusError(Text("modbus.tool_write_function", function=function,
+                                       count=len(values)))
             return Request(slave, function, _number(params, "register"), len(values), values)
         if action == "coil":
             state = params.get("state", "").strip().lower()
             if state not in ("on", "off", "1", "0"):
-                raise ModbusError(f"state: expected on or off, got {params.get('state')!r}")
+                raise ModbusError(Text("modbus.tool_state", value=repr(params.get("state"))))
             return Request(slave, WRITE_COIL, _number(params, "coil"),
                            values=(int(state in ("on", "1")),))
         return self._relay_request(action, slave, params)
@@ -221,14 +219,14 @@ class ModbusRtuCodec(ProtocolCodec):
     @staticmethod
     def _relay_request(action: str, slave: int, params: dict[str, str]) -> Request:
         if "map" not in params:
-            raise ModbusError(f"{action}: give --param map=FILE.yaml (a register map with a "
-                              "relay); SDM120 and DDSU666 have no relay")
+            raise ModbusError(Text("modbus.tool_needs_map", action=action))
         try:
             regmap = compile_map(load_map_file(params["map"]))
         except vol.Invalid as err:
-            raise ModbusError(f"map: {params['map']}: {err}") from None
+            raise ModbusError(Text("modbus.tool_map", map=params["map"],
+                                   reason=text_of(err))) from None
         relay = regmap.relay
         if relay is None:
-            raise ModbusError(f"map: {params['map']} defines no relay")
+            raise ModbusError(Text("modbus.tool_no_relay", map=params["map"]))
         value = relay.open if action == "trip" else relay.closed
         return Request(slave, relay.write_function, relay.address, 1, (value,))

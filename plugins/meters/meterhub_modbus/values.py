@@ -20,6 +20,9 @@ from decimal import ROUND_HALF_EVEN, Decimal
 from enum import StrEnum
 from typing import Final
 
+from hub.i18n import Text
+
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .errors import ModbusError
 
 
@@ -113,11 +116,12 @@ def float_to_decimal(raw: bytes) -> Decimal:
     elif len(raw) == 8:
         value = struct.unpack(">d", raw)[0]
     else:
-        raise ModbusError(f"a float has 4 or 8 bytes, got {len(raw)}")
+        raise ModbusError(  # i18n: internal (bug check: callers pass 4 or 8 bytes)
+            f"a float has 4 or 8 bytes, got {len(raw)}")
     if math.isnan(value):
-        raise ModbusError(f"the meter sent NaN (0x{raw.hex().upper()}), not a number")
+        raise ModbusError(Text("modbus.nan", raw=raw.hex().upper()))
     if math.isinf(value):
-        raise ModbusError(f"the meter sent an infinite float (0x{raw.hex().upper()})")
+        raise ModbusError(Text("modbus.infinite", raw=raw.hex().upper()))
     if len(raw) == 8:
         return _plain(Decimal(repr(value)))
     for digits in range(1, 10):
@@ -130,7 +134,8 @@ def float_to_decimal(raw: bytes) -> Decimal:
 def decode_value(registers: Sequence[int], data_type: DataType, order: ByteOrder) -> Decimal:
     """The value held by ``registers`` (exactly ``data_type.registers`` of them)."""
     if len(registers) != data_type.registers:
-        raise ModbusError(f"{data_type} takes {data_type.registers} register(s), "
+        raise ModbusError(  # i18n: internal (bug check: the map slices each type's count)
+            f"{data_type} takes {data_type.registers} register(s), "
                           f"got {len(registers)}")
     raw = reorder(registers_to_bytes(registers), order)
     if data_type.is_float:
@@ -156,7 +161,7 @@ def encode_value(value: Decimal, data_type: DataType, order: ByteOrder, *,
         number = float(value)
         if data_type is DataType.FLOAT32 and abs(number) > 3.4028234663852886e38:
             if not clamp:
-                raise ModbusError(f"{value} does not fit a float32")
+                raise ModbusError(Text("modbus.float32", value=value))
             number = math.copysign(3.4028234663852886e38, number)
         raw = struct.pack(_FLOAT_FORMAT[data_type], number)
     else:
@@ -164,7 +169,8 @@ def encode_value(value: Decimal, data_type: DataType, order: ByteOrder, *,
         low, high = integer_range(data_type)
         if not low <= whole <= high:
             if not clamp:
-                raise ModbusError(f"{value} does not fit {data_type} ({low}..{high})")
+                raise ModbusError(Text("modbus.int_range", value=value, type=data_type, low=low,
+                                          high=high))
             whole = min(max(whole, low), high)
         raw = whole.to_bytes(data_type.registers * 2, "big", signed=data_type.signed)
     return bytes_to_registers(reorder(raw, order))

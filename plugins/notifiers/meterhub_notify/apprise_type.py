@@ -16,7 +16,9 @@ from typing import Any
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.i18n import Text
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from . import redact
 from .const import DEFAULT_TYPE
 from .notifier import DeliveryError, Message, Target
@@ -104,7 +106,7 @@ class AppriseTarget:
         if plugin is None:
             plugin = _instantiate(self._url)
             if plugin is None:
-                raise DeliveryError(f"apprise cannot use this {self.label} URL", permanent=True)
+                raise DeliveryError(Text("notify.apprise_url", label=self.label), permanent=True)
             self._plugin = plugin
         # the outbox gives up after ``timeout``; the socket shortly after, freeing the thread
         limit = timeout + SOCKET_MARGIN

@@ -21,7 +21,9 @@ import voluptuous as vol
 
 from hub import validation as cv
 from hub.config import LANGUAGES
+from hub.i18n import Text
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .apprise_type import check_url
 from .catalog import NOTICES
 from .const import CONF_NOTICES, CONF_NOTIFY, DEFAULT_DEDUPE, DEFAULT_TYPE, TENANT
@@ -74,9 +76,9 @@ def notify_schema(registries: Registries) -> Any:
         kind_name = head(value or {})["type"]
         kind = registries.notifier_types.get(kind_name)
         if kind is None:
-            known = ", ".join(registries.notifier_types.names()) or "none loaded"
-            raise vol.Invalid(f"expected a notifier type ({known}), got unknown type "
-                              f"{cv.show_value(kind_name)}", path=["type"])
+            known = ", ".join(registries.notifier_types.names()) or Text("notify.none_loaded")
+            raise vol.Invalid(Text("notify.unknown_type", known=known,
+                                   value=cv.show_value(kind_name)), path=["type"])
         schema = cv.Strict({vol.Optional("type", default=DEFAULT_TYPE): cv.string,
                             vol.Optional("title"): template, **DELIVERY_KEYS,
                             **dict(kind.schema())})
@@ -90,7 +92,7 @@ def notify_schema(registries: Registries) -> Any:
         if value is None:
             return {}
         if not isinstance(value, Mapping):
-            raise vol.Invalid("expected notifiers by name, like 'landlord: {urls: [...]}'")
+            raise vol.Invalid(Text("notify.by_name"))
         out: dict[str, dict[str, Any]] = {}
         errors: list[vol.Invalid] = []
         for name, entry in value.items():

@@ -17,8 +17,10 @@ from typing import Any
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.i18n import Text
 from hub.util.dt import utcnow
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .notifier import DeliveryError, Message, Target
 
 _LOGGER = logging.getLogger(__name__)
@@ -50,7 +52,8 @@ class FileTarget:
         try:
             await asyncio.get_running_loop().run_in_executor(None, self._append, line)
         except OSError as err:
-            raise DeliveryError(f"cannot write {self.path.name}: {err.strerror}") from None
+            raise DeliveryError(Text("notify.cannot_write", file=self.path.name,
+                                              reason=err.strerror)) from None
         _LOGGER.info("Notify %s%s: %s", self.notifier,
                      f" → {record['to']}" if self.to_account else "",
                      message.title or message.message.splitlines()[0])

@@ -24,6 +24,9 @@ from typing import Any
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.i18n import Text
+
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 DELAY = "delay"
 MERGE = "merge"
@@ -50,7 +53,7 @@ class Admission:
 def _positive(value: Any) -> Any:
     duration = cv.duration(value)
     if duration.total_seconds() <= 0:
-        raise vol.Invalid("expected a duration above 0")
+        raise vol.Invalid(Text("notify.duration"))
     return duration
 
 

@@ -14,7 +14,9 @@ from typing import Any, Protocol, runtime_checkable
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.i18n import Text
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .const import (
     DEFAULT_EXPIRE,
     DEFAULT_MAX_RETRY_DELAY,
@@ -125,7 +127,7 @@ class DeliverySettings:
 def _positive_duration(value: Any) -> Any:
     duration = cv.duration(value)
     if duration.total_seconds() <= 0:
-        raise vol.Invalid("expected a duration above 0")
+        raise vol.Invalid(Text("notify.duration"))
     return duration
 
 

@@ -23,7 +23,9 @@ import voluptuous as vol
 from jinja2 import TemplateError
 
 from hub import validation as cv
+from hub.i18n import Text
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from . import redact
 from .notifier import DeliveryError, Message, Target
 from .templates import render, template
@@ -39,8 +41,7 @@ def phone_number(value: Any) -> str:
     """A voluptuous validator: a phone number (``13800138000`` or ``+8613800138000``)."""
     text = re.sub(r"[\s\-()]", "", cv.string(value))
     if not _PHONE_RE.match(text):
-        raise vol.Invalid(f"expected a phone number like 13800138000 or +8613800138000, "
-                          f"got {cv.show_value(value)}")
+        raise vol.Invalid(Text("notify.phone", value=cv.show_value(value)))
     return text
 
 
@@ -68,7 +69,7 @@ def endpoint_url(value: Any) -> str:
     text = cv.string(value).strip().rstrip("/")
     split = urlsplit(text)
     if split.scheme not in ("http", "https") or not split.netloc:
-        raise vol.Invalid(f"expected a URL like https://host, got {cv.show_value(value)}")
+        raise vol.Invalid(Text("notify.url", value=cv.show_value(value)))
     return text
 
 
@@ -76,7 +77,7 @@ def secret(value: Any) -> str:
     """A voluptuous validator: a credential (kept out of every log line from now on)."""
     text = cv.string(value).strip()
     if not text:
-        raise vol.Invalid("expected a key, got an empty text (use !secret)")
+        raise vol.Invalid(Text("notify.empty_key"))
     redact.add_secret(text)
     return text
 
@@ -95,7 +96,7 @@ def recipient_keys(own: str, own_validator: Any) -> dict[Any, Any]:
 def require_recipients(entry: dict[str, Any], own: str) -> dict[str, Any]:
     """Check a whole entry: someone receives (its own list, or the account's contacts)."""
     if not entry.get(own) and not entry.get("to_account"):
-        raise vol.Invalid(f"give '{own}' or 'to_account: true' (the account's contacts)")
+        raise vol.Invalid(Text("notify.recipients", own=own))
     return entry
 
 
@@ -109,9 +110,11 @@ def render_params(params: Mapping[str, str], message: Message) -> dict[str, str]
         try:
             out[name] = render(source, variables)
         except TemplateError as err:
-            raise DeliveryError(f"template parameter '{name}': {err}", permanent=True) from None
+            raise DeliveryError(Text("notify.param_error", name=name, reason=str(err)),
+                                permanent=True) from None
         except Exception as err:  # the sandbox refused something
-            raise DeliveryError(f"template parameter '{name}': {type(err).__name__}: {err}",
+            raise DeliveryError(Text("notify.param_error", name=name,
+                                     reason=f"{type(err).__name__}: {err}"),
                                 permanent=True) from None
     return out
 
@@ -126,8 +129,9 @@ def recipients(own: Iterable[str], message: Message, contact_key: str, to_accoun
             found.append(str(contact))
     unique = list(dict.fromkeys(form(item) for item in found if item))
     if not unique:
-        whose = f"account {message.account_id}" if message.account_id else "the message"
-        raise DeliveryError(f"no recipient: {whose} has no contacts.{contact_key}",
+        raise DeliveryError(Text("notify.no_recipient_account", account=message.account_id,
+                                 contact=contact_key) if message.account_id else
+                            Text("notify.no_recipient", contact=contact_key),
                             permanent=True)
     return unique
 
@@ -186,7 +190,7 @@ async def exchange(method: str, url: str, timeout: float, *, provider: str,
     except ValueError:
         body = None
     if not isinstance(body, Mapping):
-        raise DeliveryError(f"{provider}: HTTP {status} without a JSON answer",
+        raise DeliveryError(Text("notify.not_json", provider=provider, status=status),
                             permanent=400 <= status < 500 and status not in (408, 429))
     return Reply(status, body)
 
@@ -225,7 +229,7 @@ class ProviderTarget:
     def finish(self, message: Message, wanted: list[str]) -> None:
         """Forget a message every recipient took; else ask the outbox to send the rest."""
         if self.progress.pending(message, wanted):
-            raise DeliveryError(f"{self.provider}: more recipients left; sending the rest")
+            raise DeliveryError(Text("notify.rest_left", provider=self.provider))
         self.progress.finished(message)
 
 

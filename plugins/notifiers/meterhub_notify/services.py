@@ -19,7 +19,9 @@ from hub import validation as cv
 from hub.const import SupportsResponse
 from hub.core import ServiceCall
 from hub.exceptions import ServiceValidationError
+from hub.i18n import Text
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .catalog import NOTICES
 from .const import DOMAIN, TENANT
 from .dispatch import QUEUED, Dispatcher
@@ -42,17 +44,17 @@ _TEXT = {
 
 def _one_text(data: dict[str, Any]) -> dict[str, Any]:
     if ("message" in data) == ("template" in data):
-        raise vol.Invalid("give either 'message' (text) or 'template' (a notice name)")
+        raise vol.Invalid(Text("notify.message_or_template"))
     return data
 
 
 def _account(data: dict[str, Any]) -> dict[str, Any]:
     if "account" in data:  # the DESIGN sketch's spelling
         if "account_id" in data:
-            raise vol.Invalid("give 'account_id' or 'account', not both")
+            raise vol.Invalid(Text("notify.account_twice"))
         data["account_id"] = data.pop("account")
     if "account_id" not in data:
-        raise vol.Invalid("required key is missing", path=["account_id"])
+        raise vol.Invalid(Text("validation.required"), path=["account_id"])
     return data
 
 

@@ -21,7 +21,10 @@ from jinja2.environment import Template
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from hub import validation as cv
+from hub.i18n import Text
 from hub.util.dt import as_local
+
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -96,5 +99,5 @@ def template(value: Any) -> str:
     try:
         compile_template(text)
     except TemplateError as err:
-        raise vol.Invalid(f"template error: {err}") from None
+        raise vol.Invalid(Text("notify.template_error", reason=str(err))) from None
     return text

@@ -21,7 +21,9 @@ from urllib.parse import urlsplit
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.i18n import Text, text_of
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .notifier import DeliveryError, Message, Target
 from .providers import (
     PARAMS,
@@ -113,10 +115,9 @@ def positional(value: Any) -> dict[str, str]:
     try:
         order = sorted(params, key=int)
     except ValueError:
-        raise vol.Invalid("expected parameters numbered like the template's {1}, {2}: "
-                          "'1', '2'...") from None
+        raise vol.Invalid(Text("notify.params_numbered")) from None
     if [int(key) for key in order] != list(range(1, len(order) + 1)):
-        raise vol.Invalid(f"expected parameters 1..{len(order)}, got {', '.join(order)}")
+        raise vol.Invalid(Text("notify.params_range", count=len(order), found=", ".join(order)))
     return {key: params[key] for key in order}
 
 
@@ -152,7 +153,7 @@ class TencentSmsTarget(ProviderTarget):
                                headers=headers, data=body)
         answer = reply.body.get("Response")
         if not isinstance(answer, Mapping):
-            raise DeliveryError(f"Tencent SMS: HTTP {reply.status} without a Response",
+            raise DeliveryError(Text("notify.tencent_no_response", status=reply.status),
                                 permanent=reply.status < 500)
         error = answer.get("Error")
         if isinstance(error, Mapping):
@@ -177,7 +178,8 @@ class TencentSmsTarget(ProviderTarget):
                     (status or {}).get("Message") or ""), ERRORS, RETRIED))
         if failed:
             first = failed[0]
-            raise DeliveryError(f"{len(failed)} of {len(numbers)} number(s) refused; {first}",
+            raise DeliveryError(Text("notify.numbers_refused", failed=len(failed),
+                                     total=len(numbers), first=text_of(first)),
                                 permanent=all(error.permanent for error in failed))
         self.finish(message, wanted)
 

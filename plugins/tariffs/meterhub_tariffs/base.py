@@ -20,8 +20,10 @@ from hub.billing.tariff import (
     no_history,
     round_fen,
 )
+from hub.i18n import Text
 from hub.util.calendar import Calendar
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .const import DAYS, UNIT_KWH, USAGE_COMPONENTS
 from .fees import ONE_DAY, fraction, months, overlap
 from .spread import PRECISION, Lines, Spread, midnight, moment
@@ -119,9 +121,8 @@ class BaseTariff(Tariff, Generic[_P]):
             for item in usage:
                 if previous is not None and item.start < previous.end:
                     raise TariffError(
-                        f"tariff '{self.id}': usage must be in time order without overlaps, "
-                        f"but {item.start.isoformat()} is before the end of the previous "
-                        f"usage {previous.end.isoformat()}")
+                        Text("tariffs.usage_order", tariff=self.id,
+                             start=item.start.isoformat(), end=previous.end.isoformat()))
                 spread = Spread(item)
                 if always is not None:
                     self.price(always, spread, spread.start, spread.end, lines, tiers)
@@ -139,8 +140,8 @@ class BaseTariff(Tariff, Generic[_P]):
             version = next((v for v in self.versions if v.covers(cursor)), None)
             if version is None:
                 raise TariffError(
-                    f"tariff '{self.id}' has no price valid at "
-                    f"{moment(cursor, self.tz).isoformat()} (its prices: {self._validity()})")
+                    Text("tariffs.no_price_at", tariff=self.id,
+                         at=moment(cursor, self.tz).isoformat(), prices=self._validity()))
             end = b if version.end is None else min(b, version.end)
             yield version, cursor, end
             if end >= b:
@@ -182,8 +183,8 @@ class BaseTariff(Tariff, Generic[_P]):
                                 if (v.valid_from is None or v.valid_from <= day)
                                 and (v.valid_until is None or day <= v.valid_until)), None)
                 if version is None:
-                    raise TariffError(f"tariff '{self.id}' has no price valid on {day} "
-                                      f"(its prices: {self._validity()})")
+                    raise TariffError(Text("tariffs.no_price_on", tariff=self.id, day=day,
+                                           prices=self._validity()))
                 v_first, v_last = overlap(day, last, version.valid_from, version.valid_until)
                 yield version, (v_last - v_first).days + 1, month_days, v_first, v_last
                 day = v_last + ONE_DAY

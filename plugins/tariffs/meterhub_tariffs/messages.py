@@ -91,6 +91,21 @@ STRINGS: dict[str, dict[str, str]] = {
         "tariffs.version_gap": "gap: {first} – {last} would have no price (the next "
                                "version is valid from {start}; end this one on {last} "
                                "or leave valid_until out), got {until}",
+        "tariffs.usage_order": "tariff '{tariff}': usage must be in time order without "
+                               "overlaps, but {start} is before the end of the previous usage "
+                               "{end}",
+        "tariffs.no_price_at": "tariff '{tariff}' has no price valid at {at} (its prices: "
+                               "{prices})",
+        "tariffs.no_price_on": "tariff '{tariff}' has no price valid on {day} (its prices: "
+                               "{prices})",
+        "tariffs.register_missing": "tariff '{tariff}' prices the meter's register {register} "
+                                    "({band}), but the usage from {start} has no such register "
+                                    "(does this meter count time-of-use itself?)",
+        "tariffs.register_unbilled": "tariff '{tariff}' has no price for register {register}, "
+                                     "which counted {value} kWh in the usage from {start}",
+        "tariffs.outside_occupancy": "tariff '{tariff}': usage in the tier period from {start} "
+                                     "lies outside the occupancy (move-in {move_in}, move-out "
+                                     "{move_out})",
     },
     "zh-CN": {
         "tariffs.no_segments": "应为时段列表，第一个时段从 00:00 开始",
@@ -171,6 +186,16 @@ STRINGS: dict[str, dict[str, str]] = {
         "tariffs.version_gap": "空档：{first} – {last} 没有价格（下一版本从 {start} "
                                "起生效；请把本版本截止到 {last}，或省略 valid_until）"
                                "，实际为 {until}",
+        "tariffs.usage_order": "价格方案 '{tariff}'：用量须按时间顺序且不重叠，但 {start} 早于"
+                               "上一段用量的结束时间 {end}",
+        "tariffs.no_price_at": "价格方案 '{tariff}' 在 {at} 没有有效的价格（其价格：{prices}）",
+        "tariffs.no_price_on": "价格方案 '{tariff}' 在 {day} 没有有效的价格（其价格：{prices}）",
+        "tariffs.register_missing": "电价 '{tariff}' 按电表寄存器 {register}（{band}）计价，但"
+                                    "从 {start} 起的用量没有这个寄存器（这块表自己分时计量吗？）",
+        "tariffs.register_unbilled": "电价 '{tariff}' 没有寄存器 {register} 的价格，而它在从 "
+                                     "{start} 起的用量中计了 {value} kWh",
+        "tariffs.outside_occupancy": "价格方案 '{tariff}'：从 {start} 起的阶梯周期内的用量不在入住"
+                                     "期间内（入住 {move_in}，退租 {move_out}）",
     },
 }
 add_strings(STRINGS)

@@ -161,16 +161,15 @@ def register_shares(tariff_id: str, bands: Bands, spread: Spread, a: int, b: int
         total = registers.get(key)
         if total is None:
             raise TariffError(
-                f"tariff '{tariff_id}' prices the meter's register {key} ({band}), but the "
-                f"usage from {moment(spread.start, tz).isoformat()} has no such register "
-                "(does this meter count time-of-use itself?)")
+                Text("tariffs.register_missing", tariff=tariff_id, register=key, band=band,
+                     start=moment(spread.start, tz).isoformat()))
         out[band] = spread.share(a, b, total)
     priced = {key for key, _price in bands.values()}
     for key, value in registers.items():
         if value and key not in priced and _REGISTER_KEY_RE.match(key):
             raise TariffError(
-                f"tariff '{tariff_id}' has no price for register {key}, which counted {value} "
-                f"kWh in the usage from {moment(spread.start, tz).isoformat()}")
+                Text("tariffs.register_unbilled", tariff=tariff_id, register=key, value=value,
+                     start=moment(spread.start, tz).isoformat()))
     return out
 
 

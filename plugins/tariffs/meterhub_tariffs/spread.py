@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from decimal import ROUND_HALF_EVEN, Decimal
 from typing import Any
@@ -10,6 +11,10 @@ from typing import Any
 from hub.billing.tariff import ChargeLine, Usage
 
 from .const import QUANTITY_STEP
+
+STEP_EXPONENT = -9
+"""QUANTITY_STEP as a power of ten."""
+assert Decimal(1).scaleb(STEP_EXPONENT) == QUANTITY_STEP
 
 _LOGGER = logging.getLogger(__name__)
 
@@ -67,13 +72,14 @@ class Spread:
     parts around it.
     """
 
-    __slots__ = ("end", "sources", "start", "usage")
+    __slots__ = ("_steps", "end", "sources", "start", "usage")
 
     def __init__(self, usage: Usage) -> None:
         self.usage = usage
         self.start = micros(usage.start)
         self.end = micros(usage.end)
         self.sources = usage.sources
+        self._steps: int | None = -1  # the quantity in steps (None: not whole steps), lazily
 
     def share(self, a: int, b: int, total: Decimal | None = None) -> Decimal:
         """The part of ``total`` (default: the quantity) used in [a, b)."""
@@ -90,6 +96,33 @@ class Spread:
             return whole
         part = whole * (t - self.start) / (self.end - self.start)
         return part.quantize(QUANTITY_STEP, rounding=ROUND_HALF_EVEN)
+
+    def stepper(self) -> Callable[[int], int] | None:
+        """``cum(t, quantity)`` in whole steps of QUANTITY_STEP, in integers (the same
+        rounding: exact, half-even); None when the quantity is not whole steps, or the usage
+        has no length (then only ``cum`` prices it)."""
+        steps = self._steps
+        if steps == -1:
+            quantity = self.usage.quantity
+            exponent = quantity.as_tuple().exponent
+            steps = self._steps = (
+                int(quantity.scaleb(-STEP_EXPONENT)) if self.end > self.start
+                and quantity.is_finite() and not quantity.is_signed()
+                and isinstance(exponent, int) and exponent >= STEP_EXPONENT else None)
+        if steps is None:
+            return None
+        start, end, length = self.start, self.end, self.end - self.start
+
+        def cum_steps(t: int) -> int:
+            if t <= start:
+                return 0
+            if t >= end:
+                return steps
+            whole, rest = divmod(steps * (t - start), length)
+            twice = rest + rest
+            return whole + 1 if twice > length or (twice == length and whole & 1) else whole
+
+        return cum_steps
 
 
 class _Open:

@@ -18,7 +18,9 @@ from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
 from hub.billing.tariff import Occupancy, TariffError, TierHistory
+from hub.i18n import Text
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .const import DAYS, MAX_TIERS, MONTHLY, MONTHS, THRESHOLD_STEP
 from .spread import ZERO, Lines, Spread, local_date, midnight
 
@@ -181,9 +183,9 @@ class TierCounter:
             return months, whole
         if occupied <= 0:
             raise TariffError(
-                f"tariff '{self.tariff_id}': usage in the tier period from {period_start} "
-                f"lies outside the occupancy (move-in {self.occupancy and self.occupancy.move_in}"
-                f", move-out {self.occupancy and self.occupancy.move_out})")
+                Text("tariffs.outside_occupancy", tariff=self.tariff_id, start=period_start,
+                     move_in=self.occupancy and self.occupancy.move_in,
+                     move_out=self.occupancy and self.occupancy.move_out))
         return occupied, days
 
 

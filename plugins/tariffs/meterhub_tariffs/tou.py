@@ -8,8 +8,9 @@ add a per-kWh amount above yearly or monthly thresholds (阶梯+峰谷).
 
 from __future__ import annotations
 
+import functools
 import logging
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, localcontext
@@ -49,7 +50,18 @@ from .registers import (
     price_registers,
 )
 from .schedules import DayPlans, check_references, schedules, zones
-from .spread import PRECISION, ZERO, Lines, Spread, at, local_date, micros, midnight, moment
+from .spread import (
+    PRECISION,
+    STEP_EXPONENT,
+    ZERO,
+    Lines,
+    Spread,
+    at,
+    local_date,
+    micros,
+    midnight,
+    moment,
+)
 from .tiers import TierCounter, TierTable, add_surcharges, tier_key
 from .validators import band_prices
 
@@ -313,9 +325,12 @@ class TouTariff(BaseTariff[TouPlan]):
                     return
                 break
         bands: dict[str, list[Any]] = {}  # band -> [quantity, start, end]
-        before = spread.cum(a, whole)
+        cum: Callable[[int], Any] | None = spread.stepper()
+        if cum is None:  # not whole steps: in Decimals (the same arithmetic, slower)
+            cum = functools.partial(spread.cum, whole=whole)
+        before = cum(a)
         for low, high, band in self._walk(version, a, b):
-            upto = spread.cum(high, whole)
+            upto = cum(high)
             part = bands.get(band)
             if part is None:
                 bands[band] = [upto - before, low, high]
@@ -324,6 +339,8 @@ class TouTariff(BaseTariff[TouPlan]):
                 part[2] = high
             before = upto
         for band, (quantity, start, end) in bands.items():
+            if type(quantity) is int:  # steps: each band's sum crossed a cut, so it has the
+                quantity = Decimal(quantity).scaleb(STEP_EXPONENT)  # step's exponent too
             self._add(lines, version, band, quantity, start, end, spread.sources)
 
     def _walk(self, version: Version[TouPlan], a: int,

@@ -103,16 +103,16 @@ async def test_cli_backup_restore_and_refusals(make_storage: MakeStorage, db_pat
 
         out = tmp_path / "b.db"
         assert await asyncio.to_thread(cmd_backup, args(output=out)) == 0
-        assert "2 readings" in capsys.readouterr().out
+        assert "2 条读数" in capsys.readouterr().out  # no site: zh-CN
         assert await asyncio.to_thread(cmd_restore, args(backup=out)) == 1
-        assert "stop it first" in capsys.readouterr().err
+        assert "请先停止它" in capsys.readouterr().err
         await storage.stop()
         garbage = tmp_path / "garbage.db"
         garbage.write_bytes(b"not a database at all" * 100)
         assert cmd_restore(args(backup=garbage)) == 1
-        assert "damaged" in capsys.readouterr().err
+        assert "已损坏" in capsys.readouterr().err
         assert cmd_restore(args(backup=out)) == 0
-        assert "previous database was kept" in capsys.readouterr().out
+        assert "原数据库已保留为" in capsys.readouterr().out
 
 
 async def _fill_for_export(make_storage: MakeStorage) -> None:
@@ -214,21 +214,21 @@ async def test_unwritable_asks_are_errors_that_write_nothing(
 
     pdf = tmp_path / "x.pdf"
     assert cmd_export(export_args(pdf)) == 1
-    assert capsys.readouterr().err == (f"meterhub export: cannot tell the format of {pdf}: "
-                                       "name it .csv or .xlsx (or give --format csv|xlsx)\n")
+    assert capsys.readouterr().err == (f"meterhub export：无法判断 {pdf} 的格式：文件名请以 "
+                                       ".csv 或 .xlsx 结尾（或给出 --format csv|xlsx）\n")
     assert cmd_export(export_args(tmp_path / "x.csv", fmt="xlsx")) == 1
-    assert "says .csv but the format is xlsx" in capsys.readouterr().err
+    assert "的扩展名是 .csv，但格式是 xlsx" in capsys.readouterr().err
     assert cmd_export(export_args(tmp_path / "x.csv", start="2024-05-05",
                                   end="2024-05-01")) == 1
-    assert capsys.readouterr().err == ("meterhub export: --end 2024-05-01 is not after "
-                                       "--start 2024-05-05: nothing lies between them\n")
+    assert capsys.readouterr().err == ("meterhub export：--end 2024-05-01 不晚于 --start "
+                                       "2024-05-05：两者之间没有数据\n")
     missing = tmp_path / "no" / "such" / "dir"
     assert cmd_export(export_args(missing / "x.csv")) == 1
-    assert f"the folder {missing} does not exist" in capsys.readouterr().err
+    assert f"文件夹 {missing} 不存在" in capsys.readouterr().err
     backup_args = argparse.Namespace(config=None, data=None, db=db_path,
                                      output=missing / "b.db")
     assert cmd_backup(backup_args) == 1
-    assert f"the folder {missing} does not exist" in capsys.readouterr().err
+    assert f"文件夹 {missing} 不存在" in capsys.readouterr().err
     assert not pdf.exists() and not (tmp_path / "x.csv").exists()
     assert not (tmp_path / "no").exists()  # no folder made up
     with pytest.raises(StorageError, match="does not exist"):
