@@ -174,6 +174,8 @@ class ChargeBook:
                 if state.closed:
                     self.states.pop(key, None)
                     keys.discard(key)
+                    if not keys:  # a set keeps its size once emptied: 10,000 after a bill run
+                        del open_by_account[key[1]]
                 else:
                     self.states[key] = state
                     keys.add(key)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import sys
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta, tzinfo
@@ -38,6 +39,7 @@ from ..i18n import Text
 from ..ledger.entries import Entry, from_fen
 from ..storage import from_ms, to_ms
 from ..util.dt import site_time_zone
+from ..util.memory import release_free_memory
 from .bill_ops import BillOp, BillOutcome, BillRequest, BillStatusOp
 from .bills import Bill, BillLine, allocate_payments
 from .charges import ChargeBook
@@ -128,7 +130,8 @@ class BillingEngine:
         self.watched_since = min(from_ms(created), now) if created is not None else now
         for row in rows:
             self.open.setdefault(row.account_id, []).append(Bill.from_row(row))
-        self.known = {(account, start) for account, start, _kind in keys}
+        # one period text for the 10,000 accounts billed for it, not one each
+        self.known = {(account, sys.intern(start)) for account, start, _kind in keys}
         for account_id, last_day in finals.items():
             self.book.moved_out[account_id] = date.fromisoformat(last_day)
         if self.settings.check_every.total_seconds() > 0:
@@ -232,7 +235,7 @@ class BillingEngine:
         bill = outcome.bill
         if not outcome.issued_now:
             return
-        self.known.add((bill.account_id, bill.period.start.isoformat()))
+        self.known.add((bill.account_id, sys.intern(bill.period.start.isoformat())))
         if bill.kind == "final":
             self.book.moved_out[bill.account_id] = bill.period.last_day
         self.open.setdefault(bill.account_id, []).append(bill)
@@ -384,10 +387,13 @@ class BillingEngine:
             failed += sum(1 for item in made if isinstance(item, Exception))
         for request in requests:
             if not request.issue:  # drafts: do not make them again on every check
-                self.known.add((request.account.id, request.period.start.isoformat()))
+                self.known.add((request.account.id,
+                                sys.intern(request.period.start.isoformat())))
         for account_id in list(self.open):
             self.refresh(account_id)
         reminders = self.remind()
+        if requests:  # a run's bills are committed and let go: their memory back to the system
+            release_free_memory("the bill run")
         return {"bills": bills, "failed": failed, "reminders": reminders}
 
     # --- move-out ---------------------------------------------------------------------

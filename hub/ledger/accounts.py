@@ -11,12 +11,13 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 import voluptuous as vol
 
 from .. import validation as cv
 from ..i18n import Text
+from ..util.memory import shared_mapping
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .terms import ProtectionWindows, Thresholds, TripMode
 
@@ -127,7 +128,7 @@ def _move_dates(account: dict[str, Any]) -> dict[str, Any]:
 ACCOUNTS_SCHEMA = cv.ListOf(vol.All(ACCOUNT_SCHEMA, _move_dates), unique="id")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)  # no __dict__ an account: 10,000 of them
 class Account:
     """One account's configuration, typed."""
 
@@ -165,13 +166,14 @@ class Account:
             billing=config["billing"],
             deposit=config["deposit"],
             opening_balance=config["opening_balance"],
-            thresholds=Thresholds(tuple(config["low_balance"]), config["overdraft"]),
+            thresholds=_shared_terms(Thresholds(tuple(config["low_balance"]),
+                                                config["overdraft"])),
             trip_mode=TripMode(policy["mode"]),
             trip_at=policy["at"],
             warn_before=policy["warn_before"],
-            protection=ProtectionWindows(
+            protection=_shared_terms(ProtectionWindows(
                 nights=protection.get("nights"), weekends=protection["weekends"],
-                holidays=protection["holidays"], dates=frozenset(protection["dates"])),
+                holidays=protection["holidays"], dates=frozenset(protection["dates"]))),
             settlement_day=config["settlement_day"],
             max_recharge=config["max_recharge"],
             emergency_amount=config["emergency_credit"]["amount"],
@@ -181,10 +183,28 @@ class Account:
             move_in=config.get("move_in"),
             move_out=config.get("move_out"),
             landlord=config.get("landlord"),
-            contacts=dict(config["contacts"]),
-            postpaid=dict(config["postpaid"]),
-            tags=dict(config["tags"]),
+            contacts=shared_mapping(config["contacts"]),  # read-only; equal ones shared
+            postpaid=shared_mapping(config["postpaid"]),
+            tags=shared_mapping(config["tags"]),
         )
+
+
+# Terms are immutable: 10,000 accounts on the same levels and windows hold one of each
+_TERMS: dict[tuple[object, str], Any] = {}
+_MAX_SHARED_TERMS = 4096
+_T = TypeVar("_T", Thresholds, ProtectionWindows)
+
+
+def _shared_terms(terms: _T) -> _T:
+    """The one object kept for equal terms (compared by their text too: ``5`` and ``5.00``
+    are equal Decimals, not the same amount), else ``terms`` itself."""
+    key = (terms, repr(terms))
+    found = _TERMS.get(key)
+    if found is not None:
+        return found  # type: ignore[no-any-return]
+    if len(_TERMS) < _MAX_SHARED_TERMS:
+        _TERMS[key] = terms
+    return terms
 
 
 def check_accounts(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from ..core import Context
 from ..storage import EntryRow, MoneyStore, to_ms
 from ..util.dt import utcnow
+from ..util.memory import release_free_memory
 from .batch import AuditReport, Batch, Op, PostOp, ReverseOp, post_entry
 from .entries import Entry, EntryKind, LedgerError, PostRequest, PostResult, from_fen
 
@@ -35,6 +36,8 @@ if TYPE_CHECKING:
     from ..storage import Storage
 
 _LOGGER = logging.getLogger(__name__)
+
+_NONE_USED = from_fen(0)
 
 MAX_BATCH = 2000
 _RETRIES = 5
@@ -133,7 +136,8 @@ class Ledger:
 
     def emergency_used(self, account_id: str) -> Decimal:
         """Emergency credit taken and not repaid yet."""
-        return from_fen(self._emergency.get(account_id, 0))
+        used = self._emergency.get(account_id, 0)
+        return from_fen(used) if used else _NONE_USED  # one zero for 10,000 account states
 
     def entry_of(self, row: EntryRow) -> Entry:
         """An Entry from its row."""
@@ -170,6 +174,7 @@ class Ledger:
         """Re-derive every balance from the ledger; report each difference."""
         problems, accounts = await self.storage.money_read(
             lambda s: (s.audit(), s.account_count()))
+        release_free_memory("the ledger audit")  # every entry was read: a big job's memory
         for problem in problems:
             _LOGGER.error("Ledger audit: account %s has %s in its ledger but a running total "
                           "of %s (last entry %s, %d broken links)", problem.account_id,

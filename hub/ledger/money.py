@@ -72,6 +72,7 @@ class Money:
         self._watchers: list[EntryWatcher] = []
         self._attribute_providers: list[AttributeProvider] = []
         self._statics: dict[str, tuple[str, dict[str, Any]]] = {}
+        self._levels: dict[tuple[str, ...], list[str]] = {}  # 10,000 accounts, a few lists
         self._time_text: tuple[int | None, str] = (None, "")  # an entry time and its text
         ledger.add_listener(self.on_entries)
 
@@ -173,6 +174,11 @@ class Money:
                                                              event.context),
                                  f"opening balance of {event.data['account_id']}")
 
+    def _levels_text(self, account: Account) -> list[str]:
+        """An account's warning levels as text: one list for equal levels (read-only)."""
+        text = tuple(str(level) for level in account.thresholds.low)
+        return self._levels.setdefault(text, list(text))
+
     def _static(self, account_id: str) -> tuple[str, dict[str, Any]]:
         """An account's entity id and the attributes that change only with the account."""
         found = self._statics.get(account_id)
@@ -183,7 +189,7 @@ class Money:
                 attributes.update({
                     "friendly_name": account.name, "name": account.name,
                     "billing": account.billing,
-                    "levels": [str(level) for level in account.thresholds.low],
+                    "levels": self._levels_text(account),
                     "overdraft": account.thresholds.overdraft,
                     "trip_level": account.thresholds.trip_level, "deposit": account.deposit,
                     "tags": dict(account.tags), "landlord": account.landlord})

@@ -81,7 +81,8 @@ class Thresholds:
     @property
     def trip_level(self) -> Decimal:
         """The balance at or below which an account is exhausted."""
-        return -self.overdraft
+        # no overdraft: the (shared) zero itself, not a new Decimal for each account's state
+        return -self.overdraft if self.overdraft else self.overdraft
 
 
 

@@ -27,6 +27,7 @@ from ..events import EVENT_METER_OFFLINE, EVENT_METER_ONLINE, EVENT_READ_FAILED,
 from ..i18n import Text, text_of
 from ..util.dt import utcnow
 from ..util.ids import slugify
+from ..util.memory import shared_mapping
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .const import MAIN_REGISTERS, STORE_WAIT_S
 from .link import Link, LinkUnavailable
@@ -113,7 +114,7 @@ class Meter:
     model: MeterModel
     link: Link
     ref: MeterRef
-    tags: dict[str, str]
+    tags: Mapping[str, str]
     config: Mapping[str, Any]
     entity_id: str
     online: bool | None = None
@@ -185,14 +186,14 @@ class MeteringService:
                           meter_config["id"], meter_config["model"], meter_config["link"])
             return None
         ref = MeterRef(meter_config["id"], meter_config["address"],
-                       dict(meter_config.get("options") or {}))
+                       shared_mapping(meter_config.get("options") or {}))
         meter = Meter(
             id=meter_config["id"],
             name=meter_config.get("name") or meter_config["id"],
             model=model,
             link=link,
             ref=ref,
-            tags=dict(meter_config.get("tags") or {}),
+            tags=shared_mapping(meter_config.get("tags") or {}),
             config=meter_config,
             entity_id=f"meter.{slugify(meter_config['id'])}",
         )
@@ -220,7 +221,7 @@ class MeteringService:
         self._reindex_account(meter, meter_config)
         meter.config = meter_config
         meter.name = meter_config.get("name") or meter.id
-        meter.tags = dict(meter_config.get("tags") or {})
+        meter.tags = shared_mapping(meter_config.get("tags") or {})
         return meter
 
     def replace_device(self, meter_id: str, meter_config: Mapping[str, Any]) -> Meter:
@@ -229,7 +230,8 @@ class MeteringService:
         forgotten, and so are the link's index entries of the old device. KeyError for an
         unknown meter."""
         meter = self.meters[meter_id]
-        ref = MeterRef(meter_id, meter_config["address"], dict(meter_config.get("options") or {}))
+        ref = MeterRef(meter_id, meter_config["address"],
+                       shared_mapping(meter_config.get("options") or {}))
         meter.link.remove_meter(meter_id)  # the old device's IMEI, address... lead nowhere
         meter.link.add_meter(ref, meter.model, meter_config.get("link_options") or {})
         self._reindex_account(meter, meter_config)

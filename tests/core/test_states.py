@@ -217,3 +217,11 @@ def test_state_as_dict_is_json_friendly() -> None:
     assert data["state"] == Decimal("1.50")
     assert data["attributes"] == {"unit": "kWh"}
     assert data["last_changed"] == data["last_updated"] == T0.isoformat()
+
+
+def test_states_of_a_domain_share_its_name_and_keep_no_object_id_string() -> None:
+    first = State("meter." + "r101_e", 1)  # built at run time, as a hub builds entity ids
+    second = State("".join(["meter.", "r102_e"]), 2)
+    assert first.domain == "meter" and first.domain is second.domain  # one string a domain
+    assert (first.object_id, second.object_id) == ("r101_e", "r102_e")
+    assert "object_id" not in State.__slots__  # worked out when asked, not held per state

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from common import start_hub
+from common import start_hub, wait_for
 
 from hub.bootstrap import prepare
 from hub.core import Hub
@@ -18,6 +18,8 @@ from hub.ledger import AccountBook
 from hub.metering.alarms import AlarmMonitor
 from hub.metering.reading import Reading
 from hub.metering.service import MeteringService
+from hub.storage import Storage
+from hub.util.memory import shared_mapping
 from hub.yamlload import NodeDict
 
 CONFIG = """
@@ -115,3 +117,45 @@ async def test_accounts_are_read_from_their_validated_entries_not_copies(tmp_pat
         # the same amount, defaulted or written, is one Decimal for every account
         assert book.accounts["r1"].max_recharge is book.accounts["r2"].max_recharge
         assert book.accounts["r1"].deposit is book.accounts["r2"].deposit
+
+
+async def test_equal_options_and_tags_are_one_read_only_mapping(tmp_path: Path) -> None:
+    async with start_hub(tmp_path, CONFIG + ACCOUNTS) as instance:
+        meters = instance.component("metering", MeteringService).meters
+        # one model, the same options: one mapping for every meter's MeterRef
+        assert meters["a1"].ref.options is meters["b1"].ref.options
+        assert meters["a1"].ref.options == meters["a1"].config["options"]
+        # the same tags (building A): one mapping; another building's is another
+        assert meters["a1"].tags is meters["a2"].tags is meters["own"].tags
+        assert meters["b1"].tags == {"building": "B"} and meters["b1"].tags is not meters["a1"].tags
+        with pytest.raises(TypeError):
+            meters["a1"].tags["building"] = "C"  # type: ignore[index]
+        # storage's record of each meter shares them too
+        ingest = instance.component("storage", Storage)._ingest  # the writer's meter records
+        await wait_for(lambda: "a2" in ingest.meters, 30)
+        assert ingest.meters["a1"].tags is ingest.meters["a2"].tags == {"building": "A"}
+        accounts = instance.component("accounts", AccountBook).accounts
+        assert accounts["r1"].tags is accounts["r2"].tags
+        assert accounts["r1"].contacts is accounts["r2"].contacts
+        assert not hasattr(accounts["r1"], "__dict__")  # Account: slots
+        # the same levels and protection windows: one object each
+        assert accounts["r1"].thresholds is accounts["r2"].thresholds
+        assert accounts["r1"].protection is accounts["r2"].protection
+        # their states share the zeros they show (no overdraft, no emergency credit used)
+        # and the text of their warning levels
+        await wait_for(lambda: instance.states.get("account.r2") is not None, 30)
+        first, second = (instance.states.get(f"account.{name}") for name in ("r1", "r2"))
+        assert first is not None and second is not None
+        for name in ("trip_level", "emergency_credit_used"):
+            assert first.attributes[name] == 0 and first.attributes[name] is second.attributes[name]
+        assert first.attributes["levels"] == ["20.00", "5.00"]
+        assert first.attributes["levels"] is second.attributes["levels"]  # one list
+
+
+def test_a_mapping_is_shared_only_with_equal_values_of_the_same_type() -> None:
+    assert shared_mapping({"timeout": 3}) is shared_mapping({"timeout": 3})
+    assert shared_mapping({"flag": True})["flag"] is True
+    assert shared_mapping({"flag": 1})["flag"] is not True  # 1 == True, but not the same
+    assert shared_mapping({"timeout": 3.0})["timeout"].__class__ is float
+    unhashable = shared_mapping({"list": [1, 2]})
+    assert unhashable == {"list": [1, 2]} and unhashable is not shared_mapping({"list": [1, 2]})

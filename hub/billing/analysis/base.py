@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from ...i18n import Text
 from ...metering.const import MAIN_REGISTERS
 from ...metering.points import SIGNED_REGISTERS
+from ...util.memory import shared_mapping
 from .. import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from ..periods import local_midnight
 
@@ -207,7 +208,7 @@ class Catalog:
             model = registries.meter_models.get(entry.get("model", "")) if registries else None
             facts.append(MeterFacts(
                 id=entry["id"], kind=str(getattr(model, "kind", "") or ""),
-                tags=dict(entry.get("tags") or {}), parent=entry.get("parent"),
+                tags=shared_mapping(entry.get("tags") or {}), parent=entry.get("parent"),
                 account=entry.get("account"), tariff=entry.get("tariff"),
                 share_group=entry.get("share_group")))
         return cls(facts)

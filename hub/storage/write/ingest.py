@@ -16,12 +16,14 @@ import functools
 import logging
 import operator
 import sqlite3
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any, NamedTuple
 
 from ...core import Event, State
 from ...metering.points import POINTS
+from ...util.memory import shared_mapping
 from .. import codec
 from ..const import (
     CODE_BASELINE,
@@ -75,7 +77,7 @@ class MeterState:
     meter_id: str
     kind: str
     device: str
-    tags: dict[str, str]
+    tags: Mapping[str, str]
     attrs: dict[str, Any]
     rules: Rules
     loaded: bool = False
@@ -182,7 +184,8 @@ class Ingest:
         self.reset()
         for key, meter_id, kind, device, tags, attrs in conn.execute(
                 "SELECT meter_key, meter_id, kind, device, tags, attrs FROM meter"):
-            tag_map = {str(k): str(v) for k, v in (codec.loads(tags) or {}).items()}
+            tag_map = shared_mapping({str(k): str(v)
+                                      for k, v in (codec.loads(tags) or {}).items()})
             attr_map = dict(codec.loads(attrs) or {})
             self.meters[meter_id] = MeterState(key, meter_id, kind, device, tag_map, attr_map,
                                                self.rules_for(kind, attr_map))

@@ -15,6 +15,7 @@ from typing import Any
 import voluptuous as vol
 
 from ... import validation as cv
+from ...util.memory import shared_mapping
 from .. import codec
 from ..layout import meter_scope
 from .ingest import Ingest, MeterState
@@ -58,7 +59,7 @@ def upsert(conn: sqlite3.Connection, ingest: Ingest, specs: list[dict[str, Any]]
         meter.kind = spec.get("kind", meter.kind)
         meter.device = spec.get("device", meter.device)
         if "tags" in spec:
-            meter.tags = dict(spec["tags"])
+            meter.tags = shared_mapping(spec["tags"])  # 500 meters a building: one
         for attr in _ATTRS:
             if attr in spec:
                 meter.attrs[attr] = spec[attr]
@@ -68,7 +69,8 @@ def upsert(conn: sqlite3.Connection, ingest: Ingest, specs: list[dict[str, Any]]
         if before != after and _has_history(ingest, meter):
             affected |= before ^ after
         conn.execute("UPDATE meter SET kind = ?, device = ?, tags = ?, attrs = ?, updated_ts = ? "
-                     "WHERE meter_key = ?", (meter.kind, meter.device, codec.dumps(meter.tags),
+                     "WHERE meter_key = ?", (meter.kind, meter.device,
+                                             codec.dumps(dict(meter.tags)),
                                              codec.dumps(meter.attrs), ts, meter.key))
     for scope in sorted(affected):
         rebuild_tag(conn, ingest, scope)

@@ -24,8 +24,6 @@ from urllib.parse import quote, urlsplit
 
 import aiohttp
 import voluptuous as vol
-from cryptography.exceptions import InvalidTag
-from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from hub import validation as cv
 from hub.hookspecs import hookimpl
@@ -101,6 +99,8 @@ class WechatPay(HttpProvider):
     sandbox_url = None  # API v3 has no public sandbox host: base_url is required
 
     def __init__(self, config: Mapping[str, Any], clock: Callable[[], datetime]) -> None:
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM  # only when configured
+
         super().__init__(config, clock)
         self.mchid: str = config["mchid"]
         self.appid: str = config["appid"]
@@ -285,6 +285,8 @@ class WechatPay(HttpProvider):
 
     def decrypt(self, resource: Mapping[str, Any]) -> dict[str, Any]:
         """The plaintext JSON of an AEAD_AES_256_GCM ``resource``."""
+        from cryptography.exceptions import InvalidTag
+
         if resource.get("algorithm") != "AEAD_AES_256_GCM":
             raise NotificationRejected(  # i18n: internal (answered to the provider; logged)
                 f"resource algorithm {resource.get('algorithm')!r}")

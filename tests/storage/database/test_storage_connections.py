@@ -15,12 +15,12 @@ def _cache_kib(conn: sqlite3.Connection) -> int:
     return -int(size)  # negative: KiB
 
 
-def test_the_writer_keeps_16_mb_of_pages_and_a_reader_4(tmp_path: Path) -> None:
+def test_the_writer_keeps_8_mb_of_pages_and_a_reader_4(tmp_path: Path) -> None:
     path = tmp_path / "meterhub.db"
     writer = open_writer(path)
     reader = connect(path, readonly=True)
     try:
-        assert _cache_kib(writer) == 16000
+        assert _cache_kib(writer) == 8000
         assert _cache_kib(reader) == 4000
         assert reader.execute("PRAGMA query_only").fetchone() == (1,)
     finally:
