@@ -20,6 +20,7 @@ import voluptuous as vol
 
 from .i18n import Text
 from .messages import voluptuous_text
+from .util.memory import SharedTable
 
 __all__ = [
     "MONEY_FORM",
@@ -371,19 +372,13 @@ def money(value: Any) -> Decimal:
 
 
 # Amounts are immutable: 10,000 accounts with the same limits share one Decimal per amount
-_AMOUNTS: dict[DecimalTuple, Decimal] = {}
 _MAX_SHARED_AMOUNTS = 4096
+_AMOUNTS: SharedTable[DecimalTuple, Decimal] = SharedTable(_MAX_SHARED_AMOUNTS)
 
 
 def _shared_amount(amount: Decimal) -> Decimal:
     """The one Decimal kept for this exact amount (sign, digits and exponent), else itself."""
-    key = amount.as_tuple()
-    found = _AMOUNTS.get(key)
-    if found is not None:
-        return found
-    if len(_AMOUNTS) < _MAX_SHARED_AMOUNTS:
-        _AMOUNTS[key] = amount
-    return amount
+    return _AMOUNTS.share(amount.as_tuple(), amount)
 
 
 def time_of_day(value: Any) -> dt_time:

@@ -17,7 +17,7 @@ import voluptuous as vol
 
 from .. import validation as cv
 from ..i18n import Text
-from ..util.memory import shared_mapping
+from ..util.memory import SharedTable, shared_mapping
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .terms import ProtectionWindows, Thresholds, TripMode
 
@@ -190,21 +190,15 @@ class Account:
 
 
 # Terms are immutable: 10,000 accounts on the same levels and windows hold one of each
-_TERMS: dict[tuple[object, str], Any] = {}
-_MAX_SHARED_TERMS = 4096
+_TERMS: SharedTable[tuple[object, str], Any] = SharedTable()
 _T = TypeVar("_T", Thresholds, ProtectionWindows)
 
 
 def _shared_terms(terms: _T) -> _T:
     """The one object kept for equal terms (compared by their text too: ``5`` and ``5.00``
     are equal Decimals, not the same amount), else ``terms`` itself."""
-    key = (terms, repr(terms))
-    found = _TERMS.get(key)
-    if found is not None:
-        return found  # type: ignore[no-any-return]
-    if len(_TERMS) < _MAX_SHARED_TERMS:
-        _TERMS[key] = terms
-    return terms
+    shared: _T = _TERMS.share((terms, repr(terms)), terms)
+    return shared
 
 
 def check_accounts(config: Mapping[str, Any]) -> list[tuple[list[Any], str]]:

@@ -20,11 +20,14 @@ from collections.abc import Callable, Mapping
 from functools import cache
 from pathlib import Path
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Generic, TypeVar
 
-__all__ = ["release_free_memory", "releases", "resident_mb", "shared_mapping"]
+__all__ = ["SharedTable", "release_free_memory", "releases", "resident_mb", "shared_mapping"]
 
 _LOGGER = logging.getLogger(__name__)
+
+_K = TypeVar("_K")
+_V = TypeVar("_V")
 
 _released = 0  # how many times this process gave free memory back (for tests and /health)
 
@@ -79,10 +82,33 @@ def releases() -> int:
     return _released
 
 
+class SharedTable(Generic[_K, _V]):
+    """One object kept per key, for immutable values that thousands of meters and accounts
+    hold alike (an amount, a mapping, an account's terms); past ``limit`` keys a value is
+    returned as it is, so an unusual site cannot grow the table without end."""
+
+    __slots__ = ("_items", "limit")
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._items: dict[_K, _V] = {}
+        self.limit = limit
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    def share(self, key: _K, value: _V) -> _V:
+        """The value kept for ``key``, else ``value`` (kept while the table has room)."""
+        found = self._items.get(key)
+        if found is not None:
+            return found
+        if len(self._items) < self.limit:
+            self._items[key] = value
+        return value
+
+
 # Read-only views of equal mappings (a meter's model options, its tags) are one object:
 # 10,000 meters of one model with 20 buildings hold 21 mappings, not 20,000 dicts
-_SHARED: dict[tuple[tuple[str, type, Any], ...], Mapping[str, Any]] = {}
-_MAX_SHARED = 4096
+_MAPPINGS: SharedTable[tuple[tuple[str, type, Any], ...], Mapping[str, Any]] = SharedTable()
 _EMPTY: Mapping[str, Any] = MappingProxyType({})
 
 
@@ -94,11 +120,7 @@ def shared_mapping(value: Mapping[str, Any]) -> Mapping[str, Any]:
     try:
         # equal and of the same type: True == 1 and 3 == 3.0, but they are not the same value
         key = tuple(sorted((name, type(item), item) for name, item in value.items()))
-        found = _SHARED.get(key)
+        hash(key)
     except TypeError:  # an unhashable value (a list), or keys that are not all strings
         return MappingProxyType(dict(value))
-    if found is None:
-        found = MappingProxyType(dict(value))
-        if len(_SHARED) < _MAX_SHARED:
-            _SHARED[key] = found
-    return found
+    return _MAPPINGS.share(key, MappingProxyType(dict(value)))
