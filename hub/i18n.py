@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import logging
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, overload
 
 __all__ = [
-    "FALLBACK_LANGUAGE", "Joined", "Text", "Translator", "add_strings", "localize", "text_of",
+    "FALLBACK_LANGUAGE", "Joined", "Text", "Translator", "add_strings", "localize",
+    "localize_all", "restored", "stored", "text_of",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -161,6 +163,71 @@ def localize(text: str, language: str,
     return _fill(text.key, template, values, language)
 
 
+def localize_all(value: Any, language: str,
+                 tables: Mapping[str, Mapping[str, str]] | None = None) -> Any:
+    """``value`` (an answer: mappings and lists) with each :class:`Text` or :class:`Joined`
+    in it worded in ``language``; everything else as it is."""
+    if isinstance(value, Text | Joined):
+        return localize(value, language, tables)
+    if isinstance(value, Mapping):
+        return {key: localize_all(item, language, tables) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [localize_all(item, language, tables) for item in value]
+    return value
+
+
+# --- messages kept as strings (a database column, a file) and worded when shown ----------------
+
+_STORED = ('{"$text":', '{"$joined":')
+
+
+def _stored_value(value: Any) -> Any:
+    if isinstance(value, Text):
+        return {"$text": [value.key, {name: _stored_value(item)
+                                      for name, item in value.values.items()}]}
+    if isinstance(value, Joined):
+        return {"$joined": [_stored_value(item) for item in value.items]}
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    return str(value)  # a Decimal, a path, a time: as the English text showed it
+
+
+def stored(text: str) -> str:
+    """``text`` as a string to keep: a :class:`Text` or :class:`Joined` with its key and
+    values (read back with :func:`restored`), any other string as it is."""
+    if isinstance(text, Text | Joined):
+        return json.dumps(_stored_value(text), ensure_ascii=False, separators=(",", ":"))
+    return str(text)
+
+
+def _restored_value(value: Any) -> Any:
+    if isinstance(value, dict) and len(value) == 1:
+        if isinstance(found := value.get("$text"), list) and len(found) == 2 \
+                and isinstance(found[0], str) and isinstance(found[1], dict):
+            return Text(found[0], **{str(name): _restored_value(item)
+                                     for name, item in found[1].items()})
+        if isinstance(found := value.get("$joined"), list):
+            return Joined(item if isinstance(item, str) else str(item)
+                          for item in map(_restored_value, found))
+    return value
+
+
+@overload
+def restored(value: str) -> str: ...
+@overload
+def restored(value: None) -> None: ...
+def restored(value: str | None) -> str | None:
+    """What :func:`stored` kept: a :class:`Text` or :class:`Joined` again (worded in each
+    reader's language); any other string (one kept before, or not a message) as it is."""
+    if value is None or not value.startswith(_STORED):
+        return value
+    try:
+        found = _restored_value(json.loads(value))
+    except ValueError:
+        return value
+    return found if isinstance(found, Text | Joined) else value
+
+
 def text_of(err: BaseException) -> str:
     """The message an error was raised with: its :class:`Text` (key and values kept, to
     pass on), else its English text."""
@@ -201,6 +268,10 @@ class Translator:
     def text(self, text: str, language: str | None = None) -> str:
         """A message (a :class:`Text`, :class:`Joined` or plain string) in ``language``."""
         return localize(text, language or self.language, self._tables)
+
+    def answer(self, value: Any, language: str | None = None) -> Any:
+        """``value`` (mappings and lists) with every message in it in ``language``."""
+        return localize_all(value, language or self.language, self._tables)
 
     def error(self, err: BaseException, language: str | None = None) -> str:
         """An error's message in ``language``: a ServiceValidationError's problems, or the

@@ -27,6 +27,7 @@ from .access import MAX_BODY, Guard, json_error, machine_hosts
 from .api import api_errors, describe
 from .api import install as install_api
 from .api.base import invalid_service_call, page_query, paginate, validated_query
+from .api.errors import language_of
 from .login import AccessRoutes
 from .pages import install_pages
 from .pages.errors import page_errors
@@ -192,7 +193,9 @@ class WebServer:
         except Exception as err:
             _LOGGER.exception("Service %s.%s failed", domain, service)
             return json_response({"error": f"{type(err).__name__}: {err}"}, status=500)
-        return json_response({"context": context.id, "response": response})
+        # messages in the answer (a meter's failed read, a problem) in the caller's words
+        return json_response({"context": context.id,
+                              "response": self.hub.i18n.answer(response, language_of(request))})
 
     def _visible_states(self, request: web.Request, domain: str | None = None) -> list[Any]:
         principal = principal_of(request)

@@ -7,13 +7,14 @@ import importlib
 import pkgutil
 import re
 import string
+from decimal import Decimal
 from pathlib import Path
 
 import voluptuous as vol
 
 import hub
 from hub import validation as cv
-from hub.i18n import _CATALOG, Joined, Text, localize
+from hub.i18n import _CATALOG, Joined, Text, add_strings, localize, localize_all, restored, stored
 
 HUB = Path(hub.__file__).parent
 ROOT = HUB.parent
@@ -121,3 +122,34 @@ def test_a_text_keeps_english_for_logs_and_rebuilds_in_any_language() -> None:
     assert localize(error.msg, "zh-CN").startswith("金额（元）只能是数字")
     both = Joined([text, "plain English"])
     assert localize(both, "zh-CN").endswith("；plain English")
+
+
+add_strings({"en": {"test.field": "Invalid value for {field}: {reason}",
+                     "test.gone": "Not found."},
+              "zh-CN": {"test.field": "{field} 的值无效：{reason}", "test.gone": "未找到。"}})
+
+
+def test_a_stored_message_is_worded_again_when_read_back() -> None:
+    inner = Text("validation.money_form", value="'1e3'")
+    text = Text("test.field", field="amount", reason=inner)
+    kept = stored(Joined([text, "plain English"]))
+    assert isinstance(kept, str) and not isinstance(kept, Text | Joined)
+    back = restored(kept)
+    assert isinstance(back, Joined) and str(back) == str(Joined([text, "plain English"]))
+    assert localize(back, "zh-CN") == \
+        "amount 的值无效：" + localize(inner, "zh-CN") + "；plain English"
+    # a value that is no message (a Decimal) keeps the text it showed
+    assert restored(stored(Text("test.field", field="x", reason=Decimal("1.50")))) \
+        == "Invalid value for x: 1.50"
+    # strings kept before, or that merely look alike, come back as they are
+    for plain in ("timeout after 3 s", '{"$text": oops', '{"$text": 1}', ""):
+        assert restored(plain) == plain and not isinstance(restored(plain), Text)
+    assert restored(None) is None and stored("plain") == "plain"
+
+
+def test_an_answer_is_worded_throughout() -> None:
+    answer = {"ok": [], "errors": {"m1": Text("test.gone")}, "n": 3,
+              "list": [Joined([Text("test.gone"), "x"])]}
+    assert localize_all(answer, "zh-CN") == {
+        "ok": [], "errors": {"m1": "未找到。"}, "n": 3, "list": ["未找到。；x"]}
+    assert localize_all(answer, "en")["errors"]["m1"] == "Not found."
