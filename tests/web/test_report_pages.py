@@ -47,6 +47,16 @@ async def test_reports_render_with_charts_and_downloads(tmp_path: Path) -> None:
             status, html = await page(finance, site.base + "/reports?report=consumption")
             table = text_of(html[html.index('id="report-table"'):])
             assert status == 200 and "楼栋 A" in table and "building" not in table, table
+            # the tag is chosen from the meters' own tags, in the caller's words
+            form = html[html.index('name="tag"'):]
+            form = form[:form.index("</select>")]
+            assert re.findall(r'<option value="building" selected>楼栋</option>', form), form
+            status, html = await page(finance, site.base + "/reports?report=trend")
+            form = html[html.index('name="tag"'):]
+            form = form[:form.index("</select>")]
+            choices = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', form)
+            assert ("", "全部") in choices and ("building=A", "楼栋 A") in choices \
+                and ("building=B", "楼栋 B") in choices, choices
         async with browser(site, "viewer") as viewer:
             status, _html = await page(viewer, site.base + "/reports")
             assert status == 403
