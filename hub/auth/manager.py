@@ -194,6 +194,13 @@ class Auth:
                                   {"role": found.value, "scope": dict(scope)},
                                   role=found.value, scope=dict(scope))
 
+    async def set_language(self, name: str, language: str | None, *, by: str,
+                           address: str | None = None) -> UserRow:
+        """Set the language of a user's pages and answers (None: the site's); sessions
+        stay open."""
+        return await self._change(name, "user_language", by, address,
+                                  {"language": language}, language=language)
+
     # --- logins and sessions -------------------------------------------------------------
 
     async def login(self, name: str, password: str, address: str | None,
@@ -233,7 +240,7 @@ class Auth:
 
     def _session_principal(self, user: UserRow, row: SessionRow, secret: str) -> Principal:
         return Principal(user.user_id, Role(user.role), dict(user.scope), "session",
-                         row.session_id, csrf_token(secret))
+                         row.session_id, csrf_token(secret), user.language)
 
     async def setup_admin(self, code: str, name: str, password: str,
                           address: str | None) -> tuple[Principal, str]:
@@ -340,7 +347,8 @@ class Auth:
         if row.last_used_ms is None or now - row.last_used_ms >= TOUCH_EVERY_MS:
             await self.storage.auth_write(lambda s: s.touch_token(row.token_id, now, address),
                                           durable=False)
-        return Principal(row.user_id, Role(row.role), dict(row.scope), "token", row.token_id)
+        return Principal(row.user_id, Role(row.role), dict(row.scope), "token", row.token_id,
+                         language=user.language)
 
     async def tokens(self, user_id: str | None) -> list[TokenRow]:
         """Tokens (one user's, or all), revoked ones too."""

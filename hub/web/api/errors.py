@@ -81,7 +81,8 @@ STRINGS: dict[str, dict[str, str]] = {
 
 
 def language_of(request: web.Request) -> str:
-    """The caller's language: ``?lang=``, ``Accept-Language`` (first known), the site's."""
+    """The caller's language: ``?lang=``, ``Accept-Language`` (first known), the user's own,
+    the site's."""
     hub = request.app[HUB_KEY]
     known = hub.i18n.languages()
     asked = request.query.get("lang")
@@ -93,6 +94,9 @@ def language_of(request: web.Request) -> str:
             if tag.lower() == language.lower() or tag.lower().split("-")[0] == \
                     language.lower().split("-")[0]:
                 return language
+    principal = principal_of(request)
+    if principal is not None and principal.language in known:
+        return principal.language
     return hub.config.language
 
 

@@ -183,8 +183,11 @@ class PageKit:
     # --- language and time ---------------------------------------------------------------
 
     def language(self, request: web.Request) -> str:
-        """``?lang=``, else the remembered choice (cookie), else ``site: language``."""
-        for choice in (request.query.get("lang"), request.cookies.get(LANG_COOKIE)):
+        """``?lang=``, else the choice remembered in this browser (cookie), else the user's
+        own, else ``site: language``."""
+        principal = principal_of(request)
+        for choice in (request.query.get("lang"), request.cookies.get(LANG_COOKIE),
+                       principal.language if principal else None):
             if choice in LANGUAGES:
                 return choice
         return self.hub.config.language
