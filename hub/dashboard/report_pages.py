@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from ..billing.analysis.api import ReportError, report_table
+from ..billing.analysis.api import ReportError, report_table, shown_range
 from ..billing.reports import labels, worded
 from ..i18n import Text, text_of
 from ..web.pages import PageKit
@@ -56,7 +56,8 @@ class ReportPages:
             params.setdefault("tag", "building")  # per building unless another tag is asked
         values: dict[str, Any] = {"report": name, "reports": REPORTS, "params": params,
                                   "table": None, "chart": None, "downloads": {},
-                                  "tag_options": self._tag_options(params.get("tag"))}
+                                  "tag_options": self._tag_options(params.get("tag")),
+                                  "range": shown_range(name, params, kit.now().date())}
         if not self.hub.has_component("analysis"):
             return kit.fail(request, "reports.html", Text("rep.no_storage"), status=409,
                             **values)
