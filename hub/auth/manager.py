@@ -201,11 +201,21 @@ class Auth:
         return await self._change(name, "user_language", by, address,
                                   {"language": language}, language=language)
 
-    # --- logins and sessions -------------------------------------------------------------
+    async def change_own_password(self, name: str, current: str, new: str,
+                                  address: str | None, agent: str | None = None
+                                  ) -> tuple[Principal, str]:
+        """A user's new password, given the current one (counted as a login when wrong):
+        every session of the user ends and a new one opens for the caller."""
+        await self._check_blocked(name, address)
+        user = await self.user(name)
+        if user is None or user.disabled or \
+                not await verify_password(user.password_hash, current):
+            await self._failed(name, address)
+            raise LoginRefused(Text("auth.current_password"))
+        user = await self.set_password(name, new, by=name, address=address)
+        return await self._open_session(user, address, agent)
 
-    async def login(self, name: str, password: str, address: str | None,
-                    agent: str | None = None) -> tuple[Principal, str]:
-        """Check a password; a new session and its cookie secret, else LoginRefused."""
+    async def _check_blocked(self, name: str, address: str | None) -> None:
         wait = self.limiter.blocked_for(name, address)
         if wait > 0:
             _LOGGER.warning("Login of %r from %s refused: too many failed attempts", name,
@@ -213,12 +223,22 @@ class Auth:
             await self._log("login_blocked", name, name, address)
             raise LoginRefused(Text("auth.login_blocked", seconds=int(wait) + 1),
                                retry_after=wait)
+
+    async def _failed(self, name: str, address: str | None) -> None:
+        self.limiter.failed(name, address)
+        _LOGGER.warning("Failed login of %r from %s", name, address)
+        await self._log("login_failed", name, name, address)
+
+    # --- logins and sessions -------------------------------------------------------------
+
+    async def login(self, name: str, password: str, address: str | None,
+                    agent: str | None = None) -> tuple[Principal, str]:
+        """Check a password; a new session and its cookie secret, else LoginRefused."""
+        await self._check_blocked(name, address)
         user = await self.user(name)
         good = await verify_password(user.password_hash if user else None, password)
         if user is None or not good or user.disabled:
-            self.limiter.failed(name, address)
-            _LOGGER.warning("Failed login of %r from %s", name, address)
-            await self._log("login_failed", name, name, address)
+            await self._failed(name, address)
             raise LoginRefused(Text("auth.login_failed"))
         self.limiter.succeeded(name)
         return await self._open_session(user, address, agent)

@@ -16,6 +16,7 @@ from ..billing.reports import labels, worded
 from ..i18n import Text, text_of
 from ..web.pages import PageKit
 from ..web.routes import allow
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .admin_strings import ADMIN_STRINGS
 from .parts import metering_of
 
@@ -59,7 +60,7 @@ class ReportPages:
                                   "tag_options": self._tag_options(params.get("tag")),
                                   "range": shown_range(name, params, kit.now().date())}
         if not self.hub.has_component("analysis"):
-            return kit.fail(request, "reports.html", Text("rep.no_storage"), status=409,
+            return kit.fail(request, "reports.html", Text("page.reports_storage"), status=409,
                             **values)
         from ..billing.analysis.service import Analysis
 

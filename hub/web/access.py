@@ -40,6 +40,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 SESSION_COOKIE = "mh_session"
+SESSION_MAX_AGE = 14 * 86_400
 LOGIN_COOKIE = "mh_login"  # the login form's CSRF token, before there is a session
 MAX_BODY = 1024 * 1024
 BODY_TIMEOUT = 20.0
@@ -54,6 +55,12 @@ ACCESS_HEADER = "X-Access"
 """Set on every answer the access rules gave (``denied``: 401/403, ``hidden``: 404 for what
 is outside the caller's scope, ``refused``: a bad host, body or content type): the page and
 the tests tell the guard's refusals from a handler's own errors."""
+
+
+def set_session_cookie(response: web.StreamResponse, secret: str, *, secure: bool) -> None:
+    """Give the browser its session: ``HttpOnly``, ``SameSite=Strict``, 14 days."""
+    response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="Strict",
+                        secure=secure, path="/", max_age=SESSION_MAX_AGE)
 
 
 def json_error(message: str, status: int) -> web.Response:

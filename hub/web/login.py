@@ -25,7 +25,7 @@ from ..auth.views import audit_filter, audit_rows, session_dict, token_dict, use
 from ..i18n import Text, text_of
 from ..util.jsonutil import dumps
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
-from .access import LOGIN_COOKIE, SESSION_COOKIE, Guard
+from .access import LOGIN_COOKIE, SESSION_COOKIE, Guard, set_session_cookie
 from .api.base import (
     ApiError,
     Page,
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-SESSION_MAX_AGE = 14 * 86_400
 
 WHOSE_QUERY = page_query({vol.Optional("all"): cv.boolean})
 AUDIT_QUERY = page_query({vol.Optional(key): cv.string
@@ -183,9 +182,7 @@ class AccessRoutes:
             response = _see_other(_safe_next(next_path))
         else:
             response = _json({**principal.as_dict(), "csrf": principal.csrf})
-        response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="Strict",
-                            secure=self.guard.is_secure(request), path="/",
-                            max_age=SESSION_MAX_AGE)
+        set_session_cookie(response, secret, secure=self.guard.is_secure(request))
         response.del_cookie(LOGIN_COOKIE, path="/")
         return response
 
