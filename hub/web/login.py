@@ -36,7 +36,7 @@ from .api.base import (
     paginate,
     validated_query,
 )
-from .api.errors import CODES
+from .api.errors import CODES, error_response
 from .routes import allow, principal_of, public
 
 if TYPE_CHECKING:
@@ -72,6 +72,14 @@ AUDIT_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
 
 def _json(value: Any, status: int = 200) -> web.Response:
     return web.json_response(value, status=status, dumps=dumps)
+
+
+def _refused(request: web.Request, err: AuthError,
+             headers: dict[str, str] | None = None) -> web.Response:
+    """A refused login or set-up as JSON: the API's error body, its message the reason in
+    the caller's language."""
+    return error_response(request, err.status, CODES.get(err.status, "bad_request"),
+                          text_of(err), None, headers)
 
 
 def _safe_next(value: str | None) -> str:
@@ -201,10 +209,8 @@ class AccessRoutes:
         except LoginRefused as err:
             if form:
                 return self._page(request, setup=False, error=text_of(err), status=err.status)
-            response = _json({"error": str(err)}, err.status)
-            if err.retry_after:
-                response.headers["Retry-After"] = str(int(err.retry_after) + 1)
-            return response
+            return _refused(request, err, {"Retry-After": str(int(err.retry_after) + 1)}
+                            if err.retry_after else None)
         return self._logged_in(request, principal, secret, form, fields.get("next"))
 
     @public
@@ -219,7 +225,7 @@ class AccessRoutes:
         except AuthError as err:
             if form:
                 return self._page(request, setup=True, error=text_of(err), status=err.status)
-            return _json({"error": str(err)}, err.status)
+            return _refused(request, err)
         return self._logged_in(request, principal, secret, form, fields.get("next"))
 
     @allow(scoped=True)
