@@ -170,9 +170,9 @@ class AccessRoutes:
             try:
                 body = json.loads(await request.text() or "{}")
             except ValueError:
-                raise web.HTTPBadRequest(text="the body is not valid JSON") from None
+                raise AuthError(Text("web.bad_json")) from None
             if not isinstance(body, dict):
-                raise web.HTTPBadRequest(text="the body must be a JSON object")
+                raise AuthError(Text("web.not_object"))
             return {k: str(v) for k, v in body.items() if isinstance(v, str)}, False
         if request.content_type == "application/x-www-form-urlencoded":
             form = await request.post()
@@ -182,7 +182,7 @@ class AccessRoutes:
                 raise web.HTTPForbidden(text="the form's CSRF token does not match: reload "
                                              "the login page")
             return fields, True
-        raise web.HTTPUnsupportedMediaType(text="post the form, or JSON")
+        raise AuthError(Text("web.form_or_json"), 415)
 
     def _logged_in(self, request: web.Request, principal: Principal, secret: str,
                    form: bool, next_path: str | None) -> web.Response:
@@ -200,7 +200,10 @@ class AccessRoutes:
     @public
     async def login(self, request: web.Request) -> web.StreamResponse:
         """Check name and password; set the session cookie."""
-        fields, form = await self._fields(request)
+        try:
+            fields, form = await self._fields(request)
+        except AuthError as err:  # a body neither a form nor a JSON object
+            return _refused(request, err)
         address = self.guard.client_address(request)
         try:
             principal, secret = await self._auth().login(
@@ -216,7 +219,10 @@ class AccessRoutes:
     @public
     async def setup(self, request: web.Request) -> web.StreamResponse:
         """The one-time set-up code creates the first admin."""
-        fields, form = await self._fields(request)
+        try:
+            fields, form = await self._fields(request)
+        except AuthError as err:  # a body neither a form nor a JSON object
+            return _refused(request, err)
         address = self.guard.client_address(request)
         try:
             principal, secret = await self._auth().setup_admin(

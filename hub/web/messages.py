@@ -38,6 +38,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "web.scoped_route": "this is not available to a user with a scope",
         "web.scoped_service": "{service} is not available to a user with a scope",
         "web.unknown_service": "unknown service {service}",
+        "web.form_or_json": "post the form, or JSON",
         "web.ledger_off": "the ledger is off (no storage)",
     },
     "zh-CN": {
@@ -70,6 +71,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "web.scoped_route": "有管辖范围的用户不能使用此功能",
         "web.scoped_service": "有管辖范围的用户不能调用 {service}",
         "web.unknown_service": "未知的服务 {service}",
+        "web.form_or_json": "请提交表单或 JSON",
         "web.ledger_off": "账本已关闭（没有数据存储）",
     },
 }

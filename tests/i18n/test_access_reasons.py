@@ -43,6 +43,12 @@ CASES: list[tuple[str, str, str, dict[str, Any], int, str, str]] = [
      400, "不是有效的 JSON", "the body is not valid JSON"),
     ("a body that is not an object", "POST", "/api/services/account/recharge",
      {"user": "admin", "json": [1]}, 400, "必须是 JSON 对象", "the body must be a JSON object"),
+    ("a login body that is not JSON", "POST", "/login",
+     {"data": "{", "headers": {"Content-Type": "application/json"}},
+     400, "不是有效的 JSON", "the body is not valid JSON"),
+    ("a login body neither a form nor JSON", "POST", "/login",
+     {"data": "x", "headers": {"Content-Type": "text/plain"}},
+     415, "请提交表单或 JSON", "post the form, or JSON"),
     ("a wrong password", "POST", "/login", {"json": {"user": "viewer", "password": "no-1"}},
      401, "用户名或密码错误", "wrong user name or password"),
 ]
