@@ -19,6 +19,7 @@ from aiohttp import web
 
 from ...i18n import Joined, Text
 from ...util.jsonutil import dumps
+from ..access import REASON
 from ..routes import HUB_KEY, access_of, principal_of
 from .base import ApiError, field_of
 
@@ -151,6 +152,8 @@ def _reshaped(request: web.Request, response: web.Response) -> web.Response:
                 field = field_of(str(found["errors"][0]))
         elif isinstance(body, bytes):
             detail = body.decode("utf-8", "replace")[:500] or detail
+    if isinstance(reason := response.get(REASON), Text | Joined):
+        detail = reason  # the guard's own reason: worded for the caller
     if field is None and response.status == 400:
         field = field_of(detail)
     code = CODES.get(response.status, "bad_request" if response.status < 500 else "internal")
