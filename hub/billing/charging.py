@@ -198,6 +198,9 @@ class LineTotal:
     # json_text() once written: a LineTotal in a ChargeState is never changed (apply puts a
     # new one in its place), so a line the reading did not touch is not written out again
     _text: str | None = field(default=None, init=False, repr=False, compare=False)
+    # the start in epoch microseconds once written: a line's start rarely moves, so apply()
+    # hands it on to the LineTotal that replaces this one while the start stays the same
+    _start_us: int | None = field(default=None, init=False, repr=False, compare=False)
 
     def to_json(self) -> list[Any]:
         """A compact JSON list."""
@@ -221,9 +224,12 @@ class LineTotal:
                 if len(_HEADS) >= 4096:
                     _HEADS.clear()
                 _HEADS[parts] = head
+            start = self._start_us
+            if start is None and self.start:
+                start = self._start_us = _us(self.start)
             text = self._text = (
                 f'{head}"{self.quantity!s}","{self.amount!s}","{self.charged!s}",'
-                f'{_us(self.start) if self.start else "null"},'
+                f'{start if start is not None else "null"},'
                 f'{_us(self.end) if self.end else "null"},{self.readings}]')
         return text
 
@@ -288,8 +294,11 @@ class ChargeState:
             quantity = EXACT.subtract(quantity, line.quantity)
             amount = EXACT.subtract(amount, line.amount)
         charged = round_fen(amount)
-        self.lines[ident] = LineTotal(tariff_id, component, key, price_from, unit, unit_price,
-                                      quantity, amount, charged, start, end, readings)
+        total = self.lines[ident] = LineTotal(tariff_id, component, key, price_from, unit,
+                                              unit_price, quantity, amount, charged, start,
+                                              end, readings)
+        if old is not None and start is old.start:
+            total._start_us = old._start_us
         return ident, charged - was_charged
 
     @property
