@@ -206,6 +206,8 @@ class ChargeBook:
                 continue  # planning the reading reports it
             if tier_period and (op.meter_id, account.id) not in self.tiers:
                 tiers.add((op.meter_id, account.id))
+            if account.id in self.open_by_account:
+                continue  # its open states are in memory (a new period's is asked alone)
             for item in op.intervals:  # the period each interval starts in (a hint only)
                 try:
                     start = period_of(item["start"].astimezone(self.tz).date(),
