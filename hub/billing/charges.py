@@ -21,7 +21,7 @@ from ..core import Context
 from ..i18n import Text, text_of
 from ..ledger.entries import EntryKind
 from ..ledger.ledger import Batch, Op
-from ..storage import AppliedValues, MoneyStore, to_ms
+from ..storage import AppliedValues, ChargeStateRow, MoneyStore, to_ms
 from .charging import (
     ChargeError,
     ChargeState,
@@ -32,7 +32,7 @@ from .charging import (
     jstr,
     jtext,
 )
-from .periods import BillPeriod, next_period
+from .periods import BillPeriod, next_period, period_of
 from .tariff import Occupancy, Tariff, TariffError
 
 if TYPE_CHECKING:
@@ -57,6 +57,10 @@ class _Working:
     states: dict[StateKey, ChargeState] = field(default_factory=dict)
     tiers: dict[TierKey, TierUsage] = field(default_factory=dict)
     rows: list[AppliedValues] = field(default_factory=list)  # tuples: untracked by the gc
+    # what storage held when the batch began for the keys its readings will look up (one
+    # query each, not one per meter); nothing writes these tables before the batch's end
+    stored_states: dict[StateKey, ChargeStateRow | None] = field(default_factory=dict)
+    stored_tiers: dict[TierKey, dict[str, str]] = field(default_factory=dict)
 
 
 class ChargeBook:
@@ -146,9 +150,11 @@ class ChargeBook:
         found: _Working | None = batch.scratch.get(_SCRATCH)
         if found is not None:
             return found
-        ids = [op.reading_id for op in batch.ops if isinstance(op, ChargeOp)]
-        work = _Working(applied=batch.store.applied(ids) if ids else set())
+        ops = [op for op in batch.ops if isinstance(op, ChargeOp)]
+        work = _Working(applied=batch.store.applied([op.reading_id for op in ops])
+                        if ops else set())
         batch.scratch[_SCRATCH] = work
+        self._prefetch(batch.store, work, ops)
         now_ms = batch.now_ms  # not the batch: a closure on it would make the batch a cycle
 
         def write(store: MoneyStore) -> None:
@@ -187,6 +193,36 @@ class ChargeBook:
         batch.commits.append(commit)
         return work
 
+    def _prefetch(self, store: MoneyStore, work: _Working, ops: list[ChargeOp]) -> None:
+        """Load at once the stored charge states and tier usage the batch's readings need."""
+        states: set[StateKey] = set()
+        tiers: set[TierKey] = set()
+        for op in ops:
+            if op.reading_id in work.applied:
+                continue
+            try:
+                account, _tariff, tier_period = self.billing_of(op.meter_id, op.reading_id)
+            except ChargeError:
+                continue  # planning the reading reports it
+            if tier_period and (op.meter_id, account.id) not in self.tiers:
+                tiers.add((op.meter_id, account.id))
+            if account.id in self.open_by_account:
+                continue  # its open states are in memory (a new period's is asked alone)
+            for item in op.intervals:  # the period each interval starts in (a hint only)
+                try:
+                    start = period_of(item["start"].astimezone(self.tz).date(),
+                                      account.settlement_day).start
+                except Exception:  # a bad interval fails its own reading, later
+                    continue
+                if (op.meter_id, account.id, start) not in self.states:
+                    states.add((op.meter_id, account.id, start))
+        if states:
+            found = store.charge_states_at(sorted((m, a, p.isoformat()) for m, a, p in states))
+            work.stored_states = {(m, a, date.fromisoformat(p)): row
+                                  for (m, a, p), row in found.items()}
+        if tiers:
+            work.stored_tiers = store.tier_usages(sorted(tiers))
+
     def close(self, work: _Working, key: StateKey, state: ChargeState) -> None:
         """Close a charge state in this batch (its bill is being issued)."""
         closed = state.copy()
@@ -201,10 +237,14 @@ class ChargeBook:
         found = work.states.get(key) or self.states.get(key)
         if found is not None:
             return found
-        rows = batch.store.charge_states(meter_id=key[0], account_id=key[1],
-                                         period_start=key[2].isoformat())
-        if rows:
-            return ChargeState.from_row(rows[0])
+        if key in work.stored_states:
+            row = work.stored_states[key]
+        else:
+            rows = batch.store.charge_states(meter_id=key[0], account_id=key[1],
+                                             period_start=key[2].isoformat())
+            row = rows[0] if rows else None
+        if row is not None:
+            return ChargeState.from_row(row)
         return ChargeState(key[0], key[1], period)
 
     def tier_usage(self, batch: Batch, work: _Working, key: TierKey) -> TierUsage:
@@ -212,7 +252,9 @@ class ChargeBook:
         found = work.tiers.get(key) or self.tiers.get(key)
         if found is not None:
             return found
-        months = batch.store.tier_usage(*key)
+        months = work.stored_tiers.get(key)
+        if months is None:
+            months = batch.store.tier_usage(*key)
         return TierUsage({month: Decimal(text) for month, text in months.items()}, self.tz)
 
 
@@ -272,7 +314,7 @@ class ChargeOp(Op):
         for period, charged in result.charged.items():
             if not charged:
                 continue
-            lines = ",".join([f'{_q(key)}:["{v[0]}","{v[2]}"]'
+            lines = ",".join([f'{_q(key)}:["{v[0]!s}","{v[2]!s}"]'
                               for key, v in result.lines[period].items()])
             start = period.start.isoformat()
             # a reading not charged before cannot have its key in the ledger: no lookup

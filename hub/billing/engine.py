@@ -340,6 +340,8 @@ class BillingEngine:
     def attributes(self, account_id: str) -> dict[str, Any]:
         """Attributes billing adds to ``account.<id>``."""
         bills = self.open.get(account_id, ())
+        if not bills:  # the usual account: no generators to run
+            return {"overdue": False, "amount_due": FEN_ZERO, "open_bills": 0}
         return {"overdue": any(bill.overdue for bill in bills),
                 "amount_due": sum((bill.amount_due for bill in bills), FEN_ZERO),
                 "open_bills": len(bills)}

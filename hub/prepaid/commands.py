@@ -701,14 +701,18 @@ class CommandQueue:
         meter_id = reading.meter_id
         for point, event_type in (("relay", EVENT_RELAY_CHANGED),
                                   ("valve", EVENT_VALVE_CHANGED)):
-            new = reading.status.get(point)
-            if new is None:
+            value = reading.status.get(point)
+            if value is None:
                 continue
+            new = str(value)
             old = self.known_state(meter_id, point)
-            self._known.setdefault(meter_id, {})[point] = str(new)
-            if old is not None and old != str(new):
-                self._fire_change(event_type, meter_id, point, old, str(new), event.context)
-            elif (old is None and str(new) == _OFF[point] and meter_id not in self._pending
+            known = self._known.get(meter_id)
+            if known is None:  # not setdefault: no empty dict made at every reading
+                known = self._known[meter_id] = {}
+            known[point] = new
+            if old is not None and old != new:
+                self._fire_change(event_type, meter_id, point, old, new, event.context)
+            elif (old is None and new == _OFF[point] and meter_id not in self._pending
                   and self.on_found_off is not None):
                 self.on_found_off(meter_id, event.context)
         if reading.source is ReadingSource.UPLINK and meter_id in self._pending:

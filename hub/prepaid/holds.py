@@ -66,8 +66,11 @@ class HoldBook:
 
     def active(self, account_id: str, now: datetime | None = None) -> HoldRow | None:
         """The hold in force now, if any."""
+        rows = self._open.get(account_id)
+        if not rows:
+            return None  # the usual account: no clock read
         when = now or self.clock()
-        for row in self._open.get(account_id, ()):
+        for row in rows:
             if as_hold(row).active(when):
                 return row
         return None

@@ -56,8 +56,14 @@ def decimal_text(value: Decimal) -> str:
 
 def encode_items(items: Iterable[tuple[int, Decimal, str]]) -> str | None:
     """Encode (point key, value, verdict code) items as text; None when there are none."""
-    text = " ".join([f"{key}:{value:f}{code}" for key, value, code in items])
+    text = " ".join([f"{key}:{_plain(value)}{code}" for key, value, code in items])
     return text or None
+
+
+def _plain(value: Decimal) -> str:
+    """``format(value, "f")``, through ``str`` when that has no exponent (a third the time)."""
+    text = str(value)
+    return format(value, "f") if "E" in text else text
 
 
 def decode_items(data: str | bytes | None) -> list[tuple[int, Decimal, str]]:
@@ -134,9 +140,7 @@ def _pack_value(text: str) -> bytes:
 
 def pack_item(key: int, value: Decimal, code: str = "") -> bytes:
     """One (point key, value, verdict code) item packed (see :func:`pack_items`)."""
-    text = str(value)
-    if "E" in text:
-        text = format(value, "f")
+    text = _plain(value)
     if not code:
         return _varint(key) + _pack_value(text)
     packed = _pack_value(text)
@@ -155,9 +159,7 @@ def pack_values(items: Iterable[tuple[int, Decimal]]) -> bytes | None:
     """Pack (point key, value) items without verdict codes (instantaneous values)."""
     parts = []
     for key, value in items:
-        text = str(value)
-        if "E" in text:
-            text = format(value, "f")
+        text = _plain(value)
         packed = _PACKED_VALUES.get(text)
         parts.append((_VARINT[key] if key < 0x4000 else _varint(key))
                      + (packed if packed is not None else _pack_value(text)))

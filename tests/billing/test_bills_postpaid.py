@@ -69,6 +69,7 @@ async def test_postpaid_bill_due_reminders_overdue_and_payment(tmp_path: Path) -
         state = hub.states.get("account.p1")
         assert state is not None and state.attributes["overdue"] is True
         assert state.attributes["amount_due"] == D("120.00")
+        assert state.attributes["open_bills"] == 1
         async with asyncio.timeout(30):
             await hub.services.call("account", "recharge", {
                 "account_id": "p1", "amount": "100", "method": "bank", "reference": "b1"})
@@ -85,6 +86,9 @@ async def test_postpaid_bill_due_reminders_overdue_and_payment(tmp_path: Path) -
         assert not billing.overdue("p1") and ledger.overdue_since("p1") is None
         state = hub.states.get("account.p1")
         assert state is not None and state.attributes["overdue"] is False
+        # paid: no open bill left, the state says so as an account that never had one
+        assert (state.attributes["open_bills"], state.attributes["amount_due"]) == (0, D("0"))
+        assert str(state.attributes["amount_due"]) == "0.00"
 
 
 @bounded()

@@ -154,6 +154,24 @@ def test_a_charge_state_row_is_its_lines_written_out_after_every_change() -> Non
             assert written == {key: line.to_json() for key, line in state.lines.items()}, n
 
 
+def test_a_late_reading_moves_the_start_a_charge_state_row_writes() -> None:
+    # readings out of time order: a line's start moves back with a late one, and the row
+    # must write the new start, not the one remembered from the line it replaced
+    tariff = build(MONTHLY_TOU)
+    period = BillPeriod(date(2025, 7, 1), date(2025, 8, 1))
+    usages = readings(SHANGHAI, "2025-07-01T00:10", 40, 25)
+    usages.reverse()  # each one earlier than the last
+    state = ChargeState("m1", "a1", period)
+    starts = []
+    for n, usage in enumerate(usages):
+        for line in tariff.charges([usage], history=lambda _start: D("0.5")):
+            state.apply(line, 1)
+        written = json.loads(state.row_values()[6])
+        assert written == {key: line.to_json() for key, line in state.lines.items()}, n
+        starts.append(min(item[9] for item in written.values()))
+    assert len(set(starts)) > 10  # the start did move back, again and again
+
+
 def long_usages(tz: ZoneInfo, seed: int) -> list[Usage]:
     """Usage over hours to days (readings far apart), quantities of 0 to 9 decimals, and two
     that put a cut exactly half a step between two steps (half-even: down, then up)."""

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from .. import codec
-from .params import chunks, marks
+from .params import IN_CHUNK, chunks, marks
 
 
 @dataclass(slots=True)  # not frozen: made for every entry, and frozen init is slow
@@ -437,6 +437,23 @@ class MoneyStore:
         return [ChargeStateRow(r[0], r[1], r[2], r[3], bool(r[4]), int(r[5]), r[6])
                 for r in self.conn.execute(" ".join(sql), params)]
 
+    def charge_states_at(self, keys: Sequence[tuple[str, str, str]]
+                         ) -> dict[tuple[str, str, str], ChargeStateRow | None]:
+        """The charge states of (meter, account, period start) keys, None where there is none."""
+        found: dict[tuple[str, str, str], ChargeStateRow | None] = dict.fromkeys(keys)
+        starts = list(dict.fromkeys(key[2] for key in keys))
+        for chunk in chunks(list(dict.fromkeys(key[0] for key in keys)),
+                            max(1, IN_CHUNK - len(starts))):
+            for r in self.conn.execute(
+                    "SELECT meter_id, period_start, period_end, account_id, closed, readings, "
+                    f"lines FROM charge_state WHERE meter_id IN ({marks(len(chunk))}) AND "
+                    f"period_start IN ({marks(len(starts))})", [*chunk, *starts]):
+                key = (r[0], r[3], r[1])
+                if key in found:
+                    found[key] = ChargeStateRow(r[0], r[1], r[2], r[3], bool(r[4]), int(r[5]),
+                                                r[6])
+        return found
+
     def save_charge_states(self, rows: Sequence[ChargeStateRow], ts: int) -> None:
         """Insert or replace charge states."""
         self.save_charge_state_values(
@@ -467,6 +484,19 @@ class MoneyStore:
         return {row[0]: row[1] for row in self.conn.execute(
             "SELECT month, quantity FROM tier_usage WHERE meter_id = ? AND account_id = ?",
             (meter_id, account_id))}
+
+    def tier_usages(self, keys: Sequence[tuple[str, str]]
+                    ) -> dict[tuple[str, str], dict[str, str]]:
+        """:meth:`tier_usage` of several (meter, account) keys in one query per chunk."""
+        found: dict[tuple[str, str], dict[str, str]] = {key: {} for key in keys}
+        for chunk in chunks(list(dict.fromkeys(key[0] for key in keys))):
+            for meter_id, account_id, month, quantity in self.conn.execute(
+                    "SELECT meter_id, account_id, month, quantity FROM tier_usage WHERE "
+                    f"meter_id IN ({marks(len(chunk))})", chunk):
+                months = found.get((meter_id, account_id))
+                if months is not None:
+                    months[month] = quantity
+        return found
 
     def save_tier_usage(self, rows: Sequence[tuple[str, str, str, str]]) -> None:
         """Set usage per month: (meter, account, month, quantity text)."""

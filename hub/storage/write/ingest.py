@@ -228,10 +228,12 @@ class Ingest:
         """The key of a rollup series, created on first use."""
         key = self.series_keys.get((scope, point))
         if key is None:
-            conn.execute("INSERT INTO series (scope, point_key) VALUES (?, ?) "
-                         "ON CONFLICT (scope, point_key) DO NOTHING", (scope, point))
-            key = int(conn.execute("SELECT series_key FROM series WHERE scope = ? AND "
-                                   "point_key = ?", (scope, point)).fetchone()[0])
+            cur = conn.execute("INSERT INTO series (scope, point_key) VALUES (?, ?) "
+                               "ON CONFLICT (scope, point_key) DO NOTHING", (scope, point))
+            # inserted: its key is the row id (no second statement); else it was there
+            key = int(cur.lastrowid) if cur.rowcount == 1 and cur.lastrowid else int(
+                conn.execute("SELECT series_key FROM series WHERE scope = ? AND "
+                             "point_key = ?", (scope, point)).fetchone()[0])
             self.series_keys[(scope, point)] = key
         return key
 
