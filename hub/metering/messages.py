@@ -104,6 +104,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "metering.sleeps": "meter {meter} sleeps (NB-IoT): it reports by itself, its last "
                            "report is its reading",
         "metering.read_failed": "meter {meter}: {reason}",
+        "metering.not_attempted": "not attempted",
+        "metering.point_failed": "{point}: {reason}",
+        "metering.closed_by_peer": "closed by the other end",
+        "metering.no_simulator": "{link}: no simulator for meter {meter}",
     },
     "zh-CN": {
         "tou.clock": "{where}：应为时刻 HH:MM，实际为 {value}",
@@ -197,6 +201,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "metering.dtu_offline": "{link}：DTU {dtu} {reason}",
         "metering.sleeps": "表 {meter} 处于休眠（NB-IoT）：它会自行上报，最近一次上报即为其读数",
         "metering.read_failed": "表 {meter}：{reason}",
+        "metering.not_attempted": "未尝试抄表",
+        "metering.point_failed": "{point}：{reason}",
+        "metering.closed_by_peer": "对方已断开连接",
+        "metering.no_simulator": "{link}：表 {meter} 没有模拟器",
     },
 }
 add_strings(STRINGS)

@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from ..core import Context
 from ..events import EVENT_METER_OFFLINE, EVENT_METER_ONLINE, EVENT_READ_FAILED, EVENT_READING
-from ..i18n import Text, text_of
+from ..i18n import Joined, Text, text_of
 from ..util.dt import utcnow
 from ..util.ids import slugify
 from ..util.memory import shared_mapping
@@ -370,7 +370,7 @@ class MeteringService:
         delay: timedelta = self.options.get("retry_delay", timedelta(seconds=1))
         timeout = self._timeout(meter)
         points = self.points_for(meter, points)
-        last_error = "not attempted"
+        last_error: str = Text("metering.not_attempted")
         started = asyncio.get_running_loop().time()
         async with self._semaphore, meter.lock:
             for attempt in range(retries + 1):
@@ -385,7 +385,8 @@ class MeteringService:
                     last_error = text_of(err) or type(err).__name__
                     continue
                 if result.frames and not (result.registers or result.values or result.status):
-                    last_error = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+                    last_error = Joined(Text("metering.point_failed", point=k, reason=v)
+                                        for k, v in result.errors.items())
                     continue
                 elapsed = asyncio.get_running_loop().time() - started
                 return self._accept(meter, result, source, context,

@@ -36,6 +36,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "nbiot.ctwing_no_id": "CTWing accepted the command but gave no commandId",
         "nbiot.onenet_unconfigured": "OneNET downlink needs api_key",
         "nbiot.onenet_refused": "OneNET refused the command: errno {code} {reason}",
+        "nbiot.window_silent": "no answer within the {seconds} s receive window",
     },
     "zh-CN": {
         "nbiot.imei": "应为 15 位数字的 IMEI，实际为 {value}",
@@ -64,6 +65,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "nbiot.ctwing_no_id": "CTWing 接受了命令，但没有返回 commandId",
         "nbiot.onenet_unconfigured": "OneNET 下发命令需要 api_key",
         "nbiot.onenet_refused": "OneNET 拒绝了该命令：错误码 {code} {reason}",
+        "nbiot.window_silent": "接收窗口 {seconds} 秒内表没有应答",
     },
 }
 add_strings(STRINGS)
