@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..core import Context
 from ..events import EVENT_ALARM
 from ..events.devices import EVENT_METER_EVENT
+from ..i18n import text_of
 from ..metering.link import LinkUnavailable
 from ..metering.model import (
     Capability,
@@ -96,7 +97,7 @@ class EventLogReader(DevicePart):
             found = await self.metering.exchange(meter.id, work)
         except (MeterRefused, NoReply, TimeoutError, LinkUnavailable, ProtocolError) as err:
             _LOGGER.warning("Meter %s: event log not read: %s", meter.id, err)
-            return {"read": False, "error": str(err)}
+            return {"read": False, "error": text_of(err)}
         self._counts[meter.id] = dict(found.counts)
         new = [record for record in found.records if self._new(meter.id, record)]
         for record in new:
