@@ -97,12 +97,14 @@ class ReadingCommits(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StoredReads:
-    """Reads that waited for storage: who was read, who failed, whose reading is not stored."""
+    """Reads that waited for storage: who was read, who failed (and why: ``errors``, one per
+    failed meter), whose reading is not stored."""
 
     read: list[str]
     failed: list[str]
     readings: list[Reading]
     not_stored: dict[str, str]
+    errors: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)  # no __dict__ a meter: 10,000 of them
@@ -454,10 +456,13 @@ class MeteringService:
                     if durable:
                         done.readings.append(reading)
                         waits.append(_stored(reading, commit))
-                except ReadFailed:
+                except ReadFailed as err:
                     done.failed.append(meter.id)
-                except Exception:
+                    done.errors.append(text_of(err))
+                except Exception as err:
                     done.failed.append(meter.id)
+                    done.errors.append(Text("metering.read_failed", meter=meter.id,
+                                            reason=text_of(err) or type(err).__name__))
                     _LOGGER.exception("Read of %s failed unexpectedly", meter.id)
 
         await asyncio.gather(*(_group(members) for members in groups.values()))

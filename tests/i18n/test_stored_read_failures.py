@@ -65,6 +65,12 @@ async def test_a_meter_that_does_not_answer_is_worded_for_each_reader(tmp_path: 
         answer = (await response.json())["response"]
         assert answer["failed"] == ["m1"], answer
         assert answer["errors"] == ["表 m1：gw：1 秒内没有应答"], answer
+        response = await client.post("/api/services/meter/read", json={"link": "gw"},
+                                     params={"return_response": "1"},
+                                     headers={"Accept-Language": "zh-CN"})
+        assert response.status == 200, await response.text()
+        answer = (await response.json())["response"]
+        assert (answer["failed"], answer["errors"]) == (["m1"], ["表 m1：gw：1 秒内没有应答"])
         # kept on the meter, read back later by a zh-CN and an en caller
         response = await client.get("/api/meters/m1", headers={"Accept-Language": "zh-CN"})
         assert response.status == 200, await response.text()
