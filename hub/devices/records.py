@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..core import Context
 from ..events import EVENT_ALARM
 from ..events.devices import EVENT_METER_EVENT
-from ..i18n import text_of
+from ..i18n import Text, text_of
 from ..metering.link import LinkUnavailable
 from ..metering.model import (
     Capability,
@@ -30,6 +30,7 @@ from ..metering.model import (
     ProtocolError,
 )
 from ..util.dt import utcnow
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .parts import DevicePart, cancelled
 
 if TYPE_CHECKING:
@@ -125,8 +126,8 @@ class EventLogReader(DevicePart):
         self.hub.bus.fire(EVENT_METER_EVENT, data, context=context)
         if not record.tamper:
             return
-        message = (f"{record.kind.replace('_', ' ')} at {record.started:%Y-%m-%d %H:%M:%S} "
-                   f"(meter clock; event {record.count} in its log)")
+        message = Text("devices.tamper", kind=record.kind.replace("_", " "),
+                       at=f"{record.started:%Y-%m-%d %H:%M:%S}", count=record.count)
         _LOGGER.warning("Meter %s: tamper: %s", meter.id, message)
         self.hub.bus.fire(EVENT_ALARM, {
             "meter_id": meter.id, "kind": record.kind, "phase": None, "value": record.count,
