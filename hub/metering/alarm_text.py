@@ -4,6 +4,9 @@ from __future__ import annotations
 
 from typing import Any, Final
 
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
+
 # kind -> (what the value is, its unit); status flags (valve, battery) have no unit.
 ALARM_QUANTITIES: Final[dict[str, tuple[str, str]]] = {
     "over_voltage": ("voltage", "V"),
@@ -30,8 +33,9 @@ def _with_unit(value: Any, unit: str) -> str:
 def alarm_message(kind: str, phase: str | None, value: Any, threshold: Any) -> str:
     """``clock off by 28821 s (threshold 300 s)``, ``phase B voltage 96.0 V (threshold 110 V)``."""
     label, unit = ALARM_QUANTITIES.get(kind, (kind.replace("_", " "), ""))
-    where = f"phase {phase.upper()} " if phase else ""
-    text = f"{where}{label} {_with_unit(value, unit)}"
+    where = Text("alarm.phase", phase=phase.upper()) if phase else ""
+    said = Text(f"alarm.label.{label}") if kind in ALARM_QUANTITIES else label
+    text = Text("alarm.text", where=where, label=said, value=_with_unit(value, unit))
     if isinstance(threshold, bool) or threshold is None:
         return text
-    return f"{text} (threshold {_with_unit(threshold, unit)})"
+    return Text("alarm.threshold", text=text, threshold=_with_unit(threshold, unit))

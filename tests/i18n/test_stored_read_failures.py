@@ -80,6 +80,13 @@ async def test_a_meter_that_does_not_answer_is_worded_for_each_reader(tmp_path: 
         response = await client.get("/api/meters/m1/live", headers={"Accept-Language": "en"})
         assert response.status == 200, await response.text()
         assert (await response.json())["last_error"] == "gw: no reply within 1s"
+        # the meter's state, one and listed
+        response = await client.get("/api/states/meter.m1", headers={"Accept-Language": "zh-CN"})
+        assert (await response.json())["attributes"]["last_error"] == kept
+        response = await client.get("/api/states", params={"domain": "meter"},
+                                    headers={"Accept-Language": "zh-CN"})
+        assert [item["attributes"]["last_error"] for item in (await response.json())["items"]
+                ] == [kept]
         # the CLI, in the site's language
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "hub", "read", "m1", "-c", str(tmp_path / "hub.yaml"),

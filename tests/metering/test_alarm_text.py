@@ -6,6 +6,7 @@ from decimal import Decimal
 
 import pytest
 
+from hub.i18n import localize, restored, stored
 from hub.metering.alarm_text import ALARM_QUANTITIES, alarm_message, alarm_unit
 from hub.metering.alarms import DEFAULT_THRESHOLDS, THRESHOLDS_SCHEMA
 
@@ -32,6 +33,14 @@ def test_every_alarm_kind_has_a_quantity_and_unit() -> None:
 def test_alarm_messages_name_units(kind: str, phase: str | None, value: object,
                                    threshold: object, text: str) -> None:
     assert alarm_message(kind, phase, value, threshold) == text
+
+
+def test_alarm_messages_are_kept_as_messages_worded_in_chinese() -> None:
+    shown = [localize(restored(stored(alarm_message(*args))), "zh-CN") for args in (
+        ("clock_drift", None, 28821, 300), ("phase_loss", "b", D("0.0"), D("110")),
+        ("battery_low", None, True, True))]
+    assert shown == ["时钟偏差：28821 s（阈值 300 s）", "B 相电压：0.0 V（阈值 110 V）",
+                     "电池电量低：True"]
 
 
 @pytest.mark.parametrize(("kind", "unit"), [

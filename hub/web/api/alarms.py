@@ -31,6 +31,7 @@ from .base import (
     validated_body,
     validated_query,
 )
+from .errors import language_of
 
 if TYPE_CHECKING:
     from ...core import Event
@@ -127,7 +128,9 @@ async def list_alarms(request: web.Request) -> web.Response:
              and ("active" not in query or row["active"] == query["active"])
              and ("acknowledged" not in query or
                   (row["acknowledged"] is not None) == query["acknowledged"])]
-    return paginate(request, query, found).response()
+    page = paginate(request, query, found)
+    page.items = hub_of(request).i18n.answer(page.items, language_of(request))  # messages
+    return page.response()
 
 
 @operation("POST", "/api/alarms/{alarm_id}/acknowledge", "Acknowledge an alarm (who and "
