@@ -18,7 +18,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from ..client import HubClient, HubRefused, HubUnreachable, add_hub_options, print_error
-from ..i18n import Text, text_of
+from ..i18n import Text, localize_all, text_of
 from ..storage import AuditFilter, StorageError
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .model import CLI_USER, AuthError, Principal
@@ -128,7 +128,8 @@ def _run(args: argparse.Namespace, online: Callable[[HubClient], Any], offline: 
     except (HubRefused, AuthError, StorageError, ValueError) as err:
         print_error(text_of(err), prepared.config.language)
         return 1
-    print(json.dumps(result, ensure_ascii=False, indent=2))
+    print(json.dumps(localize_all(result, prepared.config.language), ensure_ascii=False,
+                     indent=2))
     return 0
 
 

@@ -194,11 +194,28 @@ class Auth:
                                   {"role": found.value, "scope": dict(scope)},
                                   role=found.value, scope=dict(scope))
 
-    # --- logins and sessions -------------------------------------------------------------
+    async def set_language(self, name: str, language: str | None, *, by: str,
+                           address: str | None = None) -> UserRow:
+        """Set the language of a user's pages and answers (None: the site's); sessions
+        stay open."""
+        return await self._change(name, "user_language", by, address,
+                                  {"language": language}, language=language)
 
-    async def login(self, name: str, password: str, address: str | None,
-                    agent: str | None = None) -> tuple[Principal, str]:
-        """Check a password; a new session and its cookie secret, else LoginRefused."""
+    async def change_own_password(self, name: str, current: str, new: str,
+                                  address: str | None, agent: str | None = None
+                                  ) -> tuple[Principal, str]:
+        """A user's new password, given the current one (counted as a login when wrong):
+        every session of the user ends and a new one opens for the caller."""
+        await self._check_blocked(name, address)
+        user = await self.user(name)
+        if user is None or user.disabled or \
+                not await verify_password(user.password_hash, current):
+            await self._failed(name, address)
+            raise LoginRefused(Text("auth.current_password"))
+        user = await self.set_password(name, new, by=name, address=address)
+        return await self._open_session(user, address, agent)
+
+    async def _check_blocked(self, name: str, address: str | None) -> None:
         wait = self.limiter.blocked_for(name, address)
         if wait > 0:
             _LOGGER.warning("Login of %r from %s refused: too many failed attempts", name,
@@ -206,12 +223,22 @@ class Auth:
             await self._log("login_blocked", name, name, address)
             raise LoginRefused(Text("auth.login_blocked", seconds=int(wait) + 1),
                                retry_after=wait)
+
+    async def _failed(self, name: str, address: str | None) -> None:
+        self.limiter.failed(name, address)
+        _LOGGER.warning("Failed login of %r from %s", name, address)
+        await self._log("login_failed", name, name, address)
+
+    # --- logins and sessions -------------------------------------------------------------
+
+    async def login(self, name: str, password: str, address: str | None,
+                    agent: str | None = None) -> tuple[Principal, str]:
+        """Check a password; a new session and its cookie secret, else LoginRefused."""
+        await self._check_blocked(name, address)
         user = await self.user(name)
         good = await verify_password(user.password_hash if user else None, password)
         if user is None or not good or user.disabled:
-            self.limiter.failed(name, address)
-            _LOGGER.warning("Failed login of %r from %s", name, address)
-            await self._log("login_failed", name, name, address)
+            await self._failed(name, address)
             raise LoginRefused(Text("auth.login_failed"))
         self.limiter.succeeded(name)
         return await self._open_session(user, address, agent)
@@ -233,7 +260,7 @@ class Auth:
 
     def _session_principal(self, user: UserRow, row: SessionRow, secret: str) -> Principal:
         return Principal(user.user_id, Role(user.role), dict(user.scope), "session",
-                         row.session_id, csrf_token(secret))
+                         row.session_id, csrf_token(secret), user.language)
 
     async def setup_admin(self, code: str, name: str, password: str,
                           address: str | None) -> tuple[Principal, str]:
@@ -340,7 +367,8 @@ class Auth:
         if row.last_used_ms is None or now - row.last_used_ms >= TOUCH_EVERY_MS:
             await self.storage.auth_write(lambda s: s.touch_token(row.token_id, now, address),
                                           durable=False)
-        return Principal(row.user_id, Role(row.role), dict(row.scope), "token", row.token_id)
+        return Principal(row.user_id, Role(row.role), dict(row.scope), "token", row.token_id,
+                         language=user.language)
 
     async def tokens(self, user_id: str | None) -> list[TokenRow]:
         """Tokens (one user's, or all), revoked ones too."""

@@ -46,6 +46,7 @@ class Principal:
     via: str = "session"
     credential_id: str | None = None  # the session's or the token's id
     csrf: str | None = None  # sessions only: what a form must carry
+    language: str | None = None  # the user's own (None: the site's)
 
     @property
     def scoped(self) -> bool:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from ..i18n import Text
+from ..i18n import Text, restored
 from ..storage import AuditFilter, SessionRow, TokenRow, UserRow
 from ..util.dt import site_time_zone
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
@@ -68,5 +68,7 @@ def audit_filter(user: str | None, account: str | None, meter: str | None,
 
 def audit_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Audit rows with their time as site-local text."""
-    return [{"time": when(row["ts"]), **{k: v for k, v in row.items() if k != "ts"}}
+    return [{"time": when(row["ts"]), **{k: v for k, v in row.items() if k != "ts"},
+             "detail": restored(row["detail"]) if isinstance(row.get("detail"), str)
+             else row.get("detail")}  # a message the hub kept: its Text again
             for row in rows]

@@ -15,7 +15,7 @@ from typing import Any, Final
 import voluptuous as vol
 
 from .. import validation as cv
-from ..i18n import Text
+from ..i18n import Text, text_of
 from ..plugins import Registry
 from ..util.calendar import DayType
 from ..util.ids import slugify
@@ -312,7 +312,7 @@ def compile_condition(env: AutomationEnv, types: Registry[ConditionType],
         try:
             result = bool(check(variables))
         except TemplateError as err:
-            record(path, kind, None, str(err))
+            record(path, kind, None, text_of(err))
             raise
         record(path, kind, result, None)
         return result

@@ -461,7 +461,8 @@ class Automation:
             trace.finish("cancelled")
             raise
         except Exception as err:
-            trace.finish("error", f"{type(err).__name__}: {err}")
+            trace.finish("error", Text("automation.crashed", kind=type(err).__name__,
+                                             reason=str(err)))
             _LOGGER.exception("Automation %s failed", self.id)
         finally:
             if self.mode == "queued":

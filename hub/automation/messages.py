@@ -80,6 +80,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "automation.where": "automation {automation}, {path}",
         "automation.skip_single": "already running (mode: single)",
         "automation.skip_max": "{runs} runs already (max {max})",
+        "automation.call_refused": "{service}: {reason}",
+        "automation.cancelled": "cancelled",
+        "automation.crashed": "{kind}: {reason}",
         "automation.expired": "its {kind} at {path} ended {late} before the restart, more than "
                               "max_late {max_late}",
         "automation.loop": "loop: caused by automations {levels} levels deep (each run's action "
@@ -154,6 +157,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "automation.where": "自动化 {automation}，{path}",
         "automation.skip_single": "正在运行（mode: single，不重复启动）",
         "automation.skip_max": "已有 {runs} 次运行（最多 {max} 次）",
+        "automation.call_refused": "{service} 被拒绝：{reason}",
+        "automation.cancelled": "已取消",
+        "automation.crashed": "意外错误 {kind}：{reason}",
         "automation.expired": "{path} 处的 {kind} 在重启前 {late} 已结束，超过 max_late {max_late}",
         "automation.loop": "循环：由 {levels} 层自动化连续触发（每次运行的动作触发下一次）",
         "automation.over_rate": "一分钟内运行超过 {limit} 次（max_per_minute）",

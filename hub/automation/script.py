@@ -23,7 +23,7 @@ from .. import validation as cv
 from ..core import Context
 from ..events import EVENT_STATE_CHANGED
 from ..exceptions import HubError, ServiceNotFound, ServiceValidationError
-from ..i18n import Text, text_of
+from ..i18n import Joined, Text, text_of
 from ..plugins import Registry
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .conditions import condition_schema, truthy
@@ -271,7 +271,7 @@ def _compile(compiler: Compiler, config: Mapping[str, Any], path: str) -> Step:
             entry["result"] = {"stop": stop.reason, "error": stop.error}
             raise
         except (asyncio.CancelledError, KeyboardInterrupt):
-            entry["error"] = "cancelled"
+            entry["error"] = Text("automation.cancelled")
             raise
         except (TemplateError, StepError) as err:
             placed = isinstance(err, TemplateError) or err.placed  # names its place already
@@ -281,12 +281,13 @@ def _compile(compiler: Compiler, config: Mapping[str, Any], path: str) -> Step:
                     "automation.step_failed", where=where, reason=text_of(err)), True) from err
         except (HubError, ServiceNotFound, ServiceValidationError, vol.Invalid, KeyError,
                 ValueError, TypeError, LookupError) as err:
-            entry["error"] = text_of(err)
+            entry["error"] = reason = refusal(err)
             if not continue_on_error:
                 raise StepError(Text("automation.step_failed", where=where,
-                                     reason=text_of(err)), True) from err
+                                     reason=reason), True) from err
         except Exception as err:
-            entry["error"] = f"{type(err).__name__}: {err}"
+            entry["error"] = Text("automation.crashed", kind=type(err).__name__,
+                                  reason=str(err))
             _LOGGER.exception("%s failed", where)
             if not continue_on_error:
                 raise StepError(Text("automation.step_crashed", where=where,
@@ -294,6 +295,13 @@ def _compile(compiler: Compiler, config: Mapping[str, Any], path: str) -> Step:
         finally:
             entry["duration_ms"] = round((time.perf_counter() - started) * 1000, 1)
     return step
+
+
+def refusal(err: BaseException) -> str:
+    """A caught error's message to keep: a refused service call's problems each worded."""
+    if isinstance(err, ServiceValidationError):
+        return Text("automation.call_refused", service=err.service, reason=Joined(err.errors))
+    return text_of(err)
 
 
 Body = Callable[[RunState, dict[str, Any]], Awaitable[Any]]
@@ -323,7 +331,7 @@ def _service(compiler: Compiler, config: Mapping[str, Any], path: str, where: st
                                                context=run.context.child(run.context.origin),
                                                return_response=want)
             except Exception as err:
-                record["error"] = str(err)
+                record["error"] = refusal(err)
                 if len(calls) == 1:
                     raise
                 continue

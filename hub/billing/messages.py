@@ -43,6 +43,7 @@ STRINGS: dict[str, dict[str, str]] = {
                             "has no {rule}",
         "billing.no_ratio": "share group '{group}' splits by ratios, but account '{account}' "
                             "has none",
+        "billing.invoice_entry": "invoice {invoice}",
         "billing.invoice_amount": "share group '{group}': an invoice amount is above "
                                   "0 with at most 2 decimals, got {amount}",
         "billing.invoice_order": "share group '{group}': the invoice period ends ({end}) "
@@ -179,6 +180,7 @@ STRINGS: dict[str, dict[str, str]] = {
                             "有设置 {rule}",
         "billing.no_ratio": "公摊组 '{group}' 按比例分摊，但账户 '{account}' 没有比"
                             "例",
+        "billing.invoice_entry": "公摊发票 {invoice}",
         "billing.invoice_amount": "公摊组 '{group}'：发票金额须大于 0 且最多两位小"
                                   "数，实际为 {amount}",
         "billing.invoice_order": "公摊组 '{group}'：发票期间的结束日（{end}）早于开"

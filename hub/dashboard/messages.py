@@ -18,6 +18,7 @@ STRINGS: dict[str, dict[str, str]] = {
                                "remove move_out there first",
         "page.not_date": "{name}: '{text}' is not a date (YYYY-MM-DD)",
         "page.to_before_from": "to: {last} is before from: {first}",
+        "page.reports_storage": "Reports need the hub's storage, which is not running.",
         "history.time": "expected an ISO date or date-time, got '{value}'",
         "history.order": "must be before end ({start} ≥ {end})",
         "history.span": "the range is longer than {days} days, the most for resolution "
@@ -34,6 +35,7 @@ STRINGS: dict[str, dict[str, str]] = {
                                "move_out",
         "page.not_date": "{name}：'{text}' 不是日期（YYYY-MM-DD）",
         "page.to_before_from": "to：{last} 早于 from：{first}",
+        "page.reports_storage": "报表需要 MeterHub 的数据存储，但存储未在运行。",
         "history.time": "应为 ISO 格式的日期或日期时间，实际为 '{value}'",
         "history.order": "必须早于结束时间（{start} ≥ {end}）",
         "history.span": "时间范围超过 {days} 天，这是 {resolution} 粒度允许的最长范围",

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ..i18n import restored
 from ..ledger import from_fen
 from ..storage import from_ms
 from ..web.pages import PageError, PageKit, money_text, paged
@@ -115,7 +116,7 @@ class PaymentPages:
         return {"order": order, "left": left, "seen": self._seen(row),
                 "balance": money.ledger.balance(row.account_id) if money else None,
                 "refunds": [{"refund_id": r.refund_id, "amount": from_fen(r.amount_fen),
-                             "state": r.state, "reason": r.reason, "error": r.error,
+                             "state": r.state, "reason": r.reason, "error": restored(r.error),
                              "created": from_ms(r.created_ts), "user": r.user_id}
                             for r in refunds],
                 "may_refund": kit.may_call(request, "payment.refund")

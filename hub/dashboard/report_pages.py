@@ -11,12 +11,14 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from ..billing.analysis.api import ReportError, report_table
+from ..billing.analysis.api import ReportError, report_table, shown_range
 from ..billing.reports import labels, worded
-from ..i18n import text_of
+from ..i18n import Text, text_of
 from ..web.pages import PageKit
 from ..web.routes import allow
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .admin_strings import ADMIN_STRINGS
+from .parts import metering_of
 
 if TYPE_CHECKING:
     from ..billing.analysis.service import Analysis
@@ -54,9 +56,11 @@ class ReportPages:
         if name == "consumption":
             params.setdefault("tag", "building")  # per building unless another tag is asked
         values: dict[str, Any] = {"report": name, "reports": REPORTS, "params": params,
-                                  "table": None, "chart": None, "downloads": {}}
+                                  "table": None, "chart": None, "downloads": {},
+                                  "tag_options": self._tag_options(params.get("tag")),
+                                  "range": shown_range(name, params, kit.now().date())}
         if not self.hub.has_component("analysis"):
-            return kit.fail(request, "reports.html", "reports need storage", status=409,
+            return kit.fail(request, "reports.html", Text("page.reports_storage"), status=409,
                             **values)
         from ..billing.analysis.service import Analysis
 
@@ -74,6 +78,17 @@ class ReportPages:
             downloads={fmt: f"/api/reports/{name}?{query}&format={fmt}"
                        for fmt in ("csv", "xlsx")})
         return kit.render(request, "reports.html", **values)
+
+    def _tag_options(self, asked: str | None) -> dict[str, list[str]]:
+        """The meters' tags to choose from: each key (consumption per tag) and each
+        ``key=value`` (a trend of some meters), with one asked in the URL kept as a choice."""
+        metering = metering_of(self.hub)
+        tags = [meter.tags for meter in (metering.meters.values() if metering else ())]
+        keys = {key for meter_tags in tags for key in meter_tags}
+        pairs = {f"{key}={value}" for meter_tags in tags for key, value in meter_tags.items()}
+        if asked:
+            (pairs if "=" in asked else keys).add(asked)
+        return {"keys": sorted(keys), "pairs": sorted(pairs)}
 
 
 def _shown(table: Table) -> dict[str, Any]:

@@ -1,5 +1,6 @@
-"""Users and tokens (admins), and the audit log (admins and finance): who may do what, and
-who did what — ledger entries, commands, holds, setting changes and the access log."""
+"""Users and tokens (admins), one's own user (everyone: the password), and the audit log
+(admins and finance): who may do what, and who did what — ledger entries, commands, holds,
+setting changes and the access log."""
 
 from __future__ import annotations
 
@@ -12,12 +13,14 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..auth import Auth, AuthError
+from ..auth import Auth, AuthError, LoginRefused
 from ..i18n import Text, text_of
 from ..ledger import from_fen
 from ..storage import AuditFilter
+from ..web.access import set_session_cookie
 from ..web.pages import PageKit, caller
 from ..web.routes import allow
+from ..web.server import WebServer
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .admin_strings import ADMIN_STRINGS
 
@@ -90,7 +93,7 @@ class _Words:
 
 
 class UserPages:
-    """``/users``, ``/audit``."""
+    """``/users``, ``/me``, ``/audit``."""
 
     def __init__(self, hub: Hub) -> None:
         self.hub = hub
@@ -102,6 +105,9 @@ class UserPages:
             web.get("/users", self.users),
             web.post("/users", self.add_user),
             web.post("/users/{user_id}/{action:disable|enable}", self.set_disabled),
+            web.post("/users/{user_id}/password", self.reset_password),
+            web.get("/me", self.me),
+            web.post("/me/password", self.change_password),
             web.post("/tokens/{token_id}/revoke", self.revoke_token),
             web.get("/audit", self.audit),
         ]
@@ -168,6 +174,49 @@ class UserPages:
             return kit.redirect(request, "/users", text_of(err), "error")
         return kit.redirect(request, "/users", t("users.disabled" if disable
                                                  else "users.enabled", user=user_id))
+
+    @allow("admin")
+    async def reset_password(self, request: web.Request) -> web.Response:
+        """Give a user a new password (one who forgot theirs): their sessions end."""
+        kit = PageKit.of(request.app)
+        user_id = request.match_info["user_id"]
+        form = await kit.form(request)
+        t = kit.translator(request)
+        try:
+            await self._auth().set_password(user_id, form.get("password", ""),
+                                            by=caller(request).user_id, address=request.remote)
+        except AuthError as err:
+            return kit.redirect(request, "/users", text_of(err), "error")
+        return kit.redirect(request, "/users", t("users.password_set", user=user_id))
+
+    @allow(scoped=True)
+    async def me(self, request: web.Request) -> web.Response:
+        """The caller's own user: role, scope, language, and a form for a new password."""
+        kit = PageKit.of(request.app)
+        return kit.render(request, "me.html", me=await self._auth().user(caller(request).user_id))
+
+    @allow(scoped=True)
+    async def change_password(self, request: web.Request) -> web.Response:
+        """A new password, given the current one: every other session ends, this browser
+        stays logged in (with a new session)."""
+        kit = PageKit.of(request.app)
+        form = await kit.form(request)
+        principal = caller(request)
+        me = await self._auth().user(principal.user_id)
+        if form.get("new", "") != form.get("again", ""):
+            return kit.fail(request, "me.html", Text("auth.passwords_differ"), me=me)
+        web_server = self.hub.component("web", WebServer)
+        try:
+            _principal, secret = await self._auth().change_own_password(
+                principal.user_id, form.get("current", ""), form.get("new", ""),
+                web_server.guard.client_address(request), request.headers.get("User-Agent"))
+        except AuthError as err:  # a wrong current password too (counted as a failed login)
+            status = 429 if isinstance(err, LoginRefused) and err.retry_after else 400
+            return kit.fail(request, "me.html", text_of(err), status=status, me=me)
+        t = kit.translator(request)
+        response = kit.redirect(request, "/me", t("me.password_changed"))
+        set_session_cookie(response, secret, secure=web_server.guard.is_secure(request))
+        return response
 
     @allow("admin")
     async def revoke_token(self, request: web.Request) -> web.Response:

@@ -11,7 +11,7 @@ from enum import StrEnum
 from typing import Any
 
 from ..core import Context
-from ..i18n import Text
+from ..i18n import Text, restored
 from ..storage import EntryRow, from_ms
 from ..util.jsonutil import dumps
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
@@ -141,8 +141,8 @@ class Entry:
 
     @property
     def reason(self) -> str | None:
-        """Why (adjustments, reversals)."""
-        return self._row.reason
+        """Why (adjustments, reversals): a message the hub wrote comes back as its Text."""
+        return restored(self._row.reason)
 
     @property
     def operator(self) -> str | None:

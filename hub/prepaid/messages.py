@@ -69,6 +69,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "payments.not_credited": "order_id: order '{order}' is {state}: only a credited order "
                                  "can be refunded",
         "payments.order_problem": "order_id: {reason}",
+        "payments.refund_refused": "{provider} refused the refund: {reason}",
+        "payments.refund_reversed": "provider: {reason}; the ledger entry was reversed",
+        "payments.refund_undone": "refund {refund}: {error}",
         "payments.refund_left": "amount: {amount} is more than what is left to refund on order "
                                 "'{order}': {left} of {paid} paid",
         "prepaid.per_month": "month",
@@ -217,6 +220,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "payments.not_credited": "order_id：订单 '{order}' 的状态是 {state}，只有已入账的订单"
                                  "才能退款",
         "payments.order_problem": "order_id：{reason}",
+        "payments.refund_refused": "{provider} 拒绝了这笔退款：{reason}",
+        "payments.refund_reversed": "provider：{reason}；退款的记账已冲回",
+        "payments.refund_undone": "退款 {refund}：{error}",
         "payments.refund_left": "amount：{amount} 元超过订单 '{order}' 的可退金额：已付 {paid} "
                                 "元，可退 {left} 元",
         "prepaid.per_month": "月",

@@ -31,6 +31,8 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ..i18n import Text
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .routes import PRINCIPAL_KEY, Access, access_of
 
 if TYPE_CHECKING:
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 SESSION_COOKIE = "mh_session"
+SESSION_MAX_AGE = 14 * 86_400
 LOGIN_COOKIE = "mh_login"  # the login form's CSRF token, before there is a session
 MAX_BODY = 1024 * 1024
 BODY_TIMEOUT = 20.0
@@ -56,11 +59,24 @@ is outside the caller's scope, ``refused``: a bad host, body or content type): t
 the tests tell the guard's refusals from a handler's own errors."""
 
 
+REASON: web.ResponseKey[str] = web.ResponseKey("reason")
+"""Where an answer of :func:`json_error` keeps its message (a :class:`~hub.i18n.Text`): the
+API's error body words it for the caller."""
+
+
+def set_session_cookie(response: web.StreamResponse, secret: str, *, secure: bool) -> None:
+    """Give the browser its session: ``HttpOnly``, ``SameSite=Strict``, 14 days."""
+    response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="Strict",
+                        secure=secure, path="/", max_age=SESSION_MAX_AGE)
+
+
 def json_error(message: str, status: int) -> web.Response:
     """A JSON ``{"error": ...}`` answer of the access rules (see :data:`ACCESS_HEADER`)."""
     kind = {401: "denied", 403: "denied", 404: "hidden"}.get(status, "refused")
-    return web.json_response({"error": message}, status=status,
-                             headers={ACCESS_HEADER: kind})
+    response = web.json_response({"error": message}, status=status,
+                                 headers={ACCESS_HEADER: kind})
+    response[REASON] = message
+    return response
 
 
 def machine_hosts(configured_host: str) -> frozenset[str]:
@@ -170,9 +186,9 @@ class Guard:
         if not self.host_allowed(request):
             _LOGGER.warning("Request for host %r from %s refused (not in http.allowed_hosts)",
                             request.headers.get("Host", ""), address)
-            return json_error("unknown host: add it to http.allowed_hosts", 421)
+            return json_error(Text("web.unknown_host"), 421)
         if request.content_length is not None and request.content_length > MAX_BODY:
-            return json_error(f"the body is larger than {MAX_BODY} bytes", 413)
+            return json_error(Text("web.too_large", limit=MAX_BODY), 413)
         match_info = request.match_info
         if isinstance(match_info.route.resource, web.StaticResource) or \
                 match_info.http_exception is not None:
@@ -185,7 +201,7 @@ class Guard:
             if principal is None:
                 _LOGGER.warning("Unknown or revoked API token from %s on %s", address,
                                 request.path)
-                return json_error("the API token is unknown, revoked or expired", 401)
+                return json_error(Text("web.bad_token"), 401)
         else:
             secret = request.cookies.get(SESSION_COOKIE)
             if secret and self.auth is not None:
@@ -195,7 +211,7 @@ class Guard:
                 request[PRINCIPAL_KEY] = principal
             if access.anyone == "public":
                 if request.method not in SAFE_METHODS and self.foreign_page(request):
-                    return json_error("a change from another site's page is refused", 403)
+                    return json_error(Text("web.foreign_page"), 403)
                 refused = await self._read_body(request)
                 if refused is not None:
                     return refused
@@ -206,7 +222,7 @@ class Guard:
                     not request.path.startswith(("/api/", "/metrics")):
                 raise web.HTTPSeeOther(f"/login?next={request.path}",  # i18n: internal (a location)
                                        headers={ACCESS_HEADER: "denied"})
-            return json_error("log in first (or send Authorization: Bearer <token>)", 401)
+            return json_error(Text("web.log_in"), 401)
         request[PRINCIPAL_KEY] = principal
         refused = await self._read_body(request)
         if refused is not None:
@@ -228,9 +244,9 @@ class Guard:
                 await request.read()  # kept: handlers read it again from memory
         except TimeoutError:
             _LOGGER.warning("A client at %s sent its body too slowly: dropped", request.remote)
-            return json_error(f"the body did not arrive within {self.body_timeout:g} s", 408)
+            return json_error(Text("web.slow_body", seconds=f"{self.body_timeout:g}"), 408)
         except web.HTTPRequestEntityTooLarge:
-            return json_error(f"the body is larger than {MAX_BODY} bytes", 413)
+            return json_error(Text("web.too_large", limit=MAX_BODY), 413)
         return None
 
     async def _check_write(self, request: web.Request, principal: Principal, bearer: bool,
@@ -238,12 +254,12 @@ class Guard:
         content_type = request.content_type if request.body_exists else ""
         if bearer:
             if content_type not in ("", "application/json"):
-                return json_error("a change needs Content-Type: application/json", 415)
+                return json_error(Text("web.json_only"), 415)
             return None
         if self.foreign_page(request):
             _LOGGER.warning("Change of %s by %s from another site's page (%s) refused",
                             request.path, principal.user_id, request.headers.get("Origin"))
-            return json_error("a change from another site's page is refused", 403)
+            return json_error(Text("web.foreign_page"), 403)
         if content_type == "application/json":
             return None
         if content_type in FORM_TYPES:
@@ -252,23 +268,24 @@ class Guard:
                 return None
             _LOGGER.warning("Form post to %s by %s from %s without its CSRF token refused",
                             request.path, principal.user_id, address)
-            return json_error("the form's CSRF token is missing or not this session's", 403)
-        return json_error("a change needs Content-Type: application/json", 415)
+            return json_error(Text("web.csrf"), 403)
+        return json_error(Text("web.json_only"), 415)
 
     def _check_access(self, request: web.Request, principal: Principal,
                       access: Access) -> web.Response | None:
         if principal.role not in access.roles:
-            return json_error(f"a {principal.role} may not use {request.method} "
-                              f"{request.match_info.route.resource.canonical}"  # no ids
-                              if request.match_info.route.resource else "not allowed", 403)
+            resource = request.match_info.route.resource
+            return json_error(Text("web.role_route", role=principal.role, method=request.method,
+                                   route=resource.canonical)  # no ids
+                              if resource else Text("web.not_allowed"), 403)
         if not principal.scoped:
             return None
         if not access.scoped:
-            return json_error("this is not available to a user with a scope", 403)
+            return json_error(Text("web.scoped_route"), 403)
         for key in PATH_IDS:
             value = request.match_info.get(key)
             if value is not None and not self.scopes.visible(principal, key, value):
-                return json_error("not found", 404)
+                return json_error(Text("web.not_found"), 404)
         return None
 
 

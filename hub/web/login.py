@@ -25,7 +25,7 @@ from ..auth.views import audit_filter, audit_rows, session_dict, token_dict, use
 from ..i18n import Text, text_of
 from ..util.jsonutil import dumps
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
-from .access import LOGIN_COOKIE, SESSION_COOKIE, Guard
+from .access import LOGIN_COOKIE, SESSION_COOKIE, Guard, set_session_cookie
 from .api.base import (
     ApiError,
     Page,
@@ -36,7 +36,7 @@ from .api.base import (
     paginate,
     validated_query,
 )
-from .api.errors import CODES
+from .api.errors import CODES, error_response, language_of
 from .routes import allow, principal_of, public
 
 if TYPE_CHECKING:
@@ -44,7 +44,6 @@ if TYPE_CHECKING:
 
 _LOGGER = logging.getLogger(__name__)
 
-SESSION_MAX_AGE = 14 * 86_400
 
 WHOSE_QUERY = page_query({vol.Optional("all"): cv.boolean})
 AUDIT_QUERY = page_query({vol.Optional(key): cv.string
@@ -72,6 +71,14 @@ AUDIT_SCHEMA: dict[str, Any] = {"type": "object", "properties": {
 
 def _json(value: Any, status: int = 200) -> web.Response:
     return web.json_response(value, status=status, dumps=dumps)
+
+
+def _refused(request: web.Request, err: AuthError,
+             headers: dict[str, str] | None = None) -> web.Response:
+    """A refused login or set-up as JSON: the API's error body, its message the reason in
+    the caller's language."""
+    return error_response(request, err.status, CODES.get(err.status, "bad_request"),
+                          text_of(err), None, headers)
 
 
 def _safe_next(value: str | None) -> str:
@@ -162,9 +169,9 @@ class AccessRoutes:
             try:
                 body = json.loads(await request.text() or "{}")
             except ValueError:
-                raise web.HTTPBadRequest(text="the body is not valid JSON") from None
+                raise AuthError(Text("web.bad_json")) from None
             if not isinstance(body, dict):
-                raise web.HTTPBadRequest(text="the body must be a JSON object")
+                raise AuthError(Text("web.not_object"))
             return {k: str(v) for k, v in body.items() if isinstance(v, str)}, False
         if request.content_type == "application/x-www-form-urlencoded":
             form = await request.post()
@@ -174,7 +181,7 @@ class AccessRoutes:
                 raise web.HTTPForbidden(text="the form's CSRF token does not match: reload "
                                              "the login page")
             return fields, True
-        raise web.HTTPUnsupportedMediaType(text="post the form, or JSON")
+        raise AuthError(Text("web.form_or_json"), 415)
 
     def _logged_in(self, request: web.Request, principal: Principal, secret: str,
                    form: bool, next_path: str | None) -> web.Response:
@@ -183,16 +190,17 @@ class AccessRoutes:
             response = _see_other(_safe_next(next_path))
         else:
             response = _json({**principal.as_dict(), "csrf": principal.csrf})
-        response.set_cookie(SESSION_COOKIE, secret, httponly=True, samesite="Strict",
-                            secure=self.guard.is_secure(request), path="/",
-                            max_age=SESSION_MAX_AGE)
+        set_session_cookie(response, secret, secure=self.guard.is_secure(request))
         response.del_cookie(LOGIN_COOKIE, path="/")
         return response
 
     @public
     async def login(self, request: web.Request) -> web.StreamResponse:
         """Check name and password; set the session cookie."""
-        fields, form = await self._fields(request)
+        try:
+            fields, form = await self._fields(request)
+        except AuthError as err:  # a body neither a form nor a JSON object
+            return _refused(request, err)
         address = self.guard.client_address(request)
         try:
             principal, secret = await self._auth().login(
@@ -201,16 +209,17 @@ class AccessRoutes:
         except LoginRefused as err:
             if form:
                 return self._page(request, setup=False, error=text_of(err), status=err.status)
-            response = _json({"error": str(err)}, err.status)
-            if err.retry_after:
-                response.headers["Retry-After"] = str(int(err.retry_after) + 1)
-            return response
+            return _refused(request, err, {"Retry-After": str(int(err.retry_after) + 1)}
+                            if err.retry_after else None)
         return self._logged_in(request, principal, secret, form, fields.get("next"))
 
     @public
     async def setup(self, request: web.Request) -> web.StreamResponse:
         """The one-time set-up code creates the first admin."""
-        fields, form = await self._fields(request)
+        try:
+            fields, form = await self._fields(request)
+        except AuthError as err:  # a body neither a form nor a JSON object
+            return _refused(request, err)
         address = self.guard.client_address(request)
         try:
             principal, secret = await self._auth().setup_admin(
@@ -219,7 +228,7 @@ class AccessRoutes:
         except AuthError as err:
             if form:
                 return self._page(request, setup=True, error=text_of(err), status=err.status)
-            return _json({"error": str(err)}, err.status)
+            return _refused(request, err)
         return self._logged_in(request, principal, secret, form, fields.get("next"))
 
     @allow(scoped=True)
@@ -374,7 +383,8 @@ class AccessRoutes:
                                  query.get("start"), query.get("end"), str(limit + 1))
         except ValueError as err:
             raise ApiError(400, "invalid", text_of(err), field_of(str(err))) from None
-        rows = audit_rows(await self._auth().audit(replace(where, offset=offset)))
+        rows = self.hub.i18n.answer(audit_rows(await self._auth().audit(
+            replace(where, offset=offset))), language_of(request))
         link = next_link(request, str(offset + limit)) if len(rows) > limit else None
         return Page(rows[:limit], None, link).response()
 

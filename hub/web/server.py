@@ -19,14 +19,14 @@ from .. import __version__
 from .. import validation as cv
 from ..auth import SCOPED_SERVICES, Auth, may, right_of_service
 from ..exceptions import ServiceNotFound, ServiceValidationError, StartupRefused
-from ..i18n import Text
+from ..i18n import Text, text_of
 from ..listen import Listening, bind_tcp
 from ..util.jsonutil import dumps
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .access import MAX_BODY, Guard, json_error, machine_hosts
 from .api import api_errors, describe
 from .api import install as install_api
-from .api.base import invalid_service_call, page_query, paginate, validated_query
+from .api.base import ApiError, invalid_service_call, page_query, paginate, validated_query
 from .api.errors import language_of
 from .login import AccessRoutes
 from .pages import install_pages
@@ -166,28 +166,28 @@ class WebServer:
         assert principal is not None  # the guard let no one else in
         name = f"{domain}.{service}".lower()
         if not self.hub.services.has(domain, service):
-            return json_response({"error": f"unknown service {name}"}, status=404)
+            raise ApiError(404, "not_found", Text("web.unknown_service", service=name))
         if not may(principal.role, right_of_service(name)):
             _LOGGER.warning("%s (%s) may not call %s", principal.user_id, principal.role, name)
-            return json_error(f"a {principal.role} may not call {name}", 403)
+            return json_error(Text("web.role_refused", role=principal.role, service=name), 403)
         try:  # numbers as exact Decimals: money never passes through a float
             data = (json.loads(await request.text(), parse_float=Decimal)
                     if request.body_exists else {})
         except ValueError:
-            return json_response({"error": "the body is not valid JSON"}, status=400)
+            raise ApiError(400, "bad_request", Text("web.bad_json")) from None
         if not isinstance(data, dict):
-            return json_response({"error": "the body must be a JSON object"}, status=400)
+            raise ApiError(400, "bad_request", Text("web.not_object"))
         if principal.scoped and name not in SCOPED_SERVICES:
-            return json_error(f"{name} is not available to a user with a scope", 403)
+            return json_error(Text("web.scoped_service", service=name), 403)
         if not self.scopes.call_in_scope(principal, data):
-            return json_error("not found", 404)  # as an unknown target: nothing said of it
+            return json_error(Text("web.not_found"), 404)  # as an unknown target: nothing said
         want = request.query.get("return_response", "") in ("1", "true", "yes")
         context = principal.context()
         try:
             response = await self.hub.services.call(domain, service, data, context=context,
                                                     return_response=want)
         except ServiceNotFound as err:
-            return json_response({"error": str(err)}, status=404)
+            raise ApiError(404, "not_found", text_of(err)) from None
         except ServiceValidationError as err:
             raise invalid_service_call(err, data) from None
         except Exception as err:

@@ -145,7 +145,7 @@ async def test_failed_logins_are_limited_per_user_and_per_address(
         for _ in range(5):
             assert (await login(site.session, site.base, "viewer", "wrong-pass-1"))[0] == 401
         status, body = await login(site.session, site.base, "viewer")  # the right password
-        assert status == 429 and "too many failed logins" in body["error"]
+        assert status == 429 and "too many failed logins" in body["error"]["detail"]
         assert (await login(site.session, site.base, "finance"))[0] == 200  # another user
         for index in range(15):  # 20 failures from this address in all
             await login(site.session, site.base, f"nobody{index}", "wrong-pass-1")
@@ -395,4 +395,4 @@ async def test_failed_logins_still_count_after_a_restart(tmp_path: Path) -> None
         base = f"http://127.0.0.1:{hub.component('web', WebServer).port}"
         async with aiohttp.ClientSession(timeout=REQUEST_TIMEOUT) as session:
             status, body = await login(session, base, "viewer")
-            assert status == 429 and "too many failed logins" in body["error"]
+            assert status == 429 and "too many failed logins" in body["error"]["detail"]

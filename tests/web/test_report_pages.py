@@ -5,15 +5,22 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from access_support import SITE, access_site
 from common import bounded, settle
 from pages_support import browser, page, text_of
 
+from hub.billing.analysis.base import Period
 from hub.ledger import Ledger
+
+
+def site_today() -> date:
+    return datetime.now(ZoneInfo("Asia/Shanghai")).date()
 
 
 @pytest.mark.timeout(150)
@@ -47,6 +54,23 @@ async def test_reports_render_with_charts_and_downloads(tmp_path: Path) -> None:
             status, html = await page(finance, site.base + "/reports?report=consumption")
             table = text_of(html[html.index('id="report-table"'):])
             assert status == 200 and "楼栋 A" in table and "building" not in table, table
+            # the empty "from" and "to" show the range the report covers: last month here
+            last_month = Period.month_of(site_today()).previous().label
+            assert f'name="from" value="" placeholder="{last_month}"' in html
+            assert f'name="to" value="" placeholder="{last_month}"' in html
+            # the tag is chosen from the meters' own tags, in the caller's words
+            form = html[html.index('name="tag"'):]
+            form = form[:form.index("</select>")]
+            assert re.findall(r'<option value="building" selected>楼栋</option>', form), form
+            status, html = await page(finance, site.base + "/reports?report=trend")
+            form = html[html.index('name="tag"'):]
+            form = form[:form.index("</select>")]
+            choices = re.findall(r'<option value="([^"]*)"[^>]*>([^<]*)</option>', form)
+            today = site_today()  # a trend by month: from January to this month
+            assert f'placeholder="{today.year}-01"' in html
+            assert f'placeholder="{today:%Y-%m}"' in html
+            assert ("", "全部") in choices and ("building=A", "楼栋 A") in choices \
+                and ("building=B", "楼栋 B") in choices, choices
         async with browser(site, "viewer") as viewer:
             status, _html = await page(viewer, site.base + "/reports")
             assert status == 403

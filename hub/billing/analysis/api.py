@@ -114,6 +114,21 @@ def _tag_filter(params: Mapping[str, str]) -> dict[str, str] | None:
     return {key: value}
 
 
+def shown_range(name: str, params: Mapping[str, str], today: date) -> tuple[str, str] | None:
+    """The first and last period a report covers with these parameters (what its form's
+    empty "from" and "to" stand for), or None when it has no range or they are wrong."""
+    try:
+        if name == "consumption" or (name == "receivable" and params.get("by") != "day"):
+            periods = _months(params, today)
+        elif name in ("trend", "receivable"):
+            periods = _periods(params, today)
+        else:
+            return None
+    except ReportError:
+        return None
+    return periods[0].label, periods[-1].label
+
+
 async def report_table(analysis: Analysis, name: str, params: Mapping[str, str],
                        today: date) -> Table:
     """Build one report from query-style parameters; ReportError for bad ones."""

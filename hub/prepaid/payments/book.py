@@ -29,7 +29,7 @@ from typing import TYPE_CHECKING, Any
 from ...core import Context
 from ...events import EVENT_PAYMENT_MISMATCH, EVENT_PAYMENT_ORDER, EVENT_PAYMENT_REFUNDED
 from ...exceptions import ServiceValidationError
-from ...i18n import Text, text_of
+from ...i18n import Joined, Text, restored, stored, text_of
 from ...ledger import from_fen, to_fen
 from ...storage import OrderRow, PaymentStore, RefundRow, StorageError, from_ms, to_ms
 from ...util.dt import as_local
@@ -504,7 +504,7 @@ class PaymentBook:
                 "reason": data.get("reason") or f"refund of order {row.order_id}"},
                 context=context, return_response=True)
         except ServiceValidationError as err:
-            await self._refund_failed(refund, "; ".join(err.errors), context)
+            await self._refund_failed(refund, stored(Joined(err.errors)), context)
             raise refuse(service, *err.errors) from None
         await self.storage.payments_write(lambda s: s.update_refund(
             refund.refund_id, self._ms(), entry_id=debit["entry"]["id"]))
@@ -520,8 +520,8 @@ class PaymentBook:
         found = await self.storage.payments_read(lambda s: s.refund(refund.refund_id))
         assert found is not None
         if found.state == "failed":
-            raise refuse(service, f"provider: {row.provider} refused the refund: "
-                                  f"{found.error}; the ledger entry was reversed")
+            raise refuse(service, Text("payments.refund_reversed",
+                                       reason=restored(found.error) or ""))
         return {"refund_id": found.refund_id, "order_id": row.order_id, "state": found.state,
                 "amount": from_fen(found.amount_fen), "entry_id": found.entry_id,
                 "balance": self.ledger.balance(row.account_id)}
@@ -559,11 +559,13 @@ class PaymentBook:
         row = await self.read(refund.order_id)
         assert row is not None
         if outcome.state == RefundState.FAILED:
+            error = Text("payments.refund_refused", provider=row.provider,
+                         reason=outcome.error or "")
             if refund.entry_id is not None:
-                await self.ledger.reverse(refund.entry_id, reason=f"refund {refund.refund_id} "
-                                          f"refused by {row.provider}: {outcome.error}",
+                await self.ledger.reverse(refund.entry_id, reason=stored(Text(
+                    "payments.refund_undone", refund=refund.refund_id, error=error)),
                                           operator="payments", context=context)
-            await self._refund_failed(refund, outcome.error or "refused", context)
+            await self._refund_failed(refund, stored(error), context)
             return
         changed = await self.storage.payments_write(lambda s: s.update_refund(
             refund.refund_id, self._ms(), expected=("pending", "processing"), state="success",

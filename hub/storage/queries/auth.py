@@ -13,7 +13,8 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-_USER_COLUMNS = "user_id, role, scope, password_hash, disabled, created_ts, updated_ts"
+_USER_COLUMNS = ("user_id, role, scope, password_hash, disabled, created_ts, updated_ts, "
+                 "language")
 _SESSION_COLUMNS = ("session_id, secret_hash, user_id, created_ts, expires_ts, last_used_ts, "
                     "address, agent, revoked_ts")
 _TOKEN_COLUMNS = ("token_id, secret_hash, name, user_id, role, scope, created_ts, expires_ts, "
@@ -31,6 +32,7 @@ class UserRow:
     disabled: bool
     created_ms: int
     updated_ms: int
+    language: str | None = None  # None: the site's
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,7 +81,8 @@ class AuditFilter:
 
 
 def _user(row: Sequence[Any]) -> UserRow:
-    return UserRow(row[0], row[1], json.loads(row[2]), row[3], bool(row[4]), row[5], row[6])
+    return UserRow(row[0], row[1], json.loads(row[2]), row[3], bool(row[4]), row[5], row[6],
+                   row[7])
 
 
 def _session(row: Sequence[Any]) -> SessionRow:
@@ -116,13 +119,14 @@ class AuthStore:
     def add_user(self, user: UserRow) -> None:
         """Insert a new user (the caller checked the name is free)."""
         self.conn.execute(
-            f"INSERT INTO auth_user ({_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?)",
+            f"INSERT INTO auth_user ({_USER_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
             (user.user_id, user.role, json.dumps(user.scope, sort_keys=True),
-             user.password_hash, int(user.disabled), user.created_ms, user.updated_ms))
+             user.password_hash, int(user.disabled), user.created_ms, user.updated_ms,
+             user.language))
 
     def update_user(self, user_id: str, ts: int, **fields: Any) -> None:
-        """Set some of role, scope, password_hash, disabled."""
-        allowed = {"role", "scope", "password_hash", "disabled"}
+        """Set some of role, scope, password_hash, disabled, language."""
+        allowed = {"role", "scope", "password_hash", "disabled", "language"}
         values = {key: (json.dumps(value, sort_keys=True) if key == "scope" else
                         int(value) if key == "disabled" else value)
                   for key, value in fields.items() if key in allowed}

@@ -2,6 +2,7 @@
 
 Secrets are never stored: a password is kept as its argon2id hash, a session's cookie and an
 API token as the SHA-256 of a 256-bit random secret (enough for a secret nobody chose). A
+user's ``language`` (v17) is the one their pages and answers use when they ask for none. A
 user's ``scope`` is the JSON of the tags that bound what they see (``{"building": "A"}``);
 ``{}`` is the whole site. ``auth_log`` keeps who changed users and tokens, and every login.
 """
@@ -53,6 +54,11 @@ V8_STATEMENTS: tuple[str, ...] = (
         detail TEXT)""",
     "CREATE INDEX auth_log_ts ON auth_log (ts)",
 )
+
+
+def upgrade_v17(conn: sqlite3.Connection) -> None:
+    """Schema v17: each user's language (NULL: the site's)."""
+    conn.execute("ALTER TABLE auth_user ADD COLUMN language TEXT")
 
 
 def create_v9(conn: sqlite3.Connection) -> None:

@@ -77,6 +77,7 @@ MIGRATIONS: tuple[Migration, ...] = (
               replacements.upgrade_v15),
     Migration(16, "device maintenance: days filled from meters' memory, device alarms raised",
               devices.upgrade_v16),
+    Migration(17, "access: each user's language", auth.upgrade_v17),
 )
 
 

@@ -11,6 +11,7 @@ from aiohttp import web
 from ... import validation as cv
 from .base import (
     call_service,
+    hub_of,
     operation,
     page_query,
     paginate,
@@ -18,6 +19,7 @@ from .base import (
     service_operation,
     validated_query,
 )
+from .errors import language_of
 
 _KEY = ("automation_id",)
 TRACES_QUERY = page_query({vol.Optional("run_id"): cv.string})
@@ -45,7 +47,8 @@ async def traces(request: web.Request) -> web.Response:
     if query.get("run_id"):
         data["run_id"] = query["run_id"]
     found = await call_service(request, "automation.traces", data)
-    return paginate(request, query, found["traces"]).response()
+    words = hub_of(request).i18n.answer(found["traces"], language_of(request))
+    return paginate(request, query, words).response()
 
 
 enable = service_operation("POST", "/api/automations/{automation_id}/enable",

@@ -311,10 +311,10 @@ def check_right(request: web.Request, name: str) -> Principal:
     service is one a scoped user may call); 403 otherwise."""
     principal = caller(request)
     if not may(principal.role, right_of_service(name)):
-        raise ApiError(403, "forbidden", f"a {principal.role} may not call {name}",
-                       headers=DENIED)
+        raise ApiError(403, "forbidden", Text("web.role_refused", role=principal.role,
+                                              service=name), headers=DENIED)
     if principal.scoped and name not in SCOPED_SERVICES:
-        raise ApiError(403, "forbidden", f"{name} is not available to a user with a scope",
+        raise ApiError(403, "forbidden", Text("web.scoped_service", service=name),
                        headers=DENIED)
     return principal
 

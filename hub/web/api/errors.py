@@ -19,6 +19,7 @@ from aiohttp import web
 
 from ...i18n import Joined, Text
 from ...util.jsonutil import dumps
+from ..access import REASON
 from ..routes import HUB_KEY, access_of, principal_of
 from .base import ApiError, field_of
 
@@ -81,7 +82,8 @@ STRINGS: dict[str, dict[str, str]] = {
 
 
 def language_of(request: web.Request) -> str:
-    """The caller's language: ``?lang=``, ``Accept-Language`` (first known), the site's."""
+    """The caller's language: ``?lang=``, ``Accept-Language`` (first known), the user's own,
+    the site's."""
     hub = request.app[HUB_KEY]
     known = hub.i18n.languages()
     asked = request.query.get("lang")
@@ -93,6 +95,9 @@ def language_of(request: web.Request) -> str:
             if tag.lower() == language.lower() or tag.lower().split("-")[0] == \
                     language.lower().split("-")[0]:
                 return language
+    principal = principal_of(request)
+    if principal is not None and principal.language in known:
+        return principal.language
     return hub.config.language
 
 
@@ -147,6 +152,8 @@ def _reshaped(request: web.Request, response: web.Response) -> web.Response:
                 field = field_of(str(found["errors"][0]))
         elif isinstance(body, bytes):
             detail = body.decode("utf-8", "replace")[:500] or detail
+    if isinstance(reason := response.get(REASON), Text | Joined):
+        detail = reason  # the guard's own reason: worded for the caller
     if field is None and response.status == 400:
         field = field_of(detail)
     code = CODES.get(response.status, "bad_request" if response.status < 500 else "internal")

@@ -16,7 +16,7 @@ import asyncio
 import contextlib
 import logging
 from collections import deque
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
 import voluptuous as vol
@@ -27,6 +27,7 @@ from ...const import MATCH_ALL
 from ...util.jsonutil import dumps
 from ..routes import principal_of
 from .base import hub_of, operation, route_defs, validated_query, while_serving
+from .errors import language_of
 
 if TYPE_CHECKING:
     from ...auth import Principal
@@ -137,6 +138,10 @@ async def stream(request: web.Request) -> web.StreamResponse:
                "X-Accel-Buffering": "no"}
     if request.method == "HEAD":
         return web.Response(headers=headers)
+    language = language_of(request)
+
+    def words(value: Any) -> Any:  # the hub's messages in the data in the caller's language
+        return hub.i18n.answer(value, language)
     queue: asyncio.Queue[Item] = asyncio.Queue(QUEUE)
     backlog = feed.since(_last_event_id(request))
     feed.streams.add(queue)
@@ -146,7 +151,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
         await response.write(f"retry: 3000\n: scope {'yes' if principal.scoped else 'no'}"
                              f"\n\n".encode())
         for missed in backlog:
-            await _send(response, missed, types, scopes, principal, about)
+            await _send(response, missed, types, scopes, principal, about, words)
         loop = asyncio.get_running_loop()
         deadline = loop.time() + query["close_after"] if "close_after" in query else None
         while True:
@@ -165,7 +170,7 @@ async def stream(request: web.Request) -> web.StreamResponse:
             if item is None:
                 await response.write(b"event: close\ndata: {}\n\n")
                 break
-            await _send(response, item, types, scopes, principal, about)
+            await _send(response, item, types, scopes, principal, about, words)
     except ConnectionResetError:
         return response
     finally:
@@ -176,7 +181,8 @@ async def stream(request: web.Request) -> web.StreamResponse:
 
 
 async def _send(response: web.StreamResponse, item: tuple[int, Event], types: set[str],
-                scopes: ScopeIndex, principal: Principal, about: str | None = None) -> None:
+                scopes: ScopeIndex, principal: Principal, about: str | None = None,
+                words: Callable[[Any], Any] = lambda value: value) -> None:
     seq, event = item
     if types and event.event_type not in types:
         return
@@ -185,7 +191,7 @@ async def _send(response: web.StreamResponse, item: tuple[int, Event], types: se
     if not visible(scopes, principal, event):
         return
     try:
-        data = dumps(event.as_dict())
+        data = dumps(words(event.as_dict()))
     except TypeError:  # an event carrying something that is not data: say what it was
         data = dumps({"event_type": event.event_type, "time_fired": event.time_fired,
                       "data": {}})

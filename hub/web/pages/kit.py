@@ -25,7 +25,7 @@ from aiohttp import web
 from ... import __version__
 from ...auth import SCOPED_SERVICES, may, right_of_service
 from ...exceptions import ServiceNotFound, ServiceValidationError
-from ...i18n import Text
+from ...i18n import Text, restored
 from ...metering.points import POINTS, unit_text
 from ...util.dt import utcnow
 from .. import messages as _messages  # noqa: F401  (the tables of the Texts below)
@@ -183,8 +183,11 @@ class PageKit:
     # --- language and time ---------------------------------------------------------------
 
     def language(self, request: web.Request) -> str:
-        """``?lang=``, else the remembered choice (cookie), else ``site: language``."""
-        for choice in (request.query.get("lang"), request.cookies.get(LANG_COOKIE)):
+        """``?lang=``, else the choice remembered in this browser (cookie), else the user's
+        own, else ``site: language``."""
+        principal = principal_of(request)
+        for choice in (request.query.get("lang"), request.cookies.get(LANG_COOKIE),
+                       principal.language if principal else None):
             if choice in LANGUAGES:
                 return choice
         return self.hub.config.language
@@ -201,10 +204,11 @@ class PageKit:
         """``label(key, fallback)``: ``t(key)`` in the caller's language, or ``fallback`` when
         the table has no such key (what the hub wrote itself, shown in words when known)."""
         t = self.translator(request)
+        language = self.language(request)
 
         def label(key: str, fallback: str) -> str:
             text: str = t(key)
-            return fallback if text == key else text
+            return self.hub.i18n.text(restored(fallback), language) if text == key else text
         return label
 
     def local(self, moment: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from ..routes import allow, caller_sees
+from ...auth import Auth
+from ..routes import allow, caller_sees, principal_of
 from .kit import LANG_COOKIE, LANGUAGES, PageKit, safe_next
 
 LANG_MAX_AGE = 365 * 86_400
@@ -25,11 +26,19 @@ class LayoutPages:
 
     @allow(scoped=True)
     async def switch_language(self, request: web.Request) -> web.Response:
-        """Remember the language chosen and go back where the switch was pressed."""
+        """Remember the language chosen (in this browser, and as the user's own on every
+        device) and go back where the switch was pressed."""
         language = request.match_info["language"]
         if language not in LANGUAGES:
             raise web.HTTPNotFound(text=f"unknown language {language!r}: "
                                         f"{', '.join(LANGUAGES)}")
+        principal = principal_of(request)
+        auth = self.kit.hub.component("auth", Auth) if self.kit.hub.has_component("auth") \
+            else None
+        if auth is not None and principal is not None and principal.via == "session" \
+                and principal.language != language:
+            await auth.set_language(principal.user_id, language, by=principal.user_id,
+                                    address=request.remote)
         response = web.Response(status=303,
                                 headers={"Location": safe_next(request.query.get("next"))})
         response.set_cookie(LANG_COOKIE, language, max_age=LANG_MAX_AGE, path="/",
