@@ -9,7 +9,7 @@ from typing import Any, overload
 
 __all__ = [
     "FALLBACK_LANGUAGE", "Joined", "Text", "Translator", "add_strings", "localize",
-    "localize_all", "restored", "stored", "text_of",
+    "localize_all", "restored", "restored_form", "stored", "stored_forms", "text_of",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -210,6 +210,39 @@ def _restored_value(value: Any) -> Any:
             return Joined(item if isinstance(item, str) else str(item)
                           for item in map(_restored_value, found))
     return value
+
+
+def _holds_text(value: Any) -> bool:
+    if isinstance(value, Text | Joined):
+        return True
+    if isinstance(value, Mapping):
+        return any(map(_holds_text, value.values()))
+    if isinstance(value, list | tuple):
+        return any(map(_holds_text, value))
+    return False
+
+
+def _forms(value: Any) -> Any:
+    if isinstance(value, Text | Joined):
+        return _stored_value(value)
+    if isinstance(value, Mapping):
+        return {key: _forms(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_forms(item) for item in value]
+    return value
+
+
+def stored_forms(data: Mapping[str, Any]) -> Mapping[str, Any]:
+    """``data`` (an event's, for a JSON column) with each message in it as the one-key object
+    :func:`stored` writes (``{"$text": [key, values]}``); ``data`` itself when it holds none.
+    A JSON reader gives them back with :func:`restored_form` as its object hook."""
+    return _forms(data) if _holds_text(data) else data
+
+
+def restored_form(value: dict[str, Any]) -> Any:
+    """A JSON object read back: a message :func:`stored_forms` kept becomes its
+    :class:`Text` or :class:`Joined` again; any other object is returned as it is."""
+    return _restored_value(value)
 
 
 @overload

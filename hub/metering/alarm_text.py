@@ -31,11 +31,15 @@ def _with_unit(value: Any, unit: str) -> str:
 
 
 def alarm_message(kind: str, phase: str | None, value: Any, threshold: Any) -> str:
-    """``clock off by 28821 s (threshold 300 s)``, ``phase B voltage 96.0 V (threshold 110 V)``."""
-    label, unit = ALARM_QUANTITIES.get(kind, (kind.replace("_", " "), ""))
-    where = Text("alarm.phase", phase=phase.upper()) if phase else ""
-    said = Text(f"alarm.label.{label}") if kind in ALARM_QUANTITIES else label
-    text = Text("alarm.text", where=where, label=said, value=_with_unit(value, unit))
+    """``clock off by 28821 s (threshold 300 s)``, ``phase B voltage 96.0 V (threshold 110 V)``
+    (``B 相电压 96.0 V（阈值 110 V）``): a message worded for each reader, kept with its key."""
+    unit = alarm_unit(kind)
+    what: str = Text(f"alarm.quantity.{kind}") if kind in ALARM_QUANTITIES \
+        else kind.replace("_", " ")  # a plugin's own kind: its name
+    if phase:
+        what = Text("alarm.phase", phase=phase.upper(), what=what)
+    text: str = what if isinstance(value, bool) else \
+        Text("alarm.value", what=what, value=_with_unit(value, unit))  # a flag: its name
     if isinstance(threshold, bool) or threshold is None:
         return text
     return Text("alarm.threshold", text=text, threshold=_with_unit(threshold, unit))

@@ -20,6 +20,8 @@ from datetime import time as dt_time
 from decimal import Decimal
 from typing import Any
 
+from ..i18n import restored_form
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MS = timedelta(milliseconds=1)
 _US = timedelta(microseconds=1)
@@ -249,6 +251,8 @@ def _typed_hook(obj: dict[str, Any]) -> Any:
             return Decimal(obj["$d"])
         if "$t" in obj:
             return datetime.fromisoformat(obj["$t"])
+        if "$text" in obj or "$joined" in obj:  # a message an event carried (stored_forms)
+            return restored_form(obj)
     return obj
 
 

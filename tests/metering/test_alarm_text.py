@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from hub.i18n import localize, restored, stored
+from hub.i18n import localize
 from hub.metering.alarm_text import ALARM_QUANTITIES, alarm_message, alarm_unit
 from hub.metering.alarms import DEFAULT_THRESHOLDS, THRESHOLDS_SCHEMA
 
@@ -28,19 +28,22 @@ def test_every_alarm_kind_has_a_quantity_and_unit() -> None:
     ("reverse_energy", None, D("0.05"), D("0.01"),
      "reverse energy 0.05 kWh (threshold 0.01 kWh)"),
     ("valve_abnormal", None, 3, True, "valve status 3"),
-    ("battery_low", None, True, True, "battery low True"),
+    ("battery_low", None, True, True, "battery low"),
 ])
 def test_alarm_messages_name_units(kind: str, phase: str | None, value: object,
                                    threshold: object, text: str) -> None:
     assert alarm_message(kind, phase, value, threshold) == text
 
 
-def test_alarm_messages_are_kept_as_messages_worded_in_chinese() -> None:
-    shown = [localize(restored(stored(alarm_message(*args))), "zh-CN") for args in (
-        ("clock_drift", None, 28821, 300), ("phase_loss", "b", D("0.0"), D("110")),
-        ("battery_low", None, True, True))]
-    assert shown == ["时钟偏差：28821 s（阈值 300 s）", "B 相电压：0.0 V（阈值 110 V）",
-                     "电池电量低：True"]
+@pytest.mark.parametrize(("kind", "phase", "value", "threshold", "text"), [
+    ("clock_drift", None, 28821, 300, "时钟偏差 28821 s（阈值 300 s）"),
+    ("under_voltage", "a", D("190.0"), D("198"), "A 相电压 190.0 V（阈值 198 V）"),
+    ("battery_low", None, True, True, "电池电量低"),
+    ("valve_abnormal", None, 3, True, "阀门状态 3"),
+])
+def test_alarm_messages_in_chinese(kind: str, phase: str | None, value: object,
+                                   threshold: object, text: str) -> None:
+    assert localize(alarm_message(kind, phase, value, threshold), "zh-CN") == text
 
 
 @pytest.mark.parametrize(("kind", "unit"), [

@@ -34,7 +34,7 @@ async def test_the_language_chosen_is_the_users_own_on_every_device(tmp_path: Pa
         # the API with the user's token and no Accept-Language answers in it too
         status, body, _ = await site.call("GET", "/api/meters/b1",
                                           headers=site.bearer("landlord_a"))
-        assert status == 404 and body["error"]["message"] == "Not found.", body
+        assert status == 404 and body["error"]["message"] == "not found", body
         status, body, _ = await site.call("GET", "/api/meters/b1",
                                           headers=site.bearer("landlord_b"))
         assert status == 200, body

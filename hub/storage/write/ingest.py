@@ -22,6 +22,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from ...core import Event, State
+from ...i18n import stored_forms
 from ...metering.points import POINTS
 from ...util.memory import shared_mapping
 from .. import codec
@@ -588,7 +589,7 @@ class Ingest:
         rows = []
         for event in events:
             try:
-                data = codec.dumps_mapping(event.data)
+                data = codec.dumps_mapping(stored_forms(event.data))  # messages keyed
             except (TypeError, ValueError) as err:
                 data = codec.dumps({"unrecorded": f"{type(err).__name__}: {err}"})
             ctx = event.context

@@ -17,7 +17,7 @@ from ... import validation as cv
 from ...i18n import Text
 from ...storage import AlarmAck, Storage
 from ...util.dt import utcnow
-from ..routes import caller_sees, principal_of
+from ..routes import HUB_KEY, caller_sees, principal_of
 from .base import (
     caller,
     component,
@@ -128,9 +128,8 @@ async def list_alarms(request: web.Request) -> web.Response:
              and ("active" not in query or row["active"] == query["active"])
              and ("acknowledged" not in query or
                   (row["acknowledged"] is not None) == query["acknowledged"])]
-    page = paginate(request, query, found)
-    page.items = hub_of(request).i18n.answer(page.items, language_of(request))  # messages
-    return page.response()
+    found = request.app[HUB_KEY].i18n.answer(found, language_of(request))  # their messages
+    return paginate(request, query, found).response()
 
 
 @operation("POST", "/api/alarms/{alarm_id}/acknowledge", "Acknowledge an alarm (who and "
