@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..core import Context
 from ..events.devices import EVENT_DEVICE_COMMAND
-from ..i18n import Text
+from ..i18n import Text, text_of
 from ..metering.firmware import FirmwareProgress, FirmwareUpdater
 from ..util.dt import utcnow
 from ..util.ids import new_id
@@ -138,15 +138,15 @@ class FirmwareJobs(DevicePart):
         updater = self.updaters().get(str(row.params.get("updater")))
         meter = self.metering.meters.get(row.meter_id)
         if updater is None or meter is None:
-            await self._finish(row, "failed", "the updater or the meter is no longer "
-                                              "configured")
+            await self._finish(row, "failed", Text("devices.fw_unconfigured"))
             return
         task = row.params.get("task")
         if row.state == "queued" or task is None:
             try:
                 task = await updater.start(meter, dict(row.params.get("image") or {}))
             except Exception as err:
-                await self._finish(row, "failed", f"not started: {err}")
+                await self._finish(row, "failed", Text("devices.fw_not_started",
+                                                       reason=text_of(err)))
                 return
             # the update runs at the updater now: its task is recorded even if the hub
             # stops meanwhile, so a restart follows it instead of starting another
@@ -163,10 +163,11 @@ class FirmwareJobs(DevicePart):
                             err)
             return
         if progress.state == "done":
-            await self._finish(row, "confirmed", f"version {progress.version} installed",
+            await self._finish(row, "confirmed",
+                               Text("devices.fw_installed", version=progress.version),
                                detail={"version": progress.version})
         elif progress.state == "failed":
-            await self._finish(row, "failed", progress.detail or "the updater reports failure")
+            await self._finish(row, "failed", progress.detail or Text("devices.fw_failed"))
 
     async def _reload(self, command_id: str) -> ControlCommand:
         row = await self.storage.device_read(lambda s: s.command(command_id))

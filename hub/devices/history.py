@@ -25,10 +25,12 @@ from typing import TYPE_CHECKING, Any, Final
 
 from ..core import Context, Event
 from ..events import EVENT_READING
+from ..i18n import Text, restored, stored
 from ..metering.link import LinkUnavailable
 from ..metering.model import Capability, FrozenDays, MeterRefused, NoReply, ProtocolError
 from ..metering.reading import Reading, ReadingSource
 from ..util import dt as dt_util
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .parts import DevicePart
 
 if TYPE_CHECKING:
@@ -64,7 +66,7 @@ class HistoryFiller(DevicePart):
     async def start(self) -> None:
         """Load the report kept in storage; watch readings."""
         for meter_id, kind, detail in await self.storage.device_read(lambda s: s.history()):
-            _remember(self._book(kind), meter_id, [detail])
+            _remember(self._book(kind), meter_id, [restored(detail)])
         self._unsub = self.hub.bus.listen(EVENT_READING, self._on_reading)
 
     async def stop(self) -> None:
@@ -177,7 +179,8 @@ class HistoryFiller(DevicePart):
             stored.append(when.isoformat())
         if profile and stored:  # one line per fill: the records are many
             await self._keep(meter.id, [], list(found.refused), [
-                f"{stored[0]} .. {stored[-1]}: {len(stored)} load records"])
+                Text("devices.load_filled", first=stored[0], last=stored[-1],
+                     count=len(stored))])
         else:
             await self._keep(meter.id, stored, list(found.refused))
         for reason in found.refused:
@@ -201,7 +204,7 @@ class HistoryFiller(DevicePart):
 
 
 def _store(meter_id: str, kind: str, details: list[str], ms: int, store: DeviceStore) -> None:
-    store.add_history(meter_id, kind, details, ms, MAX_REPORT)
+    store.add_history(meter_id, kind, [stored(detail) for detail in details], ms, MAX_REPORT)
 
 
 def _remember(book: dict[str, list[str]], meter_id: str, items: list[str]) -> None:

@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any, Final
 from ..core import Context
 from ..events import EVENT_ALARM
 from ..events.devices import EVENT_METER_EVENT
+from ..i18n import Text, text_of
 from ..metering.link import LinkUnavailable
 from ..metering.model import (
     Capability,
@@ -29,6 +30,7 @@ from ..metering.model import (
     ProtocolError,
 )
 from ..util.dt import utcnow
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .parts import DevicePart, cancelled
 
 if TYPE_CHECKING:
@@ -96,7 +98,7 @@ class EventLogReader(DevicePart):
             found = await self.metering.exchange(meter.id, work)
         except (MeterRefused, NoReply, TimeoutError, LinkUnavailable, ProtocolError) as err:
             _LOGGER.warning("Meter %s: event log not read: %s", meter.id, err)
-            return {"read": False, "error": str(err)}
+            return {"read": False, "error": text_of(err)}
         self._counts[meter.id] = dict(found.counts)
         new = [record for record in found.records if self._new(meter.id, record)]
         for record in new:
@@ -124,8 +126,8 @@ class EventLogReader(DevicePart):
         self.hub.bus.fire(EVENT_METER_EVENT, data, context=context)
         if not record.tamper:
             return
-        message = (f"{record.kind.replace('_', ' ')} at {record.started:%Y-%m-%d %H:%M:%S} "
-                   f"(meter clock; event {record.count} in its log)")
+        message = Text("devices.tamper", kind=record.kind.replace("_", " "),
+                       at=f"{record.started:%Y-%m-%d %H:%M:%S}", count=record.count)
         _LOGGER.warning("Meter %s: tamper: %s", meter.id, message)
         self.hub.bus.fire(EVENT_ALARM, {
             "meter_id": meter.id, "kind": record.kind, "phase": None, "value": record.count,

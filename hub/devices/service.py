@@ -26,7 +26,7 @@ from ..const import SupportsResponse
 from ..core import Context
 from ..events import EVENT_ALARM, EVENT_ALARM_CLEARED
 from ..exceptions import ServiceValidationError
-from ..i18n import Text, text_of
+from ..i18n import Joined, Text, stored, text_of
 from ..metering.config import ratio
 from ..metering.model import MeterRefused, NoReply, ProtocolError
 from ..metering.tou import TouTable
@@ -252,7 +252,7 @@ class DeviceService(DevicePart):
                                      context=job.context, credentials=spec.get("credentials"),
                                      job_id=job.job_id)
         except WriteRefused as err:
-            await self._set_item(job.job_id, meter_id, "failed", str(err), ms)
+            await self._set_item(job.job_id, meter_id, "failed", text_of(err), ms)
 
     async def _set_item(self, job_id: str, meter_id: str, state: str, result: str,
                         ms: int) -> None:
@@ -402,10 +402,10 @@ class DeviceService(DevicePart):
         ms = int(dt_util.utcnow().timestamp() * 1000)
         if found and meter_id not in self._mismatch:
             self._mismatch.add(meter_id)
-            message = f"TOU table differs from the tariff's: {'; '.join(found)}"
+            message = Text("devices.tou_differs", found=Joined(found))
             _LOGGER.warning("Devices: meter %s: %s", meter_id, message)
             await self.storage.device_write(
-                lambda s: s.raise_alarm(meter_id, TOU_MISMATCH, message, ms))
+                lambda s: s.raise_alarm(meter_id, TOU_MISMATCH, stored(message), ms))
             self.hub.bus.fire(EVENT_ALARM, {
                 "meter_id": meter_id, "kind": TOU_MISMATCH, "phase": None,
                 "value": len(found), "threshold": True, "value_unit": "",
@@ -416,7 +416,7 @@ class DeviceService(DevicePart):
             self.hub.bus.fire(EVENT_ALARM_CLEARED, {
                 "meter_id": meter_id, "kind": TOU_MISMATCH, "phase": None, "value": 0,
                 "threshold": True, "value_unit": "",
-                "message": "TOU table agrees with the tariff's again"}, context=context)
+                "message": Text("devices.tou_agrees")}, context=context)
 
     def _write_ended(self, pending: PendingWrite, state: str, actual: Any) -> None:
         """A TOU write that read back a table: compare it with the tariff's (alarm)."""

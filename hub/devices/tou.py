@@ -136,32 +136,38 @@ def differences(meter: TouTable, wanted: TouTable) -> list[str]:
     """What differs between a meter's table and the wanted one, in words (empty: equal)."""
     found: list[str] = []
     if meter.zones != wanted.zones:
-        found.append(f"zones {_zones(meter)} instead of {_zones(wanted)}")
+        found.append(Text("devices.tou_zones", meter=_zones(meter), wanted=_zones(wanted)))
     for number in range(1, max(len(meter.tables), len(wanted.tables)) + 1):
         have = meter.tables[number - 1] if number <= len(meter.tables) else ()
         want = wanted.tables[number - 1] if number <= len(wanted.tables) else ()
         if have != want:
-            found.append(f"day table {number} {_segments(have)} instead of {_segments(want)}")
+            found.append(Text("devices.tou_day_table", number=number, meter=_segments(have),
+                              wanted=_segments(want)))
     if (meter.rest_table, meter.rest_days) != (wanted.rest_table, wanted.rest_days):
-        found.append(f"rest days {sorted(meter.rest_days)} on table {meter.rest_table} "
-                     f"instead of {sorted(wanted.rest_days)} on table {wanted.rest_table}")
+        found.append(Text("devices.tou_rest", meter_days=str(sorted(meter.rest_days)),
+                          meter_table=meter.rest_table,
+                          wanted_days=str(sorted(wanted.rest_days)),
+                          wanted_table=wanted.rest_table))
     kept, listed = dict(meter.holidays), dict(wanted.holidays)
     days = [day for day in sorted(set(kept) | set(listed)) if kept.get(day) != listed.get(day)]
     for day in days[:SHOWN_HOLIDAYS]:
-        found.append(f"holiday {day.isoformat()} {_holiday_table(kept.get(day))} "
-                     f"instead of {_holiday_table(listed.get(day))}")
+        found.append(Text("devices.tou_holiday", day=day.isoformat(),
+                          meter=_holiday_table(kept.get(day)),
+                          wanted=_holiday_table(listed.get(day))))
     if len(days) > SHOWN_HOLIDAYS:
-        found.append(f"{len(days) - SHOWN_HOLIDAYS} more holidays differ")
+        found.append(Text("devices.tou_more", count=len(days) - SHOWN_HOLIDAYS))
     return found
 
 
 def _holiday_table(table: int | None) -> str:
-    return "not listed" if table is None else f"on day table {table}"
+    return Text("devices.tou_not_listed") if table is None else \
+        Text("devices.tou_on_table", table=table)
 
 
 def _zones(table: TouTable) -> str:
-    return ", ".join(f"{m:02d}-{d:02d}→{n}" for m, d, n in table.zones) or "none"
+    return ", ".join(f"{m:02d}-{d:02d}→{n}" for m, d, n in table.zones) or Text("devices.tou_none")
 
 
 def _segments(segments: tuple[tuple[int, int], ...]) -> str:
-    return ", ".join(f"{s // 60:02d}:{s % 60:02d} T{r}" for s, r in segments) or "none"
+    return ", ".join(f"{s // 60:02d}:{s % 60:02d} T{r}" for s, r in segments) or \
+        Text("devices.tou_none")

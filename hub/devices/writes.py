@@ -206,8 +206,8 @@ class DeviceWrites(DevicePart):
         for queue in self._queues.values():
             for pending in list(queue):
                 if pending.command_id == command_id and pending.state == "queued":
-                    await self._finish(pending, "cancelled", error=f"cancelled: {reason}",
-                                       context=context)
+                    await self._finish(pending, "cancelled", context=context, error=Text(
+                        "devices.write_cancelled", reason=reason))
                     return True
         return False
 
@@ -243,14 +243,14 @@ class DeviceWrites(DevicePart):
                                check_first=row.state == "sent")
         self._queues.setdefault(row.meter_id, deque()).append(pending)
         if spec is None:
-            await self._finish(pending, "failed", error=(
-                f"meter {row.meter_id} or its writable parameter {param!r} is no longer "
-                f"configured"))
+            await self._finish(pending, "failed", error=Text(
+                "devices.write_unconfigured", meter=row.meter_id, param=param))
             return
         try:
             pending.value = spec.parse(pending.raw)
         except (vol.Invalid, ValueError, TypeError) as err:
-            await self._finish(pending, "failed", error=f"stored value no longer valid: {err}")
+            await self._finish(pending, "failed", error=Text("devices.write_invalid",
+                                                                reason=text_of(err)))
             return
         pending.missing_password = bool(row.params.get("password_given"))
         self._ensure_driver(row.meter_id)
@@ -289,9 +289,7 @@ class DeviceWrites(DevicePart):
 
     async def _step(self, pending: PendingWrite) -> None:
         if pending.missing_password:
-            await self._finish(pending, "failed", error=(
-                "the password given with the call is not stored, and the hub restarted before "
-                "the write was confirmed: submit it again"))
+            await self._finish(pending, "failed", error=Text("devices.write_password"))
             return
         if pending.state == "sent" or pending.check_first:
             await self._confirm(pending)
@@ -311,14 +309,16 @@ class DeviceWrites(DevicePart):
         try:
             await self.metering.exchange(pending.meter_id, work, pending.options)
         except MeterRefused as err:
-            await self._finish(pending, "failed", error=f"meter refused: {err.summary}")
+            await self._finish(pending, "failed",
+                               error=Text("devices.write_refused", reason=err.summary))
             return
         except (NoReply, TimeoutError, LinkUnavailable) as err:
-            why = str(err) or "timeout"
-            await self._attempt_failed(pending, f"no reply from the meter ({why})")
+            why = text_of(err) or Text("devices.write_timeout")
+            await self._attempt_failed(pending, Text("devices.write_no_reply", reason=why))
             return
         except (ProtocolError, KeyError) as err:
-            await self._finish(pending, "failed", error=f"not sent: {err}")
+            await self._finish(pending, "failed",
+                               error=Text("devices.write_not_sent", reason=text_of(err)))
             return
         pending.sent_at = self.clock()
         pending.next_at = pending.sent_at + timedelta(seconds=self.settings.confirm_delay)
@@ -335,7 +335,7 @@ class DeviceWrites(DevicePart):
     async def _confirm(self, pending: PendingWrite) -> None:
         meter = self.metering.meters.get(pending.meter_id)
         if meter is None:
-            await self._finish(pending, "failed", error="meter no longer configured")
+            await self._finish(pending, "failed", error=Text("devices.write_meter_gone"))
             return
         spec = meter.model.writable()[pending.param]
         recheck = pending.check_first
@@ -344,13 +344,14 @@ class DeviceWrites(DevicePart):
             actual = await self.read_back(pending.meter_id, pending.param, pending.options)
         except MeterRefused as err:
             await self._finish(pending, "failed",
-                               error=f"read back refused by the meter: {err.summary}")
+                               error=Text("devices.readback_refused", reason=err.summary))
             return
         except (NoReply, TimeoutError, LinkUnavailable, ProtocolError, KeyError) as err:
             if recheck and pending.state == "queued":
                 await self._send(pending)  # could not check: write (again)
                 return
-            await self._attempt_failed(pending, f"the value could not be read back: {err}")
+            await self._attempt_failed(pending, Text("devices.readback_failed",
+                                                     reason=text_of(err)))
             return
         elapsed = ((self.clock() - pending.sent_at).total_seconds()
                    if pending.sent_at is not None else 0.0)
@@ -362,14 +363,15 @@ class DeviceWrites(DevicePart):
             await self._send(pending)
             return
         await self._attempt_failed(
-            pending, f"the meter acknowledged but reads back {_shown(spec, actual)}, not "
-                     f"{_shown(spec, pending.value)}", actual=actual)
+            pending, Text("devices.readback_differs", actual=_shown(spec, actual),
+                          wanted=_shown(spec, pending.value)), actual=actual)
 
     async def _attempt_failed(self, pending: PendingWrite, reason: str,
                               actual: Any = None) -> None:
         if pending.attempts > self.settings.retries:
             await self._finish(pending, "failed",
-                               error=f"{reason} (after {pending.attempts} attempts)",
+                               error=Text("devices.write_after", reason=reason,
+                                          attempts=pending.attempts),
                                actual=actual)
             return
         delay = self.settings.backoff(pending.attempts)
@@ -384,7 +386,7 @@ class DeviceWrites(DevicePart):
     async def _finish(self, pending: PendingWrite, state: str, *,
                       detail: Mapping[str, Any] | None = None, error: str | None = None,
                       context: Context | None = None, actual: Any = None) -> None:
-        result = "confirmed by reading back" if state == "confirmed" else (error or state)
+        result = Text("devices.write_confirmed") if state == "confirmed" else (error or state)
         job_done = await self.storage.device_write(lambda s: s.finish(
             pending.command_id, state, self._ms(), expected=(pending.state,), detail=detail,
             error=error, context=context or pending.context, result=result))

@@ -149,6 +149,7 @@ def setup(hub: Hub) -> None:
         scheduler.publish_stats()
         sleeping = [meter for meter in meters if sleeps(meter)]
         return {"read": done.read, "failed": done.failed,
+                **({"errors": done.errors} if done.failed else {}),
                 **(_storage_note(done.not_stored) if done.read else {}),
                 **(reports_by_itself(sleeping) if sleeping else {})}
 

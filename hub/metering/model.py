@@ -22,7 +22,7 @@ from typing import Any, Protocol, runtime_checkable
 
 import voluptuous as vol
 
-from ..i18n import Text
+from ..i18n import Joined, Text, text_of
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 __all__ = [
@@ -100,10 +100,11 @@ class MeterRefused(ProtocolError):
     @property
     def summary(self) -> str:
         """Each reason once, then the error word: ``other error (ERR 01)``; else the message."""
-        reasons = "; ".join(dict.fromkeys(self.reasons))
-        if not reasons:
-            return str(self)
-        return f"{reasons} ({self.code})" if self.code else reasons
+        if not self.reasons:
+            return text_of(self)
+        reasons = Joined(dict.fromkeys(self.reasons))
+        return Text("metering.refused_code", reasons=reasons, code=self.code) if self.code \
+            else reasons
 
 
 class NoReply(Exception):

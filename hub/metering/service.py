@@ -24,7 +24,7 @@ from typing import TYPE_CHECKING, Any, Protocol, TypeVar, runtime_checkable
 
 from ..core import Context
 from ..events import EVENT_METER_OFFLINE, EVENT_METER_ONLINE, EVENT_READ_FAILED, EVENT_READING
-from ..i18n import Text, text_of
+from ..i18n import Joined, Text, text_of
 from ..util.dt import utcnow
 from ..util.ids import slugify
 from ..util.memory import shared_mapping
@@ -97,12 +97,14 @@ class ReadingCommits(Protocol):
 
 @dataclass(frozen=True, slots=True)
 class StoredReads:
-    """Reads that waited for storage: who was read, who failed, whose reading is not stored."""
+    """Reads that waited for storage: who was read, who failed (and why: ``errors``, one per
+    failed meter), whose reading is not stored."""
 
     read: list[str]
     failed: list[str]
     readings: list[Reading]
     not_stored: dict[str, str]
+    errors: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)  # no __dict__ a meter: 10,000 of them
@@ -370,7 +372,7 @@ class MeteringService:
         delay: timedelta = self.options.get("retry_delay", timedelta(seconds=1))
         timeout = self._timeout(meter)
         points = self.points_for(meter, points)
-        last_error = "not attempted"
+        last_error: str = Text("metering.not_attempted")
         started = asyncio.get_running_loop().time()
         async with self._semaphore, meter.lock:
             for attempt in range(retries + 1):
@@ -385,7 +387,8 @@ class MeteringService:
                     last_error = text_of(err) or type(err).__name__
                     continue
                 if result.frames and not (result.registers or result.values or result.status):
-                    last_error = "; ".join(f"{k}: {v}" for k, v in result.errors.items())
+                    last_error = Joined(Text("metering.point_failed", point=k, reason=v)
+                                        for k, v in result.errors.items())
                     continue
                 elapsed = asyncio.get_running_loop().time() - started
                 return self._accept(meter, result, source, context,
@@ -453,10 +456,13 @@ class MeteringService:
                     if durable:
                         done.readings.append(reading)
                         waits.append(_stored(reading, commit))
-                except ReadFailed:
+                except ReadFailed as err:
                     done.failed.append(meter.id)
-                except Exception:
+                    done.errors.append(text_of(err))
+                except Exception as err:
                     done.failed.append(meter.id)
+                    done.errors.append(Text("metering.read_failed", meter=meter.id,
+                                            reason=text_of(err) or type(err).__name__))
                     _LOGGER.exception("Read of %s failed unexpectedly", meter.id)
 
         await asyncio.gather(*(_group(members) for members in groups.values()))

@@ -388,7 +388,7 @@ class StreamLink(Link):
             self.stats.disconnects += 1
             if self._stopping:
                 return
-            self.last_error = describe_error(exc) if exc else "closed by the other end"
+            self.last_error = describe_error(exc) if exc else Text("metering.closed_by_peer")
             if time.monotonic() - opened >= STABLE_AFTER:
                 delay = self.backoff_initial
             _LOGGER.warning("Link %s: %s lost (%s); reopening in %.1f s", self.id,

@@ -46,7 +46,7 @@ from ..events import (
     EVENT_RELAY_CHANGED,
     EVENT_VALVE_CHANGED,
 )
-from ..i18n import Text
+from ..i18n import Joined, Text, text_of
 from ..metering.link import DownlinkQueue, LinkUnavailable
 from ..metering.model import Capability, Command, MeterRefused, NoReply, ProtocolError
 from ..metering.points import RELAY_CLOSED, RELAY_OPEN, VALVE_CLOSED, VALVE_OPEN
@@ -54,6 +54,7 @@ from ..metering.reading import Reading, ReadingSource
 from ..storage import CommandConflict, StorageError
 from ..util.dt import utcnow
 from ..util.ids import new_id
+from .messages import STRINGS
 
 if TYPE_CHECKING:
     from ..core import Hub
@@ -131,6 +132,12 @@ class ControlSettings:
 
 class CommandRefused(Exception):
     """A command cannot be queued for this meter; the message says why (nothing changed)."""
+
+
+def _word(*parts: str) -> str:
+    """A point, state or command named in a message: in words when the table has it."""
+    key = "prepaid.word." + ".".join(parts)
+    return Text(key) if key in STRINGS["en"] else parts[-1]
 
 
 def target(command: Command) -> tuple[str, str]:
@@ -237,7 +244,7 @@ class CommandQueue:
         if command not in _TARGET or meter is None:
             await self._write(lambda s: s.move(
                 row.command_id, "failed", self._ms(), expected=(row.state,),
-                error="meter or command no longer configured", context=row.context))
+                error=Text("prepaid.cmd_not_configured"), context=row.context))
             return
         assert command is not None
         pending = Pending(
@@ -432,12 +439,12 @@ class CommandQueue:
         meter = self.meter(pending.meter_id)
         now = self.clock()
         if meter is None:
-            await self._finish(pending, "failed", error="meter no longer configured")
+            await self._finish(pending, "failed", error=Text("prepaid.cmd_meter_gone"))
             return
         if pending.expires_at is not None and now >= pending.expires_at:
-            await self._finish(pending, "failed", error=(
-                f"expired: meter {pending.meter_id} did not report before "
-                f"{pending.expires_at.isoformat(timespec='seconds')}"), expired=True)
+            await self._finish(pending, "failed", error=Text(
+                "prepaid.cmd_expired", meter=pending.meter_id,
+                until=pending.expires_at.isoformat(timespec="seconds")), expired=True)
             await self._cancel_link_command(pending)
             return
         if Capability.SLEEPY in meter.model.capabilities:
@@ -480,15 +487,17 @@ class CommandQueue:
         try:
             result = await self.metering.command(pending.meter_id, pending.command)
         except MeterRefused as err:
-            return f"meter refused: {err.summary}"
+            return Text("prepaid.cmd_refused", reason=err.summary)
         except (NoReply, TimeoutError) as err:
-            return f"no reply from the meter ({err or 'timeout'})"
+            return Text("prepaid.cmd_no_reply",
+                        reason=text_of(err) or Text("prepaid.cmd_timeout"))
         except LinkUnavailable as err:
-            return f"link unavailable: {err}"
+            return Text("prepaid.cmd_link_unavailable", reason=text_of(err))
         except (ProtocolError, KeyError) as err:
-            return f"{type(err).__name__}: {err}"
+            return Text("prepaid.cmd_error", kind=type(err).__name__, reason=text_of(err))
         if not result.accepted:
-            return f"not accepted: {result.detail or 'no reason given'}"
+            return Text("prepaid.cmd_not_accepted",
+                        reason=result.detail or Text("prepaid.cmd_no_reason"))
         with contextlib.suppress(CommandConflict):
             await self._write(lambda s: s.move(
                 pending.command_id, "sent", self._ms(), expected=("sent",),
@@ -505,14 +514,15 @@ class CommandQueue:
                                                source=ReadingSource.CONFIRM,
                                                context=pending.context)
         except (ReadFailed, KeyError) as err:
-            return None, str(err)
+            return None, text_of(err)
         return reading.status, ""
 
     async def _confirm(self, pending: Pending) -> None:
         point, wanted = target(pending.command)
         status, error = await self._read(pending)
         if status is None:
-            await self._not_yet(pending, f"the {point} could not be read back: {error}")
+            await self._not_yet(pending, Text("prepaid.cmd_no_readback", point=_word(point),
+                                              reason=error))
             return
         actual = status.get(point)
         if actual == wanted:
@@ -522,15 +532,16 @@ class CommandQueue:
         _p, _w, _cap, flag = _TARGET[pending.command]
         held = status.get("relay_command") if flag is not None else None
         if held is not None and held != flag:
-            await self._attempt_failed(
-                pending, f"the meter did not take the {pending.command}: its {point} is "
-                         f"{actual} and its relay command state is {held}")
+            await self._attempt_failed(pending, Text(
+                "prepaid.cmd_not_taken", command=_word(str(pending.command)),
+                point=_word(point), actual=_word(point, str(actual)), held=held))
             return
-        notes = [note for key, note in (("pre_trip_alarm", "pre-trip alarm running"),
-                                         ("protect", "meter-side protect (保电) on"))
+        notes = [Text(note) for key, note in (("pre_trip_alarm", "prepaid.cmd_pre_trip"),
+                                               ("protect", "prepaid.cmd_protect"))
                  if status.get(key)]
-        why = f" ({', '.join(notes)})" if notes else ""
-        await self._not_yet(pending, f"accepted but the {point} is still {actual}{why}")
+        still = {"point": _word(point), "actual": _word(point, str(actual))}
+        await self._not_yet(pending, Text("prepaid.cmd_still_why", notes=Joined(notes), **still)
+                            if notes else Text("prepaid.cmd_still", **still))
 
     async def _not_yet(self, pending: Pending, reason: str) -> None:
         """The command did not show yet: re-check later, or count a failed attempt."""
@@ -548,8 +559,8 @@ class CommandQueue:
             await self._withdrawn(pending, pending.context, pending.withdrawn)
             return
         if pending.attempts > self.settings.retries:
-            await self._finish(pending, "failed", error=(
-                f"{reason} (after {pending.attempts} attempts)"))
+            await self._finish(pending, "failed", error=Text(
+                "prepaid.cmd_after", reason=reason, attempts=pending.attempts))
             return
         delay = self.settings.backoff(pending.attempts)
         pending.next_at = self.clock() + timedelta(seconds=delay)
@@ -606,7 +617,8 @@ class CommandQueue:
                 meter.id, pending.command, pending.context, ttl=ttl,
                 params={"control_command": pending.command_id}))
         except (KeyError, ValueError, LinkUnavailable) as err:
-            await self._finish(pending, "failed", error=f"link {meter.link.id} refused: {err}")
+            await self._finish(pending, "failed", error=Text(
+                "prepaid.cmd_link_refused", link=meter.link.id, reason=text_of(err)))
             return
         except Exception as err:  # a full queue or a platform error: try again later
             pending.next_at = self.clock() + timedelta(seconds=self.settings.retry_delay)
@@ -649,8 +661,9 @@ class CommandQueue:
                     if self.known_state(pending.meter_id, point) == wanted:
                         await self._finish(pending, "confirmed", detail={point: wanted})
                 elif state in _LINK_ENDED:
-                    await self._finish(pending, "failed", error=(
-                        f"the link's downlink ended {state}" + (f": {error}" if error else "")),
+                    await self._finish(pending, "failed", error=Text(
+                        "prepaid.cmd_downlink_ended_why", state=_word(state), reason=error)
+                        if error else Text("prepaid.cmd_downlink_ended", state=_word(state)),
                         expired=state == "expired")
             except CommandConflict:
                 self._drop(pending)
@@ -683,8 +696,8 @@ class CommandQueue:
         if self._link_queue(meter) is not None:
             return  # the link delivers it; its events and later reports tell us
         if pending.state == "sent":
-            await self._attempt_failed(pending, f"the report after the command still shows "
-                                                f"the {point} {actual}")
+            await self._attempt_failed(pending, Text(
+                "prepaid.cmd_report_shows", point=_word(point), actual=_word(point, str(actual))))
             if self._pending.get(pending.meter_id) is not pending:
                 return
         await self._mark_sent(pending)

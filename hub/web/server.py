@@ -224,7 +224,9 @@ class WebServer:
         """All entity states in the caller's scope (``?domain=meter`` to filter)."""
         query = validated_query(request, STATES_QUERY)
         found = [state.as_dict() for state in self._visible_states(request, query.get("domain"))]
-        return paginate(request, query, found).response()
+        page = paginate(request, query, found)
+        page.items = self.hub.i18n.answer(page.items, language_of(request))  # a read's error
+        return page.response()
 
     @allow(scoped=True)  # the guard answers 404 for an entity outside the scope
     async def api_state(self, request: web.Request) -> web.Response:
@@ -233,7 +235,7 @@ class WebServer:
         state = self.hub.states.get(entity_id)
         if state is None:
             return json_response({"error": f"unknown entity {entity_id}"}, status=404)
-        return json_response(state.as_dict())
+        return json_response(self.hub.i18n.answer(state.as_dict(), language_of(request)))
 
 
 

@@ -12,6 +12,7 @@ from common import db_rows, start_hub, wait_for
 
 from hub.core import Context
 from hub.hookspecs import hookimpl
+from hub.i18n import localize
 from hub.metering.firmware import FirmwareProgress, FirmwareUpdater
 
 CONFIG = """
@@ -93,6 +94,8 @@ async def test_a_firmware_job_runs_per_meter_and_resumes_after_a_restart(
         results = {item["meter_id"]: item["result"] for item in status["items"]}
         assert results == {"a101": "version 2.1 installed", "a102": "version 2.1 installed",
                            "a103": "model ddsy1997 has no firmware channel with toy"}
+        # the results are kept keyed (device_job_item.result): worded for each reader
+        assert localize(results["a101"], "zh-CN") == "已安装版本 2.1"
     rows = db_rows(tmp_path / "data", "SELECT meter_id, state, context_user_id FROM command "
                                       "WHERE command = 'firmware' ORDER BY meter_id")
     assert rows == [("a101", "confirmed", "admin"), ("a102", "confirmed", "admin")]

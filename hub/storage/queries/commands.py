@@ -13,6 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...core import Context
+from ...i18n import restored, stored
 from .. import codec
 from ..errors import StorageError
 from ..model import CommandRecord
@@ -55,7 +56,7 @@ def transition(conn: sqlite3.Connection, command_id: str, state: str, ts: int, *
     conn.execute(
         "UPDATE command SET state = ?, updated_ts = ?, error = COALESCE(?, error), "
         "attempts = attempts + ? WHERE command_id = ?",
-        (state, ts, error, 1 if attempt else 0, command_id))
+        (state, ts, None if error is None else stored(error), 1 if attempt else 0, command_id))
     _log(conn, command_id, ts, old, state, detail, context or Context())
     return old
 
@@ -65,8 +66,20 @@ def _log(conn: sqlite3.Connection, command_id: str, ts: int, old: str | None, ne
     conn.execute(
         "INSERT INTO command_transition (command_id, ts, from_state, to_state, detail, "
         "context_id, context_parent_id, context_user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (command_id, ts, old, new, codec.dumps_mapping(detail or {}), ctx.id, ctx.parent_id,
-         ctx.user_id))
+        (command_id, ts, old, new, codec.dumps_mapping(_kept(detail or {})), ctx.id,
+         ctx.parent_id, ctx.user_id))
+
+
+def _kept(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """A transition's detail with each message (a reason, a note) kept with its key."""
+    return {key: stored(value) if isinstance(value, str) else value
+            for key, value in detail.items()}
+
+
+def _read_back(detail: Mapping[str, Any]) -> dict[str, Any]:
+    """What :func:`_kept` kept: each message worded again in its reader's language."""
+    return {key: restored(value) if isinstance(value, str) else value
+            for key, value in detail.items()}
 
 
 _COLUMNS = ("command_id, meter_id, command, state, params, created_ts, updated_ts, attempts, "
@@ -77,7 +90,8 @@ def _record(row: tuple[Any, ...], transitions: list[dict[str, Any]]) -> CommandR
     (command_id, meter_id, command, state, params, created, updated, attempts, error, ctx_id,
      parent_id, user_id) = row
     return CommandRecord(command_id, meter_id, command, state, dict(codec.loads(params) or {}),
-                         codec.from_ms(created), codec.from_ms(updated), attempts, error,
+                         codec.from_ms(created), codec.from_ms(updated), attempts,
+                         restored(error),
                          ctx_id, parent_id, user_id, transitions)
 
 
@@ -89,7 +103,7 @@ def get(conn: sqlite3.Connection, command_id: str) -> CommandRecord | None:
         return None
     transitions = [
         {"time": codec.from_ms(ts), "from": old, "to": new,
-         "detail": dict(codec.loads(detail) or {}),
+         "detail": _read_back(codec.loads(detail) or {}),
          "context": {"id": ctx_id, "parent_id": parent_id, "user_id": user_id}}
         for ts, old, new, detail, ctx_id, parent_id, user_id in conn.execute(
             "SELECT ts, from_state, to_state, detail, context_id, context_parent_id, "

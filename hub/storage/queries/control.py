@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ...core import Context
+from ...i18n import restored
 from .. import codec
 from ..schema.control import CONTROL_QUEUE, OUTSTANDING_STATES
 from . import commands
@@ -98,7 +99,7 @@ def _command(row: Sequence[Any]) -> ControlCommand:
      error, next_ts, expires_ts, ctx_id, parent_id, user_id) = row
     return ControlCommand(command_id, meter_id, account_id, command, state,
                           dict(codec.loads(params) or {}), codec.from_ms(created),
-                          codec.from_ms(updated), int(attempts), error, _dt(next_ts),
+                          codec.from_ms(updated), int(attempts), restored(error), _dt(next_ts),
                           _dt(expires_ts), Context(ctx_id, parent_id, user_id))
 
 

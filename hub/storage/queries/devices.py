@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from ...core import Context
+from ...i18n import restored, stored
 from .. import codec
 from ..schema.control import OUTSTANDING_STATES
 from ..schema.devices import DEVICE_QUEUE
@@ -139,7 +140,8 @@ class DeviceStore(ControlStore):
                       else ("command_id = ?", command_id))
         self.conn.execute(
             f"UPDATE device_job_item SET state = ?, result = ?, updated_ts = ? "
-            f"WHERE job_id = ? AND {where}", (state, result, ts, job_id, key))
+            f"WHERE job_id = ? AND {where}",
+            (state, None if result is None else stored(result), ts, job_id, key))
         self.conn.execute("UPDATE device_job SET updated_ts = ? WHERE job_id = ?", (ts, job_id))
         open_items = self.conn.execute(
             f"SELECT COUNT(*) FROM device_job_item WHERE job_id = ? AND state NOT IN "
@@ -164,7 +166,7 @@ class DeviceStore(ControlStore):
             (job_id,)).fetchone()
         if row is None:
             return None
-        items = [JobItem(meter_id, state, command_id, result, codec.from_ms(updated))
+        items = [JobItem(meter_id, state, command_id, restored(result), codec.from_ms(updated))
                  for meter_id, state, command_id, result, updated in self.conn.execute(
                      "SELECT meter_id, state, command_id, result, updated_ts FROM "
                      "device_job_item WHERE job_id = ? ORDER BY meter_id", (job_id,))]

@@ -419,7 +419,11 @@ def service_operation(method: str, path: str, service: str, summary: str, *, tag
             response = await call_service(request, service, data)
         except ApiError as err:
             raise _unknown_path_id(request, path_keys, err) from None
-        return json_ok({"response": response})
+        from .errors import language_of  # errors builds on this module
+
+        # messages in the answer (a failed read, a command's error) in the caller's words
+        return json_ok({"response": request.app[HUB_KEY].i18n.answer(
+            response, language_of(request))})
 
     handler.__doc__ = summary
     handler.__name__ = handler.__qualname__ = service.replace(".", "_")

@@ -18,6 +18,7 @@ from ...storage import Storage
 from ..routes import caller_sees
 from .base import (
     component,
+    hub_of,
     json_ok,
     operation,
     page_query,
@@ -26,6 +27,7 @@ from .base import (
     unknown,
     validated_query,
 )
+from .errors import language_of
 
 LIST_QUERY = page_query({
     vol.Optional("meter_id"): cv.identifier,
@@ -43,11 +45,12 @@ def _storage(request: web.Request) -> Storage:
     return component(request, "storage", Storage, Text("web.commands_off"))
 
 
-def _record(record: Any) -> dict[str, Any]:
+def _record(request: web.Request, record: Any) -> dict[str, Any]:
     out = asdict(record)
     for key in ("created", "updated"):
         out[key] = out[key].isoformat()
-    return out
+    # its error and its transitions' reasons in the caller's words
+    return dict(hub_of(request).i18n.answer(out, language_of(request)))
 
 
 @operation("GET", "/api/commands", "Relay and valve commands, newest first (by meter, state)",
@@ -61,7 +64,7 @@ async def list_commands(request: web.Request) -> web.Response:
     wanted = int(query.get("cursor") or 0) + int(query["limit"]) + 1
     found = await _storage(request).commands(meter_id=meter_id, states=query.get("state") or (),
                                              limit=min(SCAN_LIMIT, wanted * 4))
-    visible = [_record(record) for record in found
+    visible = [_record(request, record) for record in found
                if caller_sees(request, "meter_id", record.meter_id)]
     return paginate(request, query, visible).response()
 
@@ -74,7 +77,7 @@ async def get_command(request: web.Request) -> web.Response:
     record = await _storage(request).command(command_id)
     if record is None or not caller_sees(request, "meter_id", record.meter_id):
         raise unknown(request, "command", "command_id", command_id)
-    return json_ok(_record(record))
+    return json_ok(_record(request, record))
 
 
 def routes() -> list[web.RouteDef]:

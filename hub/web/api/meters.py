@@ -26,6 +26,7 @@ from .base import (
     service_operation,
     validated_query,
 )
+from .errors import language_of
 
 if TYPE_CHECKING:
     from ...metering.service import Meter, MeteringService
@@ -111,7 +112,10 @@ def _live(request: web.Request, meter: Meter) -> dict[str, Any]:
     return {"meter_id": meter.id, "online": meter.online, "misses": meter.misses,
             "last_read": reading.time.isoformat() if reading else None,
             "registers": dict(meter.registers), "values": dict(meter.values),
-            "status": dict(meter.status), "last_error": meter.last_error, "alarms": alarms}
+            "status": dict(meter.status), "alarms": alarms,
+            # why the last read failed, in the caller's words
+            "last_error": hub.i18n.text(meter.last_error, language_of(request))
+            if meter.last_error else None}
 
 
 @operation("GET", "/api/meters", "Meters, filtered by tags (building, floor, room, line, "

@@ -14,7 +14,10 @@ import contextlib
 from collections.abc import Callable
 from typing import Any, Final
 
+from hub.i18n import Text
 from hub.metering.model import FrameParser, NoReply
+
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 Address = tuple[str, int]
 
@@ -103,7 +106,7 @@ class WindowTransport:
                             return frame
                     self._other(data)
         except TimeoutError:
-            raise NoReply(f"no answer within the {wait:g} s receive window") from None
+            raise NoReply(Text("nbiot.window_silent", seconds=f"{wait:g}")) from None
 
     async def send(self, data: bytes) -> None:
         """Send bytes that get no answer."""

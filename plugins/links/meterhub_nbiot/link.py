@@ -666,18 +666,19 @@ class NbiotLink(Link, DownlinkQueue):
             else:
                 await self._send_platform(meter, item, path)
         except (NoReply, PlatformError, OSError, TimeoutError) as err:
-            await self._retry_or_fail(item, str(err) or type(err).__name__)
+            await self._retry_or_fail(item, text_of(err) or type(err).__name__)
         except MeterRefused as err:
             await self._move(item, STATE_FAILED, (STATE_SENDING,), {"path": path.kind},
-                             error=f"meter refused: {err}")
+                             error=Text("nbiot.meter_refused", reason=err.summary))
         except ProtocolError as err:
             await self._move(item, STATE_FAILED, (STATE_SENDING,), {"path": path.kind},
-                             error=str(err))
+                             error=text_of(err))
 
     async def _retry_or_fail(self, item: QueuedCommand, error: str) -> None:
         if item.attempts >= self.max_attempts:
             await self._move(item, STATE_FAILED, (STATE_SENDING,), {},
-                             error=f"{error} (after {item.attempts} attempts)")
+                             error=Text("nbiot.after_attempts", reason=error,
+                                        attempts=item.attempts))
         else:
             await self._move(item, STATE_QUEUED, (STATE_SENDING,), {"retry": True},
                              error=error)
@@ -706,7 +707,7 @@ class NbiotLink(Link, DownlinkQueue):
                              {"path": PATH_UDP, "detail": result.detail})
         else:
             await self._move(item, STATE_FAILED, (STATE_SENDING,), {"path": PATH_UDP},
-                             error=f"meter refused: {result.detail}")
+                             error=Text("nbiot.meter_refused", reason=result.detail))
 
     def _client(self) -> aiohttp.ClientSession:
         if self._session is None or self._session.closed:
@@ -787,7 +788,7 @@ class NbiotLink(Link, DownlinkQueue):
             await self._complete(item, STATE_DONE, {"by": "platform", "result": code}, None)
         elif code in _FAILED_CODES:
             await self._complete(item, STATE_FAILED, {"by": "platform", "result": code},
-                                 f"platform reports {code}")
+                                 Text("nbiot.platform_reports", code=code))
         else:
             self._fire(EVENT_COMMAND, self._event_data(item, item.state,
                                                        {"platform_status": code}))
@@ -797,7 +798,7 @@ class NbiotLink(Link, DownlinkQueue):
         with contextlib.suppress(QueueConflict):
             await self._move(item, STATE_EXPIRED, OPEN_STATES,
                              {"expired_at": item.expires.isoformat()},
-                             error="not acknowledged before its expiry")
+                             error=Text("nbiot.not_acknowledged"))
 
     async def _expiry_loop(self) -> None:
         while True:

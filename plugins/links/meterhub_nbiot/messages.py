@@ -36,6 +36,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "nbiot.ctwing_no_id": "CTWing accepted the command but gave no commandId",
         "nbiot.onenet_unconfigured": "OneNET downlink needs api_key",
         "nbiot.onenet_refused": "OneNET refused the command: errno {code} {reason}",
+        "nbiot.window_silent": "no answer within the {seconds} s receive window",
+        "nbiot.meter_refused": "meter refused: {reason}",
+        "nbiot.after_attempts": "{reason} (after {attempts} attempts)",
+        "nbiot.platform_reports": "platform reports {code}",
+        "nbiot.not_acknowledged": "not acknowledged before its expiry",
     },
     "zh-CN": {
         "nbiot.imei": "应为 15 位数字的 IMEI，实际为 {value}",
@@ -64,6 +69,11 @@ STRINGS: dict[str, dict[str, str]] = {
         "nbiot.ctwing_no_id": "CTWing 接受了命令，但没有返回 commandId",
         "nbiot.onenet_unconfigured": "OneNET 下发命令需要 api_key",
         "nbiot.onenet_refused": "OneNET 拒绝了该命令：错误码 {code} {reason}",
+        "nbiot.window_silent": "接收窗口 {seconds} 秒内表没有应答",
+        "nbiot.meter_refused": "表拒绝执行：{reason}",
+        "nbiot.after_attempts": "{reason}（已尝试 {attempts} 次）",
+        "nbiot.platform_reports": "平台报告 {code}",
+        "nbiot.not_acknowledged": "到期前没有得到确认",
     },
 }
 add_strings(STRINGS)

@@ -29,6 +29,7 @@ import voluptuous as vol
 
 from hub import validation as cv
 from hub.hookspecs import hookimpl
+from hub.i18n import Text
 from hub.metering.link import Link, LinkType, LinkUnavailable
 from hub.metering.model import FrameParser, MeterModel, MeterRef, NoReply, Simulator
 from hub.metering.sim import (
@@ -112,7 +113,7 @@ class SimTransport:
                             return frame
                 await asyncio.sleep(timeout)  # nobody answered: the master waits it out
             stats.timeouts += 1
-            raise NoReply(f"{self._link.id}: no reply within {timeout:g}s")
+            raise NoReply(Text("metering.no_reply", link=self._link.id, seconds=f"{timeout:g}"))
 
     async def send(self, data: bytes) -> None:
         self._link.stats.bytes_out += len(data)
@@ -155,7 +156,7 @@ class SimLink(Link):
 
     def transport_for(self, meter: MeterRef) -> SimTransport:
         if meter.id not in self.simulators:
-            raise LinkUnavailable(f"{self.id}: no simulator for meter {meter.id}")
+            raise LinkUnavailable(Text("metering.no_simulator", link=self.id, meter=meter.id))
         return self._transport
 
 

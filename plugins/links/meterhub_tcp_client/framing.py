@@ -11,8 +11,10 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any, Final
 
+from hub.i18n import Joined, Text, text_of
 from hub.metering.model import FrameParser, NoReply, Transport
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .mbap import MbapParser, rtu_to_mbap
 
 __all__ = ["FRAMINGS", "FRAMING_MBAP", "FRAMING_RTU", "FramedTransport"]
@@ -69,7 +71,7 @@ class FramedTransport:
         except NoReply as err:
             hint = self._hint(watch)
             if hint:
-                raise NoReply(f"{err}; {hint}") from err
+                raise NoReply(Joined((text_of(err), hint))) from err
             raise
 
     async def send(self, data: bytes) -> None:
@@ -80,11 +82,10 @@ class FramedTransport:
 
     def _hint(self, watch: _Watch) -> str:
         other = FRAMING_MBAP if self.framing == FRAMING_RTU else FRAMING_RTU
-        option = f"link {self.link_id} option framing: {self.framing} (rtu | mbap)"
+        option = Text("tcp_client.option", link=self.link_id, framing=self.framing)
         if watch.fed and not watch.frames:
-            return (f"{watch.fed} bytes came back but not one {self.framing} frame: the "
-                    f"framing may be wrong ({option}; try framing: {other})")
+            return Text("tcp_client.no_frame", count=watch.fed, framing=self.framing,
+                        option=option, other=other)
         if not watch.fed and self.framing == FRAMING_RTU and self.port == MODBUS_TCP_PORT:
-            return (f"port {MODBUS_TCP_PORT} is Modbus/TCP's: a Modbus/TCP gateway needs "
-                    f"framing: mbap ({option})")
+            return Text("tcp_client.mbap_port", port=MODBUS_TCP_PORT, option=option)
         return ""

@@ -13,7 +13,10 @@ from typing import Any
 from pymodbus.framer import FramerRTU, FramerSocket
 from pymodbus.pdu import DecodePDU
 
+from hub.i18n import Text
 from hub.metering.model import FrameParser, ProtocolError
+
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
 __all__ = ["MBAP_HEADER", "MbapParser", "rtu_to_mbap"]
 
@@ -29,8 +32,7 @@ def _split_rtu(frame: bytes) -> tuple[int, bytes]:
     """Slave address and PDU of an RTU frame with a good CRC, else ProtocolError."""
     if len(frame) < _MIN_RTU or not FramerRTU.check_CRC(
             frame[:-2], int.from_bytes(frame[-2:], "big")):
-        raise ProtocolError("framing mbap carries Modbus RTU requests only, and this request "
-                            "is not one (a DL/T 645 or CJ/T 188 meter needs framing: rtu)")
+        raise ProtocolError(Text("tcp_client.not_rtu"))
     return frame[0], frame[1:-2]
 
 

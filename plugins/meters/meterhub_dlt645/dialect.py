@@ -13,6 +13,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from hub.i18n import Text, add_strings
 from hub.metering.model import MeterRefused
 
 from .codec import (
@@ -41,6 +42,14 @@ from .v1997 import (
     write_request_1997,
 )
 
+ERR_KEY = "dlt645.err."
+"""A refusal's reasons are messages keyed by their English words, from both ERR tables."""
+add_strings({language: {f"{ERR_KEY}{en}": words
+                        for reasons in (error_reasons, error_reasons_1997) for code in (0, 0xFF)
+                        for en, words in zip(reasons(code, "en"), reasons(code, language),
+                                             strict=True)}
+             for language in ("en", "zh-CN")})
+
 _LOGGER = logging.getLogger(__name__)
 
 V2007 = "2007"
@@ -66,7 +75,7 @@ class Dialect:
     time_di: int
     probe_di: int  # what auto-detection reads: forward active energy, total
     lookup: Callable[[int], DataItem]
-    reasons: Callable[[int], list[str]]
+    reasons: Callable[[int, str], list[str]]
 
     @property
     def name(self) -> str:
@@ -151,10 +160,11 @@ class Dialect:
     def refusal(self, frame: Frame, what: str) -> MeterRefused:
         """A MeterRefused naming the decoded ERR reasons of this version."""
         code = frame.error_code
-        reasons = self.reasons(code) if code is not None else []
+        reasons = self.reasons(code, "en") if code is not None else []
         word = f"ERR {code:02X}" if code is not None else None
         return MeterRefused(f"meter {frame.address} refused {what}: {'; '.join(reasons)}"
-                            + (f" ({word})" if word else ""), reasons, word)
+                            + (f" ({word})" if word else ""),
+                            [Text(f"{ERR_KEY}{reason}") for reason in reasons], word)
 
 
 # Reply functions that only the other version uses (08 and 03 are left out: shared/ambiguous).

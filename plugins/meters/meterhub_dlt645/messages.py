@@ -8,6 +8,8 @@ __all__ = ["STRINGS"]
 
 STRINGS: dict[str, dict[str, str]] = {
     "en": {
+        "dlt645.freeze_date": "daily freeze {n} back: impossible date {digits} (YYMMDDhhmm), "
+                              "not taken",
         "dlt645.password_level": "expected a password level of 2 hex digits like 02, "
                                  "got {value}",
         "dlt645.password": "expected a password of 6 decimal digits",
@@ -54,6 +56,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "dlt645.tou_invalid": "the meter's TOU table is not valid: {reason}",
     },
     "zh-CN": {
+        "dlt645.freeze_date": "向前第 {n} 个日冻结：日期 {digits}（YYMMDDhhmm）不存在，未采用",
         "dlt645.password_level": "应为 2 位十六进制的密码等级，例如 02，实际为 {value}",
         "dlt645.password": "应为 6 位数字的密码",
         "dlt645.address": "应为最多 12 位的十进制数字，实际为 {value}",

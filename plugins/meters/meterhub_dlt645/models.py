@@ -560,8 +560,7 @@ class Dlt645Model(MeterModel):
             try:
                 when = datetime.strptime(str(digits), "%y%m%d%H%M").replace(tzinfo=zone)
             except ValueError:
-                found.refused.append(f"daily freeze {n} back: impossible date {digits} "
-                                     f"(YYMMDDhhmm), not taken")
+                found.refused.append(Text("dlt645.freeze_date", n=n, digits=str(digits)))
                 continue
             if when <= after:
                 break

@@ -118,9 +118,12 @@ class AppriseTarget:
         try:
             delivered = plugin.notify(body=message.message, title=message.title)
         except Exception as err:  # a plugin bug: report it like a failed send
-            raise DeliveryError(redact.redact(f"{type(err).__name__}: {err}")) from None
+            raise DeliveryError(Text("notify.apprise_crashed", kind=type(err).__name__,
+                                     reason=redact.redact(str(err)))) from None
         if not delivered:
-            raise DeliveryError(redact.FILTER.take_problem() or "apprise reported a failure")
+            problem = redact.FILTER.take_problem()  # apprise's own words, redacted
+            raise DeliveryError(Text("notify.apprise_refused", reason=problem) if problem
+                                else Text("notify.apprise_failed"))
 
 
 class AppriseType:

@@ -25,15 +25,17 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from hub.core import Context
+from hub.i18n import Text, stored, text_of
 from hub.storage import OutboxRow
 from hub.util.ids import new_id
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .const import DRAIN_TIMEOUT, REASON_EXPIRED, REASON_MERGED, REASON_QUEUE_FULL
 from .events import EVENT_NOTIFY_FAILED, EVENT_NOTIFY_SENT, EVENT_NOTIFY_SKIPPED
 from .journal import Journal, encode
 from .limits import Limiter
 from .notifier import DeliveryError, DeliverySettings, Message, Target
-from .redact import redact
+from .redact import redact_message
 
 if TYPE_CHECKING:
     from hub.core import Hub
@@ -311,17 +313,20 @@ class Outbox:
         settings = self.settings
         target = delivery.address.target
         if self.clock() - delivery.created > settings.expire:
-            await self._finish(delivery, "failed", f"not delivered within {settings.expire:g}s",
+            await self._finish(delivery, "failed", Text("notify.not_delivered_within",
+                                                        seconds=f"{settings.expire:g}"),
                                REASON_EXPIRED)
             return
         delivery.attempts += 1
+        error: str
         try:
             async with asyncio.timeout(settings.timeout):
                 await target.send(delivery.message, settings.timeout)
         except TimeoutError:
-            error, permanent = f"no answer within {settings.timeout:g}s", False
+            error, permanent = Text("notify.no_answer_within",
+                                    seconds=f"{settings.timeout:g}"), False
         except DeliveryError as err:
-            error, permanent = redact(str(err)), err.permanent
+            error, permanent = redact_message(text_of(err)), err.permanent
         else:
             await self._finish(delivery, "sent")
             return
@@ -342,7 +347,8 @@ class Outbox:
         try:
             await self.journal.write(lambda store: store.update(
                 delivery.delivery_id, state, attempts=delivery.attempts,
-                next_ts=_ms(delivery.due), ts=now, error=error))
+                next_ts=_ms(delivery.due), ts=now,
+                error=None if error is None else stored(error)))
         except Exception as err:
             _LOGGER.warning("Notifier %s: outcome of %s not written: %s", self.name,
                             delivery.delivery_id, err)

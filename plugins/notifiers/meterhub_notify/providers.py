@@ -183,8 +183,8 @@ async def exchange(method: str, url: str, timeout: float, *, provider: str,
             text = await answer.text()
             status = answer.status
     except aiohttp.ClientError as err:
-        raise DeliveryError(redact.redact(f"{provider}: cannot reach the endpoint "
-                                          f"({type(err).__name__})")) from None
+        raise DeliveryError(Text("notify.unreachable", provider=provider,
+                                 kind=type(err).__name__)) from None
     try:
         body = json.loads(text) if text else {}
     except ValueError:
@@ -211,9 +211,10 @@ def provider_error(provider: str, code: str, detail: str, table: Mapping[str, Er
         permanent, text = known.permanent, known.text
     else:
         permanent = not (code.startswith(retried) or status >= 500)
-        text = "retried" if not permanent else "not retried"
+        text = Text("notify.retried") if not permanent else Text("notify.not_retried")
     shown = redact.redact(detail)[:200]
-    return DeliveryError(f"{provider} refused ({code}: {shown}): {text}", permanent=permanent)
+    return DeliveryError(Text("notify.provider_refused", provider=provider, code=code,
+                              detail=shown, outcome=text), permanent=permanent)
 
 
 class ProviderTarget:

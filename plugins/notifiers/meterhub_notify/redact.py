@@ -13,6 +13,8 @@ import re
 import threading
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from hub.i18n import Joined, Text
+
 _LOGGER = logging.getLogger(__name__)
 
 MASK = "<secret>"
@@ -71,6 +73,17 @@ def redact(text: str) -> str:
     if pattern is None or not text:
         return text
     return pattern.sub(MASK, text)
+
+
+def redact_message(text: str) -> str:
+    """:func:`redact` for a message kept with its key: its values (and each part of a
+    Joined) are redacted, so no secret reaches the stored row in any language."""
+    if isinstance(text, Text):
+        return Text(text.key, **{name: redact_message(value) if isinstance(value, str)
+                                 else value for name, value in text.values.items()})
+    if isinstance(text, Joined):
+        return Joined(redact_message(item) for item in text.items)
+    return redact(text)
 
 
 class RedactFilter(logging.Filter):

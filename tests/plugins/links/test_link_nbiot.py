@@ -27,6 +27,7 @@ from link_support import Recorder, until, within
 
 from hub.core import Hub
 from hub.events import EVENT_READING
+from hub.i18n import localize
 from hub.metering.link import LinkUnavailable
 from hub.metering.model import Command, MeterRef
 from hub.metering.reading import ReadingSource
@@ -471,6 +472,9 @@ async def test_a_platform_refusal_is_retried_then_fails(make_hub: Factory,
     assert failed.data["attempts"] == 2 and "code 3001" in failed.data["error"]
     row = await within(hub.component("storage", Storage).command(command_id))
     assert row is not None and row.state == "failed" and "code 3001" in (row.error or "")
+    # kept keyed: whoever reads the row later (the commands API, the meter page) words it
+    assert localize(row.error or "", "zh-CN") == (
+        "CTWing 拒绝了该命令：代码 3001 device not found（已尝试 2 次）")
 
 
 async def test_onenet_downlink_uses_the_cached_command_api(make_hub: Factory,

@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import pytest
-from common import collect, of_type, start_hub, wait_for
+from common import collect, db_rows, of_type, start_hub, wait_for
 from notify_support import TOKEN, config, receiver
 
 from hub.exceptions import ServiceValidationError
@@ -171,3 +171,5 @@ async def test_no_url_or_token_reaches_the_logs(tmp_path: Path,
     assert "/fail/" in caplog.text or "<secret>" in caplog.text  # apprise did log the send
     for event in events:
         assert TOKEN not in repr(dict(event.data))
+    kept = [error for (error,) in db_rows(tmp_path / "data", "SELECT error FROM notify_outbox")]
+    assert any(kept) and not any(TOKEN in (error or "") for error in kept), kept  # keyed rows
