@@ -20,7 +20,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context
-from ..i18n import Text, text_of
+from ..i18n import Text, stored, text_of
 from ..ledger.entries import EntryKind, PostRequest, from_fen
 from ..ledger.ledger import Batch, Op, post_entry
 from ..storage import MoneyStore, from_ms
@@ -230,7 +230,8 @@ class BillOp(Op):
                 bill.account_id, kind, -line.amount, f"bill:{bill.bill_id}:{line.no}",
                 context=self.request.context, meter_id=line.meter_id,
                 period=bill.period.start,
-                reason="bill credit line" if kind is EntryKind.ADJUSTMENT else None,
+                reason=stored(Text("billing.reason_credit_line"))
+                if kind is EntryKind.ADJUSTMENT else None,
                 detail_json=(f'{{"bill_id":{_q(bill.bill_id)},"line":{line.no},'
                              f'"tariff":{_q(line.tariff_id)},"component":{_q(line.component)},'
                              f'"key":{_q(line.key)},"quantity":"{line.quantity}",'
@@ -250,14 +251,15 @@ class BillOp(Op):
             post_entry(batch, PostRequest(
                 account.id, EntryKind.EMERGENCY_REPAY, -from_fen(owed),
                 f"emergency_repay:moveout:{bill.bill_id}", context=self.request.context,
-                reason="move-out: emergency credit repaid", detail={"bill_id": bill.bill_id}))
+                reason=stored(Text("billing.reason_credit_repaid")),
+                detail={"bill_id": bill.bill_id}))
         after = batch.balance(account.id)
         refund = Decimal("0.00")
         if after > 0:
             refund = from_fen(after)
             post_entry(batch, PostRequest(
                 account.id, EntryKind.REFUND, -refund, f"moveout_refund:{bill.bill_id}",
-                context=self.request.context, reason="move-out: balance and deposit paid back",
+                context=self.request.context, reason=stored(Text("billing.reason_paid_back")),
                 detail={"bill_id": bill.bill_id}))
         return {"move_out": (self.request.move_out or bill.period.last_day).isoformat(),
                 "balance_before": str(from_fen(before)), "deposit": str(deposit),

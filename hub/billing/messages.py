@@ -145,6 +145,9 @@ STRINGS: dict[str, dict[str, str]] = {
                                   "be made",
         "billing.move_out_early": "move-out {day} is before the move-in {move_in}",
         "billing.moved_out_already": "account '{account}' moved out already (on {day})",
+        "billing.reason_credit_line": "bill credit line",
+        "billing.reason_credit_repaid": "move-out: emergency credit repaid",
+        "billing.reason_paid_back": "move-out: balance and deposit paid back",
     },
     "zh-CN": {
         "billing.unknown_account": "account_id：未知的账户 '{account}'",
@@ -273,6 +276,9 @@ STRINGS: dict[str, dict[str, str]] = {
         "billing.bill_no_tariff": "{reason}：无法生成账户 '{account}' 在 {period} 的账单",
         "billing.move_out_early": "退租日 {day} 早于入住日 {move_in}",
         "billing.moved_out_already": "账户 '{account}' 已经退租（{day}）",
+        "billing.reason_credit_line": "账单抵扣项",
+        "billing.reason_credit_repaid": "退租：归还应急额度",
+        "billing.reason_paid_back": "退租：退还余额和押金",
     },
 }
 add_strings(STRINGS)

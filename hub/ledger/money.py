@@ -23,7 +23,9 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core import Context, Event
 from ..events import EVENT_ACCOUNT_UPDATED, EVENT_PAYMENT_RECEIVED
+from ..i18n import Text, stored
 from ..util.ids import slugify
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .accounts import Account
 from .book import AccountBook
 from .entries import Entry, EntryKind, PostRequest, opening_key
@@ -116,12 +118,10 @@ class Money:
         if account_ids is None:
             accounts = list(self.accounts.values())
             source, reason, operator = ("accounts.opening_balance",
-                                        "opening balance (期初余额) from the configuration",
-                                        "config")
+                                        stored(Text("ledger.reason_opening_config")), "config")
         else:
             accounts = [self.accounts[i] for i in account_ids if i in self.accounts]
-            source, reason = ("account.create",
-                              "opening balance (期初余额) given when the account was created")
+            source, reason = ("account.create", stored(Text("ledger.reason_opening_created")))
             operator = (context.user_id if context else None) or source
         requests = [
             PostRequest(account.id, EntryKind.ADJUSTMENT, account.opening_balance,

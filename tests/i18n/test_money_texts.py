@@ -120,3 +120,33 @@ async def test_an_invoice_shares_ledger_reason_is_worded_where_it_is_read(
         response = await client.get("/accounts/r1?lang=zh-CN")
         shown = text_of_page(await response.text())
         assert "公摊发票 SW-2026-Q4" in shown and "invoice SW-2026-Q4" not in shown, shown
+
+
+OPENING_SITE = """
+site: {name: Opening, time_zone: Asia/Shanghai, language: zh-CN}
+http: {host: 127.0.0.1, port: 0}
+storage: {commit_interval: 0.02}
+accounts:
+  - {id: r1, name: 甲, opening_balance: 50.00}
+"""
+
+
+@pytest.mark.timeout(150)
+@bounded(120)
+async def test_the_hubs_own_ledger_reasons_are_worded(tmp_path: Path) -> None:
+    """Opening balances (from hub.yaml, from account.create) are kept keyed: the ledger over
+    the API words them for its reader."""
+    async with start_hub(tmp_path, OPENING_SITE) as hub:
+        await hub.services.call("account", "create", {"account": {
+            "id": "r2", "name": "乙", "opening_balance": "20.00"}}, blocking=True)
+        async with web_client(hub, tmp_path) as client:
+            for account_id, chinese, english in (
+                    ("r1", "配置中的期初余额", "opening balance (期初余额) from the configuration"),
+                    ("r2", "开户时录入的期初余额",
+                     "opening balance (期初余额) given when the account was created")):
+                for language, words in (("zh-CN", chinese), ("en", english)):
+                    response = await client.get(f"/api/accounts/{account_id}/ledger",
+                                                headers={"Accept-Language": language})
+                    assert response.status == 200, await response.text()
+                    reasons = [entry["reason"] for entry in (await response.json())["items"]]
+                    assert reasons == [words], (account_id, language, reasons)
