@@ -230,7 +230,7 @@ def string(value: Any) -> str:
         raise vol.Invalid(Text("validation.text", value=show_value(value)))
     if isinstance(value, bool):
         raise vol.Invalid(Text("validation.text_quote", value=repr(value)))
-    return str(value)
+    return value if isinstance(value, Text) else str(value)  # a message keeps its key
 
 
 def slug(value: Any) -> str:

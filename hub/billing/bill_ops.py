@@ -20,7 +20,7 @@ from functools import partial
 from typing import TYPE_CHECKING, Any
 
 from ..core import Context
-from ..i18n import Text, stored, text_of
+from ..i18n import Text, text_of
 from ..ledger.entries import EntryKind, PostRequest, from_fen
 from ..ledger.ledger import Batch, Op, post_entry
 from ..storage import MoneyStore, from_ms
@@ -230,7 +230,7 @@ class BillOp(Op):
                 bill.account_id, kind, -line.amount, f"bill:{bill.bill_id}:{line.no}",
                 context=self.request.context, meter_id=line.meter_id,
                 period=bill.period.start,
-                reason=stored(Text("billing.reason_credit_line"))
+                reason=Text("billing.reason_credit_line")
                 if kind is EntryKind.ADJUSTMENT else None,
                 detail_json=(f'{{"bill_id":{_q(bill.bill_id)},"line":{line.no},'
                              f'"tariff":{_q(line.tariff_id)},"component":{_q(line.component)},'
@@ -251,7 +251,7 @@ class BillOp(Op):
             post_entry(batch, PostRequest(
                 account.id, EntryKind.EMERGENCY_REPAY, -from_fen(owed),
                 f"emergency_repay:moveout:{bill.bill_id}", context=self.request.context,
-                reason=stored(Text("billing.reason_credit_repaid")),
+                reason=Text("billing.reason_credit_repaid"),
                 detail={"bill_id": bill.bill_id}))
         after = batch.balance(account.id)
         refund = Decimal("0.00")
@@ -259,7 +259,7 @@ class BillOp(Op):
             refund = from_fen(after)
             post_entry(batch, PostRequest(
                 account.id, EntryKind.REFUND, -refund, f"moveout_refund:{bill.bill_id}",
-                context=self.request.context, reason=stored(Text("billing.reason_paid_back")),
+                context=self.request.context, reason=Text("billing.reason_paid_back"),
                 detail={"bill_id": bill.bill_id}))
         return {"move_out": (self.request.move_out or bill.period.last_day).isoformat(),
                 "balance_before": str(from_fen(before)), "deposit": str(deposit),

@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 import voluptuous as vol
 
 from .. import validation as cv
-from ..i18n import Text, stored, text_of
+from ..i18n import Text, text_of
 from ..ledger.entries import EntryKind, PostRequest
 from ..util.calendar import date_value
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
@@ -149,7 +149,7 @@ async def post_invoice(ledger: Ledger, result: InvoiceSplit, accounts: Mapping[s
                      before=found.amount, account=line.account_id, now=-line.amount))
     requests = [PostRequest(
         line.account_id, EntryKind.SHARE, -line.amount, result.key(line.account_id),
-        context=context, reason=stored(Text("billing.invoice_entry", invoice=result.invoice)),
+        context=context, reason=Text("billing.invoice_entry", invoice=result.invoice),
         period=bill_period_start(accounts[line.account_id], result.period),
         detail={"group": result.group_id, "invoice": result.invoice,
                 "start": result.period.start.isoformat(),

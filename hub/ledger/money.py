@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ..core import Context, Event
 from ..events import EVENT_ACCOUNT_UPDATED, EVENT_PAYMENT_RECEIVED
-from ..i18n import Text, stored
+from ..i18n import Text
 from ..util.ids import slugify
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .accounts import Account
@@ -118,10 +118,10 @@ class Money:
         if account_ids is None:
             accounts = list(self.accounts.values())
             source, reason, operator = ("accounts.opening_balance",
-                                        stored(Text("ledger.reason_opening_config")), "config")
+                                        Text("ledger.reason_opening_config"), "config")
         else:
             accounts = [self.accounts[i] for i in account_ids if i in self.accounts]
-            source, reason = ("account.create", stored(Text("ledger.reason_opening_created")))
+            source, reason = ("account.create", Text("ledger.reason_opening_created"))
             operator = (context.user_id if context else None) or source
         requests = [
             PostRequest(account.id, EntryKind.ADJUSTMENT, account.opening_balance,

@@ -90,9 +90,9 @@ def _one_target(data: dict[str, Any]) -> dict[str, Any]:
 
 
 _TARGET: dict[Any, Any] = {
-    vol.Exclusive("meter_id", "target", msg="give meter_id or account_id, not both"):
+    vol.Exclusive("meter_id", "target", msg=Text("prepaid.one_target")):
         cv.identifier,
-    vol.Exclusive("account_id", "target", msg="give meter_id or account_id, not both"):
+    vol.Exclusive("account_id", "target", msg=Text("prepaid.one_target")):
         cv.identifier,
     vol.Optional("reason", default=""): cv.string,
 }

@@ -72,6 +72,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "payments.refund_refused": "{provider} refused the refund: {reason}",
         "payments.refund_reversed": "provider: {reason}; the ledger entry was reversed",
         "payments.refund_undone": "refund {refund}: {error}",
+        "payments.refund_reason": "refund of order {order}",
         "payments.refund_left": "amount: {amount} is more than what is left to refund on order "
                                 "'{order}': {left} of {paid} paid",
         "prepaid.per_month": "month",
@@ -162,6 +163,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "payments.no_sandbox": "{provider} has no public sandbox host: give base_url with "
                                "sandbox: true",
         "payments.reconcile_none": "provider: no provider with a remote record matches",
+        "prepaid.text_length": "expected a text of 1 to 500 characters",
+        "prepaid.one_target": "give meter_id or account_id, not both",
+        "payments.base_url": "expected an http(s):// URL",
+        "payments.date_form": "expected a date (YYYY-MM-DD)",
     },
     "zh-CN": {
         "prepaid.unknown_account": "account_id：未知的账户 '{account}'（现有账户：{known}）",
@@ -223,6 +228,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "payments.refund_refused": "{provider} 拒绝了这笔退款：{reason}",
         "payments.refund_reversed": "provider：{reason}；退款的记账已冲回",
         "payments.refund_undone": "退款 {refund}：{error}",
+        "payments.refund_reason": "订单 {order} 退款",
         "payments.refund_left": "amount：{amount} 元超过订单 '{order}' 的可退金额：已付 {paid} "
                                 "元，可退 {left} 元",
         "prepaid.per_month": "月",
@@ -304,6 +310,10 @@ STRINGS: dict[str, dict[str, str]] = {
         "payments.no_sandbox": "{provider} 没有公开的沙箱地址：使用 sandbox: true 时请给出 base_ur"
                                "l",
         "payments.reconcile_none": "provider：没有符合条件且有对账记录的支付渠道",
+        "prepaid.text_length": "应为 1 到 500 个字的文字",
+        "prepaid.one_target": "meter_id 和 account_id 只能给出其中一个",
+        "payments.base_url": "应为以 http:// 或 https:// 开头的网址",
+        "payments.date_form": "应为日期（YYYY-MM-DD）",
     },
 }
 add_strings(STRINGS)

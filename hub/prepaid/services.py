@@ -43,8 +43,7 @@ def _reference(value: Any) -> str:
     return text
 
 
-_text = vol.All(cv.string, vol.Length(min=1, max=500, msg="expected a text of 1 to 500 "
-                                                           "characters"))
+_text = vol.All(cv.string, vol.Length(min=1, max=500, msg=Text("prepaid.text_length")))
 
 RECHARGE_SCHEMA = vol.Schema({
     vol.Required("account_id"): cv.identifier,

@@ -28,14 +28,14 @@ portal: {phone: "13800138000"}
 ALLOWED = {"data", "account_id", "amount", "method", "reference", "value", "tables", "meter_id",
            "bogus", "m1", "a1", "nobody", "tou", "x", "e3", "at", "final", "job_id",
            "nope", "building_id", "kind", "electricity", "water", "gas", "until", "hub",
-           "yaml"}
+           "yaml", "reason", "operator", "target"}
 """ASCII words a zh-CN message may hold: the field names, ids and values of the calls."""
 
 
 def english_words(message: str) -> list[str]:
     """The ASCII words of a message that are not a field name, id or value of the call."""
     return [word for word in re.findall(r"(?<![0-9A-Za-z])[A-Za-z_][A-Za-z0-9_.]*", message)
-            if not {part for part in word.split(".") if not part.isdigit()} <= ALLOWED]
+            if not {part for part in word.split(".") if part and not part.isdigit()} <= ALLOWED]
 
 
 def table(segments: int) -> dict[str, object]:
@@ -44,7 +44,7 @@ def table(segments: int) -> dict[str, object]:
     return {"zones": [{"start": "01-01", "table": 1}], "tables": {"1": day}}
 
 
-CALLS: list[tuple[str, str, dict[str, Any], str, str]] = [
+CALLS: list[tuple[str, str, dict[str, Any], str | None, str]] = [
     # (what, path, body, the field, English the detail must hold)
     ("money typed as 1e3", "/api/services/account/recharge",
      {"account_id": "a1", "amount": "1e3", "method": "cash", "reference": "r1"},
@@ -79,6 +79,11 @@ CALLS: list[tuple[str, str, dict[str, Any], str, str]] = [
      "until", "which is not in the future"),
     ("reverting a meter hub.yaml does not define", "/api/services/meter/revert",
      {"meter_id": "nope"}, "meter_id", "meter 'nope' is not in hub.yaml: nothing to go back to"),
+    ("an empty reason (a validator's own message)", "/api/services/account/adjust",
+     {"account_id": "a1", "amount": "-1", "reason": "", "operator": "x"},
+     "reason", "expected a text of 1 to 500 characters"),
+    ("both targets of a trip", "/api/services/meter/trip", {"meter_id": "m1", "account_id": "a1"},
+     None, "give meter_id or account_id, not both"),
 ]
 
 

@@ -81,9 +81,13 @@ def english_sites(path: Path) -> list[int]:
             call = node.exc
         elif isinstance(node, ast.Call) and _name(node.func) == "Invalid":
             call = node
+        elif isinstance(node, ast.Call) and any(
+                keyword.arg == "msg" and _literal(keyword.value) for keyword in node.keywords):
+            call = node  # a validator's own message (vol.Length(msg="..."))
         else:
             continue
-        message = _message(call.args)
+        message = _message(call.args) or next(
+            (kw.value for kw in call.keywords if kw.arg == "msg" and _literal(kw.value)), None)
         if message is None or _name(call.func) in PROGRAMMER_ERRORS:
             continue
         span = lines[node.lineno - 1:(node.end_lineno or node.lineno)]
@@ -116,9 +120,11 @@ def test_the_scan_finds_an_english_raise_and_skips_a_keyed_or_marked_one(tmp_pat
         'raise refuse("account.recharge", Text("prepaid.x"))\n'
         'raise ServiceValidationError("meter.create", [f"meter.id: {x} exists"])\n'
         'raise refuse("recharge", "no such account")\n'
-        'raise ServiceValidationError(f"{domain}.{service}", [Text("core.x")])\n',
+        'raise ServiceValidationError(f"{domain}.{service}", [Text("core.x")])\n'
+        'vol.Length(min=1, msg="give one")\n'
+        'vol.Length(min=1, msg=Text("core.one"))\n',
         encoding="utf-8")
-    assert english_sites(module) == [1, 4, 7, 8]
+    assert english_sites(module) == [1, 4, 7, 8, 10]
 
 
 def test_no_user_facing_error_is_english_only() -> None:

@@ -501,7 +501,8 @@ class PaymentBook:
             debit = await self.hub.services.call("account", "refund", {
                 "account_id": row.account_id, "amount": from_fen(refund.amount_fen),
                 "reference": refund.refund_id, "method": merchant.provider.method,
-                "reason": data.get("reason") or f"refund of order {row.order_id}"},
+                "reason": data.get("reason") or Text("payments.refund_reason",
+                                                     order=row.order_id)},
                 context=context, return_response=True)
         except ServiceValidationError as err:
             await self._refund_failed(refund, stored(Joined(err.errors)), context)
@@ -562,8 +563,8 @@ class PaymentBook:
             error = Text("payments.refund_refused", provider=row.provider,
                          reason=outcome.error or "")
             if refund.entry_id is not None:
-                await self.ledger.reverse(refund.entry_id, reason=stored(Text(
-                    "payments.refund_undone", refund=refund.refund_id, error=error)),
+                await self.ledger.reverse(refund.entry_id, reason=Text(
+                    "payments.refund_undone", refund=refund.refund_id, error=error),
                                           operator="payments", context=context)
             await self._refund_failed(refund, stored(error), context)
             return

@@ -22,8 +22,8 @@ COMMON_KEYS: dict[Any, Any] = {
     vol.Required("provider"): cv.slug,
     vol.Optional("landlord"): cv.identifier,  # whose merchant account (none: every account)
     vol.Optional("sandbox", default=False): cv.boolean,
-    vol.Optional("base_url"): vol.All(cv.string, vol.Match(r"^https?://", msg="expected an "
-                                                           "http(s):// URL")),
+    vol.Optional("base_url"): vol.All(cv.string, vol.Match(r"^https?://",
+                                                           msg=Text("payments.base_url"))),
 }
 
 

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
 
 _order_id = vol.All(cv.string, vol.Length(min=1, max=64))
 _text = vol.All(cv.string, vol.Length(min=1, max=200))
-DATE_MSG = "expected a date (YYYY-MM-DD)"  # a message: voluptuous fails without one on a function
+DATE_MSG = Text("payments.date_form")  # a message: voluptuous fails without one on a function
 
 CREATE_ORDER_SCHEMA = vol.Schema({
     vol.Required("account_id"): cv.identifier,

@@ -14,6 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from ...i18n import stored
 from .. import codec
 from .params import IN_CHUNK, chunks, marks
 
@@ -185,7 +186,8 @@ class MoneyStore:
         The usual entry (a reading's charge: no reversal, reason, operator or user) leaves
         those columns out (NULL), as :data:`INSERT_USUAL_ENTRY`: sqlite3 binds a None
         parameter only after two failed adapter look-ups, about a microsecond each. Each run
-        of entries of one shape is one ``executemany``.
+        of entries of one shape is one ``executemany``. A reason the hub wrote (a
+        :class:`~hub.i18n.Text`) is kept with its key, worded for each reader later.
         """
         run: list[tuple[Any, ...]] = []
         usual_run = True
@@ -202,7 +204,8 @@ class MoneyStore:
                             r.context_parent_id, r.origin))
             else:
                 run.append((r.entry_id, r.account_id, r.kind, r.amount, r.balance, r.idem_key,
-                            r.ts, r.period, r.meter_id, r.reverses, r.reason, r.operator,
+                            r.ts, r.period, r.meter_id, r.reverses,
+                            None if r.reason is None else stored(r.reason), r.operator,
                             r.detail, r.context_id, r.context_parent_id, r.context_user_id,
                             r.origin))
         if run:

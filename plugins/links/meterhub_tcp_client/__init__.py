@@ -20,9 +20,11 @@ import voluptuous as vol
 
 from hub import validation as cv
 from hub.hookspecs import hookimpl
+from hub.i18n import Text
 from hub.metering.link import LinkType
 from hub.metering.link_schema import stream_keys
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .framing import FRAMING_RTU, FRAMINGS
 from .link import TcpClientLink
 
@@ -45,7 +47,7 @@ class TcpClientLinkType(LinkType):
             vol.Required("host"): cv.string,
             vol.Required("port"): cv.port,
             vol.Optional("framing", default=FRAMING_RTU): vol.In(
-                FRAMINGS, msg=f"framing is one of {', '.join(FRAMINGS)}"),
+                FRAMINGS, msg=Text("tcp_client.framing_choice", names=", ".join(FRAMINGS))),
             **stream_keys(gap=timedelta(milliseconds=50)),
         })
 

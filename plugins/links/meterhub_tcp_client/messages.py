@@ -15,6 +15,7 @@ STRINGS: dict[str, dict[str, str]] = {
                                 "framing: mbap ({option})",
         "tcp_client.not_rtu": "framing mbap carries Modbus RTU requests only, and this request "
                               "is not one (a DL/T 645 or CJ/T 188 meter needs framing: rtu)",
+        "tcp_client.framing_choice": "framing is one of {names}",
     },
     "zh-CN": {
         "tcp_client.option": "链路 {link} 的选项 framing：{framing}（rtu | mbap）",
@@ -24,6 +25,7 @@ STRINGS: dict[str, dict[str, str]] = {
                                 "framing: mbap（{option}）",
         "tcp_client.not_rtu": "framing mbap 只能承载 Modbus RTU 请求，而此请求不是"
                               "（DL/T 645 或 CJ/T 188 表需要 framing: rtu）",
+        "tcp_client.framing_choice": "framing 只能是以下之一：{names}",
     },
 }
 add_strings(STRINGS)

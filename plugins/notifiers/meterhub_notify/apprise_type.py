@@ -138,7 +138,7 @@ class AppriseType:
     def schema(self) -> Mapping[Any, Any]:
         """``urls``: one URL or a list, each checked by apprise at check-config time."""
         return {vol.Required("urls"): vol.All(cv.ListOf(apprise_url, allow_single=True),
-                                              vol.Length(min=1, msg="give at least one URL"))}
+                                              vol.Length(min=1, msg=Text("notify.one_url")))}
 
     def targets(self, notifier: str, config: Mapping[str, Any]) -> list[Target]:
         """One target per URL."""

@@ -43,6 +43,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "notify.provider_refused": "{provider} refused ({code}: {detail}): {outcome}",
         "notify.retried": "retried",
         "notify.not_retried": "not retried",
+        "notify.template_params": "give the template's data keys",
+        "notify.one_url": "give at least one URL",
     },
     "zh-CN": {
         "notify.apprise_url": "apprise 无法使用这个 {label} 地址",
@@ -76,6 +78,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "notify.provider_refused": "{provider} 拒绝发送（{code}：{detail}）：{outcome}",
         "notify.retried": "将重试",
         "notify.not_retried": "不再重试",
+        "notify.template_params": "请给出模板的数据字段",
+        "notify.one_url": "请至少给出一个 URL",
     },
 }
 add_strings(STRINGS)

@@ -20,7 +20,9 @@ from urllib.parse import urlencode
 import voluptuous as vol
 
 from hub import validation as cv
+from hub.i18n import Text
 
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from . import redact
 from .notifier import DeliveryError, Message, Target
 from .providers import (
@@ -162,8 +164,8 @@ class WechatTemplateType(ProviderType):
             vol.Required("app_id"): cv.string,
             vol.Required("app_secret"): secret,
             vol.Required("template_id"): cv.string,
-            vol.Required("params"): vol.All(PARAMS, vol.Length(min=1, msg="give the "
-                                                                "template's data keys")),
+            vol.Required("params"): vol.All(PARAMS, vol.Length(
+                min=1, msg=Text("notify.template_params"))),
             vol.Optional("url"): template,
             vol.Optional("endpoint", default=DEFAULT_ENDPOINT): endpoint_url,
         }
