@@ -20,7 +20,7 @@ import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from ..exceptions import HubError
-from ..i18n import Text, text_of
+from ..i18n import FALLBACK_LANGUAGE, Joined, Text, localize, text_of
 from ..util.ids import slugify
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 
@@ -85,9 +85,22 @@ def quantity(value: Any, unit: str = "", places: int = 2) -> str:
     return f"{amount} {unit}".rstrip()
 
 
+LANGUAGE: Final = "site_language"
+"""The variable holding the site's language (a template may read it too)."""
+
+
+@jinja2.pass_context
+def _worded(context: jinja2.runtime.Context, value: Any) -> Any:
+    """What ``{{ ... }}`` writes: a message the hub made (an alarm's, a failed read's) in the
+    site's language, anything else as it is."""
+    if isinstance(value, Text | Joined):
+        return localize(value, context.get(LANGUAGE) or FALLBACK_LANGUAGE)
+    return value
+
+
 def _environment() -> ImmutableSandboxedEnvironment:
     env = ImmutableSandboxedEnvironment(undefined=jinja2.StrictUndefined, autoescape=False,
-                                        keep_trailing_newline=False)
+                                        keep_trailing_newline=False, finalize=_worded)
     env.globals["range"] = _range
     env.filters["money"] = money
     env.filters["quantity"] = quantity
@@ -260,9 +273,10 @@ def _matches_tags(view: StateView, tags: Mapping[str, Any]) -> bool:
     return all(str(view.tags.get(key)) == str(value) for key, value in tags.items())
 
 
-def hub_globals(hub: Hub) -> dict[str, Callable[..., Any]]:
+def hub_globals(hub: Hub) -> dict[str, Any]:
     """``states(entity_id)``, ``state_attr``, ``meters(**tags)``, ``accounts(**tags)``,
-    ``meter(id)``, ``account(id)``: what templates may read of the hub."""
+    ``meter(id)``, ``account(id)``: what templates may read of the hub; and the site's
+    language, in which a message of the hub is written out."""
 
     def states(entity_id: str, default: Any = None) -> Any:
         state = hub.states.get(entity_id)
@@ -285,4 +299,5 @@ def hub_globals(hub: Hub) -> dict[str, Callable[..., Any]]:
         return find
 
     return {"states": states, "state_attr": state_attr, "meters": of_domain("meter"),
-            "accounts": of_domain("account"), "meter": one("meter"), "account": one("account")}
+            "accounts": of_domain("account"), "meter": one("meter"), "account": one("account"),
+            LANGUAGE: hub.config.language}

@@ -83,8 +83,8 @@ class Decision(StrEnum):
     WAIT = "wait"  # a trip is due but a protection window or the daily time defers it
 
 
-WAIT_DAILY = "delayed trip: waiting for the daily check time"
-WAIT_WINDOW = "inside a protection window"
+WAIT_DAILY = Text("prepaid.why_daily")
+WAIT_WINDOW = Text("prepaid.why_window")
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,26 +119,26 @@ def decide(
     active = [hold for hold in holds if hold.active(now)]
     if any(hold.kind is HoldKind.FORCE_OFF for hold in active):
         if relay_open is True:
-            return Verdict(Decision.NOTHING, "force-off hold: already off")
-        return Verdict(Decision.TRIP, "force-off hold")
+            return Verdict(Decision.NOTHING, Text("prepaid.why_force_off_already"))
+        return Verdict(Decision.TRIP, Text("prepaid.why_force_off"))
     owing = postpaid_overdue if postpaid_overdue is not None else in_arrears(balance, thresholds)
     if not owing:
         if relay_open is False:
-            return Verdict(Decision.NOTHING, "paid up and on")
-        return Verdict(Decision.CLOSE, "balance restored")
+            return Verdict(Decision.NOTHING, Text("prepaid.why_paid_up"))
+        return Verdict(Decision.CLOSE, Text("prepaid.why_restored"))
     if any(hold.kind is HoldKind.KEEP_ON for hold in active):
         return Verdict(Decision.NOTHING if relay_open is False else Decision.CLOSE,
-                       "keep-on hold (保电)")
+                       Text("prepaid.why_keep_on"))
     if mode is TripMode.NEVER:
-        return Verdict(Decision.NOTHING, "trip mode never: alarm only")
+        return Verdict(Decision.NOTHING, Text("prepaid.why_never_alarm"))
     if relay_open is True:
-        return Verdict(Decision.NOTHING, "in arrears and already off")
+        return Verdict(Decision.NOTHING, Text("prepaid.why_already_off"))
     if mode is TripMode.DELAYED and not delayed_due:
         return Verdict(Decision.WAIT, WAIT_DAILY)
     if windows.protects(now, is_holiday, is_workday):
         return Verdict(Decision.WAIT, WAIT_WINDOW,
                        windows.next_open(now, is_holiday, is_workday))
-    return Verdict(Decision.TRIP, "in arrears")
+    return Verdict(Decision.TRIP, Text("prepaid.why_arrears"))
 
 
 # --- times of scheduled trips (pure) ------------------------------------------------------

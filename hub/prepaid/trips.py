@@ -52,11 +52,13 @@ from ..events import (
     EVENT_TRIP_SCHEDULED,
     EVENT_TRIP_WARNING,
 )
+from ..i18n import Text
 from ..ledger import TripMode, in_arrears
 from ..metering.model import Capability, Command
 from ..storage import ScheduleRow, to_ms
 from ..util.dt import as_local, utcnow
 from ..util.ids import new_id
+from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .commands import CommandQueue, CommandRefused, ControlSettings
 from .holds import HoldBook
 from .policy import (
@@ -80,7 +82,7 @@ if TYPE_CHECKING:
 _LOGGER = logging.getLogger(__name__)
 
 
-WAIT_GRACE: Final = "postpaid bill unpaid: in its grace period"
+WAIT_GRACE: Final = Text("prepaid.why_grace")
 _IDLE_WAIT: Final = 60.0
 _ERROR_PAUSE: Final = timedelta(seconds=5)
 _FAR: Final = timedelta(days=1)
@@ -106,7 +108,7 @@ _POLICY_TRIGGERS = frozenset(str(t) for t in Trigger if t not in (Trigger.HOLD,
                                                                    Trigger.HOLD_END))
 _PAID_TRIGGERS = frozenset({Trigger.RESTORED, Trigger.PAID, Trigger.UPDATED})
 _TRIP_KINDS = frozenset({"delayed", "deferred"})  # rows that stand for a trip to send
-_NEVER_REASON: Final = "trip mode never: no trip is sent"
+_NEVER_REASON: Final = Text("prepaid.why_never")
 
 
 @dataclass(frozen=True, slots=True)
@@ -443,7 +445,7 @@ class TripPolicy:
             elif verdict.decision is Decision.WAIT and wait is None:
                 wait = verdict
             if command is not None:
-                reason = (f"found off at its first reading; {verdict.reason}"
+                reason = (Text("prepaid.why_found_off", reason=verdict.reason)
                           if trigger is Trigger.FOUND_OFF else verdict.reason)
                 issued += await self._submit(meter, command, context, account.id,
                                              reason, trigger, off is None)
@@ -459,8 +461,8 @@ class TripPolicy:
         if owing and alarming and (
                 account.trip_mode is TripMode.NEVER or keep_on_active):
             alarm = True
-            reason = ("keep-on hold (保电)" if keep_on_active
-                      else "trip mode never: alarm only")
+            reason = Text("prepaid.why_keep_on" if keep_on_active
+                          else "prepaid.why_never_alarm")
             self.hub.bus.fire(EVENT_ARREARS_ALARM, {
                 "account_id": account.id, "balance": balance, "postpaid": postpaid,
                 "reason": reason, "meters": [m for m, _v in verdicts],
@@ -518,13 +520,15 @@ class TripPolicy:
             await self._finish(row, "fired", context)
             if owing and account.trip_mode is TripMode.DELAYED:
                 return await self._schedule(account, "delayed", next_daily(now, account.trip_at),
-                                            "in arrears: next daily check", row.context, None)
+                                            Text("prepaid.why_next_daily"), row.context, None)
             return None
         if existing is not None and not owing:
-            await self._finish(existing, "cancelled", context, reason=f"{trigger}: not owing")
+            await self._finish(existing, "cancelled", context, reason=Text("prepaid.why_not_owing",
+                                                                     trigger=str(trigger)))
         elif existing is not None and self._never_trips(account, existing):
             await self._finish(existing, "cancelled", context,
-                               reason=f"{trigger}: {_NEVER_REASON}")
+                               reason=Text("prepaid.why_trigger", trigger=str(trigger),
+                                           reason=_NEVER_REASON))
         return None
 
     @staticmethod
@@ -638,13 +642,15 @@ class TripPolicy:
             account = self.accounts.get(row.account_id)
             if account is None:
                 await self._finish(row, "cancelled", context,
-                                   reason="account no longer configured")
+                                   reason=Text("prepaid.why_gone"))
                 return
             if self._never_trips(account, row):
                 _LOGGER.warning("Control: account %s: scheduled trip %s not sent: %s",
                                 account.id, row.schedule_id, _NEVER_REASON)
                 await self._finish(row, "cancelled", context,
-                                   reason=f"{Trigger.SCHEDULE}: {_NEVER_REASON}")
+                                   reason=Text("prepaid.why_trigger",
+                                               trigger=str(Trigger.SCHEDULE),
+                                               reason=_NEVER_REASON))
                 if self.on_change is not None:
                     self.on_change(account.id, context)
                 return

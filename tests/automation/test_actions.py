@@ -13,6 +13,8 @@ from auto_support import engine_of, running, runs_done, site, tick
 from common import Clock, t, wait_for
 from receiver import receiver
 
+from hub.metering.alarm_text import alarm_message
+
 D = Decimal
 
 
@@ -307,3 +309,23 @@ async def test_an_automations_changes_are_authored_by_it_and_lead_back_to_the_ca
         paid = await hub.component("ledger", Ledger).entries("ra101", limit=None)
         payment = next(entry for entry in paid if entry.kind == "recharge")
         assert run["context"]["parent_id"] == payment.context.id
+
+
+async def test_a_message_of_the_hub_is_written_in_the_sites_language(tmp_path: Path) -> None:
+    """``{{ trigger.event.data.message }}`` of an alarm: the message in the site's words."""
+    text = site("""
+        - id: relay_alarm
+          triggers: {trigger: event, event_type: alarm}
+          actions:
+            - event: custom_out
+              event_data:
+                text: "告警：{{ trigger.event.data.message }}"
+                lang: "{{ site_language }}"
+        """).replace("time_zone: Asia/Shanghai}", "time_zone: Asia/Shanghai, language: zh-CN}")
+    async with running(tmp_path, text) as hub:
+        out = seen(hub)
+        hub.bus.fire("alarm", {"meter_id": "a101", "kind": "under_voltage", "phase": "a",
+                               "message": alarm_message("under_voltage", "a", D("190.0"),
+                                                        D("198"))})
+        await wait_for(lambda: out)
+        assert out[0] == {"text": "告警：A 相电压 190.0 V（阈值 198 V）", "lang": "zh-CN"}

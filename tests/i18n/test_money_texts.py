@@ -11,15 +11,17 @@ import re
 import sqlite3
 import subprocess
 import sys
+from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from common import bounded, start_hub, web_client
+from common import bounded, start_hub, wait_for, web_client
 from payment_servers import wechat_server
 from payment_support import call, payment_hub
 
 from hub.exceptions import ServiceValidationError
 from hub.i18n import Joined, localize
+from hub.ledger import Ledger
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "payments"))  # a paid order
 sys.path.insert(0, str(Path(__file__).parents[1] / "billing"))  # a share group
@@ -139,6 +141,8 @@ async def test_the_hubs_own_ledger_reasons_are_worded(tmp_path: Path) -> None:
     async with start_hub(tmp_path, OPENING_SITE) as hub:
         await hub.services.call("account", "create", {"account": {
             "id": "r2", "name": "乙", "opening_balance": "20.00"}}, blocking=True)
+        ledger = hub.component("ledger", Ledger)  # the opening balance is posted right after
+        await wait_for(lambda: ledger.balance("r2") == Decimal("20.00"), timeout=60)
         async with web_client(hub, tmp_path) as client:
             for account_id, chinese, english in (
                     ("r1", "配置中的期初余额", "opening balance (期初余额) from the configuration"),

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import sqlite3
+from contextlib import closing
 from datetime import timedelta
 from decimal import Decimal
 from pathlib import Path
@@ -20,6 +22,7 @@ from common import Clock, bounded, collect, t, types, wait_for
 from control_support import FakeLedger, config, control_of, running_hub, simulator, storage_of
 
 from hub.core import Context, Hub
+from hub.i18n import localize
 from hub.ledger import Thresholds, TripMode
 from hub.ledger.book import AccountBook
 from hub.ledger.ledger import Ledger
@@ -289,3 +292,20 @@ async def test_a_larger_overdraft_lifts_the_arrears_and_cancels_the_pending_trip
         assert again.due == t("2026-03-03T10:00")
         assert again.schedule_id != row.schedule_id
         assert again.due - clock() < timedelta(days=1)
+
+
+@bounded(60)
+async def test_a_scheduled_trips_reason_is_kept_with_its_key(tmp_path: Path) -> None:
+    """The reason of a trip deferred out of a protection window is kept keyed in the
+    database and read back worded for its reader (English as before)."""
+    text = config(REAL_LEDGER, meters=ONE_METER, extra=TARIFF)
+    async with running_hub(tmp_path, text, fake_ledger=False) as (hub, _none):
+        control_of(hub).set_clock(Clock(MONDAY_9, running=True))
+        await adjust_by_carol(hub)
+        await wait_for(lambda: control_of(hub).trips.pending("r101") is not None)
+        row = (await schedule_rows(hub, "r101"))[0]
+        assert row.reason == "inside a protection window"
+        assert localize(row.reason, "zh-CN") == "处于保护时段内"
+        with closing(sqlite3.connect(f"file:{storage_of(hub).path}?mode=ro", uri=True)) as db:
+            kept = db.execute("SELECT reason FROM trip_schedule").fetchone()[0]
+        assert kept.startswith('{"$text":["prepaid.why_window"'), kept

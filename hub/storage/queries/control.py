@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from ...core import Context
-from ...i18n import restored
+from ...i18n import restored, stored
 from .. import codec
 from ..schema.control import CONTROL_QUEUE, OUTSTANDING_STATES
 from . import commands
@@ -115,7 +115,7 @@ def _schedule(row: Sequence[Any]) -> ScheduleRow:
     (schedule_id, account_id, kind, state, due_ts, warn_ts, warned_ts, reason, params,
      created, updated, ctx_id, parent_id, user_id) = row
     return ScheduleRow(schedule_id, account_id, kind, state, codec.from_ms(due_ts),
-                       _dt(warn_ts), _dt(warned_ts), reason or "",
+                       _dt(warn_ts), _dt(warned_ts), restored(reason or ""),
                        dict(codec.loads(params) or {}), codec.from_ms(created),
                        codec.from_ms(updated), Context(ctx_id, parent_id, user_id))
 
@@ -265,7 +265,7 @@ class ControlStore:
             self.conn.execute(
                 "UPDATE trip_schedule SET kind = ?, due_ts = ?, warn_ts = ?, warned_ts = ?, "
                 "reason = ?, params = ?, updated_ts = ? WHERE schedule_id = ?",
-                (row.kind, _ms(row.due), _ms(row.warn_at), _ms(warned), row.reason,
+                (row.kind, _ms(row.due), _ms(row.warn_at), _ms(warned), stored(row.reason),
                  codec.dumps(row.params), ts, old.schedule_id))
             found = self.schedule(old.schedule_id)
             assert found is not None
@@ -275,7 +275,7 @@ class ControlStore:
             f"INSERT INTO trip_schedule ({_SCHEDULE_COLUMNS}) VALUES "
             "(?, ?, ?, 'pending', ?, ?, NULL, ?, ?, ?, ?, ?, ?, ?)",
             (row.schedule_id, row.account_id, row.kind, _ms(row.due), _ms(row.warn_at),
-             row.reason, codec.dumps(row.params), codec.to_ms(row.created), ts, ctx.id,
+             stored(row.reason), codec.dumps(row.params), codec.to_ms(row.created), ts, ctx.id,
              ctx.parent_id, ctx.user_id))
         found = self.schedule(row.schedule_id)
         assert found is not None
@@ -287,7 +287,7 @@ class ControlStore:
         changed = self.conn.execute(
             "UPDATE trip_schedule SET state = ?, updated_ts = ?, "
             "reason = COALESCE(?, reason) WHERE schedule_id = ? AND state = 'pending'",
-            (state, ts, reason, schedule_id)).rowcount
+            (state, ts, None if reason is None else stored(reason), schedule_id)).rowcount
         return bool(changed)
 
     def mark_warned(self, schedule_id: str, ts: int) -> None:
