@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any, overload
 
 __all__ = [
@@ -163,17 +163,23 @@ def localize(text: str, language: str,
     return _fill(text.key, template, values, language)
 
 
+def _each_text(value: Any, change: Callable[[str], Any]) -> Any:
+    """``value`` (mappings and lists) with ``change`` applied to each :class:`Text` or
+    :class:`Joined` in it; everything else as it is."""
+    if isinstance(value, Text | Joined):
+        return change(value)
+    if isinstance(value, Mapping):
+        return {key: _each_text(item, change) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [_each_text(item, change) for item in value]
+    return value
+
+
 def localize_all(value: Any, language: str,
                  tables: Mapping[str, Mapping[str, str]] | None = None) -> Any:
     """``value`` (an answer: mappings and lists) with each :class:`Text` or :class:`Joined`
     in it worded in ``language``; everything else as it is."""
-    if isinstance(value, Text | Joined):
-        return localize(value, language, tables)
-    if isinstance(value, Mapping):
-        return {key: localize_all(item, language, tables) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [localize_all(item, language, tables) for item in value]
-    return value
+    return _each_text(value, lambda text: localize(text, language, tables))
 
 
 # --- messages kept as strings (a database column, a file) and worded when shown ----------------
@@ -200,15 +206,17 @@ def stored(text: str) -> str:
     return str(text)
 
 
-def _restored_value(value: Any) -> Any:
+def restored_form(value: Any) -> Any:
+    """A JSON object read back: a message :func:`stored_forms` kept becomes its
+    :class:`Text` or :class:`Joined` again; any other object is returned as it is."""
     if isinstance(value, dict) and len(value) == 1:
         if isinstance(found := value.get("$text"), list) and len(found) == 2 \
                 and isinstance(found[0], str) and isinstance(found[1], dict):
-            return Text(found[0], **{str(name): _restored_value(item)
+            return Text(found[0], **{str(name): restored_form(item)
                                      for name, item in found[1].items()})
         if isinstance(found := value.get("$joined"), list):
             return Joined(item if isinstance(item, str) else str(item)
-                          for item in map(_restored_value, found))
+                          for item in map(restored_form, found))
     return value
 
 
@@ -222,27 +230,11 @@ def _holds_text(value: Any) -> bool:
     return False
 
 
-def _forms(value: Any) -> Any:
-    if isinstance(value, Text | Joined):
-        return _stored_value(value)
-    if isinstance(value, Mapping):
-        return {key: _forms(item) for key, item in value.items()}
-    if isinstance(value, list | tuple):
-        return [_forms(item) for item in value]
-    return value
-
-
 def stored_forms(data: Mapping[str, Any]) -> Mapping[str, Any]:
     """``data`` (an event's, for a JSON column) with each message in it as the one-key object
     :func:`stored` writes (``{"$text": [key, values]}``); ``data`` itself when it holds none.
     A JSON reader gives them back with :func:`restored_form` as its object hook."""
-    return _forms(data) if _holds_text(data) else data
-
-
-def restored_form(value: dict[str, Any]) -> Any:
-    """A JSON object read back: a message :func:`stored_forms` kept becomes its
-    :class:`Text` or :class:`Joined` again; any other object is returned as it is."""
-    return _restored_value(value)
+    return _each_text(data, _stored_value) if _holds_text(data) else data
 
 
 @overload
@@ -255,7 +247,7 @@ def restored(value: str | None) -> str | None:
     if value is None or not value.startswith(_STORED):
         return value
     try:
-        found = _restored_value(json.loads(value))
+        found = restored_form(json.loads(value))
     except ValueError:
         return value
     return found if isinstance(found, Text | Joined) else value

@@ -36,7 +36,7 @@ from .api.base import (
     paginate,
     validated_query,
 )
-from .api.errors import CODES, error_response, language_of
+from .api.errors import CODES, error_response, in_callers_words
 from .routes import allow, principal_of, public
 
 if TYPE_CHECKING:
@@ -383,8 +383,8 @@ class AccessRoutes:
                                  query.get("start"), query.get("end"), str(limit + 1))
         except ValueError as err:
             raise ApiError(400, "invalid", text_of(err), field_of(str(err))) from None
-        rows = self.hub.i18n.answer(audit_rows(await self._auth().audit(
-            replace(where, offset=offset))), language_of(request))
+        rows = in_callers_words(request, audit_rows(await self._auth().audit(
+            replace(where, offset=offset))))
         link = next_link(request, str(offset + limit)) if len(rows) > limit else None
         return Page(rows[:limit], None, link).response()
 

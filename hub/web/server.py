@@ -27,7 +27,7 @@ from .access import MAX_BODY, Guard, json_error, machine_hosts
 from .api import api_errors, describe
 from .api import install as install_api
 from .api.base import ApiError, invalid_service_call, page_query, paginate, validated_query
-from .api.errors import language_of
+from .api.errors import in_callers_words
 from .login import AccessRoutes
 from .pages import install_pages
 from .pages.errors import page_errors
@@ -195,7 +195,7 @@ class WebServer:
             return json_response({"error": f"{type(err).__name__}: {err}"}, status=500)
         # messages in the answer (a meter's failed read, a problem) in the caller's words
         return json_response({"context": context.id,
-                              "response": self.hub.i18n.answer(response, language_of(request))})
+                              "response": in_callers_words(request, response)})
 
     def _visible_states(self, request: web.Request, domain: str | None = None) -> list[Any]:
         principal = principal_of(request)
@@ -225,7 +225,7 @@ class WebServer:
         query = validated_query(request, STATES_QUERY)
         found = [state.as_dict() for state in self._visible_states(request, query.get("domain"))]
         page = paginate(request, query, found)
-        page.items = self.hub.i18n.answer(page.items, language_of(request))  # a read's error
+        page.items = in_callers_words(request, page.items)  # a read's error
         return page.response()
 
     @allow(scoped=True)  # the guard answers 404 for an entity outside the scope
@@ -235,7 +235,7 @@ class WebServer:
         state = self.hub.states.get(entity_id)
         if state is None:
             return json_response({"error": f"unknown entity {entity_id}"}, status=404)
-        return json_response(self.hub.i18n.answer(state.as_dict(), language_of(request)))
+        return json_response(in_callers_words(request, state.as_dict()))
 
 
 

@@ -13,7 +13,7 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ...core import Context
-from ...i18n import restored, stored
+from ...i18n import restored, stored, stored_forms
 from .. import codec
 from ..errors import StorageError
 from ..model import CommandRecord
@@ -66,20 +66,9 @@ def _log(conn: sqlite3.Connection, command_id: str, ts: int, old: str | None, ne
     conn.execute(
         "INSERT INTO command_transition (command_id, ts, from_state, to_state, detail, "
         "context_id, context_parent_id, context_user_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (command_id, ts, old, new, codec.dumps_mapping(_kept(detail or {})), ctx.id,
+        # each message in it (a reason, a note) kept with its key, as an event's data
+        (command_id, ts, old, new, codec.dumps_mapping(stored_forms(detail or {})), ctx.id,
          ctx.parent_id, ctx.user_id))
-
-
-def _kept(detail: Mapping[str, Any]) -> dict[str, Any]:
-    """A transition's detail with each message (a reason, a note) kept with its key."""
-    return {key: stored(value) if isinstance(value, str) else value
-            for key, value in detail.items()}
-
-
-def _read_back(detail: Mapping[str, Any]) -> dict[str, Any]:
-    """What :func:`_kept` kept: each message worded again in its reader's language."""
-    return {key: restored(value) if isinstance(value, str) else value
-            for key, value in detail.items()}
 
 
 _COLUMNS = ("command_id, meter_id, command, state, params, created_ts, updated_ts, attempts, "
@@ -103,7 +92,7 @@ def get(conn: sqlite3.Connection, command_id: str) -> CommandRecord | None:
         return None
     transitions = [
         {"time": codec.from_ms(ts), "from": old, "to": new,
-         "detail": _read_back(codec.loads(detail) or {}),
+         "detail": dict(codec.loads(detail) or {}),
          "context": {"id": ctx_id, "parent_id": parent_id, "user_id": user_id}}
         for ts, old, new, detail, ctx_id, parent_id, user_id in conn.execute(
             "SELECT ts, from_state, to_state, detail, context_id, context_parent_id, "

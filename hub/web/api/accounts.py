@@ -36,7 +36,7 @@ from .base import (
     service_operation,
     validated_query,
 )
-from .errors import language_of
+from .errors import in_callers_words
 
 if TYPE_CHECKING:
     from ...core import Hub
@@ -175,8 +175,8 @@ async def ledger_entries(request: web.Request) -> web.Response:
     more = len(found) > limit
     found = found[:limit]
     link = next_link(request, str(found[-1].seq)) if more and found else None
-    entries = hub_of(request).i18n.answer([{**entry.as_dict(), "seq": entry.seq}
-                                           for entry in found], language_of(request))
+    entries = in_callers_words(request, [{**entry.as_dict(), "seq": entry.seq}
+                                         for entry in found])
     page = Page(entries, None, link,
                 {"account_id": account_id, "balance": str(ledger.balance(account_id)),
                  "entries": entries})

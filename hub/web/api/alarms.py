@@ -17,7 +17,7 @@ from ... import validation as cv
 from ...i18n import Text
 from ...storage import AlarmAck, Storage
 from ...util.dt import utcnow
-from ..routes import HUB_KEY, caller_sees, principal_of
+from ..routes import caller_sees, principal_of
 from .base import (
     caller,
     component,
@@ -31,7 +31,7 @@ from .base import (
     validated_body,
     validated_query,
 )
-from .errors import language_of
+from .errors import in_callers_words
 
 if TYPE_CHECKING:
     from ...core import Event
@@ -128,7 +128,7 @@ async def list_alarms(request: web.Request) -> web.Response:
              and ("active" not in query or row["active"] == query["active"])
              and ("acknowledged" not in query or
                   (row["acknowledged"] is not None) == query["acknowledged"])]
-    found = request.app[HUB_KEY].i18n.answer(found, language_of(request))  # their messages
+    found = in_callers_words(request, found)  # their messages
     return paginate(request, query, found).response()
 
 

@@ -11,7 +11,6 @@ from aiohttp import web
 from ... import validation as cv
 from .base import (
     call_service,
-    hub_of,
     operation,
     page_query,
     paginate,
@@ -19,7 +18,7 @@ from .base import (
     service_operation,
     validated_query,
 )
-from .errors import language_of
+from .errors import in_callers_words
 
 _KEY = ("automation_id",)
 TRACES_QUERY = page_query({vol.Optional("run_id"): cv.string})
@@ -47,8 +46,7 @@ async def traces(request: web.Request) -> web.Response:
     if query.get("run_id"):
         data["run_id"] = query["run_id"]
     found = await call_service(request, "automation.traces", data)
-    words = hub_of(request).i18n.answer(found["traces"], language_of(request))
-    return paginate(request, query, words).response()
+    return paginate(request, query, in_callers_words(request, found["traces"])).response()
 
 
 enable = service_operation("POST", "/api/automations/{automation_id}/enable",

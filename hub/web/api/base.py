@@ -419,11 +419,10 @@ def service_operation(method: str, path: str, service: str, summary: str, *, tag
             response = await call_service(request, service, data)
         except ApiError as err:
             raise _unknown_path_id(request, path_keys, err) from None
-        from .errors import language_of  # errors builds on this module
+        from .errors import in_callers_words  # errors builds on this module
 
         # messages in the answer (a failed read, a command's error) in the caller's words
-        return json_ok({"response": request.app[HUB_KEY].i18n.answer(
-            response, language_of(request))})
+        return json_ok({"response": in_callers_words(request, response)})
 
     handler.__doc__ = summary
     handler.__name__ = handler.__qualname__ = service.replace(".", "_")

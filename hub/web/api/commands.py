@@ -18,7 +18,6 @@ from ...storage import Storage
 from ..routes import caller_sees
 from .base import (
     component,
-    hub_of,
     json_ok,
     operation,
     page_query,
@@ -27,7 +26,7 @@ from .base import (
     unknown,
     validated_query,
 )
-from .errors import language_of
+from .errors import in_callers_words
 
 LIST_QUERY = page_query({
     vol.Optional("meter_id"): cv.identifier,
@@ -50,7 +49,7 @@ def _record(request: web.Request, record: Any) -> dict[str, Any]:
     for key in ("created", "updated"):
         out[key] = out[key].isoformat()
     # its error and its transitions' reasons in the caller's words
-    return dict(hub_of(request).i18n.answer(out, language_of(request)))
+    return dict(in_callers_words(request, out))
 
 
 @operation("GET", "/api/commands", "Relay and valve commands, newest first (by meter, state)",

@@ -101,6 +101,12 @@ def language_of(request: web.Request) -> str:
     return hub.config.language
 
 
+def in_callers_words(request: web.Request, value: Any) -> Any:
+    """``value`` (an answer: mappings and lists) with the hub's messages in it worded in the
+    caller's language (:func:`language_of`)."""
+    return request.app[HUB_KEY].i18n.answer(value, language_of(request))
+
+
 def error_body(request: web.Request, code: str, detail: str, field: str | None
                ) -> dict[str, Any]:
     """``{"error": {...}}`` with the message in the caller's language."""
