@@ -111,6 +111,11 @@ _TRIP_KINDS = frozenset({"delayed", "deferred"})  # rows that stand for a trip t
 _NEVER_REASON: Final = Text("prepaid.why_never")
 
 
+def _said(trigger: Trigger) -> Text:
+    """A trigger as a reason names it (``balance restored``, ``余额恢复``), not by its id."""
+    return Text(f"prepaid.trigger.{trigger}")
+
+
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What one evaluation did."""
@@ -524,10 +529,10 @@ class TripPolicy:
             return None
         if existing is not None and not owing:
             await self._finish(existing, "cancelled", context, reason=Text("prepaid.why_not_owing",
-                                                                     trigger=str(trigger)))
+                                                                     trigger=_said(trigger)))
         elif existing is not None and self._never_trips(account, existing):
             await self._finish(existing, "cancelled", context,
-                               reason=Text("prepaid.why_trigger", trigger=str(trigger),
+                               reason=Text("prepaid.why_trigger", trigger=_said(trigger),
                                            reason=_NEVER_REASON))
         return None
 

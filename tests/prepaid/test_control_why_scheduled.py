@@ -279,6 +279,13 @@ async def test_a_larger_overdraft_lifts_the_arrears_and_cancels_the_pending_trip
         assert control_of(hub).trips.pending("r103") is None
         cancelled = [e for e in events if e.event_type == "trip_cancelled"]
         assert [e.data["schedule_id"] for e in cancelled] == [row.schedule_id]
+        # why it was cancelled names what happened in words, not the trigger's id
+        reason = cancelled[0].data["reason"]
+        assert (reason, localize(reason, "zh-CN")) == (
+            "account changed: not owing", "账户变更：已不欠费")
+        kept = next(r for r in await schedule_rows(hub, "r103")
+                    if r.schedule_id == row.schedule_id)
+        assert localize(kept.reason, "zh-CN") == "账户变更：已不欠费"
         clock.set(t("2026-03-02T10:00:01"))
         control_of(hub).trips.wake()
         await asyncio.sleep(0.3)
