@@ -39,6 +39,7 @@ STRINGS: dict[str, dict[str, str]] = {
                               "{amount}",
         "ledger.debit_sign": "a {kind} entry is a debit: the amount must be below 0, got {amount}",
         "ledger.meter_exists": "meter.id: '{meter}' already exists",
+        "ledger.unknown_meter": "meter_id: unknown meter '{meter}'",
         "ledger.meter_not_in_yaml": "meter '{meter}' is not in hub.yaml: nothing to go back to",
         "ledger.reason_opening_config": "opening balance (期初余额) from the configuration",
         "ledger.reason_opening_created": "opening balance (期初余额) given when the account was "
@@ -72,6 +73,7 @@ STRINGS: dict[str, dict[str, str]] = {
         "ledger.credit_sign": "{kind} 记录是入账：金额必须大于 0，实际为 {amount}",
         "ledger.debit_sign": "{kind} 记录是扣款：金额必须小于 0，实际为 {amount}",
         "ledger.meter_exists": "meter.id：表 '{meter}' 已存在",
+        "ledger.unknown_meter": "meter_id：未知的表 '{meter}'",
         "ledger.meter_not_in_yaml": "表 '{meter}' 不在 hub.yaml 中：没有可恢复的配置",
         "ledger.reason_opening_config": "配置中的期初余额",
         "ledger.reason_opening_created": "开户时录入的期初余额",

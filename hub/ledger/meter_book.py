@@ -206,7 +206,7 @@ class MeterBook:
                    device: bool) -> tuple[dict[str, Any], dict[str, Any]]:
         """(validated entry, runtime fields) after ``changes``; refused with every problem."""
         if meter_id not in self.entries:
-            raise ServiceValidationError(service, [f"unknown meter '{meter_id}'"])
+            raise ServiceValidationError(service, [Text("ledger.unknown_meter", meter=meter_id)])
         fixed = [name for name in changes if name in FIXED_FIELDS]
         if fixed:
             raise ServiceValidationError(service, [

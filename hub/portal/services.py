@@ -15,7 +15,7 @@ from ..config import LANGUAGES
 from ..const import SupportsResponse
 from ..core import ServiceCall
 from ..exceptions import ServiceValidationError
-from ..i18n import text_of
+from ..i18n import Text, text_of
 from ..storage import LinkRow, from_ms
 from ..util.dt import as_local, site_time_zone
 from .links import Issued, LinkError, TenantLinks
@@ -127,9 +127,8 @@ def register_services(hub: Hub, links: TenantLinks, config: Mapping[str, Any],
             try:
                 until = datetime.fromisoformat(call.data["until"])
             except ValueError:
-                raise ServiceValidationError(call.name, [
-                    f"until: expected a time like 2026-12-31T23:00+08:00, got "
-                    f"{cv.show_value(call.data['until'])}"]) from None
+                raise ServiceValidationError(call.name, [Text(
+                    "portal.until", value=cv.show_value(call.data["until"]))]) from None
             if until.tzinfo is None:
                 until = until.replace(tzinfo=site_time_zone())
             until_ms = int(until.timestamp() * 1000)
@@ -172,12 +171,12 @@ def _choose(links: TenantLinks, call: ServiceCall) -> list[Account]:
     if ids is not None:
         unknown = [account_id for account_id in ids if account_id not in accounts]
         if unknown:
-            raise ServiceValidationError(call.name, [f"account_ids: unknown account "
-                                                     f"'{unknown[0]}'"])
+            raise ServiceValidationError(call.name, [Text("portal.unknown_in_ids",
+                                                          account=unknown[0])])
         return [accounts[account_id] for account_id in ids]
     tags = call.data.get("tags") or {}
     chosen = [account for account_id, account in accounts.items()
               if links.scopes.account(tags, account_id)]
     if not chosen:
-        raise ServiceValidationError(call.name, ["no account matches: nothing to print"])
+        raise ServiceValidationError(call.name, [Text("portal.none_matches")])
     return chosen

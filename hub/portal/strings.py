@@ -124,6 +124,9 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "portal.amount": "expected an amount above 0, got {amount}",
         "portal.credential": "expected a value, got an empty text (use !secret)",
         "portal.unknown_account": "account_id: unknown account '{account}'",
+        "portal.unknown_in_ids": "account_ids: unknown account '{account}'",
+        "portal.none_matches": "no account matches: nothing to print",
+        "portal.until": "until: expected a time like 2026-12-31T23:00+08:00, got {value}",
         "portal.live_link": "account_id: '{account}' already has a live link (its "
                             "token is shown only once): re-issue it to get a new one",
         "portal.no_link": "account_id: '{account}' has no live link to revoke",
@@ -236,6 +239,9 @@ TRANSLATIONS: dict[str, dict[str, str]] = {
         "portal.amount": "金额必须大于 0，实际为 {amount}",
         "portal.credential": "应填写内容，实际为空（请用 !secret）",
         "portal.unknown_account": "account_id：未知的账户 '{account}'",
+        "portal.unknown_in_ids": "account_ids：未知的账户 '{account}'",
+        "portal.none_matches": "没有符合条件的账户：无可打印的内容",
+        "portal.until": "until：应为时间，如 2026-12-31T23:00+08:00，实际为 {value}",
         "portal.live_link": "account_id：'{account}' 已有有效的租户链接（其令牌只显"
                             "示一次）：请重新签发以获得新链接",
         "portal.no_link": "account_id：'{account}' 没有可撤销的有效链接",

@@ -28,7 +28,7 @@ portal: {phone: "13800138000"}
 ALLOWED = {"data", "account_id", "amount", "method", "reference", "value", "tables", "meter_id",
            "bogus", "m1", "a1", "nobody", "tou", "x", "e3", "at", "final", "job_id",
            "nope", "building_id", "kind", "electricity", "water", "gas", "until", "hub",
-           "yaml", "reason", "operator", "target"}
+           "yaml", "reason", "operator", "target", "account_ids"}
 """ASCII words a zh-CN message may hold: the field names, ids and values of the calls."""
 
 
@@ -84,6 +84,16 @@ CALLS: list[tuple[str, str, dict[str, Any], str | None, str]] = [
      "reason", "expected a text of 1 to 500 characters"),
     ("both targets of a trip", "/api/services/meter/trip", {"meter_id": "m1", "account_id": "a1"},
      None, "give meter_id or account_id, not both"),
+    ("an announcement's end that is not a time", "/api/services/tenant/announce",
+     {"text": "停水通知", "until": "2026/12/31"}, "until", "until: expected a time like"),
+    ("a payment sheet for an unknown account", "/api/services/tenant/sheet",
+     {"account_ids": ["nobody"]}, "account_ids", "account_ids: unknown account 'nobody'"),
+    ("a change to a meter that does not exist", "/api/services/meter/update",
+     {"meter_id": "nope", "changes": {"name": "x"}}, "meter_id",
+     "meter_id: unknown meter 'nope'"),
+    ("a body naming another account than its path", "/api/accounts/a1/recharge",
+     {"account_id": "nobody", "amount": "10", "method": "cash", "reference": "r4"},
+     "account_id", "account_id: the body says 'nobody' but the path says 'a1'"),
 ]
 
 
@@ -125,3 +135,29 @@ async def test_a_report_refusal_is_worded_in_the_callers_language(tmp_path: Path
         assert response.status == 404, await response.text()
         error = (await response.json())["error"]
         assert (error["message"], error["detail"]) == ("未知的表 'nope'", "unknown meter 'nope'")
+        response = await client.get("/api/reports/nope", headers={"Accept-Language": "zh-CN"})
+        assert response.status == 404, await response.text()
+        error = (await response.json())["error"]
+        assert error["message"].startswith("未知的报表 'nope'（现有报表："), error
+        assert error["detail"].startswith("unknown report 'nope' (reports: "), error
+
+
+@pytest.mark.timeout(120)
+@bounded(90)
+async def test_a_stale_change_is_refused_in_the_callers_language(tmp_path: Path) -> None:
+    """A change sent with the version the caller saw (If-Match) after someone else changed
+    the account: 412, worded for the caller, and nothing booked."""
+    body = {"amount": "10", "method": "cash", "reference": "stale-1"}
+    async with start_hub(tmp_path, CONFIG) as hub, web_client(hub, tmp_path) as client:
+        for language, words in (("zh-CN", "数据在显示之后已被修改"),
+                                ("en", "changed since it was shown")):
+            response = await client.post("/api/accounts/a1/recharge", json=body,
+                                         headers={"Accept-Language": language,
+                                                  "If-Match": '"an-old-version"'})
+            assert response.status == 412, await response.text()
+            error = (await response.json())["error"]
+            assert error["code"] == "stale" and error["field"] == "If-Match", error
+            assert error["message"].startswith(words), error
+            assert response.headers["ETag"] in error["message"], error
+        response = await client.get("/api/accounts/a1")
+        assert (await response.json())["balance"] == "0.00"

@@ -183,9 +183,10 @@ async def json_body(request: web.Request) -> dict[str, Any]:
     try:
         data = json.loads(text, parse_float=Decimal)
     except ValueError as err:
-        raise ApiError(400, "bad_json", f"the body is not valid JSON ({err})", "body") from None
+        raise ApiError(400, "bad_json", Text("web.bad_json_at", reason=str(err)),
+                       "body") from None
     if not isinstance(data, dict):
-        raise ApiError(400, "bad_json", "the body must be a JSON object", "body")
+        raise ApiError(400, "bad_json", Text("web.not_object"), "body")
     return data
 
 
@@ -239,7 +240,7 @@ def caller(request: web.Request) -> Principal:
     """The authenticated caller (the guard let no one else reach an operation)."""
     principal = principal_of(request)
     if principal is None:
-        raise ApiError(401, "unauthorized", "log in first")
+        raise ApiError(401, "unauthorized", Text("web.log_in"))
     return principal
 
 
@@ -394,7 +395,7 @@ def service_operation(method: str, path: str, service: str, summary: str, *, tag
             current = version(request)
             if current is not None and current not in [tag.strip() for tag in
                                                        wanted.split(",")]:
-                raise ApiError(412, "stale", f"changed since it was shown (now {current})",
+                raise ApiError(412, "stale", Text("web.stale", current=current),
                                "If-Match", headers={"ETag": current})
         data = await json_body(request)
         if body is not None:
@@ -408,8 +409,8 @@ def service_operation(method: str, path: str, service: str, summary: str, *, tag
         for key in path_keys:
             value = request.match_info[key]
             if key in data and data[key] != value:
-                raise ApiError(400, "invalid", f"{key}: the body says '{data[key]}' but the "
-                                               f"path says '{value}'", key)
+                raise ApiError(400, "invalid", Text("web.path_differs", key=key,
+                                                    body=str(data[key]), path=value), key)
             data[key] = value
         if idempotent is not None and idempotent not in data:
             header = request.headers.get(IDEMPOTENCY_HEADER, "").strip()

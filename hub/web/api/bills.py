@@ -112,7 +112,7 @@ async def trace(request: web.Request) -> web.Response:
         number = int(request.match_info["no"])
         found = await engine.trace(bill.bill_id, number)
     except ValueError:
-        raise ApiError(400, "invalid", "no: expected a line number", "no") from None
+        raise ApiError(400, "invalid", Text("web.line_number"), "no") from None
     except KeyError as err:
         raise ApiError(404, "not_found", str(err.args[0] if err.args else err), "no") from None
     return json_ok(found)

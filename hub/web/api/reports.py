@@ -120,8 +120,8 @@ async def report(request: web.Request) -> web.Response:
     """One report, within the caller's scope."""
     name = request.match_info["name"]
     if name not in REPORTS:
-        raise ApiError(404, "not_found", f"unknown report {name!r} (reports: "
-                                         f"{', '.join(REPORTS)})", "name")
+        raise ApiError(404, "not_found", Text("web.unknown_report", name=name,
+                                                  known=", ".join(REPORTS)), "name")
     query = validated_query(request, REPORT_QUERY)
     analysis = analysis_of(request)
     try:
@@ -173,7 +173,7 @@ async def share_group(request: web.Request) -> web.Response:
     group_id = request.match_info["group_id"]
     group = analysis_of(request).groups.get(group_id)
     if group is None or not _group_visible(request, group):
-        raise unknown(request, "share group", "group_id", group_id)
+        raise unknown(request, "share_group", "group_id", group_id)
     return json_ok(_group(group))
 
 

@@ -88,7 +88,7 @@ class TokenCache:
             self.fetches += 1
             token = reply.body.get("access_token")
             if not isinstance(token, str) or not token:
-                raise _error(reply.body, "access token")
+                raise _error(reply.body, "access token")  # i18n: internal (the provider's call)
             redact.add_secret(token)
             expires_in = float(reply.body.get("expires_in") or 7200)
             self.token = token
@@ -145,7 +145,7 @@ class WechatTemplateTarget(ProviderTarget):
             if code in STALE_TOKEN and attempt == 1:
                 token = await self.tokens.get(timeout, stale=token)
                 continue
-            raise _error(reply.body, "template message")
+            raise _error(reply.body, "template message")  # i18n: internal (the provider's call)
 
 
 class WechatTemplateType(ProviderType):
