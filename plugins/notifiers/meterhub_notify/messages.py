@@ -29,6 +29,8 @@ STRINGS: dict[str, dict[str, str]] = {
                                       "name)",
         "notify.account_twice": "give 'account_id' or 'account', not both",
         "notify.template_error": "template error: {reason}",
+        "notify.empty_message": "the message is empty after rendering",
+        "notify.unknown_account": "account_id: unknown account '{account}'",
         "notify.params_numbered": "expected parameters numbered like the template's {{1}}, "
                                   "{{2}}: '1', '2'...",
         "notify.params_range": "expected parameters 1..{count}, got {found}",
@@ -65,6 +67,8 @@ STRINGS: dict[str, dict[str, str]] = {
         "notify.message_or_template": "'message'（文字）和 'template'（通知名称）只能给一个",
         "notify.account_twice": "'account_id' 和 'account' 只能给一个",
         "notify.template_error": "模板错误：{reason}",
+        "notify.empty_message": "模板渲染后消息为空",
+        "notify.unknown_account": "account_id：未知的账户 '{account}'",
         "notify.params_numbered": "参数应按模板的 {{1}}、{{2}} 编号：'1'、'2'……",
         "notify.params_range": "参数应为 1..{count}，实际为 {found}",
         "notify.tencent_no_response": "腾讯云短信：HTTP {status}，应答中没有 Response",

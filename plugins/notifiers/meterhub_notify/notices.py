@@ -116,13 +116,22 @@ class Notices:
 
     def values(self, kind: str | None, data: Mapping[str, Any],
                account_id: Any = None) -> dict[str, Any]:
-        """The variables templates see: display texts, ``event`` (raw), site, account."""
+        """The variables templates see: display texts, ``event`` (raw), site, account.
+
+        A message of the hub in ``data`` (a backup's error, a DTU's reason, an alarm's text)
+        is worded in the notices' language first, for the built-in texts and overrides alike.
+        """
+        data = self.worded(data)
         account = self.dispatcher.account(str(account_id) if account_id else None)
         return variables(kind, {**data, "account_id": account_id} if account_id else data,
                          site=self.hub.config.site_name,
                          account=account.name if account else None, translate=self.translate,
                          meter_name=self.dispatcher.meter_name(data.get("meter_id"),
                                                                self.translate))
+
+    def worded(self, data: Mapping[str, Any]) -> dict[str, Any]:
+        """``data`` with each message of the hub in it in the notices' language."""
+        return self.hub.i18n.answer(data, self.language)  # type: ignore[no-any-return]
 
     def translate(self, key: str, **values: Any) -> str:
         """A text of the i18n table in the notices' language."""

@@ -79,7 +79,7 @@ class Composer:
         kind = data.get("template")
         values = self.notices.values(kind, extra, account_id)
         if kind is None:
-            values.update(extra)  # a free message sees the caller's values as given
+            values.update(self.notices.worded(extra))  # a free message: the caller's values
         try:
             if kind is not None:
                 message = self.notices.render(kind, extra, account_id)
@@ -90,12 +90,13 @@ class Composer:
             if title_source:
                 title = render(title_source, values)
         except TemplateError as err:
-            raise ServiceValidationError(service, [f"template error: {err}"]) from None
+            raise ServiceValidationError(service, [Text("notify.template_error",
+                                                        reason=str(err))]) from None
         except Exception as err:  # the sandbox refused something
-            raise ServiceValidationError(service, [f"template error: {type(err).__name__}: "
-                                                   f"{err}"]) from None
+            raise ServiceValidationError(service, [Text(
+                "notify.template_error", reason=f"{type(err).__name__}: {err}")]) from None
         if not text:
-            raise ServiceValidationError(service, ["the message is empty after rendering"])
+            raise ServiceValidationError(service, [Text("notify.empty_message")])
         return Message(text, title, notice=kind, account_id=account_id, data=dict(extra),
                        values=values)
 
@@ -111,7 +112,8 @@ def register_services(hub: Hub, dispatcher: Dispatcher, notices: Notices) -> lis
             """Send a message through this notifier (queued; retried on failure)."""
             account_id = call.data.get("account_id")
             if account_id is not None and dispatcher.account(account_id) is None:
-                raise ServiceValidationError(call.name, [f"unknown account '{account_id}'"])
+                raise ServiceValidationError(call.name, [Text("notify.unknown_account",
+                                                              account=account_id)])
             message = composer.compose(call.name, call.data, account_id,
                                        dispatcher.titles.get(name))
             outcome = await dispatcher.to_notifier(name, message, call.context)
@@ -126,7 +128,8 @@ def register_services(hub: Hub, dispatcher: Dispatcher, notices: Notices) -> lis
         """Send a message to an account's own contacts (contacts.notify URLs)."""
         account_id = call.data["account_id"]
         if dispatcher.account(account_id) is None:
-            raise ServiceValidationError(call.name, [f"unknown account '{account_id}'"])
+            raise ServiceValidationError(call.name, [Text("notify.unknown_account",
+                                                              account=account_id)])
         title = dispatcher.tenant_title or notices.translate("notify.default_title",
                                                              site=hub.config.site_name)
         message = composer.compose(call.name, call.data, account_id, title)
