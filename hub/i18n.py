@@ -9,7 +9,8 @@ from typing import Any, overload
 
 __all__ = [
     "FALLBACK_LANGUAGE", "Joined", "Text", "Translator", "add_strings", "localize",
-    "localize_all", "restored", "restored_form", "stored", "stored_forms", "text_of",
+    "localize_all", "restored", "restored_form", "stored", "stored_attributes", "stored_forms",
+    "text_of",
 ]
 
 _LOGGER = logging.getLogger(__name__)
@@ -235,6 +236,19 @@ def stored_forms(data: Mapping[str, Any]) -> Mapping[str, Any]:
     :func:`stored` writes (``{"$text": [key, values]}``); ``data`` itself when it holds none.
     A JSON reader gives them back with :func:`restored_form` as its object hook."""
     return _each_text(data, _stored_value) if _holds_text(data) else data
+
+
+_MESSAGE_TYPES = frozenset({Text, Joined})
+
+
+def stored_attributes(attributes: Mapping[str, Any]) -> Mapping[str, Any]:
+    """An entity's attributes to keep: as :func:`stored_forms` when a message sits at their
+    top level (a meter's ``last_error``, a DTU's reason), else as they are. Only the top is
+    looked at (a state is written on every reading: one pass in C, no walk); a message nested
+    deeper in a state keeps its English text."""
+    if _MESSAGE_TYPES.isdisjoint(map(type, attributes.values())):
+        return attributes
+    return stored_forms(attributes)
 
 
 @overload

@@ -14,7 +14,17 @@ import voluptuous as vol
 
 import hub
 from hub import validation as cv
-from hub.i18n import _CATALOG, Joined, Text, add_strings, localize, localize_all, restored, stored
+from hub.i18n import (
+    _CATALOG,
+    Joined,
+    Text,
+    add_strings,
+    localize,
+    localize_all,
+    restored,
+    stored,
+    stored_attributes,
+)
 
 HUB = Path(hub.__file__).parent
 ROOT = HUB.parent
@@ -155,3 +165,16 @@ def test_an_answer_is_worded_throughout() -> None:
     assert localize_all(answer, "zh-CN") == {
         "ok": [], "errors": {"m1": "未找到。"}, "n": 3, "list": ["未找到。；x"]}
     assert localize_all(answer, "en")["errors"]["m1"] == "Not found."
+
+
+def test_a_states_top_level_message_is_kept_with_its_key() -> None:
+    """``stored_attributes``: a message at the top of a state's attributes is kept keyed
+    (with the rest walked too); attributes without one are given back as they are."""
+    plain = {"online": False, "misses": 2, "tags": {"building": "A"}, "last_error": None}
+    assert stored_attributes(plain) is plain
+    failed = {**plain, "last_error": Joined([Text("test.gone"), "x"]),
+              "status": {"why": Text("test.gone")}}
+    kept = stored_attributes(failed)
+    assert kept["last_error"] == {"$joined": [{"$text": ["test.gone", {}]}, "x"]}
+    assert kept["status"] == {"why": {"$text": ["test.gone", {}]}}
+    assert kept["tags"] == {"building": "A"} and kept["misses"] == 2

@@ -117,3 +117,25 @@ async def test_bytes_that_are_no_frame_give_the_framing_hint_in_chinese(tmp_path
         assert kept.startswith("gw: no reply within 1s; 3 bytes came back but not one rtu "
                                "frame"), kept
         assert not CHINESE.search(kept), kept
+
+
+@pytest.mark.timeout(300)
+@bounded(240)
+async def test_why_a_read_failed_is_worded_after_a_restart(tmp_path: Path) -> None:
+    """The meter's state is kept across a restart with its ``last_error`` keyed: before the
+    next read, the restored state is worded for each caller (not English for everyone)."""
+    async with silent_server() as port:
+        text = SITE.format(http=free_port(), port=port)
+        async with start_hub(tmp_path, text) as hub:
+            await hub.services.call("meter", "read", {"meter_id": "m1"}, blocking=True,
+                                    return_response=True)
+            assert hub.states.get("meter.m1").attributes["last_error"] == \
+                "gw: no reply within 1s"
+        async with start_hub(tmp_path, text) as hub, \
+                web_client(hub, tmp_path) as client:
+            for language, said in (("zh-CN", "gw：1 秒内没有应答"),
+                                   ("en", "gw: no reply within 1s")):
+                response = await client.get("/api/states/meter.m1",
+                                            headers={"Accept-Language": language})
+                assert response.status == 200, await response.text()
+                assert (await response.json())["attributes"]["last_error"] == said

@@ -22,7 +22,7 @@ from decimal import Decimal
 from typing import Any, NamedTuple
 
 from ...core import Event, State
-from ...i18n import stored_forms
+from ...i18n import stored_attributes, stored_forms
 from ...metering.points import POINTS
 from ...util.memory import shared_mapping
 from .. import codec
@@ -611,7 +611,7 @@ class Ingest:
                 continue
             ctx = state.context
             row: tuple[Any, ...] = (state.entity_id, codec.dumps(state.state),
-                                    codec.dumps(dict(state.attributes)),
+                                    codec.dumps(dict(stored_attributes(state.attributes))),
                                     codec.to_us(state.last_changed),
                                     codec.to_us(state.last_updated), ctx.id)
             parent, user = ctx.parent_id, ctx.user_id
