@@ -26,6 +26,7 @@ def register_routes(hub: Hub) -> list[Any]:
     from .health_pages import HealthPages
     from .history import HistoryApi
     from .meters import MeterPages
+    from .notification_pages import NotificationPages
     from .overview import OverviewPage
     from .payment_pages import PaymentPages
     from .report_pages import ReportPages
@@ -37,4 +38,4 @@ def register_routes(hub: Hub) -> list[Any]:
             *SetupPages(hub).routes(), *AutomationPages(hub).routes(),
             *ReportPages(hub).routes(), *HealthPages(hub).routes(),
             *AlarmPages(hub).routes(), *UserPages(hub).routes(), *BillPages(hub).routes(),
-            *PaymentPages(hub).routes()]
+            *PaymentPages(hub).routes(), *NotificationPages(hub).routes()]

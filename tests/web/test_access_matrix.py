@@ -39,6 +39,7 @@ PAYMENT_READERS = {**MONEY_READERS, "landlord_a": OK, "landlord_b": OK}  # landl
 MONEY_A = {**MONEY_READERS, "landlord_b": HID}  # another's id in the path: hidden first
 CONTROLLERS = {**A_ONLY, "viewer": NO, "finance": NO}
 ACCOUNT_EDITORS = {**ADMIN, "landlord_a": OK, "landlord_b": HID}
+MESSAGE_READERS = {**USERS, "viewer": NO, "finance": NO}  # scoped: their own accounts' only
 SCOPED_HIDDEN = {**USERS, "operator": HID, "landlord_a": HID, "landlord_b": HID}
 BAD: dict[str, Any] = {"json": {"bogus": 1}}
 HIDDEN_BODY = {"error": {"code": "not_found", "message": "未找到。", "field": None,
@@ -144,6 +145,7 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
     ("POST", "/api/share_groups/split"): ("/api/share_groups/split", BAD, ADMIN),
     ("GET", "/api/collection_rates"): ("/api/collection_rates", {}, USERS),
     ("GET", "/api/alarms"): ("/api/alarms", {}, USERS),
+    ("GET", "/api/notifications"): ("/api/notifications", {}, MESSAGE_READERS),
     ("POST", "/api/alarms/{alarm_id}/acknowledge"): ("/api/alarms/1-a1-x/acknowledge", {
         "json": {}}, {**CONTROLLERS, "operator": HID, "landlord_a": HID, "landlord_b": HID}),
     ("GET", "/api/automations"): ("/api/automations", {}, ADMIN),
@@ -183,6 +185,7 @@ MATRIX: dict[tuple[str, str], tuple[str, dict[str, Any], dict[str, str]]] = {
     ("GET", "/reports"): ("/reports", {}, MONEY_READERS),
     ("GET", "/devices"): ("/devices", {}, USERS),
     ("GET", "/alarms"): ("/alarms", {}, USERS),
+    ("GET", "/notifications"): ("/notifications", {}, MESSAGE_READERS),
     ("GET", "/users"): ("/users", {}, ADMIN),
     ("POST", "/users"): ("/users", {"json": {}}, ADMIN),
     ("POST", "/users/{user_id}/{action}"): ("/users/nobody/enable", {"json": {}}, ADMIN),

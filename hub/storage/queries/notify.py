@@ -80,6 +80,21 @@ class NotifyStore:
             f"SELECT {_COLUMNS} FROM notify_outbox {where} "
             "ORDER BY created_ts DESC, delivery_id DESC LIMIT ?", (*args, limit))]
 
+    def recent(self, since_ts: int, *, state: str | None = None, notifier: str | None = None,
+               account_id: str | None = None, limit: int = 1000) -> list[OutboxRow]:
+        """Rows written since ``since_ts``, newest first, of one state, notifier or account
+        (the message's ``account_id``) when given."""
+        where: list[str] = ["created_ts >= ?"]
+        args: list[object] = [since_ts]
+        for column, value in (("state", state), ("notifier", notifier),
+                              ("json_extract(payload, '$.account_id')", account_id)):
+            if value is not None:
+                where.append(f"{column} = ?")
+                args.append(value)
+        return [OutboxRow(*row) for row in self.conn.execute(
+            f"SELECT {_COLUMNS} FROM notify_outbox WHERE {' AND '.join(where)} "
+            "ORDER BY created_ts DESC, delivery_id DESC LIMIT ?", (*args, limit))]
+
     def sent_since(self, since_ts: int) -> list[tuple[str, int]]:
         """(rate key, sent at) of every row sent since ``since_ts``, oldest first."""
         return [(str(key), int(ts)) for key, ts in self.conn.execute(

@@ -19,6 +19,7 @@ from . import (
     events,
     health,
     meters,
+    notifications,
     openapi,
     payments,
     reports,
@@ -39,8 +40,8 @@ __all__ = ["STRINGS", "ApiError", "api_errors", "describe", "install", "operatio
 def install(app: web.Application, hub: Hub) -> None:
     """Add the API's routes, its event feed and its metrics to ``app`` (the error middleware
     is added by the server, outermost)."""
-    for module in (meters, accounts, bills, reports, commands, alarms, automations, system,
-                   events, openapi, health):
+    for module in (meters, accounts, bills, reports, commands, alarms, notifications,
+                   automations, system, events, openapi, health):
         app.add_routes(module.routes())
     events.install(app, hub)
     health.install(app, hub)

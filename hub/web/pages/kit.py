@@ -104,6 +104,8 @@ NAV: tuple[NavItem, ...] = (
     NavItem("nav.payments", "/payments", frozenset({"admin", "finance", "landlord"}),
             component="payments"),
     NavItem("nav.alarms", "/alarms"),
+    NavItem("nav.notifications", "/notifications", frozenset({"admin", "landlord", "operator"}),
+            component="notify"),
     NavItem("nav.automations", "/automations", scoped=False),
     NavItem("nav.devices", "/devices"),
     NavItem("nav.users", "/users", frozenset({"admin"})),
