@@ -57,6 +57,8 @@ async def test_sent_and_failed_messages_are_shown_with_why(tmp_path: Path) -> No
             status, html = await page(admin, site.base + "/notifications?state=failed")
             shown = text_of(html[html.index('id="notifications"'):])
             assert "全站：今晚停电检修" in shown and "甲：" not in shown, shown
+            status, html = await page(admin, site.base + "/accounts/acc_b")
+            assert 'href="/notifications?account_id=acc_b"' in html  # the account's messages
             status, html = await page(admin, site.base + "/notifications?account_id=acc_b")
             shown = text_of(html[html.index('id="notifications"'):])
             assert "乙：本月电费已出账" in shown and "甲：" not in shown, shown
