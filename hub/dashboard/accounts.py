@@ -21,7 +21,7 @@ from aiohttp import web
 
 from ..i18n import Text
 from ..util.dt import utcnow
-from ..web.pages import PageError, PageKit, paged
+from ..web.pages import PageError, PageKit, paged, refused, refused_unknown
 from ..web.routes import allow
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .figures import balance_state
@@ -88,13 +88,13 @@ class AccountPages:
     def _money(self) -> Money:
         money = money_of(self.hub)
         if money is None:
-            raise web.HTTPServiceUnavailable(text="the ledger is off: the hub has no storage")
+            raise refused(503, Text("web.ledger_off"))
         return money
 
     def _account(self, request: web.Request) -> Account:
         account = self._money().accounts.get(request.match_info["account_id"])
         if account is None:
-            raise web.HTTPNotFound(text=f"unknown account {request.match_info['account_id']!r}")
+            raise refused_unknown("account", request.match_info["account_id"])
         return account
 
     async def version(self, account: Account) -> str:
@@ -197,7 +197,7 @@ class AccountPages:
         account = self._account(request)
         entry = await self._money().ledger.entry(request.match_info["entry_id"])
         if entry is None or entry.account_id != account.id:
-            raise web.HTTPNotFound(text="no such entry on this account")
+            raise refused(404, Text("web.no_entry"))
         return kit.render(request, "receipt.html", account=account, entry=entry)
 
     # --- changes ---------------------------------------------------------------------------

@@ -11,10 +11,11 @@ from typing import TYPE_CHECKING, Any
 from aiohttp import web
 
 from ..events import EVENT_ALARM, EVENT_ALARM_CLEARED
+from ..i18n import Text
 from ..storage import AlarmAck, Storage, from_ms
 from ..util.dt import utcnow
 from ..web.api.alarms import alarm_id
-from ..web.pages import PageKit, caller
+from ..web.pages import PageKit, caller, refused
 from ..web.routes import allow, caller_sees
 from .admin_strings import ADMIN_STRINGS
 
@@ -45,7 +46,7 @@ class AlarmPages:
 
     def _storage(self) -> Storage:
         if not self.hub.has_component("storage"):
-            raise web.HTTPNotFound(text="alarms need storage")
+            raise refused(404, Text("web.alarms_off"))
         return self.hub.component("storage", Storage)
 
     async def _recent(self, request: web.Request) -> list[dict[str, Any]]:

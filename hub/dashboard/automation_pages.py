@@ -12,8 +12,8 @@ from aiohttp import web
 
 from ..automation.editor import EditError, automations_file, save_automations
 from ..exceptions import ServiceValidationError
-from ..i18n import text_of
-from ..web.pages import PageKit, caller
+from ..i18n import Text, text_of
+from ..web.pages import PageKit, caller, refused, refused_unknown
 from ..web.routes import allow
 from .admin_strings import ADMIN_STRINGS
 
@@ -43,7 +43,7 @@ class AutomationPages:
         from ..automation import AutomationEngine
 
         if not self.hub.has_component("automation"):
-            raise web.HTTPNotFound(text="automations are not loaded")
+            raise refused(404, Text("web.automations_off"))
         return self.hub.component("automation", AutomationEngine)
 
     @allow("admin", "operator", "landlord", "viewer", "finance")
@@ -71,7 +71,8 @@ class AutomationPages:
                 return asked
         service = {"enable": "turn_on", "disable": "turn_off", "run": "trigger"}[action]
         if not kit.may_call(request, f"automation.{service}"):
-            raise web.HTTPForbidden(text=f"automation.{service} is for admins")
+            raise refused(403, Text("web.role_refused", role=caller(request).role,
+                                         service=f"automation.{service}"))
         try:  # turn_on / turn_off answer nothing: called without asking for a response
             await self.hub.services.call("automation", service,
                                          {"automation_id": automation_id},
@@ -91,7 +92,7 @@ class AutomationPages:
         try:
             automation = engine.get(request.match_info["automation_id"])
         except KeyError:
-            raise web.HTTPNotFound(text="unknown automation") from None
+            raise refused_unknown("automation", request.match_info["automation_id"]) from None
         language = kit.language(request)
         runs = [_worded(_timeline(trace.as_dict()), lambda text: kit.hub.i18n.text(text, language))
                 for trace in reversed(automation.traces)]

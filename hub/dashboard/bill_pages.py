@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..web.pages import PageKit
+from ..i18n import Text
+from ..web.pages import PageKit, refused
 from ..web.routes import allow, caller_sees, not_found
 from .admin_strings import ADMIN_STRINGS
 
@@ -34,7 +35,7 @@ class BillPages:
         from ..billing.engine import BillingEngine
 
         if not self.hub.has_component("billing"):
-            raise web.HTTPNotFound(text="billing is off")
+            raise refused(404, Text("web.billing_off"))
         return self.hub.component("billing", BillingEngine)
 
     @allow(scoped=True)

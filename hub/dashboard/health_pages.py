@@ -8,9 +8,10 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from ..i18n import Text
 from ..metering.dtu import DtuLink
 from ..metering.model import Capability
-from ..web.pages import PageKit
+from ..web.pages import PageKit, refused
 from ..web.routes import allow, caller_sees
 from .admin_strings import ADMIN_STRINGS
 
@@ -35,7 +36,7 @@ class HealthPages:
         """Links, DTUs and NB-IoT meters, with success rates."""
         kit = PageKit.of(request.app)
         if not self.hub.has_component("metering"):
-            raise web.HTTPNotFound(text="metering is off")
+            raise refused(404, Text("web.metering_off"))
         from ..metering.service import MeteringService
 
         metering: MeteringService = self.hub.component("metering", MeteringService)

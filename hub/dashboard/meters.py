@@ -11,7 +11,7 @@ from aiohttp import web
 
 from ..metering.model import Capability
 from ..util.dt import utcnow
-from ..web.pages import PageError, PageKit, paged
+from ..web.pages import PageError, PageKit, paged, refused_unknown
 from ..web.routes import allow
 from .parts import control_of, metering_of, storage_of
 
@@ -79,7 +79,7 @@ class MeterPages:
         metering = metering_of(self.hub)
         meter = metering.meters.get(request.match_info["meter_id"]) if metering else None
         if meter is None:
-            raise web.HTTPNotFound(text=f"unknown meter {request.match_info['meter_id']!r}")
+            raise refused_unknown("meter", request.match_info["meter_id"])
         return meter
 
     # --- the list --------------------------------------------------------------------------

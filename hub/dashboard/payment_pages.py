@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..i18n import restored
+from ..i18n import Text, restored
 from ..ledger import from_fen
 from ..storage import from_ms
-from ..web.pages import PageError, PageKit, money_text, paged
+from ..web.pages import PageError, PageKit, money_text, paged, refused
 from ..web.routes import allow, caller_sees, not_found
 from .accounts import parse_amount
 from .admin_strings import ADMIN_STRINGS
@@ -66,7 +66,7 @@ class PaymentPages:
         from ..prepaid.payments import PaymentBook
 
         if not self.hub.has_component("payments"):
-            raise web.HTTPNotFound(text="payments are off: the hub has no payments: block")
+            raise refused(404, Text("web.payments_off"))
         return self.hub.component("payments", PaymentBook)
 
     # --- the orders ------------------------------------------------------------------------
@@ -199,7 +199,7 @@ class PaymentPages:
             start = date.fromisoformat(request.query.get("start") or
                                        (end - timedelta(days=DAYS_SHOWN)).isoformat())
         except ValueError as err:
-            raise web.HTTPBadRequest(text=f"start/end: not a date ({err})") from None
+            raise refused(400, Text("web.not_dates", reason=str(err))) from None
         landlords = self._landlords(request)
         reports = [self._report(report) for report in await stored_reports(book, start, end)
                    if landlords is None or report["landlord"] in landlords]

@@ -14,7 +14,7 @@ from aiohttp import web
 from ..billing.analysis.api import ReportError, report_table, shown_range
 from ..billing.reports import labels, worded
 from ..i18n import Text, text_of
-from ..web.pages import PageKit
+from ..web.pages import PageKit, refused
 from ..web.routes import allow
 from . import messages as _messages  # noqa: F401  (the tables of the Texts below)
 from .admin_strings import ADMIN_STRINGS
@@ -51,7 +51,7 @@ class ReportPages:
         kit = PageKit.of(request.app)
         name = request.query.get("report") or "trend"
         if name not in REPORTS:
-            raise web.HTTPNotFound(text=f"unknown report {name!r}")
+            raise refused(404, Text("web.unknown_report", name=name, known=", ".join(REPORTS)))
         params = {key: request.query[key] for key in PARAMS if request.query.get(key)}
         if name == "consumption":
             params.setdefault("tag", "building")  # per building unless another tag is asked

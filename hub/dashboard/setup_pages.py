@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
-from ..web.pages import PageError, PageKit
+from ..web.pages import PageError, PageKit, refused_unknown
 from ..web.routes import allow, caller_sees
 from .admin_strings import ADMIN_STRINGS
 
@@ -117,7 +117,7 @@ class SetupPages:
         if meter_id is not None:
             entry = self._book().entries.get(meter_id) or {}
             if not entry:
-                raise web.HTTPNotFound(text=f"unknown meter {meter_id!r}")
+                raise refused_unknown("meter", meter_id)
         return kit.render(request, "setup_meter.html", meter_id=meter_id,
                           form=_meter_fields(entry), **self._choices())
 
@@ -146,7 +146,7 @@ class SetupPages:
         meter_id = request.match_info["meter_id"]
         entry = self._book().entries.get(meter_id)
         if entry is None:
-            raise web.HTTPNotFound(text=f"unknown meter {meter_id!r}")
+            raise refused_unknown("meter", meter_id)
         form = await kit.form(request)
         wanted = _meter_entry(form)
         changes = {key: value for key, value in wanted.items()
@@ -168,7 +168,7 @@ class SetupPages:
         """The meter of the path, if the caller may see it (404 otherwise)."""
         meter = self._metering().meters.get(request.match_info["meter_id"])
         if meter is None or not caller_sees(request, "meter_id", meter.id):
-            raise web.HTTPNotFound(text="unknown meter")
+            raise refused_unknown("meter", request.match_info["meter_id"])
         return meter
 
     @allow("admin", "operator", scoped=True)

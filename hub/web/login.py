@@ -81,6 +81,11 @@ def _refused(request: web.Request, err: AuthError,
                           text_of(err), None, headers)
 
 
+class StaleForm(AuthError):
+    """A login or set-up form whose CSRF token is not this browser's (a page left open
+    across a restart of the browser, or a form from elsewhere)."""
+
+
 def _safe_next(value: str | None) -> str:
     """Where to go after logging in: a path on this hub only (never ``//elsewhere``)."""
     if value and value.startswith("/") and not value.startswith("//") and "\\" not in value:
@@ -129,7 +134,7 @@ class AccessRoutes:
 
     def _auth(self) -> Auth:
         if self.auth is None:
-            raise web.HTTPServiceUnavailable(text="no access control: the hub has no storage")
+            raise web.HTTPServiceUnavailable(text=self.hub.i18n.text(Text("web.no_auth")))
         return self.auth
 
     # --- pages ---------------------------------------------------------------------------
@@ -178,8 +183,7 @@ class AccessRoutes:
             fields = {k: v for k, v in form.items() if isinstance(v, str)}
             expected = request.cookies.get(LOGIN_COOKIE)
             if not expected or not secrets.compare_digest(fields.get("csrf", ""), expected):
-                raise web.HTTPForbidden(text="the form's CSRF token does not match: reload "
-                                             "the login page")
+                raise StaleForm(Text("web.login_expired"), 403)
             return fields, True
         raise AuthError(Text("web.form_or_json"), 415)
 
@@ -199,6 +203,8 @@ class AccessRoutes:
         """Check name and password; set the session cookie."""
         try:
             fields, form = await self._fields(request)
+        except StaleForm as err:  # the form of a page left open too long: shown again
+            return self._page(request, setup=False, error=text_of(err), status=err.status)
         except AuthError as err:  # a body neither a form nor a JSON object
             return _refused(request, err)
         address = self.guard.client_address(request)
@@ -218,6 +224,8 @@ class AccessRoutes:
         """The one-time set-up code creates the first admin."""
         try:
             fields, form = await self._fields(request)
+        except StaleForm as err:  # the form of a page left open too long: shown again
+            return self._page(request, setup=True, error=text_of(err), status=err.status)
         except AuthError as err:  # a body neither a form nor a JSON object
             return _refused(request, err)
         address = self.guard.client_address(request)
@@ -403,5 +411,5 @@ def _see_other(location: str) -> web.Response:
 def _caller(request: web.Request) -> Principal:
     principal = principal_of(request)
     if principal is None:  # the guard lets no one without a caller reach these
-        raise web.HTTPUnauthorized(text="log in first")
+        raise web.HTTPUnauthorized(text="log in first")  # i18n: internal (unreachable)
     return principal

@@ -88,10 +88,14 @@ def english_sites(path: Path) -> list[int]:
         elif isinstance(node, ast.Call) and any(
                 keyword.arg == "msg" and _literal(keyword.value) for keyword in node.keywords):
             call = node  # a validator's own message (vol.Length(msg="..."))
+        elif isinstance(node, ast.Call) and (_name(node.func) or "").startswith("HTTP") and any(
+                keyword.arg == "text" and _literal(keyword.value) for keyword in node.keywords):
+            call = node  # an HTTP refusal's text (web.HTTPNotFound(text="..."))
         else:
             continue
         message = _message(call.args) or next(
-            (kw.value for kw in call.keywords if kw.arg == "msg" and _literal(kw.value)), None)
+            (kw.value for kw in call.keywords if kw.arg in ("msg", "text")
+             and _literal(kw.value)), None)
         if message is None or _name(call.func) in PROGRAMMER_ERRORS | MACHINE_ANSWERS:
             continue
         span = lines[node.lineno - 1:(node.end_lineno or node.lineno)]
@@ -130,9 +134,11 @@ def test_the_scan_finds_an_english_raise_and_skips_a_keyed_or_marked_one(tmp_pat
         'raise ServiceValidationError(service, [f"unknown meter {x}"])\n'
         'raise ApiError(400, "bad_json", "the body is bad", "body")\n'
         'raise ApiError(412, "stale", Text("web.stale"), "If-Match")\n'
-        'raise PushError(404, "unknown_device", f"no meter has IMEI {imei}")\n',
+        'raise PushError(404, "unknown_device", f"no meter has IMEI {imei}")\n'
+        'raise web.HTTPNotFound(text=f"unknown meter {x!r}")\n'
+        'raise web.HTTPNotFound(text=kit.said(Text("web.x")))\n',
         encoding="utf-8")
-    assert english_sites(module) == [1, 4, 7, 8, 10, 12, 13]
+    assert english_sites(module) == [1, 4, 7, 8, 10, 12, 13, 16]
 
 
 def test_no_user_facing_error_is_english_only() -> None:

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 
 from aiohttp import web
 
+from .errors import refused, refused_unknown
 from .kit import (
     KIT_KEY,
     NAV,
@@ -33,7 +34,8 @@ if TYPE_CHECKING:
     from ...core import Hub
 
 __all__ = ["KIT_KEY", "NAV", "NavItem", "PageError", "PageKit", "Paged", "caller", "fen_text",
-           "install_pages", "money_text", "paged", "safe_next"]
+           "install_pages", "money_text", "paged", "refused",
+           "refused_unknown", "safe_next"]
 
 
 def install_pages(app: web.Application, hub: Hub, templates: jinja2.Environment) -> PageKit:

@@ -6,18 +6,39 @@ the guard's 403 (a role or a scope that may not open it) and 404 (an id outside 
 and a handler's 404/410 (an unknown meter, bill or account; a part the site does not run).
 What it says is the same for every such page of a status, so it tells nothing about what
 exists outside the caller's scope. API calls, downloads asked by scripts, htmx fragments,
-the tenant portal (its own pages) and the login redirect are left as they are.
+the tenant portal (its own pages) and the login redirect are left as they are — except that
+a page's refusal made with :func:`refused` (a form's action, a fragment) answers its message
+in the caller's language rather than in English.
 """
 
 from __future__ import annotations
 
 from aiohttp import web
 
+from ...i18n import Joined, Text
 from ..access import Handler
 from .kit import PageKit
 
 SHOWN = frozenset({403, 404, 405, 410})
 NOT_PAGES = ("/api/", "/metrics", "/tenant/", "/static/", "/login", "/setup")
+
+
+_REFUSALS: dict[int, type[web.HTTPException]] = {
+    400: web.HTTPBadRequest, 403: web.HTTPForbidden, 404: web.HTTPNotFound,
+    503: web.HTTPServiceUnavailable}
+
+
+def refused(status: int, message: Text) -> web.HTTPException:
+    """A dashboard page's refusal (400, 403, 404 or 503) saying ``message``: worded for the
+    caller by :func:`page_errors` (the error page for a page's GET), English in the log."""
+    error = _REFUSALS[status](text=str(message))
+    error.said = message  # type: ignore[attr-defined]
+    return error
+
+
+def refused_unknown(what: str, value: str) -> web.HTTPException:
+    """The 404 of an unknown meter, account, automation (``what``: ``what.<what>`` words it)."""
+    return refused(404, Text("api.unknown", what=Text(f"what.{what}"), value=value))
 
 
 def wants_page(request: web.Request) -> bool:
@@ -29,15 +50,19 @@ def wants_page(request: web.Request) -> bool:
 @web.middleware
 async def page_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
     """Answer a refused or missing dashboard page with the error page (see the module)."""
-    if not wants_page(request):
-        return await handler(request)
+    page = wants_page(request)
     try:
         response = await handler(request)
     except web.HTTPException as exc:
-        if exc.status not in SHOWN:
-            raise
-        return error_page(request, exc.status)
-    if response.status in SHOWN and response.content_type != "text/html":
+        if page and exc.status in SHOWN:
+            return error_page(request, exc.status)
+        said = getattr(exc, "said", None)
+        if isinstance(said, Text | Joined) and not request.path.startswith(NOT_PAGES):
+            kit = PageKit.of(request.app)  # a form's action or a fragment: its message worded
+            return web.Response(status=exc.status, text=kit.hub.i18n.text(
+                said, kit.language(request)))
+        raise
+    if page and response.status in SHOWN and response.content_type != "text/html":
         return error_page(request, response.status)
     return response
 

@@ -396,6 +396,6 @@ def caller(request: web.Request) -> Principal:
     """The logged-in caller (the guard lets no one else reach a page)."""
     principal = principal_of(request)
     if principal is None:
-        raise web.HTTPUnauthorized(text="log in first")
+        raise web.HTTPUnauthorized(text="log in first")  # i18n: internal (unreachable)
     return principal
 

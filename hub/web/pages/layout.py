@@ -5,7 +5,9 @@ from __future__ import annotations
 from aiohttp import web
 
 from ...auth import Auth
+from ...i18n import Text
 from ..routes import allow, caller_sees, principal_of
+from .errors import refused
 from .kit import LANG_COOKIE, LANGUAGES, PageKit, safe_next
 
 LANG_MAX_AGE = 365 * 86_400
@@ -30,8 +32,8 @@ class LayoutPages:
         device) and go back where the switch was pressed."""
         language = request.match_info["language"]
         if language not in LANGUAGES:
-            raise web.HTTPNotFound(text=f"unknown language {language!r}: "
-                                        f"{', '.join(LANGUAGES)}")
+            raise refused(404, Text("web.unknown_language", language=language,
+                                    known=", ".join(LANGUAGES)))
         principal = principal_of(request)
         auth = self.kit.hub.component("auth", Auth) if self.kit.hub.has_component("auth") \
             else None
