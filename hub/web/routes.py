@@ -121,9 +121,10 @@ def caller_sees(request: web.Request, kind: str, value: str) -> bool:
 def not_found() -> web.Response:
     """The answer for what lies outside the caller's scope: the same 404 as for an id that
     does not exist (a scoped handler gives it for both)."""
+    from ..i18n import Text
     from .access import json_error
 
-    return json_error("not found", 404)
+    return json_error(Text("web.not_found"), 404)
 
 
 def web_port(hub: Hub) -> int | None:
