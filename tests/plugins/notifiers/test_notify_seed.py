@@ -130,7 +130,7 @@ async def test_the_seed_rules_tell_each_fact_once_and_nothing_at_the_second_star
             hub.bus.fire("balance_low", {"account_id": "r_low", "level": Decimal("5"),
                                          "balance": Decimal("4.80"), "entry_id": "e1"})
             await wait_for(lambda: len(sent_to(sms, "r_low")) == 2, timeout=STEP)
-            assert "余额为 ¥4.80，已低于 ¥5.00。 余额即将用完" in sent_to(sms, "r_low")[1]
+            assert "余额为 ¥4.80，已低于 ¥5.00。余额即将用完" in sent_to(sms, "r_low")[1]
             hub.bus.fire("balance_exhausted", {"account_id": "r_full", "level": Decimal("0"),
                                                "balance": Decimal("-1.20"), "entry_id": "e2"})
             await wait_for(lambda: sent_to(sms, "r_full") and landlord(rx), timeout=STEP)
@@ -145,10 +145,10 @@ async def test_the_seed_rules_tell_each_fact_once_and_nothing_at_the_second_star
             paid, back = sent_to(sms, "r_zero")[1:]
             if "缴费" not in paid:
                 paid, back = back, paid
-            assert "已收到您的缴费 ¥50.00，当前余额 ¥50.00" in paid and "自动恢复" in paid
+            assert "已收到您的缴费 ¥50.00，当前余额 ¥50.00。停电/停水将自动恢复。" in paid
             assert "已恢复供电" in back
             await wait_for(lambda: len(landlord(rx)) == 2, timeout=STEP)
-            assert landlord(rx)[1] == "收款: r_zero 缴费 ¥50.00 （cash），余额 ¥50.00。"
+            assert landlord(rx)[1] == "收款: r_zero 缴费 ¥50.00（现金），余额 ¥50.00。"
 
             # alarms: over-current by power_quality_alarm, phase loss by other_alarms
             for kind in ("over_current", "battery_low"):
