@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 
+from ..web.api.notifications import notifications
 from ..web.pages import PageKit
 from ..web.routes import allow
 from .figures import Figures
@@ -17,6 +18,8 @@ if TYPE_CHECKING:
 
 ACT_ON_LIMIT = 50
 """Accounts listed at most on the overview (the worst first); the accounts page has all."""
+UNDELIVERED_DAYS = 7
+"""How far back the overview counts the messages not delivered (a tile, only when some)."""
 
 
 class OverviewPage:
@@ -59,7 +62,15 @@ class OverviewPage:
             collection=collection, alarms=self._alarms(meter_ids),
             commands=await self.figures.commands(meter_ids, since=start_of_day),
             money=await self.figures.money(account_ids, today),
-            consumption=await self.figures.consumption(meters, today, everyone=not scoped))
+            consumption=await self.figures.consumption(meters, today, everyone=not scoped),
+            undelivered=await self._undelivered(request, kit), undelivered_days=UNDELIVERED_DAYS)
+
+    async def _undelivered(self, request: web.Request, kit: PageKit) -> int:
+        """Messages of the last days the outbox gave up on, in the caller's scope (0 when the
+        notifications page is not in the caller's menu)."""
+        if not any(item["href"] == "/notifications" for item in kit.nav(request)):
+            return 0
+        return len(await notifications(request, UNDELIVERED_DAYS, state="failed"))
 
     def _alarms(self, meter_ids: set[str] | None) -> list[dict[str, Any]]:
         """The active alarms of ``meter_ids`` (None: of every meter)."""

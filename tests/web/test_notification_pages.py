@@ -6,6 +6,7 @@ one that answers 500 (given up after its one retry); read from the stored outbox
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -54,6 +55,11 @@ async def test_sent_and_failed_messages_are_shown_with_why(tmp_path: Path) -> No
             assert "已尝试 2 次" in shown, shown
             assert "1 条未送达" in text_of(html), text_of(html)
             assert 'href="/notifications"' in html  # in the navigation
+            # the overview says some were not delivered, and links to them
+            status, html = await page(admin, site.base + "/")
+            tile = re.search(r'id="tile-undelivered"[^>]*>(.*?)</a>', html, re.S)
+            assert tile and text_of(tile[1]) == "未送达的消息 1 最近 7 天：查看原因", html
+            assert 'href="/notifications?state=failed&amp;days=7"' in html
             status, html = await page(admin, site.base + "/notifications?state=failed")
             shown = text_of(html[html.index('id="notifications"'):])
             assert "全站：今晚停电检修" in shown and "甲：" not in shown, shown
@@ -75,6 +81,8 @@ async def test_sent_and_failed_messages_are_shown_with_why(tmp_path: Path) -> No
             shown = text_of(html[html.index('id="notifications"'):])
             assert "甲：本月电费已出账" in shown, shown
             assert "乙：" not in shown and "全站" not in shown, shown
+            status, html = await page(landlord, site.base + "/")
+            assert 'id="tile-undelivered"' not in html  # the site's failure is not theirs
         async with browser(site, "viewer") as viewer:
             status, _html = await page(viewer, site.base + "/notifications")
             assert status == 403
