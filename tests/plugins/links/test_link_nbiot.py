@@ -813,4 +813,5 @@ async def test_a_replaced_device_s_imei_is_unknown_and_the_new_one_reports(
         "w1", now - timedelta(hours=1), now + timedelta(hours=1)))
     uplinks = [r for r in stored if r.source is ReadingSource.UPLINK]
     assert [(r.device, r.registers["water_total"]) for r in uplinks] == [
-        (new_address, Decimal("1.25"))]  # nothing from the old device's refused push
+        (new_address, Decimal("1.25"))], [  # nothing from the old device's refused push
+        (r.time.isoformat(), r.source, r.device, dict(r.registers)) for r in stored]
