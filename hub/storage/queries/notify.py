@@ -73,13 +73,6 @@ class NotifyStore:
             f"SELECT {_COLUMNS} FROM notify_outbox WHERE state = 'queued' "
             "ORDER BY created_ts, delivery_id")]
 
-    def rows(self, message_id: str | None = None, limit: int = 1000) -> list[OutboxRow]:
-        """Rows of one message (or the newest ones), newest first."""
-        where, args = ("WHERE message_id = ?", (message_id,)) if message_id else ("", ())
-        return [OutboxRow(*row) for row in self.conn.execute(
-            f"SELECT {_COLUMNS} FROM notify_outbox {where} "
-            "ORDER BY created_ts DESC, delivery_id DESC LIMIT ?", (*args, limit))]
-
     def recent(self, since_ts: int, *, state: str | None = None, notifier: str | None = None,
                account_id: str | None = None, limit: int = 1000) -> list[OutboxRow]:
         """Rows written since ``since_ts``, newest first, of one state, notifier or account
